@@ -1,0 +1,91 @@
+// What the gdb stub needs from the thing it debugs. The stub (packet codec,
+// connection, packet handlers) knows nothing about ptrace or traces; the
+// replay session implements this interface.
+#pragma once
+
+#include <sys/user.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace rrx::gdb {
+
+// Registers of one thread as the target holds them. The stub maps them onto
+// the amd64-linux target description (core, sse, linux orig_rax, segments
+// fs_base/gs_base, avx).
+struct ThreadRegisters {
+  user_regs_struct gpr{};
+  user_fpregs_struct fpr{};      // fxsave layout: x87, mxcsr, xmm0-15
+  uint8_t ymmh[16][16] = {};     // upper halves of ymm0-15
+  bool has_avx = false;
+};
+
+enum class BreakpointKind { Software, Hardware, WriteWatch, ReadWatch, AccessWatch };
+
+enum class ResumeKind { Continue, Step, ReverseContinue, ReverseStep };
+
+struct StopReason {
+  enum class Kind {
+    Signal,        // stopped with a signal (SIGTRAP after a step or breakpoint, SIGSEGV...)
+    Exited,        // the process exited with `code` (end of the recording)
+    Terminated,    // the process was killed by `signo` (end of the recording)
+    ReplayBegin,   // reverse execution reached the start of the recording
+    ReplayEnd,     // forward execution reached the end of the recording (process still present)
+  };
+  Kind kind = Kind::Signal;
+  int tid = 0;            // thread that stopped
+  int pid = 0;            // its process
+  int signo = 5;          // for Signal (SIGTRAP=5), Terminated
+  int code = 0;           // for Exited
+  bool software_breakpoint = false;  // stopped at a Z0 breakpoint (swbreak)
+  bool hardware_breakpoint = false;  // stopped at a Z1 breakpoint (hwbreak)
+  bool watchpoint = false;
+  BreakpointKind watch_kind = BreakpointKind::WriteWatch;
+  uint64_t watch_addr = 0;
+};
+
+class Target {
+ public:
+  virtual ~Target() = default;
+
+  // Process and threads. Thread ids are the recorded tids (what the program saw).
+  virtual int pid() = 0;
+  virtual std::vector<int> threads() = 0;
+  virtual int current_thread() = 0;
+  virtual bool set_current_thread(int tid) = 0;  // false: no such thread
+  virtual std::string thread_name(int tid) = 0;
+
+  virtual bool read_registers(int tid, ThreadRegisters& out) = 0;
+  // Returns the number of bytes read (0 when the first byte is unreadable).
+  virtual size_t read_memory(uint64_t addr, void* buf, size_t len) = 0;
+
+  // Writes are refused on a replay: the reason is shown to the user.
+  virtual bool write_registers_allowed(std::string& why) = 0;
+  virtual bool write_memory_allowed(std::string& why) = 0;
+
+  // Breakpoints and watchpoints; false when not possible (e.g. out of debug registers).
+  virtual bool insert_breakpoint(BreakpointKind kind, uint64_t addr, uint64_t len) = 0;
+  virtual bool remove_breakpoint(BreakpointKind kind, uint64_t addr, uint64_t len) = 0;
+
+  // Runs `tid` (0: the current thread) until something gdb must see.
+  virtual StopReason resume(ResumeKind kind, int tid) = 0;
+  virtual bool can_reverse() = 0;
+  // May be called from another thread while resume() runs (gdb sent ^C):
+  // resume() then returns a SIGINT stop soon.
+  virtual void request_interrupt() = 0;
+
+  // The current stop (for '?').
+  virtual StopReason last_stop() = 0;
+
+  virtual std::string auxv() = 0;        // raw bytes of the auxiliary vector
+  virtual std::string exec_file() = 0;   // path of the executable gdb should load symbols from
+
+  // `monitor CMD`: output text, or an error message in `error`.
+  virtual std::string monitor(const std::string& command, bool& ok) = 0;
+
+  // gdb's `kill` / `run`: restart the replay from the beginning if supported.
+  virtual bool restart() = 0;
+};
+
+}  // namespace rrx::gdb

@@ -1,0 +1,149 @@
+// The x86-64 syscall table: one row per syscall, shared by the recorder, the
+// replayer and `rrx dump`. A row says how each argument is shown and checked,
+// which memory the kernel writes (so the recorder saves it and the replayer
+// writes it back), and what replay does with the call.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace rrx::sys {
+
+// What replay does with a recorded syscall.
+enum class Replay : uint8_t {
+  Emulate,        // skipped; the recorded result and memory writes are injected
+  Execute,        // run for real (shapes the address space or kernel state); result must match
+  ExecuteInject,  // run for real, then the recorded result replaces the live one (e.g. set_tid_address returns a tid)
+  Unsupported,    // refused with ENOSYS while recording, with a warning in the trace
+};
+
+// How an argument is decoded for display, and whether replay compares it.
+enum class Arg : uint8_t {
+  None,        // the syscall has fewer arguments
+  Int,         // signed decimal
+  UInt,        // unsigned decimal
+  Hex,         // unsigned hex
+  Ptr,         // an input pointer: shown as hex, compared
+  OutPtr,      // pointer the kernel writes through: shown decoded from the recorded bytes where known
+  Fd,          // file descriptor
+  DirFd,       // fd or AT_FDCWD
+  Path,        // NUL-terminated path, captured at entry and compared
+  Str,         // NUL-terminated string (names), captured at entry and compared
+  Size,        // a byte count
+  OpenFlags,   // O_RDONLY|O_CLOEXEC...
+  Mode,        // octal mode
+  AtFlags,     // AT_SYMLINK_NOFOLLOW|AT_EMPTY_PATH...
+  AccessMode,  // F_OK/R_OK|W_OK|X_OK
+  ProtFlags,   // PROT_READ|PROT_WRITE...
+  MapFlags,    // MAP_PRIVATE|MAP_ANONYMOUS...
+  Signal,      // SIGINT...
+  SigHow,      // SIG_BLOCK...
+  Whence,      // SEEK_SET...
+  ClockId,     // CLOCK_REALTIME...
+  FutexOp,     // FUTEX_WAIT_PRIVATE...
+  Madvise,     // MADV_DONTNEED...
+  FcntlCmd,    // F_GETFL...
+  IoctlReq,    // TCGETS...
+  PrctlOption, // PR_SET_NAME...
+  ArchPrctl,   // ARCH_SET_FS...
+  SockFamily,  // AF_UNIX...
+  SockType,    // SOCK_STREAM|SOCK_CLOEXEC...
+  CloneFlags,  // CLONE_VM|...
+  WaitOptions, // WNOHANG...
+  Ignored,     // not compared on replay (kernel-ignored or legitimately different)
+};
+
+// Where the size of an output memory range comes from.
+enum class SizeFrom : uint8_t {
+  None,
+  Fixed,      // `n` bytes
+  Arg,        // the value of argument `n`
+  Ret,        // the return value (when the call succeeded)
+  ArgTimes,   // argument `n` times `elem` bytes (poll: nfds * sizeof(struct pollfd))
+  RetTimes,   // return value times `elem` bytes (epoll_wait)
+  ArgPtrU32,  // the u32 that argument `n` points to, read at exit (socklen_t in/out)
+  Iovec,      // iovec array at the pointer argument, count in argument `n`; filled up to the return value
+  Msghdr,     // struct msghdr at the pointer argument (recvmsg): name, iov up to ret, control
+};
+
+struct OutMem {
+  int8_t arg = -1;  // index of the pointer argument, -1 for none
+  SizeFrom size = SizeFrom::None;
+  uint32_t n = 0;
+  uint32_t elem = 0;
+};
+
+// Behaviour the recorder and replayer implement by hand, named in the row.
+enum class Special : uint8_t {
+  None,
+  Mmap,        // file-backed maps: contents kept in files/; replay maps anonymous memory and fills it
+  Execve,      // new program image: exec event, files kept, replay runs the copy
+  Rseq,        // refused with ENOSYS while recording (the kernel writes into rseq areas asynchronously)
+  Clone,       // clone/clone3/fork/vfork
+  Exit,        // exit / exit_group
+};
+
+// Row flags.
+enum : uint8_t {
+  kMayBlock = 1u << 0,      // may wait for another thread/process or time (read on a pipe, futex, wait4...)
+  kOutOnError = 1u << 1,    // outputs are written even when the call fails
+  kWritesFd = 1u << 2,      // writes data to fd arg 0 (write/pwrite64/writev): replay re-emits fd 1/2
+};
+
+struct CallView {
+  int64_t nr;
+  uint64_t args[6];
+  int64_t ret;  // raw rax at exit
+};
+
+struct Range {
+  uint64_t addr;
+  uint64_t len;
+};
+
+// Reads tracee memory for walks (iovec, msghdr, *socklen_t). Returns false on a fault.
+class MemReader {
+ public:
+  virtual ~MemReader() = default;
+  virtual bool read(uint64_t addr, void* buf, size_t len) = 0;
+};
+
+// Extra output ranges that depend on an argument's value (ioctl, fcntl, prctl...).
+using OutputsFn = void (*)(const CallView& call, MemReader& mem, std::vector<Range>& out);
+
+struct SyscallDesc {
+  int nr;
+  const char* name;
+  Arg args[6];
+  Replay replay;
+  OutMem out[3];
+  OutputsFn outputs = nullptr;
+  Special special = Special::None;
+  uint8_t flags = 0;
+
+  int arg_count() const;
+};
+
+// The row for `nr`, or nullptr when the table has none (the recorder then
+// refuses the call with ENOSYS).
+const SyscallDesc* lookup(int64_t nr);
+std::span<const SyscallDesc> table();
+
+// The kernel's name for any x86-64 syscall number, with or without a row
+// ("syscall_NNN" when unknown).
+std::string syscall_name(int64_t nr);
+// Number for a name, or -1.
+int64_t syscall_number(std::string_view name);
+
+// The memory ranges a completed call wrote, per its row. Empty ranges are
+// dropped; each range is capped at kMaxOutputBytes.
+inline constexpr uint64_t kMaxOutputBytes = 64u << 20;
+std::vector<Range> output_ranges(const SyscallDesc& desc, const CallView& call, MemReader& mem);
+
+// True when the call failed (rax in [-4095, -1]).
+inline bool is_error_return(int64_t ret) { return ret < 0 && ret >= -4095; }
+
+}  // namespace rrx::sys

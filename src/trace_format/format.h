@@ -1,0 +1,46 @@
+// On-disk layout of an rrx trace directory.
+//
+//   NAME-N/
+//     trace        "RRXTRACE" magic, u32 format version, u32 flags (0), then chunks
+//     trace.idx    chunk index (rebuilt from the chunk headers when missing or stale)
+//     files/HASH/BASENAME   one copy of every distinct mapped or executed file
+//
+// A chunk is a 32-byte little-endian header followed by a zstd frame:
+//   u32 magic 'RRXC' | u8 kind | u8 codec (1 = zstd) | u16 reserved (0)
+//   u32 compressed size | u32 uncompressed size
+//   u64 index of the first event in the chunk | u32 number of messages
+//   u32 CRC-32C of header bytes [0, 28) and the compressed payload
+// The uncompressed payload is a sequence of flat (unpacked) Cap'n Proto
+// messages. The first chunk holds the Header message; event chunks follow;
+// an End chunk closes a complete trace. A trace without an End chunk is
+// incomplete (the recorder was killed): readable up to its last whole chunk.
+#pragma once
+
+#include <cstdint>
+
+namespace rrx::trace {
+
+inline constexpr char kFileMagic[8] = {'R', 'R', 'X', 'T', 'R', 'A', 'C', 'E'};
+inline constexpr uint32_t kFormatVersion = 1;
+inline constexpr uint32_t kFileHeaderSize = 16;
+
+inline constexpr uint32_t kChunkMagic = 0x43585252;  // "RRXC" little-endian
+inline constexpr uint32_t kChunkHeaderSize = 32;
+inline constexpr uint8_t kCodecZstd = 1;
+// Sanity bounds checked before any allocation while reading.
+inline constexpr uint32_t kMaxChunkBytes = 256u << 20;
+
+enum class ChunkKind : uint8_t { Header = 1, Events = 2, End = 3 };
+
+// Bits of Syscall.flags.
+enum SyscallFlags : uint32_t {
+  kSyscallRefused = 1u << 0,      // no table row (or unsupported): failed with ENOSYS while recording
+  kSyscallInterrupted = 1u << 1,  // interrupted by a signal (EINTR/ERESTART*)
+};
+
+inline constexpr const char* kTraceFileName = "trace";
+inline constexpr const char* kIndexFileName = "trace.idx";
+inline constexpr const char* kFilesDirName = "files";
+inline constexpr const char* kLatestLinkName = "latest-trace";
+
+}  // namespace rrx::trace

@@ -1,0 +1,198 @@
+# The rrx trace schema. One Header message, then one Event message per event
+# in global order, then one End message when the recording closed cleanly.
+# Fields are only ever appended (Cap'n Proto evolution rules); a change that
+# readers of an older rrx cannot ignore bumps kFormatVersion in format.h.
+@0xc5a7d1e2b3f40619;
+
+using Cxx = import "/capnp/c++.capnp";
+$Cxx.namespace("rrx::schema");
+
+struct CpuidLeaf {
+  leaf @0 :UInt32;
+  subleaf @1 :UInt32;
+  eax @2 :UInt32;
+  ebx @3 :UInt32;
+  ecx @4 :UInt32;
+  edx @5 :UInt32;
+}
+
+struct CpuInfo {
+  vendor @0 :Text;        # "GenuineIntel", "AuthenticAMD", ...
+  family @1 :UInt32;
+  model @2 :UInt32;
+  stepping @3 :UInt32;
+  leaves @4 :List(CpuidLeaf);   # the leaves glibc's cpu feature detection reads
+}
+
+struct KeyValue {
+  key @0 :Text;
+  value @1 :Text;
+}
+
+struct Header {
+  formatVersion @0 :UInt32;
+  rrxVersion @1 :Text;
+  kernelRelease @2 :Text;
+  cpu @3 :CpuInfo;
+  argv @4 :List(Text);
+  envp @5 :List(Text);
+  cwd @6 :Text;
+  exePath @7 :Text;          # the program as resolved when recording started
+  startTimeUnixNs @8 :Int64;
+  skipStrategy @9 :Text;     # best syscall-skip strategy of the recording kernel
+  personality @10 :UInt32;   # personality(2) flags the tracees ran with
+  options @11 :List(KeyValue);
+  hostname @12 :Text;
+}
+
+# struct user_regs_struct, field for field, in its order.
+struct Registers {
+  r15 @0 :UInt64;
+  r14 @1 :UInt64;
+  r13 @2 :UInt64;
+  r12 @3 :UInt64;
+  rbp @4 :UInt64;
+  rbx @5 :UInt64;
+  r11 @6 :UInt64;
+  r10 @7 :UInt64;
+  r9 @8 :UInt64;
+  r8 @9 :UInt64;
+  rax @10 :UInt64;
+  rcx @11 :UInt64;
+  rdx @12 :UInt64;
+  rsi @13 :UInt64;
+  rdi @14 :UInt64;
+  origRax @15 :UInt64;
+  rip @16 :UInt64;
+  cs @17 :UInt64;
+  eflags @18 :UInt64;
+  rsp @19 :UInt64;
+  ss @20 :UInt64;
+  fsBase @21 :UInt64;
+  gsBase @22 :UInt64;
+  ds @23 :UInt64;
+  es @24 :UInt64;
+  fs @25 :UInt64;
+  gs @26 :UInt64;
+}
+
+# Bytes the kernel (or rrx) wrote into tracee memory.
+struct MemWrite {
+  addr @0 :UInt64;
+  data @1 :Data;
+}
+
+# A string argument (path, name) read at syscall entry, for dump and checks.
+struct ArgString {
+  arg @0 :UInt8;
+  value @1 :Data;
+}
+
+# A file-backed mmap: where the bytes come from on replay.
+struct FileMapping {
+  contentHash @0 :Text;      # names files/HASH/BASENAME in the trace
+  path @1 :Text;             # the path the recorder saw
+  fileOffset @2 :UInt64;
+  fileSize @3 :UInt64;       # size of the file when it was mapped
+}
+
+struct Syscall {
+  nr @0 :Int64;
+  args @1 :List(UInt64);     # the six argument registers at entry
+  ret @2 :Int64;             # rax at exit: the result, or -errno
+  isError @3 :Bool;
+  ip @4 :UInt64;             # instruction pointer after the syscall instruction
+  sp @5 :UInt64;
+  memWrites @6 :List(MemWrite);
+  strings @7 :List(ArgString);
+  mapping @8 :FileMapping;   # set for a file-backed mmap
+  flags @9 :UInt32;          # SyscallFlags in format.h
+}
+
+# Entry of a syscall whose exit is a later event (a blocking syscall while
+# other threads run). The matching `syscall` event carries the result.
+struct SyscallEntry {
+  nr @0 :Int64;
+  args @1 :List(UInt64);
+  ip @2 :UInt64;
+  strings @3 :List(ArgString);
+}
+
+struct Signal {
+  signo @0 :Int32;
+  code @1 :Int32;
+  errno @2 :Int32;
+  siginfo @3 :Data;          # the raw 128-byte siginfo_t
+  synchronous @4 :Bool;      # caused by the instruction at ip (fault, trap)
+  ip @5 :UInt64;
+  disposition @6 :Disposition;
+  enum Disposition {
+    delivered @0;            # passed to the program (handler or default action)
+    suppressed @1;           # consumed by rrx (e.g. the rdtsc trap)
+  }
+}
+
+struct Rdtsc {
+  value @0 :UInt64;
+  aux @1 :UInt32;            # TSC_AUX, for rdtscp
+  isRdtscp @2 :Bool;
+  ip @3 :UInt64;
+}
+
+struct Exec {
+  exePath @0 :Text;          # what /proc/PID/exe named after the exec
+  exeHash @1 :Text;
+  interpPath @2 :Text;       # PT_INTERP, empty for a static program
+  interpHash @3 :Text;
+  argv @4 :List(Text);
+  stack @5 :MemWrite;        # the initial stack from sp to its top, auxv edited
+  atRandom @6 :Data;         # the 16 AT_RANDOM bytes
+  auxv @7 :Data;             # the auxiliary vector as the program saw it
+}
+
+struct Clone {
+  childTid @0 :Int32;
+  flags @1 :UInt64;
+  kind @2 :Kind;
+  enum Kind {
+    thread @0;
+    fork @1;
+    vfork @2;
+  }
+}
+
+struct Exit {
+  status @0 :Int32;          # exit status, when exited normally
+  signo @1 :Int32;           # killing signal, or 0
+  coreDumped @2 :Bool;
+  groupExit @3 :Bool;
+}
+
+struct Preemption {
+  ip @0 :UInt64;             # replayed by running to ip until the registers match
+}
+
+struct Event {
+  tid @0 :Int32;
+  pid @1 :Int32;             # thread group id
+  regs @2 :Registers;        # registers where needed (exec, preemption, signals)
+  inexact @3 :Bool;          # position found by address + registers, not exactly
+  union {
+    syscall @4 :Syscall;
+    syscallEntry @5 :SyscallEntry;
+    signal @6 :Signal;
+    rdtsc @7 :Rdtsc;
+    exec @8 :Exec;
+    clone @9 :Clone;
+    exit @10 :Exit;
+    preemption @11 :Preemption;
+    warning @12 :Text;       # e.g. an unsupported syscall refused with ENOSYS
+  }
+}
+
+struct End {
+  eventCount @0 :UInt64;
+  endTimeUnixNs @1 :Int64;
+  exitStatus @2 :Int32;      # what `rrx record` exited with
+  reason @3 :Text;           # "exited", "killed by SIGTERM to the recorder", ...
+}

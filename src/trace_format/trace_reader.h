@@ -1,0 +1,103 @@
+// Reads a trace sequentially, or from an event number through the index.
+// Every failure is a TraceError naming the file and the offset.
+#pragma once
+
+#include <capnp/serialize.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "trace_format/trace.capnp.h"
+#include "trace_format/trace_error.h"
+
+namespace rrx::trace {
+
+// One decoded message; keeps the chunk bytes it points into alive.
+class Message {
+ public:
+  Message(std::shared_ptr<const std::vector<capnp::word>> chunk, kj::ArrayPtr<const capnp::word> words);
+  template <typename T>
+  typename T::Reader as() { return reader_.getRoot<T>(); }
+
+ private:
+  std::shared_ptr<const std::vector<capnp::word>> chunk_;
+  capnp::FlatArrayMessageReader reader_;
+};
+
+struct EventRecord {
+  uint64_t number;  // 0-based position in the global order
+  std::shared_ptr<Message> message;
+  schema::Event::Reader get() const { return message->as<schema::Event>(); }
+};
+
+struct EndInfo {
+  uint64_t event_count;
+  int64_t end_time_unix_ns;
+  int exit_status;
+  std::string reason;
+};
+
+class TraceReader {
+ public:
+  // Opens DIR (a trace directory). Reads and checks the file header and the
+  // Header message; throws TraceError for a trace it cannot read.
+  explicit TraceReader(const std::filesystem::path& dir);
+  ~TraceReader();
+
+  const std::filesystem::path& dir() const { return dir_; }
+  schema::Header::Reader header() const;
+
+  // The next event, or nullopt at the end of what is readable.
+  std::optional<EventRecord> next();
+  // Positions the reader so that next() returns event `number`.
+  void seek(uint64_t number);
+
+  // Complete: an End record was found. Determined by scanning the chunk
+  // headers at open time (cheap: no decompression).
+  bool complete() const { return end_.has_value(); }
+  const std::optional<EndInfo>& end() const { return end_; }
+  // For an incomplete trace: why (e.g. "truncated chunk at offset N").
+  const std::string& incomplete_reason() const { return incomplete_reason_; }
+  // Number of events readable (from the index).
+  uint64_t event_count() const { return readable_events_; }
+  uint64_t trace_bytes() const { return file_size_; }
+
+ private:
+  struct ChunkInfo {
+    uint64_t offset;
+    uint8_t kind;
+    uint32_t compressed_size;
+    uint32_t uncompressed_size;
+    uint64_t first_event;
+    uint32_t count;
+  };
+  void scan_chunks();
+  bool load_index();
+  void save_index() const;
+  std::shared_ptr<const std::vector<capnp::word>> load_chunk(const ChunkInfo& c) const;
+  void open_chunk(size_t i);
+
+  std::filesystem::path dir_;
+  std::string trace_path_;
+  int fd_ = -1;
+  uint64_t file_size_ = 0;
+  std::vector<ChunkInfo> chunks_;
+  std::shared_ptr<Message> header_;
+  std::optional<EndInfo> end_;
+  std::string incomplete_reason_;
+  uint64_t readable_events_ = 0;
+
+  // Sequential cursor.
+  size_t cur_chunk_ = 0;  // index into chunks_ of the chunk being read
+  std::shared_ptr<const std::vector<capnp::word>> cur_words_;
+  size_t cur_pos_ = 0;      // word offset into cur_words_
+  uint64_t cur_number_ = 0; // number of the next event
+  uint32_t cur_left_ = 0;   // messages left in the current chunk
+};
+
+// Convenience: an Event builder's MessageBuilder type used by writers.
+}  // namespace rrx::trace

@@ -1,0 +1,67 @@
+// Writes a trace: the header, events in global order, and the End record.
+#pragma once
+
+#include <capnp/message.h>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "trace_format/trace.capnp.h"
+
+namespace rrx::trace {
+
+struct WriterOptions {
+  size_t chunk_bytes = 256 * 1024;     // uncompressed bytes per chunk before it is flushed
+  int zstd_level = 3;
+  std::chrono::milliseconds max_unflushed{1000};  // flush a partial chunk after this long
+};
+
+class TraceWriter {
+ public:
+  // Creates DIR/trace (DIR must exist). The header is written and flushed at once.
+  TraceWriter(const std::filesystem::path& dir, capnp::MessageBuilder& header,
+              WriterOptions options = {});
+  ~TraceWriter();  // flushes, but does not write End: the trace stays incomplete
+  TraceWriter(const TraceWriter&) = delete;
+  TraceWriter& operator=(const TraceWriter&) = delete;
+
+  // Appends one Event message; returns its event number (0-based).
+  uint64_t append(capnp::MessageBuilder& event);
+  uint64_t event_count() const { return event_count_; }
+
+  // Writes the buffered events as a chunk now (also done when full, on a
+  // timer checked in append(), and in close()).
+  void flush();
+  // Writes the End record and the index, fsyncs: the trace is complete.
+  void close(int exit_status, const std::string& reason);
+  bool closed() const { return closed_; }
+
+ private:
+  void write_chunk(uint8_t kind, const std::vector<capnp::word>& payload, uint64_t first,
+                   uint32_t count);
+  struct IndexEntry {
+    uint64_t offset;
+    uint64_t first_event;
+    uint32_t count;
+  };
+
+  std::filesystem::path dir_;
+  WriterOptions options_;
+  int fd_ = -1;
+  uint64_t file_offset_ = 0;
+  std::vector<capnp::word> pending_;
+  uint64_t pending_first_ = 0;
+  uint32_t pending_count_ = 0;
+  uint64_t event_count_ = 0;
+  std::chrono::steady_clock::time_point last_flush_;
+  std::vector<IndexEntry> index_;
+  void* zstd_ctx_ = nullptr;
+  std::vector<char> compress_buf_;
+  bool closed_ = false;
+};
+
+}  // namespace rrx::trace
