@@ -1,1 +1,152 @@
-int main() { return 0; }
+// The rrx command line: record, replay, dump, info, ls, ps, help.
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "cli/debug_command.h"
+#include "cli/trace_commands.h"
+#include "core/error.h"
+#include "core/kernel_probe.h"
+#include "record/recorder.h"
+#include "replay/replay_session.h"
+#include "trace_format/trace_dir.h"
+
+namespace {
+
+constexpr int kRrxFailure = 125;  // rrx itself failed (like env(1)); a program's status otherwise
+
+const char* kDescription =
+    "rrx: record a Linux x86-64 program once, replay it exactly as often as needed,\n"
+    "and debug the replay with gdb. No hardware performance counters needed.";
+
+std::optional<rrx::SkipStrategy> parse_skip(const std::string& name) {
+  if (name.empty()) return std::nullopt;
+  auto s = rrx::parse_skip_strategy(name);
+  if (!s) throw rrx::Error("unknown skip strategy '" + name + "' (set-info-exit, set-info, sysemu, regs)");
+  return s;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  rrx::install_crash_handlers();
+  CLI::App app{kDescription, "rrx"};
+  app.require_subcommand(0, 1);
+  app.set_version_flag("--version", std::string("rrx ") + RRX_VERSION);
+
+  // rrx record
+  rrx::record::RecordOptions rec;
+  std::string rec_out;
+  auto* record = app.add_subcommand("record", "Record PROG ARGS... into a new trace");
+  record->add_option("-o,--output", rec_out, "Trace directory to create (default: $RRX_TRACE_DIR/NAME-N)");
+  record->add_flag("--strict", rec.strict, "Fail on a syscall rrx cannot record instead of refusing it with ENOSYS");
+  record->add_flag("-q,--quiet", rec.quiet, "Do not print where the trace went");
+  record->prefix_command();
+
+  // rrx replay
+  std::string replay_trace, replay_skip;
+  bool autopilot = false, quiet = false, list_skip = false;
+  auto* replay = app.add_subcommand("replay", "Replay a trace (default: the latest) under gdb, or alone with --autopilot");
+  replay->add_option("trace", replay_trace, "Trace directory or NAME-N (default: latest)");
+  replay->add_flag("-a,--autopilot", autopilot, "Replay without a debugger; re-emit the program's output");
+  replay->add_flag("-q,--quiet", quiet, "Do not re-emit the program's output");
+  replay->add_option("--skip", replay_skip, "Syscall-skip strategy: set-info-exit, set-info, sysemu, regs (default: best supported)");
+  replay->add_flag("--list-skip-strategies", list_skip, "Print the skip strategies this kernel supports, best first");
+  rrx::cli::DebugOptions dbg;
+  replay->add_option("--debugger", dbg.debugger, "The gdb to run (default: gdb)");
+  replay->add_option("-x", dbg.scripts, "gdb command file to run (repeatable)");
+  replay->add_flag("--batch", dbg.batch, "Run gdb in batch mode: it exits after the -x scripts");
+  replay->add_option("-s,--serve", dbg.serve_port, "Only serve the gdb remote protocol on 127.0.0.1:PORT (0: any free port)");
+  replay->add_option("--gdb-arg", dbg.gdb_args, "Extra argument for gdb (repeatable)");
+
+  // rrx dump
+  rrx::cli::DumpOptions dump_opts;
+  std::vector<std::string> dump_filters;
+  auto* dump = app.add_subcommand("dump", "Print the events of a trace, strace-style");
+  dump->add_option("trace", dump_opts.trace, "Trace directory or NAME-N (default: latest)");
+  dump->add_flag("--json", dump_opts.json, "One JSON object per line");
+  dump->add_option("-e,--syscall", dump_filters, "Only syscalls with this name (repeatable, or comma-separated)")
+      ->delimiter(',');
+
+  // rrx info
+  std::string info_trace;
+  bool info_json = false;
+  auto* info = app.add_subcommand("info", "Print a trace's header: program, machine, status");
+  info->add_option("trace", info_trace, "Trace directory or NAME-N (default: latest)");
+  info->add_flag("--json", info_json, "As JSON");
+
+  // rrx ls
+  bool ls_json = false;
+  auto* ls = app.add_subcommand("ls", "List the traces in $RRX_TRACE_DIR (~/.local/share/rrx)");
+  ls->add_flag("--json", ls_json, "As JSON");
+
+  // rrx ps
+  std::string ps_trace;
+  auto* ps = app.add_subcommand("ps", "List the processes of a trace (not built yet)");
+  ps->add_option("trace", ps_trace, "Trace directory or NAME-N");
+
+  auto* help = app.add_subcommand("help", "Show this help");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
+
+  try {
+    if (*record) {
+      rec.argv = record->remaining();
+      if (!rec.argv.empty() && rec.argv.front() == "--") rec.argv.erase(rec.argv.begin());
+      if (rec.argv.empty()) {
+        std::cerr << "rrx record: give a program to record: rrx record [-o DIR] [--] PROG [ARGS...]\n";
+        return 2;
+      }
+      rec.output_dir = rec_out;
+      return rrx::record::record(rec);
+    }
+    if (*replay) {
+      if (list_skip) {
+        for (auto s : rrx::all_skip_strategies()) {
+          if (rrx::skip_strategy_supported(s)) std::cout << rrx::skip_strategy_name(s) << "\n";
+        }
+        return 0;
+      }
+      rrx::replay::ReplayOptions ro;
+      ro.trace_dir = rrx::trace::resolve_trace(replay_trace);
+      ro.skip = parse_skip(replay_skip);
+      ro.echo_output = !quiet;
+      if (!autopilot) {
+        dbg.replay = ro;
+        return rrx::cli::debug_replay(dbg);
+      }
+      return rrx::replay::replay_autopilot(ro);
+    }
+    if (*dump) {
+      dump_opts.syscalls = dump_filters;
+      return rrx::cli::dump_trace(dump_opts);
+    }
+    if (*info) return rrx::cli::info_trace(info_trace, info_json);
+    if (*ls) return rrx::cli::list_traces(ls_json);
+    if (*ps) {
+      std::cerr << "rrx ps: listing the processes of a trace is not built yet (multi-process recording comes first)\n";
+      return 2;
+    }
+    if (*help || argc == 1) {
+      std::cout << app.help();
+      return argc == 1 ? 2 : 0;
+    }
+  } catch (const rrx::replay::Divergence& e) {
+    std::cerr << "rrx: " << e.what() << "\n";
+    return kRrxFailure;
+  } catch (const rrx::Error& e) {
+    std::cerr << "rrx: " << e.what() << "\n";
+    return kRrxFailure;
+  } catch (const std::exception& e) {
+    std::cerr << "rrx: " << e.what() << "\n";
+    return kRrxFailure;
+  }
+  return 0;
+}

@@ -1,0 +1,325 @@
+#include "cli/trace_commands.h"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <ctime>
+#include <filesystem>
+#include <iostream>
+#include <set>
+
+#include "core/error.h"
+#include "core/syscall_format.h"
+#include "core/syscall_table.h"
+#include "trace_format/format.h"
+#include "trace_format/trace_dir.h"
+#include "trace_format/trace_reader.h"
+
+namespace rrx::cli {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+std::string data_str(capnp::Data::Reader d) {
+  return std::string(reinterpret_cast<const char*>(d.begin()), d.size());
+}
+
+sys::RecordedCall to_call(schema::Syscall::Reader s) {
+  sys::RecordedCall c;
+  c.nr = s.getNr();
+  auto args = s.getArgs();
+  for (unsigned i = 0; i < 6 && i < args.size(); ++i) c.args[i] = args[i];
+  c.ret = s.getRet();
+  for (auto str : s.getStrings()) c.strings.emplace_back(str.getArg(), data_str(str.getValue()));
+  for (auto w : s.getMemWrites()) c.writes.emplace_back(w.getAddr(), data_str(w.getData()));
+  return c;
+}
+
+std::string kind_name(schema::Event::Reader ev) {
+  switch (ev.which()) {
+    case schema::Event::SYSCALL: return "syscall";
+    case schema::Event::SYSCALL_ENTRY: return "syscall-entry";
+    case schema::Event::SIGNAL: return "signal";
+    case schema::Event::RDTSC: return "rdtsc";
+    case schema::Event::EXEC: return "exec";
+    case schema::Event::CLONE: return "clone";
+    case schema::Event::EXIT: return "exit";
+    case schema::Event::PREEMPTION: return "preemption";
+    case schema::Event::WARNING: return "warning";
+  }
+  return "unknown";
+}
+
+// One line of text per event, strace-like.
+std::string event_text(schema::Event::Reader ev) {
+  switch (ev.which()) {
+    case schema::Event::SYSCALL: {
+      auto s = ev.getSyscall();
+      std::string text = sys::format_call(to_call(s));
+      if (s.getFlags() & trace::kSyscallRefused) text += " (refused by rrx)";
+      if (s.hasMapping()) text += fmt::format(" <{}>", s.getMapping().getPath().cStr());
+      return text;
+    }
+    case schema::Event::SYSCALL_ENTRY: {
+      auto e = ev.getSyscallEntry();
+      sys::RecordedCall c;
+      c.nr = e.getNr();
+      auto args = e.getArgs();
+      for (unsigned i = 0; i < 6 && i < args.size(); ++i) c.args[i] = args[i];
+      c.has_ret = false;
+      return sys::format_call(c) + " <unfinished ...>";
+    }
+    case schema::Event::SIGNAL: {
+      auto s = ev.getSignal();
+      return fmt::format("--- {} {{si_code={}}} {} at 0x{:x} ---", sys::signal_name(s.getSigno()),
+                         s.getCode(), s.getSynchronous() ? "fault" : "delivered", s.getIp());
+    }
+    case schema::Event::RDTSC: {
+      auto r = ev.getRdtsc();
+      return fmt::format("{} at 0x{:x} = 0x{:x}", r.getIsRdtscp() ? "rdtscp" : "rdtsc", r.getIp(),
+                         r.getValue());
+    }
+    case schema::Event::EXEC: {
+      auto e = ev.getExec();
+      std::string argv;
+      for (auto a : e.getArgv()) argv += (argv.empty() ? "" : ", ") + sys::quote_bytes(a.cStr(), 64);
+      return fmt::format("exec {} [{}]", e.getExePath().cStr(), argv);
+    }
+    case schema::Event::CLONE: {
+      auto c = ev.getClone();
+      return fmt::format("clone -> {}", c.getChildTid());
+    }
+    case schema::Event::EXIT: {
+      auto e = ev.getExit();
+      if (e.getSigno() != 0) {
+        return fmt::format("+++ killed by {}{} +++", sys::signal_name(e.getSigno()),
+                           e.getCoreDumped() ? " (core dumped)" : "");
+      }
+      return fmt::format("+++ exited with {} +++", e.getStatus());
+    }
+    case schema::Event::PREEMPTION:
+      return fmt::format("preempted at 0x{:x} (inexact)", ev.getPreemption().getIp());
+    case schema::Event::WARNING:
+      return fmt::format("warning: {}", ev.getWarning().cStr());
+  }
+  return "?";
+}
+
+uint64_t dir_size(const fs::path& dir) {
+  uint64_t total = 0;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
+    struct stat st {};
+    if (::lstat(it->path().c_str(), &st) == 0 && S_ISREG(st.st_mode)) total += static_cast<uint64_t>(st.st_size);
+  }
+  return total;
+}
+
+std::string format_time(int64_t unix_ns) {
+  time_t t = static_cast<time_t>(unix_ns / 1000000000);
+  struct tm tm {};
+  localtime_r(&t, &tm);
+  char buf[64];
+  strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+  return buf;
+}
+
+std::string human_size(uint64_t bytes) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(bytes);
+  int u = 0;
+  while (v >= 1024 && u < 4) {
+    v /= 1024;
+    ++u;
+  }
+  return u == 0 ? fmt::format("{} B", bytes) : fmt::format("{:.1f} {}", v, units[u]);
+}
+
+json header_json(const trace::TraceReader& reader) {
+  auto h = reader.header();
+  json j;
+  j["trace"] = reader.dir().string();
+  j["format_version"] = h.getFormatVersion();
+  j["rrx_version"] = h.getRrxVersion().cStr();
+  j["kernel"] = h.getKernelRelease().cStr();
+  j["hostname"] = h.getHostname().cStr();
+  auto cpu = h.getCpu();
+  j["cpu"] = {{"vendor", cpu.getVendor().cStr()}, {"family", cpu.getFamily()}, {"model", cpu.getModel()},
+              {"stepping", cpu.getStepping()}};
+  json leaves = json::array();
+  for (auto l : cpu.getLeaves()) {
+    leaves.push_back({{"leaf", l.getLeaf()}, {"subleaf", l.getSubleaf()}, {"eax", l.getEax()},
+                      {"ebx", l.getEbx()}, {"ecx", l.getEcx()}, {"edx", l.getEdx()}});
+  }
+  j["cpu"]["leaves"] = leaves;
+  json argv = json::array();
+  for (auto a : h.getArgv()) argv.push_back(a.cStr());
+  j["argv"] = argv;
+  j["env_count"] = h.getEnvp().size();
+  j["cwd"] = h.getCwd().cStr();
+  j["exe"] = h.getExePath().cStr();
+  j["start_time_unix_ns"] = h.getStartTimeUnixNs();
+  j["start_time"] = format_time(h.getStartTimeUnixNs());
+  j["skip_strategy"] = h.getSkipStrategy().cStr();
+  j["personality"] = h.getPersonality();
+  json opts = json::object();
+  for (auto o : h.getOptions()) opts[o.getKey().cStr()] = o.getValue().cStr();
+  j["options"] = opts;
+  j["events"] = reader.event_count();
+  j["complete"] = reader.complete();
+  if (reader.complete()) {
+    j["exit_status"] = reader.end()->exit_status;
+    j["end_reason"] = reader.end()->reason;
+  } else {
+    j["incomplete_reason"] = reader.incomplete_reason();
+  }
+  j["trace_bytes"] = reader.trace_bytes();
+  j["size_bytes"] = dir_size(reader.dir());
+  return j;
+}
+
+}  // namespace
+
+int dump_trace(const DumpOptions& options) {
+  trace::TraceReader reader(trace::resolve_trace(options.trace));
+  std::set<int64_t> wanted;
+  for (const auto& name : options.syscalls) {
+    int64_t nr = sys::syscall_number(name);
+    if (nr < 0) throw Error("unknown syscall name '" + name + "' for -e");
+    wanted.insert(nr);
+  }
+  while (auto rec = reader.next()) {
+    auto ev = rec->get();
+    if (!wanted.empty()) {
+      if (ev.which() != schema::Event::SYSCALL || !wanted.count(ev.getSyscall().getNr())) continue;
+    }
+    if (options.json) {
+      json j;
+      j["event"] = rec->number;
+      j["tid"] = ev.getTid();
+      j["pid"] = ev.getPid();
+      j["kind"] = kind_name(ev);
+      if (ev.which() == schema::Event::SYSCALL) {
+        auto s = ev.getSyscall();
+        j["name"] = sys::syscall_name(s.getNr());
+        j["nr"] = s.getNr();
+        json args = json::array();
+        for (auto a : s.getArgs()) args.push_back(a);
+        j["args"] = args;
+        j["ret"] = s.getRet();
+        j["is_error"] = s.getIsError();
+        j["mem_writes"] = s.getMemWrites().size();
+        j["flags"] = s.getFlags();
+      } else if (ev.which() == schema::Event::SIGNAL) {
+        j["signo"] = ev.getSignal().getSigno();
+        j["signal"] = sys::signal_name(ev.getSignal().getSigno());
+      } else if (ev.which() == schema::Event::EXIT) {
+        j["status"] = ev.getExit().getStatus();
+        j["signo"] = ev.getExit().getSigno();
+      }
+      if (ev.getInexact()) j["inexact"] = true;
+      j["text"] = event_text(ev);
+      std::cout << j.dump() << "\n";
+    } else {
+      std::cout << fmt::format("{:>8} [{}] {}{}\n", rec->number, ev.getTid(), event_text(ev),
+                               ev.getInexact() ? " (inexact)" : "");
+    }
+  }
+  if (!reader.complete()) {
+    std::cerr << "rrx: the trace is incomplete: " << reader.incomplete_reason() << "\n";
+  }
+  return 0;
+}
+
+int info_trace(const std::string& trace, bool json_output) {
+  trace::TraceReader reader(trace::resolve_trace(trace));
+  json j = header_json(reader);
+  if (json_output) {
+    std::cout << j.dump(2) << "\n";
+    return 0;
+  }
+  std::string argv;
+  for (const auto& a : j["argv"]) argv += (argv.empty() ? "" : " ") + a.get<std::string>();
+  std::cout << fmt::format("trace:          {}\n", j["trace"].get<std::string>());
+  std::cout << fmt::format("command:        {}\n", argv);
+  std::cout << fmt::format("executable:     {}\n", j["exe"].get<std::string>());
+  std::cout << fmt::format("cwd:            {}\n", j["cwd"].get<std::string>());
+  std::cout << fmt::format("recorded:       {} on {} (Linux {})\n", j["start_time"].get<std::string>(),
+                           j["hostname"].get<std::string>(), j["kernel"].get<std::string>());
+  std::cout << fmt::format("cpu:            {} family {} model {} stepping {}\n",
+                           j["cpu"]["vendor"].get<std::string>(), j["cpu"]["family"].get<unsigned>(),
+                           j["cpu"]["model"].get<unsigned>(), j["cpu"]["stepping"].get<unsigned>());
+  std::cout << fmt::format("skip strategy:  {} (best on the recording kernel)\n",
+                           j["skip_strategy"].get<std::string>());
+  std::cout << fmt::format("rrx version:    {} (trace format {})\n", j["rrx_version"].get<std::string>(),
+                           j["format_version"].get<unsigned>());
+  std::cout << fmt::format("events:         {}\n", reader.event_count());
+  std::cout << fmt::format("size:           {}\n", human_size(j["size_bytes"].get<uint64_t>()));
+  if (reader.complete()) {
+    std::cout << fmt::format("status:         complete: {}; rrx record exited {}\n", reader.end()->reason,
+                             reader.end()->exit_status);
+  } else {
+    std::cout << fmt::format("status:         INCOMPLETE: {}\n", reader.incomplete_reason());
+  }
+  return 0;
+}
+
+int list_traces(bool json_output) {
+  fs::path root = trace::traces_root();
+  std::vector<fs::path> dirs;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(root, ec)) {
+    if (entry.is_symlink(ec)) continue;  // latest-trace
+    if (entry.is_directory(ec) && fs::exists(entry.path() / trace::kTraceFileName, ec)) {
+      dirs.push_back(entry.path());
+    }
+  }
+  std::sort(dirs.begin(), dirs.end());
+  json all = json::array();
+  if (!json_output) {
+    std::cout << fmt::format("{:<28} {:<19} {:>10} {:>9}  {:<10} {}\n", "NAME", "RECORDED", "SIZE", "EVENTS",
+                             "STATUS", "COMMAND");
+  }
+  for (const auto& d : dirs) {
+    json row;
+    row["name"] = d.filename().string();
+    row["path"] = d.string();
+    try {
+      trace::TraceReader reader(d);
+      json h = header_json(reader);
+      std::string cmd;
+      for (const auto& a : h["argv"]) cmd += (cmd.empty() ? "" : " ") + a.get<std::string>();
+      row["command"] = cmd;
+      row["recorded"] = h["start_time"];
+      row["size_bytes"] = h["size_bytes"];
+      row["events"] = h["events"];
+      row["complete"] = h["complete"];
+      row["status"] = reader.complete() ? "complete" : "incomplete";
+    } catch (const Error& e) {
+      row["status"] = "unreadable";
+      row["error"] = e.what();
+      row["command"] = "";
+      row["recorded"] = "";
+      row["size_bytes"] = dir_size(d);
+      row["events"] = 0;
+    }
+    all.push_back(row);
+    if (!json_output) {
+      std::cout << fmt::format("{:<28} {:<19} {:>10} {:>9}  {:<10} {}\n", row["name"].get<std::string>(),
+                               row["recorded"].get<std::string>(),
+                               human_size(row["size_bytes"].get<uint64_t>()),
+                               row["events"].get<uint64_t>(), row["status"].get<std::string>(),
+                               row["command"].get<std::string>());
+    }
+  }
+  if (json_output) std::cout << all.dump(2) << "\n";
+  if (!json_output && dirs.empty()) std::cout << "(no traces in " << root.string() << ")\n";
+  return 0;
+}
+
+}  // namespace rrx::cli

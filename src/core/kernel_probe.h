@@ -1,0 +1,41 @@
+// Facts about the machine rrx runs on: kernel release, CPU identity, and
+// which syscall-skip strategies the kernel supports (probed on a child).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace rrx {
+
+// How a replayed syscall is kept from running, best first.
+enum class SkipStrategy {
+  SetInfoExit,  // seccomp stop, PTRACE_SET_SYSCALL_INFO op := EXIT: one stop (proposed patch)
+  SetInfo,      // entry stop nr := -1, exit stop rval := result (Linux 6.16+): two stops
+  Sysemu,       // PTRACE_SYSEMU: one stop, result through registers
+  Regs,         // entry stop orig_rax := -1, exit stop rax := result: two stops, any kernel
+};
+
+const char* skip_strategy_name(SkipStrategy s);
+std::optional<SkipStrategy> parse_skip_strategy(const std::string& name);
+std::vector<SkipStrategy> all_skip_strategies();
+
+// Probes each strategy on a short-lived traced child (cached per process).
+bool skip_strategy_supported(SkipStrategy s);
+SkipStrategy best_skip_strategy();
+
+std::string kernel_release();
+std::string host_name();
+
+struct CpuidValue {
+  uint32_t leaf, subleaf, eax, ebx, ecx, edx;
+};
+struct CpuIdentity {
+  std::string vendor;
+  uint32_t family = 0, model = 0, stepping = 0;
+  std::vector<CpuidValue> leaves;
+};
+CpuIdentity cpu_identity();
+
+}  // namespace rrx

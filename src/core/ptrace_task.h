@@ -1,0 +1,144 @@
+// A traced thread: ptrace requests, registers, memory through /proc/PID/mem,
+// and the decoding of waitpid statuses into the stops rrx cares about.
+#pragma once
+
+#include <sys/types.h>
+#include <sys/user.h>
+#include <signal.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/syscall_table.h"
+
+namespace rrx {
+
+inline constexpr long kPtraceGetSyscallInfo = 0x420e;
+inline constexpr long kPtraceSetSyscallInfo = 0x4212;
+
+// struct ptrace_syscall_info as in the kernel's uapi (88 bytes).
+struct KernelSyscallInfo {
+  enum : uint8_t { kNone = 0, kEntry = 1, kExit = 2, kSeccomp = 3 };
+  uint8_t op;
+  uint8_t reserved;
+  uint16_t flags;
+  uint32_t arch;
+  uint64_t instruction_pointer;
+  uint64_t stack_pointer;
+  union {
+    struct {
+      uint64_t nr;
+      uint64_t args[6];
+    } entry;
+    struct {
+      int64_t rval;
+      uint8_t is_error;
+    } exit;
+    struct {
+      uint64_t nr;
+      uint64_t args[6];
+      uint32_t ret_data;
+      uint32_t reserved2;
+    } seccomp;
+  };
+};
+static_assert(sizeof(KernelSyscallInfo) == 88);
+
+// What a waitpid status means for rrx.
+struct WaitStatus {
+  enum class Kind {
+    SyscallStop,   // SIGTRAP|0x80 (entry or exit: ask PTRACE_GET_SYSCALL_INFO)
+    EventStop,     // PTRACE_EVENT_* in `event`
+    SignalStop,    // signal-delivery-stop (or group-stop) with `sig`
+    Exited,        // `exit_code`
+    Killed,        // killed by `sig`, `core_dumped`
+  };
+  Kind kind;
+  int sig = 0;
+  int event = 0;
+  int exit_code = 0;
+  bool core_dumped = false;
+  static WaitStatus decode(int status);
+  std::string describe() const;
+};
+
+class Task {
+ public:
+  explicit Task(pid_t tid);
+  ~Task();
+  Task(const Task&) = delete;
+  Task& operator=(const Task&) = delete;
+
+  pid_t tid() const { return tid_; }
+
+  // Resume requests; sig is the signal to deliver (0: none).
+  void resume_syscall(int sig = 0);
+  void resume_cont(int sig = 0);
+  void resume_sysemu(int sig = 0);
+  void resume_singlestep(int sig = 0);
+  void resume_sysemu_singlestep(int sig = 0);
+  // Blocks until this task stops or dies.
+  WaitStatus wait();
+
+  user_regs_struct regs();
+  void set_regs(const user_regs_struct& regs);
+  user_fpregs_struct fpregs();
+  // Upper halves of ymm0-15 via PTRACE_GETREGSET NT_X86_XSTATE; false without AVX.
+  bool ymm_high(uint8_t out[16][16]);
+  KernelSyscallInfo syscall_info();
+  // PTRACE_SET_SYSCALL_INFO; returns false and sets errno when refused.
+  bool set_syscall_info(const KernelSyscallInfo& info);
+  siginfo_t siginfo();
+  void set_siginfo(const siginfo_t& info);
+  unsigned long event_msg();
+  void set_options(long options);
+  uint64_t peek_user(size_t offset);
+  void poke_user(size_t offset, uint64_t value);
+
+  // Memory (works on read-only and PROT_NONE private pages through /proc/PID/mem).
+  // read_mem returns bytes read (may be short at an unmapped page).
+  size_t read_mem(uint64_t addr, void* buf, size_t len);
+  bool read_exact(uint64_t addr, void* buf, size_t len) { return read_mem(addr, buf, len) == len; }
+  bool write_mem(uint64_t addr, const void* buf, size_t len);
+  std::string read_string(uint64_t addr, size_t max = 4096);
+  template <typename T>
+  T read_value(uint64_t addr) {
+    T v{};
+    read_exact(addr, &v, sizeof v);
+    return v;
+  }
+  // The address space changed identity (exec): reopen /proc/PID/mem.
+  void reopen_mem();
+
+ private:
+  void open_mem();
+  pid_t tid_;
+  int mem_fd_ = -1;
+};
+
+// MemReader over a Task for the syscall table's walks.
+class TaskMemReader : public sys::MemReader {
+ public:
+  explicit TaskMemReader(Task& task) : task_(task) {}
+  bool read(uint64_t addr, void* buf, size_t len) override { return task_.read_exact(addr, buf, len); }
+
+ private:
+  Task& task_;
+};
+
+// The arguments of a syscall from registers (x86-64 ABI order).
+void syscall_args_from_regs(const user_regs_struct& regs, uint64_t args[6]);
+void set_syscall_args_in_regs(user_regs_struct& regs, const uint64_t args[6]);
+
+// Instruction decoding needed for rdtsc trapping and stepping.
+enum class SpecialInsn { None, Rdtsc, Rdtscp, Syscall };
+SpecialInsn special_instruction_at(Task& task, uint64_t ip, size_t* length);
+
+std::string signal_name(int sig);
+
+// SIGKILLs a tracee and waits until it is gone, resuming it through any
+// last ptrace stop (PTRACE_EVENT_EXIT) on the way.
+void kill_and_reap(pid_t tid);
+
+}  // namespace rrx

@@ -1,0 +1,706 @@
+#include "record/recorder.h"
+
+#include <capnp/message.h>
+#include <fcntl.h>
+#include <linux/audit.h>
+#include <sys/mman.h>
+#include <sys/personality.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <x86intrin.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <deque>
+#include <iostream>
+#include <map>
+#include <memory>
+
+#include "core/elf_file.h"
+#include "core/error.h"
+#include "core/initial_stack.h"
+#include "core/kernel_probe.h"
+#include "core/ptrace_task.h"
+#include "core/syscall_format.h"
+#include "core/syscall_table.h"
+#include "trace_format/format.h"
+#include "trace_format/regs_codec.h"
+#include "trace_format/trace_dir.h"
+#include "trace_format/trace_writer.h"
+
+extern char** environ;
+
+namespace rrx::record {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+volatile sig_atomic_t g_stop_signal = 0;
+void on_stop_signal(int sig) { g_stop_signal = sig; }
+
+int64_t now_unix_ns() {
+  struct timespec ts {};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+std::string read_link(const std::string& path) {
+  std::error_code ec;
+  fs::path p = fs::read_symlink(path, ec);
+  return ec ? std::string() : p.string();
+}
+
+// Faults that the instruction at ip caused, as opposed to signals sent.
+bool is_synchronous(const siginfo_t& si) {
+  switch (si.si_signo) {
+    case SIGSEGV: case SIGBUS: case SIGILL: case SIGFPE: case SIGTRAP: case SIGSYS:
+      return si.si_code > 0;
+    default:
+      return false;
+  }
+}
+
+// A syscall between its entry and exit stops.
+struct PendingSyscall {
+  int64_t nr = -1;
+  uint64_t args[6] = {};
+  uint64_t ip = 0, sp = 0;
+  const sys::SyscallDesc* desc = nullptr;
+  bool refused = false;  // skipped by rrx: fails with ENOSYS
+  bool recorded_at_entry = false;
+  std::vector<std::pair<int, std::string>> strings;
+};
+
+struct TaskState {
+  std::unique_ptr<Task> task;
+  bool in_syscall = false;
+  PendingSyscall pending;
+  bool at_syscall_boundary = false;    // stopped at a syscall exit, no user code ran since
+  std::deque<siginfo_t> held_signals;  // asynchronous signals waiting for a syscall boundary
+  int injecting_signal = 0;            // a held signal re-raised by rrx, awaiting its stop
+};
+
+class Recorder {
+ public:
+  explicit Recorder(const RecordOptions& options) : options_(options) {}
+  int run();
+
+ private:
+  void write_header(const std::string& exe);
+  void spawn(const std::string& exe);
+  void loop();
+  void on_syscall_stop(TaskState& ts);
+  void on_syscall_entry(TaskState& ts, const KernelSyscallInfo& info);
+  void on_syscall_exit(TaskState& ts, const KernelSyscallInfo& info);
+  void on_exec(TaskState& ts);
+  void on_signal(TaskState& ts, int sig);
+  void on_rdtsc(TaskState& ts, SpecialInsn insn, size_t len);
+  void on_death(TaskState& ts, const WaitStatus& w);
+  void record_signal(TaskState& ts, const siginfo_t& si, bool synchronous);
+  void resume(TaskState& ts, int sig = 0);
+  void append_syscall_event(TaskState& ts, int64_t ret, bool is_error, uint64_t ip, uint64_t sp,
+                            const std::vector<sys::Range>& outputs, uint32_t flags,
+                            const std::optional<trace::FileStore::Stored>& mapped,
+                            const std::string& mapped_name, uint64_t mapped_offset);
+  [[noreturn]] void abort_recording(const std::string& message);
+  void stop_on_signal();
+  void finish(int status, const std::string& reason);
+  void kill_all();
+
+  RecordOptions options_;
+  fs::path trace_dir_;
+  std::unique_ptr<trace::TraceWriter> writer_;
+  std::unique_ptr<trace::FileStore> files_;
+  std::map<pid_t, TaskState> tasks_;
+  pid_t leader_ = 0;
+  int exec_error_fd_ = -1;
+  bool started_ = false;  // after the first exec, tracee syscalls are the program's
+  bool done_ = false;
+  int exit_status_ = 0;
+};
+
+void Recorder::write_header(const std::string& exe) {
+  capnp::MallocMessageBuilder msg;
+  auto h = msg.initRoot<schema::Header>();
+  h.setFormatVersion(trace::kFormatVersion);
+  h.setRrxVersion(RRX_VERSION);
+  h.setKernelRelease(kernel_release());
+  h.setHostname(host_name());
+  CpuIdentity cpu = cpu_identity();
+  auto c = h.initCpu();
+  c.setVendor(cpu.vendor);
+  c.setFamily(cpu.family);
+  c.setModel(cpu.model);
+  c.setStepping(cpu.stepping);
+  auto leaves = c.initLeaves(static_cast<unsigned>(cpu.leaves.size()));
+  for (unsigned i = 0; i < cpu.leaves.size(); ++i) {
+    const auto& l = cpu.leaves[i];
+    auto b = leaves[i];
+    b.setLeaf(l.leaf);
+    b.setSubleaf(l.subleaf);
+    b.setEax(l.eax);
+    b.setEbx(l.ebx);
+    b.setEcx(l.ecx);
+    b.setEdx(l.edx);
+  }
+  auto argv = h.initArgv(static_cast<unsigned>(options_.argv.size()));
+  for (unsigned i = 0; i < options_.argv.size(); ++i) argv.set(i, options_.argv[i]);
+  std::vector<std::string> env;
+  for (char** e = environ; e && *e; ++e) env.emplace_back(*e);
+  auto envp = h.initEnvp(static_cast<unsigned>(env.size()));
+  for (unsigned i = 0; i < env.size(); ++i) envp.set(i, env[i]);
+  std::error_code ec;
+  h.setCwd(fs::current_path(ec).string());
+  h.setExePath(fs::absolute(exe, ec).string());
+  h.setStartTimeUnixNs(now_unix_ns());
+  h.setSkipStrategy(skip_strategy_name(best_skip_strategy()));
+  h.setPersonality(static_cast<uint32_t>(ADDR_NO_RANDOMIZE));
+  auto opts = h.initOptions(1);
+  opts[0].setKey("strict");
+  opts[0].setValue(options_.strict ? "true" : "false");
+  writer_ = std::make_unique<trace::TraceWriter>(trace_dir_, msg);
+}
+
+void Recorder::spawn(const std::string& exe) {
+  int pipefd[2];
+  if (::pipe2(pipefd, O_CLOEXEC) != 0) throw_errno("pipe2");
+  pid_t pid = ::fork();
+  if (pid < 0) throw_errno("fork");
+  if (pid == 0) {
+    ::close(pipefd[0]);
+    ::ptrace(PTRACE_TRACEME, 0, nullptr, nullptr);
+    ::personality(ADDR_NO_RANDOMIZE);
+    ::prctl(PR_SET_TSC, PR_TSC_SIGSEGV, 0, 0, 0);
+    for (int s : {SIGINT, SIGTERM, SIGHUP, SIGPIPE}) ::signal(s, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    ::raise(SIGSTOP);
+    std::vector<char*> argv;
+    for (const auto& a : options_.argv) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    ::execv(exe.c_str(), argv.data());
+    int err = errno;
+    (void)!::write(pipefd[1], &err, sizeof err);
+    _exit(127);
+  }
+  ::close(pipefd[1]);
+  exec_error_fd_ = pipefd[0];
+  leader_ = pid;
+  auto& ts = tasks_[pid];
+  ts.task = std::make_unique<Task>(pid);
+  WaitStatus w = ts.task->wait();
+  if (w.kind != WaitStatus::Kind::SignalStop || w.sig != SIGSTOP) {
+    throw Error("the program did not start under ptrace (" + w.describe() +
+                "); is ptrace allowed? see kernel.yama.ptrace_scope");
+  }
+  ts.task->set_options(PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEEXEC | PTRACE_O_TRACECLONE |
+                       PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACEEXIT |
+                       PTRACE_O_EXITKILL);
+  ts.task->resume_syscall();
+}
+
+void Recorder::kill_all() {
+  for (auto& [tid, ts] : tasks_) kill_and_reap(tid);
+  tasks_.clear();
+}
+
+void Recorder::finish(int status, const std::string& reason) {
+  exit_status_ = status;
+  done_ = true;
+  if (writer_) writer_->close(status, reason);
+}
+
+void Recorder::abort_recording(const std::string& message) {
+  kill_all();
+  if (writer_) writer_->flush();  // left incomplete on purpose: no End record
+  throw Error(message + "\nrrx: the incomplete trace is in " + trace_dir_.string());
+}
+
+void Recorder::stop_on_signal() {
+  int sig = g_stop_signal;
+  kill_all();
+  std::string reason = "recording stopped by " + signal_name(sig) + " to the recorder";
+  std::cerr << "rrx: " << reason << "\n";
+  finish(128 + sig, reason);
+}
+
+void Recorder::resume(TaskState& ts, int sig) { ts.task->resume_syscall(sig); }
+
+void Recorder::loop() {
+  while (!done_) {
+    if (g_stop_signal) {
+      stop_on_signal();
+      return;
+    }
+    int status = 0;
+    pid_t tid = ::waitpid(-1, &status, __WALL);
+    if (tid < 0) {
+      if (errno == EINTR) continue;
+      if (errno == ECHILD) fatal("no tracees left but the recording did not end");
+      throw_errno("waitpid");
+    }
+    auto it = tasks_.find(tid);
+    if (it == tasks_.end()) continue;  // not ours (cannot happen single-process)
+    TaskState& ts = it->second;
+    WaitStatus w = WaitStatus::decode(status);
+    switch (w.kind) {
+      case WaitStatus::Kind::SyscallStop:
+        on_syscall_stop(ts);
+        break;
+      case WaitStatus::Kind::EventStop:
+        if (w.event == PTRACE_EVENT_EXEC) {
+          on_exec(ts);
+        } else if (w.event == PTRACE_EVENT_EXIT) {
+          ts.task->resume_syscall();
+        } else if (w.event == PTRACE_EVENT_CLONE || w.event == PTRACE_EVENT_FORK ||
+                   w.event == PTRACE_EVENT_VFORK) {
+          abort_recording("rrx: " + options_.argv[0] +
+                          " started a new thread or process; recording multi-threaded and "
+                          "multi-process programs is not supported yet");
+        } else {
+          ts.task->resume_syscall();
+        }
+        break;
+      case WaitStatus::Kind::SignalStop:
+        on_signal(ts, w.sig);
+        break;
+      case WaitStatus::Kind::Exited:
+      case WaitStatus::Kind::Killed:
+        on_death(ts, w);
+        break;
+    }
+  }
+}
+
+void Recorder::on_syscall_stop(TaskState& ts) {
+  KernelSyscallInfo info = ts.task->syscall_info();
+  if (info.op == KernelSyscallInfo::kEntry) {
+    ts.in_syscall = true;
+    ts.at_syscall_boundary = false;
+    if (!started_) {  // rrx's own child code before the program's exec
+      resume(ts);
+      return;
+    }
+    on_syscall_entry(ts, info);
+  } else if (info.op == KernelSyscallInfo::kExit) {
+    ts.in_syscall = false;
+    if (!started_) {
+      resume(ts);
+      return;
+    }
+    on_syscall_exit(ts, info);
+  } else {
+    resume(ts);
+  }
+}
+
+void Recorder::on_syscall_entry(TaskState& ts, const KernelSyscallInfo& info) {
+  PendingSyscall& p = ts.pending;
+  p = PendingSyscall{};
+  p.nr = static_cast<int64_t>(info.entry.nr);
+  std::memcpy(p.args, info.entry.args, sizeof p.args);
+  p.ip = info.instruction_pointer;
+  p.sp = info.stack_pointer;
+  if (info.arch != AUDIT_ARCH_X86_64) {
+    std::cerr << "rrx: warning: a 32-bit syscall (int $0x80, nr " << p.nr
+              << ") was refused with ENOSYS\n";
+    p.refused = true;
+  } else {
+    p.desc = sys::lookup(p.nr);
+  }
+  if (p.desc) {
+    for (int i = 0; i < 6; ++i) {
+      if ((p.desc->args[i] == sys::Arg::Path || p.desc->args[i] == sys::Arg::Str) && p.args[i] != 0) {
+        p.strings.emplace_back(i, ts.task->read_string(p.args[i]));
+      }
+    }
+    if (p.desc->special == sys::Special::Clone) {
+      abort_recording("rrx: " + options_.argv[0] + " called " + p.desc->name +
+                      ", starting a new thread or process; recording multi-threaded and "
+                      "multi-process programs is not supported yet");
+    }
+    if (p.desc->replay == sys::Replay::Unsupported || p.desc->special == sys::Special::Rseq) {
+      p.refused = true;
+    }
+  } else if (!p.refused) {
+    p.refused = true;
+  }
+  if (p.refused && p.desc && p.desc->special != sys::Special::Rseq) {
+    std::string name = sys::syscall_name(p.nr);
+    if (options_.strict) {
+      abort_recording("rrx: " + options_.argv[0] + " called " + name +
+                      ", which rrx cannot record (--strict)");
+    }
+  }
+  if (p.refused && !p.desc) {
+    std::string name = sys::syscall_name(p.nr);
+    if (options_.strict) {
+      abort_recording("rrx: " + options_.argv[0] + " called " + name +
+                      ", which rrx does not know how to record (--strict)");
+    }
+  }
+  if (p.refused) {
+    if (!(p.desc && p.desc->special == sys::Special::Rseq)) {
+      std::string name = sys::syscall_name(p.nr);
+      std::string msg = name + " (syscall " + std::to_string(p.nr) +
+                        ") is not supported by rrx; it failed with ENOSYS in the recording";
+      std::cerr << "rrx: warning: " << msg << "\n";
+      capnp::MallocMessageBuilder m;
+      auto ev = m.initRoot<schema::Event>();
+      ev.setTid(ts.task->tid());
+      ev.setPid(leader_);
+      ev.setWarning(msg);
+      writer_->append(m);
+    }
+    // Skip it: the kernel runs no syscall for nr -1; rax is set at the exit stop.
+    user_regs_struct r = ts.task->regs();
+    r.orig_rax = static_cast<uint64_t>(-1);
+    ts.task->set_regs(r);
+  } else if (p.desc && p.desc->special == sys::Special::Exit) {
+    // exit/exit_group never return: record the call now.
+    append_syscall_event(ts, 0, false, p.ip, p.sp, {}, 0, std::nullopt, "", 0);
+    p.recorded_at_entry = true;
+  }
+  resume(ts);
+}
+
+void Recorder::append_syscall_event(TaskState& ts, int64_t ret, bool is_error, uint64_t ip,
+                                    uint64_t sp, const std::vector<sys::Range>& outputs,
+                                    uint32_t flags,
+                                    const std::optional<trace::FileStore::Stored>& mapped,
+                                    const std::string& mapped_name, uint64_t mapped_offset) {
+  const PendingSyscall& p = ts.pending;
+  capnp::MallocMessageBuilder m;
+  auto ev = m.initRoot<schema::Event>();
+  ev.setTid(ts.task->tid());
+  ev.setPid(leader_);
+  auto s = ev.initSyscall();
+  s.setNr(p.nr);
+  auto args = s.initArgs(6);
+  for (unsigned i = 0; i < 6; ++i) args.set(i, p.args[i]);
+  s.setRet(ret);
+  s.setIsError(is_error);
+  s.setIp(ip);
+  s.setSp(sp);
+  s.setFlags(flags);
+  if (!outputs.empty()) {
+    auto writes = s.initMemWrites(static_cast<unsigned>(outputs.size()));
+    std::string buf;
+    for (unsigned i = 0; i < outputs.size(); ++i) {
+      buf.resize(outputs[i].len);
+      size_t n = ts.task->read_mem(outputs[i].addr, buf.data(), buf.size());
+      writes[i].setAddr(outputs[i].addr);
+      writes[i].setData(kj::arrayPtr(reinterpret_cast<const kj::byte*>(buf.data()), n));
+    }
+  }
+  if (!p.strings.empty()) {
+    auto strs = s.initStrings(static_cast<unsigned>(p.strings.size()));
+    for (unsigned i = 0; i < p.strings.size(); ++i) {
+      strs[i].setArg(static_cast<uint8_t>(p.strings[i].first));
+      const std::string& v = p.strings[i].second;
+      strs[i].setValue(kj::arrayPtr(reinterpret_cast<const kj::byte*>(v.data()), v.size()));
+    }
+  }
+  if (mapped) {
+    auto fm = s.initMapping();
+    fm.setContentHash(mapped->hash);
+    fm.setPath(mapped_name);
+    fm.setFileOffset(mapped_offset);
+    fm.setFileSize(mapped->size);
+  }
+  writer_->append(m);
+}
+
+void Recorder::on_syscall_exit(TaskState& ts, const KernelSyscallInfo& info) {
+  PendingSyscall& p = ts.pending;
+  ts.at_syscall_boundary = true;
+  if (p.desc && p.desc->special == sys::Special::Execve && info.exit.rval == 0) {
+    // The exec event was recorded at PTRACE_EVENT_EXEC; this is its tail.
+    p = PendingSyscall{};
+    resume(ts);
+    return;
+  }
+  if (p.recorded_at_entry) {  // cannot happen for exit, kept for safety
+    resume(ts);
+    return;
+  }
+  int64_t ret = info.exit.rval;
+  bool is_error = info.exit.is_error != 0;
+  uint32_t flags = 0;
+  std::vector<sys::Range> outputs;
+  std::optional<trace::FileStore::Stored> mapped;
+  std::string mapped_name;
+  uint64_t mapped_offset = 0;
+  if (p.refused) {
+    ret = -ENOSYS;
+    is_error = true;
+    flags |= trace::kSyscallRefused;
+    user_regs_struct r = ts.task->regs();
+    r.rax = static_cast<uint64_t>(-ENOSYS);
+    ts.task->set_regs(r);
+  } else if (p.desc) {
+    sys::CallView call{p.nr, {}, ret};
+    std::memcpy(call.args, p.args, sizeof call.args);
+    TaskMemReader mem(*ts.task);
+    outputs = sys::output_ranges(*p.desc, call, mem);
+    if (p.desc->special == sys::Special::Mmap && !is_error && !(p.args[3] & MAP_ANONYMOUS) &&
+        static_cast<int>(p.args[4]) >= 0) {
+      std::string fd_path = "/proc/" + std::to_string(ts.task->tid()) + "/fd/" +
+                            std::to_string(static_cast<int>(p.args[4]));
+      struct stat st {};
+      if (::stat(fd_path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+        // Regular files only: a device (/dev/zero) maps like anonymous memory.
+        mapped_name = read_link(fd_path);
+        mapped = files_->store(fd_path, mapped_name);
+        mapped_offset = p.args[5];
+      }
+    }
+  }
+  if (is_error && (ret == -512 || ret == -513 || ret == -514 || ret == -516 || ret == -EINTR)) {
+    flags |= trace::kSyscallInterrupted;
+  }
+  append_syscall_event(ts, ret, is_error, info.instruction_pointer, info.stack_pointer, outputs,
+                       flags, mapped, mapped_name, mapped_offset);
+  p = PendingSyscall{};
+
+  // A held asynchronous signal is delivered now, at this syscall boundary.
+  if (!ts.held_signals.empty() && ts.injecting_signal == 0) {
+    ts.injecting_signal = ts.held_signals.front().si_signo;
+    ::syscall(SYS_tgkill, leader_, ts.task->tid(), ts.injecting_signal);
+  }
+  resume(ts);
+}
+
+void Recorder::on_exec(TaskState& ts) {
+  Task& task = *ts.task;
+  task.reopen_mem();
+  user_regs_struct regs = task.regs();
+  std::string exe = read_link("/proc/" + std::to_string(task.tid()) + "/exe");
+  ElfSummary elf = inspect_program("/proc/" + std::to_string(task.tid()) + "/exe");
+  if (elf.kind != ElfSummary::Kind::Elf64X86_64) {
+    abort_recording("rrx: " + exe + " is not an x86-64 program; rrx records x86-64 Linux programs only");
+  }
+  InitialStack stack = InitialStack::read(task, regs.rsp);
+  stack.hide_vdso(task);
+  trace::FileStore::Stored exe_copy =
+      files_->store("/proc/" + std::to_string(task.tid()) + "/exe", exe);
+  std::optional<trace::FileStore::Stored> interp_copy;
+  if (!elf.interpreter.empty()) interp_copy = files_->store(elf.interpreter, elf.interpreter);
+
+  capnp::MallocMessageBuilder m;
+  auto ev = m.initRoot<schema::Event>();
+  ev.setTid(task.tid());
+  ev.setPid(leader_);
+  trace::regs_to_schema(regs, ev.initRegs());
+  auto ex = ev.initExec();
+  ex.setExePath(exe);
+  ex.setExeHash(exe_copy.hash);
+  if (interp_copy) {
+    ex.setInterpPath(elf.interpreter);
+    ex.setInterpHash(interp_copy->hash);
+  }
+  auto argv = ex.initArgv(static_cast<unsigned>(stack.argv.size()));
+  for (unsigned i = 0; i < stack.argv.size(); ++i) argv.set(i, stack.argv[i]);
+  auto st = ex.initStack();
+  st.setAddr(stack.sp);
+  st.setData(kj::arrayPtr(reinterpret_cast<const kj::byte*>(stack.bytes.data()), stack.bytes.size()));
+  std::string rnd = stack.at_random_bytes();
+  ex.setAtRandom(kj::arrayPtr(reinterpret_cast<const kj::byte*>(rnd.data()), rnd.size()));
+  std::string auxv = stack.auxv();
+  ex.setAuxv(kj::arrayPtr(reinterpret_cast<const kj::byte*>(auxv.data()), auxv.size()));
+  writer_->append(m);
+  started_ = true;
+  // The execve's exit stop comes next; it belongs to this exec event.
+  ts.pending = PendingSyscall{};
+  ts.pending.nr = SYS_execve;
+  ts.pending.desc = sys::lookup(SYS_execve);
+  if (exec_error_fd_ >= 0) {
+    ::close(exec_error_fd_);
+    exec_error_fd_ = -1;
+  }
+  task.resume_syscall();
+}
+
+void Recorder::record_signal(TaskState& ts, const siginfo_t& si, bool synchronous) {
+  capnp::MallocMessageBuilder m;
+  auto ev = m.initRoot<schema::Event>();
+  ev.setTid(ts.task->tid());
+  ev.setPid(leader_);
+  user_regs_struct regs = ts.task->regs();
+  trace::regs_to_schema(regs, ev.initRegs());
+  auto s = ev.initSignal();
+  s.setSigno(si.si_signo);
+  s.setCode(si.si_code);
+  s.setErrno(si.si_errno);
+  s.setSiginfo(kj::arrayPtr(reinterpret_cast<const kj::byte*>(&si), sizeof si));
+  s.setSynchronous(synchronous);
+  s.setIp(regs.rip);
+  s.setDisposition(schema::Signal::Disposition::DELIVERED);
+  writer_->append(m);
+}
+
+void Recorder::on_rdtsc(TaskState& ts, SpecialInsn insn, size_t len) {
+  user_regs_struct r = ts.task->regs();
+  unsigned aux = 0;
+  uint64_t tsc = insn == SpecialInsn::Rdtscp ? __rdtscp(&aux) : __rdtsc();
+  capnp::MallocMessageBuilder m;
+  auto ev = m.initRoot<schema::Event>();
+  ev.setTid(ts.task->tid());
+  ev.setPid(leader_);
+  auto t = ev.initRdtsc();
+  t.setValue(tsc);
+  t.setAux(aux);
+  t.setIsRdtscp(insn == SpecialInsn::Rdtscp);
+  t.setIp(r.rip);
+  writer_->append(m);
+  r.rax = tsc & 0xffffffffu;
+  r.rdx = tsc >> 32;
+  if (insn == SpecialInsn::Rdtscp) r.rcx = aux;
+  r.rip += len;
+  ts.task->set_regs(r);
+  resume(ts, 0);
+}
+
+void Recorder::on_signal(TaskState& ts, int sig) {
+  siginfo_t si{};
+  try {
+    si = ts.task->siginfo();
+  } catch (const Error&) {
+    // No siginfo: a group-stop (SIGSTOP/SIGTSTP took effect). Let it go on.
+    resume(ts);
+    return;
+  }
+  if (!started_) {  // a signal before the program even started: pass it on
+    resume(ts, sig);
+    return;
+  }
+  if (g_stop_signal) {
+    resume(ts);  // the loop stops the recording
+    return;
+  }
+  if (sig == SIGSEGV && si.si_code == SI_KERNEL) {
+    size_t len = 0;
+    SpecialInsn insn = special_instruction_at(*ts.task, ts.task->regs().rip, &len);
+    if (insn == SpecialInsn::Rdtsc || insn == SpecialInsn::Rdtscp) {
+      on_rdtsc(ts, insn, len);
+      return;
+    }
+  }
+  bool synchronous = is_synchronous(si);
+  if (ts.injecting_signal == sig && !ts.held_signals.empty() &&
+      si.si_code == SI_TKILL && si.si_pid == ::getpid()) {
+    // Our re-raise of a held signal: deliver it with its original siginfo.
+    siginfo_t original = ts.held_signals.front();
+    ts.held_signals.pop_front();
+    ts.injecting_signal = 0;
+    ts.task->set_siginfo(original);
+    record_signal(ts, original, false);
+    ts.at_syscall_boundary = false;
+    resume(ts, sig);
+    return;
+  }
+  if (synchronous || ts.at_syscall_boundary) {
+    record_signal(ts, si, synchronous);
+    ts.at_syscall_boundary = false;
+    resume(ts, sig);
+    return;
+  }
+  // Asynchronous, in the middle of user code: hold it for the next syscall boundary.
+  ts.held_signals.push_back(si);
+  resume(ts, 0);
+}
+
+void Recorder::on_death(TaskState& ts, const WaitStatus& w) {
+  if (!started_) {
+    int err = 0;
+    if (exec_error_fd_ >= 0 && ::read(exec_error_fd_, &err, sizeof err) == sizeof err) {
+      tasks_.erase(ts.task->tid());
+      throw Error("cannot run " + options_.argv[0] + ": " + std::strerror(err));
+    }
+    throw Error("the program died before it started (" + w.describe() + ")");
+  }
+  capnp::MallocMessageBuilder m;
+  auto ev = m.initRoot<schema::Event>();
+  ev.setTid(ts.task->tid());
+  ev.setPid(leader_);
+  auto e = ev.initExit();
+  int status;
+  std::string reason;
+  if (w.kind == WaitStatus::Kind::Exited) {
+    e.setStatus(w.exit_code);
+    status = w.exit_code;
+    reason = "exited with status " + std::to_string(w.exit_code);
+  } else {
+    e.setSigno(w.sig);
+    e.setCoreDumped(w.core_dumped);
+    status = 128 + w.sig;
+    reason = "killed by " + signal_name(w.sig) + (w.core_dumped ? " (core dumped)" : "");
+  }
+  e.setGroupExit(true);
+  writer_->append(m);
+  pid_t tid = ts.task->tid();
+  tasks_.erase(tid);  // `ts` is gone from here on
+  if (tid == leader_ || tasks_.empty()) finish(status, reason);
+}
+
+int Recorder::run() {
+  if (options_.argv.empty()) throw Error("nothing to record: give a program to run");
+  std::string exe = find_program(options_.argv[0]);
+  if (exe.empty()) {
+    std::cerr << "rrx: " << options_.argv[0] << ": command not found\n";
+    return 127;
+  }
+  ElfSummary elf = inspect_program(exe);
+  switch (elf.kind) {
+    case ElfSummary::Kind::Elf64X86_64:
+    case ElfSummary::Kind::Script:
+      break;
+    case ElfSummary::Kind::Elf32:
+      throw Error(exe + " is a 32-bit program; rrx records x86-64 programs only");
+    case ElfSummary::Kind::OtherArch:
+      throw Error(exe + " is not an x86-64 program; rrx records x86-64 programs only");
+    case ElfSummary::Kind::NotExecutable:
+      throw Error(exe + " is neither an ELF program nor a script");
+  }
+
+  if (options_.output_dir.empty()) {
+    trace_dir_ = trace::create_trace_dir(trace::traces_root(), fs::path(exe).filename().string());
+  } else {
+    trace_dir_ = trace::create_trace_dir_at(options_.output_dir);
+  }
+  files_ = std::make_unique<trace::FileStore>(trace_dir_);
+
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0;  // no SA_RESTART: waitpid returns EINTR
+  for (int s : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(s, &sa, nullptr);
+
+  write_header(exe);
+  spawn(exe);
+  try {
+    loop();
+  } catch (...) {
+    if (!tasks_.empty()) kill_all();
+    throw;
+  }
+  if (!options_.quiet) std::cerr << "rrx: trace written to " << trace_dir_.string() << "\n";
+  return exit_status_;
+}
+
+}  // namespace
+
+int record(const RecordOptions& options) {
+  Recorder recorder(options);
+  return recorder.run();
+}
+
+}  // namespace rrx::record

@@ -1,0 +1,22 @@
+// `rrx record`: runs a program under ptrace and writes its trace.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace rrx::record {
+
+struct RecordOptions {
+  std::vector<std::string> argv;       // program and arguments
+  std::filesystem::path output_dir;    // empty: ${RRX_TRACE_DIR:-~/.local/share/rrx}/NAME-N
+  bool strict = false;                 // a syscall without a table row is an error, not ENOSYS
+  bool quiet = false;                  // no "trace written to" line
+};
+
+// Records and returns what `rrx record` exits with: the program's exit
+// status, 128+N when it was killed by signal N, 127 when it could not be
+// started. Throws rrx::Error for failures of rrx itself.
+int record(const RecordOptions& options);
+
+}  // namespace rrx::record
