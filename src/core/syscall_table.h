@@ -61,10 +61,12 @@ enum class SizeFrom : uint8_t {
   None,
   Fixed,      // `n` bytes
   Arg,        // the value of argument `n`
-  Ret,        // the return value (when the call succeeded)
+  Ret,        // the return value (when the call succeeded); when `n` > 0, capped at argument `n`
+              // (recvfrom with MSG_TRUNC returns more than it wrote)
   ArgTimes,   // argument `n` times `elem` bytes (poll: nfds * sizeof(struct pollfd))
-  RetTimes,   // return value times `elem` bytes (epoll_wait)
-  ArgPtrU32,  // the u32 that argument `n` points to, read at exit (socklen_t in/out)
+  RetTimes,   // return value times `elem` bytes (epoll_wait); when `n` > 0, the count is capped at argument `n`
+  ArgPtrU32,  // the u32 that argument `n` points to, read at exit (socklen_t in/out); capped at `elem` when non-zero
+              // (the kernel writes back the full address length even when it truncated the copy)
   Iovec,      // iovec array at the pointer argument, count in argument `n`; filled up to the return value
   Msghdr,     // struct msghdr at the pointer argument (recvmsg): name, iov up to ret, control
 };
@@ -89,7 +91,8 @@ enum class Special : uint8_t {
 // Row flags.
 enum : uint8_t {
   kMayBlock = 1u << 0,      // may wait for another thread/process or time (read on a pipe, futex, wait4...)
-  kOutOnError = 1u << 1,    // outputs are written even when the call fails
+  kOutOnError = 1u << 1,    // outputs are written even when the call fails (Fixed/Arg/ArgTimes ranges and the
+                            // OutputsFn are then taken on failure too; Ret-based sizes still need ret >= 0)
   kWritesFd = 1u << 2,      // writes data to fd arg 0 (write/pwrite64/writev): replay re-emits fd 1/2
 };
 
@@ -102,6 +105,8 @@ struct CallView {
 struct Range {
   uint64_t addr;
   uint64_t len;
+
+  bool operator==(const Range&) const = default;
 };
 
 // Reads tracee memory for walks (iovec, msghdr, *socklen_t). Returns false on a fault.
