@@ -43,7 +43,6 @@ int main(int argc, char** argv) {
   record->add_option("-o,--output", rec_out, "Trace directory to create (default: $RRX_TRACE_DIR/NAME-N)");
   record->add_flag("--strict", rec.strict, "Fail on a syscall rrx cannot record instead of refusing it with ENOSYS");
   record->add_flag("-q,--quiet", rec.quiet, "Do not print where the trace went");
-  record->prefix_command();
 
   // rrx replay
   std::string replay_trace, replay_skip;
@@ -56,10 +55,10 @@ int main(int argc, char** argv) {
   replay->add_flag("--list-skip-strategies", list_skip, "Print the skip strategies this kernel supports, best first");
   rrx::cli::DebugOptions dbg;
   replay->add_option("--debugger", dbg.debugger, "The gdb to run (default: gdb)");
-  replay->add_option("-x", dbg.scripts, "gdb command file to run (repeatable)");
+  replay->add_option("-x", dbg.scripts, "gdb command file to run (repeatable)")->allow_extra_args(false);
   replay->add_flag("--batch", dbg.batch, "Run gdb in batch mode: it exits after the -x scripts");
   replay->add_option("-s,--serve", dbg.serve_port, "Only serve the gdb remote protocol on 127.0.0.1:PORT (0: any free port)");
-  replay->add_option("--gdb-arg", dbg.gdb_args, "Extra argument for gdb (repeatable)");
+  replay->add_option("--gdb-arg", dbg.gdb_args, "Extra argument for gdb (repeatable)")->allow_extra_args(false);
 
   // rrx dump
   rrx::cli::DumpOptions dump_opts;
@@ -68,7 +67,7 @@ int main(int argc, char** argv) {
   dump->add_option("trace", dump_opts.trace, "Trace directory or NAME-N (default: latest)");
   dump->add_flag("--json", dump_opts.json, "One JSON object per line");
   dump->add_option("-e,--syscall", dump_filters, "Only syscalls with this name (repeatable, or comma-separated)")
-      ->delimiter(',');
+      ->delimiter(',')->allow_extra_args(false);
 
   // rrx info
   std::string info_trace;
@@ -89,17 +88,37 @@ int main(int argc, char** argv) {
 
   auto* help = app.add_subcommand("help", "Show this help");
 
+  // `rrx record` stops parsing at the program: everything after it is the
+  // program's. CLI11 parses only rrx's own options before it.
+  std::vector<std::string> program_argv;
+  if (argc >= 2 && std::string(argv[1]) == "record") {
+    int i = 2;
+    for (; i < argc; ++i) {
+      std::string a = argv[i];
+      if (a == "--") {
+        ++i;
+        break;
+      }
+      if (a.empty() || a[0] != '-') break;
+      if ((a == "-o" || a == "--output") && i + 1 < argc) ++i;
+    }
+    for (int k = i; k < argc; ++k) program_argv.emplace_back(argv[k]);
+    argc = i;
+  }
+  const std::string main_help = app.help();
   try {
     app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
   } catch (const CLI::ParseError& e) {
     int code = app.exit(e);
+    if (code != 0 && app.get_subcommands().empty()) std::cerr << "\n" << main_help;
     return code == 0 ? 0 : 2;
   }
 
   try {
     if (*record) {
-      rec.argv = record->remaining();
-      if (!rec.argv.empty() && rec.argv.front() == "--") rec.argv.erase(rec.argv.begin());
+      rec.argv = program_argv;
       if (rec.argv.empty()) {
         std::cerr << "rrx record: give a program to record: rrx record [-o DIR] [--] PROG [ARGS...]\n";
         return 2;
@@ -134,9 +153,13 @@ int main(int argc, char** argv) {
       std::cerr << "rrx ps: listing the processes of a trace is not built yet (multi-process recording comes first)\n";
       return 2;
     }
-    if (*help || argc == 1) {
-      std::cout << app.help();
-      return argc == 1 ? 2 : 0;
+    if (*help) {
+      std::cout << main_help;
+      return 0;
+    }
+    if (argc == 1) {
+      std::cerr << main_help;
+      return 2;
     }
   } catch (const rrx::replay::Divergence& e) {
     std::cerr << "rrx: " << e.what() << "\n";

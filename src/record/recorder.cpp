@@ -67,6 +67,18 @@ bool is_synchronous(const siginfo_t& si) {
   }
 }
 
+// sendfile, copy_file_range and splice into fd 1 or 2.
+bool moves_data_to_output(int64_t nr, const uint64_t args[6]) {
+  int out_fd;
+  switch (nr) {
+    case SYS_sendfile: out_fd = static_cast<int>(args[0]); break;
+    case SYS_copy_file_range:
+    case SYS_splice: out_fd = static_cast<int>(args[2]); break;
+    default: return false;
+  }
+  return out_fd == 1 || out_fd == 2;
+}
+
 // A syscall between its entry and exit stops.
 struct PendingSyscall {
   int64_t nr = -1;
@@ -74,6 +86,7 @@ struct PendingSyscall {
   uint64_t ip = 0, sp = 0;
   const sys::SyscallDesc* desc = nullptr;
   bool refused = false;  // skipped by rrx: fails with ENOSYS
+  bool quiet_refusal = false;  // refused because the program has a fallback: no warning
   bool recorded_at_entry = false;
   std::vector<std::pair<int, std::string>> strings;
 };
@@ -262,7 +275,7 @@ void Recorder::loop() {
           ts.task->resume_syscall();
         } else if (w.event == PTRACE_EVENT_CLONE || w.event == PTRACE_EVENT_FORK ||
                    w.event == PTRACE_EVENT_VFORK) {
-          abort_recording("rrx: " + options_.argv[0] +
+          abort_recording(options_.argv[0] +
                           " started a new thread or process; recording multi-threaded and "
                           "multi-process programs is not supported yet");
         } else {
@@ -323,32 +336,39 @@ void Recorder::on_syscall_entry(TaskState& ts, const KernelSyscallInfo& info) {
       }
     }
     if (p.desc->special == sys::Special::Clone) {
-      abort_recording("rrx: " + options_.argv[0] + " called " + p.desc->name +
+      abort_recording(options_.argv[0] + " called " + p.desc->name +
                       ", starting a new thread or process; recording multi-threaded and "
                       "multi-process programs is not supported yet");
     }
     if (p.desc->replay == sys::Replay::Unsupported || p.desc->special == sys::Special::Rseq) {
       p.refused = true;
     }
+    if (moves_data_to_output(p.nr, p.args)) {
+      // The kernel would copy file data straight to stdout/stderr, bytes the
+      // trace does not hold, so replay could not re-emit them. ENOSYS makes
+      // the program fall back to read+write, which replay re-emits.
+      p.refused = true;
+      p.quiet_refusal = true;
+    }
   } else if (!p.refused) {
     p.refused = true;
   }
-  if (p.refused && p.desc && p.desc->special != sys::Special::Rseq) {
+  if (p.refused && p.desc && p.desc->special != sys::Special::Rseq && !p.quiet_refusal) {
     std::string name = sys::syscall_name(p.nr);
     if (options_.strict) {
-      abort_recording("rrx: " + options_.argv[0] + " called " + name +
+      abort_recording(options_.argv[0] + " called " + name +
                       ", which rrx cannot record (--strict)");
     }
   }
   if (p.refused && !p.desc) {
     std::string name = sys::syscall_name(p.nr);
     if (options_.strict) {
-      abort_recording("rrx: " + options_.argv[0] + " called " + name +
+      abort_recording(options_.argv[0] + " called " + name +
                       ", which rrx does not know how to record (--strict)");
     }
   }
   if (p.refused) {
-    if (!(p.desc && p.desc->special == sys::Special::Rseq)) {
+    if (!(p.desc && p.desc->special == sys::Special::Rseq) && !p.quiet_refusal) {
       std::string name = sys::syscall_name(p.nr);
       std::string msg = name + " (syscall " + std::to_string(p.nr) +
                         ") is not supported by rrx; it failed with ENOSYS in the recording";
@@ -486,7 +506,7 @@ void Recorder::on_exec(TaskState& ts) {
   std::string exe = read_link("/proc/" + std::to_string(task.tid()) + "/exe");
   ElfSummary elf = inspect_program("/proc/" + std::to_string(task.tid()) + "/exe");
   if (elf.kind != ElfSummary::Kind::Elf64X86_64) {
-    abort_recording("rrx: " + exe + " is not an x86-64 program; rrx records x86-64 Linux programs only");
+    abort_recording(exe + " is not an x86-64 program; rrx records x86-64 Linux programs only");
   }
   InitialStack stack = InitialStack::read(task, regs.rsp);
   stack.hide_vdso(task);

@@ -165,7 +165,11 @@ void ReplaySession::diverge(const std::string& expected, const std::string& actu
 
 void ReplaySession::spawn() {
   auto h = reader_->header();
-  if (!load_next() || next_->get().which() != schema::Event::EXEC) {
+  if (!load_next()) {
+    throw Error("the trace " + options_.trace_dir.string() + " holds no events" +
+                (reader_->complete() ? std::string() : " (incomplete: " + reader_->incomplete_reason() + ")"));
+  }
+  if (next_->get().which() != schema::Event::EXEC) {
     throw Error("the trace " + options_.trace_dir.string() + " does not start with an exec event");
   }
   auto exec = next_->get().getExec();
