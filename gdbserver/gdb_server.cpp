@@ -1,0 +1,659 @@
+#include "gdbserver/gdb_server.h"
+
+#include <algorithm>
+#include <array>
+#include <csignal>
+#include <cstring>
+#include <exception>
+
+#include "gdbserver/packet_codec.h"
+#include "gdbserver/target_description.h"
+
+namespace rrx::gdb {
+
+namespace {
+
+// gdb's protocol signal numbers (gdb/include/gdb/signals.def).
+constexpr int kGdbSignalUnknown = 143;
+
+struct SignalMapping {
+  int linux_signo;
+  int gdb_signo;
+};
+
+// Linux x86-64 signals 1-31; numbers that differ from gdb's are marked.
+constexpr std::array<SignalMapping, 31> kSignals = {{
+    {SIGHUP, 1},
+    {SIGINT, 2},
+    {SIGQUIT, 3},
+    {SIGILL, 4},
+    {SIGTRAP, 5},
+    {SIGABRT, 6},
+    {SIGBUS, 10},  // differs (Linux 7)
+    {SIGFPE, 8},
+    {SIGKILL, 9},
+    {SIGUSR1, 30},  // differs (Linux 10)
+    {SIGSEGV, 11},
+    {SIGUSR2, 31},  // differs (Linux 12)
+    {SIGPIPE, 13},
+    {SIGALRM, 14},
+    {SIGTERM, 15},
+    {SIGSTKFLT, kGdbSignalUnknown},  // gdb has no SIGSTKFLT
+    {SIGCHLD, 20},                   // differs (Linux 17)
+    {SIGCONT, 19},                   // differs (Linux 18)
+    {SIGSTOP, 17},                   // differs (Linux 19)
+    {SIGTSTP, 18},                   // differs (Linux 20)
+    {SIGTTIN, 21},
+    {SIGTTOU, 22},
+    {SIGURG, 16},  // differs (Linux 23)
+    {SIGXCPU, 24},
+    {SIGXFSZ, 25},
+    {SIGVTALRM, 26},
+    {SIGPROF, 27},
+    {SIGWINCH, 28},
+    {SIGIO, 23},   // differs (Linux 29, = SIGPOLL)
+    {SIGPWR, 32},  // differs (Linux 30)
+    {SIGSYS, 12},  // differs (Linux 31)
+}};
+
+// Real-time signals: Linux 32 -> GDB_SIGNAL_REALTIME_32 (77), 33..63 ->
+// GDB_SIGNAL_REALTIME_33.. (45..75), 64 -> GDB_SIGNAL_REALTIME_64 (78).
+constexpr int kGdbRealtime32 = 77, kGdbRealtime33 = 45, kGdbRealtime64 = 78;
+
+constexpr size_t kMaxMemoryRead = (kPacketSize - 32) / 2;
+constexpr size_t kThreadsPerReply = 128;
+constexpr size_t kConsoleChunk = 2048;  // bytes of text per 'O' packet
+
+std::string hex_u8(unsigned v) {
+  static const char digits[] = "0123456789abcdef";
+  return {digits[(v >> 4) & 0xf], digits[v & 0xf]};
+}
+
+bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
+
+// Thread ids: "-1" all, "0" any, hex tid, or multiprocess "pPID.TID".
+bool parse_thread_id(std::string_view s, int& tid) {
+  if (s.empty()) return false;
+  if (s[0] == 'p') {
+    auto dot = s.find('.');
+    if (dot == std::string_view::npos) {
+      tid = -1;  // "pPID": all threads of the process
+      return true;
+    }
+    s = s.substr(dot + 1);
+  }
+  if (s == "-1") {
+    tid = -1;
+    return true;
+  }
+  uint64_t v;
+  if (!parse_hex(s, v) || v > 0x7fffffff) return false;
+  tid = static_cast<int>(v);
+  return true;
+}
+
+std::string xml_escape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&apos;"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) out += '?';
+        else out += c;
+    }
+  }
+  return out;
+}
+
+// Splits "a,b" into two hex numbers.
+bool parse_addr_len(std::string_view s, uint64_t& addr, uint64_t& len) {
+  auto comma = s.find(',');
+  if (comma == std::string_view::npos) return false;
+  return parse_hex(s.substr(0, comma), addr) && parse_hex(s.substr(comma + 1), len);
+}
+
+}  // namespace
+
+int to_gdb_signal(int linux_signo) {
+  if (linux_signo == 0) return 0;
+  for (const auto& m : kSignals)
+    if (m.linux_signo == linux_signo) return m.gdb_signo;
+  if (linux_signo == 32) return kGdbRealtime32;
+  if (linux_signo >= 33 && linux_signo <= 63) return kGdbRealtime33 + (linux_signo - 33);
+  if (linux_signo == 64) return kGdbRealtime64;
+  return kGdbSignalUnknown;
+}
+
+int from_gdb_signal(int gdb_signo) {
+  if (gdb_signo == 0) return 0;
+  for (const auto& m : kSignals)
+    if (m.gdb_signo == gdb_signo && m.gdb_signo != kGdbSignalUnknown) return m.linux_signo;
+  if (gdb_signo == kGdbRealtime32) return 32;
+  if (gdb_signo >= kGdbRealtime33 && gdb_signo <= kGdbRealtime33 + 30) return 33 + (gdb_signo - kGdbRealtime33);
+  if (gdb_signo == kGdbRealtime64) return 64;
+  return 0;
+}
+
+GdbServer::GdbServer(Target& target, GdbServerOptions options)
+    : target_(target), options_(std::move(options)) {}
+
+void GdbServer::reset_session() {
+  g_thread_ = 0;
+  c_thread_ = -1;
+  gdb_swbreak_ = false;
+  gdb_hwbreak_ = false;
+  extended_ = false;
+  gone_ = false;
+  thread_list_.clear();
+  thread_list_pos_ = 0;
+}
+
+GdbServer::Result GdbServer::reply(std::string payload) {
+  Result r;
+  r.packets.push_back(std::move(payload));
+  return r;
+}
+
+GdbServer::Result GdbServer::error_reply(std::string_view message) {
+  return reply("E." + sanitize_text(message));
+}
+
+GdbServer::Result GdbServer::refuse_write(bool registers) {
+  std::string why;
+  bool allowed = registers ? target_.write_registers_allowed(why) : target_.write_memory_allowed(why);
+  if (why.empty()) {
+    why = allowed ? std::string("rrx: writing ") + (registers ? "registers" : "memory") + " is not supported"
+                  : std::string("rrx: cannot write ") + (registers ? "registers" : "memory") +
+                        " during a replay: it would change the recorded execution";
+  }
+  if (options_.notice) options_.notice(why);
+  return error_reply(why);
+}
+
+int GdbServer::general_thread() {
+  if (g_thread_ > 0) return g_thread_;
+  return target_.current_thread();
+}
+
+void GdbServer::serve(Connection& conn) {
+  if (!conn.accept()) return;
+  reset_session();
+  // While serving, resume() runs under the connection's ^C watch.
+  struct RunnerScope {
+    GdbServer& self;
+    Connection& conn;
+    ResumeRunner saved;
+    RunnerScope(GdbServer& s, Connection& c) : self(s), conn(c), saved(std::move(s.resume_runner_)) {
+      self.resume_runner_ = [this](const std::function<StopReason()>& fn) {
+        StopReason stop;
+        conn.run_watching_interrupts([this] { self.target_.request_interrupt(); }, [&] { stop = fn(); });
+        return stop;
+      };
+    }
+    ~RunnerScope() {
+      self.resume_runner_ = std::move(saved);
+      conn.close_client();
+    }
+  } scope(*this, conn);
+  for (;;) {
+    Connection::Incoming in = conn.next_packet();
+    if (in.kind == Connection::Incoming::Kind::Closed) break;
+    if (options_.trace) options_.trace("<- " + in.payload);
+    Result res;
+    try {
+      res = handle_packet(in.payload);
+    } catch (const std::exception& e) {
+      res = error_reply(std::string("rrx: ") + e.what());
+    }
+    bool ok = true;
+    for (const auto& p : res.packets) {
+      if (options_.trace) options_.trace("-> " + p);
+      if (!conn.send_packet(p)) {
+        ok = false;
+        break;
+      }
+    }
+    if (res.start_no_ack) conn.set_ack_mode(false);
+    if (!ok || res.end_session) break;
+  }
+}
+
+GdbServer::Result GdbServer::handle_packet(std::string_view packet) {
+  if (packet.empty()) return reply("");
+  const char cmd = packet[0];
+  const std::string_view args = packet.substr(1);
+  switch (cmd) {
+    case '?': {
+      StopReason last = target_.last_stop();
+      if (gone_ && last.kind != StopReason::Kind::Exited && last.kind != StopReason::Kind::Terminated)
+        return reply("W00");
+      return reply(stop_reply(last, /*initial=*/true));
+    }
+    case '!':
+      extended_ = true;
+      return reply("OK");
+    case 'g': {
+      ThreadRegisters regs;
+      if (!target_.read_registers(general_thread(), regs)) return reply("E01");
+      std::string out;
+      out.reserve(g_packet_bytes() * 2);
+      uint8_t buf[64];
+      for (int i = 0; i < static_cast<int>(amd64_registers().size()); ++i) {
+        size_t n = register_size(i);
+        if (read_register(regs, i, buf)) out += to_hex(buf, n);
+        else out.append(2 * n, 'x');
+      }
+      return reply(std::move(out));
+    }
+    case 'p': {
+      uint64_t regno;
+      if (!parse_hex(args, regno) || regno >= amd64_registers().size()) return reply("E00");
+      ThreadRegisters regs;
+      if (!target_.read_registers(general_thread(), regs)) return reply("E01");
+      uint8_t buf[64];
+      size_t n = register_size(static_cast<int>(regno));
+      if (!read_register(regs, static_cast<int>(regno), buf)) return reply(std::string(2 * n, 'x'));
+      return reply(to_hex(buf, n));
+    }
+    case 'G':
+    case 'P':
+      return handle_register_write(cmd, args);
+    case 'm':
+      return handle_read_memory(args, false);
+    case 'x':
+      return handle_read_memory(args, true);
+    case 'M':
+    case 'X': {
+      // A zero-length write (gdb probes X support with one) changes nothing.
+      auto colon = args.find(':');
+      uint64_t addr, len;
+      if (colon != std::string_view::npos && parse_addr_len(args.substr(0, colon), addr, len) && len == 0)
+        return reply("OK");
+      return refuse_write(false);
+    }
+    case 'Z':
+      return handle_breakpoint(args, true);
+    case 'z':
+      return handle_breakpoint(args, false);
+    case 'c':
+    case 'C':
+      return do_resume(ResumeKind::Continue, 0);
+    case 's':
+    case 'S':
+      return do_resume(ResumeKind::Step, c_thread_ > 0 ? c_thread_ : 0);
+    case 'b':
+      if (args == "c" || args == "s") {
+        if (!target_.can_reverse()) return reply("");
+        return do_resume(args == "c" ? ResumeKind::ReverseContinue : ResumeKind::ReverseStep,
+                         args == "s" && c_thread_ > 0 ? c_thread_ : 0);
+      }
+      return reply("");
+    case 'H':
+      return handle_h(args);
+    case 'T': {
+      int tid;
+      if (!parse_thread_id(args, tid)) return reply("E01");
+      auto threads = target_.threads();
+      if (!gone_ && tid > 0 && std::find(threads.begin(), threads.end(), tid) != threads.end()) return reply("OK");
+      return reply("E01");
+    }
+    case 'k': {
+      Result r;  // no reply
+      if (extended_) gone_ = true;
+      else r.end_session = true;
+      return r;
+    }
+    case 'D': {
+      Result r = reply("OK");
+      r.end_session = true;
+      return r;
+    }
+    case 'q':
+    case 'Q':
+      return handle_q(packet);
+    case 'v':
+      return handle_v(packet);
+    default:
+      return reply("");
+  }
+}
+
+namespace {
+
+// A register write that changes nothing the replay depends on: the value
+// it already has, or orig_rax = -1, which gdb writes whenever it sets the
+// pc (`run`, `jump`) so that the kernel does not restart an interrupted
+// system call; a replay restarts nothing, and refusing it would make
+// gdb's `run` (restart the replay) fail.
+bool harmless_register_write(const ThreadRegisters& regs, int regno, std::string_view hex) {
+  const size_t n = register_size(regno);
+  if (n == 0 || hex.size() != 2 * n) return false;
+  uint8_t current[64];
+  const bool available = read_register(regs, regno, current);
+  std::string bytes;
+  if (!from_hex(hex, bytes)) return !available && hex.find_first_not_of('x') == std::string_view::npos;
+  static const int orig_rax = register_number("orig_rax");
+  if (regno == orig_rax && bytes == std::string(8, '\xff')) return true;
+  return available && std::memcmp(bytes.data(), current, n) == 0;
+}
+
+}  // namespace
+
+GdbServer::Result GdbServer::handle_register_write(char cmd, std::string_view args) {
+  ThreadRegisters regs;
+  if (target_.read_registers(general_thread(), regs)) {
+    const int count = static_cast<int>(amd64_registers().size());
+    if (cmd == 'P') {
+      auto eq = args.find('=');
+      uint64_t regno;
+      if (eq != std::string_view::npos && parse_hex(args.substr(0, eq), regno) && regno < static_cast<uint64_t>(count) &&
+          harmless_register_write(regs, static_cast<int>(regno), args.substr(eq + 1)))
+        return reply("OK");
+    } else {
+      size_t off = 0;
+      bool harmless = true;
+      for (int i = 0; i < count && harmless; ++i) {
+        const size_t n = 2 * register_size(i);
+        harmless = off + n <= args.size() && harmless_register_write(regs, i, args.substr(off, n));
+        off += n;
+      }
+      if (harmless && off == args.size()) return reply("OK");
+    }
+  }
+  return refuse_write(true);
+}
+
+GdbServer::Result GdbServer::handle_read_memory(std::string_view args, bool binary) {
+  uint64_t addr, len;
+  if (!parse_addr_len(args, addr, len)) return reply("E01");
+  len = std::min<uint64_t>(len, kMaxMemoryRead);
+  if (len == 0) return reply(binary ? "b" : "");
+  std::string buf(len, '\0');
+  size_t n = target_.read_memory(addr, buf.data(), len);
+  if (n == 0) return reply("E01");
+  buf.resize(std::min<size_t>(n, len));
+  if (binary) return reply("b" + escape_binary(buf));
+  return reply(to_hex(buf));
+}
+
+GdbServer::Result GdbServer::handle_breakpoint(std::string_view args, bool insert) {
+  // TYPE,ADDR,KIND[;cond...]
+  auto semi = args.find(';');
+  std::string_view main = args.substr(0, semi);
+  auto c1 = main.find(',');
+  if (c1 == std::string_view::npos) return reply("E01");
+  uint64_t type;
+  if (!parse_hex(main.substr(0, c1), type)) return reply("E01");
+  BreakpointKind kind;
+  switch (type) {
+    case 0: kind = BreakpointKind::Software; break;
+    case 1: kind = BreakpointKind::Hardware; break;
+    case 2: kind = BreakpointKind::WriteWatch; break;
+    case 3: kind = BreakpointKind::ReadWatch; break;
+    case 4: kind = BreakpointKind::AccessWatch; break;
+    default: return reply("");
+  }
+  uint64_t addr, len;
+  if (!parse_addr_len(main.substr(c1 + 1), addr, len)) return reply("E01");
+  bool ok = insert ? target_.insert_breakpoint(kind, addr, len) : target_.remove_breakpoint(kind, addr, len);
+  return reply(ok ? "OK" : "E01");
+}
+
+GdbServer::Result GdbServer::handle_h(std::string_view args) {
+  if (args.empty()) return reply("E01");
+  const char which = args[0];
+  int tid;
+  if (!parse_thread_id(args.substr(1), tid)) return reply("E01");
+  if (tid > 0) {
+    if (which == 'g') {
+      if (!target_.set_current_thread(tid)) return reply("E01");
+    } else {
+      auto threads = target_.threads();
+      if (std::find(threads.begin(), threads.end(), tid) == threads.end()) return reply("E01");
+    }
+  }
+  if (which == 'g') g_thread_ = tid;
+  else if (which == 'c') c_thread_ = tid;
+  else return reply("E01");
+  return reply("OK");
+}
+
+GdbServer::Result GdbServer::do_resume(ResumeKind kind, int tid) {
+  StopReason stop = resume_runner_ ? resume_runner_([&] { return target_.resume(kind, tid); })
+                                   : target_.resume(kind, tid);
+  // After W/X gdb considers the process gone until vRun.
+  if (stop.kind == StopReason::Kind::Exited || stop.kind == StopReason::Kind::Terminated) gone_ = true;
+  return reply(stop_reply(stop));
+}
+
+std::string GdbServer::expedited_registers(int tid) {
+  ThreadRegisters regs;
+  if (!target_.read_registers(tid, regs)) return {};
+  std::string out;
+  uint8_t buf[64];
+  for (const char* name : {"rbp", "rsp", "rip"}) {
+    int regno = register_number(name);
+    if (!read_register(regs, regno, buf)) continue;
+    out += hex_u8(static_cast<unsigned>(regno)) + ":" + to_hex(buf, register_size(regno)) + ";";
+  }
+  return out;
+}
+
+std::string GdbServer::stop_reply(const StopReason& stop, bool initial) {
+  switch (stop.kind) {
+    case StopReason::Kind::Exited:
+      return "W" + hex_u8(static_cast<unsigned>(stop.code) & 0xff);
+    case StopReason::Kind::Terminated:
+      return "X" + hex_u8(static_cast<unsigned>(to_gdb_signal(stop.signo)) & 0xff);
+    default:
+      break;
+  }
+  const int tid = stop.tid > 0 ? stop.tid : target_.current_thread();
+  std::string out = "T";
+  if (stop.kind == StopReason::Kind::Signal) {
+    out += hex_u8(static_cast<unsigned>(to_gdb_signal(stop.signo)) & 0xff);
+  } else {
+    out += "05";
+    if (!initial)
+      out += stop.kind == StopReason::Kind::ReplayBegin ? "replaylog:begin;" : "replaylog:end;";
+  }
+  if (tid > 0) out += "thread:" + hex_number(static_cast<uint64_t>(tid)) + ";";
+  if (stop.kind == StopReason::Kind::Signal && !initial) {
+    if (stop.watchpoint) {
+      const char* key = stop.watch_kind == BreakpointKind::ReadWatch     ? "rwatch"
+                        : stop.watch_kind == BreakpointKind::AccessWatch ? "awatch"
+                                                                         : "watch";
+      out += std::string(key) + ":" + hex_number(stop.watch_addr) + ";";
+    } else if (stop.software_breakpoint && gdb_swbreak_) {
+      out += "swbreak:;";
+    } else if (stop.hardware_breakpoint && gdb_hwbreak_) {
+      out += "hwbreak:;";
+    }
+  }
+  if (tid > 0) {
+    out += expedited_registers(tid);
+    // gdb takes the thread of a stop reply as the remote's general thread.
+    g_thread_ = tid;
+  }
+  return out;
+}
+
+std::string GdbServer::threads_xml() {
+  std::string xml = "<?xml version=\"1.0\"?>\n<threads>\n";
+  for (int tid : gone_ ? std::vector<int>() : target_.threads()) {
+    xml += "<thread id=\"" + hex_number(static_cast<uint64_t>(tid)) + "\"";
+    std::string name = target_.thread_name(tid);
+    if (!name.empty()) xml += " name=\"" + xml_escape(name) + "\"";
+    xml += "/>\n";
+  }
+  xml += "</threads>\n";
+  return xml;
+}
+
+GdbServer::Result GdbServer::handle_qxfer(std::string_view args) {
+  // OBJECT:read:ANNEX:OFFSET,LENGTH
+  auto c1 = args.find(':');
+  if (c1 == std::string_view::npos) return reply("");
+  std::string_view object = args.substr(0, c1);
+  std::string_view rest = args.substr(c1 + 1);
+  if (!starts_with(rest, "read:")) return reply("");
+  rest.remove_prefix(5);
+  auto c2 = rest.rfind(':');
+  if (c2 == std::string_view::npos) return reply("E00");
+  std::string_view annex = rest.substr(0, c2);
+  uint64_t offset, length;
+  if (!parse_addr_len(rest.substr(c2 + 1), offset, length)) return reply("E00");
+
+  std::string data;
+  if (object == "features") {
+    if (annex != "target.xml") return reply("E00");
+    data = target_xml();
+  } else if (object == "auxv") {
+    if (!annex.empty()) return reply("E00");
+    data = target_.auxv();
+  } else if (object == "exec-file") {
+    data = target_.exec_file();
+    if (data.empty()) return reply("E01");
+  } else if (object == "threads") {
+    if (!annex.empty()) return reply("E00");
+    data = threads_xml();
+  } else {
+    return reply("");
+  }
+  if (length == 0) return reply("E00");  // an empty 'm' chunk would make gdb ask forever
+  if (offset >= data.size()) return reply("l");
+  length = std::min<uint64_t>(length, kMaxMemoryRead);
+  const size_t n = static_cast<size_t>(std::min<uint64_t>(length, data.size() - offset));
+  const bool last = offset + n >= data.size();
+  return reply((last ? "l" : "m") + escape_binary(std::string_view(data).substr(offset, n)));
+}
+
+GdbServer::Result GdbServer::handle_rcmd(std::string_view hex) {
+  std::string command;
+  if (!from_hex(hex, command)) return reply("E01");
+  bool ok = true;
+  std::string output = target_.monitor(command, ok);
+  Result r;
+  if (!output.empty() && output.back() != '\n') output += '\n';
+  for (size_t pos = 0; pos < output.size(); pos += kConsoleChunk)
+    r.packets.push_back("O" + to_hex(std::string_view(output).substr(pos, kConsoleChunk)));
+  // A failed command's message goes out as console output too, and the
+  // reply is still OK: gdb 13 decodes an "E.text" reply to qRcmd as hex
+  // ("Invalid hex digit 46") and answers "Enn" with a confusing "Protocol
+  // error with Rcmd" after the message.
+  (void)ok;
+  r.packets.push_back("OK");
+  return r;
+}
+
+GdbServer::Result GdbServer::handle_q(std::string_view packet) {
+  if (starts_with(packet, "qSupported")) {
+    gdb_swbreak_ = gdb_hwbreak_ = false;
+    std::string_view features = packet.substr(10);
+    if (!features.empty() && features[0] == ':') features.remove_prefix(1);
+    while (!features.empty()) {
+      auto semi = features.find(';');
+      std::string_view f = features.substr(0, semi);
+      if (f == "swbreak+") gdb_swbreak_ = true;
+      if (f == "hwbreak+") gdb_hwbreak_ = true;
+      if (semi == std::string_view::npos) break;
+      features.remove_prefix(semi + 1);
+    }
+    std::string r = "PacketSize=" + hex_number(kPacketSize) +
+                    ";QStartNoAckMode+;qXfer:features:read+;qXfer:auxv:read+;qXfer:exec-file:read+"
+                    ";qXfer:threads:read+;swbreak+;hwbreak+;vContSupported+;binary-upload+";
+    if (target_.can_reverse()) r += ";ReverseContinue+;ReverseStep+";
+    return reply(std::move(r));
+  }
+  if (packet == "QStartNoAckMode") {
+    Result r = reply("OK");
+    r.start_no_ack = true;
+    return r;
+  }
+  if (starts_with(packet, "qAttached")) return reply("1");
+  if (packet == "qC") return reply("QC" + hex_number(static_cast<uint64_t>(std::max(0, target_.current_thread()))));
+  if (packet == "qfThreadInfo") {
+    thread_list_ = gone_ ? std::vector<int>() : target_.threads();
+    thread_list_pos_ = 0;
+  }
+  if (packet == "qfThreadInfo" || packet == "qsThreadInfo") {
+    if (thread_list_pos_ >= thread_list_.size()) return reply("l");
+    std::string r = "m";
+    size_t end = std::min(thread_list_.size(), thread_list_pos_ + kThreadsPerReply);
+    for (size_t i = thread_list_pos_; i < end; ++i) {
+      if (i > thread_list_pos_) r += ',';
+      r += hex_number(static_cast<uint64_t>(thread_list_[i]));
+    }
+    thread_list_pos_ = end;
+    return reply(std::move(r));
+  }
+  if (starts_with(packet, "qXfer:")) return handle_qxfer(packet.substr(6));
+  if (starts_with(packet, "qRcmd,")) return handle_rcmd(packet.substr(6));
+  if (starts_with(packet, "qSymbol")) return reply("OK");
+  return reply("");
+}
+
+GdbServer::Result GdbServer::handle_vcont(std::string_view actions) {
+  // ;ACTION[:TID] ...
+  bool have_step = false, have_default_continue = false;
+  int step_tid = 0, continue_tid = 0;
+  while (!actions.empty()) {
+    if (actions[0] != ';') return reply("E01");
+    actions.remove_prefix(1);
+    auto next = actions.find(';');
+    std::string_view action = actions.substr(0, next);
+    actions = next == std::string_view::npos ? std::string_view() : actions.substr(next);
+    if (action.empty()) return reply("E01");
+    const char type = action[0];
+    std::string_view rest = action.substr(1);
+    if (type == 'C' || type == 'S') {
+      // Signal to deliver: a replay cannot inject one; it is ignored.
+      if (rest.size() < 2 || hex_digit_value(rest[0]) < 0 || hex_digit_value(rest[1]) < 0) return reply("E01");
+      rest.remove_prefix(2);
+    } else if (type != 'c' && type != 's' && type != 't') {
+      return error_reply("rrx: unsupported vCont action");
+    }
+    int tid = -1;
+    if (!rest.empty()) {
+      if (rest[0] != ':' || !parse_thread_id(rest.substr(1), tid)) return reply("E01");
+    }
+    const bool step = type == 's' || type == 'S';
+    if (type == 't') continue;  // non-stop only
+    if (step) {
+      if (!have_step || (step_tid <= 0 && tid > 0)) step_tid = tid > 0 ? tid : (c_thread_ > 0 ? c_thread_ : 0);
+      have_step = true;
+    } else if (tid > 0) {
+      if (continue_tid == 0) continue_tid = tid;
+    } else {
+      have_default_continue = true;
+    }
+  }
+  if (have_step) return do_resume(ResumeKind::Step, step_tid);
+  // Only thread-specific continues (scheduler-locking): resume that thread.
+  if (!have_default_continue && continue_tid > 0) return do_resume(ResumeKind::Continue, continue_tid);
+  return do_resume(ResumeKind::Continue, 0);
+}
+
+GdbServer::Result GdbServer::handle_v(std::string_view packet) {
+  if (packet == "vCont?") return reply("vCont;c;C;s;S");
+  if (starts_with(packet, "vCont;")) return handle_vcont(packet.substr(5));
+  if (packet == "vMustReplyEmpty") return reply("");
+  if (starts_with(packet, "vKill")) {
+    gone_ = true;
+    return reply("OK");
+  }
+  if (starts_with(packet, "vRun")) {
+    if (!target_.restart()) return error_reply("rrx: this replay cannot be restarted");
+    gone_ = false;
+    g_thread_ = 0;
+    c_thread_ = -1;
+    return reply(stop_reply(target_.last_stop(), /*initial=*/true));
+  }
+  return reply("");
+}
+
+}  // namespace rrx::gdb

@@ -1,0 +1,105 @@
+// Packet handlers: answers gdb's requests by calling gdb::Target.
+//
+//   auto conn = rrx::gdb::Connection::listen(port);   // port 0: a free one
+//   // tell the user / launch gdb with conn.port()
+//   rrx::gdb::GdbServer server(target);
+//   server.serve(conn);   // accepts one client, returns when it detaches or goes away
+//
+// handle_packet() answers one decoded packet without any I/O (tests, fuzzing).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "gdbserver/connection.h"
+#include "gdbserver/target.h"
+
+namespace rrx::gdb {
+
+struct GdbServerOptions {
+  // Called with a one-line explanation when gdb tries to write memory or
+  // registers and the target refuses. gdb 13 shows the reason for register
+  // writes (G/P) but only "Cannot access memory at address ..." for memory
+  // writes, so a replay that runs gdb in the same terminal can print this
+  // to stderr. May be empty.
+  std::function<void(const std::string&)> notice;
+  // Called with every packet received ("<- ...") and sent ("-> ..."), for
+  // debugging the protocol. May be empty.
+  std::function<void(const std::string&)> trace;
+};
+
+// Linux signal number -> gdb's protocol signal number (GDB_SIGNAL_*), and back.
+int to_gdb_signal(int linux_signo);
+int from_gdb_signal(int gdb_signo);  // 0 when there is no Linux equivalent
+
+class GdbServer {
+ public:
+  explicit GdbServer(Target& target, GdbServerOptions options = {});
+
+  // Serves one client on `conn` (accepting it first if needed) until it
+  // detaches (D), kills in non-extended mode (k), or disconnects. Can be
+  // called again to serve the next client.
+  void serve(Connection& conn);
+
+  struct Result {
+    // Payloads to send, in order (console output 'O' packets before the
+    // reply). Empty when the packet gets no reply (k).
+    std::vector<std::string> packets;
+    bool start_no_ack = false;  // switch acks off after sending
+    bool end_session = false;   // close the connection after sending
+  };
+  // Answers one decoded packet (no I/O besides the Target calls). Resume
+  // packets call Target::resume through the resume runner: directly by
+  // default, under the connection's ^C watch inside serve().
+  Result handle_packet(std::string_view packet);
+
+  // Formats a stop reply for `stop` (T/W/X packets).
+  std::string stop_reply(const StopReason& stop, bool initial = false);
+
+  // Resets per-connection state (thread selection, gdb's features, extended mode).
+  void reset_session();
+
+  // Wraps every Target::resume call made by handle_packet (tests, or a
+  // caller that drives handle_packet over its own transport).
+  using ResumeRunner = std::function<StopReason(const std::function<StopReason()>&)>;
+  void set_resume_runner(ResumeRunner runner) { resume_runner_ = std::move(runner); }
+
+ private:
+  Result reply(std::string payload);
+  Result error_reply(std::string_view message);
+  Result refuse_write(bool registers);
+  Result handle_register_write(char cmd, std::string_view args);
+
+  Result handle_q(std::string_view packet);
+  Result handle_qxfer(std::string_view args);
+  Result handle_v(std::string_view packet);
+  Result handle_vcont(std::string_view actions);
+  Result handle_h(std::string_view packet);
+  Result handle_breakpoint(std::string_view packet, bool insert);
+  Result handle_read_memory(std::string_view args, bool binary);
+  Result handle_rcmd(std::string_view hex);
+  Result do_resume(ResumeKind kind, int tid);
+
+  int general_thread();  // thread for g/p/m: Hg or the target's current one
+  std::string expedited_registers(int tid);
+  std::string threads_xml();
+
+  Target& target_;
+  GdbServerOptions options_;
+  ResumeRunner resume_runner_;
+
+  // Per-connection state.
+  int g_thread_ = 0;   // Hg: 0 any, -1 all, else a tid
+  int c_thread_ = -1;  // Hc
+  bool gdb_swbreak_ = false;
+  bool gdb_hwbreak_ = false;
+  bool extended_ = false;
+  bool gone_ = false;  // killed (k/vKill) or exited: no threads until vRun
+  std::vector<int> thread_list_;  // snapshot for qfThreadInfo/qsThreadInfo
+  size_t thread_list_pos_ = 0;
+};
+
+}  // namespace rrx::gdb

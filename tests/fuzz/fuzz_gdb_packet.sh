@@ -1,0 +1,133 @@
+#!/bin/bash
+# Fuzzes the gdb stub's packet decoder and packet dispatch
+# (tests/fuzz/gdb_packet_fuzzer.cpp, over the unit tests' MockTarget) with
+# libFuzzer, ASan and UBSan for ${RRX_FUZZ_SECONDS:-30} seconds. Fails on any
+# crash, leak, undefined behaviour, timeout or out-of-memory; exits 77
+# (skipped) when clang's libFuzzer runtime is missing and cannot be installed.
+#
+# Environment: RRX_SOURCE_DIR, RRX_BUILD_DIR (set by CTest), RRX_FUZZ_SECONDS,
+# RRX_FUZZ_JOBS (parallel fuzzing processes, default 1), CLANGXX.
+set -euo pipefail
+
+SRC=${RRX_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+BUILD=${RRX_BUILD_DIR:-$SRC/build}
+OUT=$BUILD/fuzz/gdb_packet
+FUZZ_SECONDS=${RRX_FUZZ_SECONDS:-30}
+JOBS=${RRX_FUZZ_JOBS:-1}
+CXX=${CLANGXX:-}
+if [ -z "$CXX" ]; then
+  for c in clang++ clang++-14; do
+    if command -v "$c" >/dev/null; then CXX=$c; break; fi
+  done
+fi
+if [ -z "$CXX" ]; then
+  echo "fuzz_gdb_packet: clang++ not found; skipping" >&2
+  exit 77
+fi
+
+mkdir -p "$OUT"
+probe_dir=$(mktemp -d)
+trap 'rm -rf "$probe_dir"' EXIT
+have_libfuzzer() {
+  echo 'extern "C" int LLVMFuzzerTestOneInput(const unsigned char*, unsigned long) { return 0; }' \
+    >"$probe_dir/probe.cpp"
+  "$CXX" -fsanitize=fuzzer "$probe_dir/probe.cpp" -o "$probe_dir/probe" >/dev/null 2>&1
+}
+if ! have_libfuzzer; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "fuzz_gdb_packet: installing libclang-rt-14-dev for libFuzzer" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q libclang-rt-14-dev >&2 || true
+  fi
+  if ! have_libfuzzer; then
+    echo "fuzz_gdb_packet: clang's libFuzzer runtime is missing; skipping" >&2
+    exit 77
+  fi
+fi
+
+# src/core/error.cpp needs LLVM's libunwind; use it when present, else a stub.
+unwind=()
+if [ -e /usr/lib/llvm-14/lib/libunwind.a ] && [ -e /usr/include/libunwind/libunwind.h ]; then
+  unwind=(-I/usr/include/libunwind "$SRC/src/core/error.cpp" /usr/lib/llvm-14/lib/libunwind.a)
+else
+  cat >"$probe_dir/error_stub.cpp" <<'EOF'
+#include "core/error.h"
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+namespace rrx {
+void throw_errno(std::string_view what, int err) { throw Error(std::string(what) + ": " + std::strerror(err)); }
+void throw_errno(std::string_view what) { throw_errno(what, errno); }
+void fatal(std::string_view msg) { std::fprintf(stderr, "rrx: internal error: %.*s\n", (int)msg.size(), msg.data()); std::abort(); }
+void print_backtrace() {}
+void install_crash_handlers() {}
+}
+EOF
+  unwind=("$probe_dir/error_stub.cpp")
+fi
+
+COMMON=(-std=c++20 -g -O1 -fno-omit-frame-pointer -I"$SRC/src" -I"$SRC" -I"$SRC/tests/unit"
+  -DRRX_VERSION=\"fuzz\")
+SAN=(-fsanitize=address,undefined -fno-sanitize-recover=all)
+
+echo "fuzz_gdb_packet: building with $CXX" >&2
+"$CXX" "${COMMON[@]}" "${SAN[@]}" -fsanitize=fuzzer \
+  "$SRC/tests/fuzz/gdb_packet_fuzzer.cpp" "$SRC"/gdbserver/*.cpp "${unwind[@]}" -lfmt -lpthread \
+  -o "$OUT/gdb_packet_fuzzer"
+
+# Seeds: the first byte selects the mode (bit 0: raw payload to the
+# dispatcher; else framed bytes through the decoder), the rest is data.
+mkdir -p "$OUT/corpus" "$OUT/seeds" "$OUT/artifacts"
+seed() { printf '%b' "$2" >"$OUT/seeds/$1"; }
+seed qsupported '\x00+$qSupported:multiprocess+;swbreak+;hwbreak+;xmlRegisters=i386#00'
+seed session '\x02+$QStartNoAckMode#b0+$?#3f$g#67$p39#00$Hg3f2#00$qfThreadInfo#00$qsThreadInfo#00\x03'
+seed memory '\x00$m400000,10#00$x400000,8#00$M400000,1:00#00$X400000,2:}]*#00'
+seed xfer '\x01qXfer:features:read:target.xml:0,3fb'
+seed xfer_threads '\x01qXfer:threads:read::10,20'
+seed xfer_auxv '\x01qXfer:auxv:read::0,8'
+seed vcont '\x03vCont;s:3f2;c'
+seed vcont2 '\x05vCont;C0b:p3e8.3e8;S05:-1;t'
+seed breakpoints '\x00$Z0,401000,1#00$z0,401000,1#00$Z2,400010,4;X1,0#00'
+seed rcmd '\x01qRcmd,7768656e'
+seed reverse '\x06$bc#00$bs#00$vRun;2f62696e2f74727565#00$vKill;3e8#00$k#00'
+seed rle '\x08$0* 1}\x03*"#00$'
+
+cat >"$OUT/gdb.dict" <<'EOF'
+"$"
+"#"
+"}"
+"*"
+"\x03"
+"+"
+"-"
+"qSupported:"
+"QStartNoAckMode"
+"qXfer:features:read:target.xml:"
+"qXfer:auxv:read::"
+"qXfer:exec-file:read:"
+"qXfer:threads:read::"
+"qRcmd,"
+"vCont;"
+"vCont?"
+"vRun;"
+"vKill;"
+"qfThreadInfo"
+"qsThreadInfo"
+"Hg"
+"Hc"
+"p3e8.3f2"
+"-1"
+"swbreak+"
+EOF
+
+echo "fuzz_gdb_packet: fuzzing for ${FUZZ_SECONDS}s" >&2
+cd "$OUT"
+args=("$OUT/corpus" "$OUT/seeds" -dict="$OUT/gdb.dict" -max_total_time="$FUZZ_SECONDS" -timeout=10
+  -rss_limit_mb=2048 -malloc_limit_mb=1024 -max_len=70000 -artifact_prefix="$OUT/artifacts/"
+  -print_final_stats=1)
+if [ "$JOBS" -gt 1 ]; then
+  args+=(-fork="$JOBS")
+fi
+ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=0} \
+UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
+  "$OUT/gdb_packet_fuzzer" "${args[@]}"
+echo "fuzz_gdb_packet: no crashes" >&2
