@@ -521,6 +521,10 @@ GdbServer::Result GdbServer::handle_qxfer(std::string_view args) {
   } else if (object == "threads") {
     if (!annex.empty()) return reply("E00");
     data = threads_xml();
+  } else if (object == "siginfo") {
+    if (!annex.empty()) return reply("E00");
+    data = target_.siginfo(general_thread());
+    if (data.empty()) return reply("E01");
   } else {
     return reply("");
   }
@@ -565,7 +569,7 @@ GdbServer::Result GdbServer::handle_q(std::string_view packet) {
     }
     std::string r = "PacketSize=" + hex_number(kPacketSize) +
                     ";QStartNoAckMode+;qXfer:features:read+;qXfer:auxv:read+;qXfer:exec-file:read+"
-                    ";qXfer:threads:read+;swbreak+;hwbreak+;vContSupported+;binary-upload+";
+                    ";qXfer:threads:read+;qXfer:siginfo:read+;swbreak+;hwbreak+;vContSupported+;binary-upload+";
     if (target_.can_reverse()) r += ";ReverseContinue+;ReverseStep+";
     return reply(std::move(r));
   }

@@ -80,6 +80,9 @@ class Target {
 
   virtual std::string auxv() = 0;        // raw bytes of the auxiliary vector
   virtual std::string exec_file() = 0;   // path of the executable gdb should load symbols from
+  // The raw siginfo_t (128 bytes) of the signal `tid` stopped with, or empty
+  // when it did not stop with a signal (qXfer:siginfo:read, gdb's $_siginfo).
+  virtual std::string siginfo(int tid) = 0;
 
   // `monitor CMD`: output text, or an error message in `error`.
   virtual std::string monitor(const std::string& command, bool& ok) = 0;

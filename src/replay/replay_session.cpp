@@ -765,12 +765,13 @@ std::optional<ReplaySession::Stop> ReplaySession::on_signal(int sig, bool step) 
     auto ev = expect("signal");
     if (ev.which() == schema::Event::SIGNAL && ev.getSignal().getSigno() == sig &&
         ev.getSignal().getSynchronous()) {
-      consume();
-      deliver_on_resume_ = sig;
       Stop s;
       s.kind = StopKind::Signal;
       s.sig = sig;
-      s.siginfo = si;
+      auto raw = ev.getSignal().getSiginfo();  // what the program saw when recorded
+      std::memcpy(&s.siginfo, raw.begin(), std::min<size_t>(raw.size(), sizeof s.siginfo));
+      consume();
+      deliver_on_resume_ = sig;
       return s;
     }
   }

@@ -263,6 +263,10 @@ gdb::StopReason ReplayTarget::resume(gdb::ResumeKind kind, int) {
     return last_stop_;
   }
   last_stop_ = translate(stop);
+  last_siginfo_.clear();
+  if (stop.kind == ReplaySession::StopKind::Signal || stop.kind == ReplaySession::StopKind::Trap) {
+    last_siginfo_.assign(reinterpret_cast<const char*>(&stop.siginfo), sizeof stop.siginfo);
+  }
   return last_stop_;
 }
 
@@ -271,6 +275,8 @@ void ReplayTarget::request_interrupt() { session_->request_interrupt(); }
 std::string ReplayTarget::auxv() { return session_->auxv(); }
 
 std::string ReplayTarget::exec_file() { return session_->exe_copy().string(); }
+
+std::string ReplayTarget::siginfo(int) { return last_siginfo_; }
 
 std::string ReplayTarget::monitor(const std::string& command, bool& ok) {
   ok = true;

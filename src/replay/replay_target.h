@@ -34,6 +34,7 @@ class ReplayTarget : public gdb::Target {
   gdb::StopReason last_stop() override { return last_stop_; }
   std::string auxv() override;
   std::string exec_file() override;
+  std::string siginfo(int tid) override;
   std::string monitor(const std::string& command, bool& ok) override;
   bool restart() override;
 
@@ -56,6 +57,7 @@ class ReplayTarget : public gdb::Target {
   std::map<uint64_t, uint8_t> sw_breakpoints_;  // address -> original byte
   DebugSlot slots_[4];
   gdb::StopReason last_stop_;
+  std::string last_siginfo_;  // raw siginfo of the last stop, if it was a signal
   bool exited_ = false;
 };
 

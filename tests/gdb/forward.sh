@@ -73,8 +73,8 @@ fi
 printf 'break square\ncontinue\n' >"$WORK/w0.gdb"
 printf 'set var global_counter = 100\n' >"$WORK/w1.gdb"
 printf 'print global_counter = 7\n' >"$WORK/w2.gdb"
-printf 'set $rax = 1\n' >"$WORK/w3.gdb"
-printf 'print global_counter\nprint $rax != 1\ncontinue\n' >"$WORK/w4.gdb"
+printf 'set $rax = 0x1234567\n' >"$WORK/w3.gdb"
+printf 'print global_counter\nprint $rax != 0x1234567\ndelete\ncontinue\n' >"$WORK/w4.gdb"
 timeout "$GDB_TIMEOUT" "$RRX" replay --batch -x "$WORK/w0.gdb" -x "$WORK/w1.gdb" -x "$WORK/w2.gdb" \
   -x "$WORK/w3.gdb" -x "$WORK/w4.gdb" "$WORK/demo.trace" >"$WORK/writes.gdb.out" 2>&1 </dev/null || true
 expect writes 'the replay is read-only'

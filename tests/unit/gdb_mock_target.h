@@ -174,6 +174,8 @@ class MockTarget : public Target {
 
   std::string auxv() override { return auxv_data; }
   std::string exec_file() override { return exec_path; }
+  std::string siginfo(int) override { return siginfo_bytes; }
+  std::string siginfo_bytes;  // what qXfer:siginfo:read returns (empty: no signal)
 
   std::string monitor(const std::string& command, bool& ok) override {
     monitor_commands.push_back(command);
