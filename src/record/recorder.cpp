@@ -9,6 +9,7 @@
 #include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -17,6 +18,7 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <chrono>
 #include <deque>
 #include <iostream>
 #include <map>
@@ -93,11 +95,19 @@ struct PendingSyscall {
 
 struct TaskState {
   std::unique_ptr<Task> task;
+  pid_t tgid = 0;                      // its process
   bool in_syscall = false;
   PendingSyscall pending;
+  bool entry_recorded = false;         // a SyscallEntry event was written: the exit gets its own event
   bool at_syscall_boundary = false;    // stopped at a syscall exit, no user code ran since
   std::deque<siginfo_t> held_signals;  // asynchronous signals waiting for a syscall boundary
   int injecting_signal = 0;            // a held signal re-raised by rrx, awaiting its stop
+  bool started = false;                // its first stop (the SIGSTOP of a new task) was seen
+  bool preempt_requested = false;      // rrx sent SIGSTOP to take the CPU away
+  // Scheduling: one task runs user code at a time (the current one).
+  std::optional<WaitStatus> unhandled; // a stop that arrived while another task ran
+  bool resume_deferred = false;        // stopped and handled; resumes when scheduled
+  int deferred_sig = 0;
 };
 
 class Recorder {
@@ -118,6 +128,14 @@ class Recorder {
   void on_death(TaskState& ts, const WaitStatus& w);
   void record_signal(TaskState& ts, const siginfo_t& si, bool synchronous);
   void resume(TaskState& ts, int sig = 0);
+  void handle_stop(TaskState& ts, const WaitStatus& w);
+  void on_new_task(TaskState& parent, int event);
+  void schedule_next();
+  void yield_cpu(TaskState& ts, int sig);
+  void enter_kernel(TaskState& ts);
+  void write_syscall_entry(TaskState& ts);
+  void check_time_slice();
+  schema::Event::Builder begin_event(capnp::MallocMessageBuilder& m, TaskState& ts);
   void append_syscall_event(TaskState& ts, int64_t ret, bool is_error, uint64_t ip, uint64_t sp,
                             const std::vector<sys::Range>& outputs, uint32_t flags,
                             const std::optional<trace::FileStore::Stored>& mapped,
@@ -132,7 +150,13 @@ class Recorder {
   std::unique_ptr<trace::TraceWriter> writer_;
   std::unique_ptr<trace::FileStore> files_;
   std::map<pid_t, TaskState> tasks_;
-  pid_t leader_ = 0;
+  pid_t leader_ = 0;                        // the first process: its status is rrx record's
+  int leader_status_ = 0;
+  std::string leader_reason_;
+  pid_t current_ = 0;                       // the task running user code, or 0
+  std::deque<pid_t> runnable_;              // stopped tasks waiting for the CPU, oldest first
+  std::map<pid_t, WaitStatus> orphan_stops_;  // stops of new tasks not yet announced by their parent
+  std::chrono::steady_clock::time_point run_start_;
   int exec_error_fd_ = -1;
   bool started_ = false;  // after the first exec, tracee syscalls are the program's
   bool done_ = false;
@@ -209,6 +233,10 @@ void Recorder::spawn(const std::string& exe) {
   leader_ = pid;
   auto& ts = tasks_[pid];
   ts.task = std::make_unique<Task>(pid);
+  ts.tgid = pid;
+  ts.started = true;
+  current_ = pid;
+  run_start_ = std::chrono::steady_clock::now();
   WaitStatus w = ts.task->wait();
   if (w.kind != WaitStatus::Kind::SignalStop || w.sig != SIGSTOP) {
     throw Error("the program did not start under ptrace (" + w.describe() +
@@ -245,51 +273,213 @@ void Recorder::stop_on_signal() {
   finish(128 + sig, reason);
 }
 
-void Recorder::resume(TaskState& ts, int sig) { ts.task->resume_syscall(sig); }
+void Recorder::resume(TaskState& ts, int sig) {
+  ts.task->resume_syscall(sig);
+  ts.at_syscall_boundary = ts.at_syscall_boundary && sig == 0;
+}
+
+schema::Event::Builder Recorder::begin_event(capnp::MallocMessageBuilder& m, TaskState& ts) {
+  auto ev = m.initRoot<schema::Event>();
+  ev.setTid(ts.task->tid());
+  ev.setPid(ts.tgid);
+  return ev;
+}
+
+// The task gives up the CPU at a stop it has handled; it resumes when its
+// turn comes.
+void Recorder::yield_cpu(TaskState& ts, int sig) {
+  ts.resume_deferred = true;
+  ts.deferred_sig = sig;
+  runnable_.push_back(ts.task->tid());
+  if (current_ == ts.task->tid()) current_ = 0;
+}
+
+// The task goes on in the kernel (a syscall that may wait for another
+// task); others may run user code meanwhile. Its exit stop comes back
+// through the loop like any other.
+void Recorder::enter_kernel(TaskState& ts) {
+  resume(ts);
+  if (current_ == ts.task->tid()) current_ = 0;
+}
+
+void Recorder::write_syscall_entry(TaskState& ts) {
+  const PendingSyscall& p = ts.pending;
+  capnp::MallocMessageBuilder m;
+  auto ev = begin_event(m, ts);
+  auto e = ev.initSyscallEntry();
+  e.setNr(p.nr);
+  auto args = e.initArgs(6);
+  for (unsigned i = 0; i < 6; ++i) args.set(i, p.args[i]);
+  e.setIp(p.ip);
+  if (!p.strings.empty()) {
+    auto strs = e.initStrings(static_cast<unsigned>(p.strings.size()));
+    for (unsigned i = 0; i < p.strings.size(); ++i) {
+      strs[i].setArg(static_cast<uint8_t>(p.strings[i].first));
+      const std::string& v = p.strings[i].second;
+      strs[i].setValue(kj::arrayPtr(reinterpret_cast<const kj::byte*>(v.data()), v.size()));
+    }
+  }
+  writer_->append(m);
+  ts.entry_recorded = true;
+}
+
+void Recorder::schedule_next() {
+  while (current_ == 0 && !runnable_.empty()) {
+    pid_t tid = runnable_.front();
+    runnable_.pop_front();
+    auto it = tasks_.find(tid);
+    if (it == tasks_.end()) continue;
+    TaskState& ts = it->second;
+    current_ = tid;
+    run_start_ = std::chrono::steady_clock::now();
+    if (ts.unhandled) {
+      WaitStatus w = *ts.unhandled;
+      ts.unhandled.reset();
+      handle_stop(ts, w);
+    } else if (ts.resume_deferred) {
+      ts.resume_deferred = false;
+      resume(ts, ts.deferred_sig);
+    }
+  }
+}
+
+// Called when the recorder wakes up with other tasks waiting: a current
+// task that has run too long gives way. One in a syscall is declared to be
+// in the kernel (its entry becomes an event of its own); one in user code
+// is interrupted with SIGSTOP and its position recorded as a preemption.
+void Recorder::check_time_slice() {
+  if (current_ == 0 || runnable_.empty()) return;
+  auto elapsed = std::chrono::steady_clock::now() - run_start_;
+  if (elapsed < std::chrono::milliseconds(20)) return;
+  auto it = tasks_.find(current_);
+  if (it == tasks_.end()) return;
+  TaskState& ts = it->second;
+  if (ts.in_syscall) {
+    if (!ts.entry_recorded && !ts.pending.recorded_at_entry) write_syscall_entry(ts);
+    current_ = 0;
+  } else if (!ts.preempt_requested) {
+    ts.preempt_requested = true;
+    ::syscall(SYS_tgkill, ts.tgid, ts.task->tid(), SIGSTOP);
+  }
+}
+
+void on_timer_signal(int) {}
 
 void Recorder::loop() {
+  // A periodic timer wakes waitpid so a task that runs too long can be
+  // made to give way (only matters once there are several tasks).
+  struct sigaction sa {};
+  sa.sa_handler = on_timer_signal;
+  sigemptyset(&sa.sa_mask);
+  ::sigaction(SIGALRM, &sa, nullptr);
+  struct itimerval tick {};
+  tick.it_interval.tv_usec = 10000;
+  tick.it_value.tv_usec = 10000;
+  bool ticking = false;
+
   while (!done_) {
     if (g_stop_signal) {
       stop_on_signal();
-      return;
+      break;
+    }
+    schedule_next();
+    if (done_) break;
+    bool want_tick = tasks_.size() > 1;
+    if (want_tick != ticking) {
+      struct itimerval v = want_tick ? tick : itimerval{};
+      ::setitimer(ITIMER_REAL, &v, nullptr);
+      ticking = want_tick;
     }
     int status = 0;
     pid_t tid = ::waitpid(-1, &status, __WALL);
     if (tid < 0) {
-      if (errno == EINTR) continue;
+      if (errno == EINTR) {
+        check_time_slice();
+        continue;
+      }
       if (errno == ECHILD) fatal("no tracees left but the recording did not end");
       throw_errno("waitpid");
     }
-    auto it = tasks_.find(tid);
-    if (it == tasks_.end()) continue;  // not ours (cannot happen single-process)
-    TaskState& ts = it->second;
     WaitStatus w = WaitStatus::decode(status);
-    switch (w.kind) {
-      case WaitStatus::Kind::SyscallStop:
-        on_syscall_stop(ts);
-        break;
-      case WaitStatus::Kind::EventStop:
-        if (w.event == PTRACE_EVENT_EXEC) {
-          on_exec(ts);
-        } else if (w.event == PTRACE_EVENT_EXIT) {
-          ts.task->resume_syscall();
-        } else if (w.event == PTRACE_EVENT_CLONE || w.event == PTRACE_EVENT_FORK ||
-                   w.event == PTRACE_EVENT_VFORK) {
-          abort_recording(options_.argv[0] +
-                          " started a new thread or process; recording multi-threaded and "
-                          "multi-process programs is not supported yet");
-        } else {
-          ts.task->resume_syscall();
-        }
-        break;
-      case WaitStatus::Kind::SignalStop:
-        on_signal(ts, w.sig);
-        break;
-      case WaitStatus::Kind::Exited:
-      case WaitStatus::Kind::Killed:
-        on_death(ts, w);
-        break;
+    auto it = tasks_.find(tid);
+    if (it == tasks_.end()) {
+      // A new task whose parent's clone event is still to be handled.
+      orphan_stops_[tid] = w;
+      continue;
     }
+    TaskState& ts = it->second;
+    if (tid == current_) {
+      handle_stop(ts, w);
+    } else {
+      bool queued = ts.unhandled.has_value() || ts.resume_deferred;
+      ts.unhandled = w;
+      ts.resume_deferred = false;
+      if (!queued) runnable_.push_back(tid);
+    }
+  }
+  struct itimerval off {};
+  ::setitimer(ITIMER_REAL, &off, nullptr);
+}
+
+void Recorder::handle_stop(TaskState& ts, const WaitStatus& w) {
+  switch (w.kind) {
+    case WaitStatus::Kind::SyscallStop:
+      on_syscall_stop(ts);
+      break;
+    case WaitStatus::Kind::EventStop:
+      if (w.event == PTRACE_EVENT_EXEC) {
+        on_exec(ts);
+      } else if (w.event == PTRACE_EVENT_EXIT) {
+        resume(ts);
+      } else if (w.event == PTRACE_EVENT_CLONE || w.event == PTRACE_EVENT_FORK ||
+                 w.event == PTRACE_EVENT_VFORK) {
+        on_new_task(ts, w.event);
+      } else {
+        resume(ts);
+      }
+      break;
+    case WaitStatus::Kind::SignalStop:
+      on_signal(ts, w.sig);
+      break;
+    case WaitStatus::Kind::Exited:
+    case WaitStatus::Kind::Killed:
+      on_death(ts, w);
+      break;
+  }
+}
+
+void Recorder::on_new_task(TaskState& parent, int event) {
+  pid_t child = static_cast<pid_t>(parent.task->event_msg());
+  capnp::MallocMessageBuilder m;
+  auto ev = begin_event(m, parent);
+  auto c = ev.initClone();
+  c.setChildTid(child);
+  uint64_t flags = parent.pending.nr == SYS_clone ? parent.pending.args[0] : 0;
+  if (parent.pending.nr == SYS_clone3) {
+    uint64_t f = 0;
+    parent.task->read_exact(parent.pending.args[0], &f, sizeof f);  // clone_args.flags comes first
+    flags = f;
+  }
+  c.setFlags(flags);
+  c.setKind(event == PTRACE_EVENT_CLONE   ? schema::Clone::Kind::THREAD
+            : event == PTRACE_EVENT_VFORK ? schema::Clone::Kind::VFORK
+                                          : schema::Clone::Kind::FORK);
+  writer_->append(m);
+  TaskState& ts = tasks_[child];
+  ts.task = std::make_unique<Task>(child);
+  ts.tgid = event == PTRACE_EVENT_CLONE ? parent.tgid : child;
+  auto orphan = orphan_stops_.find(child);
+  if (orphan != orphan_stops_.end()) {
+    ts.unhandled = orphan->second;
+    orphan_stops_.erase(orphan);
+    runnable_.push_back(child);
+  }
+  if (event == PTRACE_EVENT_VFORK) {
+    // The parent waits in the kernel until the child execs or exits.
+    if (!parent.entry_recorded) write_syscall_entry(parent);
+    enter_kernel(parent);
+  } else {
+    resume(parent);
   }
 }
 
@@ -335,11 +525,6 @@ void Recorder::on_syscall_entry(TaskState& ts, const KernelSyscallInfo& info) {
         p.strings.emplace_back(i, ts.task->read_string(p.args[i]));
       }
     }
-    if (p.desc->special == sys::Special::Clone) {
-      abort_recording(options_.argv[0] + " called " + p.desc->name +
-                      ", starting a new thread or process; recording multi-threaded and "
-                      "multi-process programs is not supported yet");
-    }
     if (p.desc->replay == sys::Replay::Unsupported || p.desc->special == sys::Special::Rseq) {
       p.refused = true;
     }
@@ -376,7 +561,7 @@ void Recorder::on_syscall_entry(TaskState& ts, const KernelSyscallInfo& info) {
       capnp::MallocMessageBuilder m;
       auto ev = m.initRoot<schema::Event>();
       ev.setTid(ts.task->tid());
-      ev.setPid(leader_);
+      ev.setPid(ts.tgid);
       ev.setWarning(msg);
       writer_->append(m);
     }
@@ -388,6 +573,11 @@ void Recorder::on_syscall_entry(TaskState& ts, const KernelSyscallInfo& info) {
     // exit/exit_group never return: record the call now.
     append_syscall_event(ts, 0, false, p.ip, p.sp, {}, 0, std::nullopt, "", 0);
     p.recorded_at_entry = true;
+  } else if (p.desc && (p.desc->flags & sys::kMayBlock) && tasks_.size() > 1) {
+    // It may wait for another task: others run while it is in the kernel.
+    write_syscall_entry(ts);
+    enter_kernel(ts);
+    return;
   }
   resume(ts);
 }
@@ -401,7 +591,7 @@ void Recorder::append_syscall_event(TaskState& ts, int64_t ret, bool is_error, u
   capnp::MallocMessageBuilder m;
   auto ev = m.initRoot<schema::Event>();
   ev.setTid(ts.task->tid());
-  ev.setPid(leader_);
+  ev.setPid(ts.tgid);
   auto s = ev.initSyscall();
   s.setNr(p.nr);
   auto args = s.initArgs(6);
@@ -490,11 +680,18 @@ void Recorder::on_syscall_exit(TaskState& ts, const KernelSyscallInfo& info) {
   append_syscall_event(ts, ret, is_error, info.instruction_pointer, info.stack_pointer, outputs,
                        flags, mapped, mapped_name, mapped_offset);
   p = PendingSyscall{};
+  ts.entry_recorded = false;
 
   // A held asynchronous signal is delivered now, at this syscall boundary.
   if (!ts.held_signals.empty() && ts.injecting_signal == 0) {
     ts.injecting_signal = ts.held_signals.front().si_signo;
-    ::syscall(SYS_tgkill, leader_, ts.task->tid(), ts.injecting_signal);
+    ::syscall(SYS_tgkill, ts.tgid, ts.task->tid(), ts.injecting_signal);
+  }
+  // Others are waiting and this one had its share: switch at this boundary.
+  if (!runnable_.empty() && ts.injecting_signal == 0 &&
+      std::chrono::steady_clock::now() - run_start_ > std::chrono::milliseconds(2)) {
+    yield_cpu(ts, 0);
+    return;
   }
   resume(ts);
 }
@@ -518,7 +715,7 @@ void Recorder::on_exec(TaskState& ts) {
   capnp::MallocMessageBuilder m;
   auto ev = m.initRoot<schema::Event>();
   ev.setTid(task.tid());
-  ev.setPid(leader_);
+  ev.setPid(ts.tgid);
   trace::regs_to_schema(regs, ev.initRegs());
   auto ex = ev.initExec();
   ex.setExePath(exe);
@@ -553,7 +750,7 @@ void Recorder::record_signal(TaskState& ts, const siginfo_t& si, bool synchronou
   capnp::MallocMessageBuilder m;
   auto ev = m.initRoot<schema::Event>();
   ev.setTid(ts.task->tid());
-  ev.setPid(leader_);
+  ev.setPid(ts.tgid);
   user_regs_struct regs = ts.task->regs();
   trace::regs_to_schema(regs, ev.initRegs());
   auto s = ev.initSignal();
@@ -574,7 +771,7 @@ void Recorder::on_rdtsc(TaskState& ts, SpecialInsn insn, size_t len) {
   capnp::MallocMessageBuilder m;
   auto ev = m.initRoot<schema::Event>();
   ev.setTid(ts.task->tid());
-  ev.setPid(leader_);
+  ev.setPid(ts.tgid);
   auto t = ev.initRdtsc();
   t.setValue(tsc);
   t.setAux(aux);
@@ -598,8 +795,27 @@ void Recorder::on_signal(TaskState& ts, int sig) {
     resume(ts);
     return;
   }
+  if (!ts.started) {  // a new task's first stop: the SIGSTOP ptrace sends it
+    ts.started = true;
+    resume(ts, sig == SIGSTOP ? 0 : sig);
+    return;
+  }
   if (!started_) {  // a signal before the program even started: pass it on
     resume(ts, sig);
+    return;
+  }
+  if (sig == SIGSTOP && ts.preempt_requested && si.si_code == SI_TKILL && si.si_pid == ::getpid()) {
+    // rrx's preemption: the position is recorded, inexact (no counters).
+    ts.preempt_requested = false;
+    capnp::MallocMessageBuilder m;
+    auto ev = begin_event(m, ts);
+    user_regs_struct regs = ts.task->regs();
+    trace::regs_to_schema(regs, ev.initRegs());
+    ev.setInexact(true);
+    ev.initPreemption().setIp(regs.rip);
+    writer_->append(m);
+    ts.at_syscall_boundary = false;
+    yield_cpu(ts, 0);
     return;
   }
   if (g_stop_signal) {
@@ -650,7 +866,7 @@ void Recorder::on_death(TaskState& ts, const WaitStatus& w) {
   capnp::MallocMessageBuilder m;
   auto ev = m.initRoot<schema::Event>();
   ev.setTid(ts.task->tid());
-  ev.setPid(leader_);
+  ev.setPid(ts.tgid);
   auto e = ev.initExit();
   int status;
   std::string reason;
@@ -664,11 +880,18 @@ void Recorder::on_death(TaskState& ts, const WaitStatus& w) {
     status = 128 + w.sig;
     reason = "killed by " + signal_name(w.sig) + (w.core_dumped ? " (core dumped)" : "");
   }
-  e.setGroupExit(true);
+  e.setGroupExit(ts.task->tid() == ts.tgid);
   writer_->append(m);
   pid_t tid = ts.task->tid();
+  if (current_ == tid) current_ = 0;
   tasks_.erase(tid);  // `ts` is gone from here on
-  if (tid == leader_ || tasks_.empty()) finish(status, reason);
+  if (tid == leader_) {
+    leader_status_ = status;
+    leader_reason_ = reason;
+  }
+  // The recording ends when the whole tree is gone; rrx record exits with
+  // the first process's status.
+  if (tasks_.empty()) finish(leader_status_, leader_reason_);
 }
 
 int Recorder::run() {
