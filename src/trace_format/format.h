@@ -36,6 +36,7 @@ enum class ChunkKind : uint8_t { Header = 1, Events = 2, End = 3 };
 enum SyscallFlags : uint32_t {
   kSyscallRefused = 1u << 0,      // no table row (or unsupported): failed with ENOSYS while recording
   kSyscallInterrupted = 1u << 1,  // interrupted by a signal (EINTR/ERESTART*)
+  kSyscallToOutput = 1u << 2,     // wrote to the recorder's own stdout/stderr: replay re-emits it
 };
 
 inline constexpr const char* kTraceFileName = "trace";

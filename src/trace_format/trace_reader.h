@@ -4,6 +4,7 @@
 
 #include <capnp/serialize.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -65,6 +66,8 @@ class TraceReader {
   // Number of events readable (from the index).
   uint64_t event_count() const { return readable_events_; }
   uint64_t trace_bytes() const { return file_size_; }
+  // The number of the event the next call to next() returns.
+  uint64_t position() const { return cur_number_; }
 
  private:
   struct ChunkInfo {
@@ -74,7 +77,16 @@ class TraceReader {
     uint32_t uncompressed_size;
     uint64_t first_event;
     uint32_t count;
+    uint32_t crc;
   };
+  // Throws TraceError unless chunk `i` of the list may follow the ones before
+  // it (magic, codec, sizes, kind order, event numbering).
+  void check_chunk(const ChunkInfo& c, size_t i, uint64_t expected_first) const;
+  // For a chunk that claims more bytes than the file has: throws TraceError
+  // unless what is there is a prefix of its zstd frame (a cut-off file rather
+  // than a corrupted size field).
+  void check_cut_off_chunk(const ChunkInfo& c) const;
+  void finish_open();
   void scan_chunks();
   bool load_index();
   void save_index() const;
@@ -97,6 +109,10 @@ class TraceReader {
   size_t cur_pos_ = 0;      // word offset into cur_words_
   uint64_t cur_number_ = 0; // number of the next event
   uint32_t cur_left_ = 0;   // messages left in the current chunk
+  std::vector<uint32_t> cur_offsets_;  // word offsets of the chunk's messages, then its end
+  size_t loaded_chunk_ = SIZE_MAX;     // chunk that cur_words_/cur_offsets_ hold
+  uint64_t valid_end_ = 0;             // end of the last whole chunk
+  mutable void* zstd_dctx_ = nullptr;
 };
 
 // Convenience: an Event builder's MessageBuilder type used by writers.

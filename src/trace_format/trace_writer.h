@@ -43,17 +43,31 @@ class TraceWriter {
  private:
   void write_chunk(uint8_t kind, const std::vector<capnp::word>& payload, uint64_t first,
                    uint32_t count);
+  void write_chunk(uint8_t kind, const void* data, size_t bytes, uint64_t first, uint32_t count);
+  // Appends one message, flat-array encoded, to pending_.
+  void add_message(kj::ArrayPtr<const kj::ArrayPtr<const capnp::word>> segments);
+  void reserve_pending(size_t words);
+  void check_usable() const;
   struct IndexEntry {
     uint64_t offset;
     uint64_t first_event;
     uint32_t count;
+    uint32_t compressed_size;
+    uint32_t uncompressed_size;
+    uint32_t crc;
+    uint8_t kind;
   };
 
   std::filesystem::path dir_;
   WriterOptions options_;
   int fd_ = -1;
   uint64_t file_offset_ = 0;
+  // Pending chunk payload. capnp::word is not movable under clang, so the
+  // vector is never resized: it is replaced by a larger one when needed and
+  // pending_words_ counts the words in use.
   std::vector<capnp::word> pending_;
+  size_t pending_words_ = 0;
+  bool broken_ = false;  // a write failed: the file ends at file_offset_
   uint64_t pending_first_ = 0;
   uint32_t pending_count_ = 0;
   uint64_t event_count_ = 0;

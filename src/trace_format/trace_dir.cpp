@@ -1,0 +1,298 @@
+#include "trace_format/trace_dir.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <system_error>
+#include <vector>
+
+#include "core/error.h"
+#include "core/hash.h"
+#include "trace_format/chunk_format.h"
+#include "trace_format/format.h"
+
+namespace fs = std::filesystem;
+
+namespace rrx::trace {
+
+namespace {
+
+void make_dirs(const fs::path& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw Error("cannot create directory " + dir.string() + ": " + ec.message());
+}
+
+// A unique-enough suffix for temporary names.
+std::string temp_suffix() {
+  static thread_local std::mt19937_64 rng{std::random_device{}() ^ static_cast<uint64_t>(::getpid())};
+  static const char digits[] = "0123456789abcdef";
+  uint64_t v = rng();
+  std::string s = std::to_string(::getpid()) + ".";
+  for (int i = 0; i < 12; ++i, v >>= 4) s += digits[v & 0xf];
+  return s;
+}
+
+bool is_trace_dir(const fs::path& p) {
+  std::error_code ec;
+  return fs::is_directory(p, ec) && fs::is_regular_file(p / kTraceFileName, ec);
+}
+
+bool is_hex16(const std::string& s) {
+  if (s.size() != 16) return false;
+  for (char c : s)
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  return true;
+}
+
+// Package-managed files: replaced by rename(2) on upgrade, never rewritten in place.
+bool package_managed(const std::string& name) {
+  return name.rfind("/usr/", 0) == 0 || name.rfind("/lib", 0) == 0;
+}
+
+class Fd {
+ public:
+  explicit Fd(int fd = -1) : fd_(fd) {}
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+}  // namespace
+
+fs::path traces_root() {
+  fs::path root;
+  const char* env = std::getenv("RRX_TRACE_DIR");
+  if (env != nullptr && *env != '\0') {
+    root = env;
+  } else {
+    const char* home = std::getenv("HOME");
+    std::string h = home != nullptr ? home : "";
+    if (h.empty()) {
+      struct passwd* pw = ::getpwuid(::getuid());
+      if (pw != nullptr && pw->pw_dir != nullptr) h = pw->pw_dir;
+    }
+    if (h.empty()) throw Error("cannot find the trace directory: neither RRX_TRACE_DIR nor HOME is set");
+    root = fs::path(h) / ".local" / "share" / "rrx";
+  }
+  make_dirs(root);
+  return root;
+}
+
+fs::path create_trace_dir(const fs::path& root, const std::string& name) {
+  if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos)
+    throw Error("invalid trace name '" + name + "'");
+  make_dirs(root);
+  fs::path dir;
+  std::string leaf;
+  for (uint64_t n = 0;; ++n) {
+    leaf = name + "-" + std::to_string(n);
+    dir = root / leaf;
+    if (::mkdir(dir.c_str(), 0755) == 0) break;
+    if (errno != EEXIST) throw_errno("cannot create trace directory " + dir.string());
+  }
+  if (::mkdir((dir / kFilesDirName).c_str(), 0755) != 0)
+    throw_errno("cannot create " + (dir / kFilesDirName).string());
+
+  // Point latest-trace at it atomically: a new link under a temporary name,
+  // renamed over the old one.
+  fs::path link = root / kLatestLinkName;
+  for (int attempt = 0;; ++attempt) {
+    fs::path tmp = root / ("." + std::string(kLatestLinkName) + "." + temp_suffix() + ".rrxtmp");
+    if (::symlink(leaf.c_str(), tmp.c_str()) != 0) {
+      if (errno == EEXIST && attempt < 8) continue;
+      throw_errno("cannot create link " + tmp.string());
+    }
+    if (::rename(tmp.c_str(), link.c_str()) != 0) {
+      int err = errno;
+      ::unlink(tmp.c_str());
+      throw_errno("cannot update " + link.string(), err);
+    }
+    break;
+  }
+  return dir;
+}
+
+fs::path create_trace_dir_at(const fs::path& dir) {
+  std::error_code ec;
+  if (fs::exists(dir, ec)) {
+    if (!fs::is_directory(dir, ec)) throw Error(dir.string() + " exists and is not a directory");
+    if (!fs::is_empty(dir, ec) || ec)
+      throw Error(dir.string() + " exists and is not empty; choose a new directory for the trace");
+  } else {
+    make_dirs(dir);
+  }
+  if (::mkdir((dir / kFilesDirName).c_str(), 0755) != 0)
+    throw_errno("cannot create " + (dir / kFilesDirName).string());
+  return dir;
+}
+
+fs::path resolve_trace(const std::string& arg) {
+  if (arg.empty()) {
+    fs::path root = traces_root();
+    fs::path link = root / kLatestLinkName;
+    std::error_code ec;
+    if (!fs::is_symlink(link, ec) && !fs::exists(link, ec))
+      throw Error("no traces in " + root.string() + "; record one with `rrx record PROG`");
+    fs::path target = fs::canonical(link, ec);
+    if (ec || !is_trace_dir(target)) {
+      std::string to = fs::is_symlink(link, ec) ? fs::read_symlink(link, ec).string() : "?";
+      throw Error(link.string() + " points to " + to +
+                  ", which is not a trace any more; record one with `rrx record PROG`");
+    }
+    return target;
+  }
+  fs::path p(arg);
+  if (is_trace_dir(p)) return p;
+  std::error_code ec;
+  // The trace file itself (DIR/trace) names its directory.
+  if (p.filename() == kTraceFileName && fs::is_regular_file(p, ec)) return p.parent_path().empty() ? "." : p.parent_path();
+  fs::path root;
+  bool name_like = arg.find('/') == std::string::npos && arg != "." && arg != "..";
+  if (name_like) {
+    root = traces_root();
+    if (is_trace_dir(root / arg)) return root / arg;
+  }
+  if (fs::is_directory(p, ec))
+    throw Error("'" + arg + "' is not an rrx trace directory (it has no `" + kTraceFileName + "` file)");
+  if (!name_like) throw Error("no trace at '" + arg + "'");
+  throw Error("no trace named '" + arg + "' (looked in " + fs::absolute(p, ec).string() + " and " +
+              (root / arg).string() + ")");
+}
+
+FileStore::FileStore(fs::path trace_dir) : dir_(std::move(trace_dir)) {}
+
+FileStore::Stored FileStore::store(const fs::path& source, const std::string& name) {
+  Fd fd(::open(source.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) throw_errno("cannot open " + name + " (" + source.string() + ")");
+  struct stat st{};
+  if (::fstat(fd.get(), &st) != 0) throw_errno("cannot stat " + name);
+  if (!S_ISREG(st.st_mode)) throw Error("cannot store " + name + ": not a regular file");
+  auto key = std::make_tuple(static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino),
+                             static_cast<uint64_t>(st.st_size),
+                             static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec);
+  if (auto it = cache_.find(key); it != cache_.end()) return it->second;
+
+  std::string base = fs::path(name).filename().string();
+  if (base.empty() || base == "." || base == "..") base = "file";
+  fs::path files = dir_ / kFilesDirName;
+  make_dirs(files);
+  constexpr size_t kBlock = 1 << 20;
+  std::vector<unsigned char> buf(kBlock);
+
+  // Moves `tmp` (a complete copy or link of content `hash`) into files/HASH/BASENAME,
+  // or drops it when that content is stored already.
+  auto place = [&](const fs::path& tmp, const std::string& hash, uint64_t size) -> Stored {
+    fs::path hdir = files / hash;
+    if (::mkdir(hdir.c_str(), 0755) != 0) {
+      int err = errno;
+      ::unlink(tmp.c_str());
+      if (err != EEXIST) throw_errno("cannot create " + hdir.string(), err);
+      Stored s{hash, stored_file_path(dir_, hash), size};
+      cache_[key] = s;
+      return s;
+    }
+    fs::path dest = hdir / base;
+    if (::rename(tmp.c_str(), dest.c_str()) != 0) {
+      int err = errno;
+      ::unlink(tmp.c_str());
+      ::rmdir(hdir.c_str());
+      throw_errno("cannot store " + dest.string(), err);
+    }
+    Stored s{hash, dest, size};
+    cache_[key] = s;
+    return s;
+  };
+
+  if (package_managed(name)) {
+    // Hash first; hard-link the very inode that was hashed when it is new.
+    ContentHasher hasher;
+    uint64_t size = 0;
+    for (;;) {
+      ssize_t r = ::pread(fd.get(), buf.data(), buf.size(), static_cast<off_t>(size));
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        throw_errno("cannot read " + name);
+      }
+      if (r == 0) break;
+      hasher.update(buf.data(), static_cast<size_t>(r));
+      size += static_cast<uint64_t>(r);
+    }
+    std::string hash = hasher.hex();
+    std::error_code ec;
+    if (fs::is_directory(files / hash, ec)) {
+      Stored s{hash, stored_file_path(dir_, hash), size};
+      cache_[key] = s;
+      return s;
+    }
+    fs::path tmp = files / (".link." + temp_suffix() + ".rrxtmp");
+    std::string proc = "/proc/self/fd/" + std::to_string(fd.get());
+    if (static_cast<uint64_t>(st.st_size) == size &&
+        ::linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, tmp.c_str(), AT_SYMLINK_FOLLOW) == 0)
+      return place(tmp, hash, size);
+    // Another file system, protected_hardlinks, ...: copy instead.
+  }
+
+  // Copy, hashing exactly the bytes copied.
+  fs::path tmp = files / (".copy." + temp_suffix() + ".rrxtmp");
+  Fd out(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  if (out.get() < 0) throw_errno("cannot create " + tmp.string());
+  ContentHasher hasher;
+  uint64_t size = 0;
+  try {
+    for (;;) {
+      ssize_t r = ::pread(fd.get(), buf.data(), buf.size(), static_cast<off_t>(size));
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        throw_errno("cannot read " + name);
+      }
+      if (r == 0) break;
+      hasher.update(buf.data(), static_cast<size_t>(r));
+      if (!detail::write_all(out.get(), buf.data(), static_cast<size_t>(r))) throw_errno("cannot write " + tmp.string());
+      size += static_cast<uint64_t>(r);
+    }
+    // Read-only copies (keeping the execute bits): nothing should edit them in place.
+    if (::fchmod(out.get(), 0444 | (st.st_mode & 0111)) != 0) throw_errno("cannot chmod " + tmp.string());
+  } catch (...) {
+    ::unlink(tmp.c_str());
+    throw;
+  }
+  return place(tmp, hasher.hex(), size);
+}
+
+fs::path FileStore::lookup(const fs::path& trace_dir, const std::string& hash) const {
+  return stored_file_path(trace_dir, hash);
+}
+
+fs::path stored_file_path(const fs::path& trace_dir, const std::string& hash) {
+  if (!is_hex16(hash)) throw Error("invalid file hash '" + hash + "' in trace " + trace_dir.string());
+  fs::path hdir = trace_dir / kFilesDirName / hash;
+  DIR* d = ::opendir(hdir.c_str());
+  if (d != nullptr) {
+    fs::path found;
+    while (struct dirent* e = ::readdir(d)) {
+      if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
+      found = hdir / e->d_name;
+      break;
+    }
+    ::closedir(d);
+    if (!found.empty()) return found;
+  }
+  throw Error("the copy of the file with hash " + hash + " is missing from trace " + trace_dir.string() +
+              " (expected " + hdir.string() + "/*)");
+}
+
+}  // namespace rrx::trace
