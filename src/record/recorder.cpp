@@ -136,6 +136,7 @@ class Recorder {
   void write_syscall_entry(TaskState& ts);
   void check_time_slice();
   schema::Event::Builder begin_event(capnp::MallocMessageBuilder& m, TaskState& ts);
+  bool writes_to_output(TaskState& ts, uint64_t fd);
   void append_syscall_event(TaskState& ts, int64_t ret, bool is_error, uint64_t ip, uint64_t sp,
                             const std::vector<sys::Range>& outputs, uint32_t flags,
                             const std::optional<trace::FileStore::Stored>& mapped,
@@ -157,6 +158,7 @@ class Recorder {
   std::deque<pid_t> runnable_;              // stopped tasks waiting for the CPU, oldest first
   std::map<pid_t, WaitStatus> orphan_stops_;  // stops of new tasks not yet announced by their parent
   std::chrono::steady_clock::time_point run_start_;
+  struct stat output_stat_[2] = {};          // rrx's stdout and stderr
   int exec_error_fd_ = -1;
   bool started_ = false;  // after the first exec, tracee syscalls are the program's
   bool done_ = false;
@@ -629,6 +631,17 @@ void Recorder::append_syscall_event(TaskState& ts, int64_t ret, bool is_error, u
   writer_->append(m);
 }
 
+// Does fd `fd` of the task refer to the file rrx's own stdout or stderr is?
+// (A shell pipeline's inner stages write to pipes on fd 1: not output.)
+bool Recorder::writes_to_output(TaskState& ts, uint64_t fd) {
+  if (fd != 1 && fd != 2) return false;
+  struct stat st {};
+  std::string path = "/proc/" + std::to_string(ts.task->tid()) + "/fd/" + std::to_string(fd);
+  if (::stat(path.c_str(), &st) != 0) return false;
+  const struct stat& mine = output_stat_[fd - 1];
+  return st.st_dev == mine.st_dev && st.st_ino == mine.st_ino;
+}
+
 void Recorder::on_syscall_exit(TaskState& ts, const KernelSyscallInfo& info) {
   PendingSyscall& p = ts.pending;
   ts.at_syscall_boundary = true;
@@ -676,6 +689,9 @@ void Recorder::on_syscall_exit(TaskState& ts, const KernelSyscallInfo& info) {
   }
   if (is_error && (ret == -512 || ret == -513 || ret == -514 || ret == -516 || ret == -EINTR)) {
     flags |= trace::kSyscallInterrupted;
+  }
+  if (p.desc && (p.desc->flags & sys::kWritesFd) && !is_error && writes_to_output(ts, p.args[0])) {
+    flags |= trace::kSyscallToOutput;
   }
   append_syscall_event(ts, ret, is_error, info.instruction_pointer, info.stack_pointer, outputs,
                        flags, mapped, mapped_name, mapped_offset);
@@ -927,6 +943,8 @@ int Recorder::run() {
   sa.sa_flags = 0;  // no SA_RESTART: waitpid returns EINTR
   for (int s : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(s, &sa, nullptr);
 
+  ::fstat(1, &output_stat_[0]);
+  ::fstat(2, &output_stat_[1]);
   write_header(exe);
   spawn(exe);
   try {

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -92,6 +93,31 @@ Divergence::Divergence(uint64_t event, int tid, const std::string& expected, con
             "):\n  recorded: " + expected + "\n  replayed: " + actual),
       event_(event) {}
 
+namespace {
+
+// Exit statuses of rrx's own children (gdb) that the replay's waitpid(-1)
+// collected; debug_command asks for them.
+std::map<pid_t, int>& foreign_exits() {
+  static std::map<pid_t, int> exits;
+  return exits;
+}
+
+bool regs_match(const user_regs_struct& a, const user_regs_struct& b) {
+  constexpr uint64_t kIgnoredFlags = 0x10100;  // RF, TF
+  return a.rip == b.rip && a.rsp == b.rsp && a.rbp == b.rbp && a.rax == b.rax && a.rbx == b.rbx &&
+         a.rcx == b.rcx && a.rdx == b.rdx && a.rsi == b.rsi && a.rdi == b.rdi && a.r8 == b.r8 &&
+         a.r9 == b.r9 && a.r10 == b.r10 && a.r11 == b.r11 && a.r12 == b.r12 && a.r13 == b.r13 &&
+         a.r14 == b.r14 && a.r15 == b.r15 && (a.eflags & ~kIgnoredFlags) == (b.eflags & ~kIgnoredFlags);
+}
+
+}  // namespace
+
+std::optional<int> reaped_foreign_status(pid_t pid) {
+  auto it = foreign_exits().find(pid);
+  if (it == foreign_exits().end()) return std::nullopt;
+  return it->second;
+}
+
 ReplaySession::ReplaySession(ReplayOptions options) : options_(std::move(options)) {
   debug_log_ = std::getenv("RRX_DEBUG_REPLAY") != nullptr;
   reader_ = std::make_unique<trace::TraceReader>(options_.trace_dir);
@@ -122,16 +148,55 @@ ReplaySession::~ReplaySession() {
 SkipStrategy ReplaySession::strategy() const { return skipper_->strategy(); }
 
 void ReplaySession::kill() {
-  if (task_ && alive_) {
-    kill_and_reap(task_->tid());
-    alive_ = false;
+  for (auto& [tid, t] : tasks_) ::kill(t.task->tid(), SIGKILL);
+  for (auto& [tid, t] : tasks_) kill_and_reap(t.task->tid());
+  tasks_.clear();
+  live_to_recorded_.clear();
+}
+
+std::vector<int> ReplaySession::tids() const {
+  std::vector<int> out;
+  for (const auto& [tid, t] : tasks_) out.push_back(tid);
+  return out;
+}
+
+std::vector<int> ReplaySession::tids_of(int pid) const {
+  std::vector<int> out;
+  for (const auto& [tid, t] : tasks_) {
+    if (t.pid == pid) out.push_back(tid);
   }
+  return out;
+}
+
+bool ReplaySession::has_task(int tid) const { return tasks_.count(tid) != 0; }
+
+Task& ReplaySession::task(int tid) {
+  auto it = tasks_.find(tid);
+  if (it == tasks_.end()) {
+    if (tasks_.empty()) throw Error("the replayed program is gone");
+    it = tasks_.begin();
+  }
+  return *it->second.task;
+}
+
+int ReplaySession::pid_of(int tid) const {
+  auto it = tasks_.find(tid);
+  return it == tasks_.end() ? 0 : it->second.pid;
+}
+
+std::string ReplaySession::exe_of(int tid) const {
+  auto it = tasks_.find(tid);
+  return it == tasks_.end() ? exe_path_ : it->second.exe_path;
+}
+
+ReplaySession::RTask& ReplaySession::rtask(int tid) {
+  auto it = tasks_.find(tid);
+  if (it == tasks_.end()) fatal("no replayed task " + std::to_string(tid));
+  return it->second;
 }
 
 bool ReplaySession::load_next() {
-  if (!next_) {
-    next_ = reader_->next();
-  }
+  if (!next_) next_ = reader_->next();
   return next_.has_value();
 }
 
@@ -140,8 +205,8 @@ void ReplaySession::consume() {
   ++next_number_;
 }
 
-// The next event, skipping warnings. Throws when the trace has ended.
-schema::Event::Reader ReplaySession::expect(const char* what) {
+// The next event, skipping warnings. Throws TraceEnded when there is none.
+schema::Event::Reader ReplaySession::peek() {
   for (;;) {
     if (!load_next()) throw TraceEnded{};
     auto ev = next_->get();
@@ -149,7 +214,6 @@ schema::Event::Reader ReplaySession::expect(const char* what) {
       consume();
       continue;
     }
-    (void)what;
     return ev;
   }
 }
@@ -160,7 +224,16 @@ std::string ReplaySession::describe_expected() {
 }
 
 void ReplaySession::diverge(const std::string& expected, const std::string& actual) {
-  throw Divergence(next_number_, recorded_tid_, expected, actual);
+  throw Divergence(next_number_, current_tid_, expected, actual);
+}
+
+ReplaySession::RTask& ReplaySession::task_for_event(schema::Event::Reader ev) {
+  auto it = tasks_.find(ev.getTid());
+  if (it == tasks_.end()) {
+    diverge(describe_event(ev) + " in thread " + std::to_string(ev.getTid()),
+            "no such thread in the replay");
+  }
+  return it->second;
 }
 
 void ReplaySession::spawn() {
@@ -172,7 +245,8 @@ void ReplaySession::spawn() {
   if (next_->get().which() != schema::Event::EXEC) {
     throw Error("the trace " + options_.trace_dir.string() + " does not start with an exec event");
   }
-  auto exec = next_->get().getExec();
+  auto first = next_->get();
+  auto exec = first.getExec();
   exe_copy_ = trace::stored_file_path(options_.trace_dir, exec.getExeHash().cStr());
   exe_path_ = exec.getExePath().cStr();
   if (exec.hasInterpPath() && exec.getInterpPath().size() > 0) {
@@ -218,7 +292,7 @@ void ReplaySession::spawn() {
     if (::chdir(cwd.c_str()) != 0) {
       // The recorded cwd may not exist here; its syscalls are emulated anyway.
     }
-    for (int s : {SIGINT, SIGTERM, SIGHUP, SIGPIPE}) ::signal(s, SIG_DFL);
+    for (int s : {SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGALRM}) ::signal(s, SIG_DFL);
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -237,15 +311,23 @@ void ReplaySession::spawn() {
     ::execve(exe.c_str(), argv.data(), envp.data());
     _exit(127);
   }
-  task_ = std::make_unique<Task>(pid);
-  alive_ = true;
-  WaitStatus w = task_->wait();
+  RTask& t = tasks_[first.getTid()];
+  t.task = std::make_unique<Task>(pid);
+  t.tid = first.getTid();
+  t.pid = first.getPid();
+  t.live_pid = pid;
+  t.started = true;
+  t.exe_path = exe_path_;
+  first_pid_ = t.pid;
+  current_tid_ = t.tid;
+  live_to_recorded_[pid] = t.tid;
+  WaitStatus w = t.task->wait();
   if (w.kind != WaitStatus::Kind::SignalStop || w.sig != SIGSTOP) {
     throw Error("the replayed program did not start under ptrace (" + w.describe() + ")");
   }
-  task_->set_options(PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEEXEC | PTRACE_O_TRACECLONE |
-                     PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACEEXIT |
-                     PTRACE_O_EXITKILL | (seccomp ? PTRACE_O_TRACESECCOMP : 0));
+  t.task->set_options(PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEEXEC | PTRACE_O_TRACECLONE |
+                      PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACEEXIT |
+                      PTRACE_O_EXITKILL | (seccomp ? PTRACE_O_TRACESECCOMP : 0));
 }
 
 void ReplaySession::start() {
@@ -258,181 +340,178 @@ void ReplaySession::start() {
 
 void ReplaySession::start_program() {
   spawn();
+  RTask& t = rtask(current_tid_);
   // Run rrx's child code up to the exec; the exec event applies the recorded image.
   while (!started_) {
-    task_->resume_syscall(0);
-    WaitStatus w = task_->wait();
+    t.task->resume_syscall(0);
+    WaitStatus w = t.task->wait();
     if (w.kind == WaitStatus::Kind::EventStop && w.event == PTRACE_EVENT_EXEC) {
-      on_exec();
+      on_exec(t);
     } else if (w.kind == WaitStatus::Kind::Exited || w.kind == WaitStatus::Kind::Killed) {
-      alive_ = false;
+      tasks_.clear();
       throw Error("cannot run the recorded program " + exe_copy_.string() + " (" + w.describe() + ")");
     }
   }
   // The execve's exit stop.
-  task_->resume_syscall(0);
-  WaitStatus w = task_->wait();
-  if (w.kind != WaitStatus::Kind::SyscallStop) {
-    throw Error("unexpected stop after exec: " + w.describe());
-  }
-  next_resume_ = NextResume::Normal;
+  t.task->resume_syscall(0);
+  WaitStatus w = t.task->wait();
+  if (w.kind != WaitStatus::Kind::SyscallStop) throw Error("unexpected stop after exec: " + w.describe());
+  t.cur = RTask::Current{};
+  t.next_resume = NextResume::Normal;
 }
 
-void ReplaySession::on_exec() {
-  auto ev = expect("exec");
-  if (ev.which() != schema::Event::EXEC) {
-    diverge(describe_event(ev), "an exec");
-  }
-  task_->reopen_mem();
+void ReplaySession::on_exec(RTask& t) {
+  auto ev = peek();
+  if (ev.which() != schema::Event::EXEC || ev.getTid() != t.tid) diverge(describe_event(ev), "an exec");
+  t.task->reopen_mem();
   auto exec = ev.getExec();
   auto stack = exec.getStack();
   auto data = stack.getData();
   uint64_t recorded_top = stack.getAddr() + data.size();
-  user_regs_struct live = task_->regs();
-  uint64_t live_top = mapping_end(task_->tid(), live.rsp);
+  user_regs_struct live = t.task->regs();
+  uint64_t live_top = mapping_end(t.task->tid(), live.rsp);
   if (live_top != recorded_top) {
-    diverge("a stack ending at 0x" + fmt_hex(recorded_top), "a stack ending at 0x" + fmt_hex(live_top) +
-            " (is address-space randomization forced on?)");
+    diverge("a stack ending at 0x" + fmt_hex(recorded_top),
+            "a stack ending at 0x" + fmt_hex(live_top) + " (is address-space randomization forced on?)");
   }
-  if (!task_->write_mem(stack.getAddr(), data.begin(), data.size())) {
+  if (!t.task->write_mem(stack.getAddr(), data.begin(), data.size())) {
     throw Error("cannot write the recorded initial stack into the replayed program");
   }
-  task_->set_regs(trace::regs_from_schema(ev.getRegs()));
-  recorded_tid_ = ev.getTid();
-  recorded_pid_ = ev.getPid();
-  auxv_ = data_str(exec.getAuxv());
-  if (started_) {
+  t.task->set_regs(trace::regs_from_schema(ev.getRegs()));
+  t.exe_path = exec.getExePath().cStr();
+  if (!started_ || t.pid == first_pid_) {
+    auxv_ = data_str(exec.getAuxv());
     exe_copy_ = trace::stored_file_path(options_.trace_dir, exec.getExeHash().cStr());
-    exe_path_ = exec.getExePath().cStr();
+    exe_path_ = t.exe_path;
   }
   started_ = true;
+  t.cur = RTask::Current{};
+  t.cur.action = Action::Exec;  // the execve's exit stop follows
+  t.next_resume = NextResume::ToExit;
   consume();
 }
 
 void ReplaySession::request_interrupt() {
   interrupt_requested_ = true;
-  if (running_ && task_) ::syscall(SYS_tgkill, task_->tid(), task_->tid(), SIGSTOP);
+  pid_t live = running_live_tid_;
+  if (live != 0) ::syscall(SYS_tgkill, live, live, SIGSTOP);
 }
 
-ReplaySession::Stop ReplaySession::cont() { return run(false); }
-ReplaySession::Stop ReplaySession::step() { return run(true); }
+ReplaySession::Stop ReplaySession::cont() { return run(false, 0); }
+ReplaySession::Stop ReplaySession::step(int tid) { return run(true, tid == 0 ? current_tid_ : tid); }
 
-void ReplaySession::inject_async_signal_if_due() {
-  if (injecting_signal_ != 0 || !load_next()) return;
+void ReplaySession::inject_async_signal_if_due(RTask& t) {
+  if (t.injecting_signal != 0 || !load_next()) return;
   auto ev = next_->get();
-  if (ev.which() != schema::Event::SIGNAL || ev.getSignal().getSynchronous()) return;
-  injecting_signal_ = ev.getSignal().getSigno();
-  ::syscall(SYS_tgkill, task_->tid(), task_->tid(), injecting_signal_);
+  if (ev.getTid() != t.tid || ev.which() != schema::Event::SIGNAL || ev.getSignal().getSynchronous()) return;
+  t.injecting_signal = ev.getSignal().getSigno();
+  ::syscall(SYS_tgkill, t.live_pid, t.task->tid(), t.injecting_signal);
 }
 
-ReplaySession::Stop ReplaySession::run(bool step) {
-  if (!alive_) {
+void ReplaySession::resume(RTask& t, bool step) {
+  int sig = t.deliver_on_resume;
+  t.deliver_on_resume = 0;
+  try {
+    switch (t.next_resume) {
+      case NextResume::ToExit:
+        t.task->resume_syscall(sig);
+        break;
+      case NextResume::RunForReal:
+        skipper_->run_for_real(*t.task);
+        t.next_resume = NextResume::ToExit;
+        break;
+      case NextResume::Normal: {
+        if (sig == 0) inject_async_signal_if_due(t);
+        bool single = step;
+        if (step) {
+          size_t len = 0;
+          if (special_instruction_at(*t.task, t.task->regs().rip, &len) == SpecialInsn::Syscall) {
+            // A single-step would run the syscall untraced: let it stop at the syscall instead.
+            single = skipper_->strategy() == SkipStrategy::Sysemu;
+            step_over_syscall_tid_ = t.tid;
+          }
+        }
+        skipper_->resume(*t.task, single, sig);
+        break;
+      }
+    }
+  } catch (const Error&) {
+    // The task is dying (killed with its thread group): its death comes next.
+  }
+  t.running = true;
+}
+
+void ReplaySession::stash(pid_t live, const WaitStatus& w) {
+  auto it = live_to_recorded_.find(live);
+  if (it == live_to_recorded_.end()) {
+    if (w.kind == WaitStatus::Kind::Exited || w.kind == WaitStatus::Kind::Killed) {
+      // Not a task of the replay: rrx's own child (gdb).
+      foreign_exits()[live] = w.kind == WaitStatus::Kind::Exited ? w.exit_code : 128 + w.sig;
+    } else {
+      orphan_stops_[live] = w;  // a new task whose clone event is still to come
+    }
+    return;
+  }
+  RTask& u = rtask(it->second);
+  u.pending = w;
+  u.running = false;
+}
+
+WaitStatus ReplaySession::wait_for(RTask& t) {
+  running_live_tid_ = t.task->tid();
+  for (;;) {
+    int status = 0;
+    pid_t r = ::waitpid(-1, &status, __WALL);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      running_live_tid_ = 0;
+      throw_errno("waitpid");
+    }
+    WaitStatus w = WaitStatus::decode(status);
+    if (r == t.task->tid()) {
+      running_live_tid_ = 0;
+      t.running = false;
+      if (debug_log_) {
+        std::fprintf(stderr, "rrx-debug: event %llu tid %d: %s\n", static_cast<unsigned long long>(next_number_),
+                     t.tid, w.describe().c_str());
+      }
+      return w;
+    }
+    stash(r, w);
+  }
+}
+
+void ReplaySession::remove_task(RTask& t) {
+  live_to_recorded_.erase(t.task->tid());
+  int tid = t.tid;
+  tasks_.erase(tid);
+  if (current_tid_ == tid && !tasks_.empty()) {
+    // Prefer another task of the same process, else any.
+    current_tid_ = tasks_.begin()->first;
+  }
+}
+
+ReplaySession::Stop ReplaySession::run(bool step, int step_tid) {
+  if (tasks_.empty()) {
     Stop s;
     s.kind = StopKind::Exited;
+    if (first_exit_) s = *first_exit_;
     return s;
   }
-  bool stepping_over_syscall = false;
+  step_over_syscall_tid_ = 0;
   try {
     for (;;) {
       if (interrupt_requested_.exchange(false)) {
         Stop s;
         s.kind = StopKind::Interrupted;
         s.sig = SIGINT;
+        s.tid = current_tid_;
         return s;
       }
-      int sig = deliver_on_resume_;
-      deliver_on_resume_ = 0;
-      switch (next_resume_) {
-        case NextResume::ToExit:
-          task_->resume_syscall(sig);
-          break;
-        case NextResume::RunForReal:
-          skipper_->run_for_real(*task_);
-          break;
-        case NextResume::Normal: {
-          if (sig == 0) inject_async_signal_if_due();
-          bool single = step;
-          if (step) {
-            size_t len = 0;
-            if (special_instruction_at(*task_, task_->regs().rip, &len) == SpecialInsn::Syscall) {
-              single = skipper_->strategy() == SkipStrategy::Sysemu;
-              stepping_over_syscall = true;
-            }
-          }
-          skipper_->resume(*task_, single, sig);
-          break;
-        }
-      }
-      running_ = true;
-      WaitStatus w = task_->wait();
-      running_ = false;
-      if (debug_log_) {
-        std::fprintf(stderr, "rrx-debug: event %llu: %s\n", static_cast<unsigned long long>(next_number_),
-                     w.describe().c_str());
-      }
-      switch (w.kind) {
-        case WaitStatus::Kind::SyscallStop: {
-          KernelSyscallInfo info = task_->syscall_info();
-          if (debug_log_) {
-            std::fprintf(stderr, "rrx-debug:   op %d nr %lld rip 0x%llx\n", info.op,
-                         static_cast<long long>(info.entry.nr),
-                         static_cast<unsigned long long>(info.instruction_pointer));
-          }
-          if (info.op == KernelSyscallInfo::kEntry) {
-            on_entry(info);
-          } else if (info.op == KernelSyscallInfo::kExit) {
-            on_exit(info);
-          }
-          if (watched_write_ && next_resume_ == NextResume::Normal) {
-            Stop s;
-            s.kind = StopKind::MemoryWatch;
-            s.watch_addr = watched_write_->first;
-            s.watch_len = watched_write_->second;
-            watched_write_.reset();
-            return s;
-          }
-          if (stepping_over_syscall && next_resume_ == NextResume::Normal) {
-            Stop s;
-            s.kind = StopKind::Stepped;
-            return s;
-          }
-          break;
-        }
-        case WaitStatus::Kind::EventStop:
-          if (w.event == PTRACE_EVENT_SECCOMP) {
-            on_entry(task_->syscall_info());
-            if (watched_write_ && next_resume_ == NextResume::Normal) {
-              Stop s;
-              s.kind = StopKind::MemoryWatch;
-              s.watch_addr = watched_write_->first;
-            s.watch_len = watched_write_->second;
-              watched_write_.reset();
-              return s;
-            }
-            if (stepping_over_syscall && next_resume_ == NextResume::Normal) {
-              Stop s;
-              s.kind = StopKind::Stepped;
-              return s;
-            }
-          } else if (w.event == PTRACE_EVENT_EXEC) {
-            on_exec();
-          } else if (w.event == PTRACE_EVENT_EXIT) {
-            next_resume_ = NextResume::ToExit;
-          } else {
-            diverge(describe_expected(), "a new thread or process (" + w.describe() + ")");
-          }
-          break;
-        case WaitStatus::Kind::SignalStop: {
-          if (auto s = on_signal(w.sig, step)) return *s;
-          break;
-        }
-        case WaitStatus::Kind::Exited:
-        case WaitStatus::Kind::Killed:
-          return on_death(w);
-      }
+      if (auto s = advance(step, step_tid)) return *s;
     }
   } catch (const TraceEnded&) {
-    // The trace ended while the program is alive.
+    // The trace ended while tasks are alive.
     kill();
     Stop s;
     s.kind = StopKind::TraceEnd;
@@ -440,7 +519,112 @@ ReplaySession::Stop ReplaySession::run(bool step) {
   }
 }
 
-void ReplaySession::check_args(schema::Syscall::Reader rec, int64_t nr, const uint64_t args[6]) {
+std::optional<ReplaySession::Stop> ReplaySession::advance(bool step, int step_tid) {
+  auto ev = peek();
+  RTask& t = task_for_event(ev);
+  bool stepping = step && t.tid == step_tid;
+
+  switch (ev.which()) {
+    case schema::Event::SYSCALL_ENTRY:
+      if (t.cur.action != Action::None && !t.cur.awaiting_exit_event && !t.cur.rerun_pending) {
+        // The entry of the syscall the task is already in: the recorder gave
+        // it an event of its own when the task went on waiting in the kernel.
+        if (ev.getSyscallEntry().getNr() != t.cur.nr) {
+          diverge(describe_event(ev), sys::syscall_name(t.cur.nr) + " in progress");
+        }
+        t.cur.awaiting_exit_event = true;
+        consume();
+        return std::nullopt;
+      }
+      break;
+    case schema::Event::SYSCALL:
+      if (t.cur.awaiting_exit_event && !t.running && !t.pending && skipper_->one_stop() &&
+          t.cur.action == Action::Emulate) {
+        // One-stop skip: the task still sits at the syscall's entry.
+        finish_syscall(t, ev.getSyscall(), 0);
+        consume();
+        t.cur = RTask::Current{};
+        t.next_resume = NextResume::Normal;
+        return std::nullopt;
+      }
+      break;
+    case schema::Event::PREEMPTION:
+      if (!t.running && !t.pending) {
+        reach_preemption(t, ev);
+        return std::nullopt;
+      }
+      break;
+    default:
+      break;
+  }
+
+  WaitStatus w;
+  if (t.pending) {
+    w = *t.pending;
+    t.pending.reset();
+  } else {
+    if (!t.running) resume(t, stepping);
+    w = wait_for(t);
+  }
+  current_tid_ = t.tid;
+  return dispatch(t, w, stepping);
+}
+
+std::optional<ReplaySession::Stop> ReplaySession::dispatch(RTask& t, const WaitStatus& w, bool step) {
+  auto watched_stop = [&]() -> std::optional<Stop> {
+    if (watched_write_ && t.next_resume == NextResume::Normal && t.cur.action == Action::None) {
+      Stop s;
+      s.kind = StopKind::MemoryWatch;
+      s.tid = t.tid;
+      s.watch_addr = watched_write_->first;
+      s.watch_len = watched_write_->second;
+      watched_write_.reset();
+      return s;
+    }
+    if (step && step_over_syscall_tid_ == t.tid && t.cur.action == Action::None &&
+        t.next_resume == NextResume::Normal) {
+      step_over_syscall_tid_ = 0;
+      Stop s;
+      s.kind = StopKind::Stepped;
+      s.tid = t.tid;
+      return s;
+    }
+    return std::nullopt;
+  };
+  switch (w.kind) {
+    case WaitStatus::Kind::SyscallStop: {
+      KernelSyscallInfo info = t.task->syscall_info();
+      if (info.op == KernelSyscallInfo::kEntry) {
+        on_entry(t, info);
+      } else if (info.op == KernelSyscallInfo::kExit) {
+        on_exit(t, info);
+      }
+      return watched_stop();
+    }
+    case WaitStatus::Kind::EventStop:
+      if (w.event == PTRACE_EVENT_SECCOMP) {
+        on_entry(t, t.task->syscall_info());
+        return watched_stop();
+      }
+      if (w.event == PTRACE_EVENT_EXEC) {
+        on_exec(t);
+      } else if (w.event == PTRACE_EVENT_EXIT) {
+        t.next_resume = NextResume::ToExit;
+      } else if (w.event == PTRACE_EVENT_CLONE || w.event == PTRACE_EVENT_FORK ||
+                 w.event == PTRACE_EVENT_VFORK) {
+        on_clone(t, w.event);
+      }
+      return std::nullopt;
+    case WaitStatus::Kind::SignalStop:
+      return on_signal(t, w.sig, step);
+    case WaitStatus::Kind::Exited:
+    case WaitStatus::Kind::Killed:
+      return on_death(t, w);
+  }
+  return std::nullopt;
+}
+
+void ReplaySession::check_args(RTask& t, schema::Syscall::Reader rec, int64_t nr, const uint64_t args[6]) {
   auto actual = [&]() {
     sys::RecordedCall c;
     c.nr = nr;
@@ -449,7 +633,7 @@ void ReplaySession::check_args(schema::Syscall::Reader rec, int64_t nr, const ui
     if (const sys::SyscallDesc* d = sys::lookup(nr)) {
       for (int i = 0; i < 6; ++i) {
         if ((d->args[i] == sys::Arg::Path || d->args[i] == sys::Arg::Str) && args[i] != 0) {
-          c.strings.emplace_back(i, task_->read_string(args[i]));
+          c.strings.emplace_back(i, t.task->read_string(args[i]));
         }
       }
     }
@@ -463,11 +647,9 @@ void ReplaySession::check_args(schema::Syscall::Reader rec, int64_t nr, const ui
   for (int i = 0; i < n && i < static_cast<int>(rargs.size()); ++i) {
     sys::Arg kind = desc->args[i];
     if (kind == sys::Arg::Ignored) continue;
-    if (rargs[static_cast<unsigned>(i)] != args[i]) {
-      diverge(sys::format_call(recorded_call(rec, false)), actual());
-    }
+    if (rargs[static_cast<unsigned>(i)] != args[i]) diverge(sys::format_call(recorded_call(rec, false)), actual());
     if ((kind == sys::Arg::Path || kind == sys::Arg::Str) && args[i] != 0) {
-      std::string live = task_->read_string(args[i]);
+      std::string live = t.task->read_string(args[i]);
       for (auto s : rec.getStrings()) {
         if (s.getArg() == i && data_str(s.getValue()) != live) {
           diverge(sys::format_call(recorded_call(rec, false)), actual());
@@ -477,37 +659,60 @@ void ReplaySession::check_args(schema::Syscall::Reader rec, int64_t nr, const ui
   }
 }
 
-void ReplaySession::write_recorded_memory(schema::Syscall::Reader rec) {
+void ReplaySession::check_entry_args(RTask& t, schema::SyscallEntry::Reader rec, int64_t nr,
+                                     const uint64_t args[6]) {
+  (void)t;
+  bool same = rec.getNr() == nr;
+  const sys::SyscallDesc* desc = sys::lookup(nr);
+  auto rargs = rec.getArgs();
+  if (same && desc) {
+    for (int i = 0; i < desc->arg_count() && i < static_cast<int>(rargs.size()); ++i) {
+      if (desc->args[i] != sys::Arg::Ignored && rargs[static_cast<unsigned>(i)] != args[i]) same = false;
+    }
+  }
+  if (!same) {
+    sys::RecordedCall r, l;
+    r.nr = rec.getNr();
+    for (unsigned i = 0; i < 6 && i < rargs.size(); ++i) r.args[i] = rargs[i];
+    r.has_ret = false;
+    l.nr = nr;
+    std::memcpy(l.args, args, sizeof l.args);
+    l.has_ret = false;
+    diverge(sys::format_call(r), sys::format_call(l));
+  }
+}
+
+void ReplaySession::write_recorded_memory(RTask& t, schema::Syscall::Reader rec) {
   for (auto w : rec.getMemWrites()) {
     auto d = w.getData();
     if (d.size() == 0) continue;
-    if (!task_->write_mem(w.getAddr(), d.begin(), d.size())) {
+    if (!t.task->write_mem(w.getAddr(), d.begin(), d.size())) {
       diverge(sys::format_call(recorded_call(rec, true)),
               "a program whose memory at 0x" + fmt_hex(w.getAddr()) + " cannot be written");
     }
-    if (memory_write_hook && !watched_write_ && memory_write_hook(w.getAddr(), d.size())) {
+    if (memory_write_hook && !watched_write_ && memory_write_hook(t.tid, w.getAddr(), d.size())) {
       watched_write_ = std::make_pair(w.getAddr(), static_cast<uint64_t>(d.size()));
     }
   }
 }
 
-void ReplaySession::echo_output(int64_t nr, const uint64_t args[6], int64_t ret) {
+void ReplaySession::echo_output(RTask& t, int64_t nr, const uint64_t args[6], int64_t ret) {
   if (!options_.echo_output || ret <= 0) return;
   int fd = static_cast<int>(args[0]);
   if (fd != 1 && fd != 2) return;
   std::string out;
   if (nr == SYS_write || nr == SYS_pwrite64) {
     out.resize(static_cast<size_t>(ret));
-    out.resize(task_->read_mem(args[1], out.data(), out.size()));
+    out.resize(t.task->read_mem(args[1], out.data(), out.size()));
   } else {
     uint64_t left = static_cast<uint64_t>(ret);
     for (uint64_t i = 0; i < args[2] && left > 0 && i < 1024; ++i) {
       struct iovec iov {};
-      if (!task_->read_exact(args[1] + i * sizeof iov, &iov, sizeof iov)) break;
+      if (!t.task->read_exact(args[1] + i * sizeof iov, &iov, sizeof iov)) break;
       size_t take = std::min<uint64_t>(left, iov.iov_len);
       size_t old = out.size();
       out.resize(old + take);
-      out.resize(old + task_->read_mem(reinterpret_cast<uint64_t>(iov.iov_base), out.data() + old, take));
+      out.resize(old + t.task->read_mem(reinterpret_cast<uint64_t>(iov.iov_base), out.data() + old, take));
       left -= take;
     }
   }
@@ -519,13 +724,13 @@ void ReplaySession::echo_output(int64_t nr, const uint64_t args[6], int64_t ret)
   }
 }
 
-void ReplaySession::redirect_exec(schema::Exec::Reader exec, int64_t nr) {
+void ReplaySession::redirect_exec(RTask& t, schema::Exec::Reader exec, int64_t nr) {
   // Run the copy kept in the trace, whatever the program asked for: the
   // file may have changed since. The path goes below the red zone.
   std::string path = trace::stored_file_path(options_.trace_dir, exec.getExeHash().cStr()).string();
-  user_regs_struct r = task_->regs();
+  user_regs_struct r = t.task->regs();
   uint64_t addr = (r.rsp - 256 - path.size() - 1) & ~uint64_t{15};
-  if (!task_->write_mem(addr, path.c_str(), path.size() + 1)) throw Error("cannot redirect exec");
+  if (!t.task->write_mem(addr, path.c_str(), path.size() + 1)) throw Error("cannot redirect exec");
   if (nr == SYS_execve) {
     r.rdi = addr;
   } else {  // execveat(dirfd, path, argv, envp, flags)
@@ -533,77 +738,50 @@ void ReplaySession::redirect_exec(schema::Exec::Reader exec, int64_t nr) {
     r.rsi = addr;
     r.r8 &= ~static_cast<uint64_t>(AT_EMPTY_PATH);
   }
-  task_->set_regs(r);
+  t.task->set_regs(r);
 }
 
-void ReplaySession::on_entry(const KernelSyscallInfo& info) {
-  bool seccomp = info.op == KernelSyscallInfo::kSeccomp;
-  int64_t nr = static_cast<int64_t>(seccomp ? info.seccomp.nr : info.entry.nr);
-  uint64_t args[6];
-  std::memcpy(args, seccomp ? info.seccomp.args : info.entry.args, sizeof args);
-  if (cur_.rerun_pending) {
-    // sysemu: the re-issued syscall that must run for real.
-    cur_.rerun_pending = false;
-    next_resume_ = NextResume::ToExit;
-    return;
-  }
-  auto ev = expect("syscall");
-  if ((nr == SYS_execve || nr == SYS_execveat) && ev.which() == schema::Event::EXEC) {
-    redirect_exec(ev.getExec(), nr);
-    cur_ = Current{Action::Exec, nr, {}, false};
-    std::memcpy(cur_.args, args, sizeof args);
-    next_resume_ = NextResume::RunForReal;
-    cur_.rerun_pending = skipper_->strategy() == SkipStrategy::Sysemu;
-    return;
-  }
-  if (ev.which() != schema::Event::SYSCALL || ev.getTid() != recorded_tid_) {
-    sys::RecordedCall c;
-    c.nr = nr;
-    std::memcpy(c.args, args, sizeof c.args);
-    c.has_ret = false;
-    diverge(describe_event(ev), sys::format_call(c));
-  }
-  auto rec = ev.getSyscall();
-  check_args(rec, nr, args);
+ReplaySession::Action ReplaySession::action_for(const schema::Syscall::Reader* rec, int64_t nr) const {
   const sys::SyscallDesc* desc = sys::lookup(nr);
-  bool refused = (rec.getFlags() & trace::kSyscallRefused) || desc == nullptr;
-  Action action = Action::Emulate;
-  if (!refused) {
-    if (desc->special == sys::Special::Exit) {
-      action = Action::Exit;
-    } else if (desc->special == sys::Special::Mmap) {
-      action = rec.getIsError() ? Action::Emulate : Action::ExecuteMmap;
-    } else if (desc->special == sys::Special::Execve) {
-      action = Action::Emulate;  // a failed exec (a successful one has an exec event)
-    } else if (desc->replay == sys::Replay::Execute) {
-      action = Action::Execute;
-    } else if (desc->replay == sys::Replay::ExecuteInject) {
-      action = Action::ExecuteInject;
-    }
+  bool refused = desc == nullptr || (rec != nullptr && (rec->getFlags() & trace::kSyscallRefused));
+  if (refused) return Action::Emulate;
+  bool failed = rec != nullptr && rec->getIsError();
+  switch (desc->special) {
+    case sys::Special::Exit: return Action::Exit;
+    case sys::Special::Mmap: return failed || rec == nullptr ? Action::Emulate : Action::ExecuteMmap;
+    case sys::Special::Execve: return Action::Emulate;  // a failed exec (a successful one has an exec event)
+    case sys::Special::Clone: return failed ? Action::Emulate : Action::Clone;
+    case sys::Special::Rseq: return Action::Emulate;
+    default: break;
   }
-  cur_ = Current{action, nr, {}, false};
-  std::memcpy(cur_.args, args, sizeof args);
+  switch (desc->replay) {
+    case sys::Replay::Execute: return Action::Execute;
+    case sys::Replay::ExecuteInject: return Action::ExecuteInject;
+    default: return Action::Emulate;
+  }
+}
 
+void ReplaySession::begin_syscall(RTask& t, Action action, int64_t nr, const uint64_t args[6],
+                                  schema::Syscall::Reader rec, bool has_rec) {
+  t.cur.action = action;
+  t.cur.nr = nr;
+  std::memcpy(t.cur.args, args, sizeof t.cur.args);
   switch (action) {
     case Action::Emulate:
-      if (desc && (desc->flags & sys::kWritesFd) && is_write_to_terminal_syscall(nr)) {
-        echo_output(nr, args, rec.getRet());
+      if (has_rec && (rec.getFlags() & trace::kSyscallToOutput) && is_write_to_terminal_syscall(nr)) {
+        echo_output(t, nr, args, rec.getRet());
       }
       if (skipper_->one_stop()) {
-        skipper_->set_result(*task_, nr, rec.getRet());
-        write_recorded_memory(rec);
-        consume();
-        cur_ = Current{};
-        next_resume_ = NextResume::Normal;
+        if (has_rec) {
+          finish_syscall(t, rec, 0);
+          consume();
+          t.cur = RTask::Current{};
+        }
+        t.next_resume = NextResume::Normal;
       } else {
-        skipper_->skip(*task_);
-        next_resume_ = NextResume::ToExit;
+        skipper_->skip(*t.task);
+        t.next_resume = NextResume::ToExit;
       }
-      return;
-    case Action::Exit:
-      consume();  // exit never returns; the exit event follows
-      next_resume_ = NextResume::RunForReal;
-      cur_.rerun_pending = skipper_->strategy() == SkipStrategy::Sysemu;
       return;
     case Action::ExecuteMmap: {
       uint64_t a[6];
@@ -621,19 +799,82 @@ void ReplaySession::on_entry(const KernelSyscallInfo& info) {
         a[5] = 0;
       }
       a[3] = flags;
-      user_regs_struct r = task_->regs();
+      user_regs_struct r = t.task->regs();
       set_syscall_args_in_regs(r, a);
-      task_->set_regs(r);
+      t.task->set_regs(r);
       break;
     }
     default:
       break;
   }
-  next_resume_ = NextResume::RunForReal;
-  cur_.rerun_pending = skipper_->strategy() == SkipStrategy::Sysemu;
+  t.next_resume = NextResume::RunForReal;
+  t.cur.rerun_pending = skipper_->strategy() == SkipStrategy::Sysemu;
 }
 
-void ReplaySession::fill_mapping(schema::Syscall::Reader rec, uint64_t addr, uint64_t len) {
+void ReplaySession::on_entry(RTask& t, const KernelSyscallInfo& info) {
+  bool seccomp = info.op == KernelSyscallInfo::kSeccomp;
+  int64_t nr = static_cast<int64_t>(seccomp ? info.seccomp.nr : info.entry.nr);
+  uint64_t args[6];
+  std::memcpy(args, seccomp ? info.seccomp.args : info.entry.args, sizeof args);
+  if (t.cur.rerun_pending) {
+    // sysemu: the re-issued syscall that must run for real.
+    t.cur.rerun_pending = false;
+    t.next_resume = NextResume::ToExit;
+    return;
+  }
+  auto ev = peek();
+  auto live_call = [&]() {
+    sys::RecordedCall c;
+    c.nr = nr;
+    std::memcpy(c.args, args, sizeof c.args);
+    c.has_ret = false;
+    return sys::format_call(c);
+  };
+  if (ev.getTid() != t.tid) diverge(describe_event(ev), live_call() + " in thread " + std::to_string(t.tid));
+  t.cur = RTask::Current{};
+  if ((nr == SYS_execve || nr == SYS_execveat) && ev.which() == schema::Event::EXEC) {
+    redirect_exec(t, ev.getExec(), nr);
+    t.cur.action = Action::Exec;
+    t.cur.nr = nr;
+    t.next_resume = NextResume::RunForReal;
+    t.cur.rerun_pending = skipper_->strategy() == SkipStrategy::Sysemu;
+    return;
+  }
+  if (ev.which() == schema::Event::CLONE) {
+    // clone/fork: the clone event comes at the new task's creation, the result after.
+    const sys::SyscallDesc* desc = sys::lookup(nr);
+    if (!desc || desc->special != sys::Special::Clone) diverge(describe_event(ev), live_call());
+    begin_syscall(t, Action::Clone, nr, args, schema::Syscall::Reader(), false);
+    return;
+  }
+  if (ev.which() == schema::Event::SYSCALL_ENTRY) {
+    check_entry_args(t, ev.getSyscallEntry(), nr, args);
+    consume();
+    Action action = action_for(nullptr, nr);
+    begin_syscall(t, action, nr, args, schema::Syscall::Reader(), false);
+    t.cur.awaiting_exit_event = true;
+    if (action != Action::Emulate) {
+      // It runs for real and may wait in the kernel for other tasks: let it.
+      resume(t, false);
+    }
+    return;
+  }
+  if (ev.which() != schema::Event::SYSCALL) diverge(describe_event(ev), live_call());
+  auto rec = ev.getSyscall();
+  check_args(t, rec, nr, args);
+  Action action = action_for(&rec, nr);
+  if (action == Action::Exit) {
+    consume();  // exit never returns; the exit event follows
+    t.cur.action = Action::Exit;
+    t.cur.nr = nr;
+    t.next_resume = NextResume::RunForReal;
+    t.cur.rerun_pending = skipper_->strategy() == SkipStrategy::Sysemu;
+    return;
+  }
+  begin_syscall(t, action, nr, args, rec, true);
+}
+
+void ReplaySession::fill_mapping(RTask& t, schema::Syscall::Reader rec, uint64_t addr, uint64_t len) {
   auto m = rec.getMapping();
   std::string hash = m.getContentHash().cStr();
   auto it = file_fds_.find(hash);
@@ -653,33 +894,27 @@ void ReplaySession::fill_mapping(schema::Syscall::Reader rec, uint64_t addr, uin
     size_t want = static_cast<size_t>(std::min<uint64_t>(buf.size(), n - done));
     ssize_t got = ::pread(it->second, buf.data(), want, static_cast<off_t>(off + done));
     if (got <= 0) break;
-    if (!task_->write_mem(addr + done, buf.data(), static_cast<size_t>(got))) {
+    if (!t.task->write_mem(addr + done, buf.data(), static_cast<size_t>(got))) {
       throw Error("cannot fill the mapping of " + std::string(m.getPath().cStr()));
     }
     done += static_cast<uint64_t>(got);
   }
 }
 
-void ReplaySession::on_exit(const KernelSyscallInfo& info) {
-  if (cur_.rerun_pending) {
-    // sysemu: the skipped syscall's own exit stop, reported because the task
-    // was resumed with PTRACE_SYSCALL; the re-issued entry comes next.
-    next_resume_ = NextResume::ToExit;
-    return;
+// Completes a syscall with its recorded event: `live` is the result the
+// kernel gave when the syscall ran for real.
+void ReplaySession::finish_syscall(RTask& t, schema::Syscall::Reader rec, int64_t live) {
+  if (rec.getNr() != t.cur.nr) {
+    diverge(sys::format_call(recorded_call(rec, true)), sys::syscall_name(t.cur.nr) + " in progress");
   }
-  next_resume_ = NextResume::Normal;
-  Action action = cur_.action;
-  if (action == Action::Exec || action == Action::None) {
-    cur_ = Current{};
-    return;
-  }
-  auto ev = expect("syscall exit");
-  auto rec = ev.getSyscall();
-  int64_t live = info.exit.rval;
-  switch (action) {
+  switch (t.cur.action) {
     case Action::Emulate:
-      skipper_->set_result(*task_, cur_.nr, rec.getRet());
-      write_recorded_memory(rec);
+      skipper_->set_result(*t.task, t.cur.nr, rec.getRet());
+      write_recorded_memory(t, rec);
+      if (t.cur.awaiting_exit_event && (rec.getFlags() & trace::kSyscallToOutput) &&
+          is_write_to_terminal_syscall(t.cur.nr)) {
+        echo_output(t, t.cur.nr, t.cur.args, rec.getRet());
+      }
       break;
     case Action::Execute:
       if (live != rec.getRet()) {
@@ -691,116 +926,245 @@ void ReplaySession::on_exit(const KernelSyscallInfo& info) {
       }
       break;
     case Action::ExecuteInject:
-      skipper_->set_result(*task_, cur_.nr, rec.getRet());
+    case Action::Clone:
+      // The live result (a thread id) differs; the program sees the recorded one.
+      skipper_->set_result(*t.task, t.cur.nr, rec.getRet());
+      write_recorded_memory(t, rec);
       break;
     case Action::ExecuteMmap: {
-      user_regs_struct r = task_->regs();
+      user_regs_struct r = t.task->regs();
       if (live != rec.getRet()) {
         sys::RecordedCall c = recorded_call(rec, true);
         sys::RecordedCall l = c;
         l.ret = live;
         diverge(sys::format_call(c), sys::format_call(l) + " (mapped at another address)");
       }
-      set_syscall_args_in_regs(r, cur_.args);  // the program sees its own arguments
-      task_->set_regs(r);
-      if (rec.hasMapping()) fill_mapping(rec, static_cast<uint64_t>(live), cur_.args[1]);
+      set_syscall_args_in_regs(r, t.cur.args);  // the program sees its own arguments
+      t.task->set_regs(r);
+      if (rec.hasMapping()) fill_mapping(t, rec, static_cast<uint64_t>(live), t.cur.args[1]);
       break;
     }
     default:
       break;
   }
-  consume();
-  cur_ = Current{};
 }
 
-std::optional<ReplaySession::Stop> ReplaySession::on_signal(int sig, bool step) {
+void ReplaySession::on_exit(RTask& t, const KernelSyscallInfo& info) {
+  if (t.cur.rerun_pending) {
+    // sysemu: the skipped syscall's own exit stop, reported because the task
+    // was resumed with PTRACE_SYSCALL; the re-issued entry comes next.
+    t.next_resume = NextResume::ToExit;
+    return;
+  }
+  t.next_resume = NextResume::Normal;
+  if (t.cur.action == Action::Exec || t.cur.action == Action::None) {
+    t.cur = RTask::Current{};
+    return;
+  }
+  auto ev = peek();
+  if (ev.which() != schema::Event::SYSCALL || ev.getTid() != t.tid) {
+    diverge(describe_event(ev), "the end of " + sys::syscall_name(t.cur.nr) + " in thread " + std::to_string(t.tid));
+  }
+  finish_syscall(t, ev.getSyscall(), info.exit.rval);
+  consume();
+  t.cur = RTask::Current{};
+}
+
+void ReplaySession::on_clone(RTask& t, int event) {
+  auto ev = peek();
+  if (ev.which() != schema::Event::CLONE || ev.getTid() != t.tid) {
+    diverge(describe_event(ev), "a new thread or process of thread " + std::to_string(t.tid));
+  }
+  auto c = ev.getClone();
+  pid_t live_child = static_cast<pid_t>(t.task->event_msg());
+  int rec_child = c.getChildTid();
+  RTask& child = tasks_[rec_child];
+  child.task = std::make_unique<Task>(live_child);
+  child.tid = rec_child;
+  child.pid = event == PTRACE_EVENT_CLONE ? t.pid : rec_child;
+  child.live_pid = event == PTRACE_EVENT_CLONE ? t.live_pid : live_child;
+  child.exe_path = t.exe_path;
+  uint64_t flags = c.getFlags();
+  if (flags & CLONE_CHILD_SETTID) {
+    if (t.cur.nr == SYS_clone3) {
+      uint64_t addr = 0;
+      t.task->read_exact(t.cur.args[0] + 16, &addr, sizeof addr);  // clone_args.child_tid
+      child.child_tid_addr = addr;
+    } else {
+      child.child_tid_addr = t.cur.args[3];
+    }
+  }
+  live_to_recorded_[live_child] = rec_child;
+  auto orphan = orphan_stops_.find(live_child);
+  if (orphan != orphan_stops_.end()) {
+    child.pending = orphan->second;
+    orphan_stops_.erase(orphan);
+  } else {
+    child.running = true;  // its first stop is on its way
+  }
+  consume();
+  t.next_resume = NextResume::ToExit;
+  if (new_task_hook) new_task_hook(rec_child);
+}
+
+std::optional<ReplaySession::Stop> ReplaySession::on_signal(RTask& t, int sig, bool step) {
   siginfo_t si{};
   try {
-    si = task_->siginfo();
+    si = t.task->siginfo();
   } catch (const Error&) {
     return std::nullopt;  // group-stop: resume
   }
-  if (sig == SIGSTOP && si.si_code == SI_TKILL && si.si_pid == ::getpid()) {
+  if (!t.started) {
+    // A new task's first stop. The kernel wrote its live tid where
+    // CLONE_CHILD_SETTID asked; the program must see the recorded one.
+    t.started = true;
+    if (t.child_tid_addr != 0) {
+      int32_t tid = t.tid;
+      t.task->write_mem(t.child_tid_addr, &tid, sizeof tid);
+    }
+    if (sig != SIGSTOP) t.deliver_on_resume = sig;
+    return std::nullopt;
+  }
+  bool ours = si.si_code == SI_TKILL && si.si_pid == ::getpid();
+  if (sig == SIGSTOP && ours && !t.injecting_signal) {
     Stop s;  // request_interrupt()
     s.kind = StopKind::Interrupted;
     s.sig = SIGINT;
+    s.tid = t.tid;
     interrupt_requested_ = false;
     return s;
   }
-  user_regs_struct regs = task_->regs();
+  user_regs_struct regs = t.task->regs();
   if (sig == SIGSEGV && si.si_code == SI_KERNEL) {
     size_t len = 0;
-    SpecialInsn insn = special_instruction_at(*task_, regs.rip, &len);
+    SpecialInsn insn = special_instruction_at(*t.task, regs.rip, &len);
     if (insn == SpecialInsn::Rdtsc || insn == SpecialInsn::Rdtscp) {
-      auto ev = expect("rdtsc");
-      if (ev.which() != schema::Event::RDTSC) diverge(describe_event(ev), "rdtsc at 0x" + fmt_hex(regs.rip));
-      auto t = ev.getRdtsc();
-      regs.rax = t.getValue() & 0xffffffffu;
-      regs.rdx = t.getValue() >> 32;
-      if (insn == SpecialInsn::Rdtscp) regs.rcx = t.getAux();
+      auto ev = peek();
+      if (ev.which() != schema::Event::RDTSC || ev.getTid() != t.tid) {
+        diverge(describe_event(ev), "rdtsc at 0x" + fmt_hex(regs.rip));
+      }
+      auto r = ev.getRdtsc();
+      regs.rax = r.getValue() & 0xffffffffu;
+      regs.rdx = r.getValue() >> 32;
+      if (insn == SpecialInsn::Rdtscp) regs.rcx = r.getAux();
       regs.rip += len;
-      task_->set_regs(regs);
+      t.task->set_regs(regs);
       consume();
       if (step) {
         Stop s;
         s.kind = StopKind::Stepped;
+        s.tid = t.tid;
         return s;
       }
       return std::nullopt;
     }
   }
-  if (injecting_signal_ == sig && si.si_code == SI_TKILL && si.si_pid == ::getpid()) {
-    auto ev = expect("signal");
+  auto ev = peek();
+  if (ev.which() == schema::Event::SIGNAL && ev.getTid() == t.tid && ev.getSignal().getSigno() == sig) {
     auto rs = ev.getSignal();
     siginfo_t original{};
     auto raw = rs.getSiginfo();
     std::memcpy(&original, raw.begin(), std::min<size_t>(raw.size(), sizeof original));
-    task_->set_siginfo(original);
-    injecting_signal_ = 0;
-    consume();
-    deliver_on_resume_ = sig;
-    return std::nullopt;
-  }
-  if (load_next()) {
-    auto ev = expect("signal");
-    if (ev.which() == schema::Event::SIGNAL && ev.getSignal().getSigno() == sig &&
-        ev.getSignal().getSynchronous()) {
+    if (!rs.getSynchronous()) {
+      // A recorded asynchronous signal, re-raised by rrx (or coalesced with
+      // the live kernel's own copy): deliver it with its recorded siginfo.
+      t.task->set_siginfo(original);
+      t.injecting_signal = 0;
+      consume();
+      t.deliver_on_resume = sig;
+      return std::nullopt;
+    }
+    if (sig != SIGTRAP || rs.getIp() == regs.rip) {
       Stop s;
       s.kind = StopKind::Signal;
+      s.tid = t.tid;
       s.sig = sig;
-      auto raw = ev.getSignal().getSiginfo();  // what the program saw when recorded
-      std::memcpy(&s.siginfo, raw.begin(), std::min<size_t>(raw.size(), sizeof s.siginfo));
+      s.siginfo = original;  // what the program saw when recorded
       consume();
-      deliver_on_resume_ = sig;
+      t.deliver_on_resume = sig;
       return s;
     }
   }
   if (sig == SIGTRAP) {
     Stop s;
-    s.kind = step && si.si_code == TRAP_TRACE ? StopKind::Stepped : StopKind::Trap;
+    s.kind = StopKind::Trap;
     if (step && (si.si_code == TRAP_TRACE || si.si_code == TRAP_BRKPT)) s.kind = StopKind::Stepped;
+    s.tid = t.tid;
     s.sig = SIGTRAP;
     s.siginfo = si;
     return s;
   }
-  diverge(describe_expected(), "signal " + sys::signal_name(sig) + " at 0x" + fmt_hex(regs.rip));
+  bool synchronous = si.si_code > 0 && (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE);
+  if (synchronous) diverge(describe_expected(), "signal " + sys::signal_name(sig) + " at 0x" + fmt_hex(regs.rip));
+  // A signal the live kernel generated (SIGCHLD, timers) that the recording
+  // delivered elsewhere or not at all: recorded signals come from the trace.
+  return std::nullopt;
 }
 
-ReplaySession::Stop ReplaySession::on_death(const WaitStatus& w) {
-  alive_ = false;
-  Stop s;
-  s.kind = StopKind::Exited;
-  s.killed = w.kind == WaitStatus::Kind::Killed;
-  s.exit_code = s.killed ? w.sig : w.exit_code;
-  auto ev = expect("exit");
-  std::string live = s.killed ? "death by " + sys::signal_name(w.sig)
-                              : "exit with status " + std::to_string(w.exit_code);
-  if (ev.which() != schema::Event::EXIT) diverge(describe_event(ev), live);
+std::optional<ReplaySession::Stop> ReplaySession::on_death(RTask& t, const WaitStatus& w) {
+  bool killed = w.kind == WaitStatus::Kind::Killed;
+  auto ev = peek();
+  std::string live = killed ? "death by " + sys::signal_name(w.sig) : "exit with status " + std::to_string(w.exit_code);
+  if (ev.which() != schema::Event::EXIT || ev.getTid() != t.tid) diverge(describe_event(ev), live + " of thread " + std::to_string(t.tid));
   auto e = ev.getExit();
-  bool same = s.killed ? e.getSigno() == w.sig : (e.getSigno() == 0 && e.getStatus() == w.exit_code);
+  bool same = killed ? e.getSigno() == w.sig : (e.getSigno() == 0 && e.getStatus() == w.exit_code);
   if (!same) diverge(describe_event(ev), live);
   consume();
-  return s;
+  if (t.tid == first_pid_) {
+    Stop s;
+    s.kind = StopKind::Exited;
+    s.tid = t.tid;
+    s.killed = killed;
+    s.exit_code = killed ? w.sig : w.exit_code;
+    first_exit_ = s;
+  }
+  remove_task(t);
+  if (tasks_.empty()) {
+    Stop s;
+    s.kind = StopKind::Exited;
+    if (first_exit_) s = *first_exit_;
+    return s;
+  }
+  return std::nullopt;
+}
+
+// Runs `t` to the recorded preemption point: the instruction address, with
+// the same registers (a loop passes the address many times).
+void ReplaySession::reach_preemption(RTask& t, schema::Event::Reader ev) {
+  user_regs_struct want = trace::regs_from_schema(ev.getRegs());
+  uint64_t ip = ev.getPreemption().getIp();
+  auto done = [&]() {
+    consume();
+    t.next_resume = NextResume::Normal;
+  };
+  if (regs_match(t.task->regs(), want)) return done();
+  uint8_t orig = 0;
+  if (!t.task->read_exact(ip, &orig, 1)) diverge(describe_event(ev), "no code at 0x" + fmt_hex(ip));
+  const uint8_t int3 = 0xcc;
+  int sig = t.deliver_on_resume;
+  t.deliver_on_resume = 0;
+  for (uint64_t hits = 0; hits < 100000000; ++hits) {
+    t.task->write_mem(ip, &int3, 1);
+    t.task->resume_cont(sig);
+    sig = 0;
+    WaitStatus w = t.task->wait();
+    t.task->write_mem(ip, &orig, 1);
+    if (w.kind != WaitStatus::Kind::SignalStop || w.sig != SIGTRAP) {
+      diverge(describe_event(ev), w.describe() + " before the preemption point");
+    }
+    user_regs_struct r = t.task->regs();
+    if (r.rip != ip + 1) diverge(describe_event(ev), "SIGTRAP at 0x" + fmt_hex(r.rip));
+    r.rip = ip;
+    t.task->set_regs(r);
+    if (regs_match(r, want)) return done();
+    // Not this time around the loop: execute the instruction and go on.
+    t.task->resume_singlestep(0);
+    w = t.task->wait();
+    if (w.kind != WaitStatus::Kind::SignalStop || w.sig != SIGTRAP) {
+      diverge(describe_event(ev), w.describe() + " before the preemption point");
+    }
+  }
+  diverge(describe_event(ev), "the preemption point was never reached");
 }
 
 int ReplaySession::recorded_exit_status() const {
@@ -809,9 +1173,7 @@ int ReplaySession::recorded_exit_status() const {
 }
 
 std::string ReplaySession::trace_end_message() const {
-  if (reader_->complete()) {
-    return "the recording ends here (" + reader_->end()->reason + ")";
-  }
+  if (reader_->complete()) return "the recording ends here (" + reader_->end()->reason + ")";
   return "the trace ends here: it is incomplete (" + reader_->incomplete_reason() + ")";
 }
 
@@ -832,8 +1194,8 @@ int replay_autopilot(const ReplayOptions& options) {
       case ReplaySession::StopKind::MemoryWatch:
         continue;
       case ReplaySession::StopKind::Trap:
-        throw Divergence(session.next_event(), session.recorded_tid(), "no breakpoint trap",
-                         "SIGTRAP at 0x" + fmt_hex(session.task().regs().rip));
+        throw Divergence(session.next_event(), s.tid, "no breakpoint trap",
+                         "SIGTRAP at 0x" + fmt_hex(session.task(s.tid).regs().rip));
     }
   }
 }

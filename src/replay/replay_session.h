@@ -1,7 +1,8 @@
-// A replay of a recorded program: re-runs the recorded binaries under
-// ptrace, feeds every emulated syscall its recorded result and memory,
-// runs the executed ones and checks their results, and stops with a
-// Divergence the moment the program does something the recording did not.
+// A replay of a recorded program tree: re-runs the recorded binaries under
+// ptrace, one task at a time in the recorded order of events, feeds every
+// emulated syscall its recorded result and memory, runs the executed ones
+// and checks their results, and stops with a Divergence the moment a task
+// does something the recording did not.
 #pragma once
 
 #include <signal.h>
@@ -14,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/error.h"
 #include "core/kernel_probe.h"
@@ -50,14 +52,15 @@ class ReplaySession {
   enum class StopKind {
     Stepped,      // one instruction done
     Trap,         // SIGTRAP rrx did not cause: a debugger breakpoint or watchpoint
-    Signal,       // the program receives a recorded synchronous signal (delivered on the next resume)
-    Exited,       // the program ended as recorded
-    TraceEnd,     // the trace ends while the program is alive (incomplete or stopped recording)
+    Signal,       // a task receives a recorded synchronous signal (delivered on the next resume)
+    Exited,       // the first process ended as recorded
+    TraceEnd,     // the trace ends while tasks are alive (incomplete or stopped recording)
     Interrupted,  // request_interrupt()
     MemoryWatch,  // the replay wrote recorded kernel output over a watched range (memory_write_hook)
   };
   struct Stop {
     StopKind kind = StopKind::Stepped;
+    int tid = 0;           // recorded tid of the task that stopped
     int sig = 0;
     siginfo_t siginfo{};
     int exit_code = 0;     // Exited: exit status, or the killing signal when killed
@@ -66,23 +69,39 @@ class ReplaySession {
     uint64_t watch_len = 0;
   };
 
-  // Called for every range the replay writes into the program's memory in
-  // the kernel's place (recorded syscall outputs, mapped file contents);
-  // returning true makes cont()/step() stop with MemoryWatch once that
-  // syscall is complete. Hardware watchpoints cannot see these writes.
-  std::function<bool(uint64_t addr, uint64_t len)> memory_write_hook;
+  // Called for every range the replay writes into a program's memory in the
+  // kernel's place (recorded syscall outputs); returning true makes
+  // cont()/step() stop with MemoryWatch once that syscall is complete.
+  // Hardware watchpoints cannot see these writes.
+  std::function<bool(int tid, uint64_t addr, uint64_t len)> memory_write_hook;
+  // Called when a new task of the replay appears (threads inherit nothing
+  // from the debugger, e.g. debug registers).
+  std::function<void(int tid)> new_task_hook;
 
   // Spawns the program and replays its exec: stopped at its first instruction.
   void start();
+  // Runs every task in the recorded order until something to report.
   Stop cont();
-  Stop step();
+  // One instruction of task `tid` (recorded tid; 0: the current task).
+  // Tasks whose events come first run before it.
+  Stop step(int tid = 0);
   // From any thread: makes a running cont() return Interrupted soon.
   void request_interrupt();
 
-  Task& task() { return *task_; }
-  int recorded_pid() const { return recorded_pid_; }
-  int recorded_tid() const { return recorded_tid_; }
-  bool alive() const { return alive_; }
+  // Tasks, by recorded tid.
+  std::vector<int> tids() const;                 // all live tasks
+  std::vector<int> tids_of(int recorded_pid) const;
+  bool has_task(int tid) const;
+  Task& task(int tid);
+  Task& task() { return task(current_tid_); }    // the current task
+  int current_tid() const { return current_tid_; }
+  void set_current_tid(int tid) { current_tid_ = tid; }
+  int pid_of(int tid) const;
+  std::string exe_of(int tid) const;
+
+  int recorded_pid() const { return first_pid_; }  // the first process
+  int recorded_tid() const { return current_tid_; }
+  bool alive() const { return !tasks_.empty(); }
   uint64_t next_event() const { return next_number_; }
   uint64_t event_count() const { return reader_->event_count(); }
   trace::TraceReader& reader() { return *reader_; }
@@ -93,64 +112,99 @@ class ReplaySession {
   // What `rrx replay` exits with at the end: the recorded status.
   int recorded_exit_status() const;
   std::string trace_end_message() const;
-  // Kills the replayed program.
+  // Kills every replayed task.
   void kill();
 
  private:
-  enum class Action { None, Emulate, Execute, ExecuteInject, ExecuteMmap, Exec, Exit };
+  enum class Action { None, Emulate, Execute, ExecuteInject, ExecuteMmap, Exec, Exit, Clone };
   enum class NextResume { Normal, ToExit, RunForReal };
 
-  Stop run(bool step);
+  struct RTask {
+    std::unique_ptr<Task> task;
+    int tid = 0;                 // recorded
+    int pid = 0;                 // recorded process
+    pid_t live_pid = 0;
+    bool started = false;        // its first SIGSTOP was seen
+    bool running = false;        // resumed; its next stop has not been seen
+    std::optional<WaitStatus> pending;  // a stop seen but not yet handled
+    struct Current {
+      Action action = Action::None;
+      int64_t nr = -1;
+      uint64_t args[6] = {};
+      bool rerun_pending = false;  // sysemu: waiting for the re-issued entry stop
+      bool awaiting_exit_event = false;  // the entry had its own event; the result comes with a later one
+      bool at_exit_stop = false;   // two-stop strategies: stopped at the exit, result not yet set
+    } cur;
+    NextResume next_resume = NextResume::Normal;
+    int deliver_on_resume = 0;
+    int injecting_signal = 0;
+    uint64_t child_tid_addr = 0;  // CLONE_CHILD_SETTID: where the kernel wrote the live tid
+    std::string exe_path;
+  };
+
+  Stop run(bool step, int step_tid);
+  std::optional<Stop> advance(bool step, int step_tid);
   void spawn();
   void start_program();
   bool load_next();
-  schema::Event::Reader expect(const char* what);
+  schema::Event::Reader peek();
   void consume();
   [[noreturn]] void diverge(const std::string& expected, const std::string& actual);
   std::string describe_expected();
+  RTask& task_for_event(schema::Event::Reader ev);
+  RTask& rtask(int tid);
+  void resume(RTask& t, bool step);
+  WaitStatus wait_for(RTask& t);
+  void stash(pid_t live, const WaitStatus& w);
+  void remove_task(RTask& t);
 
-  void on_entry(const KernelSyscallInfo& info);
-  void on_exit(const KernelSyscallInfo& info);
-  void on_exec();
-  std::optional<Stop> on_signal(int sig, bool step);
-  Stop on_death(const WaitStatus& w);
-  void inject_async_signal_if_due();
-  void check_args(schema::Syscall::Reader rec, int64_t nr, const uint64_t args[6]);
-  void write_recorded_memory(schema::Syscall::Reader rec);
-  void echo_output(int64_t nr, const uint64_t args[6], int64_t ret);
-  void fill_mapping(schema::Syscall::Reader rec, uint64_t addr, uint64_t len);
-  void redirect_exec(schema::Exec::Reader exec, int64_t nr);
+  std::optional<Stop> dispatch(RTask& t, const WaitStatus& w, bool step);
+  void on_entry(RTask& t, const KernelSyscallInfo& info);
+  void on_exit(RTask& t, const KernelSyscallInfo& info);
+  void finish_syscall(RTask& t, schema::Syscall::Reader rec, int64_t live);
+  void on_exec(RTask& t);
+  void on_clone(RTask& t, int event);
+  std::optional<Stop> on_signal(RTask& t, int sig, bool step);
+  std::optional<Stop> on_death(RTask& t, const WaitStatus& w);
+  void reach_preemption(RTask& t, schema::Event::Reader ev);
+  void inject_async_signal_if_due(RTask& t);
+  void check_args(RTask& t, schema::Syscall::Reader rec, int64_t nr, const uint64_t args[6]);
+  void check_entry_args(RTask& t, schema::SyscallEntry::Reader rec, int64_t nr, const uint64_t args[6]);
+  void write_recorded_memory(RTask& t, schema::Syscall::Reader rec);
+  void echo_output(RTask& t, int64_t nr, const uint64_t args[6], int64_t ret);
+  void fill_mapping(RTask& t, schema::Syscall::Reader rec, uint64_t addr, uint64_t len);
+  void redirect_exec(RTask& t, schema::Exec::Reader exec, int64_t nr);
+  Action action_for(const schema::Syscall::Reader* rec, int64_t nr) const;
+  void begin_syscall(RTask& t, Action action, int64_t nr, const uint64_t args[6], schema::Syscall::Reader rec,
+                     bool has_rec);
 
   ReplayOptions options_;
   std::unique_ptr<trace::TraceReader> reader_;
   std::unique_ptr<Skipper> skipper_;
-  std::unique_ptr<Task> task_;
+  std::map<int, RTask> tasks_;                 // by recorded tid
+  std::map<pid_t, int> live_to_recorded_;
+  std::map<pid_t, WaitStatus> orphan_stops_;   // stops of new tasks before their clone event
   std::optional<trace::EventRecord> next_;
   uint64_t next_number_ = 0;
   bool started_ = false;
-  bool alive_ = false;
-  int recorded_pid_ = 0;
-  int recorded_tid_ = 0;
+  int first_pid_ = 0;
+  int current_tid_ = 0;
+  std::optional<Stop> first_exit_;             // the first process's end, reported when all are gone
   std::filesystem::path exe_copy_;
   std::string exe_path_;
   std::string auxv_;
 
-  // The syscall in progress.
-  struct Current {
-    Action action = Action::None;
-    int64_t nr = -1;
-    uint64_t args[6] = {};
-    bool rerun_pending = false;  // sysemu: waiting for the re-issued entry stop
-  } cur_;
-  NextResume next_resume_ = NextResume::Normal;
-  int deliver_on_resume_ = 0;
-  std::optional<std::pair<uint64_t, uint64_t>> watched_write_;  // set by memory_write_hook during a syscall
-  int injecting_signal_ = 0;
   std::atomic<bool> interrupt_requested_{false};
-  std::atomic<bool> running_{false};
+  std::atomic<pid_t> running_live_tid_{0};
+  std::optional<std::pair<uint64_t, uint64_t>> watched_write_;  // set by memory_write_hook during a syscall
   std::map<std::string, int> file_fds_;
   bool debug_log_ = false;  // RRX_DEBUG_REPLAY=1: log every stop
+  int step_over_syscall_tid_ = 0;  // step(): the task stepping over a syscall instruction
 };
+
+// The exit status of a child of rrx that is not a replayed task (gdb), if
+// the replay's waitpid collected it.
+std::optional<int> reaped_foreign_status(pid_t pid);
 
 // `rrx replay --autopilot`: returns the recorded exit status. Throws
 // Divergence or rrx::Error.

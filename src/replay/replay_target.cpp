@@ -27,7 +27,7 @@ ReplayTarget::~ReplayTarget() = default;
 
 void ReplayTarget::start_session() {
   session_ = std::make_unique<ReplaySession>(options_);
-  session_->memory_write_hook = [this](uint64_t addr, uint64_t len) { return watched(addr, len); };
+  session_->memory_write_hook = [this](int, uint64_t addr, uint64_t len) { return watched(addr, len); };
   session_->start();
   exited_ = false;
   last_stop_ = gdb::StopReason{};
