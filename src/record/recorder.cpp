@@ -99,7 +99,8 @@ struct TaskState {
   bool in_syscall = false;
   PendingSyscall pending;
   bool entry_recorded = false;         // a SyscallEntry event was written: the exit gets its own event
-  bool at_syscall_boundary = false;    // stopped at a syscall exit, no user code ran since
+  bool at_syscall_boundary = false;    // resumed from a syscall exit stop (at boundary_ip)
+  uint64_t boundary_ip = 0;            // where that syscall returns to
   std::deque<siginfo_t> held_signals;  // asynchronous signals waiting for a syscall boundary
   int injecting_signal = 0;            // a held signal re-raised by rrx, awaiting its stop
   bool started = false;                // its first stop (the SIGSTOP of a new task) was seen
@@ -645,6 +646,7 @@ bool Recorder::writes_to_output(TaskState& ts, uint64_t fd) {
 void Recorder::on_syscall_exit(TaskState& ts, const KernelSyscallInfo& info) {
   PendingSyscall& p = ts.pending;
   ts.at_syscall_boundary = true;
+  ts.boundary_ip = info.instruction_pointer;
   if (p.desc && p.desc->special == sys::Special::Execve && info.exit.rval == 0) {
     // The exec event was recorded at PTRACE_EVENT_EXEC; this is its tail.
     p = PendingSyscall{};
@@ -704,7 +706,9 @@ void Recorder::on_syscall_exit(TaskState& ts, const KernelSyscallInfo& info) {
     ::syscall(SYS_tgkill, ts.tgid, ts.task->tid(), ts.injecting_signal);
   }
   // Others are waiting and this one had its share: switch at this boundary.
-  if (!runnable_.empty() && ts.injecting_signal == 0 &&
+  // (Not after an interrupted syscall: the signal that interrupted it is
+  // delivered right away, and its event must follow this one.)
+  if (!runnable_.empty() && ts.injecting_signal == 0 && !(flags & trace::kSyscallInterrupted) &&
       std::chrono::steady_clock::now() - run_start_ > std::chrono::milliseconds(2)) {
     yield_cpu(ts, 0);
     return;
@@ -859,7 +863,10 @@ void Recorder::on_signal(TaskState& ts, int sig) {
     resume(ts, sig);
     return;
   }
-  if (synchronous || ts.at_syscall_boundary) {
+  // A signal pending when the syscall returned stops the task before any
+  // user code runs: still at the syscall's return address.
+  bool at_boundary = ts.at_syscall_boundary && ts.task->regs().rip == ts.boundary_ip;
+  if (synchronous || at_boundary) {
     record_signal(ts, si, synchronous);
     ts.at_syscall_boundary = false;
     resume(ts, sig);

@@ -196,8 +196,23 @@ ReplaySession::RTask& ReplaySession::rtask(int tid) {
 }
 
 bool ReplaySession::load_next() {
-  if (!next_) next_ = reader_->next();
+  if (!next_) {
+    if (after_next_) {
+      next_ = std::move(after_next_);
+      after_next_.reset();
+    } else {
+      next_ = reader_->next();
+    }
+  }
   return next_.has_value();
+}
+
+// The event after the next one (warnings included), if any.
+std::optional<schema::Event::Reader> ReplaySession::peek_second() {
+  if (!load_next()) return std::nullopt;
+  if (!after_next_) after_next_ = reader_->next();
+  if (!after_next_) return std::nullopt;
+  return after_next_->get();
 }
 
 void ReplaySession::consume() {
@@ -538,8 +553,13 @@ std::optional<ReplaySession::Stop> ReplaySession::advance(bool step, int step_ti
       }
       break;
     case schema::Event::SYSCALL:
+      if (t.cur.awaiting_exit_event && !t.running && !t.pending && t.cur.action == Action::Emulate &&
+          !t.cur.sigsuspend_for_real &&
+          take_signal_for_real(t, t.cur.nr, t.cur.args, ev.getSyscall().getRet())) {
+        break;  // it runs now; its exit stop completes it
+      }
       if (t.cur.awaiting_exit_event && !t.running && !t.pending && skipper_->one_stop() &&
-          t.cur.action == Action::Emulate) {
+          t.cur.action == Action::Emulate && !t.cur.sigsuspend_for_real) {
         // One-stop skip: the task still sits at the syscall's entry.
         finish_syscall(t, ev.getSyscall(), 0);
         consume();
@@ -594,6 +614,11 @@ std::optional<ReplaySession::Stop> ReplaySession::dispatch(RTask& t, const WaitS
   switch (w.kind) {
     case WaitStatus::Kind::SyscallStop: {
       KernelSyscallInfo info = t.task->syscall_info();
+      if (debug_log_) {
+        std::fprintf(stderr, "rrx-debug:   op %d nr %lld rip 0x%llx rerun %d\n", info.op,
+                     static_cast<long long>(info.entry.nr), static_cast<unsigned long long>(info.instruction_pointer),
+                     t.cur.rerun_pending);
+      }
       if (info.op == KernelSyscallInfo::kEntry) {
         on_entry(t, info);
       } else if (info.op == KernelSyscallInfo::kExit) {
@@ -741,6 +766,58 @@ void ReplaySession::redirect_exec(RTask& t, schema::Exec::Reader exec, int64_t n
   t.task->set_regs(r);
 }
 
+// A syscall that waits with a temporary signal mask (pselect6, ppoll,
+// epoll_pwait, rt_sigsuspend) and was interrupted by a signal when recorded:
+// the signal could only be delivered under that mask. Emulating the call
+// would leave the signal blocked, so it runs as rt_sigsuspend with the same
+// mask, and the recorded signal is raised for it to return on. The kernel
+// then restores the mask after the handler exactly as it did when recording.
+bool ReplaySession::take_signal_for_real(RTask& t, int64_t nr, const uint64_t args[6], int64_t recorded_ret) {
+  if (recorded_ret != -EINTR && recorded_ret != -512 && recorded_ret != -514) return false;
+  if (skipper_->strategy() == SkipStrategy::SetInfoExit) return false;
+  uint64_t mask = 0, size = 0;
+  switch (nr) {
+    case SYS_pselect6: {
+      if (args[5] == 0) return false;
+      uint64_t ss[2] = {};
+      if (!t.task->read_exact(args[5], ss, sizeof ss)) return false;
+      mask = ss[0];
+      size = ss[1];
+      break;
+    }
+    case SYS_ppoll: mask = args[3]; size = args[4]; break;
+    case SYS_epoll_pwait:
+    case SYS_epoll_pwait2: mask = args[4]; size = args[5]; break;
+    case SYS_rt_sigsuspend: mask = args[0]; size = args[1]; break;
+    default: return false;
+  }
+  if (mask == 0) return false;
+  // The recording delivered the interrupting signal right after this call.
+  auto after = peek_second();
+  if (!after || after->which() != schema::Event::SIGNAL || after->getTid() != t.tid ||
+      after->getSignal().getSynchronous()) {
+    return false;
+  }
+  int signo = after->getSignal().getSigno();
+  user_regs_struct r = t.task->regs();
+  r.rdi = mask;
+  r.rsi = size;
+  if (skipper_->one_stop()) {
+    // sysemu: the syscall did not run; issue it again, traced.
+    r.rip -= 2;
+    r.rax = SYS_rt_sigsuspend;
+    t.cur.rerun_pending = true;
+  }
+  r.orig_rax = SYS_rt_sigsuspend;
+  t.task->set_regs(r);
+  t.injecting_signal = signo;
+  ::syscall(SYS_tgkill, t.live_pid, t.task->tid(), signo);
+  t.cur.sigsuspend_for_real = true;
+  if (debug_log_) std::fprintf(stderr, "rrx-debug: %d takes %s for real as rt_sigsuspend\n", t.tid, sys::signal_name(signo).c_str());
+  t.next_resume = NextResume::ToExit;
+  return true;
+}
+
 ReplaySession::Action ReplaySession::action_for(const schema::Syscall::Reader* rec, int64_t nr) const {
   const sys::SyscallDesc* desc = sys::lookup(nr);
   bool refused = desc == nullptr || (rec != nullptr && (rec->getFlags() & trace::kSyscallRefused));
@@ -771,6 +848,7 @@ void ReplaySession::begin_syscall(RTask& t, Action action, int64_t nr, const uin
       if (has_rec && (rec.getFlags() & trace::kSyscallToOutput) && is_write_to_terminal_syscall(nr)) {
         echo_output(t, nr, args, rec.getRet());
       }
+      if (has_rec && take_signal_for_real(t, nr, args, rec.getRet())) return;
       if (skipper_->one_stop()) {
         if (has_rec) {
           finish_syscall(t, rec, 0);
@@ -909,6 +987,11 @@ void ReplaySession::finish_syscall(RTask& t, schema::Syscall::Reader rec, int64_
   }
   switch (t.cur.action) {
     case Action::Emulate:
+      if (t.cur.sigsuspend_for_real) {
+        user_regs_struct r = t.task->regs();
+        set_syscall_args_in_regs(r, t.cur.args);
+        t.task->set_regs(r);
+      }
       skipper_->set_result(*t.task, t.cur.nr, rec.getRet());
       write_recorded_memory(t, rec);
       if (t.cur.awaiting_exit_event && (rec.getFlags() & trace::kSyscallToOutput) &&

@@ -134,6 +134,7 @@ class ReplaySession {
       bool rerun_pending = false;  // sysemu: waiting for the re-issued entry stop
       bool awaiting_exit_event = false;  // the entry had its own event; the result comes with a later one
       bool at_exit_stop = false;   // two-stop strategies: stopped at the exit, result not yet set
+      bool sigsuspend_for_real = false;  // replaced by rt_sigsuspend to take a signal with its mask
     } cur;
     NextResume next_resume = NextResume::Normal;
     int deliver_on_resume = 0;
@@ -148,6 +149,7 @@ class ReplaySession {
   void start_program();
   bool load_next();
   schema::Event::Reader peek();
+  std::optional<schema::Event::Reader> peek_second();
   void consume();
   [[noreturn]] void diverge(const std::string& expected, const std::string& actual);
   std::string describe_expected();
@@ -174,6 +176,7 @@ class ReplaySession {
   void echo_output(RTask& t, int64_t nr, const uint64_t args[6], int64_t ret);
   void fill_mapping(RTask& t, schema::Syscall::Reader rec, uint64_t addr, uint64_t len);
   void redirect_exec(RTask& t, schema::Exec::Reader exec, int64_t nr);
+  bool take_signal_for_real(RTask& t, int64_t nr, const uint64_t args[6], int64_t recorded_ret);
   Action action_for(const schema::Syscall::Reader* rec, int64_t nr) const;
   void begin_syscall(RTask& t, Action action, int64_t nr, const uint64_t args[6], schema::Syscall::Reader rec,
                      bool has_rec);
@@ -185,6 +188,7 @@ class ReplaySession {
   std::map<pid_t, int> live_to_recorded_;
   std::map<pid_t, WaitStatus> orphan_stops_;   // stops of new tasks before their clone event
   std::optional<trace::EventRecord> next_;
+  std::optional<trace::EventRecord> after_next_;  // one event of lookahead
   uint64_t next_number_ = 0;
   bool started_ = false;
   int first_pid_ = 0;
