@@ -14,7 +14,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/mt.sh"
 WAITER=$(prog mt_sigint_wait)
 TICK=$(prog ticker)
 
-# check_written NAME: rrx record said where the trace is.
+# check_written NAME: rrx record said where the trace is (returns 1 if not).
 check_written() {
   local name=$1
   CHECKS=$((CHECKS + 1))
@@ -24,6 +24,7 @@ check_written() {
     fail "$name: rrx record (exit $REC_RC) did not print 'rrx: trace written to', or no trace file"
     show_file "record stdout" "$WORK/$name.rec.out"
     show_file "record stderr" "$WORK/$name.rec.rawerr"
+    return 1
   fi
 }
 
@@ -42,11 +43,12 @@ check_rc() {
 # ---- (a) SIGINT to the recorded program
 name=sigint_program
 start_bg_record "$name" -- "$WAITER" "$WORK/$name.pidfile"
-if wait_for_file "$WORK/$name.pidfile" 30; then
+if wait_for_file "$WORK/$name.pidfile" 30 "$REC_PID"; then
   kill -INT "$(cat "$WORK/$name.pidfile")"
   wait_bg_record "$name" 30
   check_rc "$name" 0
-  check_written "$name"
+  written=1
+  check_written "$name" || written=0
   CHECKS=$((CHECKS + 1))
   if [[ $(cat "$WORK/$name.rec.out") == $'ready\ngot SIGINT' ]]; then
     pass "$name: the program printed ready, then got SIGINT"
@@ -54,10 +56,10 @@ if wait_for_file "$WORK/$name.pidfile" 30; then
     fail "$name: the recorded stdout is not 'ready' + 'got SIGINT'"
     show_file "record stdout" "$WORK/$name.rec.out"
   fi
-  [[ -f $WORK/$name.trace/trace ]] && rr_replay_check "$name"
+  if ((written)); then rr_replay_check "$name"; fi
 else
   CHECKS=$((CHECKS + 1))
-  fail "$name: the program did not write its pid file within 30 s"
+  fail "$name: the program did not write its pid file (within 30 s, while rrx ran)"
   kill -KILL "$REC_PID" 2>/dev/null || true
   wait_bg_record "$name" 5
   show_file "record stderr" "$WORK/$name.rec.rawerr"
@@ -74,9 +76,9 @@ signal_recorder() {
   shift 5
   [[ $1 == -- ]] && shift
   start_bg_record "$name" -- "$@"
-  if ! wait_for_file "$pidfile" 60 || ! wait_for_line "$WORK/$name.rec.out" "$ready" 60; then
+  if ! wait_for_file "$pidfile" 60 "$REC_PID" || ! wait_for_line "$WORK/$name.rec.out" "$ready" 60 "$REC_PID"; then
     CHECKS=$((CHECKS + 1))
-    fail "$name: the recorded program did not get ready within 60 s"
+    fail "$name: the recorded program did not get ready (within 60 s, while rrx ran)"
     kill -KILL "$REC_PID" 2>/dev/null || true
     wait_bg_record "$name" 5
     show_file "record stdout" "$WORK/$name.rec.out"
@@ -96,8 +98,7 @@ signal_recorder() {
   for ((i = 0; i < ${#pids[@]}; i++)); do
     check_gone "$name" "process ${exes[i]##*/}" "${pids[i]}" "${exes[i]}"
   done
-  check_written "$name"
-  [[ -f $WORK/$name.trace/trace ]] || return 0
+  check_written "$name" || return 0
   check_info_complete "$name"
   rr_replay_check "$name"
 }

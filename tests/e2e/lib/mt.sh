@@ -11,11 +11,11 @@
 #         threads/processes and a line matching REGEX (grep -E), e.g. clone.
 #     start_bg_record NAME -- CMD ARGS...
 #         starts `rrx record -o $WORK/NAME.trace -- CMD` in the background with
-#         SIGINT, SIGTERM and SIGHUP at their default (as in a foreground
-#         shell); REC_PID is rrx's pid. wait_bg_record NAME SECONDS waits
+#         SIGINT, SIGQUIT, SIGTERM and SIGHUP at their default (as in a
+#         foreground shell); REC_PID is rrx's pid. wait_bg_record NAME SECONDS waits
 #         for it and leaves $WORK/NAME.rec.{out,rawerr,err,rc} as rr_record
 #         does, so that rr_replay_check NAME works; REC_RC is its status.
-#     wait_for_file FILE SECONDS / wait_for_line FILE REGEX SECONDS
+#     wait_for_file FILE SECONDS [PID] / wait_for_line FILE REGEX SECONDS [PID]
 #     proc_exe PID / check_gone NAME LABEL PID EXE
 
 # No core files in the build directory from the programs killed on purpose.
@@ -66,21 +66,25 @@ check_dump_tree() {
   fi
 }
 
-# wait_for_file FILE SECONDS: 0 once FILE is non-empty.
+# wait_for_file FILE SECONDS [PID]: 0 once FILE is non-empty; 1 after
+# SECONDS, or as soon as process PID (when given) has exited.
 wait_for_file() {
-  local file=$1 limit=$2 i
+  local file=$1 limit=$2 pid=${3:-} i
   for ((i = 0; i < limit * 10; i++)); do
     [[ -s $file ]] && return 0
+    [[ -z $pid ]] || kill -0 "$pid" 2>/dev/null || { [[ -s $file ]]; return; }
     sleep 0.1
   done
   return 1
 }
 
-# wait_for_line FILE REGEX SECONDS: 0 once a line of FILE matches REGEX (grep -E).
+# wait_for_line FILE REGEX SECONDS [PID]: 0 once a line of FILE matches
+# REGEX (grep -E); 1 after SECONDS, or as soon as PID (when given) has exited.
 wait_for_line() {
-  local file=$1 regex=$2 limit=$3 i
+  local file=$1 regex=$2 limit=$3 pid=${4:-} i
   for ((i = 0; i < limit * 10; i++)); do
     grep -Eq -- "$regex" "$file" 2>/dev/null && return 0
+    [[ -z $pid ]] || kill -0 "$pid" 2>/dev/null || { grep -Eq -- "$regex" "$file" 2>/dev/null; return; }
     sleep 0.1
   done
   return 1
@@ -109,12 +113,14 @@ check_gone() {
   fi
 }
 
-# The recorder runs with SIGINT/SIGTERM/SIGHUP at their default, as when
-# started from an interactive shell or a CI runner (bash starts background
-# jobs of a script with SIGINT ignored).
+# The recorder runs with SIGINT/SIGQUIT/SIGTERM/SIGHUP at their default, as
+# when started from an interactive shell or a CI runner: bash starts the
+# background jobs of a script with SIGINT and SIGQUIT ignored, and the
+# recorded programs would inherit that (the replays, run in the foreground,
+# would not: signals.sh tests inherited dispositions on their own).
 _MT_DEFAULT_SIGNALS=()
-if env --default-signal=INT,TERM,HUP true 2>/dev/null; then
-  _MT_DEFAULT_SIGNALS=(env --default-signal=INT,TERM,HUP)
+if env --default-signal=INT,QUIT,TERM,HUP true 2>/dev/null; then
+  _MT_DEFAULT_SIGNALS=(env --default-signal=INT,QUIT,TERM,HUP)
 fi
 
 # start_bg_record NAME -- CMD ARGS...: sets REC_PID (rrx) and BG_SUB_PID.
