@@ -252,7 +252,15 @@ void Recorder::spawn(const std::string& exe) {
 }
 
 void Recorder::kill_all() {
-  for (auto& [tid, ts] : tasks_) kill_and_reap(tid);
+  // SIGKILL every process first, then reap threads before their leaders:
+  // a leader's death is only reported once its other threads are reaped.
+  for (auto& [tid, ts] : tasks_) ::kill(tid, SIGKILL);
+  for (auto& [tid, ts] : tasks_) {
+    if (tid != ts.tgid) kill_and_reap(tid);
+  }
+  for (auto& [tid, ts] : tasks_) {
+    if (tid == ts.tgid) kill_and_reap(tid);
+  }
   tasks_.clear();
 }
 

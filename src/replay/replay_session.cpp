@@ -148,8 +148,15 @@ ReplaySession::~ReplaySession() {
 SkipStrategy ReplaySession::strategy() const { return skipper_->strategy(); }
 
 void ReplaySession::kill() {
+  // Threads are reaped before their leaders: a leader's death is only
+  // reported once its other threads are gone.
   for (auto& [tid, t] : tasks_) ::kill(t.task->tid(), SIGKILL);
-  for (auto& [tid, t] : tasks_) kill_and_reap(t.task->tid());
+  for (auto& [tid, t] : tasks_) {
+    if (t.task->tid() != t.live_pid) kill_and_reap(t.task->tid());
+  }
+  for (auto& [tid, t] : tasks_) {
+    if (t.task->tid() == t.live_pid) kill_and_reap(t.task->tid());
+  }
   tasks_.clear();
   live_to_recorded_.clear();
 }
@@ -566,6 +573,33 @@ std::optional<ReplaySession::Stop> ReplaySession::advance(bool step, int step_ti
         t.cur = RTask::Current{};
         t.next_resume = NextResume::Normal;
         return std::nullopt;
+      }
+      break;
+    case schema::Event::EXIT:
+      if (ev.getExit().getSigno() == SIGKILL) {
+        // Killed by another task (whose kill() replay emulates) or from
+        // outside: SIGKILL has no delivery stop to replay, so rrx sends it.
+        if (!t.sigkilled) {
+          t.sigkilled = true;
+          ::syscall(SYS_tgkill, t.live_pid, t.task->tid(), SIGKILL);
+        }
+        for (;;) {
+          WaitStatus w;
+          if (t.pending) {
+            w = *t.pending;
+            t.pending.reset();
+          } else {
+            if (!t.running) {
+              try {
+                t.task->resume_cont(0);
+              } catch (const Error&) {
+              }
+              t.running = true;
+            }
+            w = wait_for(t);
+          }
+          if (w.kind == WaitStatus::Kind::Exited || w.kind == WaitStatus::Kind::Killed) return on_death(t, w);
+        }
       }
       break;
     case schema::Event::PREEMPTION:

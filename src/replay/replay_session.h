@@ -139,6 +139,7 @@ class ReplaySession {
     NextResume next_resume = NextResume::Normal;
     int deliver_on_resume = 0;
     int injecting_signal = 0;
+    bool sigkilled = false;       // rrx sent the recorded SIGKILL
     uint64_t child_tid_addr = 0;  // CLONE_CHILD_SETTID: where the kernel wrote the live tid
     std::string exe_path;
   };

@@ -28,6 +28,11 @@ ReplayTarget::~ReplayTarget() = default;
 void ReplayTarget::start_session() {
   session_ = std::make_unique<ReplaySession>(options_);
   session_->memory_write_hook = [this](int, uint64_t addr, uint64_t len) { return watched(addr, len); };
+  session_->new_task_hook = [this](int tid) {
+    bool any = false;
+    for (const auto& s : slots_) any = any || s.used;
+    if (any && session_->pid_of(tid) == session_->recorded_pid()) apply_debug_registers(session_->task(tid));
+  };
   session_->start();
   exited_ = false;
   last_stop_ = gdb::StopReason{};
@@ -40,20 +45,25 @@ void ReplayTarget::start_session() {
 int ReplayTarget::pid() { return session_->recorded_pid(); }
 std::vector<int> ReplayTarget::threads() {
   if (exited_) return {};
-  return {session_->recorded_tid()};
+  return session_->tids_of(session_->recorded_pid());
 }
-int ReplayTarget::current_thread() { return session_->recorded_tid(); }
-bool ReplayTarget::set_current_thread(int tid) { return tid == session_->recorded_tid() || tid <= 0; }
-std::string ReplayTarget::thread_name(int) {
-  std::string exe = session_->recorded_exe_path();
+int ReplayTarget::current_thread() { return session_->current_tid(); }
+bool ReplayTarget::set_current_thread(int tid) {
+  if (tid <= 0) return true;
+  if (!session_->has_task(tid)) return false;
+  session_->set_current_tid(tid);
+  return true;
+}
+std::string ReplayTarget::thread_name(int tid) {
+  std::string exe = session_->exe_of(tid);
   size_t slash = exe.rfind('/');
   std::string name = slash == std::string::npos ? exe : exe.substr(slash + 1);
   return name.substr(0, 15);
 }
 
-bool ReplayTarget::read_registers(int, gdb::ThreadRegisters& out) {
+bool ReplayTarget::read_registers(int tid, gdb::ThreadRegisters& out) {
   if (exited_ || !session_->alive()) return false;
-  Task& t = session_->task();
+  Task& t = tid > 0 && session_->has_task(tid) ? session_->task(tid) : session_->task();
   out.gpr = t.regs();
   out.fpr = t.fpregs();
   out.has_avx = t.ymm_high(out.ymmh);
@@ -81,7 +91,10 @@ bool ReplayTarget::write_memory_allowed(std::string& why) {
 }
 
 void ReplayTarget::apply_debug_registers() {
-  Task& t = session_->task();
+  for (int tid : session_->tids_of(session_->recorded_pid())) apply_debug_registers(session_->task(tid));
+}
+
+void ReplayTarget::apply_debug_registers(Task& t) {
   uint64_t dr7 = 0;
   for (int i = 0; i < 4; ++i) {
     const DebugSlot& s = slots_[i];
@@ -164,8 +177,9 @@ bool ReplayTarget::watched(uint64_t addr, uint64_t len) const {
 
 gdb::StopReason ReplayTarget::translate(const ReplaySession::Stop& stop) {
   gdb::StopReason r;
-  r.tid = session_->recorded_tid();
+  r.tid = stop.tid > 0 && session_->has_task(stop.tid) ? stop.tid : session_->current_tid();
   r.pid = session_->recorded_pid();
+  if (r.tid > 0 && session_->has_task(r.tid)) session_->set_current_tid(r.tid);
   switch (stop.kind) {
     case ReplaySession::StopKind::Stepped:
       r.kind = gdb::StopReason::Kind::Signal;
@@ -174,7 +188,7 @@ gdb::StopReason ReplayTarget::translate(const ReplaySession::Stop& stop) {
     case ReplaySession::StopKind::Trap: {
       r.kind = gdb::StopReason::Kind::Signal;
       r.signo = SIGTRAP;
-      Task& t = session_->task();
+      Task& t = session_->task(r.tid);
       uint64_t dr6 = t.peek_user(debugreg_offset(6));
       bool hw = false;
       for (int i = 0; i < 4; ++i) {
@@ -238,13 +252,13 @@ gdb::StopReason ReplayTarget::translate(const ReplaySession::Stop& stop) {
   return r;
 }
 
-gdb::StopReason ReplayTarget::resume(gdb::ResumeKind kind, int) {
+gdb::StopReason ReplayTarget::resume(gdb::ResumeKind kind, int tid) {
   if (exited_) return last_stop_;
   ReplaySession::Stop stop;
   try {
     switch (kind) {
       case gdb::ResumeKind::Step:
-        stop = session_->step();
+        stop = session_->step(tid > 0 && session_->has_task(tid) ? tid : 0);
         break;
       case gdb::ResumeKind::Continue:
         stop = session_->cont();

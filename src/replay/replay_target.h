@@ -48,6 +48,7 @@ class ReplayTarget : public gdb::Target {
   };
   void start_session();
   void apply_debug_registers();
+  void apply_debug_registers(Task& t);
   void insert_all_breakpoints();
   bool watched(uint64_t addr, uint64_t len) const;
   gdb::StopReason translate(const ReplaySession::Stop& stop);
