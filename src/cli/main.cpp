@@ -83,8 +83,10 @@ int main(int argc, char** argv) {
 
   // rrx ps
   std::string ps_trace;
-  auto* ps = app.add_subcommand("ps", "List the processes of a trace (not built yet)");
-  ps->add_option("trace", ps_trace, "Trace directory or NAME-N");
+  bool ps_json = false;
+  auto* ps = app.add_subcommand("ps", "List the processes of a trace: pid, parent, exit status, command");
+  ps->add_option("trace", ps_trace, "Trace directory or NAME-N (default: latest)");
+  ps->add_flag("--json", ps_json, "As JSON");
 
   auto* help = app.add_subcommand("help", "Show this help");
 
@@ -149,10 +151,7 @@ int main(int argc, char** argv) {
     }
     if (*info) return rrx::cli::info_trace(info_trace, info_json);
     if (*ls) return rrx::cli::list_traces(ls_json);
-    if (*ps) {
-      std::cerr << "rrx ps: listing the processes of a trace is not built yet (multi-process recording comes first)\n";
-      return 2;
-    }
+    if (*ps) return rrx::cli::list_processes(ps_trace, ps_json);
     if (*help) {
       std::cout << main_help;
       return 0;

@@ -8,6 +8,7 @@
 #include <ctime>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <set>
 
 #include "core/error.h"
@@ -233,6 +234,66 @@ int dump_trace(const DumpOptions& options) {
   if (!reader.complete()) {
     std::cerr << "rrx: the trace is incomplete: " << reader.incomplete_reason() << "\n";
   }
+  return 0;
+}
+
+// The processes of a trace: from exec, clone (fork/vfork) and exit events.
+int list_processes(const std::string& trace, bool json_output) {
+  trace::TraceReader reader(trace::resolve_trace(trace));
+  struct Process {
+    int pid = 0, ppid = 0;
+    std::string command;
+    std::string status = "?";
+  };
+  std::vector<Process> procs;
+  std::map<int, size_t> by_pid;
+  auto get = [&](int pid) -> Process& {
+    auto it = by_pid.find(pid);
+    if (it != by_pid.end()) return procs[it->second];
+    by_pid[pid] = procs.size();
+    procs.push_back(Process{pid, 0, "", "?"});
+    return procs.back();
+  };
+  while (auto rec = reader.next()) {
+    auto ev = rec->get();
+    switch (ev.which()) {
+      case schema::Event::EXEC: {
+        std::string cmd;
+        for (auto a : ev.getExec().getArgv()) cmd += (cmd.empty() ? "" : " ") + std::string(a.cStr());
+        get(ev.getPid()).command = cmd;
+        break;
+      }
+      case schema::Event::CLONE: {
+        auto c = ev.getClone();
+        if (c.getKind() != schema::Clone::Kind::THREAD) {
+          std::string parent_cmd = get(ev.getPid()).command;
+          Process& child = get(c.getChildTid());
+          child.ppid = ev.getPid();
+          child.command = parent_cmd;  // until it execs
+        }
+        break;
+      }
+      case schema::Event::EXIT:
+        if (ev.getTid() == ev.getPid()) {
+          auto e = ev.getExit();
+          get(ev.getPid()).status = e.getSigno() != 0 ? sys::signal_name(e.getSigno()) : std::to_string(e.getStatus());
+        }
+        break;
+      default:
+        break;
+    }
+  }
+  if (json_output) {
+    json all = json::array();
+    for (const auto& p : procs) all.push_back({{"pid", p.pid}, {"ppid", p.ppid}, {"status", p.status}, {"command", p.command}});
+    std::cout << all.dump(2) << "\n";
+    return 0;
+  }
+  std::cout << fmt::format("{:>8} {:>8} {:>8}  {}\n", "PID", "PPID", "EXIT", "COMMAND");
+  for (const auto& p : procs) {
+    std::cout << fmt::format("{:>8} {:>8} {:>8}  {}\n", p.pid, p.ppid, p.status, p.command);
+  }
+  if (!reader.complete()) std::cerr << "rrx: the trace is incomplete: " << reader.incomplete_reason() << "\n";
   return 0;
 }
 

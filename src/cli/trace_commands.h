@@ -14,5 +14,6 @@ struct DumpOptions {
 int dump_trace(const DumpOptions& options);
 int info_trace(const std::string& trace, bool json);
 int list_traces(bool json);
+int list_processes(const std::string& trace, bool json);
 
 }  // namespace rrx::cli

@@ -180,6 +180,39 @@ SkipStrategy best_skip_strategy() {
   return SkipStrategy::Regs;
 }
 
+InheritedSignals current_signal_state() {
+  InheritedSignals st;
+  for (int sig = 1; sig <= 64; ++sig) {
+    struct sigaction sa {};
+    if (sig == SIGKILL || sig == SIGSTOP || ::sigaction(sig, nullptr, &sa) != 0) continue;
+    if (sa.sa_handler == SIG_IGN) st.ignored |= 1ull << (sig - 1);
+  }
+  sigset_t mask;
+  sigemptyset(&mask);
+  ::sigprocmask(SIG_BLOCK, nullptr, &mask);
+  for (int sig = 1; sig <= 64; ++sig) {
+    if (sigismember(&mask, sig) == 1) st.blocked |= 1ull << (sig - 1);
+  }
+  return st;
+}
+
+void apply_signal_state(const InheritedSignals& st) {
+  for (int sig = 1; sig <= 64; ++sig) {
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    // (glibc reserves 32 and 33; sigaction refuses them, which is fine.)
+    struct sigaction sa {};
+    sa.sa_handler = (st.ignored & (1ull << (sig - 1))) ? SIG_IGN : SIG_DFL;
+    sigemptyset(&sa.sa_mask);
+    ::sigaction(sig, &sa, nullptr);
+  }
+  sigset_t mask;
+  sigemptyset(&mask);
+  for (int sig = 1; sig <= 64; ++sig) {
+    if (st.blocked & (1ull << (sig - 1))) sigaddset(&mask, sig);
+  }
+  ::sigprocmask(SIG_SETMASK, &mask, nullptr);
+}
+
 std::string kernel_release() {
   struct utsname u {};
   if (::uname(&u) != 0) return "unknown";

@@ -38,4 +38,15 @@ struct CpuIdentity {
 };
 CpuIdentity cpu_identity();
 
+// The signal state a program inherits: bit N-1 for signal N.
+struct InheritedSignals {
+  uint64_t ignored = 0;
+  uint64_t blocked = 0;
+};
+// Reads this process's state (call before changing any disposition).
+InheritedSignals current_signal_state();
+// Sets exactly that state (in a child, before exec): ignored signals get
+// SIG_IGN, every other catchable signal SIG_DFL, and the mask is replaced.
+void apply_signal_state(const InheritedSignals& state);
+
 }  // namespace rrx

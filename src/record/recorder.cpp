@@ -161,6 +161,7 @@ class Recorder {
   std::chrono::steady_clock::time_point run_start_;
   struct stat output_stat_[2] = {};          // rrx's stdout and stderr
   int exec_error_fd_ = -1;
+  InheritedSignals inherited_signals_;
   bool started_ = false;  // after the first exec, tracee syscalls are the program's
   bool done_ = false;
   int exit_status_ = 0;
@@ -173,6 +174,8 @@ void Recorder::write_header(const std::string& exe) {
   h.setRrxVersion(RRX_VERSION);
   h.setKernelRelease(kernel_release());
   h.setHostname(host_name());
+  h.setIgnoredSignals(inherited_signals_.ignored);
+  h.setBlockedSignals(inherited_signals_.blocked);
   CpuIdentity cpu = cpu_identity();
   auto c = h.initCpu();
   c.setVendor(cpu.vendor);
@@ -218,10 +221,8 @@ void Recorder::spawn(const std::string& exe) {
     ::ptrace(PTRACE_TRACEME, 0, nullptr, nullptr);
     ::personality(ADDR_NO_RANDOMIZE);
     ::prctl(PR_SET_TSC, PR_TSC_SIGSEGV, 0, 0, 0);
-    for (int s : {SIGINT, SIGTERM, SIGHUP, SIGPIPE}) ::signal(s, SIG_DFL);
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    // The program gets the signal state rrx inherited, not rrx's own.
+    apply_signal_state(inherited_signals_);
     ::raise(SIGSTOP);
     std::vector<char*> argv;
     for (const auto& a : options_.argv) argv.push_back(const_cast<char*>(a.c_str()));
@@ -408,7 +409,10 @@ void Recorder::loop() {
         check_time_slice();
         continue;
       }
-      if (errno == ECHILD) fatal("no tracees left but the recording did not end");
+      if (errno == ECHILD) {
+        abort_recording("all traced processes are gone, but rrx lost track of " + std::to_string(tasks_.size()) +
+                        " of its tasks; the trace is incomplete");
+      }
       throw_errno("waitpid");
     }
     WaitStatus w = WaitStatus::decode(status);
@@ -439,6 +443,12 @@ void Recorder::handle_stop(TaskState& ts, const WaitStatus& w) {
       break;
     case WaitStatus::Kind::EventStop:
       if (w.event == PTRACE_EVENT_EXEC) {
+        if (static_cast<pid_t>(ts.task->event_msg()) != ts.task->tid()) {
+          // The kernel gave the exec'ing thread the leader's tid; the trace
+          // has no way to say so yet.
+          abort_recording(options_.argv[0] + ": a thread other than its process's main thread called execve; "
+                          "rrx cannot record that yet");
+        }
         on_exec(ts);
       } else if (w.event == PTRACE_EVENT_EXIT) {
         resume(ts);
@@ -952,6 +962,7 @@ int Recorder::run() {
   }
   files_ = std::make_unique<trace::FileStore>(trace_dir_);
 
+  inherited_signals_ = current_signal_state();
   struct sigaction sa {};
   sa.sa_handler = on_stop_signal;
   sigemptyset(&sa.sa_mask);

@@ -295,6 +295,7 @@ void ReplaySession::spawn() {
   for (auto e : h.getEnvp()) env_s.emplace_back(e.cStr());
   std::string cwd = h.getCwd().cStr();
   unsigned long persona = h.getPersonality();
+  InheritedSignals inherited{h.getIgnoredSignals(), h.getBlockedSignals()};
   bool seccomp = skipper_->strategy() == SkipStrategy::SetInfoExit;
   std::string exe = exe_copy_.string();
 
@@ -314,10 +315,7 @@ void ReplaySession::spawn() {
     if (::chdir(cwd.c_str()) != 0) {
       // The recorded cwd may not exist here; its syscalls are emulated anyway.
     }
-    for (int s : {SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGALRM}) ::signal(s, SIG_DFL);
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    apply_signal_state(inherited);  // as the recorded program started
     // Its own process group: ^C in the terminal is for rrx and gdb, never
     // for the replayed program (its signals come from the trace).
     ::setpgid(0, 0);

@@ -43,6 +43,8 @@ struct Header {
   personality @10 :UInt32;   # personality(2) flags the tracees ran with
   options @11 :List(KeyValue);
   hostname @12 :Text;
+  ignoredSignals @13 :UInt64;  # bit N-1: signal N was ignored (SIG_IGN) when the program started
+  blockedSignals @14 :UInt64;  # bit N-1: signal N was blocked when the program started
 }
 
 # struct user_regs_struct, field for field, in its order.
