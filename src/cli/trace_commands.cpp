@@ -103,7 +103,7 @@ std::string event_text(schema::Event::Reader ev) {
       return fmt::format("+++ exited with {} +++", e.getStatus());
     }
     case schema::Event::PREEMPTION:
-      return fmt::format("preempted at 0x{:x} (inexact)", ev.getPreemption().getIp());
+      return fmt::format("preempted at 0x{:x}", ev.getPreemption().getIp());
     case schema::Event::WARNING:
       return fmt::format("warning: {}", ev.getWarning().cStr());
   }
