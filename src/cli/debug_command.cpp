@@ -11,11 +11,42 @@
 #include "gdbserver/connection.h"
 #include "gdbserver/gdb_server.h"
 #include "replay/replay_target.h"
+#include "trace_format/trace_reader.h"
 
 namespace rrx::cli {
 
+namespace {
+
+// -p: a recorded pid, or the name of a program one of the processes ran
+// (the first that ran it).
+int resolve_process(const std::filesystem::path& trace_dir, const std::string& which) {
+  if (which.empty()) return 0;
+  bool numeric = which.find_first_not_of("0123456789") == std::string::npos;
+  trace::TraceReader reader(trace_dir);
+  std::vector<std::string> seen;
+  while (auto rec = reader.next()) {
+    auto ev = rec->get();
+    if (ev.which() != schema::Event::EXEC) continue;
+    int pid = ev.getPid();
+    std::string exe = ev.getExec().getExePath().cStr();
+    std::string base = exe.substr(exe.rfind('/') + 1);
+    std::string argv0 = ev.getExec().getArgv().size() > 0 ? ev.getExec().getArgv()[0].cStr() : "";
+    std::string argv0_base = argv0.substr(argv0.rfind('/') + 1);
+    if (numeric ? std::to_string(pid) == which : (base == which || argv0_base == which || argv0 == which)) {
+      return pid;
+    }
+    seen.push_back(std::to_string(pid) + " " + base);
+  }
+  std::string list;
+  for (const auto& s : seen) list += "\n  " + s;
+  throw Error("no process '" + which + "' ran a program in this recording; its processes are:" + list +
+              "\n(see rrx ps)");
+}
+
+}  // namespace
+
 int debug_replay(const DebugOptions& options) {
-  replay::ReplayTarget target(options.replay);
+  replay::ReplayTarget target(options.replay, resolve_process(options.replay.trace_dir, options.process));
   uint16_t port = options.serve_port >= 0 ? static_cast<uint16_t>(options.serve_port) : 0;
   gdb::Connection conn = gdb::Connection::listen(port);
   gdb::GdbServerOptions server_options;

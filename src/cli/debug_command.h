@@ -15,6 +15,7 @@ struct DebugOptions {
   std::vector<std::string> gdb_args;  // after `--`
   bool batch = false;                 // gdb -batch
   int serve_port = -1;                // -s PORT: serve only, no gdb
+  std::string process;                // -p PID or program name: the process to debug
 };
 
 int debug_replay(const DebugOptions& options);

@@ -58,6 +58,7 @@ int main(int argc, char** argv) {
   replay->add_option("-x", dbg.scripts, "gdb command file to run (repeatable)")->allow_extra_args(false);
   replay->add_flag("--batch", dbg.batch, "Run gdb in batch mode: it exits after the -x scripts");
   replay->add_option("-s,--serve", dbg.serve_port, "Only serve the gdb remote protocol on 127.0.0.1:PORT (0: any free port)");
+  replay->add_option("-p,--process", dbg.process, "Debug this process of the tree (a pid from rrx ps, or a program name); the others replay along");
   replay->add_option("--gdb-arg", dbg.gdb_args, "Extra argument for gdb (repeatable)")->allow_extra_args(false);
 
   // rrx dump

@@ -191,6 +191,22 @@ int ReplaySession::pid_of(int tid) const {
   return it == tasks_.end() ? 0 : it->second.pid;
 }
 
+std::string ReplaySession::auxv_of(int tid) const {
+  auto it = tasks_.find(tid);
+  return it == tasks_.end() ? auxv_ : it->second.auxv;
+}
+
+fs::path ReplaySession::exe_copy_of(int tid) const {
+  auto it = tasks_.find(tid);
+  return it == tasks_.end() ? exe_copy_ : it->second.exe_copy;
+}
+
+std::optional<ReplaySession::Stop> ReplaySession::process_exit(int pid) const {
+  auto it = process_exits_.find(pid);
+  if (it == process_exits_.end()) return std::nullopt;
+  return it->second;
+}
+
 std::string ReplaySession::exe_of(int tid) const {
   auto it = tasks_.find(tid);
   return it == tasks_.end() ? exe_path_ : it->second.exe_path;
@@ -399,6 +415,9 @@ void ReplaySession::on_exec(RTask& t) {
   }
   t.task->set_regs(trace::regs_from_schema(ev.getRegs()));
   t.exe_path = exec.getExePath().cStr();
+  t.exe_copy = trace::stored_file_path(options_.trace_dir, exec.getExeHash().cStr());
+  t.auxv = data_str(exec.getAuxv());
+  if (started_ && exec_hook && exec_hook(t.tid)) exec_stop_tid_ = t.tid;
   if (!started_ || t.pid == first_pid_) {
     auxv_ = data_str(exec.getAuxv());
     exe_copy_ = trace::stored_file_path(options_.trace_dir, exec.getExeHash().cStr());
@@ -665,6 +684,13 @@ std::optional<ReplaySession::Stop> ReplaySession::dispatch(RTask& t, const WaitS
       }
       if (w.event == PTRACE_EVENT_EXEC) {
         on_exec(t);
+        if (exec_stop_tid_ != 0) {
+          Stop s;
+          s.kind = StopKind::Exec;
+          s.tid = exec_stop_tid_;
+          exec_stop_tid_ = 0;
+          return s;
+        }
       } else if (w.event == PTRACE_EVENT_EXIT) {
         t.next_resume = NextResume::ToExit;
       } else if (w.event == PTRACE_EVENT_CLONE || w.event == PTRACE_EVENT_FORK ||
@@ -1225,6 +1251,14 @@ std::optional<ReplaySession::Stop> ReplaySession::on_death(RTask& t, const WaitS
   bool same = killed ? e.getSigno() == w.sig : (e.getSigno() == 0 && e.getStatus() == w.exit_code);
   if (!same) diverge(describe_event(ev), live);
   consume();
+  if (t.tid == t.pid) {
+    Stop s;
+    s.kind = StopKind::Exited;
+    s.tid = t.tid;
+    s.killed = killed;
+    s.exit_code = killed ? w.sig : w.exit_code;
+    process_exits_[t.pid] = s;
+  }
   if (t.tid == first_pid_) {
     Stop s;
     s.kind = StopKind::Exited;
@@ -1307,6 +1341,7 @@ int replay_autopilot(const ReplayOptions& options) {
       case ReplaySession::StopKind::Stepped:
       case ReplaySession::StopKind::Interrupted:
       case ReplaySession::StopKind::MemoryWatch:
+      case ReplaySession::StopKind::Exec:
         continue;
       case ReplaySession::StopKind::Trap:
         throw Divergence(session.next_event(), s.tid, "no breakpoint trap",

@@ -57,6 +57,7 @@ class ReplaySession {
     TraceEnd,     // the trace ends while tasks are alive (incomplete or stopped recording)
     Interrupted,  // request_interrupt()
     MemoryWatch,  // the replay wrote recorded kernel output over a watched range (memory_write_hook)
+    Exec,         // a task exec'd and exec_hook asked to stop there
   };
   struct Stop {
     StopKind kind = StopKind::Stepped;
@@ -77,6 +78,8 @@ class ReplaySession {
   // Called when a new task of the replay appears (threads inherit nothing
   // from the debugger, e.g. debug registers).
   std::function<void(int tid)> new_task_hook;
+  // Called after a task's exec; returning true stops cont() with Exec.
+  std::function<bool(int tid)> exec_hook;
 
   // Spawns the program and replays its exec: stopped at its first instruction.
   void start();
@@ -98,6 +101,10 @@ class ReplaySession {
   void set_current_tid(int tid) { current_tid_ = tid; }
   int pid_of(int tid) const;
   std::string exe_of(int tid) const;
+  std::string auxv_of(int tid) const;
+  std::filesystem::path exe_copy_of(int tid) const;
+  // How process `pid` ended, once its main thread is gone.
+  std::optional<Stop> process_exit(int pid) const;
 
   int recorded_pid() const { return first_pid_; }  // the first process
   int recorded_tid() const { return current_tid_; }
@@ -142,6 +149,8 @@ class ReplaySession {
     bool sigkilled = false;       // rrx sent the recorded SIGKILL
     uint64_t child_tid_addr = 0;  // CLONE_CHILD_SETTID: where the kernel wrote the live tid
     std::string exe_path;
+    std::filesystem::path exe_copy;
+    std::string auxv;
   };
 
   Stop run(bool step, int step_tid);
@@ -194,7 +203,9 @@ class ReplaySession {
   bool started_ = false;
   int first_pid_ = 0;
   int current_tid_ = 0;
-  std::optional<Stop> first_exit_;             // the first process's end, reported when all are gone
+  std::optional<Stop> first_exit_;
+  std::map<int, Stop> process_exits_;          // by recorded pid
+  int exec_stop_tid_ = 0;                      // exec_hook asked to stop after this task's exec             // the first process's end, reported when all are gone
   std::filesystem::path exe_copy_;
   std::string exe_path_;
   std::string auxv_;

@@ -21,7 +21,19 @@ size_t debugreg_offset(int i) { return offsetof(struct user, u_debugreg) + stati
 
 }  // namespace
 
-ReplayTarget::ReplayTarget(ReplayOptions options) : options_(std::move(options)) { start_session(); }
+ReplayTarget::ReplayTarget(ReplayOptions options, int focus_pid)
+    : options_(std::move(options)), focus_pid_(focus_pid) {
+  start_session();
+}
+
+int ReplayTarget::focus() const { return focus_pid_ != 0 ? focus_pid_ : session_->recorded_pid(); }
+
+int ReplayTarget::focus_tid() {
+  int cur = session_->current_tid();
+  if (session_->has_task(cur) && session_->pid_of(cur) == focus()) return cur;
+  auto tids = session_->tids_of(focus());
+  return tids.empty() ? cur : tids.front();
+}
 
 ReplayTarget::~ReplayTarget() = default;
 
@@ -31,9 +43,22 @@ void ReplayTarget::start_session() {
   session_->new_task_hook = [this](int tid) {
     bool any = false;
     for (const auto& s : slots_) any = any || s.used;
-    if (any && session_->pid_of(tid) == session_->recorded_pid()) apply_debug_registers(session_->task(tid));
+    if (any && session_->pid_of(tid) == focus()) apply_debug_registers(session_->task(tid));
   };
   session_->start();
+  if (focus_pid_ != 0 && focus_pid_ != session_->recorded_pid()) {
+    // Replay without the debugger until the chosen process has exec'd.
+    session_->exec_hook = [this](int tid) { return session_->pid_of(tid) == focus_pid_; };
+    for (;;) {
+      ReplaySession::Stop s = session_->cont();
+      if (s.kind == ReplaySession::StopKind::Exec) break;
+      if (s.kind == ReplaySession::StopKind::Exited || s.kind == ReplaySession::StopKind::TraceEnd) {
+        throw Error("process " + std::to_string(focus_pid_) + " never ran a program in this recording");
+      }
+    }
+    session_->exec_hook = nullptr;
+  }
+  session_->set_current_tid(focus_tid());
   exited_ = false;
   last_stop_ = gdb::StopReason{};
   last_stop_.kind = gdb::StopReason::Kind::Signal;
@@ -42,12 +67,12 @@ void ReplayTarget::start_session() {
   last_stop_.pid = session_->recorded_pid();
 }
 
-int ReplayTarget::pid() { return session_->recorded_pid(); }
+int ReplayTarget::pid() { return focus(); }
 std::vector<int> ReplayTarget::threads() {
   if (exited_) return {};
-  return session_->tids_of(session_->recorded_pid());
+  return session_->tids_of(focus());
 }
-int ReplayTarget::current_thread() { return session_->current_tid(); }
+int ReplayTarget::current_thread() { return focus_tid(); }
 bool ReplayTarget::set_current_thread(int tid) {
   if (tid <= 0) return true;
   if (!session_->has_task(tid)) return false;
@@ -63,7 +88,7 @@ std::string ReplayTarget::thread_name(int tid) {
 
 bool ReplayTarget::read_registers(int tid, gdb::ThreadRegisters& out) {
   if (exited_ || !session_->alive()) return false;
-  Task& t = tid > 0 && session_->has_task(tid) ? session_->task(tid) : session_->task();
+  Task& t = tid > 0 && session_->has_task(tid) ? session_->task(tid) : session_->task(focus_tid());
   out.gpr = t.regs();
   out.fpr = t.fpregs();
   out.has_avx = t.ymm_high(out.ymmh);
@@ -72,7 +97,7 @@ bool ReplayTarget::read_registers(int tid, gdb::ThreadRegisters& out) {
 
 size_t ReplayTarget::read_memory(uint64_t addr, void* buf, size_t len) {
   if (exited_ || !session_->alive()) return 0;
-  size_t n = session_->task().read_mem(addr, buf, len);
+  size_t n = session_->task(focus_tid()).read_mem(addr, buf, len);
   // Show the program's bytes, not the breakpoints.
   for (auto it = sw_breakpoints_.lower_bound(addr); it != sw_breakpoints_.end() && it->first < addr + n; ++it) {
     static_cast<uint8_t*>(buf)[it->first - addr] = it->second;
@@ -91,7 +116,7 @@ bool ReplayTarget::write_memory_allowed(std::string& why) {
 }
 
 void ReplayTarget::apply_debug_registers() {
-  for (int tid : session_->tids_of(session_->recorded_pid())) apply_debug_registers(session_->task(tid));
+  for (int tid : session_->tids_of(focus())) apply_debug_registers(session_->task(tid));
 }
 
 void ReplayTarget::apply_debug_registers(Task& t) {
@@ -124,8 +149,9 @@ bool ReplayTarget::insert_breakpoint(gdb::BreakpointKind kind, uint64_t addr, ui
   if (kind == gdb::BreakpointKind::Software) {
     if (sw_breakpoints_.count(addr)) return true;
     uint8_t orig;
-    if (!session_->task().read_exact(addr, &orig, 1)) return false;
-    if (!session_->task().write_mem(addr, &kInt3, 1)) return false;
+    Task& t = session_->task(focus_tid());
+    if (!t.read_exact(addr, &orig, 1)) return false;
+    if (!t.write_mem(addr, &kInt3, 1)) return false;
     sw_breakpoints_[addr] = orig;
     return true;
   }
@@ -152,7 +178,7 @@ bool ReplayTarget::remove_breakpoint(gdb::BreakpointKind kind, uint64_t addr, ui
   if (kind == gdb::BreakpointKind::Software) {
     auto it = sw_breakpoints_.find(addr);
     if (it == sw_breakpoints_.end()) return true;
-    if (!exited_ && session_->alive()) session_->task().write_mem(addr, &it->second, 1);
+    if (!exited_ && session_->alive()) session_->task(focus_tid()).write_mem(addr, &it->second, 1);
     sw_breakpoints_.erase(it);
     return true;
   }
@@ -178,7 +204,7 @@ bool ReplayTarget::watched(uint64_t addr, uint64_t len) const {
 gdb::StopReason ReplayTarget::translate(const ReplaySession::Stop& stop) {
   gdb::StopReason r;
   r.tid = stop.tid > 0 && session_->has_task(stop.tid) ? stop.tid : session_->current_tid();
-  r.pid = session_->recorded_pid();
+  r.pid = focus();
   if (r.tid > 0 && session_->has_task(r.tid)) session_->set_current_tid(r.tid);
   switch (stop.kind) {
     case ReplaySession::StopKind::Stepped:
@@ -256,16 +282,22 @@ gdb::StopReason ReplayTarget::resume(gdb::ResumeKind kind, int tid) {
   if (exited_) return last_stop_;
   ReplaySession::Stop stop;
   try {
-    switch (kind) {
-      case gdb::ResumeKind::Step:
-        stop = session_->step(tid > 0 && session_->has_task(tid) ? tid : 0);
-        break;
-      case gdb::ResumeKind::Continue:
+    for (;;) {
+      if (kind == gdb::ResumeKind::Continue) {
         stop = session_->cont();
+      } else {
+        stop = session_->step(tid > 0 && session_->has_task(tid) ? tid : focus_tid());
+      }
+      bool ours = stop.tid == 0 || session_->pid_of(stop.tid) == focus() || !session_->has_task(stop.tid);
+      if (stop.kind == ReplaySession::StopKind::Exited || stop.kind == ReplaySession::StopKind::TraceEnd) break;
+      if (session_->tids_of(focus()).empty()) {
+        // The debugged process is gone; the others replay along.
+        if (auto e = session_->process_exit(focus())) stop = *e;
+        else stop.kind = ReplaySession::StopKind::TraceEnd;
         break;
-      default:
-        stop = session_->step();
-        break;
+      }
+      if (ours && stop.kind != ReplaySession::StopKind::Exec) break;
+      // A stop in another process of the tree: not the debugger's business.
     }
   } catch (const Divergence& d) {
     std::fprintf(stderr, "rrx: %s\n", d.what());
@@ -286,9 +318,9 @@ gdb::StopReason ReplayTarget::resume(gdb::ResumeKind kind, int tid) {
 
 void ReplayTarget::request_interrupt() { session_->request_interrupt(); }
 
-std::string ReplayTarget::auxv() { return session_->auxv(); }
+std::string ReplayTarget::auxv() { return session_->auxv_of(focus_tid()); }
 
-std::string ReplayTarget::exec_file() { return session_->exe_copy().string(); }
+std::string ReplayTarget::exec_file() { return session_->exe_copy_of(focus_tid()).string(); }
 
 std::string ReplayTarget::siginfo(int) { return last_siginfo_; }
 

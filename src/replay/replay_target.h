@@ -14,7 +14,9 @@ namespace rrx::replay {
 
 class ReplayTarget : public gdb::Target {
  public:
-  explicit ReplayTarget(ReplayOptions options);
+  // focus_pid: the recorded process gdb debugs (0: the first one); the
+  // others replay along without the debugger.
+  explicit ReplayTarget(ReplayOptions options, int focus_pid = 0);
   ~ReplayTarget() override;
 
   int pid() override;
@@ -47,6 +49,8 @@ class ReplayTarget : public gdb::Target {
     uint64_t addr = 0, len = 0;
   };
   void start_session();
+  int focus() const;
+  int focus_tid();
   void apply_debug_registers();
   void apply_debug_registers(Task& t);
   void insert_all_breakpoints();
@@ -60,6 +64,7 @@ class ReplayTarget : public gdb::Target {
   gdb::StopReason last_stop_;
   std::string last_siginfo_;  // raw siginfo of the last stop, if it was a signal
   bool exited_ = false;
+  int focus_pid_ = 0;
 };
 
 }  // namespace rrx::replay
