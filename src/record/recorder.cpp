@@ -45,6 +45,12 @@ namespace {
 namespace fs = std::filesystem;
 
 volatile sig_atomic_t g_stop_signal = 0;
+
+// abort_recording(): the tree is already killed; nothing may catch this on the way out.
+class RecordingAborted : public Error {
+ public:
+  using Error::Error;
+};
 void on_stop_signal(int sig) { g_stop_signal = sig; }
 
 int64_t now_unix_ns() {
@@ -130,6 +136,7 @@ class Recorder {
   void record_signal(TaskState& ts, const siginfo_t& si, bool synchronous);
   void resume(TaskState& ts, int sig = 0);
   void handle_stop(TaskState& ts, const WaitStatus& w);
+  void handle_stop_or_death(TaskState& ts, const WaitStatus& w);
   void on_new_task(TaskState& parent, int event);
   void schedule_next();
   void yield_cpu(TaskState& ts, int sig);
@@ -274,7 +281,7 @@ void Recorder::finish(int status, const std::string& reason) {
 void Recorder::abort_recording(const std::string& message) {
   kill_all();
   if (writer_) writer_->flush();  // left incomplete on purpose: no End record
-  throw Error(message + "\nrrx: the incomplete trace is in " + trace_dir_.string());
+  throw RecordingAborted(message + "\nrrx: the incomplete trace is in " + trace_dir_.string());
 }
 
 void Recorder::stop_on_signal() {
@@ -347,7 +354,7 @@ void Recorder::schedule_next() {
     if (ts.unhandled) {
       WaitStatus w = *ts.unhandled;
       ts.unhandled.reset();
-      handle_stop(ts, w);
+      handle_stop_or_death(ts, w);
     } else if (ts.resume_deferred) {
       ts.resume_deferred = false;
       resume(ts, ts.deferred_sig);
@@ -424,7 +431,7 @@ void Recorder::loop() {
     }
     TaskState& ts = it->second;
     if (tid == current_) {
-      handle_stop(ts, w);
+      handle_stop_or_death(ts, w);
     } else {
       bool queued = ts.unhandled.has_value() || ts.resume_deferred;
       ts.unhandled = w;
@@ -434,6 +441,22 @@ void Recorder::loop() {
   }
   struct itimerval off {};
   ::setitimer(ITIMER_REAL, &off, nullptr);
+}
+
+// A task can be killed (SIGKILL from another task, a sibling's exit_group)
+// while rrx handles one of its stops: ptrace then fails with ESRCH. Its
+// death notification follows; until then it holds no CPU.
+void Recorder::handle_stop_or_death(TaskState& ts, const WaitStatus& w) {
+  try {
+    handle_stop(ts, w);
+  } catch (const RecordingAborted&) {
+    throw;
+  } catch (const Error&) {
+    pid_t tid = ts.task->tid();
+    errno = 0;
+    if (::ptrace(PTRACE_PEEKUSER, tid, nullptr, nullptr) != -1 || errno != ESRCH) throw;
+    if (current_ == tid) current_ = 0;
+  }
 }
 
 void Recorder::handle_stop(TaskState& ts, const WaitStatus& w) {

@@ -638,7 +638,18 @@ std::optional<ReplaySession::Stop> ReplaySession::advance(bool step, int step_ti
     w = wait_for(t);
   }
   current_tid_ = t.tid;
-  return dispatch(t, w, stepping);
+  try {
+    return dispatch(t, w, stepping);
+  } catch (const Divergence&) {
+    throw;
+  } catch (const Error&) {
+    // Killed while rrx handled its stop (a sibling's exit_group): ptrace
+    // fails with ESRCH, and its death comes next.
+    errno = 0;
+    if (::ptrace(PTRACE_PEEKUSER, t.task->tid(), nullptr, nullptr) != -1 || errno != ESRCH) throw;
+    t.running = true;
+    return std::nullopt;
+  }
 }
 
 std::optional<ReplaySession::Stop> ReplaySession::dispatch(RTask& t, const WaitStatus& w, bool step) {
