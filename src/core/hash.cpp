@@ -69,7 +69,36 @@ std::string ContentHasher::hex() const {
   return s;
 }
 
+namespace {
+
+// The SSE4.2 crc32 instruction computes the same CRC-32C, 8 bytes at a time.
+__attribute__((target("sse4.2"))) uint32_t crc32c_hw(const unsigned char* p, size_t len, uint32_t crc) {
+  uint64_t c = ~crc & 0xffffffffu;
+  while (len >= 8) {
+    uint64_t v;
+    std::memcpy(&v, p, 8);
+    c = __builtin_ia32_crc32di(c, v);
+    p += 8;
+    len -= 8;
+  }
+  uint32_t c32 = static_cast<uint32_t>(c);
+  while (len-- > 0) c32 = __builtin_ia32_crc32qi(c32, *p++);
+  return ~c32;
+}
+
+uint32_t crc32c_sw(const unsigned char* p, size_t len, uint32_t crc);
+
+}  // namespace
+
 uint32_t crc32c(const void* data, size_t len, uint32_t crc) {
+  static const bool hw = __builtin_cpu_supports("sse4.2");
+  const auto* p = static_cast<const unsigned char*>(data);
+  return hw ? crc32c_hw(p, len, crc) : crc32c_sw(p, len, crc);
+}
+
+namespace {
+
+uint32_t crc32c_sw(const unsigned char* p, size_t len, uint32_t crc) {
   static uint32_t table[256];
   static bool ready = [] {
     for (uint32_t i = 0; i < 256; ++i) {
@@ -80,10 +109,11 @@ uint32_t crc32c(const void* data, size_t len, uint32_t crc) {
     return true;
   }();
   (void)ready;
-  const auto* p = static_cast<const unsigned char*>(data);
   crc = ~crc;
   for (size_t i = 0; i < len; ++i) crc = table[(crc ^ p[i]) & 0xff] ^ (crc >> 8);
   return ~crc;
 }
+
+}  // namespace
 
 }  // namespace rrx
