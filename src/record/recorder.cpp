@@ -129,7 +129,7 @@ class Recorder {
   void on_syscall_stop(TaskState& ts);
   void on_syscall_entry(TaskState& ts, const KernelSyscallInfo& info);
   void on_syscall_exit(TaskState& ts, const KernelSyscallInfo& info);
-  void on_exec(TaskState& ts);
+  void on_exec(TaskState& ts, pid_t former_tid);
   void on_signal(TaskState& ts, int sig);
   void on_rdtsc(TaskState& ts, SpecialInsn insn, size_t len);
   void on_death(TaskState& ts, const WaitStatus& w);
@@ -141,7 +141,9 @@ class Recorder {
   void schedule_next();
   void yield_cpu(TaskState& ts, int sig);
   void enter_kernel(TaskState& ts);
-  void write_syscall_entry(TaskState& ts);
+  void write_syscall_entry(TaskState& ts, const std::string& exe_hash = "");
+  size_t threads_of(pid_t tgid) const;
+  std::string stored_exec_target(TaskState& ts);
   void check_time_slice();
   schema::Event::Builder begin_event(capnp::MallocMessageBuilder& m, TaskState& ts);
   bool writes_to_output(TaskState& ts, uint64_t fd);
@@ -321,7 +323,36 @@ void Recorder::enter_kernel(TaskState& ts) {
   if (current_ == ts.task->tid()) current_ = 0;
 }
 
-void Recorder::write_syscall_entry(TaskState& ts) {
+size_t Recorder::threads_of(pid_t tgid) const {
+  size_t n = 0;
+  for (const auto& [tid, t] : tasks_) n += t.tgid == tgid;
+  return n;
+}
+
+// The hash of the file an execve at its entry stop names, or "" (it will fail).
+std::string Recorder::stored_exec_target(TaskState& ts) {
+  const PendingSyscall& p = ts.pending;
+  std::string path;
+  for (const auto& [arg, value] : p.strings) {
+    if (arg == (p.nr == SYS_execve ? 0 : 1)) path = value;
+  }
+  if (path.empty()) return "";
+  std::string proc = "/proc/" + std::to_string(ts.task->tid());
+  std::string resolved = path;
+  if (path[0] != '/') {
+    bool at_cwd = p.nr == SYS_execve || static_cast<int>(p.args[0]) == AT_FDCWD;
+    resolved = proc + (at_cwd ? "/cwd/" : "/fd/" + std::to_string(static_cast<int>(p.args[0])) + "/") + path;
+  }
+  try {
+    struct stat st {};
+    if (::stat(resolved.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return "";
+    return files_->store(resolved, path).hash;
+  } catch (const Error&) {
+    return "";
+  }
+}
+
+void Recorder::write_syscall_entry(TaskState& ts, const std::string& exe_hash) {
   const PendingSyscall& p = ts.pending;
   capnp::MallocMessageBuilder m;
   auto ev = begin_event(m, ts);
@@ -330,6 +361,7 @@ void Recorder::write_syscall_entry(TaskState& ts) {
   auto args = e.initArgs(6);
   for (unsigned i = 0; i < 6; ++i) args.set(i, p.args[i]);
   e.setIp(p.ip);
+  if (!exe_hash.empty()) e.setExeHash(exe_hash);
   if (!p.strings.empty()) {
     auto strs = e.initStrings(static_cast<unsigned>(p.strings.size()));
     for (unsigned i = 0; i < p.strings.size(); ++i) {
@@ -374,7 +406,10 @@ void Recorder::check_time_slice() {
   if (it == tasks_.end()) return;
   TaskState& ts = it->second;
   if (ts.in_syscall) {
-    if (!ts.entry_recorded && !ts.pending.recorded_at_entry) write_syscall_entry(ts);
+    if (!ts.entry_recorded && !ts.pending.recorded_at_entry) {
+      bool exec = ts.pending.desc && ts.pending.desc->special == sys::Special::Execve;
+      write_syscall_entry(ts, exec ? stored_exec_target(ts) : "");
+    }
     current_ = 0;
   } else if (!ts.preempt_requested) {
     ts.preempt_requested = true;
@@ -466,13 +501,24 @@ void Recorder::handle_stop(TaskState& ts, const WaitStatus& w) {
       break;
     case WaitStatus::Kind::EventStop:
       if (w.event == PTRACE_EVENT_EXEC) {
-        if (static_cast<pid_t>(ts.task->event_msg()) != ts.task->tid()) {
-          // The kernel gave the exec'ing thread the leader's tid; the trace
-          // has no way to say so yet.
-          abort_recording(options_.argv[0] + ": a thread other than its process's main thread called execve; "
-                          "rrx cannot record that yet");
+        pid_t former = static_cast<pid_t>(ts.task->event_msg());
+        if (former != ts.task->tid()) {
+          // A thread other than the main one exec'd: the kernel ended the
+          // others and gave it the process id. Its state moves to that tid;
+          // the old main thread is gone without a death of its own.
+          auto it = tasks_.find(former);
+          if (it != tasks_.end()) {
+            TaskState moved = std::move(it->second);
+            tasks_.erase(it);
+            moved.task = std::make_unique<Task>(ts.task->tid());
+            moved.unhandled.reset();
+            moved.resume_deferred = false;
+            moved.started = true;
+            ts = std::move(moved);
+          }
+          if (current_ == former) current_ = ts.task->tid();
         }
-        on_exec(ts);
+        on_exec(ts, former);
       } else if (w.event == PTRACE_EVENT_EXIT) {
         resume(ts);
       } else if (w.event == PTRACE_EVENT_CLONE || w.event == PTRACE_EVENT_FORK ||
@@ -622,6 +668,13 @@ void Recorder::on_syscall_entry(TaskState& ts, const KernelSyscallInfo& info) {
     write_syscall_entry(ts);
     enter_kernel(ts);
     return;
+  } else if (p.desc && p.desc->special == sys::Special::Execve && threads_of(ts.tgid) > 1) {
+    // exec in a multi-threaded process waits for the kernel to end the
+    // other threads, which must run to their exits meanwhile. The file
+    // is kept now: replay runs that copy.
+    write_syscall_entry(ts, stored_exec_target(ts));
+    enter_kernel(ts);
+    return;
   }
   resume(ts);
 }
@@ -691,6 +744,7 @@ void Recorder::on_syscall_exit(TaskState& ts, const KernelSyscallInfo& info) {
   if (p.desc && p.desc->special == sys::Special::Execve && info.exit.rval == 0) {
     // The exec event was recorded at PTRACE_EVENT_EXEC; this is its tail.
     p = PendingSyscall{};
+    ts.entry_recorded = false;
     resume(ts);
     return;
   }
@@ -757,7 +811,7 @@ void Recorder::on_syscall_exit(TaskState& ts, const KernelSyscallInfo& info) {
   resume(ts);
 }
 
-void Recorder::on_exec(TaskState& ts) {
+void Recorder::on_exec(TaskState& ts, pid_t former_tid) {
   Task& task = *ts.task;
   task.reopen_mem();
   user_regs_struct regs = task.regs();
@@ -779,6 +833,7 @@ void Recorder::on_exec(TaskState& ts) {
   ev.setPid(ts.tgid);
   trace::regs_to_schema(regs, ev.initRegs());
   auto ex = ev.initExec();
+  if (former_tid != task.tid()) ex.setFormerTid(former_tid);
   ex.setExePath(exe);
   ex.setExeHash(exe_copy.hash);
   if (interp_copy) {

@@ -399,8 +399,18 @@ void ReplaySession::start_program() {
 void ReplaySession::on_exec(RTask& t) {
   auto ev = peek();
   if (ev.which() != schema::Event::EXEC || ev.getTid() != t.tid) diverge(describe_event(ev), "an exec");
-  t.task->reopen_mem();
   auto exec = ev.getExec();
+  if (exec.getFormerTid() != 0 && exec.getFormerTid() != t.tid && has_task(exec.getFormerTid())) {
+    // Another thread exec'd and the kernel gave it the process id: its
+    // state continues under this tid; the old main thread is gone.
+    RTask& former = rtask(exec.getFormerTid());
+    t.cur = former.cur;
+    t.started = true;
+    live_to_recorded_.erase(former.task->tid());
+    tasks_.erase(exec.getFormerTid());
+    t.pending.reset();
+  }
+  t.task->reopen_mem();
   auto stack = exec.getStack();
   auto data = stack.getData();
   uint64_t recorded_top = stack.getAddr() + data.size();
@@ -492,6 +502,19 @@ void ReplaySession::stash(pid_t live, const WaitStatus& w) {
     return;
   }
   RTask& u = rtask(it->second);
+  if (u.cur.action == Action::Exec && u.cur.rerun_pending && w.kind == WaitStatus::Kind::SyscallStop) {
+    // sysemu: an exec re-issued to run for real while another task's event
+    // is being replayed (exec from a multi-threaded process). Its stale exit
+    // and its new entry are not events: keep it going into the exec.
+    try {
+      if (u.task->syscall_info().op == KernelSyscallInfo::kEntry) u.cur.rerun_pending = false;
+      u.task->resume_syscall(0);
+      u.next_resume = NextResume::ToExit;
+      u.running = true;
+      return;
+    } catch (const Error&) {
+    }
+  }
   u.pending = w;
   u.running = false;
 }
@@ -616,6 +639,37 @@ std::optional<ReplaySession::Stop> ReplaySession::advance(bool step, int step_ti
             w = wait_for(t);
           }
           if (w.kind == WaitStatus::Kind::Exited || w.kind == WaitStatus::Kind::Killed) return on_death(t, w);
+        }
+      }
+      break;
+    case schema::Event::EXEC:
+      if (ev.getExec().getFormerTid() != 0 && ev.getExec().getFormerTid() != t.tid) {
+        // Another thread of t's process is exec'ing: the kernel is ending
+        // t (the old main thread). Its stops until the exec are not events;
+        // syscalls it might still reach are kept from running.
+        for (;;) {
+          WaitStatus w;
+          if (t.pending) {
+            w = *t.pending;
+            t.pending.reset();
+          } else {
+            // Not resumed: the exec's SIGKILL takes it out of its stop.
+            w = wait_for(t);
+          }
+          if (w.kind == WaitStatus::Kind::EventStop && w.event == PTRACE_EVENT_EXEC) {
+            current_tid_ = t.tid;
+            return dispatch(t, w, false);
+          }
+          if (w.kind == WaitStatus::Kind::EventStop && w.event == PTRACE_EVENT_EXIT) {
+            try {
+              t.task->resume_cont(0);
+            } catch (const Error&) {
+            }
+            t.running = true;
+          }
+          if (w.kind == WaitStatus::Kind::Exited || w.kind == WaitStatus::Kind::Killed) {
+            diverge(describe_event(ev), "the process's main thread died before the exec");
+          }
         }
       }
       break;
@@ -818,10 +872,10 @@ void ReplaySession::echo_output(RTask& t, int64_t nr, const uint64_t args[6], in
   }
 }
 
-void ReplaySession::redirect_exec(RTask& t, schema::Exec::Reader exec, int64_t nr) {
+void ReplaySession::redirect_exec(RTask& t, const std::string& hash, int64_t nr) {
   // Run the copy kept in the trace, whatever the program asked for: the
   // file may have changed since. The path goes below the red zone.
-  std::string path = trace::stored_file_path(options_.trace_dir, exec.getExeHash().cStr()).string();
+  std::string path = trace::stored_file_path(options_.trace_dir, hash).string();
   user_regs_struct r = t.task->regs();
   uint64_t addr = (r.rsp - 256 - path.size() - 1) & ~uint64_t{15};
   if (!t.task->write_mem(addr, path.c_str(), path.size() + 1)) throw Error("cannot redirect exec");
@@ -980,7 +1034,7 @@ void ReplaySession::on_entry(RTask& t, const KernelSyscallInfo& info) {
   if (ev.getTid() != t.tid) diverge(describe_event(ev), live_call() + " in thread " + std::to_string(t.tid));
   t.cur = RTask::Current{};
   if ((nr == SYS_execve || nr == SYS_execveat) && ev.which() == schema::Event::EXEC) {
-    redirect_exec(t, ev.getExec(), nr);
+    redirect_exec(t, ev.getExec().getExeHash().cStr(), nr);
     t.cur.action = Action::Exec;
     t.cur.nr = nr;
     t.next_resume = NextResume::RunForReal;
@@ -992,6 +1046,20 @@ void ReplaySession::on_entry(RTask& t, const KernelSyscallInfo& info) {
     const sys::SyscallDesc* desc = sys::lookup(nr);
     if (!desc || desc->special != sys::Special::Clone) diverge(describe_event(ev), live_call());
     begin_syscall(t, Action::Clone, nr, args, schema::Syscall::Reader(), false);
+    return;
+  }
+  if (ev.which() == schema::Event::SYSCALL_ENTRY && (nr == SYS_execve || nr == SYS_execveat) &&
+      ev.getSyscallEntry().hasExeHash() && ev.getSyscallEntry().getExeHash().size() > 0) {
+    // exec from a multi-threaded process: it runs now (the kernel ends the
+    // other threads); the exec event comes once they are gone.
+    check_entry_args(t, ev.getSyscallEntry(), nr, args);
+    redirect_exec(t, ev.getSyscallEntry().getExeHash().cStr(), nr);
+    consume();
+    t.cur.action = Action::Exec;
+    t.cur.nr = nr;
+    t.next_resume = NextResume::RunForReal;
+    t.cur.rerun_pending = skipper_->strategy() == SkipStrategy::Sysemu;
+    resume(t, false);
     return;
   }
   if (ev.which() == schema::Event::SYSCALL_ENTRY) {

@@ -118,6 +118,7 @@ struct SyscallEntry {
   args @1 :List(UInt64);
   ip @2 :UInt64;
   strings @3 :List(ArgString);
+  exeHash @4 :Text;          # execve from a multi-threaded process: the file the recorder saw at the path
 }
 
 struct Signal {
@@ -150,6 +151,7 @@ struct Exec {
   stack @5 :MemWrite;        # the initial stack from sp to its top, auxv edited
   atRandom @6 :Data;         # the 16 AT_RANDOM bytes
   auxv @7 :Data;             # the auxiliary vector as the program saw it
+  formerTid @8 :Int32;       # a thread other than the main one exec'd: its tid before the kernel gave it the pid
 }
 
 struct Clone {

@@ -75,12 +75,8 @@ r = subprocess.run(["sh", "-c", "echo to-stderr >&2; exit 5"], stderr=subprocess
 print(r.stderr, r.returncode)
 '
   # exec from a thread that is not the main thread: the kernel ends the
-  # other threads and the exec'ing thread takes over the process id. rrx
-  # does not record that yet: it must refuse clearly (no crash, no hang,
-  # an incomplete trace), not mis-record. When it is supported, replace
-  # this with rr_check_native ... --stdout-has "exec from a thread".
-  rc=0
-  timeout 60 "$RRX" record -o "$WORK/exec_thread.trace" -- "$PY" -I -c '
+  # other threads and the exec'ing thread takes over the process id.
+  rr_check_native py_exec_from_thread --stdout-has "exec from a thread" -- "$PY" -I -c '
 import os, threading, time
 print("before exec", flush=True)
 def go():
@@ -88,11 +84,7 @@ def go():
 threading.Thread(target=go).start()
 time.sleep(30)
 print("not reached")
-' >"$WORK/exec_thread.out" 2>"$WORK/exec_thread.err" || rc=$?
-  check "exec from a non-main thread is refused with a message (exit $rc)" \
-    test "$rc" = 125 -a -n "$(grep 'cannot record that yet' "$WORK/exec_thread.err")"
-  check "rrx info says the refused recording is incomplete" \
-    grep -q '"complete": false' <("$RRX" info --json "$WORK/exec_thread.trace")
+'
 else
   note "skip: python3 tests ($PY is not installed)"
 fi
