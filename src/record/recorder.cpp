@@ -394,6 +394,13 @@ void Recorder::schedule_next() {
   }
 }
 
+// How long a task may run user code without a syscall while others wait.
+// Replay finds a preemption point by stopping at its address until the
+// registers match: cheap for a spin loop (the first pass matches), costly
+// for a hot loop whose registers change every pass, so compute bursts shorter
+// than this are left alone.
+constexpr std::chrono::milliseconds kPreemptAfter{100};
+
 // Called when the recorder wakes up with other tasks waiting: a current
 // task that has run too long gives way. One in a syscall is declared to be
 // in the kernel (its entry becomes an event of its own); one in user code
@@ -411,7 +418,7 @@ void Recorder::check_time_slice() {
       write_syscall_entry(ts, exec ? stored_exec_target(ts) : "");
     }
     current_ = 0;
-  } else if (!ts.preempt_requested) {
+  } else if (!ts.preempt_requested && elapsed >= kPreemptAfter) {
     ts.preempt_requested = true;
     ::syscall(SYS_tgkill, ts.tgid, ts.task->tid(), SIGSTOP);
   }

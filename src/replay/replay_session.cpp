@@ -8,6 +8,8 @@
 #include <sys/syscall.h>
 #include <sys/personality.h>
 #include <sys/uio.h>
+#include <sys/user.h>
+#include <cstddef>
 #include <sys/wait.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -1366,32 +1368,40 @@ void ReplaySession::reach_preemption(RTask& t, schema::Event::Reader ev) {
     t.next_resume = NextResume::Normal;
   };
   if (regs_match(t.task->regs(), want)) return done();
-  uint8_t orig = 0;
-  if (!t.task->read_exact(ip, &orig, 1)) diverge(describe_event(ev), "no code at 0x" + fmt_hex(ip));
-  const uint8_t int3 = 0xcc;
+  // An execution breakpoint in debug register 3 stops the task before the
+  // instruction at ip each time it gets there; the kernel sets RF so that a
+  // resume executes it instead of trapping again. One stop per pass.
+  auto dr = [](int i) { return offsetof(struct user, u_debugreg) + static_cast<size_t>(i) * 8; };
+  uint64_t saved_dr3 = t.task->peek_user(dr(3));
+  uint64_t saved_dr7 = t.task->peek_user(dr(7));
+  t.task->poke_user(dr(3), ip);
+  t.task->poke_user(dr(7), (saved_dr7 & ~(0xfull << 28)) | (1ull << 6));
+  auto restore = [&]() {
+    t.task->poke_user(dr(7), saved_dr7);
+    t.task->poke_user(dr(3), saved_dr3);
+    t.task->poke_user(dr(6), 0);
+  };
   int sig = t.deliver_on_resume;
   t.deliver_on_resume = 0;
-  for (uint64_t hits = 0; hits < 100000000; ++hits) {
-    t.task->write_mem(ip, &int3, 1);
+  for (uint64_t hits = 0; hits < 1000000000; ++hits) {
     t.task->resume_cont(sig);
     sig = 0;
     WaitStatus w = t.task->wait();
-    t.task->write_mem(ip, &orig, 1);
     if (w.kind != WaitStatus::Kind::SignalStop || w.sig != SIGTRAP) {
+      restore();
       diverge(describe_event(ev), w.describe() + " before the preemption point");
     }
     user_regs_struct r = t.task->regs();
-    if (r.rip != ip + 1) diverge(describe_event(ev), "SIGTRAP at 0x" + fmt_hex(r.rip));
-    r.rip = ip;
-    t.task->set_regs(r);
-    if (regs_match(r, want)) return done();
-    // Not this time around the loop: execute the instruction and go on.
-    t.task->resume_singlestep(0);
-    w = t.task->wait();
-    if (w.kind != WaitStatus::Kind::SignalStop || w.sig != SIGTRAP) {
-      diverge(describe_event(ev), w.describe() + " before the preemption point");
+    if (r.rip != ip) {
+      restore();
+      diverge(describe_event(ev), "SIGTRAP at 0x" + fmt_hex(r.rip));
+    }
+    if (regs_match(r, want)) {
+      restore();
+      return done();
     }
   }
+  restore();
   diverge(describe_event(ev), "the preemption point was never reached");
 }
 
