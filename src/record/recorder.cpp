@@ -115,6 +115,7 @@ struct TaskState {
   std::optional<WaitStatus> unhandled; // a stop that arrived while another task ran
   bool resume_deferred = false;        // stopped and handled; resumes when scheduled
   int deferred_sig = 0;
+  bool parked = false;                 // another thread of its process is exec'ing: it only gets to die
 };
 
 class Recorder {
@@ -167,6 +168,7 @@ class Recorder {
   pid_t current_ = 0;                       // the task running user code, or 0
   std::deque<pid_t> runnable_;              // stopped tasks waiting for the CPU, oldest first
   std::map<pid_t, WaitStatus> orphan_stops_;  // stops of new tasks not yet announced by their parent
+  std::map<pid_t, pid_t> execing_;            // process -> its thread in execve (multi-threaded exec)
   std::chrono::steady_clock::time_point run_start_;
   struct stat output_stat_[2] = {};          // rrx's stdout and stderr
   int exec_error_fd_ = -1;
@@ -381,6 +383,20 @@ void Recorder::schedule_next() {
     auto it = tasks_.find(tid);
     if (it == tasks_.end()) continue;
     TaskState& ts = it->second;
+    auto ex = execing_.find(ts.tgid);
+    if (ex != execing_.end() && ex->second != tid) {
+      // Its process is exec'ing: the kernel is ending this thread. It must
+      // not run user code (that would race with the exec); only its exit
+      // and the exec itself are handled.
+      bool dying = ts.unhandled &&
+                   (ts.unhandled->kind == WaitStatus::Kind::Exited || ts.unhandled->kind == WaitStatus::Kind::Killed ||
+                    (ts.unhandled->kind == WaitStatus::Kind::EventStop &&
+                     (ts.unhandled->event == PTRACE_EVENT_EXIT || ts.unhandled->event == PTRACE_EVENT_EXEC)));
+      if (!dying) {
+        ts.parked = true;
+        continue;
+      }
+    }
     current_ = tid;
     run_start_ = std::chrono::steady_clock::now();
     if (ts.unhandled) {
@@ -475,9 +491,10 @@ void Recorder::loop() {
     if (tid == current_) {
       handle_stop_or_death(ts, w);
     } else {
-      bool queued = ts.unhandled.has_value() || ts.resume_deferred;
+      bool queued = (ts.unhandled.has_value() || ts.resume_deferred) && !ts.parked;
       ts.unhandled = w;
       ts.resume_deferred = false;
+      ts.parked = false;
       if (!queued) runnable_.push_back(tid);
     }
   }
@@ -509,6 +526,7 @@ void Recorder::handle_stop(TaskState& ts, const WaitStatus& w) {
     case WaitStatus::Kind::EventStop:
       if (w.event == PTRACE_EVENT_EXEC) {
         pid_t former = static_cast<pid_t>(ts.task->event_msg());
+        execing_.erase(ts.tgid);
         if (former != ts.task->tid()) {
           // A thread other than the main one exec'd: the kernel ended the
           // others and gave it the process id. Its state moves to that tid;
@@ -680,6 +698,7 @@ void Recorder::on_syscall_entry(TaskState& ts, const KernelSyscallInfo& info) {
     // other threads, which must run to their exits meanwhile. The file
     // is kept now: replay runs that copy.
     write_syscall_entry(ts, stored_exec_target(ts));
+    execing_[ts.tgid] = ts.task->tid();
     enter_kernel(ts);
     return;
   }
@@ -761,6 +780,19 @@ void Recorder::on_syscall_exit(TaskState& ts, const KernelSyscallInfo& info) {
   }
   int64_t ret = info.exit.rval;
   bool is_error = info.exit.is_error != 0;
+  if (p.desc && p.desc->special == sys::Special::Execve) {
+    auto ex = execing_.find(ts.tgid);
+    if (ex != execing_.end() && ex->second == ts.task->tid()) {
+      // The exec failed: the other threads go on.
+      execing_.erase(ex);
+      for (auto& [tid, other] : tasks_) {
+        if (other.parked) {
+          other.parked = false;
+          runnable_.push_back(tid);
+        }
+      }
+    }
+  }
   uint32_t flags = 0;
   std::vector<sys::Range> outputs;
   std::optional<trace::FileStore::Stored> mapped;
