@@ -15,6 +15,7 @@
 #include "core/syscall_format.h"
 #include "core/syscall_table.h"
 #include "trace_format/format.h"
+#include "trace_format/recorded_call.h"
 #include "trace_format/trace_dir.h"
 #include "trace_format/trace_reader.h"
 
@@ -25,20 +26,7 @@ using nlohmann::json;
 
 namespace {
 
-std::string data_str(capnp::Data::Reader d) {
-  return std::string(reinterpret_cast<const char*>(d.begin()), d.size());
-}
-
-sys::RecordedCall to_call(schema::Syscall::Reader s) {
-  sys::RecordedCall c;
-  c.nr = s.getNr();
-  auto args = s.getArgs();
-  for (unsigned i = 0; i < 6 && i < args.size(); ++i) c.args[i] = args[i];
-  c.ret = s.getRet();
-  for (auto str : s.getStrings()) c.strings.emplace_back(str.getArg(), data_str(str.getValue()));
-  for (auto w : s.getMemWrites()) c.writes.emplace_back(w.getAddr(), data_str(w.getData()));
-  return c;
-}
+sys::RecordedCall to_call(schema::Syscall::Reader s) { return trace::recorded_call(s); }
 
 std::string kind_name(schema::Event::Reader ev) {
   switch (ev.which()) {

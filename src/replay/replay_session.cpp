@@ -29,6 +29,7 @@
 #include "core/syscall_table.h"
 #include "replay/skip_strategy.h"
 #include "trace_format/format.h"
+#include "trace_format/recorded_call.h"
 #include "trace_format/regs_codec.h"
 #include "trace_format/trace_dir.h"
 
@@ -38,22 +39,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string data_str(capnp::Data::Reader d) {
-  return std::string(reinterpret_cast<const char*>(d.begin()), d.size());
-}
+using trace::recorded_call;
 
-// A recorded Syscall event as the formatter wants it.
-sys::RecordedCall recorded_call(schema::Syscall::Reader s, bool with_ret) {
-  sys::RecordedCall c;
-  c.nr = s.getNr();
-  auto args = s.getArgs();
-  for (unsigned i = 0; i < 6 && i < args.size(); ++i) c.args[i] = args[i];
-  c.ret = s.getRet();
-  c.has_ret = with_ret;
-  for (auto str : s.getStrings()) c.strings.emplace_back(str.getArg(), data_str(str.getValue()));
-  for (auto w : s.getMemWrites()) c.writes.emplace_back(w.getAddr(), data_str(w.getData()));
-  return c;
-}
+std::string data_str(capnp::Data::Reader d) { return trace::data_string(d); }
 
 std::string describe_event(schema::Event::Reader ev) {
   switch (ev.which()) {
@@ -545,6 +533,16 @@ WaitStatus ReplaySession::wait_for(RTask& t) {
   }
 }
 
+// The task's next stop: one already seen, or the next to come.
+WaitStatus ReplaySession::take_stop(RTask& t) {
+  if (t.pending) {
+    WaitStatus w = *t.pending;
+    t.pending.reset();
+    return w;
+  }
+  return wait_for(t);
+}
+
 void ReplaySession::remove_task(RTask& t) {
   live_to_recorded_.erase(t.task->tid());
   int tid = t.tid;
@@ -626,20 +624,14 @@ std::optional<ReplaySession::Stop> ReplaySession::advance(bool step, int step_ti
           ::syscall(SYS_tgkill, t.live_pid, t.task->tid(), SIGKILL);
         }
         for (;;) {
-          WaitStatus w;
-          if (t.pending) {
-            w = *t.pending;
-            t.pending.reset();
-          } else {
-            if (!t.running) {
-              try {
-                t.task->resume_cont(0);
-              } catch (const Error&) {
-              }
-              t.running = true;
+          if (!t.pending && !t.running) {
+            try {
+              t.task->resume_cont(0);
+            } catch (const Error&) {
             }
-            w = wait_for(t);
+            t.running = true;
           }
+          WaitStatus w = take_stop(t);
           if (w.kind == WaitStatus::Kind::Exited || w.kind == WaitStatus::Kind::Killed) return on_death(t, w);
         }
       }
@@ -647,17 +639,10 @@ std::optional<ReplaySession::Stop> ReplaySession::advance(bool step, int step_ti
     case schema::Event::EXEC:
       if (ev.getExec().getFormerTid() != 0 && ev.getExec().getFormerTid() != t.tid) {
         // Another thread of t's process is exec'ing: the kernel is ending
-        // t (the old main thread). Its stops until the exec are not events;
-        // syscalls it might still reach are kept from running.
+        // t (the old main thread). Its stops until the exec are not events,
+        // and it is not resumed: the exec's SIGKILL takes it out of its stop.
         for (;;) {
-          WaitStatus w;
-          if (t.pending) {
-            w = *t.pending;
-            t.pending.reset();
-          } else {
-            // Not resumed: the exec's SIGKILL takes it out of its stop.
-            w = wait_for(t);
-          }
+          WaitStatus w = take_stop(t);
           if (w.kind == WaitStatus::Kind::EventStop && w.event == PTRACE_EVENT_EXEC) {
             current_tid_ = t.tid;
             return dispatch(t, w, false);
@@ -685,14 +670,8 @@ std::optional<ReplaySession::Stop> ReplaySession::advance(bool step, int step_ti
       break;
   }
 
-  WaitStatus w;
-  if (t.pending) {
-    w = *t.pending;
-    t.pending.reset();
-  } else {
-    if (!t.running) resume(t, stepping);
-    w = wait_for(t);
-  }
+  if (!t.pending && !t.running) resume(t, stepping);
+  WaitStatus w = take_stop(t);
   current_tid_ = t.tid;
   try {
     return dispatch(t, w, stepping);

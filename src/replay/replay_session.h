@@ -167,6 +167,7 @@ class ReplaySession {
   RTask& rtask(int tid);
   void resume(RTask& t, bool step);
   WaitStatus wait_for(RTask& t);
+  WaitStatus take_stop(RTask& t);
   void stash(pid_t live, const WaitStatus& w);
   void remove_task(RTask& t);
 
