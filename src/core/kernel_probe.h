@@ -9,11 +9,12 @@
 
 namespace rrx {
 
-// How a replayed syscall is kept from running, best first.
+// How a replayed syscall is kept from running (preference order: see
+// all_skip_strategies()).
 enum class SkipStrategy {
   SetInfoExit,  // seccomp stop, PTRACE_SET_SYSCALL_INFO op := EXIT: one stop (proposed patch)
   SetInfo,      // entry stop nr := -1, exit stop rval := result (Linux 6.16+): two stops
-  Sysemu,       // PTRACE_SYSEMU: one stop, result through registers
+  Sysemu,       // PTRACE_SYSEMU: one stop, result through registers (three for executed syscalls)
   Regs,         // entry stop orig_rax := -1, exit stop rax := result: two stops, any kernel
 };
 
