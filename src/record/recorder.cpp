@@ -65,6 +65,25 @@ std::string read_link(const std::string& path) {
   return ec ? std::string() : p.string();
 }
 
+kj::ArrayPtr<const kj::byte> bytes(const void* data, size_t size) {
+  return kj::arrayPtr(static_cast<const kj::byte*>(data), size);
+}
+kj::ArrayPtr<const kj::byte> bytes(const std::string& s) { return bytes(s.data(), s.size()); }
+
+// The six argument registers and the string arguments read at entry, as
+// Syscall and SyscallEntry events both carry them.
+template <typename Builder, typename Pending>
+void set_args_and_strings(Builder b, const Pending& p) {
+  auto args = b.initArgs(6);
+  for (unsigned i = 0; i < 6; ++i) args.set(i, p.args[i]);
+  if (p.strings.empty()) return;
+  auto strs = b.initStrings(static_cast<unsigned>(p.strings.size()));
+  for (unsigned i = 0; i < p.strings.size(); ++i) {
+    strs[i].setArg(static_cast<uint8_t>(p.strings[i].first));
+    strs[i].setValue(bytes(p.strings[i].second));
+  }
+}
+
 // Faults that the instruction at ip caused, as opposed to signals sent.
 bool is_synchronous(const siginfo_t& si) {
   switch (si.si_signo) {
@@ -360,18 +379,9 @@ void Recorder::write_syscall_entry(TaskState& ts, const std::string& exe_hash) {
   auto ev = begin_event(m, ts);
   auto e = ev.initSyscallEntry();
   e.setNr(p.nr);
-  auto args = e.initArgs(6);
-  for (unsigned i = 0; i < 6; ++i) args.set(i, p.args[i]);
+  set_args_and_strings(e, p);
   e.setIp(p.ip);
   if (!exe_hash.empty()) e.setExeHash(exe_hash);
-  if (!p.strings.empty()) {
-    auto strs = e.initStrings(static_cast<unsigned>(p.strings.size()));
-    for (unsigned i = 0; i < p.strings.size(); ++i) {
-      strs[i].setArg(static_cast<uint8_t>(p.strings[i].first));
-      const std::string& v = p.strings[i].second;
-      strs[i].setValue(kj::arrayPtr(reinterpret_cast<const kj::byte*>(v.data()), v.size()));
-    }
-  }
   writer_->append(m);
   ts.entry_recorded = true;
 }
@@ -674,9 +684,7 @@ void Recorder::on_syscall_entry(TaskState& ts, const KernelSyscallInfo& info) {
                         ") is not supported by rrx; it failed with ENOSYS in the recording";
       std::cerr << "rrx: warning: " << msg << "\n";
       capnp::MallocMessageBuilder m;
-      auto ev = m.initRoot<schema::Event>();
-      ev.setTid(ts.task->tid());
-      ev.setPid(ts.tgid);
+      auto ev = begin_event(m, ts);
       ev.setWarning(msg);
       writer_->append(m);
     }
@@ -712,13 +720,10 @@ void Recorder::append_syscall_event(TaskState& ts, int64_t ret, bool is_error, u
                                     const std::string& mapped_name, uint64_t mapped_offset) {
   const PendingSyscall& p = ts.pending;
   capnp::MallocMessageBuilder m;
-  auto ev = m.initRoot<schema::Event>();
-  ev.setTid(ts.task->tid());
-  ev.setPid(ts.tgid);
+  auto ev = begin_event(m, ts);
   auto s = ev.initSyscall();
   s.setNr(p.nr);
-  auto args = s.initArgs(6);
-  for (unsigned i = 0; i < 6; ++i) args.set(i, p.args[i]);
+  set_args_and_strings(s, p);
   s.setRet(ret);
   s.setIsError(is_error);
   s.setIp(ip);
@@ -731,15 +736,7 @@ void Recorder::append_syscall_event(TaskState& ts, int64_t ret, bool is_error, u
       buf.resize(outputs[i].len);
       size_t n = ts.task->read_mem(outputs[i].addr, buf.data(), buf.size());
       writes[i].setAddr(outputs[i].addr);
-      writes[i].setData(kj::arrayPtr(reinterpret_cast<const kj::byte*>(buf.data()), n));
-    }
-  }
-  if (!p.strings.empty()) {
-    auto strs = s.initStrings(static_cast<unsigned>(p.strings.size()));
-    for (unsigned i = 0; i < p.strings.size(); ++i) {
-      strs[i].setArg(static_cast<uint8_t>(p.strings[i].first));
-      const std::string& v = p.strings[i].second;
-      strs[i].setValue(kj::arrayPtr(reinterpret_cast<const kj::byte*>(v.data()), v.size()));
+      writes[i].setData(bytes(buf.data(), n));
     }
   }
   if (mapped) {
@@ -867,9 +864,7 @@ void Recorder::on_exec(TaskState& ts, pid_t former_tid) {
   if (!elf.interpreter.empty()) interp_copy = files_->store(elf.interpreter, elf.interpreter);
 
   capnp::MallocMessageBuilder m;
-  auto ev = m.initRoot<schema::Event>();
-  ev.setTid(task.tid());
-  ev.setPid(ts.tgid);
+  auto ev = begin_event(m, ts);
   trace::regs_to_schema(regs, ev.initRegs());
   auto ex = ev.initExec();
   if (former_tid != task.tid()) ex.setFormerTid(former_tid);
@@ -883,11 +878,11 @@ void Recorder::on_exec(TaskState& ts, pid_t former_tid) {
   for (unsigned i = 0; i < stack.argv.size(); ++i) argv.set(i, stack.argv[i]);
   auto st = ex.initStack();
   st.setAddr(stack.sp);
-  st.setData(kj::arrayPtr(reinterpret_cast<const kj::byte*>(stack.bytes.data()), stack.bytes.size()));
+  st.setData(bytes(stack.bytes));
   std::string rnd = stack.at_random_bytes();
-  ex.setAtRandom(kj::arrayPtr(reinterpret_cast<const kj::byte*>(rnd.data()), rnd.size()));
+  ex.setAtRandom(bytes(rnd));
   std::string auxv = stack.auxv();
-  ex.setAuxv(kj::arrayPtr(reinterpret_cast<const kj::byte*>(auxv.data()), auxv.size()));
+  ex.setAuxv(bytes(auxv));
   writer_->append(m);
   started_ = true;
   // The execve's exit stop comes next; it belongs to this exec event.
@@ -903,16 +898,14 @@ void Recorder::on_exec(TaskState& ts, pid_t former_tid) {
 
 void Recorder::record_signal(TaskState& ts, const siginfo_t& si, bool synchronous) {
   capnp::MallocMessageBuilder m;
-  auto ev = m.initRoot<schema::Event>();
-  ev.setTid(ts.task->tid());
-  ev.setPid(ts.tgid);
+  auto ev = begin_event(m, ts);
   user_regs_struct regs = ts.task->regs();
   trace::regs_to_schema(regs, ev.initRegs());
   auto s = ev.initSignal();
   s.setSigno(si.si_signo);
   s.setCode(si.si_code);
   s.setErrno(si.si_errno);
-  s.setSiginfo(kj::arrayPtr(reinterpret_cast<const kj::byte*>(&si), sizeof si));
+  s.setSiginfo(bytes(&si, sizeof si));
   s.setSynchronous(synchronous);
   s.setIp(regs.rip);
   s.setDisposition(schema::Signal::Disposition::DELIVERED);
@@ -924,9 +917,7 @@ void Recorder::on_rdtsc(TaskState& ts, SpecialInsn insn, size_t len) {
   unsigned aux = 0;
   uint64_t tsc = insn == SpecialInsn::Rdtscp ? __rdtscp(&aux) : __rdtsc();
   capnp::MallocMessageBuilder m;
-  auto ev = m.initRoot<schema::Event>();
-  ev.setTid(ts.task->tid());
-  ev.setPid(ts.tgid);
+  auto ev = begin_event(m, ts);
   auto t = ev.initRdtsc();
   t.setValue(tsc);
   t.setAux(aux);
@@ -1022,9 +1013,7 @@ void Recorder::on_death(TaskState& ts, const WaitStatus& w) {
     throw Error("the program died before it started (" + w.describe() + ")");
   }
   capnp::MallocMessageBuilder m;
-  auto ev = m.initRoot<schema::Event>();
-  ev.setTid(ts.task->tid());
-  ev.setPid(ts.tgid);
+  auto ev = begin_event(m, ts);
   auto e = ev.initExit();
   int status;
   std::string reason;

@@ -21,9 +21,10 @@ void set_result_regs(Task& task, int64_t nr, int64_t ret) {
   task.set_regs(r);
 }
 
-class RegsSkipper : public Skipper {
+// Strategies with an entry and an exit stop per syscall; they differ in how
+// they skip and how they set the result.
+class TwoStopSkipper : public Skipper {
  public:
-  SkipStrategy strategy() const override { return SkipStrategy::Regs; }
   void resume(Task& task, bool step, int sig) override {
     // PTRACE_SINGLESTEP would run a syscall untraced: the session never
     // single-steps a syscall instruction (it resumes with step=false there).
@@ -32,6 +33,11 @@ class RegsSkipper : public Skipper {
   }
   void run_for_real(Task& task) override { task.resume_syscall(); }
   bool one_stop() const override { return false; }
+};
+
+class RegsSkipper : public TwoStopSkipper {
+ public:
+  SkipStrategy strategy() const override { return SkipStrategy::Regs; }
   void skip(Task& task) override {
     user_regs_struct r = task.regs();
     r.orig_rax = static_cast<uint64_t>(-1);
@@ -40,15 +46,9 @@ class RegsSkipper : public Skipper {
   void set_result(Task& task, int64_t nr, int64_t ret) override { set_result_regs(task, nr, ret); }
 };
 
-class SetInfoSkipper : public Skipper {
+class SetInfoSkipper : public TwoStopSkipper {
  public:
   SkipStrategy strategy() const override { return SkipStrategy::SetInfo; }
-  void resume(Task& task, bool step, int sig) override {
-    if (step) task.resume_singlestep(sig);
-    else task.resume_syscall(sig);
-  }
-  void run_for_real(Task& task) override { task.resume_syscall(); }
-  bool one_stop() const override { return false; }
   void skip(Task& task) override {
     KernelSyscallInfo info = task.syscall_info();
     info.entry.nr = static_cast<uint64_t>(-1);
