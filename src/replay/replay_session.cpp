@@ -753,62 +753,63 @@ std::optional<ReplaySession::Stop> ReplaySession::dispatch(RTask& t, const WaitS
   return std::nullopt;
 }
 
-void ReplaySession::check_args(RTask& t, schema::Syscall::Reader rec, int64_t nr, const uint64_t args[6]) {
-  auto actual = [&]() {
-    sys::RecordedCall c;
-    c.nr = nr;
-    std::memcpy(c.args, args, sizeof c.args);
-    c.has_ret = false;
-    if (const sys::SyscallDesc* d = sys::lookup(nr)) {
-      for (int i = 0; i < 6; ++i) {
-        if ((d->args[i] == sys::Arg::Path || d->args[i] == sys::Arg::Str) && args[i] != 0) {
-          c.strings.emplace_back(i, t.task->read_string(args[i]));
-        }
+// The syscall a task is making, strace-style, with its string arguments.
+std::string ReplaySession::describe_live_call(RTask& t, int64_t nr, const uint64_t args[6]) {
+  sys::RecordedCall c;
+  c.nr = nr;
+  std::memcpy(c.args, args, sizeof c.args);
+  c.has_ret = false;
+  if (const sys::SyscallDesc* d = sys::lookup(nr)) {
+    for (int i = 0; i < 6; ++i) {
+      if ((d->args[i] == sys::Arg::Path || d->args[i] == sys::Arg::Str) && args[i] != 0) {
+        c.strings.emplace_back(i, t.task->read_string(args[i]));
       }
     }
-    return sys::format_call(c);
-  };
-  if (rec.getNr() != nr) diverge(sys::format_call(recorded_call(rec, false)), actual());
+  }
+  return sys::format_call(c);
+}
+
+// A syscall entry against its recorded event (Syscall or SyscallEntry): the
+// number, every argument the table does not mark Ignored, and the strings
+// behind path and name arguments. `check_args_too` is false for a call rrx
+// refused while recording (its arguments never mattered).
+template <typename Recorded>
+void ReplaySession::check_call(RTask& t, Recorded rec, const std::string& recorded_text, bool check_args_too,
+                               int64_t nr, const uint64_t args[6]) {
+  if (rec.getNr() != nr) diverge(recorded_text, describe_live_call(t, nr, args));
   const sys::SyscallDesc* desc = sys::lookup(nr);
-  if (!desc || (rec.getFlags() & trace::kSyscallRefused)) return;
+  if (!desc || !check_args_too) return;
   auto rargs = rec.getArgs();
   int n = desc->arg_count();
   for (int i = 0; i < n && i < static_cast<int>(rargs.size()); ++i) {
     sys::Arg kind = desc->args[i];
     if (kind == sys::Arg::Ignored) continue;
-    if (rargs[static_cast<unsigned>(i)] != args[i]) diverge(sys::format_call(recorded_call(rec, false)), actual());
+    if (rargs[static_cast<unsigned>(i)] != args[i]) diverge(recorded_text, describe_live_call(t, nr, args));
     if ((kind == sys::Arg::Path || kind == sys::Arg::Str) && args[i] != 0) {
       std::string live = t.task->read_string(args[i]);
-      for (auto s : rec.getStrings()) {
-        if (s.getArg() == i && data_str(s.getValue()) != live) {
-          diverge(sys::format_call(recorded_call(rec, false)), actual());
+      for (auto str : rec.getStrings()) {
+        if (str.getArg() == i && data_str(str.getValue()) != live) {
+          diverge(recorded_text, describe_live_call(t, nr, args));
         }
       }
     }
   }
 }
 
+void ReplaySession::check_args(RTask& t, schema::Syscall::Reader rec, int64_t nr, const uint64_t args[6]) {
+  check_call(t, rec, sys::format_call(recorded_call(rec, false)), !(rec.getFlags() & trace::kSyscallRefused), nr,
+             args);
+}
+
 void ReplaySession::check_entry_args(RTask& t, schema::SyscallEntry::Reader rec, int64_t nr,
                                      const uint64_t args[6]) {
-  (void)t;
-  bool same = rec.getNr() == nr;
-  const sys::SyscallDesc* desc = sys::lookup(nr);
+  sys::RecordedCall r;
+  r.nr = rec.getNr();
   auto rargs = rec.getArgs();
-  if (same && desc) {
-    for (int i = 0; i < desc->arg_count() && i < static_cast<int>(rargs.size()); ++i) {
-      if (desc->args[i] != sys::Arg::Ignored && rargs[static_cast<unsigned>(i)] != args[i]) same = false;
-    }
-  }
-  if (!same) {
-    sys::RecordedCall r, l;
-    r.nr = rec.getNr();
-    for (unsigned i = 0; i < 6 && i < rargs.size(); ++i) r.args[i] = rargs[i];
-    r.has_ret = false;
-    l.nr = nr;
-    std::memcpy(l.args, args, sizeof l.args);
-    l.has_ret = false;
-    diverge(sys::format_call(r), sys::format_call(l));
-  }
+  for (unsigned i = 0; i < 6 && i < rargs.size(); ++i) r.args[i] = rargs[i];
+  for (auto str : rec.getStrings()) r.strings.emplace_back(str.getArg(), data_str(str.getValue()));
+  r.has_ret = false;
+  check_call(t, rec, sys::format_call(r), true, nr, args);
 }
 
 void ReplaySession::write_recorded_memory(RTask& t, schema::Syscall::Reader rec) {
@@ -1005,13 +1006,7 @@ void ReplaySession::on_entry(RTask& t, const KernelSyscallInfo& info) {
     return;
   }
   auto ev = peek();
-  auto live_call = [&]() {
-    sys::RecordedCall c;
-    c.nr = nr;
-    std::memcpy(c.args, args, sizeof c.args);
-    c.has_ret = false;
-    return sys::format_call(c);
-  };
+  auto live_call = [&]() { return describe_live_call(t, nr, args); };
   if (ev.getTid() != t.tid) diverge(describe_event(ev), live_call() + " in thread " + std::to_string(t.tid));
   t.cur = RTask::Current{};
   if ((nr == SYS_execve || nr == SYS_execveat) && ev.which() == schema::Event::EXEC) {
