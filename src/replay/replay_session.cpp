@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <linux/futex.h>
 #include <sched.h>
 #include <unistd.h>
 
@@ -92,15 +93,18 @@ std::map<pid_t, int>& foreign_exits() {
   return exits;
 }
 
-bool regs_match(const user_regs_struct& a, const user_regs_struct& b) {
-  constexpr uint64_t kIgnoredFlags = 0x10100;  // RF, TF
+}  // namespace
+
+bool same_position_regs(const user_regs_struct& a, const user_regs_struct& b) {
+  // RF and TF come from how the task was stopped (single-step or not), also
+  // in r11, where the syscall instruction saves the flags.
+  constexpr uint64_t kIgnoredFlags = 0x10100;
   return a.rip == b.rip && a.rsp == b.rsp && a.rbp == b.rbp && a.rax == b.rax && a.rbx == b.rbx &&
          a.rcx == b.rcx && a.rdx == b.rdx && a.rsi == b.rsi && a.rdi == b.rdi && a.r8 == b.r8 &&
-         a.r9 == b.r9 && a.r10 == b.r10 && a.r11 == b.r11 && a.r12 == b.r12 && a.r13 == b.r13 &&
+         a.r9 == b.r9 && a.r10 == b.r10 && (a.r11 & ~kIgnoredFlags) == (b.r11 & ~kIgnoredFlags) &&
+         a.r12 == b.r12 && a.r13 == b.r13 &&
          a.r14 == b.r14 && a.r15 == b.r15 && (a.eflags & ~kIgnoredFlags) == (b.eflags & ~kIgnoredFlags);
 }
-
-}  // namespace
 
 std::optional<int> reaped_foreign_status(pid_t pid) {
   auto it = foreign_exits().find(pid);
@@ -110,6 +114,9 @@ std::optional<int> reaped_foreign_status(pid_t pid) {
 
 ReplaySession::ReplaySession(ReplayOptions options) : options_(std::move(options)) {
   debug_log_ = std::getenv("RRX_DEBUG_REPLAY") != nullptr;
+  // Checkpoint copies outlive the processes they were forked from: their
+  // orphans (and the replayed processes forked from them) come back to rrx.
+  ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
   reader_ = std::make_unique<trace::TraceReader>(options_.trace_dir);
   SkipStrategy strategy;
   if (options_.skip) {
@@ -231,6 +238,7 @@ std::optional<schema::Event::Reader> ReplaySession::peek_second() {
 void ReplaySession::consume() {
   next_.reset();
   ++next_number_;
+  at_interval_start_ = true;
 }
 
 // The next event, skipping warnings. Throws TraceEnded when there is none.
@@ -384,6 +392,7 @@ void ReplaySession::start_program() {
   if (w.kind != WaitStatus::Kind::SyscallStop) throw Error("unexpected stop after exec: " + w.describe());
   t.cur = RTask::Current{};
   t.next_resume = NextResume::Normal;
+  at_interval_start_ = true;
 }
 
 void ReplaySession::on_exec(RTask& t) {
@@ -417,6 +426,7 @@ void ReplaySession::on_exec(RTask& t) {
   t.exe_path = exec.getExePath().cStr();
   t.exe_copy = trace::stored_file_path(options_.trace_dir, exec.getExeHash().cStr());
   t.auxv = data_str(exec.getAuxv());
+  t.clear_child_tid = 0;  // the kernel forgets it at exec
   if (started_ && exec_hook && exec_hook(t.tid)) exec_stop_tid_ = t.tid;
   if (!started_ || t.pid == first_pid_) {
     auxv_ = data_str(exec.getAuxv());
@@ -448,6 +458,7 @@ void ReplaySession::inject_async_signal_if_due(RTask& t) {
 }
 
 void ReplaySession::resume(RTask& t, bool step) {
+  at_interval_start_ = false;
   int sig = t.deliver_on_resume;
   t.deliver_on_resume = 0;
   try {
@@ -570,6 +581,16 @@ ReplaySession::Stop ReplaySession::run(bool step, int step_tid) {
         s.tid = current_tid_;
         return s;
       }
+      if (stop_at_event_ && next_number_ >= *stop_at_event_) {
+        Stop s;
+        s.kind = StopKind::EventReached;
+        s.tid = current_tid_;
+        return s;
+      }
+      if (at_interval_start_ && interval_start_hook && last_interval_hook_ != next_number_) {
+        last_interval_hook_ = next_number_;
+        interval_start_hook();
+      }
       if (auto s = advance(step, step_tid)) return *s;
     }
   } catch (const TraceEnded&) {
@@ -612,13 +633,27 @@ std::optional<ReplaySession::Stop> ReplaySession::advance(bool step, int step_ti
         consume();
         t.cur = RTask::Current{};
         t.next_resume = NextResume::Normal;
+        // step() over this syscall instruction ends with its result.
+        if (step && step_over_syscall_tid_ == t.tid) return stepped_over_syscall(t);
         return std::nullopt;
+      }
+      if (t.cur.exit_held && !t.running && !t.pending) {
+        current_tid_ = t.tid;
+        if (exit_hook && exit_hook(t.tid)) {
+          Stop s;
+          s.kind = StopKind::ProcessEnding;
+          s.tid = t.tid;
+          return s;
+        }
+        t.cur.exit_held = false;
+        consume();  // exit never returns; the exit event follows
       }
       break;
     case schema::Event::EXIT:
       if (ev.getExit().getSigno() == SIGKILL) {
         // Killed by another task (whose kill() replay emulates) or from
         // outside: SIGKILL has no delivery stop to replay, so rrx sends it.
+        at_interval_start_ = false;
         if (!t.sigkilled) {
           t.sigkilled = true;
           ::syscall(SYS_tgkill, t.live_pid, t.task->tid(), SIGKILL);
@@ -687,6 +722,22 @@ std::optional<ReplaySession::Stop> ReplaySession::advance(bool step, int step_ti
   }
 }
 
+// The end of step() over a syscall instruction. The syscall saved the flags
+// in r11 with the trap flag of the single-step: take it out, so that the
+// state is the one a continue through the same syscall leaves.
+ReplaySession::Stop ReplaySession::stepped_over_syscall(RTask& t) {
+  step_over_syscall_tid_ = 0;
+  user_regs_struct r = t.task->regs();
+  if (r.r11 & 0x100) {
+    r.r11 &= ~uint64_t{0x100};
+    t.task->set_regs(r);
+  }
+  Stop s;
+  s.kind = StopKind::Stepped;
+  s.tid = t.tid;
+  return s;
+}
+
 std::optional<ReplaySession::Stop> ReplaySession::dispatch(RTask& t, const WaitStatus& w, bool step) {
   auto watched_stop = [&]() -> std::optional<Stop> {
     if (watched_write_ && t.next_resume == NextResume::Normal && t.cur.action == Action::None) {
@@ -700,11 +751,7 @@ std::optional<ReplaySession::Stop> ReplaySession::dispatch(RTask& t, const WaitS
     }
     if (step && step_over_syscall_tid_ == t.tid && t.cur.action == Action::None &&
         t.next_resume == NextResume::Normal) {
-      step_over_syscall_tid_ = 0;
-      Stop s;
-      s.kind = StopKind::Stepped;
-      s.tid = t.tid;
-      return s;
+      return stepped_over_syscall(t);
     }
     return std::nullopt;
   };
@@ -721,11 +768,21 @@ std::optional<ReplaySession::Stop> ReplaySession::dispatch(RTask& t, const WaitS
       } else if (info.op == KernelSyscallInfo::kExit) {
         on_exit(t, info);
       }
+      if (held_stop_) {
+        Stop s = *held_stop_;
+        held_stop_.reset();
+        return s;
+      }
       return watched_stop();
     }
     case WaitStatus::Kind::EventStop:
       if (w.event == PTRACE_EVENT_SECCOMP) {
         on_entry(t, t.task->syscall_info());
+        if (held_stop_) {
+          Stop s = *held_stop_;
+          held_stop_.reset();
+          return s;
+        }
         return watched_stop();
       }
       if (w.event == PTRACE_EVENT_EXEC) {
@@ -945,6 +1002,7 @@ ReplaySession::Action ReplaySession::action_for(const schema::Syscall::Reader* r
 
 void ReplaySession::begin_syscall(RTask& t, Action action, int64_t nr, const uint64_t args[6],
                                   schema::Syscall::Reader rec, bool has_rec) {
+  if (nr == SYS_set_tid_address) t.clear_child_tid = args[0];
   t.cur.action = action;
   t.cur.nr = nr;
   std::memcpy(t.cur.args, args, sizeof t.cur.args);
@@ -1055,11 +1113,20 @@ void ReplaySession::on_entry(RTask& t, const KernelSyscallInfo& info) {
   check_args(t, rec, nr, args);
   Action action = action_for(&rec, nr);
   if (action == Action::Exit) {
-    consume();  // exit never returns; the exit event follows
     t.cur.action = Action::Exit;
     t.cur.nr = nr;
     t.next_resume = NextResume::RunForReal;
     t.cur.rerun_pending = skipper_->strategy() == SkipStrategy::Sysemu;
+    if (nr == SYS_exit_group && exit_hook && exit_hook(t.tid)) {
+      // The end of the debugged process: hold it here, before it runs.
+      t.cur.exit_held = true;
+      Stop s;
+      s.kind = StopKind::ProcessEnding;
+      s.tid = t.tid;
+      held_stop_ = s;
+      return;
+    }
+    consume();  // exit never returns; the exit event follows
     return;
   }
   begin_syscall(t, action, nr, args, rec, true);
@@ -1181,14 +1248,15 @@ void ReplaySession::on_clone(RTask& t, int event) {
   child.live_pid = event == PTRACE_EVENT_CLONE ? t.live_pid : live_child;
   child.exe_path = t.exe_path;
   uint64_t flags = c.getFlags();
-  if (flags & CLONE_CHILD_SETTID) {
+  if (flags & (CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID)) {
+    uint64_t addr = 0;
     if (t.cur.nr == SYS_clone3) {
-      uint64_t addr = 0;
       t.task->read_exact(t.cur.args[0] + 16, &addr, sizeof addr);  // clone_args.child_tid
-      child.child_tid_addr = addr;
     } else {
-      child.child_tid_addr = t.cur.args[3];
+      addr = t.cur.args[3];
     }
+    if (flags & CLONE_CHILD_SETTID) child.child_tid_addr = addr;
+    if (flags & CLONE_CHILD_CLEARTID) child.clear_child_tid = addr;
   }
   live_to_recorded_[live_child] = rec_child;
   auto orphan = orphan_stops_.find(live_child);
@@ -1341,7 +1409,7 @@ void ReplaySession::reach_preemption(RTask& t, schema::Event::Reader ev) {
     consume();
     t.next_resume = NextResume::Normal;
   };
-  if (regs_match(t.task->regs(), want)) return done();
+  if (same_position_regs(t.task->regs(), want)) return done();
   // An execution breakpoint in debug register 3 stops the task before the
   // instruction at ip each time it gets there; the kernel sets RF so that a
   // resume executes it instead of trapping again. One stop per pass.
@@ -1357,6 +1425,7 @@ void ReplaySession::reach_preemption(RTask& t, schema::Event::Reader ev) {
   };
   int sig = t.deliver_on_resume;
   t.deliver_on_resume = 0;
+  at_interval_start_ = false;
   for (uint64_t hits = 0; hits < 1000000000; ++hits) {
     t.task->resume_cont(sig);
     sig = 0;
@@ -1370,13 +1439,279 @@ void ReplaySession::reach_preemption(RTask& t, schema::Event::Reader ev) {
       restore();
       diverge(describe_event(ev), "SIGTRAP at 0x" + fmt_hex(r.rip));
     }
-    if (regs_match(r, want)) {
+    if (same_position_regs(r, want)) {
       restore();
       return done();
     }
   }
   restore();
   diverge(describe_event(ev), "the preemption point was never reached");
+}
+
+
+// ---- Checkpoints ----
+
+namespace {
+
+constexpr uint8_t kSyscallInsn[2] = {0x0f, 0x05};
+
+// Makes a stopped tracee run one syscall of rrx's choosing: the instruction
+// is written at `scratch` (an executable address of the program, restored
+// afterwards) and the registers are put back as they were. Returns the
+// syscall's result; *child gets the new process of a fork-like call.
+int64_t inject_syscall(Task& t, uint64_t scratch, long nr, std::initializer_list<uint64_t> arg_list,
+                       pid_t* child = nullptr) {
+  uint64_t args[6] = {};
+  size_t i = 0;
+  for (uint64_t a : arg_list) args[i++] = a;
+  user_regs_struct saved = t.regs();
+  uint8_t orig[2];
+  if (!t.read_exact(scratch, orig, sizeof orig) || !t.write_mem(scratch, kSyscallInsn, sizeof kSyscallInsn)) {
+    throw Error("cannot write a syscall instruction into the replayed program at 0x" + fmt_hex(scratch));
+  }
+  user_regs_struct r = saved;
+  r.rip = scratch;
+  r.rax = static_cast<uint64_t>(nr);
+  r.orig_rax = static_cast<uint64_t>(-1);
+  set_syscall_args_in_regs(r, args);
+  t.set_regs(r);
+  bool entered = false;
+  int64_t result = -ENOSYS;
+  for (int round = 0;; ++round) {
+    if (round > 64) throw Error("an injected " + sys::syscall_name(nr) + " never completed");
+    t.resume_syscall(0);
+    WaitStatus w = t.wait();
+    if (w.kind == WaitStatus::Kind::Exited || w.kind == WaitStatus::Kind::Killed) {
+      throw Error("the replayed program died during an injected " + sys::syscall_name(nr));
+    }
+    if (w.kind == WaitStatus::Kind::EventStop) {
+      if (w.event == PTRACE_EVENT_FORK || w.event == PTRACE_EVENT_VFORK || w.event == PTRACE_EVENT_CLONE) {
+        if (child) *child = static_cast<pid_t>(t.event_msg());
+      } else if (w.event == PTRACE_EVENT_SECCOMP) {
+        entered = true;
+      }
+      continue;
+    }
+    if (w.kind != WaitStatus::Kind::SyscallStop) continue;  // a live signal: dropped, as replay drops them
+    KernelSyscallInfo info = t.syscall_info();
+    if (info.op == KernelSyscallInfo::kEntry && static_cast<long>(info.entry.nr) == nr &&
+        info.instruction_pointer == scratch + 2) {
+      entered = true;
+    } else if (info.op == KernelSyscallInfo::kExit && entered) {
+      result = info.exit.rval;
+      break;
+    }
+  }
+  t.write_mem(scratch, orig, sizeof orig);
+  t.set_regs(saved);
+  if (child && *child > 0) {
+    // The copy has the syscall instruction too.
+    for (;;) {
+      int status = 0;
+      pid_t got = ::waitpid(*child, &status, __WALL);
+      if (got < 0 && errno == EINTR) continue;
+      if (got < 0) throw_errno("waitpid (checkpoint copy)");
+      WaitStatus w = WaitStatus::decode(status);
+      if (w.kind == WaitStatus::Kind::Exited || w.kind == WaitStatus::Kind::Killed) {
+        throw Error("a checkpoint copy died at birth");
+      }
+      break;
+    }
+    Task copy(*child);
+    copy.write_mem(scratch, orig, sizeof orig);
+  }
+  return result;
+}
+
+uint64_t proportional_set_size(pid_t pid) {
+  FILE* f = std::fopen(("/proc/" + std::to_string(pid) + "/smaps_rollup").c_str(), "r");
+  if (!f) return 0;
+  char line[256];
+  uint64_t kb = 0;
+  while (std::fgets(line, sizeof line, f)) {
+    unsigned long long v;
+    if (std::sscanf(line, "Pss: %llu kB", &v) == 1) {
+      kb = v;
+      break;
+    }
+  }
+  std::fclose(f);
+  return kb * 1024;
+}
+
+}  // namespace
+
+struct Checkpoint::Data {
+  struct Process {
+    int pid = 0;                  // recorded
+    int tid = 0;                  // recorded tid of its one thread
+    std::unique_ptr<Task> frozen;
+    user_regs_struct regs{};
+    uint64_t scratch = 0;
+    uint64_t clear_child_tid = 0;
+    uint64_t robust_head = 0;
+    uint64_t robust_len = 0;
+  };
+  std::vector<Process> processes;
+  std::map<int, ReplaySession::RTask> tasks;  // without their Task objects
+  uint64_t next_number = 0;
+  bool interval_start = false;
+  int current_tid = 0;
+  std::optional<ReplaySession::Stop> first_exit;
+  std::map<int, ReplaySession::Stop> process_exits;
+  std::filesystem::path exe_copy;
+  std::string exe_path;
+  std::string auxv;
+  uint64_t memory = 0;
+};
+
+Checkpoint::Checkpoint() : d_(std::make_unique<Data>()) {}
+Checkpoint::~Checkpoint() {
+  for (auto& p : d_->processes) {
+    if (p.frozen) kill_and_reap(p.frozen->tid());
+  }
+}
+uint64_t Checkpoint::event() const { return d_->next_number; }
+bool Checkpoint::at_interval_start() const { return d_->interval_start; }
+uint64_t Checkpoint::memory_bytes() const { return d_->memory; }
+void Checkpoint::measure() {
+  d_->memory = 0;
+  for (auto& p : d_->processes) d_->memory += proportional_set_size(p.frozen->tid());
+}
+
+ReplaySession::RTask ReplaySession::copy_state(const RTask& t) {
+  RTask c;
+  c.tid = t.tid;
+  c.pid = t.pid;
+  c.live_pid = 0;
+  c.started = t.started;
+  c.cur = t.cur;
+  c.next_resume = t.next_resume;
+  c.deliver_on_resume = t.deliver_on_resume;
+  c.injecting_signal = t.injecting_signal;
+  c.sigkilled = t.sigkilled;
+  c.child_tid_addr = t.child_tid_addr;
+  c.clear_child_tid = t.clear_child_tid;
+  c.exe_path = t.exe_path;
+  c.exe_copy = t.exe_copy;
+  c.auxv = t.auxv;
+  return c;
+}
+
+// A new process copied from `parent` (stopped, traced by rrx, with the
+// parent's parent), whose thread gets `regs`.
+std::unique_ptr<Task> ReplaySession::fork_copy(Task& parent, const user_regs_struct& regs, uint64_t scratch,
+                                               uint64_t ctid) {
+  pid_t child = 0;
+  uint64_t flags = SIGCHLD | CLONE_PARENT | (ctid != 0 ? CLONE_CHILD_CLEARTID : 0);
+  int64_t r = inject_syscall(parent, scratch, SYS_clone, {flags, 0, 0, ctid, 0}, &child);
+  if (r < 0 || child <= 0) {
+    throw Error(std::string("cannot copy a replayed process for a checkpoint: ") + std::strerror(static_cast<int>(-r)));
+  }
+  auto task = std::make_unique<Task>(child);
+  task->set_regs(regs);
+  return task;
+}
+
+std::shared_ptr<Checkpoint> ReplaySession::checkpoint(std::string* why_not) {
+  auto refuse = [&](const std::string& why) -> std::shared_ptr<Checkpoint> {
+    if (why_not) *why_not = why;
+    return nullptr;
+  };
+  if (!started_ || tasks_.empty()) return refuse("the replayed program is not running");
+  if (!orphan_stops_.empty()) return refuse("a new task is being created");
+  std::map<int, int> threads;
+  for (auto& [tid, t] : tasks_) {
+    if (++threads[t.pid] > 1) {
+      return refuse("process " + std::to_string(t.pid) +
+                    " has several threads (checkpoints of multi-threaded processes are not supported yet)");
+    }
+    bool clean = t.cur.action == Action::None && t.next_resume == NextResume::Normal;
+    bool waiting = skipper_->one_stop() && t.cur.action == Action::Emulate && t.cur.awaiting_exit_event &&
+                   !t.cur.sigsuspend_for_real && !t.cur.rerun_pending && t.next_resume == NextResume::Normal;
+    if (t.running || t.pending || !t.started || t.deliver_on_resume != 0 || t.injecting_signal != 0 ||
+        t.sigkilled || (!clean && !waiting)) {
+      return refuse("thread " + std::to_string(tid) + " is in the middle of a syscall or a signal");
+    }
+  }
+  std::shared_ptr<Checkpoint> cp(new Checkpoint());
+  Checkpoint::Data& d = *cp->d_;
+  for (auto& [tid, t] : tasks_) {
+    Checkpoint::Data::Process p;
+    p.pid = t.pid;
+    p.tid = tid;
+    p.regs = t.task->regs();
+    p.scratch = p.regs.rip;
+    p.clear_child_tid = t.clear_child_tid;
+    struct robust_list_head* head = nullptr;
+    size_t len = 0;
+    if (::syscall(SYS_get_robust_list, t.task->tid(), &head, &len) == 0) {
+      p.robust_head = reinterpret_cast<uint64_t>(head);
+      p.robust_len = len;
+    }
+    p.frozen = fork_copy(*t.task, p.regs, p.scratch, 0);
+    if (checkpoint_fixup) checkpoint_fixup(t.pid, *p.frozen);
+    d.processes.push_back(std::move(p));
+    d.tasks.emplace(tid, copy_state(t));
+  }
+  d.next_number = next_number_;
+  d.interval_start = at_interval_start_;
+  d.current_tid = current_tid_;
+  d.first_exit = first_exit_;
+  d.process_exits = process_exits_;
+  d.exe_copy = exe_copy_;
+  d.exe_path = exe_path_;
+  d.auxv = auxv_;
+  cp->measure();
+  return cp;
+}
+
+void ReplaySession::restore(const Checkpoint& cp) {
+  const Checkpoint::Data& d = *cp.d_;
+  kill();
+  orphan_stops_.clear();
+  for (const auto& p : d.processes) {
+    std::unique_ptr<Task> task = fork_copy(*p.frozen, p.regs, p.scratch, p.clear_child_tid);
+    if (p.robust_head != 0) {
+      inject_syscall(*task, p.scratch, SYS_set_robust_list, {p.robust_head, p.robust_len});
+    }
+    RTask& t = tasks_[p.tid];
+    t = copy_state(d.tasks.at(p.tid));
+    t.live_pid = task->tid();
+    t.task = std::move(task);
+    live_to_recorded_[t.live_pid] = p.tid;
+  }
+  next_number_ = d.next_number;
+  next_.reset();
+  after_next_.reset();
+  reader_->seek(next_number_);
+  at_interval_start_ = d.interval_start;
+  last_interval_hook_ = next_number_;
+  current_tid_ = d.current_tid;
+  first_exit_ = d.first_exit;
+  process_exits_ = d.process_exits;
+  exe_copy_ = d.exe_copy;
+  exe_path_ = d.exe_path;
+  auxv_ = d.auxv;
+  watched_write_.reset();
+  held_stop_.reset();
+  exec_stop_tid_ = 0;
+  step_over_syscall_tid_ = 0;
+  interrupt_requested_ = false;
+}
+
+int ReplaySession::event_tid(uint64_t n) {
+  if (!side_reader_) side_reader_ = std::make_unique<trace::TraceReader>(options_.trace_dir);
+  if (side_reader_->position() != n) side_reader_->seek(n);
+  auto rec = side_reader_->next();
+  if (!rec) return 0;
+  auto ev = rec->get();
+  return ev.which() == schema::Event::WARNING ? 0 : ev.getTid();
+}
+
+bool ReplaySession::in_syscall(int tid) const {
+  auto it = tasks_.find(tid);
+  return it != tasks_.end() && it->second.cur.action != Action::None;
 }
 
 int ReplaySession::recorded_exit_status() const {
@@ -1405,6 +1740,8 @@ int replay_autopilot(const ReplayOptions& options) {
       case ReplaySession::StopKind::Interrupted:
       case ReplaySession::StopKind::MemoryWatch:
       case ReplaySession::StopKind::Exec:
+      case ReplaySession::StopKind::EventReached:
+      case ReplaySession::StopKind::ProcessEnding:
         continue;
       case ReplaySession::StopKind::Trap:
         throw Divergence(session.next_event(), s.tid, "no breakpoint trap",

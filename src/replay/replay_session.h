@@ -25,6 +25,33 @@
 namespace rrx::replay {
 
 class Skipper;
+class ReplaySession;
+
+// A frozen copy of the whole replayed tree at one moment: one stopped fork
+// of each replayed process (copy-on-write, never resumed) plus the replay's
+// own bookkeeping. ReplaySession::restore() forks those copies again, so a
+// checkpoint can be restored any number of times.
+class Checkpoint {
+ public:
+  ~Checkpoint();
+  Checkpoint(const Checkpoint&) = delete;
+  Checkpoint& operator=(const Checkpoint&) = delete;
+  // The next event when it was taken.
+  uint64_t event() const;
+  // Taken right after an event was replayed, before any code ran: the start
+  // of the interval of event() (see ReplaySession::at_interval_start()).
+  bool at_interval_start() const;
+  // Memory the frozen processes hold (their proportional set size, as of
+  // the last measure()).
+  uint64_t memory_bytes() const;
+  void measure();
+
+ private:
+  friend class ReplaySession;
+  Checkpoint();
+  struct Data;
+  std::unique_ptr<Data> d_;
+};
 
 struct ReplayOptions {
   std::filesystem::path trace_dir;
@@ -44,6 +71,7 @@ class Divergence : public Error {
 
 class ReplaySession {
  public:
+  friend class Checkpoint;
   explicit ReplaySession(ReplayOptions options);
   ~ReplaySession();
   ReplaySession(const ReplaySession&) = delete;
@@ -58,6 +86,8 @@ class ReplaySession {
     Interrupted,  // request_interrupt()
     MemoryWatch,  // the replay wrote recorded kernel output over a watched range (memory_write_hook)
     Exec,         // a task exec'd and exec_hook asked to stop there
+    EventReached, // set_stop_at_event(): that event is next
+    ProcessEnding,  // exit_hook asked to stop at an exit_group entry (not yet run)
   };
   struct Stop {
     StopKind kind = StopKind::Stepped;
@@ -80,6 +110,16 @@ class ReplaySession {
   std::function<void(int tid)> new_task_hook;
   // Called after a task's exec; returning true stops cont() with Exec.
   std::function<bool(int tid)> exec_hook;
+  // Called when a task enters the exit_group the recording says it made;
+  // returning true stops with ProcessEnding before it runs (and again on
+  // every later cont()/step() while the hook says so).
+  std::function<bool(int tid)> exit_hook;
+  // Called with each frozen copy a checkpoint makes, to take out of its
+  // memory what the debugger put there (breakpoint bytes).
+  std::function<void(int recorded_pid, Task& frozen)> checkpoint_fixup;
+  // Called at each interval start (see at_interval_start()) during
+  // cont()/step(): where automatic checkpoints are taken.
+  std::function<void()> interval_start_hook;
 
   // Spawns the program and replays its exec: stopped at its first instruction.
   void start();
@@ -122,6 +162,28 @@ class ReplaySession {
   // Kills every replayed task.
   void kill();
 
+  // Checkpoints. checkpoint() returns null (and why) when the tree cannot be
+  // copied now: a task is inside a syscall that runs for real, a signal is
+  // on its way, or a process has several threads (not supported yet).
+  std::shared_ptr<Checkpoint> checkpoint(std::string* why_not = nullptr);
+  // Replaces the live tree by new copies of the checkpoint's processes.
+  void restore(const Checkpoint& checkpoint);
+  // True while no code has run since the last event was replayed: the
+  // program stands at the start of the interval of next_event(), the stretch
+  // of execution that ends with that event. Only the task of event N runs
+  // user code in interval N.
+  bool at_interval_start() const { return at_interval_start_; }
+  // cont()/step() stop with EventReached once next_event() >= n.
+  void set_stop_at_event(std::optional<uint64_t> n) { stop_at_event_ = n; }
+  // The recorded tid of event n (0 for warnings or past the end).
+  int event_tid(uint64_t n);
+  // Whether writes to fds 1 and 2 are shown again (off while rrx moves
+  // through the timeline: the user saw that output already).
+  void set_echo_output(bool on) { options_.echo_output = on; }
+  bool echo_output() const { return options_.echo_output; }
+  // True while the task is inside a syscall (its result still to come).
+  bool in_syscall(int tid) const;
+
  private:
   enum class Action { None, Emulate, Execute, ExecuteInject, ExecuteMmap, Exec, Exit, Clone };
   enum class NextResume { Normal, ToExit, RunForReal };
@@ -142,18 +204,23 @@ class ReplaySession {
       bool awaiting_exit_event = false;  // the entry had its own event; the result comes with a later one
       bool at_exit_stop = false;   // two-stop strategies: stopped at the exit, result not yet set
       bool sigsuspend_for_real = false;  // replaced by rt_sigsuspend to take a signal with its mask
+      bool exit_held = false;      // exit_group stopped by exit_hook; its event not yet consumed
     } cur;
     NextResume next_resume = NextResume::Normal;
     int deliver_on_resume = 0;
     int injecting_signal = 0;
     bool sigkilled = false;       // rrx sent the recorded SIGKILL
     uint64_t child_tid_addr = 0;  // CLONE_CHILD_SETTID: where the kernel wrote the live tid
+    uint64_t clear_child_tid = 0; // CLONE_CHILD_CLEARTID / set_tid_address: zeroed at the task's exit
     std::string exe_path;
     std::filesystem::path exe_copy;
     std::string auxv;
   };
 
   Stop run(bool step, int step_tid);
+  Stop stepped_over_syscall(RTask& t);
+  std::unique_ptr<Task> fork_copy(Task& parent, const user_regs_struct& regs, uint64_t scratch, uint64_t ctid);
+  static RTask copy_state(const RTask& t);
   std::optional<Stop> advance(bool step, int step_tid);
   void spawn();
   void start_program();
@@ -221,7 +288,16 @@ class ReplaySession {
   std::map<std::string, int> file_fds_;
   bool debug_log_ = false;  // RRX_DEBUG_REPLAY=1: log every stop
   int step_over_syscall_tid_ = 0;  // step(): the task stepping over a syscall instruction
+  bool at_interval_start_ = false;
+  std::optional<uint64_t> stop_at_event_;
+  std::optional<Stop> held_stop_;  // a stop decided inside a handler (exit_hook)
+  uint64_t last_interval_hook_ = UINT64_MAX;
+  std::unique_ptr<trace::TraceReader> side_reader_;  // event_tid()
 };
+
+// Registers equal as far as a position in the program goes (the trace and
+// resume flags aside).
+bool same_position_regs(const user_regs_struct& a, const user_regs_struct& b);
 
 // The exit status of a child of rrx that is not a replayed task (gdb), if
 // the replay's waitpid collected it.

@@ -4,6 +4,8 @@
 
 #include <cstddef>
 #include <cstring>
+#include <cstdlib>
+#include <iostream>
 #include <sstream>
 
 #include "trace_format/trace_dir.h"
@@ -12,12 +14,15 @@ namespace rrx::replay {
 
 namespace {
 
-constexpr uint8_t kInt3 = 0xcc;
 const char* kWriteRefusal =
     "rrx: the replay is read-only: writing memory or registers (set var, print x=1, call f()) "
     "would change the recorded execution";
 
-size_t debugreg_offset(int i) { return offsetof(struct user, u_debugreg) + static_cast<size_t>(i) * 8; }
+std::string hex(uint64_t v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
+  return buf;
+}
 
 }  // namespace
 
@@ -35,16 +40,21 @@ int ReplayTarget::focus_tid() {
   return tids.empty() ? cur : tids.front();
 }
 
-ReplayTarget::~ReplayTarget() = default;
+ReplayTarget::~ReplayTarget() {
+  // The checkpoints' frozen processes go before the session's live ones.
+  timeline_.reset();
+}
 
 void ReplayTarget::start_session() {
+  timeline_.reset();
   session_ = std::make_unique<ReplaySession>(options_);
-  session_->memory_write_hook = [this](int, uint64_t addr, uint64_t len) { return watched(addr, len); };
-  session_->new_task_hook = [this](int tid) {
-    bool any = false;
-    for (const auto& s : slots_) any = any || s.used;
-    if (any && session_->pid_of(tid) == focus()) apply_debug_registers(session_->task(tid));
+  bps_ = std::make_unique<Breakpoints>(*session_, [this] { return focus(); });
+  timeline_ = std::make_unique<Timeline>(*session_, *bps_, CheckpointPolicy::from_environment());
+  session_->memory_write_hook = [this](int, uint64_t addr, uint64_t len) {
+    return bps_->watches_writes_to(addr, len);
   };
+  session_->new_task_hook = [this](int tid) { bps_->on_new_task(tid); };
+  session_->checkpoint_fixup = [this](int pid, Task& frozen) { bps_->hide_in_copy(pid, frozen); };
   session_->start();
   if (focus_pid_ != 0 && focus_pid_ != session_->recorded_pid()) {
     // Replay without the debugger until the chosen process has exec'd.
@@ -58,13 +68,26 @@ void ReplayTarget::start_session() {
     }
     session_->exec_hook = nullptr;
   }
+  // The end of the debugged process is the end of the recording for gdb:
+  // it stays there (and reverse execution can start from it).
+  session_->exit_hook = [this](int tid) { return !release_exit_ && session_->pid_of(tid) == focus(); };
   session_->set_current_tid(focus_tid());
+  std::string why;
+  if (timeline_->on_start(why)) {
+    session_->interval_start_hook = [this] { timeline_->on_interval_start(); };
+  } else {
+    std::cerr << "rrx: warning: reverse execution is not available in this replay: " << why << "\n";
+  }
   exited_ = false;
   last_stop_ = gdb::StopReason{};
   last_stop_.kind = gdb::StopReason::Kind::Signal;
   last_stop_.signo = SIGTRAP;
   last_stop_.tid = session_->recorded_tid();
   last_stop_.pid = session_->recorded_pid();
+  ReplaySession::Stop here;
+  here.kind = ReplaySession::StopKind::EventReached;
+  here.tid = session_->current_tid();
+  here_ = timeline_->mark_here(here);
 }
 
 int ReplayTarget::pid() { return focus(); }
@@ -98,10 +121,7 @@ bool ReplayTarget::read_registers(int tid, gdb::ThreadRegisters& out) {
 size_t ReplayTarget::read_memory(uint64_t addr, void* buf, size_t len) {
   if (exited_ || !session_->alive()) return 0;
   size_t n = session_->task(focus_tid()).read_mem(addr, buf, len);
-  // Show the program's bytes, not the breakpoints.
-  for (auto it = sw_breakpoints_.lower_bound(addr); it != sw_breakpoints_.end() && it->first < addr + n; ++it) {
-    static_cast<uint8_t*>(buf)[it->first - addr] = it->second;
-  }
+  bps_->hide_in(addr, buf, n);  // the program's bytes, not the breakpoints
   return n;
 }
 
@@ -115,90 +135,14 @@ bool ReplayTarget::write_memory_allowed(std::string& why) {
   return false;
 }
 
-void ReplayTarget::apply_debug_registers() {
-  for (int tid : session_->tids_of(focus())) apply_debug_registers(session_->task(tid));
-}
-
-void ReplayTarget::apply_debug_registers(Task& t) {
-  uint64_t dr7 = 0;
-  for (int i = 0; i < 4; ++i) {
-    const DebugSlot& s = slots_[i];
-    if (!s.used) continue;
-    t.poke_user(debugreg_offset(i), s.addr);
-    uint64_t rw = 0, len = 0;
-    switch (s.kind) {
-      case gdb::BreakpointKind::Hardware: rw = 0; break;
-      case gdb::BreakpointKind::WriteWatch: rw = 1; break;
-      default: rw = 3; break;  // x86 has no read-only watch: read/write, reported as asked
-    }
-    if (s.kind != gdb::BreakpointKind::Hardware) {
-      switch (s.len) {
-        case 1: len = 0; break;
-        case 2: len = 1; break;
-        case 8: len = 2; break;
-        default: len = 3; break;
-      }
-    }
-    dr7 |= (1ull << (i * 2)) | (rw << (16 + i * 4)) | (len << (18 + i * 4));
-  }
-  t.poke_user(debugreg_offset(7), dr7);
-}
-
 bool ReplayTarget::insert_breakpoint(gdb::BreakpointKind kind, uint64_t addr, uint64_t len) {
   if (exited_ || !session_->alive()) return false;
-  if (kind == gdb::BreakpointKind::Software) {
-    if (sw_breakpoints_.count(addr)) return true;
-    uint8_t orig;
-    Task& t = session_->task(focus_tid());
-    if (!t.read_exact(addr, &orig, 1)) return false;
-    if (!t.write_mem(addr, &kInt3, 1)) return false;
-    sw_breakpoints_[addr] = orig;
-    return true;
-  }
-  if (kind != gdb::BreakpointKind::Hardware) {
-    if (len != 1 && len != 2 && len != 4 && len != 8) return false;
-    if (addr % len != 0) return false;  // the debug registers need aligned ranges
-  }
-  for (auto& s : slots_) {
-    if (!s.used) {
-      s = DebugSlot{true, kind, addr, kind == gdb::BreakpointKind::Hardware ? 1 : len};
-      try {
-        apply_debug_registers();
-      } catch (const Error&) {
-        s.used = false;
-        return false;
-      }
-      return true;
-    }
-  }
-  return false;  // all four debug registers are in use
+  return bps_->insert(kind, addr, len);
 }
 
 bool ReplayTarget::remove_breakpoint(gdb::BreakpointKind kind, uint64_t addr, uint64_t len) {
-  if (kind == gdb::BreakpointKind::Software) {
-    auto it = sw_breakpoints_.find(addr);
-    if (it == sw_breakpoints_.end()) return true;
-    if (!exited_ && session_->alive()) session_->task(focus_tid()).write_mem(addr, &it->second, 1);
-    sw_breakpoints_.erase(it);
-    return true;
-  }
-  for (auto& s : slots_) {
-    if (s.used && s.kind == kind && s.addr == addr &&
-        (kind == gdb::BreakpointKind::Hardware || s.len == len)) {
-      s.used = false;
-      if (!exited_ && session_->alive()) apply_debug_registers();
-      return true;
-    }
-  }
-  return true;
-}
-
-bool ReplayTarget::watched(uint64_t addr, uint64_t len) const {
-  for (const auto& s : slots_) {
-    if (!s.used || s.kind == gdb::BreakpointKind::Hardware || s.kind == gdb::BreakpointKind::ReadWatch) continue;
-    if (addr < s.addr + s.len && s.addr < addr + len) return true;
-  }
-  return false;
+  if (exited_ || !session_->alive()) return true;
+  return bps_->remove(kind, addr, len);
 }
 
 gdb::StopReason ReplayTarget::translate(const ReplaySession::Stop& stop) {
@@ -208,37 +152,20 @@ gdb::StopReason ReplayTarget::translate(const ReplaySession::Stop& stop) {
   if (r.tid > 0 && session_->has_task(r.tid)) session_->set_current_tid(r.tid);
   switch (stop.kind) {
     case ReplaySession::StopKind::Stepped:
+    case ReplaySession::StopKind::EventReached:
+    case ReplaySession::StopKind::Exec:
       r.kind = gdb::StopReason::Kind::Signal;
       r.signo = SIGTRAP;
       break;
     case ReplaySession::StopKind::Trap: {
       r.kind = gdb::StopReason::Kind::Signal;
       r.signo = SIGTRAP;
-      Task& t = session_->task(r.tid);
-      uint64_t dr6 = t.peek_user(debugreg_offset(6));
-      bool hw = false;
-      for (int i = 0; i < 4; ++i) {
-        if ((dr6 & (1ull << i)) && slots_[i].used) {
-          hw = true;
-          if (slots_[i].kind == gdb::BreakpointKind::Hardware) {
-            r.hardware_breakpoint = true;
-          } else {
-            r.watchpoint = true;
-            r.watch_kind = slots_[i].kind;
-            r.watch_addr = slots_[i].addr;
-          }
-          break;
-        }
-      }
-      if (dr6 & 0xf) t.poke_user(debugreg_offset(6), 0);
-      if (!hw) {
-        user_regs_struct regs = t.regs();
-        if (sw_breakpoints_.count(regs.rip - 1)) {
-          regs.rip -= 1;  // report the breakpoint's address, as swbreak promises
-          t.set_regs(regs);
-          r.software_breakpoint = true;
-        }
-      }
+      Breakpoints::Hit hit = bps_->classify_trap(r.tid);
+      r.hardware_breakpoint = hit.hardware;
+      r.software_breakpoint = hit.software;
+      r.watchpoint = hit.watch;
+      r.watch_kind = hit.watch_kind;
+      r.watch_addr = hit.watch_addr;
       break;
     }
     case ReplaySession::StopKind::Signal:
@@ -249,18 +176,21 @@ gdb::StopReason ReplayTarget::translate(const ReplaySession::Stop& stop) {
       r.kind = gdb::StopReason::Kind::Signal;
       r.signo = SIGINT;
       break;
-    case ReplaySession::StopKind::MemoryWatch:
+    case ReplaySession::StopKind::MemoryWatch: {
       r.kind = gdb::StopReason::Kind::Signal;
       r.signo = SIGTRAP;
+      Breakpoints::Hit hit = bps_->classify_kernel_write(stop.watch_addr, stop.watch_len);
       r.watchpoint = true;
-      for (const auto& s : slots_) {
-        bool writes = s.kind == gdb::BreakpointKind::WriteWatch || s.kind == gdb::BreakpointKind::AccessWatch;
-        if (s.used && writes && stop.watch_addr < s.addr + s.len && s.addr < stop.watch_addr + stop.watch_len) {
-          r.watch_kind = s.kind;
-          r.watch_addr = s.addr;
-          break;
-        }
-      }
+      r.watch_kind = hit.watch_kind;
+      r.watch_addr = hit.watch ? hit.watch_addr : stop.watch_addr;
+      break;
+    }
+    case ReplaySession::StopKind::ProcessEnding:
+      r.kind = gdb::StopReason::Kind::ReplayEnd;
+      std::fprintf(stderr,
+                   "rrx: the end of the recording: process %d exits with status %d next ('continue' lets it "
+                   "exit; reverse execution works from here)\n",
+                   r.pid, static_cast<int>(session_->task(r.tid).regs().rdi & 0xff));
       break;
     case ReplaySession::StopKind::Exited:
     case ReplaySession::StopKind::TraceEnd:
@@ -280,7 +210,11 @@ gdb::StopReason ReplayTarget::translate(const ReplaySession::Stop& stop) {
 
 gdb::StopReason ReplayTarget::resume(gdb::ResumeKind kind, int tid) {
   if (exited_) return last_stop_;
+  if (kind == gdb::ResumeKind::ReverseContinue || kind == gdb::ResumeKind::ReverseStep) return reverse(kind, tid);
   ReplaySession::Stop stop;
+  // Held at the end: going on lets the process exit (gdb then reports its
+  // exit status, and reverse execution is over).
+  release_exit_ = here_.process_ending;
   try {
     for (;;) {
       if (kind == gdb::ResumeKind::Continue) {
@@ -300,6 +234,7 @@ gdb::StopReason ReplayTarget::resume(gdb::ResumeKind kind, int tid) {
       // A stop in another process of the tree: not the debugger's business.
     }
   } catch (const Divergence& d) {
+    release_exit_ = false;
     std::fprintf(stderr, "rrx: %s\n", d.what());
     session_->kill();
     exited_ = true;
@@ -308,12 +243,64 @@ gdb::StopReason ReplayTarget::resume(gdb::ResumeKind kind, int tid) {
     last_stop_.signo = SIGKILL;
     return last_stop_;
   }
+  release_exit_ = false;
   last_stop_ = translate(stop);
   last_siginfo_.clear();
   if (stop.kind == ReplaySession::StopKind::Signal || stop.kind == ReplaySession::StopKind::Trap) {
     last_siginfo_.assign(reinterpret_cast<const char*>(&stop.siginfo), sizeof stop.siginfo);
   }
+  if (!exited_) here_ = timeline_->mark_here(stop);
   return last_stop_;
+}
+
+gdb::StopReason ReplayTarget::stop_at(const Mark& at, gdb::StopReason::Kind kind) {
+  here_ = at;
+  if (session_->has_task(at.tid)) session_->set_current_tid(at.tid);
+  last_siginfo_.clear();
+  last_stop_ = gdb::StopReason{};
+  last_stop_.kind = kind;
+  last_stop_.signo = SIGTRAP;
+  last_stop_.tid = session_->has_task(at.tid) ? at.tid : focus_tid();
+  last_stop_.pid = focus();
+  return last_stop_;
+}
+
+gdb::StopReason ReplayTarget::reverse(gdb::ResumeKind kind, int tid) {
+  if (!timeline_->has_start()) {
+    std::fprintf(stderr, "rrx: reverse execution is not available in this replay\n");
+    return stop_at(here_, gdb::StopReason::Kind::Signal);
+  }
+  try {
+    Timeline::Result r;
+    if (kind == gdb::ResumeKind::ReverseContinue) {
+      r = timeline_->reverse_continue(here_);
+    } else {
+      Mark from = here_;
+      if (tid > 0 && tid != from.tid && session_->has_task(tid)) {
+        from.tid = tid;  // another thread's previous instruction, from here
+        from.regs = session_->task(tid).regs();
+        from.process_ending = false;
+      }
+      r = timeline_->reverse_step(from);
+    }
+    if (!r.moved) std::fprintf(stderr, "rrx: cannot find that position again; staying here\n");
+    gdb::StopReason s = stop_at(r.at, r.at_begin ? gdb::StopReason::Kind::ReplayBegin : gdb::StopReason::Kind::Signal);
+    if (!r.at_begin) {
+      last_stop_.software_breakpoint = r.hit.software;
+      last_stop_.hardware_breakpoint = r.hit.hardware;
+      last_stop_.watchpoint = r.hit.watch;
+      last_stop_.watch_kind = r.hit.watch_kind;
+      last_stop_.watch_addr = r.hit.watch_addr;
+      s = last_stop_;
+    }
+    return s;
+  } catch (const Divergence& d) {
+    std::fprintf(stderr, "rrx: %s\n", d.what());
+  } catch (const Error& e) {
+    std::fprintf(stderr, "rrx: reverse execution failed: %s\n", e.what());
+  }
+  // Back to a known place: the start.
+  return stop_at(timeline_->goto_start(), gdb::StopReason::Kind::ReplayBegin);
 }
 
 void ReplayTarget::request_interrupt() { session_->request_interrupt(); }
@@ -324,14 +311,30 @@ std::string ReplayTarget::exec_file() { return session_->exe_copy_of(focus_tid()
 
 std::string ReplayTarget::siginfo(int) { return last_siginfo_; }
 
+std::string ReplayTarget::moved_to(const Mark& at) {
+  stop_at(at, gdb::StopReason::Kind::Signal);
+  return "Now at event " + std::to_string(at.interval) + ", thread " + std::to_string(at.tid) + ", pc " +
+         hex(at.regs.rip) + ".\n";
+}
+
 std::string ReplayTarget::monitor(const std::string& command, bool& ok) {
   ok = true;
   std::istringstream in(command);
-  std::string verb;
-  in >> verb;
+  std::string verb, arg;
+  in >> verb >> arg;
+  if (verb == "info" && (arg == "checkpoints" || arg == "checkpoint")) verb = "info-checkpoints";
+  if (verb == "delete" && arg == "checkpoint") {
+    verb = "delete-checkpoint";
+    in >> arg;
+  }
+  auto number = [&](uint64_t& n) {
+    char* end = nullptr;
+    n = std::strtoull(arg.c_str(), &end, 10);
+    return !arg.empty() && end && *end == 0;
+  };
   if (verb == "when") {
-    return "Current event: " + std::to_string(session_->next_event()) + " (of " +
-           std::to_string(session_->event_count()) + " in the trace)\n";
+    return "Current event: " + std::to_string(here_.interval) + " (of " + std::to_string(session_->event_count()) +
+           " in the trace)\n";
   }
   if (verb == "info-trace") {
     auto h = session_->reader().header();
@@ -346,18 +349,90 @@ std::string ReplayTarget::monitor(const std::string& command, bool& ok) {
         << "\n";
     return out.str();
   }
+  bool needs_timeline = verb == "goto" || verb == "checkpoint" || verb == "restart" ||
+                        verb == "info-checkpoints" || verb == "delete-checkpoint";
+  if (needs_timeline && (exited_ || !timeline_->has_start())) {
+    ok = false;
+    return "rrx: not available: " + std::string(exited_ ? "the replay has ended; 'run' starts it again"
+                                                        : "this replay has no checkpoints");
+  }
+  std::string why;
+  uint64_t n = 0;
+  if (verb == "goto") {
+    Mark at;
+    if (!number(n)) {
+      ok = false;
+      return "usage: monitor goto EVENT";
+    }
+    if (!timeline_->goto_event(n, at, why)) {
+      ok = false;
+      return "rrx: " + why;
+    }
+    return moved_to(at);
+  }
+  if (verb == "checkpoint") {
+    int id = timeline_->add_checkpoint(here_, why);
+    if (id == 0) {
+      ok = false;
+      return "rrx: cannot take a checkpoint here: " + why;
+    }
+    return "Checkpoint " + std::to_string(id) + " at event " + std::to_string(here_.interval) + ", pc " +
+           hex(here_.regs.rip) + ".\n";
+  }
+  if (verb == "restart") {
+    Mark at;
+    if (!number(n)) {
+      ok = false;
+      return "usage: monitor restart CHECKPOINT";
+    }
+    if (!timeline_->restart_checkpoint(static_cast<int>(n), at, why)) {
+      ok = false;
+      return "rrx: " + why;
+    }
+    return moved_to(at);
+  }
+  if (verb == "info-checkpoints") return timeline_->describe();
+  if (verb == "delete-checkpoint") {
+    if (!number(n) || !timeline_->delete_checkpoint(static_cast<int>(n))) {
+      ok = false;
+      return "rrx: no checkpoint '" + arg + "'";
+    }
+    return "Deleted checkpoint " + arg + ".\n";
+  }
   if (verb == "help" || verb.empty()) {
     return "rrx monitor commands:\n"
-           "  when        the current event number\n"
-           "  info-trace  what the trace holds\n";
+           "  when                      the current event number\n"
+           "  goto EVENT                go to the start of EVENT's stretch of execution\n"
+           "  checkpoint                keep the current position as a checkpoint\n"
+           "  restart CHECKPOINT        go back to a checkpoint\n"
+           "  info checkpoints          list checkpoints and the memory they hold\n"
+           "  delete checkpoint N       drop a checkpoint\n"
+           "  info-trace                what the trace holds\n"
+           "gdb's reverse-continue, reverse-step, reverse-next, reverse-finish and reverse-stepi\n"
+           "work on the replay; 'run' goes back to the start.\n";
   }
   ok = false;
   return "unknown monitor command '" + verb + "'; try 'monitor help'";
 }
 
 bool ReplayTarget::restart() {
-  sw_breakpoints_.clear();
-  for (auto& s : slots_) s.used = false;
+  bps_->clear();  // gdb inserts its breakpoints again
+  if (timeline_->has_start()) {
+    try {
+      here_ = timeline_->goto_start();
+      exited_ = false;
+      last_siginfo_.clear();
+      last_stop_ = gdb::StopReason{};
+      last_stop_.kind = gdb::StopReason::Kind::Signal;
+      last_stop_.signo = SIGTRAP;
+      last_stop_.tid = here_.tid;
+      last_stop_.pid = focus();
+      return true;
+    } catch (const Error& e) {
+      std::fprintf(stderr, "rrx: restoring the start failed (%s); replaying from scratch\n", e.what());
+    }
+  }
+  timeline_.reset();
   session_.reset();
   start_session();
   return true;

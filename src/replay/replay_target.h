@@ -8,7 +8,9 @@
 #include <memory>
 
 #include "gdbserver/target.h"
+#include "replay/breakpoints.h"
 #include "replay/replay_session.h"
+#include "replay/timeline.h"
 
 namespace rrx::replay {
 
@@ -31,7 +33,7 @@ class ReplayTarget : public gdb::Target {
   bool insert_breakpoint(gdb::BreakpointKind kind, uint64_t addr, uint64_t len) override;
   bool remove_breakpoint(gdb::BreakpointKind kind, uint64_t addr, uint64_t len) override;
   gdb::StopReason resume(gdb::ResumeKind kind, int tid) override;
-  bool can_reverse() override { return false; }
+  bool can_reverse() override { return true; }
   void request_interrupt() override;
   gdb::StopReason last_stop() override { return last_stop_; }
   std::string auxv() override;
@@ -41,29 +43,26 @@ class ReplayTarget : public gdb::Target {
   bool restart() override;
 
   ReplaySession& session() { return *session_; }
+  Timeline& timeline() { return *timeline_; }
 
  private:
-  struct DebugSlot {
-    bool used = false;
-    gdb::BreakpointKind kind{};
-    uint64_t addr = 0, len = 0;
-  };
   void start_session();
   int focus() const;
   int focus_tid();
-  void apply_debug_registers();
-  void apply_debug_registers(Task& t);
-  void insert_all_breakpoints();
-  bool watched(uint64_t addr, uint64_t len) const;
   gdb::StopReason translate(const ReplaySession::Stop& stop);
+  gdb::StopReason reverse(gdb::ResumeKind kind, int tid);
+  gdb::StopReason stop_at(const Mark& at, gdb::StopReason::Kind kind);
+  std::string moved_to(const Mark& at);
 
   ReplayOptions options_;
   std::unique_ptr<ReplaySession> session_;
-  std::map<uint64_t, uint8_t> sw_breakpoints_;  // address -> original byte
-  DebugSlot slots_[4];
+  std::unique_ptr<Breakpoints> bps_;
+  std::unique_ptr<Timeline> timeline_;
+  Mark here_;  // the current position
   gdb::StopReason last_stop_;
   std::string last_siginfo_;  // raw siginfo of the last stop, if it was a signal
   bool exited_ = false;
+  bool release_exit_ = false;  // let the held exit_group run
   int focus_pid_ = 0;
 };
 

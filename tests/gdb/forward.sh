@@ -32,6 +32,7 @@ info sharedlibrary
 monitor when
 delete
 continue
+continue
 '
 expect demo 'Breakpoint 1, square \(v=1\) at .*gdb_demo.c:15'
 expect demo '^\$1 = 1$'
@@ -54,6 +55,8 @@ expect demo '/lib/x86_64-linux-gnu/libc.so.6'
 expect demo 'ld-linux-x86-64.so.2'
 expect demo 'Current event: [0-9]+'
 expect demo 'result=30 counter=30 pid=[0-9]+'
+expect demo 'No more reverse-execution history'
+expect demo 'the end of the recording: process [0-9]+ exits with status 2 next'
 expect demo 'exited with code 02'
 reject demo 'Remote connection closed|Remote communication error'
 
@@ -74,7 +77,7 @@ printf 'break square\ncontinue\n' >"$WORK/w0.gdb"
 printf 'set var global_counter = 100\n' >"$WORK/w1.gdb"
 printf 'print global_counter = 7\n' >"$WORK/w2.gdb"
 printf 'set $rax = 0x1234567\n' >"$WORK/w3.gdb"
-printf 'print global_counter\nprint $rax != 0x1234567\ndelete\ncontinue\n' >"$WORK/w4.gdb"
+printf 'print global_counter\nprint $rax != 0x1234567\ndelete\ncontinue\ncontinue\n' >"$WORK/w4.gdb"
 timeout "$GDB_TIMEOUT" "$RRX" replay --batch -x "$WORK/w0.gdb" -x "$WORK/w1.gdb" -x "$WORK/w2.gdb" \
   -x "$WORK/w3.gdb" -x "$WORK/w4.gdb" "$WORK/demo.trace" >"$WORK/writes.gdb.out" 2>&1 </dev/null || true
 expect writes 'the replay is read-only'

@@ -7,7 +7,7 @@ mkdir -p "$WORK/dir"
 touch "$WORK/dir/alpha" "$WORK/dir/beta"
 gdb_record tree -- "$RRX_TEST_PROGRAMS/mt_fork_exec" "$WORK/dir"
 
-printf 'set breakpoint pending on\nbreak write\ncontinue\nbt 2\ninfo threads\ndelete\ncontinue\n' >"$WORK/p.gdb"
+printf 'set breakpoint pending on\nbreak write\ncontinue\nbt 2\ninfo threads\ndelete\ncontinue\ncontinue\n' >"$WORK/p.gdb"
 for which in ls "$(awk 'NR==3 {print $1}' <("$RRX" ps "$WORK/tree.trace"))"; do
   timeout "$GDB_TIMEOUT" "$RRX" replay -p "$which" --batch -x "$WORK/p.gdb" "$WORK/tree.trace" \
     >"$WORK/tree.gdb.out" 2>&1 </dev/null || true

@@ -24,6 +24,7 @@ continue
 info threads
 delete
 continue
+continue
 '
 OUT=$WORK/mt.gdb.out
 

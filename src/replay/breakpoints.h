@@ -1,0 +1,90 @@
+// The breakpoints and watchpoints of a replay: gdb's (Z packets), and rrx's
+// own software breakpoints for finding positions again (reverse execution).
+// Software breakpoints are int3 bytes in the debugged process, hidden from
+// memory reads and from checkpoint copies; hardware breakpoints and
+// watchpoints use the debug registers of every thread of that process.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <set>
+
+#include "gdbserver/target.h"
+#include "replay/replay_session.h"
+
+namespace rrx::replay {
+
+class Breakpoints {
+ public:
+  // focus: the recorded pid of the debugged process.
+  Breakpoints(ReplaySession& session, std::function<int()> focus);
+
+  // gdb's breakpoints; false when impossible (no debug register free, a
+  // misaligned or odd-sized watch, an unreadable address).
+  bool insert(gdb::BreakpointKind kind, uint64_t addr, uint64_t len);
+  bool remove(gdb::BreakpointKind kind, uint64_t addr, uint64_t len);
+  void clear();  // forget gdb's breakpoints (the program restarts)
+
+  // While off, gdb's breakpoints stay out of the program (rrx moving through
+  // the timeline); rrx's own ones are unaffected.
+  void set_user_enabled(bool on);
+  bool user_enabled() const { return user_enabled_; }
+  void add_internal(uint64_t addr);
+  void clear_internal();
+
+  // Writes and removes int3 bytes and debug registers until the program
+  // holds exactly the wanted set.
+  void sync();
+  // After ReplaySession::restore(): the new processes hold none of them.
+  void after_restore();
+  // A new thread of the debugged process gets the debug registers.
+  void on_new_task(int tid);
+
+  // The program's own bytes in a buffer read from memory.
+  void hide_in(uint64_t addr, void* buf, size_t len) const;
+  // The program's own bytes in a checkpoint copy of process `pid`.
+  void hide_in_copy(int pid, Task& frozen) const;
+  bool has_int3_at(uint64_t addr) const { return inserted_.count(addr) != 0; }
+  // gdb's write or access watchpoints overlapping [addr, addr+len).
+  bool watches_writes_to(uint64_t addr, uint64_t len) const;
+  // A fingerprint of gdb's breakpoint set (to tell whether it changed).
+  std::string describe_user_set() const;
+
+  // What a SIGTRAP of thread `tid` was. Clears DR6, and moves the pc back
+  // onto an int3 that rrx or gdb put there.
+  struct Hit {
+    bool software = false;   // gdb's int3
+    bool hardware = false;   // gdb's execution breakpoint
+    bool watch = false;      // gdb's watchpoint
+    bool internal = false;   // rrx's int3
+    gdb::BreakpointKind watch_kind = gdb::BreakpointKind::WriteWatch;
+    uint64_t watch_addr = 0;
+    bool user() const { return software || hardware || watch; }
+  };
+  Hit classify_trap(int tid);
+  // One instruction of `tid`, with the int3 at its pc (if any) lifted for it.
+  ReplaySession::Stop step_over(int tid);
+  // A write by the replay in the kernel's place (MemoryWatch stop).
+  Hit classify_kernel_write(uint64_t addr, uint64_t len) const;
+
+ private:
+  struct Slot {
+    bool used = false;
+    gdb::BreakpointKind kind{};
+    uint64_t addr = 0, len = 0;
+  };
+  Task* focus_task();
+  void write_debug_registers(Task& t);
+
+  ReplaySession& session_;
+  std::function<int()> focus_;
+  std::set<uint64_t> user_sw_;
+  std::set<uint64_t> internal_;
+  std::map<uint64_t, uint8_t> inserted_;  // int3s in memory: address -> original byte
+  Slot slots_[4];
+  bool user_enabled_ = true;
+  bool debug_regs_dirty_ = true;
+};
+
+}  // namespace rrx::replay

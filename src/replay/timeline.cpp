@@ -1,0 +1,500 @@
+#include "replay/timeline.h"
+
+#include <cstdarg>
+#include <cstdio>
+#include <cstdlib>
+#include <sstream>
+
+namespace rrx::replay {
+
+namespace {
+
+constexpr uint64_t kMaxSteps = 5'000'000;  // single-steps one reverse-step may take
+constexpr size_t kRecentIntervals = 8;
+
+uint64_t env_u64(const char* name, uint64_t fallback) {
+  const char* v = std::getenv(name);
+  if (!v || !*v) return fallback;
+  char* end = nullptr;
+  unsigned long long n = std::strtoull(v, &end, 10);
+  return end && *end == 0 ? n : fallback;
+}
+
+bool debug_timeline() {
+  static bool on = std::getenv("RRX_DEBUG_TIMELINE") != nullptr;
+  return on;
+}
+
+void debug(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+void debug(const char* fmt, ...) {
+  if (!debug_timeline()) return;
+  va_list ap;
+  va_start(ap, fmt);
+  std::fputs("rrx-timeline: ", stderr);
+  std::vfprintf(stderr, fmt, ap);
+  std::fputc('\n', stderr);
+  va_end(ap);
+}
+
+bool terminal(ReplaySession::StopKind k) {
+  using K = ReplaySession::StopKind;
+  return k == K::Exited || k == K::TraceEnd || k == K::EventReached || k == K::ProcessEnding;
+}
+
+bool same_mark(const Mark& a, const Mark& b) {
+  return a.interval == b.interval && a.tid == b.tid && a.process_ending == b.process_ending &&
+         same_position_regs(a.regs, b.regs);
+}
+
+}  // namespace
+
+CheckpointPolicy CheckpointPolicy::from_environment() {
+  CheckpointPolicy p;
+  p.interval_events = std::max<uint64_t>(1, env_u64("RRX_CHECKPOINT_INTERVAL", p.interval_events));
+  p.max_automatic = env_u64("RRX_CHECKPOINT_MAX", p.max_automatic);
+  p.max_memory = env_u64("RRX_CHECKPOINT_MEMORY_MB", p.max_memory >> 20) << 20;
+  return p;
+}
+
+Timeline::Timeline(ReplaySession& session, Breakpoints& breakpoints, CheckpointPolicy policy)
+    : session_(session), bps_(breakpoints), policy_(policy) {}
+
+Timeline::~Timeline() = default;
+
+bool Timeline::on_start(std::string& why) {
+  automatic_.clear();
+  recent_.clear();
+  user_.clear();
+  cache_.valid = false;
+  start_ = session_.checkpoint(&why);
+  return start_ != nullptr;
+}
+
+void Timeline::on_interval_start() {
+  if (!start_) return;
+  uint64_t e = session_.next_event();
+  auto it = automatic_.upper_bound(e);
+  uint64_t last = it == automatic_.begin() ? (start_ ? start_->event() : 0) : std::prev(it)->first;
+  if (e < last + policy_.interval_events) return;
+  if (it != automatic_.end() && it->first < e + policy_.interval_events) return;  // one just after exists
+  if (auto cp = session_.checkpoint()) add_automatic(std::move(cp));
+}
+
+void Timeline::add_automatic(std::shared_ptr<Checkpoint> cp) {
+  automatic_[cp->event()] = std::move(cp);
+  enforce_limits();
+}
+
+void Timeline::enforce_limits() {
+  while (automatic_.size() > policy_.max_automatic) automatic_.erase(automatic_.begin());
+  uint64_t total = memory_bytes();
+  if (total <= policy_.max_memory) return;
+  // Copy-on-write: the older copies own more pages as the program goes on.
+  for (auto& [e, cp] : automatic_) cp->measure();
+  for (auto& [e, cp] : recent_) cp->measure();
+  while (memory_bytes() > policy_.max_memory && (!recent_.empty() || !automatic_.empty())) {
+    if (!recent_.empty()) recent_.erase(recent_.begin());
+    else automatic_.erase(automatic_.begin());
+  }
+}
+
+uint64_t Timeline::memory_bytes() const {
+  uint64_t total = start_ ? start_->memory_bytes() : 0;
+  for (const auto& [e, cp] : automatic_) total += cp->memory_bytes();
+  for (const auto& [e, cp] : recent_) total += cp->memory_bytes();
+  for (const auto& [id, u] : user_) total += u.checkpoint->memory_bytes();
+  return total;
+}
+
+Mark Timeline::mark_here(const ReplaySession::Stop& stop) {
+  Mark m;
+  m.tid = stop.tid > 0 && session_.has_task(stop.tid) ? stop.tid : session_.current_tid();
+  m.interval = session_.next_event();
+  // A recorded signal is consumed when the task stops with it, before the
+  // faulting instruction runs: the position lies in that event's interval.
+  if (stop.kind == ReplaySession::StopKind::Signal && m.interval > 0) --m.interval;
+  m.process_ending = stop.kind == ReplaySession::StopKind::ProcessEnding;
+  if (session_.alive() && session_.has_task(m.tid)) m.regs = session_.task(m.tid).regs();
+  return m;
+}
+
+bool Timeline::is_at(const Mark& m, const ReplaySession::Stop* stop) {
+  if (m.process_ending) {
+    return stop && stop->kind == ReplaySession::StopKind::ProcessEnding && stop->tid == m.tid;
+  }
+  if (!session_.alive() || !session_.has_task(m.tid) || session_.next_event() != m.interval) return false;
+  return same_position_regs(session_.task(m.tid).regs(), m.regs);
+}
+
+// Runs on from a stop, first stepping over the int3 the last stop was at.
+ReplaySession::Stop Timeline::forward() {
+  if (step_over_tid_ != 0 && session_.has_task(step_over_tid_)) {
+    int tid = step_over_tid_;
+    step_over_tid_ = 0;
+    if (bps_.has_int3_at(session_.task(tid).regs().rip)) {
+      ReplaySession::Stop s = bps_.step_over(tid);
+      if (s.kind != ReplaySession::StopKind::Stepped) return s;
+    }
+  }
+  step_over_tid_ = 0;
+  ReplaySession::Stop s = session_.cont();
+  if (s.kind == ReplaySession::StopKind::Trap) step_over_tid_ = s.tid;
+  return s;
+}
+
+std::shared_ptr<Checkpoint> Timeline::latest_checkpoint_until(uint64_t event, bool strictly_before) const {
+  std::shared_ptr<Checkpoint> best = start_;
+  auto consider = [&](const std::map<uint64_t, std::shared_ptr<Checkpoint>>& m) {
+    for (const auto& [e, cp] : m) {
+      bool ok = strictly_before ? e < event : e <= event;
+      if (ok && (!best || e > best->event())) best = cp;
+    }
+  };
+  consider(automatic_);
+  consider(recent_);
+  if (best && (strictly_before ? best->event() >= event : best->event() > event)) return nullptr;
+  return best;
+}
+
+void Timeline::restore(const std::shared_ptr<Checkpoint>& cp) {
+  debug("restore checkpoint at event %llu", static_cast<unsigned long long>(cp->event()));
+  session_.restore(*cp);
+  step_over_tid_ = 0;
+  bps_.after_restore();
+}
+
+// To the start of interval `event`, with gdb's breakpoints out of the way.
+bool Timeline::goto_interval(uint64_t event) {
+  bps_.clear_internal();
+  bps_.set_user_enabled(false);
+  if (session_.alive() && session_.next_event() == event && session_.at_interval_start()) return true;
+  std::shared_ptr<Checkpoint> cp = latest_checkpoint_until(event, false);
+  if (!cp) return false;
+  bool from_here = session_.alive() && session_.next_event() < event && cp->event() <= session_.next_event();
+  if (!from_here) restore(cp);
+  if (session_.next_event() < event) {
+    session_.set_stop_at_event(event);
+    ReplaySession::Stop s;
+    do {
+      s = forward();
+    } while (!terminal(s.kind));
+    session_.set_stop_at_event(std::nullopt);
+    if (s.kind != ReplaySession::StopKind::EventReached) return false;
+  }
+  remember_interval_start(event);
+  return session_.next_event() == event;
+}
+
+void Timeline::remember_interval_start(uint64_t event) {
+  if (automatic_.count(event) || recent_.count(event) || (start_ && start_->event() == event)) return;
+  if (!session_.at_interval_start()) return;
+  if (auto cp = session_.checkpoint()) {
+    recent_[event] = std::move(cp);
+    while (recent_.size() > kRecentIntervals) {
+      // Keep the latest ones: reverse execution walks backwards from there.
+      recent_.erase(recent_.begin());
+    }
+  }
+}
+
+bool Timeline::seek(const Mark& m) {
+  debug("seek event %llu tid %d pc 0x%llx", static_cast<unsigned long long>(m.interval), m.tid,
+        static_cast<unsigned long long>(m.regs.rip));
+  if (!goto_interval(m.interval)) return false;
+  if (is_at(m, nullptr)) return true;
+  if (!m.process_ending) bps_.add_internal(m.regs.rip);
+  session_.set_stop_at_event(m.interval + 1);
+  bool found = false;
+  for (;;) {
+    ReplaySession::Stop s = forward();
+    if (s.kind == ReplaySession::StopKind::Trap) bps_.classify_trap(s.tid);
+    if (is_at(m, &s)) {
+      found = true;
+      break;
+    }
+    if (terminal(s.kind)) break;
+  }
+  session_.set_stop_at_event(std::nullopt);
+  bps_.clear_internal();
+  return found;
+}
+
+// Replays from `from` to `end` (or to the start of interval end_event) with
+// gdb's breakpoints in, and returns every hit on the way.
+std::vector<Timeline::HitMark> Timeline::scan(const std::shared_ptr<Checkpoint>& from, uint64_t end_event,
+                                              const Mark* end) {
+  debug("scan from event %llu to %s %llu", static_cast<unsigned long long>(from->event()), end ? "mark in" : "event",
+        static_cast<unsigned long long>(end ? end->interval : end_event));
+  restore(from);
+  bps_.clear_internal();
+  bps_.set_user_enabled(true);
+  if (end && !end->process_ending) bps_.add_internal(end->regs.rip);
+  session_.set_stop_at_event(end ? end->interval + 1 : end_event);
+  std::vector<HitMark> hits;
+  for (;;) {
+    if (end && is_at(*end, nullptr)) break;
+    ReplaySession::Stop s = forward();
+    bool at_end = end && is_at(*end, &s);
+    Breakpoints::Hit hit;
+    if (s.kind == ReplaySession::StopKind::Trap) {
+      hit = bps_.classify_trap(s.tid);
+      at_end = end && is_at(*end, &s);
+    } else if (s.kind == ReplaySession::StopKind::MemoryWatch) {
+      hit = bps_.classify_kernel_write(s.watch_addr, s.watch_len);
+    }
+    // A breakpoint at the current position is where reverse-continue starts,
+    // not a hit; a write just before it is.
+    debug("  scan stop kind %d tid %d event %llu at_end %d user hit %d", static_cast<int>(s.kind), s.tid,
+          static_cast<unsigned long long>(session_.next_event()), at_end, hit.user());
+    if (hit.user() && !(at_end && !hit.watch)) hits.push_back({mark_here(s), hit});
+    if (at_end || terminal(s.kind)) break;
+  }
+  session_.set_stop_at_event(std::nullopt);
+  bps_.clear_internal();
+  return hits;
+}
+
+void Timeline::begin() {
+  if (!moving_) echo_was_ = session_.echo_output();
+  moving_ = true;
+  session_.set_echo_output(false);
+}
+
+void Timeline::finish() {
+  if (moving_) session_.set_echo_output(echo_was_);
+  moving_ = false;
+  bps_.clear_internal();
+  bps_.set_user_enabled(true);
+  step_over_tid_ = 0;
+}
+
+Timeline::Result Timeline::reverse_continue(const Mark& from) {
+  begin();
+  Result r;
+  std::string set = bps_.describe_user_set();
+  std::vector<HitMark> hits;
+  uint64_t segment_start = 0;
+  std::shared_ptr<Checkpoint> cp;
+  uint64_t end_event = from.interval;
+  const Mark* end = &from;
+  if (cache_.valid && cache_.breakpoint_set == set && same_mark(cache_.returned, from)) {
+    // gdb goes on from the hit rrx found last time: the hits before it are known.
+    hits = cache_.earlier;
+    segment_start = cache_.segment_start;
+    end_event = segment_start;
+    end = nullptr;
+  }
+  cache_.valid = false;
+  while (hits.empty()) {
+    cp = end ? latest_checkpoint_until(end_event, false) : latest_checkpoint_until(end_event, true);
+    if (!cp) break;
+    hits = scan(cp, end_event, end);
+    segment_start = cp->event();
+    if (!hits.empty() || cp == start_) break;
+    end_event = cp->event();
+    end = nullptr;
+  }
+  if (hits.empty()) {
+    r.at = goto_start();
+    r.at_begin = true;
+    r.moved = true;
+    return r;
+  }
+  HitMark target = hits.back();
+  hits.pop_back();
+  Mark at = target.mark;
+  bool ok;
+  if (target.hit.watch) {
+    // The watchpoint fired after the write: stop at the instruction (or the
+    // syscall) that wrote, where the old value is still there to compare.
+    bool at_begin = false;
+    std::optional<Mark> before = previous(target.mark, at_begin);
+    if (before) at = *before;
+    ok = seek(at);
+  } else {
+    ok = seek(at);
+  }
+  finish();
+  r.moved = ok;
+  r.at = at;
+  r.hit = target.hit;
+  if (ok) {
+    cache_.valid = true;
+    cache_.earlier = std::move(hits);
+    cache_.segment_start = segment_start;
+    cache_.returned = at;
+    cache_.breakpoint_set = set;
+  }
+  return r;
+}
+
+Timeline::Result Timeline::reverse_step(const Mark& from) {
+  begin();
+  Result r;
+  bool at_begin = false;
+  std::optional<Mark> before = previous(from, at_begin);
+  if (before && seek(*before)) {
+    r.moved = true;
+    r.at = *before;
+  } else if (at_begin) {
+    r.at_begin = true;
+    r.moved = seek(from);
+    r.at = from;
+  } else {
+    r.moved = seek(from);
+    r.at = from;
+  }
+  finish();
+  return r;
+}
+
+// The position of m.tid one instruction before m.
+std::optional<Mark> Timeline::previous(const Mark& m, bool& at_begin) {
+  at_begin = false;
+  int tid = m.tid;
+  if (!goto_interval(m.interval)) return std::nullopt;
+  if (!is_at(m, nullptr) && session_.has_task(tid) && !session_.in_syscall(tid)) {
+    // The last pass of m's address before m, if any, is a closer place to
+    // single-step from than the start of the interval.
+    std::optional<Mark> last_pass;
+    if (!m.process_ending) {
+      bps_.add_internal(m.regs.rip);
+      session_.set_stop_at_event(m.interval + 1);
+      for (;;) {
+        ReplaySession::Stop s = forward();
+        if (s.kind == ReplaySession::StopKind::Trap) bps_.classify_trap(s.tid);
+        if (is_at(m, &s) || terminal(s.kind)) break;
+        if (s.kind == ReplaySession::StopKind::Trap && s.tid == tid &&
+            session_.task(tid).regs().rip == m.regs.rip) {
+          last_pass = mark_here(s);
+        }
+      }
+      session_.set_stop_at_event(std::nullopt);
+      bps_.clear_internal();
+    }
+    bool there = last_pass ? seek(*last_pass) : goto_interval(m.interval);
+    if (there) {
+      if (auto before = step_until(m)) return before;
+    }
+  }
+  // m is where tid's stretch of this interval begins: its previous
+  // instruction ended one of its earlier intervals (a syscall, usually).
+  int tries = 0;
+  for (uint64_t e = m.interval; e-- > 0 && tries < 16;) {
+    if (session_.event_tid(e) != tid) continue;
+    ++tries;
+    if (!goto_interval(e)) return std::nullopt;
+    if (!session_.has_task(tid) || session_.in_syscall(tid)) continue;
+    // tid runs from here to the end of this interval: m follows, or was lost.
+    return step_until(m);
+  }
+  at_begin = tries < 16;
+  return std::nullopt;
+}
+
+// Single-steps m.tid from here until it stands at m; the position one step
+// before.
+std::optional<Mark> Timeline::step_until(const Mark& m) {
+  debug("step from event %llu to event %llu pc 0x%llx", static_cast<unsigned long long>(session_.next_event()),
+        static_cast<unsigned long long>(m.interval), static_cast<unsigned long long>(m.regs.rip));
+  bps_.clear_internal();
+  for (uint64_t n = 0; n < kMaxSteps; ++n) {
+    if (!session_.has_task(m.tid)) return std::nullopt;
+    Mark here;
+    here.tid = m.tid;
+    here.interval = session_.next_event();
+    here.regs = session_.task(m.tid).regs();
+    ReplaySession::Stop s = session_.step(m.tid);
+    if (m.process_ending) {
+      if (is_at(m, &s)) return here;
+    } else if (session_.alive() && session_.has_task(m.tid) && session_.next_event() <= m.interval &&
+               same_position_regs(session_.task(m.tid).regs(), m.regs)) {
+      // (A task's registers stay as they are while other tasks' events pass.)
+      return here;
+    }
+    if (terminal(s.kind) || session_.next_event() > m.interval) return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+bool Timeline::goto_event(uint64_t n, Mark& at, std::string& why) {
+  if (n == 0 || n > session_.event_count()) {
+    why = "event " + std::to_string(n) + " is not in this recording (events 1.." +
+          std::to_string(session_.event_count()) + ")";
+    return false;
+  }
+  begin();
+  bool ok = goto_interval(n);
+  finish();
+  if (!ok) {
+    why = "the replay ends before event " + std::to_string(n);
+    return false;
+  }
+  ReplaySession::Stop s;
+  s.kind = ReplaySession::StopKind::EventReached;
+  int tid = session_.event_tid(n);
+  s.tid = session_.has_task(tid) ? tid : session_.current_tid();
+  at = mark_here(s);
+  return true;
+}
+
+Mark Timeline::goto_start() {
+  begin();
+  restore(start_);
+  finish();
+  ReplaySession::Stop s;
+  s.kind = ReplaySession::StopKind::EventReached;
+  s.tid = session_.current_tid();
+  return mark_here(s);
+}
+
+int Timeline::add_checkpoint(const Mark& at, std::string& why) {
+  auto cp = session_.checkpoint(&why);
+  if (!cp) return 0;
+  int id = next_user_id_++;
+  user_[id] = UserCheckpoint{std::move(cp), at};
+  return id;
+}
+
+bool Timeline::restart_checkpoint(int id, Mark& at, std::string& why) {
+  auto it = user_.find(id);
+  if (it == user_.end()) {
+    why = "no checkpoint " + std::to_string(id) + " (see 'monitor info checkpoints')";
+    return false;
+  }
+  begin();
+  restore(it->second.checkpoint);
+  finish();
+  at = it->second.at;
+  return true;
+}
+
+bool Timeline::delete_checkpoint(int id) { return user_.erase(id) != 0; }
+
+std::string Timeline::describe() const {
+  std::ostringstream out;
+  char buf[64];
+  if (user_.empty()) out << "No checkpoints of yours ('monitor checkpoint' takes one).\n";
+  for (const auto& [id, u] : user_) {
+    std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(u.at.regs.rip));
+    out << "checkpoint " << id << ": event " << u.at.interval << ", thread " << u.at.tid << ", pc " << buf << ", "
+        << (u.checkpoint->memory_bytes() >> 10) << " KiB\n";
+  }
+  out << "automatic: " << automatic_.size() << " (every " << policy_.interval_events << " events, at most "
+      << policy_.max_automatic << ")";
+  if (!automatic_.empty()) {
+    out << ", at events";
+    size_t i = 0;
+    for (const auto& [e, cp] : automatic_) {
+      if (automatic_.size() > 12 && i == 6) out << " ...";
+      if (automatic_.size() <= 12 || i < 6 || i >= automatic_.size() - 6) out << " " << e;
+      ++i;
+    }
+  }
+  out << "\nrecent interval starts: " << recent_.size() << "\n";
+  out << "memory held by checkpoints: " << (memory_bytes() >> 10) << " KiB (limit " << (policy_.max_memory >> 20)
+      << " MiB)\n";
+  return out.str();
+}
+
+}  // namespace rrx::replay

@@ -1,0 +1,131 @@
+// Moving backwards through a replay without performance counters.
+//
+// A position in the program is a Mark: the interval it lies in (interval N
+// is the execution that ends with event N; only the task of event N runs
+// user code in it), the thread, and that thread's registers there. rrx finds
+// a mark again by restoring a checkpoint from before it, replaying to the
+// start of its interval, and running with a breakpoint at the mark's address
+// until the registers match (the k-th pass of that address, without having
+// to count instructions).
+//
+// reverse-continue replays from the nearest earlier checkpoint up to the
+// current position with gdb's breakpoints and watchpoints in place, notes
+// every hit, and goes to the last one (for a watchpoint, to the instruction
+// or syscall that wrote); with none, it tries the checkpoint before that, and
+// so on back to the start. reverse-step finds the previous instruction of a
+// thread by single-stepping forward from the last earlier pass of the same
+// address (or from the start of the interval).
+#pragma once
+
+#include <sys/user.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "replay/breakpoints.h"
+#include "replay/replay_session.h"
+
+namespace rrx::replay {
+
+struct Mark {
+  uint64_t interval = 0;
+  int tid = 0;
+  user_regs_struct regs{};
+  bool process_ending = false;  // held at its exit_group (the end of the recording)
+};
+
+struct CheckpointPolicy {
+  uint64_t interval_events = 10000;  // automatic checkpoints at least this many events apart
+  size_t max_automatic = 64;         // beyond this, the oldest automatic one goes
+  uint64_t max_memory = 1ull << 30;  // and while all of them hold more than this
+  // RRX_CHECKPOINT_INTERVAL, RRX_CHECKPOINT_MAX, RRX_CHECKPOINT_MEMORY_MB override the defaults.
+  static CheckpointPolicy from_environment();
+};
+
+class Timeline {
+ public:
+  Timeline(ReplaySession& session, Breakpoints& breakpoints, CheckpointPolicy policy);
+  ~Timeline();
+
+  // A fresh session stands at its first instruction: keep that as the start.
+  bool on_start(std::string& why);
+  bool has_start() const { return start_ != nullptr; }
+  // The session's interval_start_hook: automatic checkpoints.
+  void on_interval_start();
+
+  // The position of the stop the session just made.
+  Mark mark_here(const ReplaySession::Stop& stop);
+
+  struct Result {
+    bool at_begin = false;        // nothing earlier: back at the start of the recording
+    bool moved = false;           // false: the position could not be found; nothing changed
+    Mark at;                      // where the program now stands
+    Breakpoints::Hit hit;         // what stopped reverse-continue
+  };
+  Result reverse_continue(const Mark& from);
+  Result reverse_step(const Mark& from);
+  // The start of event n's interval (user breakpoints out of the way).
+  bool goto_event(uint64_t n, Mark& at, std::string& why);
+  Mark goto_start();
+
+  // Checkpoints asked for by the user.
+  int add_checkpoint(const Mark& at, std::string& why);
+  bool restart_checkpoint(int id, Mark& at, std::string& why);
+  bool delete_checkpoint(int id);
+  std::string describe() const;
+  uint64_t memory_bytes() const;
+  size_t automatic_count() const { return automatic_.size(); }
+
+ private:
+  struct HitMark {
+    Mark mark;
+    Breakpoints::Hit hit;
+  };
+  struct UserCheckpoint {
+    std::shared_ptr<Checkpoint> checkpoint;
+    Mark at;
+  };
+
+  ReplaySession::Stop forward();
+  bool is_at(const Mark& m, const ReplaySession::Stop* stop);
+  std::shared_ptr<Checkpoint> latest_checkpoint_until(uint64_t event, bool strictly_before) const;
+  void restore(const std::shared_ptr<Checkpoint>& cp);
+  bool goto_interval(uint64_t event);
+  bool seek(const Mark& m);
+  std::vector<HitMark> scan(const std::shared_ptr<Checkpoint>& from, uint64_t end_event, const Mark* end);
+  std::optional<Mark> previous(const Mark& m, bool& at_begin);
+  std::optional<Mark> step_until(const Mark& m);
+  void add_automatic(std::shared_ptr<Checkpoint> cp);
+  void remember_interval_start(uint64_t event);
+  void enforce_limits();
+  void begin();   // output echo off
+  void finish();  // gdb's breakpoints back in, rrx's out, echo as it was
+
+  ReplaySession& session_;
+  Breakpoints& bps_;
+  CheckpointPolicy policy_;
+  std::shared_ptr<Checkpoint> start_;
+  std::map<uint64_t, std::shared_ptr<Checkpoint>> automatic_;  // by event
+  std::map<uint64_t, std::shared_ptr<Checkpoint>> recent_;     // interval starts rrx went to lately
+  std::map<int, UserCheckpoint> user_;
+  int next_user_id_ = 1;
+  int step_over_tid_ = 0;
+  bool moving_ = false;
+  bool echo_was_ = true;  // the last forward() stop was at an int3 in this thread
+  // The last reverse-continue: the hits before the one it went to, to go
+  // on to the one before without replaying again while gdb's breakpoints
+  // stay the same (a conditional breakpoint whose condition is false).
+  struct HitCache {
+    bool valid = false;
+    std::vector<HitMark> earlier;  // hits between segment_start and `returned`
+    uint64_t segment_start = 0;
+    Mark returned;
+    std::string breakpoint_set;
+  } cache_;
+};
+
+}  // namespace rrx::replay
