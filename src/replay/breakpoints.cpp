@@ -116,7 +116,22 @@ void Breakpoints::sync() {
     if (t->read_exact(addr, &orig, 1) && t->write_mem(addr, &kInt3, 1)) inserted_[addr] = orig;
   }
   if (debug_regs_dirty_) {
-    for (int tid : session_.tids_of(focus_())) write_debug_registers(session_.task(tid));
+    for (int tid : session_.tids_of(focus_())) {
+      Task& t = session_.task(tid);
+      try {
+        write_debug_registers(t);
+      } catch (const Error&) {
+        // A thread that is exiting (its exit event still to come) takes
+        // nothing; one that is alive refused the address.
+        bool alive = true;
+        try {
+          t.poke_user(debugreg_offset(7), 0);
+        } catch (const Error&) {
+          alive = false;
+        }
+        if (alive) throw;
+      }
+    }
     debug_regs_dirty_ = false;
   }
 }

@@ -1268,7 +1268,6 @@ void ReplaySession::on_clone(RTask& t, int event) {
   }
   consume();
   t.next_resume = NextResume::ToExit;
-  if (new_task_hook) new_task_hook(rec_child);
 }
 
 std::optional<ReplaySession::Stop> ReplaySession::on_signal(RTask& t, int sig, bool step) {
@@ -1286,6 +1285,9 @@ std::optional<ReplaySession::Stop> ReplaySession::on_signal(RTask& t, int sig, b
       int32_t tid = t.tid;
       t.task->write_mem(t.child_tid_addr, &tid, sizeof tid);
     }
+    // Stopped for the first time, before any of its code: the debugger's
+    // per-thread state (debug registers) can go in now.
+    if (new_task_hook) new_task_hook(t.tid);
     if (sig != SIGSTOP) t.deliver_on_resume = sig;
     return std::nullopt;
   }

@@ -105,8 +105,8 @@ class ReplaySession {
   // cont()/step() stop with MemoryWatch once that syscall is complete.
   // Hardware watchpoints cannot see these writes.
   std::function<bool(int tid, uint64_t addr, uint64_t len)> memory_write_hook;
-  // Called when a new task of the replay appears (threads inherit nothing
-  // from the debugger, e.g. debug registers).
+  // Called at a new task's first stop, before it runs any code (threads
+  // inherit nothing from the debugger, e.g. debug registers).
   std::function<void(int tid)> new_task_hook;
   // Called after a task's exec; returning true stops cont() with Exec.
   std::function<bool(int tid)> exec_hook;
