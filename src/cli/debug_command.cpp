@@ -68,6 +68,18 @@ int debug_replay(const DebugOptions& options) {
     args.push_back("-iex");
     args.push_back(cmd);
   }
+  // `monitor goto` and `monitor restart` move the program under gdb's feet:
+  // gdb reads the registers again after every monitor command.
+  char hook_path[] = "/tmp/rrx-gdb-hooks.XXXXXX";
+  int hook_fd = ::mkstemp(hook_path);
+  if (hook_fd >= 0) {
+    const char hooks[] = "define hookpost-monitor\nmaint flush register-cache\nend\n";
+    if (::write(hook_fd, hooks, sizeof hooks - 1) == static_cast<ssize_t>(sizeof hooks - 1)) {
+      args.push_back("-ix");
+      args.push_back(hook_path);
+    }
+    ::close(hook_fd);
+  }
   args.push_back("-ex");
   args.push_back("target extended-remote 127.0.0.1:" + std::to_string(conn.port()));
   for (const auto& x : options.scripts) {
@@ -101,9 +113,11 @@ int debug_replay(const DebugOptions& options) {
     connected = conn.accept(200);
     int status;
     if (!connected && ::waitpid(gdb_pid, &status, WNOHANG) == gdb_pid) {
+      if (hook_fd >= 0) ::unlink(hook_path);
       return WIFEXITED(status) ? (WEXITSTATUS(status) ? WEXITSTATUS(status) : 125) : 125;
     }
   }
+  if (hook_fd >= 0) ::unlink(hook_path);  // gdb read it before connecting
   server.serve(conn);
   target.session().kill();
   int status = 0;

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Measures reverse execution: a program writes a variable, then makes N
+# syscalls (N recorded events); gdb stops at the end, sets a watchpoint on
+# the variable and reverse-continues, which must go back N events to the
+# write. Prints, for each N: the native run, the recording, gdb's forward
+# replay to the end, the reverse-continue, and the memory the checkpoints
+# hold then (with the automatic checkpoint interval and cap in effect).
+#
+#   bash bench/reverse.sh [N...]        (default: 10000 100000 1000000)
+#
+# Environment: RRX_BUILD_DIR (default build), RRX, RRX_TEST_PROGRAMS,
+# RRX_CHECKPOINT_INTERVAL / RRX_CHECKPOINT_MAX / RRX_CHECKPOINT_MEMORY_MB
+# (rrx's own), BENCH_KEEP=1 keeps the work directory.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=${RRX_BUILD_DIR:-$ROOT/build}
+[[ $BUILD == /* ]] || BUILD=$ROOT/$BUILD
+RRX=${RRX:-$BUILD/bin/rrx}
+PROGS=${RRX_TEST_PROGRAMS:-$BUILD/tests/programs}
+PROG=$PROGS/watch_distance
+[[ -x $RRX && -x $PROG ]] || { echo "bench: build rrx and its test programs first (bash scripts/test.sh)" >&2; exit 1; }
+command -v gdb >/dev/null || { echo "bench: gdb is not installed" >&2; exit 1; }
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/rrx-bench-reverse.XXXXXX")
+trap '[[ ${BENCH_KEEP:-0} == 1 ]] || rm -rf "$WORK"' EXIT
+now() { date +%s.%N; }
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
+
+SIZES=("$@")
+((${#SIZES[@]})) || SIZES=(10000 100000 1000000)
+
+printf '%-9s %8s %8s %9s %9s %9s %12s %s\n' events native record "fwd-gdb" reverse "rev/fwd" "ckpt-mem" "checkpoints"
+ROWS=()
+for n in "${SIZES[@]}"; do
+  t0=$(now); "$PROG" "$n" >/dev/null; t1=$(now)
+  "$RRX" record -q -o "$WORK/t$n" -- "$PROG" "$n" >/dev/null; t2=$(now)
+  cat >"$WORK/g$n.gdb" <<GDB
+python import time
+python t0 = time.time()
+break done
+continue
+python print("FORWARD_SECONDS %.3f" % (time.time() - t0))
+watch target
+python t0 = time.time()
+reverse-continue
+python print("REVERSE_SECONDS %.3f" % (time.time() - t0))
+print target
+monitor info checkpoints
+GDB
+  "$RRX" replay --batch -x "$WORK/g$n.gdb" "$WORK/t$n" >"$WORK/g$n.out" 2>&1 </dev/null || true
+  fwd=$(awk '/^FORWARD_SECONDS/ {print $2}' "$WORK/g$n.out")
+  rev=$(awk '/^REVERSE_SECONDS/ {print $2}' "$WORK/g$n.out")
+  mem=$(sed -n 's/^memory held by checkpoints: \([0-9]*\) KiB.*/\1/p' "$WORK/g$n.out")
+  nck=$(sed -n 's/^automatic: \([0-9]*\) .*/\1/p' "$WORK/g$n.out")
+  if ! grep -q 'Old value = 42' "$WORK/g$n.out"; then
+    echo "bench: N=$n: reverse-continue did not find the write:" >&2
+    tail -20 "$WORK/g$n.out" >&2
+  fi
+  ratio=$(awk -v a="$rev" -v b="$fwd" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
+  printf '%-9s %8s %8s %9s %9s %9s %9s KiB %s\n' "$n" "$(secs "$t0" "$t1")" "$(secs "$t1" "$t2")" "$fwd" "$rev" \
+    "$ratio" "${mem:-?}" "${nck:-?} automatic"
+  ROWS+=("| $n | $(secs "$t0" "$t1") | $(secs "$t1" "$t2") | $fwd | $rev | $ratio | ${mem:-?} KiB | ${nck:-?} |")
+done
+echo
+echo "| events back | native s | record s | gdb forward to the end s | reverse-continue s | reverse / forward | checkpoint memory | automatic checkpoints |"
+echo "|---|---|---|---|---|---|---|---|"
+printf '%s\n' "${ROWS[@]}"
