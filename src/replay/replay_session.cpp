@@ -1628,6 +1628,8 @@ std::shared_ptr<Checkpoint> ReplaySession::checkpoint(std::string* why_not) {
       return refuse("process " + std::to_string(t.pid) +
                     " has several threads (checkpoints of multi-threaded processes are not supported yet)");
     }
+  }
+  for (auto& [tid, t] : tasks_) {
     bool clean = t.cur.action == Action::None && t.next_resume == NextResume::Normal;
     bool waiting = skipper_->one_stop() && t.cur.action == Action::Emulate && t.cur.awaiting_exit_event &&
                    !t.cur.sigsuspend_for_real && !t.cur.rerun_pending && t.next_resume == NextResume::Normal;

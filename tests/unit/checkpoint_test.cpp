@@ -1,0 +1,150 @@
+// Checkpoints of a replay (ReplaySession::checkpoint/restore) on recordings
+// of the test programs: a restored checkpoint replays to identical registers
+// and memory, any number of times, and to the recorded end.
+#include <catch2/catch.hpp>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "replay/replay_session.h"
+
+using rrx::replay::ReplaySession;
+
+namespace {
+
+struct TempDir {
+  std::filesystem::path path;
+  TempDir() {
+    char tmpl[] = "/tmp/rrx-checkpoint-test.XXXXXX";
+    path = ::mkdtemp(tmpl);
+  }
+  ~TempDir() { std::filesystem::remove_all(path); }
+};
+
+std::filesystem::path record(const TempDir& dir, const std::string& program) {
+  std::filesystem::path trace = dir.path / (program + ".trace");
+  std::string cmd = std::string(RRX_BIN) + " record -q -o " + trace.string() + " -- " + RRX_TEST_PROGRAMS_DIR + "/" +
+                    program + " >/dev/null 2>&1";
+  int rc = std::system(cmd.c_str());
+  (void)rc;
+  REQUIRE(std::filesystem::exists(trace / "trace"));
+  return trace;
+}
+
+// The writable memory of the task's process, mapping by mapping.
+std::vector<std::string> writable_memory(ReplaySession& s) {
+  std::vector<std::string> out;
+  uint64_t last_hi = 0;
+  std::ifstream maps("/proc/" + std::to_string(s.task().tid()) + "/maps");
+  std::string line;
+  while (std::getline(maps, line)) {
+    std::istringstream in(line);
+    std::string range, perms;
+    in >> range >> perms;
+    if (perms.size() < 2 || perms[0] != 'r' || perms[1] != 'w') continue;
+    uint64_t lo = std::stoull(range.substr(0, range.find('-')), nullptr, 16);
+    uint64_t hi = std::stoull(range.substr(range.find('-') + 1), nullptr, 16);
+    std::string bytes(hi - lo, '\0');
+    bytes.resize(s.task().read_mem(lo, bytes.data(), bytes.size()));
+    // Adjacent mappings are one range: after a fork the kernel may keep
+    // apart mappings it had merged (the program cannot tell).
+    if (!out.empty() && last_hi == lo) {
+      out.back() += bytes;
+    } else {
+      out.push_back(std::to_string(lo) + ":" + bytes);
+    }
+    last_hi = hi;
+  }
+  return out;
+}
+
+bool same_regs(const user_regs_struct& a, const user_regs_struct& b) { return rrx::replay::same_position_regs(a, b); }
+
+}  // namespace
+
+TEST_CASE("a restored checkpoint replays to identical registers and memory, twice", "[checkpoint]") {
+  TempDir dir;
+  rrx::replay::ReplayOptions options;
+  options.trace_dir = record(dir, "reverse_demo");
+  options.echo_output = false;
+  ReplaySession s(options);
+  s.start();
+  s.set_stop_at_event(20);
+  REQUIRE(s.cont().kind == ReplaySession::StopKind::EventReached);
+  std::string why;
+  auto cp = s.checkpoint(&why);
+  INFO(why);
+  REQUIRE(cp);
+  CHECK(cp->event() == 20);
+  CHECK(cp->at_interval_start());
+  CHECK(cp->memory_bytes() > 0);
+  user_regs_struct at20 = s.task().regs();
+  auto mem20 = writable_memory(s);
+
+  s.set_stop_at_event(45);
+  REQUIRE(s.cont().kind == ReplaySession::StopKind::EventReached);
+  user_regs_struct at45 = s.task().regs();
+  auto mem45 = writable_memory(s);
+  CHECK(mem45 != mem20);
+
+  for (int round = 0; round < 2; ++round) {
+    s.restore(*cp);
+    CHECK(s.next_event() == 20);
+    CHECK(same_regs(s.task().regs(), at20));
+    CHECK(writable_memory(s) == mem20);
+    REQUIRE(s.cont().kind == ReplaySession::StopKind::EventReached);
+    CHECK(s.next_event() == 45);
+    CHECK(same_regs(s.task().regs(), at45));
+    auto again = writable_memory(s);
+    auto ranges = [](const std::vector<std::string>& m) {
+      std::string r;
+      for (const auto& x : m) r += x.substr(0, x.find(':')) + " ";
+      return r;
+    };
+    INFO("first: " << ranges(mem45) << "\nagain: " << ranges(again));
+    REQUIRE(again.size() == mem45.size());
+    for (size_t i = 0; i < again.size(); ++i) {
+      if (again[i] == mem45[i]) continue;
+      size_t at = 0;
+      while (at < again[i].size() && again[i][at] == mem45[i][at]) ++at;
+      FAIL_CHECK("mapping " << mem45[i].substr(0, mem45[i].find(':')) << " differs at byte " << at);
+    }
+  }
+
+  // From the checkpoint to the recorded end.
+  s.restore(*cp);
+  s.set_stop_at_event(std::nullopt);
+  ReplaySession::Stop end;
+  do {
+    end = s.cont();
+  } while (end.kind != ReplaySession::StopKind::Exited && end.kind != ReplaySession::StopKind::TraceEnd);
+  CHECK(end.kind == ReplaySession::StopKind::Exited);
+  CHECK(end.exit_code == 1);
+}
+
+TEST_CASE("no checkpoint of a process with several threads", "[checkpoint]") {
+  TempDir dir;
+  rrx::replay::ReplayOptions options;
+  options.trace_dir = record(dir, "mt_gdb_threads");
+  options.echo_output = false;
+  ReplaySession s(options);
+  s.start();
+  REQUIRE(s.checkpoint());
+  bool refused = false;
+  for (uint64_t e = s.next_event() + 1; e < s.event_count() && !refused; ++e) {
+    s.set_stop_at_event(e);
+    if (s.cont().kind != ReplaySession::StopKind::EventReached) break;
+    if (s.tids_of(s.recorded_pid()).size() > 1) {
+      std::string why;
+      refused = s.checkpoint(&why) == nullptr;
+      CHECK(why.find("several threads") != std::string::npos);
+    }
+  }
+  CHECK(refused);
+}
