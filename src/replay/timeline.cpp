@@ -77,6 +77,8 @@ void Timeline::on_interval_start() {
   uint64_t last = it == automatic_.begin() ? (start_ ? start_->event() : 0) : std::prev(it)->first;
   if (e < last + policy_.interval_events) return;
   if (it != automatic_.end() && it->first < e + policy_.interval_events) return;  // one just after exists
+  // Full, and this one would be the oldest: it would go at once.
+  if (automatic_.size() >= policy_.max_automatic && (automatic_.empty() || e < automatic_.begin()->first)) return;
   if (auto cp = session_.checkpoint()) add_automatic(std::move(cp));
 }
 
