@@ -64,16 +64,20 @@ std::vector<std::string> writable_memory(ReplaySession& s) {
   return out;
 }
 
+rrx::replay::ReplayOptions quiet_replay_of(const std::filesystem::path& trace) {
+  rrx::replay::ReplayOptions options;
+  options.trace_dir = trace;
+  options.echo_output = false;
+  return options;
+}
+
 bool same_regs(const user_regs_struct& a, const user_regs_struct& b) { return rrx::replay::same_position_regs(a, b); }
 
 }  // namespace
 
 TEST_CASE("a restored checkpoint replays to identical registers and memory, twice", "[checkpoint]") {
   TempDir dir;
-  rrx::replay::ReplayOptions options;
-  options.trace_dir = record(dir, "reverse_demo");
-  options.echo_output = false;
-  ReplaySession s(options);
+  ReplaySession s(quiet_replay_of(record(dir, "reverse_demo")));
   s.start();
   s.set_stop_at_event(20);
   REQUIRE(s.cont().kind == ReplaySession::StopKind::EventReached);
@@ -130,10 +134,7 @@ TEST_CASE("a restored checkpoint replays to identical registers and memory, twic
 
 TEST_CASE("no checkpoint of a process with several threads", "[checkpoint]") {
   TempDir dir;
-  rrx::replay::ReplayOptions options;
-  options.trace_dir = record(dir, "mt_gdb_threads");
-  options.echo_output = false;
-  ReplaySession s(options);
+  ReplaySession s(quiet_replay_of(record(dir, "mt_gdb_threads")));
   s.start();
   REQUIRE(s.checkpoint());
   bool refused = false;
