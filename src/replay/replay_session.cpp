@@ -114,9 +114,6 @@ std::optional<int> reaped_foreign_status(pid_t pid) {
 
 ReplaySession::ReplaySession(ReplayOptions options) : options_(std::move(options)) {
   debug_log_ = std::getenv("RRX_DEBUG_REPLAY") != nullptr;
-  // Checkpoint copies outlive the processes they were forked from: their
-  // orphans (and the replayed processes forked from them) come back to rrx.
-  ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
   reader_ = std::make_unique<trace::TraceReader>(options_.trace_dir);
   SkipStrategy strategy;
   if (options_.skip) {
@@ -739,7 +736,14 @@ ReplaySession::Stop ReplaySession::stepped_over_syscall(RTask& t) {
 }
 
 std::optional<ReplaySession::Stop> ReplaySession::dispatch(RTask& t, const WaitStatus& w, bool step) {
-  auto watched_stop = [&]() -> std::optional<Stop> {
+  // What a syscall stop has to report: a stop a handler decided on, a
+  // watched write, the end of a step over the syscall.
+  auto syscall_stop_to_report = [&]() -> std::optional<Stop> {
+    if (held_stop_) {
+      Stop s = *held_stop_;
+      held_stop_.reset();
+      return s;
+    }
     if (watched_write_ && t.next_resume == NextResume::Normal && t.cur.action == Action::None) {
       Stop s;
       s.kind = StopKind::MemoryWatch;
@@ -768,22 +772,12 @@ std::optional<ReplaySession::Stop> ReplaySession::dispatch(RTask& t, const WaitS
       } else if (info.op == KernelSyscallInfo::kExit) {
         on_exit(t, info);
       }
-      if (held_stop_) {
-        Stop s = *held_stop_;
-        held_stop_.reset();
-        return s;
-      }
-      return watched_stop();
+      return syscall_stop_to_report();
     }
     case WaitStatus::Kind::EventStop:
       if (w.event == PTRACE_EVENT_SECCOMP) {
         on_entry(t, t.task->syscall_info());
-        if (held_stop_) {
-          Stop s = *held_stop_;
-          held_stop_.reset();
-          return s;
-        }
-        return watched_stop();
+        return syscall_stop_to_report();
       }
       if (w.event == PTRACE_EVENT_EXEC) {
         on_exec(t);
@@ -1638,6 +1632,9 @@ std::shared_ptr<Checkpoint> ReplaySession::checkpoint(std::string* why_not) {
       return refuse("thread " + std::to_string(tid) + " is in the middle of a syscall or a signal");
     }
   }
+  // Checkpoint copies outlive the processes they were forked from: their
+  // orphans (and the replayed processes forked from them) come back to rrx.
+  ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
   std::shared_ptr<Checkpoint> cp(new Checkpoint());
   Checkpoint::Data& d = *cp->d_;
   for (auto& [tid, t] : tasks_) {

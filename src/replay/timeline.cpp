@@ -204,21 +204,27 @@ bool Timeline::seek(const Mark& m) {
         static_cast<unsigned long long>(m.regs.rip));
   if (!goto_interval(m.interval)) return false;
   if (is_at(m, nullptr)) return true;
-  if (!m.process_ending) bps_.add_internal(m.regs.rip);
-  session_.set_stop_at_event(m.interval + 1);
   bool found = false;
+  run_watching(m.process_ending ? 0 : m.regs.rip, m.interval + 1,
+               [&](const ReplaySession::Stop& s, const Breakpoints::Hit&) { return found = is_at(m, &s); });
+  return found;
+}
+
+void Timeline::run_watching(uint64_t addr, uint64_t last_event, const StopVisitor& visit) {
+  if (addr != 0) bps_.add_internal(addr);
+  session_.set_stop_at_event(last_event);
   for (;;) {
     ReplaySession::Stop s = forward();
-    if (s.kind == ReplaySession::StopKind::Trap) bps_.classify_trap(s.tid);
-    if (is_at(m, &s)) {
-      found = true;
-      break;
+    Breakpoints::Hit hit;
+    if (s.kind == ReplaySession::StopKind::Trap) {
+      hit = bps_.classify_trap(s.tid);
+    } else if (s.kind == ReplaySession::StopKind::MemoryWatch) {
+      hit = bps_.classify_kernel_write(s.watch_addr, s.watch_len);
     }
-    if (terminal(s.kind)) break;
+    if (visit(s, hit) || terminal(s.kind)) break;
   }
   session_.set_stop_at_event(std::nullopt);
   bps_.clear_internal();
-  return found;
 }
 
 // Replays from `from` to `end` (or to the start of interval end_event) with
@@ -230,29 +236,19 @@ std::vector<Timeline::HitMark> Timeline::scan(const std::shared_ptr<Checkpoint>&
   restore(from);
   bps_.clear_internal();
   bps_.set_user_enabled(true);
-  if (end && !end->process_ending) bps_.add_internal(end->regs.rip);
-  session_.set_stop_at_event(end ? end->interval + 1 : end_event);
   std::vector<HitMark> hits;
-  for (;;) {
-    if (end && is_at(*end, nullptr)) break;
-    ReplaySession::Stop s = forward();
-    bool at_end = end && is_at(*end, &s);
-    Breakpoints::Hit hit;
-    if (s.kind == ReplaySession::StopKind::Trap) {
-      hit = bps_.classify_trap(s.tid);
-      at_end = end && is_at(*end, &s);
-    } else if (s.kind == ReplaySession::StopKind::MemoryWatch) {
-      hit = bps_.classify_kernel_write(s.watch_addr, s.watch_len);
-    }
-    // A breakpoint at the current position is where reverse-continue starts,
-    // not a hit; a write just before it is.
-    debug("  scan stop kind %d tid %d event %llu at_end %d user hit %d", static_cast<int>(s.kind), s.tid,
-          static_cast<unsigned long long>(session_.next_event()), at_end, hit.user());
-    if (hit.user() && !(at_end && !hit.watch)) hits.push_back({mark_here(s), hit});
-    if (at_end || terminal(s.kind)) break;
-  }
-  session_.set_stop_at_event(std::nullopt);
-  bps_.clear_internal();
+  if (end && is_at(*end, nullptr)) return hits;
+  uint64_t end_addr = end && !end->process_ending ? end->regs.rip : 0;
+  run_watching(end_addr, end ? end->interval + 1 : end_event,
+               [&](const ReplaySession::Stop& s, const Breakpoints::Hit& hit) {
+                 bool at_end = end && is_at(*end, &s);
+                 debug("  scan stop kind %d tid %d event %llu at_end %d user hit %d", static_cast<int>(s.kind),
+                       s.tid, static_cast<unsigned long long>(session_.next_event()), at_end, hit.user());
+                 // A breakpoint at the current position is where
+                 // reverse-continue starts, not a hit; a write just before it is.
+                 if (hit.user() && !(at_end && !hit.watch)) hits.push_back({mark_here(s), hit});
+                 return at_end;
+               });
   return hits;
 }
 
@@ -276,7 +272,6 @@ Timeline::Result Timeline::reverse_continue(const Mark& from) {
   std::string set = bps_.describe_user_set();
   std::vector<HitMark> hits;
   uint64_t segment_start = 0;
-  std::shared_ptr<Checkpoint> cp;
   uint64_t end_event = from.interval;
   const Mark* end = &from;
   if (cache_.valid && cache_.breakpoint_set == set && same_mark(cache_.returned, from)) {
@@ -288,7 +283,7 @@ Timeline::Result Timeline::reverse_continue(const Mark& from) {
   }
   cache_.valid = false;
   while (hits.empty()) {
-    cp = end ? latest_checkpoint_until(end_event, false) : latest_checkpoint_until(end_event, true);
+    std::shared_ptr<Checkpoint> cp = latest_checkpoint_until(end_event, end == nullptr);
     if (!cp) break;
     hits = scan(cp, end_event, end);
     segment_start = cp->event();
@@ -305,17 +300,13 @@ Timeline::Result Timeline::reverse_continue(const Mark& from) {
   HitMark target = hits.back();
   hits.pop_back();
   Mark at = target.mark;
-  bool ok;
   if (target.hit.watch) {
     // The watchpoint fired after the write: stop at the instruction (or the
     // syscall) that wrote, where the old value is still there to compare.
     bool at_begin = false;
-    std::optional<Mark> before = previous(target.mark, at_begin);
-    if (before) at = *before;
-    ok = seek(at);
-  } else {
-    ok = seek(at);
+    if (std::optional<Mark> before = previous(target.mark, at_begin)) at = *before;
   }
+  bool ok = seek(at);
   finish();
   r.moved = ok;
   r.at = at;
@@ -360,19 +351,14 @@ std::optional<Mark> Timeline::previous(const Mark& m, bool& at_begin) {
     // single-step from than the start of the interval.
     std::optional<Mark> last_pass;
     if (!m.process_ending) {
-      bps_.add_internal(m.regs.rip);
-      session_.set_stop_at_event(m.interval + 1);
-      for (;;) {
-        ReplaySession::Stop s = forward();
-        if (s.kind == ReplaySession::StopKind::Trap) bps_.classify_trap(s.tid);
-        if (is_at(m, &s) || terminal(s.kind)) break;
-        if (s.kind == ReplaySession::StopKind::Trap && s.tid == tid &&
+      run_watching(m.regs.rip, m.interval + 1, [&](const ReplaySession::Stop& s, const Breakpoints::Hit&) {
+        if (is_at(m, &s)) return true;
+        if (s.kind == ReplaySession::StopKind::Trap && s.tid == tid && session_.has_task(tid) &&
             session_.task(tid).regs().rip == m.regs.rip) {
           last_pass = mark_here(s);
         }
-      }
-      session_.set_stop_at_event(std::nullopt);
-      bps_.clear_internal();
+        return false;
+      });
     }
     bool there = last_pass ? seek(*last_pass) : goto_interval(m.interval);
     if (there) {

@@ -20,6 +20,7 @@
 #include <sys/user.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -91,6 +92,11 @@ class Timeline {
   };
 
   ReplaySession::Stop forward();
+  // Runs on with rrx's int3 at `addr` (none: 0) until `visit` returns true or
+  // the replay cannot go on (at event `last_event` at the latest). Traps and
+  // kernel writes come to `visit` classified.
+  using StopVisitor = std::function<bool(const ReplaySession::Stop&, const Breakpoints::Hit&)>;
+  void run_watching(uint64_t addr, uint64_t last_event, const StopVisitor& visit);
   bool is_at(const Mark& m, const ReplaySession::Stop* stop);
   std::shared_ptr<Checkpoint> latest_checkpoint_until(uint64_t event, bool strictly_before) const;
   void restore(const std::shared_ptr<Checkpoint>& cp);
