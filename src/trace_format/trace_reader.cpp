@@ -301,7 +301,13 @@ void TraceReader::scan_chunks() {
     detail::ChunkHeader h = detail::decode_chunk_header(raw);
     if (h.codec != kCodecZstd) throw TraceError(trace_path_, off, "bad chunk: unknown codec " + std::to_string(h.codec));
     if (h.reserved != 0) throw TraceError(trace_path_, off, "bad chunk: reserved field is not zero");
-    ChunkInfo c{off, h.kind, h.compressed_size, h.uncompressed_size, h.first_event, h.count, h.crc};
+    ChunkInfo c{.offset = off,
+                .first_event = h.first_event,
+                .compressed_size = h.compressed_size,
+                .uncompressed_size = h.uncompressed_size,
+                .count = h.count,
+                .crc = h.crc,
+                .kind = h.kind};
     check_chunk(c, chunks_.size(), expected_first);
     if (kChunkHeaderSize + uint64_t{c.compressed_size} > remaining) {
       if (chunks_.empty()) throw TraceError(trace_path_, off, "truncated trace: the header chunk is incomplete");
@@ -370,8 +376,7 @@ bool TraceReader::load_index() {
   uint64_t off = kFileHeaderSize;
   uint64_t expected_first = 0;
   for (size_t i = 0; i < entries->size(); ++i) {
-    const detail::IndexEntry& e = (*entries)[i];
-    ChunkInfo c{e.offset, e.kind, e.compressed_size, e.uncompressed_size, e.first_event, e.count, e.crc};
+    const ChunkInfo& c = (*entries)[i];
     if (c.offset != off) return false;
     try {
       check_chunk(c, i, expected_first);
@@ -409,20 +414,7 @@ bool TraceReader::load_index() {
 }
 
 void TraceReader::save_index() const {
-  std::vector<detail::IndexEntry> entries;
-  entries.reserve(chunks_.size());
-  for (const ChunkInfo& c : chunks_) {
-    detail::IndexEntry e;
-    e.offset = c.offset;
-    e.first_event = c.first_event;
-    e.compressed_size = c.compressed_size;
-    e.uncompressed_size = c.uncompressed_size;
-    e.count = c.count;
-    e.crc = c.crc;
-    e.kind = c.kind;
-    entries.push_back(e);
-  }
-  auto bytes = detail::encode_index(entries, file_size_);
+  auto bytes = detail::encode_index(chunks_, file_size_);
   // Best effort: a read-only trace directory simply stays without an index.
   detail::write_file_atomically((dir_ / kIndexFileName).string(), bytes.data(), bytes.size(), false);
 }

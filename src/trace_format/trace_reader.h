@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "trace_format/chunk_format.h"
 #include "trace_format/trace.capnp.h"
 #include "trace_format/trace_error.h"
 
@@ -70,15 +71,8 @@ class TraceReader {
   uint64_t position() const { return cur_number_; }
 
  private:
-  struct ChunkInfo {
-    uint64_t offset;
-    uint8_t kind;
-    uint32_t compressed_size;
-    uint32_t uncompressed_size;
-    uint64_t first_event;
-    uint32_t count;
-    uint32_t crc;
-  };
+  // Where a chunk is and what it holds, as the index records it.
+  using ChunkInfo = detail::IndexEntry;
   // Throws TraceError unless chunk `i` of the list may follow the ones before
   // it (magic, codec, sizes, kind order, event numbering).
   void check_chunk(const ChunkInfo& c, size_t i, uint64_t expected_first) const;

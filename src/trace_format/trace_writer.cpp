@@ -180,20 +180,7 @@ void TraceWriter::close(int exit_status, const std::string& reason) {
   if (::fsync(fd_) != 0) throw_errno("fsync " + path);
   // The index is derived data (readers rebuild it), so failing to write it
   // does not fail the recording.
-  std::vector<detail::IndexEntry> entries;
-  entries.reserve(index_.size());
-  for (const IndexEntry& e : index_) {
-    detail::IndexEntry d;
-    d.offset = e.offset;
-    d.first_event = e.first_event;
-    d.compressed_size = e.compressed_size;
-    d.uncompressed_size = e.uncompressed_size;
-    d.count = e.count;
-    d.crc = e.crc;
-    d.kind = e.kind;
-    entries.push_back(d);
-  }
-  auto bytes = detail::encode_index(entries, file_offset_);
+  auto bytes = detail::encode_index(index_, file_offset_);
   detail::write_file_atomically((dir_ / kIndexFileName).string(), bytes.data(), bytes.size(), true);
   closed_ = true;
   ::close(fd_);
@@ -232,8 +219,13 @@ void TraceWriter::write_chunk(uint8_t kind, const void* data, size_t bytes, uint
       ::lseek(fd_, static_cast<off_t>(file_offset_), SEEK_SET);
     throw_errno("writing " + (dir_ / kTraceFileName).string(), err);
   }
-  index_.push_back(IndexEntry{file_offset_, first, count, static_cast<uint32_t>(csize),
-                              static_cast<uint32_t>(bytes), crc, kind});
+  index_.push_back(detail::IndexEntry{.offset = file_offset_,
+                                      .first_event = first,
+                                      .compressed_size = static_cast<uint32_t>(csize),
+                                      .uncompressed_size = static_cast<uint32_t>(bytes),
+                                      .count = count,
+                                      .crc = crc,
+                                      .kind = kind});
   file_offset_ += kChunkHeaderSize + csize;
 }
 

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "trace_format/chunk_format.h"
 #include "trace_format/trace.capnp.h"
 
 namespace rrx::trace {
@@ -48,16 +49,6 @@ class TraceWriter {
   void add_message(kj::ArrayPtr<const kj::ArrayPtr<const capnp::word>> segments);
   void reserve_pending(size_t words);
   void check_usable() const;
-  struct IndexEntry {
-    uint64_t offset;
-    uint64_t first_event;
-    uint32_t count;
-    uint32_t compressed_size;
-    uint32_t uncompressed_size;
-    uint32_t crc;
-    uint8_t kind;
-  };
-
   std::filesystem::path dir_;
   WriterOptions options_;
   int fd_ = -1;
@@ -72,7 +63,7 @@ class TraceWriter {
   uint32_t pending_count_ = 0;
   uint64_t event_count_ = 0;
   std::chrono::steady_clock::time_point last_flush_;
-  std::vector<IndexEntry> index_;
+  std::vector<detail::IndexEntry> index_;
   void* zstd_ctx_ = nullptr;
   std::vector<char> compress_buf_;
   bool closed_ = false;
