@@ -14,35 +14,9 @@ BUILD=${RRX_BUILD_DIR:-$SRC/build}
 OUT=$BUILD/fuzz/gdb_packet
 FUZZ_SECONDS=${RRX_FUZZ_SECONDS:-30}
 JOBS=${RRX_FUZZ_JOBS:-1}
-CXX=${CLANGXX:-}
-if [ -z "$CXX" ]; then
-  for c in clang++ clang++-14; do
-    if command -v "$c" >/dev/null; then CXX=$c; break; fi
-  done
-fi
-if [ -z "$CXX" ]; then
-  echo "fuzz_gdb_packet: clang++ not found; skipping" >&2
-  exit 77
-fi
-
-mkdir -p "$OUT"
-probe_dir=$(mktemp -d)
-trap 'rm -rf "$probe_dir"' EXIT
-have_libfuzzer() {
-  echo 'extern "C" int LLVMFuzzerTestOneInput(const unsigned char*, unsigned long) { return 0; }' \
-    >"$probe_dir/probe.cpp"
-  "$CXX" -fsanitize=fuzzer "$probe_dir/probe.cpp" -o "$probe_dir/probe" >/dev/null 2>&1
-}
-if ! have_libfuzzer; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "fuzz_gdb_packet: installing libclang-rt-14-dev for libFuzzer" >&2
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q libclang-rt-14-dev >&2 || true
-  fi
-  if ! have_libfuzzer; then
-    echo "fuzz_gdb_packet: clang's libFuzzer runtime is missing; skipping" >&2
-    exit 77
-  fi
-fi
+FUZZ_NAME=fuzz_gdb_packet
+source "$(dirname "$0")/lib/libfuzzer.sh"
+fuzz_find_compiler
 
 # src/core/error.cpp needs LLVM's libunwind; use it when present, else a stub.
 unwind=()
@@ -119,15 +93,4 @@ cat >"$OUT/gdb.dict" <<'EOF'
 "swbreak+"
 EOF
 
-echo "fuzz_gdb_packet: fuzzing for ${FUZZ_SECONDS}s" >&2
-cd "$OUT"
-args=("$OUT/corpus" "$OUT/seeds" -dict="$OUT/gdb.dict" -max_total_time="$FUZZ_SECONDS" -timeout=10
-  -rss_limit_mb=2048 -malloc_limit_mb=1024 -max_len=70000 -artifact_prefix="$OUT/artifacts/"
-  -print_final_stats=1)
-if [ "$JOBS" -gt 1 ]; then
-  args+=(-fork="$JOBS")
-fi
-ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=0} \
-UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
-  "$OUT/gdb_packet_fuzzer" "${args[@]}"
-echo "fuzz_gdb_packet: no crashes" >&2
+fuzz_run "$OUT/gdb_packet_fuzzer" -dict="$OUT/gdb.dict" -max_len=70000

@@ -13,38 +13,12 @@ BUILD=${RRX_BUILD_DIR:-$SRC/build}
 OUT=$BUILD/fuzz/trace_reader
 FUZZ_SECONDS=${RRX_FUZZ_SECONDS:-30}
 JOBS=${RRX_FUZZ_JOBS:-1}
-CXX=${CLANGXX:-}
-if [ -z "$CXX" ]; then
-  for c in clang++ clang++-14; do
-    if command -v "$c" >/dev/null; then CXX=$c; break; fi
-  done
-fi
-if [ -z "$CXX" ]; then
-  echo "fuzz_trace_reader: clang++ not found; skipping" >&2
-  exit 77
-fi
+FUZZ_NAME=fuzz_trace_reader
+source "$(dirname "$0")/lib/libfuzzer.sh"
+fuzz_find_compiler
 if ! command -v capnp >/dev/null; then
   echo "fuzz_trace_reader: the capnp compiler is missing; skipping" >&2
   exit 77
-fi
-
-mkdir -p "$OUT"
-probe_dir=$(mktemp -d)
-trap 'rm -rf "$probe_dir"' EXIT
-have_libfuzzer() {
-  echo 'extern "C" int LLVMFuzzerTestOneInput(const unsigned char*, unsigned long) { return 0; }' \
-    >"$probe_dir/probe.cpp"
-  "$CXX" -fsanitize=fuzzer "$probe_dir/probe.cpp" -o "$probe_dir/probe" >/dev/null 2>&1
-}
-if ! have_libfuzzer; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "fuzz_trace_reader: installing libclang-rt-14-dev for libFuzzer" >&2
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q libclang-rt-14-dev >&2 || true
-  fi
-  if ! have_libfuzzer; then
-    echo "fuzz_trace_reader: clang's libFuzzer runtime is missing; skipping" >&2
-    exit 77
-  fi
 fi
 
 # The generated Cap'n Proto code, from the schema in the source tree.
@@ -78,14 +52,4 @@ fi
 mkdir -p "$OUT/corpus" "$OUT/seeds" "$OUT/artifacts"
 "$OUT/trace_seed_generator" "$OUT/seeds"
 
-echo "fuzz_trace_reader: fuzzing for ${FUZZ_SECONDS}s" >&2
-cd "$OUT"
-args=("$OUT/corpus" "$OUT/seeds" -max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=2048
-  -malloc_limit_mb=1024 -max_len=65536 -artifact_prefix="$OUT/artifacts/" -print_final_stats=1)
-if [ "$JOBS" -gt 1 ]; then
-  args+=(-fork="$JOBS")
-fi
-ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=0} \
-UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
-  "$OUT/trace_reader_fuzzer" "${args[@]}"
-echo "fuzz_trace_reader: no crashes" >&2
+fuzz_run "$OUT/trace_reader_fuzzer" -max_len=65536
