@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <random>
 #include <system_error>
 #include <vector>
@@ -192,6 +193,24 @@ FileStore::Stored FileStore::store(const fs::path& source, const std::string& na
   make_dirs(files);
   constexpr size_t kBlock = 1 << 20;
   std::vector<unsigned char> buf(kBlock);
+  // Reads the whole file, block by block, into `take`; returns its size.
+  auto read_all = [&](const std::function<void(const unsigned char*, size_t)>& take) {
+    uint64_t size = 0;
+    for (;;) {
+      ssize_t r = ::pread(fd.get(), buf.data(), buf.size(), static_cast<off_t>(size));
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        throw_errno("cannot read " + name);
+      }
+      if (r == 0) return size;
+      take(buf.data(), static_cast<size_t>(r));
+      size += static_cast<uint64_t>(r);
+    }
+  };
+  auto remember = [&](Stored s) {
+    cache_[key] = s;
+    return s;
+  };
 
   // Moves `tmp` (a complete copy or link of content `hash`) into files/HASH/BASENAME,
   // or drops it when that content is stored already.
@@ -201,9 +220,7 @@ FileStore::Stored FileStore::store(const fs::path& source, const std::string& na
       int err = errno;
       ::unlink(tmp.c_str());
       if (err != EEXIST) throw_errno("cannot create " + hdir.string(), err);
-      Stored s{hash, stored_file_path(dir_, hash), size};
-      cache_[key] = s;
-      return s;
+      return remember(Stored{hash, stored_file_path(dir_, hash), size});
     }
     fs::path dest = hdir / base;
     if (::rename(tmp.c_str(), dest.c_str()) != 0) {
@@ -212,32 +229,16 @@ FileStore::Stored FileStore::store(const fs::path& source, const std::string& na
       ::rmdir(hdir.c_str());
       throw_errno("cannot store " + dest.string(), err);
     }
-    Stored s{hash, dest, size};
-    cache_[key] = s;
-    return s;
+    return remember(Stored{hash, dest, size});
   };
 
   if (package_managed(name)) {
     // Hash first; hard-link the very inode that was hashed when it is new.
     ContentHasher hasher;
-    uint64_t size = 0;
-    for (;;) {
-      ssize_t r = ::pread(fd.get(), buf.data(), buf.size(), static_cast<off_t>(size));
-      if (r < 0) {
-        if (errno == EINTR) continue;
-        throw_errno("cannot read " + name);
-      }
-      if (r == 0) break;
-      hasher.update(buf.data(), static_cast<size_t>(r));
-      size += static_cast<uint64_t>(r);
-    }
+    uint64_t size = read_all([&](const unsigned char* data, size_t n) { hasher.update(data, n); });
     std::string hash = hasher.hex();
     std::error_code ec;
-    if (fs::is_directory(files / hash, ec)) {
-      Stored s{hash, stored_file_path(dir_, hash), size};
-      cache_[key] = s;
-      return s;
-    }
+    if (fs::is_directory(files / hash, ec)) return remember(Stored{hash, stored_file_path(dir_, hash), size});
     fs::path tmp = files / (".link." + temp_suffix() + ".rrxtmp");
     std::string proc = "/proc/self/fd/" + std::to_string(fd.get());
     if (static_cast<uint64_t>(st.st_size) == size &&
@@ -253,17 +254,10 @@ FileStore::Stored FileStore::store(const fs::path& source, const std::string& na
   ContentHasher hasher;
   uint64_t size = 0;
   try {
-    for (;;) {
-      ssize_t r = ::pread(fd.get(), buf.data(), buf.size(), static_cast<off_t>(size));
-      if (r < 0) {
-        if (errno == EINTR) continue;
-        throw_errno("cannot read " + name);
-      }
-      if (r == 0) break;
-      hasher.update(buf.data(), static_cast<size_t>(r));
-      if (!detail::write_all(out.get(), buf.data(), static_cast<size_t>(r))) throw_errno("cannot write " + tmp.string());
-      size += static_cast<uint64_t>(r);
-    }
+    size = read_all([&](const unsigned char* data, size_t n) {
+      hasher.update(data, n);
+      if (!detail::write_all(out.get(), data, n)) throw_errno("cannot write " + tmp.string());
+    });
     // Read-only copies (keeping the execute bits): nothing should edit them in place.
     if (::fchmod(out.get(), 0444 | (st.st_mode & 0111)) != 0) throw_errno("cannot chmod " + tmp.string());
   } catch (...) {
