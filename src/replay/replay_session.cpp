@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -206,6 +207,16 @@ std::string ReplaySession::exe_of(int tid) const {
   return it == tasks_.end() ? exe_path_ : it->second.exe_path;
 }
 
+// The trace's copy of a file the replay executes or maps, checked against
+// its recorded hash the first time: a damaged copy would make the program
+// fault or compute something else, far from the cause.
+fs::path ReplaySession::stored_copy(const std::string& hash) {
+  if (verified_copies_.count(hash)) return trace::stored_file_path(options_.trace_dir, hash);
+  fs::path p = trace::verified_stored_file(options_.trace_dir, hash);
+  verified_copies_.insert(hash);
+  return p;
+}
+
 ReplaySession::RTask& ReplaySession::rtask(int tid) {
   auto it = tasks_.find(tid);
   if (it == tasks_.end()) fatal("no replayed task " + std::to_string(tid));
@@ -280,7 +291,7 @@ void ReplaySession::spawn() {
   }
   auto first = next_->get();
   auto exec = first.getExec();
-  exe_copy_ = trace::stored_file_path(options_.trace_dir, exec.getExeHash().cStr());
+  exe_copy_ = stored_copy(exec.getExeHash().cStr());
   exe_path_ = exec.getExePath().cStr();
   if (exec.hasInterpPath() && exec.getInterpPath().size() > 0) {
     // The kernel loads the dynamic loader from the file system: check it is the recorded one.
@@ -381,6 +392,11 @@ void ReplaySession::start_program() {
     } else if (w.kind == WaitStatus::Kind::Exited || w.kind == WaitStatus::Kind::Killed) {
       tasks_.clear();
       throw Error("cannot run the recorded program " + exe_copy_.string() + " (" + w.describe() + ")");
+    } else if (w.kind == WaitStatus::Kind::SignalStop && w.sig != SIGSTOP) {
+      // A fault while the kernel loads the program (a file it cannot map):
+      // resuming without the signal would fault again forever.
+      throw Error("the recorded program " + exe_copy_.string() + " got " + sys::signal_name(w.sig) +
+                  " before it started");
     }
   }
   // The execve's exit stop.
@@ -500,10 +516,12 @@ void ReplaySession::stash(pid_t live, const WaitStatus& w) {
     return;
   }
   RTask& u = rtask(it->second);
-  if (u.cur.action == Action::Exec && u.cur.rerun_pending && w.kind == WaitStatus::Kind::SyscallStop) {
-    // sysemu: an exec re-issued to run for real while another task's event
-    // is being replayed (exec from a multi-threaded process). Its stale exit
-    // and its new entry are not events: keep it going into the exec.
+  if ((u.cur.action == Action::Exec || u.cur.action == Action::Exit) && u.cur.rerun_pending &&
+      w.kind == WaitStatus::Kind::SyscallStop) {
+    // sysemu: an exec or exit re-issued to run for real while another
+    // task's event is being replayed (exec from a multi-threaded process,
+    // exit_group ending siblings). Its stale exit and its new entry are not
+    // events: keep it going into the exec or the exit.
     try {
       if (u.task->syscall_info().op == KernelSyscallInfo::kEntry) u.cur.rerun_pending = false;
       u.task->resume_syscall(0);
@@ -530,6 +548,36 @@ WaitStatus ReplaySession::wait_for(RTask& t) {
     WaitStatus w = WaitStatus::decode(status);
     if (r == t.task->tid()) {
       running_live_tid_ = 0;
+      t.running = false;
+      if (debug_log_) {
+        std::fprintf(stderr, "rrx-debug: event %llu tid %d: %s\n", static_cast<unsigned long long>(next_number_),
+                     t.tid, w.describe().c_str());
+      }
+      return w;
+    }
+    stash(r, w);
+  }
+}
+
+// Like wait_for, but gives up at `deadline` (nullopt).
+std::optional<WaitStatus> ReplaySession::wait_until(RTask& t, std::chrono::steady_clock::time_point deadline) {
+  long pause_ns = 20000;
+  for (;;) {
+    int status = 0;
+    pid_t r = ::waitpid(-1, &status, __WALL | WNOHANG);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      throw_errno("waitpid");
+    }
+    if (r == 0) {
+      if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
+      struct timespec ts {0, pause_ns};
+      ::nanosleep(&ts, nullptr);
+      pause_ns = std::min(pause_ns * 2, 2000000L);
+      continue;
+    }
+    WaitStatus w = WaitStatus::decode(status);
+    if (r == t.task->tid()) {
       t.running = false;
       if (debug_log_) {
         std::fprintf(stderr, "rrx-debug: event %llu tid %d: %s\n", static_cast<unsigned long long>(next_number_),
@@ -647,27 +695,13 @@ std::optional<ReplaySession::Stop> ReplaySession::advance(bool step, int step_ti
       }
       break;
     case schema::Event::EXIT:
-      if (ev.getExit().getSigno() == SIGKILL) {
+      if (ev.getExit().getSigno() == SIGKILL && !t.sigkilled) {
         // Killed by another task (whose kill() replay emulates) or from
         // outside: SIGKILL has no delivery stop to replay, so rrx sends it.
-        at_interval_start_ = false;
-        if (!t.sigkilled) {
-          t.sigkilled = true;
-          ::syscall(SYS_tgkill, t.live_pid, t.task->tid(), SIGKILL);
-        }
-        for (;;) {
-          if (!t.pending && !t.running) {
-            try {
-              t.task->resume_cont(0);
-            } catch (const Error&) {
-            }
-            t.running = true;
-          }
-          WaitStatus w = take_stop(t);
-          if (w.kind == WaitStatus::Kind::Exited || w.kind == WaitStatus::Kind::Killed) return on_death(t, w);
-        }
+        t.sigkilled = true;
+        ::syscall(SYS_tgkill, t.live_pid, t.task->tid(), SIGKILL);
       }
-      break;
+      return await_death(t, ev);
     case schema::Event::EXEC:
       if (ev.getExec().getFormerTid() != 0 && ev.getExec().getFormerTid() != t.tid) {
         // Another thread of t's process is exec'ing: the kernel is ending
@@ -716,6 +750,92 @@ std::optional<ReplaySession::Stop> ReplaySession::advance(bool step, int step_ti
     if (::ptrace(PTRACE_PEEKUSER, t.task->tid(), nullptr, nullptr) != -1 || errno != ESRCH) throw;
     t.running = true;
     return std::nullopt;
+  }
+}
+
+// Does delivering `sig` to the task kill its process? The default action of
+// a signal the process neither catches nor ignores (the kernel's rule: all
+// but SIGCHLD, SIGCONT, SIGURG, SIGWINCH and the stop signals terminate).
+bool ReplaySession::signal_kills(RTask& t, int sig) {
+  if (sig <= 0 || sig > 64) return false;
+  if (sig == SIGKILL) return true;
+  switch (sig) {
+    case SIGCHLD: case SIGCONT: case SIGURG: case SIGWINCH:
+    case SIGSTOP: case SIGTSTP: case SIGTTIN: case SIGTTOU:
+      return false;
+    default:
+      break;
+  }
+  uint64_t caught = 0, ignored = 0;
+  FILE* f = std::fopen(("/proc/" + std::to_string(t.task->tid()) + "/status").c_str(), "r");
+  if (!f) return false;
+  char line[256];
+  while (std::fgets(line, sizeof line, f)) {
+    unsigned long long v;
+    if (std::sscanf(line, "SigCgt: %llx", &v) == 1) caught = v;
+    if (std::sscanf(line, "SigIgn: %llx", &v) == 1) ignored = v;
+  }
+  std::fclose(f);
+  uint64_t bit = uint64_t{1} << (sig - 1);
+  return !(caught & bit) && !(ignored & bit);
+}
+
+// The recorded death of `t` is next. In the recording no user code of t ran
+// between its last event and its death: it made its own exit, or a fatal
+// signal reached it, or its process ended around it (a sibling's
+// exit_group, a fatal signal to the process, an exec, SIGKILL), which the
+// kernel does by killing t wherever it is, in user code or inside a
+// syscall. So t is never resumed into its code here. The tasks of its
+// process that are on their way out (an exit syscall already entered, a
+// fatal signal to be delivered) go on, the kill they cause reaches t, and
+// t's stops until its death (the exit event stop) are only passed through.
+std::optional<ReplaySession::Stop> ReplaySession::await_death(RTask& t, schema::Event::Reader ev) {
+  at_interval_start_ = false;
+  for (auto& [tid, u] : tasks_) {
+    if (u.pid != t.pid || u.running || u.pending) continue;
+    bool exit_call = u.cur.action == Action::Exit && !u.cur.exit_held;
+    bool fatal = u.deliver_on_resume != 0 && signal_kills(u, u.deliver_on_resume);
+    if (exit_call || fatal) resume(u, false);
+  }
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  for (;;) {
+    if (t.exiting && !t.running && !t.pending) {
+      try {
+        t.task->resume_cont(0);
+      } catch (const Error&) {
+      }
+      t.running = true;
+    }
+    std::optional<WaitStatus> w;
+    if (t.pending) {
+      w = t.pending;
+      t.pending.reset();
+    } else {
+      w = wait_until(t, deadline);
+    }
+    if (!w) {
+      diverge(describe_event(ev), "thread " + std::to_string(t.tid) +
+                                      " still alive: nothing in the replay ended it");
+    }
+    if (w->kind == WaitStatus::Kind::Exited || w->kind == WaitStatus::Kind::Killed) {
+      current_tid_ = t.tid;
+      return on_death(t, *w);
+    }
+    if (w->kind == WaitStatus::Kind::EventStop && w->event == PTRACE_EVENT_EXIT) {
+      t.exiting = true;
+      continue;
+    }
+    if (w->kind == WaitStatus::Kind::SyscallStop && t.cur.action == Action::Exit) {
+      // Its own exit going in (sysemu: the stale exit stop, then the
+      // re-issued entry).
+      t.cur.rerun_pending = false;
+      t.task->resume_syscall(0);
+      t.running = true;
+      continue;
+    }
+    // A stop from before the kill reached it (a syscall it runs for real):
+    // it stays stopped; the kill wakes it from there.
+    t.running = false;
   }
 }
 
@@ -790,6 +910,7 @@ std::optional<ReplaySession::Stop> ReplaySession::dispatch(RTask& t, const WaitS
         }
       } else if (w.event == PTRACE_EVENT_EXIT) {
         t.next_resume = NextResume::ToExit;
+        t.exiting = true;
       } else if (w.event == PTRACE_EVENT_CLONE || w.event == PTRACE_EVENT_FORK ||
                  w.event == PTRACE_EVENT_VFORK) {
         on_clone(t, w.event);
@@ -908,7 +1029,7 @@ void ReplaySession::echo_output(RTask& t, int64_t nr, const uint64_t args[6], in
 void ReplaySession::redirect_exec(RTask& t, const std::string& hash, int64_t nr) {
   // Run the copy kept in the trace, whatever the program asked for: the
   // file may have changed since. The path goes below the red zone.
-  std::string path = trace::stored_file_path(options_.trace_dir, hash).string();
+  std::string path = stored_copy(hash).string();
   user_regs_struct r = t.task->regs();
   uint64_t addr = (r.rsp - 256 - path.size() - 1) & ~uint64_t{15};
   if (!t.task->write_mem(addr, path.c_str(), path.size() + 1)) throw Error("cannot redirect exec");
@@ -1131,7 +1252,7 @@ void ReplaySession::fill_mapping(RTask& t, schema::Syscall::Reader rec, uint64_t
   std::string hash = m.getContentHash().cStr();
   auto it = file_fds_.find(hash);
   if (it == file_fds_.end()) {
-    fs::path p = trace::stored_file_path(options_.trace_dir, hash);
+    fs::path p = stored_copy(hash);
     int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) throw_errno("open " + p.string());
     it = file_fds_.emplace(hash, fd).first;
@@ -1586,6 +1707,7 @@ ReplaySession::RTask ReplaySession::copy_state(const RTask& t) {
   c.deliver_on_resume = t.deliver_on_resume;
   c.injecting_signal = t.injecting_signal;
   c.sigkilled = t.sigkilled;
+  c.exiting = t.exiting;
   c.child_tid_addr = t.child_tid_addr;
   c.clear_child_tid = t.clear_child_tid;
   c.exe_path = t.exe_path;

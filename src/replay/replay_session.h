@@ -8,12 +8,14 @@
 #include <signal.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -210,6 +212,7 @@ class ReplaySession {
     int deliver_on_resume = 0;
     int injecting_signal = 0;
     bool sigkilled = false;       // rrx sent the recorded SIGKILL
+    bool exiting = false;         // at or past its exit event stop (PTRACE_EVENT_EXIT)
     uint64_t child_tid_addr = 0;  // CLONE_CHILD_SETTID: where the kernel wrote the live tid
     uint64_t clear_child_tid = 0; // CLONE_CHILD_CLEARTID / set_tid_address: zeroed at the task's exit
     std::string exe_path;
@@ -232,9 +235,13 @@ class ReplaySession {
   std::string describe_expected();
   RTask& task_for_event(schema::Event::Reader ev);
   RTask& rtask(int tid);
+  std::filesystem::path stored_copy(const std::string& hash);
   void resume(RTask& t, bool step);
   WaitStatus wait_for(RTask& t);
   WaitStatus take_stop(RTask& t);
+  std::optional<WaitStatus> wait_until(RTask& t, std::chrono::steady_clock::time_point deadline);
+  std::optional<Stop> await_death(RTask& t, schema::Event::Reader ev);
+  bool signal_kills(RTask& t, int sig);
   void stash(pid_t live, const WaitStatus& w);
   void remove_task(RTask& t);
 
@@ -286,6 +293,7 @@ class ReplaySession {
   std::atomic<pid_t> running_live_tid_{0};
   std::optional<std::pair<uint64_t, uint64_t>> watched_write_;  // set by memory_write_hook during a syscall
   std::map<std::string, int> file_fds_;
+  std::set<std::string> verified_copies_;  // hashes of stored files checked by stored_copy()
   bool debug_log_ = false;  // RRX_DEBUG_REPLAY=1: log every stop
   int step_over_syscall_tid_ = 0;  // step(): the task stepping over a syscall instruction
   bool at_interval_start_ = false;

@@ -289,4 +289,22 @@ fs::path stored_file_path(const fs::path& trace_dir, const std::string& hash) {
               " (expected " + hdir.string() + "/*)");
 }
 
+fs::path verified_stored_file(const fs::path& trace_dir, const std::string& hash) {
+  fs::path path = stored_file_path(trace_dir, hash);
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw_errno("cannot open " + path.string());
+  ContentHasher hasher;
+  std::vector<char> buf(1 << 20);
+  ssize_t n;
+  while ((n = ::read(fd, buf.data(), buf.size())) > 0) hasher.update(buf.data(), static_cast<size_t>(n));
+  int err = errno;
+  ::close(fd);
+  if (n < 0) throw_errno("cannot read " + path.string(), err);
+  if (hasher.hex() != hash) {
+    throw Error("the trace's copy " + path.string() + " is damaged: its content hash is " + hasher.hex() +
+                ", the recording stored " + hash);
+  }
+  return path;
+}
+
 }  // namespace rrx::trace

@@ -48,5 +48,8 @@ class FileStore {
 };
 
 std::filesystem::path stored_file_path(const std::filesystem::path& trace_dir, const std::string& hash);
+// The same, after checking that the copy's content still has that hash
+// (throws rrx::Error naming the file when it was changed or truncated).
+std::filesystem::path verified_stored_file(const std::filesystem::path& trace_dir, const std::string& hash);
 
 }  // namespace rrx::trace

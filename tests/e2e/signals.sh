@@ -2,7 +2,8 @@
 # Signals: handlers, faults recovered, queued and blocked signals, an
 # alternate stack, timers interrupting blocking syscalls (EINTR and
 # SA_RESTART), signalfd, tgkill between threads; processes of the tree
-# killed by SIGKILL from another process of the tree; a shell killed by a
+# killed by SIGKILL from another process of the tree; waits with a temporary
+# signal mask interrupted by a signal; a shell killed by a
 # core-dumping signal; signal dispositions and mask inherited from rrx's parent.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
@@ -10,6 +11,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/mt.sh"
 
 rr_check_native signals --status 0 --stdout-has "0 section(s) wrong" -- "$(prog mt_signals)"
 rr_check_native sigalrm --status 0 --stdout-has "errno EINTR" -- "$(prog mt_sigalrm)"
+# Waits with a temporary signal mask (ppoll, pselect6, epoll_pwait(2),
+# rt_sigsuspend) interrupted by a timer, a child and another thread.
+rr_check_native masked_waits --status 0 --stdout-has "sigsuspend    from thread" -- "$(prog masked_wait_signal)" 2
 rr_check_native sh_kill9 --stdout-has "137" -- /bin/sh -c 'sleep 100 & kill -9 $!; wait $!; echo $?'
 rr_check_native kill_child --stdout-has "WTERMSIG = 9" -- "$(prog mt_kill_child)"
 # SIGABRT dumps core by default (ulimit -c 0 here): the shell dies, 128+6.
