@@ -141,7 +141,10 @@ fs::path create_trace_dir_at(const fs::path& dir) {
   return dir;
 }
 
-fs::path resolve_trace(const std::string& arg) {
+namespace {
+
+// What the user typed, as found (relative paths stay relative).
+fs::path find_trace(const std::string& arg) {
   if (arg.empty()) {
     fs::path root = traces_root();
     fs::path link = root / kLatestLinkName;
@@ -172,6 +175,19 @@ fs::path resolve_trace(const std::string& arg) {
   if (!name_like) throw Error("no trace at '" + arg + "'");
   throw Error("no trace named '" + arg + "' (looked in " + fs::absolute(p, ec).string() + " and " +
               (root / arg).string() + ")");
+}
+
+}  // namespace
+
+fs::path resolve_trace(const std::string& arg) {
+  fs::path found = find_trace(arg);
+  // Absolute, once: the replayed program runs in the recorded cwd, so paths
+  // into the trace (files/...) handed to it must not depend on rrx's cwd.
+  std::error_code ec;
+  fs::path abs = fs::canonical(found, ec);
+  if (ec) abs = fs::absolute(found, ec).lexically_normal();
+  if (ec) throw Error("cannot resolve the trace path " + found.string() + ": " + ec.message());
+  return abs;
 }
 
 FileStore::FileStore(fs::path trace_dir) : dir_(std::move(trace_dir)) {}

@@ -171,20 +171,33 @@ TEST_CASE("trace_format: resolve_trace") {
   fs::path t1 = create_trace_dir(root, "hello");
   make_trace(t1);
 
-  CHECK(fs::equivalent(resolve_trace(""), t1));
-  CHECK(resolve_trace("hello-0") == root / "hello-0");
-  CHECK(resolve_trace(t0.string()) == t0);
-  CHECK(resolve_trace((t0 / "trace").string()) == t0);
+  // Always absolute (the replayed program runs in the recorded cwd).
+  CHECK(resolve_trace("") == fs::canonical(t1));
+  CHECK(resolve_trace("hello-0") == fs::canonical(root / "hello-0"));
+  CHECK(resolve_trace(t0.string()) == fs::canonical(t0));
+  CHECK(resolve_trace((t0 / "trace").string()) == fs::canonical(t0));
   CHECK_THROWS_WITH(resolve_trace("nope-3"), Catch::Contains("no trace named 'nope-3'") &&
                                                  Catch::Contains(root.string()));
   CHECK_THROWS_AS(resolve_trace((tmp / "nowhere" / "x").string()), rrx::Error);
   // A directory that is not a trace.
   CHECK_THROWS_WITH(resolve_trace(tmp.path().string()), Catch::Contains("not an rrx trace directory"));
 
-  // A relative path from the current directory.
+  // Relative paths from the current directory come back absolute.
   fs::path cwd = fs::current_path();
+  fs::create_directory(tmp / "elsewhere");
   fs::current_path(root);
-  CHECK(resolve_trace("./hello-1") == fs::path("./hello-1"));
+  CHECK(resolve_trace("./hello-1") == fs::canonical(t1));
+  CHECK(resolve_trace("hello-1/trace") == fs::canonical(t1));
+  CHECK(resolve_trace("hello-1/") == fs::canonical(t1));
+  fs::current_path(tmp / "elsewhere");
+  CHECK(resolve_trace("../root/hello-0") == fs::canonical(t0));
+  CHECK(resolve_trace("../root/hello-0/trace") == fs::canonical(t0));
+  {
+    // A relative RRX_TRACE_DIR: NAME-N under it, absolute too.
+    ScopedEnv rel("RRX_TRACE_DIR", "../root");
+    CHECK(resolve_trace("hello-0") == fs::canonical(t0));
+    CHECK(resolve_trace("") == fs::canonical(t1));
+  }
   fs::current_path(cwd);
 
   // latest-trace pointing at a deleted trace.
