@@ -129,7 +129,25 @@ std::string human_size(uint64_t bytes) {
   return u == 0 ? fmt::format("{} B", bytes) : fmt::format("{:.1f} {}", v, units[u]);
 }
 
-json header_json(const trace::TraceReader& reader) {
+// A trace's state as `rrx info` and `rrx ls` report it. "complete" only
+// after every chunk's checksum was verified: opening a trace checks the chunk
+// headers, not the payloads.
+struct TraceStatus {
+  std::string name;    // "complete", "incomplete" or "corrupted"
+  std::string detail;  // for incomplete and corrupted: why, with the file and offset
+};
+
+TraceStatus trace_status(const trace::TraceReader& reader) {
+  try {
+    reader.verify_checksums();
+  } catch (const trace::TraceError& e) {
+    return {"corrupted", e.what()};
+  }
+  if (reader.complete()) return {"complete", ""};
+  return {"incomplete", reader.incomplete_reason()};
+}
+
+json header_json(const trace::TraceReader& reader, const TraceStatus& status) {
   auto h = reader.header();
   json j;
   j["trace"] = reader.dir().string();
@@ -160,7 +178,9 @@ json header_json(const trace::TraceReader& reader) {
   for (auto o : h.getOptions()) opts[o.getKey().cStr()] = o.getValue().cStr();
   j["options"] = opts;
   j["events"] = reader.event_count();
-  j["complete"] = reader.complete();
+  j["status"] = status.name;
+  j["complete"] = status.name == "complete";
+  if (status.name == "corrupted") j["corruption"] = status.detail;
   if (reader.complete()) {
     j["exit_status"] = reader.end()->exit_status;
     j["end_reason"] = reader.end()->reason;
@@ -287,10 +307,12 @@ int list_processes(const std::string& trace, bool json_output) {
 
 int info_trace(const std::string& trace, bool json_output) {
   trace::TraceReader reader(trace::resolve_trace(trace));
-  json j = header_json(reader);
+  TraceStatus status = trace_status(reader);
+  json j = header_json(reader, status);
+  const int rc = status.name == "corrupted" ? 1 : 0;
   if (json_output) {
     std::cout << j.dump(2) << "\n";
-    return 0;
+    return rc;
   }
   std::string argv;
   for (const auto& a : j["argv"]) argv += (argv.empty() ? "" : " ") + a.get<std::string>();
@@ -309,13 +331,16 @@ int info_trace(const std::string& trace, bool json_output) {
                            j["format_version"].get<unsigned>());
   std::cout << fmt::format("events:         {}\n", reader.event_count());
   std::cout << fmt::format("size:           {}\n", human_size(j["size_bytes"].get<uint64_t>()));
-  if (reader.complete()) {
-    std::cout << fmt::format("status:         complete: {}; rrx record exited {}\n", reader.end()->reason,
-                             reader.end()->exit_status);
+  if (status.name == "complete") {
+    std::cout << fmt::format("status:         complete (every chunk's checksum verified): {}; rrx record exited {}\n",
+                             reader.end()->reason, reader.end()->exit_status);
+  } else if (status.name == "corrupted") {
+    std::cout << fmt::format("status:         CORRUPTED: {}\n", status.detail);
+    std::cout << "                the replay stops with an error at that chunk; the events before it replay\n";
   } else {
-    std::cout << fmt::format("status:         INCOMPLETE: {}\n", reader.incomplete_reason());
+    std::cout << fmt::format("status:         INCOMPLETE: {}\n", status.detail);
   }
-  return 0;
+  return rc;
 }
 
 int list_traces(bool json_output) {
@@ -340,7 +365,8 @@ int list_traces(bool json_output) {
     row["path"] = d.string();
     try {
       trace::TraceReader reader(d);
-      json h = header_json(reader);
+      TraceStatus status = trace_status(reader);
+      json h = header_json(reader, status);
       std::string cmd;
       for (const auto& a : h["argv"]) cmd += (cmd.empty() ? "" : " ") + a.get<std::string>();
       row["command"] = cmd;
@@ -348,7 +374,7 @@ int list_traces(bool json_output) {
       row["size_bytes"] = h["size_bytes"];
       row["events"] = h["events"];
       row["complete"] = h["complete"];
-      row["status"] = reader.complete() ? "complete" : "incomplete";
+      row["status"] = status.name;
     } catch (const Error& e) {
       row["status"] = "unreadable";
       row["error"] = e.what();

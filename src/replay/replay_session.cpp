@@ -1448,6 +1448,11 @@ int replay_autopilot(const ReplayOptions& options) {
     ReplaySession::Stop s = session.cont();
     switch (s.kind) {
       case ReplaySession::StopKind::Exited:
+        // All the program's events were there, but not the end record: the
+        // exit status is the replay's, not one the trace vouches for.
+        if (!session.reader().complete())
+          std::cerr << "rrx: the program exited, but the trace is incomplete: "
+                    << session.reader().incomplete_reason() << "\n";
         return session.recorded_exit_status();
       case ReplaySession::StopKind::TraceEnd:
         std::cerr << "rrx: " << session.trace_end_message() << "\n";

@@ -245,10 +245,22 @@ void TraceReader::finish_open() {
                        "the end record counts " + std::to_string(info.event_count) +
                            " events but the chunks hold " + std::to_string(readable_events_));
     end_ = std::move(info);
+  } else if (valid_end_ < file_size_) {
+    incomplete_reason_ = trace_path_ + ": the last chunk, at offset " + std::to_string(valid_end_) +
+                         ", is truncated: the file ends at offset " + std::to_string(file_size_) + ", " +
+                         std::to_string(file_size_ - valid_end_) +
+                         " bytes into it (recorder killed? file cut short?); the events before it are readable";
   } else {
-    incomplete_reason_ = "the recording was not closed (recorder killed?); last complete chunk ends at offset " +
+    incomplete_reason_ = trace_path_ +
+                         ": the recording was not closed (recorder killed?): no end record after the last "
+                         "complete chunk, which ends at offset " +
                          std::to_string(valid_end_) + " of " + std::to_string(file_size_) + " bytes";
   }
+}
+
+void TraceReader::verify_checksums() const {
+  std::vector<unsigned char> raw;
+  for (const ChunkInfo& c : chunks_) read_checked_chunk(c, raw);
 }
 
 schema::Header::Reader TraceReader::header() const { return header_->as<schema::Header>(); }
@@ -419,10 +431,10 @@ void TraceReader::save_index() const {
   detail::write_file_atomically((dir_ / kIndexFileName).string(), bytes.data(), bytes.size(), false);
 }
 
-std::shared_ptr<const std::vector<capnp::word>> TraceReader::load_chunk(const ChunkInfo& c) const {
+void TraceReader::read_checked_chunk(const ChunkInfo& c, std::vector<unsigned char>& raw) const {
   auto fail = [&](const std::string& why) -> void { throw TraceError(trace_path_, c.offset, why); };
   // Sizes were checked against kMaxChunkBytes and the file size before this.
-  std::vector<unsigned char> raw(kChunkHeaderSize + size_t{c.compressed_size});
+  raw.resize(kChunkHeaderSize + size_t{c.compressed_size});
   long long got = detail::pread_full(fd_, raw.data(), raw.size(), c.offset);
   if (got < 0) fail(std::string("read: ") + std::strerror(errno));
   if (static_cast<size_t>(got) != raw.size()) fail("unexpected end of file (the trace was truncated while open?)");
@@ -434,7 +446,18 @@ std::shared_ptr<const std::vector<capnp::word>> TraceReader::load_chunk(const Ch
          "? delete it to rebuild it)");
   uint32_t crc = crc32c(raw.data(), kChunkHeaderSize - 4);
   crc = crc32c(raw.data() + kChunkHeaderSize, c.compressed_size, crc);
-  if (crc != h.crc) fail("checksum mismatch: the chunk is corrupted");
+  if (crc != h.crc) {
+    std::string what = std::string(kind_name(c.kind)) + " chunk";
+    if (c.kind == static_cast<uint8_t>(ChunkKind::Events))
+      what += " (events " + std::to_string(c.first_event) + " to " + std::to_string(c.first_event + c.count - 1) + ")";
+    fail("checksum mismatch: the " + what + " is corrupted");
+  }
+}
+
+std::shared_ptr<const std::vector<capnp::word>> TraceReader::load_chunk(const ChunkInfo& c) const {
+  auto fail = [&](const std::string& why) -> void { throw TraceError(trace_path_, c.offset, why); };
+  std::vector<unsigned char> raw;
+  read_checked_chunk(c, raw);
 
   const unsigned char* payload = raw.data() + kChunkHeaderSize;
   unsigned long long content = ZSTD_getFrameContentSize(payload, c.compressed_size);

@@ -62,8 +62,13 @@ class TraceReader {
   // headers at open time (cheap: no decompression).
   bool complete() const { return end_.has_value(); }
   const std::optional<EndInfo>& end() const { return end_; }
-  // For an incomplete trace: why (e.g. "truncated chunk at offset N").
+  // For an incomplete trace: why, with the file and the offset where the
+  // readable part ends (e.g. "the last chunk, at offset N, is truncated...").
   const std::string& incomplete_reason() const { return incomplete_reason_; }
+  // Reads every chunk and checks its CRC-32C (no decompression): opening
+  // checks only the chunk headers, and a chunk's payload is checked when it is
+  // loaded. Throws TraceError naming the first corrupted chunk and its offset.
+  void verify_checksums() const;
   // Number of events readable (from the index).
   uint64_t event_count() const { return readable_events_; }
   uint64_t trace_bytes() const { return file_size_; }
@@ -84,6 +89,9 @@ class TraceReader {
   void scan_chunks();
   bool load_index();
   void save_index() const;
+  // Reads chunk `c` (header and payload) into `raw`; throws TraceError unless
+  // its header matches `c` and its CRC-32C matches the bytes.
+  void read_checked_chunk(const ChunkInfo& c, std::vector<unsigned char>& raw) const;
   std::shared_ptr<const std::vector<capnp::word>> load_chunk(const ChunkInfo& c) const;
   void open_chunk(size_t i);
 

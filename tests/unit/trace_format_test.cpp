@@ -552,9 +552,19 @@ TEST_CASE("trace_format: truncation at every byte offset") {
   write_file(dir / "trace", f.data(), chunks[2].end + 7);
   fs::remove(dir / "trace.idx");
   TraceReader r(dir);
-  CHECK(r.incomplete_reason() == "the recording was not closed (recorder killed?); last complete chunk ends at offset " +
-                                     std::to_string(chunks[2].end) + " of " + std::to_string(chunks[2].end + 7) +
-                                     " bytes");
+  CHECK(r.incomplete_reason() == (dir / "trace").string() + ": the last chunk, at offset " +
+                                     std::to_string(chunks[2].end) + ", is truncated: the file ends at offset " +
+                                     std::to_string(chunks[2].end + 7) +
+                                     ", 7 bytes into it (recorder killed? file cut short?); the events before it "
+                                     "are readable");
+  // Cut exactly after a chunk: nothing is partial, the end record is missing.
+  write_file(dir / "trace", f.data(), chunks[2].end);
+  fs::remove(dir / "trace.idx");
+  TraceReader r2(dir);
+  CHECK(r2.incomplete_reason() == (dir / "trace").string() +
+                                      ": the recording was not closed (recorder killed?): no end record after the "
+                                      "last complete chunk, which ends at offset " +
+                                      std::to_string(chunks[2].end) + " of " + std::to_string(chunks[2].end) + " bytes");
 }
 
 TEST_CASE("trace_format: every flipped byte is detected") {
@@ -600,6 +610,43 @@ TEST_CASE("trace_format: every flipped byte is detected") {
     REQUIRE(o.events == 30);
     REQUIRE(o.all_match);
     REQUIRE(read_file(dir / "trace.idx") == index);
+  }
+}
+
+TEST_CASE("trace_format: verify_checksums finds a corrupted payload that opening does not read") {
+  TempDir tmp;
+  fs::create_directory(tmp / "full");
+  write_trace(tmp / "full", 60, small_chunks(500));
+  auto f = read_file(tmp / "full" / "trace");
+  auto index = read_file(tmp / "full" / "trace.idx");
+  auto chunks = parse_chunks(f);
+  REQUIRE(chunks.size() >= 5);
+  {
+    TraceReader r(tmp / "full");
+    CHECK_NOTHROW(r.verify_checksums());
+  }
+  fs::path dir = tmp / "flip";
+  fs::create_directory(dir);
+  // Every byte of every events chunk's payload, with the index in place.
+  for (size_t i = 1; i + 1 < chunks.size(); ++i) {
+    const auto& c = chunks[i];
+    for (uint64_t pos = c.offset + kChunkHeaderSize; pos < c.end; ++pos) {
+      auto g = f;
+      g[pos] ^= 0x10;
+      write_file(dir / "trace", g);
+      write_file(dir / "trace.idx", index);
+      INFO("chunk " << i << " at offset " << c.offset << ", byte " << pos);
+      TraceReader r(dir);  // the headers are intact: it opens, complete
+      REQUIRE(r.complete());
+      try {
+        r.verify_checksums();
+        FAIL("no error");
+      } catch (const TraceError& e) {
+        REQUIRE(e.offset() == c.offset);
+        REQUIRE(e.file() == (dir / "trace").string());
+        REQUIRE(std::string(e.what()).find("checksum mismatch") != std::string::npos);
+      }
+    }
   }
 }
 
