@@ -43,6 +43,13 @@ int main(int argc, char** argv) {
   record->add_option("-o,--output", rec_out, "Trace directory to create (default: $RRX_TRACE_DIR/NAME-N)");
   record->add_flag("--strict", rec.strict, "Fail on a syscall rrx cannot record instead of refusing it with ENOSYS");
   record->add_flag("-q,--quiet", rec.quiet, "Do not print where the trace went");
+  record->add_option("--env-keep", rec.environment.keep,
+                     "Run the program with only the environment variables whose NAME matches this glob (repeatable)")
+      ->allow_extra_args(false);
+  record->add_option("--env-drop", rec.environment.drop,
+                     "Run the program without the environment variables whose NAME matches this glob (repeatable; "
+                     "applied after --env-keep)")
+      ->allow_extra_args(false);
 
   // rrx replay
   std::string replay_trace, replay_skip;
@@ -103,7 +110,7 @@ int main(int argc, char** argv) {
         break;
       }
       if (a.empty() || a[0] != '-') break;
-      if ((a == "-o" || a == "--output") && i + 1 < argc) ++i;
+      if ((a == "-o" || a == "--output" || a == "--env-keep" || a == "--env-drop") && i + 1 < argc) ++i;
     }
     for (int k = i; k < argc; ++k) program_argv.emplace_back(argv[k]);
     argc = i;
@@ -123,10 +130,11 @@ int main(int argc, char** argv) {
     if (*record) {
       rec.argv = program_argv;
       if (rec.argv.empty()) {
-        std::cerr << "rrx record: give a program to record: rrx record [-o DIR] [--] PROG [ARGS...]\n";
+        std::cerr << "rrx record: give a program to record: rrx record [-o DIR] [--env-keep PATTERN]... [--env-drop PATTERN]... [--] PROG [ARGS...]\n";
         return 2;
       }
       rec.output_dir = rec_out;
+      rrx::record::check_environment_filter(rec.environment);
       return rrx::record::record(rec);
     }
     if (*replay) {

@@ -168,6 +168,13 @@ json header_json(const trace::TraceReader& reader, const TraceStatus& status) {
   for (auto a : h.getArgv()) argv.push_back(a.cStr());
   j["argv"] = argv;
   j["env_count"] = h.getEnvp().size();
+  // Names only: the values may be secrets, and info output ends up in CI logs.
+  json env_names = json::array();
+  for (auto e : h.getEnvp()) {
+    std::string entry = e.cStr();
+    env_names.push_back(entry.substr(0, entry.find('=')));
+  }
+  j["env_names"] = env_names;
   j["cwd"] = h.getCwd().cStr();
   j["exe"] = h.getExePath().cStr();
   j["start_time_unix_ns"] = h.getStartTimeUnixNs();

@@ -36,8 +36,6 @@
 #include "trace_format/trace_dir.h"
 #include "trace_format/trace_writer.h"
 
-extern char** environ;
-
 namespace rrx::record {
 
 namespace {
@@ -143,8 +141,10 @@ class Recorder {
   int run();
 
  private:
-  void write_header(const std::string& exe);
-  void spawn(const std::string& exe);
+  // Both get the program's environment (NAME=VALUE entries): the header
+  // records exactly what spawn passes to execve.
+  void write_header(const std::string& exe, const std::vector<std::string>& env);
+  void spawn(const std::string& exe, const std::vector<std::string>& env);
   void loop();
   void on_syscall_stop(TaskState& ts);
   void on_syscall_entry(TaskState& ts, const KernelSyscallInfo& info);
@@ -197,7 +197,7 @@ class Recorder {
   int exit_status_ = 0;
 };
 
-void Recorder::write_header(const std::string& exe) {
+void Recorder::write_header(const std::string& exe, const std::vector<std::string>& env) {
   capnp::MallocMessageBuilder msg;
   auto h = msg.initRoot<schema::Header>();
   h.setFormatVersion(trace::kFormatVersion);
@@ -225,8 +225,6 @@ void Recorder::write_header(const std::string& exe) {
   }
   auto argv = h.initArgv(static_cast<unsigned>(options_.argv.size()));
   for (unsigned i = 0; i < options_.argv.size(); ++i) argv.set(i, options_.argv[i]);
-  std::vector<std::string> env;
-  for (char** e = environ; e && *e; ++e) env.emplace_back(*e);
   auto envp = h.initEnvp(static_cast<unsigned>(env.size()));
   for (unsigned i = 0; i < env.size(); ++i) envp.set(i, env[i]);
   std::error_code ec;
@@ -241,7 +239,10 @@ void Recorder::write_header(const std::string& exe) {
   writer_ = std::make_unique<trace::TraceWriter>(trace_dir_, msg);
 }
 
-void Recorder::spawn(const std::string& exe) {
+void Recorder::spawn(const std::string& exe, const std::vector<std::string>& env) {
+  std::vector<char*> envp;
+  for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
   int pipefd[2];
   if (::pipe2(pipefd, O_CLOEXEC) != 0) throw_errno("pipe2");
   pid_t pid = ::fork();
@@ -257,7 +258,7 @@ void Recorder::spawn(const std::string& exe) {
     std::vector<char*> argv;
     for (const auto& a : options_.argv) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
-    ::execv(exe.c_str(), argv.data());
+    ::execve(exe.c_str(), argv.data(), envp.data());
     int err = errno;
     (void)!::write(pipefd[1], &err, sizeof err);
     _exit(127);
@@ -1077,8 +1078,9 @@ int Recorder::run() {
 
   ::fstat(1, &output_stat_[0]);
   ::fstat(2, &output_stat_[1]);
-  write_header(exe);
-  spawn(exe);
+  std::vector<std::string> env = filter_environment(current_environment(), options_.environment);
+  write_header(exe, env);
+  spawn(exe, env);
   try {
     loop();
   } catch (...) {

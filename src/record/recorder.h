@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "record/environment.h"
+
 namespace rrx::record {
 
 struct RecordOptions {
@@ -12,6 +14,7 @@ struct RecordOptions {
   std::filesystem::path output_dir;    // empty: ${RRX_TRACE_DIR:-~/.local/share/rrx}/NAME-N
   bool strict = false;                 // a syscall without a table row is an error, not ENOSYS
   bool quiet = false;                  // no "trace written to" line
+  EnvironmentFilter environment;       // the program runs with rrx's environment, reduced by this
 };
 
 // Records and returns what `rrx record` exits with: the program's exit

@@ -141,7 +141,8 @@ bool write_file_atomically(const std::string& path, const void* data, size_t len
   // mkstemps: the 6 X's followed by a 7-character suffix.
   int fd = ::mkostemps(tmp.data(), 7, O_CLOEXEC);
   if (fd < 0) return false;
-  bool ok = ::fchmod(fd, 0644) == 0 && write_all(fd, data, len) && (!sync || ::fsync(fd) == 0);
+  // 0600 like every file of a trace (it may hold secrets).
+  bool ok = ::fchmod(fd, 0600) == 0 && write_all(fd, data, len) && (!sync || ::fsync(fd) == 0);
   int saved = errno;
   if (::close(fd) != 0 && ok) {
     ok = false;

@@ -73,7 +73,7 @@ bool write_all(int fd, const void* data, size_t len);
 // pread(2) exactly len bytes; returns the number read (less at end of file),
 // or -1 with errno.
 long long pread_full(int fd, void* data, size_t len, uint64_t offset);
-// Writes `path` through a temporary file in the same directory and rename(2).
+// Writes `path` (mode 0600) through a temporary file in the same directory and rename(2).
 // false on any failure (the temporary is removed).
 bool write_file_atomically(const std::string& path, const void* data, size_t len, bool sync);
 

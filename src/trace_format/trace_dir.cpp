@@ -31,6 +31,23 @@ void make_dirs(const fs::path& dir) {
   if (ec) throw Error("cannot create directory " + dir.string() + ": " + ec.message());
 }
 
+// A trace holds the program's environment, arguments and every byte it read:
+// its directories are 0700 and its files 0600 (0400/0500 for the read-only
+// copies in files/), whatever the umask, so the mode is set explicitly.
+constexpr mode_t kPrivateDirMode = 0700;
+
+// mkdir(2) with mode 0700 regardless of the umask. false + errno (EEXIST...) on failure.
+bool make_private_dir(const fs::path& dir) {
+  if (::mkdir(dir.c_str(), kPrivateDirMode) != 0) return false;
+  if (::chmod(dir.c_str(), kPrivateDirMode) != 0) {
+    int err = errno;
+    ::rmdir(dir.c_str());
+    errno = err;
+    return false;
+  }
+  return true;
+}
+
 // A unique-enough suffix for temporary names.
 std::string temp_suffix() {
   static thread_local std::mt19937_64 rng{std::random_device{}() ^ static_cast<uint64_t>(::getpid())};
@@ -102,11 +119,10 @@ fs::path create_trace_dir(const fs::path& root, const std::string& name) {
   for (uint64_t n = 0;; ++n) {
     leaf = name + "-" + std::to_string(n);
     dir = root / leaf;
-    if (::mkdir(dir.c_str(), 0755) == 0) break;
+    if (make_private_dir(dir)) break;
     if (errno != EEXIST) throw_errno("cannot create trace directory " + dir.string());
   }
-  if (::mkdir((dir / kFilesDirName).c_str(), 0755) != 0)
-    throw_errno("cannot create " + (dir / kFilesDirName).string());
+  if (!make_private_dir(dir / kFilesDirName)) throw_errno("cannot create " + (dir / kFilesDirName).string());
 
   // Point latest-trace at it atomically: a new link under a temporary name,
   // renamed over the old one.
@@ -136,8 +152,9 @@ fs::path create_trace_dir_at(const fs::path& dir) {
   } else {
     make_dirs(dir);
   }
-  if (::mkdir((dir / kFilesDirName).c_str(), 0755) != 0)
-    throw_errno("cannot create " + (dir / kFilesDirName).string());
+  // The directory is the trace's now (also one that existed, empty): private.
+  if (::chmod(dir.c_str(), kPrivateDirMode) != 0) throw_errno("cannot chmod " + dir.string());
+  if (!make_private_dir(dir / kFilesDirName)) throw_errno("cannot create " + (dir / kFilesDirName).string());
   return dir;
 }
 
@@ -206,7 +223,7 @@ FileStore::Stored FileStore::store(const fs::path& source, const std::string& na
   std::string base = fs::path(name).filename().string();
   if (base.empty() || base == "." || base == "..") base = "file";
   fs::path files = dir_ / kFilesDirName;
-  make_dirs(files);
+  if (!make_private_dir(files) && errno != EEXIST) throw_errno("cannot create " + files.string());
   constexpr size_t kBlock = 1 << 20;
   std::vector<unsigned char> buf(kBlock);
   // Reads the whole file, block by block, into `take`; returns its size.
@@ -232,7 +249,7 @@ FileStore::Stored FileStore::store(const fs::path& source, const std::string& na
   // or drops it when that content is stored already.
   auto place = [&](const fs::path& tmp, const std::string& hash, uint64_t size) -> Stored {
     fs::path hdir = files / hash;
-    if (::mkdir(hdir.c_str(), 0755) != 0) {
+    if (!make_private_dir(hdir)) {
       int err = errno;
       ::unlink(tmp.c_str());
       if (err != EEXIST) throw_errno("cannot create " + hdir.string(), err);
@@ -274,8 +291,12 @@ FileStore::Stored FileStore::store(const fs::path& source, const std::string& na
       hasher.update(data, n);
       if (!detail::write_all(out.get(), data, n)) throw_errno("cannot write " + tmp.string());
     });
-    // Read-only copies (keeping the execute bits): nothing should edit them in place.
-    if (::fchmod(out.get(), 0444 | (st.st_mode & 0111)) != 0) throw_errno("cannot chmod " + tmp.string());
+    // Read-only copies (executable if the original was): nothing should edit
+    // them in place, and only their owner may read them. Hard links (above)
+    // share the system file's inode and keep its mode: files/ being 0700 is
+    // what protects them.
+    mode_t mode = 0400 | ((st.st_mode & 0111) != 0 ? 0100 : 0);
+    if (::fchmod(out.get(), mode) != 0) throw_errno("cannot chmod " + tmp.string());
   } catch (...) {
     ::unlink(tmp.c_str());
     throw;

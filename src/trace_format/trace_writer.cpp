@@ -41,8 +41,16 @@ TraceWriter::TraceWriter(const std::filesystem::path& dir, capnp::MessageBuilder
   // An index left by an earlier trace in this directory would describe the
   // old file; it must not survive if this recording is cut off.
   ::unlink((dir_ / kIndexFileName).c_str());
-  fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd_ < 0) throw_errno("cannot create " + path);
+  // The trace holds the program's environment and every byte it read: 0600
+  // whatever the umask (and for a file that existed already).
+  if (::fchmod(fd_, 0600) != 0) {
+    int err = errno;
+    ::close(fd_);
+    fd_ = -1;
+    throw_errno("cannot chmod " + path, err);
+  }
   try {
     zstd_ctx_ = ZSTD_createCCtx();
     if (zstd_ctx_ == nullptr) throw Error("cannot create a zstd compression context");

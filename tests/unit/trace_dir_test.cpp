@@ -334,3 +334,53 @@ TEST_CASE("trace_format: FileStore package-managed files") {
   auto s2 = other.store(src, "/lib/x86_64-linux-gnu/other-name");
   CHECK(s2.path == s.path);
 }
+
+TEST_CASE("trace_format: a trace is private (0700 directories, 0600 files) whatever the umask") {
+  TempDir tmp;
+  mode_t old = ::umask(0);
+  auto mode_of = [](const fs::path& p) {
+    struct stat st {};
+    REQUIRE(::lstat(p.c_str(), &st) == 0);
+    return st.st_mode & 07777;
+  };
+  fs::path root = tmp / "root";
+  fs::path named = create_trace_dir(root, "prog");
+  CHECK(mode_of(named) == 0700);
+  CHECK(mode_of(named / "files") == 0700);
+  // -o DIR: created, or an empty one that existed.
+  fs::path at = create_trace_dir_at(tmp / "a" / "b");
+  CHECK(mode_of(at) == 0700);
+  CHECK(mode_of(at / "files") == 0700);
+  fs::create_directory(tmp / "existing");
+  ::chmod((tmp / "existing").c_str(), 0777);
+  create_trace_dir_at(tmp / "existing");
+  CHECK(mode_of(tmp / "existing") == 0700);
+  ::umask(0277);  // would make every new file read-only to its owner and directories unwritable
+  fs::path strict = create_trace_dir(root, "prog");
+  CHECK(mode_of(strict) == 0700);
+  CHECK(mode_of(strict / "files") == 0700);
+  ::umask(0);
+
+  // The trace and its index.
+  make_trace(at);
+  CHECK(mode_of(at / "trace") == 0600);
+  CHECK(mode_of(at / "trace.idx") == 0600);
+  // An index rebuilt by a reader.
+  fs::remove(at / "trace.idx");
+  { TraceReader r(at); }
+  CHECK(mode_of(at / "trace.idx") == 0600);
+
+  // Copies: read-only to the owner (executable if the original was).
+  FileStore store(at);
+  write_text(tmp / "data.txt", "secret contents");
+  ::chmod((tmp / "data.txt").c_str(), 0666);
+  write_text(tmp / "tool", "#!/bin/sh\n");
+  ::chmod((tmp / "tool").c_str(), 0755);
+  auto d = store.store(tmp / "data.txt", (tmp / "data.txt").string());
+  auto t = store.store(tmp / "tool", (tmp / "tool").string());
+  CHECK(mode_of(d.path) == 0400);
+  CHECK(mode_of(t.path) == 0500);
+  CHECK(mode_of(d.path.parent_path()) == 0700);
+  CHECK(mode_of(t.path.parent_path()) == 0700);
+  ::umask(old);
+}
