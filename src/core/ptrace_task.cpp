@@ -38,6 +38,10 @@ WaitStatus WaitStatus::decode(int status) {
     int event = (status >> 16) & 0xff;
     if (sig == (SIGTRAP | 0x80)) {
       w.kind = Kind::SyscallStop;
+    } else if (event == PTRACE_EVENT_STOP) {
+      w.kind = Kind::TrapStop;
+      w.event = event;
+      w.sig = sig;
     } else if (event != 0) {
       w.kind = Kind::EventStop;
       w.event = event;
@@ -52,10 +56,16 @@ WaitStatus WaitStatus::decode(int status) {
   return w;
 }
 
+bool WaitStatus::is_stop_signal(int sig) {
+  return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
+}
+
 std::string WaitStatus::describe() const {
   switch (kind) {
     case Kind::SyscallStop: return "syscall stop";
     case Kind::EventStop: return "ptrace event " + std::to_string(event);
+    case Kind::TrapStop:
+      return is_group_stop() ? "group-stop by " + signal_name(sig) : "ptrace trap stop (" + signal_name(sig) + ")";
     case Kind::SignalStop: return "signal " + signal_name(sig);
     case Kind::Exited: return "exit " + std::to_string(exit_code);
     case Kind::Killed: return "killed by " + signal_name(sig);
@@ -83,6 +93,13 @@ void Task::resume_sysemu(int sig) { do_ptrace(PTRACE_SYSEMU, tid_, nullptr, siga
 void Task::resume_singlestep(int sig) { do_ptrace(PTRACE_SINGLESTEP, tid_, nullptr, sigarg(sig), "SINGLESTEP"); }
 void Task::resume_sysemu_singlestep(int sig) {
   do_ptrace(PTRACE_SYSEMU_SINGLESTEP, tid_, nullptr, sigarg(sig), "SYSEMU_SINGLESTEP");
+}
+
+void Task::listen() { do_ptrace(PTRACE_LISTEN, tid_, nullptr, nullptr, "LISTEN"); }
+void Task::interrupt() { do_ptrace(PTRACE_INTERRUPT, tid_, nullptr, nullptr, "INTERRUPT"); }
+
+bool seize(pid_t tid, long options) {
+  return ::ptrace(PTRACE_SEIZE, tid, nullptr, reinterpret_cast<void*>(options)) == 0;
 }
 
 WaitStatus Task::wait() {
