@@ -3,11 +3,14 @@
 // default action, and a multi-threaded child stopped as a whole; the parent
 // sees each stop (waitpid WUNTRACED, waitid WSTOPPED), continues it with
 // SIGCONT, sees that (WCONTINUED), and the child's SIGCONT handler runs.
+// While a child is stopped none of its threads runs: the parent checks
+// that nothing comes through the pipe a stopped thread would write to.
 // Every line printed is deterministic.
 //
 // rrx-e2e: later (multi-process; tests/e2e/job_control.sh records it, so
 // edge_programs.sh leaves it out)
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -47,12 +50,15 @@ struct Child {
   pid_t pid;
   int ready;    // the child writes a byte when it is set up
   int release;  // the parent writes a byte when the child may finish
+  int progress; // the child writes bytes here whenever it runs
 };
+
+static int g_progress_fd;  // in the child: the write end of Child.progress
 
 // Forks a child running body(ready_fd, release_fd).
 static struct Child start(void (*body)(int, int)) {
-  int up[2], down[2];
-  if (pipe(up) != 0 || pipe(down) != 0) {
+  int up[2], down[2], prog[2];
+  if (pipe(up) != 0 || pipe(down) != 0 || pipe(prog) != 0) {
     perror("pipe");
     exit(1);
   }
@@ -64,13 +70,30 @@ static struct Child start(void (*body)(int, int)) {
   if (pid == 0) {
     close(up[0]);
     close(down[1]);
+    close(prog[0]);
+    g_progress_fd = prog[1];
     body(up[1], down[0]);
     _exit(0);
   }
   close(up[1]);
   close(down[0]);
-  struct Child c = {pid, up[0], down[1]};
+  close(prog[1]);
+  fcntl(prog[0], F_SETFL, O_NONBLOCK);
+  struct Child c = {pid, up[0], down[1], prog[0]};
   return c;
+}
+
+// Called once the child is seen stopped: nothing of it may run for 50 ms.
+// `drain`: it wrote progress before it stopped; forget that first.
+static void check_still(struct Child c, int drain) {
+  char buf[4096];
+  while (drain && read(c.progress, buf, sizeof buf) > 0) {
+  }
+  struct timespec t = {0, 50 * 1000 * 1000};
+  nanosleep(&t, NULL);
+  ssize_t n = read(c.progress, buf, sizeof buf);
+  printf("  ran while stopped: %s\n", n > 0 ? "yes" : "no");
+  fflush(stdout);
 }
 
 static void report(const char* what, int st) {
@@ -109,6 +132,7 @@ static void cont_and_finish(struct Child c, pid_t target) {
   wait_report(c.pid, 0, "waitpid");
   close(c.ready);
   close(c.release);
+  close(c.progress);
 }
 
 // 1. The child stops itself.
@@ -116,6 +140,7 @@ static void self_stop(int ready, int release) {
   install_cont_handler();
   put(ready);
   raise(SIGSTOP);
+  put(g_progress_fd);
   take(release);
   printf("  child: SIGCONT handler ran %d time(s)\n", (int)g_conts);
   fflush(stdout);
@@ -156,7 +181,10 @@ static void* reader_thread(void* arg) {
 static void* sleeper_thread(void* arg) {
   (void)arg;
   struct timespec ms = {0, 1000000};
-  while (!g_done) nanosleep(&ms, NULL);
+  while (!g_done) {
+    nanosleep(&ms, NULL);
+    put(g_progress_fd);
+  }
   return NULL;
 }
 static void threads_stopped(int ready, int release) {
@@ -208,6 +236,7 @@ int main(void) {
   struct Child c = start(self_stop);
   take(c.ready);
   wait_report(c.pid, WUNTRACED, "waitpid(WUNTRACED)");
+  check_still(c, 0);
   cont_and_finish(c, c.pid);
 
   printf("2. the parent sends SIGSTOP (waitid)\n");
@@ -229,6 +258,7 @@ int main(void) {
   wait_report(c.pid, 0, "waitpid");
   close(c.ready);
   close(c.release);
+  close(c.progress);
 
   printf("3. the child raises SIGTSTP (default action)\n");
   c = start(tstp_default);
@@ -241,6 +271,7 @@ int main(void) {
   take(c.ready);
   kill(c.pid, SIGSTOP);
   wait_report(c.pid, WUNTRACED, "waitpid(WUNTRACED)");
+  check_still(c, 1);
   cont_and_finish(c, c.pid);
 
   printf("5. SIGSTOP to a process group\n");
