@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstddef>
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 
 #include "core/error.h"
@@ -97,6 +98,31 @@ void Task::resume_sysemu_singlestep(int sig) {
 
 void Task::listen() { do_ptrace(PTRACE_LISTEN, tid_, nullptr, nullptr, "LISTEN"); }
 void Task::interrupt() { do_ptrace(PTRACE_INTERRUPT, tid_, nullptr, nullptr, "INTERRUPT"); }
+
+bool signal_delivery_runs_no_code(pid_t tid, int sig) {
+  if (sig < 1 || sig > 64) return false;
+  std::FILE* f = std::fopen(("/proc/" + std::to_string(tid) + "/status").c_str(), "re");
+  if (!f) return false;
+  uint64_t ignored = 0, caught = 0;
+  bool have_ignored = false, have_caught = false;
+  char line[256];
+  while (std::fgets(line, sizeof line, f)) {
+    unsigned long long v = 0;
+    if (std::sscanf(line, "SigIgn: %llx", &v) == 1) {
+      ignored = v;
+      have_ignored = true;
+    } else if (std::sscanf(line, "SigCgt: %llx", &v) == 1) {
+      caught = v;
+      have_caught = true;
+    }
+  }
+  std::fclose(f);
+  if (!have_ignored || !have_caught) return false;
+  uint64_t bit = uint64_t{1} << (sig - 1);
+  if (caught & bit) return false;
+  if (ignored & bit) return true;
+  return sig == SIGCHLD || sig == SIGCONT || sig == SIGURG || sig == SIGWINCH;
+}
 
 bool seize(pid_t tid, long options) {
   return ::ptrace(PTRACE_SEIZE, tid, nullptr, reinterpret_cast<void*>(options)) == 0;

@@ -148,6 +148,12 @@ SpecialInsn special_instruction_at(Task& task, uint64_t ip, size_t* length);
 
 std::string signal_name(int sig);
 
+// Whether delivering `sig` to thread `tid` runs none of the program's code
+// and leaves it where it is: its action is SIG_IGN, or SIG_DFL for a signal
+// whose default is to be ignored (SIGCHLD, SIGCONT, SIGURG, SIGWINCH).
+// Reads the thread's /proc status; false when that cannot be read.
+bool signal_delivery_runs_no_code(pid_t tid, int sig);
+
 // PTRACE_SEIZE with `options`: the task goes on running, traced. Returns
 // false with errno set when the kernel refuses.
 bool seize(pid_t tid, long options);

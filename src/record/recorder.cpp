@@ -153,6 +153,7 @@ class Recorder {
   void on_exec(TaskState& ts, pid_t former_tid);
   void on_signal(TaskState& ts, int sig);
   void on_trap_stop(TaskState& ts, int sig);
+  void deliver_recorded(TaskState& ts, int sig, bool synchronous);
   void write_job_stop(TaskState& ts, int sig, bool resumed);
   void on_rdtsc(TaskState& ts, SpecialInsn insn, size_t len);
   void on_death(TaskState& ts, const WaitStatus& w);
@@ -1014,6 +1015,15 @@ void Recorder::on_trap_stop(TaskState& ts, int sig) {
   resume(ts);
 }
 
+// Delivers a signal just recorded. When its action runs no code (ignored),
+// the task is still where it was: a signal stop that follows at once (the
+// next pending signal) is at the same point, and is recorded there too.
+void Recorder::deliver_recorded(TaskState& ts, int sig, bool synchronous) {
+  bool stays = ts.at_syscall_boundary && !synchronous && signal_delivery_runs_no_code(ts.task->tid(), sig);
+  resume(ts, sig);
+  ts.at_syscall_boundary = stays;
+}
+
 void Recorder::on_signal(TaskState& ts, int sig) {
   siginfo_t si = ts.task->siginfo();
   if (!started_) {  // a signal before the program even started: pass it on
@@ -1041,8 +1051,7 @@ void Recorder::on_signal(TaskState& ts, int sig) {
     ts.injecting_signal = 0;
     ts.task->set_siginfo(original);
     record_signal(ts, original, false);
-    ts.at_syscall_boundary = false;
-    resume(ts, sig);
+    deliver_recorded(ts, sig, false);
     return;
   }
   // A signal pending when the syscall returned stops the task before any
@@ -1050,8 +1059,7 @@ void Recorder::on_signal(TaskState& ts, int sig) {
   bool at_boundary = ts.at_syscall_boundary && ts.task->regs().rip == ts.boundary_ip;
   if (synchronous || at_boundary) {
     record_signal(ts, si, synchronous);
-    ts.at_syscall_boundary = false;
-    resume(ts, sig);
+    deliver_recorded(ts, sig, synchronous);
     return;
   }
   // Asynchronous, in the middle of user code: hold it for the next syscall boundary.

@@ -491,7 +491,11 @@ void ReplaySession::resume(RTask& t, bool step) {
         t.next_resume = NextResume::ToExit;
         break;
       case NextResume::Normal: {
-        if (sig == 0) inject_async_signal_if_due(t);
+        // A recorded asynchronous signal that is due now is sent even while
+        // another is delivered: the recorder records two signals in a row
+        // only when the first runs no code (ignored), so both were taken at
+        // the same point.
+        inject_async_signal_if_due(t);
         bool single = step;
         if (step) {
           size_t len = 0;
