@@ -39,6 +39,7 @@ std::string kind_name(schema::Event::Reader ev) {
     case schema::Event::EXIT: return "exit";
     case schema::Event::PREEMPTION: return "preemption";
     case schema::Event::WARNING: return "warning";
+    case schema::Event::JOB_STOP: return "job-stop";
   }
   return "unknown";
 }
@@ -94,6 +95,11 @@ std::string event_text(schema::Event::Reader ev) {
       return fmt::format("preempted at 0x{:x}", ev.getPreemption().getIp());
     case schema::Event::WARNING:
       return fmt::format("warning: {}", ev.getWarning().cStr());
+    case schema::Event::JOB_STOP: {
+      auto j = ev.getJobStop();
+      return j.getResumed() ? fmt::format("--- continued after {} ---", sys::signal_name(j.getSigno()))
+                            : fmt::format("--- stopped by {} ---", sys::signal_name(j.getSigno()));
+    }
   }
   return "?";
 }

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstddef>
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 
 #include "core/error.h"
@@ -38,6 +39,10 @@ WaitStatus WaitStatus::decode(int status) {
     int event = (status >> 16) & 0xff;
     if (sig == (SIGTRAP | 0x80)) {
       w.kind = Kind::SyscallStop;
+    } else if (event == PTRACE_EVENT_STOP) {
+      w.kind = Kind::TrapStop;
+      w.event = event;
+      w.sig = sig;
     } else if (event != 0) {
       w.kind = Kind::EventStop;
       w.event = event;
@@ -52,10 +57,16 @@ WaitStatus WaitStatus::decode(int status) {
   return w;
 }
 
+bool WaitStatus::is_stop_signal(int sig) {
+  return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
+}
+
 std::string WaitStatus::describe() const {
   switch (kind) {
     case Kind::SyscallStop: return "syscall stop";
     case Kind::EventStop: return "ptrace event " + std::to_string(event);
+    case Kind::TrapStop:
+      return is_group_stop() ? "group-stop by " + signal_name(sig) : "ptrace trap stop (" + signal_name(sig) + ")";
     case Kind::SignalStop: return "signal " + signal_name(sig);
     case Kind::Exited: return "exit " + std::to_string(exit_code);
     case Kind::Killed: return "killed by " + signal_name(sig);
@@ -83,6 +94,38 @@ void Task::resume_sysemu(int sig) { do_ptrace(PTRACE_SYSEMU, tid_, nullptr, siga
 void Task::resume_singlestep(int sig) { do_ptrace(PTRACE_SINGLESTEP, tid_, nullptr, sigarg(sig), "SINGLESTEP"); }
 void Task::resume_sysemu_singlestep(int sig) {
   do_ptrace(PTRACE_SYSEMU_SINGLESTEP, tid_, nullptr, sigarg(sig), "SYSEMU_SINGLESTEP");
+}
+
+void Task::listen() { do_ptrace(PTRACE_LISTEN, tid_, nullptr, nullptr, "LISTEN"); }
+void Task::interrupt() { do_ptrace(PTRACE_INTERRUPT, tid_, nullptr, nullptr, "INTERRUPT"); }
+
+bool signal_delivery_runs_no_code(pid_t tid, int sig) {
+  if (sig < 1 || sig > 64) return false;
+  std::FILE* f = std::fopen(("/proc/" + std::to_string(tid) + "/status").c_str(), "re");
+  if (!f) return false;
+  uint64_t ignored = 0, caught = 0;
+  bool have_ignored = false, have_caught = false;
+  char line[256];
+  while (std::fgets(line, sizeof line, f)) {
+    unsigned long long v = 0;
+    if (std::sscanf(line, "SigIgn: %llx", &v) == 1) {
+      ignored = v;
+      have_ignored = true;
+    } else if (std::sscanf(line, "SigCgt: %llx", &v) == 1) {
+      caught = v;
+      have_caught = true;
+    }
+  }
+  std::fclose(f);
+  if (!have_ignored || !have_caught) return false;
+  uint64_t bit = uint64_t{1} << (sig - 1);
+  if (caught & bit) return false;
+  if (ignored & bit) return true;
+  return sig == SIGCHLD || sig == SIGCONT || sig == SIGURG || sig == SIGWINCH;
+}
+
+bool seize(pid_t tid, long options) {
+  return ::ptrace(PTRACE_SEIZE, tid, nullptr, reinterpret_cast<void*>(options)) == 0;
 }
 
 WaitStatus Task::wait() {

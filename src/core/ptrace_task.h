@@ -49,8 +49,11 @@ static_assert(sizeof(KernelSyscallInfo) == 88);
 struct WaitStatus {
   enum class Kind {
     SyscallStop,   // SIGTRAP|0x80 (entry or exit: ask PTRACE_GET_SYSCALL_INFO)
-    EventStop,     // PTRACE_EVENT_* in `event`
-    SignalStop,    // signal-delivery-stop (or group-stop) with `sig`
+    EventStop,     // PTRACE_EVENT_* in `event` (never PTRACE_EVENT_STOP: see TrapStop)
+    TrapStop,      // PTRACE_EVENT_STOP of a PTRACE_SEIZEd task: a group-stop when `sig`
+                   // is a stop signal (is_group_stop()), otherwise (SIGTRAP) a new task's
+                   // first stop, a PTRACE_INTERRUPT, or the wake-up after SIGCONT
+    SignalStop,    // signal-delivery-stop (or, for a PTRACE_TRACEME task, group-stop) with `sig`
     Exited,        // `exit_code`
     Killed,        // killed by `sig`, `core_dumped`
   };
@@ -61,6 +64,9 @@ struct WaitStatus {
   bool core_dumped = false;
   static WaitStatus decode(int status);
   std::string describe() const;
+  bool is_group_stop() const { return kind == Kind::TrapStop && is_stop_signal(sig); }
+  // SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU: the signals whose default action is a group-stop.
+  static bool is_stop_signal(int sig);
 };
 
 class Task {
@@ -78,6 +84,11 @@ class Task {
   void resume_sysemu(int sig = 0);
   void resume_singlestep(int sig = 0);
   void resume_sysemu_singlestep(int sig = 0);
+  // PTRACE_LISTEN: leave a seized task in its group-stop; SIGCONT (or a new
+  // stop signal) makes it report a TrapStop again.
+  void listen();
+  // PTRACE_INTERRUPT: a seized task reports a TrapStop (SIGTRAP) as soon as it can.
+  void interrupt();
   // Blocks until this task stops or dies.
   WaitStatus wait();
 
@@ -136,6 +147,16 @@ enum class SpecialInsn { None, Rdtsc, Rdtscp, Syscall };
 SpecialInsn special_instruction_at(Task& task, uint64_t ip, size_t* length);
 
 std::string signal_name(int sig);
+
+// Whether delivering `sig` to thread `tid` runs none of the program's code
+// and leaves it where it is: its action is SIG_IGN, or SIG_DFL for a signal
+// whose default is to be ignored (SIGCHLD, SIGCONT, SIGURG, SIGWINCH).
+// Reads the thread's /proc status; false when that cannot be read.
+bool signal_delivery_runs_no_code(pid_t tid, int sig);
+
+// PTRACE_SEIZE with `options`: the task goes on running, traced. Returns
+// false with errno set when the kernel refuses.
+bool seize(pid_t tid, long options);
 
 // SIGKILLs a tracee and waits until it is gone, resuming it through any
 // last ptrace stop (PTRACE_EVENT_EXIT) on the way.

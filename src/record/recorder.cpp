@@ -126,8 +126,9 @@ struct TaskState {
   uint64_t boundary_ip = 0;            // where that syscall returns to
   std::deque<siginfo_t> held_signals;  // asynchronous signals waiting for a syscall boundary
   int injecting_signal = 0;            // a held signal re-raised by rrx, awaiting its stop
-  bool started = false;                // its first stop (the SIGSTOP of a new task) was seen
-  bool preempt_requested = false;      // rrx sent SIGSTOP to take the CPU away
+  bool started = false;                // its first stop (the trap stop of a new seized task) was seen
+  bool preempt_requested = false;      // rrx sent PTRACE_INTERRUPT to take the CPU away
+  int job_stop_sig = 0;                // in a group-stop by this signal, left there with PTRACE_LISTEN
   // Scheduling: one task runs user code at a time (the current one).
   std::optional<WaitStatus> unhandled; // a stop that arrived while another task ran
   bool resume_deferred = false;        // stopped and handled; resumes when scheduled
@@ -151,6 +152,9 @@ class Recorder {
   void on_syscall_exit(TaskState& ts, const KernelSyscallInfo& info);
   void on_exec(TaskState& ts, pid_t former_tid);
   void on_signal(TaskState& ts, int sig);
+  void on_trap_stop(TaskState& ts, int sig);
+  void deliver_recorded(TaskState& ts, int sig, bool synchronous);
+  void write_job_stop(TaskState& ts, int sig, bool resumed);
   void on_rdtsc(TaskState& ts, SpecialInsn insn, size_t len);
   void on_death(TaskState& ts, const WaitStatus& w);
   void record_signal(TaskState& ts, const siginfo_t& si, bool synchronous);
@@ -239,22 +243,30 @@ void Recorder::write_header(const std::string& exe, const std::vector<std::strin
   writer_ = std::make_unique<trace::TraceWriter>(trace_dir_, msg);
 }
 
+// The program is PTRACE_SEIZEd (not PTRACE_TRACEME): only a seized task can
+// be left in a group-stop (PTRACE_LISTEN) so that SIGCONT wakes it, and be
+// interrupted with PTRACE_INTERRUPT. The child waits on a pipe until it is
+// seized, so it never stops before its exec: its first stop is the exec.
 void Recorder::spawn(const std::string& exe, const std::vector<std::string>& env) {
   std::vector<char*> envp;
   for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
   envp.push_back(nullptr);
-  int pipefd[2];
+  int pipefd[2];  // the exec's errno, when it fails
+  int gate[2];    // closed by rrx once the child is seized
   if (::pipe2(pipefd, O_CLOEXEC) != 0) throw_errno("pipe2");
+  if (::pipe2(gate, O_CLOEXEC) != 0) throw_errno("pipe2");
   pid_t pid = ::fork();
   if (pid < 0) throw_errno("fork");
   if (pid == 0) {
     ::close(pipefd[0]);
-    ::ptrace(PTRACE_TRACEME, 0, nullptr, nullptr);
+    ::close(gate[1]);
     ::personality(ADDR_NO_RANDOMIZE);
     ::prctl(PR_SET_TSC, PR_TSC_SIGSEGV, 0, 0, 0);
     // The program gets the signal state rrx inherited, not rrx's own.
     apply_signal_state(inherited_signals_);
-    ::raise(SIGSTOP);
+    char c;
+    while (::read(gate[0], &c, 1) < 0 && errno == EINTR) {
+    }
     std::vector<char*> argv;
     for (const auto& a : options_.argv) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
@@ -264,7 +276,17 @@ void Recorder::spawn(const std::string& exe, const std::vector<std::string>& env
     _exit(127);
   }
   ::close(pipefd[1]);
+  ::close(gate[0]);
   exec_error_fd_ = pipefd[0];
+  if (!seize(pid, PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEEXEC | PTRACE_O_TRACECLONE | PTRACE_O_TRACEFORK |
+                      PTRACE_O_TRACEVFORK | PTRACE_O_TRACEEXIT | PTRACE_O_EXITKILL)) {
+    int err = errno;
+    ::close(gate[1]);
+    kill_and_reap(pid);
+    throw Error(std::string("cannot trace the program: PTRACE_SEIZE failed (") + std::strerror(err) +
+                "); is ptrace allowed? see kernel.yama.ptrace_scope");
+  }
+  ::close(gate[1]);  // the child goes on to its exec
   leader_ = pid;
   auto& ts = tasks_[pid];
   ts.task = std::make_unique<Task>(pid);
@@ -272,15 +294,6 @@ void Recorder::spawn(const std::string& exe, const std::vector<std::string>& env
   ts.started = true;
   current_ = pid;
   run_start_ = std::chrono::steady_clock::now();
-  WaitStatus w = ts.task->wait();
-  if (w.kind != WaitStatus::Kind::SignalStop || w.sig != SIGSTOP) {
-    throw Error("the program did not start under ptrace (" + w.describe() +
-                "); is ptrace allowed? see kernel.yama.ptrace_scope");
-  }
-  ts.task->set_options(PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEEXEC | PTRACE_O_TRACECLONE |
-                       PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACEEXIT |
-                       PTRACE_O_EXITKILL);
-  ts.task->resume_syscall();
 }
 
 void Recorder::kill_all() {
@@ -431,7 +444,7 @@ constexpr std::chrono::milliseconds kPreemptAfter{100};
 // Called when the recorder wakes up with other tasks waiting: a current
 // task that has run too long gives way. One in a syscall is declared to be
 // in the kernel (its entry becomes an event of its own); one in user code
-// is interrupted with SIGSTOP and its position recorded as a preemption.
+// is interrupted with PTRACE_INTERRUPT and its position recorded as a preemption.
 void Recorder::check_time_slice() {
   if (current_ == 0 || runnable_.empty()) return;
   auto elapsed = std::chrono::steady_clock::now() - run_start_;
@@ -447,7 +460,11 @@ void Recorder::check_time_slice() {
     current_ = 0;
   } else if (!ts.preempt_requested && elapsed >= kPreemptAfter) {
     ts.preempt_requested = true;
-    ::syscall(SYS_tgkill, ts.tgid, ts.task->tid(), SIGSTOP);
+    try {
+      ts.task->interrupt();  // a trap stop follows (on_trap_stop)
+    } catch (const Error&) {
+      ts.preempt_requested = false;  // dying: its death comes next
+    }
   }
 }
 
@@ -563,6 +580,9 @@ void Recorder::handle_stop(TaskState& ts, const WaitStatus& w) {
       } else {
         resume(ts);
       }
+      break;
+    case WaitStatus::Kind::TrapStop:
+      on_trap_stop(ts, w.sig);
       break;
     case WaitStatus::Kind::SignalStop:
       on_signal(ts, w.sig);
@@ -933,25 +953,52 @@ void Recorder::on_rdtsc(TaskState& ts, SpecialInsn insn, size_t len) {
   resume(ts, 0);
 }
 
-void Recorder::on_signal(TaskState& ts, int sig) {
-  siginfo_t si{};
-  try {
-    si = ts.task->siginfo();
-  } catch (const Error&) {
-    // No siginfo: a group-stop (SIGSTOP/SIGTSTP took effect). Let it go on.
+void Recorder::write_job_stop(TaskState& ts, int sig, bool resumed) {
+  capnp::MallocMessageBuilder m;
+  auto ev = begin_event(m, ts);
+  auto j = ev.initJobStop();
+  j.setSigno(sig);
+  j.setResumed(resumed);
+  writer_->append(m);
+}
+
+// PTRACE_EVENT_STOP, which a seized task reports for four reasons: its first
+// stop, rrx's PTRACE_INTERRUPT, a group-stop (the stop signal in `sig`), and
+// the end of a group-stop (SIGCONT). A group-stopped task is left stopped
+// with PTRACE_LISTEN, as the kernel would leave it: it holds no CPU, its
+// parent's wait sees it stopped, and SIGCONT from anyone wakes it.
+void Recorder::on_trap_stop(TaskState& ts, int sig) {
+  bool group_stop = WaitStatus::is_stop_signal(sig);
+  if (!ts.started) {
+    ts.started = true;
+    if (!group_stop) {  // a new task (it may also join a group-stop in progress)
+      resume(ts);
+      return;
+    }
+  }
+  if (group_stop) {
+    // The stop absorbs a PTRACE_INTERRUPT rrx may have sent. A task told of
+    // another stop signal while already stopped just stays stopped.
+    ts.preempt_requested = false;
+    if (ts.job_stop_sig == 0) write_job_stop(ts, sig, false);
+    ts.job_stop_sig = sig;
+    ts.at_syscall_boundary = false;
+    ts.task->listen();
+    if (current_ == ts.task->tid()) current_ = 0;
+    return;
+  }
+  if (ts.job_stop_sig != 0) {
+    // SIGCONT ended the group-stop. No code ran since the stop, so a signal
+    // pending now (SIGCONT itself, when the task dequeues it) is delivered
+    // right here, like one pending at a syscall's return.
+    write_job_stop(ts, ts.job_stop_sig, true);
+    ts.job_stop_sig = 0;
+    ts.at_syscall_boundary = true;
+    ts.boundary_ip = ts.task->regs().rip;
     resume(ts);
     return;
   }
-  if (!ts.started) {  // a new task's first stop: the SIGSTOP ptrace sends it
-    ts.started = true;
-    resume(ts, sig == SIGSTOP ? 0 : sig);
-    return;
-  }
-  if (!started_) {  // a signal before the program even started: pass it on
-    resume(ts, sig);
-    return;
-  }
-  if (sig == SIGSTOP && ts.preempt_requested && si.si_code == SI_TKILL && si.si_pid == ::getpid()) {
+  if (ts.preempt_requested && started_) {
     // rrx's preemption: the position is recorded, inexact (no counters).
     ts.preempt_requested = false;
     capnp::MallocMessageBuilder m;
@@ -963,6 +1010,25 @@ void Recorder::on_signal(TaskState& ts, int sig) {
     writer_->append(m);
     ts.at_syscall_boundary = false;
     yield_cpu(ts, 0);
+    return;
+  }
+  ts.preempt_requested = false;
+  resume(ts);
+}
+
+// Delivers a signal just recorded. When its action runs no code (ignored),
+// the task is still where it was: a signal stop that follows at once (the
+// next pending signal) is at the same point, and is recorded there too.
+void Recorder::deliver_recorded(TaskState& ts, int sig, bool synchronous) {
+  bool stays = ts.at_syscall_boundary && !synchronous && signal_delivery_runs_no_code(ts.task->tid(), sig);
+  resume(ts, sig);
+  ts.at_syscall_boundary = stays;
+}
+
+void Recorder::on_signal(TaskState& ts, int sig) {
+  siginfo_t si = ts.task->siginfo();
+  if (!started_) {  // a signal before the program even started: pass it on
+    resume(ts, sig);
     return;
   }
   if (g_stop_signal) {
@@ -986,8 +1052,7 @@ void Recorder::on_signal(TaskState& ts, int sig) {
     ts.injecting_signal = 0;
     ts.task->set_siginfo(original);
     record_signal(ts, original, false);
-    ts.at_syscall_boundary = false;
-    resume(ts, sig);
+    deliver_recorded(ts, sig, false);
     return;
   }
   // A signal pending when the syscall returned stops the task before any
@@ -995,8 +1060,7 @@ void Recorder::on_signal(TaskState& ts, int sig) {
   bool at_boundary = ts.at_syscall_boundary && ts.task->regs().rip == ts.boundary_ip;
   if (synchronous || at_boundary) {
     record_signal(ts, si, synchronous);
-    ts.at_syscall_boundary = false;
-    resume(ts, sig);
+    deliver_recorded(ts, sig, synchronous);
     return;
   }
   // Asynchronous, in the middle of user code: hold it for the next syscall boundary.

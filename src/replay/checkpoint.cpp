@@ -158,6 +158,7 @@ ReplaySession::RTask ReplaySession::copy_state(const RTask& t) {
   c.deliver_on_resume = t.deliver_on_resume;
   c.injecting_signal = t.injecting_signal;
   c.sigkilled = t.sigkilled;
+  c.group_stop_sig = t.group_stop_sig;
   c.exiting = t.exiting;
   c.child_tid_addr = t.child_tid_addr;
   c.clear_child_tid = t.clear_child_tid;

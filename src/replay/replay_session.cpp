@@ -72,6 +72,10 @@ std::string describe_event(schema::Event::Reader ev) {
     }
     case schema::Event::PREEMPTION: return "preemption";
     case schema::Event::WARNING: return "warning";
+    case schema::Event::JOB_STOP: {
+      auto j = ev.getJobStop();
+      return (j.getResumed() ? "the end of a group-stop by " : "a group-stop by ") + sys::signal_name(j.getSigno());
+    }
   }
   return "an event of an unknown kind";
 }
@@ -476,6 +480,7 @@ void ReplaySession::resume(RTask& t, bool step) {
   at_interval_start_ = false;
   int sig = t.deliver_on_resume;
   t.deliver_on_resume = 0;
+  t.group_stop_sig = 0;
   try {
     switch (t.next_resume) {
       case NextResume::ToExit:
@@ -486,7 +491,11 @@ void ReplaySession::resume(RTask& t, bool step) {
         t.next_resume = NextResume::ToExit;
         break;
       case NextResume::Normal: {
-        if (sig == 0) inject_async_signal_if_due(t);
+        // A recorded asynchronous signal that is due now is sent even while
+        // another is delivered: the recorder records two signals in a row
+        // only when the first runs no code (ignored), so both were taken at
+        // the same point.
+        inject_async_signal_if_due(t);
         bool single = step;
         if (step) {
           size_t len = 0;
@@ -704,6 +713,17 @@ std::optional<ReplaySession::Stop> ReplaySession::advance(bool step, int step_ti
         return std::nullopt;
       }
       break;
+    case schema::Event::JOB_STOP:
+      // The end of a group-stop: the task, held in its stop since the
+      // recorded one, goes on with its next event. A group-stop that the
+      // live task already sits in is taken as it is; otherwise the task is
+      // resumed into it (on_group_stop).
+      if (ev.getJobStop().getResumed() ||
+          (!t.running && !t.pending && t.group_stop_sig == ev.getJobStop().getSigno())) {
+        consume();
+        return std::nullopt;
+      }
+      break;
     default:
       break;
   }
@@ -802,6 +822,9 @@ std::optional<ReplaySession::Stop> ReplaySession::dispatch(RTask& t, const WaitS
         on_clone(t, w.event);
       }
       return std::nullopt;
+    case WaitStatus::Kind::TrapStop:
+      // Only a PTRACE_SEIZEd task reports these; replay's are PTRACE_TRACEME'd.
+      throw Error("unexpected " + w.describe() + " of thread " + std::to_string(t.tid));
     case WaitStatus::Kind::SignalStop:
       return on_signal(t, w.sig, step);
     case WaitStatus::Kind::Exited:
@@ -1276,7 +1299,7 @@ std::optional<ReplaySession::Stop> ReplaySession::on_signal(RTask& t, int sig, b
   try {
     si = t.task->siginfo();
   } catch (const Error&) {
-    return std::nullopt;  // group-stop: resume
+    return on_group_stop(t, sig);  // no siginfo: a group-stop
   }
   if (!t.started) {
     // A new task's first stop. The kernel wrote its live tid where
@@ -1365,6 +1388,24 @@ std::optional<ReplaySession::Stop> ReplaySession::on_signal(RTask& t, int sig, b
   if (synchronous) diverge(describe_expected(), "signal " + sys::signal_name(sig) + " at 0x" + fmt_hex(regs.rip));
   // A signal the live kernel generated (SIGCHLD, timers) that the recording
   // delivered elsewhere or not at all: recorded signals come from the trace.
+  return std::nullopt;
+}
+
+// The live task stopped for a stop signal (the recorded one rrx delivered,
+// or the group-stop of its process reaching this thread). Replay keeps
+// PTRACE_TRACEME: the task is held in this stop, not resumed, until the
+// trace says it goes on (its next event), which is all PTRACE_LISTEN gave
+// the recording; its parent's wait and the SIGCONT that ended the stop are
+// replayed from the trace. A live stop the recording did not have (a stop
+// request the recorded SIGCONT had cancelled before this thread took it)
+// ends when the task's next event resumes it.
+std::optional<ReplaySession::Stop> ReplaySession::on_group_stop(RTask& t, int sig) {
+  t.group_stop_sig = sig;
+  auto ev = peek();
+  if (ev.which() == schema::Event::JOB_STOP && ev.getTid() == t.tid && !ev.getJobStop().getResumed() &&
+      ev.getJobStop().getSigno() == sig) {
+    consume();
+  }
   return std::nullopt;
 }
 

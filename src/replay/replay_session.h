@@ -195,7 +195,7 @@ class ReplaySession {
     int tid = 0;                 // recorded
     int pid = 0;                 // recorded process
     pid_t live_pid = 0;
-    bool started = false;        // its first SIGSTOP was seen
+    bool started = false;        // its first SIGSTOP was seen (replay traces with PTRACE_TRACEME)
     bool running = false;        // resumed; its next stop has not been seen
     std::optional<WaitStatus> pending;  // a stop seen but not yet handled
     struct Current {
@@ -213,6 +213,7 @@ class ReplaySession {
     int injecting_signal = 0;
     bool sigkilled = false;       // rrx sent the recorded SIGKILL
     bool exiting = false;         // at or past its exit event stop (PTRACE_EVENT_EXIT)
+    int group_stop_sig = 0;       // sits in a live group-stop by this signal (until resumed)
     uint64_t child_tid_addr = 0;  // CLONE_CHILD_SETTID: where the kernel wrote the live tid
     uint64_t clear_child_tid = 0; // CLONE_CHILD_CLEARTID / set_tid_address: zeroed at the task's exit
     std::string exe_path;
@@ -252,6 +253,7 @@ class ReplaySession {
   void on_exec(RTask& t);
   void on_clone(RTask& t, int event);
   std::optional<Stop> on_signal(RTask& t, int sig, bool step);
+  std::optional<Stop> on_group_stop(RTask& t, int sig);
   std::optional<Stop> on_death(RTask& t, const WaitStatus& w);
   void reach_preemption(RTask& t, schema::Event::Reader ev);
   void inject_async_signal_if_due(RTask& t);

@@ -176,6 +176,16 @@ struct Preemption {
   ip @0 :UInt64;             # replayed by running to ip until the registers match
 }
 
+# Job control: a task entered a group-stop (SIGSTOP, SIGTSTP, SIGTTIN,
+# SIGTTOU took effect; the Signal event of the stop signal comes first in the
+# thread that dequeued it, and every thread of the process stops), or it went
+# on after one (SIGCONT, or SIGKILL). While stopped a task runs no code.
+# Traces of rrx before this event never hold it; an older rrx reading a trace
+# that does reports a divergence at it.
+struct JobStop {
+  signo @0 :Int32;           # the stop signal
+  resumed @1 :Bool;          # false: it stopped; true: it went on
+}
 struct Event {
   tid @0 :Int32;
   pid @1 :Int32;             # thread group id
@@ -191,6 +201,7 @@ struct Event {
     exit @10 :Exit;
     preemption @11 :Preemption;
     warning @12 :Text;       # e.g. an unsupported syscall refused with ENOSYS
+    jobStop @13 :JobStop;
   }
 }
 
