@@ -910,6 +910,9 @@ void Recorder::on_exec(TaskState& ts, pid_t former_tid) {
   ts.pending = PendingSyscall{};
   ts.pending.nr = SYS_execve;
   ts.pending.desc = sys::lookup(SYS_execve);
+  // The exec event stands for the call: a time slice ending before the
+  // exit stop must not write an entry event for it.
+  ts.pending.recorded_at_entry = true;
   if (exec_error_fd_ >= 0) {
     ::close(exec_error_fd_);
     exec_error_fd_ = -1;
