@@ -141,7 +141,9 @@ fs::path create_trace_dir_at(const fs::path& dir) {
   return dir;
 }
 
-fs::path resolve_trace(const std::string& arg) {
+namespace {
+
+fs::path find_trace(const std::string& arg) {
   if (arg.empty()) {
     fs::path root = traces_root();
     fs::path link = root / kLatestLinkName;
@@ -172,6 +174,15 @@ fs::path resolve_trace(const std::string& arg) {
   if (!name_like) throw Error("no trace at '" + arg + "'");
   throw Error("no trace named '" + arg + "' (looked in " + fs::absolute(p, ec).string() + " and " +
               (root / arg).string() + ")");
+}
+
+}  // namespace
+
+// Absolute: the replay runs the stored copies of the recorded programs from
+// the recorded working directory, not from the one rrx was started in.
+fs::path resolve_trace(const std::string& arg) {
+  fs::path p = fs::absolute(find_trace(arg)).lexically_normal();
+  return p.has_filename() ? p : p.parent_path();  // "/t/x/." -> "/t/x", not "/t/x/"
 }
 
 FileStore::FileStore(fs::path trace_dir) : dir_(std::move(trace_dir)) {}

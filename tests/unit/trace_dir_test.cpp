@@ -181,10 +181,16 @@ TEST_CASE("trace_format: resolve_trace") {
   // A directory that is not a trace.
   CHECK_THROWS_WITH(resolve_trace(tmp.path().string()), Catch::Contains("not an rrx trace directory"));
 
-  // A relative path from the current directory.
+  // A relative path from the current directory comes back absolute (the
+  // replay runs the trace's files from the recorded working directory).
   fs::path cwd = fs::current_path();
   fs::current_path(root);
-  CHECK(resolve_trace("./hello-1") == fs::path("./hello-1"));
+  CHECK(resolve_trace("./hello-1") == root / "hello-1");
+  CHECK(resolve_trace("hello-1/trace") == root / "hello-1");
+  fs::current_path(root / "hello-1");
+  CHECK(resolve_trace(".") == root / "hello-1");
+  CHECK(resolve_trace("trace") == root / "hello-1");
+  CHECK(resolve_trace("../hello-0") == root / "hello-0");
   fs::current_path(cwd);
 
   // latest-trace pointing at a deleted trace.
