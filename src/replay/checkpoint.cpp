@@ -157,6 +157,7 @@ ReplaySession::RTask ReplaySession::copy_state(const RTask& t) {
   c.next_resume = t.next_resume;
   c.deliver_on_resume = t.deliver_on_resume;
   c.injecting_signal = t.injecting_signal;
+  c.restart_nr = t.restart_nr;
   c.sigkilled = t.sigkilled;
   c.exiting = t.exiting;
   c.child_tid_addr = t.child_tid_addr;

@@ -23,6 +23,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <utility>
 #include <vector>
 
 #include "core/hash.h"
@@ -472,10 +473,33 @@ void ReplaySession::inject_async_signal_if_due(RTask& t) {
   ::syscall(SYS_tgkill, t.live_pid, t.task->tid(), t.injecting_signal);
 }
 
+// The kernel's rule for a syscall that ended with a restart code (-512
+// ERESTARTSYS, -513 ERESTARTNOINTR, -514 ERESTARTNOHAND, -516
+// ERESTART_RESTARTBLOCK): the code never reaches the program. On the way
+// back to user mode a handler runs (then EINTR or a restart, by SA_RESTART),
+// or no signal is delivered to this thread (another thread of the process
+// took the one that woke it, or it was ignored) and the call restarts: ip
+// back onto the syscall instruction, rax = the syscall number (or
+// restart_syscall). The recording shows the restart code and then the
+// call's entry again. When the replay resumes such a task without a signal
+// to deliver, rrx restarts the call itself, and sets orig_rax to -1 so that
+// the kernel does not restart it a second time for a stray signal.
+void ReplaySession::restart_if_no_signal(RTask& t, int64_t nr, int sig) {
+  if (nr < 0 || sig != 0 || t.injecting_signal != 0) return;
+  user_regs_struct r = t.task->regs();
+  int64_t ret = static_cast<int64_t>(r.rax);
+  if (!is_restart_code(ret)) return;
+  r.rax = ret == -516 ? static_cast<uint64_t>(SYS_restart_syscall) : static_cast<uint64_t>(nr);
+  r.rip -= 2;  // syscall is 0f 05
+  r.orig_rax = static_cast<uint64_t>(-1);
+  t.task->set_regs(r);
+}
+
 void ReplaySession::resume(RTask& t, bool step) {
   at_interval_start_ = false;
   int sig = t.deliver_on_resume;
   t.deliver_on_resume = 0;
+  int64_t restart_nr = std::exchange(t.restart_nr, -1);
   try {
     switch (t.next_resume) {
       case NextResume::ToExit:
@@ -487,6 +511,7 @@ void ReplaySession::resume(RTask& t, bool step) {
         break;
       case NextResume::Normal: {
         if (sig == 0) inject_async_signal_if_due(t);
+        restart_if_no_signal(t, restart_nr, sig);
         bool single = step;
         if (step) {
           size_t len = 0;
@@ -1174,6 +1199,7 @@ void ReplaySession::finish_syscall(RTask& t, schema::Syscall::Reader rec, int64_
         t.task->set_regs(r);
       }
       skipper_->set_result(*t.task, t.cur.nr, rec.getRet());
+      if (!t.cur.sigsuspend_for_real && is_restart_code(rec.getRet())) t.restart_nr = t.cur.nr;
       write_recorded_memory(t, rec);
       if (t.cur.awaiting_exit_event && (rec.getFlags() & trace::kSyscallToOutput) &&
           is_write_to_terminal_syscall(t.cur.nr)) {

@@ -211,6 +211,9 @@ class ReplaySession {
     NextResume next_resume = NextResume::Normal;
     int deliver_on_resume = 0;
     int injecting_signal = 0;
+    // The injected result was a restart code (-ERESTARTSYS...): unless a
+    // signal is delivered when the task goes on, the kernel restarts the call.
+    int64_t restart_nr = -1;
     bool sigkilled = false;       // rrx sent the recorded SIGKILL
     bool exiting = false;         // at or past its exit event stop (PTRACE_EVENT_EXIT)
     uint64_t child_tid_addr = 0;  // CLONE_CHILD_SETTID: where the kernel wrote the live tid
@@ -237,6 +240,7 @@ class ReplaySession {
   RTask& rtask(int tid);
   std::filesystem::path stored_copy(const std::string& hash);
   void resume(RTask& t, bool step);
+  void restart_if_no_signal(RTask& t, int64_t nr, int sig);
   WaitStatus wait_for(RTask& t);
   WaitStatus take_stop(RTask& t);
   std::optional<WaitStatus> wait_until(RTask& t, std::chrono::steady_clock::time_point deadline);
