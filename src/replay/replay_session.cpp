@@ -663,6 +663,10 @@ std::optional<ReplaySession::Stop> ReplaySession::advance(bool step, int step_ti
       }
       break;
     case schema::Event::SYSCALL:
+      if (t.cur.entry_deferred && !t.running && !t.pending) {
+        start_deferred_syscall(t, ev.getSyscall());
+        break;
+      }
       if (t.cur.awaiting_exit_event && !t.running && !t.pending && t.cur.action == Action::Emulate &&
           !t.cur.sigsuspend_for_real &&
           take_signal_for_real(t, t.cur.nr, t.cur.args, ev.getSyscall().getRet())) {
@@ -1078,6 +1082,18 @@ void ReplaySession::begin_syscall(RTask& t, Action action, int64_t nr, const uin
   t.cur.rerun_pending = skipper_->strategy() == SkipStrategy::Sysemu;
 }
 
+// The completion event of a syscall whose entry had its own event and which
+// waited at its entry stop for it (entry_deferred): it starts now, as if its
+// entry had come with the whole record.
+void ReplaySession::start_deferred_syscall(RTask& t, schema::Syscall::Reader rec) {
+  int64_t nr = t.cur.nr;
+  uint64_t args[6];
+  std::memcpy(args, t.cur.args, sizeof args);
+  t.cur = RTask::Current{};
+  check_args(t, rec, nr, args);
+  begin_syscall(t, action_for(&rec, nr), nr, args, rec, true);
+}
+
 void ReplaySession::on_entry(RTask& t, const KernelSyscallInfo& info) {
   bool seccomp = info.op == KernelSyscallInfo::kSeccomp;
   int64_t nr = static_cast<int64_t>(seccomp ? info.seccomp.nr : info.entry.nr);
@@ -1125,6 +1141,16 @@ void ReplaySession::on_entry(RTask& t, const KernelSyscallInfo& info) {
   if (ev.which() == schema::Event::SYSCALL_ENTRY) {
     check_entry_args(t, ev.getSyscallEntry(), nr, args);
     consume();
+    const sys::SyscallDesc* desc = sys::lookup(nr);
+    if (desc != nullptr && desc->special == sys::Special::Mmap) {
+      // Where mmap maps, and whether it runs at all, depend on its recorded
+      // result, which comes with the completion event: the task waits at the
+      // entry until then (mmap does not wait for other tasks).
+      t.cur.nr = nr;
+      std::memcpy(t.cur.args, args, sizeof t.cur.args);
+      t.cur.entry_deferred = true;
+      return;
+    }
     Action action = action_for(nullptr, nr);
     begin_syscall(t, action, nr, args, schema::Syscall::Reader(), false);
     t.cur.awaiting_exit_event = true;

@@ -207,6 +207,7 @@ class ReplaySession {
       bool at_exit_stop = false;   // two-stop strategies: stopped at the exit, result not yet set
       bool sigsuspend_for_real = false;  // replaced by rt_sigsuspend to take a signal with its mask
       bool exit_held = false;      // exit_group stopped by exit_hook; its event not yet consumed
+      bool entry_deferred = false; // waits at its entry for the completion event (mmap: its replay needs the result)
     } cur;
     NextResume next_resume = NextResume::Normal;
     int deliver_on_resume = 0;
@@ -241,6 +242,7 @@ class ReplaySession {
   std::filesystem::path stored_copy(const std::string& hash);
   void resume(RTask& t, bool step);
   void restart_if_no_signal(RTask& t, int64_t nr, int sig);
+  void start_deferred_syscall(RTask& t, schema::Syscall::Reader rec);
   WaitStatus wait_for(RTask& t);
   WaitStatus take_stop(RTask& t);
   std::optional<WaitStatus> wait_until(RTask& t, std::chrono::steady_clock::time_point deadline);
