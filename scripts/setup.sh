@@ -21,6 +21,7 @@ PACKAGES=(
   catch2 libcli11-dev libfmt-dev nlohmann-json3-dev
   gdb clang libclang-rt-14-dev strace sqlite3 python3
   gzip coreutils findutils make
+  golang-go nodejs default-jdk-headless
 )
 
 say() { printf 'setup: %s\n' "$*"; }

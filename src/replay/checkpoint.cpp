@@ -157,6 +157,7 @@ ReplaySession::RTask ReplaySession::copy_state(const RTask& t) {
   c.next_resume = t.next_resume;
   c.deliver_on_resume = t.deliver_on_resume;
   c.injecting_signal = t.injecting_signal;
+  c.restart_nr = t.restart_nr;
   c.sigkilled = t.sigkilled;
   c.group_stop_sig = t.group_stop_sig;
   c.exiting = t.exiting;

@@ -23,6 +23,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <utility>
 #include <vector>
 
 #include "core/hash.h"
@@ -476,11 +477,34 @@ void ReplaySession::inject_async_signal_if_due(RTask& t) {
   ::syscall(SYS_tgkill, t.live_pid, t.task->tid(), t.injecting_signal);
 }
 
+// The kernel's rule for a syscall that ended with a restart code (-512
+// ERESTARTSYS, -513 ERESTARTNOINTR, -514 ERESTARTNOHAND, -516
+// ERESTART_RESTARTBLOCK): the code never reaches the program. On the way
+// back to user mode a handler runs (then EINTR or a restart, by SA_RESTART),
+// or no signal is delivered to this thread (another thread of the process
+// took the one that woke it, or it was ignored) and the call restarts: ip
+// back onto the syscall instruction, rax = the syscall number (or
+// restart_syscall). The recording shows the restart code and then the
+// call's entry again. When the replay resumes such a task without a signal
+// to deliver, rrx restarts the call itself, and sets orig_rax to -1 so that
+// the kernel does not restart it a second time for a stray signal.
+void ReplaySession::restart_if_no_signal(RTask& t, int64_t nr, int sig) {
+  if (nr < 0 || sig != 0 || t.injecting_signal != 0) return;
+  user_regs_struct r = t.task->regs();
+  int64_t ret = static_cast<int64_t>(r.rax);
+  if (!is_restart_code(ret)) return;
+  r.rax = ret == -516 ? static_cast<uint64_t>(SYS_restart_syscall) : static_cast<uint64_t>(nr);
+  r.rip -= 2;  // syscall is 0f 05
+  r.orig_rax = static_cast<uint64_t>(-1);
+  t.task->set_regs(r);
+}
+
 void ReplaySession::resume(RTask& t, bool step) {
   at_interval_start_ = false;
   int sig = t.deliver_on_resume;
   t.deliver_on_resume = 0;
   t.group_stop_sig = 0;
+  int64_t restart_nr = std::exchange(t.restart_nr, -1);
   try {
     switch (t.next_resume) {
       case NextResume::ToExit:
@@ -496,6 +520,11 @@ void ReplaySession::resume(RTask& t, bool step) {
         // only when the first runs no code (ignored), so both were taken at
         // the same point.
         inject_async_signal_if_due(t);
+        // A group-stop of its process comes next: the live kernel has the
+        // stop pending and decides about the restart itself after it.
+        bool stop_next = load_next() && next_->get().which() == schema::Event::JOB_STOP &&
+                         next_->get().getTid() == t.tid && !next_->get().getJobStop().getResumed();
+        if (!stop_next) restart_if_no_signal(t, restart_nr, sig);
         bool single = step;
         if (step) {
           size_t len = 0;
@@ -647,6 +676,10 @@ std::optional<ReplaySession::Stop> ReplaySession::advance(bool step, int step_ti
       }
       break;
     case schema::Event::SYSCALL:
+      if (t.cur.entry_deferred && !t.running && !t.pending) {
+        start_deferred_syscall(t, ev.getSyscall());
+        break;
+      }
       if (t.cur.awaiting_exit_event && !t.running && !t.pending && t.cur.action == Action::Emulate &&
           !t.cur.sigsuspend_for_real &&
           take_signal_for_real(t, t.cur.nr, t.cur.args, ev.getSyscall().getRet())) {
@@ -1076,6 +1109,18 @@ void ReplaySession::begin_syscall(RTask& t, Action action, int64_t nr, const uin
   t.cur.rerun_pending = skipper_->strategy() == SkipStrategy::Sysemu;
 }
 
+// The completion event of a syscall whose entry had its own event and which
+// waited at its entry stop for it (entry_deferred): it starts now, as if its
+// entry had come with the whole record.
+void ReplaySession::start_deferred_syscall(RTask& t, schema::Syscall::Reader rec) {
+  int64_t nr = t.cur.nr;
+  uint64_t args[6];
+  std::memcpy(args, t.cur.args, sizeof args);
+  t.cur = RTask::Current{};
+  check_args(t, rec, nr, args);
+  begin_syscall(t, action_for(&rec, nr), nr, args, rec, true);
+}
+
 void ReplaySession::on_entry(RTask& t, const KernelSyscallInfo& info) {
   bool seccomp = info.op == KernelSyscallInfo::kSeccomp;
   int64_t nr = static_cast<int64_t>(seccomp ? info.seccomp.nr : info.entry.nr);
@@ -1123,6 +1168,16 @@ void ReplaySession::on_entry(RTask& t, const KernelSyscallInfo& info) {
   if (ev.which() == schema::Event::SYSCALL_ENTRY) {
     check_entry_args(t, ev.getSyscallEntry(), nr, args);
     consume();
+    const sys::SyscallDesc* desc = sys::lookup(nr);
+    if (desc != nullptr && desc->special == sys::Special::Mmap) {
+      // Where mmap maps, and whether it runs at all, depend on its recorded
+      // result, which comes with the completion event: the task waits at the
+      // entry until then (mmap does not wait for other tasks).
+      t.cur.nr = nr;
+      std::memcpy(t.cur.args, args, sizeof t.cur.args);
+      t.cur.entry_deferred = true;
+      return;
+    }
     Action action = action_for(nullptr, nr);
     begin_syscall(t, action, nr, args, schema::Syscall::Reader(), false);
     t.cur.awaiting_exit_event = true;
@@ -1197,6 +1252,7 @@ void ReplaySession::finish_syscall(RTask& t, schema::Syscall::Reader rec, int64_
         t.task->set_regs(r);
       }
       skipper_->set_result(*t.task, t.cur.nr, rec.getRet());
+      if (!t.cur.sigsuspend_for_real && is_restart_code(rec.getRet())) t.restart_nr = t.cur.nr;
       write_recorded_memory(t, rec);
       if (t.cur.awaiting_exit_event && (rec.getFlags() & trace::kSyscallToOutput) &&
           is_write_to_terminal_syscall(t.cur.nr)) {

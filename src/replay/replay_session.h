@@ -207,10 +207,14 @@ class ReplaySession {
       bool at_exit_stop = false;   // two-stop strategies: stopped at the exit, result not yet set
       bool sigsuspend_for_real = false;  // replaced by rt_sigsuspend to take a signal with its mask
       bool exit_held = false;      // exit_group stopped by exit_hook; its event not yet consumed
+      bool entry_deferred = false; // waits at its entry for the completion event (mmap: its replay needs the result)
     } cur;
     NextResume next_resume = NextResume::Normal;
     int deliver_on_resume = 0;
     int injecting_signal = 0;
+    // The injected result was a restart code (-ERESTARTSYS...): unless a
+    // signal is delivered when the task goes on, the kernel restarts the call.
+    int64_t restart_nr = -1;
     bool sigkilled = false;       // rrx sent the recorded SIGKILL
     bool exiting = false;         // at or past its exit event stop (PTRACE_EVENT_EXIT)
     int group_stop_sig = 0;       // sits in a live group-stop by this signal (until resumed)
@@ -238,6 +242,8 @@ class ReplaySession {
   RTask& rtask(int tid);
   std::filesystem::path stored_copy(const std::string& hash);
   void resume(RTask& t, bool step);
+  void restart_if_no_signal(RTask& t, int64_t nr, int sig);
+  void start_deferred_syscall(RTask& t, schema::Syscall::Reader rec);
   WaitStatus wait_for(RTask& t);
   WaitStatus take_stop(RTask& t);
   std::optional<WaitStatus> wait_until(RTask& t, std::chrono::steady_clock::time_point deadline);

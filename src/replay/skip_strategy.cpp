@@ -11,8 +11,6 @@ namespace rrx::replay {
 
 namespace {
 
-bool is_restart_code(int64_t ret) { return ret == -512 || ret == -513 || ret == -514 || ret == -516; }
-
 // Sets rax (and orig_rax for restart codes) through the register set.
 void set_result_regs(Task& task, int64_t nr, int64_t ret) {
   user_regs_struct r = task.regs();

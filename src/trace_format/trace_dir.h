@@ -21,7 +21,9 @@ std::filesystem::path create_trace_dir(const std::filesystem::path& root, const 
 std::filesystem::path create_trace_dir_at(const std::filesystem::path& dir);
 
 // Resolves what the user typed: empty -> latest trace; an existing path;
-// or a NAME-N under the root. Throws rrx::Error with a clear message.
+// or a NAME-N under the root. The result is absolute (a replay runs the
+// trace's files from the recorded working directory). Throws rrx::Error with
+// a clear message.
 std::filesystem::path resolve_trace(const std::string& arg);
 
 // Copies of mapped or executed files, one per distinct content:

@@ -163,4 +163,15 @@ rrx_run "$WORK/replay-q" replay --autopilot -q "$OLDER"
 check "replay -q NAME-N prints nothing of the program's output" \
   test "$RUN_RC" = 0 -a ! -s "$WORK/replay-q.out" -a ! -s "$WORK/replay-q.err"
 
+# A trace named by a path relative to a directory other than the recorded
+# working directory: the replay runs the stored programs from the recorded
+# one, so rrx must make the trace's path absolute first.
+mkdir -p "$WORK/rec-cwd" "$WORK/other-cwd"
+(cd "$WORK/rec-cwd" && "$RRX" record -o ../rel.trace -- "$(prog exit_code)" 3) >/dev/null 2>&1 || true
+(cd "$WORK/other-cwd" && rrx_run "$WORK/replay-rel" replay --autopilot ../rel.trace)
+check "replay ../rel.trace from another directory than the recorded one" \
+  test "$(cat "$WORK/replay-rel.rc")" = 3 -a "$(cat "$WORK/replay-rel.out")" = "exit_code: exiting with 3"
+(cd "$WORK" && rrx_run "$WORK/dump-rel" dump rel.trace)
+check "dump rel.trace (relative path)" test "$(cat "$WORK/dump-rel.rc")" = 0 -a -s "$WORK/dump-rel.out"
+
 rr_finish
