@@ -33,6 +33,7 @@
 #include "core/ptrace_task.h"
 #include "core/syscall_format.h"
 #include "core/syscall_table.h"
+#include "record/own_tracer.h"
 #include "record/terminal.h"
 #include "record/tree_exit.h"
 #include "trace_format/format.h"
@@ -108,21 +109,6 @@ bool moves_data_to_output(int64_t nr, const uint64_t args[6]) {
   return out_fd == 1 || out_fd == 2;
 }
 
-// "PID (NAME)" of the process tracing rrx itself, if any.
-std::optional<std::string> own_tracer() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("TracerPid:", 0) != 0) continue;
-    pid_t tracer = static_cast<pid_t>(std::strtol(line.c_str() + 10, nullptr, 10));
-    if (tracer <= 0) return std::nullopt;
-    std::ifstream comm("/proc/" + std::to_string(tracer) + "/comm");
-    std::string name;
-    std::getline(comm, name);
-    return "PID " + std::to_string(tracer) + " (" + (name.empty() ? "?" : name) + ")";
-  }
-  return std::nullopt;
-}
 
 // A syscall between its entry and exit stops.
 struct PendingSyscall {
@@ -324,13 +310,10 @@ void Recorder::spawn(const std::string& exe, const std::vector<std::string>& env
     int err = errno;
     ::close(gate[1]);
     kill_and_reap(pid);
-    if (auto tracer = own_tracer()) {
-      // The tracer follows rrx's forks (rrx record, strace -f): the
-      // program is its tracee before it can be rrx's.
-      throw Error("rrx cannot record under a tracer: rrx record is itself traced by " + *tracer +
-                  ", which also traces the processes rrx starts, so the program cannot be traced by rrx. "
-                  "Run rrx record outside of the tracer");
-    }
+    // (A tracer that follows rrx's forks but was not caught up front by
+    // refuse_fork_following_tracer: the program is its tracee already, or
+    // its ptrace call failed: rrx record refuses ptrace with ENOSYS.)
+    if (auto tracer = own_tracer()) throw Error(under_tracer_message(*tracer));
     throw Error(std::string("cannot trace the program: PTRACE_SEIZE failed (") + std::strerror(err) +
                 "); is ptrace allowed? see kernel.yama.ptrace_scope");
   }
@@ -1282,6 +1265,7 @@ int Recorder::run() {
       throw Error(exe + " is neither an ELF program nor a script");
   }
 
+  refuse_fork_following_tracer();
   if (options_.output_dir.empty()) {
     trace_dir_ = trace::create_trace_dir(trace::traces_root(), fs::path(exe).filename().string());
   } else {
