@@ -140,6 +140,7 @@ struct TaskState {
   bool resume_deferred = false;        // stopped and handled; resumes when scheduled
   int deferred_sig = 0;
   bool parked = false;                 // another thread of its process is exec'ing: it only gets to die
+  bool exiting = false;                // past its PTRACE_EVENT_EXIT stop
 };
 
 class Recorder {
@@ -189,6 +190,7 @@ class Recorder {
   void kill_all();
   void forget_queued(TaskState& ts);
   void check_tree_exit();
+  void release_exited_leader();
   void end_tree();
   void on_unknown_stop(pid_t tid, const WaitStatus& w);
 
@@ -500,6 +502,7 @@ void Recorder::check_time_slice() {
   auto it = tasks_.find(current_);
   if (it == tasks_.end()) return;
   TaskState& ts = it->second;
+  if (ts.exiting) return;  // it gives the CPU back when the kernel is done with it
   if (ts.in_syscall) {
     if (!ts.entry_recorded && !ts.pending.recorded_at_entry) {
       bool exec = ts.pending.desc && ts.pending.desc->special == sys::Special::Execve;
@@ -549,6 +552,7 @@ void Recorder::loop() {
     pid_t tid = ::waitpid(-1, &status, __WALL);
     if (tid < 0) {
       if (errno == EINTR) {
+        release_exited_leader();
         check_time_slice();
         check_tree_exit();
         continue;
@@ -599,6 +603,21 @@ void Recorder::on_unknown_stop(pid_t tid, const WaitStatus& w) {
     return;
   }
   orphan_stops_[tid] = w;
+}
+
+// A main thread that exited (pthread_exit) while other threads of its
+// process go on is reported dead only after them: once the kernel is done
+// with it (a zombie), the CPU goes to the others.
+void Recorder::release_exited_leader() {
+  auto it = tasks_.find(current_);
+  if (it == tasks_.end() || !it->second.exiting || current_ != it->second.tgid) return;
+  std::ifstream stat("/proc/" + std::to_string(current_) + "/stat");
+  std::string line;
+  std::getline(stat, line);
+  size_t paren = line.rfind(')');
+  if (paren == std::string::npos || paren + 2 >= line.size()) return;
+  char state = line[paren + 2];
+  if (state == 'Z' || state == 'X') current_ = 0;
 }
 
 // Takes a task out of the run queue with whatever stop it had queued.
@@ -697,11 +716,14 @@ void Recorder::handle_stop(TaskState& ts, const WaitStatus& w) {
         }
         on_exec(ts, former);
       } else if (w.event == PTRACE_EVENT_EXIT) {
-        // It runs no user code any more: the CPU is free for another task
-        // (its death may be reported much later: a leader's only after all
-        // its threads are gone).
+        // It runs no user code any more, but the kernel still writes its
+        // memory on the way out (robust futexes, clear_child_tid and the
+        // futex wake that pthread_join waits for): it keeps the CPU until
+        // its death is reported, or, for a process's main thread whose
+        // death waits for the other threads, until it is a zombie (see
+        // release_exited_leader).
+        ts.exiting = true;
         resume(ts);
-        if (current_ == ts.task->tid()) current_ = 0;
       } else if (w.event == PTRACE_EVENT_CLONE || w.event == PTRACE_EVENT_FORK ||
                  w.event == PTRACE_EVENT_VFORK) {
         on_new_task(ts, w.event);

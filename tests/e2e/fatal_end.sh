@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # A multi-threaded process that dies while its other threads wait in the
 # kernel (read, nanosleep, poll, futex) or spin: the main thread calls
-# abort(), a worker thread faults (SIGSEGV), the main thread calls exit(6).
+# abort(), a worker thread faults (SIGSEGV), the main thread calls exit(6),
+# the main thread calls pthread_exit and another thread exit(7) later (the
+# main thread's death is reported last: the others must run meanwhile).
 # rrx record must end with the program's status (the kernel ends the other
 # threads; their stops are handled at once, whatever thread holds the CPU)
 # and the trace must be complete.
@@ -22,7 +24,7 @@ record_death() {
   check_info_complete "$name"
 }
 
-for mode in abort:134 segv:139 exit:6; do
+for mode in abort:134 segv:139 exit:6 pthread_exit:7; do
   name=${mode%:*}_with_blocked_threads
   if record_death "$name" "${mode%:*}" "${mode#*:}" && [[ ${RRX_E2E_DEATH_REPLAY:-0} == 1 ]]; then
     rr_replay_check "$name"

@@ -4,6 +4,8 @@
 //   abort  the main thread calls abort()                      (exit 134)
 //   segv   a sixth thread writes through a null pointer       (exit 139)
 //   exit   the main thread calls exit(6)                      (exit 6)
+//   pthread_exit  the main thread calls pthread_exit; a sixth thread
+//          prints, then calls exit(7) 50 ms later              (exit 7)
 //   wait   writes its pid to PIDFILE and blocks in pthread_join for ever
 //          (a test signals the recorder)
 // tests/e2e/fatal_end.sh records it: a process that dies while its threads
@@ -49,6 +51,13 @@ static void* spinner(void* arg) {
   }
   return arg;
 }
+static void* ender(void* arg) {
+  usleep(50000);
+  printf("thread ends the process\n");
+  fflush(stdout);
+  exit(7);
+  return arg;
+}
 static void* crasher(void* arg) {
   usleep(20000);
   printf("thread crashing\n");
@@ -59,7 +68,7 @@ static void* crasher(void* arg) {
 
 int main(int argc, char** argv) {
   if (argc < 2 || (strcmp(argv[1], "wait") == 0 && argc < 3)) {
-    fprintf(stderr, "usage: mt_fatal_end abort|segv|exit|wait [PIDFILE]\n");
+    fprintf(stderr, "usage: mt_fatal_end abort|segv|exit|pthread_exit|wait [PIDFILE]\n");
     return 2;
   }
   const char* mode = argv[1];
@@ -71,6 +80,10 @@ int main(int argc, char** argv) {
   printf("ready\n");
   fflush(stdout);
   if (strcmp(mode, "abort") == 0) abort();
+  if (strcmp(mode, "pthread_exit") == 0) {
+    pthread_create(&t, NULL, ender, NULL);
+    pthread_exit(NULL);
+  }
   if (strcmp(mode, "segv") == 0) {
     pthread_create(&t, NULL, crasher, NULL);
     pthread_join(t, NULL);
