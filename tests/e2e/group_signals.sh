@@ -15,16 +15,14 @@ rr_check killpg_usr1 --status 0 --stdout-has 'parent got SIGUSR1; child exited 0
 rr_check kill0_abort --status 134 -- "$GROUP" abort
 rr_check kill0_trap --status 133 -- "$GROUP" trap
 
-# ctrl_c NAME STATUS REGEX [--no-replay] -- CMD... PIDFILE: records CMD on a
+# ctrl_c NAME STATUS REGEX -- CMD... PIDFILE: records CMD on a
 # terminal (script -qfec), types Ctrl-C once PIDFILE exists; rrx record
 # must exit STATUS, the program's output match REGEX (the terminal echoes
 # "^C" before it), rrx must not report that it was stopped itself, and the
 # trace must replay with the same status.
 ctrl_c() {
-  local name=$1 status=$2 regex=$3 replay=1
-  shift 3
-  [[ $1 == --no-replay ]] && { replay=0; shift; }
-  shift  # --
+  local name=$1 status=$2 regex=$3
+  shift 4
   local pidfile=${*: -1} cmd="" a
   for a in "$RRX" record -o "$WORK/$name.trace" -- "$@"; do cmd+=" $(printf '%q' "$a")"; done
   local rc=0
@@ -43,7 +41,6 @@ ctrl_c() {
     show_file "terminal" "$WORK/$name.out"
     return 0
   fi
-  ((replay)) || return 0
   rrx_run "$WORK/$name.rep" replay --autopilot "$WORK/$name.trace"
   CHECKS=$((CHECKS + 1))
   if ((RUN_RC == status)) && ! grep -qi divergence "$WORK/$name.rep.rawerr" && grep -qE "$regex" "$WORK/$name.rep.out"; then
@@ -59,11 +56,7 @@ if command -v script >/dev/null; then
   # With a SIGINT handler: the program prints and exits 0.
   ctrl_c ctrl_c_handled 0 'got SIGINT$' -- "$(prog mt_sigint_wait)" "$WORK/ctrl_c_handled.pidfile"
   # Without one: the program (threads blocked in the kernel) dies of SIGINT.
-  # (Its replay needs threads waiting in the kernel to die with their
-  # process, as in fatal_end.sh: checked with RRX_E2E_DEATH_REPLAY=1.)
-  opt=--no-replay
-  [[ ${RRX_E2E_DEATH_REPLAY:-0} == 1 ]] && opt=""
-  ctrl_c ctrl_c_fatal 130 '^ready$' $opt -- "$(prog mt_fatal_end)" wait "$WORK/ctrl_c_fatal.pidfile"
+  ctrl_c ctrl_c_fatal 130 '^ready$' -- "$(prog mt_fatal_end)" wait "$WORK/ctrl_c_fatal.pidfile"
 else
   note "skip: Ctrl-C on a terminal (script(1) is not installed)"
 fi
