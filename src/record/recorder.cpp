@@ -1138,6 +1138,9 @@ void Recorder::on_trap_stop(TaskState& ts, int sig) {
     ts.at_syscall_boundary = false;
     ts.task->listen();
     if (current_ == ts.task->tid()) current_ = 0;
+    if (ts.task->tid() == leader_ && (sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU)) {
+      terminal_.suspend_with(leader_);
+    }
     return;
   }
   if (ts.job_stop_sig != 0) {

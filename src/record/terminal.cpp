@@ -47,4 +47,15 @@ void TerminalForeground::take_back() {
   tty_ = -1;
 }
 
+void TerminalForeground::suspend_with(pid_t pgid) {
+  if (tty_ < 0) return;
+  struct sigaction tstp {};
+  ::sigaction(SIGTSTP, nullptr, &tstp);
+  if (tstp.sa_handler == SIG_IGN) return;  // rrx cannot stop: the program waits for a SIGCONT
+  set_foreground(tty_, ::getpgrp());
+  ::raise(SIGTSTP);  // returns once rrx is continued
+  set_foreground(tty_, pgid);
+  ::killpg(pgid, SIGCONT);
+}
+
 }  // namespace rrx::record

@@ -4,7 +4,9 @@
 # process group of its own, exits with the program's status, and the trace
 # replays identically. And Ctrl-C at a terminal reaches the program as it
 # would natively: rrx gives the terminal's foreground to the program's
-# group (checked under script(1), which gives rrx a terminal).
+# group (checked under script(1), which gives rrx a terminal), and Ctrl-Z
+# stops rrx with the program so that the shell gets the terminal back; `fg`
+# continues both (checked with an interactive bash in tmux).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/lib/mt.sh"
@@ -59,6 +61,64 @@ if command -v script >/dev/null; then
   ctrl_c ctrl_c_fatal 130 '^ready$' -- "$(prog mt_fatal_end)" wait "$WORK/ctrl_c_fatal.pidfile"
 else
   note "skip: Ctrl-C on a terminal (script(1) is not installed)"
+fi
+
+# ctrl_z NAME: in an interactive bash in tmux, records mt_sigint_wait, types
+# Ctrl-Z (the shell must report the job stopped), `fg`, then Ctrl-C (the
+# program's handler runs: rrx record exits 0), and replays the trace.
+ctrl_z() {
+  local name=$1 tmux=(tmux -L "rrx-e2e-$$" -f /dev/null)
+  local pidfile=$WORK/$name.pidfile trace=$WORK/$name.trace
+  # tmux_wait REGEX: the pane shows a line matching REGEX (within 20 s).
+  tmux_wait() {
+    local _
+    for _ in $(seq 200); do
+      "${tmux[@]}" capture-pane -p -t "$name" 2>/dev/null | grep -qE "$1" && return 0
+      sleep 0.1
+    done
+    return 1
+  }
+  "${tmux[@]}" new-session -d -s "$name" -x 200 -y 50 "env PS1='$ ' bash --norc --noprofile -i"
+  local ok=1 step=""
+  "${tmux[@]}" send-keys -t "$name" "$(printf '%q ' "$RRX" record -o "$trace" -- "$(prog mt_sigint_wait)" "$pidfile")" Enter
+  for _ in $(seq 200); do [[ -f $pidfile ]] && break; sleep 0.1; done
+  "${tmux[@]}" send-keys -t "$name" C-z
+  tmux_wait '^\[1\]\+ +Stopped' || { ok=0; step="the shell did not report the job stopped after Ctrl-Z"; }
+  if ((ok)); then
+    "${tmux[@]}" send-keys -t "$name" fg Enter
+    sleep 0.5
+    "${tmux[@]}" send-keys -t "$name" C-c
+    tmux_wait '^rrx: trace written to' || { ok=0; step="no 'trace written' after fg and Ctrl-C"; }
+  fi
+  if ((ok)); then
+    "${tmux[@]}" send-keys -t "$name" 'echo "status=$?"' Enter
+    tmux_wait '^status=[0-9]+' || true
+  fi
+  "${tmux[@]}" capture-pane -p -t "$name" >"$WORK/$name.out" 2>/dev/null || true
+  "${tmux[@]}" kill-server 2>/dev/null || true
+  CHECKS=$((CHECKS + 1))
+  if ((ok)) && grep -q 'got SIGINT$' "$WORK/$name.out" && grep -q '^status=0$' "$WORK/$name.out"; then
+    pass "$name: Ctrl-Z stopped the job, fg continued it, Ctrl-C reached the program; rrx record exited 0"
+  else
+    fail "$name: ${step:-the program did not print 'got SIGINT' or rrx record did not exit 0}"
+    show_file "terminal" "$WORK/$name.out" 30
+    return 0
+  fi
+  rrx_run "$WORK/$name.rep" replay --autopilot "$trace"
+  CHECKS=$((CHECKS + 1))
+  if ((RUN_RC == 0)) && [[ $(cat "$WORK/$name.rep.out") == $'ready\ngot SIGINT' ]]; then
+    pass "$name: the replay prints ready, got SIGINT and exits 0"
+  else
+    fail "$name: the replay exited $RUN_RC"
+    show_file "replay stdout" "$WORK/$name.rep.out"
+    show_file "replay stderr" "$WORK/$name.rep.rawerr"
+  fi
+}
+
+if command -v tmux >/dev/null; then
+  ctrl_z ctrl_z_fg
+else
+  note "skip: Ctrl-Z in an interactive shell (tmux is not installed)"
 fi
 
 rr_finish
