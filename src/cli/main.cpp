@@ -50,6 +50,14 @@ int main(int argc, char** argv) {
                      "Run the program without the environment variables whose NAME matches this glob (repeatable; "
                      "applied after --env-keep)")
       ->allow_extra_args(false);
+  std::string rec_wait = "all";
+  record->add_option("--wait", rec_wait,
+                     "When the main process exits: 'all' waits for the processes it left running (default), "
+                     "'main' ends them with SIGKILL")
+      ->check(CLI::IsMember({"all", "main"}));
+  record->add_option("--wait-timeout", rec.wait_timeout_s,
+                     "With --wait=all: end the processes left running SECONDS after the main process exited")
+      ->check(CLI::NonNegativeNumber);
 
   // rrx replay
   std::string replay_trace, replay_skip;
@@ -110,7 +118,9 @@ int main(int argc, char** argv) {
         break;
       }
       if (a.empty() || a[0] != '-') break;
-      if ((a == "-o" || a == "--output" || a == "--env-keep" || a == "--env-drop") && i + 1 < argc) ++i;
+      bool takes_value = a == "-o" || a == "--output" || a == "--env-keep" || a == "--env-drop" ||
+                         a == "--wait" || a == "--wait-timeout";
+      if (takes_value && i + 1 < argc) ++i;
     }
     for (int k = i; k < argc; ++k) program_argv.emplace_back(argv[k]);
     argc = i;
@@ -130,11 +140,14 @@ int main(int argc, char** argv) {
     if (*record) {
       rec.argv = program_argv;
       if (rec.argv.empty()) {
-        std::cerr << "rrx record: give a program to record: rrx record [-o DIR] [--env-keep PATTERN]... [--env-drop PATTERN]... [--] PROG [ARGS...]\n";
+        std::cerr << "rrx record: give a program to record: rrx record [-o DIR] [--env-keep PATTERN]... "
+                     "[--env-drop PATTERN]... [--wait=all|main] [--] PROG [ARGS...]\n";
         return 2;
       }
       rec.output_dir = rec_out;
       rrx::record::check_environment_filter(rec.environment);
+      rec.wait_for = rec_wait == "main" ? rrx::record::RecordOptions::WaitFor::Main
+                                        : rrx::record::RecordOptions::WaitFor::All;
       return rrx::record::record(rec);
     }
     if (*replay) {

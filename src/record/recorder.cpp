@@ -18,8 +18,10 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <algorithm>
 #include <chrono>
 #include <deque>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -31,6 +33,9 @@
 #include "core/ptrace_task.h"
 #include "core/syscall_format.h"
 #include "core/syscall_table.h"
+#include "record/own_tracer.h"
+#include "record/terminal.h"
+#include "record/tree_exit.h"
 #include "trace_format/format.h"
 #include "trace_format/regs_codec.h"
 #include "trace_format/trace_dir.h"
@@ -104,6 +109,7 @@ bool moves_data_to_output(int64_t nr, const uint64_t args[6]) {
   return out_fd == 1 || out_fd == 2;
 }
 
+
 // A syscall between its entry and exit stops.
 struct PendingSyscall {
   int64_t nr = -1;
@@ -134,11 +140,12 @@ struct TaskState {
   bool resume_deferred = false;        // stopped and handled; resumes when scheduled
   int deferred_sig = 0;
   bool parked = false;                 // another thread of its process is exec'ing: it only gets to die
+  bool exiting = false;                // past its PTRACE_EVENT_EXIT stop
 };
 
 class Recorder {
  public:
-  explicit Recorder(const RecordOptions& options) : options_(options) {}
+  explicit Recorder(const RecordOptions& options) : options_(options), tree_exit_(wait_limit(options)) {}
   int run();
 
  private:
@@ -161,6 +168,8 @@ class Recorder {
   void resume(TaskState& ts, int sig = 0);
   void handle_stop(TaskState& ts, const WaitStatus& w);
   void handle_stop_or_death(TaskState& ts, const WaitStatus& w);
+  template <typename F>
+  void unless_killed(TaskState& ts, F&& step);
   void on_new_task(TaskState& parent, int event);
   void schedule_next();
   void yield_cpu(TaskState& ts, int sig);
@@ -179,6 +188,13 @@ class Recorder {
   void stop_on_signal();
   void finish(int status, const std::string& reason);
   void kill_all();
+  void forget_queued(TaskState& ts);
+  void check_tree_exit();
+  void release_exited_leader();
+  void end_tree();
+  void on_unknown_stop(pid_t tid, const WaitStatus& w);
+
+  static std::optional<TreeExit::Clock::duration> wait_limit(const RecordOptions& options);
 
   RecordOptions options_;
   fs::path trace_dir_;
@@ -199,7 +215,16 @@ class Recorder {
   bool started_ = false;  // after the first exec, tracee syscalls are the program's
   bool done_ = false;
   int exit_status_ = 0;
+  TreeExit tree_exit_;                      // what happens to processes that outlive the main one
+  bool ending_tree_ = false;                // the rest of the tree was sent SIGKILL; its deaths are recorded
+  TerminalForeground terminal_;             // the terminal's foreground, handed to the program's group
 };
+
+std::optional<TreeExit::Clock::duration> Recorder::wait_limit(const RecordOptions& options) {
+  if (options.wait_for == RecordOptions::WaitFor::Main) return TreeExit::Clock::duration::zero();
+  if (!options.wait_timeout_s) return std::nullopt;
+  return std::chrono::duration_cast<TreeExit::Clock::duration>(std::chrono::duration<double>(*options.wait_timeout_s));
+}
 
 void Recorder::write_header(const std::string& exe, const std::vector<std::string>& env) {
   capnp::MallocMessageBuilder msg;
@@ -260,6 +285,9 @@ void Recorder::spawn(const std::string& exe, const std::vector<std::string>& env
   if (pid == 0) {
     ::close(pipefd[0]);
     ::close(gate[1]);
+    // A process group of its own: the program's kill(0, ...) and killpg()
+    // reach its own tree, never rrx.
+    ::setpgid(0, 0);
     ::personality(ADDR_NO_RANDOMIZE);
     ::prctl(PR_SET_TSC, PR_TSC_SIGSEGV, 0, 0, 0);
     // The program gets the signal state rrx inherited, not rrx's own.
@@ -277,16 +305,22 @@ void Recorder::spawn(const std::string& exe, const std::vector<std::string>& env
   }
   ::close(pipefd[1]);
   ::close(gate[0]);
+  ::setpgid(pid, pid);  // (also here: whichever of the two runs first)
   exec_error_fd_ = pipefd[0];
   if (!seize(pid, PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEEXEC | PTRACE_O_TRACECLONE | PTRACE_O_TRACEFORK |
                       PTRACE_O_TRACEVFORK | PTRACE_O_TRACEEXIT | PTRACE_O_EXITKILL)) {
     int err = errno;
     ::close(gate[1]);
     kill_and_reap(pid);
+    // (A tracer that follows rrx's forks but was not caught up front by
+    // refuse_fork_following_tracer: the program is its tracee already, or
+    // its ptrace call failed: rrx record refuses ptrace with ENOSYS.)
+    if (auto tracer = own_tracer()) throw Error(under_tracer_message(*tracer));
     throw Error(std::string("cannot trace the program: PTRACE_SEIZE failed (") + std::strerror(err) +
                 "); is ptrace allowed? see kernel.yama.ptrace_scope");
   }
   ::close(gate[1]);  // the child goes on to its exec
+  terminal_.hand_to(pid);
   leader_ = pid;
   auto& ts = tasks_[pid];
   ts.task = std::make_unique<Task>(pid);
@@ -296,17 +330,32 @@ void Recorder::spawn(const std::string& exe, const std::vector<std::string>& env
   run_start_ = std::chrono::steady_clock::now();
 }
 
+// Ends the tree without recording more: SIGKILL to every process, known or
+// not yet announced by its parent's clone event. A task in a stop rrx has
+// already seen stays there until resumed (SIGKILL does not end a
+// PTRACE_EVENT_EXIT stop), so each is resumed too; then every tracee is
+// reaped, in whatever order the kernel reports them (a leader only after
+// its threads), until none is left.
 void Recorder::kill_all() {
-  // SIGKILL every process first, then reap threads before their leaders:
-  // a leader's death is only reported once its other threads are reaped.
-  for (auto& [tid, ts] : tasks_) ::kill(tid, SIGKILL);
-  for (auto& [tid, ts] : tasks_) {
-    if (tid != ts.tgid) kill_and_reap(tid);
-  }
-  for (auto& [tid, ts] : tasks_) {
-    if (tid == ts.tgid) kill_and_reap(tid);
-  }
+  auto end = [](pid_t tgid, pid_t tid) {
+    ::kill(tgid, SIGKILL);
+    ::ptrace(PTRACE_CONT, tid, nullptr, nullptr);
+  };
+  for (auto& [tid, ts] : tasks_) end(ts.tgid, tid);
+  for (auto& [tid, w] : orphan_stops_) end(tid, tid);
   tasks_.clear();
+  orphan_stops_.clear();
+  runnable_.clear();
+  current_ = 0;
+  for (;;) {
+    int status = 0;
+    pid_t tid = ::waitpid(-1, &status, __WALL);
+    if (tid < 0) {
+      if (errno == EINTR) continue;
+      return;  // ECHILD: all gone
+    }
+    if (WIFSTOPPED(status)) end(tid, tid);  // a new task's first stop, or PTRACE_EVENT_EXIT
+  }
 }
 
 void Recorder::finish(int status, const std::string& reason) {
@@ -421,6 +470,7 @@ void Recorder::schedule_next() {
         continue;
       }
     }
+    if (!ts.unhandled && !ts.resume_deferred) continue;  // nothing left to do for it
     current_ = tid;
     run_start_ = std::chrono::steady_clock::now();
     if (ts.unhandled) {
@@ -429,7 +479,7 @@ void Recorder::schedule_next() {
       handle_stop_or_death(ts, w);
     } else if (ts.resume_deferred) {
       ts.resume_deferred = false;
-      resume(ts, ts.deferred_sig);
+      unless_killed(ts, [&] { resume(ts, ts.deferred_sig); });
     }
   }
 }
@@ -452,6 +502,7 @@ void Recorder::check_time_slice() {
   auto it = tasks_.find(current_);
   if (it == tasks_.end()) return;
   TaskState& ts = it->second;
+  if (ts.exiting) return;  // it gives the CPU back when the kernel is done with it
   if (ts.in_syscall) {
     if (!ts.entry_recorded && !ts.pending.recorded_at_entry) {
       bool exec = ts.pending.desc && ts.pending.desc->special == sys::Special::Execve;
@@ -470,9 +521,17 @@ void Recorder::check_time_slice() {
 
 void on_timer_signal(int) {}
 
+// Stops after which a task runs no more user code: the kernel is ending it.
+bool is_dying(const WaitStatus& w) {
+  return w.kind == WaitStatus::Kind::Exited || w.kind == WaitStatus::Kind::Killed ||
+         (w.kind == WaitStatus::Kind::EventStop && w.event == PTRACE_EVENT_EXIT);
+}
+
 void Recorder::loop() {
-  // A periodic timer wakes waitpid so a task that runs too long can be
-  // made to give way (only matters once there are several tasks).
+  // A periodic timer interrupts waitpid (no SA_RESTART) so that rrx looks
+  // up every 10 ms whatever the tree does: a task that ran too long gives
+  // way, processes that outlive the main one are noticed or ended, and a
+  // SIGTERM/SIGINT/SIGHUP to rrx that arrived just before waitpid is seen.
   struct sigaction sa {};
   sa.sa_handler = on_timer_signal;
   sigemptyset(&sa.sa_mask);
@@ -480,7 +539,7 @@ void Recorder::loop() {
   struct itimerval tick {};
   tick.it_interval.tv_usec = 10000;
   tick.it_value.tv_usec = 10000;
-  bool ticking = false;
+  ::setitimer(ITIMER_REAL, &tick, nullptr);
 
   while (!done_) {
     if (g_stop_signal) {
@@ -489,17 +548,13 @@ void Recorder::loop() {
     }
     schedule_next();
     if (done_) break;
-    bool want_tick = tasks_.size() > 1;
-    if (want_tick != ticking) {
-      struct itimerval v = want_tick ? tick : itimerval{};
-      ::setitimer(ITIMER_REAL, &v, nullptr);
-      ticking = want_tick;
-    }
     int status = 0;
     pid_t tid = ::waitpid(-1, &status, __WALL);
     if (tid < 0) {
       if (errno == EINTR) {
+        release_exited_leader();
         check_time_slice();
+        check_tree_exit();
         continue;
       }
       if (errno == ECHILD) {
@@ -511,12 +566,19 @@ void Recorder::loop() {
     WaitStatus w = WaitStatus::decode(status);
     auto it = tasks_.find(tid);
     if (it == tasks_.end()) {
-      // A new task whose parent's clone event is still to be handled.
-      orphan_stops_[tid] = w;
+      on_unknown_stop(tid, w);
       continue;
     }
     TaskState& ts = it->second;
     if (tid == current_) {
+      handle_stop_or_death(ts, w);
+    } else if (is_dying(w)) {
+      // The kernel is ending it (a sibling's exit_group or fatal signal,
+      // SIGKILL): it runs no user code, so its stop needs no CPU. Waiting
+      // for one would deadlock: the current task may itself be a leader
+      // whose death the kernel reports only after this one is reaped. Any
+      // earlier stop of it still queued was ended by the kill.
+      forget_queued(ts);
       handle_stop_or_death(ts, w);
     } else {
       bool queued = (ts.unhandled.has_value() || ts.resume_deferred) && !ts.parked;
@@ -530,12 +592,89 @@ void Recorder::loop() {
   ::setitimer(ITIMER_REAL, &off, nullptr);
 }
 
+// A stop of a task rrx has no entry for: a new task whose parent's clone
+// event is still to be handled. While the tree is being ended, nothing
+// new is recorded: it is killed.
+void Recorder::on_unknown_stop(pid_t tid, const WaitStatus& w) {
+  if (ending_tree_) {
+    if (w.kind == WaitStatus::Kind::Exited || w.kind == WaitStatus::Kind::Killed) return;
+    ::kill(tid, SIGKILL);
+    ::ptrace(PTRACE_CONT, tid, nullptr, nullptr);
+    return;
+  }
+  orphan_stops_[tid] = w;
+}
+
+// A main thread that exited (pthread_exit) while other threads of its
+// process go on is reported dead only after them: once the kernel is done
+// with it (a zombie), the CPU goes to the others.
+void Recorder::release_exited_leader() {
+  auto it = tasks_.find(current_);
+  if (it == tasks_.end() || !it->second.exiting || current_ != it->second.tgid) return;
+  std::ifstream stat("/proc/" + std::to_string(current_) + "/stat");
+  std::string line;
+  std::getline(stat, line);
+  size_t paren = line.rfind(')');
+  if (paren == std::string::npos || paren + 2 >= line.size()) return;
+  char state = line[paren + 2];
+  if (state == 'Z' || state == 'X') current_ = 0;
+}
+
+// Takes a task out of the run queue with whatever stop it had queued.
+void Recorder::forget_queued(TaskState& ts) {
+  pid_t tid = ts.task->tid();
+  runnable_.erase(std::remove(runnable_.begin(), runnable_.end(), tid), runnable_.end());
+  ts.unhandled.reset();
+  ts.resume_deferred = false;
+  ts.parked = false;
+}
+
+// After the main process exited: the notice about the processes it left
+// running, and their end once the --wait policy says so.
+void Recorder::check_tree_exit() {
+  if (!tree_exit_.main_has_exited() || ending_tree_ || tasks_.empty()) return;
+  auto now = TreeExit::Clock::now();
+  bool end = tree_exit_.end_due(now);
+  if (!end && !tree_exit_.notice_due(now)) return;
+  std::vector<pid_t> running;
+  for (const auto& [tid, ts] : tasks_) {
+    if (tid == ts.tgid) running.push_back(tid);
+  }
+  std::cerr << (end ? tree_exit_.ending(leader_, running) : tree_exit_.notice(leader_, running)) << std::endl;
+  if (end) end_tree();
+}
+
+// Ends the processes left running with SIGKILL and goes on recording: their
+// deaths are events like any other (replay sends the same SIGKILL).
+void Recorder::end_tree() {
+  ending_tree_ = true;
+  for (auto& [tid, ts] : tasks_) {
+    ::kill(ts.tgid, SIGKILL);
+    // Out of any stop rrx has seen and not yet resumed (PTRACE_EVENT_EXIT
+    // is not ended by SIGKILL); its next stops are its exit and death.
+    ::ptrace(PTRACE_CONT, tid, nullptr, nullptr);
+    ts.unhandled.reset();
+    ts.resume_deferred = false;
+    ts.parked = false;
+  }
+  for (auto& [tid, w] : orphan_stops_) {
+    ::kill(tid, SIGKILL);
+    ::ptrace(PTRACE_CONT, tid, nullptr, nullptr);
+  }
+  orphan_stops_.clear();
+  runnable_.clear();
+  current_ = 0;
+}
+
 // A task can be killed (SIGKILL from another task, a sibling's exit_group)
 // while rrx handles one of its stops: ptrace then fails with ESRCH. Its
 // death notification follows; until then it holds no CPU.
-void Recorder::handle_stop_or_death(TaskState& ts, const WaitStatus& w) {
+// The same holds for a task waiting for the CPU in a stop rrx has handled:
+// SIGKILL ends that stop, so resuming it fails.
+template <typename F>
+void Recorder::unless_killed(TaskState& ts, F&& step) {
   try {
-    handle_stop(ts, w);
+    step();
   } catch (const RecordingAborted&) {
     throw;
   } catch (const Error&) {
@@ -544,6 +683,10 @@ void Recorder::handle_stop_or_death(TaskState& ts, const WaitStatus& w) {
     if (::ptrace(PTRACE_PEEKUSER, tid, nullptr, nullptr) != -1 || errno != ESRCH) throw;
     if (current_ == tid) current_ = 0;
   }
+}
+
+void Recorder::handle_stop_or_death(TaskState& ts, const WaitStatus& w) {
+  unless_killed(ts, [&] { handle_stop(ts, w); });
 }
 
 void Recorder::handle_stop(TaskState& ts, const WaitStatus& w) {
@@ -573,6 +716,13 @@ void Recorder::handle_stop(TaskState& ts, const WaitStatus& w) {
         }
         on_exec(ts, former);
       } else if (w.event == PTRACE_EVENT_EXIT) {
+        // It runs no user code any more, but the kernel still writes its
+        // memory on the way out (robust futexes, clear_child_tid and the
+        // futex wake that pthread_join waits for): it keeps the CPU until
+        // its death is reported, or, for a process's main thread whose
+        // death waits for the other threads, until it is a zombie (see
+        // release_exited_leader).
+        ts.exiting = true;
         resume(ts);
       } else if (w.event == PTRACE_EVENT_CLONE || w.event == PTRACE_EVENT_FORK ||
                  w.event == PTRACE_EVENT_VFORK) {
@@ -988,6 +1138,9 @@ void Recorder::on_trap_stop(TaskState& ts, int sig) {
     ts.at_syscall_boundary = false;
     ts.task->listen();
     if (current_ == ts.task->tid()) current_ = 0;
+    if (ts.task->tid() == leader_ && (sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU)) {
+      terminal_.suspend_with(leader_);
+    }
     return;
   }
   if (ts.job_stop_sig != 0) {
@@ -1103,10 +1256,18 @@ void Recorder::on_death(TaskState& ts, const WaitStatus& w) {
   if (tid == leader_) {
     leader_status_ = status;
     leader_reason_ = reason;
+    // The terminal goes back to rrx, as to a shell when its job ends;
+    // processes left running are background ones from now on.
+    terminal_.take_back();
+    tree_exit_.main_exited(TreeExit::Clock::now());
   }
-  // The recording ends when the whole tree is gone; rrx record exits with
-  // the first process's status.
-  if (tasks_.empty()) finish(leader_status_, leader_reason_);
+  // The recording ends when the whole tree is gone (or, with --wait=main,
+  // once the rest is ended); rrx record exits with the first process's status.
+  if (tasks_.empty()) {
+    finish(leader_status_, leader_reason_);
+  } else {
+    check_tree_exit();
+  }
 }
 
 int Recorder::run() {
@@ -1129,6 +1290,7 @@ int Recorder::run() {
       throw Error(exe + " is neither an ELF program nor a script");
   }
 
+  refuse_fork_following_tracer();
   if (options_.output_dir.empty()) {
     trace_dir_ = trace::create_trace_dir(trace::traces_root(), fs::path(exe).filename().string());
   } else {
@@ -1152,8 +1314,10 @@ int Recorder::run() {
     loop();
   } catch (...) {
     if (!tasks_.empty()) kill_all();
+    terminal_.take_back();
     throw;
   }
+  terminal_.take_back();
   if (!options_.quiet) std::cerr << "rrx: trace written to " << trace_dir_.string() << "\n";
   return exit_status_;
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,11 @@ struct RecordOptions {
   bool strict = false;                 // a syscall without a table row is an error, not ENOSYS
   bool quiet = false;                  // no "trace written to" line
   EnvironmentFilter environment;       // the program runs with rrx's environment, reduced by this
+  // Processes left running when the main (first) process exits: wait for
+  // them (All), or end them with SIGKILL (Main); see README, daemons.
+  enum class WaitFor { All, Main };
+  WaitFor wait_for = WaitFor::All;
+  std::optional<double> wait_timeout_s;  // with All: end them this long after the main process exited
 };
 
 // Records and returns what `rrx record` exits with: the program's exit

@@ -7,6 +7,9 @@
 #      whole recorded tree (a shell with two children; a multi-threaded
 #      python), closes the trace (complete up to that point) and exits
 #      128+N; the replay prints what was recorded and exits 128+N too.
+#  (c) the same in other states of the tree: threads blocked in read, poll,
+#      futex and nanosleep beside one spinning; the main process gone and
+#      an orphan it left sleeping (rrx waits for it by default).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/lib/mt.sh"
@@ -137,5 +140,15 @@ fi
 # The single-process case with SIGHUP: mt_sigint_wait blocked in read(2).
 signal_recorder hup_waiter HUP 129 '^ready$' "$WORK/hup_waiter.pidfile" -- \
   "$WAITER" "$WORK/hup_waiter.pidfile"
+
+# ---- (c) other states of the tree
+FATAL=$(prog mt_fatal_end)
+LEAVES=$(prog leaves_children)
+signal_recorder term_blocked_threads TERM 143 '^ready$' "$WORK/term_blocked_threads.pidfile" -- \
+  "$FATAL" wait "$WORK/term_blocked_threads.pidfile"
+signal_recorder int_blocked_threads INT 130 '^ready$' "$WORK/int_blocked_threads.pidfile" -- \
+  "$FATAL" wait "$WORK/int_blocked_threads.pidfile"
+signal_recorder term_orphan_left TERM 143 '^main done$' "$WORK/term_orphan_left.pidfile" -- \
+  "$LEAVES" double-fork 100 "$WORK/term_orphan_left.pidfile"
 
 rr_finish

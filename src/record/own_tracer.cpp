@@ -1,0 +1,71 @@
+// Detects a tracer of rrx record that follows its forks (see own_tracer.h).
+#include "record/own_tracer.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <fstream>
+
+#include "core/error.h"
+
+namespace rrx::record {
+
+namespace {
+
+pid_t tracer_pid_of(const std::string& proc_status) {
+  std::ifstream status(proc_status);
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("TracerPid:", 0) == 0) return static_cast<pid_t>(std::strtol(line.c_str() + 10, nullptr, 10));
+  }
+  return 0;
+}
+
+}  // namespace
+
+std::optional<std::string> own_tracer() {
+  pid_t tracer = tracer_pid_of("/proc/self/status");
+  if (tracer <= 0) return std::nullopt;
+  std::ifstream comm("/proc/" + std::to_string(tracer) + "/comm");
+  std::string name;
+  std::getline(comm, name);
+  return "PID " + std::to_string(tracer) + " (" + (name.empty() ? "?" : name) + ")";
+}
+
+std::string under_tracer_message(const std::string& tracer) {
+  return "cannot record under a tracer: rrx record is itself traced by " + tracer +
+         ", which also traces the processes rrx starts, so that the program cannot be traced by rrx. "
+         "Run rrx record outside of that tracer (a debugger that does not follow forks, such as gdb by "
+         "default, is fine)";
+}
+
+void refuse_fork_following_tracer() {
+  std::optional<std::string> tracer = own_tracer();
+  if (!tracer) return;
+  // A child that waits for the pipe to close: a tracer following forks has
+  // attached it by the time fork() returns here.
+  int pipefd[2];
+  if (::pipe2(pipefd, O_CLOEXEC) != 0) throw_errno("pipe2");
+  pid_t child = ::fork();
+  if (child < 0) throw_errno("fork");
+  if (child == 0) {
+    char c;
+    ::close(pipefd[1]);
+    (void)!::read(pipefd[0], &c, 1);
+    _exit(0);
+  }
+  ::close(pipefd[0]);
+  pid_t child_tracer = tracer_pid_of("/proc/" + std::to_string(child) + "/status");
+  ::close(pipefd[1]);
+  int status = 0;
+  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (child_tracer > 0) throw Error(under_tracer_message(*tracer));
+}
+
+}  // namespace rrx::record
