@@ -575,15 +575,28 @@ void ReplaySession::stash(pid_t live, const WaitStatus& w) {
   u.running = false;
 }
 
-WaitStatus ReplaySession::wait_for(RTask& t) {
-  running_live_tid_ = t.task->tid();
+WaitStatus ReplaySession::wait_for(RTask& t) { return *wait_until(t, std::nullopt); }
+
+// The next stop of `t`, stashing the stops of other tasks that come first;
+// with a deadline, polls and gives up then (nullopt).
+std::optional<WaitStatus> ReplaySession::wait_until(RTask& t,
+                                                    std::optional<std::chrono::steady_clock::time_point> deadline) {
+  if (!deadline) running_live_tid_ = t.task->tid();
+  long pause_ns = 20000;
   for (;;) {
     int status = 0;
-    pid_t r = ::waitpid(-1, &status, __WALL);
+    pid_t r = ::waitpid(-1, &status, __WALL | (deadline ? WNOHANG : 0));
     if (r < 0) {
       if (errno == EINTR) continue;
       running_live_tid_ = 0;
       throw_errno("waitpid");
+    }
+    if (r == 0) {
+      if (std::chrono::steady_clock::now() >= *deadline) return std::nullopt;
+      struct timespec ts {0, pause_ns};
+      ::nanosleep(&ts, nullptr);
+      pause_ns = std::min(pause_ns * 2, 2000000L);
+      continue;
     }
     WaitStatus w = WaitStatus::decode(status);
     if (r == t.task->tid()) {

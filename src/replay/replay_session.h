@@ -246,7 +246,7 @@ class ReplaySession {
   void start_deferred_syscall(RTask& t, schema::Syscall::Reader rec);
   WaitStatus wait_for(RTask& t);
   WaitStatus take_stop(RTask& t);
-  std::optional<WaitStatus> wait_until(RTask& t, std::chrono::steady_clock::time_point deadline);
+  std::optional<WaitStatus> wait_until(RTask& t, std::optional<std::chrono::steady_clock::time_point> deadline);
   std::optional<Stop> await_death(RTask& t, schema::Event::Reader ev);
   bool signal_kills(RTask& t, int sig);
   void stash(pid_t live, const WaitStatus& w);

@@ -18,36 +18,6 @@
 
 namespace rrx::replay {
 
-// Like wait_for, but gives up at `deadline` (nullopt).
-std::optional<WaitStatus> ReplaySession::wait_until(RTask& t, std::chrono::steady_clock::time_point deadline) {
-  long pause_ns = 20000;
-  for (;;) {
-    int status = 0;
-    pid_t r = ::waitpid(-1, &status, __WALL | WNOHANG);
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      throw_errno("waitpid");
-    }
-    if (r == 0) {
-      if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
-      struct timespec ts {0, pause_ns};
-      ::nanosleep(&ts, nullptr);
-      pause_ns = std::min(pause_ns * 2, 2000000L);
-      continue;
-    }
-    WaitStatus w = WaitStatus::decode(status);
-    if (r == t.task->tid()) {
-      t.running = false;
-      if (debug_log_) {
-        std::fprintf(stderr, "rrx-debug: event %llu tid %d: %s\n", static_cast<unsigned long long>(next_number_),
-                     t.tid, w.describe().c_str());
-      }
-      return w;
-    }
-    stash(r, w);
-  }
-}
-
 // Does delivering `sig` to the task kill its process? The default action of
 // a signal the process neither catches nor ignores (the kernel's rule: all
 // but SIGCHLD, SIGCONT, SIGURG, SIGWINCH and the stop signals terminate).
