@@ -82,7 +82,9 @@ Task::~Task() {
 
 static void do_ptrace(long request, pid_t tid, void* addr, void* data, const char* what) {
   if (::ptrace(static_cast<__ptrace_request>(request), tid, addr, data) == -1) {
-    throw_errno(std::string("ptrace(") + what + ") on thread " + std::to_string(tid));
+    std::string message = std::string("ptrace(") + what + ") on thread " + std::to_string(tid);
+    if (errno == ESRCH) throw TaskGone(tid, message + ": " + std::strerror(ESRCH));
+    throw_errno(message);
   }
 }
 
@@ -173,7 +175,9 @@ KernelSyscallInfo Task::syscall_info() {
   KernelSyscallInfo info{};
   if (::ptrace(static_cast<__ptrace_request>(kPtraceGetSyscallInfo), tid_,
                reinterpret_cast<void*>(sizeof info), &info) == -1) {
-    throw_errno("ptrace(GET_SYSCALL_INFO) on thread " + std::to_string(tid_));
+    std::string message = "ptrace(GET_SYSCALL_INFO) on thread " + std::to_string(tid_);
+    if (errno == ESRCH) throw TaskGone(tid_, message + ": " + std::strerror(ESRCH));
+    throw_errno(message);
   }
   return info;
 }
@@ -206,6 +210,7 @@ void Task::set_options(long options) {
 uint64_t Task::peek_user(size_t offset) {
   errno = 0;
   long v = ::ptrace(PTRACE_PEEKUSER, tid_, reinterpret_cast<void*>(offset), nullptr);
+  if (v == -1 && errno == ESRCH) throw TaskGone(tid_, "ptrace(PEEKUSER) on thread " + std::to_string(tid_) + ": " + std::strerror(ESRCH));
   if (v == -1 && errno != 0) throw_errno("ptrace(PEEKUSER)");
   return static_cast<uint64_t>(v);
 }

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "core/error.h"
 #include "core/syscall_table.h"
 
 namespace rrx {
@@ -67,6 +68,18 @@ struct WaitStatus {
   bool is_group_stop() const { return kind == Kind::TrapStop && is_stop_signal(sig); }
   // SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU: the signals whose default action is a group-stop.
   static bool is_stop_signal(int sig);
+};
+
+// A ptrace request on a task rrx saw stopped failed with ESRCH: the task
+// left its stop without rrx, which only SIGKILL does (a sibling's exit_group
+// or fatal signal, an exec, a kill). Its exit stop or death comes next.
+class TaskGone : public Error {
+ public:
+  TaskGone(pid_t tid, const std::string& what) : Error(what), tid_(tid) {}
+  pid_t tid() const { return tid_; }
+
+ private:
+  pid_t tid_;
 };
 
 class Task {

@@ -677,6 +677,14 @@ void Recorder::unless_killed(TaskState& ts, F&& step) {
     step();
   } catch (const RecordingAborted&) {
     throw;
+  } catch (const TaskGone& gone) {
+    // It, or another thread of its process that its handling touched, was
+    // killed out of a stop (checking with another ptrace request would race
+    // with the exit stop that follows).
+    pid_t tid = ts.task->tid();
+    auto other = tasks_.find(gone.tid());
+    if (gone.tid() != tid && (other == tasks_.end() || other->second.tgid != ts.tgid)) throw;
+    if (current_ == tid) current_ = 0;
   } catch (const Error&) {
     pid_t tid = ts.task->tid();
     errno = 0;

@@ -781,9 +781,13 @@ std::optional<ReplaySession::Stop> ReplaySession::advance(bool step, int step_ti
     return dispatch(t, w, stepping);
   } catch (const Divergence&) {
     throw;
+  } catch (const TaskGone& gone) {
+    // Killed while rrx handled its stop (a sibling's exit_group): its exit
+    // stop or death comes next.
+    if (gone.tid() != t.task->tid()) throw;
+    t.running = true;
+    return std::nullopt;
   } catch (const Error&) {
-    // Killed while rrx handled its stop (a sibling's exit_group): ptrace
-    // fails with ESRCH, and its death comes next.
     errno = 0;
     if (::ptrace(PTRACE_PEEKUSER, t.task->tid(), nullptr, nullptr) != -1 || errno != ESRCH) throw;
     t.running = true;
