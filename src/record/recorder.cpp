@@ -994,7 +994,7 @@ void Recorder::on_syscall_exit(TaskState& ts, const KernelSyscallInfo& info) {
   if (is_error && (ret == -512 || ret == -513 || ret == -514 || ret == -516 || ret == -EINTR)) {
     flags |= trace::kSyscallInterrupted;
   }
-  if (p.desc && (p.desc->flags & sys::kWritesFd) && !is_error && writes_to_output(ts, p.args[0])) {
+  if (p.desc && p.desc->sends.shape != sys::Sends::None && !is_error && writes_to_output(ts, p.args[0])) {
     flags |= trace::kSyscallToOutput;
   }
   append_syscall_event(ts, ret, is_error, info.instruction_pointer, info.stack_pointer, outputs,
