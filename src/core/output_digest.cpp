@@ -79,9 +79,8 @@ std::vector<sys::Range> sent_ranges(const sys::SyscallDesc& desc, const sys::Cal
 
 bool visit_sent_bytes(const sys::SyscallDesc& desc, const sys::CallView& call, sys::MemReader& mem,
                       const std::function<void(const char* data, size_t len)>& piece) {
-  std::vector<char> buf;
+  static thread_local std::vector<char> buf(kPiece);
   for (const sys::Range& r : sent_ranges(desc, call, mem)) {
-    buf.resize(static_cast<size_t>(std::min<uint64_t>(r.len, kPiece)));
     for (uint64_t done = 0; done < r.len;) {
       const size_t n = static_cast<size_t>(std::min<uint64_t>(r.len - done, kPiece));
       if (!mem.read(r.addr + done, buf.data(), n)) return false;

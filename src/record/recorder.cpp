@@ -503,9 +503,6 @@ void Recorder::check_time_slice() {
   if (it == tasks_.end()) return;
   TaskState& ts = it->second;
   if (ts.exiting) return;  // it gives the CPU back when the kernel is done with it
-  // A write to rrx's output keeps the CPU until it completes (see
-  // on_syscall_entry): events in the order the bytes reached the output.
-  if (ts.in_syscall && ts.pending.output != 0) return;
   if (ts.in_syscall) {
     if (!ts.entry_recorded && !ts.pending.recorded_at_entry) {
       bool exec = ts.pending.desc && ts.pending.desc->special == sys::Special::Execve;
@@ -873,10 +870,11 @@ void Recorder::on_syscall_entry(TaskState& ts, const KernelSyscallInfo& info) {
     p.recorded_at_entry = true;
   } else if (p.desc && (p.desc->flags & sys::kMayBlock) && tasks_.size() > 1 && p.output == 0) {
     // It may wait for another task: others run while it is in the kernel.
-    // Not a write to rrx's output: that one completes before another task
-    // runs, so the order of the events is the order in which the bytes
-    // reached the output, which replay re-emits (its reader is outside the
-    // recorded tree and does not wait for it).
+    // Not a write to rrx's output: that one keeps the CPU, so the order of
+    // the events is the order in which the bytes reached the output, which
+    // replay re-emits. (Only if it stays blocked for a whole time slice, the
+    // output being full, do others run: check_time_slice. Its reader may be
+    // waiting for one of them.)
     write_syscall_entry(ts);
     enter_kernel(ts);
     return;

@@ -975,19 +975,22 @@ void ReplaySession::check_sent_data(RTask& t, schema::Syscall::Reader rec) {
   sys::CallView call{t.cur.nr, {}, rec.getRet()};
   std::memcpy(call.args, t.cur.args, sizeof call.args);
   TaskMemReader mem(*t.task);
-  std::optional<std::string> bytes = sent_bytes(*desc, call, mem);
-  if (rec.getHasDataCrc()) {
-    auto recorded = [&] {
-      return sys::format_call(recorded_call(rec, true)) + ", data crc 0x" + fmt_hex(rec.getDataCrc());
-    };
+  std::optional<std::string> bytes;
+  std::optional<SentDigest> digest;
+  if (stream != 0) {
+    bytes = sent_bytes(*desc, call, mem);
+    if (bytes) digest = SentDigest{crc32c(bytes->data(), bytes->size()), bytes->size()};
+  } else {
+    digest = sent_digest(*desc, call, mem);
+  }
+  if (rec.getHasDataCrc() && (!digest || digest->crc != rec.getDataCrc())) {
+    std::string recorded = sys::format_call(recorded_call(rec, true)) + ", data crc 0x" + fmt_hex(rec.getDataCrc());
     std::string live_call = describe_live_call(t, t.cur.nr, t.cur.args);
     if (live_call.ends_with(" = ?")) live_call.resize(live_call.size() - 4);
-    if (!bytes) diverge(recorded(), live_call + " from memory that cannot be read");
-    const uint32_t live = crc32c(bytes->data(), bytes->size());
-    if (live != rec.getDataCrc()) {
-      diverge(recorded(), live_call + " with other bytes: " + sys::quote_bytes(*bytes, 64) + " (" +
-                              std::to_string(bytes->size()) + " bytes, data crc 0x" + fmt_hex(live) + ")");
-    }
+    if (!digest) diverge(recorded, live_call + " from memory that cannot be read");
+    if (!bytes) bytes = sent_bytes(*desc, call, mem);
+    diverge(recorded, live_call + " with other bytes: " + sys::quote_bytes(bytes.value_or(""), 64) + " (" +
+                          std::to_string(digest->bytes) + " bytes, data crc 0x" + fmt_hex(digest->crc) + ")");
   }
   if (stream == 0 || !bytes) return;
   size_t done = 0;
