@@ -237,6 +237,7 @@ int dump_trace(const DumpOptions& options) {
         j["is_error"] = s.getIsError();
         j["mem_writes"] = s.getMemWrites().size();
         j["flags"] = s.getFlags();
+        if (s.getHasDataCrc()) j["data_crc"] = s.getDataCrc();
       } else if (ev.which() == schema::Event::SIGNAL) {
         j["signo"] = ev.getSignal().getSigno();
         j["signal"] = sys::signal_name(ev.getSignal().getSigno());

@@ -641,6 +641,12 @@ struct R {
   constexpr R ptru32(int arg, int n, uint32_t cap = 0) const { return with_out(arg, SizeFrom::ArgPtrU32, n, cap); }
   constexpr R iov(int arg, int n) const { return with_out(arg, SizeFrom::Iovec, n, 0); }
   constexpr R msg(int arg) const { return with_out(arg, SizeFrom::Msghdr, 0, 0); }
+  // The call sends the bytes described by `shape` at argument `arg` (count in argument `n`) to fd argument 0.
+  constexpr R sends(Sends shape, int arg, int n = 0) const {
+    R r = *this;
+    r.d.sends = SendsFrom{static_cast<int8_t>(arg), shape, static_cast<uint8_t>(n)};
+    return r;
+  }
   constexpr R fn(OutputsFn f) const {
     R r = *this;
     r.d.outputs = f;
@@ -666,7 +672,7 @@ constexpr uint32_t kSockaddrCap = kSockaddrStorage;
 // clang-format off
 constexpr SyscallDesc kRows[] = {
   R(0, "read", {Fd, OutPtr, Size}, E).ret(1, 2).fl(kBlock),
-  R(1, "write", {Fd, Ptr, Size}, E).fl(kBlock | kWritesFd),
+  R(1, "write", {Fd, Ptr, Size}, E).sends(Sends::Buf, 1, 2).fl(kBlock),
   R(2, "open", {Path, OpenFlags, Mode}, E).fl(kBlock),  // blocks on a FIFO
   R(3, "close", {Fd}, E),
   R(4, "stat", {Path, OutPtr}, E).fixed(1, kStat),
@@ -683,9 +689,9 @@ constexpr SyscallDesc kRows[] = {
   R(15, "rt_sigreturn", {}, X),
   R(16, "ioctl", {Fd, IoctlReq, Hex}, E).fn(ioctl_outputs).fl(kBlock),
   R(17, "pread64", {Fd, OutPtr, Size, Int}, E).ret(1, 2).fl(kBlock),
-  R(18, "pwrite64", {Fd, Ptr, Size, Int}, E).fl(kWritesFd),
+  R(18, "pwrite64", {Fd, Ptr, Size, Int}, E).sends(Sends::Buf, 1, 2),
   R(19, "readv", {Fd, Ptr, Int}, E).iov(1, 2).fl(kBlock),
-  R(20, "writev", {Fd, Ptr, Int}, E).fl(kBlock | kWritesFd),
+  R(20, "writev", {Fd, Ptr, Int}, E).sends(Sends::Iovec, 1, 2).fl(kBlock),
   R(21, "access", {Path, AccessMode}, E),
   R(22, "pipe", {OutPtr}, E).fixed(0, 8),
   R(23, "select", {Int, Ptr, Ptr, Ptr, Ptr}, E).fn(select_outputs).fl(kBlock | kOutOnError),
@@ -709,9 +715,9 @@ constexpr SyscallDesc kRows[] = {
   R(41, "socket", {SockFamily, SockType, Int}, E),
   R(42, "connect", {Fd, Ptr, UInt}, E).fl(kBlock),
   R(43, "accept", {Fd, OutPtr, OutPtr}, E).ptru32(1, 2, kSockaddrCap).fixed(2, 4).fl(kBlock),
-  R(44, "sendto", {Fd, Ptr, Size, Hex, Ptr, UInt}, E).fl(kBlock),
+  R(44, "sendto", {Fd, Ptr, Size, Hex, Ptr, UInt}, E).sends(Sends::Buf, 1, 2).fl(kBlock),
   R(45, "recvfrom", {Fd, OutPtr, Size, Hex, OutPtr, OutPtr}, E).ret(1, 2).ptru32(4, 5, kSockaddrCap).fixed(5, 4).fl(kBlock),
-  R(46, "sendmsg", {Fd, Ptr, Hex}, E).fl(kBlock),
+  R(46, "sendmsg", {Fd, Ptr, Hex}, E).sends(Sends::Msghdr, 1).fl(kBlock),
   R(47, "recvmsg", {Fd, Ptr, Hex}, E).msg(1).fl(kBlock),
   R(48, "shutdown", {Fd, Int}, E),
   R(49, "bind", {Fd, Ptr, UInt}, E),
@@ -961,7 +967,7 @@ constexpr SyscallDesc kRows[] = {
   R(293, "pipe2", {OutPtr, OpenFlags}, E).fixed(0, 8),
   R(294, "inotify_init1", {OpenFlags}, E),
   R(295, "preadv", {Fd, Ptr, Int, Int, Int}, E).iov(1, 2).fl(kBlock),
-  R(296, "pwritev", {Fd, Ptr, Int, Int, Int}, E).fl(kWritesFd),
+  R(296, "pwritev", {Fd, Ptr, Int, Int, Int}, E).sends(Sends::Iovec, 1, 2),
   R(297, "rt_tgsigqueueinfo", {Int, Int, Signal, Ptr}, E),
   R(298, "perf_event_open", {Ptr, Int, Int, Fd, Hex}, U),
   R(299, "recvmmsg", {Fd, Ptr, UInt, Hex, Ptr}, E).fn(recvmmsg_outputs).fl(kBlock),
@@ -972,7 +978,7 @@ constexpr SyscallDesc kRows[] = {
   R(304, "open_by_handle_at", {Fd, Ptr, OpenFlags}, U),
   R(305, "clock_adjtime", {ClockId, OutPtr}, E).fixed(1, kTimex),
   R(306, "syncfs", {Fd}, E),
-  R(307, "sendmmsg", {Fd, Ptr, UInt, Hex}, E).fn(sendmmsg_outputs).fl(kBlock),
+  R(307, "sendmmsg", {Fd, Ptr, UInt, Hex}, E).fn(sendmmsg_outputs).sends(Sends::Mmsghdr, 1, 2).fl(kBlock),
   R(308, "setns", {Fd, CloneFlags}, U),
   R(309, "getcpu", {OutPtr, OutPtr, Ignored}, E).fixed(0, 4).fixed(1, 4),
   R(310, "process_vm_readv", {Int, Ptr, UInt, Ptr, UInt, Hex}, U),
@@ -995,7 +1001,7 @@ constexpr SyscallDesc kRows[] = {
   R(325, "mlock2", {Ptr, Size, Hex}, X),
   R(326, "copy_file_range", {Fd, OutPtr, Fd, OutPtr, Size, Hex}, E).fixed(1, 8).fixed(3, 8),
   R(327, "preadv2", {Fd, Ptr, Int, Int, Int, Hex}, E).iov(1, 2).fl(kBlock),
-  R(328, "pwritev2", {Fd, Ptr, Int, Int, Int, Hex}, E).fl(kBlock | kWritesFd),
+  R(328, "pwritev2", {Fd, Ptr, Int, Int, Int, Hex}, E).sends(Sends::Iovec, 1, 2).fl(kBlock),
   R(329, "pkey_mprotect", {Ptr, Size, ProtFlags, Int}, X),
   R(330, "pkey_alloc", {Hex, Hex}, X),
   R(331, "pkey_free", {Int}, X),

@@ -78,6 +78,26 @@ struct OutMem {
   uint32_t elem = 0;
 };
 
+// What a call sends from the program's memory to the file descriptor in
+// argument 0 (write, writev, sendmsg...): the bytes the recorder checksums
+// and replay compares (core/output_digest.h), and re-emits when the fd was
+// rrx's own stdout or stderr. Counted up to the return value: what the
+// kernel took. (vmsplice moves data either way and is not described.)
+enum class Sends : uint8_t {
+  None,
+  Buf,      // argument `arg` points to the bytes, argument `n` is their count (write, pwrite64, sendto)
+  Iovec,    // argument `arg` points to an iovec array, argument `n` its length (writev, pwritev, pwritev2)
+  Msghdr,   // argument `arg` points to a struct msghdr whose iovecs hold the bytes (sendmsg)
+  Mmsghdr,  // argument `arg` points to an array of struct mmsghdr, argument `n` its length; the return
+            // value counts messages, each sent up to its msg_len (sendmmsg)
+};
+
+struct SendsFrom {
+  int8_t arg = -1;  // index of the pointer argument
+  Sends shape = Sends::None;
+  uint8_t n = 0;    // index of the count argument (Buf, Iovec, Mmsghdr)
+};
+
 // Behaviour the recorder and replayer implement by hand, named in the row.
 enum class Special : uint8_t {
   None,
@@ -93,7 +113,6 @@ enum : uint8_t {
   kMayBlock = 1u << 0,      // may wait for another thread/process or time (read on a pipe, futex, wait4...)
   kOutOnError = 1u << 1,    // outputs are written even when the call fails (Fixed/Arg/ArgTimes ranges and the
                             // OutputsFn are then taken on failure too; Ret-based sizes still need ret >= 0)
-  kWritesFd = 1u << 2,      // writes data to fd arg 0 (write/pwrite64/writev): replay re-emits fd 1/2
 };
 
 struct CallView {
@@ -126,6 +145,7 @@ struct SyscallDesc {
   Replay replay;
   OutMem out[3];
   OutputsFn outputs = nullptr;
+  SendsFrom sends{};
   Special special = Special::None;
   uint8_t flags = 0;
 

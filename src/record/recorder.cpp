@@ -30,6 +30,7 @@
 #include "core/error.h"
 #include "core/initial_stack.h"
 #include "core/kernel_probe.h"
+#include "core/output_digest.h"
 #include "core/ptrace_task.h"
 #include "core/syscall_format.h"
 #include "core/syscall_table.h"
@@ -97,16 +98,14 @@ bool is_synchronous(const siginfo_t& si) {
   }
 }
 
-// sendfile, copy_file_range and splice into fd 1 or 2.
-bool moves_data_to_output(int64_t nr, const uint64_t args[6]) {
-  int out_fd;
+// The fd that sendfile, copy_file_range and splice move file data into, or -1.
+int data_move_target(int64_t nr, const uint64_t args[6]) {
   switch (nr) {
-    case SYS_sendfile: out_fd = static_cast<int>(args[0]); break;
+    case SYS_sendfile: return static_cast<int>(args[0]);
     case SYS_copy_file_range:
-    case SYS_splice: out_fd = static_cast<int>(args[2]); break;
-    default: return false;
+    case SYS_splice: return static_cast<int>(args[2]);
+    default: return -1;
   }
-  return out_fd == 1 || out_fd == 2;
 }
 
 
@@ -119,6 +118,7 @@ struct PendingSyscall {
   bool refused = false;  // skipped by rrx: fails with ENOSYS
   bool quiet_refusal = false;  // refused because the program has a fallback: no warning
   bool recorded_at_entry = false;
+  int output = 0;  // 1 or 2: it sends bytes to rrx's own stdout or stderr (output_of, at entry)
   std::vector<std::pair<int, std::string>> strings;
 };
 
@@ -179,7 +179,7 @@ class Recorder {
   std::string stored_exec_target(TaskState& ts);
   void check_time_slice();
   schema::Event::Builder begin_event(capnp::MallocMessageBuilder& m, TaskState& ts);
-  bool writes_to_output(TaskState& ts, uint64_t fd);
+  int output_of(TaskState& ts, int64_t fd);
   void append_syscall_event(TaskState& ts, int64_t ret, bool is_error, uint64_t ip, uint64_t sp,
                             const std::vector<sys::Range>& outputs, uint32_t flags,
                             const std::optional<trace::FileStore::Stored>& mapped,
@@ -209,7 +209,7 @@ class Recorder {
   std::map<pid_t, WaitStatus> orphan_stops_;  // stops of new tasks not yet announced by their parent
   std::map<pid_t, pid_t> execing_;            // process -> its thread in execve (multi-threaded exec)
   std::chrono::steady_clock::time_point run_start_;
-  struct stat output_stat_[2] = {};          // rrx's stdout and stderr
+  struct stat output_stat_[2] = {};          // rrx's stdout and stderr (st_ino 0: closed)
   int exec_error_fd_ = -1;
   InheritedSignals inherited_signals_;
   bool started_ = false;  // after the first exec, tracee syscalls are the program's
@@ -832,7 +832,8 @@ void Recorder::on_syscall_entry(TaskState& ts, const KernelSyscallInfo& info) {
     if (p.desc->replay == sys::Replay::Unsupported || p.desc->special == sys::Special::Rseq) {
       p.refused = true;
     }
-    if (moves_data_to_output(p.nr, p.args)) {
+    if (p.desc->sends.shape != sys::Sends::None) p.output = output_of(ts, static_cast<int64_t>(p.args[0]));
+    if (output_of(ts, data_move_target(p.nr, p.args)) != 0) {
       // The kernel would copy file data straight to stdout/stderr, bytes the
       // trace does not hold, so replay could not re-emit them. ENOSYS makes
       // the program fall back to read+write, which replay re-emits.
@@ -875,8 +876,13 @@ void Recorder::on_syscall_entry(TaskState& ts, const KernelSyscallInfo& info) {
     // exit/exit_group never return: record the call now.
     append_syscall_event(ts, 0, false, p.ip, p.sp, {}, 0, std::nullopt, "", 0);
     p.recorded_at_entry = true;
-  } else if (p.desc && (p.desc->flags & sys::kMayBlock) && tasks_.size() > 1) {
+  } else if (p.desc && (p.desc->flags & sys::kMayBlock) && tasks_.size() > 1 && p.output == 0) {
     // It may wait for another task: others run while it is in the kernel.
+    // Not a write to rrx's output: that one keeps the CPU, so the order of
+    // the events is the order in which the bytes reached the output, which
+    // replay re-emits. (Only if it stays blocked for a whole time slice, the
+    // output being full, do others run: check_time_slice. Its reader may be
+    // waiting for one of them.)
     write_syscall_entry(ts);
     enter_kernel(ts);
     return;
@@ -908,6 +914,16 @@ void Recorder::append_syscall_event(TaskState& ts, int64_t ret, bool is_error, u
   s.setIp(ip);
   s.setSp(sp);
   s.setFlags(flags);
+  if (p.desc && !p.refused && p.desc->sends.shape != sys::Sends::None) {
+    // The bytes it sent, as they are at its exit (what the kernel took).
+    sys::CallView call{p.nr, {}, ret};
+    std::memcpy(call.args, p.args, sizeof call.args);
+    TaskMemReader mem(*ts.task);
+    if (std::optional<SentDigest> d = sent_digest(*p.desc, call, mem)) {
+      s.setDataCrc(d->crc);
+      s.setHasDataCrc(true);
+    }
+  }
   if (!outputs.empty()) {
     auto writes = s.initMemWrites(static_cast<unsigned>(outputs.size()));
     std::string buf;
@@ -928,15 +944,23 @@ void Recorder::append_syscall_event(TaskState& ts, int64_t ret, bool is_error, u
   writer_->append(m);
 }
 
-// Does fd `fd` of the task refer to the file rrx's own stdout or stderr is?
-// (A shell pipeline's inner stages write to pipes on fd 1: not output.)
-bool Recorder::writes_to_output(TaskState& ts, uint64_t fd) {
-  if (fd != 1 && fd != 2) return false;
+// Which of rrx's own outputs fd `fd` of the task refers to: 1 (stdout), 2
+// (stderr), or 0 (neither). The same file (device and inode), whatever the
+// fd number: dup(1), dup2(1, 7), F_DUPFD, an inherited fd, /dev/tty when
+// that is rrx's terminal. When stdout and stderr are the same file (a
+// terminal, 2>&1), fd 2 counts as stderr and any other fd as stdout. (A
+// shell pipeline's inner stages write to pipes on fd 1: not output.)
+int Recorder::output_of(TaskState& ts, int64_t fd) {
+  if (fd < 0 || fd > INT32_MAX) return 0;
   struct stat st {};
   std::string path = "/proc/" + std::to_string(ts.task->tid()) + "/fd/" + std::to_string(fd);
-  if (::stat(path.c_str(), &st) != 0) return false;
-  const struct stat& mine = output_stat_[fd - 1];
-  return st.st_dev == mine.st_dev && st.st_ino == mine.st_ino;
+  if (::stat(path.c_str(), &st) != 0) return 0;
+  auto same = [&](const struct stat& mine) {
+    return mine.st_ino != 0 && st.st_dev == mine.st_dev && st.st_ino == mine.st_ino;
+  };
+  const bool out = same(output_stat_[0]), err = same(output_stat_[1]);
+  if (err && (fd == 2 || !out)) return 2;
+  return out ? 1 : 0;
 }
 
 void Recorder::on_syscall_exit(TaskState& ts, const KernelSyscallInfo& info) {
@@ -1002,8 +1026,8 @@ void Recorder::on_syscall_exit(TaskState& ts, const KernelSyscallInfo& info) {
   if (is_error && (ret == -512 || ret == -513 || ret == -514 || ret == -516 || ret == -EINTR)) {
     flags |= trace::kSyscallInterrupted;
   }
-  if (p.desc && (p.desc->flags & sys::kWritesFd) && !is_error && writes_to_output(ts, p.args[0])) {
-    flags |= trace::kSyscallToOutput;
+  if (p.output != 0 && !is_error) {
+    flags |= trace::kSyscallToOutput | (p.output == 2 ? trace::kSyscallToStderr : trace::kSyscallToStdout);
   }
   append_syscall_event(ts, ret, is_error, info.instruction_pointer, info.stack_pointer, outputs,
                        flags, mapped, mapped_name, mapped_offset);
@@ -1313,8 +1337,9 @@ int Recorder::run() {
   sa.sa_flags = 0;  // no SA_RESTART: waitpid returns EINTR
   for (int s : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(s, &sa, nullptr);
 
-  ::fstat(1, &output_stat_[0]);
-  ::fstat(2, &output_stat_[1]);
+  for (int fd : {1, 2}) {
+    if (::fstat(fd, &output_stat_[fd - 1]) != 0) output_stat_[fd - 1] = {};
+  }
   std::vector<std::string> env = filter_environment(current_environment(), options_.environment);
   write_header(exe, env);
   spawn(exe, env);

@@ -28,6 +28,7 @@
 
 #include "core/hash.h"
 #include "core/initial_stack.h"
+#include "core/output_digest.h"
 #include "core/syscall_format.h"
 #include "core/syscall_table.h"
 #include "replay/event_text.h"
@@ -51,9 +52,17 @@ std::string data_str(capnp::Data::Reader d) { return trace::data_string(d); }
 struct TraceEnded {};
 
 
-bool is_write_to_terminal_syscall(int64_t nr) {
-  return nr == SYS_write || nr == SYS_pwrite64 || nr == SYS_writev || nr == SYS_pwritev ||
-         nr == SYS_pwritev2;
+// Which of rrx's outputs a recorded call wrote to: 1 (stdout), 2 (stderr) or
+// 0. Traces from before kSyscallToStdout/Stderr marked only writes to fds 1
+// and 2 and meant that fd.
+int recorded_output_stream(schema::Syscall::Reader rec) {
+  const uint32_t flags = rec.getFlags();
+  if (!(flags & trace::kSyscallToOutput)) return 0;
+  if (flags & trace::kSyscallToStderr) return 2;
+  if (flags & trace::kSyscallToStdout) return 1;
+  auto args = rec.getArgs();
+  const uint64_t fd = args.size() > 0 ? args[0] : 0;
+  return fd == 1 || fd == 2 ? static_cast<int>(fd) : 0;
 }
 
 }  // namespace
@@ -957,29 +966,41 @@ void ReplaySession::write_recorded_memory(RTask& t, schema::Syscall::Reader rec)
   }
 }
 
-void ReplaySession::echo_output(RTask& t, int64_t nr, const uint64_t args[6], int64_t ret) {
-  if (!options_.echo_output || ret <= 0) return;
-  int fd = static_cast<int>(args[0]);
-  if (fd != 1 && fd != 2) return;
-  std::string out;
-  if (nr == SYS_write || nr == SYS_pwrite64) {
-    out.resize(static_cast<size_t>(ret));
-    out.resize(t.task->read_mem(args[1], out.data(), out.size()));
+// The bytes a recorded write/send carried (the syscall table's `sends`
+// column) against those the replayed program passes: a different checksum
+// means the program computed other output, a divergence at this call. Then
+// the bytes that went to rrx's stdout or stderr while recording are written
+// again to that one, in the order of the events.
+void ReplaySession::check_sent_data(RTask& t, schema::Syscall::Reader rec) {
+  const sys::SyscallDesc* desc = sys::lookup(t.cur.nr);
+  if (!desc || desc->sends.shape == sys::Sends::None || rec.getIsError()) return;
+  const int stream = options_.echo_output ? recorded_output_stream(rec) : 0;
+  if (!rec.getHasDataCrc() && stream == 0) return;
+  sys::CallView call{t.cur.nr, {}, rec.getRet()};
+  std::memcpy(call.args, t.cur.args, sizeof call.args);
+  TaskMemReader mem(*t.task);
+  std::optional<std::string> bytes;
+  std::optional<SentDigest> digest;
+  if (stream != 0) {
+    bytes = sent_bytes(*desc, call, mem);
+    if (bytes) digest = SentDigest{crc32c(bytes->data(), bytes->size()), bytes->size()};
   } else {
-    uint64_t left = static_cast<uint64_t>(ret);
-    for (uint64_t i = 0; i < args[2] && left > 0 && i < 1024; ++i) {
-      struct iovec iov {};
-      if (!t.task->read_exact(args[1] + i * sizeof iov, &iov, sizeof iov)) break;
-      size_t take = std::min<uint64_t>(left, iov.iov_len);
-      size_t old = out.size();
-      out.resize(old + take);
-      out.resize(old + t.task->read_mem(reinterpret_cast<uint64_t>(iov.iov_base), out.data() + old, take));
-      left -= take;
-    }
+    digest = sent_digest(*desc, call, mem);
   }
+  if (rec.getHasDataCrc() && (!digest || digest->crc != rec.getDataCrc())) {
+    std::string recorded = sys::format_call(recorded_call(rec, true)) + ", data crc 0x" + fmt_hex(rec.getDataCrc());
+    std::string live_call = describe_live_call(t, t.cur.nr, t.cur.args);
+    if (live_call.ends_with(" = ?")) live_call.resize(live_call.size() - 4);
+    if (!digest) diverge(recorded, live_call + " from memory that cannot be read");
+    if (!bytes) bytes = sent_bytes(*desc, call, mem);
+    diverge(recorded, live_call + " with other bytes: " + sys::quote_bytes(bytes.value_or(""), 64) + " (" +
+                          std::to_string(digest->bytes) + " bytes, data crc 0x" + fmt_hex(digest->crc) + ")");
+  }
+  if (stream == 0 || !bytes) return;
   size_t done = 0;
-  while (done < out.size()) {
-    ssize_t n = ::write(fd, out.data() + done, out.size() - done);
+  while (done < bytes->size()) {
+    ssize_t n = ::write(stream, bytes->data() + done, bytes->size() - done);
+    if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     done += static_cast<size_t>(n);
   }
@@ -1082,9 +1103,6 @@ void ReplaySession::begin_syscall(RTask& t, Action action, int64_t nr, const uin
   std::memcpy(t.cur.args, args, sizeof t.cur.args);
   switch (action) {
     case Action::Emulate:
-      if (has_rec && (rec.getFlags() & trace::kSyscallToOutput) && is_write_to_terminal_syscall(nr)) {
-        echo_output(t, nr, args, rec.getRet());
-      }
       if (has_rec && take_signal_for_real(t, nr, args, rec.getRet())) return;
       if (skipper_->one_stop()) {
         if (has_rec) {
@@ -1270,11 +1288,8 @@ void ReplaySession::finish_syscall(RTask& t, schema::Syscall::Reader rec, int64_
       }
       skipper_->set_result(*t.task, t.cur.nr, rec.getRet());
       if (!t.cur.sigsuspend_for_real && is_restart_code(rec.getRet())) t.restart_nr = t.cur.nr;
-      write_recorded_memory(t, rec);
-      if (t.cur.awaiting_exit_event && (rec.getFlags() & trace::kSyscallToOutput) &&
-          is_write_to_terminal_syscall(t.cur.nr)) {
-        echo_output(t, t.cur.nr, t.cur.args, rec.getRet());
-      }
+      write_recorded_memory(t, rec);  // memory as at the recorded exit (sendmmsg's msg_len)
+      check_sent_data(t, rec);
       break;
     case Action::Execute:
       if (live != rec.getRet()) {

@@ -58,7 +58,7 @@ class Checkpoint {
 struct ReplayOptions {
   std::filesystem::path trace_dir;
   std::optional<SkipStrategy> skip;  // default: the best the kernel supports
-  bool echo_output = true;           // re-emit writes to fds 1 and 2
+  bool echo_output = true;           // re-emit what the recording wrote to rrx's stdout and stderr
 };
 
 // The replayed program did something other than what was recorded.
@@ -270,7 +270,7 @@ class ReplaySession {
   std::string describe_live_call(RTask& t, int64_t nr, const uint64_t args[6]);
   void check_entry_args(RTask& t, schema::SyscallEntry::Reader rec, int64_t nr, const uint64_t args[6]);
   void write_recorded_memory(RTask& t, schema::Syscall::Reader rec);
-  void echo_output(RTask& t, int64_t nr, const uint64_t args[6], int64_t ret);
+  void check_sent_data(RTask& t, schema::Syscall::Reader rec);
   void fill_mapping(RTask& t, schema::Syscall::Reader rec, uint64_t addr, uint64_t len);
   void redirect_exec(RTask& t, const std::string& hash, int64_t nr);
   bool take_signal_for_real(RTask& t, int64_t nr, const uint64_t args[6], int64_t recorded_ret);

@@ -37,6 +37,8 @@ enum SyscallFlags : uint32_t {
   kSyscallRefused = 1u << 0,      // no table row (or unsupported): failed with ENOSYS while recording
   kSyscallInterrupted = 1u << 1,  // interrupted by a signal (EINTR/ERESTART*)
   kSyscallToOutput = 1u << 2,     // wrote to the recorder's own stdout/stderr: replay re-emits it
+  kSyscallToStdout = 1u << 3,     // with kSyscallToOutput: to rrx's stdout (whatever the program's fd number)
+  kSyscallToStderr = 1u << 4,     // with kSyscallToOutput: to rrx's stderr. Neither (older traces): the fd, 1 or 2
 };
 
 inline constexpr const char* kTraceFileName = "trace";

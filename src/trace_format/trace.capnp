@@ -109,6 +109,12 @@ struct Syscall {
   strings @7 :List(ArgString);
   mapping @8 :FileMapping;   # set for a file-backed mmap
   flags @9 :UInt32;          # SyscallFlags in format.h
+  # The bytes the call sent to its fd (write, writev, sendmsg...: the
+  # syscall table's `sends` column), up to the result: their CRC-32C, which
+  # replay compares with the replayed program's. hasDataCrc false (traces
+  # from before it, failed calls): no checksum, nothing compared.
+  dataCrc @10 :UInt32;
+  hasDataCrc @11 :Bool;
 }
 
 # Entry of a syscall whose exit is a later event (a blocking syscall while
