@@ -327,10 +327,17 @@ std::string ReplayTarget::monitor(const std::string& command, bool& ok) {
     verb = "delete-checkpoint";
     in >> arg;
   }
+  std::string extra;
+  in >> extra;
+  // A decimal number and nothing after it: strtoull alone would take "-5"
+  // as 2^64-5 and ignore what follows.
   auto number = [&](uint64_t& n) {
-    char* end = nullptr;
-    n = std::strtoull(arg.c_str(), &end, 10);
-    return !arg.empty() && end && *end == 0;
+    if (arg.empty() || !extra.empty() || arg.size() > 19) return false;
+    for (char c : arg) {
+      if (c < '0' || c > '9') return false;
+    }
+    n = std::strtoull(arg.c_str(), nullptr, 10);
+    return true;
   };
   if (verb == "when") {
     return "Current event: " + std::to_string(here_.interval) + " (of " + std::to_string(session_->event_count()) +
@@ -362,7 +369,8 @@ std::string ReplayTarget::monitor(const std::string& command, bool& ok) {
     Mark at;
     if (!number(n)) {
       ok = false;
-      return "usage: monitor goto EVENT";
+      return "usage: monitor goto EVENT (an event number from 1 to " +
+             std::to_string(session_->event_count()) + ", as rrx dump numbers them)";
     }
     if (!timeline_->goto_event(n, at, why)) {
       ok = false;
@@ -381,9 +389,9 @@ std::string ReplayTarget::monitor(const std::string& command, bool& ok) {
   }
   if (verb == "restart") {
     Mark at;
-    if (!number(n)) {
+    if (!number(n) || n > INT32_MAX) {
       ok = false;
-      return "usage: monitor restart CHECKPOINT";
+      return "usage: monitor restart CHECKPOINT (a checkpoint number, see monitor info checkpoints)";
     }
     if (!timeline_->restart_checkpoint(static_cast<int>(n), at, why)) {
       ok = false;
@@ -393,7 +401,7 @@ std::string ReplayTarget::monitor(const std::string& command, bool& ok) {
   }
   if (verb == "info-checkpoints") return timeline_->describe();
   if (verb == "delete-checkpoint") {
-    if (!number(n) || !timeline_->delete_checkpoint(static_cast<int>(n))) {
+    if (!number(n) || n > INT32_MAX || !timeline_->delete_checkpoint(static_cast<int>(n))) {
       ok = false;
       return "rrx: no checkpoint '" + arg + "'";
     }

@@ -123,6 +123,11 @@ print counter
 monitor when
 echo ==end==\n
 monitor info checkpoints
+monitor goto -5
+monitor goto 30x
+monitor goto 1 2
+monitor restart 99999999999
+monitor goto 99999999
 monitor goto 30
 echo ==goto==\n
 monitor when
@@ -193,6 +198,13 @@ expect rev 'checkpoint 1: event [0-9]+, thread [0-9]+, pc 0x[0-9a-f]+, [0-9]+ Ki
 expect rev 'memory held by checkpoints: [0-9]+ KiB'
 expect rev 'automatic: [1-9][0-9]* \(every 7 events'
 expect_in goto 'Current event: 30 '
+# Monitor arguments are checked: no wrap-around of -5, no trailing junk.
+CHECKS=$((CHECKS + 1))
+n=$(grep -c 'usage: monitor goto EVENT (an event number from 1 to [0-9]*' "$OUT" || true)
+if [[ $n == 3 ]]; then echo "ok:   monitor goto refuses -5, 30x and '1 2'"; else fail "monitor goto with bad arguments: $n usage messages (expected 3)"; fi
+expect rev 'usage: monitor restart CHECKPOINT'
+expect rev 'event 99999999 is not in this recording'
+reject rev '18446744073709551611'
 expect_in run '^#0  main \(\) at .*reverse_demo.c:'
 expect_in run 'Current event: [0-9]+ '
 expect rev 'exited with code 01'
