@@ -601,6 +601,32 @@ void getxattrat_outputs(const CallView& c, MemReader& mem, std::vector<Range>& o
 }
 
 // ---------------------------------------------------------------------------
+// Replay policies that depend on an argument.
+
+// Resource limits the kernel applies to the replayed process as it did to the
+// recorded one: how far its stack grows (and where exec places mmap_base),
+// how much it may map or lock. Run for real on replay, with the recorded
+// result (the old limits rrx's replay started with may differ). The others
+// stay emulated: CPU time or process counts would only hurt the replay (it
+// runs slower and forks checkpoints), CORE would write core files again, and
+// file sizes or descriptors concern calls replay emulates.
+bool limit_shapes_replay(uint64_t resource) {
+  switch (resource) {
+    case RLIMIT_STACK: case RLIMIT_AS: case RLIMIT_DATA: case RLIMIT_MEMLOCK:
+      return true;
+    default:
+      return false;
+  }
+}
+// setrlimit(resource, new)
+Replay setrlimit_replay(const uint64_t a[6]) { return limit_shapes_replay(a[0]) ? Replay::ExecuteInject : Replay::Emulate; }
+// prlimit64(pid, resource, new, old): only the caller's own limits (pid 0),
+// only when it sets one.
+Replay prlimit_replay(const uint64_t a[6]) {
+  return a[0] == 0 && a[2] != 0 && limit_shapes_replay(a[1]) ? Replay::ExecuteInject : Replay::Emulate;
+}
+
+// ---------------------------------------------------------------------------
 // Row builder: R(nr, "name", {args...}, policy) then chained outputs/flags.
 
 constexpr Replay E = Replay::Emulate;
@@ -655,6 +681,11 @@ struct R {
   constexpr R sp(Special s) const {
     R r = *this;
     r.d.special = s;
+    return r;
+  }
+  constexpr R by_args(ReplayFn f) const {
+    R r = *this;
+    r.d.replay_by_args = f;
     return r;
   }
   constexpr R fl(uint8_t f) const {
@@ -831,7 +862,7 @@ constexpr SyscallDesc kRows[] = {
   R(157, "prctl", {PrctlOption, Hex, Hex, Hex, Hex}, E).fn(prctl_outputs),
   R(158, "arch_prctl", {ArchPrctl, Hex}, X).fn(arch_prctl_outputs),
   R(159, "adjtimex", {OutPtr}, E).fixed(0, kTimex),
-  R(160, "setrlimit", {Int, Ptr}, E),
+  R(160, "setrlimit", {Int, Ptr}, E).by_args(setrlimit_replay),
   R(161, "chroot", {Path}, E),
   R(162, "sync", {}, E),
   R(163, "acct", {Path}, E),
@@ -973,7 +1004,7 @@ constexpr SyscallDesc kRows[] = {
   R(299, "recvmmsg", {Fd, Ptr, UInt, Hex, Ptr}, E).fn(recvmmsg_outputs).fl(kBlock),
   R(300, "fanotify_init", {Hex, Hex}, E),
   R(301, "fanotify_mark", {Fd, Hex, Hex, DirFd, Path}, E),
-  R(302, "prlimit64", {Int, Int, Ptr, OutPtr}, E).fixed(3, kRlimit),
+  R(302, "prlimit64", {Int, Int, Ptr, OutPtr}, E).fixed(3, kRlimit).by_args(prlimit_replay),
   R(303, "name_to_handle_at", {DirFd, Path, Ptr, OutPtr, AtFlags}, U),
   R(304, "open_by_handle_at", {Fd, Ptr, OpenFlags}, U),
   R(305, "clock_adjtime", {ClockId, OutPtr}, E).fixed(1, kTimex),

@@ -138,6 +138,11 @@ class MemReader {
 // Extra output ranges that depend on an argument's value (ioctl, fcntl, prctl...).
 using OutputsFn = void (*)(const CallView& call, MemReader& mem, std::vector<Range>& out);
 
+// The replay policy of a call whose effect depends on an argument, when the
+// row's own policy is not the whole story (setrlimit: a stack limit shapes
+// the address space, a CPU limit would only hurt the replay).
+using ReplayFn = Replay (*)(const uint64_t args[6]);
+
 struct SyscallDesc {
   int nr;
   const char* name;
@@ -148,8 +153,12 @@ struct SyscallDesc {
   SendsFrom sends{};
   Special special = Special::None;
   uint8_t flags = 0;
+  ReplayFn replay_by_args = nullptr;  // when set, decides instead of `replay`
 
   int arg_count() const;
+  Replay replay_policy(const uint64_t call_args[6]) const {
+    return replay_by_args ? replay_by_args(call_args) : replay;
+  }
 };
 
 // The row for `nr`, or nullptr when the table has none (the recorder then

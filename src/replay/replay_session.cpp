@@ -1075,7 +1075,8 @@ bool ReplaySession::take_signal_for_real(RTask& t, int64_t nr, const uint64_t ar
   return true;
 }
 
-ReplaySession::Action ReplaySession::action_for(const schema::Syscall::Reader* rec, int64_t nr) const {
+ReplaySession::Action ReplaySession::action_for(const schema::Syscall::Reader* rec, int64_t nr,
+                                                const uint64_t args[6]) const {
   const sys::SyscallDesc* desc = sys::lookup(nr);
   bool refused = desc == nullptr || (rec != nullptr && (rec->getFlags() & trace::kSyscallRefused));
   if (refused) return Action::Emulate;
@@ -1088,7 +1089,7 @@ ReplaySession::Action ReplaySession::action_for(const schema::Syscall::Reader* r
     case sys::Special::Rseq: return Action::Emulate;
     default: break;
   }
-  switch (desc->replay) {
+  switch (desc->replay_policy(args)) {
     case sys::Replay::Execute: return Action::Execute;
     case sys::Replay::ExecuteInject: return Action::ExecuteInject;
     default: return Action::Emulate;
@@ -1153,7 +1154,7 @@ void ReplaySession::start_deferred_syscall(RTask& t, schema::Syscall::Reader rec
   std::memcpy(args, t.cur.args, sizeof args);
   t.cur = RTask::Current{};
   check_args(t, rec, nr, args);
-  begin_syscall(t, action_for(&rec, nr), nr, args, rec, true);
+  begin_syscall(t, action_for(&rec, nr, args), nr, args, rec, true);
 }
 
 void ReplaySession::on_entry(RTask& t, const KernelSyscallInfo& info) {
@@ -1213,7 +1214,7 @@ void ReplaySession::on_entry(RTask& t, const KernelSyscallInfo& info) {
       t.cur.entry_deferred = true;
       return;
     }
-    Action action = action_for(nullptr, nr);
+    Action action = action_for(nullptr, nr, args);
     begin_syscall(t, action, nr, args, schema::Syscall::Reader(), false);
     t.cur.awaiting_exit_event = true;
     if (action != Action::Emulate) {
@@ -1225,7 +1226,7 @@ void ReplaySession::on_entry(RTask& t, const KernelSyscallInfo& info) {
   if (ev.which() != schema::Event::SYSCALL) diverge(describe_event(ev), live_call());
   auto rec = ev.getSyscall();
   check_args(t, rec, nr, args);
-  Action action = action_for(&rec, nr);
+  Action action = action_for(&rec, nr, args);
   if (action == Action::Exit) {
     t.cur.action = Action::Exit;
     t.cur.nr = nr;

@@ -274,7 +274,7 @@ class ReplaySession {
   void fill_mapping(RTask& t, schema::Syscall::Reader rec, uint64_t addr, uint64_t len);
   void redirect_exec(RTask& t, const std::string& hash, int64_t nr);
   bool take_signal_for_real(RTask& t, int64_t nr, const uint64_t args[6], int64_t recorded_ret);
-  Action action_for(const schema::Syscall::Reader* rec, int64_t nr) const;
+  Action action_for(const schema::Syscall::Reader* rec, int64_t nr, const uint64_t args[6]) const;
   void begin_syscall(RTask& t, Action action, int64_t nr, const uint64_t args[6], schema::Syscall::Reader rec,
                      bool has_rec);
 

@@ -672,3 +672,23 @@ TEST_CASE("syscall_table: errno, signal names, quoting") {
   CHECK(quote_bytes("\x7f\xff\x1b") == "\"\\177\\377\\33\"");
   CHECK(quote_bytes("\r\v\f") == "\"\\r\\v\\f\"");
 }
+
+TEST_CASE("syscall table: resource limits that shape the replay run for real, the others are emulated") {
+  using rrx::sys::lookup;
+  using rrx::sys::Replay;
+  auto policy = [](long nr, std::initializer_list<uint64_t> a) {
+    uint64_t args[6] = {};
+    size_t i = 0;
+    for (uint64_t v : a) args[i++] = v;
+    return lookup(nr)->replay_policy(args);
+  };
+  CHECK(policy(SYS_setrlimit, {RLIMIT_STACK, 0x1000}) == Replay::ExecuteInject);
+  CHECK(policy(SYS_setrlimit, {RLIMIT_AS, 0x1000}) == Replay::ExecuteInject);
+  CHECK(policy(SYS_setrlimit, {RLIMIT_CPU, 0x1000}) == Replay::Emulate);
+  CHECK(policy(SYS_setrlimit, {RLIMIT_CORE, 0x1000}) == Replay::Emulate);
+  CHECK(policy(SYS_setrlimit, {RLIMIT_NPROC, 0x1000}) == Replay::Emulate);
+  CHECK(policy(SYS_prlimit64, {0, RLIMIT_STACK, 0x1000, 0}) == Replay::ExecuteInject);
+  CHECK(policy(SYS_prlimit64, {0, RLIMIT_STACK, 0, 0x1000}) == Replay::Emulate);     // only reads
+  CHECK(policy(SYS_prlimit64, {1234, RLIMIT_STACK, 0x1000, 0}) == Replay::Emulate);  // another process
+  CHECK(policy(SYS_getrlimit, {RLIMIT_STACK, 0x1000}) == Replay::Emulate);
+}
