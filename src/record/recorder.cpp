@@ -186,6 +186,7 @@ class Recorder {
                             const std::string& mapped_name, uint64_t mapped_offset);
   [[noreturn]] void abort_recording(const std::string& message);
   void stop_on_signal();
+  void record_reported_exits();
   void finish(int status, const std::string& reason);
   void kill_all();
   void forget_queued(TaskState& ts);
@@ -372,10 +373,35 @@ void Recorder::abort_recording(const std::string& message) {
 
 void Recorder::stop_on_signal() {
   int sig = g_stop_signal;
+  record_reported_exits();
   kill_all();
   std::string reason = "recording stopped by " + signal_name(sig) + " to the recorder";
   std::cerr << "rrx: " << reason << "\n";
   finish(128 + sig, reason);
+}
+
+// Syscall exits the kernel has already reported when the recording is
+// stopped: their effects happened (a write's bytes reached rrx's output), so
+// they get their events before the tree is killed. Other stops are left to
+// kill_all: a task resumed here stops again at its next syscall entry,
+// before that call has any effect, and is killed there.
+void Recorder::record_reported_exits() {
+  for (;;) {
+    int status = 0;
+    pid_t tid = ::waitpid(-1, &status, __WALL | WNOHANG);
+    if (tid <= 0) return;
+    auto it = tasks_.find(tid);
+    if (it == tasks_.end()) continue;
+    WaitStatus w = WaitStatus::decode(status);
+    TaskState& ts = it->second;
+    if (w.kind != WaitStatus::Kind::SyscallStop || !ts.in_syscall) continue;
+    try {
+      if (ts.task->syscall_info().op != KernelSyscallInfo::kExit) continue;
+      handle_stop_or_death(ts, w);
+    } catch (const Error&) {
+      return;  // kill_all still ends the tree
+    }
+  }
 }
 
 void Recorder::resume(TaskState& ts, int sig) {
