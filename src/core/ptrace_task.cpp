@@ -101,10 +101,12 @@ void Task::resume_sysemu_singlestep(int sig) {
 void Task::listen() { do_ptrace(PTRACE_LISTEN, tid_, nullptr, nullptr, "LISTEN"); }
 void Task::interrupt() { do_ptrace(PTRACE_INTERRUPT, tid_, nullptr, nullptr, "INTERRUPT"); }
 
-bool signal_delivery_runs_no_code(pid_t tid, int sig) {
-  if (sig < 1 || sig > 64) return false;
+SignalAction signal_action(pid_t tid, int sig) {
+  if (sig < 1 || sig > 64) return SignalAction::Unknown;
+  if (sig == SIGKILL) return SignalAction::Terminate;  // neither caught nor ignored
+  if (sig == SIGSTOP) return SignalAction::Stop;
   std::FILE* f = std::fopen(("/proc/" + std::to_string(tid) + "/status").c_str(), "re");
-  if (!f) return false;
+  if (!f) return SignalAction::Unknown;
   uint64_t ignored = 0, caught = 0;
   bool have_ignored = false, have_caught = false;
   char line[256];
@@ -119,11 +121,15 @@ bool signal_delivery_runs_no_code(pid_t tid, int sig) {
     }
   }
   std::fclose(f);
-  if (!have_ignored || !have_caught) return false;
+  if (!have_ignored || !have_caught) return SignalAction::Unknown;
   uint64_t bit = uint64_t{1} << (sig - 1);
-  if (caught & bit) return false;
-  if (ignored & bit) return true;
-  return sig == SIGCHLD || sig == SIGCONT || sig == SIGURG || sig == SIGWINCH;
+  if (caught & bit) return SignalAction::Handler;
+  if (ignored & bit) return SignalAction::Ignore;
+  switch (sig) {
+    case SIGCHLD: case SIGCONT: case SIGURG: case SIGWINCH: return SignalAction::Ignore;
+    case SIGTSTP: case SIGTTIN: case SIGTTOU: return SignalAction::Stop;
+    default: return SignalAction::Terminate;
+  }
 }
 
 bool seize(pid_t tid, long options) {

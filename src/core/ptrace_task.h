@@ -161,11 +161,14 @@ SpecialInsn special_instruction_at(Task& task, uint64_t ip, size_t* length);
 
 std::string signal_name(int sig);
 
-// Whether delivering `sig` to thread `tid` runs none of the program's code
-// and leaves it where it is: its action is SIG_IGN, or SIG_DFL for a signal
-// whose default is to be ignored (SIGCHLD, SIGCONT, SIGURG, SIGWINCH).
-// Reads the thread's /proc status; false when that cannot be read.
-bool signal_delivery_runs_no_code(pid_t tid, int sig);
+// What delivering `sig` to thread `tid` does now, by its disposition (the
+// thread's /proc status: SigCgt, SigIgn) and the kernel's default actions.
+// Ignore: SIG_IGN, or SIG_DFL for SIGCHLD, SIGCONT, SIGURG, SIGWINCH (runs
+// none of the program's code and leaves it where it is). Stop: SIG_DFL for
+// a stop signal. Terminate: SIG_DFL for the others (the process dies).
+// Unknown when the status cannot be read.
+enum class SignalAction { Unknown, Handler, Ignore, Stop, Terminate };
+SignalAction signal_action(pid_t tid, int sig);
 
 // PTRACE_SEIZE with `options`: the task goes on running, traced. Returns
 // false with errno set when the kernel refuses.

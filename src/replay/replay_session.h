@@ -248,7 +248,6 @@ class ReplaySession {
   WaitStatus take_stop(RTask& t);
   std::optional<WaitStatus> wait_until(RTask& t, std::optional<std::chrono::steady_clock::time_point> deadline);
   std::optional<Stop> await_death(RTask& t, schema::Event::Reader ev);
-  bool signal_kills(RTask& t, int sig);
   void stash(pid_t live, const WaitStatus& w);
   void remove_task(RTask& t);
 

@@ -2,14 +2,8 @@
 // kill that the recording saw (an exit, a fatal signal, its process's end)
 // happen, never by running the task's code on.
 #include <sys/ptrace.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <chrono>
-#include <cstdio>
 
 #include "core/syscall_format.h"
 #include "replay/event_text.h"
@@ -17,33 +11,6 @@
 #include "replay/skip_strategy.h"
 
 namespace rrx::replay {
-
-// Does delivering `sig` to the task kill its process? The default action of
-// a signal the process neither catches nor ignores (the kernel's rule: all
-// but SIGCHLD, SIGCONT, SIGURG, SIGWINCH and the stop signals terminate).
-bool ReplaySession::signal_kills(RTask& t, int sig) {
-  if (sig <= 0 || sig > 64) return false;
-  if (sig == SIGKILL) return true;
-  switch (sig) {
-    case SIGCHLD: case SIGCONT: case SIGURG: case SIGWINCH:
-    case SIGSTOP: case SIGTSTP: case SIGTTIN: case SIGTTOU:
-      return false;
-    default:
-      break;
-  }
-  uint64_t caught = 0, ignored = 0;
-  FILE* f = std::fopen(("/proc/" + std::to_string(t.task->tid()) + "/status").c_str(), "r");
-  if (!f) return false;
-  char line[256];
-  while (std::fgets(line, sizeof line, f)) {
-    unsigned long long v;
-    if (std::sscanf(line, "SigCgt: %llx", &v) == 1) caught = v;
-    if (std::sscanf(line, "SigIgn: %llx", &v) == 1) ignored = v;
-  }
-  std::fclose(f);
-  uint64_t bit = uint64_t{1} << (sig - 1);
-  return !(caught & bit) && !(ignored & bit);
-}
 
 // The recorded death of `t` is next. In the recording no user code of t ran
 // between its last event and its death: it made its own exit, or a fatal
@@ -59,7 +26,7 @@ std::optional<ReplaySession::Stop> ReplaySession::await_death(RTask& t, schema::
   for (auto& [tid, u] : tasks_) {
     if (u.pid != t.pid || u.running || u.pending) continue;
     bool exit_call = u.cur.action == Action::Exit && !u.cur.exit_held;
-    bool fatal = u.deliver_on_resume != 0 && signal_kills(u, u.deliver_on_resume);
+    bool fatal = signal_action(u.task->tid(), u.deliver_on_resume) == SignalAction::Terminate;
     if (exit_call || fatal) resume(u, false);
   }
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
