@@ -312,15 +312,11 @@ void ReplaySession::spawn() {
   if (exec.hasInterpPath() && exec.getInterpPath().size() > 0) {
     // The kernel loads the dynamic loader from the file system: check it is the recorded one.
     std::string interp = exec.getInterpPath().cStr();
-    int fd = ::open(interp.c_str(), O_RDONLY | O_CLOEXEC);
     std::string hash;
-    if (fd >= 0) {
-      ContentHasher hasher;
-      char buf[1 << 16];
-      ssize_t n;
-      while ((n = ::read(fd, buf, sizeof buf)) > 0) hasher.update(buf, static_cast<size_t>(n));
-      ::close(fd);
-      hash = hasher.hex();
+    try {
+      hash = trace::content_hash_of_file(interp);
+    } catch (const Error&) {
+      // Missing or unreadable: not the recorded one either.
     }
     if (hash != exec.getInterpHash().cStr()) {
       std::cerr << "rrx: warning: the dynamic loader " << interp

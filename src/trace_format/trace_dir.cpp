@@ -326,8 +326,7 @@ fs::path stored_file_path(const fs::path& trace_dir, const std::string& hash) {
               " (expected " + hdir.string() + "/*)");
 }
 
-fs::path verified_stored_file(const fs::path& trace_dir, const std::string& hash) {
-  fs::path path = stored_file_path(trace_dir, hash);
+std::string content_hash_of_file(const fs::path& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw_errno("cannot open " + path.string());
   ContentHasher hasher;
@@ -337,8 +336,14 @@ fs::path verified_stored_file(const fs::path& trace_dir, const std::string& hash
   int err = errno;
   ::close(fd);
   if (n < 0) throw_errno("cannot read " + path.string(), err);
-  if (hasher.hex() != hash) {
-    throw Error("the trace's copy " + path.string() + " is damaged: its content hash is " + hasher.hex() +
+  return hasher.hex();
+}
+
+fs::path verified_stored_file(const fs::path& trace_dir, const std::string& hash) {
+  fs::path path = stored_file_path(trace_dir, hash);
+  std::string actual = content_hash_of_file(path);
+  if (actual != hash) {
+    throw Error("the trace's copy " + path.string() + " is damaged: its content hash is " + actual +
                 ", the recording stored " + hash);
   }
   return path;

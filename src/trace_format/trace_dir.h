@@ -50,7 +50,10 @@ class FileStore {
 };
 
 std::filesystem::path stored_file_path(const std::filesystem::path& trace_dir, const std::string& hash);
-// The same, after checking that the copy's content still has that hash
+// The content hash FileStore names a file by (16 hex digits); throws
+// rrx::Error when the file cannot be read.
+std::string content_hash_of_file(const std::filesystem::path& path);
+// stored_file_path, after checking that the copy's content still has that hash
 // (throws rrx::Error naming the file when it was changed or truncated).
 std::filesystem::path verified_stored_file(const std::filesystem::path& trace_dir, const std::string& hash);
 
