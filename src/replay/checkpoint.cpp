@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "core/remote_syscall.h"
 #include "core/syscall_format.h"
 #include "replay/event_text.h"
 #include "replay/replay_session.h"
@@ -20,76 +21,6 @@
 namespace rrx::replay {
 
 namespace {
-
-constexpr uint8_t kSyscallInsn[2] = {0x0f, 0x05};
-
-// Makes a stopped tracee run one syscall of rrx's choosing: the instruction
-// is written at `scratch` (an executable address of the program, restored
-// afterwards) and the registers are put back as they were. Returns the
-// syscall's result; *child gets the new process of a fork-like call.
-int64_t inject_syscall(Task& t, uint64_t scratch, long nr, std::initializer_list<uint64_t> arg_list,
-                       pid_t* child = nullptr) {
-  uint64_t args[6] = {};
-  size_t i = 0;
-  for (uint64_t a : arg_list) args[i++] = a;
-  user_regs_struct saved = t.regs();
-  uint8_t orig[2];
-  if (!t.read_exact(scratch, orig, sizeof orig) || !t.write_mem(scratch, kSyscallInsn, sizeof kSyscallInsn)) {
-    throw Error("cannot write a syscall instruction into the replayed program at 0x" + fmt_hex(scratch));
-  }
-  user_regs_struct r = saved;
-  r.rip = scratch;
-  r.rax = static_cast<uint64_t>(nr);
-  r.orig_rax = static_cast<uint64_t>(-1);
-  set_syscall_args_in_regs(r, args);
-  t.set_regs(r);
-  bool entered = false;
-  int64_t result = -ENOSYS;
-  for (int round = 0;; ++round) {
-    if (round > 64) throw Error("an injected " + sys::syscall_name(nr) + " never completed");
-    t.resume_syscall(0);
-    WaitStatus w = t.wait();
-    if (w.kind == WaitStatus::Kind::Exited || w.kind == WaitStatus::Kind::Killed) {
-      throw Error("the replayed program died during an injected " + sys::syscall_name(nr));
-    }
-    if (w.kind == WaitStatus::Kind::EventStop) {
-      if (w.event == PTRACE_EVENT_FORK || w.event == PTRACE_EVENT_VFORK || w.event == PTRACE_EVENT_CLONE) {
-        if (child) *child = static_cast<pid_t>(t.event_msg());
-      } else if (w.event == PTRACE_EVENT_SECCOMP) {
-        entered = true;
-      }
-      continue;
-    }
-    if (w.kind != WaitStatus::Kind::SyscallStop) continue;  // a live signal: dropped, as replay drops them
-    KernelSyscallInfo info = t.syscall_info();
-    if (info.op == KernelSyscallInfo::kEntry && static_cast<long>(info.entry.nr) == nr &&
-        info.instruction_pointer == scratch + 2) {
-      entered = true;
-    } else if (info.op == KernelSyscallInfo::kExit && entered) {
-      result = info.exit.rval;
-      break;
-    }
-  }
-  t.write_mem(scratch, orig, sizeof orig);
-  t.set_regs(saved);
-  if (child && *child > 0) {
-    // The copy has the syscall instruction too.
-    for (;;) {
-      int status = 0;
-      pid_t got = ::waitpid(*child, &status, __WALL);
-      if (got < 0 && errno == EINTR) continue;
-      if (got < 0) throw_errno("waitpid (checkpoint copy)");
-      WaitStatus w = WaitStatus::decode(status);
-      if (w.kind == WaitStatus::Kind::Exited || w.kind == WaitStatus::Kind::Killed) {
-        throw Error("a checkpoint copy died at birth");
-      }
-      break;
-    }
-    Task copy(*child);
-    copy.write_mem(scratch, orig, sizeof orig);
-  }
-  return result;
-}
 
 uint64_t proportional_set_size(pid_t pid) {
   FILE* f = std::fopen(("/proc/" + std::to_string(pid) + "/smaps_rollup").c_str(), "r");
@@ -175,7 +106,7 @@ std::unique_ptr<Task> ReplaySession::fork_copy(Task& parent, const user_regs_str
                                                uint64_t ctid) {
   pid_t child = 0;
   uint64_t flags = SIGCHLD | CLONE_PARENT | (ctid != 0 ? CLONE_CHILD_CLEARTID : 0);
-  int64_t r = inject_syscall(parent, scratch, SYS_clone, {flags, 0, 0, ctid, 0}, &child);
+  int64_t r = remote_syscall(parent, scratch, SYS_clone, {flags, 0, 0, ctid, 0}, &child);
   if (r < 0 || child <= 0) {
     throw Error(std::string("cannot copy a replayed process for a checkpoint: ") + std::strerror(static_cast<int>(-r)));
   }
@@ -249,7 +180,7 @@ void ReplaySession::restore(const Checkpoint& cp) {
   for (const auto& p : d.processes) {
     std::unique_ptr<Task> task = fork_copy(*p.frozen, p.regs, p.scratch, p.clear_child_tid);
     if (p.robust_head != 0) {
-      inject_syscall(*task, p.scratch, SYS_set_robust_list, {p.robust_head, p.robust_len});
+      remote_syscall(*task, p.scratch, SYS_set_robust_list, {p.robust_head, p.robust_len});
     }
     RTask& t = tasks_[p.tid];
     t = copy_state(d.tasks.at(p.tid));
