@@ -51,7 +51,18 @@ std::string event_text(schema::Event::Reader ev) {
       auto s = ev.getSyscall();
       std::string text = sys::format_call(to_call(s));
       if (s.getFlags() & trace::kSyscallRefused) text += " (refused by rrx)";
-      if (s.hasMapping()) text += fmt::format(" <{}>", s.getMapping().getPath().cStr());
+      if (s.hasMapping()) {
+        auto m = s.getMapping();
+        if (m.getSharedObject() != 0) {
+          text += fmt::format(" <{}, shared object {}>", m.getPath().cStr(), m.getSharedObject());
+        } else {
+          text += fmt::format(" <{}>", m.getPath().cStr());
+        }
+      }
+      for (auto w : s.getFileWrites()) {
+        text += fmt::format(" [shared object {}: {} bytes at {}, size {}]", w.getObject(), w.getLength(),
+                            w.getOffset(), w.getSize());
+      }
       return text;
     }
     case schema::Event::SYSCALL_ENTRY: {

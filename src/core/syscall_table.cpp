@@ -18,6 +18,7 @@
 #include <sys/msg.h>
 #include <sys/resource.h>
 #include <sys/sem.h>
+#include <sys/shm.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -522,6 +523,24 @@ void semctl_outputs(const CallView& c, MemReader&, std::vector<Range>& out) {
   }
 }
 
+void shmctl_outputs(const CallView& c, MemReader&, std::vector<Range>& out) {
+  switch (static_cast<int>(c.args[1]) & ~0x100 /* IPC_64 */) {
+    case IPC_STAT:
+    case SHM_STAT:
+    case 15:  // SHM_STAT_ANY
+      add(out, c.args[2], sizeof(struct shmid_ds));
+      break;
+    case IPC_INFO:
+      add(out, c.args[2], sizeof(struct shminfo));
+      break;
+    case SHM_INFO:
+      add(out, c.args[2], sizeof(struct shm_info));
+      break;
+    default:
+      break;
+  }
+}
+
 void syslog_outputs(const CallView& c, MemReader&, std::vector<Range>& out) {
   const int type = static_cast<int>(c.args[0]);
   if ((type == 2 || type == 3 || type == 4) && c.ret > 0)  // SYSLOG_ACTION_READ*
@@ -673,6 +692,12 @@ struct R {
     r.d.sends = SendsFrom{static_cast<int8_t>(arg), shape, static_cast<uint8_t>(n)};
     return r;
   }
+  // The call changes the file behind fd argument `fd` (see FileChange).
+  constexpr R changes(FileChange kind, int fd, int off = -1) const {
+    R r = *this;
+    r.d.changes_file = FileChangeFrom{kind, static_cast<int8_t>(fd), static_cast<int8_t>(off)};
+    return r;
+  }
   constexpr R fn(OutputsFn f) const {
     R r = *this;
     r.d.outputs = f;
@@ -703,8 +728,8 @@ constexpr uint32_t kSockaddrCap = kSockaddrStorage;
 // clang-format off
 constexpr SyscallDesc kRows[] = {
   R(0, "read", {Fd, OutPtr, Size}, E).ret(1, 2).fl(kBlock),
-  R(1, "write", {Fd, Ptr, Size}, E).sends(Sends::Buf, 1, 2).fl(kBlock),
-  R(2, "open", {Path, OpenFlags, Mode}, E).fl(kBlock),  // blocks on a FIFO
+  R(1, "write", {Fd, Ptr, Size}, E).sends(Sends::Buf, 1, 2).changes(FileChange::AtPosition, 0).fl(kBlock),
+  R(2, "open", {Path, OpenFlags, Mode}, E).changes(FileChange::Opened, -1).fl(kBlock),  // blocks on a FIFO
   R(3, "close", {Fd}, E),
   R(4, "stat", {Path, OutPtr}, E).fixed(1, kStat),
   R(5, "fstat", {Fd, OutPtr}, E).fixed(1, kStat),
@@ -720,9 +745,9 @@ constexpr SyscallDesc kRows[] = {
   R(15, "rt_sigreturn", {}, X),
   R(16, "ioctl", {Fd, IoctlReq, Hex}, E).fn(ioctl_outputs).fl(kBlock),
   R(17, "pread64", {Fd, OutPtr, Size, Int}, E).ret(1, 2).fl(kBlock),
-  R(18, "pwrite64", {Fd, Ptr, Size, Int}, E).sends(Sends::Buf, 1, 2),
+  R(18, "pwrite64", {Fd, Ptr, Size, Int}, E).sends(Sends::Buf, 1, 2).changes(FileChange::AtOffset, 0, 3),
   R(19, "readv", {Fd, Ptr, Int}, E).iov(1, 2).fl(kBlock),
-  R(20, "writev", {Fd, Ptr, Int}, E).sends(Sends::Iovec, 1, 2).fl(kBlock),
+  R(20, "writev", {Fd, Ptr, Int}, E).sends(Sends::Iovec, 1, 2).changes(FileChange::AtPosition, 0).fl(kBlock),
   R(21, "access", {Path, AccessMode}, E),
   R(22, "pipe", {OutPtr}, E).fixed(0, 8),
   R(23, "select", {Int, Ptr, Ptr, Ptr, Ptr}, E).fn(select_outputs).fl(kBlock | kOutOnError),
@@ -731,9 +756,9 @@ constexpr SyscallDesc kRows[] = {
   R(26, "msync", {Ptr, Size, Hex}, X),
   R(27, "mincore", {Ptr, Size, OutPtr}, E).fn(mincore_outputs),
   R(28, "madvise", {Ptr, Size, Madvise}, X),
-  R(29, "shmget", {Int, Size, Hex}, U),
-  R(30, "shmat", {Int, Ptr, Hex}, U),
-  R(31, "shmctl", {Int, Int, Ptr}, U),
+  R(29, "shmget", {Int, Size, Hex}, E),
+  R(30, "shmat", {Int, Ptr, Hex}, E).sp(Special::ShmAttach),
+  R(31, "shmctl", {Int, Int, Ptr}, E).fn(shmctl_outputs),
   R(32, "dup", {Fd}, E),
   R(33, "dup2", {Fd, Fd}, E),
   R(34, "pause", {}, E).fl(kBlock),
@@ -742,7 +767,7 @@ constexpr SyscallDesc kRows[] = {
   R(37, "alarm", {UInt}, E),
   R(38, "setitimer", {Int, Ptr, OutPtr}, E).fixed(2, kItimerval),
   R(39, "getpid", {}, E),
-  R(40, "sendfile", {Fd, Fd, OutPtr, Size}, E).fixed(2, 8).fl(kBlock),
+  R(40, "sendfile", {Fd, Fd, OutPtr, Size}, E).fixed(2, 8).changes(FileChange::AtPosition, 0).fl(kBlock),
   R(41, "socket", {SockFamily, SockType, Int}, E),
   R(42, "connect", {Fd, Ptr, UInt}, E).fl(kBlock),
   R(43, "accept", {Fd, OutPtr, OutPtr}, E).ptru32(1, 2, kSockaddrCap).fixed(2, 4).fl(kBlock),
@@ -769,7 +794,7 @@ constexpr SyscallDesc kRows[] = {
   R(64, "semget", {Int, Int, Hex}, E),
   R(65, "semop", {Int, Ptr, UInt}, E).fl(kBlock),
   R(66, "semctl", {Int, Int, Int, Hex}, E).fn(semctl_outputs),
-  R(67, "shmdt", {Ptr}, U),
+  R(67, "shmdt", {Ptr}, E).sp(Special::ShmDetach),
   R(68, "msgget", {Int, Hex}, E),
   R(69, "msgsnd", {Int, Ptr, Size, Hex}, E).fl(kBlock),
   R(70, "msgrcv", {Int, OutPtr, Size, Int, Hex}, E).fn(msgrcv_outputs).fl(kBlock),
@@ -778,8 +803,8 @@ constexpr SyscallDesc kRows[] = {
   R(73, "flock", {Fd, Int}, E).fl(kBlock),
   R(74, "fsync", {Fd}, E),
   R(75, "fdatasync", {Fd}, E),
-  R(76, "truncate", {Path, Int}, E),
-  R(77, "ftruncate", {Fd, Int}, E),
+  R(76, "truncate", {Path, Int}, E).changes(FileChange::ResizePath, 0, 1),
+  R(77, "ftruncate", {Fd, Int}, E).changes(FileChange::Resize, 0, 1),
   R(78, "getdents", {Fd, OutPtr, Size}, E).ret(1, 2),
   R(79, "getcwd", {OutPtr, Size}, E).ret(0, 1),
   R(80, "chdir", {Path}, E),
@@ -787,7 +812,7 @@ constexpr SyscallDesc kRows[] = {
   R(82, "rename", {Path, Path}, E),
   R(83, "mkdir", {Path, Mode}, E),
   R(84, "rmdir", {Path}, E),
-  R(85, "creat", {Path, Mode}, E).fl(kBlock),
+  R(85, "creat", {Path, Mode}, E).changes(FileChange::Opened, -1).fl(kBlock),
   R(86, "link", {Path, Path}, E),
   R(87, "unlink", {Path}, E),
   R(88, "symlink", {Path, Path}, E),
@@ -959,7 +984,7 @@ constexpr SyscallDesc kRows[] = {
   R(254, "inotify_add_watch", {Fd, Path, Hex}, E),
   R(255, "inotify_rm_watch", {Fd, Int}, E),
   R(256, "migrate_pages", {Int, UInt, Ptr, Ptr}, E),
-  R(257, "openat", {DirFd, Path, OpenFlags, Mode}, E).fl(kBlock),
+  R(257, "openat", {DirFd, Path, OpenFlags, Mode}, E).changes(FileChange::Opened, -1).fl(kBlock),
   R(258, "mkdirat", {DirFd, Path, Mode}, E),
   R(259, "mknodat", {DirFd, Path, Mode, Hex}, E),
   R(260, "fchownat", {DirFd, Path, Int, Int, AtFlags}, E),
@@ -977,7 +1002,7 @@ constexpr SyscallDesc kRows[] = {
   R(272, "unshare", {CloneFlags}, U),
   R(273, "set_robust_list", {Ptr, Size}, X),
   R(274, "get_robust_list", {Int, OutPtr, OutPtr}, E).fixed(1, 8).fixed(2, 8),
-  R(275, "splice", {Fd, OutPtr, Fd, OutPtr, Size, Hex}, E).fixed(1, 8).fixed(3, 8).fl(kBlock),
+  R(275, "splice", {Fd, OutPtr, Fd, OutPtr, Size, Hex}, E).fixed(1, 8).fixed(3, 8).changes(FileChange::AtOffsetPtr, 2, 3).fl(kBlock),
   R(276, "tee", {Fd, Fd, Size, Hex}, E).fl(kBlock),
   R(277, "sync_file_range", {Fd, Int, Int, Hex}, E),
   R(278, "vmsplice", {Fd, Ptr, UInt, Hex}, E).iov(1, 2).fl(kBlock),  // from a pipe's read end it fills the iovecs
@@ -987,7 +1012,7 @@ constexpr SyscallDesc kRows[] = {
   R(282, "signalfd", {Fd, Ptr, Size}, E),
   R(283, "timerfd_create", {ClockId, Hex}, E),
   R(284, "eventfd", {UInt}, E),
-  R(285, "fallocate", {Fd, Hex, Int, Int}, E),
+  R(285, "fallocate", {Fd, Hex, Int, Int}, E).changes(FileChange::Allocate, 0),
   R(286, "timerfd_settime", {Fd, Hex, Ptr, OutPtr}, E).fixed(3, kItimerspec),
   R(287, "timerfd_gettime", {Fd, OutPtr}, E).fixed(1, kItimerspec),
   R(288, "accept4", {Fd, OutPtr, OutPtr, SockType}, E).ptru32(1, 2, kSockaddrCap).fixed(2, 4).fl(kBlock),
@@ -998,7 +1023,7 @@ constexpr SyscallDesc kRows[] = {
   R(293, "pipe2", {OutPtr, OpenFlags}, E).fixed(0, 8),
   R(294, "inotify_init1", {OpenFlags}, E),
   R(295, "preadv", {Fd, Ptr, Int, Int, Int}, E).iov(1, 2).fl(kBlock),
-  R(296, "pwritev", {Fd, Ptr, Int, Int, Int}, E).sends(Sends::Iovec, 1, 2),
+  R(296, "pwritev", {Fd, Ptr, Int, Int, Int}, E).sends(Sends::Iovec, 1, 2).changes(FileChange::AtOffset, 0, 3),
   R(297, "rt_tgsigqueueinfo", {Int, Int, Signal, Ptr}, E),
   R(298, "perf_event_open", {Ptr, Int, Int, Fd, Hex}, U),
   R(299, "recvmmsg", {Fd, Ptr, UInt, Hex, Ptr}, E).fn(recvmmsg_outputs).fl(kBlock),
@@ -1030,9 +1055,9 @@ constexpr SyscallDesc kRows[] = {
   R(323, "userfaultfd", {Hex}, U),
   R(324, "membarrier", {Int, Hex, Int}, E),
   R(325, "mlock2", {Ptr, Size, Hex}, X),
-  R(326, "copy_file_range", {Fd, OutPtr, Fd, OutPtr, Size, Hex}, E).fixed(1, 8).fixed(3, 8),
+  R(326, "copy_file_range", {Fd, OutPtr, Fd, OutPtr, Size, Hex}, E).fixed(1, 8).fixed(3, 8).changes(FileChange::AtOffsetPtr, 2, 3),
   R(327, "preadv2", {Fd, Ptr, Int, Int, Int, Hex}, E).iov(1, 2).fl(kBlock),
-  R(328, "pwritev2", {Fd, Ptr, Int, Int, Int, Hex}, E).sends(Sends::Iovec, 1, 2).fl(kBlock),
+  R(328, "pwritev2", {Fd, Ptr, Int, Int, Int, Hex}, E).sends(Sends::Iovec, 1, 2).changes(FileChange::AtOffset, 0, 3).fl(kBlock),
   R(329, "pkey_mprotect", {Ptr, Size, ProtFlags, Int}, X),
   R(330, "pkey_alloc", {Hex, Hex}, X),
   R(331, "pkey_free", {Int}, X),
@@ -1052,7 +1077,7 @@ constexpr SyscallDesc kRows[] = {
   R(434, "pidfd_open", {Int, Hex}, E),
   R(435, "clone3", {Ptr, Size}, X).sp(Special::Clone).fn(clone3_outputs),
   R(436, "close_range", {UInt, UInt, Hex}, E),
-  R(437, "openat2", {DirFd, Path, Ptr, Size}, E).fl(kBlock),
+  R(437, "openat2", {DirFd, Path, Ptr, Size}, E).changes(FileChange::Opened, -1).fl(kBlock),
   R(438, "pidfd_getfd", {Fd, Int, Hex}, E),
   R(439, "faccessat2", {DirFd, Path, AccessMode, AtFlags}, E),
   R(440, "process_madvise", {Fd, Ptr, Size, Madvise, Hex}, E),

@@ -98,10 +98,38 @@ struct SendsFrom {
   uint8_t n = 0;    // index of the count argument (Buf, Iovec, Mmsghdr)
 };
 
+// How a call changes a file's bytes or size through a file descriptor, so the
+// recorder can capture the change when the file is a shared object (mapped
+// MAP_SHARED by a recorded process: replay applies it to its copy of the
+// object, which the skipped call cannot do). The rule for byte writes: the
+// written bytes end where the file position, or the offset the call was
+// given, stands after the call, and there are `ret` of them.
+enum class FileChange : uint8_t {
+  None,
+  AtPosition,   // fd `fd`, at the file position: ends at the position after the call (write, writev, sendfile)
+  AtOffset,     // fd `fd`, at the offset in argument `off` (pwrite64, pwritev; -1 in pwritev2 = the position)
+  AtOffsetPtr,  // fd `fd`, at *argument `off` (updated by the call), or the position when it is NULL
+                // (copy_file_range, splice)
+  Resize,       // fd `fd`: the size becomes argument `off` (ftruncate)
+  ResizePath,   // the file named by argument `fd` (a path): the size becomes argument `off` (truncate)
+  Opened,       // the fd the call returns (open with O_TRUNC, creat): the size alone
+  Allocate,     // fd `fd`: fallocate(fd, mode, offset, len): bytes in [offset, offset+len) may become zeros,
+                // the size may grow
+};
+
+struct FileChangeFrom {
+  FileChange kind = FileChange::None;
+  int8_t fd = -1;   // argument index of the fd (or the path, ResizePath)
+  int8_t off = -1;  // argument index of the offset, offset pointer or size
+};
+
 // Behaviour the recorder and replayer implement by hand, named in the row.
 enum class Special : uint8_t {
   None,
-  Mmap,        // file-backed maps: contents kept in files/; replay maps anonymous memory and fills it
+  Mmap,        // file-backed maps: contents kept in files/; replay maps anonymous memory and fills it, or
+               // its own memfd of a shared object (replay/shared_memory.h)
+  ShmAttach,   // shmat: the SysV segment is a shared object; replay maps its memfd at the recorded address
+  ShmDetach,   // shmdt: replay unmaps the segment's memfd mapping
   Execve,      // new program image: exec event, files kept, replay runs the copy
   Rseq,        // refused with ENOSYS while recording (the kernel writes into rseq areas asynchronously)
   Clone,       // clone/clone3/fork/vfork
@@ -154,6 +182,7 @@ struct SyscallDesc {
   Special special = Special::None;
   uint8_t flags = 0;
   ReplayFn replay_by_args = nullptr;  // when set, decides instead of `replay`
+  FileChangeFrom changes_file{};
 
   int arg_count() const;
   Replay replay_policy(const uint64_t call_args[6]) const {

@@ -35,6 +35,7 @@
 #include "core/syscall_format.h"
 #include "core/syscall_table.h"
 #include "record/own_tracer.h"
+#include "record/shared_objects.h"
 #include "record/terminal.h"
 #include "record/tree_exit.h"
 #include "trace_format/format.h"
@@ -122,6 +123,17 @@ struct PendingSyscall {
   std::vector<std::pair<int, std::string>> strings;
 };
 
+// What a syscall's event says about memory maps and shared objects.
+struct MapEffects {
+  std::optional<trace::FileStore::Stored> mapped;  // file contents for the mapping
+  std::string name;
+  uint64_t offset = 0;
+  uint64_t size = 0;           // the file's size (mapped->size when mapped)
+  uint32_t shared_object = 0;  // SharedObjects id, or 0
+  bool writable = false;
+  std::optional<SharedObjects::Change> change;
+};
+
 struct TaskState {
   std::unique_ptr<Task> task;
   pid_t tgid = 0;                      // its process
@@ -181,9 +193,10 @@ class Recorder {
   schema::Event::Builder begin_event(capnp::MallocMessageBuilder& m, TaskState& ts);
   int output_of(TaskState& ts, int64_t fd);
   void append_syscall_event(TaskState& ts, int64_t ret, bool is_error, uint64_t ip, uint64_t sp,
-                            const std::vector<sys::Range>& outputs, uint32_t flags,
-                            const std::optional<trace::FileStore::Stored>& mapped,
-                            const std::string& mapped_name, uint64_t mapped_offset);
+                            const std::vector<sys::Range>& outputs, uint32_t flags, const MapEffects& maps = {});
+  // The shared-object side of a successful mmap or shmat (SharedObjects).
+  void note_mapping(TaskState& ts, const PendingSyscall& p, int64_t ret, MapEffects& maps);
+  std::vector<pid_t> recorded_pids() const;
   [[noreturn]] void abort_recording(const std::string& message);
   void stop_on_signal();
   void record_reported_exits();
@@ -201,6 +214,7 @@ class Recorder {
   fs::path trace_dir_;
   std::unique_ptr<trace::TraceWriter> writer_;
   std::unique_ptr<trace::FileStore> files_;
+  std::unique_ptr<SharedObjects> shared_;
   std::map<pid_t, TaskState> tasks_;
   pid_t leader_ = 0;                        // the first process: its status is rrx record's
   int leader_status_ = 0;
@@ -362,7 +376,7 @@ void Recorder::kill_all() {
 void Recorder::finish(int status, const std::string& reason) {
   exit_status_ = status;
   done_ = true;
-  if (writer_) writer_->close(status, reason);
+  if (writer_) writer_->close(status, reason, shared_ ? shared_->final_states() : std::vector<trace::SharedObjectEnd>{});
 }
 
 void Recorder::abort_recording(const std::string& message) {
@@ -900,7 +914,7 @@ void Recorder::on_syscall_entry(TaskState& ts, const KernelSyscallInfo& info) {
     ts.task->set_regs(r);
   } else if (p.desc && p.desc->special == sys::Special::Exit) {
     // exit/exit_group never return: record the call now.
-    append_syscall_event(ts, 0, false, p.ip, p.sp, {}, 0, std::nullopt, "", 0);
+    append_syscall_event(ts, 0, false, p.ip, p.sp, {}, 0);
     p.recorded_at_entry = true;
   } else if (p.desc && (p.desc->flags & sys::kMayBlock) && tasks_.size() > 1 && p.output == 0) {
     // It may wait for another task: others run while it is in the kernel.
@@ -926,9 +940,7 @@ void Recorder::on_syscall_entry(TaskState& ts, const KernelSyscallInfo& info) {
 
 void Recorder::append_syscall_event(TaskState& ts, int64_t ret, bool is_error, uint64_t ip,
                                     uint64_t sp, const std::vector<sys::Range>& outputs,
-                                    uint32_t flags,
-                                    const std::optional<trace::FileStore::Stored>& mapped,
-                                    const std::string& mapped_name, uint64_t mapped_offset) {
+                                    uint32_t flags, const MapEffects& maps) {
   const PendingSyscall& p = ts.pending;
   capnp::MallocMessageBuilder m;
   auto ev = begin_event(m, ts);
@@ -960,12 +972,22 @@ void Recorder::append_syscall_event(TaskState& ts, int64_t ret, bool is_error, u
       writes[i].setData(bytes(buf.data(), n));
     }
   }
-  if (mapped) {
+  if (maps.mapped || maps.shared_object != 0) {
     auto fm = s.initMapping();
-    fm.setContentHash(mapped->hash);
-    fm.setPath(mapped_name);
-    fm.setFileOffset(mapped_offset);
-    fm.setFileSize(mapped->size);
+    if (maps.mapped) fm.setContentHash(maps.mapped->hash);
+    fm.setPath(maps.name);
+    fm.setFileOffset(maps.offset);
+    fm.setFileSize(maps.mapped ? maps.mapped->size : maps.size);
+    fm.setSharedObject(maps.shared_object);
+    fm.setWritable(maps.writable);
+  }
+  if (maps.change) {
+    auto fw = s.initFileWrites(1)[0];
+    fw.setObject(maps.change->id);
+    fw.setOffset(maps.change->offset);
+    fw.setLength(maps.change->length);
+    fw.setData(bytes(maps.change->data.data(), maps.change->data.size()));
+    fw.setSize(maps.change->size);
   }
   writer_->append(m);
 }
@@ -1021,9 +1043,7 @@ void Recorder::on_syscall_exit(TaskState& ts, const KernelSyscallInfo& info) {
   }
   uint32_t flags = 0;
   std::vector<sys::Range> outputs;
-  std::optional<trace::FileStore::Stored> mapped;
-  std::string mapped_name;
-  uint64_t mapped_offset = 0;
+  MapEffects maps;
   if (p.refused) {
     ret = -ENOSYS;
     is_error = true;
@@ -1036,17 +1056,9 @@ void Recorder::on_syscall_exit(TaskState& ts, const KernelSyscallInfo& info) {
     std::memcpy(call.args, p.args, sizeof call.args);
     TaskMemReader mem(*ts.task);
     outputs = sys::output_ranges(*p.desc, call, mem);
-    if (p.desc->special == sys::Special::Mmap && !is_error && !(p.args[3] & MAP_ANONYMOUS) &&
-        static_cast<int>(p.args[4]) >= 0) {
-      std::string fd_path = "/proc/" + std::to_string(ts.task->tid()) + "/fd/" +
-                            std::to_string(static_cast<int>(p.args[4]));
-      struct stat st {};
-      if (::stat(fd_path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
-        // Regular files only: a device (/dev/zero) maps like anonymous memory.
-        mapped_name = read_link(fd_path);
-        mapped = files_->store(fd_path, mapped_name);
-        mapped_offset = p.args[5];
-      }
+    if (!is_error) note_mapping(ts, p, ret, maps);
+    if (!is_error && p.desc->changes_file.kind != sys::FileChange::None) {
+      maps.change = shared_->on_file_change(*p.desc, call, *ts.task);
     }
   }
   if (is_error && (ret == -512 || ret == -513 || ret == -514 || ret == -516 || ret == -EINTR)) {
@@ -1056,7 +1068,7 @@ void Recorder::on_syscall_exit(TaskState& ts, const KernelSyscallInfo& info) {
     flags |= trace::kSyscallToOutput | (p.output == 2 ? trace::kSyscallToStderr : trace::kSyscallToStdout);
   }
   append_syscall_event(ts, ret, is_error, info.instruction_pointer, info.stack_pointer, outputs,
-                       flags, mapped, mapped_name, mapped_offset);
+                       flags, maps);
   p = PendingSyscall{};
   ts.entry_recorded = false;
 
@@ -1074,6 +1086,60 @@ void Recorder::on_syscall_exit(TaskState& ts, const KernelSyscallInfo& info) {
     return;
   }
   resume(ts);
+}
+
+void Recorder::note_mapping(TaskState& ts, const PendingSyscall& p, int64_t ret, MapEffects& maps) {
+  if (p.desc->special == sys::Special::ShmAttach) {
+    auto m = shared_->on_sysv_attach(*ts.task, static_cast<int>(p.args[0]), static_cast<uint64_t>(ret));
+    maps.mapped = m.content;
+    maps.name = m.name;
+    maps.size = m.size;
+    maps.shared_object = m.id;
+    maps.writable = m.writable;
+    return;
+  }
+  if (p.desc->special != sys::Special::Mmap) return;
+  uint64_t type = p.args[3] & 0x0f;
+  bool shared = type == MAP_SHARED || type == MAP_SHARED_VALIDATE;
+  int fd = static_cast<int>(p.args[4]);
+  std::string fd_path = "/proc/" + std::to_string(ts.task->tid()) + "/fd/" + std::to_string(fd);
+  struct stat st {};
+  bool file = !(p.args[3] & MAP_ANONYMOUS) && fd >= 0 && ::stat(fd_path.c_str(), &st) == 0;
+  if (file && S_ISREG(st.st_mode)) {
+    if (auto m = shared_->on_file_map(ts.task->tid(), fd, shared, recorded_pids())) {
+      maps.mapped = m->content;
+      maps.name = m->name;
+      maps.offset = p.args[5];
+      maps.size = m->size;
+      maps.shared_object = m->id;
+      maps.writable = m->writable;
+      for (const std::string& who : m->outside_mappers) {
+        std::string msg = m->name + " is mapped shared by process " + who +
+                          ", outside the recorded tree: what it writes there is not recorded, and a replay "
+                          "may differ";
+        std::cerr << "rrx: warning: " << msg << "\n";
+        capnp::MallocMessageBuilder mb;
+        auto ev = begin_event(mb, ts);
+        ev.setWarning(msg);
+        writer_->append(mb);
+      }
+      return;
+    }
+    // A private map: its contents as they are now.
+    maps.name = read_link(fd_path);
+    maps.mapped = files_->store(fd_path, maps.name);
+    maps.offset = p.args[5];
+    return;
+  }
+  // Shared anonymous memory (and shared maps of devices, which replay maps
+  // as shared anonymous memory) is mapped for real on replay: fork shares it
+  // as it did when recording.
+}
+
+std::vector<pid_t> Recorder::recorded_pids() const {
+  std::vector<pid_t> out;
+  for (const auto& [tid, t] : tasks_) out.push_back(t.tgid);
+  return out;
 }
 
 void Recorder::on_exec(TaskState& ts, pid_t former_tid) {
@@ -1355,6 +1421,7 @@ int Recorder::run() {
     trace_dir_ = trace::create_trace_dir_at(options_.output_dir);
   }
   files_ = std::make_unique<trace::FileStore>(trace_dir_);
+  shared_ = std::make_unique<SharedObjects>(*files_);
 
   inherited_signals_ = current_signal_state();
   struct sigaction sa {};

@@ -16,6 +16,7 @@
 #include "core/syscall_format.h"
 #include "replay/event_text.h"
 #include "replay/replay_session.h"
+#include "replay/shared_memory.h"
 #include "replay/skip_strategy.h"
 
 namespace rrx::replay {
@@ -59,6 +60,7 @@ struct Checkpoint::Data {
   std::optional<ReplaySession::Stop> first_exit;
   std::map<int, ReplaySession::Stop> process_exits;
   std::filesystem::path exe_copy;
+  std::shared_ptr<const SharedMemory::Snapshot> shared;
   std::string exe_path;
   std::string auxv;
   uint64_t memory = 0;
@@ -169,6 +171,7 @@ std::shared_ptr<Checkpoint> ReplaySession::checkpoint(std::string* why_not) {
   d.exe_copy = exe_copy_;
   d.exe_path = exe_path_;
   d.auxv = auxv_;
+  d.shared = shared_->snapshot();
   cp->measure();
   return cp;
 }
@@ -200,6 +203,7 @@ void ReplaySession::restore(const Checkpoint& cp) {
   exe_copy_ = d.exe_copy;
   exe_path_ = d.exe_path;
   auxv_ = d.auxv;
+  shared_->restore(*d.shared);
   watched_write_.reset();
   held_stop_.reset();
   exec_stop_tid_ = 0;

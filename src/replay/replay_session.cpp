@@ -32,6 +32,8 @@
 #include "core/syscall_format.h"
 #include "core/syscall_table.h"
 #include "replay/event_text.h"
+#include "replay/shared_memory.h"
+#include <sys/shm.h>
 #include "replay/skip_strategy.h"
 #include "trace_format/format.h"
 #include "trace_format/recorded_call.h"
@@ -132,6 +134,7 @@ std::optional<int> reaped_foreign_status(pid_t pid) {
 ReplaySession::ReplaySession(ReplayOptions options) : options_(std::move(options)) {
   debug_log_ = std::getenv("RRX_DEBUG_REPLAY") != nullptr;
   reader_ = std::make_unique<trace::TraceReader>(options_.trace_dir);
+  shared_ = std::make_unique<SharedMemory>([this](const std::string& hash) { return stored_copy(hash); });
   SkipStrategy strategy;
   if (options_.skip) {
     strategy = *options_.skip;
@@ -1122,8 +1125,13 @@ void ReplaySession::begin_syscall(RTask& t, Action action, int64_t nr, const uin
         a[0] = static_cast<uint64_t>(rec.getRet());
       }
       if (!(flags & MAP_ANONYMOUS)) {
-        // The bytes come from the trace's copy; the fd is not real on replay.
-        flags = (flags & ~uint64_t{0x0f}) | MAP_PRIVATE | MAP_ANONYMOUS;
+        // The bytes come from the trace's copy, or the replay's copy of a
+        // shared object mapped over it at the exit; the fd is not real on
+        // replay. A shared map of a device (/dev/zero) is shared anonymous
+        // memory, which fork shares as it did when recording.
+        uint64_t type = flags & 0x0f;
+        bool device_shared = !rec.hasMapping() && (type == MAP_SHARED || type == MAP_SHARED_VALIDATE);
+        flags = (flags & ~uint64_t{0x0f}) | (device_shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS;
         flags &= ~static_cast<uint64_t>(MAP_SYNC);
         a[4] = static_cast<uint64_t>(-1);
         a[5] = 0;
@@ -1313,12 +1321,52 @@ void ReplaySession::finish_syscall(RTask& t, schema::Syscall::Reader rec, int64_
       }
       set_syscall_args_in_regs(r, t.cur.args);  // the program sees its own arguments
       t.task->set_regs(r);
-      if (rec.hasMapping()) fill_mapping(t, rec, static_cast<uint64_t>(live), t.cur.args[1]);
+      if (rec.hasMapping() && rec.getMapping().getSharedObject() != 0) {
+        SharedMemory::MapRequest req;
+        req.addr = static_cast<uint64_t>(live);
+        req.len = t.cur.args[1];
+        req.prot = static_cast<int>(t.cur.args[2]);
+        uint64_t type = t.cur.args[3] & 0x0f;
+        req.shared = type == MAP_SHARED || type == MAP_SHARED_VALIDATE;
+        req.offset = t.cur.args[5];
+        shared_->map(*t.task, syscall_insn_of(t), rec.getMapping(), req);
+      } else if (rec.hasMapping()) {
+        fill_mapping(t, rec, static_cast<uint64_t>(live), t.cur.args[1]);
+      }
       break;
     }
     default:
       break;
   }
+  finish_shared_memory(t, rec);
+}
+
+uint64_t ReplaySession::syscall_insn_of(RTask& t) { return t.task->regs().rip - 2; }
+
+// What a syscall did to shared objects: SysV attach and detach (emulated,
+// the segment is the replay's memfd), and changes to their bytes through
+// file descriptors by calls that replay skips.
+void ReplaySession::finish_shared_memory(RTask& t, schema::Syscall::Reader rec) {
+  for (auto w : rec.getFileWrites()) shared_->apply(w);
+  const sys::SyscallDesc* desc = sys::lookup(t.cur.nr);
+  if (desc == nullptr || rec.getIsError() || t.cur.action != Action::Emulate) return;
+  if (desc->special == sys::Special::ShmAttach && rec.hasMapping()) {
+    uint64_t shmflg = t.cur.args[2];
+    SharedMemory::MapRequest req;
+    req.addr = static_cast<uint64_t>(rec.getRet());
+    req.len = rec.getMapping().getFileSize();
+    req.prot = PROT_READ | ((shmflg & SHM_RDONLY) ? 0 : PROT_WRITE) | ((shmflg & SHM_EXEC) ? PROT_EXEC : 0);
+    req.shared = true;
+    req.replace = (shmflg & SHM_REMAP) != 0;
+    shared_->map(*t.task, syscall_insn_of(t), rec.getMapping(), req);
+  } else if (desc->special == sys::Special::ShmDetach) {
+    shared_->unmap_segment(*t.task, syscall_insn_of(t), t.cur.args[0]);
+  }
+}
+
+std::vector<std::string> ReplaySession::shared_objects_at_end() const {
+  if (!reader_->end()) return {};
+  return shared_->compare_end(reader_->end()->shared_objects);
 }
 
 void ReplaySession::on_exit(RTask& t, const KernelSyscallInfo& info) {
@@ -1579,6 +1627,7 @@ int replay_autopilot(const ReplayOptions& options) {
         if (!session.reader().complete())
           std::cerr << "rrx: the program exited, but the trace is incomplete: "
                     << session.reader().incomplete_reason() << "\n";
+        for (const std::string& w : session.shared_objects_at_end()) std::cerr << "rrx: warning: " << w << "\n";
         return session.recorded_exit_status();
       case ReplaySession::StopKind::TraceEnd:
         std::cerr << "rrx: " << session.trace_end_message() << "\n";

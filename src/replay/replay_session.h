@@ -28,6 +28,7 @@ namespace rrx::replay {
 
 class Skipper;
 class ReplaySession;
+class SharedMemory;
 
 // A frozen copy of the whole replayed tree at one moment: one stopped fork
 // of each replayed process (copy-on-write, never resumed) plus the replay's
@@ -160,6 +161,9 @@ class ReplaySession {
   const std::string& auxv() const { return auxv_; }
   // What `rrx replay` exits with at the end: the recorded status.
   int recorded_exit_status() const;
+  // Warnings about shared objects whose bytes at the end differ from the
+  // recording's (written by a process outside the recorded tree).
+  std::vector<std::string> shared_objects_at_end() const;
   std::string trace_end_message() const;
   // Kills every replayed task.
   void kill();
@@ -271,6 +275,9 @@ class ReplaySession {
   void write_recorded_memory(RTask& t, schema::Syscall::Reader rec);
   void check_sent_data(RTask& t, schema::Syscall::Reader rec);
   void fill_mapping(RTask& t, schema::Syscall::Reader rec, uint64_t addr, uint64_t len);
+  void finish_shared_memory(RTask& t, schema::Syscall::Reader rec);
+  // The address of the syscall instruction a task is stopped at (entry or exit).
+  static uint64_t syscall_insn_of(RTask& t);
   void redirect_exec(RTask& t, const std::string& hash, int64_t nr);
   bool take_signal_for_real(RTask& t, int64_t nr, const uint64_t args[6], int64_t recorded_ret);
   Action action_for(const schema::Syscall::Reader* rec, int64_t nr, const uint64_t args[6]) const;
@@ -300,6 +307,7 @@ class ReplaySession {
   std::atomic<pid_t> running_live_tid_{0};
   std::optional<std::pair<uint64_t, uint64_t>> watched_write_;  // set by memory_write_hook during a syscall
   std::map<std::string, int> file_fds_;
+  std::unique_ptr<SharedMemory> shared_;  // the replay's copies of shared objects
   std::set<std::string> verified_copies_;  // hashes of stored files checked by stored_copy()
   bool debug_log_ = false;  // RRX_DEBUG_REPLAY=1: log every stop
   int step_over_syscall_tid_ = 0;  // step(): the task stepping over a syscall instruction

@@ -96,6 +96,28 @@ struct FileMapping {
   path @1 :Text;             # the path the recorder saw
   fileOffset @2 :UInt64;
   fileSize @3 :UInt64;       # size of the file when it was mapped
+  # A shared object: a file, memfd, /dev/shm object or SysV segment that
+  # some recorded process mapped MAP_SHARED (shared anonymous memory is
+  # mapped for real on replay, and fork shares it). Numbered
+  # from 1 in the order of their first shared mapping; 0: not one. Replay
+  # backs each by one memfd of its own, so every process that maps it sees
+  # every other's stores (and the memory writes and file writes of skipped
+  # syscalls). contentHash is set at the object's first mapping only (empty:
+  # zeros); later mappings of it reuse the replay's memfd.
+  sharedObject @4 :UInt32;
+  writable @5 :Bool;         # the fd allowed writing (a PROT_WRITE mprotect can succeed)
+}
+
+# A syscall changed a shared object's bytes or size through a file
+# descriptor (write, pwrite, ftruncate, fallocate, copy_file_range...):
+# the file's bytes in [offset, offset + length) after the call (data, then
+# zeros up to length) and its size after the call.
+struct FileWrite {
+  object @0 :UInt32;
+  offset @1 :UInt64;
+  length @2 :UInt64;
+  data @3 :Data;
+  size @4 :UInt64;
 }
 
 struct Syscall {
@@ -115,6 +137,7 @@ struct Syscall {
   # from before it, failed calls): no checksum, nothing compared.
   dataCrc @10 :UInt32;
   hasDataCrc @11 :Bool;
+  fileWrites @12 :List(FileWrite);
 }
 
 # Entry of a syscall whose exit is a later event (a blocking syscall while
@@ -216,4 +239,15 @@ struct End {
   endTimeUnixNs @1 :Int64;
   exitStatus @2 :Int32;      # what `rrx record` exited with
   reason @3 :Text;           # "exited", "killed by SIGTERM to the recorder", ...
+  # The shared objects' contents at the end of the recording, which replay
+  # compares with its own: a difference means that something outside the
+  # recorded tree wrote to one (the one thing rrx cannot replay).
+  sharedObjects @4 :List(SharedObjectState);
+}
+
+struct SharedObjectState {
+  object @0 :UInt32;
+  size @1 :UInt64;
+  contentHash @2 :Text;      # 16 hex digits, as FileStore names files; empty: not checked
+  path @3 :Text;
 }

@@ -43,6 +43,7 @@ class FileStore {
   Stored store(const std::filesystem::path& source, const std::string& name);
   // Path of the copy for a hash recorded in the trace (throws if missing).
   std::filesystem::path lookup(const std::filesystem::path& trace_dir, const std::string& hash) const;
+  const std::filesystem::path& dir() const { return dir_; }
 
  private:
   std::filesystem::path dir_;

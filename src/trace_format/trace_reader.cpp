@@ -235,6 +235,10 @@ void TraceReader::finish_open() {
       info.end_time_unix_ns = end.getEndTimeUnixNs();
       info.exit_status = end.getExitStatus();
       info.reason = end.getReason();
+      for (auto o : end.getSharedObjects()) {
+        info.shared_objects.push_back(
+            SharedObjectEnd{o.getObject(), o.getSize(), o.getContentHash().cStr(), o.getPath().cStr()});
+      }
     } catch (const kj::Exception& e) {
       throw TraceError(trace_path_, last.offset, "malformed end message: " + std::string(e.getDescription().cStr()));
     } catch (const std::exception& e) {

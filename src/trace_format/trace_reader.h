@@ -14,6 +14,7 @@
 
 #include "trace_format/chunk_format.h"
 #include "trace_format/trace.capnp.h"
+#include "trace_format/trace_writer.h"
 #include "trace_format/trace_error.h"
 
 namespace rrx::trace {
@@ -41,6 +42,7 @@ struct EndInfo {
   int64_t end_time_unix_ns;
   int exit_status;
   std::string reason;
+  std::vector<SharedObjectEnd> shared_objects;
 };
 
 class TraceReader {

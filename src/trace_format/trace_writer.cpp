@@ -168,7 +168,7 @@ void TraceWriter::flush() {
   last_flush_ = std::chrono::steady_clock::now();
 }
 
-void TraceWriter::close(int exit_status, const std::string& reason) {
+void TraceWriter::close(int exit_status, const std::string& reason, const std::vector<SharedObjectEnd>& shared) {
   if (closed_) return;
   check_usable();
   flush();
@@ -179,6 +179,15 @@ void TraceWriter::close(int exit_status, const std::string& reason) {
     root.setEndTimeUnixNs(unix_now_ns());
     root.setExitStatus(exit_status);
     root.setReason(reason);
+    if (!shared.empty()) {
+      auto list = root.initSharedObjects(static_cast<unsigned>(shared.size()));
+      for (unsigned i = 0; i < shared.size(); ++i) {
+        list[i].setObject(shared[i].object);
+        list[i].setSize(shared[i].size);
+        list[i].setContentHash(shared[i].content_hash);
+        list[i].setPath(shared[i].path);
+      }
+    }
     add_message(end.getSegmentsForOutput());
     write_chunk(static_cast<uint8_t>(ChunkKind::End), pending_.data(),
                 pending_words_ * sizeof(capnp::word), event_count_, 1);

@@ -15,6 +15,14 @@
 
 namespace rrx::trace {
 
+// A shared object's state at the end of the recording (End.sharedObjects).
+struct SharedObjectEnd {
+  uint32_t object = 0;
+  uint64_t size = 0;
+  std::string content_hash;  // empty: not checked
+  std::string path;
+};
+
 struct WriterOptions {
   size_t chunk_bytes = 256 * 1024;     // uncompressed bytes per chunk before it is flushed
   int zstd_level = 3;
@@ -38,7 +46,7 @@ class TraceWriter {
   // timer checked in append(), and in close()).
   void flush();
   // Writes the End record and the index, fsyncs: the trace is complete.
-  void close(int exit_status, const std::string& reason);
+  void close(int exit_status, const std::string& reason, const std::vector<SharedObjectEnd>& shared = {});
   bool closed() const { return closed_; }
 
  private:

@@ -218,8 +218,13 @@ TEST_CASE("syscall_table: replay policies") {
   CHECK(policy(SYS_set_tid_address) == Replay::ExecuteInject);
   CHECK(policy(SYS_rseq) == Replay::Emulate);
   CHECK(special(SYS_rseq) == Special::Rseq);
-  for (int64_t nr : {SYS_io_uring_setup, SYS_io_uring_enter, SYS_io_uring_register, SYS_shmget, SYS_shmat,
-                     SYS_shmdt, SYS_shmctl, SYS_process_vm_readv, SYS_process_vm_writev, SYS_userfaultfd,
+  CHECK(special(SYS_shmat) == Special::ShmAttach);
+  CHECK(special(SYS_shmdt) == Special::ShmDetach);
+  for (int64_t nr : {SYS_shmget, SYS_shmat, SYS_shmdt, SYS_shmctl}) {
+    INFO(syscall_name(nr));
+    CHECK(policy(nr) == Replay::Emulate);
+  }
+  for (int64_t nr : {SYS_io_uring_setup, SYS_io_uring_enter, SYS_io_uring_register, SYS_process_vm_readv, SYS_process_vm_writev, SYS_userfaultfd,
                      SYS_perf_event_open, SYS_bpf, SYS_ptrace, SYS_setns, SYS_unshare, SYS_kexec_load,
                      SYS_init_module, SYS_name_to_handle_at, SYS_io_setup, SYS_io_submit}) {
     INFO(syscall_name(nr));
@@ -691,4 +696,35 @@ TEST_CASE("syscall table: resource limits that shape the replay run for real, th
   CHECK(policy(SYS_prlimit64, {0, RLIMIT_STACK, 0, 0x1000}) == Replay::Emulate);     // only reads
   CHECK(policy(SYS_prlimit64, {1234, RLIMIT_STACK, 0x1000, 0}) == Replay::Emulate);  // another process
   CHECK(policy(SYS_getrlimit, {RLIMIT_STACK, 0x1000}) == Replay::Emulate);
+}
+
+// Which calls change a file's bytes or size through a descriptor, and where
+// the row says the fd and the offset are: what the recorder captures for a
+// shared object (record/shared_objects.cpp).
+TEST_CASE("syscall_table: file changes") {
+  auto change = [](int64_t nr) { return lookup(nr)->changes_file; };
+  struct Want {
+    int64_t nr;
+    FileChange kind;
+    int fd;
+    int off;
+  };
+  for (const Want& w : {Want{SYS_write, FileChange::AtPosition, 0, -1}, Want{SYS_writev, FileChange::AtPosition, 0, -1},
+                        Want{SYS_sendfile, FileChange::AtPosition, 0, -1},
+                        Want{SYS_pwrite64, FileChange::AtOffset, 0, 3}, Want{SYS_pwritev, FileChange::AtOffset, 0, 3},
+                        Want{SYS_pwritev2, FileChange::AtOffset, 0, 3},
+                        Want{SYS_copy_file_range, FileChange::AtOffsetPtr, 2, 3},
+                        Want{SYS_splice, FileChange::AtOffsetPtr, 2, 3}, Want{SYS_ftruncate, FileChange::Resize, 0, 1},
+                        Want{SYS_truncate, FileChange::ResizePath, 0, 1}, Want{SYS_fallocate, FileChange::Allocate, 0, -1},
+                        Want{SYS_open, FileChange::Opened, -1, -1}, Want{SYS_openat, FileChange::Opened, -1, -1},
+                        Want{SYS_creat, FileChange::Opened, -1, -1}, Want{SYS_openat2, FileChange::Opened, -1, -1}}) {
+    INFO(syscall_name(w.nr));
+    CHECK(change(w.nr).kind == w.kind);
+    CHECK(change(w.nr).fd == w.fd);
+    CHECK(change(w.nr).off == w.off);
+  }
+  for (int64_t nr : {SYS_read, SYS_pread64, SYS_sendto, SYS_mmap, SYS_close, SYS_lseek}) {
+    INFO(syscall_name(nr));
+    CHECK(change(nr).kind == FileChange::None);
+  }
 }

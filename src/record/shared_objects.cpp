@@ -1,0 +1,326 @@
+// SharedObjects: see shared_objects.h.
+#include "record/shared_objects.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "core/error.h"
+
+namespace rrx::record {
+
+namespace {
+
+std::string fd_path(pid_t tid, int fd) { return "/proc/" + std::to_string(tid) + "/fd/" + std::to_string(fd); }
+
+std::string read_link(const std::string& path) {
+  char buf[4096];
+  ssize_t n = ::readlink(path.c_str(), buf, sizeof buf - 1);
+  if (n < 0) return path;
+  return std::string(buf, static_cast<size_t>(n));
+}
+
+// The file position and open flags of `fd` in `tid` (/proc/TID/fdinfo/FD).
+bool fd_info(pid_t tid, int fd, uint64_t* pos, int* flags) {
+  std::ifstream in("/proc/" + std::to_string(tid) + "/fdinfo/" + std::to_string(fd));
+  if (!in) return false;
+  std::string key;
+  bool got_pos = false;
+  bool got_flags = false;
+  while (in >> key) {
+    if (key == "pos:") {
+      in >> *pos;
+      got_pos = true;
+    } else if (key == "flags:") {
+      std::string octal;
+      in >> octal;
+      *flags = static_cast<int>(std::strtol(octal.c_str(), nullptr, 8));
+      got_flags = true;
+    } else {
+      std::string rest;
+      std::getline(in, rest);
+    }
+    if (got_pos && got_flags) return true;
+  }
+  return got_pos && got_flags;
+}
+
+// The mapping that starts at `addr` in `tid`: its end and its path column.
+bool mapping_at(pid_t tid, uint64_t addr, uint64_t* end, std::string* path) {
+  std::ifstream maps("/proc/" + std::to_string(tid) + "/maps");
+  std::string line;
+  while (std::getline(maps, line)) {
+    unsigned long long lo = 0;
+    unsigned long long hi = 0;
+    int consumed = 0;
+    if (std::sscanf(line.c_str(), "%llx-%llx %*s %*s %*s %*s %n", &lo, &hi, &consumed) < 2) continue;
+    if (lo != addr) continue;
+    *end = hi;
+    *path = consumed > 0 && static_cast<size_t>(consumed) <= line.size() ? line.substr(static_cast<size_t>(consumed)) : "";
+    return true;
+  }
+  return false;
+}
+
+// Processes outside `tree` with a shared mapping of (dev, ino): "PID (COMM)".
+std::vector<std::string> outside_mappers(dev_t dev, ino_t ino, const std::vector<pid_t>& tree) {
+  std::vector<std::string> out;
+  std::set<pid_t> inside(tree.begin(), tree.end());
+  inside.insert(::getpid());
+  char devstr[32];
+  std::snprintf(devstr, sizeof devstr, "%02x:%02x", major(dev), minor(dev));
+  DIR* proc = ::opendir("/proc");
+  if (!proc) return out;
+  while (dirent* e = ::readdir(proc)) {
+    char* endp = nullptr;
+    long pid = std::strtol(e->d_name, &endp, 10);
+    if (*endp != '\0' || pid <= 0 || inside.count(static_cast<pid_t>(pid))) continue;
+    std::ifstream maps(std::string("/proc/") + e->d_name + "/maps");
+    std::string line;
+    while (std::getline(maps, line)) {
+      char perms[8] = {};
+      char d[32] = {};
+      unsigned long long inode = 0;
+      if (std::sscanf(line.c_str(), "%*llx-%*llx %7s %*s %31s %llu", perms, d, &inode) != 3) continue;
+      if (perms[3] != 's' || inode != ino || std::strcmp(d, devstr) != 0) continue;
+      std::ifstream comm(std::string("/proc/") + e->d_name + "/comm");
+      std::string name;
+      std::getline(comm, name);
+      out.push_back(std::string(e->d_name) + " (" + name + ")");
+      break;
+    }
+    if (out.size() >= 5) break;
+  }
+  ::closedir(proc);
+  return out;
+}
+
+}  // namespace
+
+SharedObjects::~SharedObjects() {
+  for (auto& [key, o] : files_by_inode_) {
+    if (o.fd >= 0) ::close(o.fd);
+  }
+}
+
+std::optional<SharedObjects::Mapping> SharedObjects::on_file_map(pid_t tid, int fd, bool shared,
+                                                                 const std::vector<pid_t>& tree) {
+  std::string path = fd_path(tid, fd);
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
+  Mapping m;
+  m.size = static_cast<uint64_t>(st.st_size);
+  uint64_t pos = 0;
+  int flags = 0;
+  if (fd_info(tid, fd, &pos, &flags)) m.writable = (flags & O_ACCMODE) == O_RDWR;
+  auto key = std::make_pair(static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino));
+  auto it = files_by_inode_.find(key);
+  if (it != files_by_inode_.end()) {
+    m.id = it->second.id;
+    m.name = it->second.name;
+    return m;
+  }
+  if (!shared) return std::nullopt;
+  Object o;
+  o.id = next_id_++;
+  o.name = read_link(path);
+  o.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (o.fd < 0) throw_errno("open " + path + " (" + o.name + ", mapped shared)");
+  m.id = o.id;
+  m.name = o.name;
+  m.content = files_.store(path, o.name);
+  m.outside_mappers = outside_mappers(st.st_dev, st.st_ino, tree);
+  files_by_inode_.emplace(key, std::move(o));
+  return m;
+}
+
+SharedObjects::Mapping SharedObjects::on_sysv_attach(Task& task, int shmid, uint64_t addr) {
+  Mapping m;
+  uint64_t end = 0;
+  std::string path;
+  if (!mapping_at(task.tid(), addr, &end, &path) || end <= addr) {
+    throw Error("shmat of segment " + std::to_string(shmid) + " at 0x" + std::to_string(addr) +
+                ": no mapping there in /proc/" + std::to_string(task.tid()) + "/maps");
+  }
+  m.size = end - addr;
+  m.name = path.empty() ? "SysV segment " + std::to_string(shmid) : path + ", shmid " + std::to_string(shmid);
+  m.writable = true;
+  auto it = sysv_.find(shmid);
+  if (it != sysv_.end()) {
+    m.id = it->second;
+    return m;
+  }
+  m.id = next_id_++;
+  sysv_[shmid] = m.id;
+  // Its bytes now (a segment created outside the recording may hold data):
+  // stored as a sparse file when any page is not zero.
+  std::filesystem::path tmp = files_.dir() / (".sysv-" + std::to_string(shmid));
+  int out = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (out < 0) throw_errno("create " + tmp.string());
+  bool any = false;
+  std::vector<char> page(4096);
+  static const std::vector<char> zeros(4096, 0);
+  for (uint64_t off = 0; off < m.size; off += page.size()) {
+    size_t n = task.read_mem(addr + off, page.data(), page.size());
+    if (n == 0 || std::memcmp(page.data(), zeros.data(), n) == 0) continue;
+    if (::pwrite(out, page.data(), n, static_cast<off_t>(off)) != static_cast<ssize_t>(n)) {
+      ::close(out);
+      ::unlink(tmp.c_str());
+      throw_errno("write " + tmp.string());
+    }
+    any = true;
+  }
+  if (::ftruncate(out, static_cast<off_t>(m.size)) != 0) {
+    ::close(out);
+    ::unlink(tmp.c_str());
+    throw_errno("truncate " + tmp.string());
+  }
+  ::close(out);
+  if (any) m.content = files_.store(tmp, m.name);
+  ::unlink(tmp.c_str());
+  return m;
+}
+
+const SharedObjects::Object* SharedObjects::object_of_fd(pid_t tid, int fd) const {
+  if (fd < 0) return nullptr;
+  struct stat st {};
+  if (::stat(fd_path(tid, fd).c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return nullptr;
+  auto it = files_by_inode_.find({static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino)});
+  return it == files_by_inode_.end() ? nullptr : &it->second;
+}
+
+std::optional<SharedObjects::Change> SharedObjects::on_file_change(const sys::SyscallDesc& desc,
+                                                                   const sys::CallView& call, Task& task) {
+  if (files_by_inode_.empty() || call.ret < 0) return std::nullopt;
+  const sys::FileChangeFrom& fc = desc.changes_file;
+  pid_t tid = task.tid();
+  const Object* o = nullptr;
+  int fd = -1;
+  if (fc.kind == sys::FileChange::ResizePath) {
+    std::string p = task.read_string(call.args[fc.fd]);
+    if (p.empty()) return std::nullopt;
+    if (p[0] != '/') p = "/proc/" + std::to_string(tid) + "/cwd/" + p;
+    struct stat st {};
+    if (::stat(p.c_str(), &st) != 0) return std::nullopt;
+    auto it = files_by_inode_.find({static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino)});
+    if (it == files_by_inode_.end()) return std::nullopt;
+    o = &it->second;
+  } else if (fc.kind == sys::FileChange::Opened) {
+    fd = static_cast<int>(call.ret);
+    o = object_of_fd(tid, fd);
+  } else {
+    fd = static_cast<int>(call.args[fc.fd]);
+    o = object_of_fd(tid, fd);
+  }
+  if (o == nullptr) return std::nullopt;
+  Change c;
+  c.id = o->id;
+  uint64_t ret = static_cast<uint64_t>(call.ret);
+  uint64_t end = 0;
+  bool bytes = false;
+  auto at_position = [&]() {
+    uint64_t pos = 0;
+    int flags = 0;
+    if (!fd_info(tid, fd, &pos, &flags)) throw Error("cannot read /proc/" + std::to_string(tid) + "/fdinfo/" + std::to_string(fd));
+    end = pos;
+    bytes = true;
+  };
+  switch (fc.kind) {
+    case sys::FileChange::AtPosition:
+      at_position();
+      break;
+    case sys::FileChange::AtOffset: {
+      int64_t off = static_cast<int64_t>(call.args[fc.off]);
+      uint64_t pos = 0;
+      int flags = 0;
+      if (off == -1) {
+        at_position();
+      } else if (fd_info(tid, fd, &pos, &flags) && (flags & O_APPEND)) {
+        // Linux appends a pwrite to an O_APPEND file, whatever the offset.
+        struct stat st {};
+        if (::fstat(o->fd, &st) == 0) end = static_cast<uint64_t>(st.st_size);
+        bytes = true;
+      } else {
+        end = static_cast<uint64_t>(off) + ret;
+        bytes = true;
+      }
+      break;
+    }
+    case sys::FileChange::AtOffsetPtr: {
+      uint64_t ptr = call.args[fc.off];
+      if (ptr == 0) {
+        at_position();
+      } else if (task.read_exact(ptr, &end, sizeof end)) {
+        bytes = true;
+      }
+      break;
+    }
+    case sys::FileChange::Allocate: {
+      int mode = static_cast<int>(call.args[1]);
+      uint64_t off = call.args[2];
+      uint64_t len = call.args[3];
+      if (mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE)) {
+        c.offset = off;
+        c.length = len;  // zeros
+      } else if (mode & (FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE)) {
+        // The bytes from `off` on moved: all of them, as they are now.
+        struct stat st {};
+        if (::fstat(o->fd, &st) == 0 && static_cast<uint64_t>(st.st_size) > off) {
+          c.offset = off;
+          end = static_cast<uint64_t>(st.st_size);
+          ret = end - off;
+          bytes = true;
+        }
+      }
+      break;
+    }
+    default:
+      break;  // Resize, ResizePath, Opened: the size alone
+  }
+  if (bytes && ret > 0 && end >= ret) {
+    c.offset = end - ret;
+    c.length = ret;
+    c.data.resize(ret);
+    ssize_t got = ::pread(o->fd, c.data.data(), c.data.size(), static_cast<off_t>(c.offset));
+    c.data.resize(got > 0 ? static_cast<size_t>(got) : 0);
+  }
+  struct stat st {};
+  if (::fstat(o->fd, &st) != 0) throw_errno("fstat of shared object " + o->name);
+  c.size = static_cast<uint64_t>(st.st_size);
+  if (c.length > c.size - std::min(c.size, c.offset)) c.length = c.size - std::min(c.size, c.offset);
+  return c;
+}
+
+std::vector<trace::SharedObjectEnd> SharedObjects::final_states() const {
+  std::vector<trace::SharedObjectEnd> out;
+  constexpr uint64_t kHashLimit = uint64_t{1} << 30;
+  for (const auto& [key, o] : files_by_inode_) {
+    trace::SharedObjectEnd e;
+    e.object = o.id;
+    e.path = o.name;
+    struct stat st {};
+    if (::fstat(o.fd, &st) != 0) continue;
+    e.size = static_cast<uint64_t>(st.st_size);
+    if (e.size <= kHashLimit) {
+      try {
+        e.content_hash = trace::content_hash_of_file("/proc/self/fd/" + std::to_string(o.fd));
+      } catch (const Error&) {
+        // Unreadable now: not checked.
+      }
+    }
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+}  // namespace rrx::record

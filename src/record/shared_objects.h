@@ -1,0 +1,82 @@
+// The recorder's registry of shared objects: files, memfds, /dev/shm objects
+// and SysV segments that a recorded process maps MAP_SHARED (or attaches).
+// Each gets a number; the trace says which mapping is which
+// object, what it held when first mapped, and every change a syscall makes
+// to its bytes through a file descriptor, so replay can rebuild one object
+// that all its mappings share (replay/shared_memory.h).
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/ptrace_task.h"
+#include "core/syscall_table.h"
+#include "trace_format/trace_dir.h"
+#include "trace_format/trace_writer.h"
+
+namespace rrx::record {
+
+class SharedObjects {
+ public:
+  explicit SharedObjects(trace::FileStore& files) : files_(files) {}
+  ~SharedObjects();
+  SharedObjects(const SharedObjects&) = delete;
+  SharedObjects& operator=(const SharedObjects&) = delete;
+
+  struct Mapping {
+    uint32_t id = 0;
+    std::optional<trace::FileStore::Stored> content;  // at the object's first mapping
+    std::string name;                                 // path (or description) of the object
+    uint64_t size = 0;                                // its size now
+    bool writable = false;
+    // Processes outside the recorded tree that map it too (at its first mapping).
+    std::vector<std::string> outside_mappers;
+  };
+
+  // An mmap of fd `fd` (a regular file) by `tid` succeeded. A MAP_SHARED map
+  // makes the file a shared object (the first time: its contents are stored);
+  // a MAP_PRIVATE map of a file that already is one names that object, so
+  // replay maps it copy-on-write from the object's current bytes. Otherwise
+  // nullopt: an ordinary private file map. `tree` says which pids are
+  // recorded (for the outside-mapper check).
+  std::optional<Mapping> on_file_map(pid_t tid, int fd, bool shared, const std::vector<pid_t>& tree);
+  // shmat of SysV segment `shmid` succeeded at `addr` in `task`: the segment
+  // is an object; at its first attach its bytes are read from the task.
+  Mapping on_sysv_attach(Task& task, int shmid, uint64_t addr);
+
+  // A successful call whose row has a FileChange (write, pwrite, ftruncate,
+  // fallocate, copy_file_range, O_TRUNC opens...): the change it made to a
+  // shared object, when its fd names one.
+  struct Change {
+    uint32_t id;
+    uint64_t offset = 0;
+    uint64_t length = 0;
+    std::string data;  // the bytes in [offset, offset+length) after the call; zeros follow
+    uint64_t size = 0;
+  };
+  std::optional<Change> on_file_change(const sys::SyscallDesc& desc, const sys::CallView& call, Task& task);
+
+  bool empty() const { return next_id_ == 1; }
+  // The objects' sizes and content hashes now (at the end of the recording).
+  std::vector<trace::SharedObjectEnd> final_states() const;
+
+ private:
+  struct Object {
+    uint32_t id;
+    int fd = -1;  // the recorder's own read-only descriptor (files and memfds)
+    std::string name;
+  };
+  const Object* object_of_fd(pid_t tid, int fd) const;
+  trace::FileStore& files_;
+  uint32_t next_id_ = 1;
+  std::map<std::pair<uint64_t, uint64_t>, Object> files_by_inode_;  // (dev, ino)
+  std::map<int, uint32_t> sysv_;                                    // shmid -> id
+};
+
+}  // namespace rrx::record

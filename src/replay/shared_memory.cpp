@@ -1,0 +1,253 @@
+// SharedMemory: see shared_memory.h.
+#include "replay/shared_memory.h"
+
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+
+#include "core/error.h"
+#include "core/remote_syscall.h"
+#include "trace_format/trace_dir.h"
+
+namespace rrx::replay {
+
+namespace {
+
+constexpr const char* kMemfdPrefix = "rrx-shared-";
+
+uint64_t size_of(int fd) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) throw_errno("fstat (shared object copy)");
+  return static_cast<uint64_t>(st.st_size);
+}
+
+// Copies the data of `from` (holes stay holes) into `to`, which has the
+// same size and only holes.
+void copy_data(int from, int to, uint64_t size, const std::string& what) {
+  std::vector<char> buf(1 << 20);
+  off_t pos = 0;
+  while (static_cast<uint64_t>(pos) < size) {
+    off_t data = ::lseek(from, pos, SEEK_DATA);
+    if (data < 0) {
+      if (errno == ENXIO) break;  // only a hole is left
+      throw_errno("seek in " + what);
+    }
+    off_t hole = ::lseek(from, data, SEEK_HOLE);
+    if (hole < 0) hole = static_cast<off_t>(size);
+    hole = std::min<off_t>(hole, static_cast<off_t>(size));
+    for (off_t at = data; at < hole;) {
+      size_t want = static_cast<size_t>(std::min<off_t>(static_cast<off_t>(buf.size()), hole - at));
+      ssize_t got = ::pread(from, buf.data(), want, at);
+      if (got < 0 && errno == EINTR) continue;
+      if (got <= 0) throw_errno("read " + what);
+      if (::pwrite(to, buf.data(), static_cast<size_t>(got), at) != got) throw_errno("write " + what);
+      at += got;
+    }
+    pos = hole;
+  }
+}
+
+int new_memfd(const std::string& name) {
+  int fd = static_cast<int>(::syscall(SYS_memfd_create, name.c_str(), MFD_CLOEXEC));
+  if (fd < 0) throw_errno("memfd_create (a shared object of the replay)");
+  return fd;
+}
+
+}  // namespace
+
+struct SharedMemory::Snapshot {
+  struct Entry {
+    int fd = -1;
+    uint64_t size = 0;
+  };
+  std::map<uint32_t, Entry> entries;  // the objects initialized then
+  ~Snapshot() {
+    for (auto& [id, e] : entries) ::close(e.fd);
+  }
+};
+
+SharedMemory::SharedMemory(std::function<std::filesystem::path(const std::string&)> stored_copy)
+    : stored_copy_(std::move(stored_copy)) {}
+
+SharedMemory::~SharedMemory() {
+  for (auto& [id, o] : objects_) ::close(o.fd);
+}
+
+SharedMemory::Object& SharedMemory::object(uint32_t id, schema::FileMapping::Reader m) {
+  Object& o = objects_[id];
+  if (o.fd < 0) o.fd = new_memfd(kMemfdPrefix + std::to_string(id));
+  if (o.initialized) return o;
+  // Its first mapping: as big as the file was, with the bytes it held.
+  o.name = m.getPath().cStr();
+  o.writable = m.getWritable();
+  uint64_t size = m.getFileSize();
+  if (::ftruncate(o.fd, 0) != 0 || ::ftruncate(o.fd, static_cast<off_t>(size)) != 0) {
+    throw_errno("size the replay's copy of " + o.name);
+  }
+  std::string hash = m.getContentHash().cStr();
+  if (!hash.empty()) {
+    std::filesystem::path p = stored_copy_(hash);
+    int src = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+    if (src < 0) throw_errno("open " + p.string());
+    try {
+      copy_data(src, o.fd, std::min(size, size_of(src)), p.string());
+    } catch (...) {
+      ::close(src);
+      throw;
+    }
+    ::close(src);
+  }
+  o.initialized = true;
+  return o;
+}
+
+void SharedMemory::map(Task& t, uint64_t scratch, schema::FileMapping::Reader m, const MapRequest& req) {
+  uint32_t id = m.getSharedObject();
+  Object& o = object(id, m);
+  if (size_of(o.fd) != m.getFileSize()) {
+    // The file's size changed in a way no recorded syscall did (a writer
+    // outside the recorded tree): the mapping gets the size it had.
+    if (::ftruncate(o.fd, static_cast<off_t>(m.getFileSize())) != 0) throw_errno("resize the copy of " + o.name);
+  }
+  std::string path = "/proc/" + std::to_string(::getpid()) + "/fd/" + std::to_string(o.fd);
+  int mode = req.shared && o.writable ? O_RDWR : O_RDONLY;
+  int64_t fd;
+  {
+    StackScratch name(t, path);
+    fd = remote_syscall(t, scratch, SYS_openat, {static_cast<uint64_t>(AT_FDCWD), name.addr(),
+                                                 static_cast<uint64_t>(mode | O_CLOEXEC), 0});
+  }
+  if (fd < 0) {
+    throw Error("cannot open the replay's copy of shared object " + std::to_string(id) + " (" + o.name +
+                ") in the replayed process: " + std::strerror(static_cast<int>(-fd)));
+  }
+  uint64_t flags = (req.shared ? MAP_SHARED : MAP_PRIVATE) | (req.replace ? MAP_FIXED : MAP_FIXED_NOREPLACE);
+  int64_t at = remote_syscall(t, scratch, SYS_mmap, {req.addr, req.len, static_cast<uint64_t>(req.prot), flags,
+                                                     static_cast<uint64_t>(fd), req.offset});
+  remote_syscall(t, scratch, SYS_close, {static_cast<uint64_t>(fd)});
+  if (at != static_cast<int64_t>(req.addr)) {
+    throw Error("cannot map shared object " + std::to_string(id) + " (" + o.name + ") at 0x" +
+                [&] {
+                  char b[32];
+                  std::snprintf(b, sizeof b, "%llx", static_cast<unsigned long long>(req.addr));
+                  return std::string(b);
+                }() +
+                (at < 0 ? std::string(": ") + std::strerror(static_cast<int>(-at)) : " (mapped elsewhere)"));
+  }
+}
+
+bool SharedMemory::unmap_segment(Task& t, uint64_t scratch, uint64_t addr) {
+  std::ifstream maps("/proc/" + std::to_string(t.tid()) + "/maps");
+  std::string line;
+  uint64_t end = 0;
+  std::string name;
+  while (std::getline(maps, line)) {
+    unsigned long long lo = 0;
+    unsigned long long hi = 0;
+    int consumed = 0;
+    if (std::sscanf(line.c_str(), "%llx-%llx %*s %*s %*s %*s %n", &lo, &hi, &consumed) < 2) continue;
+    std::string path = consumed > 0 && static_cast<size_t>(consumed) <= line.size() ? line.substr(consumed) : "";
+    if (end == 0) {
+      if (lo != addr) continue;
+      if (path.rfind(std::string("/memfd:") + kMemfdPrefix, 0) != 0) return false;
+      name = path;
+      end = hi;
+    } else if (lo == end && path == name) {
+      end = hi;  // the same segment, split by an mprotect
+    } else {
+      break;
+    }
+  }
+  if (end == 0) return false;
+  int64_t r = remote_syscall(t, scratch, SYS_munmap, {addr, end - addr});
+  if (r != 0) throw Error("cannot unmap a SysV segment of the replay: " + std::string(std::strerror(static_cast<int>(-r))));
+  return true;
+}
+
+void SharedMemory::apply(schema::FileWrite::Reader w) {
+  auto it = objects_.find(w.getObject());
+  if (it == objects_.end() || !it->second.initialized) {
+    throw Error("the trace changes shared object " + std::to_string(w.getObject()) +
+                ", which no replayed process has mapped");
+  }
+  Object& o = it->second;
+  auto data = w.getData();
+  if (data.size() > 0 &&
+      ::pwrite(o.fd, data.begin(), data.size(), static_cast<off_t>(w.getOffset())) != static_cast<ssize_t>(data.size())) {
+    throw_errno("write the replay's copy of " + o.name);
+  }
+  if (w.getLength() > data.size()) {
+    uint64_t from = w.getOffset() + data.size();
+    uint64_t len = w.getLength() - data.size();
+    if (::fallocate(o.fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(from),
+                    static_cast<off_t>(len)) != 0) {
+      throw_errno("zero a range of the replay's copy of " + o.name);
+    }
+  }
+  if (size_of(o.fd) != w.getSize() && ::ftruncate(o.fd, static_cast<off_t>(w.getSize())) != 0) {
+    throw_errno("resize the replay's copy of " + o.name);
+  }
+}
+
+std::shared_ptr<const SharedMemory::Snapshot> SharedMemory::snapshot() const {
+  auto snap = std::make_shared<Snapshot>();
+  for (const auto& [id, o] : objects_) {
+    if (!o.initialized) continue;
+    Snapshot::Entry e;
+    e.size = size_of(o.fd);
+    e.fd = new_memfd("rrx-snapshot-" + std::to_string(id));
+    snap->entries[id] = e;
+    if (::ftruncate(e.fd, static_cast<off_t>(e.size)) != 0) throw_errno("size a checkpoint copy of " + o.name);
+    copy_data(o.fd, e.fd, e.size, o.name);
+  }
+  return snap;
+}
+
+void SharedMemory::restore(const Snapshot& snap) {
+  for (auto& [id, o] : objects_) {
+    // Emptied first: the bytes come back from the copy (or, for an object
+    // first mapped after the checkpoint, at that mapping again).
+    if (::ftruncate(o.fd, 0) != 0) throw_errno("reset the replay's copy of " + o.name);
+    auto it = snap.entries.find(id);
+    o.initialized = it != snap.entries.end();
+    if (!o.initialized) continue;
+    if (::ftruncate(o.fd, static_cast<off_t>(it->second.size)) != 0) throw_errno("resize the copy of " + o.name);
+    copy_data(it->second.fd, o.fd, it->second.size, o.name);
+  }
+}
+
+std::vector<std::string> SharedMemory::compare_end(const std::vector<trace::SharedObjectEnd>& recorded) const {
+  std::vector<std::string> out;
+  for (const trace::SharedObjectEnd& r : recorded) {
+    if (r.content_hash.empty()) continue;
+    auto it = objects_.find(r.object);
+    if (it == objects_.end() || !it->second.initialized) continue;
+    uint64_t size = size_of(it->second.fd);
+    std::string hash;
+    try {
+      hash = trace::content_hash_of_file("/proc/self/fd/" + std::to_string(it->second.fd));
+    } catch (const Error&) {
+      continue;
+    }
+    if (size != r.size || hash != r.content_hash) {
+      out.push_back("shared object " + std::to_string(r.object) + " (" + r.path + ") ended with " +
+                    (size != r.size ? "another size (" + std::to_string(size) + " bytes, recorded " +
+                                          std::to_string(r.size) + ")"
+                                    : std::string("other bytes")) +
+                    " than when recording: a process outside the recorded tree wrote to it, so the replay "
+                    "may not be what was recorded");
+    }
+  }
+  return out;
+}
+
+}  // namespace rrx::replay

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Shared memory replays as one shared object: a MAP_SHARED file changed by
+# pwrite/write/ftruncate and read through the map; a file, shm_open object,
+# memfd, SysV segment, shared anonymous memory and /dev/zero shared by a
+# parent and its child that update a counter in turn; mremap growing a
+# shared map; a short file mapped past its end (SIGBUS); a read-only shared
+# map (mprotect refused). Python's multiprocessing (Pool, Queue,
+# ProcessPoolExecutor, Value + Lock: POSIX semaphores in shared memory).
+# A shared map that a process outside the recorded tree also maps is
+# reported, and bytes written from outside are detected at the replay's end.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib/mt.sh"
+
+P=$(prog shared_map)
+rr_check_native pwrite --stdout-has "map at 100: written by pwrite" -- "$P" pwrite
+for mode in file shm_open memfd sysv anon devzero; do
+  rr_check_native "$mode" --stdout-has "counter 200 (expected 200)" -- "$P" "$mode"
+done
+rr_check_native mremap --stdout-has "second page: from the child" -- "$P" mremap
+rr_check_native sigbus --stdout-has "past the end: signal 7" -- "$P" sigbus
+rr_check_native readonly --stdout-has "mprotect writable: -1" -- "$P" readonly
+
+PY=/usr/bin/python3
+if [[ -x $PY ]]; then
+  for mode in pool queue executor value; do
+    # Twice with the default strategy (the C cases above cover the others).
+    rr_record "py_$mode" -- "$PY" -I "$E2E_DATA/multiprocessing_modes.py" "$mode" && rr_replay_check "py_$mode" --default-only
+  done
+else
+  note "python3 is not installed: multiprocessing cases skipped"
+fi
+
+# A process outside the recorded tree maps the file shared: the recording
+# says so (stderr and a warning event in the trace).
+F=$WORK/outside-mapped
+head -c 8192 /dev/zero >"$F"
+"$P" hold "$F" &
+holder=$!
+for _ in $(seq 1 100); do [[ -e $F.held ]] && break; sleep 0.05; done
+if rr_record outside_mapper -- "$P" map-file "$F"; then
+  check "outside_mapper: the recording warns" grep -q "outside the recorded tree" "$WORK/outside_mapper.rec.rawerr"
+  check "outside_mapper: the warning is in the trace" \
+    bash -c "'$RRX' dump '$WORK/outside_mapper.trace' | grep -q 'outside the recorded tree'"
+  rr_replay_check outside_mapper --default-only
+fi
+kill "$holder" 2>/dev/null || true
+wait "$holder" 2>/dev/null || true
+
+# Bytes written into a shared object from outside while it is mapped: the
+# replay cannot reproduce them, and says so at its end.
+F=$WORK/outside-written
+head -c 4096 /dev/zero >"$F"
+rm -f "$F.mapped"
+(for _ in $(seq 1 200); do [[ -e $F.mapped ]] && break; sleep 0.02; done; printf 'from outside' | dd of="$F" conv=notrunc status=none) &
+writer=$!
+if rr_record outside_writer -- "$P" map-wait "$F"; then
+  wait "$writer" 2>/dev/null || true
+  run_capture "$WORK/outside_writer.rep" -- "$RRX" replay --autopilot "$WORK/outside_writer.trace"
+  check "outside_writer: the replay reports the foreign bytes" \
+    grep -q "outside the recorded tree wrote to it" "$WORK/outside_writer.rep.rawerr"
+fi
+wait "$writer" 2>/dev/null || true
+
+rr_finish

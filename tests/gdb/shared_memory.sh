@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Reverse execution over shared memory: a MAP_SHARED file changed by
+# pwrite, write and ftruncate (shared_map pwrite). Going back restores the
+# replay's copy of the shared object from the checkpoint it starts from, so
+# the mapping shows the bytes it held then, not the later ones.
+source "$(dirname "$0")/lib/gdb_common.sh"
+
+gdb_record shm -- "$RRX_TEST_PROGRAMS/shared_map" pwrite
+export RRX_CHECKPOINT_INTERVAL=5
+
+gdb_run shm '
+break pwritev
+continue
+up
+echo ==later==\n
+x/s map + 100
+x/s map + 300
+echo ==end==\n
+delete
+break pread
+reverse-continue
+up
+echo ==earlier==\n
+x/s map + 100
+x/s map + 4096
+echo ==end==\n
+delete
+break pwritev
+continue
+up
+echo ==later-again==\n
+x/s map + 100
+echo ==end==\n
+'
+OUT=$WORK/shm.gdb.out
+section() { sed -n "/^==$1==\$/,/^==end==\$/p" "$OUT"; }
+expect_in() {  # expect_in SECTION REGEX
+  CHECKS=$((CHECKS + 1))
+  if section "$1" | grep -qE "$2"; then
+    echo "ok:   $1: /$2/"
+  else
+    fail "$1: no match for /$2/"
+    sed 's/^/  | /' "$OUT" | head -100
+  fi
+}
+# Before pwritev the file was cut to 100 bytes and grown again: zeros at 100.
+expect_in later ':[[:space:]]+""'
+expect_in earlier ':[[:space:]]+"written by pwrite"'
+expect_in earlier ':[[:space:]]+"written by write"'
+expect_in later-again ':[[:space:]]+""'
+gdb_finish
