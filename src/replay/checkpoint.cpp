@@ -171,7 +171,9 @@ std::shared_ptr<Checkpoint> ReplaySession::checkpoint(std::string* why_not) {
   d.exe_copy = exe_copy_;
   d.exe_path = exe_path_;
   d.auxv = auxv_;
-  d.shared = shared_->snapshot();
+  std::map<int, Task*> live;
+  for (auto& [tid, t] : tasks_) live[tid] = t.task.get();
+  d.shared = shared_->snapshot(live);
   cp->measure();
   return cp;
 }
@@ -203,7 +205,9 @@ void ReplaySession::restore(const Checkpoint& cp) {
   exe_copy_ = d.exe_copy;
   exe_path_ = d.exe_path;
   auxv_ = d.auxv;
-  shared_->restore(*d.shared);
+  std::map<int, Task*> live;
+  for (auto& [tid, t] : tasks_) live[tid] = t.task.get();
+  shared_->restore(*d.shared, live);
   watched_write_.reset();
   held_stop_.reset();
   exec_stop_tid_ = 0;

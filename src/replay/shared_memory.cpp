@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <set>
 
 #include "core/error.h"
 #include "core/remote_syscall.h"
@@ -70,6 +71,12 @@ struct SharedMemory::Snapshot {
     uint64_t size = 0;
   };
   std::map<uint32_t, Entry> entries;  // the objects initialized then
+  struct Anonymous {
+    int tid;  // recorded: a task that maps it
+    uint64_t addr;
+    std::string bytes;
+  };
+  std::vector<Anonymous> anonymous;
   ~Snapshot() {
     for (auto& [id, e] : entries) ::close(e.fd);
   }
@@ -198,8 +205,32 @@ void SharedMemory::apply(schema::FileWrite::Reader w) {
   }
 }
 
-std::shared_ptr<const SharedMemory::Snapshot> SharedMemory::snapshot() const {
+std::shared_ptr<const SharedMemory::Snapshot> SharedMemory::snapshot(const std::map<int, Task*>& tasks) const {
   auto snap = std::make_shared<Snapshot>();
+  // Shared anonymous memory (and /dev/zero maps): each piece once, by its
+  // shmem inode and page offset, from the first task that maps it.
+  std::set<std::pair<uint64_t, uint64_t>> seen;
+  for (const auto& [tid, task] : tasks) {
+    std::ifstream maps("/proc/" + std::to_string(task->tid()) + "/maps");
+    std::string line;
+    while (std::getline(maps, line)) {
+      unsigned long long lo = 0;
+      unsigned long long hi = 0;
+      unsigned long long pgoff = 0;
+      unsigned long long inode = 0;
+      char perms[8] = {};
+      int consumed = 0;
+      if (std::sscanf(line.c_str(), "%llx-%llx %7s %llx %*s %llu %n", &lo, &hi, perms, &pgoff, &inode, &consumed) < 5) {
+        continue;
+      }
+      std::string path = consumed > 0 && static_cast<size_t>(consumed) <= line.size() ? line.substr(consumed) : "";
+      if (perms[3] != 's' || (path.rfind("/dev/zero", 0) != 0 && path.rfind("[anon_shmem", 0) != 0)) continue;
+      if (!seen.insert({inode, pgoff}).second) continue;
+      Snapshot::Anonymous a{tid, lo, std::string(hi - lo, '\0')};
+      a.bytes.resize(task->read_mem(lo, a.bytes.data(), a.bytes.size()));
+      snap->anonymous.push_back(std::move(a));
+    }
+  }
   for (const auto& [id, o] : objects_) {
     if (!o.initialized) continue;
     Snapshot::Entry e;
@@ -212,7 +243,13 @@ std::shared_ptr<const SharedMemory::Snapshot> SharedMemory::snapshot() const {
   return snap;
 }
 
-void SharedMemory::restore(const Snapshot& snap) {
+void SharedMemory::restore(const Snapshot& snap, const std::map<int, Task*>& tasks) {
+  for (const Snapshot::Anonymous& a : snap.anonymous) {
+    auto it = tasks.find(a.tid);
+    if (it == tasks.end() || !it->second->write_mem(a.addr, a.bytes.data(), a.bytes.size())) {
+      throw Error("cannot restore the shared memory of thread " + std::to_string(a.tid) + " from a checkpoint");
+    }
+  }
   for (auto& [id, o] : objects_) {
     // Emptied first: the bytes come back from the copy (or, for an object
     // first mapped after the checkpoint, at that mapping again).

@@ -49,11 +49,15 @@ class SharedMemory {
   // A skipped syscall's change to an object's bytes or size.
   void apply(schema::FileWrite::Reader w);
 
-  // Copies of every object's bytes, for a checkpoint; restore() puts them back
-  // (objects made after the snapshot are dropped).
+  // Copies of every object's bytes, for a checkpoint, and of the shared
+  // anonymous memory of the replayed processes `tasks` (recorded tid ->
+  // task; mapped for real, so a checkpoint's frozen fork shares it with the
+  // live process); restore() puts them back into the processes forked from
+  // the checkpoint (objects first mapped after the snapshot are emptied
+  // until their first mapping comes again).
   struct Snapshot;
-  std::shared_ptr<const Snapshot> snapshot() const;
-  void restore(const Snapshot& snap);
+  std::shared_ptr<const Snapshot> snapshot(const std::map<int, Task*>& tasks) const;
+  void restore(const Snapshot& snap, const std::map<int, Task*>& tasks);
 
   // The objects whose bytes differ from the recording's at its end: one line
   // each, empty when all match (or none were checked).

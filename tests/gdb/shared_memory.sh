@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Reverse execution over shared memory: a MAP_SHARED file changed by
+# Reverse execution over shared memory: shared anonymous memory changed
+# step by step (shared_map anon-steps), and a MAP_SHARED file changed by
 # pwrite, write and ftruncate (shared_map pwrite). Going back restores the
 # replay's copy of the shared object from the checkpoint it starts from, so
 # the mapping shows the bytes it held then, not the later ones.
 source "$(dirname "$0")/lib/gdb_common.sh"
 
 gdb_record shm -- "$RRX_TEST_PROGRAMS/shared_map" pwrite
+gdb_record anon -- "$RRX_TEST_PROGRAMS/shared_map" anon-steps
 export RRX_CHECKPOINT_INTERVAL=5
 
 gdb_run shm '
@@ -32,6 +34,22 @@ echo ==later-again==\n
 x/s map + 100
 echo ==end==\n
 '
+# Shared anonymous memory is mapped for real, so a checkpoint's frozen copy
+# shares it with the live process: its bytes are restored from the
+# checkpoint too.
+gdb_run anon '
+break step_done if i == 5
+continue
+echo ==anon-later==\n
+print mem[0]
+echo ==end==\n
+delete
+break step_done if i == 2
+reverse-continue
+echo ==anon-earlier==\n
+print mem[0]
+echo ==end==\n
+'
 OUT=$WORK/shm.gdb.out
 section() { sed -n "/^==$1==\$/,/^==end==\$/p" "$OUT"; }
 expect_in() {  # expect_in SECTION REGEX
@@ -48,4 +66,7 @@ expect_in later ':[[:space:]]+""'
 expect_in earlier ':[[:space:]]+"written by pwrite"'
 expect_in earlier ':[[:space:]]+"written by write"'
 expect_in later-again ':[[:space:]]+""'
+OUT=$WORK/anon.gdb.out
+expect_in anon-later '= 55$'
+expect_in anon-earlier '= 22$'
 gdb_finish

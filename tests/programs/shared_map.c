@@ -208,6 +208,26 @@ static int mode_sigbus(void) {
   return 0;
 }
 
+// For reverse execution: shared anonymous memory changed step by step, with
+// syscalls between the steps (so checkpoints fall between them).
+__attribute__((noinline)) void step_done(volatile uint32_t* mem, int i) {
+  (void)mem;
+  (void)i;
+  __asm__ volatile("" ::: "memory");
+}
+
+static int mode_anon_steps(void) {
+  volatile uint32_t* mem = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (mem == MAP_FAILED) die("mmap");
+  for (int i = 1; i <= 6; ++i) {
+    mem[0] = (uint32_t)i * 11;
+    for (int k = 0; k < 5; ++k) getppid();
+    step_done(mem, i);
+  }
+  printf("last %u\n", mem[0]);
+  return 0;
+}
+
 static int mode_readonly(void) {
   int fd = temp_file("ro");
   write(fd, "read only", 9);
@@ -249,6 +269,7 @@ int main(int argc, char** argv) {
   if (!strcmp(mode, "mremap")) return mode_mremap();
   if (!strcmp(mode, "sigbus")) return mode_sigbus();
   if (!strcmp(mode, "readonly")) return mode_readonly();
+  if (!strcmp(mode, "anon-steps")) return mode_anon_steps();
   if (argc > 2 && !strcmp(mode, "hold")) {
     map_path(argv[2], 4096);
     touch(argv[2], ".held");
