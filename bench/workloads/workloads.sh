@@ -1,9 +1,8 @@
-# The benchmark workloads (sourced by bench/run.sh). Each is single-process
-# (rrx records no fork or thread yet). For each name in WORKLOADS,
+# The benchmark workloads (sourced by bench/run.sh). For each name in WORKLOADS,
 # workload_cmd NAME sets CMD (argv), IN (stdin file), KIND and DESC.
 # Needs: DATA (directory for generated inputs), PROGS (built test programs).
 
-WORKLOADS=(find-usr dd-512 python-startup compute-loop gzip-20M)
+WORKLOADS=(find-usr dd-512 python-startup compute-loop gzip-20M shared-map)
 
 workload_cmd() {
   IN=/dev/null
@@ -23,6 +22,9 @@ workload_cmd() {
     gzip-20M)
       KIND=compute DESC="gzip -c of a 20 MB file > /dev/null"
       CMD=(gzip -c "$DATA/text-20M") ;;
+    shared-map)
+      KIND=syscalls DESC="2 processes, 20,000 pwrites into a 16 MiB memfd both map shared"
+      CMD=("$PROGS/shared_map" bench) ;;
     *)
       echo "unknown workload: $1 (known: ${WORKLOADS[*]})" >&2
       return 1 ;;

@@ -228,6 +228,31 @@ static int mode_anon_steps(void) {
   return 0;
 }
 
+// bench/: a 16 MiB memfd mapped shared by a parent and its child; 20,000
+// pwrites of 4 KiB into it (each a change replay applies to its copy),
+// and sums of the map in between.
+static int mode_bench(void) {
+  const size_t size = 16u << 20;
+  int fd = memfd_create("rrx-bench", 0);
+  if (fd < 0 || ftruncate(fd, (off_t)size) != 0) die("memfd");
+  unsigned char* map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (map == MAP_FAILED) die("mmap");
+  unsigned char block[4096];
+  uint64_t sum = 0;
+  pid_t pid = fork();
+  for (int i = 0; i < 10000; ++i) {
+    memset(block, (i * 7 + (pid == 0)) & 0xff, sizeof block);
+    size_t off = ((size_t)i * 4096 * 2 + (pid == 0) * 4096) % size;
+    if (pwrite(fd, block, sizeof block, (off_t)off) != (ssize_t)sizeof block) die("pwrite");
+    sum += map[(off + 4096 * 3) % size];
+  }
+  if (pid == 0) _exit(0);
+  waitpid(pid, NULL, 0);
+  for (size_t off = 0; off < size; off += 512) sum += map[off];
+  printf("sum %llu\n", (unsigned long long)sum);
+  return 0;
+}
+
 static int mode_readonly(void) {
   int fd = temp_file("ro");
   write(fd, "read only", 9);
@@ -270,6 +295,7 @@ int main(int argc, char** argv) {
   if (!strcmp(mode, "sigbus")) return mode_sigbus();
   if (!strcmp(mode, "readonly")) return mode_readonly();
   if (!strcmp(mode, "anon-steps")) return mode_anon_steps();
+  if (!strcmp(mode, "bench")) return mode_bench();
   if (argc > 2 && !strcmp(mode, "hold")) {
     map_path(argv[2], 4096);
     touch(argv[2], ".held");
