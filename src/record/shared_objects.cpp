@@ -72,7 +72,7 @@ bool mapping_at(pid_t tid, uint64_t addr, uint64_t* end, std::string* path) {
   return false;
 }
 
-// Processes outside `tree` with a shared mapping of (dev, ino): "PID (COMM)".
+// Processes outside `tree` with a writable shared mapping of (dev, ino): "PID (COMM)".
 std::vector<std::string> outside_mappers(dev_t dev, ino_t ino, const std::vector<pid_t>& tree) {
   std::vector<std::string> out;
   std::set<pid_t> inside(tree.begin(), tree.end());
@@ -92,7 +92,8 @@ std::vector<std::string> outside_mappers(dev_t dev, ino_t ino, const std::vector
       char d[32] = {};
       unsigned long long inode = 0;
       if (std::sscanf(line.c_str(), "%*llx-%*llx %7s %*s %31s %llu", perms, d, &inode) != 3) continue;
-      if (perms[3] != 's' || inode != ino || std::strcmp(d, devstr) != 0) continue;
+      // Only a writable shared map can change the bytes.
+      if (perms[1] != 'w' || perms[3] != 's' || inode != ino || std::strcmp(d, devstr) != 0) continue;
       std::ifstream comm(std::string("/proc/") + e->d_name + "/comm");
       std::string name;
       std::getline(comm, name);

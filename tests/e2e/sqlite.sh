@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# sqlite3 creating a database, inserting, querying.
+# sqlite3 creating a database, inserting, querying; WAL mode with several
+# processes sharing the -shm index (a MAP_SHARED file).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
@@ -21,6 +22,17 @@ rr_check sqlite_random -- "$SQLITE" -batch -init /dev/null :memory: \
 rr_check sqlite_update -- "$SQLITE" -batch -init /dev/null "$DB" \
   "BEGIN; UPDATE t SET value = value * 2 WHERE id % 7 = 0; DELETE FROM t WHERE id > 400; COMMIT;
    PRAGMA integrity_check; SELECT count(*), total(value) FROM t;"
+# WAL mode: the -shm index is a file every connection maps MAP_SHARED;
+# three processes write with a busy timeout while one reads.
+WAL=$WORK/tmp/wal.db
+rr_check sqlite_wal --stdout-has "ok" -- bash -c '
+  db=$1; sq=$2
+  run() { "$sq" -batch -init /dev/null -cmd ".timeout 5000" "$db" "$1"; }
+  run "PRAGMA journal_mode=WAL; CREATE TABLE t(a); INSERT INTO t VALUES (1), (2);"
+  for i in 1 2 3; do run "INSERT INTO t SELECT a * $i FROM t LIMIT 5;" & done
+  run "SELECT count(*) >= 2 FROM t;"
+  wait
+  run "SELECT count(*) > 5, sum(a) > 0 FROM t; PRAGMA integrity_check;"' _ "$WAL" "$SQLITE"
 rr_check sqlite_error --status 1 -- "$SQLITE" -batch -init /dev/null "$DB" "SELECT * FROM no_such_table;"
 
 rr_finish
