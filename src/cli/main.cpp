@@ -43,6 +43,9 @@ int main(int argc, char** argv) {
   record->add_option("-o,--output", rec_out, "Trace directory to create (default: $RRX_TRACE_DIR/NAME-N)");
   record->add_flag("--strict", rec.strict, "Fail on a syscall rrx cannot record instead of refusing it with ENOSYS");
   record->add_flag("-q,--quiet", rec.quiet, "Do not print where the trace went");
+  record->add_flag("--no-cpuid-faulting", rec.no_cpuid_faulting,
+                   "Do not trap cpuid even where CPUID faulting is available (as on machines without it: "
+                   "rdrand/rdseed are searched for and reported instead; also RRX_NO_CPUID_FAULTING=1)");
   record->add_option("--env-keep", rec.environment.keep,
                      "Run the program with only the environment variables whose NAME matches this glob (repeatable)")
       ->allow_extra_args(false);

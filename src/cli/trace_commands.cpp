@@ -40,6 +40,8 @@ std::string kind_name(schema::Event::Reader ev) {
     case schema::Event::PREEMPTION: return "preemption";
     case schema::Event::WARNING: return "warning";
     case schema::Event::JOB_STOP: return "job-stop";
+    case schema::Event::CPUID: return "cpuid";
+    case schema::Event::RANDOM_INSNS: return "random-insns";
   }
   return "unknown";
 }
@@ -110,6 +112,19 @@ std::string event_text(schema::Event::Reader ev) {
       auto j = ev.getJobStop();
       return j.getResumed() ? fmt::format("--- continued after {} ---", sys::signal_name(j.getSigno()))
                             : fmt::format("--- stopped by {} ---", sys::signal_name(j.getSigno()));
+    }
+    case schema::Event::CPUID: {
+      auto c = ev.getCpuid();
+      return fmt::format("cpuid leaf 0x{:x} subleaf 0x{:x} at 0x{:x} = eax 0x{:x} ebx 0x{:x} ecx 0x{:x} edx 0x{:x}",
+                         c.getLeaf(), c.getSubleaf(), c.getIp(), c.getEax(), c.getEbx(), c.getEcx(), c.getEdx());
+    }
+    case schema::Event::RANDOM_INSNS: {
+      std::string sites;
+      for (auto r : ev.getRandomInsns()) {
+        sites += fmt::format("{}{} at {}+0x{:x} (0x{:x})", sites.empty() ? "" : ", ", r.getMnemonic().cStr(),
+                             fs::path(r.getObject().cStr()).filename().string(), r.getObjectAddr(), r.getAddr());
+      }
+      return "unrecorded instructions mapped: " + sites;
     }
   }
   return "?";
@@ -213,6 +228,36 @@ json header_json(const trace::TraceReader& reader, const TraceStatus& status) {
   }
   j["trace_bytes"] = reader.trace_bytes();
   j["size_bytes"] = dir_size(reader.dir());
+  j["cpuid_faulting"] = h.getCpuidFaulting();
+  return j;
+}
+
+// What the events say about cpuid and rdrand/rdseed: how many cpuid
+// instructions were trapped, and the rdrand/rdseed sites found in mappings
+// (traces recorded without CPUID faulting). A corrupted chunk ends the count.
+json cpuid_json(const trace::TraceReader& header_reader) {
+  json j;
+  uint64_t cpuid_events = 0;
+  json sites = json::array();
+  std::set<std::string> seen;  // object + address: a library mapped by many processes is listed once
+  try {
+    trace::TraceReader reader(header_reader.dir());
+    while (auto rec = reader.next()) {
+      auto ev = rec->get();
+      if (ev.which() == schema::Event::CPUID) ++cpuid_events;
+      if (ev.which() != schema::Event::RANDOM_INSNS) continue;
+      for (auto r : ev.getRandomInsns()) {
+        std::string key = fmt::format("{}+{:x}", r.getObject().cStr(), r.getObjectAddr());
+        if (!seen.insert(key).second) continue;
+        sites.push_back({{"mnemonic", r.getMnemonic().cStr()}, {"object", r.getObject().cStr()},
+                         {"object_addr", r.getObjectAddr()}, {"addr", r.getAddr()}, {"pid", ev.getPid()},
+                         {"in_program", r.getInProgram()}, {"event", rec->number}});
+      }
+    }
+  } catch (const Error&) {
+  }
+  j["cpuid_events"] = cpuid_events;
+  j["random_insns"] = sites;
   return j;
 }
 
@@ -255,6 +300,15 @@ int dump_trace(const DumpOptions& options) {
       } else if (ev.which() == schema::Event::EXIT) {
         j["status"] = ev.getExit().getStatus();
         j["signo"] = ev.getExit().getSigno();
+      } else if (ev.which() == schema::Event::CPUID) {
+        auto c = ev.getCpuid();
+        j["leaf"] = c.getLeaf();
+        j["subleaf"] = c.getSubleaf();
+        j["eax"] = c.getEax();
+        j["ebx"] = c.getEbx();
+        j["ecx"] = c.getEcx();
+        j["edx"] = c.getEdx();
+        j["ip"] = c.getIp();
       }
       if (ev.getInexact()) j["inexact"] = true;
       j["text"] = event_text(ev);
@@ -334,6 +388,7 @@ int info_trace(const std::string& trace, bool json_output) {
   trace::TraceReader reader(trace::resolve_trace(trace));
   TraceStatus status = trace_status(reader);
   json j = header_json(reader, status);
+  j.update(cpuid_json(reader));
   const int rc = status.name == "corrupted" ? 1 : 0;
   if (json_output) {
     std::cout << j.dump(2) << "\n";
@@ -354,6 +409,25 @@ int info_trace(const std::string& trace, bool json_output) {
                            j["skip_strategy"].get<std::string>());
   std::cout << fmt::format("rrx version:    {} (trace format {})\n", j["rrx_version"].get<std::string>(),
                            j["format_version"].get<unsigned>());
+  if (j["cpuid_faulting"].get<bool>()) {
+    std::cout << fmt::format("cpuid:          trapped (CPUID faulting): {} cpuid instructions answered by rrx, "
+                             "rdrand, rdseed, rtm and hle hidden\n",
+                             j["cpuid_events"].get<uint64_t>());
+  } else {
+    std::cout << "cpuid:          not trapped (recorded without CPUID faulting): rdrand/rdseed values are not recorded\n";
+    if (j["random_insns"].empty()) {
+      std::cout << "rdrand/rdseed:  none found in the code the processes mapped\n";
+    }
+    bool first = true;
+    for (const auto& site : j["random_insns"]) {
+      std::cout << fmt::format("{}{} at {}+0x{:x} (address 0x{:x} in process {}){}\n",
+                               first ? "rdrand/rdseed:  " : "                ", site["mnemonic"].get<std::string>(),
+                               site["object"].get<std::string>(), site["object_addr"].get<uint64_t>(),
+                               site["addr"].get<uint64_t>(), site["pid"].get<int>(),
+                               site["in_program"].get<bool>() ? " in the program" : "");
+      first = false;
+    }
+  }
   std::cout << fmt::format("events:         {}\n", reader.event_count());
   std::cout << fmt::format("size:           {}\n", human_size(j["size_bytes"].get<uint64_t>()));
   if (status.name == "complete") {

@@ -217,6 +217,23 @@ void apply_signal_state(const InheritedSignals& st) {
   ::sigprocmask(SIG_SETMASK, &mask, nullptr);
 }
 
+bool cpuid_faulting_supported() {
+  static const bool supported = [] {
+    pid_t pid = ::fork();
+    if (pid < 0) return false;
+    if (pid == 0) {
+      // ARCH_SET_CPUID (0x1012) with 0: cpuid faults from now on (this child only).
+      long r = ::syscall(SYS_arch_prctl, 0x1012, 0);
+      _exit(r == 0 ? 0 : 1);
+    }
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  }();
+  return supported;
+}
+
 std::string kernel_release() {
   struct utsname u {};
   if (::uname(&u) != 0) return "unknown";

@@ -26,6 +26,11 @@ std::vector<SkipStrategy> all_skip_strategies();
 bool skip_strategy_supported(SkipStrategy s);
 SkipStrategy best_skip_strategy();
 
+// CPUID faulting (arch_prctl ARCH_SET_CPUID, Intel since Ivy Bridge on
+// bare metal, some hypervisors): a thread that has it off gets SIGSEGV at
+// every cpuid instruction. Probed once on a short-lived child.
+bool cpuid_faulting_supported();
+
 std::string kernel_release();
 std::string host_name();
 

@@ -32,7 +32,7 @@ constexpr uint8_t kSyscallInsn[2] = {0x0f, 0x05};
 // afterwards) and the registers are put back as they were. Returns the
 // syscall's result; *child gets the new process of a fork-like call.
 int64_t remote_syscall(Task& t, uint64_t scratch, long nr, std::initializer_list<uint64_t> arg_list,
-                       pid_t* child) {
+                       pid_t* child, std::vector<siginfo_t>* signals) {
   uint64_t args[6] = {};
   size_t i = 0;
   for (uint64_t a : arg_list) args[i++] = a;
@@ -62,6 +62,10 @@ int64_t remote_syscall(Task& t, uint64_t scratch, long nr, std::initializer_list
       } else if (w.event == PTRACE_EVENT_SECCOMP) {
         entered = true;
       }
+      continue;
+    }
+    if (w.kind == WaitStatus::Kind::SignalStop && signals) {
+      signals->push_back(t.siginfo());  // kept for the caller; not delivered now
       continue;
     }
     if (w.kind != WaitStatus::Kind::SyscallStop) continue;  // a live signal: dropped, as replay drops them

@@ -26,6 +26,7 @@
 #include <map>
 #include <memory>
 
+#include "core/cpuid_trap.h"
 #include "core/elf_file.h"
 #include "core/error.h"
 #include "core/initial_stack.h"
@@ -34,6 +35,7 @@
 #include "core/ptrace_task.h"
 #include "core/syscall_format.h"
 #include "core/syscall_table.h"
+#include "record/cpuid_record.h"
 #include "record/own_tracer.h"
 #include "record/shared_objects.h"
 #include "record/terminal.h"
@@ -175,6 +177,7 @@ class Recorder {
   void deliver_recorded(TaskState& ts, int sig, bool synchronous);
   void write_job_stop(TaskState& ts, int sig, bool resumed);
   void on_rdtsc(TaskState& ts, SpecialInsn insn, size_t len);
+  bool on_cpuid_fault(TaskState& ts);
   void on_death(TaskState& ts, const WaitStatus& w);
   void record_signal(TaskState& ts, const siginfo_t& si, bool synchronous);
   void resume(TaskState& ts, int sig = 0);
@@ -233,6 +236,8 @@ class Recorder {
   TreeExit tree_exit_;                      // what happens to processes that outlive the main one
   bool ending_tree_ = false;                // the rest of the tree was sent SIGKILL; its deaths are recorded
   TerminalForeground terminal_;             // the terminal's foreground, handed to the program's group
+  bool cpuid_faulting_ = false;             // every thread faults on cpuid (cpuid_record.h)
+  std::unique_ptr<RandomInsnFinder> random_insns_;  // without it: the rdrand/rdseed search
 };
 
 std::optional<TreeExit::Clock::duration> Recorder::wait_limit(const RecordOptions& options) {
@@ -250,6 +255,7 @@ void Recorder::write_header(const std::string& exe, const std::vector<std::strin
   h.setHostname(host_name());
   h.setIgnoredSignals(inherited_signals_.ignored);
   h.setBlockedSignals(inherited_signals_.blocked);
+  h.setCpuidFaulting(cpuid_faulting_);
   CpuIdentity cpu = cpu_identity();
   auto c = h.initCpu();
   c.setVendor(cpu.vendor);
@@ -1019,6 +1025,15 @@ void Recorder::on_syscall_exit(TaskState& ts, const KernelSyscallInfo& info) {
     // The exec event was recorded at PTRACE_EVENT_EXEC; this is its tail.
     p = PendingSyscall{};
     ts.entry_recorded = false;
+    // The exec cleared the thread's CPUID faulting; no code of the new
+    // program ran yet. (Not at PTRACE_EVENT_EXEC: the execve's own return
+    // would overwrite the injected call's registers.)
+    // Signals that arrive meanwhile are held for the next syscall boundary.
+    if (cpuid_faulting_) {
+      std::vector<siginfo_t> arrived;
+      enable_cpuid_faulting(*ts.task, info.instruction_pointer, &arrived);
+      ts.held_signals.insert(ts.held_signals.end(), arrived.begin(), arrived.end());
+    }
     resume(ts);
     return;
   }
@@ -1069,6 +1084,11 @@ void Recorder::on_syscall_exit(TaskState& ts, const KernelSyscallInfo& info) {
   }
   append_syscall_event(ts, ret, is_error, info.instruction_pointer, info.stack_pointer, outputs,
                        flags, maps);
+  if (random_insns_ && maps.mapped && p.desc && p.desc->special == sys::Special::Mmap && (p.args[2] & PROT_EXEC)) {
+    random_insns_->scan_mapping(*writer_, *ts.task, ts.tgid,
+                                "/proc/" + std::to_string(ts.task->tid()) + "/fd/" + std::to_string(static_cast<int>(p.args[4])),
+                                maps.name, static_cast<uint64_t>(ret), p.args[1], maps.offset);
+  }
   p = PendingSyscall{};
   ts.entry_recorded = false;
 
@@ -1179,6 +1199,7 @@ void Recorder::on_exec(TaskState& ts, pid_t former_tid) {
   std::string auxv = stack.auxv();
   ex.setAuxv(bytes(auxv));
   writer_->append(m);
+  if (random_insns_) random_insns_->scan_exec(*writer_, task, ts.tgid, exe);
   started_ = true;
   // The execve's exit stop comes next; it belongs to this exec event.
   ts.pending = PendingSyscall{};
@@ -1228,6 +1249,17 @@ void Recorder::on_rdtsc(TaskState& ts, SpecialInsn insn, size_t len) {
   r.rip += len;
   ts.task->set_regs(r);
   resume(ts, 0);
+}
+
+// A SIGSEGV of the kernel's at a cpuid instruction: CPUID faulting. rrx
+// answers it (cpuid_record.h) and the thread goes on after the instruction.
+bool Recorder::on_cpuid_fault(TaskState& ts) {
+  if (!cpuid_faulting_) return false;
+  size_t len = cpuid_instruction_at(*ts.task, ts.task->regs().rip);
+  if (len == 0) return false;
+  answer_cpuid(*writer_, *ts.task, ts.tgid, len);
+  resume(ts, 0);
+  return true;
 }
 
 void Recorder::write_job_stop(TaskState& ts, int sig, bool resumed) {
@@ -1322,6 +1354,7 @@ void Recorder::on_signal(TaskState& ts, int sig) {
       on_rdtsc(ts, insn, len);
       return;
     }
+    if (on_cpuid_fault(ts)) return;
   }
   bool synchronous = is_synchronous(si);
   if (ts.injecting_signal == sig && !ts.held_signals.empty() &&
@@ -1434,6 +1467,9 @@ int Recorder::run() {
     if (::fstat(fd, &output_stat_[fd - 1]) != 0) output_stat_[fd - 1] = {};
   }
   std::vector<std::string> env = filter_environment(current_environment(), options_.environment);
+  std::string no_faulting_why;
+  cpuid_faulting_ = use_cpuid_faulting(options_.no_cpuid_faulting, &no_faulting_why);
+  if (!cpuid_faulting_) random_insns_ = std::make_unique<RandomInsnFinder>(no_faulting_why);
   write_header(exe, env);
   spawn(exe, env);
   try {

@@ -21,6 +21,9 @@ struct RecordOptions {
   enum class WaitFor { All, Main };
   WaitFor wait_for = WaitFor::All;
   std::optional<double> wait_timeout_s;  // with All: end them this long after the main process exited
+  // Do not trap cpuid even where CPUID faulting is available (as on a machine
+  // without it: rdrand/rdseed are searched for and warned about instead).
+  bool no_cpuid_faulting = false;
 };
 
 // Records and returns what `rrx record` exits with: the program's exit

@@ -88,6 +88,14 @@ std::string describe_event(schema::Event::Reader ev) {
       auto j = ev.getJobStop();
       return (j.getResumed() ? "the end of a group-stop by " : "a group-stop by ") + sys::signal_name(j.getSigno());
     }
+    case schema::Event::CPUID: {
+      auto c = ev.getCpuid();
+      char buf[64];
+      std::snprintf(buf, sizeof buf, "cpuid leaf 0x%x subleaf 0x%x at 0x%llx", c.getLeaf(), c.getSubleaf(),
+                    static_cast<unsigned long long>(c.getIp()));
+      return buf;
+    }
+    case schema::Event::RANDOM_INSNS: return "rdrand/rdseed sites";
   }
   return "an event of an unknown kind";
 }
@@ -98,9 +106,11 @@ std::string fmt_hex(uint64_t v) {
   return buf;
 }
 
-Divergence::Divergence(uint64_t event, int tid, const std::string& expected, const std::string& actual)
+Divergence::Divergence(uint64_t event, int tid, const std::string& expected, const std::string& actual,
+                       const std::string& note)
     : Error("replay divergence at event " + std::to_string(event) + " (thread " + std::to_string(tid) +
-            "):\n  recorded: " + expected + "\n  replayed: " + actual),
+            "):\n  recorded: " + expected + "\n  replayed: " + actual +
+            (note.empty() ? std::string() : "\n  possible cause: " + note)),
       event_(event) {}
 
 namespace {
@@ -152,6 +162,7 @@ ReplaySession::ReplaySession(ReplayOptions options) : options_(std::move(options
               << " CPU, replaying on " << cpu_identity().vendor
               << "; programs that check CPU features may diverge\n";
   }
+  check_cpuid_faulting();
 }
 
 ReplaySession::~ReplaySession() {
@@ -277,6 +288,11 @@ schema::Event::Reader ReplaySession::peek() {
       consume();
       continue;
     }
+    if (ev.which() == schema::Event::RANDOM_INSNS) {
+      note_random_insns(ev);
+      consume();
+      continue;
+    }
     return ev;
   }
 }
@@ -287,7 +303,7 @@ std::string ReplaySession::describe_expected() {
 }
 
 void ReplaySession::diverge(const std::string& expected, const std::string& actual) {
-  throw Divergence(next_number_, current_tid_, expected, actual);
+  throw Divergence(next_number_, current_tid_, expected, actual, random_insns_note());
 }
 
 ReplaySession::RTask& ReplaySession::task_for_event(schema::Event::Reader ev) {
@@ -418,6 +434,7 @@ void ReplaySession::start_program() {
   t.task->resume_syscall(0);
   WaitStatus w = t.task->wait();
   if (w.kind != WaitStatus::Kind::SyscallStop) throw Error("unexpected stop after exec: " + w.describe());
+  enable_cpuid_trap(t);
   t.cur = RTask::Current{};
   t.next_resume = NextResume::Normal;
   at_interval_start_ = true;
@@ -1378,6 +1395,7 @@ void ReplaySession::on_exit(RTask& t, const KernelSyscallInfo& info) {
   }
   t.next_resume = NextResume::Normal;
   if (t.cur.action == Action::Exec || t.cur.action == Action::None) {
+    if (t.cur.action == Action::Exec && !info.exit.is_error) enable_cpuid_trap(t);
     t.cur = RTask::Current{};
     return;
   }
@@ -1461,6 +1479,15 @@ std::optional<ReplaySession::Stop> ReplaySession::on_signal(RTask& t, int sig, b
   if (sig == SIGSEGV && si.si_code == SI_KERNEL) {
     size_t len = 0;
     SpecialInsn insn = special_instruction_at(*t.task, regs.rip, &len);
+    if (on_cpuid_fault(t, regs)) {
+      if (step) {
+        Stop s;
+        s.kind = StopKind::Stepped;
+        s.tid = t.tid;
+        return s;
+      }
+      return std::nullopt;
+    }
     if (insn == SpecialInsn::Rdtsc || insn == SpecialInsn::Rdtscp) {
       auto ev = peek();
       if (ev.which() != schema::Event::RDTSC || ev.getTid() != t.tid) {
@@ -1597,7 +1624,7 @@ int ReplaySession::event_tid(uint64_t n) {
   auto rec = side_reader_->next();
   if (!rec) return 0;
   auto ev = rec->get();
-  return ev.which() == schema::Event::WARNING ? 0 : ev.getTid();
+  return ev.which() == schema::Event::WARNING || ev.which() == schema::Event::RANDOM_INSNS ? 0 : ev.getTid();
 }
 
 bool ReplaySession::in_syscall(int tid) const {

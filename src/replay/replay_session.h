@@ -65,7 +65,9 @@ struct ReplayOptions {
 // The replayed program did something other than what was recorded.
 class Divergence : public Error {
  public:
-  Divergence(uint64_t event, int tid, const std::string& expected, const std::string& actual);
+  // `note`: a possible cause, added as a last line when not empty.
+  Divergence(uint64_t event, int tid, const std::string& expected, const std::string& actual,
+             const std::string& note = "");
   uint64_t event() const { return event_; }
 
  private:
@@ -263,6 +265,12 @@ class ReplaySession {
   void on_clone(RTask& t, int event);
   std::optional<Stop> on_signal(RTask& t, int sig, bool step);
   std::optional<Stop> on_group_stop(RTask& t, int sig);
+  // cpuid and rdrand/rdseed (cpuid_replay.cpp).
+  void check_cpuid_faulting();
+  void enable_cpuid_trap(RTask& t);
+  bool on_cpuid_fault(RTask& t, user_regs_struct& regs);
+  void note_random_insns(schema::Event::Reader ev);
+  std::string random_insns_note() const;
   std::optional<Stop> on_death(RTask& t, const WaitStatus& w);
   void reach_preemption(RTask& t, schema::Event::Reader ev);
   void inject_async_signal_if_due(RTask& t);
@@ -316,6 +324,8 @@ class ReplaySession {
   std::optional<Stop> held_stop_;  // a stop decided inside a handler (exit_hook)
   uint64_t last_interval_hook_ = UINT64_MAX;
   std::unique_ptr<trace::TraceReader> side_reader_;  // event_tid()
+  bool cpuid_faulting_ = false;  // the recording trapped cpuid: the replay does too
+  std::vector<std::string> random_insns_;  // rdrand/rdseed sites of the trace so far ("rdrand at prog+0x1189")
 };
 
 // Registers equal as far as a position in the program goes (the trace and

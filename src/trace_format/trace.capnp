@@ -45,6 +45,11 @@ struct Header {
   hostname @12 :Text;
   ignoredSignals @13 :UInt64;  # bit N-1: signal N was ignored (SIG_IGN) when the program started
   blockedSignals @14 :UInt64;  # bit N-1: signal N was blocked when the program started
+  # Every recorded thread faulted on cpuid (CPUID faulting): each cpuid the
+  # program ran is a `cpuid` event, and the replay traps cpuid too. False
+  # (no CPUID faulting, or --no-cpuid-faulting): cpuid ran natively, and the
+  # rdrand/rdseed instructions the recorder found are `randomInsns` events.
+  cpuidFaulting @15 :Bool;
 }
 
 # struct user_regs_struct, field for field, in its order.
@@ -171,6 +176,30 @@ struct Rdtsc {
   ip @3 :UInt64;
 }
 
+# A cpuid instruction the recorder trapped (CPUID faulting) and answered:
+# the program saw these four registers (the host's answer with rdrand,
+# rdseed, rtm and hle hidden). Replay traps the same instruction and injects them.
+struct Cpuid {
+  leaf @0 :UInt32;           # eax before the instruction
+  subleaf @1 :UInt32;        # ecx before the instruction
+  eax @2 :UInt32;
+  ebx @3 :UInt32;
+  ecx @4 :UInt32;
+  edx @5 :UInt32;
+  ip @6 :UInt64;
+}
+
+# An instruction whose result the CPU makes up and rrx cannot record on a
+# machine without CPUID faulting (rdrand, rdseed), found by decoding the
+# executable sections of a file the process mapped.
+struct RandomInsn {
+  mnemonic @0 :Text;         # "rdrand" or "rdseed"
+  object @1 :Text;           # the file, as the recorder saw its path
+  objectAddr @2 :UInt64;     # its address in that ELF file (as objdump and addr2line show it)
+  addr @3 :UInt64;           # its address in the process (the event's pid)
+  inProgram @4 :Bool;        # in an executable exec'd, not in a shared library
+}
+
 struct Exec {
   exePath @0 :Text;          # what /proc/PID/exe named after the exec
   exeHash @1 :Text;
@@ -231,6 +260,9 @@ struct Event {
     preemption @11 :Preemption;
     warning @12 :Text;       # e.g. an unsupported syscall refused with ENOSYS
     jobStop @13 :JobStop;
+    # (An older rrx reading a trace with the two below reports a divergence at them.)
+    cpuid @14 :Cpuid;
+    randomInsns @15 :List(RandomInsn);   # found in a mapping just made; replay skips these
   }
 }
 

@@ -1,0 +1,85 @@
+// The replay's side of cpuid and rdrand/rdseed: a trace recorded with CPUID
+// faulting is replayed with it (every cpuid traps and gets the recorded
+// answer); the rdrand/rdseed sites of a trace recorded without it are kept
+// to be named when the replay diverges.
+#include <cstdio>
+#include <set>
+
+#include "core/cpuid_trap.h"
+#include "core/kernel_probe.h"
+#include "replay/event_text.h"
+#include "replay/replay_session.h"
+
+namespace rrx::replay {
+
+namespace {
+
+std::string hex(uint64_t v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+}  // namespace
+
+void ReplaySession::check_cpuid_faulting() {
+  cpuid_faulting_ = reader_->header().getCpuidFaulting();
+  if (cpuid_faulting_ && !cpuid_faulting_supported()) {
+    throw Error("the trace " + options_.trace_dir.string() +
+                " was recorded with CPUID faulting (every cpuid trapped and answered by rrx), which this machine "
+                "lacks: its cpuid instructions cannot be replayed here. Replay it on a machine with CPUID faulting "
+                "(/proc/cpuinfo flag cpuid_fault), or record with --no-cpuid-faulting");
+  }
+}
+
+// After each exec (the kernel clears the flag) and before the program's
+// first instruction, as the recorder did.
+void ReplaySession::enable_cpuid_trap(RTask& t) {
+  if (cpuid_faulting_) enable_cpuid_faulting(*t.task, t.task->regs().rip);
+}
+
+// A SIGSEGV at a cpuid instruction (CPUID faulting): the next event must be
+// that thread's cpuid with the same leaf and subleaf; its answer is injected
+// and the thread is left after the instruction. False: not a cpuid fault.
+bool ReplaySession::on_cpuid_fault(RTask& t, user_regs_struct& regs) {
+  if (!cpuid_faulting_) return false;
+  size_t len = cpuid_instruction_at(*t.task, regs.rip);
+  if (len == 0) return false;
+  auto ev = peek();
+  uint32_t leaf = static_cast<uint32_t>(regs.rax), subleaf = static_cast<uint32_t>(regs.rcx);
+  std::string live = "cpuid leaf " + hex(leaf) + " subleaf " + hex(subleaf) + " at " + hex(regs.rip);
+  if (ev.which() != schema::Event::CPUID || ev.getTid() != t.tid) diverge(describe_event(ev), live);
+  auto c = ev.getCpuid();
+  if (c.getLeaf() != leaf || c.getSubleaf() != subleaf || c.getIp() != regs.rip) diverge(describe_event(ev), live);
+  regs.rax = c.getEax();
+  regs.rbx = c.getEbx();
+  regs.rcx = c.getEcx();
+  regs.rdx = c.getEdx();
+  regs.rip += len;
+  t.task->set_regs(regs);
+  consume();
+  return true;
+}
+
+void ReplaySession::note_random_insns(schema::Event::Reader ev) {
+  std::set<std::string> known(random_insns_.begin(), random_insns_.end());
+  for (auto site : ev.getRandomInsns()) {
+    std::string object = site.getObject().cStr();
+    size_t slash = object.rfind('/');
+    if (slash != std::string::npos) object = object.substr(slash + 1);
+    std::string text = std::string(site.getMnemonic().cStr()) + " at " + object + "+" + hex(site.getObjectAddr());
+    if (known.insert(text).second) random_insns_.push_back(text);
+  }
+}
+
+// For a divergence message: the rdrand/rdseed sites mapped so far.
+std::string ReplaySession::random_insns_note() const {
+  if (random_insns_.empty()) return "";
+  std::string sites;
+  for (size_t i = 0; i < random_insns_.size() && i < 3; ++i) sites += (i ? ", " : "") + random_insns_[i];
+  if (random_insns_.size() > 3) sites += " and " + std::to_string(random_insns_.size() - 3) + " more (rrx info lists them)";
+  return sites + ": the program may have run " + (random_insns_.size() > 1 ? "these instructions, whose values" : "this instruction, whose values") +
+         " were not recorded (no CPUID faulting when recording)";
+}
+
+}  // namespace rrx::replay
