@@ -63,7 +63,7 @@ fi
 
 # ------------------------------------------------------- without faulting
 # The address of the program's rdrand as objdump shows it.
-site=$(objdump -d --no-show-raw-insn "$RG" | awk '$2 == "rdrand" { sub(":", "", $1); print $1; exit }')
+site=$(objdump -d --no-show-raw-insn "$RG" | awk '$2 == "rdrand" && !found { sub(":", "", $1); print $1; found = 1 }')
 CHECKS=$((CHECKS + 1))
 F=$WORK/fallback.trace
 rrx_run "$WORK/fallback" record --no-cpuid-faulting -o "$F" -- "$RG"
