@@ -5,9 +5,11 @@
 #include <cpuid.h>
 #include <sys/syscall.h>
 
+#include <cstdlib>
 #include <cstring>
 
 #include "core/error.h"
+#include "core/kernel_probe.h"
 #include "core/remote_syscall.h"
 
 namespace rrx {
@@ -45,6 +47,19 @@ void enable_cpuid_faulting(Task& task, uint64_t scratch, std::vector<siginfo_t>*
     throw Error("cannot make thread " + std::to_string(task.tid()) + " fault on cpuid: arch_prctl(ARCH_SET_CPUID) failed (" +
                 std::strerror(static_cast<int>(-r)) + ")");
   }
+}
+
+bool cpuid_faulting_usable(std::string* why_not) {
+  const char* env = std::getenv("RRX_NO_CPUID_FAULTING");
+  if (env && *env && std::string(env) != "0") {
+    *why_not = "CPUID faulting is off: RRX_NO_CPUID_FAULTING is set";
+    return false;
+  }
+  if (!cpuid_faulting_supported()) {
+    *why_not = "this machine has no CPUID faulting";
+    return false;
+  }
+  return true;
 }
 
 size_t cpuid_instruction_at(Task& task, uint64_t ip) {

@@ -45,6 +45,12 @@ const char* hidden_cpuid_features();
 // go to *signals when given (see remote_syscall).
 void enable_cpuid_faulting(Task& task, uint64_t scratch, std::vector<siginfo_t>* signals = nullptr);
 
+// Whether rrx may trap cpuid here: the kernel supports CPUID faulting
+// (cpuid_faulting_supported) and RRX_NO_CPUID_FAULTING is not set in rrx's
+// environment (it makes a machine with CPUID faulting behave as one without,
+// for the recorder and the replay). `why_not` says why not, for messages.
+bool cpuid_faulting_usable(std::string* why_not);
+
 // The length of the instruction at ip when it is cpuid (0f a2), else 0.
 size_t cpuid_instruction_at(Task& task, uint64_t ip);
 

@@ -11,7 +11,6 @@
 
 #include "core/cpuid_trap.h"
 #include "core/error.h"
-#include "core/kernel_probe.h"
 
 namespace rrx::record {
 
@@ -20,16 +19,7 @@ bool use_cpuid_faulting(bool refused_by_option, std::string* why_not) {
     *why_not = "CPUID faulting is off: --no-cpuid-faulting";
     return false;
   }
-  const char* env = std::getenv("RRX_NO_CPUID_FAULTING");
-  if (env && *env && std::string(env) != "0") {
-    *why_not = "CPUID faulting is off: RRX_NO_CPUID_FAULTING is set";
-    return false;
-  }
-  if (!cpuid_faulting_supported()) {
-    *why_not = "this machine has no CPUID faulting";
-    return false;
-  }
-  return true;
+  return cpuid_faulting_usable(why_not);
 }
 
 void answer_cpuid(trace::TraceWriter& writer, Task& task, pid_t pid, size_t len) {

@@ -3,10 +3,10 @@
 // answer); the rdrand/rdseed sites of a trace recorded without it are kept
 // to be named when the replay diverges.
 #include <cstdio>
+#include <iostream>
 #include <set>
 
 #include "core/cpuid_trap.h"
-#include "core/kernel_probe.h"
 #include "replay/event_text.h"
 #include "replay/replay_session.h"
 
@@ -22,13 +22,19 @@ std::string hex(uint64_t v) {
 
 }  // namespace
 
+// A trace recorded with CPUID faulting is replayed with it. Where the
+// replay cannot trap cpuid, it goes on without: the program gets this
+// CPU's answers (rdrand included) and the recorded ones are skipped, with a
+// warning, and a divergence names this as a possible cause.
 void ReplaySession::check_cpuid_faulting() {
-  cpuid_faulting_ = reader_->header().getCpuidFaulting();
-  if (cpuid_faulting_ && !cpuid_faulting_supported()) {
-    throw Error("the trace " + options_.trace_dir.string() +
-                " was recorded with CPUID faulting (every cpuid trapped and answered by rrx), which this machine "
-                "lacks: its cpuid instructions cannot be replayed here. Replay it on a machine with CPUID faulting "
-                "(/proc/cpuinfo flag cpuid_fault), or record with --no-cpuid-faulting");
+  if (!reader_->header().getCpuidFaulting()) return;
+  std::string why_not;
+  cpuid_faulting_ = cpuid_faulting_usable(&why_not);
+  cpuid_untrapped_ = !cpuid_faulting_;
+  if (cpuid_untrapped_) {
+    std::cerr << "rrx: warning: the recording trapped cpuid (CPUID faulting) but this replay cannot (" << why_not
+              << "): the program sees this CPU's cpuid answers, rdrand and rdseed included, instead of the recorded "
+                 "ones; the replay may diverge\n";
   }
 }
 
@@ -74,6 +80,10 @@ void ReplaySession::note_random_insns(schema::Event::Reader ev) {
 
 // For a divergence message: the rdrand/rdseed sites mapped so far.
 std::string ReplaySession::random_insns_note() const {
+  if (cpuid_untrapped_) {
+    return "the recording trapped cpuid and this replay cannot (no CPUID faulting here): the program saw this "
+           "CPU's cpuid answers, not the recorded ones, and may have used rdrand or rdseed";
+  }
   if (random_insns_.empty()) return "";
   std::string sites;
   for (size_t i = 0; i < random_insns_.size() && i < 3; ++i) sites += (i ? ", " : "") + random_insns_[i];

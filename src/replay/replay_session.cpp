@@ -279,7 +279,9 @@ void ReplaySession::consume() {
   at_interval_start_ = true;
 }
 
-// The next event, skipping warnings. Throws TraceEnded when there is none.
+// The next event, skipping warnings, the rdrand/rdseed sites (kept for
+// divergence messages) and, where this replay cannot trap cpuid, cpuid
+// events. Throws TraceEnded when there is none.
 schema::Event::Reader ReplaySession::peek() {
   for (;;) {
     if (!load_next()) throw TraceEnded{};
@@ -291,6 +293,10 @@ schema::Event::Reader ReplaySession::peek() {
     if (ev.which() == schema::Event::RANDOM_INSNS) {
       note_random_insns(ev);
       consume();
+      continue;
+    }
+    if (ev.which() == schema::Event::CPUID && cpuid_untrapped_) {
+      consume();  // the live cpuid ran natively (check_cpuid_faulting)
       continue;
     }
     return ev;

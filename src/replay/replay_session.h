@@ -325,6 +325,7 @@ class ReplaySession {
   uint64_t last_interval_hook_ = UINT64_MAX;
   std::unique_ptr<trace::TraceReader> side_reader_;  // event_tid()
   bool cpuid_faulting_ = false;  // the recording trapped cpuid: the replay does too
+  bool cpuid_untrapped_ = false;  // the recording trapped cpuid, this replay cannot: its cpuid events are skipped
   std::vector<std::string> random_insns_;  // rdrand/rdseed sites of the trace so far ("rdrand at prog+0x1189")
 };
 

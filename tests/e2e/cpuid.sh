@@ -5,7 +5,8 @@
 # randomness and replay identically, also after further execs and in other
 # threads. Without it (forced here with --no-cpuid-faulting or
 # RRX_NO_CPUID_FAULTING=1) rrx record names the program's rdrand site, rrx
-# info lists the sites, and a replay that diverges names them as a cause.
+# info lists the sites, and a replay that diverges names them as a cause. A
+# replay that cannot trap cpuid warns and runs it natively.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
@@ -56,6 +57,32 @@ print(bad)' "$WORK/dumpj.out")
   else
     fail "rrx info does not say cpuid was trapped"
     show_file "info" "$WORK/info.out"
+  fi
+
+  # A replay that cannot trap cpuid (forced with RRX_NO_CPUID_FAULTING=1)
+  # warns and goes on with native cpuid: a program that does not look at
+  # cpuid replays as recorded; one that uses rdrand when it sees it diverges,
+  # and the message says why.
+  if rr_record untrapped --status 3 -- "$(prog exit_code)" 3; then
+    CHECKS=$((CHECKS + 1))
+    run_capture "$WORK/untrapped.rep" -- env RRX_NO_CPUID_FAULTING=1 "$RRX" replay --autopilot "$(rr_trace untrapped)"
+    if _rr_compare untrapped "replay without cpuid trapping" "$WORK/untrapped.rec" "$WORK/untrapped.rep" &&
+       grep -q '^rrx: warning: the recording trapped cpuid .* but this replay cannot' "$WORK/untrapped.rep.rawerr"; then
+      pass "a replay without cpuid trapping warns and replays a program that does not use cpuid"
+    else
+      fail "a replay without cpuid trapping: no warning, or not the recorded run"
+      show_file "replay stderr" "$WORK/untrapped.rep.rawerr"
+    fi
+  fi
+  if cpu_has rdrand; then
+    CHECKS=$((CHECKS + 1))
+    run_capture "$WORK/untrapped2" -- env RRX_NO_CPUID_FAULTING=1 "$RRX" replay --autopilot "$T"
+    if ((RUN_RC == 125)) && grep -q 'possible cause: the recording trapped cpuid and this replay cannot' "$WORK/untrapped2.rawerr"; then
+      pass "rdrand_guarded replayed without cpuid trapping diverges, and the message says why"
+    else
+      fail "rdrand_guarded replayed without cpuid trapping: exit $RUN_RC, no 'possible cause' naming cpuid trapping"
+      show_file "replay stderr" "$WORK/untrapped2.rawerr"
+    fi
   fi
 else
   note "(this machine has no CPUID faulting: only the fallback is tested)"
