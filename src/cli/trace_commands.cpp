@@ -12,6 +12,7 @@
 #include <set>
 
 #include "core/error.h"
+#include "core/seccomp_filter.h"
 #include "core/syscall_format.h"
 #include "core/syscall_table.h"
 #include "trace_format/format.h"
@@ -51,7 +52,22 @@ std::string event_text(schema::Event::Reader ev) {
   switch (ev.which()) {
     case schema::Event::SYSCALL: {
       auto s = ev.getSyscall();
-      std::string text = sys::format_call(to_call(s));
+      std::string text;
+      if (s.getFlags() & trace::kSyscallSeccomp) {
+        // Decided by the program's own seccomp filters.
+        sys::RecordedCall c = to_call(s);
+        if (s.getFlags() & trace::kSyscallSeccompStrict) {
+          c.has_ret = false;
+          text = sys::format_call(c) + " (killed: seccomp strict mode)";
+        } else if ((s.getSeccompRet() & 0xffff0000u) == 0 || (s.getSeccompRet() & 0x80000000u)) {
+          c.has_ret = false;  // KILL_THREAD, KILL_PROCESS: it never returned
+          text = sys::format_call(c) + " (killed: seccomp " + seccomp::describe(s.getSeccompRet()) + ")";
+        } else {
+          text = sys::format_call(c) + " (seccomp " + seccomp::describe(s.getSeccompRet()) + ")";
+        }
+      } else {
+        text = sys::format_call(to_call(s));
+      }
       if (s.getFlags() & trace::kSyscallRefused) text += " (refused by rrx)";
       if (s.hasMapping()) {
         auto m = s.getMapping();
@@ -294,6 +310,7 @@ int dump_trace(const DumpOptions& options) {
         j["mem_writes"] = s.getMemWrites().size();
         j["flags"] = s.getFlags();
         if (s.getHasDataCrc()) j["data_crc"] = s.getDataCrc();
+        if (s.getFlags() & trace::kSyscallSeccomp) j["seccomp"] = seccomp::describe(s.getSeccompRet());
       } else if (ev.which() == schema::Event::SIGNAL) {
         j["signo"] = ev.getSignal().getSigno();
         j["signal"] = sys::signal_name(ev.getSignal().getSigno());

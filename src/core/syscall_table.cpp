@@ -5,6 +5,8 @@
 // OutputsFn handlers below, never in a per-syscall switch elsewhere.
 #include "core/syscall_table.h"
 
+#include "core/seccomp_filter.h"
+
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/fiemap.h>
@@ -644,6 +646,11 @@ Replay setrlimit_replay(const uint64_t a[6]) { return limit_shapes_replay(a[0]) 
 Replay prlimit_replay(const uint64_t a[6]) {
   return a[0] == 0 && a[2] != 0 && limit_shapes_replay(a[1]) ? Replay::ExecuteInject : Replay::Emulate;
 }
+// seccomp: a filter with a user-notification listener is refused (its
+// supervisor, in another process, decides calls and may let them run).
+Replay seccomp_replay(const uint64_t a[6]) {
+  return seccomp::refused_by_rrx(a) ? Replay::Unsupported : Replay::Emulate;
+}
 
 // ---------------------------------------------------------------------------
 // Row builder: R(nr, "name", {args...}, policy) then chained outputs/flags.
@@ -1046,7 +1053,7 @@ constexpr SyscallDesc kRows[] = {
   R(316, "renameat2", {DirFd, Path, DirFd, Path, Hex}, E),
   // Emulated: a tracee filter is not installed on replay (results are injected); executed calls it
   // denied while recording would diverge, which the lead was told about.
-  R(317, "seccomp", {Int, Hex, Ptr}, E).fn(seccomp_outputs),
+  R(317, "seccomp", {Int, Hex, Ptr}, E).fn(seccomp_outputs).by_args(seccomp_replay),
   R(318, "getrandom", {OutPtr, Size, Hex}, E).ret(0, 1),
   R(319, "memfd_create", {Str, Hex}, E),
   R(320, "kexec_file_load", {Fd, Fd, Size, Str, Hex}, U),

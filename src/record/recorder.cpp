@@ -3,6 +3,7 @@
 #include <capnp/message.h>
 #include <fcntl.h>
 #include <linux/audit.h>
+#include <linux/seccomp.h>
 #include <sys/mman.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
@@ -33,10 +34,12 @@
 #include "core/kernel_probe.h"
 #include "core/output_digest.h"
 #include "core/ptrace_task.h"
+#include "core/seccomp_filter.h"
 #include "core/syscall_format.h"
 #include "core/syscall_table.h"
 #include "record/cpuid_record.h"
 #include "record/own_tracer.h"
+#include "record/seccomp_record.h"
 #include "record/shared_objects.h"
 #include "record/terminal.h"
 #include "record/tree_exit.h"
@@ -92,7 +95,11 @@ void set_args_and_strings(Builder b, const Pending& p) {
 }
 
 // Faults that the instruction at ip caused, as opposed to signals sent.
+// A seccomp filter's SIGSYS (RET_TRAP) is not one of them for the trace:
+// replay installs no filter of the program's, so it sends that SIGSYS itself,
+// with the recorded siginfo, like a signal held for a syscall boundary.
 bool is_synchronous(const siginfo_t& si) {
+  if (si.si_signo == SIGSYS && si.si_code == kSigsysSeccomp) return false;
   switch (si.si_signo) {
     case SIGSEGV: case SIGBUS: case SIGILL: case SIGFPE: case SIGTRAP: case SIGSYS:
       return si.si_code > 0;
@@ -123,6 +130,8 @@ struct PendingSyscall {
   bool recorded_at_entry = false;
   int output = 0;  // 1 or 2: it sends bytes to rrx's own stdout or stderr (output_of, at entry)
   std::vector<std::pair<int, std::string>> strings;
+  std::optional<seccomp::Verdict> seccomp_verdict;  // the program's filters refuse it: the kernel runs none of it
+  std::optional<SeccompInstall> seccomp_install;    // it sets a seccomp mode: applied at a successful exit
 };
 
 // What a syscall's event says about memory maps and shared objects.
@@ -155,6 +164,7 @@ struct TaskState {
   int deferred_sig = 0;
   bool parked = false;                 // another thread of its process is exec'ing: it only gets to die
   bool exiting = false;                // past its PTRACE_EVENT_EXIT stop
+  std::shared_ptr<const seccomp::State> seccomp;  // its seccomp mode and filters (null: none)
 };
 
 class Recorder {
@@ -171,6 +181,8 @@ class Recorder {
   void on_syscall_stop(TaskState& ts);
   void on_syscall_entry(TaskState& ts, const KernelSyscallInfo& info);
   void on_syscall_exit(TaskState& ts, const KernelSyscallInfo& info);
+  void on_seccomp_refusal(TaskState& ts, const seccomp::Verdict& verdict);
+  void apply_seccomp_install(TaskState& ts, int64_t ret);
   void on_exec(TaskState& ts, pid_t former_tid);
   void on_signal(TaskState& ts, int sig);
   void on_trap_stop(TaskState& ts, int sig);
@@ -549,6 +561,7 @@ void Recorder::check_time_slice() {
   if (it == tasks_.end()) return;
   TaskState& ts = it->second;
   if (ts.exiting) return;  // it gives the CPU back when the kernel is done with it
+  if (ts.in_syscall && ts.pending.seccomp_verdict) return;  // refused by its filter: it returns at once
   if (ts.in_syscall) {
     if (!ts.entry_recorded && !ts.pending.recorded_at_entry) {
       bool exec = ts.pending.desc && ts.pending.desc->special == sys::Special::Execve;
@@ -818,6 +831,7 @@ void Recorder::on_new_task(TaskState& parent, int event) {
   TaskState& ts = tasks_[child];
   ts.task = std::make_unique<Task>(child);
   ts.tgid = event == PTRACE_EVENT_CLONE ? parent.tgid : child;
+  ts.seccomp = parent.seccomp;  // threads and processes inherit the filters
   auto orphan = orphan_stops_.find(child);
   if (orphan != orphan_stops_.end()) {
     ts.unhandled = orphan->second;
@@ -875,7 +889,7 @@ void Recorder::on_syscall_entry(TaskState& ts, const KernelSyscallInfo& info) {
         p.strings.emplace_back(i, ts.task->read_string(p.args[i]));
       }
     }
-    if (p.desc->replay == sys::Replay::Unsupported || p.desc->special == sys::Special::Rseq) {
+    if (p.desc->replay_policy(p.args) == sys::Replay::Unsupported || p.desc->special == sys::Special::Rseq) {
       p.refused = true;
     }
     if (p.desc->sends.shape != sys::Sends::None) p.output = output_of(ts, static_cast<int64_t>(p.args[0]));
@@ -888,6 +902,14 @@ void Recorder::on_syscall_entry(TaskState& ts, const KernelSyscallInfo& info) {
     }
   } else if (!p.refused) {
     p.refused = true;
+  }
+  if (ts.seccomp) {
+    // The kernel runs the program's filters right after this stop.
+    seccomp::Verdict v = ts.seccomp->verdict(seccomp_data(info, p.nr, p.args));
+    if (!v.runs()) {
+      on_seccomp_refusal(ts, v);
+      return;
+    }
   }
   if (p.refused && p.desc && p.desc->special != sys::Special::Rseq && !p.quiet_refusal) {
     std::string name = sys::syscall_name(p.nr);
@@ -906,18 +928,25 @@ void Recorder::on_syscall_entry(TaskState& ts, const KernelSyscallInfo& info) {
   if (p.refused) {
     if (!(p.desc && p.desc->special == sys::Special::Rseq) && !p.quiet_refusal) {
       std::string name = sys::syscall_name(p.nr);
-      std::string msg = name + " (syscall " + std::to_string(p.nr) +
-                        ") is not supported by rrx; it failed with ENOSYS in the recording";
+      // (A row whose policy depends on the arguments, such as a seccomp
+      // filter with a user-notification listener, is refused for those.)
+      bool by_args = p.desc && p.desc->replay != sys::Replay::Unsupported;
+      std::string msg = name + " (syscall " + std::to_string(p.nr) + ") is not supported by rrx" +
+                        (by_args ? " with these arguments" : "") + "; it failed with ENOSYS in the recording";
       std::cerr << "rrx: warning: " << msg << "\n";
       capnp::MallocMessageBuilder m;
       auto ev = begin_event(m, ts);
       ev.setWarning(msg);
       writer_->append(m);
     }
-    // Skip it: the kernel runs no syscall for nr -1; rax is set at the exit stop.
+    // Skip it: the kernel runs no syscall for nr -1 (or another one the
+    // program's filters let through, see skip_number); rax is set at the
+    // exit stop.
     user_regs_struct r = ts.task->regs();
-    r.orig_rax = static_cast<uint64_t>(-1);
+    r.orig_rax = static_cast<uint64_t>(ts.seccomp ? skip_number(*ts.seccomp, info, p.args) : -1);
     ts.task->set_regs(r);
+  } else if (p.desc && (p.seccomp_install = seccomp_install_of(*ts.task, p.nr, p.args))) {
+    // Applied to the task's state at a successful exit.
   } else if (p.desc && p.desc->special == sys::Special::Exit) {
     // exit/exit_group never return: record the call now.
     append_syscall_event(ts, 0, false, p.ip, p.sp, {}, 0);
@@ -944,6 +973,44 @@ void Recorder::on_syscall_entry(TaskState& ts, const KernelSyscallInfo& info) {
   resume(ts);
 }
 
+// The program's own seccomp filters refuse the call at this entry stop (the
+// kernel runs them next): it runs none of its code, so rrx neither refuses
+// it (no warning: the kernel refuses it as it would without rrx), nor lets
+// others run meanwhile, nor records an exit at entry. A call the filters
+// kill the thread or process at is recorded now, since it never returns;
+// the others are recorded at their exit stop, with the result the kernel
+// gave (-errno; for RET_TRAP, rax rolled back to the syscall number, and the
+// SIGSYS follows).
+void Recorder::on_seccomp_refusal(TaskState& ts, const seccomp::Verdict& verdict) {
+  PendingSyscall& p = ts.pending;
+  p.refused = false;
+  p.quiet_refusal = false;
+  p.output = 0;
+  p.seccomp_verdict = verdict;
+  if (verdict.kills()) {
+    uint32_t flags = trace::kSyscallSeccomp;
+    if (verdict.outcome == seccomp::Outcome::StrictKill) flags |= trace::kSyscallSeccompStrict;
+    append_syscall_event(ts, 0, false, p.ip, p.sp, {}, flags);
+    p.recorded_at_entry = true;
+  }
+  resume(ts);
+}
+
+// A seccomp mode the call set: the task's state (every thread's with
+// SECCOMP_FILTER_FLAG_TSYNC) when it succeeded (TSYNC's failure returns the
+// id of the thread in the way, a positive number).
+void Recorder::apply_seccomp_install(TaskState& ts, int64_t ret) {
+  const SeccompInstall& in = *ts.pending.seccomp_install;
+  if (ret != 0) return;
+  auto state = installed(ts.seccomp, in);
+  if (in.request.flags & SECCOMP_FILTER_FLAG_TSYNC) {
+    for (auto& [tid, other] : tasks_) {
+      if (other.tgid == ts.tgid) other.seccomp = state;
+    }
+  }
+  ts.seccomp = state;
+}
+
 void Recorder::append_syscall_event(TaskState& ts, int64_t ret, bool is_error, uint64_t ip,
                                     uint64_t sp, const std::vector<sys::Range>& outputs,
                                     uint32_t flags, const MapEffects& maps) {
@@ -958,7 +1025,9 @@ void Recorder::append_syscall_event(TaskState& ts, int64_t ret, bool is_error, u
   s.setIp(ip);
   s.setSp(sp);
   s.setFlags(flags);
-  if (p.desc && !p.refused && p.desc->sends.shape != sys::Sends::None) {
+  if (p.seccomp_verdict) {
+    s.setSeccompRet(p.seccomp_verdict->ret);
+  } else if (p.desc && !p.refused && p.desc->sends.shape != sys::Sends::None) {
     // The bytes it sent, as they are at its exit (what the kernel took).
     sys::CallView call{p.nr, {}, ret};
     std::memcpy(call.args, p.args, sizeof call.args);
@@ -1059,7 +1128,10 @@ void Recorder::on_syscall_exit(TaskState& ts, const KernelSyscallInfo& info) {
   uint32_t flags = 0;
   std::vector<sys::Range> outputs;
   MapEffects maps;
-  if (p.refused) {
+  if (p.seccomp_verdict) {
+    // Refused by the program's filters: the kernel wrote nothing.
+    flags |= trace::kSyscallSeccomp;
+  } else if (p.refused) {
     ret = -ENOSYS;
     is_error = true;
     flags |= trace::kSyscallRefused;
@@ -1071,12 +1143,13 @@ void Recorder::on_syscall_exit(TaskState& ts, const KernelSyscallInfo& info) {
     std::memcpy(call.args, p.args, sizeof call.args);
     TaskMemReader mem(*ts.task);
     outputs = sys::output_ranges(*p.desc, call, mem);
+    if (p.seccomp_install) apply_seccomp_install(ts, ret);
     if (!is_error) note_mapping(ts, p, ret, maps);
     if (!is_error && p.desc->changes_file.kind != sys::FileChange::None) {
       maps.change = shared_->on_file_change(*p.desc, call, *ts.task);
     }
   }
-  if (is_error && (ret == -512 || ret == -513 || ret == -514 || ret == -516 || ret == -EINTR)) {
+  if (is_error && !p.seccomp_verdict && (ret == -512 || ret == -513 || ret == -514 || ret == -516 || ret == -EINTR)) {
     flags |= trace::kSyscallInterrupted;
   }
   if (p.output != 0 && !is_error) {

@@ -1100,7 +1100,9 @@ bool ReplaySession::take_signal_for_real(RTask& t, int64_t nr, const uint64_t ar
 ReplaySession::Action ReplaySession::action_for(const schema::Syscall::Reader* rec, int64_t nr,
                                                 const uint64_t args[6]) const {
   const sys::SyscallDesc* desc = sys::lookup(nr);
-  bool refused = desc == nullptr || (rec != nullptr && (rec->getFlags() & trace::kSyscallRefused));
+  // Refused by rrx, or by the program's own seccomp filters: nothing ran.
+  bool refused = desc == nullptr ||
+                 (rec != nullptr && (rec->getFlags() & (trace::kSyscallRefused | trace::kSyscallSeccomp)));
   if (refused) return Action::Emulate;
   bool failed = rec != nullptr && rec->getIsError();
   switch (desc->special) {
@@ -1253,6 +1255,11 @@ void ReplaySession::on_entry(RTask& t, const KernelSyscallInfo& info) {
   if (ev.which() != schema::Event::SYSCALL) diverge(describe_event(ev), live_call());
   auto rec = ev.getSyscall();
   check_args(t, rec, nr, args);
+  if ((rec.getFlags() & trace::kSyscallSeccomp) && seccomp_refusal_kills(t, rec)) {
+    replay_seccomp_kill(t, rec, nr);
+    consume();  // it never returns; its death (or the fatal SIGSYS) follows
+    return;
+  }
   Action action = action_for(&rec, nr, args);
   if (action == Action::Exit) {
     t.cur.action = Action::Exit;

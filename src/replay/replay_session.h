@@ -193,7 +193,9 @@ class ReplaySession {
   bool in_syscall(int tid) const;
 
  private:
-  enum class Action { None, Emulate, Execute, ExecuteInject, ExecuteMmap, Exec, Exit, Clone };
+  // SeccompKill: the call the program's filter killed it at, run again into a
+  // filter that kills it the same way (replay/seccomp_replay.cpp).
+  enum class Action { None, Emulate, Execute, ExecuteInject, ExecuteMmap, Exec, Exit, Clone, SeccompKill };
   enum class NextResume { Normal, ToExit, RunForReal };
 
   struct RTask {
@@ -289,6 +291,8 @@ class ReplaySession {
   void redirect_exec(RTask& t, const std::string& hash, int64_t nr);
   bool take_signal_for_real(RTask& t, int64_t nr, const uint64_t args[6], int64_t recorded_ret);
   Action action_for(const schema::Syscall::Reader* rec, int64_t nr, const uint64_t args[6]) const;
+  bool seccomp_refusal_kills(RTask& t, schema::Syscall::Reader rec);
+  void replay_seccomp_kill(RTask& t, schema::Syscall::Reader rec, int64_t nr);
   void begin_syscall(RTask& t, Action action, int64_t nr, const uint64_t args[6], schema::Syscall::Reader rec,
                      bool has_rec);
 

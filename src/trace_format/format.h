@@ -39,6 +39,8 @@ enum SyscallFlags : uint32_t {
   kSyscallToOutput = 1u << 2,     // wrote to the recorder's own stdout/stderr: replay re-emits it
   kSyscallToStdout = 1u << 3,     // with kSyscallToOutput: to rrx's stdout (whatever the program's fd number)
   kSyscallToStderr = 1u << 4,     // with kSyscallToOutput: to rrx's stderr. Neither (older traces): the fd, 1 or 2
+  kSyscallSeccomp = 1u << 5,      // the program's seccomp filters decided it (Syscall.seccompRet): nothing ran
+  kSyscallSeccompStrict = 1u << 6,  // with kSyscallSeccomp: seccomp strict mode killed the thread (SIGKILL)
 };
 
 inline constexpr const char* kTraceFileName = "trace";

@@ -143,6 +143,12 @@ struct Syscall {
   dataCrc @10 :UInt32;
   hasDataCrc @11 :Bool;
   fileWrites @12 :List(FileWrite);
+  # With flag kSyscallSeccomp: the program's own seccomp filters decided
+  # the call (the kernel ran none of it); this is their result
+  # (SECCOMP_RET_ERRNO|EPERM, SECCOMP_RET_TRAP|7, SECCOMP_RET_KILL_PROCESS...).
+  # Replay emulates such a call whatever its table row says, and reproduces
+  # a kill (see replay/seccomp_replay.cpp).
+  seccompRet @13 :UInt32;
 }
 
 # Entry of a syscall whose exit is a later event (a blocking syscall while

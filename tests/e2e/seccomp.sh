@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Programs with seccomp filters of their own (tests/programs/seccomp_filter.c):
+# every verdict is recorded as the kernel gave it (the recording behaves as
+# the native run) and replays identically with every skip strategy: ERRNO
+# for calls replay would otherwise run for real (mmap, mprotect, brk, clone,
+# setrlimit), RET_TRACE without a seccomp-aware tracer (ENOSYS), RET_TRAP
+# with a SIGSYS handler reading its siginfo and setting the result (and with
+# SIGSYS blocked: the forced SIGSYS kills), KILL_PROCESS, KILL_THREAD of one
+# thread among two and of the last one, strict mode (a write, then SIGKILL;
+# or exit), a default-KILL allowlist with a thread whose rseq rrx refuses,
+# and a user-notification listener, which rrx refuses with a warning.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib/mt.sh"
+
+S=$(prog seccomp_filter)
+rr_check_native sc_errno --status 0 --stdout-has "mmap 7 pages                 = -1 EPERM" -- "$S" errno
+rr_check_native sc_trace --status 0 --stdout-has "getppid (RET_TRACE)          = -1 ENOSYS" -- "$S" trace
+rr_check_native sc_trap --status 159 --stdout-has "si_syscall 9 si_errno 9 si_arch 0xc000003e rax 9" -- "$S" trap
+rr_check_native sc_kill_process --status 159 --stdout-has "seccomp(SET_MODE_FILTER)" -- "$S" kill-process
+rr_check_native sc_kill_last --status 159 --stdout-has "seccomp(SET_MODE_FILTER)" -- "$S" kill-last
+rr_check_native sc_kill_thread --status 0 --stdout-has "the thread is gone; getppid here works" -- "$S" kill-thread
+rr_check_native sc_strict --status 137 --stdout-has "in strict mode: write works" -- "$S" strict
+rr_check_native sc_strict_exit --status 3 --stdout-has "in strict mode: write works" -- "$S" strict-exit
+rr_check_native sc_allowlist --status 0 --stdout-has "joined" -- "$S" allowlist
+
+# A listener's supervisor decides calls in another process (and may let them
+# run): rrx refuses the filter (ENOSYS) and says so.
+rr_check sc_listener --status 0 --stdout-has "seccomp(NEW_LISTENER)        = -1" -- "$S" listener
+CHECKS=$((CHECKS + 1))
+if grep -q '^rrx: warning: seccomp' "$WORK/sc_listener.rec.rawerr" 2>/dev/null; then
+  pass "rrx record warned about the seccomp listener"
+else
+  fail "rrx record printed no warning about the seccomp listener"
+  show_file "record stderr" "$WORK/sc_listener.rec.rawerr"
+fi
+
+# rrx dump names the verdicts.
+dump_has() {
+  local name=$1 pattern=$2
+  CHECKS=$((CHECKS + 1))
+  rrx_run "$WORK/$name.dump" dump "$WORK/$name.trace"
+  if grep -qE -- "$pattern" "$WORK/$name.dump.out"; then
+    pass "$name: rrx dump shows '$pattern'"
+  else
+    fail "$name: rrx dump has no line matching '$pattern'"
+    show_file "dump" "$WORK/$name.dump.out"
+  fi
+}
+dump_has sc_errno 'mmap\(.*= -1 EPERM .*\(seccomp ERRNO\(1\)\)'
+dump_has sc_trap 'getppid\(\) = 110 \(seccomp TRAP\(7\)\)'
+dump_has sc_kill_process 'getppid\(\) = \? \(killed: seccomp KILL_PROCESS\)'
+dump_has sc_strict 'getpid\(\) = \? \(killed: seccomp strict mode\)'
+
+rr_finish
