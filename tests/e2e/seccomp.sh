@@ -2,8 +2,8 @@
 # Programs with seccomp filters of their own (tests/programs/seccomp_filter.c):
 # every verdict is recorded as the kernel gave it (the recording behaves as
 # the native run) and replays identically with every skip strategy: ERRNO
-# for calls replay would otherwise run for real (mmap, mprotect, brk, clone,
-# setrlimit), RET_TRACE without a seccomp-aware tracer (ENOSYS), RET_TRAP
+# for calls replay would otherwise run for real (mmap, munmap, mprotect, brk,
+# clone, setrlimit, arch_prctl), also in another thread (TSYNC), RET_TRACE without a seccomp-aware tracer (ENOSYS), RET_TRAP
 # with a SIGSYS handler reading its siginfo and setting the result (and with
 # SIGSYS blocked: the forced SIGSYS kills), KILL_PROCESS, KILL_THREAD of one
 # thread among two and of the last one, strict mode (a write, then SIGKILL;
@@ -13,8 +13,11 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/lib/mt.sh"
 
+# Filters that kill dump core: not into the work directory.
+ulimit -c 0
 S=$(prog seccomp_filter)
 rr_check_native sc_errno --status 0 --stdout-has "mmap 7 pages                 = -1 EPERM" -- "$S" errno
+rr_check_native sc_tsync --status 0 --stdout-has "thread: mprotect             = -1 EACCES" -- "$S" tsync
 rr_check_native sc_trace --status 0 --stdout-has "getppid (RET_TRACE)          = -1 ENOSYS" -- "$S" trace
 rr_check_native sc_trap --status 159 --stdout-has "si_syscall 9 si_errno 9 si_arch 0xc000003e rax 9" -- "$S" trap
 rr_check_native sc_kill_process --status 159 --stdout-has "seccomp(SET_MODE_FILTER)" -- "$S" kill-process

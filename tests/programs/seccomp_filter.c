@@ -1,6 +1,7 @@
 // A program that installs seccomp filters of its own (tests/e2e/seccomp.sh):
 // MODE is errno (ERRNO verdicts for getpid, uname, openat and an mmap,
-// mprotect, brk, clone), trace (RET_TRACE with no seccomp-aware tracer),
+// mprotect, brk, clone, setrlimit, arch_prctl, munmap), tsync (a filter for
+// every thread), trace (RET_TRACE with no seccomp-aware tracer),
 // trap (RET_TRAP and a SIGSYS handler that sets the result), kill-process,
 // kill-thread (one thread of several killed), kill-last (KILL_THREAD of
 // the only thread), strict, strict-exit, listener (a user-notification
@@ -62,6 +63,12 @@ static void errno_mode(void) {
       ON(SYS_brk, SECCOMP_RET_ERRNO | ENOMEM),
       ON(SYS_clone, SECCOMP_RET_ERRNO | EAGAIN),
       ON(SYS_setrlimit, SECCOMP_RET_ERRNO | EPERM),
+      ON(SYS_arch_prctl, SECCOMP_RET_ERRNO | EPERM),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_munmap, 0, 3),
+      LOAD_ARG_LO(1),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 5 * 4096, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EINVAL),
+      LOAD_NR,
       BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_mmap, 0, 3),
       LOAD_ARG_LO(1),
       BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, MAGIC_LEN, 0, 1),
@@ -86,7 +93,40 @@ static void errno_mode(void) {
   show("raw clone", syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0));
   struct rlimit_ { unsigned long cur, max; } rl = {1 << 20, 1 << 20};
   show("setrlimit(STACK)", syscall(SYS_setrlimit, 3 /* RLIMIT_STACK */, &rl));
+  show("arch_prctl(ARCH_SET_GS)", syscall(SYS_arch_prctl, 0x1001 /* ARCH_SET_GS */, 0x1234));
+  p = mmap(NULL, 5 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  show("munmap 5 pages", munmap(p, 5 * 4096));
+  ((volatile char*)p)[4 * 4096] = 1;  // still mapped
   show("getppid (allowed)", syscall(SYS_getppid) > 0 ? 1 : -1);
+}
+
+// A filter given to every thread (SECCOMP_FILTER_FLAG_TSYNC) refuses the
+// other thread's mprotect.
+static int tsync_go[2];
+static void* tsync_thread(void* arg) {
+  char c;
+  read(tsync_go[0], &c, 1);
+  void* p = arg;
+  show("thread: mprotect", mprotect(p, 4096, PROT_READ));
+  return NULL;
+}
+
+static void tsync_mode(void) {
+  void* p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  pipe(tsync_go);
+  pthread_t t;
+  pthread_create(&t, NULL, tsync_thread, p);
+  struct sock_filter f[] = {
+      CHECK_ARCH,
+      LOAD_NR,
+      ON(SYS_mprotect, SECCOMP_RET_ERRNO | EACCES),
+      ALLOW,
+  };
+  show("seccomp(TSYNC)", install(f, sizeof f / sizeof f[0], SECCOMP_FILTER_FLAG_TSYNC));
+  write(tsync_go[1], "x", 1);
+  pthread_join(t, NULL);
+  *(volatile char*)p = 1;  // still writable
+  show("main: still writable", 1);
 }
 
 static void trace_mode(void) {
@@ -242,6 +282,7 @@ int main(int argc, char** argv) {
   const char* mode = argc > 1 ? argv[1] : "errno";
   if (!strcmp(mode, "errno")) errno_mode();
   else if (!strcmp(mode, "trace")) trace_mode();
+  else if (!strcmp(mode, "tsync")) tsync_mode();
   else if (!strcmp(mode, "trap")) trap_mode();
   else if (!strcmp(mode, "kill-process")) kill_mode(SECCOMP_RET_KILL_PROCESS);
   else if (!strcmp(mode, "kill-last")) kill_mode(SECCOMP_RET_KILL_THREAD);
@@ -251,7 +292,7 @@ int main(int argc, char** argv) {
   else if (!strcmp(mode, "listener")) listener_mode();
   else if (!strcmp(mode, "allowlist")) allowlist_mode();
   else {
-    fprintf(stderr, "usage: seccomp_filter errno|trace|trap|kill-process|kill-last|kill-thread|strict|strict-exit|listener|allowlist\n");
+    fprintf(stderr, "usage: seccomp_filter errno|trace|tsync|trap|kill-process|kill-last|kill-thread|strict|strict-exit|listener|allowlist\n");
     return 2;
   }
   return 0;
