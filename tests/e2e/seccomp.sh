@@ -5,7 +5,8 @@
 # for calls replay would otherwise run for real (mmap, munmap, mprotect, brk,
 # clone, setrlimit, arch_prctl), also in another thread (TSYNC), RET_TRACE without a seccomp-aware tracer (ENOSYS), RET_TRAP
 # with a SIGSYS handler reading its siginfo and setting the result (and with
-# SIGSYS blocked: the forced SIGSYS kills), KILL_PROCESS, KILL_THREAD of one
+# SIGSYS blocked: the forced SIGSYS kills), KILL_PROCESS (also with another
+# thread blocked in read), KILL_THREAD of one
 # thread among two and of the last one, strict mode (a write, then SIGKILL;
 # or exit), a default-KILL allowlist with a thread whose rseq rrx refuses,
 # and a user-notification listener, which rrx refuses with a warning.
@@ -21,6 +22,7 @@ rr_check_native sc_tsync --status 0 --stdout-has "thread: mprotect             =
 rr_check_native sc_trace --status 0 --stdout-has "getppid (RET_TRACE)          = -1 ENOSYS" -- "$S" trace
 rr_check_native sc_trap --status 159 --stdout-has "si_syscall 9 si_errno 9 si_arch 0xc000003e rax 9" -- "$S" trap
 rr_check_native sc_kill_process --status 159 --stdout-has "seccomp(SET_MODE_FILTER)" -- "$S" kill-process
+rr_check_native sc_kill_process_mt --status 159 --stdout-has "seccomp(SET_MODE_FILTER)" -- "$S" kill-process-mt
 rr_check_native sc_kill_last --status 159 --stdout-has "seccomp(SET_MODE_FILTER)" -- "$S" kill-last
 rr_check_native sc_kill_thread --status 0 --stdout-has "the thread is gone; getppid here works" -- "$S" kill-thread
 rr_check_native sc_strict --status 137 --stdout-has "in strict mode: write works" -- "$S" strict

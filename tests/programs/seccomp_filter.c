@@ -2,7 +2,8 @@
 // MODE is errno (ERRNO verdicts for getpid, uname, openat and an mmap,
 // mprotect, brk, clone, setrlimit, arch_prctl, munmap), tsync (a filter for
 // every thread), trace (RET_TRACE with no seccomp-aware tracer),
-// trap (RET_TRAP and a SIGSYS handler that sets the result), kill-process,
+// trap (RET_TRAP and a SIGSYS handler that sets the result), kill-process
+// (also kill-process-mt, with another thread blocked in read),
 // kill-thread (one thread of several killed), kill-last (KILL_THREAD of
 // the only thread), strict, strict-exit, listener (a user-notification
 // filter: refused by rrx), allowlist (default KILL_PROCESS, then a thread
@@ -201,6 +202,25 @@ static void kill_mode(unsigned action) {
   printf("not reached\n");
 }
 
+// KILL_PROCESS in a process whose other thread waits in read(): the whole
+// process dies by SIGSYS.
+static int blocked_pipe[2];
+static void* blocked_thread(void* arg) {
+  (void)arg;
+  char c;
+  read(blocked_pipe[0], &c, 1);
+  printf("blocked thread: not reached\n");
+  return NULL;
+}
+
+static void kill_process_mt_mode(void) {
+  pipe(blocked_pipe);
+  pthread_t t;
+  pthread_create(&t, NULL, blocked_thread, NULL);
+  usleep(20000);
+  kill_mode(SECCOMP_RET_KILL_PROCESS);
+}
+
 static void* killed_thread(void* arg) {
   (void)arg;
   struct sock_filter f[] = {
@@ -286,13 +306,14 @@ int main(int argc, char** argv) {
   else if (!strcmp(mode, "trap")) trap_mode();
   else if (!strcmp(mode, "kill-process")) kill_mode(SECCOMP_RET_KILL_PROCESS);
   else if (!strcmp(mode, "kill-last")) kill_mode(SECCOMP_RET_KILL_THREAD);
+  else if (!strcmp(mode, "kill-process-mt")) kill_process_mt_mode();
   else if (!strcmp(mode, "kill-thread")) kill_thread_mode();
   else if (!strcmp(mode, "strict")) strict_mode(0);
   else if (!strcmp(mode, "strict-exit")) strict_mode(1);
   else if (!strcmp(mode, "listener")) listener_mode();
   else if (!strcmp(mode, "allowlist")) allowlist_mode();
   else {
-    fprintf(stderr, "usage: seccomp_filter errno|trace|tsync|trap|kill-process|kill-last|kill-thread|strict|strict-exit|listener|allowlist\n");
+    fprintf(stderr, "usage: seccomp_filter errno|trace|tsync|trap|kill-process|kill-process-mt|kill-last|kill-thread|strict|strict-exit|listener|allowlist\n");
     return 2;
   }
   return 0;
