@@ -28,6 +28,7 @@
 
 #include "core/elf_file.h"
 #include "core/error.h"
+#include "core/forced_signal.h"
 #include "core/initial_stack.h"
 #include "core/kernel_probe.h"
 #include "core/output_digest.h"
@@ -36,6 +37,7 @@
 #include "core/syscall_table.h"
 #include "record/own_tracer.h"
 #include "record/shared_objects.h"
+#include "record/signal_state.h"
 #include "record/terminal.h"
 #include "record/tree_exit.h"
 #include "trace_format/format.h"
@@ -117,6 +119,7 @@ struct PendingSyscall {
   uint64_t ip = 0, sp = 0;
   const sys::SyscallDesc* desc = nullptr;
   bool refused = false;  // skipped by rrx: fails with ENOSYS
+  std::optional<int64_t> emulated_ret;  // skipped by rrx, which answers for the kernel (prctl PR_SET_TSC)
   bool quiet_refusal = false;  // refused because the program has a fallback: no warning
   bool recorded_at_entry = false;
   int output = 0;  // 1 or 2: it sends bytes to rrx's own stdout or stderr (output_of, at entry)
@@ -153,6 +156,7 @@ struct TaskState {
   int deferred_sig = 0;
   bool parked = false;                 // another thread of its process is exec'ing: it only gets to die
   bool exiting = false;                // past its PTRACE_EVENT_EXIT stop
+  ThreadSignals signals;               // its mask, its process's actions, its emulated TSC mode
 };
 
 class Recorder {
@@ -811,6 +815,7 @@ void Recorder::on_new_task(TaskState& parent, int event) {
   writer_->append(m);
   TaskState& ts = tasks_[child];
   ts.task = std::make_unique<Task>(child);
+  ts.signals = ThreadSignals::child_of(parent.signals, flags, event == PTRACE_EVENT_CLONE);
   ts.tgid = event == PTRACE_EVENT_CLONE ? parent.tgid : child;
   auto orphan = orphan_stops_.find(child);
   if (orphan != orphan_stops_.end()) {
@@ -897,7 +902,16 @@ void Recorder::on_syscall_entry(TaskState& ts, const KernelSyscallInfo& info) {
                       ", which rrx does not know how to record (--strict)");
     }
   }
-  if (p.refused) {
+  if (p.desc) ts.signals.at_entry(*ts.task, *p.desc, p.args);
+  if (!p.refused && p.desc && p.desc->special == sys::Special::Prctl) {
+    p.emulated_ret = ThreadSignals::skipped_prctl_result(p.args);
+  }
+  if (p.emulated_ret) {
+    // Skipped: the kernel runs no syscall for nr -1; rax is set at the exit stop.
+    user_regs_struct r = ts.task->regs();
+    r.orig_rax = static_cast<uint64_t>(-1);
+    ts.task->set_regs(r);
+  } else if (p.refused) {
     if (!(p.desc && p.desc->special == sys::Special::Rseq) && !p.quiet_refusal) {
       std::string name = sys::syscall_name(p.nr);
       std::string msg = name + " (syscall " + std::to_string(p.nr) +
@@ -1052,6 +1066,15 @@ void Recorder::on_syscall_exit(TaskState& ts, const KernelSyscallInfo& info) {
     r.rax = static_cast<uint64_t>(-ENOSYS);
     ts.task->set_regs(r);
   } else if (p.desc) {
+    if (p.emulated_ret) {
+      ret = *p.emulated_ret;
+      is_error = false;
+      user_regs_struct r = ts.task->regs();
+      r.rax = static_cast<uint64_t>(ret);
+      ts.task->set_regs(r);
+    }
+    if (p.desc->special == sys::Special::Prctl) ts.signals.after_prctl(*ts.task, p.args, ret);
+    ts.signals.after_syscall(*ts.task, *p.desc, p.args, ret);
     sys::CallView call{p.nr, {}, ret};
     std::memcpy(call.args, p.args, sizeof call.args);
     TaskMemReader mem(*ts.task);
@@ -1153,6 +1176,7 @@ void Recorder::on_exec(TaskState& ts, pid_t former_tid) {
   }
   InitialStack stack = InitialStack::read(task, regs.rsp);
   stack.hide_vdso(task);
+  ts.signals.start(task);
   trace::FileStore::Stored exe_copy =
       files_->store("/proc/" + std::to_string(task.tid()) + "/exe", exe);
   std::optional<trace::FileStore::Stored> interp_copy;
@@ -1211,6 +1235,7 @@ void Recorder::record_signal(TaskState& ts, const siginfo_t& si, bool synchronou
 }
 
 void Recorder::on_rdtsc(TaskState& ts, SpecialInsn insn, size_t len) {
+  ts.signals.left_kernel();
   user_regs_struct r = ts.task->regs();
   unsigned aux = 0;
   uint64_t tsc = insn == SpecialInsn::Rdtscp ? __rdtscp(&aux) : __rdtsc();
@@ -1221,6 +1246,17 @@ void Recorder::on_rdtsc(TaskState& ts, SpecialInsn insn, size_t len) {
   t.setAux(aux);
   t.setIsRdtscp(insn == SpecialInsn::Rdtscp);
   t.setIp(r.rip);
+  // The SIGSEGV is suppressed, but force_sig already unblocked it and reset
+  // its action if the program had it blocked or ignored: put both back.
+  ForcedSignalUndo undo = ts.signals.undo_trap_sigsegv();
+  if (!undo.empty()) {
+    apply_forced_signal_undo(*ts.task, r.rip, SIGSEGV, undo);
+    if (undo.mask) {
+      t.setRestoreMask(*undo.mask);
+      t.setHasRestoreMask(true);
+    }
+    if (undo.action) t.setRestoreAction(bytes(undo.action_bytes()));
+  }
   writer_->append(m);
   r.rax = tsc & 0xffffffffu;
   r.rdx = tsc >> 32;
@@ -1245,6 +1281,7 @@ void Recorder::write_job_stop(TaskState& ts, int sig, bool resumed) {
 // with PTRACE_LISTEN, as the kernel would leave it: it holds no CPU, its
 // parent's wait sees it stopped, and SIGCONT from anyone wakes it.
 void Recorder::on_trap_stop(TaskState& ts, int sig) {
+  ts.signals.left_kernel();
   bool group_stop = WaitStatus::is_stop_signal(sig);
   if (!ts.started) {
     ts.started = true;
@@ -1301,6 +1338,7 @@ void Recorder::on_trap_stop(TaskState& ts, int sig) {
 // next pending signal) is at the same point, and is recorded there too.
 void Recorder::deliver_recorded(TaskState& ts, int sig, bool synchronous) {
   bool stays = ts.at_syscall_boundary && !synchronous && signal_action(ts.task->tid(), sig) == SignalAction::Ignore;
+  ts.signals.before_delivery(sig, synchronous);
   resume(ts, sig);
   ts.at_syscall_boundary = stays;
 }
@@ -1318,12 +1356,15 @@ void Recorder::on_signal(TaskState& ts, int sig) {
   if (sig == SIGSEGV && si.si_code == SI_KERNEL) {
     size_t len = 0;
     SpecialInsn insn = special_instruction_at(*ts.task, ts.task->regs().rip, &len);
-    if (insn == SpecialInsn::Rdtsc || insn == SpecialInsn::Rdtscp) {
+    // Trapped for rrx, unless the program itself asked for the fault
+    // (prctl PR_SET_TSC, PR_TSC_SIGSEGV): then it is a fault like any other.
+    if ((insn == SpecialInsn::Rdtsc || insn == SpecialInsn::Rdtscp) && ts.signals.tsc_mode() != PR_TSC_SIGSEGV) {
       on_rdtsc(ts, insn, len);
       return;
     }
   }
   bool synchronous = is_synchronous(si);
+  if (synchronous) ts.signals.left_kernel();  // its instruction ran: the task was in user code
   if (ts.injecting_signal == sig && !ts.held_signals.empty() &&
       si.si_code == SI_TKILL && si.si_pid == ::getpid()) {
     // Our re-raise of a held signal: deliver it with its original siginfo.
@@ -1344,6 +1385,7 @@ void Recorder::on_signal(TaskState& ts, int sig) {
     return;
   }
   // Asynchronous, in the middle of user code: hold it for the next syscall boundary.
+  ts.signals.left_kernel();
   ts.held_signals.push_back(si);
   resume(ts, 0);
 }

@@ -26,6 +26,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/forced_signal.h"
 #include "core/hash.h"
 #include "core/initial_stack.h"
 #include "core/output_digest.h"
@@ -1461,12 +1462,21 @@ std::optional<ReplaySession::Stop> ReplaySession::on_signal(RTask& t, int sig, b
   if (sig == SIGSEGV && si.si_code == SI_KERNEL) {
     size_t len = 0;
     SpecialInsn insn = special_instruction_at(*t.task, regs.rip, &len);
-    if (insn == SpecialInsn::Rdtsc || insn == SpecialInsn::Rdtscp) {
-      auto ev = peek();
+    auto ev = peek();
+    // A recorded fault instead: the program asked for it (prctl
+    // PR_SET_TSC, PR_TSC_SIGSEGV), and gets it below like any other.
+    bool fault = ev.which() == schema::Event::SIGNAL && ev.getTid() == t.tid &&
+                 ev.getSignal().getSigno() == SIGSEGV && ev.getSignal().getSynchronous();
+    if ((insn == SpecialInsn::Rdtsc || insn == SpecialInsn::Rdtscp) && !fault) {
       if (ev.which() != schema::Event::RDTSC || ev.getTid() != t.tid) {
         diverge(describe_event(ev), "rdtsc at 0x" + fmt_hex(regs.rip));
       }
       auto r = ev.getRdtsc();
+      // What the recorder put back after the suppressed SIGSEGV (see trace.capnp).
+      ForcedSignalUndo undo;
+      if (r.getHasRestoreMask()) undo.mask = r.getRestoreMask();
+      undo.action = ForcedSignalUndo::action_from_bytes(data_str(r.getRestoreAction()));
+      if (!undo.empty()) apply_forced_signal_undo(*t.task, regs.rip, SIGSEGV, undo);
       regs.rax = r.getValue() & 0xffffffffu;
       regs.rdx = r.getValue() >> 32;
       if (insn == SpecialInsn::Rdtscp) regs.rcx = r.getAux();

@@ -169,6 +169,13 @@ struct Rdtsc {
   aux @1 :UInt32;            # TSC_AUX, for rdtscp
   isRdtscp @2 :Bool;
   ip @3 :UInt64;
+  # The trap's SIGSEGV, suppressed by rrx, had unblocked SIGSEGV and reset
+  # its action (the kernel's force_sig) where the program blocked or ignored
+  # it: rrx put back this mask and this action (struct kernel_sigaction,
+  # 32 bytes; empty: none), and replay does the same.
+  restoreMask @4 :UInt64;
+  hasRestoreMask @5 :Bool;
+  restoreAction @6 :Data;
 }
 
 struct Exec {
