@@ -35,6 +35,7 @@
 #include "core/ptrace_task.h"
 #include "core/syscall_format.h"
 #include "core/syscall_table.h"
+#include "core/vdso.h"
 #include "record/own_tracer.h"
 #include "record/shared_objects.h"
 #include "record/signal_state.h"
@@ -1175,7 +1176,9 @@ void Recorder::on_exec(TaskState& ts, pid_t former_tid) {
     abort_recording(exe + " is not an x86-64 program; rrx records x86-64 Linux programs only");
   }
   InitialStack stack = InitialStack::read(task, regs.rsp);
-  stack.hide_vdso(task);
+  // The vDSO stays (programs look its symbols up); its time, getcpu and
+  // getrandom functions become real syscalls, recorded like any other.
+  if (uint64_t vdso = auxv_vdso(stack.auxv())) patch_vdso(task, vdso);
   ts.signals.start(task);
   trace::FileStore::Stored exe_copy =
       files_->store("/proc/" + std::to_string(task.tid()) + "/exe", exe);

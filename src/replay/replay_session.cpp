@@ -32,6 +32,7 @@
 #include "core/output_digest.h"
 #include "core/syscall_format.h"
 #include "core/syscall_table.h"
+#include "core/vdso.h"
 #include "replay/event_text.h"
 #include "replay/shared_memory.h"
 #include <sys/shm.h>
@@ -452,6 +453,15 @@ void ReplaySession::on_exec(RTask& t) {
     throw Error("cannot write the recorded initial stack into the replayed program");
   }
   t.task->set_regs(trace::regs_from_schema(ev.getRegs()));
+  // The vDSO, patched as the recorder patched it (traces that hid it have
+  // no AT_SYSINFO_EHDR).
+  if (uint64_t vdso = auxv_vdso(data_str(exec.getAuxv()))) {
+    uint64_t live_vdso = kernel_vdso(t.task->tid());
+    if (live_vdso != vdso) {
+      diverge("the vDSO at 0x" + fmt_hex(vdso), "the vDSO at 0x" + fmt_hex(live_vdso));
+    }
+    patch_vdso(*t.task, vdso);
+  }
   t.exe_path = exec.getExePath().cStr();
   t.exe_copy = trace::stored_file_path(options_.trace_dir, exec.getExeHash().cStr());
   t.auxv = data_str(exec.getAuxv());
