@@ -32,11 +32,13 @@ ForcedSignalUndo undo_for_forced(int sig, uint64_t blocked_before, const KernelS
   return undo;
 }
 
-void apply_forced_signal_undo(Task& t, uint64_t scratch, int sig, const ForcedSignalUndo& undo) {
+void apply_forced_signal_undo(Task& t, uint64_t scratch, int sig, const ForcedSignalUndo& undo,
+                              std::vector<siginfo_t>* signals) {
   if (undo.mask) t.set_blocked_signals(*undo.mask);
   if (undo.action) {
     StackScratch act(t, &*undo.action, sizeof *undo.action);
-    int64_t r = remote_syscall(t, scratch, SYS_rt_sigaction, {static_cast<uint64_t>(sig), act.addr(), 0, 8});
+    int64_t r = remote_syscall(t, scratch, SYS_rt_sigaction, {static_cast<uint64_t>(sig), act.addr(), 0, 8}, nullptr,
+                               signals);
     if (r != 0) {
       throw Error("cannot restore the action of signal " + std::to_string(sig) + " in thread " +
                   std::to_string(t.tid()) + " (rt_sigaction: " + std::strerror(static_cast<int>(-r)) + ")");

@@ -7,6 +7,9 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
+
+#include <signal.h>
 
 namespace rrx {
 
@@ -43,7 +46,9 @@ ForcedSignalUndo undo_for_forced(int sig, uint64_t blocked_before, const KernelS
 // forced signal (suppressed): PTRACE_SETSIGMASK, and an rt_sigaction run in
 // the thread with `scratch` (an executable address of the program) for the
 // syscall instruction. The thread ends in a syscall-exit stop with its
-// registers unchanged. Throws rrx::Error.
-void apply_forced_signal_undo(Task& t, uint64_t scratch, int sig, const ForcedSignalUndo& undo);
+// registers unchanged. Signals that arrive meanwhile are suppressed and, with
+// `signals`, handed back there. Throws rrx::Error.
+void apply_forced_signal_undo(Task& t, uint64_t scratch, int sig, const ForcedSignalUndo& undo,
+                              std::vector<siginfo_t>* signals = nullptr);
 
 }  // namespace rrx

@@ -32,7 +32,7 @@ constexpr uint8_t kSyscallInsn[2] = {0x0f, 0x05};
 // afterwards) and the registers are put back as they were. Returns the
 // syscall's result; *child gets the new process of a fork-like call.
 int64_t remote_syscall(Task& t, uint64_t scratch, long nr, std::initializer_list<uint64_t> arg_list,
-                       pid_t* child) {
+                       pid_t* child, std::vector<siginfo_t>* signals) {
   uint64_t args[6] = {};
   size_t i = 0;
   for (uint64_t a : arg_list) args[i++] = a;
@@ -64,7 +64,8 @@ int64_t remote_syscall(Task& t, uint64_t scratch, long nr, std::initializer_list
       }
       continue;
     }
-    if (w.kind != WaitStatus::Kind::SyscallStop) continue;  // a live signal: dropped, as replay drops them
+    if (w.kind == WaitStatus::Kind::SignalStop && signals) signals->push_back(t.siginfo());
+    if (w.kind != WaitStatus::Kind::SyscallStop) continue;  // a live signal: suppressed (replay drops them)
     KernelSyscallInfo info = t.syscall_info();
     if (info.op == KernelSyscallInfo::kEntry && static_cast<long>(info.entry.nr) == nr &&
         info.instruction_pointer == scratch + 2) {

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <string>
+#include <vector>
 
 #include "core/ptrace_task.h"
 
@@ -19,9 +20,11 @@ namespace rrx {
 // stop as before (an exit stop stays an exit stop: call it at a syscall-exit,
 // signal or event stop, not at a syscall-entry stop whose syscall must still
 // run). Returns the syscall's result (-errno on failure); *child gets the new
-// process of a fork-like call. Live signals that arrive meanwhile are dropped.
+// process of a fork-like call. Live signals that arrive meanwhile are
+// dropped, or, with `signals`, suppressed and handed back there (the
+// recorder delivers them later).
 int64_t remote_syscall(Task& t, uint64_t scratch, long nr, std::initializer_list<uint64_t> args,
-                       pid_t* child = nullptr);
+                       pid_t* child = nullptr, std::vector<siginfo_t>* signals = nullptr);
 
 // Bytes placed on the tracee's stack below the red zone for the length of a
 // remote call (a path for openat, a struct for rt_sigaction); the bytes that

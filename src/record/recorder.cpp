@@ -1253,7 +1253,13 @@ void Recorder::on_rdtsc(TaskState& ts, SpecialInsn insn, size_t len) {
   // its action if the program had it blocked or ignored: put both back.
   ForcedSignalUndo undo = ts.signals.undo_trap_sigsegv();
   if (!undo.empty()) {
-    apply_forced_signal_undo(*ts.task, r.rip, SIGSEGV, undo);
+    // Signals that arrive during the injected rt_sigaction wait for the
+    // next syscall boundary like any asynchronous one; a PTRACE_INTERRUPT
+    // pending now was taken there too.
+    std::vector<siginfo_t> arrived;
+    apply_forced_signal_undo(*ts.task, r.rip, SIGSEGV, undo, &arrived);
+    ts.held_signals.insert(ts.held_signals.end(), arrived.begin(), arrived.end());
+    ts.preempt_requested = false;
     if (undo.mask) {
       t.setRestoreMask(*undo.mask);
       t.setHasRestoreMask(true);
