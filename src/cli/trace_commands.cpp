@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <iostream>
@@ -12,6 +13,7 @@
 #include <set>
 
 #include "core/error.h"
+#include "core/forced_signal.h"
 #include "core/seccomp_filter.h"
 #include "core/syscall_format.h"
 #include "core/syscall_table.h"
@@ -99,8 +101,16 @@ std::string event_text(schema::Event::Reader ev) {
     }
     case schema::Event::RDTSC: {
       auto r = ev.getRdtsc();
-      return fmt::format("{} at 0x{:x} = 0x{:x}", r.getIsRdtscp() ? "rdtscp" : "rdtsc", r.getIp(),
-                         r.getValue());
+      std::string undo;
+      if (r.getHasRestoreMask()) undo += fmt::format(" mask=0x{:x}", r.getRestoreMask());
+      if (r.getRestoreAction().size() == sizeof(KernelSigaction)) {
+        KernelSigaction a;
+        std::memcpy(&a, r.getRestoreAction().begin(), sizeof a);
+        undo += a.handler == kSigIgn ? std::string(" SIGSEGV=SIG_IGN") : fmt::format(" SIGSEGV=0x{:x}", a.handler);
+      }
+      if (!undo.empty()) undo = " (restored" + undo + ")";
+      return fmt::format("{} at 0x{:x} = 0x{:x}{}", r.getIsRdtscp() ? "rdtscp" : "rdtsc", r.getIp(),
+                         r.getValue(), undo);
     }
     case schema::Event::EXEC: {
       auto e = ev.getExec();

@@ -61,18 +61,6 @@ InitialStack InitialStack::read(Task& task, uint64_t sp) {
   return s;
 }
 
-void InitialStack::hide_vdso(Task& task) {
-  for (size_t off = auxv_offset; off + 16 <= auxv_offset + auxv_size; off += 16) {
-    uint64_t type;
-    std::memcpy(&type, bytes.data() + off, 8);
-    if (type == AT_SYSINFO_EHDR) {
-      uint64_t ignore = AT_IGNORE;
-      std::memcpy(bytes.data() + off, &ignore, 8);
-      if (!task.write_mem(sp + off, &ignore, 8)) throw Error("cannot edit the auxiliary vector");
-    }
-  }
-}
-
 std::string InitialStack::at_random_bytes() const {
   if (at_random < sp || at_random + 16 > sp + bytes.size()) return {};
   return bytes.substr(at_random - sp, 16);

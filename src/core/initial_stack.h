@@ -19,9 +19,6 @@ struct InitialStack {
 
   // Reads the stack of a task stopped right after exec. Throws rrx::Error.
   static InitialStack read(Task& task, uint64_t sp);
-  // Turns AT_SYSINFO_EHDR into AT_IGNORE in `bytes` and in the task, so libc
-  // makes real syscalls instead of calling into the vDSO.
-  void hide_vdso(Task& task);
   std::string auxv() const { return bytes.substr(auxv_offset, auxv_size); }
   std::string at_random_bytes() const;
 };

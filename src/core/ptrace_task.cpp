@@ -203,6 +203,16 @@ void Task::set_siginfo(const siginfo_t& si) {
   do_ptrace(PTRACE_SETSIGINFO, tid_, nullptr, const_cast<siginfo_t*>(&si), "SETSIGINFO");
 }
 
+uint64_t Task::blocked_signals() {
+  uint64_t mask = 0;
+  do_ptrace(PTRACE_GETSIGMASK, tid_, reinterpret_cast<void*>(sizeof mask), &mask, "GETSIGMASK");
+  return mask;
+}
+
+void Task::set_blocked_signals(uint64_t mask) {
+  do_ptrace(PTRACE_SETSIGMASK, tid_, reinterpret_cast<void*>(sizeof mask), &mask, "SETSIGMASK");
+}
+
 unsigned long Task::event_msg() {
   unsigned long msg = 0;
   do_ptrace(PTRACE_GETEVENTMSG, tid_, nullptr, &msg, "GETEVENTMSG");

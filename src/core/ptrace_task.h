@@ -115,6 +115,10 @@ class Task {
   bool set_syscall_info(const KernelSyscallInfo& info);
   siginfo_t siginfo();
   void set_siginfo(const siginfo_t& info);
+  // The thread's blocked-signal mask (PTRACE_GETSIGMASK / PTRACE_SETSIGMASK;
+  // bit N-1 is signal N).
+  uint64_t blocked_signals();
+  void set_blocked_signals(uint64_t mask);
   unsigned long event_msg();
   void set_options(long options);
   uint64_t peek_user(size_t offset);

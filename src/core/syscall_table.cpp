@@ -720,6 +720,12 @@ struct R {
     r.d.replay_by_args = f;
     return r;
   }
+  // Waits with the signal mask at argument `arg` (directly, or through {sigset*, size}).
+  constexpr R tmpmask(int arg, bool indirect = false) const {
+    R r = *this;
+    r.d.temp_sigmask = TempSigmask{static_cast<int8_t>(arg), indirect};
+    return r;
+  }
   constexpr R fl(uint8_t f) const {
     R r = *this;
     r.d.flags |= f;
@@ -747,9 +753,9 @@ constexpr SyscallDesc kRows[] = {
   R(10, "mprotect", {Ptr, Size, ProtFlags}, X),
   R(11, "munmap", {Ptr, Size}, X),
   R(12, "brk", {Ptr}, X),
-  R(13, "rt_sigaction", {Signal, Ptr, OutPtr, Size}, X).fixed(2, kKernelSigaction),
-  R(14, "rt_sigprocmask", {SigHow, Ptr, OutPtr, Size}, X).argsz(2, 3),
-  R(15, "rt_sigreturn", {}, X),
+  R(13, "rt_sigaction", {Signal, Ptr, OutPtr, Size}, X).fixed(2, kKernelSigaction).fl(kSetsSigaction),
+  R(14, "rt_sigprocmask", {SigHow, Ptr, OutPtr, Size}, X).argsz(2, 3).fl(kSetsSigmask),
+  R(15, "rt_sigreturn", {}, X).fl(kSetsSigmask),
   R(16, "ioctl", {Fd, IoctlReq, Hex}, E).fn(ioctl_outputs).fl(kBlock),
   R(17, "pread64", {Fd, OutPtr, Size, Int}, E).ret(1, 2).fl(kBlock),
   R(18, "pwrite64", {Fd, Ptr, Size, Int}, E).sends(Sends::Buf, 1, 2).changes(FileChange::AtOffset, 0, 3),
@@ -864,7 +870,7 @@ constexpr SyscallDesc kRows[] = {
   R(127, "rt_sigpending", {OutPtr, Size}, E).argsz(0, 1),
   R(128, "rt_sigtimedwait", {Ptr, OutPtr, Ptr, Size}, E).fixed(1, kSiginfo).fl(kBlock),
   R(129, "rt_sigqueueinfo", {Int, Signal, Ptr}, E),
-  R(130, "rt_sigsuspend", {Ptr, Size}, E).fl(kBlock),
+  R(130, "rt_sigsuspend", {Ptr, Size}, E).fl(kBlock).tmpmask(0),
   R(131, "sigaltstack", {Ptr, OutPtr}, X).fixed(1, kStackT),
   R(132, "utime", {Path, Ptr}, E),
   R(133, "mknod", {Path, Mode, Hex}, E),
@@ -891,7 +897,7 @@ constexpr SyscallDesc kRows[] = {
   R(154, "modify_ldt", {Int, Ptr, Size}, X).ret(1, 2),
   R(155, "pivot_root", {Path, Path}, E),
   R(156, "_sysctl", {Ptr}, U),
-  R(157, "prctl", {PrctlOption, Hex, Hex, Hex, Hex}, E).fn(prctl_outputs),
+  R(157, "prctl", {PrctlOption, Hex, Hex, Hex, Hex}, E).fn(prctl_outputs).sp(Special::Prctl),
   R(158, "arch_prctl", {ArchPrctl, Hex}, X).fn(arch_prctl_outputs),
   R(159, "adjtimex", {OutPtr}, E).fixed(0, kTimex),
   R(160, "setrlimit", {Int, Ptr}, E).by_args(setrlimit_replay),
@@ -1004,8 +1010,8 @@ constexpr SyscallDesc kRows[] = {
   R(267, "readlinkat", {DirFd, Path, OutPtr, Size}, E).ret(2, 3),
   R(268, "fchmodat", {DirFd, Path, Mode}, E),
   R(269, "faccessat", {DirFd, Path, AccessMode}, E),
-  R(270, "pselect6", {Int, Ptr, Ptr, Ptr, Ptr, Ptr}, E).fn(select_outputs).fl(kBlock | kOutOnError),
-  R(271, "ppoll", {Ptr, UInt, Ptr, Ptr, Size}, E).argtimes(0, 1, kPollfd).fixed(2, kTimespec).fl(kBlock | kOutOnError),
+  R(270, "pselect6", {Int, Ptr, Ptr, Ptr, Ptr, Ptr}, E).fn(select_outputs).fl(kBlock | kOutOnError).tmpmask(5, true),
+  R(271, "ppoll", {Ptr, UInt, Ptr, Ptr, Size}, E).argtimes(0, 1, kPollfd).fixed(2, kTimespec).fl(kBlock | kOutOnError).tmpmask(3),
   R(272, "unshare", {CloneFlags}, U),
   R(273, "set_robust_list", {Ptr, Size}, X),
   R(274, "get_robust_list", {Int, OutPtr, OutPtr}, E).fixed(1, 8).fixed(2, 8),
@@ -1015,7 +1021,7 @@ constexpr SyscallDesc kRows[] = {
   R(278, "vmsplice", {Fd, Ptr, UInt, Hex}, E).iov(1, 2).fl(kBlock),  // from a pipe's read end it fills the iovecs
   R(279, "move_pages", {Int, UInt, Ptr, Ptr, OutPtr, Hex}, E).argtimes(4, 1, 4),
   R(280, "utimensat", {DirFd, Path, Ptr, AtFlags}, E),
-  R(281, "epoll_pwait", {Fd, OutPtr, Int, Int, Ptr, Size}, E).rettimes(1, kEpollEvent, 2).fl(kBlock),
+  R(281, "epoll_pwait", {Fd, OutPtr, Int, Int, Ptr, Size}, E).rettimes(1, kEpollEvent, 2).fl(kBlock).tmpmask(4),
   R(282, "signalfd", {Fd, Ptr, Size}, E),
   R(283, "timerfd_create", {ClockId, Hex}, E),
   R(284, "eventfd", {UInt}, E),
@@ -1088,7 +1094,7 @@ constexpr SyscallDesc kRows[] = {
   R(438, "pidfd_getfd", {Fd, Int, Hex}, E),
   R(439, "faccessat2", {DirFd, Path, AccessMode, AtFlags}, E),
   R(440, "process_madvise", {Fd, Ptr, Size, Madvise, Hex}, E),
-  R(441, "epoll_pwait2", {Fd, OutPtr, Int, Ptr, Ptr, Size}, E).rettimes(1, kEpollEvent, 2).fl(kBlock),
+  R(441, "epoll_pwait2", {Fd, OutPtr, Int, Ptr, Ptr, Size}, E).rettimes(1, kEpollEvent, 2).fl(kBlock).tmpmask(4),
   R(442, "mount_setattr", {DirFd, Path, AtFlags, Ptr, Size}, E),
   R(443, "quotactl_fd", {Fd, Hex, Int, Ptr}, U),
   R(444, "landlock_create_ruleset", {Ptr, Size, Hex}, E),

@@ -123,6 +123,15 @@ struct FileChangeFrom {
   int8_t off = -1;  // argument index of the offset, offset pointer or size
 };
 
+// The signal mask a call waits with (rt_sigsuspend, ppoll, pselect6,
+// epoll_pwait): in effect only inside the call, the thread's own mask coming
+// back when it returns, unless it was interrupted by a signal whose handler
+// then starts from this mask (the recorder's ThreadSignals follows it).
+struct TempSigmask {
+  int8_t arg = -1;        // the argument that points to the sigset; -1: none
+  bool indirect = false;  // it points to {const sigset_t* ss; size_t ss_len} (pselect6)
+};
+
 // Behaviour the recorder and replayer implement by hand, named in the row.
 enum class Special : uint8_t {
   None,
@@ -134,6 +143,7 @@ enum class Special : uint8_t {
   Rseq,        // refused with ENOSYS while recording (the kernel writes into rseq areas asynchronously)
   Clone,       // clone/clone3/fork/vfork
   Exit,        // exit / exit_group
+  Prctl,       // PR_GET_TSC / PR_SET_TSC answer the recorder's per-thread emulated TSC mode (rdtsc stays trapped)
 };
 
 // Row flags.
@@ -141,6 +151,9 @@ enum : uint8_t {
   kMayBlock = 1u << 0,      // may wait for another thread/process or time (read on a pipe, futex, wait4...)
   kOutOnError = 1u << 1,    // outputs are written even when the call fails (Fixed/Arg/ArgTimes ranges and the
                             // OutputsFn are then taken on failure too; Ret-based sizes still need ret >= 0)
+  kSetsSigmask = 1u << 2,   // the thread's blocked mask after the call differs from before (rt_sigprocmask,
+                            // rt_sigreturn; not ppoll & co, whose temporary mask ends with the call)
+  kSetsSigaction = 1u << 3, // installs the action `act` (argument 1) of signal argument 0 (rt_sigaction)
 };
 
 struct CallView {
@@ -183,6 +196,7 @@ struct SyscallDesc {
   uint8_t flags = 0;
   ReplayFn replay_by_args = nullptr;  // when set, decides instead of `replay`
   FileChangeFrom changes_file{};
+  TempSigmask temp_sigmask{};
 
   int arg_count() const;
   Replay replay_policy(const uint64_t call_args[6]) const {

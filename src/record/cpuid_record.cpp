@@ -22,7 +22,7 @@ bool use_cpuid_faulting(bool refused_by_option, std::string* why_not) {
   return cpuid_faulting_usable(why_not);
 }
 
-void answer_cpuid(trace::TraceWriter& writer, Task& task, pid_t pid, size_t len) {
+void answer_cpuid(trace::TraceWriter& writer, Task& task, pid_t pid, size_t len, const ForcedSignalUndo& undo) {
   user_regs_struct r = task.regs();
   uint32_t leaf = static_cast<uint32_t>(r.rax), subleaf = static_cast<uint32_t>(r.rcx);
   CpuidRegs answer = recorded_cpuid(leaf, subleaf);
@@ -38,6 +38,14 @@ void answer_cpuid(trace::TraceWriter& writer, Task& task, pid_t pid, size_t len)
   c.setEcx(answer.ecx);
   c.setEdx(answer.edx);
   c.setIp(r.rip);
+  if (undo.mask) {
+    c.setRestoreMask(*undo.mask);
+    c.setHasRestoreMask(true);
+  }
+  if (undo.action) {
+    std::string b = undo.action_bytes();
+    c.setRestoreAction(capnp::Data::Reader(reinterpret_cast<const kj::byte*>(b.data()), b.size()));
+  }
   writer.append(m);
   // cpuid writes the four registers whole (zero-extended to 64 bits).
   r.rax = answer.eax;

@@ -12,6 +12,7 @@
 #include <tuple>
 #include <vector>
 
+#include "core/forced_signal.h"
 #include "core/ptrace_task.h"
 #include "record/insn_scan/insn_scan.h"
 #include "trace_format/trace_writer.h"
@@ -25,7 +26,8 @@ bool use_cpuid_faulting(bool refused_by_option, std::string* why_not);
 
 // A trapped cpuid at the stopped task's ip (length `len`): answers it,
 // steps over it and appends the `cpuid` event for thread tid of process pid.
-void answer_cpuid(trace::TraceWriter& writer, Task& task, pid_t pid, size_t len);
+// `undo`: what rrx put back after the trap's SIGSEGV (core/forced_signal.h).
+void answer_cpuid(trace::TraceWriter& writer, Task& task, pid_t pid, size_t len, const ForcedSignalUndo& undo);
 
 // The fallback: rdrand/rdseed in the files a process maps executable.
 class RandomInsnFinder {

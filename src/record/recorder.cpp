@@ -30,6 +30,7 @@
 #include "core/cpuid_trap.h"
 #include "core/elf_file.h"
 #include "core/error.h"
+#include "core/forced_signal.h"
 #include "core/initial_stack.h"
 #include "core/kernel_probe.h"
 #include "core/output_digest.h"
@@ -37,10 +38,12 @@
 #include "core/seccomp_filter.h"
 #include "core/syscall_format.h"
 #include "core/syscall_table.h"
+#include "core/vdso.h"
 #include "record/cpuid_record.h"
 #include "record/own_tracer.h"
 #include "record/seccomp_record.h"
 #include "record/shared_objects.h"
+#include "record/signal_state.h"
 #include "record/terminal.h"
 #include "record/tree_exit.h"
 #include "trace_format/format.h"
@@ -126,6 +129,7 @@ struct PendingSyscall {
   uint64_t ip = 0, sp = 0;
   const sys::SyscallDesc* desc = nullptr;
   bool refused = false;  // skipped by rrx: fails with ENOSYS
+  std::optional<int64_t> emulated_ret;  // skipped by rrx, which answers for the kernel (prctl PR_SET_TSC)
   bool quiet_refusal = false;  // refused because the program has a fallback: no warning
   bool recorded_at_entry = false;
   int output = 0;  // 1 or 2: it sends bytes to rrx's own stdout or stderr (output_of, at entry)
@@ -165,6 +169,7 @@ struct TaskState {
   bool parked = false;                 // another thread of its process is exec'ing: it only gets to die
   bool exiting = false;                // past its PTRACE_EVENT_EXIT stop
   std::shared_ptr<const seccomp::State> seccomp;  // its seccomp mode and filters (null: none)
+  ThreadSignals signals;               // its mask, its process's actions, its emulated TSC mode
 };
 
 class Recorder {
@@ -830,6 +835,7 @@ void Recorder::on_new_task(TaskState& parent, int event) {
   writer_->append(m);
   TaskState& ts = tasks_[child];
   ts.task = std::make_unique<Task>(child);
+  ts.signals = ThreadSignals::child_of(parent.signals, flags, event == PTRACE_EVENT_CLONE);
   ts.tgid = event == PTRACE_EVENT_CLONE ? parent.tgid : child;
   ts.seccomp = parent.seccomp;  // threads and processes inherit the filters
   auto orphan = orphan_stops_.find(child);
@@ -925,7 +931,18 @@ void Recorder::on_syscall_entry(TaskState& ts, const KernelSyscallInfo& info) {
                       ", which rrx does not know how to record (--strict)");
     }
   }
-  if (p.refused) {
+  if (p.desc) ts.signals.at_entry(*ts.task, *p.desc, p.args);
+  if (!p.refused && p.desc && p.desc->special == sys::Special::Prctl) {
+    p.emulated_ret = ThreadSignals::skipped_prctl_result(p.args);
+  }
+  if (p.emulated_ret) {
+    // Skipped: the kernel runs no syscall for nr -1 (or another one the
+    // program's filters let through, see skip_number); rax is set at the
+    // exit stop.
+    user_regs_struct r = ts.task->regs();
+    r.orig_rax = static_cast<uint64_t>(ts.seccomp ? skip_number(*ts.seccomp, info, p.args) : -1);
+    ts.task->set_regs(r);
+  } else if (p.refused) {
     if (!(p.desc && p.desc->special == sys::Special::Rseq) && !p.quiet_refusal) {
       std::string name = sys::syscall_name(p.nr);
       // (A row whose policy depends on the arguments, such as a seccomp
@@ -1139,6 +1156,15 @@ void Recorder::on_syscall_exit(TaskState& ts, const KernelSyscallInfo& info) {
     r.rax = static_cast<uint64_t>(-ENOSYS);
     ts.task->set_regs(r);
   } else if (p.desc) {
+    if (p.emulated_ret) {
+      ret = *p.emulated_ret;
+      is_error = false;
+      user_regs_struct r = ts.task->regs();
+      r.rax = static_cast<uint64_t>(ret);
+      ts.task->set_regs(r);
+    }
+    if (p.desc->special == sys::Special::Prctl) ts.signals.after_prctl(*ts.task, p.args, ret);
+    ts.signals.after_syscall(*ts.task, *p.desc, p.args, ret);
     sys::CallView call{p.nr, {}, ret};
     std::memcpy(call.args, p.args, sizeof call.args);
     TaskMemReader mem(*ts.task);
@@ -1245,7 +1271,10 @@ void Recorder::on_exec(TaskState& ts, pid_t former_tid) {
     abort_recording(exe + " is not an x86-64 program; rrx records x86-64 Linux programs only");
   }
   InitialStack stack = InitialStack::read(task, regs.rsp);
-  stack.hide_vdso(task);
+  // The vDSO stays (programs look its symbols up); its time, getcpu and
+  // getrandom functions become real syscalls, recorded like any other.
+  if (uint64_t vdso = auxv_vdso(stack.auxv())) patch_vdso(task, vdso);
+  ts.signals.start(task);
   trace::FileStore::Stored exe_copy =
       files_->store("/proc/" + std::to_string(task.tid()) + "/exe", exe);
   std::optional<trace::FileStore::Stored> interp_copy;
@@ -1305,6 +1334,7 @@ void Recorder::record_signal(TaskState& ts, const siginfo_t& si, bool synchronou
 }
 
 void Recorder::on_rdtsc(TaskState& ts, SpecialInsn insn, size_t len) {
+  ts.signals.left_kernel();
   user_regs_struct r = ts.task->regs();
   unsigned aux = 0;
   uint64_t tsc = insn == SpecialInsn::Rdtscp ? __rdtscp(&aux) : __rdtsc();
@@ -1315,6 +1345,23 @@ void Recorder::on_rdtsc(TaskState& ts, SpecialInsn insn, size_t len) {
   t.setAux(aux);
   t.setIsRdtscp(insn == SpecialInsn::Rdtscp);
   t.setIp(r.rip);
+  // The SIGSEGV is suppressed, but force_sig already unblocked it and reset
+  // its action if the program had it blocked or ignored: put both back.
+  ForcedSignalUndo undo = ts.signals.undo_trap_sigsegv();
+  if (!undo.empty()) {
+    // Signals that arrive during the injected rt_sigaction wait for the
+    // next syscall boundary like any asynchronous one; a PTRACE_INTERRUPT
+    // pending now was taken there too.
+    std::vector<siginfo_t> arrived;
+    apply_forced_signal_undo(*ts.task, r.rip, SIGSEGV, undo, &arrived);
+    ts.held_signals.insert(ts.held_signals.end(), arrived.begin(), arrived.end());
+    ts.preempt_requested = false;
+    if (undo.mask) {
+      t.setRestoreMask(*undo.mask);
+      t.setHasRestoreMask(true);
+    }
+    if (undo.action) t.setRestoreAction(bytes(undo.action_bytes()));
+  }
   writer_->append(m);
   r.rax = tsc & 0xffffffffu;
   r.rdx = tsc >> 32;
@@ -1330,7 +1377,16 @@ bool Recorder::on_cpuid_fault(TaskState& ts) {
   if (!cpuid_faulting_) return false;
   size_t len = cpuid_instruction_at(*ts.task, ts.task->regs().rip);
   if (len == 0) return false;
-  answer_cpuid(*writer_, *ts.task, ts.tgid, len);
+  ts.signals.left_kernel();
+  // The same SIGSEGV side effects as an rdtsc trap (on_rdtsc): put them back.
+  ForcedSignalUndo undo = ts.signals.undo_trap_sigsegv();
+  if (!undo.empty()) {
+    std::vector<siginfo_t> arrived;
+    apply_forced_signal_undo(*ts.task, ts.task->regs().rip, SIGSEGV, undo, &arrived);
+    ts.held_signals.insert(ts.held_signals.end(), arrived.begin(), arrived.end());
+    ts.preempt_requested = false;
+  }
+  answer_cpuid(*writer_, *ts.task, ts.tgid, len, undo);
   resume(ts, 0);
   return true;
 }
@@ -1350,6 +1406,7 @@ void Recorder::write_job_stop(TaskState& ts, int sig, bool resumed) {
 // with PTRACE_LISTEN, as the kernel would leave it: it holds no CPU, its
 // parent's wait sees it stopped, and SIGCONT from anyone wakes it.
 void Recorder::on_trap_stop(TaskState& ts, int sig) {
+  ts.signals.left_kernel();
   bool group_stop = WaitStatus::is_stop_signal(sig);
   if (!ts.started) {
     ts.started = true;
@@ -1406,6 +1463,7 @@ void Recorder::on_trap_stop(TaskState& ts, int sig) {
 // next pending signal) is at the same point, and is recorded there too.
 void Recorder::deliver_recorded(TaskState& ts, int sig, bool synchronous) {
   bool stays = ts.at_syscall_boundary && !synchronous && signal_action(ts.task->tid(), sig) == SignalAction::Ignore;
+  ts.signals.before_delivery(sig, synchronous);
   resume(ts, sig);
   ts.at_syscall_boundary = stays;
 }
@@ -1423,13 +1481,16 @@ void Recorder::on_signal(TaskState& ts, int sig) {
   if (sig == SIGSEGV && si.si_code == SI_KERNEL) {
     size_t len = 0;
     SpecialInsn insn = special_instruction_at(*ts.task, ts.task->regs().rip, &len);
-    if (insn == SpecialInsn::Rdtsc || insn == SpecialInsn::Rdtscp) {
+    // Trapped for rrx, unless the program itself asked for the fault
+    // (prctl PR_SET_TSC, PR_TSC_SIGSEGV): then it is a fault like any other.
+    if ((insn == SpecialInsn::Rdtsc || insn == SpecialInsn::Rdtscp) && ts.signals.tsc_mode() != PR_TSC_SIGSEGV) {
       on_rdtsc(ts, insn, len);
       return;
     }
     if (on_cpuid_fault(ts)) return;
   }
   bool synchronous = is_synchronous(si);
+  if (synchronous) ts.signals.left_kernel();  // its instruction ran: the task was in user code
   if (ts.injecting_signal == sig && !ts.held_signals.empty() &&
       si.si_code == SI_TKILL && si.si_pid == ::getpid()) {
     // Our re-raise of a held signal: deliver it with its original siginfo.
@@ -1450,6 +1511,7 @@ void Recorder::on_signal(TaskState& ts, int sig) {
     return;
   }
   // Asynchronous, in the middle of user code: hold it for the next syscall boundary.
+  ts.signals.left_kernel();
   ts.held_signals.push_back(si);
   resume(ts, 0);
 }

@@ -26,11 +26,13 @@
 #include <utility>
 #include <vector>
 
+#include "core/forced_signal.h"
 #include "core/hash.h"
 #include "core/initial_stack.h"
 #include "core/output_digest.h"
 #include "core/syscall_format.h"
 #include "core/syscall_table.h"
+#include "core/vdso.h"
 #include "replay/event_text.h"
 #include "replay/shared_memory.h"
 #include <sys/shm.h>
@@ -474,6 +476,15 @@ void ReplaySession::on_exec(RTask& t) {
     throw Error("cannot write the recorded initial stack into the replayed program");
   }
   t.task->set_regs(trace::regs_from_schema(ev.getRegs()));
+  // The vDSO, patched as the recorder patched it (traces that hid it have
+  // no AT_SYSINFO_EHDR).
+  if (uint64_t vdso = auxv_vdso(data_str(exec.getAuxv()))) {
+    uint64_t live_vdso = kernel_vdso(t.task->tid());
+    if (live_vdso != vdso) {
+      diverge("the vDSO at 0x" + fmt_hex(vdso), "the vDSO at 0x" + fmt_hex(live_vdso));
+    }
+    patch_vdso(*t.task, vdso);
+  }
   t.exe_path = exec.getExePath().cStr();
   t.exe_copy = trace::stored_file_path(options_.trace_dir, exec.getExeHash().cStr());
   t.auxv = data_str(exec.getAuxv());
@@ -1501,12 +1512,21 @@ std::optional<ReplaySession::Stop> ReplaySession::on_signal(RTask& t, int sig, b
       }
       return std::nullopt;
     }
-    if (insn == SpecialInsn::Rdtsc || insn == SpecialInsn::Rdtscp) {
-      auto ev = peek();
+    auto ev = peek();
+    // A recorded fault instead: the program asked for it (prctl
+    // PR_SET_TSC, PR_TSC_SIGSEGV), and gets it below like any other.
+    bool fault = ev.which() == schema::Event::SIGNAL && ev.getTid() == t.tid &&
+                 ev.getSignal().getSigno() == SIGSEGV && ev.getSignal().getSynchronous();
+    if ((insn == SpecialInsn::Rdtsc || insn == SpecialInsn::Rdtscp) && !fault) {
       if (ev.which() != schema::Event::RDTSC || ev.getTid() != t.tid) {
         diverge(describe_event(ev), "rdtsc at 0x" + fmt_hex(regs.rip));
       }
       auto r = ev.getRdtsc();
+      // What the recorder put back after the suppressed SIGSEGV (see trace.capnp).
+      ForcedSignalUndo undo;
+      if (r.getHasRestoreMask()) undo.mask = r.getRestoreMask();
+      undo.action = ForcedSignalUndo::action_from_bytes(data_str(r.getRestoreAction()));
+      if (!undo.empty()) apply_forced_signal_undo(*t.task, regs.rip, SIGSEGV, undo);
       regs.rax = r.getValue() & 0xffffffffu;
       regs.rdx = r.getValue() >> 32;
       if (insn == SpecialInsn::Rdtscp) regs.rcx = r.getAux();

@@ -180,6 +180,13 @@ struct Rdtsc {
   aux @1 :UInt32;            # TSC_AUX, for rdtscp
   isRdtscp @2 :Bool;
   ip @3 :UInt64;
+  # The trap's SIGSEGV, suppressed by rrx, had unblocked SIGSEGV and reset
+  # its action (the kernel's force_sig) where the program blocked or ignored
+  # it: rrx put back this mask and this action (struct kernel_sigaction,
+  # 32 bytes; empty: none), and replay does the same.
+  restoreMask @4 :UInt64;
+  hasRestoreMask @5 :Bool;
+  restoreAction @6 :Data;
 }
 
 # A cpuid instruction the recorder trapped (CPUID faulting) and answered:
@@ -193,6 +200,10 @@ struct Cpuid {
   ecx @4 :UInt32;
   edx @5 :UInt32;
   ip @6 :UInt64;
+  # As for rdtsc: what rrx put back after the suppressed SIGSEGV of the trap.
+  restoreMask @7 :UInt64;
+  hasRestoreMask @8 :Bool;
+  restoreAction @9 :Data;
 }
 
 # An instruction whose result the CPU makes up and rrx cannot record on a

@@ -193,7 +193,7 @@ TEST_CASE("syscall_table: replay policies") {
   for (int64_t nr : {SYS_read, SYS_write, SYS_openat, SYS_close, SYS_fstat, SYS_newfstatat, SYS_statx,
                      SYS_ioctl, SYS_fcntl, SYS_poll, SYS_epoll_wait, SYS_nanosleep, SYS_clock_nanosleep,
                      SYS_getrandom, SYS_uname, SYS_prlimit64, SYS_getpid, SYS_gettid, SYS_kill, SYS_tgkill,
-                     SYS_wait4, SYS_futex, SYS_umask, SYS_chdir, SYS_getcwd, SYS_prctl, SYS_pipe2,
+                     SYS_wait4, SYS_futex, SYS_umask, SYS_chdir, SYS_getcwd, SYS_pipe2,
                      SYS_socketpair, SYS_eventfd2, SYS_memfd_create, SYS_personality, SYS_capget,
                      SYS_setitimer, SYS_alarm, SYS_membarrier, SYS_pause, SYS_rt_sigsuspend,
                      SYS_rt_sigtimedwait, SYS_clock_gettime, SYS_socket, SYS_mincore}) {
@@ -209,6 +209,20 @@ TEST_CASE("syscall_table: replay policies") {
     INFO(syscall_name(nr));
     CHECK(policy(nr) == Replay::Execute);
   }
+  // prctl is emulated; PR_GET_TSC/PR_SET_TSC answer the recorder's emulated TSC mode.
+  CHECK(policy(SYS_prctl) == Replay::Emulate);
+  CHECK(special(SYS_prctl) == Special::Prctl);
+  // What the recorder's signal-state tracking reads (record/signal_state.h).
+  CHECK((flags(SYS_rt_sigaction) & kSetsSigaction) != 0);
+  CHECK((flags(SYS_rt_sigprocmask) & kSetsSigmask) != 0);
+  CHECK((flags(SYS_rt_sigreturn) & kSetsSigmask) != 0);
+  CHECK(lookup(SYS_rt_sigsuspend)->temp_sigmask.arg == 0);
+  CHECK(lookup(SYS_ppoll)->temp_sigmask.arg == 3);
+  CHECK(lookup(SYS_pselect6)->temp_sigmask.arg == 5);
+  CHECK(lookup(SYS_pselect6)->temp_sigmask.indirect);
+  CHECK(lookup(SYS_epoll_pwait)->temp_sigmask.arg == 4);
+  CHECK(lookup(SYS_epoll_pwait2)->temp_sigmask.arg == 4);
+  CHECK(lookup(SYS_read)->temp_sigmask.arg == -1);
   CHECK(special(SYS_mmap) == Special::Mmap);
   for (int64_t nr : {SYS_clone, SYS_clone3, SYS_fork, SYS_vfork}) CHECK(special(nr) == Special::Clone);
   CHECK(special(SYS_execve) == Special::Execve);

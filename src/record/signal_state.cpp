@@ -1,0 +1,138 @@
+// ThreadSignals: see signal_state.h.
+#include "record/signal_state.h"
+
+#include <signal.h>
+#include <cerrno>
+#include <sys/prctl.h>
+
+#include <cstdio>
+#include <string>
+
+#include "core/ptrace_task.h"
+#include "core/syscall_table.h"
+
+namespace rrx::record {
+
+namespace {
+
+constexpr uint64_t kUnblockable = sig_bit(SIGKILL) | sig_bit(SIGSTOP);
+constexpr uint64_t kCloneClearSighand = 0x100000000ull;  // CLONE_CLEAR_SIGHAND (clone3)
+constexpr uint64_t kCloneSighand = 0x800;                // CLONE_SIGHAND
+
+bool is_handler(const KernelSigaction& a) { return a.handler != kSigDfl && a.handler != kSigIgn; }
+
+// The kernel's flush_signal_handlers(force_default = 0): exec and CLONE_CLEAR_SIGHAND.
+void flush_handlers(SignalActions& actions) {
+  for (KernelSigaction& a : actions.action) {
+    a = KernelSigaction{a.handler == kSigIgn ? kSigIgn : kSigDfl, 0, 0, 0};
+  }
+}
+
+}  // namespace
+
+void ThreadSignals::start(Task& t) {
+  // After an exec the kernel's state is plain: the mask as it was, every
+  // action SIG_DFL or SIG_IGN.
+  actions_ = std::make_shared<SignalActions>();
+  uint64_t ignored = 0;
+  std::FILE* f = std::fopen(("/proc/" + std::to_string(t.tid()) + "/status").c_str(), "re");
+  if (f) {
+    char line[256];
+    while (std::fgets(line, sizeof line, f)) {
+      unsigned long long v = 0;
+      if (std::sscanf(line, "SigIgn: %llx", &v) == 1) ignored = v;
+    }
+    std::fclose(f);
+  }
+  for (int sig = 1; sig <= 64; ++sig) {
+    if (ignored & sig_bit(sig)) actions_->action[sig - 1].handler = kSigIgn;
+  }
+  blocked_ = t.blocked_signals();
+}
+
+ThreadSignals ThreadSignals::child_of(const ThreadSignals& parent, uint64_t clone_flags, bool thread) {
+  ThreadSignals child = parent;  // the mask and the TSC mode are inherited
+  if (!thread || !(clone_flags & kCloneSighand)) {
+    child.actions_ = std::make_shared<SignalActions>(*parent.actions_);
+    if (clone_flags & kCloneClearSighand) flush_handlers(*child.actions_);
+  }
+  return child;
+}
+
+void ThreadSignals::at_entry(Task& t, const sys::SyscallDesc& desc, const uint64_t args[6]) {
+  temp_mask_.reset();
+  entry_temp_mask_.reset();
+  if (desc.temp_sigmask.arg < 0) return;
+  uint64_t ptr = args[desc.temp_sigmask.arg];
+  uint64_t len = args[desc.temp_sigmask.arg + 1];
+  if (desc.temp_sigmask.indirect) {
+    uint64_t pair[2];
+    if (ptr == 0 || !t.read_exact(ptr, pair, sizeof pair)) return;
+    ptr = pair[0];
+    len = pair[1];
+  }
+  uint64_t mask;
+  if (ptr == 0 || len != 8 || !t.read_exact(ptr, &mask, sizeof mask)) return;  // none, or the call fails
+  entry_temp_mask_ = mask & ~kUnblockable;
+}
+
+void ThreadSignals::after_syscall(Task& t, const sys::SyscallDesc& desc, const uint64_t args[6], int64_t ret) {
+  // Interrupted, the call leaves its mask in place (TIF_RESTORE_SIGMASK)
+  // for the handler of the interrupting signal; PTRACE_GETSIGMASK reports
+  // the saved one, so this is the only way to know it.
+  constexpr int64_t kErestartnohand = -514;
+  if (entry_temp_mask_ && (ret == -EINTR || ret == kErestartnohand)) temp_mask_ = entry_temp_mask_;
+  entry_temp_mask_.reset();
+  const uint8_t row_flags = desc.flags;
+  if ((row_flags & sys::kSetsSigaction) && ret == 0 && args[1] != 0 && args[3] == 8) {
+    int sig = static_cast<int>(args[0]);
+    KernelSigaction a;
+    if (sig >= 1 && sig <= 64 && t.read_exact(args[1], &a, sizeof a)) {
+      a.mask &= ~kUnblockable;
+      actions_->action[sig - 1] = a;
+    }
+  }
+  if (row_flags & sys::kSetsSigmask) blocked_ = t.blocked_signals();
+}
+
+void ThreadSignals::before_delivery(int sig, bool forced) {
+  if (sig < 1 || sig > 64) return;
+  KernelSigaction& a = actions_->action[sig - 1];
+  if (forced && ((blocked_ & sig_bit(sig)) || a.handler == kSigIgn)) {
+    // force_sig has already unblocked it and reset its action.
+    a.handler = kSigDfl;
+    blocked_ &= ~sig_bit(sig);
+  }
+  if (!is_handler(a)) return;
+  // The kernel's signal_delivered(): the handler runs with the current mask
+  // (a call's temporary mask when it interrupted rt_sigsuspend, ppoll...)
+  // plus sa_mask plus the signal itself unless SA_NODEFER. rt_sigreturn
+  // puts the saved one back (after_syscall reads it). No ptrace call: the
+  // mask is known.
+  uint64_t mask = (temp_mask_ ? *temp_mask_ : blocked_) | a.mask;
+  temp_mask_.reset();  // the frame saved it; the handler's mask replaces it
+  if (!(a.flags & SA_NODEFER)) mask |= sig_bit(sig);
+  blocked_ = mask & ~kUnblockable;
+  if (a.flags & SA_RESETHAND) a.handler = kSigDfl;
+}
+
+std::optional<int64_t> ThreadSignals::skipped_prctl_result(const uint64_t args[6]) {
+  if (args[0] == PR_SET_TSC && (args[1] == PR_TSC_ENABLE || args[1] == PR_TSC_SIGSEGV)) return 0;
+  return std::nullopt;  // an invalid mode fails in the kernel (EINVAL), as it would untraced
+}
+
+void ThreadSignals::after_prctl(Task& t, const uint64_t args[6], int64_t ret) {
+  if (ret != 0) return;
+  if (args[0] == PR_SET_TSC) {
+    tsc_mode_ = static_cast<int>(args[1]);
+  } else if (args[0] == PR_GET_TSC) {
+    int mode = tsc_mode_;  // the kernel wrote PR_TSC_SIGSEGV, rrx's own setting
+    t.write_mem(args[1], &mode, sizeof mode);
+  }
+}
+
+ForcedSignalUndo ThreadSignals::undo_trap_sigsegv() const {
+  return undo_for_forced(SIGSEGV, blocked_, action(SIGSEGV));
+}
+
+}  // namespace rrx::record
