@@ -61,6 +61,10 @@ int main(int argc, char** argv) {
   record->add_option("--wait-timeout", rec.wait_timeout_s,
                      "With --wait=all: end the processes left running SECONDS after the main process exited")
       ->check(CLI::NonNegativeNumber);
+  record->add_option("--max-file-data", rec.max_file_data,
+                     "A mapped file holding more data than SIZE (holes do not count; default 1G) is stored in the "
+                     "trace only for the mapped ranges, not whole")
+      ->transform(CLI::AsSizeValue(false));
 
   // rrx replay
   std::string replay_trace, replay_skip;

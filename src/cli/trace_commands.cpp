@@ -75,6 +75,9 @@ std::string event_text(schema::Event::Reader ev) {
         auto m = s.getMapping();
         if (m.getSharedObject() != 0) {
           text += fmt::format(" <{}, shared object {}>", m.getPath().cStr(), m.getSharedObject());
+        } else if (m.getRangeOnly()) {  // the copy holds only this range of the file (--max-file-data)
+          text += fmt::format(" <{}, stored bytes {:#x}-{:#x}>", m.getPath().cStr(), m.getRangeOffset(),
+                              m.getRangeOffset() + m.getRangeLength());
         } else {
           text += fmt::format(" <{}>", m.getPath().cStr());
         }

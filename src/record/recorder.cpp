@@ -300,9 +300,12 @@ void Recorder::write_header(const std::string& exe, const std::vector<std::strin
   h.setStartTimeUnixNs(now_unix_ns());
   h.setSkipStrategy(skip_strategy_name(best_skip_strategy()));
   h.setPersonality(static_cast<uint32_t>(ADDR_NO_RANDOMIZE));
-  auto opts = h.initOptions(1);
+  h.setFileHash(schema::Header::FileHash::PAGES);
+  auto opts = h.initOptions(2);
   opts[0].setKey("strict");
   opts[0].setValue(options_.strict ? "true" : "false");
+  opts[1].setKey("max-file-data");
+  opts[1].setValue(std::to_string(options_.max_file_data));
   writer_ = std::make_unique<trace::TraceWriter>(trace_dir_, msg);
 }
 
@@ -405,6 +408,7 @@ void Recorder::finish(int status, const std::string& reason) {
 void Recorder::abort_recording(const std::string& message) {
   kill_all();
   if (writer_) writer_->flush();  // left incomplete on purpose: no End record
+  if (!trace_dir_.empty()) trace::write_abort_reason(trace_dir_, message);
   throw RecordingAborted(message + "\nrrx: the incomplete trace is in " + trace_dir_.string());
 }
 
@@ -494,6 +498,8 @@ std::string Recorder::stored_exec_target(TaskState& ts) {
     struct stat st {};
     if (::stat(resolved.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return "";
     return files_->store(resolved, path).hash;
+  } catch (const trace::NoSpaceError& e) {
+    abort_recording(e.what());
   } catch (const Error&) {
     return "";
   }
@@ -1069,7 +1075,12 @@ void Recorder::append_syscall_event(TaskState& ts, int64_t ret, bool is_error, u
     if (maps.mapped) fm.setContentHash(maps.mapped->hash);
     fm.setPath(maps.name);
     fm.setFileOffset(maps.offset);
-    fm.setFileSize(maps.mapped ? maps.mapped->size : maps.size);
+    fm.setFileSize(maps.mapped ? maps.mapped->file_size : maps.size);
+    if (maps.mapped && maps.mapped->range_only) {
+      fm.setRangeOnly(true);
+      fm.setRangeOffset(maps.mapped->range_offset);
+      fm.setRangeLength(maps.mapped->size);
+    }
     fm.setSharedObject(maps.shared_object);
     fm.setWritable(maps.writable);
   }
@@ -1170,7 +1181,11 @@ void Recorder::on_syscall_exit(TaskState& ts, const KernelSyscallInfo& info) {
     TaskMemReader mem(*ts.task);
     outputs = sys::output_ranges(*p.desc, call, mem);
     if (p.seccomp_install) apply_seccomp_install(ts, ret);
-    if (!is_error) note_mapping(ts, p, ret, maps);
+    try {
+      if (!is_error) note_mapping(ts, p, ret, maps);
+    } catch (const trace::NoSpaceError& e) {
+      abort_recording(e.what());
+    }
     if (!is_error && p.desc->changes_file.kind != sys::FileChange::None) {
       maps.change = shared_->on_file_change(*p.desc, call, *ts.task);
     }
@@ -1246,7 +1261,7 @@ void Recorder::note_mapping(TaskState& ts, const PendingSyscall& p, int64_t ret,
     }
     // A private map: its contents as they are now.
     maps.name = read_link(fd_path);
-    maps.mapped = files_->store(fd_path, maps.name);
+    maps.mapped = files_->store_mapped(fd_path, maps.name, p.args[5], p.args[1]);
     maps.offset = p.args[5];
     return;
   }
@@ -1275,10 +1290,14 @@ void Recorder::on_exec(TaskState& ts, pid_t former_tid) {
   // getrandom functions become real syscalls, recorded like any other.
   if (uint64_t vdso = auxv_vdso(stack.auxv())) patch_vdso(task, vdso);
   ts.signals.start(task);
-  trace::FileStore::Stored exe_copy =
-      files_->store("/proc/" + std::to_string(task.tid()) + "/exe", exe);
+  trace::FileStore::Stored exe_copy;
   std::optional<trace::FileStore::Stored> interp_copy;
-  if (!elf.interpreter.empty()) interp_copy = files_->store(elf.interpreter, elf.interpreter);
+  try {
+    exe_copy = files_->store("/proc/" + std::to_string(task.tid()) + "/exe", exe);
+    if (!elf.interpreter.empty()) interp_copy = files_->store(elf.interpreter, elf.interpreter);
+  } catch (const trace::NoSpaceError& e) {
+    abort_recording(e.what());
+  }
 
   capnp::MallocMessageBuilder m;
   auto ev = begin_event(m, ts);
@@ -1588,7 +1607,7 @@ int Recorder::run() {
   } else {
     trace_dir_ = trace::create_trace_dir_at(options_.output_dir);
   }
-  files_ = std::make_unique<trace::FileStore>(trace_dir_);
+  files_ = std::make_unique<trace::FileStore>(trace_dir_, options_.max_file_data);
   shared_ = std::make_unique<SharedObjects>(*files_);
 
   inherited_signals_ = current_signal_state();

@@ -1,6 +1,7 @@
 // `rrx record`: runs a program under ptrace and writes its trace.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -24,6 +25,9 @@ struct RecordOptions {
   // Do not trap cpuid even where CPUID faulting is available (as on a machine
   // without it: rdrand/rdseed are searched for and warned about instead).
   bool no_cpuid_faulting = false;
+  // A mapped file holding more data than this (bytes; holes do not count) is
+  // stored only for the mapped range (--max-file-data; trace::FileStore).
+  uint64_t max_file_data = uint64_t{1} << 30;
 };
 
 // Records and returns what `rrx record` exits with: the program's exit

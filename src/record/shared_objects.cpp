@@ -312,12 +312,12 @@ std::vector<trace::SharedObjectEnd> SharedObjects::final_states() const {
     struct stat st {};
     if (::fstat(o.fd, &st) != 0) continue;
     e.size = static_cast<uint64_t>(st.st_size);
-    if (e.size <= kHashLimit) {
-      try {
+    try {
+      // Holes cost nothing to hash: the limit is on the data.
+      if (trace::data_bytes(o.fd, 0, e.size, o.name) <= kHashLimit)
         e.content_hash = trace::content_hash_of_file("/proc/self/fd/" + std::to_string(o.fd));
-      } catch (const Error&) {
-        // Unreadable now: not checked.
-      }
+    } catch (const Error&) {
+      // Unreadable now: not checked.
     }
     out.push_back(std::move(e));
   }

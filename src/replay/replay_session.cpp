@@ -157,8 +157,14 @@ ReplaySession::ReplaySession(ReplayOptions options) : options_(std::move(options
   } else {
     strategy = best_skip_strategy();
   }
+  if (reader_->aborted()) {
+    throw Error("cannot replay " + options_.trace_dir.string() + ": " + reader_->incomplete_reason() +
+                " (`rrx dump` shows the events recorded before that)");
+  }
   skipper_ = make_skipper(strategy);
   auto h = reader_->header();
+  file_hash_kind_ = h.getFileHash() == schema::Header::FileHash::PAGES ? trace::FileHashKind::Pages
+                                                                       : trace::FileHashKind::Stream;
   if (h.getCpu().getVendor() != cpu_identity().vendor) {
     std::cerr << "rrx: warning: recorded on a " << h.getCpu().getVendor().cStr()
               << " CPU, replaying on " << cpu_identity().vendor
@@ -244,7 +250,7 @@ std::string ReplaySession::exe_of(int tid) const {
 // fault or compute something else, far from the cause.
 fs::path ReplaySession::stored_copy(const std::string& hash) {
   if (verified_copies_.count(hash)) return trace::stored_file_path(options_.trace_dir, hash);
-  fs::path p = trace::verified_stored_file(options_.trace_dir, hash);
+  fs::path p = trace::verified_stored_file(options_.trace_dir, hash, file_hash_kind_);
   verified_copies_.insert(hash);
   return p;
 }
@@ -341,7 +347,7 @@ void ReplaySession::spawn() {
     std::string interp = exec.getInterpPath().cStr();
     std::string hash;
     try {
-      hash = trace::content_hash_of_file(interp);
+      hash = trace::content_hash_of_file(interp, file_hash_kind_);
     } catch (const Error&) {
       // Missing or unreadable: not the recorded one either.
     }
@@ -1167,7 +1173,9 @@ void ReplaySession::begin_syscall(RTask& t, Action action, int64_t nr, const uin
         // memory, which fork shares as it did when recording.
         uint64_t type = flags & 0x0f;
         bool device_shared = !rec.hasMapping() && (type == MAP_SHARED || type == MAP_SHARED_VALIDATE);
-        flags = (flags & ~uint64_t{0x0f}) | (device_shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS;
+        // MAP_NORESERVE: the file mapping needed no commit charge (a 1 TiB
+        // memfd), so neither may its stand-in.
+        flags = (flags & ~uint64_t{0x0f}) | (device_shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS | MAP_NORESERVE;
         flags &= ~static_cast<uint64_t>(MAP_SYNC);
         a[4] = static_cast<uint64_t>(-1);
         a[5] = 0;
@@ -1292,9 +1300,15 @@ void ReplaySession::on_entry(RTask& t, const KernelSyscallInfo& info) {
   begin_syscall(t, action, nr, args, rec, true);
 }
 
+// The recorded file's bytes [fileOffset, fileOffset + len), cut at the end of
+// the file, from the trace's copy into the fresh (all zeros) anonymous
+// mapping at addr: only the copy's data extents are read and only pages that
+// are not zeros are written, so a mapping of a 50 GiB sparse file costs its
+// data, not its size.
 void ReplaySession::fill_mapping(RTask& t, schema::Syscall::Reader rec, uint64_t addr, uint64_t len) {
   auto m = rec.getMapping();
   std::string hash = m.getContentHash().cStr();
+  std::string path = m.getPath().cStr();
   auto it = file_fds_.find(hash);
   if (it == file_fds_.end()) {
     fs::path p = stored_copy(hash);
@@ -1305,18 +1319,23 @@ void ReplaySession::fill_mapping(RTask& t, schema::Syscall::Reader rec, uint64_t
   uint64_t off = m.getFileOffset();
   uint64_t size = m.getFileSize();
   if (off >= size) return;
-  uint64_t n = std::min(len, size - off);
-  std::vector<char> buf(1 << 20);
-  uint64_t done = 0;
-  while (done < n) {
-    size_t want = static_cast<size_t>(std::min<uint64_t>(buf.size(), n - done));
-    ssize_t got = ::pread(it->second, buf.data(), want, static_cast<off_t>(off + done));
-    if (got <= 0) break;
-    if (!t.task->write_mem(addr + done, buf.data(), static_cast<size_t>(got))) {
-      throw Error("cannot fill the mapping of " + std::string(m.getPath().cStr()));
-    }
-    done += static_cast<uint64_t>(got);
+  uint64_t end = off + std::min(len, size - off);
+  // The copy holds the file's bytes [first, last) from its position 0.
+  uint64_t first = m.getRangeOnly() ? m.getRangeOffset() : 0;
+  uint64_t last = m.getRangeOnly() ? first + m.getRangeLength() : size;
+  if (off < first || end > last) {
+    throw Error("the trace's copy of " + path + " holds its bytes [" + std::to_string(first) + ", " +
+                std::to_string(last) + "), but this mapping needs [" + std::to_string(off) + ", " +
+                std::to_string(end) + ")");
   }
+  trace::for_each_data_block(
+      it->second, off - first, end - first, path, [&](uint64_t pos, const unsigned char* data, size_t n) {
+        trace::for_each_nonzero_run(pos, data, n, [&](uint64_t at, const unsigned char* bytes, size_t k) {
+          if (!t.task->write_mem(addr + (at + first - off), bytes, k)) {
+            throw Error("cannot fill the mapping of " + path);
+          }
+        });
+      });
 }
 
 // Completes a syscall with its recorded event: `live` is the result the
@@ -1407,7 +1426,7 @@ void ReplaySession::finish_shared_memory(RTask& t, schema::Syscall::Reader rec) 
 
 std::vector<std::string> ReplaySession::shared_objects_at_end() const {
   if (!reader_->end()) return {};
-  return shared_->compare_end(reader_->end()->shared_objects);
+  return shared_->compare_end(reader_->end()->shared_objects, file_hash_kind_);
 }
 
 void ReplaySession::on_exit(RTask& t, const KernelSyscallInfo& info) {

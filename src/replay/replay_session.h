@@ -22,6 +22,7 @@
 #include "core/error.h"
 #include "core/kernel_probe.h"
 #include "core/ptrace_task.h"
+#include "trace_format/sparse_file.h"
 #include "trace_format/trace_reader.h"
 
 namespace rrx::replay {
@@ -321,6 +322,7 @@ class ReplaySession {
   std::map<std::string, int> file_fds_;
   std::unique_ptr<SharedMemory> shared_;  // the replay's copies of shared objects
   std::set<std::string> verified_copies_;  // hashes of stored files checked by stored_copy()
+  trace::FileHashKind file_hash_kind_ = trace::FileHashKind::Stream;  // how the trace names its files
   bool debug_log_ = false;  // RRX_DEBUG_REPLAY=1: log every stop
   int step_over_syscall_tid_ = 0;  // step(): the task stepping over a syscall instruction
   bool at_interval_start_ = false;

@@ -17,6 +17,7 @@
 
 #include "core/error.h"
 #include "core/remote_syscall.h"
+#include "trace_format/sparse_file.h"
 #include "trace_format/trace_dir.h"
 
 namespace rrx::replay {
@@ -31,30 +32,21 @@ uint64_t size_of(int fd) {
   return static_cast<uint64_t>(st.st_size);
 }
 
-// Copies the data of `from` (holes stay holes) into `to`, which has the
-// same size and only holes.
+// Copies the data of `from` (holes and pages of zeros stay holes) into `to`,
+// which has the same size and only holes.
 void copy_data(int from, int to, uint64_t size, const std::string& what) {
-  std::vector<char> buf(1 << 20);
-  off_t pos = 0;
-  while (static_cast<uint64_t>(pos) < size) {
-    off_t data = ::lseek(from, pos, SEEK_DATA);
-    if (data < 0) {
-      if (errno == ENXIO) break;  // only a hole is left
-      throw_errno("seek in " + what);
-    }
-    off_t hole = ::lseek(from, data, SEEK_HOLE);
-    if (hole < 0) hole = static_cast<off_t>(size);
-    hole = std::min<off_t>(hole, static_cast<off_t>(size));
-    for (off_t at = data; at < hole;) {
-      size_t want = static_cast<size_t>(std::min<off_t>(static_cast<off_t>(buf.size()), hole - at));
-      ssize_t got = ::pread(from, buf.data(), want, at);
-      if (got < 0 && errno == EINTR) continue;
-      if (got <= 0) throw_errno("read " + what);
-      if (::pwrite(to, buf.data(), static_cast<size_t>(got), at) != got) throw_errno("write " + what);
-      at += got;
-    }
-    pos = hole;
-  }
+  trace::for_each_data_block(from, 0, size, what, [&](uint64_t pos, const unsigned char* data, size_t n) {
+    trace::for_each_nonzero_run(pos, data, n, [&](uint64_t at, const unsigned char* bytes, size_t len) {
+      while (len > 0) {
+        ssize_t w = ::pwrite(to, bytes, len, static_cast<off_t>(at));
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) throw_errno("write " + what);
+        bytes += w;
+        len -= static_cast<size_t>(w);
+        at += static_cast<uint64_t>(w);
+      }
+    });
+  });
 }
 
 int new_memfd(const std::string& name) {
@@ -262,7 +254,8 @@ void SharedMemory::restore(const Snapshot& snap, const std::map<int, Task*>& tas
   }
 }
 
-std::vector<std::string> SharedMemory::compare_end(const std::vector<trace::SharedObjectEnd>& recorded) const {
+std::vector<std::string> SharedMemory::compare_end(const std::vector<trace::SharedObjectEnd>& recorded,
+                                                   trace::FileHashKind kind) const {
   std::vector<std::string> out;
   for (const trace::SharedObjectEnd& r : recorded) {
     if (r.content_hash.empty()) continue;
@@ -271,7 +264,7 @@ std::vector<std::string> SharedMemory::compare_end(const std::vector<trace::Shar
     uint64_t size = size_of(it->second.fd);
     std::string hash;
     try {
-      hash = trace::content_hash_of_file("/proc/self/fd/" + std::to_string(it->second.fd));
+      hash = trace::content_hash_of_file("/proc/self/fd/" + std::to_string(it->second.fd), kind);
     } catch (const Error&) {
       continue;
     }

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/ptrace_task.h"
+#include "trace_format/sparse_file.h"
 #include "trace_format/trace.capnp.h"
 #include "trace_format/trace_writer.h"
 
@@ -60,8 +61,10 @@ class SharedMemory {
   void restore(const Snapshot& snap, const std::map<int, Task*>& tasks);
 
   // The objects whose bytes differ from the recording's at its end: one line
-  // each, empty when all match (or none were checked).
-  std::vector<std::string> compare_end(const std::vector<trace::SharedObjectEnd>& recorded) const;
+  // each, empty when all match (or none were checked). `kind`: the hash the
+  // trace names files by (its header).
+  std::vector<std::string> compare_end(const std::vector<trace::SharedObjectEnd>& recorded,
+                                       trace::FileHashKind kind) const;
 
  private:
   struct Object {

@@ -4,6 +4,7 @@
 //     trace        "RRXTRACE" magic, u32 format version, u32 flags (0), then chunks
 //     trace.idx    chunk index (rebuilt from the chunk headers when missing or stale)
 //     files/HASH/BASENAME   one copy of every distinct mapped or executed file
+//     aborted      only when rrx aborted the recording: why (the trace has no End chunk)
 //
 // A chunk is a 32-byte little-endian header followed by a zstd frame:
 //   u32 magic 'RRXC' | u8 kind | u8 codec (1 = zstd) | u16 reserved (0)
@@ -47,5 +48,6 @@ inline constexpr const char* kTraceFileName = "trace";
 inline constexpr const char* kIndexFileName = "trace.idx";
 inline constexpr const char* kFilesDirName = "files";
 inline constexpr const char* kLatestLinkName = "latest-trace";
+inline constexpr const char* kAbortedFileName = "aborted";  // why the recorder gave up (trace_dir.h)
 
 }  // namespace rrx::trace

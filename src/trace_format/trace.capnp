@@ -50,6 +50,14 @@ struct Header {
   # (no CPUID faulting, or --no-cpuid-faulting): cpuid ran natively, and the
   # rdrand/rdseed instructions the recorder found are `randomInsns` events.
   cpuidFaulting @15 :Bool;
+  # How files/HASH/ is named: stream (older traces) hashes every byte in
+  # order; pages hashes the size and each 4 KiB page that is not all zeros
+  # (sparse_file.h), so that a sparse file is hashed without reading its holes.
+  fileHash @16 :FileHash;
+  enum FileHash {
+    stream @0;
+    pages @1;
+  }
 }
 
 # struct user_regs_struct, field for field, in its order.
@@ -111,6 +119,14 @@ struct FileMapping {
   # zeros); later mappings of it reuse the replay's memfd.
   sharedObject @4 :UInt32;
   writable @5 :Bool;         # the fd allowed writing (a PROT_WRITE mprotect can succeed)
+  # false (and in older traces): the copy is the whole file. true (private
+  # maps only): the file held more data than `rrx record --max-file-data`,
+  # and the copy holds only the file's bytes [rangeOffset, rangeOffset +
+  # rangeLength) (the mapped range, page-aligned, cut at the end of the
+  # file), from its position 0.
+  rangeOnly @6 :Bool;
+  rangeOffset @7 :UInt64;
+  rangeLength @8 :UInt64;
 }
 
 # A syscall changed a shared object's bytes or size through a file

@@ -4,9 +4,12 @@
 #include <fcntl.h>
 #include <pwd.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <functional>
@@ -207,40 +210,89 @@ fs::path resolve_trace(const std::string& arg) {
   return abs;
 }
 
-FileStore::FileStore(fs::path trace_dir) : dir_(std::move(trace_dir)) {}
+FileStore::FileStore(fs::path trace_dir, uint64_t max_whole_data)
+    : dir_(std::move(trace_dir)), max_whole_data_(max_whole_data) {}
+
+namespace {
+
+constexpr uint64_t kWholeEnd = UINT64_MAX;  // Key's end for a whole-file copy
+
+// A regular file to store, open for reading.
+struct OpenedFile {
+  OpenedFile(const fs::path& source, const std::string& name) : fd(::open(source.c_str(), O_RDONLY | O_CLOEXEC)) {
+    if (fd.get() < 0) throw_errno("cannot open " + name + " (" + source.string() + ")");
+    if (::fstat(fd.get(), &st) != 0) throw_errno("cannot stat " + name);
+    if (!S_ISREG(st.st_mode)) throw Error("cannot store " + name + ": not a regular file");
+  }
+  Fd fd;
+  struct stat st {};
+};
+
+// throw_errno, but a full file system (ENOSPC, EDQUOT) is a NoSpaceError.
+[[noreturn]] void throw_store_errno(const std::string& what, int err) {
+  if (err == ENOSPC || err == EDQUOT)
+    throw NoSpaceError("no space left on the trace's file system: " + what + ": " + std::strerror(err));
+  throw_errno(what, err);
+}
+
+}  // namespace
 
 FileStore::Stored FileStore::store(const fs::path& source, const std::string& name) {
-  Fd fd(::open(source.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0) throw_errno("cannot open " + name + " (" + source.string() + ")");
-  struct stat st{};
-  if (::fstat(fd.get(), &st) != 0) throw_errno("cannot stat " + name);
-  if (!S_ISREG(st.st_mode)) throw Error("cannot store " + name + ": not a regular file");
-  auto key = std::make_tuple(static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino),
-                             static_cast<uint64_t>(st.st_size),
-                             static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec);
+  OpenedFile f(source, name);
+  return store_range(f.fd.get(), f.st, name, 0, kWholeEnd);
+}
+
+FileStore::Stored FileStore::store_mapped(const fs::path& source, const std::string& name, uint64_t offset,
+                                          uint64_t length) {
+  OpenedFile f(source, name);
+  const uint64_t size = static_cast<uint64_t>(f.st.st_size);
+  if (data_bytes(f.fd.get(), 0, size, name) <= max_whole_data_) return store_range(f.fd.get(), f.st, name, 0, kWholeEnd);
+  constexpr uint64_t kPage = PageHasher::kPage;
+  uint64_t begin = std::min(offset / kPage * kPage, size);
+  uint64_t end = length > size ? size : std::min(size, (offset + length + kPage - 1) / kPage * kPage);
+  if (end < begin) end = begin;
+  return store_range(f.fd.get(), f.st, name, begin, end);
+}
+
+void FileStore::check_free_space(uint64_t need, uint64_t apparent, const std::string& name) const {
+  fs::path files = dir_ / kFilesDirName;
+  struct statvfs vfs {};
+  if (::statvfs(files.c_str(), &vfs) != 0) throw_errno("cannot read the free space of " + files.string());
+  uint64_t free_bytes = static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize;
+  // For tests only (tests/e2e/sparse_files.sh, sparse_file_test.cpp): believe
+  // that exactly this many bytes are free, to reach the check without filling
+  // a disk, or to pass it and meet ENOSPC on a small file system.
+  if (const char* believed = std::getenv("RRX_TEST_FREE_SPACE"); believed != nullptr && *believed != '\0')
+    free_bytes = std::strtoull(believed, nullptr, 10);
+  if (need <= free_bytes && free_bytes - need >= kFreeSpaceMargin) return;
+  throw NoSpaceError("not enough free space to store a copy of " + name + " in the trace: its data takes " +
+                     describe_size(need) + " (apparent size " + describe_size(apparent, false) +
+                     "), and the file system of " + dir_.string() + " has " + describe_size(free_bytes) +
+                     " free, of which rrx leaves " + describe_size(kFreeSpaceMargin, false) + " unused");
+}
+
+FileStore::Stored FileStore::store_range(int fd, const struct stat& st, const std::string& name, uint64_t begin,
+                                         uint64_t end) {
+  const uint64_t file_size = static_cast<uint64_t>(st.st_size);
+  const bool whole = end == kWholeEnd;
+  const int64_t mtime = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  auto key_of = [&](uint64_t b, uint64_t e) {
+    return Key{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino), file_size, mtime, b, e};
+  };
+  // A whole copy of the file serves every range too.
+  if (auto it = cache_.find(key_of(0, kWholeEnd)); it != cache_.end()) return it->second;
+  const Key key = key_of(begin, end);
   if (auto it = cache_.find(key); it != cache_.end()) return it->second;
+  if (whole) end = file_size;
 
   std::string base = fs::path(name).filename().string();
   if (base.empty() || base == "." || base == "..") base = "file";
   fs::path files = dir_ / kFilesDirName;
-  if (!make_private_dir(files) && errno != EEXIST) throw_errno("cannot create " + files.string());
-  constexpr size_t kBlock = 1 << 20;
-  std::vector<unsigned char> buf(kBlock);
-  // Reads the whole file, block by block, into `take`; returns its size.
-  auto read_all = [&](const std::function<void(const unsigned char*, size_t)>& take) {
-    uint64_t size = 0;
-    for (;;) {
-      ssize_t r = ::pread(fd.get(), buf.data(), buf.size(), static_cast<off_t>(size));
-      if (r < 0) {
-        if (errno == EINTR) continue;
-        throw_errno("cannot read " + name);
-      }
-      if (r == 0) return size;
-      take(buf.data(), static_cast<size_t>(r));
-      size += static_cast<uint64_t>(r);
-    }
-  };
+  if (!make_private_dir(files) && errno != EEXIST) throw_store_errno("cannot create " + files.string(), errno);
   auto remember = [&](Stored s) {
+    s.file_size = file_size;
+    s.range_only = !whole;
+    s.range_offset = whole ? 0 : begin;
     cache_[key] = s;
     return s;
   };
@@ -252,45 +304,52 @@ FileStore::Stored FileStore::store(const fs::path& source, const std::string& na
     if (!make_private_dir(hdir)) {
       int err = errno;
       ::unlink(tmp.c_str());
-      if (err != EEXIST) throw_errno("cannot create " + hdir.string(), err);
-      return remember(Stored{hash, stored_file_path(dir_, hash), size});
+      if (err != EEXIST) throw_store_errno("cannot create " + hdir.string(), err);
+      return remember(Stored{hash, stored_file_path(dir_, hash), size, file_size});
     }
     fs::path dest = hdir / base;
     if (::rename(tmp.c_str(), dest.c_str()) != 0) {
       int err = errno;
       ::unlink(tmp.c_str());
       ::rmdir(hdir.c_str());
-      throw_errno("cannot store " + dest.string(), err);
+      throw_store_errno("cannot store " + dest.string(), err);
     }
-    return remember(Stored{hash, dest, size});
+    return remember(Stored{hash, dest, size, file_size});
   };
 
-  if (package_managed(name)) {
+  if (whole && package_managed(name)) {
     // Hash first; hard-link the very inode that was hashed when it is new.
-    ContentHasher hasher;
-    uint64_t size = read_all([&](const unsigned char* data, size_t n) { hasher.update(data, n); });
-    std::string hash = hasher.hex();
+    std::string hash = content_hash_of_range(fd, 0, file_size, FileHashKind::Pages, name);
     std::error_code ec;
-    if (fs::is_directory(files / hash, ec)) return remember(Stored{hash, stored_file_path(dir_, hash), size});
+    if (fs::is_directory(files / hash, ec)) return remember(Stored{hash, stored_file_path(dir_, hash), file_size, file_size});
+    struct stat after {};
     fs::path tmp = files / (".link." + temp_suffix() + ".rrxtmp");
-    std::string proc = "/proc/self/fd/" + std::to_string(fd.get());
-    if (static_cast<uint64_t>(st.st_size) == size &&
+    std::string proc = "/proc/self/fd/" + std::to_string(fd);
+    if (::fstat(fd, &after) == 0 && after.st_size == st.st_size && after.st_mtim.tv_sec == st.st_mtim.tv_sec &&
+        after.st_mtim.tv_nsec == st.st_mtim.tv_nsec &&
         ::linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, tmp.c_str(), AT_SYMLINK_FOLLOW) == 0)
-      return place(tmp, hash, size);
+      return place(tmp, hash, file_size);
     // Another file system, protected_hardlinks, ...: copy instead.
   }
 
-  // Copy, hashing exactly the bytes copied.
+  // Clone or copy, hashing exactly the bytes stored.
   fs::path tmp = files / (".copy." + temp_suffix() + ".rrxtmp");
-  Fd out(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-  if (out.get() < 0) throw_errno("cannot create " + tmp.string());
-  ContentHasher hasher;
-  uint64_t size = 0;
+  Fd out(::open(tmp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  if (out.get() < 0) throw_store_errno("cannot create " + tmp.string(), errno);
+  std::string hash;
+  uint64_t size = end - begin;
   try {
-    size = read_all([&](const unsigned char* data, size_t n) {
-      hasher.update(data, n);
-      if (!detail::write_all(out.get(), data, n)) throw_errno("cannot write " + tmp.string());
-    });
+    struct stat cloned {};
+    if (whole && clone_file(fd, out.get()) && ::fstat(out.get(), &cloned) == 0) {
+      // Shares the original's extents: no space to check, and the clone is a
+      // snapshot, hashed as it is.
+      size = static_cast<uint64_t>(cloned.st_size);
+      hash = content_hash_of_range(out.get(), 0, size, FileHashKind::Pages, tmp.string());
+    } else {
+      if (::ftruncate(out.get(), 0) != 0) throw_errno("cannot truncate " + tmp.string());
+      check_free_space(data_bytes(fd, begin, end, name), end - begin, name);
+      hash = sparse_copy(fd, begin, end, out.get(), name, "the copy of " + name + " (" + tmp.string() + ")");
+    }
     // Read-only copies (executable if the original was): nothing should edit
     // them in place, and only their owner may read them. Hard links (above)
     // share the system file's inode and keep its mode: files/ being 0700 is
@@ -301,7 +360,7 @@ FileStore::Stored FileStore::store(const fs::path& source, const std::string& na
     ::unlink(tmp.c_str());
     throw;
   }
-  return place(tmp, hasher.hex(), size);
+  return place(tmp, hash, size);
 }
 
 fs::path FileStore::lookup(const fs::path& trace_dir, const std::string& hash) const {
@@ -326,27 +385,37 @@ fs::path stored_file_path(const fs::path& trace_dir, const std::string& hash) {
               " (expected " + hdir.string() + "/*)");
 }
 
-std::string content_hash_of_file(const fs::path& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw_errno("cannot open " + path.string());
-  ContentHasher hasher;
-  std::vector<char> buf(1 << 20);
-  ssize_t n;
-  while ((n = ::read(fd, buf.data(), buf.size())) > 0) hasher.update(buf.data(), static_cast<size_t>(n));
-  int err = errno;
-  ::close(fd);
-  if (n < 0) throw_errno("cannot read " + path.string(), err);
-  return hasher.hex();
+std::string content_hash_of_file(const fs::path& path, FileHashKind kind) {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) throw_errno("cannot open " + path.string());
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) throw_errno("cannot stat " + path.string());
+  uint64_t end = kind == FileHashKind::Pages ? static_cast<uint64_t>(st.st_size) : UINT64_MAX;
+  return content_hash_of_range(fd.get(), 0, end, kind, path.string());
 }
 
-fs::path verified_stored_file(const fs::path& trace_dir, const std::string& hash) {
+fs::path verified_stored_file(const fs::path& trace_dir, const std::string& hash, FileHashKind kind) {
   fs::path path = stored_file_path(trace_dir, hash);
-  std::string actual = content_hash_of_file(path);
+  std::string actual = content_hash_of_file(path, kind);
   if (actual != hash) {
     throw Error("the trace's copy " + path.string() + " is damaged: its content hash is " + actual +
                 ", the recording stored " + hash);
   }
   return path;
+}
+
+std::string describe_size(uint64_t bytes, bool exact) {
+  static const char* units[] = {"KiB", "MiB", "GiB", "TiB", "PiB"};
+  if (bytes < 1024) return std::to_string(bytes) + " bytes";
+  double v = static_cast<double>(bytes);
+  int u = -1;
+  while (v >= 1024 && u < 4) {
+    v /= 1024;
+    ++u;
+  }
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.1f %s", v, units[u]);
+  return exact ? std::string(buf) + " (" + std::to_string(bytes) + " bytes)" : std::string(buf);
 }
 
 }  // namespace rrx::trace

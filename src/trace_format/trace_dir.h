@@ -9,6 +9,10 @@
 #include <string>
 #include <tuple>
 
+#include <sys/stat.h>
+
+#include "trace_format/sparse_file.h"
+
 namespace rrx::trace {
 
 // The directory holding all traces (created on demand).
@@ -28,34 +32,58 @@ std::filesystem::path resolve_trace(const std::string& arg);
 
 // Copies of mapped or executed files, one per distinct content:
 // files/HASH/BASENAME. Files under /usr and /lib that cannot change in place
-// (package-managed) are hard-linked where possible; all others are copied,
-// so rewriting the original later does not change the trace.
+// (package-managed) are hard-linked where possible; all others are cloned
+// (FICLONE) where the file system can, else copied sparsely: only the data
+// extents are read and written, so holes (a 1 TiB memfd with a few pages
+// written) stay holes. A file holding more data than `max_whole_data` is
+// stored only for the range a mapping needs. Before a copy, the trace's file
+// system must have room for its data plus kFreeSpaceMargin, else NoSpaceError
+// (as for ENOSPC during the copy; no partial copy is left behind).
 class FileStore {
  public:
-  explicit FileStore(std::filesystem::path trace_dir);
+  static constexpr uint64_t kDefaultMaxWholeData = uint64_t{1} << 30;  // 1 GiB
+  static constexpr uint64_t kFreeSpaceMargin = uint64_t{64} << 20;     // 64 MiB
+  explicit FileStore(std::filesystem::path trace_dir, uint64_t max_whole_data = kDefaultMaxWholeData);
   struct Stored {
-    std::string hash;            // 16 hex digits of the content hash
+    std::string hash;            // 16 hex digits of the content hash (FileHashKind::Pages)
     std::filesystem::path path;  // where the copy is
-    uint64_t size;
+    uint64_t size = 0;           // of the copy
+    uint64_t file_size = 0;      // of the file (== size unless range_only)
+    bool range_only = false;     // the copy holds the file's bytes [range_offset, range_offset + size)
+    uint64_t range_offset = 0;
   };
-  // Stores the file readable at `source` (e.g. /proc/PID/fd/N), whose
+  // Stores the whole file readable at `source` (e.g. /proc/PID/fd/N), whose
   // original name is `name`. Cached by (dev, inode, size, mtime).
   Stored store(const std::filesystem::path& source, const std::string& name);
+  // For a mapping of the file's bytes [offset, offset + length): the whole
+  // file when it holds at most max_whole_data bytes of data, else only that
+  // range (page-aligned, cut at the end of the file).
+  Stored store_mapped(const std::filesystem::path& source, const std::string& name, uint64_t offset,
+                      uint64_t length);
   // Path of the copy for a hash recorded in the trace (throws if missing).
   std::filesystem::path lookup(const std::filesystem::path& trace_dir, const std::string& hash) const;
   const std::filesystem::path& dir() const { return dir_; }
 
  private:
+  using Key = std::tuple<uint64_t, uint64_t, uint64_t, int64_t, uint64_t, uint64_t>;
+  Stored store_range(int fd, const struct ::stat& st, const std::string& name, uint64_t begin, uint64_t end);
+  void check_free_space(uint64_t need, uint64_t apparent, const std::string& name) const;
   std::filesystem::path dir_;
-  std::map<std::tuple<uint64_t, uint64_t, uint64_t, int64_t>, Stored> cache_;
+  uint64_t max_whole_data_;
+  std::map<Key, Stored> cache_;
 };
 
 std::filesystem::path stored_file_path(const std::filesystem::path& trace_dir, const std::string& hash);
-// The content hash FileStore names a file by (16 hex digits); throws
-// rrx::Error when the file cannot be read.
-std::string content_hash_of_file(const std::filesystem::path& path);
+// The content hash a trace names a file by (16 hex digits; the kind is the
+// trace header's fileHash, Pages for new traces); throws rrx::Error when the
+// file cannot be read. Pages reads only the file's data extents.
+std::string content_hash_of_file(const std::filesystem::path& path, FileHashKind kind = FileHashKind::Pages);
 // stored_file_path, after checking that the copy's content still has that hash
 // (throws rrx::Error naming the file when it was changed or truncated).
-std::filesystem::path verified_stored_file(const std::filesystem::path& trace_dir, const std::string& hash);
+std::filesystem::path verified_stored_file(const std::filesystem::path& trace_dir, const std::string& hash,
+                                           FileHashKind kind = FileHashKind::Pages);
+
+// "50.0 GiB (53687091200 bytes)" ("50.0 GiB" when not exact): sizes in messages.
+std::string describe_size(uint64_t bytes, bool exact = true);
 
 }  // namespace rrx::trace

@@ -249,6 +249,9 @@ void TraceReader::finish_open() {
                        "the end record counts " + std::to_string(info.event_count) +
                            " events but the chunks hold " + std::to_string(readable_events_));
     end_ = std::move(info);
+  } else if (std::string why = abort_reason(); !why.empty()) {
+    aborted_ = true;
+    incomplete_reason_ = "the recording was aborted: " + why;
   } else if (valid_end_ < file_size_) {
     incomplete_reason_ = trace_path_ + ": the last chunk, at offset " + std::to_string(valid_end_) +
                          ", is truncated: the file ends at offset " + std::to_string(file_size_) + ", " +
@@ -260,6 +263,18 @@ void TraceReader::finish_open() {
                          "complete chunk, which ends at offset " +
                          std::to_string(valid_end_) + " of " + std::to_string(file_size_) + " bytes";
   }
+}
+
+// The reason in NAME-N/aborted (write_abort_reason), "" when there is none.
+std::string TraceReader::abort_reason() const {
+  int fd = ::open((dir_ / kAbortedFileName).c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return "";
+  std::string text(64 * 1024, '\0');
+  ssize_t n = ::read(fd, text.data(), text.size());
+  ::close(fd);
+  text.resize(n > 0 ? static_cast<size_t>(n) : 0);
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  return text.empty() ? "(no reason given)" : text;
 }
 
 void TraceReader::verify_checksums() const {

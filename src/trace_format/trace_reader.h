@@ -67,6 +67,9 @@ class TraceReader {
   // For an incomplete trace: why, with the file and the offset where the
   // readable part ends (e.g. "the last chunk, at offset N, is truncated...").
   const std::string& incomplete_reason() const { return incomplete_reason_; }
+  // Incomplete because rrx gave up recording (the trace's `aborted` file
+  // says why: no room for a file's copy, --strict...). Replay refuses it.
+  bool aborted() const { return aborted_; }
   // Reads every chunk and checks its CRC-32C (no decompression): opening
   // checks only the chunk headers, and a chunk's payload is checked when it is
   // loaded. Throws TraceError naming the first corrupted chunk and its offset.
@@ -104,7 +107,9 @@ class TraceReader {
   std::vector<ChunkInfo> chunks_;
   std::shared_ptr<Message> header_;
   std::optional<EndInfo> end_;
+  std::string abort_reason() const;
   std::string incomplete_reason_;
+  bool aborted_ = false;
   uint64_t readable_events_ = 0;
 
   // Sequential cursor.

@@ -246,4 +246,9 @@ void TraceWriter::write_chunk(uint8_t kind, const void* data, size_t bytes, uint
   file_offset_ += kChunkHeaderSize + csize;
 }
 
+void write_abort_reason(const std::filesystem::path& trace_dir, const std::string& reason) {
+  std::string text = reason + "\n";
+  (void)detail::write_file_atomically((trace_dir / kAbortedFileName).string(), text.data(), text.size(), false);
+}
+
 }  // namespace rrx::trace

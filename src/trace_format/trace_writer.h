@@ -77,4 +77,11 @@ class TraceWriter {
   bool closed_ = false;
 };
 
+// A recording rrx had to abort (no room for a file's copy, --strict...)
+// leaves its reason in NAME-N/aborted beside the trace, which has no End
+// chunk: TraceReader reports the trace incomplete for that reason
+// (aborted()), and replay refuses it. Best effort: without the file the
+// trace is still incomplete.
+void write_abort_reason(const std::filesystem::path& trace_dir, const std::string& reason);
+
 }  // namespace rrx::trace

@@ -189,18 +189,20 @@ rr_strategies() {
 # rr_trace NAME: the trace directory rr_record NAME wrote.
 rr_trace() { printf '%s\n' "$WORK/$1.trace"; }
 
-# rr_record NAME [--status N] [--stdin FILE] [--stdout-has TEXT] -- CMD ARGS...
-# Records CMD into $WORK/NAME.trace; outputs in $WORK/NAME.rec.{out,err,rc}.
+# rr_record NAME [--status N] [--stdin FILE] [--stdout-has TEXT] [--record-arg ARG]... -- CMD ARGS...
+# Records CMD into $WORK/NAME.trace (`rrx record ARG... -o DIR`); outputs in $WORK/NAME.rec.{out,err,rc}.
 # Returns non-zero (after counting a failure) when no usable trace came out.
 rr_record() {
   local name=$1
   shift
   local status="" stdin=/dev/null has=""
+  local rec_args=()
   while [[ $# -gt 0 && $1 != -- ]]; do
     case $1 in
       --status) status=$2; shift 2 ;;
       --stdin) stdin=$2; shift 2 ;;
       --stdout-has) has=$2; shift 2 ;;
+      --record-arg) rec_args+=("$2"); shift 2 ;;
       *) echo "rr_record: bad option $1" >&2; exit 2 ;;
     esac
   done
@@ -212,7 +214,7 @@ rr_record() {
     exit 2
   fi
   CHECKS=$((CHECKS + 1))
-  run_capture "$rec" --stdin "$stdin" -- "$RRX" record -o "$dir" -- "$@"
+  run_capture "$rec" --stdin "$stdin" -- "$RRX" record ${rec_args[@]+"${rec_args[@]}"} -o "$dir" -- "$@"
   local rc=$RUN_RC ok=1
   if ((rc == 124)); then
     fail "$name: rrx record timed out: $*"
