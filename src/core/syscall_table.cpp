@@ -9,6 +9,7 @@
 
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <linux/dqblk_xfs.h>
 #include <linux/fiemap.h>
 #include <linux/kd.h>
 #include <linux/serial.h>
@@ -22,6 +23,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/msg.h>
+#include <sys/quota.h>
 #include <sys/resource.h>
 #include <sys/sem.h>
 #include <sys/shm.h>
@@ -729,6 +731,45 @@ void getxattrat_outputs(const CallView& c, MemReader& mem, std::vector<Range>& o
   add(out, xa.value, std::min<uint64_t>(c.ret, xa.size));
 }
 
+// getsockopt(fd, level, name, optval, optlen): the value, as long as the
+// length the kernel wrote back, and that length; with ERANGE (SO_PEERSEC,
+// SO_PEERGROUPS on a short buffer) only the length, the size needed.
+void getsockopt_outputs(const CallView& c, MemReader& mem, std::vector<Range>& out) {
+  if (c.ret == -ERANGE) {
+    add(out, c.args[4], 4);
+    return;
+  }
+  if (failed(c)) return;
+  uint32_t len = 0;
+  if (read_val(mem, c.args[4], len)) add(out, c.args[3], len);
+  add(out, c.args[4], 4);
+}
+
+// sched_setattr(pid, attr, flags): a struct larger than the kernel knows,
+// with non-zero bytes past its end, fails with E2BIG and the kernel's size
+// written into attr->size (perf_event_open and clone3 share the rule).
+void sched_setattr_outputs(const CallView& c, MemReader&, std::vector<Range>& out) {
+  if (c.ret == -E2BIG) add(out, c.args[1], 4);
+}
+
+// quotactl(cmd, special, id, addr) and quotactl_fd(fd, cmd, id, addr): the
+// struct the GET sub-commands fill (cmd is QCMD(subcmd, type): subcmd << 8 | type).
+void quota_outputs(uint64_t cmd, uint64_t addr, std::vector<Range>& out) {
+  switch (static_cast<uint32_t>(cmd) >> 8) {
+    case Q_GETFMT: add(out, addr, 4); break;
+    case Q_GETINFO: add(out, addr, sizeof(struct if_dqinfo)); break;
+    case Q_GETQUOTA: add(out, addr, sizeof(struct if_dqblk)); break;
+    case Q_GETNEXTQUOTA: add(out, addr, sizeof(struct if_nextdqblk)); break;
+    case Q_XGETQUOTA:
+    case Q_XGETNEXTQUOTA: add(out, addr, sizeof(struct fs_disk_quota)); break;
+    case Q_XGETQSTAT: add(out, addr, sizeof(struct fs_quota_stat)); break;
+    case Q_XGETQSTATV: add(out, addr, sizeof(struct fs_quota_statv)); break;
+    default: break;
+  }
+}
+void quotactl_outputs(const CallView& c, MemReader&, std::vector<Range>& out) { quota_outputs(c.args[0], c.args[3], out); }
+void quotactl_fd_outputs(const CallView& c, MemReader&, std::vector<Range>& out) { quota_outputs(c.args[1], c.args[3], out); }
+
 // name_to_handle_at(dirfd, path, handle, mount_id, flags): struct
 // file_handle's header and handle (with EOVERFLOW only the header: the size
 // needed), and the mount id (a u64 with AT_HANDLE_MNT_ID_UNIQUE).
@@ -986,7 +1027,7 @@ constexpr SyscallDesc kRows[] = {
   R(52, "getpeername", {Fd, OutPtr, OutPtr}, E).ptru32(1, 2, kSockaddrCap).fixed(2, 4),
   R(53, "socketpair", {SockFamily, SockType, Int, OutPtr}, E).fixed(3, 8),
   R(54, "setsockopt", {Fd, Int, Int, Ptr, UInt}, E),
-  R(55, "getsockopt", {Fd, Int, Int, OutPtr, OutPtr}, E).ptru32(3, 4).fixed(4, 4),
+  R(55, "getsockopt", {Fd, Int, Int, OutPtr, OutPtr}, E).fn(getsockopt_outputs).fl(kOutOnError),
   R(56, "clone", {CloneFlags, Ptr, Ptr, Ptr, Hex}, X).sp(Special::Clone).fn(clone_outputs),
   R(57, "fork", {}, X).sp(Special::Clone),
   R(58, "vfork", {}, X).sp(Special::Clone).fl(kBlock),  // the parent waits for the child's exec/exit
@@ -1110,7 +1151,7 @@ constexpr SyscallDesc kRows[] = {
   R(176, "delete_module", {Str, Hex}, U),
   R(177, "get_kernel_syms", {}, U),
   R(178, "query_module", {}, U),
-  R(179, "quotactl", {Hex, Path, Int, Ptr}, U),
+  R(179, "quotactl", {Hex, Path, Int, OutPtr}, E).fn(quotactl_outputs),
   R(180, "nfsservctl", {}, U),
   R(181, "getpmsg", {}, U),
   R(182, "putpmsg", {}, U),
@@ -1245,7 +1286,7 @@ constexpr SyscallDesc kRows[] = {
   R(311, "process_vm_writev", {Int, Ptr, UInt, Ptr, UInt, Hex}, E).fn(process_vm_writev_outputs),
   R(312, "kcmp", {Int, Int, Int, Hex, Hex}, E),
   R(313, "finit_module", {Fd, Str, Hex}, U),
-  R(314, "sched_setattr", {Int, Ptr, Hex}, E),
+  R(314, "sched_setattr", {Int, Ptr, Hex}, E).fn(sched_setattr_outputs).fl(kOutOnError),
   R(315, "sched_getattr", {Int, OutPtr, UInt, Hex}, E).argsz(1, 2),
   R(316, "renameat2", {DirFd, Path, DirFd, Path, Hex}, E),
   // Emulated: a tracee filter is not installed on replay (results are injected); executed calls it
@@ -1287,7 +1328,7 @@ constexpr SyscallDesc kRows[] = {
   R(440, "process_madvise", {Fd, Ptr, Size, Madvise, Hex}, E).fn(process_madvise_outputs).refuse(process_madvise_refuse),
   R(441, "epoll_pwait2", {Fd, OutPtr, Int, Ptr, Ptr, Size}, E).rettimes(1, kEpollEvent, 2).fl(kBlock),
   R(442, "mount_setattr", {DirFd, Path, AtFlags, Ptr, Size}, E),
-  R(443, "quotactl_fd", {Fd, Hex, Int, Ptr}, U),
+  R(443, "quotactl_fd", {Fd, Hex, Int, OutPtr}, E).fn(quotactl_fd_outputs),
   R(444, "landlock_create_ruleset", {Ptr, Size, Hex}, E),
   R(445, "landlock_add_rule", {Fd, Int, Ptr, Hex}, E),
   R(446, "landlock_restrict_self", {Fd, Hex}, E),

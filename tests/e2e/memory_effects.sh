@@ -4,8 +4,9 @@
 # and message queues, futex WAKE_OP and PI futex words, madvise dropping
 # pages of anonymous, private file and shared memfd mappings (MADV_FREE is
 # refused with EINVAL), process_vm_readv/writev and /proc/PID/mem writes
-# between a parent and its child. Each part is recorded and replayed (twice
-# and with every skip strategy), byte for byte.
+# between a parent and its child, lengths written back by failing calls
+# (getsockopt ERANGE, sched_setattr E2BIG). Each part is recorded and
+# replayed (twice and with every skip strategy), byte for byte.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
@@ -15,6 +16,7 @@ rr_check sem --stdout-has "IPC_STAT: nsems 3 mode 600" -- "$P" sem
 rr_check msg --stdout-has 'type 7 "hello, queue"' -- "$P" msg
 rr_check futex --stdout-has "second word 8" -- "$P" futex
 rr_check madvise --stdout-has 'after DONTNEED: "file page one"' -- "$P" madvise
+rr_check lengths --stdout-has "size now 56" -- "$P" lengths
 rr_check vm --stdout-has 'child: g_buf "from the parent", g_buf2 "via /proc/PID/mem"' -- "$P" vm
 
 # The remote writes are stored as the child's memory effect.

@@ -2,10 +2,12 @@
 // (issue 11): capget's header, SysV semaphores and message queues, futex
 // WAKE_OP and PI futex words, madvise dropping pages, process_vm_readv/writev
 // and /proc/PID/mem between a parent and its child. Prints what it observed;
-// `memory_effects PART` runs one part (capget sem msg futex madvise vm).
+// and the lengths written back by failing getsockopt and sched_setattr.
+// `memory_effects PART` runs one part (capget sem msg futex madvise vm lengths).
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <linux/capability.h>
 #include <linux/futex.h>
 #include <stdint.h>
@@ -16,6 +18,7 @@
 #include <sys/mman.h>
 #include <sys/msg.h>
 #include <sys/sem.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -182,6 +185,42 @@ static int madvise_part(void) {
   return 0;
 }
 
+// Lengths the kernel writes back when a call fails: getsockopt's size needed
+// (ERANGE), sched_setattr's struct size (E2BIG).
+static int lengths_part(void) {
+  // Two supplementary groups (as root; otherwise there may be none and the
+  // call succeeds): the peer's groups do not fit in 0 bytes.
+  gid_t two[2] = {1, 2};
+  (void)setgroups(2, two);
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) die("socketpair");
+  gid_t groups[1];
+  socklen_t len = 0;
+  int r = getsockopt(sv[0], SOL_SOCKET, SO_PEERGROUPS, groups, &len);
+  printf("getsockopt(SO_PEERGROUPS, len 0) = %d (%s), len now %u\n", r, r < 0 ? strerror(errno) : "ok", len);
+  int one = 0;
+  len = sizeof one;
+  r = getsockopt(sv[0], SOL_SOCKET, SO_TYPE, &one, &len);
+  printf("getsockopt(SO_TYPE) = %d: %d, len %u\n", r, one, len);
+
+  struct {
+    uint32_t size;
+    uint32_t policy;
+    uint64_t flags;
+    int32_t nice;
+    uint32_t priority;
+    uint64_t runtime, deadline, period;
+    uint32_t util_min, util_max;
+    uint64_t future[4];  // past the kernel's struct: non-zero
+  } attr;
+  memset(&attr, 0, sizeof attr);
+  attr.size = sizeof attr;
+  attr.future[3] = 1;
+  r = syscall(SYS_sched_setattr, 0, &attr, 0);
+  printf("sched_setattr(bigger struct) = %d (%s), size now %u\n", r, r < 0 ? strerror(errno) : "ok", attr.size);
+  return 0;
+}
+
 static char g_buf[64] = "child's initial bytes";
 static char g_buf2[64] = "child's second buffer";
 
@@ -247,6 +286,7 @@ int main(int argc, char** argv) {
   if (!strcmp(part, "futex")) return futex_part();
   if (!strcmp(part, "madvise")) return madvise_part();
   if (!strcmp(part, "vm")) return vm_part();
-  fprintf(stderr, "usage: memory_effects capget|sem|msg|futex|madvise|vm\n");
+  if (!strcmp(part, "lengths")) return lengths_part();
+  fprintf(stderr, "usage: memory_effects capget|sem|msg|futex|madvise|vm|lengths\n");
   return 2;
 }

@@ -249,3 +249,26 @@ TEST_CASE("memory effects: file handles and keys") {
         Ranges{{0x2000, 256}});
   CHECK(ranges(SYS_keyctl, {31 /* KEYCTL_CAPABILITIES */, 0x2000, 1}, 2) == Ranges{{0x2000, 1}});
 }
+
+TEST_CASE("memory effects: lengths written back on failure, quotas") {
+  FakeMem mem;
+  // getsockopt: the value up to the length written back; with ERANGE only the size needed.
+  mem.put_value<uint32_t>(0x1800, 12);
+  CHECK(ranges(SYS_getsockopt, {3, 1 /* SOL_SOCKET */, 59 /* SO_PEERGROUPS */, 0x1000, 0x1800}, 0, mem) ==
+        Ranges{{0x1000, 12}, {0x1800, 4}});
+  CHECK(ranges(SYS_getsockopt, {3, 1, 59, 0x1000, 0x1800}, -ERANGE, mem) == Ranges{{0x1800, 4}});
+  CHECK(ranges(SYS_getsockopt, {3, 1, 59, 0x1000, 0x1800}, -EBADF, mem).empty());
+  // sched_setattr: E2BIG writes the kernel's struct size into attr->size.
+  CHECK(ranges(SYS_sched_setattr, {0, 0x2000, 0}, -E2BIG) == Ranges{{0x2000, 4}});
+  CHECK(ranges(SYS_sched_setattr, {0, 0x2000, 0}, 0).empty());
+  CHECK(ranges(SYS_sched_getattr, {0, 0x2000, 56, 0}, 0) == Ranges{{0x2000, 56}});
+  // quotactl: the GET sub-commands' structs (cmd = subcmd << 8 | type).
+  CHECK(lookup(SYS_quotactl)->replay == Replay::Emulate);
+  CHECK(ranges(SYS_quotactl, {0x80000700u /* QCMD(Q_GETQUOTA, USRQUOTA) */, 0x1000, 1000, 0x2000}, 0) ==
+        Ranges{{0x2000, 72}});
+  CHECK(ranges(SYS_quotactl, {0x80000501u /* QCMD(Q_GETINFO, GRPQUOTA) */, 0x1000, 0, 0x2000}, 0) ==
+        Ranges{{0x2000, 24}});
+  CHECK(ranges(SYS_quotactl, {0x80000400u /* Q_GETFMT */, 0x1000, 0, 0x2000}, 0) == Ranges{{0x2000, 4}});
+  CHECK(ranges(SYS_quotactl, {0x80000800u /* Q_SETQUOTA */, 0x1000, 0, 0x2000}, 0).empty());
+  CHECK(ranges(SYS_quotactl_fd, {3, 0x580302u /* QCMD(Q_XGETQUOTA, PRJQUOTA) */, 0, 0x2000}, 0) == Ranges{{0x2000, 112}});
+}
