@@ -169,7 +169,8 @@ class MemReader {
   // Returns false on a fault.
   virtual bool read(uint64_t addr, void* buf, size_t len) = 0;
   // The number of semaphores in the SysV set `semid` (sem_nsems, fixed when
-  // the set is made; SysV IPC is system-wide), or nothing.
+  // the set is made; SysV IPC is system-wide), or an upper bound of it where
+  // the set cannot be asked about; nothing when unknown.
   virtual std::optional<uint64_t> semaphore_count(int /*semid*/) { return std::nullopt; }
   // The parts of [addr, addr + len) that are not private anonymous memory:
   // file or shared mappings, whose bytes MADV_DONTNEED makes the kernel read

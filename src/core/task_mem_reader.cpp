@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <string>
 
@@ -29,13 +30,23 @@ std::optional<int32_t> parse_pid(std::string_view s) {
 
 }  // namespace
 
-// SysV IPC objects are system-wide (rrx and the tree share the IPC
-// namespace: unshare and setns are refused), and sem_nsems never changes
-// after semget, so rrx asks the kernel itself.
+// SysV IPC objects are system-wide within an IPC namespace, and sem_nsems
+// never changes after semget, so rrx asks the kernel itself when it shares
+// the tracee's namespace (unshare and setns are refused; clone with
+// CLONE_NEWIPC is not). Where it cannot ask (another namespace, a set it may
+// not read), the kernel's limit on a set's size (SEMMSL) bounds the array:
+// the bytes past its end are recorded as they were, which replay writes
+// back unchanged.
 std::optional<uint64_t> TaskMemReader::semaphore_count(int semid) {
+  std::error_code ec;
+  const std::string tracee_ns = std::filesystem::read_symlink("/proc/" + std::to_string(task_.tid()) + "/ns/ipc", ec);
+  const std::string own_ns = std::filesystem::read_symlink("/proc/self/ns/ipc", ec);
   struct semid_ds ds {};
-  if (::semctl(semid, 0, IPC_STAT, &ds) != 0) return std::nullopt;
-  return ds.sem_nsems;
+  if (!tracee_ns.empty() && tracee_ns == own_ns && ::semctl(semid, 0, IPC_STAT, &ds) == 0) return ds.sem_nsems;
+  std::ifstream limits("/proc/sys/kernel/sem");
+  uint64_t semmsl = 0;
+  if (limits >> semmsl && semmsl > 0) return std::min<uint64_t>(semmsl, 65536);
+  return 32000;  // SEMMSL's default
 }
 
 // From /proc/TID/maps: a mapping is private anonymous when it is private
