@@ -146,10 +146,15 @@ class Task {
 };
 
 // MemReader over a Task for the syscall table's walks.
+// The syscall table's questions about a live tracee, answered from its
+// memory, /proc and the kernel (task_mem_reader.cpp).
 class TaskMemReader : public sys::MemReader {
  public:
   explicit TaskMemReader(Task& task) : task_(task) {}
   bool read(uint64_t addr, void* buf, size_t len) override { return task_.read_exact(addr, buf, len); }
+  std::optional<uint64_t> semaphore_count(int semid) override;
+  std::vector<sys::Range> backed_ranges(uint64_t addr, uint64_t len) override;
+  std::optional<MemFile> mem_file(int fd) override;
 
  private:
   Task& task_;

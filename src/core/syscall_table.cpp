@@ -9,7 +9,11 @@
 
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <linux/dqblk_xfs.h>
 #include <linux/fiemap.h>
+#include <linux/kd.h>
+#include <linux/serial.h>
+#include <linux/vt.h>
 #include <mqueue.h>
 #include <net/if.h>
 #include <poll.h>
@@ -17,7 +21,9 @@
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/msg.h>
+#include <sys/quota.h>
 #include <sys/resource.h>
 #include <sys/sem.h>
 #include <sys/shm.h>
@@ -35,6 +41,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <cstring>
 #include <initializer_list>
 
@@ -118,6 +125,42 @@ constexpr uint32_t kFiemap = sizeof(struct fiemap);
 static_assert(kFiemap == 32);
 constexpr uint32_t kFiemapExtent = sizeof(struct fiemap_extent);
 static_assert(kFiemapExtent == 56);
+constexpr uint32_t kSerialIcounter = sizeof(struct serial_icounter_struct);
+static_assert(kSerialIcounter == 80);
+constexpr uint32_t kSerialStruct = sizeof(struct serial_struct);
+static_assert(kSerialStruct == 72);
+constexpr uint32_t kSerialRs485 = sizeof(struct serial_rs485);
+static_assert(kSerialRs485 == 32);
+constexpr uint32_t kVtMode = sizeof(struct vt_mode);
+static_assert(kVtMode == 8);
+constexpr uint32_t kVtStat = sizeof(struct vt_stat);
+static_assert(kVtStat == 6);
+constexpr uint32_t kKbentry = sizeof(struct kbentry);
+static_assert(kKbentry == 4);
+constexpr uint32_t kKbsentry = sizeof(struct kbsentry);
+static_assert(kKbsentry == 513);
+constexpr uint32_t kKbdiacrs = sizeof(struct kbdiacrs);
+static_assert(kKbdiacrs == 772);
+constexpr uint32_t kKbdiacrsuc = sizeof(struct kbdiacrsuc);
+static_assert(kKbdiacrsuc == 3076);
+constexpr uint32_t kKbkeycode = sizeof(struct kbkeycode);
+static_assert(kKbkeycode == 8);
+constexpr uint32_t kKbdRepeat = sizeof(struct kbd_repeat);
+static_assert(kKbdRepeat == 8);
+constexpr uint32_t kConsoleFontOp = sizeof(struct console_font_op);
+static_assert(kConsoleFontOp == 32);
+constexpr uint32_t kConsolefontdesc = sizeof(struct consolefontdesc);
+static_assert(kConsolefontdesc == 16);
+constexpr uint32_t kUnimapdesc = sizeof(struct unimapdesc);
+static_assert(kUnimapdesc == 16);
+// struct vt_consizecsrpos (linux/vt.h, newer than these headers): four unsigned shorts.
+constexpr uint32_t kVtConsizecsrpos = 8;
+// struct arpreq (net/if_arp.h): protocol, hardware and netmask sockaddrs, flags, device name.
+constexpr uint32_t kArpreq = 68;
+// struct file_handle (fcntl.h): handle_bytes, handle_type, then at most MAX_HANDLE_SZ bytes.
+constexpr uint32_t kFileHandleHeader = 8, kMaxHandleSz = 128;
+// struct keyctl_pkey_query (linux/keyctl.h): two u32, four u16, ten spare u32.
+constexpr uint32_t kKeyctlPkeyQuery = 56;
 
 // The kernel's struct termios (asm-generic/termbits.h): TCGETS writes this,
 // not glibc's 60-byte struct termios.
@@ -273,6 +316,9 @@ void add(std::vector<Range>& out, uint64_t addr, uint64_t len) {
   out.push_back({addr, std::min<uint64_t>(len, kMaxOutputBytes)});
 }
 
+constexpr uint64_t kPage = 4096;
+uint64_t page_round_up(uint64_t len) { return len > UINT64_MAX - (kPage - 1) ? len : (len + kPage - 1) & ~(kPage - 1); }
+
 bool failed(const CallView& c) { return is_error_return(c.ret); }
 
 template <typename T>
@@ -330,6 +376,23 @@ void ioctl_outputs(const CallView& c, MemReader& mem, std::vector<Range>& out) {
       {SIOCGIFMAP, kIfreq},       {SIOCGIFINDEX, kIfreq}, {SIOCGIFTXQLEN, kIfreq},
       {SIOCATMARK, 4},            {SIOCGPGRP, 4},        {0x8906 /* SIOCGSTAMP_OLD */, kTimeval},
       {0x8907 /* SIOCGSTAMPNS_OLD */, kTimespec},
+      {FIOGETOWN, 4},             {0x894b /* SIOCOUTQNSD */, 4}, {SIOCGIFPFLAGS, kIfreq},
+      {SIOCGIFSLAVE, kIfreq},     {SIOCGIFENCAP, kIfreq}, {0x8947 /* SIOCGMIIPHY */, kIfreq},
+      {0x8948 /* SIOCGMIIREG */, kIfreq}, {SIOCGARP, kArpreq}, {SIOCGRARP, kArpreq},
+      // Serial lines (linux/serial.h).
+      {TIOCGICOUNT, kSerialIcounter}, {TIOCGSERIAL, kSerialStruct}, {TIOCGRS485, kSerialRs485},
+      {TIOCSERGETLSR, 4},
+      // TIOCLINUX: the subcode byte is replaced by the answer (GETSHIFTSTATE,
+      // GETMOUSEREPORTING, GETKMSGREDIRECT); the others leave it as it was.
+      {TIOCLINUX, 1},
+      // Virtual terminals and the console keyboard (linux/vt.h, linux/kd.h).
+      {VT_OPENQRY, 4},            {VT_GETMODE, kVtMode},  {VT_GETSTATE, kVtStat},
+      {VT_GETHIFONTMASK, 2},      {KDGETMODE, 4},         {KDGKBTYPE, 1},
+      {KDGKBMODE, 4},             {KDGKBMETA, 4},         {KDGETLED, 1},
+      {KDGKBLED, 1},              {KDGKBENT, kKbentry},   {KDGKBSENT, kKbsentry},
+      {KDGKBDIACR, kKbdiacrs},    {KDGKBDIACRUC, kKbdiacrsuc}, {KDGETKEYCODE, kKbkeycode},
+      {KDKBDREP, kKbdRepeat},     {GIO_FONT, 256 * 32},   {GIO_SCRNMAP, E_TABSZ},
+      {GIO_UNISCRNMAP, E_TABSZ * 2}, {GIO_CMAP, 48},      {0x5610 /* VT_GETCONSIZECSRPOS */, kVtConsizecsrpos},
   };
   for (const Known& k : kKnown) {
     if (k.req == req) {
@@ -342,6 +405,33 @@ void ioctl_outputs(const CallView& c, MemReader& mem, std::vector<Range>& out) {
     add(out, p, kIfconf);
     struct ifconf ic;
     if (read_val(mem, p, ic) && ic.ifc_len > 0) add(out, reinterpret_cast<uint64_t>(ic.ifc_buf), ic.ifc_len);
+    return;
+  }
+  if (req == KDFONTOP) {
+    // struct console_font_op: a GET writes width, height and charcount back,
+    // and the glyphs: ceil(width / 8) bytes a row, 32 rows a glyph (the
+    // height asked for with KD_FONT_OP_GET_TALL).
+    struct console_font_op op;
+    if (!read_val(mem, p, op) || (op.op != KD_FONT_OP_GET && op.op != 3 /* KD_FONT_OP_GET_TALL */)) return;
+    add(out, p, kConsoleFontOp);
+    const uint64_t pitch = op.op == KD_FONT_OP_GET ? 32 : op.height;
+    add(out, reinterpret_cast<uint64_t>(op.data), uint64_t{(op.width + 7) / 8} * pitch * op.charcount);
+    return;
+  }
+  if (req == GIO_FONTX) {
+    // struct consolefontdesc: charcount and charheight written back, 32 bytes a glyph.
+    struct consolefontdesc d;
+    if (!read_val(mem, p, d)) return;
+    add(out, p, kConsolefontdesc);
+    add(out, reinterpret_cast<uint64_t>(d.chardata), uint64_t{d.charcount} * 32);
+    return;
+  }
+  if (req == GIO_UNIMAP) {
+    // struct unimapdesc: the entry count written back, then that many struct unipair.
+    struct unimapdesc d;
+    if (!read_val(mem, p, d)) return;
+    add(out, p, kUnimapdesc);
+    add(out, reinterpret_cast<uint64_t>(d.entries), uint64_t{d.entry_ct} * sizeof(struct unipair));
     return;
   }
   if (req == 0xc020660bu /* FS_IOC_FIEMAP */) {
@@ -453,21 +543,23 @@ void getgroups_outputs(const CallView& c, MemReader&, std::vector<Range>& out) {
   if (static_cast<int32_t>(c.args[0]) > 0 && c.ret > 0) add(out, c.args[1], uint64_t(c.ret) * 4);
 }
 
-// capget: data is 1 (v1) or 2 (v2, v3) structs; an unknown version gets the
-// preferred one written into the header with EINVAL.
+// capget: an unknown version in the header gets the kernel's preferred one
+// written over it, with EINVAL, or with 0 when data is NULL (how libcap asks
+// which version the kernel prefers); the header's version is recorded in
+// every case. Data is 1 (v1) or 2 (v2, v3) structs.
 void capget_outputs(const CallView& c, MemReader& mem, std::vector<Range>& out) {
+  add(out, c.args[0], 4);
   uint32_t version = 0;
-  if (!read_val(mem, c.args[0], version)) return;
-  if (failed(c)) {
-    add(out, c.args[0], 4);
-    return;
-  }
+  if (failed(c) || !read_val(mem, c.args[0], version)) return;
   if (version == _LINUX_CAPABILITY_VERSION_1) add(out, c.args[1], kCapData);
   else if (version == _LINUX_CAPABILITY_VERSION_2 || version == _LINUX_CAPABILITY_VERSION_3)
     add(out, c.args[1], 2 * kCapData);
 }
 
-// futex: the ops that change user memory themselves.
+// futex: the ops that change user memory themselves: WAKE_OP's atomic
+// operation on *uaddr2, and the PI ops, where the kernel stores the owner's
+// tid and FUTEX_WAITERS into the futex word (also when a LOCK_PI times out
+// or is interrupted: the row keeps outputs on error).
 void futex_outputs(const CallView& c, MemReader&, std::vector<Range>& out) {
   switch (c.args[1] & 127) {
     case 5:   // FUTEX_WAKE_OP: atomic op on *uaddr2
@@ -507,10 +599,16 @@ void msgctl_outputs(const CallView& c, MemReader&, std::vector<Range>& out) {
   }
 }
 
-// semctl: GETALL's array length (sem_nsems) is not known from the call; it is
-// not covered (the lead was told).
-void semctl_outputs(const CallView& c, MemReader&, std::vector<Range>& out) {
+// semctl(semid, semnum, cmd, arg): the struct or array that arg points to.
+// GETALL's array holds one unsigned short per semaphore of the set, a count
+// the call does not carry: the set's own sem_nsems. (GETVAL, GETPID,
+// GETNCNT and GETZCNT answer through the result.)
+void semctl_outputs(const CallView& c, MemReader& mem, std::vector<Range>& out) {
   switch (static_cast<int>(c.args[2]) & ~0x100 /* IPC_64 */) {
+    case GETALL:
+      if (std::optional<uint64_t> n = mem.semaphore_count(static_cast<int>(c.args[0])))
+        add(out, c.args[3], *n * sizeof(unsigned short));
+      break;
     case IPC_STAT:
     case SEM_STAT:
     case 20:  // SEM_STAT_ANY
@@ -549,16 +647,28 @@ void syslog_outputs(const CallView& c, MemReader&, std::vector<Range>& out) {
     add(out, c.args[1], std::min<uint64_t>(c.ret, c.args[2]));
 }
 
+// keyctl(op, arg2, arg3, arg4, arg5): the buffers of the ops that read.
 void keyctl_outputs(const CallView& c, MemReader&, std::vector<Range>& out) {
+  const int op = static_cast<int>(c.args[0]);
+  if (op == 24 /* KEYCTL_PKEY_QUERY */) {
+    if (c.ret == 0) add(out, c.args[4], kKeyctlPkeyQuery);
+    return;
+  }
   if (c.ret <= 0) return;
-  switch (static_cast<int>(c.args[0])) {
+  switch (op) {
     case 6:   // KEYCTL_DESCRIBE
     case 11:  // KEYCTL_READ
     case 17:  // KEYCTL_GET_SECURITY
+    case 23:  // KEYCTL_DH_COMPUTE: each returns the full size and writes at most buflen (arg 4)
       add(out, c.args[2], std::min<uint64_t>(c.ret, c.args[3]));
       break;
-    case 23:  // KEYCTL_DH_COMPUTE
-      add(out, c.args[2], std::min<uint64_t>(c.ret, c.args[3]));
+    case 25:  // KEYCTL_PKEY_ENCRYPT
+    case 26:  // KEYCTL_PKEY_DECRYPT
+    case 27:  // KEYCTL_PKEY_SIGN: the result's bytes in arg 5
+      add(out, c.args[4], c.ret);
+      break;
+    case 31:  // KEYCTL_CAPABILITIES: returns its full size, writes at most buflen (arg 3)
+      add(out, c.args[1], std::min<uint64_t>(c.ret, c.args[2]));
       break;
     default:
       break;
@@ -620,6 +730,129 @@ void getxattrat_outputs(const CallView& c, MemReader& mem, std::vector<Range>& o
   if (c.ret <= 0 || !read_val(mem, c.args[4], xa)) return;
   add(out, xa.value, std::min<uint64_t>(c.ret, xa.size));
 }
+
+// getsockopt(fd, level, name, optval, optlen): the value, as long as the
+// length the kernel wrote back, and that length; with ERANGE (SO_PEERSEC,
+// SO_PEERGROUPS on a short buffer) only the length, the size needed.
+void getsockopt_outputs(const CallView& c, MemReader& mem, std::vector<Range>& out) {
+  if (c.ret == -ERANGE) {
+    add(out, c.args[4], 4);
+    return;
+  }
+  if (failed(c)) return;
+  uint32_t len = 0;
+  if (read_val(mem, c.args[4], len)) add(out, c.args[3], len);
+  add(out, c.args[4], 4);
+}
+
+// sched_setattr(pid, attr, flags): a struct larger than the kernel knows,
+// with non-zero bytes past its end, fails with E2BIG and the kernel's size
+// written into attr->size (perf_event_open and clone3 share the rule).
+void sched_setattr_outputs(const CallView& c, MemReader&, std::vector<Range>& out) {
+  if (c.ret == -E2BIG) add(out, c.args[1], 4);
+}
+
+// quotactl(cmd, special, id, addr) and quotactl_fd(fd, cmd, id, addr): the
+// struct the GET sub-commands fill (cmd is QCMD(subcmd, type): subcmd << 8 | type).
+void quota_outputs(uint64_t cmd, uint64_t addr, std::vector<Range>& out) {
+  switch (static_cast<uint32_t>(cmd) >> 8) {
+    case Q_GETFMT: add(out, addr, 4); break;
+    case Q_GETINFO: add(out, addr, sizeof(struct if_dqinfo)); break;
+    case Q_GETQUOTA: add(out, addr, sizeof(struct if_dqblk)); break;
+    case Q_GETNEXTQUOTA: add(out, addr, sizeof(struct if_nextdqblk)); break;
+    case Q_XGETQUOTA:
+    case Q_XGETNEXTQUOTA: add(out, addr, sizeof(struct fs_disk_quota)); break;
+    case Q_XGETQSTAT: add(out, addr, sizeof(struct fs_quota_stat)); break;
+    case Q_XGETQSTATV: add(out, addr, sizeof(struct fs_quota_statv)); break;
+    default: break;
+  }
+}
+void quotactl_outputs(const CallView& c, MemReader&, std::vector<Range>& out) { quota_outputs(c.args[0], c.args[3], out); }
+void quotactl_fd_outputs(const CallView& c, MemReader&, std::vector<Range>& out) { quota_outputs(c.args[1], c.args[3], out); }
+
+// name_to_handle_at(dirfd, path, handle, mount_id, flags): struct
+// file_handle's header and handle (with EOVERFLOW only the header: the size
+// needed), and the mount id (a u64 with AT_HANDLE_MNT_ID_UNIQUE).
+void name_to_handle_at_outputs(const CallView& c, MemReader& mem, std::vector<Range>& out) {
+  if (c.ret != 0 && c.ret != -EOVERFLOW) return;
+  uint32_t bytes = 0;
+  if (c.ret == 0) read_val(mem, c.args[2], bytes);
+  add(out, c.args[2], kFileHandleHeader + std::min(bytes, kMaxHandleSz));
+  add(out, c.args[3], (c.args[4] & 0x001 /* AT_HANDLE_MNT_ID_UNIQUE */) ? 8 : 4);
+}
+
+// process_vm_writev(pid, local, liovcnt, remote, riovcnt, flags): the bytes
+// land in process `pid`, at the remote iovecs in order, up to the result.
+void process_vm_writev_outputs(const CallView& c, MemReader& mem, std::vector<Range>& out) {
+  if (c.ret <= 0) return;
+  const auto pid = static_cast<int32_t>(c.args[0]);
+  std::vector<Range> remote;
+  walk_iovec(mem, c.args[3], c.args[4], static_cast<uint64_t>(c.ret), remote);
+  for (Range r : remote) {
+    r.pid = pid;
+    out.push_back(r);
+  }
+}
+
+// A write to /proc/P/mem changes process P's memory (a debugger, a JIT
+// patching itself through /proc/self/mem): the bytes written, at the
+// address the file offset names.
+void write_to_mem_file(const CallView& c, MemReader& mem, std::vector<Range>& out, std::optional<uint64_t> offset) {
+  if (c.ret <= 0) return;
+  std::optional<MemReader::MemFile> f = mem.mem_file(static_cast<int>(c.args[0]));
+  if (!f) return;
+  const uint64_t n = static_cast<uint64_t>(c.ret);
+  const uint64_t addr = offset ? *offset : f->pos - n;  // write, writev: the position moved past the bytes
+  if (addr != 0) out.push_back({addr, std::min(n, kMaxOutputBytes), f->pid});
+}
+// write, writev: at the file position.
+void positioned_write_outputs(const CallView& c, MemReader& mem, std::vector<Range>& out) {
+  write_to_mem_file(c, mem, out, std::nullopt);
+}
+// pwrite64, pwritev: at the offset in argument 3.
+void offset_write_outputs(const CallView& c, MemReader& mem, std::vector<Range>& out) {
+  write_to_mem_file(c, mem, out, c.args[3]);
+}
+// pwritev2: offset -1 means the file position.
+void pwritev2_outputs(const CallView& c, MemReader& mem, std::vector<Range>& out) {
+  write_to_mem_file(c, mem, out, static_cast<int64_t>(c.args[3]) == -1 ? std::nullopt : std::optional(c.args[3]));
+}
+
+// madvise advice that changes what memory reads: DONTNEED (and its _LOCKED
+// twin) drops the pages; private anonymous memory then reads as zeros, file
+// and shared mappings as their backing; so does a range whose guard region
+// is removed. REMOVE frees a shared mapping's backing: zeros.
+bool advice_drops_pages(uint64_t advice) {
+  return advice == MADV_DONTNEED || advice == 24 /* MADV_DONTNEED_LOCKED */ || advice == 103 /* MADV_GUARD_REMOVE */;
+}
+// madvise runs for real on replay (it shapes the address space), and the
+// zeros it gives private anonymous memory are the same there. Replay maps
+// files as anonymous memory, so what a dropped file or shared page reads
+// again is recorded; REMOVE is emulated (a shared backing that replay does
+// not have) with the whole range as it was after the call.
+void madvise_outputs(const CallView& c, MemReader& mem, std::vector<Range>& out) {
+  const uint64_t len = page_round_up(c.args[1]);
+  if (advice_drops_pages(c.args[2])) {
+    for (const Range& r : mem.backed_ranges(c.args[0], len)) add(out, r.addr, r.len);
+  } else if (c.args[2] == MADV_REMOVE) {
+    add(out, c.args[0], len);
+  }
+}
+Replay madvise_replay(const uint64_t a[6]) { return a[2] == MADV_REMOVE ? Replay::Emulate : Replay::Execute; }
+// MADV_FREE: the kernel frees the pages later, when memory is short, unless
+// they are written first: what they read is decided at a time rrx cannot
+// see. Refused with EINVAL (kernels before 4.5), as rr does: allocators fall
+// back to MADV_DONTNEED.
+int madvise_refuse(const uint64_t a[6]) { return a[2] == MADV_FREE ? EINVAL : 0; }
+
+// process_madvise(pidfd, iovec, vlen, advice, flags): emulated; advice that
+// drops pages (the calling process may give any) records the ranges it
+// covered, up to the result, as they read after the call.
+void process_madvise_outputs(const CallView& c, MemReader& mem, std::vector<Range>& out) {
+  if (c.ret <= 0 || !(advice_drops_pages(c.args[3]) || c.args[3] == MADV_REMOVE)) return;
+  walk_iovec(mem, c.args[1], c.args[2], static_cast<uint64_t>(c.ret), out);
+}
+int process_madvise_refuse(const uint64_t a[6]) { return a[3] == MADV_FREE ? EINVAL : 0; }
 
 // ---------------------------------------------------------------------------
 // Replay policies that depend on an argument.
@@ -726,6 +959,11 @@ struct R {
     r.d.temp_sigmask = TempSigmask{static_cast<int8_t>(arg), indirect};
     return r;
   }
+  constexpr R refuse(RefuseFn f) const {
+    R r = *this;
+    r.d.refuse_by_args = f;
+    return r;
+  }
   constexpr R fl(uint8_t f) const {
     R r = *this;
     r.d.flags |= f;
@@ -741,7 +979,7 @@ constexpr uint32_t kSockaddrCap = kSockaddrStorage;
 // clang-format off
 constexpr SyscallDesc kRows[] = {
   R(0, "read", {Fd, OutPtr, Size}, E).ret(1, 2).fl(kBlock),
-  R(1, "write", {Fd, Ptr, Size}, E).sends(Sends::Buf, 1, 2).changes(FileChange::AtPosition, 0).fl(kBlock),
+  R(1, "write", {Fd, Ptr, Size}, E).sends(Sends::Buf, 1, 2).changes(FileChange::AtPosition, 0).fn(positioned_write_outputs).fl(kBlock),
   R(2, "open", {Path, OpenFlags, Mode}, E).changes(FileChange::Opened, -1).fl(kBlock),  // blocks on a FIFO
   R(3, "close", {Fd}, E),
   R(4, "stat", {Path, OutPtr}, E).fixed(1, kStat),
@@ -758,9 +996,9 @@ constexpr SyscallDesc kRows[] = {
   R(15, "rt_sigreturn", {}, X).fl(kSetsSigmask),
   R(16, "ioctl", {Fd, IoctlReq, Hex}, E).fn(ioctl_outputs).fl(kBlock),
   R(17, "pread64", {Fd, OutPtr, Size, Int}, E).ret(1, 2).fl(kBlock),
-  R(18, "pwrite64", {Fd, Ptr, Size, Int}, E).sends(Sends::Buf, 1, 2).changes(FileChange::AtOffset, 0, 3),
+  R(18, "pwrite64", {Fd, Ptr, Size, Int}, E).sends(Sends::Buf, 1, 2).changes(FileChange::AtOffset, 0, 3).fn(offset_write_outputs),
   R(19, "readv", {Fd, Ptr, Int}, E).iov(1, 2).fl(kBlock),
-  R(20, "writev", {Fd, Ptr, Int}, E).sends(Sends::Iovec, 1, 2).changes(FileChange::AtPosition, 0).fl(kBlock),
+  R(20, "writev", {Fd, Ptr, Int}, E).sends(Sends::Iovec, 1, 2).changes(FileChange::AtPosition, 0).fn(positioned_write_outputs).fl(kBlock),
   R(21, "access", {Path, AccessMode}, E),
   R(22, "pipe", {OutPtr}, E).fixed(0, 8),
   R(23, "select", {Int, Ptr, Ptr, Ptr, Ptr}, E).fn(select_outputs).fl(kBlock | kOutOnError),
@@ -768,7 +1006,7 @@ constexpr SyscallDesc kRows[] = {
   R(25, "mremap", {Ptr, Size, Size, Hex, Ptr}, X),
   R(26, "msync", {Ptr, Size, Hex}, X),
   R(27, "mincore", {Ptr, Size, OutPtr}, E).fn(mincore_outputs),
-  R(28, "madvise", {Ptr, Size, Madvise}, X),
+  R(28, "madvise", {Ptr, Size, Madvise}, X).fn(madvise_outputs).by_args(madvise_replay).refuse(madvise_refuse).fl(kOutOnError),
   R(29, "shmget", {Int, Size, Hex}, E),
   R(30, "shmat", {Int, Ptr, Hex}, E).sp(Special::ShmAttach),
   R(31, "shmctl", {Int, Int, Ptr}, E).fn(shmctl_outputs),
@@ -795,7 +1033,7 @@ constexpr SyscallDesc kRows[] = {
   R(52, "getpeername", {Fd, OutPtr, OutPtr}, E).ptru32(1, 2, kSockaddrCap).fixed(2, 4),
   R(53, "socketpair", {SockFamily, SockType, Int, OutPtr}, E).fixed(3, 8),
   R(54, "setsockopt", {Fd, Int, Int, Ptr, UInt}, E),
-  R(55, "getsockopt", {Fd, Int, Int, OutPtr, OutPtr}, E).ptru32(3, 4).fixed(4, 4),
+  R(55, "getsockopt", {Fd, Int, Int, OutPtr, OutPtr}, E).fn(getsockopt_outputs).fl(kOutOnError),
   R(56, "clone", {CloneFlags, Ptr, Ptr, Ptr, Hex}, X).sp(Special::Clone).fn(clone_outputs),
   R(57, "fork", {}, X).sp(Special::Clone),
   R(58, "vfork", {}, X).sp(Special::Clone).fl(kBlock),  // the parent waits for the child's exec/exit
@@ -919,7 +1157,7 @@ constexpr SyscallDesc kRows[] = {
   R(176, "delete_module", {Str, Hex}, U),
   R(177, "get_kernel_syms", {}, U),
   R(178, "query_module", {}, U),
-  R(179, "quotactl", {Hex, Path, Int, Ptr}, U),
+  R(179, "quotactl", {Hex, Path, Int, OutPtr}, E).fn(quotactl_outputs),
   R(180, "nfsservctl", {}, U),
   R(181, "getpmsg", {}, U),
   R(182, "putpmsg", {}, U),
@@ -942,7 +1180,7 @@ constexpr SyscallDesc kRows[] = {
   R(199, "fremovexattr", {Fd, Str}, E),
   R(200, "tkill", {Int, Signal}, E),
   R(201, "time", {OutPtr}, E).fixed(0, 8),
-  R(202, "futex", {Ptr, FutexOp, UInt, Ptr, Ptr, UInt}, E).fn(futex_outputs).fl(kBlock),
+  R(202, "futex", {Ptr, FutexOp, UInt, Ptr, Ptr, UInt}, E).fn(futex_outputs).fl(kBlock | kOutOnError),
   R(203, "sched_setaffinity", {Int, Size, Ptr}, E),
   R(204, "sched_getaffinity", {Int, Size, OutPtr}, E).ret(2, 1),
   R(205, "set_thread_area", {Ptr}, X).fixed(0, kUserDesc),  // writes back entry_number
@@ -1036,25 +1274,25 @@ constexpr SyscallDesc kRows[] = {
   R(293, "pipe2", {OutPtr, OpenFlags}, E).fixed(0, 8),
   R(294, "inotify_init1", {OpenFlags}, E),
   R(295, "preadv", {Fd, Ptr, Int, Int, Int}, E).iov(1, 2).fl(kBlock),
-  R(296, "pwritev", {Fd, Ptr, Int, Int, Int}, E).sends(Sends::Iovec, 1, 2).changes(FileChange::AtOffset, 0, 3),
+  R(296, "pwritev", {Fd, Ptr, Int, Int, Int}, E).sends(Sends::Iovec, 1, 2).changes(FileChange::AtOffset, 0, 3).fn(offset_write_outputs),
   R(297, "rt_tgsigqueueinfo", {Int, Int, Signal, Ptr}, E),
   R(298, "perf_event_open", {Ptr, Int, Int, Fd, Hex}, U),
   R(299, "recvmmsg", {Fd, Ptr, UInt, Hex, Ptr}, E).fn(recvmmsg_outputs).fl(kBlock),
   R(300, "fanotify_init", {Hex, Hex}, E),
   R(301, "fanotify_mark", {Fd, Hex, Hex, DirFd, Path}, E),
   R(302, "prlimit64", {Int, Int, Ptr, OutPtr}, E).fixed(3, kRlimit).by_args(prlimit_replay),
-  R(303, "name_to_handle_at", {DirFd, Path, Ptr, OutPtr, AtFlags}, U),
-  R(304, "open_by_handle_at", {Fd, Ptr, OpenFlags}, U),
+  R(303, "name_to_handle_at", {DirFd, Path, OutPtr, OutPtr, AtFlags}, E).fn(name_to_handle_at_outputs).fl(kOutOnError),
+  R(304, "open_by_handle_at", {Fd, Ptr, OpenFlags}, E).fl(kBlock),
   R(305, "clock_adjtime", {ClockId, OutPtr}, E).fixed(1, kTimex),
   R(306, "syncfs", {Fd}, E),
   R(307, "sendmmsg", {Fd, Ptr, UInt, Hex}, E).fn(sendmmsg_outputs).sends(Sends::Mmsghdr, 1, 2).fl(kBlock),
   R(308, "setns", {Fd, CloneFlags}, U),
   R(309, "getcpu", {OutPtr, OutPtr, Ignored}, E).fixed(0, 4).fixed(1, 4),
-  R(310, "process_vm_readv", {Int, Ptr, UInt, Ptr, UInt, Hex}, U),
-  R(311, "process_vm_writev", {Int, Ptr, UInt, Ptr, UInt, Hex}, U),
+  R(310, "process_vm_readv", {Int, Ptr, UInt, Ptr, UInt, Hex}, E).iov(1, 2),
+  R(311, "process_vm_writev", {Int, Ptr, UInt, Ptr, UInt, Hex}, E).fn(process_vm_writev_outputs),
   R(312, "kcmp", {Int, Int, Int, Hex, Hex}, E),
   R(313, "finit_module", {Fd, Str, Hex}, U),
-  R(314, "sched_setattr", {Int, Ptr, Hex}, E),
+  R(314, "sched_setattr", {Int, Ptr, Hex}, E).fn(sched_setattr_outputs).fl(kOutOnError),
   R(315, "sched_getattr", {Int, OutPtr, UInt, Hex}, E).argsz(1, 2),
   R(316, "renameat2", {DirFd, Path, DirFd, Path, Hex}, E),
   // Emulated: a tracee filter is not installed on replay (results are injected); executed calls it
@@ -1070,7 +1308,7 @@ constexpr SyscallDesc kRows[] = {
   R(325, "mlock2", {Ptr, Size, Hex}, X),
   R(326, "copy_file_range", {Fd, OutPtr, Fd, OutPtr, Size, Hex}, E).fixed(1, 8).fixed(3, 8).changes(FileChange::AtOffsetPtr, 2, 3),
   R(327, "preadv2", {Fd, Ptr, Int, Int, Int, Hex}, E).iov(1, 2).fl(kBlock),
-  R(328, "pwritev2", {Fd, Ptr, Int, Int, Int, Hex}, E).sends(Sends::Iovec, 1, 2).changes(FileChange::AtOffset, 0, 3).fl(kBlock),
+  R(328, "pwritev2", {Fd, Ptr, Int, Int, Int, Hex}, E).sends(Sends::Iovec, 1, 2).changes(FileChange::AtOffset, 0, 3).fn(pwritev2_outputs).fl(kBlock),
   R(329, "pkey_mprotect", {Ptr, Size, ProtFlags, Int}, X),
   R(330, "pkey_alloc", {Hex, Hex}, X),
   R(331, "pkey_free", {Int}, X),
@@ -1093,10 +1331,10 @@ constexpr SyscallDesc kRows[] = {
   R(437, "openat2", {DirFd, Path, Ptr, Size}, E).changes(FileChange::Opened, -1).fl(kBlock),
   R(438, "pidfd_getfd", {Fd, Int, Hex}, E),
   R(439, "faccessat2", {DirFd, Path, AccessMode, AtFlags}, E),
-  R(440, "process_madvise", {Fd, Ptr, Size, Madvise, Hex}, E),
+  R(440, "process_madvise", {Fd, Ptr, Size, Madvise, Hex}, E).fn(process_madvise_outputs).refuse(process_madvise_refuse),
   R(441, "epoll_pwait2", {Fd, OutPtr, Int, Ptr, Ptr, Size}, E).rettimes(1, kEpollEvent, 2).fl(kBlock).tmpmask(4),
   R(442, "mount_setattr", {DirFd, Path, AtFlags, Ptr, Size}, E),
-  R(443, "quotactl_fd", {Fd, Hex, Int, Ptr}, U),
+  R(443, "quotactl_fd", {Fd, Hex, Int, OutPtr}, E).fn(quotactl_fd_outputs),
   R(444, "landlock_create_ruleset", {Ptr, Size, Hex}, E),
   R(445, "landlock_add_rule", {Fd, Int, Ptr, Hex}, E),
   R(446, "landlock_restrict_self", {Fd, Hex}, E),

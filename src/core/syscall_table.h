@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -165,15 +166,36 @@ struct CallView {
 struct Range {
   uint64_t addr;
   uint64_t len;
+  // The process whose memory it is, as the caller named it (process_vm_writev's
+  // pid, the P of a /proc/P/mem written to); 0: the caller's own memory.
+  int32_t pid = 0;
 
   bool operator==(const Range&) const = default;
 };
 
-// Reads tracee memory for walks (iovec, msghdr, *socklen_t). Returns false on a fault.
+// What a handler may ask about the calling tracee: its memory, for walks
+// (iovec, msghdr, *socklen_t), and the few kernel facts an output's extent
+// depends on. The defaults answer "unknown": the handler then records less.
 class MemReader {
  public:
   virtual ~MemReader() = default;
+  // Returns false on a fault.
   virtual bool read(uint64_t addr, void* buf, size_t len) = 0;
+  // The number of semaphores in the SysV set `semid` (sem_nsems, fixed when
+  // the set is made; SysV IPC is system-wide), or an upper bound of it where
+  // the set cannot be asked about; nothing when unknown.
+  virtual std::optional<uint64_t> semaphore_count(int /*semid*/) { return std::nullopt; }
+  // The parts of [addr, addr + len) that are not private anonymous memory:
+  // file or shared mappings, whose bytes MADV_DONTNEED makes the kernel read
+  // again from their backing (replay maps files as anonymous memory).
+  virtual std::vector<Range> backed_ranges(uint64_t /*addr*/, uint64_t /*len*/) { return {}; }
+  // When the caller's fd `fd` is a /proc/P/mem file: P, and the file's
+  // position now (where the next write goes).
+  struct MemFile {
+    int32_t pid;
+    uint64_t pos;
+  };
+  virtual std::optional<MemFile> mem_file(int /*fd*/) { return std::nullopt; }
 };
 
 // Extra output ranges that depend on an argument's value (ioctl, fcntl, prctl...).
@@ -183,6 +205,13 @@ using OutputsFn = void (*)(const CallView& call, MemReader& mem, std::vector<Ran
 // row's own policy is not the whole story (setrlimit: a stack limit shapes
 // the address space, a CPU limit would only hurt the replay).
 using ReplayFn = Replay (*)(const uint64_t args[6]);
+
+// A call the recorder refuses, by argument, with the errno returned (0: not
+// refused), quietly, because programs have a fallback that rrx can record
+// (madvise MADV_FREE: the kernel frees the pages later, at a time rrx cannot
+// see; EINVAL, what kernels before 4.5 answered, makes allocators use
+// MADV_DONTNEED). Replay injects the recorded error.
+using RefuseFn = int (*)(const uint64_t args[6]);
 
 struct SyscallDesc {
   int nr;
@@ -197,6 +226,7 @@ struct SyscallDesc {
   ReplayFn replay_by_args = nullptr;  // when set, decides instead of `replay`
   FileChangeFrom changes_file{};
   TempSigmask temp_sigmask{};
+  RefuseFn refuse_by_args = nullptr;  // when set and non-zero: refused while recording with that errno
 
   int arg_count() const;
   Replay replay_policy(const uint64_t call_args[6]) const {
@@ -216,7 +246,9 @@ std::string syscall_name(int64_t nr);
 int64_t syscall_number(std::string_view name);
 
 // The memory ranges a completed call wrote, per its row. Empty ranges are
-// dropped; each range is capped at kMaxOutputBytes.
+// dropped; each range is capped at kMaxOutputBytes. A range with a pid is in
+// another process (or the caller's own, named by pid): the recorder stores
+// its bytes as that process's memory effect.
 inline constexpr uint64_t kMaxOutputBytes = 64u << 20;
 std::vector<Range> output_ranges(const SyscallDesc& desc, const CallView& call, MemReader& mem);
 

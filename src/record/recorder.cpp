@@ -131,6 +131,7 @@ struct PendingSyscall {
   bool refused = false;  // skipped by rrx: fails with ENOSYS
   std::optional<int64_t> emulated_ret;  // skipped by rrx, which answers for the kernel (prctl PR_SET_TSC)
   bool quiet_refusal = false;  // refused because the program has a fallback: no warning
+  int refusal_errno = ENOSYS;  // what a refused call fails with
   bool recorded_at_entry = false;
   int output = 0;  // 1 or 2: it sends bytes to rrx's own stdout or stderr (output_of, at entry)
   std::vector<std::pair<int, std::string>> strings;
@@ -208,6 +209,7 @@ class Recorder {
   void enter_kernel(TaskState& ts);
   void write_syscall_entry(TaskState& ts, const std::string& exe_hash = "");
   size_t threads_of(pid_t tgid) const;
+  TaskState* task_of_process(pid_t pid);
   std::string stored_exec_target(TaskState& ts);
   void check_time_slice();
   schema::Event::Builder begin_event(capnp::MallocMessageBuilder& m, TaskState& ts);
@@ -478,6 +480,18 @@ size_t Recorder::threads_of(pid_t tgid) const {
   size_t n = 0;
   for (const auto& [tid, t] : tasks_) n += t.tgid == tgid;
   return n;
+}
+
+// A live recorded thread of the process that `pid` names (its pid or any of
+// its thread ids), or nullptr when no recorded process has it.
+TaskState* Recorder::task_of_process(pid_t pid) {
+  auto named = tasks_.find(pid);
+  if (named == tasks_.end()) return nullptr;
+  const pid_t tgid = named->second.tgid;
+  if (!named->second.exiting) return &named->second;
+  for (auto& [tid, t] : tasks_)
+    if (t.tgid == tgid && !t.exiting) return &t;
+  return &named->second;
 }
 
 // The hash of the file an execve at its entry stop names, or "" (it will fail).
@@ -903,6 +917,11 @@ void Recorder::on_syscall_entry(TaskState& ts, const KernelSyscallInfo& info) {
     }
     if (p.desc->replay_policy(p.args) == sys::Replay::Unsupported || p.desc->special == sys::Special::Rseq) {
       p.refused = true;
+    } else if (int err = p.desc->refuse_by_args ? p.desc->refuse_by_args(p.args) : 0) {
+      // Refused by argument; the program has a fallback (madvise MADV_FREE).
+      p.refused = true;
+      p.quiet_refusal = true;
+      p.refusal_errno = err;
     }
     if (p.desc->sends.shape != sys::Sends::None) p.output = output_of(ts, static_cast<int64_t>(p.args[0]));
     if (output_of(ts, data_move_target(p.nr, p.args)) != 0) {
@@ -1061,13 +1080,24 @@ void Recorder::append_syscall_event(TaskState& ts, int64_t ret, bool is_error, u
     }
   }
   if (!outputs.empty()) {
-    auto writes = s.initMemWrites(static_cast<unsigned>(outputs.size()));
+    // Each range in the memory it names: the caller's, or another recorded
+    // process's (process_vm_writev, /proc/P/mem), stored under one of its
+    // threads. A process outside the recorded tree is not replayed: skipped.
+    std::vector<std::pair<const sys::Range*, TaskState*>> in;
+    for (const sys::Range& r : outputs) {
+      TaskState* owner = r.pid == 0 ? &ts : task_of_process(r.pid);
+      if (owner && owner->tgid == ts.tgid) owner = &ts;
+      if (owner) in.emplace_back(&r, owner);
+    }
+    auto writes = s.initMemWrites(static_cast<unsigned>(in.size()));
     std::string buf;
-    for (unsigned i = 0; i < outputs.size(); ++i) {
-      buf.resize(outputs[i].len);
-      size_t n = ts.task->read_mem(outputs[i].addr, buf.data(), buf.size());
-      writes[i].setAddr(outputs[i].addr);
+    for (unsigned i = 0; i < in.size(); ++i) {
+      const auto& [range, owner] = in[i];
+      buf.resize(range->len);
+      size_t n = owner->task->read_mem(range->addr, buf.data(), buf.size());
+      writes[i].setAddr(range->addr);
       writes[i].setData(bytes(buf.data(), n));
+      if (owner->tgid != ts.tgid) writes[i].setTid(owner->task->tid());
     }
   }
   if (maps.mapped || maps.shared_object != 0) {
@@ -1160,11 +1190,11 @@ void Recorder::on_syscall_exit(TaskState& ts, const KernelSyscallInfo& info) {
     // Refused by the program's filters: the kernel wrote nothing.
     flags |= trace::kSyscallSeccomp;
   } else if (p.refused) {
-    ret = -ENOSYS;
+    ret = -p.refusal_errno;
     is_error = true;
     flags |= trace::kSyscallRefused;
     user_regs_struct r = ts.task->regs();
-    r.rax = static_cast<uint64_t>(-ENOSYS);
+    r.rax = static_cast<uint64_t>(ret);
     ts.task->set_regs(r);
   } else if (p.desc) {
     if (p.emulated_ret) {

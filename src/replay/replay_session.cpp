@@ -991,15 +991,24 @@ void ReplaySession::check_entry_args(RTask& t, schema::SyscallEntry::Reader rec,
   check_call(t, rec, sys::format_call(r), true, nr, args);
 }
 
+// The memory the call wrote, as it was at the recorded exit: the caller's,
+// or another replayed process's where the write names one (process_vm_writev,
+// /proc/P/mem), at this same point of the event order.
 void ReplaySession::write_recorded_memory(RTask& t, schema::Syscall::Reader rec) {
   for (auto w : rec.getMemWrites()) {
     auto d = w.getData();
     if (d.size() == 0) continue;
-    if (!t.task->write_mem(w.getAddr(), d.begin(), d.size())) {
+    const int owner = w.getTid() != 0 ? w.getTid() : t.tid;
+    if (!has_task(owner)) {
       diverge(sys::format_call(recorded_call(rec, true)),
-              "a program whose memory at 0x" + fmt_hex(w.getAddr()) + " cannot be written");
+              "no replayed task " + std::to_string(owner) + " whose memory the call wrote");
     }
-    if (memory_write_hook && !watched_write_ && memory_write_hook(t.tid, w.getAddr(), d.size())) {
+    if (!rtask(owner).task->write_mem(w.getAddr(), d.begin(), d.size())) {
+      diverge(sys::format_call(recorded_call(rec, true)),
+              "a program whose memory at 0x" + fmt_hex(w.getAddr()) + " cannot be written" +
+                  (owner != t.tid ? " (in task " + std::to_string(owner) + ")" : ""));
+    }
+    if (memory_write_hook && !watched_write_ && memory_write_hook(owner, w.getAddr(), d.size())) {
       watched_write_ = std::make_pair(w.getAddr(), static_cast<uint64_t>(d.size()));
     }
   }
@@ -1364,6 +1373,10 @@ void ReplaySession::finish_syscall(RTask& t, schema::Syscall::Reader rec, int64_
         l.writes.clear();
         diverge(sys::format_call(c), sys::format_call(l));
       }
+      // What the recording read after the call where replay's memory is
+      // shaped differently (madvise MADV_DONTNEED on a file mapping, which
+      // replay maps as anonymous memory).
+      write_recorded_memory(t, rec);
       break;
     case Action::ExecuteInject:
     case Action::Clone:

@@ -36,6 +36,7 @@ enum class ChunkKind : uint8_t { Header = 1, Events = 2, End = 3 };
 // Bits of Syscall.flags.
 enum SyscallFlags : uint32_t {
   kSyscallRefused = 1u << 0,      // no table row (or unsupported): failed with ENOSYS while recording
+                                  // (or refused by argument: the errno of the row's refuse column)
   kSyscallInterrupted = 1u << 1,  // interrupted by a signal (EINTR/ERESTART*)
   kSyscallToOutput = 1u << 2,     // wrote to the recorder's own stdout/stderr: replay re-emits it
   kSyscallToStdout = 1u << 3,     // with kSyscallToOutput: to rrx's stdout (whatever the program's fd number)

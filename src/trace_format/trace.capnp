@@ -95,6 +95,10 @@ struct Registers {
 struct MemWrite {
   addr @0 :UInt64;
   data @1 :Data;
+  # The task whose memory it is: another recorded process that the call
+  # wrote into (process_vm_writev, a write to its /proc/P/mem; any thread of
+  # that process). 0: the event's own task (every write in traces before it).
+  tid @2 :Int32;
 }
 
 # A string argument (path, name) read at syscall entry, for dump and checks.
