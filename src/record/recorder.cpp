@@ -2,6 +2,7 @@
 
 #include <capnp/message.h>
 #include <fcntl.h>
+#include <asm/prctl.h>
 #include <linux/audit.h>
 #include <linux/seccomp.h>
 #include <sys/mman.h>
@@ -171,6 +172,7 @@ struct TaskState {
   bool exiting = false;                // past its PTRACE_EVENT_EXIT stop
   std::shared_ptr<const seccomp::State> seccomp;  // its seccomp mode and filters (null: none)
   ThreadSignals signals;               // its mask, its process's actions, its emulated TSC mode
+  bool cpuid_untrapped = false;        // exec'd under filters that refuse ARCH_SET_CPUID
 };
 
 class Recorder {
@@ -1156,7 +1158,16 @@ void Recorder::on_syscall_exit(TaskState& ts, const KernelSyscallInfo& info) {
     // program ran yet. (Not at PTRACE_EVENT_EXEC: the execve's own return
     // would overwrite the injected call's registers.)
     // Signals that arrive meanwhile are held for the next syscall boundary.
-    if (cpuid_faulting_) {
+    if (cpuid_faulting_ && ts.cpuid_untrapped) {
+      std::string msg = "process " + std::to_string(ts.tgid) +
+                        " has seccomp filters that refuse arch_prctl(ARCH_SET_CPUID): cpuid is not trapped in it, "
+                        "and rdrand/rdseed, if it uses them, are not recorded";
+      std::cerr << "rrx: warning: " << msg << "\n";
+      capnp::MallocMessageBuilder m;
+      auto ev = begin_event(m, ts);
+      ev.setWarning(msg);
+      writer_->append(m);
+    } else if (cpuid_faulting_) {
       std::vector<siginfo_t> arrived;
       enable_cpuid_faulting(*ts.task, info.instruction_pointer, &arrived);
       ts.held_signals.insert(ts.held_signals.end(), arrived.begin(), arrived.end());
@@ -1334,6 +1345,19 @@ void Recorder::on_exec(TaskState& ts, pid_t former_tid) {
   trace::regs_to_schema(regs, ev.initRegs());
   auto ex = ev.initExec();
   if (former_tid != task.tid()) ex.setFormerTid(former_tid);
+  // The filters stay across exec; rrx's own arch_prctl(ARCH_SET_CPUID) at
+  // the exec's exit must not be what they refuse (or kill the program for).
+  ts.cpuid_untrapped = false;
+  if (cpuid_faulting_ && ts.seccomp) {
+    KernelSyscallInfo probe{};
+    probe.arch = AUDIT_ARCH_X86_64;
+    probe.instruction_pointer = regs.rip;
+    uint64_t args[6] = {ARCH_SET_CPUID, 0, 0, 0, 0, 0};
+    if (!ts.seccomp->verdict(seccomp_data(probe, SYS_arch_prctl, args)).runs()) {
+      ts.cpuid_untrapped = true;
+      ex.setCpuidUntrapped(true);
+    }
+  }
   ex.setExePath(exe);
   ex.setExeHash(exe_copy.hash);
   if (interp_copy) {

@@ -42,7 +42,7 @@ void ReplaySession::check_cpuid_faulting() {
 // After each exec (the kernel clears the flag) and before the program's
 // first instruction, as the recorder did.
 void ReplaySession::enable_cpuid_trap(RTask& t) {
-  if (cpuid_faulting_) enable_cpuid_faulting(*t.task, t.task->regs().rip);
+  if (cpuid_faulting_ && !t.cpuid_untrapped) enable_cpuid_faulting(*t.task, t.task->regs().rip);
 }
 
 // A SIGSEGV at a cpuid instruction (CPUID faulting): the next event must be

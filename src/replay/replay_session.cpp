@@ -458,6 +458,7 @@ void ReplaySession::on_exec(RTask& t) {
   auto ev = peek();
   if (ev.which() != schema::Event::EXEC || ev.getTid() != t.tid) diverge(describe_event(ev), "an exec");
   auto exec = ev.getExec();
+  t.cpuid_untrapped = exec.getCpuidUntrapped();
   if (exec.getFormerTid() != 0 && exec.getFormerTid() != t.tid && has_task(exec.getFormerTid())) {
     // Another thread exec'd and the kernel gave it the process id: its
     // state continues under this tid; the old main thread is gone.

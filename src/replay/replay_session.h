@@ -226,6 +226,7 @@ class ReplaySession {
     int64_t restart_nr = -1;
     bool sigkilled = false;       // rrx sent the recorded SIGKILL
     bool exiting = false;         // at or past its exit event stop (PTRACE_EVENT_EXIT)
+    bool cpuid_untrapped = false; // its exec event says cpuid stays untrapped (seccomp filters)
     int group_stop_sig = 0;       // sits in a live group-stop by this signal (until resumed)
     uint64_t child_tid_addr = 0;  // CLONE_CHILD_SETTID: where the kernel wrote the live tid
     uint64_t clear_child_tid = 0; // CLONE_CHILD_CLEARTID / set_tid_address: zeroed at the task's exit

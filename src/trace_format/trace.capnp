@@ -247,6 +247,9 @@ struct Exec {
   atRandom @6 :Data;         # the 16 AT_RANDOM bytes
   auxv @7 :Data;             # the auxiliary vector as the program saw it
   formerTid @8 :Int32;       # a thread other than the main one exec'd: its tid before the kernel gave it the pid
+  # The process's seccomp filters refuse arch_prctl(ARCH_SET_CPUID): rrx
+  # leaves cpuid untrapped in it (a warning event says so), and replay too.
+  cpuidUntrapped @9 :Bool;
 }
 
 struct Clone {

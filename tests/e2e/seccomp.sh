@@ -57,4 +57,13 @@ dump_has sc_trap 'getppid\(\) = 110 \(seccomp TRAP\(7\)\)'
 dump_has sc_kill_process 'getppid\(\) = \? \(killed: seccomp KILL_PROCESS\)'
 dump_has sc_strict 'getpid\(\) = \? \(killed: seccomp strict mode\)'
 
+# A filter that refuses arch_prctl(ARCH_SET_CPUID) stays across exec: rrx
+# leaves cpuid untrapped in the new program (and says so) rather than fail
+# its own arch_prctl there; replay does the same.
+rr_check sc_no_cpuid --stdout-has "ARCH_SET_CPUID refused: 1" -- "$(prog seccomp_no_cpuid)" /bin/echo after exec
+if grep -qw cpuid_fault /proc/cpuinfo && [[ -z ${RRX_NO_CPUID_FAULTING:-} ]]; then
+  check "sc_no_cpuid: the recording says cpuid is not trapped" \
+    grep -q "cpuid is not trapped in it" "$WORK/sc_no_cpuid.rec.rawerr"
+fi
+
 rr_finish
