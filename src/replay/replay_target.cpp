@@ -169,6 +169,7 @@ gdb::StopReason ReplayTarget::translate(const ReplaySession::Stop& stop) {
       break;
     }
     case ReplaySession::StopKind::Signal:
+    case ReplaySession::StopKind::Killing:
       r.kind = gdb::StopReason::Kind::Signal;
       r.signo = stop.sig;
       break;
@@ -246,7 +247,8 @@ gdb::StopReason ReplayTarget::resume(gdb::ResumeKind kind, int tid) {
   release_exit_ = false;
   last_stop_ = translate(stop);
   last_siginfo_.clear();
-  if (stop.kind == ReplaySession::StopKind::Signal || stop.kind == ReplaySession::StopKind::Trap) {
+  if (stop.kind == ReplaySession::StopKind::Signal || stop.kind == ReplaySession::StopKind::Trap ||
+      stop.kind == ReplaySession::StopKind::Killing) {
     last_siginfo_.assign(reinterpret_cast<const char*>(&stop.siginfo), sizeof stop.siginfo);
   }
   if (!exited_) here_ = timeline_->mark_here(stop);
