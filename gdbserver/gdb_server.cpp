@@ -146,6 +146,8 @@ void GdbServer::reset_session() {
   c_thread_ = -1;
   gdb_swbreak_ = false;
   gdb_hwbreak_ = false;
+  gdb_error_message_ = false;
+  lldb_error_strings_ = false;
   extended_ = false;
   gone_ = false;
   thread_list_.clear();
@@ -158,7 +160,14 @@ GdbServer::Result GdbServer::reply(std::string payload) {
   return r;
 }
 
+// Every error rrx explains goes out as text: gdb's "E.text" (gdb 13 shows
+// it for register writes (G/P), vRun, and whatever reports the reply
+// verbatim; for M/X it only says "Cannot access memory at address ...";
+// gdb 15 and later also show it for qRcmd and m once they announced
+// error-message+), or lldb's "EXX;HEXTEXT" once it asked with
+// QEnableErrorStrings.
 GdbServer::Result GdbServer::error_reply(std::string_view message) {
+  if (lldb_error_strings_) return reply("E01;" + to_hex(message));
   return reply("E." + sanitize_text(message));
 }
 
@@ -548,15 +557,19 @@ GdbServer::Result GdbServer::handle_rcmd(std::string_view hex) {
   // A failed command's message goes out as console output too, and the
   // reply is still OK: gdb 13 decodes an "E.text" reply to qRcmd as hex
   // ("Invalid hex digit 46") and answers "Enn" with a confusing "Protocol
-  // error with Rcmd" after the message.
-  (void)ok;
+  // error with Rcmd" after the message. A gdb that announced
+  // error-message+ (15 and later) shows "E.text" as the command's error.
+  if (!ok && (gdb_error_message_ || lldb_error_strings_)) {
+    while (!output.empty() && output.back() == '\n') output.pop_back();
+    return error_reply(output);
+  }
   r.packets.push_back("OK");
   return r;
 }
 
 GdbServer::Result GdbServer::handle_q(std::string_view packet) {
   if (starts_with(packet, "qSupported")) {
-    gdb_swbreak_ = gdb_hwbreak_ = false;
+    gdb_swbreak_ = gdb_hwbreak_ = gdb_error_message_ = false;
     std::string_view features = packet.substr(10);
     if (!features.empty() && features[0] == ':') features.remove_prefix(1);
     while (!features.empty()) {
@@ -564,6 +577,7 @@ GdbServer::Result GdbServer::handle_q(std::string_view packet) {
       std::string_view f = features.substr(0, semi);
       if (f == "swbreak+") gdb_swbreak_ = true;
       if (f == "hwbreak+") gdb_hwbreak_ = true;
+      if (f == "error-message+") gdb_error_message_ = true;
       if (semi == std::string_view::npos) break;
       features.remove_prefix(semi + 1);
     }
@@ -572,6 +586,10 @@ GdbServer::Result GdbServer::handle_q(std::string_view packet) {
                     ";qXfer:threads:read+;qXfer:siginfo:read+;swbreak+;hwbreak+;vContSupported+;binary-upload+";
     if (target_.can_reverse()) r += ";ReverseContinue+;ReverseStep+";
     return reply(std::move(r));
+  }
+  if (packet == "QEnableErrorStrings") {
+    lldb_error_strings_ = true;
+    return reply("OK");
   }
   if (packet == "QStartNoAckMode") {
     Result r = reply("OK");
@@ -651,7 +669,31 @@ GdbServer::Result GdbServer::handle_v(std::string_view packet) {
     return reply("OK");
   }
   if (starts_with(packet, "vRun")) {
-    if (!target_.restart()) return error_reply("rrx: this replay cannot be restarted");
+    // vRun;FILENAME[;ARG]...: the arguments (hex) are the target's to interpret.
+    std::vector<std::string> run_args;
+    std::string_view rest = packet.substr(4);
+    if (!rest.empty() && rest[0] == ';') rest.remove_prefix(1);
+    bool first = true;
+    while (true) {
+      auto semi = rest.find(';');
+      std::string_view field = rest.substr(0, semi);
+      if (!first) {
+        std::string arg;
+        if (!from_hex(field, arg)) return reply("E01");
+        run_args.push_back(std::move(arg));
+      }
+      first = false;
+      if (semi == std::string_view::npos) break;
+      rest.remove_prefix(semi + 1);
+    }
+    std::string why;
+    if (!target_.restart(run_args, why)) {
+      // gdb 13 shows only "Running ... on the remote target failed" for an
+      // error reply to vRun: the reason goes to the notice too.
+      if (why.empty()) why = "rrx: this replay cannot be restarted";
+      if (options_.notice) options_.notice(why);
+      return error_reply(why);
+    }
     gone_ = false;
     g_thread_ = 0;
     c_thread_ = -1;

@@ -96,6 +96,11 @@ class GdbServer {
   int c_thread_ = -1;  // Hc
   bool gdb_swbreak_ = false;
   bool gdb_hwbreak_ = false;
+  // gdb announced "error-message+" (gdb 15 and later): "E.text" replies are
+  // shown for qRcmd and m too.
+  bool gdb_error_message_ = false;
+  // lldb sent QEnableErrorStrings: errors go out as "EXX;HEXTEXT", which it shows.
+  bool lldb_error_strings_ = false;
   bool extended_ = false;
   bool gone_ = false;  // killed (k/vKill) or exited: no threads until vRun
   std::vector<int> thread_list_;  // snapshot for qfThreadInfo/qsThreadInfo

@@ -87,8 +87,12 @@ class Target {
   // `monitor CMD`: output text, or an error message in `error`.
   virtual std::string monitor(const std::string& command, bool& ok) = 0;
 
-  // gdb's `kill` / `run`: restart the replay from the beginning if supported.
-  virtual bool restart() = 0;
+  // gdb's `run ARGS` / `starti ARGS` (vRun): start again, at the place the
+  // arguments name (none: the beginning; the target defines what they mean,
+  // a replay takes an event or checkpoint to go to). false: `why` says why
+  // not. A move made this way reaches gdb as a fresh start: it re-reads
+  // registers, memory, threads and shared libraries.
+  virtual bool restart(const std::vector<std::string>& args, std::string& why) = 0;
 };
 
 }  // namespace rrx::gdb

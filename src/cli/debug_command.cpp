@@ -68,12 +68,17 @@ int debug_replay(const DebugOptions& options) {
     args.push_back("-iex");
     args.push_back(cmd);
   }
-  // `monitor goto` and `monitor restart` move the program under gdb's feet:
-  // gdb reads the registers again after every monitor command.
+  // `monitor goto` and `monitor restart` move the program under gdb's feet,
+  // and gdb 13 takes nothing a stub sends after a monitor command as a stop
+  // (a %Stop notification is ignored in all-stop mode): this gdb forgets
+  // its registers and cached memory and reads the shared library list again
+  // after every monitor command. Any other gdb moves with `starti EVENT`,
+  // which it treats as a new run and re-reads everything from.
   char hook_path[] = "/tmp/rrx-gdb-hooks.XXXXXX";
   int hook_fd = ::mkstemp(hook_path);
   if (hook_fd >= 0) {
-    const char hooks[] = "define hookpost-monitor\nmaint flush register-cache\nend\n";
+    const char hooks[] =
+        "define hookpost-monitor\nmaint flush register-cache\nmaint flush dcache\nsharedlibrary\nend\n";
     if (::write(hook_fd, hooks, sizeof hooks - 1) == static_cast<ssize_t>(sizeof hooks - 1)) {
       args.push_back("-ix");
       args.push_back(hook_path);

@@ -92,6 +92,7 @@ ReplaySession::RTask ReplaySession::copy_state(const RTask& t) {
   c.injecting_signal = t.injecting_signal;
   c.restart_nr = t.restart_nr;
   c.sigkilled = t.sigkilled;
+  c.kill_reported = t.kill_reported;
   c.group_stop_sig = t.group_stop_sig;
   c.exiting = t.exiting;
   c.child_tid_addr = t.child_tid_addr;

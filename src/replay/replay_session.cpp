@@ -771,6 +771,21 @@ std::optional<ReplaySession::Stop> ReplaySession::advance(bool step, int step_ti
       }
       break;
     case schema::Event::EXIT:
+      if (ev.getExit().getSigno() == SIGKILL && !t.sigkilled && process_killed_first_at(t)) {
+        // A process killed while it ran stops first, as at the delivery of
+        // any fatal signal: its last state can be looked at, and reverse
+        // execution starts from there (a live process cannot be stopped
+        // before SIGKILL; the replay knows it comes).
+        t.kill_reported = true;
+        current_tid_ = t.tid;
+        Stop s;
+        s.kind = StopKind::Killing;
+        s.tid = t.tid;
+        s.sig = SIGKILL;
+        s.siginfo.si_signo = SIGKILL;
+        s.siginfo.si_code = SI_USER;
+        return s;
+      }
       if (ev.getExit().getSigno() == SIGKILL && !t.sigkilled) {
         // Killed by another task (whose kill() replay emulates) or from
         // outside: SIGKILL has no delivery stop to replay, so rrx sends it.
@@ -1588,7 +1603,17 @@ std::optional<ReplaySession::Stop> ReplaySession::on_signal(RTask& t, int sig, b
       t.injecting_signal = 0;
       consume();
       t.deliver_on_resume = sig;
-      return std::nullopt;
+      // One that kills the process (its default action, not handled or
+      // ignored: abort()'s SIGABRT, a SIGTERM from another process) stops
+      // here first, like a fault does: the debugger sees the program as
+      // it was when the signal came.
+      if (signal_action(t.task->tid(), sig) != SignalAction::Terminate) return std::nullopt;
+      Stop s;
+      s.kind = StopKind::Signal;
+      s.tid = t.tid;
+      s.sig = sig;
+      s.siginfo = original;
+      return s;
     }
     if (sig != SIGTRAP || rs.getIp() == regs.rip) {
       Stop s;
@@ -1732,6 +1757,7 @@ int replay_autopilot(const ReplayOptions& options) {
       case ReplaySession::StopKind::Exec:
       case ReplaySession::StopKind::EventReached:
       case ReplaySession::StopKind::ProcessEnding:
+      case ReplaySession::StopKind::Killing:
         continue;
       case ReplaySession::StopKind::Trap:
         throw Divergence(session.next_event(), s.tid, "no breakpoint trap",

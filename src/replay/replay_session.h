@@ -86,7 +86,8 @@ class ReplaySession {
   enum class StopKind {
     Stepped,      // one instruction done
     Trap,         // SIGTRAP rrx did not cause: a debugger breakpoint or watchpoint
-    Signal,       // a task receives a recorded synchronous signal (delivered on the next resume)
+    Signal,       // a task receives a recorded synchronous signal, or one that kills its process
+                  // (SIGABRT from abort(), SIGTERM from another process...): delivered on the next resume
     Exited,       // the first process ended as recorded
     TraceEnd,     // the trace ends while tasks are alive (incomplete or stopped recording)
     Interrupted,  // request_interrupt()
@@ -94,6 +95,8 @@ class ReplaySession {
     Exec,         // a task exec'd and exec_hook asked to stop there
     EventReached, // set_stop_at_event(): that event is next
     ProcessEnding,  // exit_hook asked to stop at an exit_group entry (not yet run)
+    Killing,      // the recording's SIGKILL ends this task's process next (sent by another
+                  // process or from outside: it has no delivery stop); rrx has not sent it yet
   };
   struct Stop {
     StopKind kind = StopKind::Stepped;
@@ -225,6 +228,7 @@ class ReplaySession {
     // signal is delivered when the task goes on, the kernel restarts the call.
     int64_t restart_nr = -1;
     bool sigkilled = false;       // rrx sent the recorded SIGKILL
+    bool kill_reported = false;   // cont()/step() stopped with Killing before sending it
     bool exiting = false;         // at or past its exit event stop (PTRACE_EVENT_EXIT)
     bool cpuid_untrapped = false; // its exec event says cpuid stays untrapped (seccomp filters)
     int group_stop_sig = 0;       // sits in a live group-stop by this signal (until resumed)
@@ -258,6 +262,11 @@ class ReplaySession {
   WaitStatus take_stop(RTask& t);
   std::optional<WaitStatus> wait_until(RTask& t, std::optional<std::chrono::steady_clock::time_point> deadline);
   std::optional<Stop> await_death(RTask& t, schema::Event::Reader ev);
+  // t's recorded death by SIGKILL is the kill of its process (by another
+  // process, or from outside), first seen at t: no thread of its process
+  // was sent (or stopped for) that SIGKILL yet, and none is in an execve
+  // (an exec kills the other threads with SIGKILL).
+  bool process_killed_first_at(const RTask& t) const;
   void stash(pid_t live, const WaitStatus& w);
   void remove_task(RTask& t);
 

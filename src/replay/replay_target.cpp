@@ -14,9 +14,12 @@ namespace rrx::replay {
 
 namespace {
 
-const char* kWriteRefusal =
-    "rrx: the replay is read-only: writing memory or registers (set var, print x=1, call f()) "
-    "would change the recorded execution";
+const char* kMemoryWriteRefusal =
+    "rrx: a replay cannot change the program's memory (set var, print x=1, call f()): "
+    "it would no longer be the recorded execution";
+const char* kRegisterWriteRefusal =
+    "rrx: a replay cannot change the program's registers (setting a register, jump, call f()): "
+    "it would no longer be the recorded execution";
 
 std::string hex(uint64_t v) {
   char buf[32];
@@ -126,12 +129,12 @@ size_t ReplayTarget::read_memory(uint64_t addr, void* buf, size_t len) {
 }
 
 bool ReplayTarget::write_registers_allowed(std::string& why) {
-  why = kWriteRefusal;
+  why = kRegisterWriteRefusal;
   return false;
 }
 
 bool ReplayTarget::write_memory_allowed(std::string& why) {
-  why = kWriteRefusal;
+  why = kMemoryWriteRefusal;
   return false;
 }
 
@@ -169,6 +172,7 @@ gdb::StopReason ReplayTarget::translate(const ReplaySession::Stop& stop) {
       break;
     }
     case ReplaySession::StopKind::Signal:
+    case ReplaySession::StopKind::Killing:
       r.kind = gdb::StopReason::Kind::Signal;
       r.signo = stop.sig;
       break;
@@ -246,7 +250,8 @@ gdb::StopReason ReplayTarget::resume(gdb::ResumeKind kind, int tid) {
   release_exit_ = false;
   last_stop_ = translate(stop);
   last_siginfo_.clear();
-  if (stop.kind == ReplaySession::StopKind::Signal || stop.kind == ReplaySession::StopKind::Trap) {
+  if (stop.kind == ReplaySession::StopKind::Signal || stop.kind == ReplaySession::StopKind::Trap ||
+      stop.kind == ReplaySession::StopKind::Killing) {
     last_siginfo_.assign(reinterpret_cast<const char*>(&stop.siginfo), sizeof stop.siginfo);
   }
   if (!exited_) here_ = timeline_->mark_here(stop);
@@ -423,7 +428,43 @@ std::string ReplayTarget::monitor(const std::string& command, bool& ok) {
   return "unknown monitor command '" + verb + "'; try 'monitor help'";
 }
 
-bool ReplayTarget::restart() {
+// `run [EVENT | cN]`, `starti [EVENT | cN]`: back to the start, to the start
+// of event EVENT's interval (as monitor goto), or to checkpoint N (as
+// monitor restart). gdb treats the reply as a new run of the program and
+// re-reads everything, which it does not after a monitor command.
+bool ReplayTarget::restart(const std::vector<std::string>& args, std::string& why) {
+  if (args.empty()) return restart_at_start();
+  const std::string usage =
+      "rrx: usage: run [EVENT | cCHECKPOINT] (or starti): EVENT from 1 to " +
+      std::to_string(session_->event_count()) + " goes to that event, cN to checkpoint N";
+  std::string arg = args[0];
+  bool checkpoint = !arg.empty() && arg[0] == 'c';
+  if (checkpoint) arg.erase(0, 1);
+  if (args.size() != 1 || arg.empty() || arg.size() > 9 ||
+      arg.find_first_not_of("0123456789") != std::string::npos) {
+    why = usage;
+    return false;
+  }
+  uint64_t n = std::strtoull(arg.c_str(), nullptr, 10);
+  if (!timeline_->has_start()) {
+    why = "rrx: this replay has no checkpoints: it can only start again from the beginning ('run' with no arguments)";
+    return false;
+  }
+  Mark at;
+  bool ok = checkpoint ? timeline_->restart_checkpoint(static_cast<int>(n), at, why)
+                       : timeline_->goto_event(n, at, why);
+  if (!ok) {
+    why = "rrx: " + why;
+    return false;
+  }
+  bps_->clear();  // gdb inserts its breakpoints again
+  exited_ = false;
+  stop_at(at, gdb::StopReason::Kind::Signal);
+  std::fprintf(stderr, "rrx: now at event %llu, thread %d\n", static_cast<unsigned long long>(at.interval), at.tid);
+  return true;
+}
+
+bool ReplayTarget::restart_at_start() {
   bps_->clear();  // gdb inserts its breakpoints again
   if (timeline_->has_start()) {
     try {

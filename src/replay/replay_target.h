@@ -40,7 +40,7 @@ class ReplayTarget : public gdb::Target {
   std::string exec_file() override;
   std::string siginfo(int tid) override;
   std::string monitor(const std::string& command, bool& ok) override;
-  bool restart() override;
+  bool restart(const std::vector<std::string>& args, std::string& why) override;
 
   ReplaySession& session() { return *session_; }
   Timeline& timeline() { return *timeline_; }
@@ -53,6 +53,7 @@ class ReplayTarget : public gdb::Target {
   gdb::StopReason reverse(gdb::ResumeKind kind, int tid);
   gdb::StopReason stop_at(const Mark& at, gdb::StopReason::Kind kind);
   std::string moved_to(const Mark& at);
+  bool restart_at_start();
 
   ReplayOptions options_;
   std::unique_ptr<ReplaySession> session_;

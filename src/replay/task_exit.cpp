@@ -107,3 +107,15 @@ std::optional<ReplaySession::Stop> ReplaySession::on_death(RTask& t, const WaitS
 }
 
 }  // namespace rrx::replay
+
+namespace rrx::replay {
+
+bool ReplaySession::process_killed_first_at(const RTask& t) const {
+  for (const auto& [tid, other] : tasks_) {
+    if (other.pid != t.pid) continue;
+    if (other.sigkilled || other.kill_reported || other.cur.action == Action::Exec) return false;
+  }
+  return true;
+}
+
+}  // namespace rrx::replay

@@ -188,8 +188,10 @@ class MockTarget : public Target {
     return "rrx: unknown monitor command '" + command + "'";
   }
 
-  bool restart() override {
+  bool restart(const std::vector<std::string>& args, std::string& why) override {
     ++restarts;
+    restart_args = args;
+    if (!can_restart) why = "rrx: cannot restart this one";
     last = StopReason{};
     last.tid = kTid1;
     last.pid = kPid;
@@ -197,6 +199,7 @@ class MockTarget : public Target {
   }
 
   // State and scripts, public for the tests.
+  std::vector<std::string> restart_args;
   std::vector<uint8_t> memory;
   ThreadRegisters regs1, regs2;
   std::vector<int> thread_ids{kTid1, kTid2};

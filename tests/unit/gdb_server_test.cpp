@@ -213,6 +213,7 @@ TEST_CASE("gdbserver: writes are refused with the target's reason") {
   CHECK(ask(s, "Pzz=00") == regs);
   std::string g = ask(s, "g");
   CHECK(ask(s, "G" + g) == "OK");
+
   std::string g2 = g;
   const size_t orig_rax_at = 2 * (g_packet_bytes() - 16 * 16 - 8 - 8 - 8);
   g2.replace(orig_rax_at, 16, "ffffffffffffffff");
@@ -226,6 +227,12 @@ TEST_CASE("gdbserver: writes are refused with the target's reason") {
   g = ask(s, "g");
   CHECK(ask(s, "G" + g) == "OK");
   CHECK(notices.size() == 11);
+
+  // lldb asks for its own form of error text: "EXX;HEXTEXT".
+  CHECK(ask(s, "QEnableErrorStrings") == "OK");
+  CHECK(ask(s, "M400000,1:00") == "E01;" + to_hex(std::string_view(mem.substr(2))));
+  s.reset_session();
+  CHECK(ask(s, "M400000,1:00") == mem);
 }
 
 TEST_CASE("gdbserver: breakpoints and watchpoints go to the target") {
@@ -474,6 +481,14 @@ TEST_CASE("gdbserver: monitor commands through qRcmd") {
   CHECK(text == "rrx: unknown monitor command 'nosuch'\n");
   CHECK(r.packets[1] == "OK");  // gdb 13 garbles "E.text" and says "Protocol error" for "Enn"
 
+  // A gdb that announced error-message+ (15 and later) gets the failure as "E.text".
+  ask(s, "qSupported:multiprocess+;error-message+;swbreak+");
+  r = s.handle_packet("qRcmd," + to_hex(std::string_view("nosuch")));
+  REQUIRE(r.packets.size() == 1);
+  CHECK(r.packets[0] == "E.rrx: unknown monitor command 'nosuch'");
+  ask(s, "qSupported:multiprocess+");
+  CHECK(s.handle_packet("qRcmd," + to_hex(std::string_view("nosuch"))).packets.back() == "OK");
+
   r = s.handle_packet("qRcmd," + to_hex(std::string_view("big")));
   REQUIRE(r.packets.size() > 2);
   std::string all;
@@ -536,8 +551,15 @@ TEST_CASE("gdbserver: session packets") {
     CHECK(t.restarts == 1);
     CHECK(ask(s, "?").rfind("T05", 0) == 0);
     CHECK(ask(s, "qfThreadInfo") == "m3e8,3f2");
+    // run ARGS / starti ARGS: the arguments go to the target (a replay: where to start).
+    CHECK(ask(s, "vRun;" + to_hex(std::string_view("/bin/true")) + ";" + to_hex(std::string_view("43")))
+              .rfind("T05thread:3e8;", 0) == 0);
+    CHECK(t.restart_args == std::vector<std::string>{"43"});
+    CHECK(ask(s, "vRun;;" + to_hex(std::string_view("c1")) + ";" + to_hex(std::string_view("x"))).rfind("T05", 0) == 0);
+    CHECK(t.restart_args == std::vector<std::string>{"c1", "x"});
+    CHECK(ask(s, "vRun;;zz") == "E01");
     t.can_restart = false;
-    CHECK(ask(s, "vRun;").rfind("E.", 0) == 0);
+    CHECK(ask(s, "vRun;") == "E.rrx: cannot restart this one");
   }
   SECTION("after an exit the process is gone until vRun") {
     StopReason exited;
