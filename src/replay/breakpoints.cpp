@@ -29,12 +29,13 @@ Task* Breakpoints::focus_task() {
 bool Breakpoints::insert(gdb::BreakpointKind kind, uint64_t addr, uint64_t len) {
   if (kind == gdb::BreakpointKind::Software) {
     if (user_sw_.count(addr)) return true;
-    Task* t = focus_task();
-    uint8_t byte;
-    if (!t || (!inserted_.count(addr) && !t->read_exact(addr, &byte, 1))) return false;
+    if (!focus_task()) return false;
+    // An address not mapped here (gdb's libraries are those of another
+    // point of the recording, e.g. libc's write at _start) waits for the
+    // replay to map it: on_address_space_change().
     user_sw_.insert(addr);
     sync();
-    return !user_enabled_ || inserted_.count(addr) != 0;
+    return true;
   }
   if (kind != gdb::BreakpointKind::Hardware) {
     if (len != 1 && len != 2 && len != 4 && len != 8) return false;
@@ -147,6 +148,25 @@ void Breakpoints::on_new_task(int tid) {
   bool any = false;
   for (const auto& s : slots_) any = any || s.used;
   if (any && user_enabled_) write_debug_registers(session_.task(tid));
+}
+
+void Breakpoints::on_address_space_change(int tid, bool exec) {
+  if (!session_.has_task(tid) || session_.pid_of(tid) != focus_()) return;
+  if (exec) {
+    inserted_.clear();  // a new image: none of the old bytes are there
+    debug_regs_dirty_ = true;
+  } else {
+    Task& t = session_.task(tid);
+    for (auto it = inserted_.begin(); it != inserted_.end();) {
+      uint8_t byte;
+      if (t.read_exact(it->first, &byte, 1) && byte == kInt3) {
+        ++it;
+      } else {
+        it = inserted_.erase(it);  // unmapped, or mapped anew: the original byte is there
+      }
+    }
+  }
+  sync();
 }
 
 void Breakpoints::write_debug_registers(Task& t) {

@@ -54,6 +54,7 @@ void ReplayTarget::start_session() {
     return bps_->watches_writes_to(addr, len);
   };
   session_->new_task_hook = [this](int tid) { bps_->on_new_task(tid); };
+  session_->address_space_hook = [this](int tid, bool exec) { bps_->on_address_space_change(tid, exec); };
   session_->checkpoint_fixup = [this](int pid, Task& frozen) { bps_->hide_in_copy(pid, frozen); };
   session_->start();
   if (focus_pid_ != 0 && focus_pid_ != session_->recorded_pid()) {
