@@ -284,6 +284,12 @@ gdb::StopReason ReplayTarget::reverse(gdb::ResumeKind kind, int tid) {
       }
       r = timeline_->reverse_step(from);
     }
+    if (r.interrupted) {
+      // Like a forward continue that gdb interrupts: SIGINT, where the replay had got to.
+      stop_at(r.at, gdb::StopReason::Kind::Signal);
+      last_stop_.signo = SIGINT;
+      return last_stop_;
+    }
     if (!r.moved) std::fprintf(stderr, "rrx: cannot find that position again; staying here\n");
     gdb::StopReason s = stop_at(r.at, r.at_begin ? gdb::StopReason::Kind::ReplayBegin : gdb::StopReason::Kind::Signal);
     if (!r.at_begin) {
