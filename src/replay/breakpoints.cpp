@@ -252,6 +252,23 @@ Breakpoints::Hit Breakpoints::classify_trap(int tid) {
   return hit;
 }
 
+Breakpoints::Hit Breakpoints::classify_step(int tid) {
+  Hit hit;
+  if (!session_.has_task(tid)) return hit;
+  Task& t = session_.task(tid);
+  uint64_t dr6 = t.peek_user(debugreg_offset(6));
+  for (int i = 0; i < 4 && user_enabled_; ++i) {
+    const Slot& s = slots_[i];
+    if (!(dr6 & (1ull << i)) || !s.used || s.kind == gdb::BreakpointKind::Hardware) continue;
+    hit.watch = true;
+    hit.watch_kind = s.kind;
+    hit.watch_addr = s.addr;
+    break;
+  }
+  if (dr6 & 0xf) t.poke_user(debugreg_offset(6), 0);
+  return hit;
+}
+
 ReplaySession::Stop Breakpoints::step_over(int tid) {
   uint64_t pc = session_.task(tid).regs().rip;
   auto it = inserted_.find(pc);
@@ -274,6 +291,31 @@ Breakpoints::Hit Breakpoints::classify_kernel_write(uint64_t addr, uint64_t len)
       hit.watch_addr = s.addr;
       break;
     }
+  }
+  return hit;
+}
+
+Breakpoints::WatchedBytes Breakpoints::watched_bytes() {
+  WatchedBytes out;
+  Task* t = focus_task();
+  for (int i = 0; i < 4 && t; ++i) {
+    const Slot& s = slots_[i];
+    if (!s.used || (s.kind != gdb::BreakpointKind::WriteWatch && s.kind != gdb::BreakpointKind::AccessWatch)) continue;
+    std::string bytes(s.len, '\0');
+    if (t->read_exact(s.addr, bytes.data(), bytes.size())) out[i] = std::move(bytes);
+  }
+  return out;
+}
+
+Breakpoints::Hit Breakpoints::watch_changed_since(const WatchedBytes& before) {
+  Hit hit;
+  WatchedBytes now = watched_bytes();
+  for (int i = 0; i < 4; ++i) {
+    if (now[i].empty() || before[i].empty() || now[i] == before[i]) continue;
+    hit.watch = true;
+    hit.watch_kind = slots_[i].kind;
+    hit.watch_addr = slots_[i].addr;
+    break;
   }
   return hit;
 }

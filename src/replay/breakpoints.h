@@ -7,10 +7,12 @@
 // thread of that process.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <set>
+#include <string>
 
 #include "gdbserver/target.h"
 #include "replay/replay_session.h"
@@ -74,10 +76,22 @@ class Breakpoints {
     bool user() const { return software || hardware || watch; }
   };
   Hit classify_trap(int tid);
+  // What a single-step of thread `tid` triggered besides the step: a
+  // watchpoint whose range the stepped instruction wrote (or read), as the
+  // kernel reports it in DR6 together with the single-step bit. Clears DR6.
+  Hit classify_step(int tid);
   // One instruction of `tid`, with the int3 at its pc (if any) lifted for it.
   ReplaySession::Stop step_over(int tid);
   // A write by the replay in the kernel's place (MemoryWatch stop).
   Hit classify_kernel_write(uint64_t addr, uint64_t len) const;
+  // The bytes under gdb's write and access watchpoints now, per debug
+  // register slot (empty: unused, a read watch, or unreadable); and the
+  // first of those watchpoints whose bytes differ from `before`. A reverse
+  // step compares the two ends of the step: the watchpoint a step back over
+  // a write reports, so that gdb's idea of the value stays true.
+  using WatchedBytes = std::array<std::string, 4>;
+  WatchedBytes watched_bytes();
+  Hit watch_changed_since(const WatchedBytes& before);
 
  private:
   struct Slot {

@@ -152,7 +152,17 @@ gdb::StopReason ReplayTarget::translate(const ReplaySession::Stop& stop) {
   r.pid = focus();
   if (r.tid > 0 && session_->has_task(r.tid)) session_->set_current_tid(r.tid);
   switch (stop.kind) {
-    case ReplaySession::StopKind::Stepped:
+    case ReplaySession::StopKind::Stepped: {
+      r.kind = gdb::StopReason::Kind::Signal;
+      r.signo = SIGTRAP;
+      // A step over an instruction that wrote a watched range reports the
+      // watchpoint, as gdbserver does (gdb's next and stepi then show it).
+      Breakpoints::Hit hit = bps_->classify_step(r.tid);
+      r.watchpoint = hit.watch;
+      r.watch_kind = hit.watch_kind;
+      r.watch_addr = hit.watch_addr;
+      break;
+    }
     case ReplaySession::StopKind::EventReached:
     case ReplaySession::StopKind::Exec:
       r.kind = gdb::StopReason::Kind::Signal;

@@ -373,11 +373,15 @@ Timeline::Result Timeline::reverse_step(const Mark& from) {
 
 Timeline::Result Timeline::reverse_step_search(const Mark& from) {
   Result r;
+  Breakpoints::WatchedBytes after = bps_.watched_bytes();
   bool at_begin = false;
   std::optional<Mark> before = previous(from, at_begin);
   if (before && seek(*before)) {
     r.moved = true;
     r.at = *before;
+    // Stepped back over a write to a watched location: gdb reports it (old
+    // value: the later one), as reverse-continue does.
+    r.hit = bps_.watch_changed_since(after);
   } else if (at_begin) {
     r.at_begin = true;
     r.moved = seek(from);
