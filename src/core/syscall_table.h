@@ -155,6 +155,9 @@ enum : uint8_t {
   kSetsSigmask = 1u << 2,   // the thread's blocked mask after the call differs from before (rt_sigprocmask,
                             // rt_sigreturn; not ppoll & co, whose temporary mask ends with the call)
   kSetsSigaction = 1u << 3, // installs the action `act` (argument 1) of signal argument 0 (rt_sigaction)
+  kMapsMemory = 1u << 4,    // changes which bytes are mapped where (mmap, munmap, mremap, brk, shmat, execve...,
+                            // mprotect and madvise too): a debugger's int3 bytes in that range may be gone, and
+                            // breakpoints at addresses that were unmapped may go in now (replay/breakpoints.h)
 };
 
 struct CallView {

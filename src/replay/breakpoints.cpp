@@ -29,12 +29,13 @@ Task* Breakpoints::focus_task() {
 bool Breakpoints::insert(gdb::BreakpointKind kind, uint64_t addr, uint64_t len) {
   if (kind == gdb::BreakpointKind::Software) {
     if (user_sw_.count(addr)) return true;
-    Task* t = focus_task();
-    uint8_t byte;
-    if (!t || (!inserted_.count(addr) && !t->read_exact(addr, &byte, 1))) return false;
+    if (!focus_task()) return false;
+    // An address not mapped here (gdb's libraries are those of another
+    // point of the recording, e.g. libc's write at _start) waits for the
+    // replay to map it: on_address_space_change().
     user_sw_.insert(addr);
     sync();
-    return !user_enabled_ || inserted_.count(addr) != 0;
+    return true;
   }
   if (kind != gdb::BreakpointKind::Hardware) {
     if (len != 1 && len != 2 && len != 4 && len != 8) return false;
@@ -149,6 +150,25 @@ void Breakpoints::on_new_task(int tid) {
   if (any && user_enabled_) write_debug_registers(session_.task(tid));
 }
 
+void Breakpoints::on_address_space_change(int tid, bool exec) {
+  if (!session_.has_task(tid) || session_.pid_of(tid) != focus_()) return;
+  if (exec) {
+    inserted_.clear();  // a new image: none of the old bytes are there
+    debug_regs_dirty_ = true;
+  } else {
+    Task& t = session_.task(tid);
+    for (auto it = inserted_.begin(); it != inserted_.end();) {
+      uint8_t byte;
+      if (t.read_exact(it->first, &byte, 1) && byte == kInt3) {
+        ++it;
+      } else {
+        it = inserted_.erase(it);  // unmapped, or mapped anew: the original byte is there
+      }
+    }
+  }
+  sync();
+}
+
 void Breakpoints::write_debug_registers(Task& t) {
   uint64_t dr7 = 0;
   for (int i = 0; i < 4 && user_enabled_; ++i) {
@@ -232,6 +252,23 @@ Breakpoints::Hit Breakpoints::classify_trap(int tid) {
   return hit;
 }
 
+Breakpoints::Hit Breakpoints::classify_step(int tid) {
+  Hit hit;
+  if (!session_.has_task(tid)) return hit;
+  Task& t = session_.task(tid);
+  uint64_t dr6 = t.peek_user(debugreg_offset(6));
+  for (int i = 0; i < 4 && user_enabled_; ++i) {
+    const Slot& s = slots_[i];
+    if (!(dr6 & (1ull << i)) || !s.used || s.kind == gdb::BreakpointKind::Hardware) continue;
+    hit.watch = true;
+    hit.watch_kind = s.kind;
+    hit.watch_addr = s.addr;
+    break;
+  }
+  if (dr6 & 0xf) t.poke_user(debugreg_offset(6), 0);
+  return hit;
+}
+
 ReplaySession::Stop Breakpoints::step_over(int tid) {
   uint64_t pc = session_.task(tid).regs().rip;
   auto it = inserted_.find(pc);
@@ -254,6 +291,31 @@ Breakpoints::Hit Breakpoints::classify_kernel_write(uint64_t addr, uint64_t len)
       hit.watch_addr = s.addr;
       break;
     }
+  }
+  return hit;
+}
+
+Breakpoints::WatchedBytes Breakpoints::watched_bytes() {
+  WatchedBytes out;
+  Task* t = focus_task();
+  for (int i = 0; i < 4 && t; ++i) {
+    const Slot& s = slots_[i];
+    if (!s.used || (s.kind != gdb::BreakpointKind::WriteWatch && s.kind != gdb::BreakpointKind::AccessWatch)) continue;
+    std::string bytes(s.len, '\0');
+    if (t->read_exact(s.addr, bytes.data(), bytes.size())) out[i] = std::move(bytes);
+  }
+  return out;
+}
+
+Breakpoints::Hit Breakpoints::watch_changed_since(const WatchedBytes& before) {
+  Hit hit;
+  WatchedBytes now = watched_bytes();
+  for (int i = 0; i < 4; ++i) {
+    if (now[i].empty() || before[i].empty() || now[i] == before[i]) continue;
+    hit.watch = true;
+    hit.watch_kind = slots_[i].kind;
+    hit.watch_addr = slots_[i].addr;
+    break;
   }
   return hit;
 }

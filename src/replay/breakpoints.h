@@ -1,14 +1,18 @@
 // The breakpoints and watchpoints of a replay: gdb's (Z packets), and rrx's
 // own software breakpoints for finding positions again (reverse execution).
 // Software breakpoints are int3 bytes in the debugged process, hidden from
-// memory reads and from checkpoint copies; hardware breakpoints and
-// watchpoints use the debug registers of every thread of that process.
+// memory reads and from checkpoint copies, kept in whatever the process has
+// mapped at their addresses (they follow mmap/munmap/exec during a replay);
+// hardware breakpoints and watchpoints use the debug registers of every
+// thread of that process.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <set>
+#include <string>
 
 #include "gdbserver/target.h"
 #include "replay/replay_session.h"
@@ -21,7 +25,8 @@ class Breakpoints {
   Breakpoints(ReplaySession& session, std::function<int()> focus);
 
   // gdb's breakpoints; false when impossible (no debug register free, a
-  // misaligned or odd-sized watch, an unreadable address).
+  // misaligned or odd-sized watch). A software breakpoint at an address
+  // that is not mapped now goes in when the replay maps it.
   bool insert(gdb::BreakpointKind kind, uint64_t addr, uint64_t len);
   bool remove(gdb::BreakpointKind kind, uint64_t addr, uint64_t len);
   void clear();  // forget gdb's breakpoints (the program restarts)
@@ -40,6 +45,14 @@ class Breakpoints {
   void after_restore();
   // A new thread of the debugged process gets the debug registers.
   void on_new_task(int tid);
+  // Task `tid` changed its mappings (ReplaySession::address_space_hook):
+  // int3 bytes whose page was replaced or unmapped are gone (the page holds
+  // the file's bytes again), and breakpoints at addresses that were not
+  // mapped go in now. A replay from a checkpoint taken before a library
+  // was loaded thus gets gdb's breakpoints in that library as the replay
+  // maps it, as a live process would have had them. After an exec the
+  // debug registers are written again (the kernel cleared them).
+  void on_address_space_change(int tid, bool exec);
 
   // The program's own bytes in a buffer read from memory.
   void hide_in(uint64_t addr, void* buf, size_t len) const;
@@ -63,10 +76,22 @@ class Breakpoints {
     bool user() const { return software || hardware || watch; }
   };
   Hit classify_trap(int tid);
+  // What a single-step of thread `tid` triggered besides the step: a
+  // watchpoint whose range the stepped instruction wrote (or read), as the
+  // kernel reports it in DR6 together with the single-step bit. Clears DR6.
+  Hit classify_step(int tid);
   // One instruction of `tid`, with the int3 at its pc (if any) lifted for it.
   ReplaySession::Stop step_over(int tid);
   // A write by the replay in the kernel's place (MemoryWatch stop).
   Hit classify_kernel_write(uint64_t addr, uint64_t len) const;
+  // The bytes under gdb's write and access watchpoints now, per debug
+  // register slot (empty: unused, a read watch, or unreadable); and the
+  // first of those watchpoints whose bytes differ from `before`. A reverse
+  // step compares the two ends of the step: the watchpoint a step back over
+  // a write reports, so that gdb's idea of the value stays true.
+  using WatchedBytes = std::array<std::string, 4>;
+  WatchedBytes watched_bytes();
+  Hit watch_changed_since(const WatchedBytes& before);
 
  private:
   struct Slot {

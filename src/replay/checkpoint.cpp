@@ -213,7 +213,8 @@ void ReplaySession::restore(const Checkpoint& cp) {
   held_stop_.reset();
   exec_stop_tid_ = 0;
   step_over_syscall_tid_ = 0;
-  interrupt_requested_ = false;
+  // interrupt_requested_ stays: a ^C that came while a reverse search
+  // restored this checkpoint stops the replay from it (Timeline).
 }
 
 }  // namespace rrx::replay

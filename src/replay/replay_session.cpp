@@ -503,6 +503,7 @@ void ReplaySession::on_exec(RTask& t) {
     exe_path_ = t.exe_path;
   }
   started_ = true;
+  if (address_space_hook) address_space_hook(t.tid, true);
   t.cur = RTask::Current{};
   t.cur.action = Action::Exec;  // the execve's exit stop follows
   t.next_resume = NextResume::ToExit;
@@ -1428,6 +1429,8 @@ void ReplaySession::finish_syscall(RTask& t, schema::Syscall::Reader rec, int64_
       break;
   }
   finish_shared_memory(t, rec);
+  const sys::SyscallDesc* desc = sys::lookup(t.cur.nr);
+  if (address_space_hook && desc != nullptr && (desc->flags & sys::kMapsMemory)) address_space_hook(t.tid, false);
 }
 
 uint64_t ReplaySession::syscall_insn_of(RTask& t) { return t.task->regs().rip - 2; }

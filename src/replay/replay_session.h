@@ -123,6 +123,11 @@ class ReplaySession {
   // returning true stops with ProcessEnding before it runs (and again on
   // every later cont()/step() while the hook says so).
   std::function<bool(int tid)> exit_hook;
+  // Called after a task's syscall that changes its mappings (the syscall
+  // table's kMapsMemory: mmap, munmap, mprotect, execve...) completes, and
+  // after an exec (`exec` true: a new address space, and the kernel has
+  // cleared the task's debug registers). Before the task runs on.
+  std::function<void(int tid, bool exec)> address_space_hook;
   // Called with each frozen copy a checkpoint makes, to take out of its
   // memory what the debugger put there (breakpoint bytes).
   std::function<void(int recorded_pid, Task& frozen)> checkpoint_fixup;

@@ -57,6 +57,7 @@ void ReplayTarget::start_session() {
     return bps_->watches_writes_to(addr, len);
   };
   session_->new_task_hook = [this](int tid) { bps_->on_new_task(tid); };
+  session_->address_space_hook = [this](int tid, bool exec) { bps_->on_address_space_change(tid, exec); };
   session_->checkpoint_fixup = [this](int pid, Task& frozen) { bps_->hide_in_copy(pid, frozen); };
   session_->start();
   if (focus_pid_ != 0 && focus_pid_ != session_->recorded_pid()) {
@@ -154,7 +155,17 @@ gdb::StopReason ReplayTarget::translate(const ReplaySession::Stop& stop) {
   r.pid = focus();
   if (r.tid > 0 && session_->has_task(r.tid)) session_->set_current_tid(r.tid);
   switch (stop.kind) {
-    case ReplaySession::StopKind::Stepped:
+    case ReplaySession::StopKind::Stepped: {
+      r.kind = gdb::StopReason::Kind::Signal;
+      r.signo = SIGTRAP;
+      // A step over an instruction that wrote a watched range reports the
+      // watchpoint, as gdbserver does (gdb's next and stepi then show it).
+      Breakpoints::Hit hit = bps_->classify_step(r.tid);
+      r.watchpoint = hit.watch;
+      r.watch_kind = hit.watch_kind;
+      r.watch_addr = hit.watch_addr;
+      break;
+    }
     case ReplaySession::StopKind::EventReached:
     case ReplaySession::StopKind::Exec:
       r.kind = gdb::StopReason::Kind::Signal;
@@ -287,6 +298,12 @@ gdb::StopReason ReplayTarget::reverse(gdb::ResumeKind kind, int tid) {
         from.process_ending = false;
       }
       r = timeline_->reverse_step(from);
+    }
+    if (r.interrupted) {
+      // Like a forward continue that gdb interrupts: SIGINT, where the replay had got to.
+      stop_at(r.at, gdb::StopReason::Kind::Signal);
+      last_stop_.signo = SIGINT;
+      return last_stop_;
     }
     if (!r.moved) std::fprintf(stderr, "rrx: cannot find that position again; staying here\n");
     gdb::StopReason s = stop_at(r.at, r.at_begin ? gdb::StopReason::Kind::ReplayBegin : gdb::StopReason::Kind::Signal);

@@ -134,14 +134,30 @@ ReplaySession::Stop Timeline::forward() {
     int tid = step_over_tid_;
     step_over_tid_ = 0;
     if (bps_.has_int3_at(session_.task(tid).regs().rip)) {
-      ReplaySession::Stop s = bps_.step_over(tid);
+      ReplaySession::Stop s = checked(bps_.step_over(tid));
       if (s.kind != ReplaySession::StopKind::Stepped) return s;
     }
   }
   step_over_tid_ = 0;
-  ReplaySession::Stop s = session_.cont();
+  ReplaySession::Stop s = checked(session_.cont());
   if (s.kind == ReplaySession::StopKind::Trap) step_over_tid_ = s.tid;
   return s;
+}
+
+ReplaySession::Stop Timeline::checked(const ReplaySession::Stop& s) {
+  if (s.kind == ReplaySession::StopKind::Interrupted && interruptible_) {
+    debug("interrupted at event %llu", static_cast<unsigned long long>(session_.next_event()));
+    throw SearchInterrupted{s};
+  }
+  return s;
+}
+
+Timeline::Result Timeline::interrupted(const ReplaySession::Stop& stop) {
+  Result r;
+  r.interrupted = true;
+  r.moved = true;
+  r.at = mark_here(stop);
+  return r;
 }
 
 std::shared_ptr<Checkpoint> Timeline::latest_checkpoint_until(uint64_t event, bool strictly_before) const {
@@ -268,6 +284,23 @@ void Timeline::finish() {
 
 Timeline::Result Timeline::reverse_continue(const Mark& from) {
   begin();
+  interruptible_ = true;
+  Result r;
+  try {
+    r = reverse_continue_search(from);
+  } catch (const SearchInterrupted& i) {
+    r = interrupted(i.stop);
+  } catch (...) {
+    interruptible_ = false;
+    finish();
+    throw;
+  }
+  interruptible_ = false;
+  finish();
+  return r;
+}
+
+Timeline::Result Timeline::reverse_continue_search(const Mark& from) {
   Result r;
   std::string set = bps_.describe_user_set();
   std::vector<HitMark> hits;
@@ -307,7 +340,6 @@ Timeline::Result Timeline::reverse_continue(const Mark& from) {
     if (std::optional<Mark> before = previous(target.mark, at_begin)) at = *before;
   }
   bool ok = seek(at);
-  finish();
   r.moved = ok;
   r.at = at;
   r.hit = target.hit;
@@ -323,12 +355,33 @@ Timeline::Result Timeline::reverse_continue(const Mark& from) {
 
 Timeline::Result Timeline::reverse_step(const Mark& from) {
   begin();
+  interruptible_ = true;
   Result r;
+  try {
+    r = reverse_step_search(from);
+  } catch (const SearchInterrupted& i) {
+    r = interrupted(i.stop);
+  } catch (...) {
+    interruptible_ = false;
+    finish();
+    throw;
+  }
+  interruptible_ = false;
+  finish();
+  return r;
+}
+
+Timeline::Result Timeline::reverse_step_search(const Mark& from) {
+  Result r;
+  Breakpoints::WatchedBytes after = bps_.watched_bytes();
   bool at_begin = false;
   std::optional<Mark> before = previous(from, at_begin);
   if (before && seek(*before)) {
     r.moved = true;
     r.at = *before;
+    // Stepped back over a write to a watched location: gdb reports it (old
+    // value: the later one), as reverse-continue does.
+    r.hit = bps_.watch_changed_since(after);
   } else if (at_begin) {
     r.at_begin = true;
     r.moved = seek(from);
@@ -337,7 +390,6 @@ Timeline::Result Timeline::reverse_step(const Mark& from) {
     r.moved = seek(from);
     r.at = from;
   }
-  finish();
   return r;
 }
 
@@ -392,7 +444,7 @@ std::optional<Mark> Timeline::step_until(const Mark& m) {
     here.tid = m.tid;
     here.interval = session_.next_event();
     here.regs = session_.task(m.tid).regs();
-    ReplaySession::Stop s = session_.step(m.tid);
+    ReplaySession::Stop s = checked(session_.step(m.tid));
     if (m.process_ending) {
       if (is_at(m, &s)) return here;
     } else if (session_.alive() && session_.has_task(m.tid) && session_.next_event() <= m.interval &&

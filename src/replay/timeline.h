@@ -15,6 +15,10 @@
 // so on back to the start. reverse-step finds the previous instruction of a
 // thread by single-stepping forward from the last earlier pass of the same
 // address (or from the start of the interval).
+//
+// gdb's ^C (ReplaySession::request_interrupt) stops reverse-continue and
+// reverse-step as it stops a forward continue: the replay the search is
+// running stops where it has got to, and that is where the program stands.
 #pragma once
 
 #include <sys/user.h>
@@ -66,6 +70,7 @@ class Timeline {
     bool moved = false;           // false: the position could not be found; nothing changed
     Mark at;                      // where the program now stands
     Breakpoints::Hit hit;         // what stopped reverse-continue
+    bool interrupted = false;     // request_interrupt(): `at` is where the search had got to
   };
   Result reverse_continue(const Mark& from);
   Result reverse_step(const Mark& from);
@@ -91,7 +96,16 @@ class Timeline {
     Mark at;
   };
 
+  // A search stopped by request_interrupt(), at `stop`.
+  struct SearchInterrupted {
+    ReplaySession::Stop stop;
+  };
   ReplaySession::Stop forward();
+  // Throws SearchInterrupted for an Interrupted stop while interruptible_.
+  ReplaySession::Stop checked(const ReplaySession::Stop& s);
+  Result reverse_continue_search(const Mark& from);
+  Result reverse_step_search(const Mark& from);
+  Result interrupted(const ReplaySession::Stop& stop);
   // Runs on with rrx's int3 at `addr` (none: 0) until `visit` returns true or
   // the replay cannot go on (at event `last_event` at the latest). Traps and
   // kernel writes come to `visit` classified.
@@ -121,6 +135,7 @@ class Timeline {
   int next_user_id_ = 1;
   int step_over_tid_ = 0;
   bool moving_ = false;
+  bool interruptible_ = false;  // inside reverse_continue()/reverse_step()
   bool echo_was_ = true;  // the last forward() stop was at an int3 in this thread
   // The last reverse-continue: the hits before the one it went to, to go
   // on to the one before without replaying again while gdb's breakpoints

@@ -195,6 +195,16 @@ TEST_CASE("syscall_table: replay policies") {
   CHECK((flags(SYS_nanosleep) & kOutOnError) != 0);
   CHECK((flags(SYS_clock_nanosleep) & kOutOnError) != 0);
   CHECK((flags(SYS_read) & kOutOnError) == 0);
+  // What changes the mappings (the replay's breakpoints follow it): every
+  // call that maps, unmaps, moves or replaces pages, and no other.
+  for (int64_t nr : {SYS_mmap, SYS_munmap, SYS_mremap, SYS_mprotect, SYS_pkey_mprotect, SYS_madvise, SYS_brk,
+                     SYS_shmat, SYS_shmdt, SYS_execve, SYS_execveat, SYS_remap_file_pages}) {
+    INFO(syscall_name(nr));
+    CHECK((flags(nr) & kMapsMemory) != 0);
+  }
+  size_t mapping_rows = 0;
+  for (const SyscallDesc& d : table()) mapping_rows += (d.flags & kMapsMemory) != 0;
+  CHECK(mapping_rows == 12);
 
   // Argument kinds used for display and comparison.
   const SyscallDesc* openat = lookup(SYS_openat);
