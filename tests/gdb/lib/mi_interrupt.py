@@ -120,7 +120,10 @@ if line is None:
 latency = when - asked
 check('reason="signal-received"' in line and 'signal-name="SIGINT"' in line,
       "stopped by SIGINT", line)
-check(latency < 1.0, "stopped %.0f ms after -exec-interrupt (%.0f ms after the start)" %
+# The stop itself (SIGINT, not the end of the search) is what shows the
+# interrupt was taken; the bound leaves room for a loaded CI machine
+# (measured here: 4-60 ms).
+check(latency < 2.0, "stopped %.0f ms after -exec-interrupt (%.0f ms after the start)" %
       (latency * 1000, (when - started) * 1000))
 
 # A consistent position: gdb reads its frame and registers; rrx knows it.
