@@ -198,6 +198,8 @@ class Recorder {
   void write_job_stop(TaskState& ts, int sig, bool resumed);
   void on_rdtsc(TaskState& ts, SpecialInsn insn, size_t len);
   bool on_cpuid_fault(TaskState& ts);
+  void warn(TaskState& ts, const std::string& msg);
+  ForcedSignalUndo undo_trap_sigsegv(TaskState& ts, uint64_t ip);
   void on_death(TaskState& ts, const WaitStatus& w);
   void record_signal(TaskState& ts, const siginfo_t& si, bool synchronous);
   void resume(TaskState& ts, int sig = 0);
@@ -977,11 +979,7 @@ void Recorder::on_syscall_entry(TaskState& ts, const KernelSyscallInfo& info) {
       bool by_args = p.desc && p.desc->replay != sys::Replay::Unsupported;
       std::string msg = name + " (syscall " + std::to_string(p.nr) + ") is not supported by rrx" +
                         (by_args ? " with these arguments" : "") + "; it failed with ENOSYS in the recording";
-      std::cerr << "rrx: warning: " << msg << "\n";
-      capnp::MallocMessageBuilder m;
-      auto ev = begin_event(m, ts);
-      ev.setWarning(msg);
-      writer_->append(m);
+      warn(ts, msg);
     }
     // Skip it: the kernel runs no syscall for nr -1 (or another one the
     // program's filters let through, see skip_number); rax is set at the
@@ -1162,11 +1160,7 @@ void Recorder::on_syscall_exit(TaskState& ts, const KernelSyscallInfo& info) {
       std::string msg = "process " + std::to_string(ts.tgid) +
                         " has seccomp filters that refuse arch_prctl(ARCH_SET_CPUID): cpuid is not trapped in it, "
                         "and rdrand/rdseed, if it uses them, are not recorded";
-      std::cerr << "rrx: warning: " << msg << "\n";
-      capnp::MallocMessageBuilder m;
-      auto ev = begin_event(m, ts);
-      ev.setWarning(msg);
-      writer_->append(m);
+      warn(ts, msg);
     } else if (cpuid_faulting_) {
       std::vector<siginfo_t> arrived;
       enable_cpuid_faulting(*ts.task, info.instruction_pointer, &arrived);
@@ -1289,14 +1283,8 @@ void Recorder::note_mapping(TaskState& ts, const PendingSyscall& p, int64_t ret,
       maps.shared_object = m->id;
       maps.writable = m->writable;
       for (const std::string& who : m->outside_mappers) {
-        std::string msg = m->name + " is mapped shared by process " + who +
-                          ", outside the recorded tree: what it writes there is not recorded, and a replay "
-                          "may differ";
-        std::cerr << "rrx: warning: " << msg << "\n";
-        capnp::MallocMessageBuilder mb;
-        auto ev = begin_event(mb, ts);
-        ev.setWarning(msg);
-        writer_->append(mb);
+        warn(ts, m->name + " is mapped shared by process " + who +
+                     ", outside the recorded tree: what it writes there is not recorded, and a replay may differ");
       }
       return;
     }
@@ -1406,6 +1394,31 @@ void Recorder::record_signal(TaskState& ts, const siginfo_t& si, bool synchronou
   writer_->append(m);
 }
 
+// A warning on rrx's stderr and as an event of the trace.
+void Recorder::warn(TaskState& ts, const std::string& msg) {
+  std::cerr << "rrx: warning: " << msg << "\n";
+  capnp::MallocMessageBuilder m;
+  auto ev = begin_event(m, ts);
+  ev.setWarning(msg);
+  writer_->append(m);
+}
+
+// A trap (rdtsc, cpuid) at `ip` whose SIGSEGV rrx suppresses: force_sig
+// already unblocked SIGSEGV and reset its action if the program had it
+// blocked or ignored; both are put back. Signals that arrive during the
+// injected rt_sigaction wait for the next syscall boundary like any
+// asynchronous one; a PTRACE_INTERRUPT pending now was taken there too.
+ForcedSignalUndo Recorder::undo_trap_sigsegv(TaskState& ts, uint64_t ip) {
+  ForcedSignalUndo undo = ts.signals.undo_trap_sigsegv();
+  if (!undo.empty()) {
+    std::vector<siginfo_t> arrived;
+    apply_forced_signal_undo(*ts.task, ip, SIGSEGV, undo, &arrived);
+    ts.held_signals.insert(ts.held_signals.end(), arrived.begin(), arrived.end());
+    ts.preempt_requested = false;
+  }
+  return undo;
+}
+
 void Recorder::on_rdtsc(TaskState& ts, SpecialInsn insn, size_t len) {
   ts.signals.left_kernel();
   user_regs_struct r = ts.task->regs();
@@ -1420,15 +1433,8 @@ void Recorder::on_rdtsc(TaskState& ts, SpecialInsn insn, size_t len) {
   t.setIp(r.rip);
   // The SIGSEGV is suppressed, but force_sig already unblocked it and reset
   // its action if the program had it blocked or ignored: put both back.
-  ForcedSignalUndo undo = ts.signals.undo_trap_sigsegv();
+  ForcedSignalUndo undo = undo_trap_sigsegv(ts, r.rip);
   if (!undo.empty()) {
-    // Signals that arrive during the injected rt_sigaction wait for the
-    // next syscall boundary like any asynchronous one; a PTRACE_INTERRUPT
-    // pending now was taken there too.
-    std::vector<siginfo_t> arrived;
-    apply_forced_signal_undo(*ts.task, r.rip, SIGSEGV, undo, &arrived);
-    ts.held_signals.insert(ts.held_signals.end(), arrived.begin(), arrived.end());
-    ts.preempt_requested = false;
     if (undo.mask) {
       t.setRestoreMask(*undo.mask);
       t.setHasRestoreMask(true);
@@ -1451,14 +1457,8 @@ bool Recorder::on_cpuid_fault(TaskState& ts) {
   size_t len = cpuid_instruction_at(*ts.task, ts.task->regs().rip);
   if (len == 0) return false;
   ts.signals.left_kernel();
-  // The same SIGSEGV side effects as an rdtsc trap (on_rdtsc): put them back.
-  ForcedSignalUndo undo = ts.signals.undo_trap_sigsegv();
-  if (!undo.empty()) {
-    std::vector<siginfo_t> arrived;
-    apply_forced_signal_undo(*ts.task, ts.task->regs().rip, SIGSEGV, undo, &arrived);
-    ts.held_signals.insert(ts.held_signals.end(), arrived.begin(), arrived.end());
-    ts.preempt_requested = false;
-  }
+  // The same SIGSEGV side effects as an rdtsc trap: put them back.
+  ForcedSignalUndo undo = undo_trap_sigsegv(ts, ts.task->regs().rip);
   answer_cpuid(*writer_, *ts.task, ts.tgid, len, undo);
   resume(ts, 0);
   return true;

@@ -8,18 +8,13 @@
 
 #include "core/cpuid_trap.h"
 #include "replay/event_text.h"
-#include "core/forced_signal.h"
 #include "replay/replay_session.h"
 
 namespace rrx::replay {
 
 namespace {
 
-std::string hex(uint64_t v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
-  return buf;
-}
+std::string hex(uint64_t v) { return "0x" + fmt_hex(v); }
 
 }  // namespace
 
@@ -58,11 +53,7 @@ bool ReplaySession::on_cpuid_fault(RTask& t, user_regs_struct& regs) {
   if (ev.which() != schema::Event::CPUID || ev.getTid() != t.tid) diverge(describe_event(ev), live);
   auto c = ev.getCpuid();
   if (c.getLeaf() != leaf || c.getSubleaf() != subleaf || c.getIp() != regs.rip) diverge(describe_event(ev), live);
-  ForcedSignalUndo undo;
-  if (c.getHasRestoreMask()) undo.mask = c.getRestoreMask();
-  undo.action = ForcedSignalUndo::action_from_bytes(
-      std::string(reinterpret_cast<const char*>(c.getRestoreAction().begin()), c.getRestoreAction().size()));
-  if (!undo.empty()) apply_forced_signal_undo(*t.task, regs.rip, SIGSEGV, undo);
+  undo_recorded_trap(t, regs.rip, c);
   regs.rax = c.getEax();
   regs.rbx = c.getEbx();
   regs.rcx = c.getEcx();

@@ -1520,6 +1520,25 @@ void ReplaySession::on_clone(RTask& t, int event) {
   t.next_resume = NextResume::ToExit;
 }
 
+
+template <typename TrapEvent>
+void ReplaySession::undo_recorded_trap(RTask& t, uint64_t ip, TrapEvent ev) {
+  ForcedSignalUndo undo;
+  if (ev.getHasRestoreMask()) undo.mask = ev.getRestoreMask();
+  undo.action = ForcedSignalUndo::action_from_bytes(data_str(ev.getRestoreAction()));
+  if (!undo.empty()) apply_forced_signal_undo(*t.task, ip, SIGSEGV, undo);
+}
+
+template void ReplaySession::undo_recorded_trap(RTask&, uint64_t, schema::Cpuid::Reader);
+
+std::optional<ReplaySession::Stop> ReplaySession::stepped_if(RTask& t, bool step) {
+  if (!step) return std::nullopt;
+  Stop s;
+  s.kind = StopKind::Stepped;
+  s.tid = t.tid;
+  return s;
+}
+
 std::optional<ReplaySession::Stop> ReplaySession::on_signal(RTask& t, int sig, bool step) {
   siginfo_t si{};
   try {
@@ -1554,15 +1573,7 @@ std::optional<ReplaySession::Stop> ReplaySession::on_signal(RTask& t, int sig, b
   if (sig == SIGSEGV && si.si_code == SI_KERNEL) {
     size_t len = 0;
     SpecialInsn insn = special_instruction_at(*t.task, regs.rip, &len);
-    if (on_cpuid_fault(t, regs)) {
-      if (step) {
-        Stop s;
-        s.kind = StopKind::Stepped;
-        s.tid = t.tid;
-        return s;
-      }
-      return std::nullopt;
-    }
+    if (on_cpuid_fault(t, regs)) return stepped_if(t, step);
     auto ev = peek();
     // A recorded fault instead: the program asked for it (prctl
     // PR_SET_TSC, PR_TSC_SIGSEGV), and gets it below like any other.
@@ -1573,24 +1584,14 @@ std::optional<ReplaySession::Stop> ReplaySession::on_signal(RTask& t, int sig, b
         diverge(describe_event(ev), "rdtsc at 0x" + fmt_hex(regs.rip));
       }
       auto r = ev.getRdtsc();
-      // What the recorder put back after the suppressed SIGSEGV (see trace.capnp).
-      ForcedSignalUndo undo;
-      if (r.getHasRestoreMask()) undo.mask = r.getRestoreMask();
-      undo.action = ForcedSignalUndo::action_from_bytes(data_str(r.getRestoreAction()));
-      if (!undo.empty()) apply_forced_signal_undo(*t.task, regs.rip, SIGSEGV, undo);
+      undo_recorded_trap(t, regs.rip, r);
       regs.rax = r.getValue() & 0xffffffffu;
       regs.rdx = r.getValue() >> 32;
       if (insn == SpecialInsn::Rdtscp) regs.rcx = r.getAux();
       regs.rip += len;
       t.task->set_regs(regs);
       consume();
-      if (step) {
-        Stop s;
-        s.kind = StopKind::Stepped;
-        s.tid = t.tid;
-        return s;
-      }
-      return std::nullopt;
+      return stepped_if(t, step);
     }
   }
   auto ev = peek();

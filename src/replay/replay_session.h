@@ -286,6 +286,13 @@ class ReplaySession {
   // cpuid and rdrand/rdseed (cpuid_replay.cpp).
   void check_cpuid_faulting();
   void enable_cpuid_trap(RTask& t);
+  // What the recorder put back after a trap's suppressed SIGSEGV (the
+  // restore* fields of an rdtsc or cpuid event), applied to the task.
+  template <typename TrapEvent>
+  static void undo_recorded_trap(RTask& t, uint64_t ip, TrapEvent ev);
+  // After an rdtsc or cpuid the replay answered: a Stepped stop when
+  // single-stepping, else none.
+  static std::optional<Stop> stepped_if(RTask& t, bool step);
   bool on_cpuid_fault(RTask& t, user_regs_struct& regs);
   void note_random_insns(schema::Event::Reader ev);
   std::string random_insns_note() const;

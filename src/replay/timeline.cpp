@@ -282,12 +282,14 @@ void Timeline::finish() {
   step_over_tid_ = 0;
 }
 
-Timeline::Result Timeline::reverse_continue(const Mark& from) {
+// A reverse search between begin() and finish(), which gdb's interrupt
+// ends where it has got to (SearchInterrupted).
+Timeline::Result Timeline::interruptible_search(Result (Timeline::*search)(const Mark&), const Mark& from) {
   begin();
   interruptible_ = true;
   Result r;
   try {
-    r = reverse_continue_search(from);
+    r = (this->*search)(from);
   } catch (const SearchInterrupted& i) {
     r = interrupted(i.stop);
   } catch (...) {
@@ -298,6 +300,10 @@ Timeline::Result Timeline::reverse_continue(const Mark& from) {
   interruptible_ = false;
   finish();
   return r;
+}
+
+Timeline::Result Timeline::reverse_continue(const Mark& from) {
+  return interruptible_search(&Timeline::reverse_continue_search, from);
 }
 
 Timeline::Result Timeline::reverse_continue_search(const Mark& from) {
@@ -354,21 +360,7 @@ Timeline::Result Timeline::reverse_continue_search(const Mark& from) {
 }
 
 Timeline::Result Timeline::reverse_step(const Mark& from) {
-  begin();
-  interruptible_ = true;
-  Result r;
-  try {
-    r = reverse_step_search(from);
-  } catch (const SearchInterrupted& i) {
-    r = interrupted(i.stop);
-  } catch (...) {
-    interruptible_ = false;
-    finish();
-    throw;
-  }
-  interruptible_ = false;
-  finish();
-  return r;
+  return interruptible_search(&Timeline::reverse_step_search, from);
 }
 
 Timeline::Result Timeline::reverse_step_search(const Mark& from) {

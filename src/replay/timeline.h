@@ -103,6 +103,7 @@ class Timeline {
   ReplaySession::Stop forward();
   // Throws SearchInterrupted for an Interrupted stop while interruptible_.
   ReplaySession::Stop checked(const ReplaySession::Stop& s);
+  Result interruptible_search(Result (Timeline::*search)(const Mark&), const Mark& from);
   Result reverse_continue_search(const Mark& from);
   Result reverse_step_search(const Mark& from);
   Result interrupted(const ReplaySession::Stop& stop);

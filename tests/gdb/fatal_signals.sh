@@ -8,16 +8,6 @@ source "$(dirname "$0")/lib/gdb_common.sh"
 export RRX_CHECKPOINT_INTERVAL=20
 
 OUT=
-section() { sed -n "/^==$1==\$/,/^==end==\$/p" "$OUT"; }
-expect_in() {  # expect_in SECTION REGEX
-  CHECKS=$((CHECKS + 1))
-  if section "$1" | grep -qE "$2"; then
-    echo "ok:   $1: /$2/"
-  else
-    fail "$1: no match for /$2/"
-    sed 's/^/  | /' "$OUT" | head -120
-  fi
-}
 count() {  # count NAME REGEX N
   CHECKS=$((CHECKS + 1))
   local n

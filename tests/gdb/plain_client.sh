@@ -43,16 +43,6 @@ plain_gdb() {
 }
 
 OUT=
-section() { sed -n "/^==$1==\$/,/^==end==\$/p" "$OUT"; }
-expect_in() {  # expect_in SECTION REGEX
-  CHECKS=$((CHECKS + 1))
-  if section "$1" | grep -qE "$2"; then
-    echo "ok:   $1: /$2/"
-  else
-    fail "$1: no match for /$2/"
-    sed 's/^/  | /' "$OUT" | head -120
-  fi
-}
 
 # The loop's three getppid() calls (i = 0, 1, 2) are events G1-G3 of the
 # recording: G2's stretch starts where the first returns, inside libc, with

@@ -143,16 +143,6 @@ continue
 continue
 '
 OUT=$WORK/rev.gdb.out
-section() { sed -n "/^==$1==\$/,/^==end==\$/p" "$OUT"; }
-expect_in() {  # expect_in SECTION REGEX
-  CHECKS=$((CHECKS + 1))
-  if section "$1" | grep -qE "$2"; then
-    echo "ok:   $1: /$2/"
-  else
-    fail "$1: no match for /$2/"
-    sed 's/^/  | /' "$OUT" | head -200
-  fi
-}
 same_sections() {  # same_sections A B
   CHECKS=$((CHECKS + 1))
   if diff <(section "$1" | tail -n +2) <(section "$2" | tail -n +2) >"$WORK/$1.diff" && [[ -n $(section "$1") ]]; then

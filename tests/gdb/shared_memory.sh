@@ -51,16 +51,6 @@ print mem[0]
 echo ==end==\n
 '
 OUT=$WORK/shm.gdb.out
-section() { sed -n "/^==$1==\$/,/^==end==\$/p" "$OUT"; }
-expect_in() {  # expect_in SECTION REGEX
-  CHECKS=$((CHECKS + 1))
-  if section "$1" | grep -qE "$2"; then
-    echo "ok:   $1: /$2/"
-  else
-    fail "$1: no match for /$2/"
-    sed 's/^/  | /' "$OUT" | head -100
-  fi
-}
 # Before pwritev the file was cut to 100 bytes and grown again: zeros at 100.
 expect_in later ':[[:space:]]+""'
 expect_in earlier ':[[:space:]]+"written by pwrite"'

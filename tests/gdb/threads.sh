@@ -29,7 +29,6 @@ continue
 OUT=$WORK/mt.gdb.out
 
 # section NAME: the lines of gdb's output between ==NAME== and ==end==.
-section() { sed -n "/^==$1==\$/,/^==end==\$/p" "$OUT"; }
 
 # count_check LABEL GOT WANT (gdb's output is shown at the first failure)
 SHOWN=0

@@ -67,6 +67,21 @@ expect() {
   fi
 }
 
+# section NAME: the lines of $OUT (a gdb output file) between "==NAME==" and
+# "==end==", which the gdb script echoes around what a check looks at.
+section() { sed -n "/^==$1==\$/,/^==end==\$/p" "$OUT"; }
+
+# expect_in SECTION REGEX: the section has a line matching REGEX.
+expect_in() {
+  CHECKS=$((CHECKS + 1))
+  if section "$1" | grep -qE "$2"; then
+    echo "ok:   $1: /$2/"
+  else
+    fail "$1: no match for /$2/"
+    sed 's/^/  | /' "$OUT" | head -200
+  fi
+}
+
 reject() {
   local name=$1 regex=$2
   CHECKS=$((CHECKS + 1))
