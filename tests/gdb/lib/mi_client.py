@@ -97,20 +97,21 @@ def parse_results(text):
 
 
 class Record:
-    """One MI output record: kind '^' (result), '*' (exec async), '=' (notify)."""
+    """One MI output record: kind '^' (result), '*' (exec async), '=' (notify);
+    `when`: the time.monotonic() at which it was read."""
 
-    def __init__(self, kind, cls, results, line):
-        self.kind, self.cls, self.results, self.line = kind, cls, results, line
+    def __init__(self, kind, cls, results, line, when=0.0):
+        self.kind, self.cls, self.results, self.line, self.when = kind, cls, results, line, when
 
     def __repr__(self):
         return self.line
 
 
-def parse_record(line):
+def parse_record(line, when=0.0):
     m = re.match(r"^(\d*)([\^*=+])([a-z-]+),?(.*)$", line)
     if not m:
         return None
-    return Record(m.group(2), m.group(3), parse_results(m.group(4)), line)
+    return Record(m.group(2), m.group(3), parse_results(m.group(4)), line, when)
 
 
 def _reader(stream, q, log):
@@ -118,15 +119,15 @@ def _reader(stream, q, log):
         text = raw.decode(errors="replace").rstrip("\n")
         log.append(text)
         if q is not None:
-            q.put(text)
+            q.put((time.monotonic(), text))
     if q is not None:
-        q.put(None)
+        q.put((time.monotonic(), None))
 
 
 class Gdb:
     def __init__(self, args, log_limit=400):
         self.log = []
-        self.console = []  # console stream text (~"...") since the last command
+        self.console = []  # console and target stream text (~"...", @"...") since the last command
         self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT)
         self.lines = queue.Queue()
@@ -143,12 +144,12 @@ class Gdb:
         if left <= 0:
             raise MiError("timed out waiting for gdb")
         try:
-            line = self.lines.get(timeout=left)
+            when, line = self.lines.get(timeout=left)
         except queue.Empty:
             raise MiError("timed out waiting for gdb")
         if line is None:
             raise MiError("gdb exited")
-        return line
+        return when, line
 
     def command(self, cmd, timeout=30):
         """Sends cmd and returns its result record (^done, ^running, ^error,
@@ -158,11 +159,11 @@ class Gdb:
         self.send(cmd)
         deadline = time.monotonic() + timeout
         while True:
-            line = self._next_line(deadline)
-            if line.startswith("~"):
+            when, line = self._next_line(deadline)
+            if line[:1] in ("~", "@"):  # console and target (monitor) output
                 self.console.append(parse_c_string(line, 1)[0])
                 continue
-            rec = parse_record(line)
+            rec = parse_record(line, when)
             if rec is None:
                 continue
             if rec.kind == "^":
@@ -177,11 +178,11 @@ class Gdb:
                 rec = self.pending_async.pop(0)
                 if rec.kind == "*" and rec.cls == cls:
                     return rec
-            line = self._next_line(deadline)
-            if line.startswith("~"):
+            when, line = self._next_line(deadline)
+            if line[:1] in ("~", "@"):  # console and target (monitor) output
                 self.console.append(parse_c_string(line, 1)[0])
                 continue
-            rec = parse_record(line)
+            rec = parse_record(line, when)
             if rec is not None:
                 self.pending_async.append(rec)
 
@@ -207,7 +208,7 @@ class MiSession:
         deadline = time.monotonic() + 30
         while self.port is None and time.monotonic() < deadline:
             try:
-                line = q.get(timeout=1)
+                _, line = q.get(timeout=1)
             except queue.Empty:
                 continue
             if line is None:

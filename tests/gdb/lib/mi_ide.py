@@ -138,6 +138,10 @@ def demo_session():
         check(f.get("args") == [{"name": "v", "value": "1"}], "frame args: v=1", f.get("args"))
         thread_id = stop.results.get("thread-id", "1")
 
+        # The Debug Console's "-exec monitor when".
+        rec = gdb.command('-interpreter-exec console "monitor when"')
+        check(rec.cls == "done" and re.search(r"Current event: \d+", "".join(gdb.console)) is not None,
+              "monitor when", "".join(gdb.console))
         rec = gdb.command("-thread-info")
         threads = rec.results.get("threads", [])
         check(rec.cls == "done" and len(threads) == 1 and threads[0].get("state") == "stopped" and
