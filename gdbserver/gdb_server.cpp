@@ -148,6 +148,7 @@ void GdbServer::reset_session() {
   gdb_hwbreak_ = false;
   gdb_error_message_ = false;
   lldb_error_strings_ = false;
+  lldb_threads_in_stop_reply_ = false;
   extended_ = false;
   gone_ = false;
   thread_list_.clear();
@@ -452,7 +453,7 @@ std::string GdbServer::expedited_registers(int tid) {
   return out;
 }
 
-std::string GdbServer::stop_reply(const StopReason& stop, bool initial) {
+std::string GdbServer::stop_packet(const StopReason& stop, bool initial) {
   switch (stop.kind) {
     case StopReason::Kind::Exited:
       return "W" + hex_u8(static_cast<unsigned>(stop.code) & 0xff);
@@ -483,11 +484,17 @@ std::string GdbServer::stop_reply(const StopReason& stop, bool initial) {
       out += "hwbreak:;";
     }
   }
-  if (tid > 0) {
-    out += expedited_registers(tid);
-    // gdb takes the thread of a stop reply as the remote's general thread.
-    g_thread_ = tid;
-  }
+  if (tid > 0) out += expedited_registers(tid);
+  return out;
+}
+
+std::string GdbServer::stop_reply(const StopReason& stop, bool initial) {
+  std::string out = stop_packet(stop, initial);
+  if (out[0] != 'T') return out;
+  // gdb takes the thread of a stop reply as the remote's general thread.
+  const int tid = stop.tid > 0 ? stop.tid : target_.current_thread();
+  if (tid > 0) g_thread_ = tid;
+  if (lldb_threads_in_stop_reply_) out += lldb_stop_threads();
   return out;
 }
 
@@ -587,10 +594,8 @@ GdbServer::Result GdbServer::handle_q(std::string_view packet) {
     if (target_.can_reverse()) r += ";ReverseContinue+;ReverseStep+";
     return reply(std::move(r));
   }
-  if (packet == "QEnableErrorStrings") {
-    lldb_error_strings_ = true;
-    return reply("OK");
-  }
+  Result lldb;
+  if (handle_lldb_query(packet, lldb)) return lldb;
   if (packet == "QStartNoAckMode") {
     Result r = reply("OK");
     r.start_no_ack = true;

@@ -56,7 +56,8 @@ class GdbServer {
   // default, under the connection's ^C watch inside serve().
   Result handle_packet(std::string_view packet);
 
-  // Formats a stop reply for `stop` (T/W/X packets).
+  // Formats a stop reply for `stop` (T/W/X packets) and makes its thread the
+  // general one, as gdb assumes.
   std::string stop_reply(const StopReason& stop, bool initial = false);
 
   // Resets per-connection state (thread selection, gdb's features, extended mode).
@@ -85,6 +86,16 @@ class GdbServer {
 
   int general_thread();  // thread for g/p/m: Hg or the target's current one
   std::string expedited_registers(int tid);
+  // The T/W/X packet for `stop`, without stop_reply's side effects.
+  std::string stop_packet(const StopReason& stop, bool initial);
+
+  // lldb's packets (lldb_packets.cpp, the lldb-server names): qHostInfo,
+  // qProcessInfo, qThreadStopInfo, qMemoryRegionInfo,
+  // QListThreadsInStopReply, QEnableErrorStrings. Returns false when
+  // `packet` is none of them.
+  bool handle_lldb_query(std::string_view packet, Result& out);
+  // "threads:...;thread-pcs:...;" for a T stop reply once lldb asked for it.
+  std::string lldb_stop_threads();
   std::string threads_xml();
 
   Target& target_;
@@ -99,8 +110,11 @@ class GdbServer {
   // gdb announced "error-message+" (gdb 15 and later): "E.text" replies are
   // shown for qRcmd and m too.
   bool gdb_error_message_ = false;
-  // lldb sent QEnableErrorStrings: errors go out as "EXX;HEXTEXT", which it shows.
+  // lldb sent QEnableErrorStrings: errors go out as "EXX;HEXTEXT" (lldb 14
+  // keeps the text to itself for register and memory writes).
   bool lldb_error_strings_ = false;
+  // lldb sent QListThreadsInStopReply: T replies list the threads and their pcs.
+  bool lldb_threads_in_stop_reply_ = false;
   bool extended_ = false;
   bool gone_ = false;  // killed (k/vKill) or exited: no threads until vRun
   std::vector<int> thread_list_;  // snapshot for qfThreadInfo/qsThreadInfo

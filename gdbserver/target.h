@@ -45,6 +45,14 @@ struct StopReason {
   uint64_t watch_addr = 0;
 };
 
+// One mapping of the debugged process's address space, [start, end)
+// (lldb's qMemoryRegionInfo, `memory region`).
+struct MemoryRegion {
+  uint64_t start = 0, end = 0;
+  bool readable = false, writable = false, executable = false;
+  std::string name;  // "[stack]", "[heap]"...; empty for file and anonymous mappings
+};
+
 class Target {
  public:
   virtual ~Target() = default;
@@ -83,6 +91,9 @@ class Target {
   // The raw siginfo_t (128 bytes) of the signal `tid` stopped with, or empty
   // when it did not stop with a signal (qXfer:siginfo:read, gdb's $_siginfo).
   virtual std::string siginfo(int tid) = 0;
+  // The mappings of the debugged process, sorted by address; empty when
+  // the target cannot tell (lldb then finds its way without them).
+  virtual std::vector<MemoryRegion> memory_map() { return {}; }
 
   // `monitor CMD`: output text, or an error message in `error`.
   virtual std::string monitor(const std::string& command, bool& ok) = 0;

@@ -19,7 +19,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config
   capnproto libcapnp-dev libzstd-dev libunwind-14-dev
   catch2 libcli11-dev libfmt-dev nlohmann-json3-dev
-  gdb gdbserver clang libclang-rt-14-dev strace sqlite3 python3
+  gdb gdbserver lldb clang libclang-rt-14-dev strace sqlite3 python3
   gzip coreutils findutils make libzydis-dev
   golang-go nodejs default-jdk-headless
 )

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstring>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <sstream>
 
@@ -332,6 +333,31 @@ std::string ReplayTarget::auxv() { return session_->auxv_of(focus_tid()); }
 std::string ReplayTarget::exec_file() { return session_->exe_copy_of(focus_tid()).string(); }
 
 std::string ReplayTarget::siginfo(int) { return last_siginfo_; }
+
+std::vector<gdb::MemoryRegion> ReplayTarget::memory_map() {
+  // The replayed process has the recorded layout (its mappings are made at
+  // the recorded addresses), so its own maps are the recorded ones; file
+  // mappings are the trace's copies, so their paths are left out.
+  std::vector<gdb::MemoryRegion> map;
+  if (exited_ || !session_->alive()) return map;
+  std::ifstream maps("/proc/" + std::to_string(session_->task(focus_tid()).tid()) + "/maps");
+  std::string line;
+  while (std::getline(maps, line)) {
+    gdb::MemoryRegion r;
+    char perms[8] = {};
+    unsigned long long start = 0, end = 0;
+    int name_at = 0;
+    if (std::sscanf(line.c_str(), "%llx-%llx %7s %*s %*s %*s %n", &start, &end, perms, &name_at) < 3) continue;
+    r.start = start;
+    r.end = end;
+    r.readable = perms[0] == 'r';
+    r.writable = perms[1] == 'w';
+    r.executable = perms[2] == 'x';
+    if (name_at > 0 && line[static_cast<size_t>(name_at)] == '[') r.name = line.substr(static_cast<size_t>(name_at));
+    map.push_back(std::move(r));
+  }
+  return map;
+}
 
 std::string ReplayTarget::moved_to(const Mark& at) {
   stop_at(at, gdb::StopReason::Kind::Signal);

@@ -39,6 +39,7 @@ class ReplayTarget : public gdb::Target {
   std::string auxv() override;
   std::string exec_file() override;
   std::string siginfo(int tid) override;
+  std::vector<gdb::MemoryRegion> memory_map() override;
   std::string monitor(const std::string& command, bool& ok) override;
   bool restart(const std::vector<std::string>& args, std::string& why) override;
 

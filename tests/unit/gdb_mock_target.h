@@ -176,6 +176,8 @@ class MockTarget : public Target {
   std::string exec_file() override { return exec_path; }
   std::string siginfo(int) override { return siginfo_bytes; }
   std::string siginfo_bytes;  // what qXfer:siginfo:read returns (empty: no signal)
+  std::vector<MemoryRegion> memory_map() override { return regions; }
+  std::vector<MemoryRegion> regions;  // what qMemoryRegionInfo answers from (empty: unknown)
 
   std::string monitor(const std::string& command, bool& ok) override {
     monitor_commands.push_back(command);

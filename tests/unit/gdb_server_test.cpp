@@ -573,3 +573,67 @@ TEST_CASE("gdbserver: session packets") {
     CHECK(ask(s, "qfThreadInfo") == "m3e8,3f2");
   }
 }
+
+TEST_CASE("gdbserver: lldb's packets") {
+  MockTarget t;
+  GdbServer s(t);
+  const std::string triple = "triple:" + to_hex(std::string_view("x86_64-pc-linux-gnu")) + ";";
+
+  std::string host = ask(s, "qHostInfo");
+  CHECK(host.find(triple) != std::string::npos);
+  for (const char* f : {"ptrsize:8;", "endian:little;", "ostype:linux;", "watchpoint_exceptions_received:after;"})
+    CHECK(host.find(f) != std::string::npos);
+  std::string proc = ask(s, "qProcessInfo");
+  CHECK(proc.rfind("pid:3e8;", 0) == 0);
+  CHECK(proc.find(triple) != std::string::npos);
+
+  SECTION("error text once asked for, in lldb's form") {
+    CHECK(ask(s, "P0=0500000000000000").rfind("E.", 0) == 0);
+    CHECK(ask(s, "QEnableErrorStrings") == "OK");
+    std::string r = ask(s, "P0=0500000000000000");
+    REQUIRE(r.rfind("E01;", 0) == 0);
+    std::string text;
+    REQUIRE(from_hex(r.substr(4), text));
+    CHECK(text == "rrx: cannot write registers during a replay: it would change the recorded execution");
+  }
+  SECTION("qThreadStopInfo: the stopping thread's reason, none for the others") {
+    t.last.software_breakpoint = true;
+    CHECK(ask(s, "qSupported:swbreak+").find("swbreak+") != std::string::npos);
+    std::string r1 = ask(s, "qThreadStopInfo3e8");
+    CHECK(r1.rfind("T05thread:3e8;swbreak:;", 0) == 0);
+    std::string r2 = ask(s, "qThreadStopInfo3f2");
+    CHECK(r2.rfind("T00thread:3f2;", 0) == 0);
+    CHECK(r2.find("10:" + le_hex(MockTarget::kMemBase + 0x200, 8)) != std::string::npos);  // its rip
+    CHECK(ask(s, "qThreadStopInfo999").rfind("E", 0) == 0);
+    CHECK(ask(s, "qThreadStopInfozz").rfind("E", 0) == 0);
+    // No side effect on the general thread: g still reads thread 1.
+    CHECK(ask(s, "Hg3e8") == "OK");
+    ask(s, "qThreadStopInfo3f2");
+    CHECK(ask(s, "g").substr(0, 16) == le_hex(0x1111111111111111ull, 8));
+  }
+  SECTION("QListThreadsInStopReply: T replies list the threads and their pcs") {
+    CHECK(ask(s, "c").find("threads:") == std::string::npos);
+    CHECK(ask(s, "QListThreadsInStopReply") == "OK");
+    std::string r = ask(s, "c");
+    CHECK(r.find("threads:3e8,3f2;thread-pcs:" + hex_number(MockTarget::kMemBase + 0x100) + "," +
+                 hex_number(MockTarget::kMemBase + 0x200) + ";") != std::string::npos);
+    StopReason exited;
+    exited.kind = StopReason::Kind::Exited;
+    t.script.push_back(exited);
+    CHECK(ask(s, "c") == "W00");
+    CHECK(ask(s, "qProcessInfo").rfind("E", 0) == 0);
+  }
+  SECTION("qMemoryRegionInfo: the mapping or the gap around an address") {
+    CHECK(ask(s, "qMemoryRegionInfo:400000") == "");  // no map: unsupported
+    t.regions = {{0x400000, 0x402000, true, false, true, ""}, {0x7ffe0000, 0x7fff0000, true, true, false, "[stack]"}};
+    CHECK(ask(s, "qMemoryRegionInfo") == "OK");
+    CHECK(ask(s, "qMemoryRegionInfo:400000") == "start:400000;size:2000;permissions:rx;");
+    CHECK(ask(s, "qMemoryRegionInfo:401fff") == "start:400000;size:2000;permissions:rx;");
+    CHECK(ask(s, "qMemoryRegionInfo:7ffe1234") ==
+          "start:7ffe0000;size:10000;permissions:rw;name:" + to_hex(std::string_view("[stack]")) + ";");
+    CHECK(ask(s, "qMemoryRegionInfo:1000") == "start:0;size:400000;");
+    CHECK(ask(s, "qMemoryRegionInfo:402000") == "start:402000;size:" + hex_number(0x7ffe0000 - 0x402000) + ";");
+    CHECK(ask(s, "qMemoryRegionInfo:7fff0000") == "start:7fff0000;size:" + hex_number(UINT64_MAX - 0x7fff0000) + ";");
+    CHECK(ask(s, "qMemoryRegionInfo:xyz").rfind("E", 0) == 0);
+  }
+}

@@ -6,12 +6,13 @@ would run back to the start), sends -exec-interrupt after 0.3 s and expects
 *stopped with SIGINT soon after; then inspects that position, and goes on
 backwards to the start from there. Prints one line per check; exits 1 on a
 failure."""
-import queue
+import os
 import re
-import subprocess
 import sys
-import threading
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from mi_client import MiError, MiSession  # noqa: E402
 
 rrx, trace, exe = sys.argv[1:4]
 failures = 0
@@ -19,143 +20,71 @@ failures = 0
 
 def check(ok, what, detail=""):
     global failures
-    print(("ok:   " if ok else "FAIL: ") + what + ("" if ok or not detail else "\n  | " + detail))
+    print(("ok:   " if ok else "FAIL: ") + what + ("" if ok or not detail else "\n  | " + str(detail)))
     if not ok:
         failures += 1
     return ok
 
 
-def reader(stream, q, log):
-    for line in iter(stream.readline, b""):
-        text = line.decode(errors="replace").rstrip("\n")
-        log.append(text)
-        if q is not None:
-            q.put((time.monotonic(), text))
-    if q is not None:
-        q.put((time.monotonic(), None))
+def current_event(gdb):
+    gdb.command('-interpreter-exec console "monitor when"')
+    m = re.search(r"Current event: (\d+)", "".join(gdb.console))
+    return int(m.group(1)) if m else 0
 
 
-server_log, gdb_log = [], []
-server = subprocess.Popen([rrx, "replay", "-q", "-s", "0", trace], stdin=subprocess.DEVNULL,
-                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-port_q = queue.Queue()
-threading.Thread(target=reader, args=(server.stderr, port_q, server_log), daemon=True).start()
-port = None
-deadline = time.monotonic() + 30
-while port is None and time.monotonic() < deadline:
-    try:
-        _, line = port_q.get(timeout=1)
-    except queue.Empty:
-        continue
-    if line is None:
-        break
-    m = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
-    if m:
-        port = int(m.group(1))
-if not check(port is not None, "rrx serves the replay", "\n  | ".join(server_log)):
-    server.kill()
-    sys.exit(1)
-
-gdb = subprocess.Popen(["gdb", "-q", "-nx", "--interpreter=mi2", exe], stdin=subprocess.PIPE,
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-out_q = queue.Queue()
-threading.Thread(target=reader, args=(gdb.stdout, out_q, gdb_log), daemon=True).start()
-
-
-def send(cmd):
-    gdb_log.append(">>> " + cmd)
-    gdb.stdin.write((cmd + "\n").encode())
-    gdb.stdin.flush()
-
-
-def wait_for(pattern, timeout):
-    """The first line of gdb's output matching pattern, and when it came."""
-    end = time.monotonic() + timeout
-    while True:
-        left = end - time.monotonic()
-        if left <= 0:
-            return None, None
-        try:
-            when, line = out_q.get(timeout=left)
-        except queue.Empty:
-            return None, None
-        if line is None:
-            return None, None
-        if re.search(pattern, line):
-            return when, line
-
-
-def bail(what):
-    check(False, what, "\n  | ".join(gdb_log[-40:] + ["--- rrx:"] + server_log[-20:]))
-    gdb.kill()
-    server.kill()
-    sys.exit(1)
-
-
-send("-gdb-set mi-async on")
-if wait_for(r"^\^done", 10)[1] is None:
-    bail("gdb takes mi-async on")
-send("-target-select extended-remote 127.0.0.1:%d" % port)
-if wait_for(r"^\^connected", 30)[1] is None:
-    bail("gdb connects")
-send("-exec-continue")
-_, line = wait_for(r"^\*stopped", 120)
-if line is None:
-    bail("forward to the end of the recording")
-send('-interpreter-exec console "monitor when"')
-_, line = wait_for(r'Current event: \d+', 10)
-end_event = int(re.search(r"Current event: (\d+)", line).group(1)) if line else 0
-check(end_event > 1000, "at the end of the recording (event %d)" % end_event)
-
-send("-exec-continue --reverse")
-started = time.monotonic()
-if wait_for(r"^\^running", 10)[1] is None:
-    bail("reverse-continue starts")
-time.sleep(0.3)
-send("-exec-interrupt")
-asked = time.monotonic()
-when, line = wait_for(r"^\*stopped", 60)
-if line is None:
-    bail("the interrupted reverse-continue stops")
-latency = when - asked
-check('reason="signal-received"' in line and 'signal-name="SIGINT"' in line,
-      "stopped by SIGINT", line)
-# The stop itself (SIGINT, not the end of the search) is what shows the
-# interrupt was taken; the bound leaves room for a loaded CI machine
-# (measured here: 4-60 ms).
-check(latency < 2.0, "stopped %.0f ms after -exec-interrupt (%.0f ms after the start)" %
-      (latency * 1000, (when - started) * 1000))
-
-# A consistent position: gdb reads its frame and registers; rrx knows it.
-send("-stack-info-frame")
-_, line = wait_for(r"^\^(done|error)", 10)
-check(line is not None and line.startswith("^done,frame="), "gdb reads the frame there", str(line))
-send('-data-evaluate-expression "$pc"')
-_, line = wait_for(r"^\^(done|error)", 10)
-check(line is not None and line.startswith("^done,value="), "gdb reads the pc there", str(line))
-send('-interpreter-exec console "monitor when"')
-_, line = wait_for(r"Current event: \d+", 10)
-here = int(re.search(r"Current event: (\d+)", line).group(1)) if line else 0
-check(1 < here < end_event, "between the start and the end (event %d of %d)" % (here, end_event))
-
-# And on backwards from there, to the start.
-send("-exec-continue --reverse")
-_, line = wait_for(r"No more reverse-execution history", 120)
-check(line is not None, "reverse-continue goes on to the start")
-_, line = wait_for(r"^\*stopped", 10)
-check(line is not None and 'func="_start"' in line, "stopped at _start", str(line))
-send('-interpreter-exec console "monitor when"')
-_, line = wait_for(r"Current event: \d+", 10)
-check(line is not None and "Current event: 1 " in line, "at the start", str(line))
-
-send("-gdb-exit")
 try:
-    gdb.wait(timeout=20)
-    server.wait(timeout=20)
-except subprocess.TimeoutExpired:
-    check(False, "gdb and rrx exit")
-    gdb.kill()
-    server.kill()
+    session = MiSession(rrx, trace)
+except MiError as e:
+    check(False, "rrx serves the replay", e)
+    sys.exit(1)
+try:
+    gdb = session.start_gdb(exe)
+    gdb.command("-gdb-set mi-async on")
+    rec = gdb.command("-target-select extended-remote 127.0.0.1:%d" % session.port, timeout=30)
+    if not check(rec.cls == "connected", "gdb connects", rec):
+        raise MiError("no connection")
+    gdb.pending_async.clear()
+    gdb.command("-exec-continue")
+    gdb.wait_async("stopped", 120)
+    end_event = current_event(gdb)
+    check(end_event > 1000, "at the end of the recording (event %d)" % end_event)
+
+    started = time.monotonic()
+    rec = gdb.command("-exec-continue --reverse")
+    if not check(rec.cls == "running", "reverse-continue starts", rec):
+        raise MiError("reverse-continue did not start")
+    time.sleep(0.3)
+    asked = time.monotonic()
+    gdb.command("-exec-interrupt")
+    stop = gdb.wait_async("stopped", 60)
+    latency = stop.when - asked
+    check(stop.results.get("reason") == "signal-received" and stop.results.get("signal-name") == "SIGINT",
+          "stopped by SIGINT", stop)
+    # The stop itself (SIGINT, not the end of the search) is what shows the
+    # interrupt was taken; the bound leaves room for a loaded CI machine
+    # (measured here: 4-60 ms).
+    check(latency < 2.0, "stopped %.0f ms after -exec-interrupt (%.0f ms after the start)" %
+          (latency * 1000, (stop.when - started) * 1000))
+
+    # A consistent position: gdb reads its frame and registers; rrx knows it.
+    rec = gdb.command("-stack-info-frame")
+    check(rec.cls == "done" and "frame" in rec.results, "gdb reads the frame there", rec)
+    rec = gdb.command('-data-evaluate-expression "$pc"')
+    check(rec.cls == "done" and "value" in rec.results, "gdb reads the pc there", rec)
+    here = current_event(gdb)
+    check(1 < here < end_event, "between the start and the end (event %d of %d)" % (here, end_event))
+
+    # And on backwards from there, to the start.
+    gdb.command("-exec-continue --reverse")
+    stop = gdb.wait_async("stopped", 120)
+    check("No more reverse-execution history" in "".join(gdb.console), "reverse-continue goes on to the start")
+    check(stop.results.get("frame", {}).get("func") == "_start", "stopped at _start", stop)
+    here = current_event(gdb)
+    check(here == 1, "at the start (event %d)" % here)
+except MiError as e:
+    check(False, str(e))
+finally:
+    session.close()
 if failures:
-    print("\n".join(["--- gdb:"] + gdb_log[-60:] + ["--- rrx:"] + server_log[-20:]))
+    print(session.transcript(60))
 sys.exit(1 if failures else 0)
