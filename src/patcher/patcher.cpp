@@ -218,7 +218,7 @@ std::variant<std::vector<uint8_t>, std::string> relocate(const CodeWindow& w, ui
 // Plans the patch that displaces the instructions starting at `insns`
 // (consecutive, the syscall among them).
 std::variant<SitePatch, Refusal> build(const CodeWindow& w, const WindowView& v, const std::vector<uint64_t>& insns,
-                                       uint64_t hi, uint64_t syscall_addr, uint64_t stub_addr,
+                                       uint64_t hi, uint64_t syscall_addr, uint64_t syscall_end, uint64_t stub_addr,
                                        const HookSequence& hook, const Decoder& dec) {
   const uint64_t lo = insns.front();
   auto t = std::upper_bound(v.targets.begin(), v.targets.end(), lo);
@@ -237,7 +237,7 @@ std::variant<SitePatch, Refusal> build(const CodeWindow& w, const WindowView& v,
     if (a == syscall_addr) {
       p.hook_addr = here();
       emit(hook(p.hook_addr));
-      auto lea = lea_rcx(here(), syscall_addr + 2);
+      auto lea = lea_rcx(here(), syscall_end);  // rcx as the kernel leaves it: the address after the syscall
       if (!lea) return Refusal{"the stub is out of rel32 reach of the site"};
       emit(*lea);
       last_falls_through = true;
@@ -275,10 +275,17 @@ WindowBounds choose_window(const std::vector<ElfFunction>& functions, uint64_t l
     if (site - lo >= f.size || lo < map_lo || f.size > map_hi - lo) continue;
     if (!best || f.addr > best->addr || (f.addr == best->addr && f.size < best->size)) best = &f;
   }
-  if (best) return {best->addr + load_bias, best->addr + load_bias + best->size, true};
-  uint64_t lo = site - map_lo > radius ? site - radius : map_lo;
-  uint64_t hi = map_hi - site > radius ? site + radius : map_hi;
-  return {lo, hi, false};
+  WindowBounds b{};
+  if (best) {
+    b = {best->addr + load_bias, best->addr + load_bias + best->size, true, {}};
+  } else {
+    b = {site - map_lo > radius ? site - radius : map_lo, map_hi - site > radius ? site + radius : map_hi, false, {}};
+  }
+  for (const ElfFunction& f : functions) {
+    uint64_t start = f.addr + load_bias;
+    if (start > b.lo && start < b.hi && (b.entries.empty() || b.entries.back() != start)) b.entries.push_back(start);
+  }
+  return b;
 }
 
 std::variant<SitePatch, Refusal> plan_site(const CodeWindow& w, uint64_t syscall_addr, uint64_t stub_addr,
@@ -310,7 +317,7 @@ std::variant<SitePatch, Refusal> plan_site(const CodeWindow& w, uint64_t syscall
       }
     }
     if (after_why.empty()) {
-      auto r = build(w, v, insns, hi, syscall_addr, stub_addr, hook, dec);
+      auto r = build(w, v, insns, hi, syscall_addr, site_end, stub_addr, hook, dec);
       if (std::holds_alternative<SitePatch>(r)) return r;
       after_why = std::get<Refusal>(r).reason;
     }
@@ -330,7 +337,7 @@ std::variant<SitePatch, Refusal> plan_site(const CodeWindow& w, uint64_t syscall
       }
     }
     if (before_why.empty()) {
-      auto r = build(w, v, insns, site_end, syscall_addr, stub_addr, hook, dec);
+      auto r = build(w, v, insns, site_end, syscall_addr, site_end, stub_addr, hook, dec);
       if (std::holds_alternative<SitePatch>(r)) return r;
       before_why = std::get<Refusal>(r).reason;
     }

@@ -36,12 +36,16 @@
 //     Branch targets are collected by decoding at EVERY byte offset of the
 //     window: every real instruction starts at one of them, so every real
 //     direct branch in the window is seen (spurious ones only cause
-//     refusals). Indirect jumps are only checked among the decoded
-//     displaced-neighbour instructions.
+//     refusals). Indirect jumps cannot be found reliably there and are not
+//     checked. A function-bounded window whose sweep hits an undecodable
+//     byte, or does not land on the site, is treated the same way.
 //   Residual risk, as in rr: a branch from outside the window into the range
 //   (a ".cold" part jumping back into its function, when the caller does not
 //   pass its targets in `entries`), or an indirect jump the checks above did
-//   not see. The e2e-style unit test measures the first on all of libc.
+//   not see (a computed target in an unsynchronized window, a function
+//   whose code continues past its symbol). The unit test measures the first
+//   on all of Debian 12's libc and ld.so: no accepted range holds a direct
+//   branch target from anywhere else in the file.
 // * Relocation. RIP-relative memory operands get a new disp32 aimed at the
 //   same absolute address (refused when it does not fit: stub pages must be
 //   within ±2 GiB of the site). jmp/jcc (rel8 or rel32) become their rel32
@@ -82,6 +86,7 @@ namespace rrx::patcher {
 struct WindowBounds {
   uint64_t lo, hi;  // [lo, hi), run-time addresses
   bool from_symbol;  // [lo, hi) is one function: lo is an instruction start
+  std::vector<uint64_t> entries;  // other function starts in (lo, hi): pass as CodeWindow::entries
 };
 
 // Default half-width of an unsynchronized window.
@@ -91,7 +96,7 @@ constexpr uint64_t kDefaultRadius = 256;
 // addresses) and `load_bias` what to add to them; [map_lo, map_hi) is the
 // executable mapping holding the site. The innermost function extent that
 // holds the site and lies inside the mapping, else site ± radius clipped
-// to the mapping.
+// to the mapping; with the starts of the other functions inside it.
 WindowBounds choose_window(const std::vector<ElfFunction>& functions, uint64_t load_bias, uint64_t site,
                            uint64_t map_lo, uint64_t map_hi, uint64_t radius = kDefaultRadius);
 
@@ -106,9 +111,11 @@ struct CodeWindow {
 // The bytes that transfer from the stub into the hook, emitted for the
 // address they will occupy. Contract: on entry, registers (rax = syscall
 // number, arguments, rsp, flags) are exactly as at the original `syscall`;
-// the sequence must leave rax = the result and r11 = rflags as the kernel
-// leaves them, never touch the program's stack, and fall through to its
-// end. rcx may be anything: the stub sets it afterwards.
+// the sequence must leave rax = the result, r11 = rflags as the kernel
+// leaves them (rflags at entry), rflags and every other register as a
+// syscall leaves them, never touch the program's stack, and fall through to
+// its end. rcx may be anything: the stub sets it afterwards. A plain
+// `syscall` (0f 05) meets the contract: the live unit test uses it.
 using HookSequence = std::function<std::vector<uint8_t>(uint64_t at_addr)>;
 
 struct SitePatch {

@@ -245,7 +245,7 @@ TEST_CASE("patched syscall sites of a running program keep its behaviour") {
       bias = m->lo - *v;
     }
     pt::WindowBounds b = pt::choose_window(functions, bias, site, m->lo, m->hi);
-    pt::CodeWindow w{b.lo, t.read(b.lo, b.hi - b.lo), b.from_symbol, {}};
+    pt::CodeWindow w{b.lo, t.read(b.lo, b.hi - b.lo), b.from_symbol, b.entries};
     Region& reg = regions[m->lo];
     REQUIRE(reg.next + slot <= reg.lo + kRegion);
     auto plan = pt::plan_site(w, site, reg.next, hook);

@@ -133,6 +133,7 @@ struct LibraryScan {
   std::map<std::string, size_t> refused;              // reason with addresses elided -> count
   std::map<std::string, std::vector<uint64_t>> named_sites;  // function name -> its sites
   std::set<uint64_t> patched;
+  std::vector<std::string> refused_sites;             // "0x... in NAME"
 };
 
 // Plans every syscall of the library's code (found by a linear sweep of each
@@ -172,9 +173,13 @@ LibraryScan scan_library(const std::string& path) {
       REQUIRE(b.lo <= site);
       REQUIRE(site < b.hi);
       s.in_function += b.from_symbol;
-      pt::CodeWindow w{b.lo, std::vector<uint8_t>(code + (b.lo - r.addr), code + (b.hi - r.addr)), b.from_symbol, {}};
+      pt::CodeWindow w{b.lo, std::vector<uint8_t>(code + (b.lo - r.addr), code + (b.hi - r.addr)), b.from_symbol, b.entries};
+      std::string names;
       for (const auto& f : functions) {
-        if (!f.name.empty() && f.addr <= site && site < f.addr + f.size) s.named_sites[f.name].push_back(site);
+        if (!f.name.empty() && f.addr <= site && site < f.addr + f.size) {
+          s.named_sites[f.name].push_back(site);
+          names += " " + f.name;
+        }
       }
       auto plan = pt::plan_site(w, site, stub_addr, syscall_hook());
       if (auto* p = std::get_if<pt::SitePatch>(&plan)) {
@@ -186,6 +191,9 @@ LibraryScan scan_library(const std::string& path) {
       } else {
         std::string why = std::regex_replace(std::get<pt::Refusal>(plan).reason, std::regex("0x[0-9a-f]+"), "X");
         ++s.refused[why];
+        char at[32];
+        std::snprintf(at, sizeof at, "%#lx", static_cast<unsigned long>(site));
+        s.refused_sites.push_back(at + (names.empty() ? std::string(" (no symbol)") : " in" + names));
       }
     }
   }
@@ -199,6 +207,7 @@ void report(const std::string& path, const LibraryScan& s) {
               path.c_str(), s.sites, s.in_function, s.after, s.before,
               s.sites ? 100.0 * double(s.after + s.before) / double(s.sites) : 0.0, refused, s.far_target_in_range);
   for (const auto& [why, n] : s.refused) std::printf("patcher:   refused %zu: %s\n", n, why.c_str());
+  for (const auto& site : s.refused_sites) std::printf("patcher:   refused site %s\n", site.c_str());
 }
 
 }  // namespace
@@ -414,7 +423,8 @@ TEST_CASE("patcher decodes an unsynchronized window from the site, and backwards
 }
 
 TEST_CASE("patcher chooses the innermost function that holds the site") {
-  std::vector<rrx::ElfFunction> fns = {{0x1000, 0x400, "outer"}, {0x1100, 0x40, "inner"}, {0x2000, 0x10, "other"}};
+  std::vector<rrx::ElfFunction> fns = {
+      {0x1000, 0x400, "outer"}, {0x1100, 0x40, "inner"}, {0x1850, 0x10, "near"}, {0x2000, 0x10, "other"}};
   pt::WindowBounds b = pt::choose_window(fns, 0x7000000, 0x7001120, 0x7000000, 0x7010000);
   CHECK(b.from_symbol);
   CHECK(b.lo == 0x7001100);
@@ -423,6 +433,7 @@ TEST_CASE("patcher chooses the innermost function that holds the site") {
   CHECK(!b.from_symbol);
   CHECK(b.lo == 0x7001700);
   CHECK(b.hi == 0x7001900);
+  CHECK(b.entries == std::vector<uint64_t>{0x7001850});  // a function start in the window is a branch target
   // A function that sticks out of the mapping is not trusted.
   b = pt::choose_window(fns, 0x7000000, 0x7002008, 0x7001800, 0x7002008 + 4);
   CHECK(!b.from_symbol);
