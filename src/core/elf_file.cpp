@@ -1,3 +1,5 @@
+// ELF reading for the recorder: vetting a program (inspect_program) and
+// function extents from symbols and unwind tables (function_ranges).
 #include "core/elf_file.h"
 
 #include <elf.h>
@@ -5,8 +7,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <tuple>
 #include <vector>
 
 #include "core/error.h"
@@ -71,6 +76,237 @@ std::string find_program(const std::string& prog) {
     start = end + 1;
   }
   return "";
+}
+
+
+namespace {
+
+// Bounds-checked reading of a whole file image.
+class Image {
+ public:
+  explicit Image(std::vector<uint8_t> bytes) : b_(std::move(bytes)) {}
+  size_t size() const { return b_.size(); }
+  bool has(uint64_t off, uint64_t len) const { return off <= b_.size() && len <= b_.size() - off; }
+  template <typename T>
+  bool get(uint64_t off, T* out) const {
+    if (!has(off, sizeof(T))) return false;
+    std::memcpy(out, b_.data() + off, sizeof(T));
+    return true;
+  }
+
+ private:
+  std::vector<uint8_t> b_;
+};
+
+std::vector<uint8_t> read_whole(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw_errno(path);
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    ::close(fd);
+    throw_errno(path);
+  }
+  std::vector<uint8_t> b(static_cast<size_t>(st.st_size));
+  size_t done = 0;
+  while (done < b.size()) {
+    ssize_t n = ::pread(fd, b.data() + done, b.size() - done, static_cast<off_t>(done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    done += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  b.resize(done);
+  return b;
+}
+
+// A cursor over .eh_frame with the DWARF pointer encodings (DW_EH_PE_*)
+// that FDEs use; `vaddr` is the ELF address of the section's first byte.
+struct EhCursor {
+  const Image& img;
+  uint64_t off, end, sec_off, vaddr;
+  bool ok = true;
+
+  uint64_t vaddr_here() const { return vaddr + (off - sec_off); }
+  template <typename T>
+  T fixed() {
+    T v{};
+    if (off + sizeof(T) > end || !img.get(off, &v)) ok = false;
+    off += sizeof(T);
+    return v;
+  }
+  uint64_t uleb() {
+    uint64_t v = 0;
+    for (unsigned shift = 0; ok; shift += 7) {
+      uint8_t byte = fixed<uint8_t>();
+      if (shift < 64) v |= uint64_t(byte & 0x7f) << shift;
+      if (!(byte & 0x80)) break;
+    }
+    return v;
+  }
+  int64_t sleb() {
+    uint64_t v = 0;
+    unsigned shift = 0;
+    uint8_t byte = 0;
+    do {
+      byte = fixed<uint8_t>();
+      if (shift < 64) v |= uint64_t(byte & 0x7f) << shift;
+      shift += 7;
+    } while (ok && (byte & 0x80));
+    if (shift < 64 && (byte & 0x40)) v |= ~uint64_t{0} << shift;
+    return static_cast<int64_t>(v);
+  }
+  // An encoded pointer; `apply` false reads only the value (an FDE's range).
+  uint64_t pointer(uint8_t enc, bool apply = true) {
+    uint64_t at = vaddr_here();
+    uint64_t v = 0;
+    switch (enc & 0x0f) {
+      case 0x00: v = fixed<uint64_t>(); break;
+      case 0x01: v = uleb(); break;
+      case 0x02: v = fixed<uint16_t>(); break;
+      case 0x03: v = fixed<uint32_t>(); break;
+      case 0x04: v = fixed<uint64_t>(); break;
+      case 0x09: v = static_cast<uint64_t>(sleb()); break;
+      case 0x0a: v = static_cast<uint64_t>(int64_t{fixed<int16_t>()}); break;
+      case 0x0b: v = static_cast<uint64_t>(int64_t{fixed<int32_t>()}); break;
+      case 0x0c: v = fixed<uint64_t>(); break;
+      default: ok = false; return 0;
+    }
+    if (apply) {
+      switch (enc & 0x70) {
+        case 0x00: break;
+        case 0x10: v += at; break;  // pcrel
+        default: ok = false;        // datarel/textrel/funcrel: not used in .eh_frame FDEs on x86-64
+      }
+    }
+    return v;
+  }
+  std::string cstring() {
+    std::string s;
+    while (ok) {
+      char c = static_cast<char>(fixed<uint8_t>());
+      if (!ok || c == 0) break;
+      s += c;
+    }
+    return s;
+  }
+};
+
+void eh_frame_functions(const Image& img, uint64_t sec_off, uint64_t sec_size, uint64_t vaddr,
+                        std::vector<ElfFunction>* out) {
+  if (!img.has(sec_off, sec_size)) return;
+  const uint64_t sec_end = sec_off + sec_size;
+  std::vector<std::pair<uint64_t, uint8_t>> cie_encoding;  // CIE offset -> FDE pointer encoding
+  auto encoding_of = [&](uint64_t cie_off, uint8_t* enc) {
+    for (auto& [o, e] : cie_encoding) {
+      if (o == cie_off) {
+        *enc = e;
+        return true;
+      }
+    }
+    EhCursor c{img, cie_off, sec_end, sec_off, vaddr};
+    uint32_t len = c.fixed<uint32_t>();
+    if (!c.ok || len == 0 || len == 0xffffffff) return false;
+    c.end = std::min<uint64_t>(sec_end, cie_off + 4 + len);
+    if (c.fixed<uint32_t>() != 0) return false;  // not a CIE
+    uint8_t version = c.fixed<uint8_t>();
+    std::string aug = c.cstring();
+    if (aug.find("eh") != std::string::npos) c.fixed<uint64_t>();
+    c.uleb();  // code alignment
+    c.sleb();  // data alignment
+    if (version == 1) c.fixed<uint8_t>(); else c.uleb();  // return address register
+    uint8_t fde_enc = 0x00;  // absptr unless 'R' says otherwise
+    if (!aug.empty() && aug[0] == 'z') {
+      c.uleb();
+      for (size_t i = 1; i < aug.size() && c.ok; ++i) {
+        if (aug[i] == 'R') fde_enc = c.fixed<uint8_t>();
+        else if (aug[i] == 'L') c.fixed<uint8_t>();
+        else if (aug[i] == 'P') c.pointer(c.fixed<uint8_t>(), false);
+        else if (aug[i] != 'S' && aug[i] != 'B') return false;  // unknown augmentation: its layout is unknown
+      }
+    }
+    if (!c.ok) return false;
+    cie_encoding.emplace_back(cie_off, fde_enc);
+    *enc = fde_enc;
+    return true;
+  };
+  uint64_t off = sec_off;
+  while (off + 4 <= sec_end) {
+    uint32_t len = 0;
+    img.get(off, &len);
+    if (len == 0 || len == 0xffffffff) break;  // terminator, or a 64-bit entry (not produced on x86-64)
+    uint64_t next = off + 4 + uint64_t{len};
+    if (next > sec_end) break;
+    uint32_t id = 0;
+    img.get(off + 4, &id);
+    if (id != 0 && id <= off + 4 - sec_off) {
+      uint8_t enc = 0;
+      if (encoding_of(off + 4 - id, &enc)) {
+        EhCursor c{img, off + 8, next, sec_off, vaddr};
+        uint64_t begin = c.pointer(enc);
+        uint64_t range = c.pointer(enc, false);
+        if (c.ok && range > 0) out->push_back({begin, range, ""});
+      }
+    }
+    off = next;
+  }
+}
+
+}  // namespace
+
+std::vector<ElfFunction> function_ranges(const std::string& path) {
+  Image img(read_whole(path));
+  std::vector<ElfFunction> fns;
+  Elf64_Ehdr eh{};
+  if (!img.get(0, &eh) || std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+      eh.e_shentsize != sizeof(Elf64_Shdr)) {
+    return fns;
+  }
+  std::vector<Elf64_Shdr> sh(eh.e_shnum);
+  for (unsigned i = 0; i < eh.e_shnum; ++i) {
+    if (!img.get(eh.e_shoff + uint64_t{i} * sizeof(Elf64_Shdr), &sh[i])) return fns;
+  }
+  std::string shstr_name;
+  for (unsigned i = 0; i < sh.size(); ++i) {
+    const Elf64_Shdr& s = sh[i];
+    if ((s.sh_type == SHT_SYMTAB || s.sh_type == SHT_DYNSYM) && s.sh_entsize == sizeof(Elf64_Sym) &&
+        img.has(s.sh_offset, s.sh_size)) {
+      for (uint64_t o = 0; o + sizeof(Elf64_Sym) <= s.sh_size; o += sizeof(Elf64_Sym)) {
+        Elf64_Sym sym{};
+        img.get(s.sh_offset + o, &sym);
+        if (ELF64_ST_TYPE(sym.st_info) == STT_FUNC && sym.st_shndx != SHN_UNDEF && sym.st_size > 0) {
+          std::string name;
+          const Elf64_Shdr* strtab = s.sh_link < sh.size() ? &sh[s.sh_link] : nullptr;
+          if (strtab && sym.st_name < strtab->sh_size) {
+            for (uint64_t k = strtab->sh_offset + sym.st_name; k < strtab->sh_offset + strtab->sh_size; ++k) {
+              char c = 0;
+              if (!img.get(k, &c) || c == 0) break;
+              name += c;
+            }
+          }
+          fns.push_back({sym.st_value, sym.st_size, std::move(name)});
+        }
+      }
+    }
+    if (s.sh_type == SHT_PROGBITS && eh.e_shstrndx < sh.size()) {
+      const Elf64_Shdr& names = sh[eh.e_shstrndx];
+      char name[10] = {};
+      if (s.sh_name < names.sh_size && img.has(names.sh_offset + s.sh_name, sizeof name)) {
+        for (size_t k = 0; k < sizeof name - 1; ++k) img.get(names.sh_offset + s.sh_name + k, &name[k]);
+      }
+      if (std::strcmp(name, ".eh_frame") == 0) eh_frame_functions(img, s.sh_offset, s.sh_size, s.sh_addr, &fns);
+    }
+  }
+  auto key = [](const ElfFunction& f) { return std::tie(f.addr, f.size, f.name); };
+  std::sort(fns.begin(), fns.end(), [&](const ElfFunction& a, const ElfFunction& b) { return key(a) < key(b); });
+  // An FDE sorts first among entries of its extent (empty name): drop it when a symbol follows.
+  std::vector<ElfFunction> kept;
+  for (size_t i = 0; i < fns.size(); ++i) {
+    bool same_extent_next = i + 1 < fns.size() && fns[i + 1].addr == fns[i].addr && fns[i + 1].size == fns[i].size;
+    if (same_extent_next && (fns[i].name.empty() || fns[i].name == fns[i + 1].name)) continue;
+    kept.push_back(std::move(fns[i]));
+  }
+  return kept;
+  return fns;
 }
 
 }  // namespace rrx

@@ -1,7 +1,10 @@
-// Just enough ELF reading to vet a program before recording it.
+// Just enough ELF reading to vet a program before recording it, and to
+// know where its functions are (the site patcher decodes whole functions).
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <vector>
 
 namespace rrx {
 
@@ -17,5 +20,22 @@ ElfSummary inspect_program(const std::string& path);
 // Resolves PROG like execvp would ($PATH search when it has no '/').
 // Returns empty when not found.
 std::string find_program(const std::string& prog);
+
+// One function's extent, in ELF virtual addresses (add the load bias for
+// run-time addresses).
+struct ElfFunction {
+  uint64_t addr;
+  uint64_t size;
+  std::string name;  // empty for an FDE
+};
+// Every function extent the file states: STT_FUNC symbols with a size
+// (.symtab and .dynsym) and the .eh_frame FDEs (present in stripped
+// libraries too: Debian's libc has no .symtab, but an FDE for nearly every
+// function, including static ones and the ".cold" parts). Sorted by address
+// then size; an FDE that repeats a symbol's extent and exact duplicates are
+// removed, aliases and other overlapping extents kept. Empty for a file that is not a 64-bit ELF file; damaged
+// tables are ignored, never trusted past the file's end. Throws rrx::Error
+// when the file cannot be read.
+std::vector<ElfFunction> function_ranges(const std::string& path);
 
 }  // namespace rrx
