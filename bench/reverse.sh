@@ -4,11 +4,15 @@
 # the variable and reverse-continues, which must go back N events to the
 # write. Prints, for each N: the native run, the recording, gdb's forward
 # replay to the end, the reverse-continue, and the memory the checkpoints
-# hold then (with the automatic checkpoint interval and cap in effect).
+# hold then (with the automatic checkpoint policy in effect).
+# Two programs: watch_distance (one thread) and watch_distance_mt (four
+# threads make N syscalls between them before the write and N after it, so
+# the write lies N events back inside a stretch where four threads run).
 #
 #   bash bench/reverse.sh [N...]        (default: 10000 100000 1000000)
 #
 # Environment: RRX_BUILD_DIR (default build), RRX, RRX_TEST_PROGRAMS,
+# BENCH_THREADS ("1 4" by default: which programs), RRX_CHECKPOINT_SECONDS /
 # RRX_CHECKPOINT_INTERVAL / RRX_CHECKPOINT_MAX / RRX_CHECKPOINT_MEMORY_MB
 # (rrx's own), BENCH_KEEP=1 keeps the work directory.
 set -euo pipefail
@@ -18,8 +22,7 @@ BUILD=${RRX_BUILD_DIR:-$ROOT/build}
 [[ $BUILD == /* ]] || BUILD=$ROOT/$BUILD
 RRX=${RRX:-$BUILD/bin/rrx}
 PROGS=${RRX_TEST_PROGRAMS:-$BUILD/tests/programs}
-PROG=$PROGS/watch_distance
-[[ -x $RRX && -x $PROG ]] || { echo "bench: build rrx and its test programs first (bash scripts/test.sh)" >&2; exit 1; }
+[[ -x $RRX && -x $PROGS/watch_distance && -x $PROGS/watch_distance_mt ]] || { echo "bench: build rrx and its test programs first (bash scripts/test.sh)" >&2; exit 1; }
 command -v gdb >/dev/null || { echo "bench: gdb is not installed" >&2; exit 1; }
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/rrx-bench-reverse.XXXXXX")
@@ -30,12 +33,18 @@ secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 SIZES=("$@")
 ((${#SIZES[@]})) || SIZES=(10000 100000 1000000)
 
-printf '%-9s %8s %8s %9s %9s %9s %12s %s\n' events native record "fwd-gdb" reverse "rev/fwd" "ckpt-mem" "checkpoints"
+printf '%-8s %-9s %8s %8s %9s %9s %9s %12s %s\n' threads events native record "fwd-gdb" reverse "rev/fwd" "ckpt-mem" "checkpoints"
 ROWS=()
+for threads in ${BENCH_THREADS:-1 4}; do
 for n in "${SIZES[@]}"; do
+  if [[ $threads == 1 ]]; then
+    PROG=$PROGS/watch_distance
+  else
+    PROG=$PROGS/watch_distance_mt
+  fi
   t0=$(now); "$PROG" "$n" >/dev/null; t1=$(now)
-  "$RRX" record -q -o "$WORK/t$n" -- "$PROG" "$n" >/dev/null; t2=$(now)
-  cat >"$WORK/g$n.gdb" <<GDB
+  "$RRX" record -q -o "$WORK/t${threads}_$n" -- "$PROG" "$n" >/dev/null; t2=$(now)
+  cat >"$WORK/g${threads}_$n.gdb" <<GDB
 python import time
 python t0 = time.time()
 break done
@@ -48,21 +57,23 @@ python print("REVERSE_SECONDS %.3f" % (time.time() - t0))
 print target
 monitor info checkpoints
 GDB
-  "$RRX" replay --batch -x "$WORK/g$n.gdb" "$WORK/t$n" >"$WORK/g$n.out" 2>&1 </dev/null || true
-  fwd=$(awk '/^FORWARD_SECONDS/ {print $2}' "$WORK/g$n.out")
-  rev=$(awk '/^REVERSE_SECONDS/ {print $2}' "$WORK/g$n.out")
-  mem=$(sed -n 's/^memory held by checkpoints: \([0-9]*\) KiB.*/\1/p' "$WORK/g$n.out")
-  nck=$(sed -n 's/^automatic: \([0-9]*\) .*/\1/p' "$WORK/g$n.out")
-  if ! grep -q 'Old value = 42' "$WORK/g$n.out"; then
-    echo "bench: N=$n: reverse-continue did not find the write:" >&2
-    tail -20 "$WORK/g$n.out" >&2
+  "$RRX" replay --batch -x "$WORK/g${threads}_$n.gdb" "$WORK/t${threads}_$n" >"$WORK/g${threads}_$n.out" 2>&1 </dev/null || true
+  fwd=$(awk '/^FORWARD_SECONDS/ {print $2}' "$WORK/g${threads}_$n.out")
+  rev=$(awk '/^REVERSE_SECONDS/ {print $2}' "$WORK/g${threads}_$n.out")
+  mem=$(sed -n 's/^memory held by checkpoints: \([0-9]*\) KiB.*/\1/p' "$WORK/g${threads}_$n.out")
+  nck=$(sed -n 's/^automatic: \([0-9]*\) .*/\1/p' "$WORK/g${threads}_$n.out")
+  if ! grep -q 'Old value = 42' "$WORK/g${threads}_$n.out"; then
+    echo "bench: $threads threads, N=$n: reverse-continue did not find the write:" >&2
+    tail -20 "$WORK/g${threads}_$n.out" >&2
   fi
   ratio=$(awk -v a="$rev" -v b="$fwd" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
-  printf '%-9s %8s %8s %9s %9s %9s %9s KiB %s\n' "$n" "$(secs "$t0" "$t1")" "$(secs "$t1" "$t2")" "$fwd" "$rev" \
-    "$ratio" "${mem:-?}" "${nck:-?} automatic"
-  ROWS+=("| $n | $(secs "$t0" "$t1") | $(secs "$t1" "$t2") | $fwd | $rev | $ratio | ${mem:-?} KiB | ${nck:-?} |")
+  printf '%-8s %-9s %8s %8s %9s %9s %9s %9s KiB %s\n' "$threads" "$n" "$(secs "$t0" "$t1")" "$(secs "$t1" "$t2")" \
+    "$fwd" "$rev" "$ratio" "${mem:-?}" "${nck:-?} automatic"
+  ROWS+=("| $threads | $n | $(secs "$t0" "$t1") | $(secs "$t1" "$t2") | $fwd | $rev | $ratio | ${mem:-?} KiB | ${nck:-?} |")
+  [[ ${BENCH_KEEP:-0} == 1 ]] || rm -rf "$WORK/t${threads}_$n"
+done
 done
 echo
-echo "| events back | native s | record s | gdb forward to the end s | reverse-continue s | reverse / forward | checkpoint memory | automatic checkpoints |"
-echo "|---|---|---|---|---|---|---|---|"
+echo "| threads | events back | native s | record s | gdb forward to the end s | reverse-continue s | reverse / forward | checkpoint memory | automatic checkpoints |"
+echo "|---|---|---|---|---|---|---|---|---|"
 printf '%s\n' "${ROWS[@]}"

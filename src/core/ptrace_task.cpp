@@ -162,6 +162,34 @@ user_fpregs_struct Task::fpregs() {
   return r;
 }
 
+std::string Task::xstate() {
+  alignas(64) static thread_local uint8_t buf[16384];
+  struct iovec iov = {buf, sizeof buf};
+  if (::ptrace(PTRACE_GETREGSET, tid_, reinterpret_cast<void*>(NT_X86_XSTATE), &iov) == -1) {
+    // No XSAVE: the legacy FP/SSE area is the whole state.
+    user_fpregs_struct f = fpregs();
+    return std::string("F") + std::string(reinterpret_cast<const char*>(&f), sizeof f);
+  }
+  return std::string("X") + std::string(reinterpret_cast<const char*>(buf), iov.iov_len);
+}
+
+void Task::set_xstate(const std::string& state) {
+  if (state.empty()) return;
+  if (state[0] == 'F' && state.size() == 1 + sizeof(user_fpregs_struct)) {
+    user_fpregs_struct f;
+    std::memcpy(&f, state.data() + 1, sizeof f);
+    do_ptrace(PTRACE_SETFPREGS, tid_, nullptr, &f, "SETFPREGS");
+    return;
+  }
+  alignas(64) static thread_local uint8_t buf[16384];
+  size_t len = std::min(state.size() - 1, sizeof buf);
+  std::memcpy(buf, state.data() + 1, len);
+  struct iovec iov = {buf, len};
+  if (::ptrace(PTRACE_SETREGSET, tid_, reinterpret_cast<void*>(NT_X86_XSTATE), &iov) == -1) {
+    throw_errno("ptrace(SETREGSET NT_X86_XSTATE) on thread " + std::to_string(tid_));
+  }
+}
+
 bool Task::ymm_high(uint8_t out[16][16]) {
   alignas(64) uint8_t xsave[4096];
   struct iovec iov = {xsave, sizeof xsave};

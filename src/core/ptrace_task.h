@@ -108,6 +108,11 @@ class Task {
   user_regs_struct regs();
   void set_regs(const user_regs_struct& regs);
   user_fpregs_struct fpregs();
+  // The whole FP/SSE/AVX state (PTRACE_GETREGSET NT_X86_XSTATE, or the
+  // legacy FP area without XSAVE), opaque, for set_xstate() on this or
+  // another thread of the same machine.
+  std::string xstate();
+  void set_xstate(const std::string& state);
   // Upper halves of ymm0-15 via PTRACE_GETREGSET NT_X86_XSTATE; false without AVX.
   bool ymm_high(uint8_t out[16][16]);
   KernelSyscallInfo syscall_info();

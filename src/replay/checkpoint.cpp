@@ -6,6 +6,8 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <sched.h>
+#include <signal.h>
+#include <linux/futex.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -41,16 +43,32 @@ uint64_t proportional_set_size(pid_t pid) {
 
 }  // namespace
 
+// One thread of a frozen process, as restore() recreates it.
+struct Checkpoint::Thread {
+  int tid = 0;  // recorded
+  user_regs_struct regs{};  // fs_base and gs_base (the TLS pointers) included
+  std::string xstate;       // FP/SSE/AVX
+  uint64_t sigmask = 0;
+  stack_t altstack{};       // threads other than the forked one (fork keeps the leader's)
+  uint64_t clear_child_tid = 0;
+  uint64_t robust_head = 0;
+  uint64_t robust_len = 0;
+  std::string comm;
+  // Sits at the entry stop of an emulated syscall whose result comes with
+  // a later event (a futex wait), with a two-stop skip strategy: restore()
+  // makes the copy enter that syscall again and skips it as before.
+  int64_t reenter_nr = -1;
+};
+
 struct Checkpoint::Data {
   struct Process {
-    int pid = 0;                  // recorded
-    int tid = 0;                  // recorded tid of its one thread
+    int pid = 0;  // recorded
     std::unique_ptr<Task> frozen;
-    user_regs_struct regs{};
     uint64_t scratch = 0;
-    uint64_t clear_child_tid = 0;
-    uint64_t robust_head = 0;
-    uint64_t robust_len = 0;
+    // threads[0] is the thread the frozen copy was forked from (the
+    // recorded main thread while it lives); restore() forks it again and
+    // clones the others into the copy.
+    std::vector<Thread> threads;
   };
   std::vector<Process> processes;
   std::map<int, ReplaySession::RTask> tasks;  // without their Task objects
@@ -75,6 +93,7 @@ Checkpoint::~Checkpoint() {
 uint64_t Checkpoint::event() const { return d_->next_number; }
 bool Checkpoint::at_interval_start() const { return d_->interval_start; }
 uint64_t Checkpoint::memory_bytes() const { return d_->memory; }
+size_t Checkpoint::thread_count() const { return d_->tasks.size(); }
 void Checkpoint::measure() {
   d_->memory = 0;
   for (auto& p : d_->processes) d_->memory += proportional_set_size(p.frozen->tid());
@@ -118,6 +137,107 @@ std::unique_ptr<Task> ReplaySession::fork_copy(Task& parent, const user_regs_str
   return task;
 }
 
+// With a two-stop skip strategy, a task whose emulated syscall waits for a
+// later event (a futex wait that blocked when recording) sits at that
+// syscall's entry stop, the syscall skipped.
+bool ReplaySession::waits_at_skipped_entry(const RTask& t) const {
+  return !skipper_->one_stop() && t.cur.action == Action::Emulate && t.cur.awaiting_exit_event &&
+         !t.cur.sigsuspend_for_real && !t.cur.rerun_pending && !t.cur.at_exit_stop &&
+         t.next_resume == NextResume::ToExit;
+}
+
+// Brings a stopped thread (at any stop but a syscall entry) to the entry
+// stop of syscall `nr` made from the instruction before entry_regs.rip, and
+// skips it there: the state a skipped syscall waiting for its result is in.
+void ReplaySession::enter_skipped(Task& task, const user_regs_struct& entry_regs, int64_t nr) {
+  user_regs_struct r = entry_regs;
+  r.rip -= 2;  // syscall is 0f 05
+  r.rax = static_cast<uint64_t>(nr);
+  r.orig_rax = static_cast<uint64_t>(-1);
+  task.set_regs(r);
+  for (int round = 0;; ++round) {
+    if (round > 16) throw Error("a checkpoint's thread " + std::to_string(task.tid()) + " did not enter its syscall again");
+    task.resume_syscall(0);
+    WaitStatus w = task.wait();
+    if (w.kind == WaitStatus::Kind::Exited || w.kind == WaitStatus::Kind::Killed) {
+      throw Error("a checkpoint's thread died entering its syscall again");
+    }
+    if (w.kind != WaitStatus::Kind::SyscallStop) continue;  // a seccomp event, or a live signal: dropped
+    KernelSyscallInfo info = task.syscall_info();
+    if (info.op == KernelSyscallInfo::kEntry && static_cast<int64_t>(info.entry.nr) == nr &&
+        info.instruction_pointer == entry_regs.rip) {
+      break;
+    }
+  }
+  skipper_->skip(task);
+  task.set_regs(entry_regs);
+}
+
+// remote_syscall in a replayed task, which stays in the state the replay
+// left it in (back at its skipped syscall's entry, where it was there).
+int64_t ReplaySession::inject(RTask& t, uint64_t scratch, long nr, std::initializer_list<uint64_t> args,
+                              pid_t* child) {
+  user_regs_struct saved = t.task->regs();
+  int64_t r = remote_syscall(*t.task, scratch, nr, args, child);
+  if (waits_at_skipped_entry(t)) enter_skipped(*t.task, saved, t.cur.nr);
+  return r;
+}
+
+namespace {
+
+std::string thread_comm(pid_t pid, pid_t tid) {
+  FILE* f = std::fopen(("/proc/" + std::to_string(pid) + "/task/" + std::to_string(tid) + "/comm").c_str(), "r");
+  if (!f) return "";
+  char buf[64] = {};
+  size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+  std::fclose(f);
+  std::string s(buf, n);
+  while (!s.empty() && s.back() == '\n') s.pop_back();
+  return s;
+}
+
+void set_thread_comm(pid_t pid, pid_t tid, const std::string& comm) {
+  if (comm.empty()) return;
+  FILE* f = std::fopen(("/proc/" + std::to_string(pid) + "/task/" + std::to_string(tid) + "/comm").c_str(), "w");
+  if (!f) return;
+  std::fputs(comm.c_str(), f);
+  std::fclose(f);
+}
+
+}  // namespace
+
+// A thread of process `leader` (a restored copy) in the role of `th`:
+// cloned as a pthread is, with th's registers, FP/AVX state, signal mask,
+// alternate signal stack, robust futex list and clear_child_tid address.
+std::unique_ptr<Task> ReplaySession::clone_thread(Task& leader, uint64_t scratch, const Checkpoint::Thread& th) {
+  // No CLONE_SETTLS (fs_base comes with the registers), no CLONE_*_SETTID
+  // (the program's memory holds the recorded tid already).
+  uint64_t flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM |
+                   (th.clear_child_tid != 0 ? CLONE_CHILD_CLEARTID : 0);
+  pid_t child = 0;
+  int64_t r = remote_syscall(leader, scratch, SYS_clone, {flags, 0, 0, th.clear_child_tid, 0}, &child);
+  if (r < 0 || child <= 0) {
+    throw Error("cannot recreate thread " + std::to_string(th.tid) + " of a checkpoint: " +
+                std::strerror(static_cast<int>(-r)));
+  }
+  auto task = std::make_unique<Task>(child);
+  // Still on the leader's stack and registers: a clone with CLONE_VM starts
+  // without an alternate stack, and the kernel refuses one while the thread
+  // runs on it.
+  if (!(th.altstack.ss_flags & SS_DISABLE)) {
+    stack_t ss = th.altstack;
+    ss.ss_flags &= ~SS_ONSTACK;
+    StackScratch arg(*task, &ss, sizeof ss);
+    remote_syscall(*task, scratch, SYS_sigaltstack, {arg.addr(), 0});
+  }
+  if (th.robust_head != 0) remote_syscall(*task, scratch, SYS_set_robust_list, {th.robust_head, th.robust_len});
+  task->set_regs(th.regs);
+  task->set_xstate(th.xstate);
+  task->set_blocked_signals(th.sigmask);
+  set_thread_comm(leader.tid(), child, th.comm);
+  return task;
+}
+
 std::shared_ptr<Checkpoint> ReplaySession::checkpoint(std::string* why_not) {
   auto refuse = [&](const std::string& why) -> std::shared_ptr<Checkpoint> {
     if (why_not) *why_not = why;
@@ -125,44 +245,64 @@ std::shared_ptr<Checkpoint> ReplaySession::checkpoint(std::string* why_not) {
   };
   if (!started_ || tasks_.empty()) return refuse("the replayed program is not running");
   if (!orphan_stops_.empty()) return refuse("a new task is being created");
-  std::map<int, int> threads;
-  for (auto& [tid, t] : tasks_) {
-    if (++threads[t.pid] > 1) {
-      return refuse("process " + std::to_string(t.pid) +
-                    " has several threads (checkpoints of multi-threaded processes are not supported yet)");
-    }
-  }
+  std::map<int, std::vector<int>> threads_of;  // recorded pid -> tids, the one to fork from first
   for (auto& [tid, t] : tasks_) {
     bool clean = t.cur.action == Action::None && t.next_resume == NextResume::Normal;
     bool waiting = skipper_->one_stop() && t.cur.action == Action::Emulate && t.cur.awaiting_exit_event &&
                    !t.cur.sigsuspend_for_real && !t.cur.rerun_pending && t.next_resume == NextResume::Normal;
     if (t.running || t.pending || !t.started || t.deliver_on_resume != 0 || t.injecting_signal != 0 ||
-        t.sigkilled || (!clean && !waiting)) {
+        t.sigkilled || t.kill_reported || t.exiting || (!clean && !waiting && !waits_at_skipped_entry(t))) {
       return refuse("thread " + std::to_string(tid) + " is in the middle of a syscall or a signal");
     }
+    std::vector<int>& v = threads_of[t.pid];
+    if (tid == t.pid) v.insert(v.begin(), tid);
+    else v.push_back(tid);
   }
   // Checkpoint copies outlive the processes they were forked from: their
   // orphans (and the replayed processes forked from them) come back to rrx.
   ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
   std::shared_ptr<Checkpoint> cp(new Checkpoint());
   Checkpoint::Data& d = *cp->d_;
-  for (auto& [tid, t] : tasks_) {
+  for (auto& [pid, tids] : threads_of) {
     Checkpoint::Data::Process p;
-    p.pid = t.pid;
-    p.tid = tid;
-    p.regs = t.task->regs();
-    p.scratch = p.regs.rip;
-    p.clear_child_tid = t.clear_child_tid;
-    struct robust_list_head* head = nullptr;
-    size_t len = 0;
-    if (::syscall(SYS_get_robust_list, t.task->tid(), &head, &len) == 0) {
-      p.robust_head = reinterpret_cast<uint64_t>(head);
-      p.robust_len = len;
+    p.pid = pid;
+    RTask& first = tasks_.at(tids[0]);
+    for (int tid : tids) {
+      RTask& t = tasks_.at(tid);
+      Checkpoint::Thread th;
+      th.tid = tid;
+      th.regs = t.task->regs();
+      th.clear_child_tid = t.clear_child_tid;
+      struct robust_list_head* head = nullptr;
+      size_t len = 0;
+      if (::syscall(SYS_get_robust_list, t.task->tid(), &head, &len) == 0) {
+        th.robust_head = reinterpret_cast<uint64_t>(head);
+        th.robust_len = len;
+      }
+      if (waits_at_skipped_entry(t)) th.reenter_nr = t.cur.nr;
+      if (tid != tids[0]) {
+        // fork() gives the copy the forking thread's FP state, mask and
+        // alternate stack; the others' are kept here.
+        th.xstate = t.task->xstate();
+        th.sigmask = t.task->blocked_signals();
+        th.comm = thread_comm(t.live_pid, t.task->tid());
+        stack_t zero{};
+        StackScratch out(*t.task, &zero, sizeof zero);
+        int64_t r = inject(t, th.regs.rip, SYS_sigaltstack, {0, out.addr()});
+        if (r != 0 || !t.task->read_exact(out.addr(), &th.altstack, sizeof th.altstack)) {
+          th.altstack = stack_t{};
+          th.altstack.ss_flags = SS_DISABLE;
+        }
+      }
+      p.threads.push_back(std::move(th));
     }
-    p.frozen = fork_copy(*t.task, p.regs, p.scratch, 0);
-    if (checkpoint_fixup) checkpoint_fixup(t.pid, *p.frozen);
+    p.scratch = p.threads[0].regs.rip;
+    user_regs_struct saved = first.task->regs();
+    p.frozen = fork_copy(*first.task, p.threads[0].regs, p.scratch, 0);
+    if (waits_at_skipped_entry(first)) enter_skipped(*first.task, saved, first.cur.nr);
+    if (checkpoint_fixup) checkpoint_fixup(pid, *p.frozen);
+    for (int tid : tids) d.tasks.emplace(tid, copy_state(tasks_.at(tid)));
     d.processes.push_back(std::move(p));
-    d.tasks.emplace(tid, copy_state(t));
   }
   d.next_number = next_number_;
   d.interval_start = at_interval_start_;
@@ -184,15 +324,25 @@ void ReplaySession::restore(const Checkpoint& cp) {
   kill();
   orphan_stops_.clear();
   for (const auto& p : d.processes) {
-    std::unique_ptr<Task> task = fork_copy(*p.frozen, p.regs, p.scratch, p.clear_child_tid);
-    if (p.robust_head != 0) {
-      remote_syscall(*task, p.scratch, SYS_set_robust_list, {p.robust_head, p.robust_len});
+    const Checkpoint::Thread& first = p.threads[0];
+    std::unique_ptr<Task> leader = fork_copy(*p.frozen, first.regs, p.scratch, first.clear_child_tid);
+    if (first.robust_head != 0) {
+      remote_syscall(*leader, p.scratch, SYS_set_robust_list, {first.robust_head, first.robust_len});
     }
-    RTask& t = tasks_[p.tid];
-    t = copy_state(d.tasks.at(p.tid));
-    t.live_pid = task->tid();
-    t.task = std::move(task);
-    live_to_recorded_[t.live_pid] = p.tid;
+    pid_t live_pid = leader->tid();
+    std::vector<std::pair<const Checkpoint::Thread*, std::unique_ptr<Task>>> made;
+    for (size_t i = 1; i < p.threads.size(); ++i) {
+      made.emplace_back(&p.threads[i], clone_thread(*leader, p.scratch, p.threads[i]));
+    }
+    made.emplace(made.begin(), &first, std::move(leader));
+    for (auto& [th, task] : made) {
+      if (th->reenter_nr >= 0) enter_skipped(*task, th->regs, th->reenter_nr);
+      RTask& t = tasks_[th->tid];
+      t = copy_state(d.tasks.at(th->tid));
+      t.live_pid = live_pid;
+      t.task = std::move(task);
+      live_to_recorded_[t.task->tid()] = th->tid;
+    }
   }
   next_number_ = d.next_number;
   next_.reset();

@@ -682,7 +682,25 @@ void ReplaySession::remove_task(RTask& t) {
   }
 }
 
+double ReplaySession::replay_seconds() const {
+  double s = busy_seconds_;
+  if (run_started_) s += std::chrono::duration<double>(std::chrono::steady_clock::now() - *run_started_).count();
+  return s;
+}
+
 ReplaySession::Stop ReplaySession::run(bool step, int step_tid) {
+  struct BusyClock {
+    ReplaySession& s;
+    bool outer;
+    explicit BusyClock(ReplaySession& session) : s(session), outer(!session.run_started_) {
+      if (outer) s.run_started_ = std::chrono::steady_clock::now();
+    }
+    ~BusyClock() {
+      if (!outer) return;
+      s.busy_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - *s.run_started_).count();
+      s.run_started_.reset();
+    }
+  } busy(*this);
   if (tasks_.empty()) {
     Stop s;
     s.kind = StopKind::Exited;

@@ -49,10 +49,13 @@ class Checkpoint {
   // the last measure()).
   uint64_t memory_bytes() const;
   void measure();
+  // Threads in the frozen tree (all processes).
+  size_t thread_count() const;
 
  private:
   friend class ReplaySession;
   Checkpoint();
+  struct Thread;  // one thread of a frozen process (checkpoint.cpp)
   struct Data;
   std::unique_ptr<Data> d_;
 };
@@ -180,8 +183,9 @@ class ReplaySession {
   void kill();
 
   // Checkpoints. checkpoint() returns null (and why) when the tree cannot be
-  // copied now: a task is inside a syscall that runs for real, a signal is
-  // on its way, or a process has several threads (not supported yet).
+  // copied now: a task is inside a syscall that runs for real, or a signal
+  // is on its way. Threads waiting for an emulated syscall's result (a futex
+  // wait) are fine: the copy waits in the same syscall.
   std::shared_ptr<Checkpoint> checkpoint(std::string* why_not = nullptr);
   // Replaces the live tree by new copies of the checkpoint's processes.
   void restore(const Checkpoint& checkpoint);
@@ -198,6 +202,9 @@ class ReplaySession {
   // through the timeline: the user saw that output already).
   void set_echo_output(bool on) { options_.echo_output = on; }
   bool echo_output() const { return options_.echo_output; }
+  // Seconds spent replaying (inside cont() and step()) since the session
+  // was made: what the Timeline spaces automatic checkpoints by.
+  double replay_seconds() const;
   // True while the task is inside a syscall (its result still to come).
   bool in_syscall(int tid) const;
 
@@ -246,7 +253,12 @@ class ReplaySession {
 
   Stop run(bool step, int step_tid);
   Stop stepped_over_syscall(RTask& t);
+  // Checkpoints (checkpoint.cpp).
   std::unique_ptr<Task> fork_copy(Task& parent, const user_regs_struct& regs, uint64_t scratch, uint64_t ctid);
+  std::unique_ptr<Task> clone_thread(Task& leader, uint64_t scratch, const Checkpoint::Thread& th);
+  bool waits_at_skipped_entry(const RTask& t) const;
+  void enter_skipped(Task& task, const user_regs_struct& entry_regs, int64_t nr);
+  int64_t inject(RTask& t, uint64_t scratch, long nr, std::initializer_list<uint64_t> args, pid_t* child = nullptr);
   static RTask copy_state(const RTask& t);
   std::optional<Stop> advance(bool step, int step_tid);
   void spawn();
@@ -354,6 +366,8 @@ class ReplaySession {
   std::unique_ptr<trace::TraceReader> side_reader_;  // event_tid()
   bool cpuid_faulting_ = false;  // the recording trapped cpuid: the replay does too
   bool cpuid_untrapped_ = false;  // the recording trapped cpuid, this replay cannot: its cpuid events are skipped
+  double busy_seconds_ = 0;  // replay_seconds() of the cont()/step() calls that returned
+  std::optional<std::chrono::steady_clock::time_point> run_started_;  // inside run() since then
   std::vector<std::string> random_insns_;  // rdrand/rdseed sites of the trace so far ("rdrand at prog+0x1189")
 };
 

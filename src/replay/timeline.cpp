@@ -1,5 +1,7 @@
 #include "replay/timeline.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
@@ -48,9 +50,18 @@ bool same_mark(const Mark& a, const Mark& b) {
 
 }  // namespace
 
+double env_seconds(const char* name, double fallback) {
+  const char* v = std::getenv(name);
+  if (!v || !*v) return fallback;
+  char* end = nullptr;
+  double d = std::strtod(v, &end);
+  return end && *end == 0 && d >= 0 ? d : fallback;
+}
+
 CheckpointPolicy CheckpointPolicy::from_environment() {
   CheckpointPolicy p;
-  p.interval_events = std::max<uint64_t>(1, env_u64("RRX_CHECKPOINT_INTERVAL", p.interval_events));
+  p.interval_seconds = env_seconds("RRX_CHECKPOINT_SECONDS", p.interval_seconds);
+  p.interval_events = env_u64("RRX_CHECKPOINT_INTERVAL", p.interval_events);
   p.max_automatic = env_u64("RRX_CHECKPOINT_MAX", p.max_automatic);
   p.max_memory = env_u64("RRX_CHECKPOINT_MEMORY_MB", p.max_memory >> 20) << 20;
   return p;
@@ -66,20 +77,57 @@ bool Timeline::on_start(std::string& why) {
   recent_.clear();
   user_.clear();
   cache_.valid = false;
+  cost_at_.clear();
   start_ = session_.checkpoint(&why);
-  return start_ != nullptr;
+  if (!start_) return false;
+  cost_at_[start_->event()] = 0;
+  anchor_ = Anchor{start_->event(), session_.replay_seconds(), 0};
+  return true;
+}
+
+double Timeline::cost_here() const { return anchor_.cost + (session_.replay_seconds() - anchor_.busy); }
+
+void Timeline::anchor_at(uint64_t event) {
+  double cost;
+  auto known = cost_at_.find(event);
+  if (known != cost_at_.end()) {
+    cost = known->second;
+  } else if (event >= anchor_.event) {
+    cost = cost_here();
+  } else {
+    // (Every checkpoint gets a cost when taken; the nearest one before is a floor.)
+    auto it = cost_at_.upper_bound(event);
+    cost = it == cost_at_.begin() ? 0 : std::prev(it)->second;
+  }
+  cost_at_.emplace(event, cost);
+  anchor_ = Anchor{event, session_.replay_seconds(), cost};
 }
 
 void Timeline::on_interval_start() {
   if (!start_) return;
   uint64_t e = session_.next_event();
-  auto it = automatic_.upper_bound(e);
-  uint64_t last = it == automatic_.begin() ? (start_ ? start_->event() : 0) : std::prev(it)->first;
-  if (e < last + policy_.interval_events) return;
-  if (it != automatic_.end() && it->first < e + policy_.interval_events) return;  // one just after exists
-  // Full, and this one would be the oldest: it would go at once.
-  if (automatic_.size() >= policy_.max_automatic && (automatic_.empty() || e < automatic_.begin()->first)) return;
-  if (auto cp = session_.checkpoint()) add_automatic(std::move(cp));
+  bool at_checkpoint = automatic_.count(e) || recent_.count(e) || start_->event() == e;
+  for (const auto& [id, u] : user_) at_checkpoint = at_checkpoint || u.checkpoint->event() == e;
+  if (at_checkpoint) {
+    anchor_at(e);
+    return;
+  }
+  if (e <= anchor_.event) return;
+  bool due = session_.replay_seconds() - anchor_.busy >= policy_.interval_seconds;
+  if (!due && policy_.interval_events > 0) {
+    // (From the anchor too: a checkpoint thinned away at once is not taken
+    // again at the next event.)
+    auto it = automatic_.upper_bound(e);
+    due = e >= anchor_.event + policy_.interval_events &&
+          !(it != automatic_.end() && it->first < e + policy_.interval_events);  // one just after exists
+  }
+  if (!due || policy_.max_automatic == 0) return;
+  double cost = cost_here();
+  if (auto cp = session_.checkpoint()) {
+    cost_at_[e] = cost;
+    anchor_ = Anchor{e, session_.replay_seconds(), cost};
+    add_automatic(std::move(cp));
+  }
 }
 
 void Timeline::add_automatic(std::shared_ptr<Checkpoint> cp) {
@@ -87,8 +135,37 @@ void Timeline::add_automatic(std::shared_ptr<Checkpoint> cp) {
   enforce_limits();
 }
 
+void Timeline::thin_one() {
+  if (automatic_.size() <= 1) {
+    automatic_.clear();
+    return;
+  }
+  auto cost_of = [&](uint64_t e) {
+    auto it = cost_at_.find(e);
+    return it == cost_at_.end() ? 0.0 : it->second;
+  };
+  double here = cost_here();
+  double floor = std::max(policy_.interval_seconds, 1e-3);
+  std::vector<std::pair<uint64_t, double>> cps;
+  for (const auto& [e, cp] : automatic_) cps.emplace_back(e, cost_of(e));
+  auto victim = automatic_.end();
+  double best = 0;
+  for (size_t i = 0; i < cps.size(); ++i) {
+    double left = i == 0 ? 0.0 : cps[i - 1].second;
+    double right = i + 1 < cps.size() ? cps[i + 1].second : std::max(here, cps[i].second);
+    double score = std::max(0.0, right - left) / std::max(std::abs(here - cps[i].second), floor);
+    if (victim == automatic_.end() || score < best) {
+      best = score;
+      victim = automatic_.find(cps[i].first);
+    }
+  }
+  debug("thin: drop the checkpoint at event %llu (cost %.3f s; here %.3f s)", static_cast<unsigned long long>(victim->first),
+        cost_of(victim->first), here);
+  automatic_.erase(victim);
+}
+
 void Timeline::enforce_limits() {
-  while (automatic_.size() > policy_.max_automatic) automatic_.erase(automatic_.begin());
+  while (automatic_.size() > policy_.max_automatic) thin_one();
   uint64_t total = memory_bytes();
   if (total <= policy_.max_memory) return;
   // Copy-on-write: the older copies own more pages as the program goes on.
@@ -96,7 +173,7 @@ void Timeline::enforce_limits() {
   for (auto& [e, cp] : recent_) cp->measure();
   while (memory_bytes() > policy_.max_memory && (!recent_.empty() || !automatic_.empty())) {
     if (!recent_.empty()) recent_.erase(recent_.begin());
-    else automatic_.erase(automatic_.begin());
+    else thin_one();
   }
 }
 
@@ -177,6 +254,8 @@ std::shared_ptr<Checkpoint> Timeline::latest_checkpoint_until(uint64_t event, bo
 void Timeline::restore(const std::shared_ptr<Checkpoint>& cp) {
   debug("restore checkpoint at event %llu", static_cast<unsigned long long>(cp->event()));
   session_.restore(*cp);
+  last_restored_ = std::make_pair(cp->event(), cp->thread_count());
+  anchor_at(cp->event());
   step_over_tid_ = 0;
   bps_.after_restore();
 }
@@ -207,6 +286,7 @@ void Timeline::remember_interval_start(uint64_t event) {
   if (automatic_.count(event) || recent_.count(event) || (start_ && start_->event() == event)) return;
   if (!session_.at_interval_start()) return;
   if (auto cp = session_.checkpoint()) {
+    anchor_at(event);
     recent_[event] = std::move(cp);
     while (recent_.size() > kRecentIntervals) {
       // Keep the latest ones: reverse execution walks backwards from there.
@@ -483,6 +563,7 @@ Mark Timeline::goto_start() {
 int Timeline::add_checkpoint(const Mark& at, std::string& why) {
   auto cp = session_.checkpoint(&why);
   if (!cp) return 0;
+  if (at.interval >= anchor_.event) cost_at_.emplace(cp->event(), cost_here());
   int id = next_user_id_++;
   user_[id] = UserCheckpoint{std::move(cp), at};
   return id;
@@ -510,10 +591,13 @@ std::string Timeline::describe() const {
   for (const auto& [id, u] : user_) {
     std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(u.at.regs.rip));
     out << "checkpoint " << id << ": event " << u.at.interval << ", thread " << u.at.tid << ", pc " << buf << ", "
+        << u.checkpoint->thread_count() << (u.checkpoint->thread_count() == 1 ? " thread, " : " threads, ")
         << (u.checkpoint->memory_bytes() >> 10) << " KiB\n";
   }
-  out << "automatic: " << automatic_.size() << " (every " << policy_.interval_events << " events, at most "
-      << policy_.max_automatic << ")";
+  std::snprintf(buf, sizeof buf, "%.2f", policy_.interval_seconds);
+  out << "automatic: " << automatic_.size() << " (every " << buf << " s of replay";
+  if (policy_.interval_events > 0) out << " or " << policy_.interval_events << " events";
+  out << ", at most " << policy_.max_automatic << ", thinned to a logarithmic spread)";
   if (!automatic_.empty()) {
     out << ", at events";
     size_t i = 0;
@@ -523,7 +607,14 @@ std::string Timeline::describe() const {
       ++i;
     }
   }
+  size_t several = 0;
+  for (const auto& [e, cp] : automatic_) several += cp->thread_count() > 1;
+  out << "\nautomatic ones taken while several threads ran: " << several;
   out << "\nrecent interval starts: " << recent_.size() << "\n";
+  if (last_restored_) {
+    out << "last restored: the checkpoint at event " << last_restored_->first << ", " << last_restored_->second
+        << (last_restored_->second == 1 ? " thread\n" : " threads\n");
+  }
   out << "memory held by checkpoints: " << (memory_bytes() >> 10) << " KiB (limit " << (policy_.max_memory >> 20)
       << " MiB)\n";
   return out.str();

@@ -43,11 +43,28 @@ struct Mark {
   bool process_ending = false;  // held at its exit_group (the end of the recording)
 };
 
+// Where automatic checkpoints go. What a checkpoint saves is replay time:
+// going back to a position costs the replay from the checkpoint before it.
+// So they are spaced by the replay time between them (the session's
+// replay_seconds(): wall time inside cont()/step(), whatever it went to:
+// syscalls, preemption points, single-steps), not by a count of events: a
+// stretch of cheap events gets few, a hot loop replayed pass by pass gets
+// many. A new one is taken at an interval start once interval_seconds of
+// replay have passed since the replay last stood at a checkpoint (took,
+// restored or passed one). When there are more than max_automatic, or all
+// checkpoints together hold more than max_memory, rrx thins them instead of
+// dropping the oldest: each has a cost coordinate (estimated replay seconds
+// from the start of the recording to it), and the one whose removal leaves
+// the smallest gap relative to its distance from the current position goes.
+// The spread that remains is logarithmic: dense near where the user is
+// debugging, sparse far from it, and the whole recording stays covered.
 struct CheckpointPolicy {
-  uint64_t interval_events = 10000;  // automatic checkpoints at least this many events apart
-  size_t max_automatic = 64;         // beyond this, the oldest automatic one goes
+  double interval_seconds = 0.5;     // replay time between automatic checkpoints
+  uint64_t interval_events = 0;      // also one at least every this many events (0: by time only)
+  size_t max_automatic = 64;         // beyond this, thinned
   uint64_t max_memory = 1ull << 30;  // and while all of them hold more than this
-  // RRX_CHECKPOINT_INTERVAL, RRX_CHECKPOINT_MAX, RRX_CHECKPOINT_MEMORY_MB override the defaults.
+  // RRX_CHECKPOINT_SECONDS, RRX_CHECKPOINT_INTERVAL (events), RRX_CHECKPOINT_MAX,
+  // RRX_CHECKPOINT_MEMORY_MB override the defaults.
   static CheckpointPolicy from_environment();
 };
 
@@ -123,6 +140,11 @@ class Timeline {
   void add_automatic(std::shared_ptr<Checkpoint> cp);
   void remember_interval_start(uint64_t event);
   void enforce_limits();
+  // Drops the automatic checkpoint whose loss costs least (see CheckpointPolicy).
+  void thin_one();
+  // The replay stands at (the start of) event `event`, a checkpoint's place.
+  void anchor_at(uint64_t event);
+  double cost_here() const;
   void begin();   // output echo off
   void finish();  // gdb's breakpoints back in, rrx's out, echo as it was
 
@@ -131,12 +153,23 @@ class Timeline {
   CheckpointPolicy policy_;
   std::shared_ptr<Checkpoint> start_;
   std::map<uint64_t, std::shared_ptr<Checkpoint>> automatic_;  // by event
+  // Cost coordinates: estimated replay seconds from the start to each
+  // checkpoint's event. The anchor is the last checkpoint the replay stood
+  // at; it has replayed forward from there since, for replay_seconds() -
+  // anchor_.busy seconds.
+  std::map<uint64_t, double> cost_at_;
+  struct Anchor {
+    uint64_t event = 0;
+    double busy = 0;
+    double cost = 0;
+  } anchor_;
   std::map<uint64_t, std::shared_ptr<Checkpoint>> recent_;     // interval starts rrx went to lately
   std::map<int, UserCheckpoint> user_;
   int next_user_id_ = 1;
   int step_over_tid_ = 0;
   bool moving_ = false;
   bool interruptible_ = false;  // inside reverse_continue()/reverse_step()
+  std::optional<std::pair<uint64_t, size_t>> last_restored_;  // event, threads (describe())
   bool echo_was_ = true;  // the last forward() stop was at an int3 in this thread
   // The last reverse-continue: the hits before the one it went to, to go
   // on to the one before without replaying again while gdb's breakpoints

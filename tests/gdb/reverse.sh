@@ -184,9 +184,9 @@ expect_in rwatch-reverse 'main \(\) at .*reverse_demo.c:5[0-9]'
 # monitor commands and run.
 expect rev 'Checkpoint 1 at event [0-9]+'
 expect_in restarted 'Current event: [0-9]+'
-expect rev 'checkpoint 1: event [0-9]+, thread [0-9]+, pc 0x[0-9a-f]+, [0-9]+ KiB'
+expect rev 'checkpoint 1: event [0-9]+, thread [0-9]+, pc 0x[0-9a-f]+, 1 thread, [0-9]+ KiB'
 expect rev 'memory held by checkpoints: [0-9]+ KiB'
-expect rev 'automatic: [1-9][0-9]* \(every 7 events'
+expect rev 'automatic: [1-9][0-9]* \(every [0-9.]+ s of replay or 7 events'
 expect_in goto 'Current event: 30 '
 # Monitor arguments are checked: no wrap-around of -5, no trailing junk.
 CHECKS=$((CHECKS + 1))
