@@ -353,8 +353,11 @@ GdbServer::Result GdbServer::handle_packet(std::string_view packet) {
       uint64_t pid = 0;
       if (args.size() > 1 && args[0] == ';') {
         if (!parse_hex(args.substr(1), pid) || pid > 0x7fffffff) return reply("E01");
-        if (!target_.detach(static_cast<int>(pid))) return reply("E01");
-        if (!target_.processes().empty()) return reply("OK");
+        if (target_.detach(static_cast<int>(pid))) {
+          if (!target_.processes().empty()) return reply("OK");
+        } else if (static_cast<int>(pid) != target_.pid()) {
+          return reply("E01");  // a target of one process: only that one
+        }
       }
       Result r = reply("OK");
       r.end_session = true;

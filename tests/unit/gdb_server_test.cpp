@@ -334,7 +334,7 @@ TEST_CASE("gdbserver: stop reply formats") {
   SECTION("software and hardware breakpoints when gdb knows swbreak/hwbreak") {
     st.software_breakpoint = true;
     CHECK(s.stop_reply(st) == "T05thread:3e8;" + regs);  // gdb did not say swbreak+
-    ask(s, "qSupported:multiprocess+;swbreak+;hwbreak+;qRelocInsn+");
+    ask(s, "qSupported:swbreak+;hwbreak+;qRelocInsn+");
     CHECK(s.stop_reply(st) == "T05thread:3e8;swbreak:;" + regs);
     st.software_breakpoint = false;
     st.hardware_breakpoint = true;
@@ -511,7 +511,8 @@ TEST_CASE("gdbserver: session packets") {
                         "qXfer:exec-file:read+", "qXfer:threads:read+", "swbreak+", "hwbreak+",
                         "vContSupported+"})
     CHECK(sup.find(f) != std::string::npos);
-  CHECK(sup.find("multiprocess+") == std::string::npos);
+  CHECK(sup.find(";multiprocess+") != std::string::npos);  // gdb announced it
+  CHECK(sup.find("fork-events+") == std::string::npos);    // gdb did not ask
 
   auto r = s.handle_packet("QStartNoAckMode");
   CHECK(r.packets == std::vector<std::string>{"OK"});
@@ -686,6 +687,8 @@ TEST_CASE("gdbserver: multiprocess thread ids and process events once gdb asks f
   exited.pid = 0x7d0;
   exited.code = 7;
   CHECK(s.stop_reply(exited) == "W07;process:7d0");
-  // A target that debugs one process cannot detach from another.
+  // A target that debugs one process cannot detach from another; detaching
+  // from its own ends the session.
   CHECK(ask(s, "D;7d0") == "E01");
+  CHECK(s.handle_packet("D;3e8").end_session);
 }
