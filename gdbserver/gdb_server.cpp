@@ -484,9 +484,11 @@ GdbServer::Result GdbServer::do_resume(ResumeKind kind, int tid) {
                                    : target_.resume(kind, tid);
   // After W/X gdb considers the process gone until vRun (with several
   // processes: once none is left).
-  if ((stop.kind == StopReason::Kind::Exited || stop.kind == StopReason::Kind::Terminated) &&
-      (!multiprocess_ || target_.processes().empty()))
-    gone_ = true;
+  if (stop.kind == StopReason::Kind::Exited || stop.kind == StopReason::Kind::Terminated) {
+    auto left = multiprocess_ ? target_.processes() : std::vector<int>();
+    std::erase(left, stop.pid);
+    gone_ = left.empty();
+  }
   return reply(stop_reply(stop));
 }
 

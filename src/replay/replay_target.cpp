@@ -95,7 +95,10 @@ void ReplayTarget::start_session() {
     return reporting_ && report_vforks_ && attached(session_->pid_of(tid));
   };
   session_->exec_hook = [this](int tid) { return reporting_ && report_execs_ && attached(session_->pid_of(tid)); };
-  session_->process_exit_hook = [this](int pid) { return reporting_ && attached(pid); };
+  // A debugged process that ends while gdb debugs others is reported at
+  // once; the end of the last one when the replay stops next, as before
+  // (the rest of the tree replays on meanwhile).
+  session_->process_exit_hook = [this](int pid) { return reporting_ && attached(pid) && attached_.size() > 1; };
   // The end of the debugged process is the end of the recording for gdb:
   // it stays there (and reverse execution can start from it).
   session_->exit_hook = [this](int tid) {
