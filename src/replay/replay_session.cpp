@@ -1794,6 +1794,9 @@ int replay_autopilot(const ReplayOptions& options) {
       case ReplaySession::StopKind::EventReached:
       case ReplaySession::StopKind::ProcessEnding:
       case ReplaySession::StopKind::Killing:
+      case ReplaySession::StopKind::Forked:         // (no fork, vfork or exit hooks here)
+      case ReplaySession::StopKind::VforkDone:
+      case ReplaySession::StopKind::ProcessExited:
         continue;
       case ReplaySession::StopKind::Trap:
         throw Divergence(session.next_event(), s.tid, "no breakpoint trap",
