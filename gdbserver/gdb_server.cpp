@@ -71,25 +71,38 @@ std::string hex_u8(unsigned v) {
 
 bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
 
-// Thread ids: "-1" all, "0" any, hex tid, or multiprocess "pPID.TID".
-bool parse_thread_id(std::string_view s, int& tid) {
-  if (s.empty()) return false;
-  if (s[0] == 'p') {
-    auto dot = s.find('.');
-    if (dot == std::string_view::npos) {
-      tid = -1;  // "pPID": all threads of the process
-      return true;
-    }
-    s = s.substr(dot + 1);
-  }
+// One part of a thread id: "-1" all, "0" any, else a hex number.
+bool parse_id_part(std::string_view s, int& id) {
   if (s == "-1") {
-    tid = -1;
+    id = -1;
     return true;
   }
   uint64_t v;
   if (!parse_hex(s, v) || v > 0x7fffffff) return false;
-  tid = static_cast<int>(v);
+  id = static_cast<int>(v);
   return true;
+}
+
+// Thread ids: "-1" all, "0" any, hex tid, or multiprocess "pPID.TID" /
+// "pPID" (all threads of the process); pid is 0 when the id names none.
+bool parse_thread_id(std::string_view s, int& tid, int& pid) {
+  pid = 0;
+  if (s.empty()) return false;
+  if (s[0] == 'p') {
+    auto dot = s.find('.');
+    if (!parse_id_part(s.substr(1, dot == std::string_view::npos ? std::string_view::npos : dot - 1), pid)) return false;
+    if (dot == std::string_view::npos) {
+      tid = -1;
+      return true;
+    }
+    s = s.substr(dot + 1);
+  }
+  return parse_id_part(s, tid);
+}
+
+bool parse_thread_id(std::string_view s, int& tid) {
+  int pid;
+  return parse_thread_id(s, tid, pid);
 }
 
 std::string xml_escape(std::string_view s) {
@@ -150,6 +163,8 @@ void GdbServer::reset_session() {
   lldb_error_strings_ = false;
   lldb_threads_in_stop_reply_ = false;
   extended_ = false;
+  multiprocess_ = fork_events_ = vfork_events_ = exec_events_ = false;
+  target_.set_event_reporting(false, false, false);
   gone_ = false;
   thread_list_.clear();
   thread_list_pos_ = 0;
@@ -187,6 +202,19 @@ GdbServer::Result GdbServer::refuse_write(bool registers) {
 int GdbServer::general_thread() {
   if (g_thread_ > 0) return g_thread_;
   return target_.current_thread();
+}
+
+std::string GdbServer::thread_id(int tid) {
+  if (!multiprocess_) return hex_number(static_cast<uint64_t>(tid));
+  return "p" + hex_number(static_cast<uint64_t>(target_.process_of(tid))) + "." +
+         hex_number(static_cast<uint64_t>(tid));
+}
+
+int GdbServer::thread_of_process(int pid) {
+  for (int tid : target_.threads()) {
+    if (target_.process_of(tid) == pid) return tid;
+  }
+  return 0;
 }
 
 void GdbServer::serve(Connection& conn) {
@@ -298,15 +326,17 @@ GdbServer::Result GdbServer::handle_packet(std::string_view packet) {
     case 'b':
       if (args == "c" || args == "s") {
         if (!target_.can_reverse()) return reply("");
+        // bs with Hc "any thread" steps the thread gdb looks at (Hg).
         return do_resume(args == "c" ? ResumeKind::ReverseContinue : ResumeKind::ReverseStep,
-                         args == "s" && c_thread_ > 0 ? c_thread_ : 0);
+                         args == "s" ? (c_thread_ > 0 ? c_thread_ : general_thread()) : 0);
       }
       return reply("");
     case 'H':
       return handle_h(args);
     case 'T': {
-      int tid;
-      if (!parse_thread_id(args, tid)) return reply("E01");
+      int tid, pid;
+      if (!parse_thread_id(args, tid, pid)) return reply("E01");
+      if (tid <= 0 && pid > 0) tid = thread_of_process(pid);
       auto threads = target_.threads();
       if (!gone_ && tid > 0 && std::find(threads.begin(), threads.end(), tid) != threads.end()) return reply("OK");
       return reply("E01");
@@ -318,6 +348,17 @@ GdbServer::Result GdbServer::handle_packet(std::string_view packet) {
       return r;
     }
     case 'D': {
+      // D;PID (multiprocess): that process only; the session goes on while
+      // gdb debugs others.
+      uint64_t pid = 0;
+      if (args.size() > 1 && args[0] == ';') {
+        if (!parse_hex(args.substr(1), pid) || pid > 0x7fffffff) return reply("E01");
+        if (target_.detach(static_cast<int>(pid))) {
+          if (!target_.processes().empty()) return reply("OK");
+        } else if (static_cast<int>(pid) != target_.pid()) {
+          return reply("E01");  // a target of one process: only that one
+        }
+      }
       Result r = reply("OK");
       r.end_session = true;
       return r;
@@ -416,8 +457,14 @@ GdbServer::Result GdbServer::handle_breakpoint(std::string_view args, bool inser
 GdbServer::Result GdbServer::handle_h(std::string_view args) {
   if (args.empty()) return reply("E01");
   const char which = args[0];
-  int tid;
-  if (!parse_thread_id(args.substr(1), tid)) return reply("E01");
+  int tid, pid;
+  if (!parse_thread_id(args.substr(1), tid, pid)) return reply("E01");
+  if (tid <= 0 && pid > 0) {
+    // pPID.0 / pPID.-1: a thread of that process (gdb picks the process
+    // that memory and breakpoint packets apply to this way).
+    tid = thread_of_process(pid);
+    if (tid == 0) return reply("E01");
+  }
   if (tid > 0) {
     if (which == 'g') {
       if (!target_.set_current_thread(tid)) return reply("E01");
@@ -435,8 +482,13 @@ GdbServer::Result GdbServer::handle_h(std::string_view args) {
 GdbServer::Result GdbServer::do_resume(ResumeKind kind, int tid) {
   StopReason stop = resume_runner_ ? resume_runner_([&] { return target_.resume(kind, tid); })
                                    : target_.resume(kind, tid);
-  // After W/X gdb considers the process gone until vRun.
-  if (stop.kind == StopReason::Kind::Exited || stop.kind == StopReason::Kind::Terminated) gone_ = true;
+  // After W/X gdb considers the process gone until vRun (with several
+  // processes: once none is left).
+  if (stop.kind == StopReason::Kind::Exited || stop.kind == StopReason::Kind::Terminated) {
+    auto left = multiprocess_ ? target_.processes() : std::vector<int>();
+    std::erase(left, stop.pid);
+    gone_ = left.empty();
+  }
   return reply(stop_reply(stop));
 }
 
@@ -454,11 +506,13 @@ std::string GdbServer::expedited_registers(int tid) {
 }
 
 std::string GdbServer::stop_packet(const StopReason& stop, bool initial) {
+  const std::string process =
+      multiprocess_ && stop.pid > 0 ? ";process:" + hex_number(static_cast<uint64_t>(stop.pid)) : "";
   switch (stop.kind) {
     case StopReason::Kind::Exited:
-      return "W" + hex_u8(static_cast<unsigned>(stop.code) & 0xff);
+      return "W" + hex_u8(static_cast<unsigned>(stop.code) & 0xff) + process;
     case StopReason::Kind::Terminated:
-      return "X" + hex_u8(static_cast<unsigned>(to_gdb_signal(stop.signo)) & 0xff);
+      return "X" + hex_u8(static_cast<unsigned>(to_gdb_signal(stop.signo)) & 0xff) + process;
     default:
       break;
   }
@@ -468,10 +522,24 @@ std::string GdbServer::stop_packet(const StopReason& stop, bool initial) {
     out += hex_u8(static_cast<unsigned>(to_gdb_signal(stop.signo)) & 0xff);
   } else {
     out += "05";
-    if (!initial)
-      out += stop.kind == StopReason::Kind::ReplayBegin ? "replaylog:begin;" : "replaylog:end;";
+    switch (stop.kind) {
+      case StopReason::Kind::Forked:
+      case StopReason::Kind::VForked:
+        out += std::string(stop.kind == StopReason::Kind::Forked ? "fork:p" : "vfork:p") +
+               hex_number(static_cast<uint64_t>(stop.child_pid)) + "." +
+               hex_number(static_cast<uint64_t>(stop.child_tid)) + ";";
+        break;
+      case StopReason::Kind::VForkDone: out += "vforkdone:;"; break;
+      case StopReason::Kind::Execd: out += "exec:" + to_hex(stop.exec_path) + ";"; break;
+      case StopReason::Kind::ReplayBegin:
+        if (!initial) out += "replaylog:begin;";
+        break;
+      default:
+        if (!initial) out += "replaylog:end;";
+        break;
+    }
   }
-  if (tid > 0) out += "thread:" + hex_number(static_cast<uint64_t>(tid)) + ";";
+  if (tid > 0) out += "thread:" + thread_id(tid) + ";";
   if (stop.kind == StopReason::Kind::Signal && !initial) {
     if (stop.watchpoint) {
       const char* key = stop.watch_kind == BreakpointKind::ReadWatch     ? "rwatch"
@@ -501,7 +569,7 @@ std::string GdbServer::stop_reply(const StopReason& stop, bool initial) {
 std::string GdbServer::threads_xml() {
   std::string xml = "<?xml version=\"1.0\"?>\n<threads>\n";
   for (int tid : gone_ ? std::vector<int>() : target_.threads()) {
-    xml += "<thread id=\"" + hex_number(static_cast<uint64_t>(tid)) + "\"";
+    xml += "<thread id=\"" + thread_id(tid) + "\"";
     std::string name = target_.thread_name(tid);
     if (!name.empty()) xml += " name=\"" + xml_escape(name) + "\"";
     xml += "/>\n";
@@ -532,7 +600,9 @@ GdbServer::Result GdbServer::handle_qxfer(std::string_view args) {
     if (!annex.empty()) return reply("E00");
     data = target_.auxv();
   } else if (object == "exec-file") {
-    data = target_.exec_file();
+    uint64_t pid = 0;
+    if (!annex.empty() && (!parse_hex(annex, pid) || pid > 0x7fffffff)) return reply("E00");
+    data = pid != 0 ? target_.exec_file_of(static_cast<int>(pid)) : target_.exec_file();
     if (data.empty()) return reply("E01");
   } else if (object == "threads") {
     if (!annex.empty()) return reply("E00");
@@ -577,6 +647,7 @@ GdbServer::Result GdbServer::handle_rcmd(std::string_view hex) {
 GdbServer::Result GdbServer::handle_q(std::string_view packet) {
   if (starts_with(packet, "qSupported")) {
     gdb_swbreak_ = gdb_hwbreak_ = gdb_error_message_ = false;
+    multiprocess_ = fork_events_ = vfork_events_ = exec_events_ = false;
     std::string_view features = packet.substr(10);
     if (!features.empty() && features[0] == ':') features.remove_prefix(1);
     while (!features.empty()) {
@@ -585,6 +656,10 @@ GdbServer::Result GdbServer::handle_q(std::string_view packet) {
       if (f == "swbreak+") gdb_swbreak_ = true;
       if (f == "hwbreak+") gdb_hwbreak_ = true;
       if (f == "error-message+") gdb_error_message_ = true;
+      if (f == "multiprocess+") multiprocess_ = true;
+      if (f == "fork-events+") fork_events_ = true;
+      if (f == "vfork-events+") vfork_events_ = true;
+      if (f == "exec-events+") exec_events_ = true;
       if (semi == std::string_view::npos) break;
       features.remove_prefix(semi + 1);
     }
@@ -592,6 +667,13 @@ GdbServer::Result GdbServer::handle_q(std::string_view packet) {
                     ";QStartNoAckMode+;qXfer:features:read+;qXfer:auxv:read+;qXfer:exec-file:read+"
                     ";qXfer:threads:read+;qXfer:siginfo:read+;swbreak+;hwbreak+;vContSupported+;binary-upload+";
     if (target_.can_reverse()) r += ";ReverseContinue+;ReverseStep+";
+    // Process events need gdb's multiprocess thread ids (the child's pid).
+    if (!multiprocess_) fork_events_ = vfork_events_ = exec_events_ = false;
+    if (multiprocess_) r += ";multiprocess+";
+    if (fork_events_) r += ";fork-events+";
+    if (vfork_events_) r += ";vfork-events+";
+    if (exec_events_) r += ";exec-events+";
+    target_.set_event_reporting(fork_events_, vfork_events_, exec_events_);
     return reply(std::move(r));
   }
   Result lldb;
@@ -602,7 +684,10 @@ GdbServer::Result GdbServer::handle_q(std::string_view packet) {
     return r;
   }
   if (starts_with(packet, "qAttached")) return reply("1");
-  if (packet == "qC") return reply("QC" + hex_number(static_cast<uint64_t>(std::max(0, target_.current_thread()))));
+  if (packet == "qC") {
+    const int tid = target_.current_thread();
+    return reply("QC" + (tid > 0 ? thread_id(tid) : std::string("0")));
+  }
   if (packet == "qfThreadInfo") {
     thread_list_ = gone_ ? std::vector<int>() : target_.threads();
     thread_list_pos_ = 0;
@@ -613,7 +698,7 @@ GdbServer::Result GdbServer::handle_q(std::string_view packet) {
     size_t end = std::min(thread_list_.size(), thread_list_pos_ + kThreadsPerReply);
     for (size_t i = thread_list_pos_; i < end; ++i) {
       if (i > thread_list_pos_) r += ',';
-      r += hex_number(static_cast<uint64_t>(thread_list_[i]));
+      r += thread_id(thread_list_[i]);
     }
     thread_list_pos_ = end;
     return reply(std::move(r));
@@ -625,7 +710,10 @@ GdbServer::Result GdbServer::handle_q(std::string_view packet) {
 }
 
 GdbServer::Result GdbServer::handle_vcont(std::string_view actions) {
-  // ;ACTION[:TID] ...
+  // ;ACTION[:THREAD] ... where THREAD is a tid, -1, or (multiprocess)
+  // pPID.TID / pPID.-1 (every thread of one process). A replay runs every
+  // process as recorded, whichever gdb resumes: the stops of all the
+  // processes gdb debugs are reported (gdb's `set schedule-multiple on`).
   bool have_step = false, have_default_continue = false;
   int step_tid = 0, continue_tid = 0;
   while (!actions.empty()) {
@@ -644,9 +732,9 @@ GdbServer::Result GdbServer::handle_vcont(std::string_view actions) {
     } else if (type != 'c' && type != 's' && type != 't') {
       return error_reply("rrx: unsupported vCont action");
     }
-    int tid = -1;
+    int tid = -1, pid = 0;
     if (!rest.empty()) {
-      if (rest[0] != ':' || !parse_thread_id(rest.substr(1), tid)) return reply("E01");
+      if (rest[0] != ':' || !parse_thread_id(rest.substr(1), tid, pid)) return reply("E01");
     }
     const bool step = type == 's' || type == 'S';
     if (type == 't') continue;  // non-stop only
@@ -670,6 +758,12 @@ GdbServer::Result GdbServer::handle_v(std::string_view packet) {
   if (starts_with(packet, "vCont;")) return handle_vcont(packet.substr(5));
   if (packet == "vMustReplyEmpty") return reply("");
   if (starts_with(packet, "vKill")) {
+    // vKill;PID: gdb is done with that process (a replay goes on replaying
+    // it unseen); the program is gone for gdb once no process is left.
+    uint64_t pid = 0;
+    if (packet.size() > 6 && packet[5] == ';' && parse_hex(packet.substr(6), pid) && pid <= 0x7fffffff &&
+        multiprocess_ && target_.detach(static_cast<int>(pid)) && !target_.processes().empty())
+      return reply("OK");
     gone_ = true;
     return reply("OK");
   }

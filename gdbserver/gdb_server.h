@@ -85,6 +85,11 @@ class GdbServer {
   Result do_resume(ResumeKind kind, int tid);
 
   int general_thread();  // thread for g/p/m: Hg or the target's current one
+  // A thread id as gdb expects it: "pPID.TID" once it announced
+  // multiprocess+, else the hex tid.
+  std::string thread_id(int tid);
+  // Hg/Hc pPID.0 or pPID.-1: a thread of that process.
+  int thread_of_process(int pid);
   std::string expedited_registers(int tid);
   // The T/W/X packet for `stop`, without stop_reply's side effects.
   std::string stop_packet(const StopReason& stop, bool initial);
@@ -116,6 +121,9 @@ class GdbServer {
   // lldb sent QListThreadsInStopReply: T replies list the threads and their pcs.
   bool lldb_threads_in_stop_reply_ = false;
   bool extended_ = false;
+  // gdb's multiprocess extensions, as announced in qSupported.
+  bool multiprocess_ = false;
+  bool fork_events_ = false, vfork_events_ = false, exec_events_ = false;
   bool gone_ = false;  // killed (k/vKill) or exited: no threads until vRun
   std::vector<int> thread_list_;  // snapshot for qfThreadInfo/qsThreadInfo
   size_t thread_list_pos_ = 0;

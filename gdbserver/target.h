@@ -32,6 +32,10 @@ struct StopReason {
     Terminated,    // the process was killed by `signo` (end of the recording)
     ReplayBegin,   // reverse execution reached the start of the recording
     ReplayEnd,     // forward execution reached the end of the recording (process still present)
+    Forked,        // `tid` forked: the child is process child_pid (thread child_tid), stopped at its start
+    VForked,       // the same by vfork: the parent waits until VForkDone
+    VForkDone,     // a vfork's child exec'd or exited: its parent `tid` goes on
+    Execd,         // `tid`'s process exec'd exec_path (gdb loads its symbols)
   };
   Kind kind = Kind::Signal;
   int tid = 0;            // thread that stopped
@@ -43,6 +47,9 @@ struct StopReason {
   bool watchpoint = false;
   BreakpointKind watch_kind = BreakpointKind::WriteWatch;
   uint64_t watch_addr = 0;
+  int child_pid = 0;      // Forked, VForked
+  int child_tid = 0;
+  std::string exec_path;  // Execd: the file gdb reads the new image's symbols from
 };
 
 // One mapping of the debugged process's address space, [start, end)
@@ -97,6 +104,31 @@ class Target {
 
   // `monitor CMD`: output text, or an error message in `error`.
   virtual std::string monitor(const std::string& command, bool& ok) = 0;
+
+  // gdb's multiprocess extensions. A target that debugs one process keeps
+  // these defaults.
+  // The processes gdb is attached to, and the process of a thread.
+  virtual std::vector<int> processes() { return {pid()}; }
+  virtual int process_of(int tid) {
+    (void)tid;
+    return pid();
+  }
+  // gdb asked for fork, vfork and exec events (qSupported fork-events+...):
+  // a fork's child is then attached as well and reported with the fork
+  // (gdb detaches from it with D;PID if it does not want it), and an exec
+  // is reported with the new program's path.
+  virtual void set_event_reporting(bool forks, bool vforks, bool execs) { (void)forks, (void)vforks, (void)execs; }
+  // D;PID and vKill;PID: stop debugging process pid (its stops are no
+  // longer reported, its breakpoints go). false: not a process gdb debugs.
+  virtual bool detach(int pid) {
+    (void)pid;
+    return false;
+  }
+  // The executable of process pid (qXfer:exec-file:read with an annex).
+  virtual std::string exec_file_of(int pid) {
+    (void)pid;
+    return exec_file();
+  }
 
   // gdb's `run ARGS` / `starti ARGS` (vRun): start again, at the place the
   // arguments name (none: the beginning; the target defines what they mean,

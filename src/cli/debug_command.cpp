@@ -64,7 +64,9 @@ int debug_replay(const DebugOptions& options) {
 
   std::vector<std::string> args = {options.debugger, "-q"};
   if (options.batch) args.push_back("-batch");
-  for (const char* cmd : {"set pagination off", "set sysroot /", "set confirm off"}) {
+  // The replay runs every recorded process as recorded, whichever one gdb
+  // resumes: gdb must expect the stops of all the processes it debugs.
+  for (const char* cmd : {"set pagination off", "set sysroot /", "set confirm off", "set schedule-multiple on"}) {
     args.push_back("-iex");
     args.push_back(cmd);
   }

@@ -14,26 +14,52 @@ size_t debugreg_offset(int i) { return offsetof(struct user, u_debugreg) + stati
 
 }  // namespace
 
-Breakpoints::Breakpoints(ReplaySession& session, std::function<int()> focus)
-    : session_(session), focus_(std::move(focus)) {}
+Breakpoints::Breakpoints(ReplaySession& session) : session_(session) {}
 
-Task* Breakpoints::focus_task() {
-  if (!session_.alive()) return nullptr;
+Task* Breakpoints::task_of(int pid) {
+  if (!session_.alive() || pid == 0) return nullptr;
   int cur = session_.current_tid();
-  if (session_.has_task(cur) && session_.pid_of(cur) == focus_()) return &session_.task(cur);
-  auto tids = session_.tids_of(focus_());
+  if (session_.has_task(cur) && session_.pid_of(cur) == pid) return &session_.task(cur);
+  auto tids = session_.tids_of(pid);
   if (tids.empty()) return nullptr;
   return &session_.task(tids.front());
 }
 
-bool Breakpoints::insert(gdb::BreakpointKind kind, uint64_t addr, uint64_t len) {
+int Breakpoints::memory_of(int pid) const {
+  auto it = vfork_parent_.find(pid);
+  return it == vfork_parent_.end() ? pid : it->second;
+}
+
+bool Breakpoints::active(int pid, const Proc& p) {
+  if (!user_enabled_) return false;
+  if (p.image == 0) return true;
+  auto tids = session_.tids_of(pid);
+  return !tids.empty() && session_.image_of(tids.front()) == p.image;
+}
+
+const Breakpoints::Int3s* Breakpoints::int3s(int pid) const {
+  auto it = inserted_.find(memory_of(pid));
+  return it == inserted_.end() ? nullptr : &it->second;
+}
+
+const Breakpoints::Slot* Breakpoints::slots(int pid) const {
+  auto it = procs_.find(pid);
+  return it == procs_.end() ? nullptr : it->second.slots;
+}
+
+bool Breakpoints::insert(int pid, gdb::BreakpointKind kind, uint64_t addr, uint64_t len, uint64_t image) {
+  if (!task_of(pid)) return false;
+  Proc& p = procs_[pid];
+  if (image != 0 && p.image != image) {
+    p.image = image;
+    p.debug_regs_dirty = true;
+  }
   if (kind == gdb::BreakpointKind::Software) {
-    if (user_sw_.count(addr)) return true;
-    if (!focus_task()) return false;
+    if (p.sw.count(addr)) return true;
     // An address not mapped here (gdb's libraries are those of another
     // point of the recording, e.g. libc's write at _start) waits for the
     // replay to map it: on_address_space_change().
-    user_sw_.insert(addr);
+    p.sw.insert(addr);
     sync();
     return true;
   }
@@ -41,15 +67,15 @@ bool Breakpoints::insert(gdb::BreakpointKind kind, uint64_t addr, uint64_t len) 
     if (len != 1 && len != 2 && len != 4 && len != 8) return false;
     if (addr % len != 0) return false;  // the debug registers need aligned ranges
   }
-  for (auto& s : slots_) {
+  for (auto& s : p.slots) {
     if (s.used) continue;
     s = Slot{true, kind, addr, kind == gdb::BreakpointKind::Hardware ? 1 : len};
-    debug_regs_dirty_ = true;
+    p.debug_regs_dirty = true;
     try {
       sync();
     } catch (const Error&) {
       s.used = false;
-      debug_regs_dirty_ = true;
+      p.debug_regs_dirty = true;
       return false;
     }
     return true;
@@ -57,14 +83,17 @@ bool Breakpoints::insert(gdb::BreakpointKind kind, uint64_t addr, uint64_t len) 
   return false;  // all four debug registers are in use
 }
 
-bool Breakpoints::remove(gdb::BreakpointKind kind, uint64_t addr, uint64_t len) {
+bool Breakpoints::remove(int pid, gdb::BreakpointKind kind, uint64_t addr, uint64_t len) {
+  auto it = procs_.find(pid);
+  if (it == procs_.end()) return true;
+  Proc& p = it->second;
   if (kind == gdb::BreakpointKind::Software) {
-    user_sw_.erase(addr);
+    p.sw.erase(addr);
   } else {
-    for (auto& s : slots_) {
+    for (auto& s : p.slots) {
       if (s.used && s.kind == kind && s.addr == addr && (kind == gdb::BreakpointKind::Hardware || s.len == len)) {
         s.used = false;
-        debug_regs_dirty_ = true;
+        p.debug_regs_dirty = true;
         break;
       }
     }
@@ -74,20 +103,38 @@ bool Breakpoints::remove(gdb::BreakpointKind kind, uint64_t addr, uint64_t len) 
 }
 
 void Breakpoints::clear() {
-  user_sw_.clear();
-  for (auto& s : slots_) s.used = false;
-  debug_regs_dirty_ = true;
+  for (auto& [pid, p] : procs_) {
+    p.sw.clear();
+    for (auto& s : p.slots) s.used = false;
+    p.debug_regs_dirty = true;
+  }
   if (session_.alive()) sync();
+  procs_.clear();
+}
+
+void Breakpoints::clear_process(int pid) {
+  auto it = procs_.find(pid);
+  if (it == procs_.end()) return;
+  it->second.sw.clear();
+  for (auto& s : it->second.slots) s.used = false;
+  it->second.debug_regs_dirty = true;
+  if (session_.alive()) sync();
+  procs_.erase(pid);
 }
 
 void Breakpoints::set_user_enabled(bool on) {
   if (on == user_enabled_) return;
   user_enabled_ = on;
-  debug_regs_dirty_ = true;
+  for (auto& [pid, p] : procs_) p.debug_regs_dirty = true;
   sync();
 }
 
-void Breakpoints::add_internal(uint64_t addr) {
+void Breakpoints::add_internal(int pid, uint64_t addr) {
+  if (!internal_.empty() && internal_pid_ != pid) {
+    internal_.clear();
+    sync();
+  }
+  internal_pid_ = pid;
   internal_.insert(addr);
   sync();
 }
@@ -98,29 +145,48 @@ void Breakpoints::clear_internal() {
   sync();
 }
 
-void Breakpoints::sync() {
-  Task* t = focus_task();
+void Breakpoints::sync_memory(int pid) {
+  Task* t = task_of(pid);
   if (!t) return;
-  std::set<uint64_t> want = internal_;
-  if (user_enabled_) want.insert(user_sw_.begin(), user_sw_.end());
-  for (auto it = inserted_.begin(); it != inserted_.end();) {
+  std::set<uint64_t> want;
+  if (!internal_.empty() && memory_of(internal_pid_) == pid) want = internal_;
+  for (auto& [q, p] : procs_) {
+    if (memory_of(q) == pid && active(q, p)) want.insert(p.sw.begin(), p.sw.end());
+  }
+  Int3s& in = inserted_[pid];
+  for (auto it = in.begin(); it != in.end();) {
     if (want.count(it->first)) {
       ++it;
       continue;
     }
     t->write_mem(it->first, &it->second, 1);
-    it = inserted_.erase(it);
+    it = in.erase(it);
   }
   for (uint64_t addr : want) {
-    if (inserted_.count(addr)) continue;
+    if (in.count(addr)) continue;
     uint8_t orig;
-    if (t->read_exact(addr, &orig, 1) && t->write_mem(addr, &kInt3, 1)) inserted_[addr] = orig;
+    if (t->read_exact(addr, &orig, 1) && t->write_mem(addr, &kInt3, 1)) in[addr] = orig;
   }
-  if (debug_regs_dirty_) {
-    for (int tid : session_.tids_of(focus_())) {
+}
+
+void Breakpoints::sync() {
+  if (!session_.alive()) return;
+  std::set<int> live;
+  for (int tid : session_.tids()) live.insert(session_.pid_of(tid));
+  for (auto it = inserted_.begin(); it != inserted_.end();) it = live.count(it->first) ? std::next(it) : inserted_.erase(it);
+  for (auto it = vfork_parent_.begin(); it != vfork_parent_.end();) {
+    it = live.count(it->first) && live.count(it->second) ? std::next(it) : vfork_parent_.erase(it);
+  }
+  for (int pid : live) {
+    if (memory_of(pid) == pid) sync_memory(pid);
+  }
+  for (auto& [pid, p] : procs_) {
+    if (!p.debug_regs_dirty || !live.count(pid)) continue;
+    const bool on = active(pid, p);
+    for (int tid : session_.tids_of(pid)) {
       Task& t = session_.task(tid);
       try {
-        write_debug_registers(t);
+        write_debug_registers(t, on ? &p : nullptr);
       } catch (const Error&) {
         // A thread that is exiting (its exit event still to come) takes
         // nothing; one that is alive refused the address.
@@ -133,46 +199,68 @@ void Breakpoints::sync() {
         if (alive) throw;
       }
     }
-    debug_regs_dirty_ = false;
+    p.debug_regs_dirty = false;
   }
 }
 
 void Breakpoints::after_restore() {
   inserted_.clear();
-  debug_regs_dirty_ = true;
+  vfork_parent_.clear();
+  for (auto& [pid, p] : procs_) p.debug_regs_dirty = true;
   sync();
 }
 
 void Breakpoints::on_new_task(int tid) {
-  if (session_.pid_of(tid) != focus_()) return;
+  auto it = procs_.find(session_.pid_of(tid));
+  if (it == procs_.end()) return;
   bool any = false;
-  for (const auto& s : slots_) any = any || s.used;
-  if (any && user_enabled_) write_debug_registers(session_.task(tid));
+  for (const auto& s : it->second.slots) any = any || s.used;
+  if (any && active(it->first, it->second)) write_debug_registers(session_.task(tid), &it->second);
+}
+
+void Breakpoints::on_fork(int parent_tid, int child_tid, bool vfork, bool inherit) {
+  if (!session_.has_task(parent_tid) || !session_.has_task(child_tid)) return;
+  const int parent = session_.pid_of(parent_tid);
+  const int child = session_.pid_of(child_tid);
+  if (vfork) {
+    vfork_parent_[child] = memory_of(parent);
+  } else if (const Int3s* in = int3s(parent)) {
+    inserted_[child] = *in;  // the copied memory holds the parent's int3 bytes
+  }
+  if (inherit && !procs_.count(child) && procs_.count(parent)) {
+    procs_[child] = procs_[parent];
+    procs_[child].debug_regs_dirty = true;
+  }
+  sync();
 }
 
 void Breakpoints::on_address_space_change(int tid, bool exec) {
-  if (!session_.has_task(tid) || session_.pid_of(tid) != focus_()) return;
+  if (!session_.has_task(tid)) return;
+  const int pid = session_.pid_of(tid);
   if (exec) {
-    inserted_.clear();  // a new image: none of the old bytes are there
-    debug_regs_dirty_ = true;
-  } else {
+    vfork_parent_.erase(pid);
+    inserted_.erase(pid);  // a new image: none of the old bytes are there
+    auto it = procs_.find(pid);
+    if (it != procs_.end()) it->second.debug_regs_dirty = true;
+  } else if (inserted_.count(memory_of(pid))) {
     Task& t = session_.task(tid);
-    for (auto it = inserted_.begin(); it != inserted_.end();) {
+    Int3s& in = inserted_[memory_of(pid)];
+    for (auto it = in.begin(); it != in.end();) {
       uint8_t byte;
       if (t.read_exact(it->first, &byte, 1) && byte == kInt3) {
         ++it;
       } else {
-        it = inserted_.erase(it);  // unmapped, or mapped anew: the original byte is there
+        it = in.erase(it);  // unmapped, or mapped anew: the original byte is there
       }
     }
   }
   sync();
 }
 
-void Breakpoints::write_debug_registers(Task& t) {
+void Breakpoints::write_debug_registers(Task& t, const Proc* p) {
   uint64_t dr7 = 0;
-  for (int i = 0; i < 4 && user_enabled_; ++i) {
-    const Slot& s = slots_[i];
+  for (int i = 0; i < 4 && p && user_enabled_; ++i) {
+    const Slot& s = p->slots[i];
     if (!s.used) continue;
     t.poke_user(debugreg_offset(i), s.addr);
     uint64_t rw = 0, len = 0;
@@ -194,20 +282,30 @@ void Breakpoints::write_debug_registers(Task& t) {
   t.poke_user(debugreg_offset(7), dr7);
 }
 
-void Breakpoints::hide_in(uint64_t addr, void* buf, size_t len) const {
-  for (auto it = inserted_.lower_bound(addr); it != inserted_.end() && it->first < addr + len; ++it) {
+bool Breakpoints::has_int3_at(int pid, uint64_t addr) const {
+  const Int3s* in = int3s(pid);
+  return in && in->count(addr) != 0;
+}
+
+void Breakpoints::hide_in(int pid, uint64_t addr, void* buf, size_t len) const {
+  const Int3s* in = int3s(pid);
+  if (!in) return;
+  for (auto it = in->lower_bound(addr); it != in->end() && it->first < addr + len; ++it) {
     static_cast<uint8_t*>(buf)[it->first - addr] = it->second;
   }
 }
 
 void Breakpoints::hide_in_copy(int pid, Task& frozen) const {
-  if (pid != focus_()) return;
-  for (const auto& [addr, orig] : inserted_) frozen.write_mem(addr, &orig, 1);
+  auto it = inserted_.find(pid);
+  if (it == inserted_.end()) return;
+  for (const auto& [addr, orig] : it->second) frozen.write_mem(addr, &orig, 1);
 }
 
-bool Breakpoints::watches_writes_to(uint64_t addr, uint64_t len) const {
-  if (!user_enabled_) return false;
-  for (const auto& s : slots_) {
+bool Breakpoints::watches_writes_to(int pid, uint64_t addr, uint64_t len) const {
+  const Slot* sl = slots(pid);
+  if (!user_enabled_ || !sl) return false;
+  for (int i = 0; i < 4; ++i) {
+    const Slot& s = sl[i];
     if (!s.used || s.kind == gdb::BreakpointKind::Hardware || s.kind == gdb::BreakpointKind::ReadWatch) continue;
     if (addr < s.addr + s.len && s.addr < addr + len) return true;
   }
@@ -216,10 +314,13 @@ bool Breakpoints::watches_writes_to(uint64_t addr, uint64_t len) const {
 
 std::string Breakpoints::describe_user_set() const {
   std::string out;
-  for (uint64_t a : user_sw_) out += "s" + std::to_string(a) + ";";
-  for (const auto& s : slots_) {
-    if (s.used) out += "h" + std::to_string(static_cast<int>(s.kind)) + ":" + std::to_string(s.addr) + ":" +
-                       std::to_string(s.len) + ";";
+  for (const auto& [pid, p] : procs_) {
+    out += "p" + std::to_string(pid) + ":" + std::to_string(p.image) + ";";
+    for (uint64_t a : p.sw) out += "s" + std::to_string(a) + ";";
+    for (const auto& s : p.slots) {
+      if (s.used) out += "h" + std::to_string(static_cast<int>(s.kind)) + ":" + std::to_string(s.addr) + ":" +
+                         std::to_string(s.len) + ";";
+    }
   }
   return out;
 }
@@ -227,26 +328,34 @@ std::string Breakpoints::describe_user_set() const {
 Breakpoints::Hit Breakpoints::classify_trap(int tid) {
   Hit hit;
   Task& t = session_.task(tid);
+  const int pid = session_.pid_of(tid);
+  auto proc = procs_.find(pid);
+  const bool on = proc != procs_.end() && active(pid, proc->second);
   uint64_t dr6 = t.peek_user(debugreg_offset(6));
-  for (int i = 0; i < 4; ++i) {
-    if (!(dr6 & (1ull << i)) || !slots_[i].used || !user_enabled_) continue;
-    if (slots_[i].kind == gdb::BreakpointKind::Hardware) {
+  for (int i = 0; i < 4 && on; ++i) {
+    const Slot& s = proc->second.slots[i];
+    if (!(dr6 & (1ull << i)) || !s.used) continue;
+    if (s.kind == gdb::BreakpointKind::Hardware) {
       hit.hardware = true;
     } else if (!hit.watch) {
       hit.watch = true;
-      hit.watch_kind = slots_[i].kind;
-      hit.watch_addr = slots_[i].addr;
+      hit.watch_kind = s.kind;
+      hit.watch_addr = s.addr;
     }
   }
   if (dr6 & 0xf) t.poke_user(debugreg_offset(6), 0);
   if (!hit.hardware && !hit.watch) {
     user_regs_struct regs = t.regs();
     uint64_t at = regs.rip - 1;
-    if (inserted_.count(at)) {
+    if (has_int3_at(pid, at)) {
       regs.rip = at;  // report the breakpoint's address, as swbreak promises
       t.set_regs(regs);
-      hit.software = user_enabled_ && user_sw_.count(at) != 0;
-      hit.internal = internal_.count(at) != 0;
+      // Its own, or (a vfork child) its parent's in the memory they share.
+      bool wanted = on && proc->second.sw.count(at) != 0;
+      auto owner = procs_.find(memory_of(pid));
+      if (!wanted && on && owner != procs_.end()) wanted = owner->second.sw.count(at) != 0;
+      hit.software = wanted;
+      hit.internal = internal_.count(at) != 0 && memory_of(internal_pid_) == memory_of(pid);
     }
   }
   return hit;
@@ -256,9 +365,12 @@ Breakpoints::Hit Breakpoints::classify_step(int tid) {
   Hit hit;
   if (!session_.has_task(tid)) return hit;
   Task& t = session_.task(tid);
+  const int pid = session_.pid_of(tid);
+  auto proc = procs_.find(pid);
+  const bool on = proc != procs_.end() && active(pid, proc->second);
   uint64_t dr6 = t.peek_user(debugreg_offset(6));
-  for (int i = 0; i < 4 && user_enabled_; ++i) {
-    const Slot& s = slots_[i];
+  for (int i = 0; i < 4 && on; ++i) {
+    const Slot& s = proc->second.slots[i];
     if (!(dr6 & (1ull << i)) || !s.used || s.kind == gdb::BreakpointKind::Hardware) continue;
     hit.watch = true;
     hit.watch_kind = s.kind;
@@ -270,22 +382,26 @@ Breakpoints::Hit Breakpoints::classify_step(int tid) {
 }
 
 ReplaySession::Stop Breakpoints::step_over(int tid) {
+  const int mem = memory_of(session_.pid_of(tid));
   uint64_t pc = session_.task(tid).regs().rip;
-  auto it = inserted_.find(pc);
-  if (it == inserted_.end()) return session_.step(tid);
-  Task* t = focus_task();
-  if (t) t->write_mem(pc, &it->second, 1);
+  auto in = inserted_.find(mem);
+  if (in == inserted_.end() || !in->second.count(pc)) return session_.step(tid);
+  uint8_t orig = in->second[pc];
+  Task* t = task_of(mem);
+  if (t) t->write_mem(pc, &orig, 1);
   ReplaySession::Stop s = session_.step(tid);
-  t = focus_task();
-  if (t && !t->write_mem(pc, &kInt3, 1)) inserted_.erase(pc);
+  t = task_of(mem);
+  if (t && !t->write_mem(pc, &kInt3, 1)) inserted_[mem].erase(pc);
   return s;
 }
 
-Breakpoints::Hit Breakpoints::classify_kernel_write(uint64_t addr, uint64_t len) const {
+Breakpoints::Hit Breakpoints::classify_kernel_write(int pid, uint64_t addr, uint64_t len) const {
   Hit hit;
-  for (const auto& s : slots_) {
+  const Slot* sl = slots(pid);
+  for (int i = 0; i < 4 && sl && user_enabled_; ++i) {
+    const Slot& s = sl[i];
     bool writes = s.kind == gdb::BreakpointKind::WriteWatch || s.kind == gdb::BreakpointKind::AccessWatch;
-    if (user_enabled_ && s.used && writes && addr < s.addr + s.len && s.addr < addr + len) {
+    if (s.used && writes && addr < s.addr + s.len && s.addr < addr + len) {
       hit.watch = true;
       hit.watch_kind = s.kind;
       hit.watch_addr = s.addr;
@@ -295,11 +411,12 @@ Breakpoints::Hit Breakpoints::classify_kernel_write(uint64_t addr, uint64_t len)
   return hit;
 }
 
-Breakpoints::WatchedBytes Breakpoints::watched_bytes() {
+Breakpoints::WatchedBytes Breakpoints::watched_bytes(int pid) {
   WatchedBytes out;
-  Task* t = focus_task();
-  for (int i = 0; i < 4 && t; ++i) {
-    const Slot& s = slots_[i];
+  Task* t = task_of(pid);
+  const Slot* sl = slots(pid);
+  for (int i = 0; i < 4 && t && sl; ++i) {
+    const Slot& s = sl[i];
     if (!s.used || (s.kind != gdb::BreakpointKind::WriteWatch && s.kind != gdb::BreakpointKind::AccessWatch)) continue;
     std::string bytes(s.len, '\0');
     if (t->read_exact(s.addr, bytes.data(), bytes.size())) out[i] = std::move(bytes);
@@ -307,14 +424,15 @@ Breakpoints::WatchedBytes Breakpoints::watched_bytes() {
   return out;
 }
 
-Breakpoints::Hit Breakpoints::watch_changed_since(const WatchedBytes& before) {
+Breakpoints::Hit Breakpoints::watch_changed_since(int pid, const WatchedBytes& before) {
   Hit hit;
-  WatchedBytes now = watched_bytes();
-  for (int i = 0; i < 4; ++i) {
+  WatchedBytes now = watched_bytes(pid);
+  const Slot* sl = slots(pid);
+  for (int i = 0; i < 4 && sl; ++i) {
     if (now[i].empty() || before[i].empty() || now[i] == before[i]) continue;
     hit.watch = true;
-    hit.watch_kind = slots_[i].kind;
-    hit.watch_addr = slots_[i].addr;
+    hit.watch_kind = sl[i].kind;
+    hit.watch_addr = sl[i].addr;
     break;
   }
   return hit;

@@ -1,10 +1,14 @@
 // The breakpoints and watchpoints of a replay: gdb's (Z packets), and rrx's
 // own software breakpoints for finding positions again (reverse execution).
-// Software breakpoints are int3 bytes in the debugged process, hidden from
-// memory reads and from checkpoint copies, kept in whatever the process has
-// mapped at their addresses (they follow mmap/munmap/exec during a replay);
-// hardware breakpoints and watchpoints use the debug registers of every
-// thread of that process.
+// They are per process, as in gdb's multiprocess protocol: each recorded
+// process gdb is attached to has its own set (a forked child starts with a
+// copy of its parent's, as its memory is a copy). Software breakpoints are
+// int3 bytes in that process's memory, hidden from memory reads and from
+// checkpoint copies, kept in whatever the process has mapped at their
+// addresses (they follow mmap/munmap/exec during a replay); hardware
+// breakpoints and watchpoints use the debug registers of every thread of
+// that process. A set can belong to one program image (an exec starts a new
+// one): it is in the process only while the process runs that image.
 #pragma once
 
 #include <array>
@@ -21,21 +25,26 @@ namespace rrx::replay {
 
 class Breakpoints {
  public:
-  // focus: the recorded pid of the debugged process.
-  Breakpoints(ReplaySession& session, std::function<int()> focus);
+  explicit Breakpoints(ReplaySession& session);
 
-  // gdb's breakpoints; false when impossible (no debug register free, a
-  // misaligned or odd-sized watch). A software breakpoint at an address
-  // that is not mapped now goes in when the replay maps it.
-  bool insert(gdb::BreakpointKind kind, uint64_t addr, uint64_t len);
-  bool remove(gdb::BreakpointKind kind, uint64_t addr, uint64_t len);
-  void clear();  // forget gdb's breakpoints (the program restarts)
+  // gdb's breakpoints in process `pid`; false when impossible (no debug
+  // register free, a misaligned or odd-sized watch, no such process). A
+  // software breakpoint at an address that is not mapped now goes in when
+  // the replay maps it. `image`: the set belongs to that program image of
+  // the process (ReplaySession::image_of), 0: to whatever it runs.
+  bool insert(int pid, gdb::BreakpointKind kind, uint64_t addr, uint64_t len, uint64_t image = 0);
+  bool remove(int pid, gdb::BreakpointKind kind, uint64_t addr, uint64_t len);
+  void clear();                 // forget gdb's breakpoints (the program restarts)
+  void clear_process(int pid);  // forget process pid's (gdb detached from it, or it exec'd)
+  // Whether gdb's set of `pid` exists (the process takes breakpoints).
+  bool holds(int pid) const { return procs_.count(pid) != 0; }
 
   // While off, gdb's breakpoints stay out of the program (rrx moving through
   // the timeline); rrx's own ones are unaffected.
   void set_user_enabled(bool on);
   bool user_enabled() const { return user_enabled_; }
-  void add_internal(uint64_t addr);
+  // rrx's own int3 at addr in process pid (one process at a time).
+  void add_internal(int pid, uint64_t addr);
   void clear_internal();
 
   // Writes and removes int3 bytes and debug registers until the program
@@ -43,8 +52,14 @@ class Breakpoints {
   void sync();
   // After ReplaySession::restore(): the new processes hold none of them.
   void after_restore();
-  // A new thread of the debugged process gets the debug registers.
+  // A new thread gets its process's debug registers.
   void on_new_task(int tid);
+  // A fork: the child's memory holds the parent's int3 bytes. It keeps the
+  // set it has (a replay passing the fork again), else gets a copy of the
+  // parent's when `inherit` (gdb is told of the fork and decides), else
+  // none. A vfork child shares the parent's memory (and int3 bytes) until it
+  // execs or exits.
+  void on_fork(int parent_tid, int child_tid, bool vfork, bool inherit);
   // Task `tid` changed its mappings (ReplaySession::address_space_hook):
   // int3 bytes whose page was replaced or unmapped are gone (the page holds
   // the file's bytes again), and breakpoints at addresses that were not
@@ -54,14 +69,14 @@ class Breakpoints {
   // debug registers are written again (the kernel cleared them).
   void on_address_space_change(int tid, bool exec);
 
-  // The program's own bytes in a buffer read from memory.
-  void hide_in(uint64_t addr, void* buf, size_t len) const;
+  // The program's own bytes in a buffer read from process pid's memory.
+  void hide_in(int pid, uint64_t addr, void* buf, size_t len) const;
   // The program's own bytes in a checkpoint copy of process `pid`.
   void hide_in_copy(int pid, Task& frozen) const;
-  bool has_int3_at(uint64_t addr) const { return inserted_.count(addr) != 0; }
-  // gdb's write or access watchpoints overlapping [addr, addr+len).
-  bool watches_writes_to(uint64_t addr, uint64_t len) const;
-  // A fingerprint of gdb's breakpoint set (to tell whether it changed).
+  bool has_int3_at(int pid, uint64_t addr) const;
+  // gdb's write or access watchpoints of pid overlapping [addr, addr+len).
+  bool watches_writes_to(int pid, uint64_t addr, uint64_t len) const;
+  // A fingerprint of gdb's breakpoint sets (to tell whether they changed).
   std::string describe_user_set() const;
 
   // What a SIGTRAP of thread `tid` was. Clears DR6, and moves the pc back
@@ -82,16 +97,16 @@ class Breakpoints {
   Hit classify_step(int tid);
   // One instruction of `tid`, with the int3 at its pc (if any) lifted for it.
   ReplaySession::Stop step_over(int tid);
-  // A write by the replay in the kernel's place (MemoryWatch stop).
-  Hit classify_kernel_write(uint64_t addr, uint64_t len) const;
-  // The bytes under gdb's write and access watchpoints now, per debug
+  // A write by the replay in the kernel's place into pid's memory (MemoryWatch stop).
+  Hit classify_kernel_write(int pid, uint64_t addr, uint64_t len) const;
+  // The bytes under pid's write and access watchpoints now, per debug
   // register slot (empty: unused, a read watch, or unreadable); and the
   // first of those watchpoints whose bytes differ from `before`. A reverse
   // step compares the two ends of the step: the watchpoint a step back over
   // a write reports, so that gdb's idea of the value stays true.
   using WatchedBytes = std::array<std::string, 4>;
-  WatchedBytes watched_bytes();
-  Hit watch_changed_since(const WatchedBytes& before);
+  WatchedBytes watched_bytes(int pid);
+  Hit watch_changed_since(int pid, const WatchedBytes& before);
 
  private:
   struct Slot {
@@ -99,17 +114,30 @@ class Breakpoints {
     gdb::BreakpointKind kind{};
     uint64_t addr = 0, len = 0;
   };
-  Task* focus_task();
-  void write_debug_registers(Task& t);
+  // gdb's breakpoints in one process.
+  struct Proc {
+    std::set<uint64_t> sw;
+    Slot slots[4];
+    uint64_t image = 0;  // the image they belong to (0: any)
+    bool debug_regs_dirty = true;
+  };
+  using Int3s = std::map<uint64_t, uint8_t>;  // int3s in memory: address -> original byte
+
+  Task* task_of(int pid);
+  int memory_of(int pid) const;  // whose memory pid uses (a vfork child: its parent's)
+  bool active(int pid, const Proc& p);
+  const Int3s* int3s(int pid) const;
+  void sync_memory(int pid);
+  void write_debug_registers(Task& t, const Proc* p);
+  const Slot* slots(int pid) const;
 
   ReplaySession& session_;
-  std::function<int()> focus_;
-  std::set<uint64_t> user_sw_;
+  std::map<int, Proc> procs_;       // gdb's, by recorded pid
+  std::map<int, Int3s> inserted_;   // by the recorded pid whose memory holds them
+  std::map<int, int> vfork_parent_;  // vfork child -> the parent whose memory it shares
+  int internal_pid_ = 0;
   std::set<uint64_t> internal_;
-  std::map<uint64_t, uint8_t> inserted_;  // int3s in memory: address -> original byte
-  Slot slots_[4];
   bool user_enabled_ = true;
-  bool debug_regs_dirty_ = true;
 };
 
 }  // namespace rrx::replay

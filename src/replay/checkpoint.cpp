@@ -114,6 +114,8 @@ ReplaySession::RTask ReplaySession::copy_state(const RTask& t) {
   c.kill_reported = t.kill_reported;
   c.group_stop_sig = t.group_stop_sig;
   c.exiting = t.exiting;
+  c.image_event = t.image_event;
+  c.vfork_child = t.vfork_child;
   c.child_tid_addr = t.child_tid_addr;
   c.clear_child_tid = t.clear_child_tid;
   c.exe_path = t.exe_path;

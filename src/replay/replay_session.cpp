@@ -245,6 +245,11 @@ std::string ReplaySession::exe_of(int tid) const {
   return it == tasks_.end() ? exe_path_ : it->second.exe_path;
 }
 
+uint64_t ReplaySession::image_of(int tid) const {
+  auto it = tasks_.find(tid);
+  return it == tasks_.end() ? 0 : it->second.image_event;
+}
+
 // The trace's copy of a file the replay executes or maps, checked against
 // its recorded hash the first time: a damaged copy would make the program
 // fault or compute something else, far from the cause.
@@ -496,6 +501,7 @@ void ReplaySession::on_exec(RTask& t) {
   t.exe_copy = trace::stored_file_path(options_.trace_dir, exec.getExeHash().cStr());
   t.auxv = data_str(exec.getAuxv());
   t.clear_child_tid = 0;  // the kernel forgets it at exec
+  t.image_event = next_number_;
   if (started_ && exec_hook && exec_hook(t.tid)) exec_stop_tid_ = t.tid;
   if (!started_ || t.pid == first_pid_) {
     auxv_ = data_str(exec.getAuxv());
@@ -930,6 +936,15 @@ std::optional<ReplaySession::Stop> ReplaySession::dispatch(RTask& t, const WaitS
         on_entry(t, info);
       } else if (info.op == KernelSyscallInfo::kExit) {
         on_exit(t, info);
+        if (t.vfork_child != 0 && t.cur.action == Action::None) {
+          t.vfork_child = 0;
+          if (!held_stop_ && vfork_done_hook && vfork_done_hook(t.tid)) {
+            Stop s;
+            s.kind = StopKind::VforkDone;
+            s.tid = t.tid;
+            held_stop_ = s;
+          }
+        }
       }
       return syscall_stop_to_report();
     }
@@ -952,7 +967,15 @@ std::optional<ReplaySession::Stop> ReplaySession::dispatch(RTask& t, const WaitS
         t.exiting = true;
       } else if (w.event == PTRACE_EVENT_CLONE || w.event == PTRACE_EVENT_FORK ||
                  w.event == PTRACE_EVENT_VFORK) {
-        on_clone(t, w.event);
+        int child = on_clone(t, w.event);
+        if (w.event != PTRACE_EVENT_CLONE && fork_hook && fork_hook(t.tid, child, w.event == PTRACE_EVENT_VFORK)) {
+          Stop s;
+          s.kind = StopKind::Forked;
+          s.tid = t.tid;
+          s.child_tid = child;
+          s.vfork = w.event == PTRACE_EVENT_VFORK;
+          return s;
+        }
       }
       return std::nullopt;
     case WaitStatus::Kind::TrapStop:
@@ -1501,7 +1524,7 @@ void ReplaySession::on_exit(RTask& t, const KernelSyscallInfo& info) {
   t.cur = RTask::Current{};
 }
 
-void ReplaySession::on_clone(RTask& t, int event) {
+int ReplaySession::on_clone(RTask& t, int event) {
   auto ev = peek();
   if (ev.which() != schema::Event::CLONE || ev.getTid() != t.tid) {
     diverge(describe_event(ev), "a new thread or process of thread " + std::to_string(t.tid));
@@ -1515,6 +1538,9 @@ void ReplaySession::on_clone(RTask& t, int event) {
   child.pid = event == PTRACE_EVENT_CLONE ? t.pid : rec_child;
   child.live_pid = event == PTRACE_EVENT_CLONE ? t.live_pid : live_child;
   child.exe_path = t.exe_path;
+  child.exe_copy = t.exe_copy;
+  child.auxv = t.auxv;
+  child.image_event = t.image_event;
   uint64_t flags = c.getFlags();
   if (flags & (CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID)) {
     uint64_t addr = 0;
@@ -1532,10 +1558,16 @@ void ReplaySession::on_clone(RTask& t, int event) {
     child.pending = orphan->second;
     orphan_stops_.erase(orphan);
   } else {
-    child.running = true;  // its first stop is on its way
+    // Its first stop is on its way (the kernel stops a traced fork's
+    // child at once): take it now, so that the child can be looked at
+    // (a debugger shown the fork) before either task goes on.
+    child.running = true;
+    child.pending = wait_for(child);
   }
+  if (event == PTRACE_EVENT_VFORK) t.vfork_child = rec_child;
   consume();
   t.next_resume = NextResume::ToExit;
+  return rec_child;
 }
 
 
@@ -1780,6 +1812,9 @@ int replay_autopilot(const ReplayOptions& options) {
       case ReplaySession::StopKind::EventReached:
       case ReplaySession::StopKind::ProcessEnding:
       case ReplaySession::StopKind::Killing:
+      case ReplaySession::StopKind::Forked:         // (no fork, vfork or exit hooks here)
+      case ReplaySession::StopKind::VforkDone:
+      case ReplaySession::StopKind::ProcessExited:
         continue;
       case ReplaySession::StopKind::Trap:
         throw Divergence(session.next_event(), s.tid, "no breakpoint trap",

@@ -100,6 +100,11 @@ class ReplaySession {
     ProcessEnding,  // exit_hook asked to stop at an exit_group entry (not yet run)
     Killing,      // the recording's SIGKILL ends this task's process next (sent by another
                   // process or from outside: it has no delivery stop); rrx has not sent it yet
+    Forked,       // fork_hook asked to stop at a fork or vfork: `tid` the parent (in the
+                  // syscall), `child_tid` the new process (at its first instruction)
+    VforkDone,    // vfork_done_hook asked to stop: the vfork parent `tid` goes on (its child exec'd or exited)
+    ProcessExited,  // process_exit_hook asked to stop: process `tid` (its main thread's tid) ended while
+                    // others go on; exit_code and killed as for Exited
   };
   struct Stop {
     StopKind kind = StopKind::Stepped;
@@ -110,6 +115,8 @@ class ReplaySession {
     bool killed = false;   // Exited by a signal
     uint64_t watch_addr = 0;  // MemoryWatch: the written range that was watched
     uint64_t watch_len = 0;
+    int child_tid = 0;        // Forked: the new process
+    bool vfork = false;       // Forked: by vfork (the child shares the parent's memory until it execs or exits)
   };
 
   // Called for every range the replay writes into a program's memory in the
@@ -122,6 +129,16 @@ class ReplaySession {
   std::function<void(int tid)> new_task_hook;
   // Called after a task's exec; returning true stops cont() with Exec.
   std::function<bool(int tid)> exec_hook;
+  // Called at a fork or vfork of a process (not a new thread), after the
+  // child exists and has stopped at its first instruction (child_tid) and
+  // before either runs on; returning true stops cont()/step() with Forked.
+  std::function<bool(int parent_tid, int child_tid, bool vfork)> fork_hook;
+  // Called when a vfork parent's vfork returns (its child exec'd or
+  // exited); returning true stops with VforkDone.
+  std::function<bool(int tid)> vfork_done_hook;
+  // Called when a process other than the last one ends (its main thread
+  // died); returning true stops with ProcessExited.
+  std::function<bool(int recorded_pid)> process_exit_hook;
   // Called when a task enters the exit_group the recording says it made;
   // returning true stops with ProcessEnding before it runs (and again on
   // every later cont()/step() while the hook says so).
@@ -158,6 +175,10 @@ class ReplaySession {
   void set_current_tid(int tid) { current_tid_ = tid; }
   int pid_of(int tid) const;
   std::string exe_of(int tid) const;
+  // The event that gave task `tid` its program image: its process's last
+  // exec (a forked child has its parent's). Tells the images apart across
+  // an exec, and across restores of checkpoints taken before it.
+  uint64_t image_of(int tid) const;
   std::string auxv_of(int tid) const;
   std::filesystem::path exe_copy_of(int tid) const;
   // How process `pid` ended, once its main thread is gone.
@@ -242,6 +263,8 @@ class ReplaySession {
     bool sigkilled = false;       // rrx sent the recorded SIGKILL
     bool kill_reported = false;   // cont()/step() stopped with Killing before sending it
     bool exiting = false;         // at or past its exit event stop (PTRACE_EVENT_EXIT)
+    uint64_t image_event = 0;     // the exec event of its image (see image_of())
+    int vfork_child = 0;          // in a vfork whose child runs (vfork_done_hook when it returns)
     bool cpuid_untrapped = false; // its exec event says cpuid stays untrapped (seccomp filters)
     int group_stop_sig = 0;       // sits in a live group-stop by this signal (until resumed)
     uint64_t child_tid_addr = 0;  // CLONE_CHILD_SETTID: where the kernel wrote the live tid
@@ -292,7 +315,7 @@ class ReplaySession {
   void on_exit(RTask& t, const KernelSyscallInfo& info);
   void finish_syscall(RTask& t, schema::Syscall::Reader rec, int64_t live);
   void on_exec(RTask& t);
-  void on_clone(RTask& t, int event);
+  int on_clone(RTask& t, int event);  // the recorded tid of the new task
   std::optional<Stop> on_signal(RTask& t, int sig, bool step);
   std::optional<Stop> on_group_stop(RTask& t, int sig);
   // cpuid and rdrand/rdseed (cpuid_replay.cpp).

@@ -37,10 +37,20 @@ ReplayTarget::ReplayTarget(ReplayOptions options, int focus_pid)
 
 int ReplayTarget::focus() const { return focus_pid_ != 0 ? focus_pid_ : session_->recorded_pid(); }
 
+int ReplayTarget::current_pid() {
+  if (cur_pid_ != 0 && !session_->tids_of(cur_pid_).empty()) return cur_pid_;
+  if (attached(focus()) || attached_.empty()) return focus();
+  for (int pid : attached_) {
+    if (!session_->tids_of(pid).empty()) return pid;
+  }
+  return focus();
+}
+
 int ReplayTarget::focus_tid() {
+  const int pid = current_pid();
   int cur = session_->current_tid();
-  if (session_->has_task(cur) && session_->pid_of(cur) == focus()) return cur;
-  auto tids = session_->tids_of(focus());
+  if (session_->has_task(cur) && session_->pid_of(cur) == pid) return cur;
+  auto tids = session_->tids_of(pid);
   return tids.empty() ? cur : tids.front();
 }
 
@@ -52,10 +62,10 @@ ReplayTarget::~ReplayTarget() {
 void ReplayTarget::start_session() {
   timeline_.reset();
   session_ = std::make_unique<ReplaySession>(options_);
-  bps_ = std::make_unique<Breakpoints>(*session_, [this] { return focus(); });
+  bps_ = std::make_unique<Breakpoints>(*session_);
   timeline_ = std::make_unique<Timeline>(*session_, *bps_, CheckpointPolicy::from_environment());
-  session_->memory_write_hook = [this](int, uint64_t addr, uint64_t len) {
-    return bps_->watches_writes_to(addr, len);
+  session_->memory_write_hook = [this](int tid, uint64_t addr, uint64_t len) {
+    return session_->has_task(tid) && bps_->watches_writes_to(session_->pid_of(tid), addr, len);
   };
   session_->new_task_hook = [this](int tid) { bps_->on_new_task(tid); };
   session_->address_space_hook = [this](int tid, bool exec) { bps_->on_address_space_change(tid, exec); };
@@ -73,9 +83,27 @@ void ReplayTarget::start_session() {
     }
     session_->exec_hook = nullptr;
   }
+  attached_ = {focus()};
+  cur_pid_ = focus();
+  history_.clear();
+  forks_seen_.clear();
+  // What gdb is told of while it runs the program forwards (not while rrx
+  // moves through the timeline): forks and execs of the processes it
+  // debugs, when it asked for them.
+  session_->fork_hook = [this](int parent, int child, bool vfork) { return on_fork(parent, child, vfork); };
+  session_->vfork_done_hook = [this](int tid) {
+    return reporting_ && report_vforks_ && attached(session_->pid_of(tid));
+  };
+  session_->exec_hook = [this](int tid) { return reporting_ && report_execs_ && attached(session_->pid_of(tid)); };
+  // A debugged process that ends while gdb debugs others is reported at
+  // once; the end of the last one when the replay stops next, as before
+  // (the rest of the tree replays on meanwhile).
+  session_->process_exit_hook = [this](int pid) { return reporting_ && attached(pid) && attached_.size() > 1; };
   // The end of the debugged process is the end of the recording for gdb:
   // it stays there (and reverse execution can start from it).
-  session_->exit_hook = [this](int tid) { return !release_exit_ && session_->pid_of(tid) == focus(); };
+  session_->exit_hook = [this](int tid) {
+    return !release_exit_ && session_->pid_of(tid) == focus() && attached(focus());
+  };
   session_->set_current_tid(focus_tid());
   std::string why;
   if (timeline_->on_start(why)) {
@@ -95,17 +123,93 @@ void ReplayTarget::start_session() {
   here_ = timeline_->mark_here(here);
 }
 
-int ReplayTarget::pid() { return focus(); }
+int ReplayTarget::pid() { return current_pid(); }
 std::vector<int> ReplayTarget::threads() {
   if (exited_) return {};
-  return session_->tids_of(focus());
+  std::vector<int> out = attached(focus()) ? session_->tids_of(focus()) : std::vector<int>();
+  for (int pid : attached_) {
+    if (pid == focus()) continue;
+    for (int tid : session_->tids_of(pid)) out.push_back(tid);
+  }
+  return out;
 }
 int ReplayTarget::current_thread() { return focus_tid(); }
 bool ReplayTarget::set_current_thread(int tid) {
   if (tid <= 0) return true;
   if (!session_->has_task(tid)) return false;
   session_->set_current_tid(tid);
+  cur_pid_ = session_->pid_of(tid);
   return true;
+}
+
+std::vector<int> ReplayTarget::processes() {
+  if (exited_) return {};
+  return {attached_.begin(), attached_.end()};
+}
+
+int ReplayTarget::process_of(int tid) { return session_->has_task(tid) ? session_->pid_of(tid) : current_pid(); }
+
+void ReplayTarget::set_event_reporting(bool forks, bool vforks, bool execs) {
+  report_forks_ = forks;
+  report_vforks_ = vforks;
+  report_execs_ = execs;
+}
+
+bool ReplayTarget::detach(int pid) {
+  if (exited_ || !attached(pid)) return false;
+  attached_.erase(pid);
+  history_.erase(pid);
+  bps_->clear_process(pid);  // it replays on without gdb's breakpoints
+  return true;
+}
+
+std::string ReplayTarget::exec_file_of(int pid) {
+  auto tids = session_->tids_of(pid);
+  return tids.empty() ? exec_file() : session_->exe_copy_of(tids.front()).string();
+}
+
+// A fork of a debugged process, the first time the replay makes it while
+// gdb runs the program: with fork events, the child is debugged too, and
+// its history for gdb begins here (gdb detaches from it if it does not want
+// it). Its breakpoints start as a copy of its parent's (its memory is a
+// copy). A fork gdb is not told of leaves the child without any.
+bool ReplayTarget::on_fork(int parent_tid, int child_tid, bool vfork) {
+  const int parent = session_->pid_of(parent_tid);
+  const int child = session_->pid_of(child_tid);
+  const bool report = reporting_ && (vfork ? report_vforks_ : report_forks_) && attached(parent) &&
+                      !forks_seen_.count(child);
+  if (report) {
+    attached_.insert(child);
+    forks_seen_.insert(child);
+    history_[child] = Timeline::HistoryStart{session_->next_event(), child_tid};
+  }
+  bps_->on_fork(parent_tid, child_tid, vfork, report);
+  return report;
+}
+
+// Reverse execution goes back to where the history of every process gdb
+// debugs has begun: the latest fork (or exec) among them.
+Timeline::HistoryStart ReplayTarget::history_start() const {
+  Timeline::HistoryStart h;
+  for (int pid : attached_) {
+    auto it = history_.find(pid);
+    if (it != history_.end() && it->second.event > h.event) h = it->second;
+  }
+  return h;
+}
+
+std::optional<ReplaySession::Stop> ReplayTarget::attached_process_ended(int& pid) {
+  for (int p : attached_) {
+    if (!session_->tids_of(p).empty()) continue;
+    pid = p;
+    attached_.erase(p);
+    history_.erase(p);
+    if (auto e = session_->process_exit(p)) return e;
+    ReplaySession::Stop s;
+    s.kind = ReplaySession::StopKind::TraceEnd;
+    return s;
+  }
+  return std::nullopt;
 }
 std::string ReplayTarget::thread_name(int tid) {
   std::string exe = session_->exe_of(tid);
@@ -116,6 +220,7 @@ std::string ReplayTarget::thread_name(int tid) {
 
 bool ReplayTarget::read_registers(int tid, gdb::ThreadRegisters& out) {
   if (exited_ || !session_->alive()) return false;
+  if (!session_->has_task(tid > 0 ? tid : focus_tid())) return false;
   Task& t = tid > 0 && session_->has_task(tid) ? session_->task(tid) : session_->task(focus_tid());
   out.gpr = t.regs();
   out.fpr = t.fpregs();
@@ -125,8 +230,10 @@ bool ReplayTarget::read_registers(int tid, gdb::ThreadRegisters& out) {
 
 size_t ReplayTarget::read_memory(uint64_t addr, void* buf, size_t len) {
   if (exited_ || !session_->alive()) return 0;
-  size_t n = session_->task(focus_tid()).read_mem(addr, buf, len);
-  bps_->hide_in(addr, buf, n);  // the program's bytes, not the breakpoints
+  const int tid = focus_tid();
+  if (!session_->has_task(tid)) return 0;
+  size_t n = session_->task(tid).read_mem(addr, buf, len);
+  bps_->hide_in(session_->pid_of(tid), addr, buf, n);  // the program's bytes, not the breakpoints
   return n;
 }
 
@@ -142,19 +249,27 @@ bool ReplayTarget::write_memory_allowed(std::string& why) {
 
 bool ReplayTarget::insert_breakpoint(gdb::BreakpointKind kind, uint64_t addr, uint64_t len) {
   if (exited_ || !session_->alive()) return false;
-  return bps_->insert(kind, addr, len);
+  // Breakpoints apply to the process gdb chose with Hg. With exec events
+  // they belong to the image gdb has the symbols of: a replay from before
+  // the process's exec does not put them into the old image.
+  const int tid = focus_tid();
+  if (!session_->has_task(tid)) return false;
+  return bps_->insert(session_->pid_of(tid), kind, addr, len, report_execs_ ? session_->image_of(tid) : 0);
 }
 
 bool ReplayTarget::remove_breakpoint(gdb::BreakpointKind kind, uint64_t addr, uint64_t len) {
   if (exited_ || !session_->alive()) return true;
-  return bps_->remove(kind, addr, len);
+  return bps_->remove(current_pid(), kind, addr, len);
 }
 
 gdb::StopReason ReplayTarget::translate(const ReplaySession::Stop& stop) {
   gdb::StopReason r;
   r.tid = stop.tid > 0 && session_->has_task(stop.tid) ? stop.tid : session_->current_tid();
-  r.pid = focus();
-  if (r.tid > 0 && session_->has_task(r.tid)) session_->set_current_tid(r.tid);
+  r.pid = session_->has_task(r.tid) ? session_->pid_of(r.tid) : focus();
+  if (r.tid > 0 && session_->has_task(r.tid)) {
+    session_->set_current_tid(r.tid);
+    cur_pid_ = r.pid;
+  }
   switch (stop.kind) {
     case ReplaySession::StopKind::Stepped: {
       r.kind = gdb::StopReason::Kind::Signal;
@@ -168,9 +283,38 @@ gdb::StopReason ReplayTarget::translate(const ReplaySession::Stop& stop) {
       break;
     }
     case ReplaySession::StopKind::EventReached:
+      r.kind = gdb::StopReason::Kind::Signal;
+      r.signo = SIGTRAP;
+      break;
     case ReplaySession::StopKind::Exec:
       r.kind = gdb::StopReason::Kind::Signal;
       r.signo = SIGTRAP;
+      if (report_execs_) {
+        // A new image: gdb loads its symbols from the trace's copy and puts
+        // its breakpoints in again; its history for gdb begins here.
+        r.kind = gdb::StopReason::Kind::Execd;
+        r.exec_path = session_->exe_copy_of(r.tid).string();
+        history_[r.pid] = Timeline::HistoryStart{session_->next_event(), r.tid};
+        bps_->clear_process(r.pid);
+      }
+      break;
+    case ReplaySession::StopKind::Forked:
+      r.kind = stop.vfork ? gdb::StopReason::Kind::VForked : gdb::StopReason::Kind::Forked;
+      r.child_tid = stop.child_tid;
+      r.child_pid = session_->has_task(stop.child_tid) ? session_->pid_of(stop.child_tid) : stop.child_tid;
+      break;
+    case ReplaySession::StopKind::VforkDone:
+      r.kind = gdb::StopReason::Kind::VForkDone;
+      break;
+    case ReplaySession::StopKind::ProcessExited:
+      // A debugged process ended; the others go on.
+      r.pid = stop.tid;
+      r.kind = stop.killed ? gdb::StopReason::Kind::Terminated : gdb::StopReason::Kind::Exited;
+      r.signo = stop.exit_code;
+      r.code = stop.exit_code;
+      attached_.erase(r.pid);
+      history_.erase(r.pid);
+      exited_ = attached_.empty();
       break;
     case ReplaySession::StopKind::Trap: {
       r.kind = gdb::StopReason::Kind::Signal;
@@ -195,7 +339,7 @@ gdb::StopReason ReplayTarget::translate(const ReplaySession::Stop& stop) {
     case ReplaySession::StopKind::MemoryWatch: {
       r.kind = gdb::StopReason::Kind::Signal;
       r.signo = SIGTRAP;
-      Breakpoints::Hit hit = bps_->classify_kernel_write(stop.watch_addr, stop.watch_len);
+      Breakpoints::Hit hit = bps_->classify_kernel_write(r.pid, stop.watch_addr, stop.watch_len);
       r.watchpoint = true;
       r.watch_kind = hit.watch_kind;
       r.watch_addr = hit.watch ? hit.watch_addr : stop.watch_addr;
@@ -210,7 +354,9 @@ gdb::StopReason ReplayTarget::translate(const ReplaySession::Stop& stop) {
       break;
     case ReplaySession::StopKind::Exited:
     case ReplaySession::StopKind::TraceEnd:
-      exited_ = true;
+      // The whole replay, or the last process gdb debugs, is over.
+      exited_ = attached_.empty() || !session_->alive();
+      if (exited_) attached_.clear();
       if (stop.kind == ReplaySession::StopKind::Exited && stop.killed) {
         r.kind = gdb::StopReason::Kind::Terminated;
         r.signo = stop.exit_code;
@@ -231,25 +377,54 @@ gdb::StopReason ReplayTarget::resume(gdb::ResumeKind kind, int tid) {
   // Held at the end: going on lets the process exit (gdb then reports its
   // exit status, and reverse execution is over).
   release_exit_ = here_.process_ending;
+  int ended = 0;  // a process gdb debugs that ended
+  reporting_ = true;
   try {
-    for (;;) {
+    // One that ended while the replay stopped elsewhere: its end first.
+    if (auto e = attached_process_ended(ended)) stop = *e;
+    for (; ended == 0;) {
       if (kind == gdb::ResumeKind::Continue) {
         stop = session_->cont();
       } else {
         stop = session_->step(tid > 0 && session_->has_task(tid) ? tid : focus_tid());
       }
-      bool ours = stop.tid == 0 || session_->pid_of(stop.tid) == focus() || !session_->has_task(stop.tid);
-      if (stop.kind == ReplaySession::StopKind::Exited || stop.kind == ReplaySession::StopKind::TraceEnd) break;
-      if (session_->tids_of(focus()).empty()) {
-        // The debugged process is gone; the others replay along.
-        if (auto e = session_->process_exit(focus())) stop = *e;
-        else stop.kind = ReplaySession::StopKind::TraceEnd;
+      if (stop.kind == ReplaySession::StopKind::Exited || stop.kind == ReplaySession::StopKind::TraceEnd) {
+        // Everything ended: report a debugged process's end.
+        for (int pid : attached_) {
+          if (auto e = session_->process_exit(pid)) {
+            stop = *e;
+            ended = pid;
+            break;
+          }
+        }
         break;
       }
-      if (ours && stop.kind != ReplaySession::StopKind::Exec) break;
+      const bool known = stop.tid != 0 && session_->has_task(stop.tid);
+      const int pid = known ? session_->pid_of(stop.tid) : 0;
+      bool ours = !known || attached(pid);
+      // (A debugged process that ended meanwhile is reported by the next resume.)
+      if (ours && (stop.kind != ReplaySession::StopKind::Exec || report_execs_)) break;
+      if (auto e = attached_process_ended(ended)) {
+        // A debugged process is gone; the others replay along.
+        stop = *e;
+        break;
+      }
       // A stop in another process of the tree: not the debugger's business.
+      // An int3 it ran into is one of a process whose memory it shares
+      // (a vfork child): it steps over it.
+      if (known && stop.kind == ReplaySession::StopKind::Trap) {
+        bps_->classify_trap(stop.tid);
+        if (bps_->has_int3_at(pid, session_->task(stop.tid).regs().rip)) {
+          ReplaySession::Stop s = bps_->step_over(stop.tid);
+          if (s.kind == ReplaySession::StopKind::Exited || s.kind == ReplaySession::StopKind::TraceEnd) {
+            stop = s;
+            break;
+          }
+        }
+      }
     }
   } catch (const Divergence& d) {
+    reporting_ = false;
     release_exit_ = false;
     std::fprintf(stderr, "rrx: %s\n", d.what());
     session_->kill();
@@ -259,8 +434,10 @@ gdb::StopReason ReplayTarget::resume(gdb::ResumeKind kind, int tid) {
     last_stop_.signo = SIGKILL;
     return last_stop_;
   }
+  reporting_ = false;
   release_exit_ = false;
   last_stop_ = translate(stop);
+  if (ended != 0) last_stop_.pid = ended;
   last_siginfo_.clear();
   if (stop.kind == ReplaySession::StopKind::Signal || stop.kind == ReplaySession::StopKind::Trap ||
       stop.kind == ReplaySession::StopKind::Killing) {
@@ -278,7 +455,8 @@ gdb::StopReason ReplayTarget::stop_at(const Mark& at, gdb::StopReason::Kind kind
   last_stop_.kind = kind;
   last_stop_.signo = SIGTRAP;
   last_stop_.tid = session_->has_task(at.tid) ? at.tid : focus_tid();
-  last_stop_.pid = focus();
+  last_stop_.pid = session_->has_task(last_stop_.tid) ? session_->pid_of(last_stop_.tid) : focus();
+  cur_pid_ = last_stop_.pid;
   return last_stop_;
 }
 
@@ -290,7 +468,7 @@ gdb::StopReason ReplayTarget::reverse(gdb::ResumeKind kind, int tid) {
   try {
     Timeline::Result r;
     if (kind == gdb::ResumeKind::ReverseContinue) {
-      r = timeline_->reverse_continue(here_);
+      r = timeline_->reverse_continue(here_, history_start());
     } else {
       Mark from = here_;
       if (tid > 0 && tid != from.tid && session_->has_task(tid)) {
@@ -298,7 +476,7 @@ gdb::StopReason ReplayTarget::reverse(gdb::ResumeKind kind, int tid) {
         from.regs = session_->task(tid).regs();
         from.process_ending = false;
       }
-      r = timeline_->reverse_step(from);
+      r = timeline_->reverse_step(from, history_start());
     }
     if (r.interrupted) {
       // Like a forward continue that gdb interrupts: SIGINT, where the replay had got to.
@@ -502,6 +680,9 @@ bool ReplayTarget::restart(const std::vector<std::string>& args, std::string& wh
   }
   bps_->clear();  // gdb inserts its breakpoints again
   exited_ = false;
+  attached_ = {focus()};
+  history_.clear();
+  forks_seen_.clear();
   stop_at(at, gdb::StopReason::Kind::Signal);
   std::fprintf(stderr, "rrx: now at event %llu, thread %d\n", static_cast<unsigned long long>(at.interval), at.tid);
   return true;
@@ -513,6 +694,10 @@ bool ReplayTarget::restart_at_start() {
     try {
       here_ = timeline_->goto_start();
       exited_ = false;
+      attached_ = {focus()};
+      cur_pid_ = focus();
+      history_.clear();
+      forks_seen_.clear();
       last_siginfo_.clear();
       last_stop_ = gdb::StopReason{};
       last_stop_.kind = gdb::StopReason::Kind::Signal;

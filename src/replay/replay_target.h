@@ -1,11 +1,14 @@
 // The gdb stub's view of a replay: gdb::Target over a ReplaySession.
 // Breakpoints are int3 bytes hidden from memory reads; hardware breakpoints
 // and watchpoints use the debug registers; writes from the debugger are
-// refused because they would change the recorded execution.
+// refused because they would change the recorded execution. gdb debugs one
+// process of the recorded tree, or (multiprocess, fork events) every
+// process it follows across forks; the others replay along unseen.
 #pragma once
 
 #include <map>
 #include <memory>
+#include <set>
 
 #include "gdbserver/target.h"
 #include "replay/breakpoints.h"
@@ -42,6 +45,11 @@ class ReplayTarget : public gdb::Target {
   std::vector<gdb::MemoryRegion> memory_map() override;
   std::string monitor(const std::string& command, bool& ok) override;
   bool restart(const std::vector<std::string>& args, std::string& why) override;
+  std::vector<int> processes() override;
+  int process_of(int tid) override;
+  void set_event_reporting(bool forks, bool vforks, bool execs) override;
+  bool detach(int pid) override;
+  std::string exec_file_of(int pid) override;
 
   ReplaySession& session() { return *session_; }
   Timeline& timeline() { return *timeline_; }
@@ -49,7 +57,13 @@ class ReplayTarget : public gdb::Target {
  private:
   void start_session();
   int focus() const;
-  int focus_tid();
+  int focus_tid();  // a thread of the process gdb looks at (Hg, or the last stop's)
+  int current_pid();
+  bool attached(int pid) const { return attached_.count(pid) != 0; }
+  // The stop to report for the end of an attached process, if one ended.
+  std::optional<ReplaySession::Stop> attached_process_ended(int& pid);
+  Timeline::HistoryStart history_start() const;
+  bool on_fork(int parent_tid, int child_tid, bool vfork);
   gdb::StopReason translate(const ReplaySession::Stop& stop);
   gdb::StopReason reverse(gdb::ResumeKind kind, int tid);
   gdb::StopReason stop_at(const Mark& at, gdb::StopReason::Kind kind);
@@ -66,6 +80,14 @@ class ReplayTarget : public gdb::Target {
   bool exited_ = false;
   bool release_exit_ = false;  // let the held exit_group run
   int focus_pid_ = 0;
+  // The processes gdb debugs (recorded pids), and where each one's history
+  // begins for gdb (its fork, or its exec of the image gdb knows).
+  std::set<int> attached_;
+  std::map<int, Timeline::HistoryStart> history_;
+  std::set<int> forks_seen_;  // children whose fork gdb was told of
+  bool report_forks_ = false, report_vforks_ = false, report_execs_ = false;
+  bool reporting_ = false;    // inside a forward resume for gdb (not a timeline move)
+  int cur_pid_ = 0;           // the process gdb looks at
 };
 
 }  // namespace rrx::replay

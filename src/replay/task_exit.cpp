@@ -96,11 +96,18 @@ std::optional<ReplaySession::Stop> ReplaySession::on_death(RTask& t, const WaitS
     s.exit_code = killed ? w.sig : w.exit_code;
     first_exit_ = s;
   }
+  const int pid = t.pid;
+  const bool process_ended = t.tid == t.pid;
   remove_task(t);
   if (tasks_.empty()) {
     Stop s;
     s.kind = StopKind::Exited;
     if (first_exit_) s = *first_exit_;
+    return s;
+  }
+  if (process_ended && process_exit_hook && process_exit_hook(pid)) {
+    Stop s = process_exits_[pid];
+    s.kind = StopKind::ProcessExited;
     return s;
   }
   return std::nullopt;

@@ -210,7 +210,7 @@ ReplaySession::Stop Timeline::forward() {
   if (step_over_tid_ != 0 && session_.has_task(step_over_tid_)) {
     int tid = step_over_tid_;
     step_over_tid_ = 0;
-    if (bps_.has_int3_at(session_.task(tid).regs().rip)) {
+    if (bps_.has_int3_at(session_.pid_of(tid), session_.task(tid).regs().rip)) {
       ReplaySession::Stop s = checked(bps_.step_over(tid));
       if (s.kind != ReplaySession::StopKind::Stepped) return s;
     }
@@ -301,13 +301,13 @@ bool Timeline::seek(const Mark& m) {
   if (!goto_interval(m.interval)) return false;
   if (is_at(m, nullptr)) return true;
   bool found = false;
-  run_watching(m.process_ending ? 0 : m.regs.rip, m.interval + 1,
+  run_watching(m.tid, m.process_ending ? 0 : m.regs.rip, m.interval + 1,
                [&](const ReplaySession::Stop& s, const Breakpoints::Hit&) { return found = is_at(m, &s); });
   return found;
 }
 
-void Timeline::run_watching(uint64_t addr, uint64_t last_event, const StopVisitor& visit) {
-  if (addr != 0) bps_.add_internal(addr);
+void Timeline::run_watching(int tid, uint64_t addr, uint64_t last_event, const StopVisitor& visit) {
+  if (addr != 0 && session_.has_task(tid)) bps_.add_internal(session_.pid_of(tid), addr);
   session_.set_stop_at_event(last_event);
   for (;;) {
     ReplaySession::Stop s = forward();
@@ -315,7 +315,8 @@ void Timeline::run_watching(uint64_t addr, uint64_t last_event, const StopVisito
     if (s.kind == ReplaySession::StopKind::Trap) {
       hit = bps_.classify_trap(s.tid);
     } else if (s.kind == ReplaySession::StopKind::MemoryWatch) {
-      hit = bps_.classify_kernel_write(s.watch_addr, s.watch_len);
+      hit = bps_.classify_kernel_write(session_.has_task(s.tid) ? session_.pid_of(s.tid) : 0, s.watch_addr,
+                                       s.watch_len);
     }
     if (visit(s, hit) || terminal(s.kind)) break;
   }
@@ -335,7 +336,7 @@ std::vector<Timeline::HitMark> Timeline::scan(const std::shared_ptr<Checkpoint>&
   std::vector<HitMark> hits;
   if (end && is_at(*end, nullptr)) return hits;
   uint64_t end_addr = end && !end->process_ending ? end->regs.rip : 0;
-  run_watching(end_addr, end ? end->interval + 1 : end_event,
+  run_watching(end ? end->tid : 0, end_addr, end ? end->interval + 1 : end_event,
                [&](const ReplaySession::Stop& s, const Breakpoints::Hit& hit) {
                  bool at_end = end && is_at(*end, &s);
                  debug("  scan stop kind %d tid %d event %llu at_end %d user hit %d", static_cast<int>(s.kind),
@@ -382,8 +383,17 @@ Timeline::Result Timeline::interruptible_search(Result (Timeline::*search)(const
   return r;
 }
 
-Timeline::Result Timeline::reverse_continue(const Mark& from) {
+Timeline::Result Timeline::reverse_continue(const Mark& from, HistoryStart history) {
+  history_ = history;
   return interruptible_search(&Timeline::reverse_continue_search, from);
+}
+
+Mark Timeline::history_start() {
+  if (history_.event == 0 || !goto_interval(history_.event)) return goto_start();
+  ReplaySession::Stop s;
+  s.kind = ReplaySession::StopKind::EventReached;
+  s.tid = session_.has_task(history_.tid) ? history_.tid : session_.current_tid();
+  return mark_here(s);
 }
 
 Timeline::Result Timeline::reverse_continue_search(const Mark& from) {
@@ -401,17 +411,23 @@ Timeline::Result Timeline::reverse_continue_search(const Mark& from) {
     end = nullptr;
   }
   cache_.valid = false;
-  while (hits.empty()) {
+  // Hits before the start of gdb's history do not count.
+  auto in_history = [&](std::vector<HitMark>& v) {
+    std::erase_if(v, [&](const HitMark& h) { return h.mark.interval < history_.event; });
+  };
+  in_history(hits);
+  while (hits.empty() && (end != nullptr || end_event > history_.event)) {
     std::shared_ptr<Checkpoint> cp = latest_checkpoint_until(end_event, end == nullptr);
     if (!cp) break;
     hits = scan(cp, end_event, end);
+    in_history(hits);
     segment_start = cp->event();
-    if (!hits.empty() || cp == start_) break;
+    if (!hits.empty() || cp == start_ || cp->event() <= history_.event) break;
     end_event = cp->event();
     end = nullptr;
   }
   if (hits.empty()) {
-    r.at = goto_start();
+    r.at = history_start();
     r.at_begin = true;
     r.moved = true;
     return r;
@@ -439,21 +455,27 @@ Timeline::Result Timeline::reverse_continue_search(const Mark& from) {
   return r;
 }
 
-Timeline::Result Timeline::reverse_step(const Mark& from) {
+Timeline::Result Timeline::reverse_step(const Mark& from, HistoryStart history) {
+  history_ = history;
   return interruptible_search(&Timeline::reverse_step_search, from);
 }
 
 Timeline::Result Timeline::reverse_step_search(const Mark& from) {
   Result r;
-  Breakpoints::WatchedBytes after = bps_.watched_bytes();
+  const int pid = session_.has_task(from.tid) ? session_.pid_of(from.tid) : 0;
+  Breakpoints::WatchedBytes after = bps_.watched_bytes(pid);
   bool at_begin = false;
   std::optional<Mark> before = previous(from, at_begin);
+  if (before && before->interval < history_.event) {
+    before.reset();  // before the start of gdb's history
+    at_begin = true;
+  }
   if (before && seek(*before)) {
     r.moved = true;
     r.at = *before;
     // Stepped back over a write to a watched location: gdb reports it (old
     // value: the later one), as reverse-continue does.
-    r.hit = bps_.watch_changed_since(after);
+    r.hit = bps_.watch_changed_since(pid, after);
   } else if (at_begin) {
     r.at_begin = true;
     r.moved = seek(from);
@@ -475,7 +497,7 @@ std::optional<Mark> Timeline::previous(const Mark& m, bool& at_begin) {
     // single-step from than the start of the interval.
     std::optional<Mark> last_pass;
     if (!m.process_ending) {
-      run_watching(m.regs.rip, m.interval + 1, [&](const ReplaySession::Stop& s, const Breakpoints::Hit&) {
+      run_watching(m.tid, m.regs.rip, m.interval + 1, [&](const ReplaySession::Stop& s, const Breakpoints::Hit&) {
         if (is_at(m, &s)) return true;
         if (s.kind == ReplaySession::StopKind::Trap && s.tid == tid && session_.has_task(tid) &&
             session_.task(tid).regs().rip == m.regs.rip) {
@@ -492,7 +514,7 @@ std::optional<Mark> Timeline::previous(const Mark& m, bool& at_begin) {
   // m is where tid's stretch of this interval begins: its previous
   // instruction ended one of its earlier intervals (a syscall, usually).
   int tries = 0;
-  for (uint64_t e = m.interval; e-- > 0 && tries < 16;) {
+  for (uint64_t e = m.interval; e-- > history_.event && tries < 16;) {
     if (session_.event_tid(e) != tid) continue;
     ++tries;
     if (!goto_interval(e)) return std::nullopt;

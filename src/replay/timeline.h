@@ -89,8 +89,17 @@ class Timeline {
     Breakpoints::Hit hit;         // what stopped reverse-continue
     bool interrupted = false;     // request_interrupt(): `at` is where the search had got to
   };
-  Result reverse_continue(const Mark& from);
-  Result reverse_step(const Mark& from);
+  // Where gdb's history begins: reverse execution goes no further back
+  // than the start of interval `event`, where thread `tid` stands (a
+  // process gdb debugs began there: forked, or exec'd a new image that
+  // gdb's symbols and breakpoints are of). event 0: the start of the
+  // recording. Reaching it is at_begin, with `at` there.
+  struct HistoryStart {
+    uint64_t event = 0;
+    int tid = 0;
+  };
+  Result reverse_continue(const Mark& from, HistoryStart history);
+  Result reverse_step(const Mark& from, HistoryStart history);
   // The start of event n's interval (user breakpoints out of the way).
   bool goto_event(uint64_t n, Mark& at, std::string& why);
   Mark goto_start();
@@ -128,7 +137,9 @@ class Timeline {
   // the replay cannot go on (at event `last_event` at the latest). Traps and
   // kernel writes come to `visit` classified.
   using StopVisitor = std::function<bool(const ReplaySession::Stop&, const Breakpoints::Hit&)>;
-  void run_watching(uint64_t addr, uint64_t last_event, const StopVisitor& visit);
+  // `tid`: the thread whose process takes the int3.
+  void run_watching(int tid, uint64_t addr, uint64_t last_event, const StopVisitor& visit);
+  Mark history_start();  // goes to history_'s start
   bool is_at(const Mark& m, const ReplaySession::Stop* stop);
   std::shared_ptr<Checkpoint> latest_checkpoint_until(uint64_t event, bool strictly_before) const;
   void restore(const std::shared_ptr<Checkpoint>& cp);
@@ -167,6 +178,7 @@ class Timeline {
   std::map<int, UserCheckpoint> user_;
   int next_user_id_ = 1;
   int step_over_tid_ = 0;
+  HistoryStart history_;  // of the reverse search under way
   bool moving_ = false;
   bool interruptible_ = false;  // inside reverse_continue()/reverse_step()
   std::optional<std::pair<uint64_t, size_t>> last_restored_;  // event, threads (describe())

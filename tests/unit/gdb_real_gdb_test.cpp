@@ -179,8 +179,9 @@ TEST_CASE("gdbserver: real gdb reads registers and memory and is refused writes"
   CHECK(s.target.memory[0] == 0xde);
   CHECK(contains(out, "Current event: 42"));
   CHECK(contains(out, "rrx: unknown monitor command 'nosuch'"));
-  CHECK(contains(out, "Thread 1000 \"main\""));
-  CHECK(contains(out, "Thread 1010 \"worker<1>\""));
+  // gdb announces multiprocess+: pid.tid thread ids.
+  CHECK(contains(out, "Thread 1000.1000 \"main\""));
+  CHECK(contains(out, "Thread 1000.1010 \"worker<1>\""));
   CHECK(contains(out, "rip            0x400200"));  // thread 2
   CHECK(contains(out, "detached"));
 }

@@ -334,7 +334,7 @@ TEST_CASE("gdbserver: stop reply formats") {
   SECTION("software and hardware breakpoints when gdb knows swbreak/hwbreak") {
     st.software_breakpoint = true;
     CHECK(s.stop_reply(st) == "T05thread:3e8;" + regs);  // gdb did not say swbreak+
-    ask(s, "qSupported:multiprocess+;swbreak+;hwbreak+;qRelocInsn+");
+    ask(s, "qSupported:swbreak+;hwbreak+;qRelocInsn+");
     CHECK(s.stop_reply(st) == "T05thread:3e8;swbreak:;" + regs);
     st.software_breakpoint = false;
     st.hardware_breakpoint = true;
@@ -506,12 +506,12 @@ TEST_CASE("gdbserver: monitor commands through qRcmd") {
 TEST_CASE("gdbserver: session packets") {
   MockTarget t;
   GdbServer s(t);
-  std::string sup = ask(s, "qSupported:multiprocess+;swbreak+;hwbreak+;xmlRegisters=i386");
+  std::string sup = ask(s, "qSupported:swbreak+;hwbreak+;xmlRegisters=i386");
   for (const char* f : {"PacketSize=10000", "QStartNoAckMode+", "qXfer:features:read+", "qXfer:auxv:read+",
                         "qXfer:exec-file:read+", "qXfer:threads:read+", "swbreak+", "hwbreak+",
                         "vContSupported+"})
     CHECK(sup.find(f) != std::string::npos);
-  CHECK(sup.find("multiprocess+") == std::string::npos);
+  CHECK(sup.find("multiprocess+") == std::string::npos);  // gdb did not announce it
 
   auto r = s.handle_packet("QStartNoAckMode");
   CHECK(r.packets == std::vector<std::string>{"OK"});
@@ -636,4 +636,58 @@ TEST_CASE("gdbserver: lldb's packets") {
     CHECK(ask(s, "qMemoryRegionInfo:7fff0000") == "start:7fff0000;size:" + hex_number(UINT64_MAX - 0x7fff0000) + ";");
     CHECK(ask(s, "qMemoryRegionInfo:xyz").rfind("E", 0) == 0);
   }
+}
+
+TEST_CASE("gdbserver: multiprocess thread ids and process events once gdb asks for them") {
+  MockTarget t;
+  GdbServer s(t);
+  // Without multiprocess+ nothing changes.
+  std::string plain = ask(s, "qSupported:swbreak+");
+  CHECK(plain.find("multiprocess+") == std::string::npos);
+  CHECK(plain.find("fork-events+") == std::string::npos);
+  CHECK(ask(s, "qfThreadInfo") == "m3e8,3f2");
+  // fork-events+ alone (no multiprocess+) is not taken: the child's pid needs pPID.TID.
+  CHECK(ask(s, "qSupported:fork-events+").find("fork-events+") == std::string::npos);
+
+  std::string r = ask(s, "qSupported:multiprocess+;fork-events+;exec-events+;swbreak+");
+  CHECK(r.find(";multiprocess+") != std::string::npos);
+  CHECK(r.find(";fork-events+") != std::string::npos);
+  CHECK(r.find(";exec-events+") != std::string::npos);
+  CHECK(r.find("vfork-events+") == std::string::npos);  // not asked for
+  CHECK(ask(s, "qfThreadInfo") == "mp3e8.3e8,p3e8.3f2");
+  CHECK(ask(s, "qC") == "QCp3e8.3e8");
+  CHECK(ask(s, "Hgp3e8.3f2") == "OK");
+  CHECK(ask(s, "Hgp3e8.0") == "OK");   // any thread of the process
+  CHECK(ask(s, "Hgp7d0.0") == "E01");  // no such process
+  CHECK(ask(s, "Tp3e8.3f2") == "OK");
+  CHECK(ask(s, "vCont;s:p3e8.3f2;c:p3e8.-1").rfind("T05thread:p3e8.", 0) == 0);
+  REQUIRE(!t.resumes.empty());
+  CHECK(t.resumes.back().kind == ResumeKind::Step);
+  CHECK(t.resumes.back().tid == MockTarget::kTid2);
+
+  StopReason fork;
+  fork.kind = StopReason::Kind::Forked;
+  fork.tid = MockTarget::kTid1;
+  fork.child_pid = fork.child_tid = 0x7d0;
+  CHECK(s.stop_reply(fork).rfind("T05fork:p7d0.7d0;thread:p3e8.3e8;", 0) == 0);
+  fork.kind = StopReason::Kind::VForked;
+  CHECK(s.stop_reply(fork).rfind("T05vfork:p7d0.7d0;thread:p3e8.3e8;", 0) == 0);
+  StopReason done;
+  done.kind = StopReason::Kind::VForkDone;
+  done.tid = MockTarget::kTid1;
+  CHECK(s.stop_reply(done).rfind("T05vforkdone:;thread:p3e8.3e8;", 0) == 0);
+  StopReason exec;
+  exec.kind = StopReason::Kind::Execd;
+  exec.tid = MockTarget::kTid1;
+  exec.exec_path = "/bin/ls";
+  CHECK(s.stop_reply(exec).rfind("T05exec:" + to_hex(std::string_view("/bin/ls")) + ";thread:p3e8.3e8;", 0) == 0);
+  StopReason exited;
+  exited.kind = StopReason::Kind::Exited;
+  exited.pid = 0x7d0;
+  exited.code = 7;
+  CHECK(s.stop_reply(exited) == "W07;process:7d0");
+  // A target that debugs one process cannot detach from another; detaching
+  // from its own ends the session.
+  CHECK(ask(s, "D;7d0") == "E01");
+  CHECK(s.handle_packet("D;3e8").end_session);
 }

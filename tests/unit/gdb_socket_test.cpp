@@ -147,7 +147,7 @@ TEST_CASE("gdbserver: socket session with acks, no-ack mode, garbage and a secon
 
   RawClient c(conn.port());
   c.send("+");  // gdb starts with an ack
-  std::string sup = c.transact("qSupported:multiprocess+;swbreak+;hwbreak+", true);
+  std::string sup = c.transact("qSupported:swbreak+;hwbreak+", true);
   CHECK(sup.find("PacketSize=10000") != std::string::npos);
   CHECK(c.transact("?", true).rfind("T05thread:3e8;", 0) == 0);
 
