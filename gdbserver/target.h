@@ -43,6 +43,11 @@ struct StopReason {
   bool watchpoint = false;
   BreakpointKind watch_kind = BreakpointKind::WriteWatch;
   uint64_t watch_addr = 0;
+  // A Signal (SIGTRAP) stop at a syscall's entry or return that gdb asked
+  // to catch (QCatchSyscalls): syscall_entry:NR / syscall_return:NR.
+  enum class Syscall { None, Entry, Return };
+  Syscall syscall = Syscall::None;
+  int64_t syscall_nr = -1;
 };
 
 // One mapping of the debugged process's address space, [start, end)
@@ -82,6 +87,15 @@ class Target {
   // May be called from another thread while resume() runs (gdb sent ^C):
   // resume() then returns a SIGINT stop soon.
   virtual void request_interrupt() = 0;
+
+  // gdb's `catch syscall` (QCatchSyscalls): stop at the entry and return
+  // of the syscalls numbered in `numbers` (all when it is empty), or at
+  // none when `on` is false. false: not supported.
+  virtual bool catch_syscalls(bool on, const std::vector<int64_t>& numbers) {
+    (void)on;
+    (void)numbers;
+    return false;
+  }
 
   // The current stop (for '?').
   virtual StopReason last_stop() = 0;

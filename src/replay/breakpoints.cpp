@@ -92,7 +92,31 @@ void Breakpoints::add_internal(uint64_t addr) {
   sync();
 }
 
+void Breakpoints::catch_syscalls(bool on, const std::vector<int64_t>& numbers) {
+  catch_syscalls_ = on;
+  caught_syscalls_ = on ? std::set<int64_t>(numbers.begin(), numbers.end()) : std::set<int64_t>();
+}
+
+bool Breakpoints::catches_syscall(int tid, int64_t nr, bool entry) const {
+  if (entry && internal_entry_tid_ != 0 && tid == internal_entry_tid_) return true;
+  if (!catch_syscalls_ || !user_enabled_ || session_.pid_of(tid) != focus_()) return false;
+  return caught_syscalls_.empty() || caught_syscalls_.count(nr) != 0;
+}
+
+Breakpoints::Hit Breakpoints::classify_syscall(const ReplaySession::Stop& stop) const {
+  Hit hit;
+  const bool entry = stop.kind == ReplaySession::StopKind::SyscallEntry;
+  if (!entry && stop.kind != ReplaySession::StopKind::SyscallExit) return hit;
+  hit.syscall = catch_syscalls_ && user_enabled_ &&
+                (caught_syscalls_.empty() || caught_syscalls_.count(stop.syscall_nr) != 0);
+  hit.internal = entry && stop.tid == internal_entry_tid_;
+  hit.syscall_entry = entry;
+  hit.syscall_nr = stop.syscall_nr;
+  return hit;
+}
+
 void Breakpoints::clear_internal() {
+  internal_entry_tid_ = 0;
   if (internal_.empty()) return;
   internal_.clear();
   sync();
@@ -216,6 +240,11 @@ bool Breakpoints::watches_writes_to(uint64_t addr, uint64_t len) const {
 
 std::string Breakpoints::describe_user_set() const {
   std::string out;
+  if (catch_syscalls_) {
+    out += "c";
+    for (int64_t nr : caught_syscalls_) out += std::to_string(nr) + ",";
+    out += ";";
+  }
   for (uint64_t a : user_sw_) out += "s" + std::to_string(a) + ";";
   for (const auto& s : slots_) {
     if (s.used) out += "h" + std::to_string(static_cast<int>(s.kind)) + ":" + std::to_string(s.addr) + ":" +

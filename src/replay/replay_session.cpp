@@ -757,7 +757,7 @@ std::optional<ReplaySession::Stop> ReplaySession::advance(bool step, int step_ti
         t.next_resume = NextResume::Normal;
         // step() over this syscall instruction ends with its result.
         if (step && step_over_syscall_tid_ == t.tid) return stepped_over_syscall(t);
-        return std::nullopt;
+        return syscall_exit_to_report(t);
       }
       if (t.cur.exit_held && !t.running && !t.pending) {
         current_tid_ = t.tid;
@@ -894,6 +894,7 @@ std::optional<ReplaySession::Stop> ReplaySession::dispatch(RTask& t, const WaitS
       watched_write_.reset();
       return s;
     }
+    if (auto s = syscall_exit_to_report(t)) return s;
     if (step && step_over_syscall_tid_ == t.tid && t.cur.action == Action::None &&
         t.next_resume == NextResume::Normal) {
       return stepped_over_syscall(t);
@@ -909,6 +910,7 @@ std::optional<ReplaySession::Stop> ReplaySession::dispatch(RTask& t, const WaitS
                      t.cur.rerun_pending);
       }
       if (info.op == KernelSyscallInfo::kEntry) {
+        if (auto s = report_syscall_entry(t, w, static_cast<int64_t>(info.entry.nr), step)) return s;
         on_entry(t, info);
       } else if (info.op == KernelSyscallInfo::kExit) {
         on_exit(t, info);
@@ -917,7 +919,9 @@ std::optional<ReplaySession::Stop> ReplaySession::dispatch(RTask& t, const WaitS
     }
     case WaitStatus::Kind::EventStop:
       if (w.event == PTRACE_EVENT_SECCOMP) {
-        on_entry(t, t.task->syscall_info());
+        KernelSyscallInfo info = t.task->syscall_info();
+        if (auto s = report_syscall_entry(t, w, static_cast<int64_t>(info.seccomp.nr), step)) return s;
+        on_entry(t, info);
         return syscall_stop_to_report();
       }
       if (w.event == PTRACE_EVENT_EXEC) {
@@ -1431,6 +1435,7 @@ void ReplaySession::finish_syscall(RTask& t, schema::Syscall::Reader rec, int64_
   finish_shared_memory(t, rec);
   const sys::SyscallDesc* desc = sys::lookup(t.cur.nr);
   if (address_space_hook && desc != nullptr && (desc->flags & sys::kMapsMemory)) address_space_hook(t.tid, false);
+  note_syscall_exit(t);
 }
 
 uint64_t ReplaySession::syscall_insn_of(RTask& t) { return t.task->regs().rip - 2; }
@@ -1497,6 +1502,8 @@ void ReplaySession::on_clone(RTask& t, int event) {
   child.pid = event == PTRACE_EVENT_CLONE ? t.pid : rec_child;
   child.live_pid = event == PTRACE_EVENT_CLONE ? t.live_pid : live_child;
   child.exe_path = t.exe_path;
+  child.exe_copy = t.exe_copy;  // a fork runs its parent's program until it execs
+  child.auxv = t.auxv;
   uint64_t flags = c.getFlags();
   if (flags & (CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID)) {
     uint64_t addr = 0;

@@ -6,6 +6,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 
 #include "gdbserver/target.h"
 #include "replay/breakpoints.h"
@@ -14,11 +15,19 @@
 
 namespace rrx::replay {
 
+// The recorded process gdb debugs; the others replay along without the
+// debugger.
+struct Focus {
+  int pid = 0;  // 0: the first process
+  // A forked process debugged from its fork (rrx replay -f): gdb starts at
+  // this event, which comes after the fork and before the new process runs
+  // any code. Without it gdb starts once the process has exec'd (-p).
+  std::optional<uint64_t> from_event;
+};
+
 class ReplayTarget : public gdb::Target {
  public:
-  // focus_pid: the recorded process gdb debugs (0: the first one); the
-  // others replay along without the debugger.
-  explicit ReplayTarget(ReplayOptions options, int focus_pid = 0);
+  explicit ReplayTarget(ReplayOptions options, Focus focus = {});
   ~ReplayTarget() override;
 
   int pid() override;
@@ -41,7 +50,13 @@ class ReplayTarget : public gdb::Target {
   std::string siginfo(int tid) override;
   std::vector<gdb::MemoryRegion> memory_map() override;
   std::string monitor(const std::string& command, bool& ok) override;
+  bool catch_syscalls(bool on, const std::vector<int64_t>& numbers) override;
   bool restart(const std::vector<std::string>& args, std::string& why) override;
+
+  // Goes to event n before gdb connects (rrx replay -g); false: why not.
+  bool start_at(uint64_t n, std::string& why);
+  // The first event gdb can go to: the replay's start for the debugged process.
+  uint64_t first_event() const { return first_event_; }
 
   ReplaySession& session() { return *session_; }
   Timeline& timeline() { return *timeline_; }
@@ -54,6 +69,10 @@ class ReplayTarget : public gdb::Target {
   gdb::StopReason reverse(gdb::ResumeKind kind, int tid);
   gdb::StopReason stop_at(const Mark& at, gdb::StopReason::Kind kind);
   std::string moved_to(const Mark& at);
+  void replay_to_focus();
+  // Why event n cannot be gone to (empty: it can).
+  std::string cannot_goto(uint64_t n);
+  std::string event_out_of_range(uint64_t n);
   bool restart_at_start();
 
   ReplayOptions options_;
@@ -65,7 +84,10 @@ class ReplayTarget : public gdb::Target {
   std::string last_siginfo_;  // raw siginfo of the last stop, if it was a signal
   bool exited_ = false;
   bool release_exit_ = false;  // let the held exit_group run
-  int focus_pid_ = 0;
+  Focus focus_;
+  bool catch_on_ = false;          // gdb's catch syscall (kept across a restart)
+  std::vector<int64_t> caught_;
+  uint64_t first_event_ = 0;
 };
 
 }  // namespace rrx::replay
