@@ -2,8 +2,8 @@
 # gdb's catch syscall on a replay (QCatchSyscalls, syscall_entry/
 # syscall_return stops): a list of syscalls, one, or all; forwards, and
 # backwards (reverse-continue stops at the previous caught entry or return,
-# reverse-stepi from an entry lands on the syscall instruction); with gdb in
-# batch mode and through gdb's MI.
+# reverse-stepi from an entry lands on the syscall instruction, stepi from
+# one runs the syscall); with gdb in batch mode and through gdb's MI.
 source "$(dirname "$0")/lib/gdb_common.sh"
 
 gdb_record rev -- "$RRX_TEST_PROGRAMS/reverse_demo"
@@ -45,7 +45,10 @@ echo ==write-entry-again==\n
 continue
 bt 2
 echo ==end==\n
-continue
+echo ==stepi-entry==\n
+stepi
+print $rax
+echo ==end==\n
 echo ==report-write==\n
 continue
 bt
@@ -77,6 +80,14 @@ expect_in write-entry '^#[0-9]+ +0x[0-9a-f]+ in receive \(\)'
 expect_in insn '=> 0x[0-9a-f]+ <[^>]*>:[[:space:]]+syscall'
 expect_in write-entry-again 'Catchpoint 3 \(call to syscall write\)'
 expect_in write-entry-again '^#1 +0x[0-9a-f]+ in receive \(\)'
+# stepi from an entry runs the syscall: its result is there, and no return stop.
+expect_in stepi-entry '^\$3 = 17$'
+CHECKS=$((CHECKS + 1))
+if section stepi-entry | grep -q Catchpoint; then
+  fail "stepi from a syscall entry stopped at a catchpoint"
+else
+  echo "ok:   stepi-entry: no catchpoint stop on the way"
+fi
 expect_in report-write 'Catchpoint 3 \(call to syscall write\)'
 expect_in report-write 'in __GI___libc_write \(fd=1, buf=0x[0-9a-f]+, nbytes=52\)'
 expect_in report-return 'Catchpoint 3 \(returned from syscall write\)'
