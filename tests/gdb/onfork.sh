@@ -39,6 +39,21 @@ for opt in "-f $CHILD" "--onfork=$CHILD"; do
   reject f 'internal error|Remote connection closed'
 done
 
+# A vfork child: the parent waits in vfork until the child execs, so gdb
+# starts right after the clone event (no checkpoint there: rrx says reverse
+# execution is not available) and the child still runs to its end.
+gdb_record vtree -- "$RRX_TEST_PROGRAMS/mt_fork_exec" "$WORK/dir" vfork
+VCHILD=$(awk 'NR == 3 {print $1}' <("$RRX" ps "$WORK/vtree.trace"))
+printf '%s\n' 'echo ==vfork==\n' 'when-tid' 'bt' 'echo ==end==\n' 'continue' 'continue' >"$WORK/v.gdb"
+timeout "$GDB_TIMEOUT" "$RRX" replay -f "$VCHILD" --batch -x "$WORK/v.gdb" "$WORK/vtree.trace" \
+  >"$WORK/v.gdb.out" 2>&1 </dev/null || true
+OUT=$WORK/v.gdb.out
+expect_in vfork "^Current tid: $VCHILD\$"
+expect_in vfork '^#[0-9]+ +0x[0-9a-f]+ in start \(mode=0x[0-9a-f]+ "vfork"'
+expect v 'reverse execution is not available in this replay'
+expect v '^alpha$'
+expect v 'exited normally'
+
 refused() {
   local regex=$1
   shift
