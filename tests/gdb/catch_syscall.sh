@@ -154,17 +154,6 @@ MI
 timeout "$GDB_TIMEOUT" python3 "$(dirname "$0")/lib/mi_session.py" "$WORK/mi.cmds" "$RRX" replay "$WORK/rev.trace" \
   >"$WORK/mi.gdb.out" 2>&1 </dev/null || fail "the MI session did not complete"
 OUT=$WORK/mi.gdb.out
-# The output of the Nth command equal to $1.
-mi_section() { awk -v c="== $1" -v n="$2" '$0 == c {k++; p = (k == n); next} /^== / {p = 0} p' "$OUT"; }
-mi_expect() {
-  CHECKS=$((CHECKS + 1))
-  if mi_section "$1" "$2" | grep -Eq -- "$3"; then
-    echo "ok:   MI $1 #$2: /$3/"
-  else
-    fail "MI $1 #$2: no /$3/"
-    sed 's/^/  | /' "$OUT" | head -120
-  fi
-}
 stopped='^\*stopped,reason="syscall-'
 mi_expect -exec-continue 1 "${stopped}entry\",disp=\"keep\",bkptno=\"1\",syscall-number=\"1\",syscall-name=\"write\".*nbytes\",value=\"17\""
 mi_expect -exec-continue 2 "${stopped}return\",disp=\"keep\",bkptno=\"1\",syscall-number=\"1\",syscall-name=\"write\""

@@ -175,10 +175,12 @@ MI
 timeout "$GDB_TIMEOUT" python3 "$(dirname "$0")/lib/mi_session.py" "$WORK/mi.cmds" "$RRX" replay "$WORK/rev.trace" \
   >"$WORK/mi.gdb.out" 2>&1 </dev/null || fail "the MI session did not complete"
 OUT=$WORK/mi.gdb.out
-expect mi '[@~]"Current event: [0-9]+ '
-expect mi '[@~]"Checkpoint 1 at event'
-expect mi '^\^done,value="0"|^[0-9]+\^done,value="0"'
-expect mi 'frame=\{level="1",addr="0x[0-9a-f]+",func="main"'
-expect mi '^[0-9]+\^done,value="1"'
-expect mi '^[0-9]+\^error,msg="rrx: event 99999 is not in this recording'
+mi_expect '-interpreter-exec console "when"' 1 '^@"Current event: [0-9]+ '
+mi_expect '-interpreter-exec console "checkpoint"' 1 '^@"Checkpoint 1 at event'
+mi_expect '-interpreter-exec console "goto '"$GOTO"'"' 1 '^\*stopped,'
+mi_expect '-data-evaluate-expression counter' 1 '^\^done,value="0"'
+mi_expect -stack-list-frames 1 'frame=\{level="1",addr="0x[0-9a-f]+",func="main"'
+mi_expect '-data-evaluate-expression counter' 2 '^\^done,value="1"'
+mi_expect '-interpreter-exec console "goto 99999"' 1 '^\^error,msg="rrx: event 99999 is not in this recording'
+mi_expect '-data-evaluate-expression counter' 3 '^\^done,value="1"'
 gdb_finish

@@ -1,80 +1,45 @@
 #!/usr/bin/env python3
-"""Runs one gdb/MI session under `rrx replay` (the gdb that rrx starts, in MI
-mode, as an IDE drives it) and prints what gdb answered, per command.
+"""Runs one gdb/MI session in the gdb that `rrx replay` starts (in MI mode,
+with rrx's commands loaded, as an IDE that lets rrx start gdb drives it)
+through mi_client.Gdb, and prints what gdb answered, per command.
 Usage: mi_session.py COMMANDS_FILE RRX replay [ARGS...] TRACE
-COMMANDS_FILE: one MI command a line. Each command's output is printed after
-a line "== COMMAND"; a command answered ^running is followed until its
-*stopped record. Exits 1 if gdb stops answering (60 s per command)."""
-import queue
-import subprocess
+COMMANDS_FILE: one MI command a line. Each command's output follows a line
+"== COMMAND"; a command answered ^running is followed until its *stopped
+record. Exits 1 if gdb stops answering."""
+import os
 import sys
-import threading
-import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from mi_client import Gdb, MiError  # noqa: E402
 
 commands = [c for c in open(sys.argv[1]).read().splitlines() if c.strip()]
 argv = sys.argv[2:]
-gdb = subprocess.Popen(argv[:2] + ["--gdb-arg=--interpreter=mi2"] + argv[2:], stdin=subprocess.PIPE,
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-lines = queue.Queue()
+gdb = Gdb(argv[:2] + ["--gdb-arg=--interpreter=mi2"] + argv[2:])
+shown = 0
 
 
-def reader():
-    for raw in iter(gdb.stdout.readline, b""):
-        lines.put(raw.decode(errors="replace").rstrip("\n"))
-    lines.put(None)
+def show():
+    global shown
+    for line in gdb.log[shown:]:
+        if not line.startswith(">>> "):
+            print(line)
+    shown = len(gdb.log)
 
 
-threading.Thread(target=reader, daemon=True).start()
-
-
-def read_until(done, timeout=60):
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
-        except queue.Empty:
-            print("mi_session: gdb did not answer in time")
-            return False
-        if line is None:
-            print("mi_session: gdb went away")
-            return False
-        print(line)
-        if done(line):
-            return True
-
-
-def send(text):
-    gdb.stdin.write((text + "\n").encode())
-    gdb.stdin.flush()
-
-
-ok = read_until(lambda l: l.startswith("(gdb)"))
-for token, cmd in enumerate(commands, start=100):
-    if not ok:
-        break
-    print("== " + cmd)
-    send("%d%s" % (token, cmd))
-    state = {}
-
-    def done(line, token=token):
-        if line.startswith("%d^running" % token):
-            state["running"] = True
-        elif line.startswith("%d^" % token) and not state.get("running"):
-            return True
-        return state.get("running", False) and line.startswith("*stopped")
-
-    ok = read_until(done)
-send("-gdb-exit")
-gdb.stdin.close()
+ok = True
 try:
-    gdb.wait(timeout=30)
-except subprocess.TimeoutExpired:
-    gdb.kill()
-    print("mi_session: gdb did not exit")
-    sys.exit(1)
-while True:
-    line = lines.get()
-    if line is None:
-        break
-    print(line)
+    for cmd in commands:
+        print("== " + cmd)
+        # Records left from before (the *stopped of gdb's connection) are not this command's.
+        gdb.pending_async.clear()
+        rec = gdb.command(cmd, timeout=60)
+        if rec.cls == "running":
+            gdb.wait_async("stopped", timeout=60)
+        show()
+except MiError as e:
+    show()
+    print("mi_session: %s" % e)
+    ok = False
+gdb.exit()
+show()
 sys.exit(0 if ok else 1)
