@@ -527,6 +527,8 @@ std::string ReplayTarget::monitor(const std::string& command, bool& ok) {
            "  info checkpoints          list checkpoints and the memory they hold\n"
            "  delete checkpoint N       drop a checkpoint\n"
            "  info-trace                what the trace holds\n"
+           "  can-goto EVENT            'ok', or why goto EVENT cannot be made (moves nothing)\n"
+           "  can-restart CHECKPOINT    'ok', or why restart CHECKPOINT cannot be made\n"
            "gdb's reverse-continue, reverse-step, reverse-next, reverse-finish and reverse-stepi\n"
            "work on the replay; 'run' goes back to the start.\n";
   }
