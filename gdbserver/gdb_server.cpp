@@ -100,11 +100,6 @@ bool parse_thread_id(std::string_view s, int& tid, int& pid) {
   return parse_id_part(s, tid);
 }
 
-bool parse_thread_id(std::string_view s, int& tid) {
-  int pid;
-  return parse_thread_id(s, tid, pid);
-}
-
 std::string xml_escape(std::string_view s) {
   std::string out;
   for (char c : s) {
@@ -220,6 +215,7 @@ int GdbServer::thread_of_process(int pid) {
 void GdbServer::serve(Connection& conn) {
   if (!conn.accept()) return;
   reset_session();
+  target_.catch_syscalls(false, {});  // a new client catches no syscalls until it says so
   // While serving, resume() runs under the connection's ^C watch.
   struct RunnerScope {
     GdbServer& self;
@@ -546,6 +542,9 @@ std::string GdbServer::stop_packet(const StopReason& stop, bool initial) {
                         : stop.watch_kind == BreakpointKind::AccessWatch ? "awatch"
                                                                          : "watch";
       out += std::string(key) + ":" + hex_number(stop.watch_addr) + ";";
+    } else if (stop.syscall != StopReason::Syscall::None) {
+      out += std::string(stop.syscall == StopReason::Syscall::Entry ? "syscall_entry:" : "syscall_return:") +
+             hex_number(static_cast<uint64_t>(stop.syscall_nr)) + ";";
     } else if (stop.software_breakpoint && gdb_swbreak_) {
       out += "swbreak:;";
     } else if (stop.hardware_breakpoint && gdb_hwbreak_) {
@@ -665,7 +664,8 @@ GdbServer::Result GdbServer::handle_q(std::string_view packet) {
     }
     std::string r = "PacketSize=" + hex_number(kPacketSize) +
                     ";QStartNoAckMode+;qXfer:features:read+;qXfer:auxv:read+;qXfer:exec-file:read+"
-                    ";qXfer:threads:read+;qXfer:siginfo:read+;swbreak+;hwbreak+;vContSupported+;binary-upload+";
+                    ";qXfer:threads:read+;qXfer:siginfo:read+;swbreak+;hwbreak+;vContSupported+;binary-upload+"
+                    ";QCatchSyscalls+";
     if (target_.can_reverse()) r += ";ReverseContinue+;ReverseStep+";
     // Process events need gdb's multiprocess thread ids (the child's pid).
     if (!multiprocess_) fork_events_ = vfork_events_ = exec_events_ = false;
@@ -676,6 +676,7 @@ GdbServer::Result GdbServer::handle_q(std::string_view packet) {
     target_.set_event_reporting(fork_events_, vfork_events_, exec_events_);
     return reply(std::move(r));
   }
+  if (starts_with(packet, "QCatchSyscalls:")) return handle_catch_syscalls(packet.substr(15));
   Result lldb;
   if (handle_lldb_query(packet, lldb)) return lldb;
   if (packet == "QStartNoAckMode") {
@@ -707,6 +708,24 @@ GdbServer::Result GdbServer::handle_q(std::string_view packet) {
   if (starts_with(packet, "qRcmd,")) return handle_rcmd(packet.substr(6));
   if (starts_with(packet, "qSymbol")) return reply("OK");
   return reply("");
+}
+
+// QCatchSyscalls:0 (catch none), QCatchSyscalls:1 (all), QCatchSyscalls:1;NR;NR... (those, in hex).
+GdbServer::Result GdbServer::handle_catch_syscalls(std::string_view args) {
+  if (args == "0") return reply(target_.catch_syscalls(false, {}) ? "OK" : "");
+  if (args.empty() || args[0] != '1') return reply("E01");
+  args.remove_prefix(1);
+  std::vector<int64_t> numbers;
+  while (!args.empty()) {
+    if (args[0] != ';') return reply("E01");
+    args.remove_prefix(1);
+    auto semi = args.find(';');
+    uint64_t nr;
+    if (!parse_hex(args.substr(0, semi), nr) || nr > 0xffff) return reply("E01");
+    numbers.push_back(static_cast<int64_t>(nr));
+    args = semi == std::string_view::npos ? std::string_view() : args.substr(semi);
+  }
+  return reply(target_.catch_syscalls(true, numbers) ? "OK" : "");
 }
 
 GdbServer::Result GdbServer::handle_vcont(std::string_view actions) {

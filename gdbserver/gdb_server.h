@@ -82,6 +82,7 @@ class GdbServer {
   Result handle_breakpoint(std::string_view packet, bool insert);
   Result handle_read_memory(std::string_view args, bool binary);
   Result handle_rcmd(std::string_view hex);
+  Result handle_catch_syscalls(std::string_view args);
   Result do_resume(ResumeKind kind, int tid);
 
   int general_thread();  // thread for g/p/m: Hg or the target's current one

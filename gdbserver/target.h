@@ -50,6 +50,11 @@ struct StopReason {
   int child_pid = 0;      // Forked, VForked
   int child_tid = 0;
   std::string exec_path;  // Execd: the file gdb reads the new image's symbols from
+  // A Signal (SIGTRAP) stop at a syscall's entry or return that gdb asked
+  // to catch (QCatchSyscalls): syscall_entry:NR / syscall_return:NR.
+  enum class Syscall { None, Entry, Return };
+  Syscall syscall = Syscall::None;
+  int64_t syscall_nr = -1;
 };
 
 // One mapping of the debugged process's address space, [start, end)
@@ -89,6 +94,15 @@ class Target {
   // May be called from another thread while resume() runs (gdb sent ^C):
   // resume() then returns a SIGINT stop soon.
   virtual void request_interrupt() = 0;
+
+  // gdb's `catch syscall` (QCatchSyscalls): stop at the entry and return
+  // of the syscalls numbered in `numbers` (all when it is empty), or at
+  // none when `on` is false. false: not supported.
+  virtual bool catch_syscalls(bool on, const std::vector<int64_t>& numbers) {
+    (void)on;
+    (void)numbers;
+    return false;
+  }
 
   // The current stop (for '?').
   virtual StopReason last_stop() = 0;

@@ -6,7 +6,9 @@
 
 #include <cstring>
 #include <iostream>
+#include <optional>
 
+#include "cli/gdb_script.h"
 #include "core/error.h"
 #include "gdbserver/connection.h"
 #include "gdbserver/gdb_server.h"
@@ -43,10 +45,76 @@ int resolve_process(const std::filesystem::path& trace_dir, const std::string& w
               "\n(see rrx ps)");
 }
 
+// -f: a recorded pid that some process forked; the Clone event that made it.
+replay::Focus resolve_fork(const std::filesystem::path& trace_dir, const std::string& which) {
+  if (which.empty() || which.size() > 9 || which.find_first_not_of("0123456789") != std::string::npos) {
+    throw Error("-f/--onfork takes the pid of a forked process (see rrx ps), not '" + which + "'");
+  }
+  const int pid = std::stoi(which);
+  trace::TraceReader reader(trace_dir);
+  std::vector<std::string> forked;
+  int first_pid = 0;
+  while (auto rec = reader.next()) {
+    auto ev = rec->get();
+    if (first_pid == 0) first_pid = ev.getPid();
+    if (ev.which() != schema::Event::CLONE || ev.getClone().getKind() == schema::Clone::Kind::THREAD) continue;
+    const int child = ev.getClone().getChildTid();
+    if (child == pid) {
+      // gdb starts after the parent's fork has returned (checkpoints, so
+      // reverse execution, need it out of the syscall) unless the child
+      // runs before that (vfork: the parent waits for the child's exec).
+      replay::Focus f;
+      f.pid = pid;
+      f.from_event = rec->number + 1;
+      const int parent_tid = ev.getTid();
+      while (auto next = reader.next()) {
+        auto e = next->get();
+        if (e.getPid() == pid) break;
+        if (e.getTid() == parent_tid && e.which() == schema::Event::SYSCALL) {
+          f.from_event = next->number + 1;
+          break;
+        }
+      }
+      return f;
+    }
+    forked.push_back(std::to_string(child) + " (forked by " + std::to_string(ev.getPid()) + " at event " +
+                     std::to_string(rec->number) + ")");
+  }
+  std::string list;
+  for (const auto& s : forked) list += "\n  " + s;
+  if (pid == first_pid) {
+    throw Error("process " + which + " is the recorded program itself: it was not forked in this recording" +
+                std::string(forked.empty() ? "" : "; the forked processes are:") + list);
+  }
+  throw Error("no process " + which + " was forked in this recording" +
+              (forked.empty() ? std::string(" (no process forked another)") : "; the forked processes are:" + list) +
+              "\n(see rrx ps)");
+}
+
+// -g: a decimal event number.
+uint64_t parse_event(const std::string& text) {
+  if (text.empty() || text.size() > 19 || text.find_first_not_of("0123456789") != std::string::npos) {
+    throw Error("-g/--goto takes an event number (as rrx dump numbers events), not '" + text + "'");
+  }
+  return std::stoull(text);
+}
+
 }  // namespace
 
 int debug_replay(const DebugOptions& options) {
-  replay::ReplayTarget target(options.replay, resolve_process(options.replay.trace_dir, options.process));
+  if (!options.onfork.empty() && !options.process.empty()) {
+    throw Error("-p and -f both choose the process to debug: give one of them");
+  }
+  const std::optional<uint64_t> goto_event =
+      options.goto_event.empty() ? std::nullopt : std::optional<uint64_t>(parse_event(options.goto_event));
+  replay::Focus focus = options.onfork.empty()
+                            ? replay::Focus{resolve_process(options.replay.trace_dir, options.process), std::nullopt}
+                            : resolve_fork(options.replay.trace_dir, options.onfork);
+  replay::ReplayTarget target(options.replay, focus);
+  if (goto_event) {
+    std::string why;
+    if (!target.start_at(*goto_event, why)) throw Error("-g " + options.goto_event + ": " + why);
+  }
   uint16_t port = options.serve_port >= 0 ? static_cast<uint16_t>(options.serve_port) : 0;
   gdb::Connection conn = gdb::Connection::listen(port);
   gdb::GdbServerOptions server_options;
@@ -70,22 +138,14 @@ int debug_replay(const DebugOptions& options) {
     args.push_back("-iex");
     args.push_back(cmd);
   }
-  // `monitor goto` and `monitor restart` move the program under gdb's feet,
-  // and gdb 13 takes nothing a stub sends after a monitor command as a stop
-  // (a %Stop notification is ignored in all-stop mode): this gdb forgets
-  // its registers and cached memory and reads the shared library list again
-  // after every monitor command. Any other gdb moves with `starti EVENT`,
-  // which it treats as a new run and re-reads everything from.
-  char hook_path[] = "/tmp/rrx-gdb-hooks.XXXXXX";
-  int hook_fd = ::mkstemp(hook_path);
-  if (hook_fd >= 0) {
-    const char hooks[] =
-        "define hookpost-monitor\nmaint flush register-cache\nmaint flush dcache\nsharedlibrary\nend\n";
-    if (::write(hook_fd, hooks, sizeof hooks - 1) == static_cast<ssize_t>(sizeof hooks - 1)) {
-      args.push_back("-ix");
-      args.push_back(hook_path);
-    }
-    ::close(hook_fd);
+  // rr's commands (when, goto, checkpoint, restart...) and the hook that
+  // makes this gdb re-read the program after a monitor command, which can
+  // move it under gdb's feet (gdb 13 takes nothing a stub sends after a
+  // monitor command as a stop); see gdb_script.cpp.
+  GdbStartupFile startup;
+  if (!startup.path().empty()) {
+    args.push_back("-ix");
+    args.push_back(startup.path());
   }
   args.push_back("-ex");
   args.push_back("target extended-remote 127.0.0.1:" + std::to_string(conn.port()));
@@ -120,11 +180,10 @@ int debug_replay(const DebugOptions& options) {
     connected = conn.accept(200);
     int status;
     if (!connected && ::waitpid(gdb_pid, &status, WNOHANG) == gdb_pid) {
-      if (hook_fd >= 0) ::unlink(hook_path);
       return WIFEXITED(status) ? (WEXITSTATUS(status) ? WEXITSTATUS(status) : 125) : 125;
     }
   }
-  if (hook_fd >= 0) ::unlink(hook_path);  // gdb read it before connecting
+  startup.remove();  // gdb read it before connecting
   server.serve(conn);
   target.session().kill();
   int status = 0;

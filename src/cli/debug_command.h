@@ -16,6 +16,8 @@ struct DebugOptions {
   bool batch = false;                 // gdb -batch
   int serve_port = -1;                // -s PORT: serve only, no gdb
   std::string process;                // -p PID or program name: the process to debug
+  std::string onfork;                 // -f PID: debug that process from its fork
+  std::string goto_event;             // -g EVENT: start there
 };
 
 int debug_replay(const DebugOptions& options);

@@ -81,6 +81,12 @@ int main(int argc, char** argv) {
   replay->add_flag("--batch", dbg.batch, "Run gdb in batch mode: it exits after the -x scripts");
   replay->add_option("-s,--serve", dbg.serve_port, "Only serve the gdb remote protocol on 127.0.0.1:PORT (0: any free port)");
   replay->add_option("-p,--process", dbg.process, "Debug this process of the tree (a pid from rrx ps, or a program name); the others replay along");
+  replay->add_option("-f,--onfork", dbg.onfork,
+                     "Debug process PID (from rrx ps) from the moment it is forked, before it runs any code or "
+                     "execs a program (-p waits for its exec)");
+  replay->add_option("-g,--goto", dbg.goto_event,
+                     "Start gdb (or the -s server) at event EVENT (as rrx dump numbers events): the start of the "
+                     "stretch of execution that ends with it");
   replay->add_option("--gdb-arg", dbg.gdb_args, "Extra argument for gdb (repeatable)")->allow_extra_args(false);
 
   // rrx dump

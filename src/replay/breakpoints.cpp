@@ -139,7 +139,31 @@ void Breakpoints::add_internal(int pid, uint64_t addr) {
   sync();
 }
 
+void Breakpoints::catch_syscalls(bool on, const std::vector<int64_t>& numbers) {
+  catch_syscalls_ = on;
+  caught_syscalls_ = on ? std::set<int64_t>(numbers.begin(), numbers.end()) : std::set<int64_t>();
+}
+
+bool Breakpoints::catches_syscall(int tid, int64_t nr, bool entry) const {
+  if (entry && internal_entry_tid_ != 0 && tid == internal_entry_tid_) return true;
+  if (!catch_syscalls_ || !user_enabled_ || !debugged(session_.pid_of(tid))) return false;
+  return caught_syscalls_.empty() || caught_syscalls_.count(nr) != 0;
+}
+
+Breakpoints::Hit Breakpoints::classify_syscall(const ReplaySession::Stop& stop) const {
+  Hit hit;
+  const bool entry = stop.kind == ReplaySession::StopKind::SyscallEntry;
+  if (!entry && stop.kind != ReplaySession::StopKind::SyscallExit) return hit;
+  hit.syscall = catch_syscalls_ && user_enabled_ && session_.has_task(stop.tid) &&
+                debugged(session_.pid_of(stop.tid)) && (caught_syscalls_.empty() || caught_syscalls_.count(stop.syscall_nr) != 0);
+  hit.internal = entry && stop.tid == internal_entry_tid_;
+  hit.syscall_entry = entry;
+  hit.syscall_nr = stop.syscall_nr;
+  return hit;
+}
+
 void Breakpoints::clear_internal() {
+  internal_entry_tid_ = 0;
   if (internal_.empty()) return;
   internal_.clear();
   sync();
@@ -314,6 +338,11 @@ bool Breakpoints::watches_writes_to(int pid, uint64_t addr, uint64_t len) const 
 
 std::string Breakpoints::describe_user_set() const {
   std::string out;
+  if (catch_syscalls_) {
+    out += "c";
+    for (int64_t nr : caught_syscalls_) out += std::to_string(nr) + ",";
+    out += ";";
+  }
   for (const auto& [pid, p] : procs_) {
     out += "p" + std::to_string(pid) + ":" + std::to_string(p.image) + ";";
     for (uint64_t a : p.sw) out += "s" + std::to_string(a) + ";";

@@ -17,6 +17,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "gdbserver/target.h"
 #include "replay/replay_session.h"
@@ -46,6 +47,19 @@ class Breakpoints {
   // rrx's own int3 at addr in process pid (one process at a time).
   void add_internal(int pid, uint64_t addr);
   void clear_internal();
+
+  // gdb's catch syscall (QCatchSyscalls): the syscalls of the debugged
+  // process to stop at, on entry and return (`numbers` empty: all).
+  void catch_syscalls(bool on, const std::vector<int64_t>& numbers);
+  // Which processes gdb debugs (catch syscall stops only in those; unset: all).
+  void set_debugged(std::function<bool(int pid)> debugged) { debugged_ = std::move(debugged); }
+  // Whether the replay stops at this syscall entry or return
+  // (ReplaySession::syscall_hook): gdb catches it (while gdb's breakpoints
+  // are enabled), or it is the entry of thread catch_internal_entry() names.
+  bool catches_syscall(int tid, int64_t nr, bool entry) const;
+  // rrx stops at the next syscall entry of `tid` (finding a syscall-entry
+  // position again) until clear_internal().
+  void catch_internal_entry(int tid) { internal_entry_tid_ = tid; }
 
   // Writes and removes int3 bytes and debug registers until the program
   // holds exactly the wanted set.
@@ -88,9 +102,14 @@ class Breakpoints {
     bool internal = false;   // rrx's int3
     gdb::BreakpointKind watch_kind = gdb::BreakpointKind::WriteWatch;
     uint64_t watch_addr = 0;
-    bool user() const { return software || hardware || watch; }
+    bool syscall = false;        // gdb's catch syscall: an entry or return it catches
+    bool syscall_entry = false;
+    int64_t syscall_nr = -1;
+    bool user() const { return software || hardware || watch || syscall; }
   };
   Hit classify_trap(int tid);
+  // What a SyscallEntry / SyscallExit stop was.
+  Hit classify_syscall(const ReplaySession::Stop& stop) const;
   // What a single-step of thread `tid` triggered besides the step: a
   // watchpoint whose range the stepped instruction wrote (or read), as the
   // kernel reports it in DR6 together with the single-step bit. Clears DR6.
@@ -138,6 +157,11 @@ class Breakpoints {
   int internal_pid_ = 0;
   std::set<uint64_t> internal_;
   bool user_enabled_ = true;
+  bool catch_syscalls_ = false;
+  std::set<int64_t> caught_syscalls_;  // empty: all
+  int internal_entry_tid_ = 0;
+  std::function<bool(int)> debugged_;  // whether gdb debugs process pid (catch syscall applies)
+  bool debugged(int pid) const { return !debugged_ || debugged_(pid); }
 };
 
 }  // namespace rrx::replay

@@ -240,6 +240,18 @@ std::unique_ptr<Task> ReplaySession::clone_thread(Task& leader, uint64_t scratch
   return task;
 }
 
+void ReplaySession::settle_new_tasks() {
+  for (auto& [tid, t] : tasks_) {
+    if (t.started || !(t.pending || t.running)) continue;
+    WaitStatus w = take_stop(t);
+    if (w.kind != WaitStatus::Kind::SignalStop) {
+      t.pending = w;  // not the first stop of a new task: handled when it runs
+      continue;
+    }
+    if (auto s = on_signal(t, w.sig, false)) held_stop_ = s;
+  }
+}
+
 std::shared_ptr<Checkpoint> ReplaySession::checkpoint(std::string* why_not) {
   auto refuse = [&](const std::string& why) -> std::shared_ptr<Checkpoint> {
     if (why_not) *why_not = why;
@@ -362,6 +374,7 @@ void ReplaySession::restore(const Checkpoint& cp) {
   for (auto& [tid, t] : tasks_) live[tid] = t.task.get();
   shared_->restore(*d.shared, live);
   watched_write_.reset();
+  syscall_exit_.reset();
   held_stop_.reset();
   exec_stop_tid_ = 0;
   step_over_syscall_tid_ = 0;

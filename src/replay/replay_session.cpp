@@ -781,7 +781,7 @@ std::optional<ReplaySession::Stop> ReplaySession::advance(bool step, int step_ti
         t.next_resume = NextResume::Normal;
         // step() over this syscall instruction ends with its result.
         if (step && step_over_syscall_tid_ == t.tid) return stepped_over_syscall(t);
-        return std::nullopt;
+        return syscall_exit_to_report(t);
       }
       if (t.cur.exit_held && !t.running && !t.pending) {
         current_tid_ = t.tid;
@@ -918,6 +918,7 @@ std::optional<ReplaySession::Stop> ReplaySession::dispatch(RTask& t, const WaitS
       watched_write_.reset();
       return s;
     }
+    if (auto s = syscall_exit_to_report(t)) return s;
     if (step && step_over_syscall_tid_ == t.tid && t.cur.action == Action::None &&
         t.next_resume == NextResume::Normal) {
       return stepped_over_syscall(t);
@@ -933,6 +934,7 @@ std::optional<ReplaySession::Stop> ReplaySession::dispatch(RTask& t, const WaitS
                      t.cur.rerun_pending);
       }
       if (info.op == KernelSyscallInfo::kEntry) {
+        if (auto s = report_syscall_entry(t, w, static_cast<int64_t>(info.entry.nr), step)) return s;
         on_entry(t, info);
       } else if (info.op == KernelSyscallInfo::kExit) {
         on_exit(t, info);
@@ -950,7 +952,9 @@ std::optional<ReplaySession::Stop> ReplaySession::dispatch(RTask& t, const WaitS
     }
     case WaitStatus::Kind::EventStop:
       if (w.event == PTRACE_EVENT_SECCOMP) {
-        on_entry(t, t.task->syscall_info());
+        KernelSyscallInfo info = t.task->syscall_info();
+        if (auto s = report_syscall_entry(t, w, static_cast<int64_t>(info.seccomp.nr), step)) return s;
+        on_entry(t, info);
         return syscall_stop_to_report();
       }
       if (w.event == PTRACE_EVENT_EXEC) {
@@ -1472,6 +1476,7 @@ void ReplaySession::finish_syscall(RTask& t, schema::Syscall::Reader rec, int64_
   finish_shared_memory(t, rec);
   const sys::SyscallDesc* desc = sys::lookup(t.cur.nr);
   if (address_space_hook && desc != nullptr && (desc->flags & sys::kMapsMemory)) address_space_hook(t.tid, false);
+  note_syscall_exit(t);
 }
 
 uint64_t ReplaySession::syscall_insn_of(RTask& t) { return t.task->regs().rip - 2; }
@@ -1815,6 +1820,8 @@ int replay_autopilot(const ReplayOptions& options) {
       case ReplaySession::StopKind::Forked:         // (no fork, vfork or exit hooks here)
       case ReplaySession::StopKind::VforkDone:
       case ReplaySession::StopKind::ProcessExited:
+      case ReplaySession::StopKind::SyscallEntry:   // (no syscall hook here)
+      case ReplaySession::StopKind::SyscallExit:
         continue;
       case ReplaySession::StopKind::Trap:
         throw Divergence(session.next_event(), s.tid, "no breakpoint trap",

@@ -105,6 +105,8 @@ class ReplaySession {
     VforkDone,    // vfork_done_hook asked to stop: the vfork parent `tid` goes on (its child exec'd or exited)
     ProcessExited,  // process_exit_hook asked to stop: process `tid` (its main thread's tid) ended while
                     // others go on; exit_code and killed as for Exited
+    SyscallEntry, // syscall_hook asked to stop at this syscall's entry (before the replay handles it)
+    SyscallExit,  // syscall_hook asked to stop once this syscall has returned (its result in place)
   };
   struct Stop {
     StopKind kind = StopKind::Stepped;
@@ -117,6 +119,7 @@ class ReplaySession {
     uint64_t watch_len = 0;
     int child_tid = 0;        // Forked: the new process
     bool vfork = false;       // Forked: by vfork (the child shares the parent's memory until it execs or exits)
+    int64_t syscall_nr = -1;  // SyscallEntry, SyscallExit
   };
 
   // Called for every range the replay writes into a program's memory in the
@@ -151,6 +154,11 @@ class ReplaySession {
   // Called with each frozen copy a checkpoint makes, to take out of its
   // memory what the debugger put there (breakpoint bytes).
   std::function<void(int recorded_pid, Task& frozen)> checkpoint_fixup;
+  // Called at each syscall entry (entry true) and after each syscall that
+  // returns (entry false) during cont(); returning true stops with
+  // SyscallEntry / SyscallExit (gdb's catch syscall). Not called while
+  // single-stepping (syscall_stops.cpp).
+  std::function<bool(int tid, int64_t nr, bool entry)> syscall_hook;
   // Called at each interval start (see at_interval_start()) during
   // cont()/step(): where automatic checkpoints are taken.
   std::function<void()> interval_start_hook;
@@ -208,6 +216,10 @@ class ReplaySession {
   // is on its way. Threads waiting for an emulated syscall's result (a futex
   // wait) are fine: the copy waits in the same syscall.
   std::shared_ptr<Checkpoint> checkpoint(std::string* why_not = nullptr);
+  // New tasks that have not run yet keep their first stop unhandled until
+  // they do (it stops checkpoint()); this takes those stops now, running
+  // nothing (rrx replay -f starts where a fork has just happened).
+  void settle_new_tasks();
   // Replaces the live tree by new copies of the checkpoint's processes.
   void restore(const Checkpoint& checkpoint);
   // True while no code has run since the last event was replayed: the
@@ -254,6 +266,7 @@ class ReplaySession {
       bool exit_held = false;      // exit_group stopped by exit_hook; its event not yet consumed
       bool entry_deferred = false; // waits at its entry for the completion event (mmap: its replay needs the result)
     } cur;
+    bool entry_reported = false;  // its syscall entry stop was reported (SyscallEntry) and waits in `pending`
     NextResume next_resume = NextResume::Normal;
     int deliver_on_resume = 0;
     int injecting_signal = 0;
@@ -332,6 +345,12 @@ class ReplaySession {
   void note_random_insns(schema::Event::Reader ev);
   std::string random_insns_note() const;
   std::optional<Stop> on_death(RTask& t, const WaitStatus& w);
+  // gdb's catch syscall (syscall_stops.cpp): a SyscallEntry stop before the
+  // entry stop `w` is handled (it is handled on the next resume), and the
+  // SyscallExit stop of a syscall finish_syscall() completed.
+  std::optional<Stop> report_syscall_entry(RTask& t, const WaitStatus& w, int64_t nr, bool step);
+  void note_syscall_exit(RTask& t);
+  std::optional<Stop> syscall_exit_to_report(RTask& t);
   void reach_preemption(RTask& t, schema::Event::Reader ev);
   void inject_async_signal_if_due(RTask& t);
   void check_args(RTask& t, schema::Syscall::Reader rec, int64_t nr, const uint64_t args[6]);
@@ -376,6 +395,7 @@ class ReplaySession {
   std::atomic<bool> interrupt_requested_{false};
   std::atomic<pid_t> running_live_tid_{0};
   std::optional<std::pair<uint64_t, uint64_t>> watched_write_;  // set by memory_write_hook during a syscall
+  std::optional<Stop> syscall_exit_;  // set by note_syscall_exit: reported once the syscall is complete
   std::map<std::string, int> file_fds_;
   std::unique_ptr<SharedMemory> shared_;  // the replay's copies of shared objects
   std::set<std::string> verified_copies_;  // hashes of stored files checked by stored_copy()

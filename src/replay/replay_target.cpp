@@ -2,6 +2,7 @@
 
 #include <sys/user.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstring>
 #include <cstdlib>
@@ -30,12 +31,12 @@ std::string hex(uint64_t v) {
 
 }  // namespace
 
-ReplayTarget::ReplayTarget(ReplayOptions options, int focus_pid)
-    : options_(std::move(options)), focus_pid_(focus_pid) {
+ReplayTarget::ReplayTarget(ReplayOptions options, Focus focus)
+    : options_(std::move(options)), focus_(focus) {
   start_session();
 }
 
-int ReplayTarget::focus() const { return focus_pid_ != 0 ? focus_pid_ : session_->recorded_pid(); }
+int ReplayTarget::focus() const { return focus_.pid != 0 ? focus_.pid : session_->recorded_pid(); }
 
 int ReplayTarget::current_pid() {
   if (cur_pid_ != 0 && !session_->tids_of(cur_pid_).empty()) return cur_pid_;
@@ -70,19 +71,12 @@ void ReplayTarget::start_session() {
   session_->new_task_hook = [this](int tid) { bps_->on_new_task(tid); };
   session_->address_space_hook = [this](int tid, bool exec) { bps_->on_address_space_change(tid, exec); };
   session_->checkpoint_fixup = [this](int pid, Task& frozen) { bps_->hide_in_copy(pid, frozen); };
+  session_->syscall_hook = [this](int tid, int64_t nr, bool entry) { return bps_->catches_syscall(tid, nr, entry); };
+  bps_->catch_syscalls(catch_on_, caught_);
+  bps_->set_debugged([this](int pid) { return attached(pid); });
   session_->start();
-  if (focus_pid_ != 0 && focus_pid_ != session_->recorded_pid()) {
-    // Replay without the debugger until the chosen process has exec'd.
-    session_->exec_hook = [this](int tid) { return session_->pid_of(tid) == focus_pid_; };
-    for (;;) {
-      ReplaySession::Stop s = session_->cont();
-      if (s.kind == ReplaySession::StopKind::Exec) break;
-      if (s.kind == ReplaySession::StopKind::Exited || s.kind == ReplaySession::StopKind::TraceEnd) {
-        throw Error("process " + std::to_string(focus_pid_) + " never ran a program in this recording");
-      }
-    }
-    session_->exec_hook = nullptr;
-  }
+  replay_to_focus();
+  first_event_ = session_->next_event();
   attached_ = {focus()};
   cur_pid_ = focus();
   history_.clear();
@@ -115,12 +109,44 @@ void ReplayTarget::start_session() {
   last_stop_ = gdb::StopReason{};
   last_stop_.kind = gdb::StopReason::Kind::Signal;
   last_stop_.signo = SIGTRAP;
-  last_stop_.tid = session_->recorded_tid();
-  last_stop_.pid = session_->recorded_pid();
+  last_stop_.tid = session_->current_tid();
+  last_stop_.pid = focus();
   ReplaySession::Stop here;
   here.kind = ReplaySession::StopKind::EventReached;
   here.tid = session_->current_tid();
   here_ = timeline_->mark_here(here);
+}
+
+// Replays without the debugger until the chosen process is there: right
+// after the event that forked it (-f), or once it has exec'd its program (-p).
+void ReplayTarget::replay_to_focus() {
+  if (focus_.from_event) {
+    session_->set_stop_at_event(*focus_.from_event);
+    for (;;) {
+      ReplaySession::Stop s = session_->cont();
+      if (s.kind == ReplaySession::StopKind::EventReached) break;
+      if (s.kind == ReplaySession::StopKind::Exited || s.kind == ReplaySession::StopKind::TraceEnd) break;
+    }
+    session_->set_stop_at_event(std::nullopt);
+    if (!session_->has_task(focus_.pid)) {
+      throw Error("the replay did not get to the fork of process " + std::to_string(focus_.pid) + " (event " +
+                  std::to_string(*focus_.from_event) + ")");
+    }
+    // The new process's first stop, taken now: nothing keeps the start
+    // checkpoint (reverse execution) from being taken here.
+    session_->settle_new_tasks();
+    return;
+  }
+  if (focus_.pid == 0 || focus_.pid == session_->recorded_pid()) return;
+  session_->exec_hook = [this](int tid) { return session_->pid_of(tid) == focus_.pid; };
+  for (;;) {
+    ReplaySession::Stop s = session_->cont();
+    if (s.kind == ReplaySession::StopKind::Exec) break;
+    if (s.kind == ReplaySession::StopKind::Exited || s.kind == ReplaySession::StopKind::TraceEnd) {
+      throw Error("process " + std::to_string(focus_.pid) + " never ran a program in this recording");
+    }
+  }
+  session_->exec_hook = nullptr;
 }
 
 int ReplayTarget::pid() { return current_pid(); }
@@ -336,6 +362,14 @@ gdb::StopReason ReplayTarget::translate(const ReplaySession::Stop& stop) {
       r.kind = gdb::StopReason::Kind::Signal;
       r.signo = SIGINT;
       break;
+    case ReplaySession::StopKind::SyscallEntry:
+    case ReplaySession::StopKind::SyscallExit:
+      r.kind = gdb::StopReason::Kind::Signal;
+      r.signo = SIGTRAP;
+      r.syscall = stop.kind == ReplaySession::StopKind::SyscallEntry ? gdb::StopReason::Syscall::Entry
+                                                                     : gdb::StopReason::Syscall::Return;
+      r.syscall_nr = stop.syscall_nr;
+      break;
     case ReplaySession::StopKind::MemoryWatch: {
       r.kind = gdb::StopReason::Kind::Signal;
       r.signo = SIGTRAP;
@@ -492,6 +526,10 @@ gdb::StopReason ReplayTarget::reverse(gdb::ResumeKind kind, int tid) {
       last_stop_.watchpoint = r.hit.watch;
       last_stop_.watch_kind = r.hit.watch_kind;
       last_stop_.watch_addr = r.hit.watch_addr;
+      if (r.hit.syscall) {
+        last_stop_.syscall = r.hit.syscall_entry ? gdb::StopReason::Syscall::Entry : gdb::StopReason::Syscall::Return;
+        last_stop_.syscall_nr = r.hit.syscall_nr;
+      }
       s = last_stop_;
     }
     return s;
@@ -505,6 +543,13 @@ gdb::StopReason ReplayTarget::reverse(gdb::ResumeKind kind, int tid) {
 }
 
 void ReplayTarget::request_interrupt() { session_->request_interrupt(); }
+
+bool ReplayTarget::catch_syscalls(bool on, const std::vector<int64_t>& numbers) {
+  catch_on_ = on;
+  caught_ = numbers;
+  bps_->catch_syscalls(on, numbers);
+  return true;
+}
 
 std::string ReplayTarget::auxv() { return session_->auxv_of(focus_tid()); }
 
@@ -591,12 +636,31 @@ std::string ReplayTarget::monitor(const std::string& command, bool& ok) {
   }
   std::string why;
   uint64_t n = 0;
+  // Whether goto EVENT / restart N can be made, without making it: "ok" or
+  // why not (the gdb commands ask before gdb's starti drops its process).
+  if (verb == "can-goto" || verb == "can-restart") {
+    if (!number(n)) {
+      return verb == "can-goto" ? "usage: goto EVENT (an event number from " + std::to_string(std::max<uint64_t>(1, first_event_)) +
+                                      " to " + std::to_string(session_->event_count()) + ", as rrx dump numbers them)"
+                                : "usage: restart CHECKPOINT (a checkpoint number, see info checkpoints)";
+    }
+    std::string no = verb == "can-goto" ? cannot_goto(n)
+                     : !timeline_->has_start() ? "this replay has no checkpoints"
+                     : timeline_->has_checkpoint(n > INT32_MAX ? 0 : static_cast<int>(n))
+                         ? ""
+                         : "no checkpoint " + arg + " (see info checkpoints)";
+    return no.empty() ? "ok\n" : "rrx: " + no + "\n";
+  }
   if (verb == "goto") {
     Mark at;
     if (!number(n)) {
       ok = false;
-      return "usage: monitor goto EVENT (an event number from 1 to " +
-             std::to_string(session_->event_count()) + ", as rrx dump numbers them)";
+      return "usage: monitor goto EVENT (an event number from " + std::to_string(std::max<uint64_t>(1, first_event_)) +
+             " to " + std::to_string(session_->event_count()) + ", as rrx dump numbers them)";
+    }
+    if (std::string no = cannot_goto(n); !no.empty()) {
+      ok = false;
+      return "rrx: " + no;
     }
     if (!timeline_->goto_event(n, at, why)) {
       ok = false;
@@ -642,6 +706,8 @@ std::string ReplayTarget::monitor(const std::string& command, bool& ok) {
            "  info checkpoints          list checkpoints and the memory they hold\n"
            "  delete checkpoint N       drop a checkpoint\n"
            "  info-trace                what the trace holds\n"
+           "  can-goto EVENT            'ok', or why goto EVENT cannot be made (moves nothing)\n"
+           "  can-restart CHECKPOINT    'ok', or why restart CHECKPOINT cannot be made\n"
            "gdb's reverse-continue, reverse-step, reverse-next, reverse-finish and reverse-stepi\n"
            "work on the replay; 'run' goes back to the start.\n";
   }
@@ -671,6 +737,13 @@ bool ReplayTarget::restart(const std::vector<std::string>& args, std::string& wh
     why = "rrx: this replay has no checkpoints: it can only start again from the beginning ('run' with no arguments)";
     return false;
   }
+  if (!checkpoint) {
+    why = cannot_goto(n);
+    if (!why.empty()) {
+      why = "rrx: " + why;
+      return false;
+    }
+  }
   Mark at;
   bool ok = checkpoint ? timeline_->restart_checkpoint(static_cast<int>(n), at, why)
                        : timeline_->goto_event(n, at, why);
@@ -685,6 +758,52 @@ bool ReplayTarget::restart(const std::vector<std::string>& args, std::string& wh
   forks_seen_.clear();
   stop_at(at, gdb::StopReason::Kind::Signal);
   std::fprintf(stderr, "rrx: now at event %llu, thread %d\n", static_cast<unsigned long long>(at.interval), at.tid);
+  return true;
+}
+
+std::string ReplayTarget::event_out_of_range(uint64_t n) {
+  const uint64_t first = std::max<uint64_t>(1, first_event_);
+  const std::string range = " (events " + std::to_string(first) + ".." + std::to_string(session_->event_count()) + ")";
+  if (n == 0 || n > session_->event_count()) return "event " + std::to_string(n) + " is not in this recording" + range;
+  if (n < first) {
+    return "event " + std::to_string(n) + " comes before process " + std::to_string(focus()) +
+           " is debugged from" + range;
+  }
+  return "";
+}
+
+std::string ReplayTarget::cannot_goto(uint64_t n) {
+  std::string why = event_out_of_range(n);
+  if (why.empty() && !timeline_->has_start()) why = "this replay has no checkpoints: it cannot go to an event";
+  return why;
+}
+
+// rrx replay -g: with checkpoints, as `starti EVENT`; without (a process of
+// the tree was inside a syscall where the replay starts), forwards only.
+bool ReplayTarget::start_at(uint64_t n, std::string& why) {
+  why = event_out_of_range(n);
+  if (!why.empty()) return false;
+  if (timeline_->has_start()) {
+    if (restart({std::to_string(n)}, why)) return true;
+    if (why.rfind("rrx: ", 0) == 0) why.erase(0, 5);
+    return false;
+  }
+  ReplaySession::Stop s;
+  session_->set_stop_at_event(n);
+  do {
+    s = session_->cont();
+  } while (s.kind != ReplaySession::StopKind::EventReached && s.kind != ReplaySession::StopKind::Exited &&
+           s.kind != ReplaySession::StopKind::TraceEnd && s.kind != ReplaySession::StopKind::ProcessEnding);
+  session_->set_stop_at_event(std::nullopt);
+  if (s.kind != ReplaySession::StopKind::EventReached || session_->tids_of(focus()).empty()) {
+    why = "process " + std::to_string(focus()) + " ends before event " + std::to_string(n);
+    return false;
+  }
+  int tid = session_->event_tid(n);
+  s.tid = session_->has_task(tid) && session_->pid_of(tid) == focus() ? tid : focus_tid();
+  stop_at(timeline_->mark_here(s), gdb::StopReason::Kind::Signal);
+  std::fprintf(stderr, "rrx: now at event %llu, thread %d (reverse execution is not available)\n",
+               static_cast<unsigned long long>(n), here_.tid);
   return true;
 }
 

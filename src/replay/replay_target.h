@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <optional>
 
 #include "gdbserver/target.h"
 #include "replay/breakpoints.h"
@@ -17,11 +18,19 @@
 
 namespace rrx::replay {
 
+// The recorded process gdb debugs; the others replay along without the
+// debugger.
+struct Focus {
+  int pid = 0;  // 0: the first process
+  // A forked process debugged from its fork (rrx replay -f): gdb starts at
+  // this event, which comes after the fork and before the new process runs
+  // any code. Without it gdb starts once the process has exec'd (-p).
+  std::optional<uint64_t> from_event;
+};
+
 class ReplayTarget : public gdb::Target {
  public:
-  // focus_pid: the recorded process gdb debugs (0: the first one); the
-  // others replay along without the debugger.
-  explicit ReplayTarget(ReplayOptions options, int focus_pid = 0);
+  explicit ReplayTarget(ReplayOptions options, Focus focus = {});
   ~ReplayTarget() override;
 
   int pid() override;
@@ -44,12 +53,18 @@ class ReplayTarget : public gdb::Target {
   std::string siginfo(int tid) override;
   std::vector<gdb::MemoryRegion> memory_map() override;
   std::string monitor(const std::string& command, bool& ok) override;
+  bool catch_syscalls(bool on, const std::vector<int64_t>& numbers) override;
   bool restart(const std::vector<std::string>& args, std::string& why) override;
   std::vector<int> processes() override;
   int process_of(int tid) override;
   void set_event_reporting(bool forks, bool vforks, bool execs) override;
   bool detach(int pid) override;
   std::string exec_file_of(int pid) override;
+
+  // Goes to event n before gdb connects (rrx replay -g); false: why not.
+  bool start_at(uint64_t n, std::string& why);
+  // The first event gdb can go to: the replay's start for the debugged process.
+  uint64_t first_event() const { return first_event_; }
 
   ReplaySession& session() { return *session_; }
   Timeline& timeline() { return *timeline_; }
@@ -68,6 +83,10 @@ class ReplayTarget : public gdb::Target {
   gdb::StopReason reverse(gdb::ResumeKind kind, int tid);
   gdb::StopReason stop_at(const Mark& at, gdb::StopReason::Kind kind);
   std::string moved_to(const Mark& at);
+  void replay_to_focus();
+  // Why event n cannot be gone to (empty: it can).
+  std::string cannot_goto(uint64_t n);
+  std::string event_out_of_range(uint64_t n);
   bool restart_at_start();
 
   ReplayOptions options_;
@@ -79,7 +98,7 @@ class ReplayTarget : public gdb::Target {
   std::string last_siginfo_;  // raw siginfo of the last stop, if it was a signal
   bool exited_ = false;
   bool release_exit_ = false;  // let the held exit_group run
-  int focus_pid_ = 0;
+  Focus focus_;
   // The processes gdb debugs (recorded pids), and where each one's history
   // begins for gdb (its fork, or its exec of the image gdb knows).
   std::set<int> attached_;
@@ -88,6 +107,9 @@ class ReplayTarget : public gdb::Target {
   bool report_forks_ = false, report_vforks_ = false, report_execs_ = false;
   bool reporting_ = false;    // inside a forward resume for gdb (not a timeline move)
   int cur_pid_ = 0;           // the process gdb looks at
+  bool catch_on_ = false;          // gdb's catch syscall (kept across a restart)
+  std::vector<int64_t> caught_;
+  uint64_t first_event_ = 0;
 };
 
 }  // namespace rrx::replay

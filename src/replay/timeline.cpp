@@ -45,7 +45,7 @@ bool terminal(ReplaySession::StopKind k) {
 
 bool same_mark(const Mark& a, const Mark& b) {
   return a.interval == b.interval && a.tid == b.tid && a.process_ending == b.process_ending &&
-         same_position_regs(a.regs, b.regs);
+         a.syscall_entry == b.syscall_entry && same_position_regs(a.regs, b.regs);
 }
 
 }  // namespace
@@ -193,6 +193,7 @@ Mark Timeline::mark_here(const ReplaySession::Stop& stop) {
   // faulting instruction runs: the position lies in that event's interval.
   if (stop.kind == ReplaySession::StopKind::Signal && m.interval > 0) --m.interval;
   m.process_ending = stop.kind == ReplaySession::StopKind::ProcessEnding;
+  m.syscall_entry = stop.kind == ReplaySession::StopKind::SyscallEntry;
   if (session_.alive() && session_.has_task(m.tid)) m.regs = session_.task(m.tid).regs();
   return m;
 }
@@ -200,6 +201,10 @@ Mark Timeline::mark_here(const ReplaySession::Stop& stop) {
 bool Timeline::is_at(const Mark& m, const ReplaySession::Stop* stop) {
   if (m.process_ending) {
     return stop && stop->kind == ReplaySession::StopKind::ProcessEnding && stop->tid == m.tid;
+  }
+  if (m.syscall_entry) {
+    return stop && stop->kind == ReplaySession::StopKind::SyscallEntry && stop->tid == m.tid &&
+           session_.next_event() == m.interval;
   }
   if (!session_.alive() || !session_.has_task(m.tid) || session_.next_event() != m.interval) return false;
   return same_position_regs(session_.task(m.tid).regs(), m.regs);
@@ -301,7 +306,8 @@ bool Timeline::seek(const Mark& m) {
   if (!goto_interval(m.interval)) return false;
   if (is_at(m, nullptr)) return true;
   bool found = false;
-  run_watching(m.tid, m.process_ending ? 0 : m.regs.rip, m.interval + 1,
+  if (m.syscall_entry) bps_.catch_internal_entry(m.tid);
+  run_watching(m.tid, m.process_ending || m.syscall_entry ? 0 : m.regs.rip, m.interval + 1,
                [&](const ReplaySession::Stop& s, const Breakpoints::Hit&) { return found = is_at(m, &s); });
   return found;
 }
@@ -317,6 +323,8 @@ void Timeline::run_watching(int tid, uint64_t addr, uint64_t last_event, const S
     } else if (s.kind == ReplaySession::StopKind::MemoryWatch) {
       hit = bps_.classify_kernel_write(session_.has_task(s.tid) ? session_.pid_of(s.tid) : 0, s.watch_addr,
                                        s.watch_len);
+    } else if (s.kind == ReplaySession::StopKind::SyscallEntry || s.kind == ReplaySession::StopKind::SyscallExit) {
+      hit = bps_.classify_syscall(s);
     }
     if (visit(s, hit) || terminal(s.kind)) break;
   }
@@ -335,7 +343,8 @@ std::vector<Timeline::HitMark> Timeline::scan(const std::shared_ptr<Checkpoint>&
   bps_.set_user_enabled(true);
   std::vector<HitMark> hits;
   if (end && is_at(*end, nullptr)) return hits;
-  uint64_t end_addr = end && !end->process_ending ? end->regs.rip : 0;
+  uint64_t end_addr = end && !end->process_ending && !end->syscall_entry ? end->regs.rip : 0;
+  if (end && end->syscall_entry) bps_.catch_internal_entry(end->tid);
   run_watching(end ? end->tid : 0, end_addr, end ? end->interval + 1 : end_event,
                [&](const ReplaySession::Stop& s, const Breakpoints::Hit& hit) {
                  bool at_end = end && is_at(*end, &s);
@@ -492,6 +501,22 @@ std::optional<Mark> Timeline::previous(const Mark& m, bool& at_begin) {
   at_begin = false;
   int tid = m.tid;
   if (!goto_interval(m.interval)) return std::nullopt;
+  if (m.syscall_entry) {
+    // Before a syscall's entry: its syscall instruction, the last pass of
+    // that address in the interval.
+    const uint64_t insn = m.regs.rip - 2;
+    std::optional<Mark> at_insn;
+    bps_.catch_internal_entry(tid);
+    run_watching(tid, insn, m.interval + 1, [&](const ReplaySession::Stop& s, const Breakpoints::Hit&) {
+      if (is_at(m, &s)) return true;
+      if (s.kind == ReplaySession::StopKind::Trap && s.tid == tid && session_.has_task(tid) &&
+          session_.task(tid).regs().rip == insn) {
+        at_insn = mark_here(s);
+      }
+      return false;
+    });
+    return at_insn;
+  }
   if (!is_at(m, nullptr) && session_.has_task(tid) && !session_.in_syscall(tid)) {
     // The last pass of m's address before m, if any, is a closer place to
     // single-step from than the start of the interval.

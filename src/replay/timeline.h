@@ -41,6 +41,10 @@ struct Mark {
   int tid = 0;
   user_regs_struct regs{};
   bool process_ending = false;  // held at its exit_group (the end of the recording)
+  // At a syscall's entry, before the replay handled it (a SyscallEntry
+  // stop): found again by stopping at tid's syscall entry in `interval`.
+  // (A syscall's return is the start of the next interval: a plain mark.)
+  bool syscall_entry = false;
 };
 
 // Where automatic checkpoints go. What a checkpoint saves is replay time:
@@ -108,6 +112,7 @@ class Timeline {
   int add_checkpoint(const Mark& at, std::string& why);
   bool restart_checkpoint(int id, Mark& at, std::string& why);
   bool delete_checkpoint(int id);
+  bool has_checkpoint(int id) const { return user_.count(id) != 0; }
   std::string describe() const;
   uint64_t memory_bytes() const;
   size_t automatic_count() const { return automatic_.size(); }

@@ -172,6 +172,16 @@ class MockTarget : public Target {
   }
   StopReason last_stop() override { return last; }
 
+  struct CatchCall {
+    bool on;
+    std::vector<int64_t> numbers;
+  };
+  std::vector<CatchCall> catch_calls;
+  bool catch_syscalls(bool on, const std::vector<int64_t>& numbers) override {
+    catch_calls.push_back({on, numbers});
+    return true;
+  }
+
   std::string auxv() override { return auxv_data; }
   std::string exec_file() override { return exec_path; }
   std::string siginfo(int) override { return siginfo_bytes; }

@@ -390,6 +390,42 @@ TEST_CASE("gdbserver: stop reply formats") {
   }
 }
 
+TEST_CASE("gdbserver: catch syscall (QCatchSyscalls and syscall stops)") {
+  MockTarget t;
+  GdbServer s(t);
+  CHECK(ask(s, "qSupported:multiprocess+").find(";QCatchSyscalls+") != std::string::npos);
+  CHECK(ask(s, "QCatchSyscalls:1") == "OK");
+  REQUIRE(t.catch_calls.size() == 1);
+  CHECK(t.catch_calls[0].on);
+  CHECK(t.catch_calls[0].numbers.empty());  // all
+  CHECK(ask(s, "QCatchSyscalls:1;1;3c;e7") == "OK");
+  REQUIRE(t.catch_calls.size() == 2);
+  CHECK(t.catch_calls[1].numbers == std::vector<int64_t>{1, 0x3c, 0xe7});
+  CHECK(ask(s, "QCatchSyscalls:0") == "OK");
+  REQUIRE(t.catch_calls.size() == 3);
+  CHECK(!t.catch_calls[2].on);
+  for (const char* bad : {"QCatchSyscalls:2", "QCatchSyscalls:1;zz", "QCatchSyscalls:1;", "QCatchSyscalls:1,5",
+                          "QCatchSyscalls:1;123456789"}) {
+    CHECK(ask(s, bad) == "E01");
+  }
+  CHECK(t.catch_calls.size() == 3);
+
+  const std::string regs = "06:" + le_hex(t.regs1.gpr.rbp, 8) + ";07:" + le_hex(t.regs1.gpr.rsp, 8) +
+                           ";10:" + le_hex(t.regs1.gpr.rip, 8) + ";";
+  StopReason st;
+  st.tid = MockTarget::kTid1;
+  st.pid = MockTarget::kPid;
+  st.syscall = StopReason::Syscall::Entry;
+  st.syscall_nr = 1;
+  CHECK(s.stop_reply(st) == "T05thread:3e8;syscall_entry:1;" + regs);
+  st.syscall = StopReason::Syscall::Return;
+  st.syscall_nr = 0x6e;
+  CHECK(s.stop_reply(st) == "T05thread:3e8;syscall_return:6e;" + regs);
+  // '?' (where gdb connects) reports no syscall stop reason.
+  t.last = st;
+  CHECK(ask(s, "?") == "T05thread:3e8;" + regs);
+}
+
 TEST_CASE("gdbserver: signal number mapping") {
   for (int sig = 1; sig <= 64; ++sig) {
     int g = to_gdb_signal(sig);

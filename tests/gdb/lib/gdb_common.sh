@@ -82,6 +82,19 @@ expect_in() {
   fi
 }
 
+# mi_expect COMMAND N REGEX: in $OUT, the output of an MI session run by
+# lib/mi_session.py, what the Nth COMMAND got has a line matching REGEX.
+mi_section() { awk -v c="== $1" -v n="$2" '$0 == c {k++; p = (k == n); next} /^== / {p = 0} p' "$OUT"; }
+mi_expect() {
+  CHECKS=$((CHECKS + 1))
+  if mi_section "$1" "$2" | grep -Eq -- "$3"; then
+    echo "ok:   MI $1 #$2: /$3/"
+  else
+    fail "MI $1 #$2: no /$3/"
+    sed 's/^/  | /' "$OUT" | head -150
+  fi
+}
+
 reject() {
   local name=$1 regex=$2
   CHECKS=$((CHECKS + 1))
