@@ -417,13 +417,13 @@ TEST_CASE("gdbserver: catch syscall (QCatchSyscalls and syscall stops)") {
   st.pid = MockTarget::kPid;
   st.syscall = StopReason::Syscall::Entry;
   st.syscall_nr = 1;
-  CHECK(s.stop_reply(st) == "T05thread:3e8;syscall_entry:1;" + regs);
+  CHECK(s.stop_reply(st) == "T05thread:p3e8.3e8;syscall_entry:1;" + regs);
   st.syscall = StopReason::Syscall::Return;
   st.syscall_nr = 0x6e;
-  CHECK(s.stop_reply(st) == "T05thread:3e8;syscall_return:6e;" + regs);
+  CHECK(s.stop_reply(st) == "T05thread:p3e8.3e8;syscall_return:6e;" + regs);
   // '?' (where gdb connects) reports no syscall stop reason.
   t.last = st;
-  CHECK(ask(s, "?") == "T05thread:3e8;" + regs);
+  CHECK(ask(s, "?") == "T05thread:p3e8.3e8;" + regs);
 }
 
 TEST_CASE("gdbserver: signal number mapping") {
