@@ -2,6 +2,7 @@
 
 #include <sys/user.h>
 
+#include <cerrno>
 #include <cstddef>
 #include <cstring>
 #include <cstdlib>
@@ -330,7 +331,49 @@ void ReplayTarget::request_interrupt() { session_->request_interrupt(); }
 
 std::string ReplayTarget::auxv() { return session_->auxv_of(focus_tid()); }
 
-std::string ReplayTarget::exec_file() { return session_->exe_copy_of(focus_tid()).string(); }
+// The path the program ran as: the debugger reads it through file_for (the
+// trace's copy), and shows the name the program had.
+std::string ReplayTarget::exec_file() { return session_->exe_of(focus_tid()); }
+
+const trace::RecordedFiles& ReplayTarget::recorded_files() {
+  if (!files_) files_ = std::make_unique<trace::RecordedFiles>(trace::RecordedFiles::scan(options_.trace_dir));
+  return *files_;
+}
+
+std::string ReplayTarget::file_for(int pid, const std::string& path, int& error) {
+  try {
+    const trace::RecordedFiles& files = recorded_files();
+    auto v = files.find(path, pid != 0 ? pid : focus(), session_->next_event());
+    if (!v) return path;
+    if (!verified_files_.count(v->hash)) {
+      trace::verified_stored_file(options_.trace_dir, v->hash, files.hash_kind());
+      verified_files_.insert(v->hash);
+    }
+    return trace::stored_file_path(options_.trace_dir, v->hash).string();
+  } catch (const std::exception& e) {
+    std::cerr << "rrx: the debugger asked for " << path << ": " << e.what() << "\n";
+    error = EIO;
+    return {};
+  }
+}
+
+int ReplayTarget::readlink_for(int pid, const std::string& path, std::string& out) {
+  try {
+    const trace::RecordedFiles& files = recorded_files();
+    const int who = pid != 0 ? pid : focus();
+    std::optional<std::string> exe = files.proc_exe(path, who, session_->next_event());
+    if (exe) {
+      out = *exe;
+      return 0;
+    }
+    // A file the recording used is served as the regular file it mapped.
+    if (files.recorded(path)) return EINVAL;
+  } catch (const std::exception& e) {
+    std::cerr << "rrx: the debugger asked for " << path << ": " << e.what() << "\n";
+    return EIO;
+  }
+  return gdb::Target::readlink_for(pid, path, out);
+}
 
 std::string ReplayTarget::siginfo(int) { return last_siginfo_; }
 

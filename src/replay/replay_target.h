@@ -6,11 +6,13 @@
 
 #include <map>
 #include <memory>
+#include <set>
 
 #include "gdbserver/target.h"
 #include "replay/breakpoints.h"
 #include "replay/replay_session.h"
 #include "replay/timeline.h"
+#include "trace_format/recorded_files.h"
 
 namespace rrx::replay {
 
@@ -42,6 +44,11 @@ class ReplayTarget : public gdb::Target {
   std::vector<gdb::MemoryRegion> memory_map() override;
   std::string monitor(const std::string& command, bool& ok) override;
   bool restart(const std::vector<std::string>& args, std::string& why) override;
+  // The debugger reads the recorded program's files from the trace's
+  // copies (a path the recording executed or mapped); other paths are the
+  // host's (separate debug info, files the program never mapped).
+  std::string file_for(int pid, const std::string& path, int& error) override;
+  int readlink_for(int pid, const std::string& path, std::string& out) override;
 
   ReplaySession& session() { return *session_; }
   Timeline& timeline() { return *timeline_; }
@@ -55,6 +62,7 @@ class ReplayTarget : public gdb::Target {
   gdb::StopReason stop_at(const Mark& at, gdb::StopReason::Kind kind);
   std::string moved_to(const Mark& at);
   bool restart_at_start();
+  const trace::RecordedFiles& recorded_files();
 
   ReplayOptions options_;
   std::unique_ptr<ReplaySession> session_;
@@ -66,6 +74,8 @@ class ReplayTarget : public gdb::Target {
   bool exited_ = false;
   bool release_exit_ = false;  // let the held exit_group run
   int focus_pid_ = 0;
+  std::unique_ptr<trace::RecordedFiles> files_;  // read from the trace on the debugger's first file request
+  std::set<std::string> verified_files_;         // hashes of copies checked before the debugger read them
 };
 
 }  // namespace rrx::replay
