@@ -336,7 +336,8 @@ std::string ReplayTarget::auxv() { return session_->auxv_of(focus_tid()); }
 std::string ReplayTarget::exec_file() { return session_->exe_of(focus_tid()); }
 
 const trace::RecordedFiles& ReplayTarget::recorded_files() {
-  if (!files_) files_ = std::make_unique<trace::RecordedFiles>(trace::RecordedFiles::scan(options_.trace_dir));
+  if (!files_) files_ = std::make_unique<trace::RecordedFiles>(options_.trace_dir);
+  files_->read_until(session_->next_event());
   return *files_;
 }
 

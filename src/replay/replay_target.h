@@ -74,7 +74,7 @@ class ReplayTarget : public gdb::Target {
   bool exited_ = false;
   bool release_exit_ = false;  // let the held exit_group run
   int focus_pid_ = 0;
-  std::unique_ptr<trace::RecordedFiles> files_;  // read from the trace on the debugger's first file request
+  std::unique_ptr<trace::RecordedFiles> files_;  // read as far as the replay has gone, on the debugger's file requests
   std::set<std::string> verified_files_;         // hashes of copies checked before the debugger read them
 };
 

@@ -41,28 +41,41 @@ void RecordedFiles::add(const std::string& path, Version v) {
   if (std::find(paths.begin(), paths.end(), path) == paths.end()) paths.push_back(path);
 }
 
+RecordedFiles::RecordedFiles(const fs::path& trace_dir)
+    : trace_dir_(trace_dir), reader_(std::make_unique<TraceReader>(trace_dir)) {
+  hash_kind_ = reader_->header().getFileHash() == schema::Header::FileHash::PAGES ? FileHashKind::Pages
+                                                                                : FileHashKind::Stream;
+}
+
+RecordedFiles::~RecordedFiles() = default;
+RecordedFiles::RecordedFiles(RecordedFiles&&) noexcept = default;
+
 RecordedFiles RecordedFiles::scan(const fs::path& trace_dir) {
-  RecordedFiles files;
-  files.trace_dir_ = trace_dir;
-  TraceReader reader(trace_dir);
-  files.hash_kind_ = reader.header().getFileHash() == schema::Header::FileHash::PAGES ? FileHashKind::Pages
-                                                                                     : FileHashKind::Stream;
-  // Per process: the path each open fd was opened by, while it stays open.
-  std::map<int, std::map<int64_t, std::string>> opened;
-  while (auto rec = reader.next()) {
+  RecordedFiles files(trace_dir);
+  files.read_until(UINT64_MAX);
+  return files;
+}
+
+void RecordedFiles::read_until(uint64_t now) {
+  while (!read_all_ && reader_->position() < now) {
+    auto rec = reader_->next();
+    if (!rec) {
+      read_all_ = true;
+      break;
+    }
     auto ev = rec->get();
     const int pid = ev.getPid();
     if (ev.which() == schema::Event::EXEC) {
       auto ex = ev.getExec();
       Version v{rec->number, pid, ex.getExeHash().cStr(), Role::Executable};
       if (!v.hash.empty()) {
-        files.add(ex.getExePath().cStr(), v);
+        add(ex.getExePath().cStr(), v);
         v.path = ex.getExePath().cStr();
-        files.exes_[pid].push_back(v);
+        exes_[pid].push_back(v);
       }
       if (ex.hasInterpPath() && ex.getInterpPath().size() > 0 && ex.getInterpHash().size() > 0)
-        files.add(ex.getInterpPath().cStr(), Version{rec->number, pid, ex.getInterpHash().cStr(), Role::Interpreter});
-      opened.erase(pid);  // close-on-exec or not, a later mmap is rarely of an fd from before
+        add(ex.getInterpPath().cStr(), Version{rec->number, pid, ex.getInterpHash().cStr(), Role::Interpreter});
+      opened_.erase(pid);  // close-on-exec or not, a later mmap is rarely of an fd from before
       continue;
     }
     if (ev.which() != schema::Event::SYSCALL) continue;
@@ -71,7 +84,7 @@ RecordedFiles RecordedFiles::scan(const fs::path& trace_dir) {
     auto arg = [&](unsigned i) { return i < args.size() ? args[i] : 0; };
     const int64_t nr = s.getNr();
     const bool ok = !s.getIsError() && s.getRet() >= 0;
-    auto& fds = opened[pid];
+    auto& fds = opened_[pid];
     switch (nr) {
       case SYS_open:
       case SYS_openat:
@@ -91,7 +104,8 @@ RecordedFiles RecordedFiles::scan(const fs::path& trace_dir) {
         break;
       case SYS_close_range:
         if (ok) {
-          for (auto it = fds.lower_bound(static_cast<int64_t>(arg(0))); it != fds.end() && it->first <= static_cast<int64_t>(arg(1));)
+          for (auto it = fds.lower_bound(static_cast<int64_t>(arg(0)));
+               it != fds.end() && it->first <= static_cast<int64_t>(arg(1));)
             it = fds.erase(it);
         }
         break;
@@ -102,13 +116,12 @@ RecordedFiles RecordedFiles::scan(const fs::path& trace_dir) {
     auto m = s.getMapping();
     if (m.getContentHash().size() == 0 || m.getRangeOnly()) continue;
     Version v{rec->number, pid, m.getContentHash().cStr(), Role::Mapping};
-    files.add(m.getPath().cStr(), v);
+    add(m.getPath().cStr(), v);
     if (nr == SYS_mmap) {
       auto it = fds.find(static_cast<int64_t>(static_cast<int>(arg(4))));
-      if (it != fds.end()) files.add(it->second, v);
+      if (it != fds.end()) add(it->second, v);
     }
   }
-  return files;
 }
 
 const RecordedFiles::Version* RecordedFiles::pick(const std::vector<Version>& versions, int pid, uint64_t now) {

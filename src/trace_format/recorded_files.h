@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -14,6 +15,8 @@
 #include "trace_format/sparse_file.h"
 
 namespace rrx::trace {
+
+class TraceReader;
 
 class RecordedFiles {
  public:
@@ -35,14 +38,24 @@ class RecordedFiles {
     Role role = Role::Mapping;       // of its first use
   };
 
-  // Reads the whole trace at `trace_dir` once. Paths: an execve's program
-  // (/proc/PID/exe after the exec) and its PT_INTERP, every file-backed mmap
-  // (as /proc/PID/maps named it), and the path an open/openat that returned
-  // the mmap'd fd was given (ld.so opens /lib/x86_64-linux-gnu/libc.so.6,
-  // the map names /usr/lib/x86_64-linux-gnu/libc.so.6; gdb asks for the
-  // first, from the link map). Copies that hold only part of a file (larger
-  // than `rrx record --max-file-data`) are left out: they cannot stand for
-  // the file. Throws TraceError / rrx::Error for a trace it cannot read.
+  // Opens the trace at `trace_dir` (throws TraceError / rrx::Error for a
+  // trace it cannot read); read_until() reads its events. Paths: an
+  // execve's program (/proc/PID/exe after the exec) and its PT_INTERP, every
+  // file-backed mmap (as /proc/PID/maps named it), and the path an
+  // open/openat that returned the mmap'd fd was given (ld.so opens
+  // /lib/x86_64-linux-gnu/libc.so.6, the map names
+  // /usr/lib/x86_64-linux-gnu/libc.so.6; gdb asks for the first, from the
+  // link map). Copies that hold only part of a file (larger than `rrx record
+  // --max-file-data`) are left out: they cannot stand for the file.
+  explicit RecordedFiles(const std::filesystem::path& trace_dir);
+  ~RecordedFiles();
+  RecordedFiles(RecordedFiles&&) noexcept;
+  // Reads the events before `now` not read yet (UINT64_MAX: the whole
+  // trace). A replay reads as far as it has gone: what gdb can ask for
+  // (the program, the link map's libraries) was mapped before the current
+  // event.
+  void read_until(uint64_t now);
+  // The whole trace, read.
   static RecordedFiles scan(const std::filesystem::path& trace_dir);
 
   // The version of `path` as process `pid` saw it when event `now` is next:
@@ -69,6 +82,10 @@ class RecordedFiles {
   static const Version* pick(const std::vector<Version>& versions, int pid, uint64_t now);
 
   std::filesystem::path trace_dir_;
+  std::unique_ptr<TraceReader> reader_;
+  bool read_all_ = false;
+  // Per process: the path each open fd was opened by, while it stays open.
+  std::map<int, std::map<int64_t, std::string>> opened_;
   FileHashKind hash_kind_ = FileHashKind::Pages;
   std::map<std::string, std::vector<Version>> by_path_;  // versions in event order
   std::map<int, std::vector<Version>> exes_;             // per pid, in event order
