@@ -190,8 +190,15 @@ std::string HostIo::open(std::string_view args) {
   int err = 0;
   std::string local = target_.file_for(fs_pid_, path, err);
   if (local.empty()) return fail(err ? err : EACCES);
-  int fd = ::open(local.c_str(), O_RDONLY | O_CLOEXEC);
+  // Regular files only: a FIFO or a device could block the stub, and the
+  // host's /proc files are not the recorded program's.
+  int fd = ::open(local.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) return fail(errno);
+  struct ::stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return fail(S_ISDIR(st.st_mode) ? EISDIR : EACCES);
+  }
   fds_.insert(fd);
   return "F" + hex_number(static_cast<uint64_t>(fd));
 }

@@ -1,8 +1,8 @@
 // gdb's Host I/O packets (vFile:setfs/open/pread/pwrite/close/fstat/stat/
 // readlink/unlink): how a debugger with `set sysroot target:` (gdb's
 // default) reads the debugged program's executable and libraries through
-// the stub. Files are opened read-only where Target::file_for says the bytes
-// are; writes and unlink are refused with EPERM.
+// the stub. Regular files only, opened read-only where Target::file_for
+// says the bytes are; writes and unlink are refused with EPERM.
 #pragma once
 
 #include <set>

@@ -113,6 +113,8 @@ TEST_CASE("gdbserver: vFile refuses writes, reports errors, answers readlink") {
   CHECK(ask(s, "vFile:open:" + to_hex(std::string_view("/no/such/file")) + ",0,0") == "F-1,2");  // ENOENT
   CHECK(ask(s, "vFile:open:" + to_hex(std::string_view("/refused")) + ",0,0") == "F-1,270f");    // EIO: unknown
   CHECK(ask(s, "vFile:open:zz,0,0") == "F-1,16");                                                 // EINVAL
+  CHECK(ask(s, "vFile:open:" + to_hex(std::string_view("/dev/null")) + ",0,0") == "F-1,d");       // EACCES: not a file
+  CHECK(ask(s, "vFile:open:" + to_hex(std::string_view("/tmp")) + ",0,0") == "F-1,15");           // EISDIR
   auto [n, link] = result(ask(s, "vFile:readlink:" + to_hex(std::string_view("/proc/77/exe"))));
   CHECK(link == "/recorded/prog");
   CHECK(n == static_cast<long>(link.size()));
