@@ -56,11 +56,12 @@ int debug_replay(const DebugOptions& options) {
   // gdb reads the program and its libraries through the stub (vFile, with
   // `set sysroot target:`, gdb's default): the trace's copies of what the
   // recording ran, whatever the host has at those paths now. It learns
-  // which program from the stub (qXfer:exec-file) when it connects.
+  // which program from the stub (qXfer:exec-file) when it connects; an IDE
+  // or lldb that wants a local file is shown the trace's copy.
   if (options.serve_port >= 0) {
     std::cerr << "rrx: gdb stub for " << target.session().reader().dir().string() << " listening on 127.0.0.1:"
               << conn.port() << "\nrrx: connect with: gdb -ex 'target extended-remote 127.0.0.1:"
-              << conn.port() << "'\n";
+              << conn.port() << "' " << target.session().exe_copy_of(target.current_thread()).string() << "\n";
     server.serve(conn);
     return 0;
   }
