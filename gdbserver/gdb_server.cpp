@@ -147,7 +147,7 @@ int from_gdb_signal(int gdb_signo) {
 }
 
 GdbServer::GdbServer(Target& target, GdbServerOptions options)
-    : target_(target), options_(std::move(options)) {}
+    : target_(target), options_(std::move(options)), host_io_(target) {}
 
 void GdbServer::reset_session() {
   g_thread_ = 0;
@@ -163,6 +163,7 @@ void GdbServer::reset_session() {
   gone_ = false;
   thread_list_.clear();
   thread_list_pos_ = 0;
+  host_io_.reset();
 }
 
 GdbServer::Result GdbServer::reply(std::string payload) {
@@ -776,6 +777,7 @@ GdbServer::Result GdbServer::handle_v(std::string_view packet) {
   if (packet == "vCont?") return reply("vCont;c;C;s;S");
   if (starts_with(packet, "vCont;")) return handle_vcont(packet.substr(5));
   if (packet == "vMustReplyEmpty") return reply("");
+  if (starts_with(packet, "vFile:")) return reply(host_io_.handle(packet.substr(6)));
   if (starts_with(packet, "vKill")) {
     // vKill;PID: gdb is done with that process (a replay goes on replaying
     // it unseen); the program is gone for gdb once no process is left.

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "gdbserver/connection.h"
+#include "gdbserver/host_io.h"
 #include "gdbserver/target.h"
 
 namespace rrx::gdb {
@@ -106,6 +107,7 @@ class GdbServer {
 
   Target& target_;
   GdbServerOptions options_;
+  HostIo host_io_;  // vFile packets; its open files are per connection
   ResumeRunner resume_runner_;
 
   // Per-connection state.

@@ -150,6 +150,15 @@ class Target {
   // not. A move made this way reaches gdb as a fresh start: it re-reads
   // registers, memory, threads and shared libraries.
   virtual bool restart(const std::vector<std::string>& args, std::string& why) = 0;
+
+  // Host I/O (vFile packets, see host_io.h): the debugger reads the
+  // program's files through the stub. The local file holding the bytes
+  // process `pid` (0: the current one) saw at `path`: the file itself by
+  // default; a replay answers with its trace's copy of a recorded file.
+  // Empty: refused, `error` says why (an errno value).
+  virtual std::string file_for(int pid, const std::string& path, int& error);
+  // readlink(2) as process `pid` would see `path`: 0 and `out`, or an errno value.
+  virtual int readlink_for(int pid, const std::string& path, std::string& out);
 };
 
 }  // namespace rrx::gdb

@@ -20,7 +20,7 @@ PACKAGES=(
   capnproto libcapnp-dev libzstd-dev libunwind-14-dev
   catch2 libcli11-dev libfmt-dev nlohmann-json3-dev
   gdb gdbserver lldb clang libclang-rt-14-dev strace sqlite3 python3
-  gzip coreutils findutils make libzydis-dev
+  gzip coreutils findutils make libzydis-dev libdw-dev
   golang-go nodejs default-jdk-headless
 )
 

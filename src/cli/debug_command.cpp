@@ -120,12 +120,16 @@ int debug_replay(const DebugOptions& options) {
   gdb::GdbServerOptions server_options;
   server_options.notice = [](const std::string& msg) { std::cerr << msg << "\n"; };
   gdb::GdbServer server(target, server_options);
-  std::string exe = target.exec_file();
 
+  // gdb reads the program and its libraries through the stub (vFile, with
+  // `set sysroot target:`, gdb's default): the trace's copies of what the
+  // recording ran, whatever the host has at those paths now. It learns
+  // which program from the stub (qXfer:exec-file) when it connects; an IDE
+  // or lldb that wants a local file is shown the trace's copy.
   if (options.serve_port >= 0) {
     std::cerr << "rrx: gdb stub for " << target.session().reader().dir().string() << " listening on 127.0.0.1:"
               << conn.port() << "\nrrx: connect with: gdb -ex 'target extended-remote 127.0.0.1:"
-              << conn.port() << "' " << exe << "\n";
+              << conn.port() << "' " << target.session().exe_copy_of(target.current_thread()).string() << "\n";
     server.serve(conn);
     return 0;
   }
@@ -134,7 +138,7 @@ int debug_replay(const DebugOptions& options) {
   if (options.batch) args.push_back("-batch");
   // The replay runs every recorded process as recorded, whichever one gdb
   // resumes: gdb must expect the stops of all the processes it debugs.
-  for (const char* cmd : {"set pagination off", "set sysroot /", "set confirm off", "set schedule-multiple on"}) {
+  for (const char* cmd : {"set pagination off", "set sysroot target:", "set confirm off", "set schedule-multiple on"}) {
     args.push_back("-iex");
     args.push_back(cmd);
   }
@@ -154,7 +158,6 @@ int debug_replay(const DebugOptions& options) {
     args.push_back(x);
   }
   for (const auto& a : options.gdb_args) args.push_back(a);
-  args.push_back(exe);
 
   // ^C in the terminal is gdb's to handle (it sends \x03 to the stub); the
   // replayed program runs in its own process group and never sees it.

@@ -1,4 +1,4 @@
-// The rrx command line: record, replay, dump, info, ls, ps, help.
+// The rrx command line: record, replay, dump, info, ls, ps, sources, help.
 #include <CLI/CLI.hpp>
 
 #include <iostream>
@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "cli/debug_command.h"
+#include "cli/sources_command.h"
 #include "cli/trace_commands.h"
 #include "core/error.h"
 #include "core/kernel_probe.h"
@@ -117,6 +118,12 @@ int main(int argc, char** argv) {
   ps->add_option("trace", ps_trace, "Trace directory or NAME-N (default: latest)");
   ps->add_flag("--json", ps_json, "As JSON");
 
+  // rrx sources
+  std::string sources_trace;
+  auto* sources = app.add_subcommand(
+      "sources", "List the source files the recorded binaries' debug info names, present or missing here");
+  sources->add_option("trace", sources_trace, "Trace directory or NAME-N (default: latest)");
+
   auto* help = app.add_subcommand("help", "Show this help");
 
   // `rrx record` stops parsing at the program: everything after it is the
@@ -187,6 +194,7 @@ int main(int argc, char** argv) {
     if (*info) return rrx::cli::info_trace(info_trace, info_json);
     if (*ls) return rrx::cli::list_traces(ls_json);
     if (*ps) return rrx::cli::list_processes(ps_trace, ps_json);
+    if (*sources) return rrx::cli::list_sources(sources_trace);
     if (*help) {
       std::cout << main_help;
       return 0;

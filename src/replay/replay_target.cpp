@@ -3,6 +3,7 @@
 #include <sys/user.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstddef>
 #include <cstring>
 #include <cstdlib>
@@ -191,7 +192,7 @@ bool ReplayTarget::detach(int pid) {
 
 std::string ReplayTarget::exec_file_of(int pid) {
   auto tids = session_->tids_of(pid);
-  return tids.empty() ? exec_file() : session_->exe_copy_of(tids.front()).string();
+  return tids.empty() ? exec_file() : session_->exe_of(tids.front());
 }
 
 // A fork of a debugged process, the first time the replay makes it while
@@ -316,10 +317,10 @@ gdb::StopReason ReplayTarget::translate(const ReplaySession::Stop& stop) {
       r.kind = gdb::StopReason::Kind::Signal;
       r.signo = SIGTRAP;
       if (report_execs_) {
-        // A new image: gdb loads its symbols from the trace's copy and puts
+        // A new image: gdb loads its symbols (the trace's copy, over vFile) and puts
         // its breakpoints in again; its history for gdb begins here.
         r.kind = gdb::StopReason::Kind::Execd;
-        r.exec_path = session_->exe_copy_of(r.tid).string();
+        r.exec_path = session_->exe_of(r.tid);  // read through vFile: the trace's copy
         history_[r.pid] = Timeline::HistoryStart{session_->next_event(), r.tid};
         bps_->clear_process(r.pid);
       }
@@ -553,7 +554,50 @@ bool ReplayTarget::catch_syscalls(bool on, const std::vector<int64_t>& numbers) 
 
 std::string ReplayTarget::auxv() { return session_->auxv_of(focus_tid()); }
 
-std::string ReplayTarget::exec_file() { return session_->exe_copy_of(focus_tid()).string(); }
+// The path the program ran as: the debugger reads it through file_for (the
+// trace's copy), and shows the name the program had.
+std::string ReplayTarget::exec_file() { return session_->exe_of(focus_tid()); }
+
+const trace::RecordedFiles& ReplayTarget::recorded_files() {
+  if (!files_) files_ = std::make_unique<trace::RecordedFiles>(options_.trace_dir);
+  files_->read_until(session_->next_event());
+  return *files_;
+}
+
+std::string ReplayTarget::file_for(int pid, const std::string& path, int& error) {
+  try {
+    const trace::RecordedFiles& files = recorded_files();
+    auto v = files.find(path, pid != 0 ? pid : focus(), session_->next_event());
+    if (!v) return path;
+    if (!verified_files_.count(v->hash)) {
+      trace::verified_stored_file(options_.trace_dir, v->hash, files.hash_kind());
+      verified_files_.insert(v->hash);
+    }
+    return trace::stored_file_path(options_.trace_dir, v->hash).string();
+  } catch (const std::exception& e) {
+    std::cerr << "rrx: the debugger asked for " << path << ": " << e.what() << "\n";
+    error = EIO;
+    return {};
+  }
+}
+
+int ReplayTarget::readlink_for(int pid, const std::string& path, std::string& out) {
+  try {
+    const trace::RecordedFiles& files = recorded_files();
+    const int who = pid != 0 ? pid : focus();
+    std::optional<std::string> exe = files.proc_exe(path, who, session_->next_event());
+    if (exe) {
+      out = *exe;
+      return 0;
+    }
+    // A file the recording used is served as the regular file it mapped.
+    if (files.recorded(path)) return EINVAL;
+  } catch (const std::exception& e) {
+    std::cerr << "rrx: the debugger asked for " << path << ": " << e.what() << "\n";
+    return EIO;
+  }
+  return gdb::Target::readlink_for(pid, path, out);
+}
 
 std::string ReplayTarget::siginfo(int) { return last_siginfo_; }
 

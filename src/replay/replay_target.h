@@ -15,6 +15,7 @@
 #include "replay/breakpoints.h"
 #include "replay/replay_session.h"
 #include "replay/timeline.h"
+#include "trace_format/recorded_files.h"
 
 namespace rrx::replay {
 
@@ -65,6 +66,11 @@ class ReplayTarget : public gdb::Target {
   bool start_at(uint64_t n, std::string& why);
   // The first event gdb can go to: the replay's start for the debugged process.
   uint64_t first_event() const { return first_event_; }
+  // The debugger reads the recorded program's files from the trace's
+  // copies (a path the recording executed or mapped); other paths are the
+  // host's (separate debug info, files the program never mapped).
+  std::string file_for(int pid, const std::string& path, int& error) override;
+  int readlink_for(int pid, const std::string& path, std::string& out) override;
 
   ReplaySession& session() { return *session_; }
   Timeline& timeline() { return *timeline_; }
@@ -88,6 +94,7 @@ class ReplayTarget : public gdb::Target {
   std::string cannot_goto(uint64_t n);
   std::string event_out_of_range(uint64_t n);
   bool restart_at_start();
+  const trace::RecordedFiles& recorded_files();
 
   ReplayOptions options_;
   std::unique_ptr<ReplaySession> session_;
@@ -110,6 +117,8 @@ class ReplayTarget : public gdb::Target {
   bool catch_on_ = false;          // gdb's catch syscall (kept across a restart)
   std::vector<int64_t> caught_;
   uint64_t first_event_ = 0;
+  std::unique_ptr<trace::RecordedFiles> files_;  // read as far as the replay has gone, on the debugger's file requests
+  std::set<std::string> verified_files_;         // hashes of copies checked before the debugger read them
 };
 
 }  // namespace rrx::replay

@@ -63,6 +63,7 @@ seed vcont2 '\x05vCont;C0b:p3e8.3e8;S05:-1;t'
 seed breakpoints '\x00$Z0,401000,1#00$z0,401000,1#00$Z2,400010,4;X1,0#00'
 seed rcmd '\x01qRcmd,7768656e'
 seed reverse '\x06$bc#00$bs#00$vRun;2f62696e2f74727565#00$vKill;3e8#00$k#00'
+seed vfile '\x00$vFile:setfs:0#00$vFile:open:2f6574632f686f73746e616d65,0,0#00$vFile:pread:3,40,0#00$vFile:fstat:3#00$vFile:close:3#00'
 seed rle '\x08$0* 1}\x03*"#00$'
 
 cat >"$OUT/gdb.dict" <<'EOF'
@@ -78,6 +79,9 @@ cat >"$OUT/gdb.dict" <<'EOF'
 "qXfer:features:read:target.xml:"
 "qXfer:auxv:read::"
 "qXfer:exec-file:read:"
+"vFile:open:"
+"vFile:pread:"
+"vFile:setfs:"
 "qXfer:threads:read::"
 "qRcmd,"
 "vCont;"

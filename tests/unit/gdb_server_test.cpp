@@ -556,7 +556,8 @@ TEST_CASE("gdbserver: session packets") {
   CHECK(ask(s, "qSymbol::") == "OK");
   CHECK(ask(s, "qTStatus") == "");
   CHECK(ask(s, "qFooBar") == "");
-  CHECK(ask(s, "vFile:setfs:0") == "");
+  CHECK(ask(s, "vFile:setfs:0") == "F0");  // Host I/O: gdb_host_io_test.cpp
+  CHECK(ask(s, "vFile:nosuch:0") == "");
   CHECK(ask(s, "J") == "");
   CHECK(ask(s, "") == "");
 
