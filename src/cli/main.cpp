@@ -1,4 +1,4 @@
-// The rrx command line: record, replay, dump, info, ls, ps, sources, help.
+// The rrx command line: record, replay, dump, info, ls, ps, sources, pack, help.
 #include <CLI/CLI.hpp>
 
 #include <iostream>
@@ -42,6 +42,19 @@ int main(int argc, char** argv) {
   std::string rec_out;
   auto* record = app.add_subcommand("record", "Record PROG ARGS... into a new trace");
   record->add_option("-o,--output", rec_out, "Trace directory to create (default: $RRX_TRACE_DIR/NAME-N)");
+  record->add_option("--name", rec.name,
+                     "Name of the trace: it goes to $RRX_TRACE_DIR/NAME exactly (an error if that exists)");
+  std::string rec_keep = "always";
+  record->add_option("--keep", rec_keep,
+                     "always: keep the trace (default); failure: delete it when the program exits 0, else pack it "
+                     "(rrx pack); never: delete it")
+      ->check(CLI::IsMember({"always", "failure", "never"}));
+  record->add_flag("--chaos", rec.chaos.enabled,
+                   "Randomize the scheduling of the program's threads (priorities, slices of 0.05-30 ms, "
+                   "preemption anywhere, starvation, wake-up order) so that races show up");
+  uint64_t chaos_seed = 0;
+  auto* chaos_seed_opt = record->add_option("--chaos-seed", chaos_seed,
+                                            "Seed of --chaos's draws (default: random; shown by rrx info)");
   record->add_flag("--strict", rec.strict, "Fail on a syscall rrx cannot record instead of refusing it with ENOSYS");
   record->add_flag("-q,--quiet", rec.quiet, "Do not print where the trace went");
   record->add_flag("--no-cpuid-faulting", rec.no_cpuid_faulting,
@@ -123,6 +136,15 @@ int main(int argc, char** argv) {
   auto* sources = app.add_subcommand(
       "sources", "List the source files the recorded binaries' debug info names, present or missing here");
   sources->add_option("trace", sources_trace, "Trace directory or NAME-N (default: latest)");
+  // rrx pack
+  std::string pack_trace_arg, pack_archive;
+  bool pack_quiet = false;
+  auto* pack = app.add_subcommand("pack", "Make a trace self-contained: real, checked, read-only copies of every file "
+                                          "it uses (and optionally one archive file)");
+  pack->add_option("trace", pack_trace_arg, "Trace directory or NAME-N (default: latest)");
+  pack->add_option("--archive", pack_archive,
+                   "Also write the packed trace to this one file (tar + zstd; every command taking a TRACE accepts it)");
+  pack->add_flag("-q,--quiet", pack_quiet, "Print nothing on success");
 
   auto* help = app.add_subcommand("help", "Show this help");
 
@@ -139,7 +161,8 @@ int main(int argc, char** argv) {
       }
       if (a.empty() || a[0] != '-') break;
       bool takes_value = a == "-o" || a == "--output" || a == "--env-keep" || a == "--env-drop" ||
-                         a == "--wait" || a == "--wait-timeout";
+                         a == "--wait" || a == "--wait-timeout" || a == "--max-file-data" || a == "--name" ||
+                         a == "--keep" || a == "--chaos-seed";
       if (takes_value && i + 1 < argc) ++i;
     }
     for (int k = i; k < argc; ++k) program_argv.emplace_back(argv[k]);
@@ -160,11 +183,18 @@ int main(int argc, char** argv) {
     if (*record) {
       rec.argv = program_argv;
       if (rec.argv.empty()) {
-        std::cerr << "rrx record: give a program to record: rrx record [-o DIR] [--env-keep PATTERN]... "
-                     "[--env-drop PATTERN]... [--wait=all|main] [--] PROG [ARGS...]\n";
+        std::cerr << "rrx record: give a program to record: rrx record [-o DIR | --name NAME] [--keep=always|failure|never] "
+                     "[--chaos [--chaos-seed N]] [--env-keep PATTERN]... [--env-drop PATTERN]... [--wait=all|main] "
+                     "[--] PROG [ARGS...]\n";
         return 2;
       }
       rec.output_dir = rec_out;
+      if (!rec.name.empty() && !rec_out.empty()) throw rrx::Error("give either -o DIR or --name NAME, not both");
+      rec.keep = *rrx::record::parse_keep(rec_keep);
+      if (chaos_seed_opt->count() > 0) {
+        rec.chaos.enabled = true;  // --chaos-seed implies --chaos
+        rec.chaos.seed = chaos_seed;
+      }
       rrx::record::check_environment_filter(rec.environment);
       rec.wait_for = rec_wait == "main" ? rrx::record::RecordOptions::WaitFor::Main
                                         : rrx::record::RecordOptions::WaitFor::All;
@@ -195,6 +225,7 @@ int main(int argc, char** argv) {
     if (*ls) return rrx::cli::list_traces(ls_json);
     if (*ps) return rrx::cli::list_processes(ps_trace, ps_json);
     if (*sources) return rrx::cli::list_sources(sources_trace);
+    if (*pack) return rrx::cli::pack_command(pack_trace_arg, pack_archive, pack_quiet);
     if (*help) {
       std::cout << main_help;
       return 0;

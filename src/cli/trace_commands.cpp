@@ -19,7 +19,9 @@
 #include "core/syscall_table.h"
 #include "trace_format/format.h"
 #include "trace_format/recorded_call.h"
+#include "trace_format/trace_archive.h"
 #include "trace_format/trace_dir.h"
+#include "trace_format/trace_pack.h"
 #include "trace_format/trace_reader.h"
 
 namespace rrx::cli {
@@ -258,6 +260,10 @@ json header_json(const trace::TraceReader& reader, const TraceStatus& status) {
   j["trace_bytes"] = reader.trace_bytes();
   j["size_bytes"] = dir_size(reader.dir());
   j["cpuid_faulting"] = h.getCpuidFaulting();
+  std::string packed = trace::packed_note(reader.dir());
+  j["packed"] = !packed.empty();
+  if (!packed.empty()) j["packed_note"] = packed;
+  j["linked_files"] = trace::linked_file_count(reader.dir());
   return j;
 }
 
@@ -439,6 +445,10 @@ int info_trace(const std::string& trace, bool json_output) {
                            j["skip_strategy"].get<std::string>());
   std::cout << fmt::format("rrx version:    {} (trace format {})\n", j["rrx_version"].get<std::string>(),
                            j["format_version"].get<unsigned>());
+  if (j["options"].contains("chaos-seed")) {
+    std::cout << fmt::format("chaos:          recorded with --chaos --chaos-seed {}\n",
+                             j["options"]["chaos-seed"].get<std::string>());
+  }
   if (j["cpuid_faulting"].get<bool>()) {
     std::cout << fmt::format("cpuid:          trapped (CPUID faulting): {} cpuid instructions answered by rrx, "
                              "rdrand, rdseed, rtm and hle hidden\n",
@@ -460,6 +470,13 @@ int info_trace(const std::string& trace, bool json_output) {
   }
   std::cout << fmt::format("events:         {}\n", reader.event_count());
   std::cout << fmt::format("size:           {}\n", human_size(j["size_bytes"].get<uint64_t>()));
+  if (j["packed"].get<bool>()) {
+    std::cout << fmt::format("packed:         yes: {}\n", j["packed_note"].get<std::string>());
+  } else {
+    std::cout << fmt::format("packed:         no: {} of its files are hard links to the system's (rrx pack makes it "
+                             "self-contained)\n",
+                             j["linked_files"].get<uint64_t>());
+  }
   if (status.name == "complete") {
     std::cout << fmt::format("status:         complete (every chunk's checksum verified): {}; rrx record exited {}\n",
                              reader.end()->reason, reader.end()->exit_status);
@@ -470,6 +487,28 @@ int info_trace(const std::string& trace, bool json_output) {
     std::cout << fmt::format("status:         INCOMPLETE: {}\n", status.detail);
   }
   return rc;
+}
+
+int pack_command(const std::string& trace_arg, const std::string& archive, bool quiet) {
+  fs::path dir = trace::resolve_trace(trace_arg);
+  trace::FileHashKind kind;
+  {
+    trace::TraceReader reader(dir);
+    kind = reader.header().getFileHash() == schema::Header::FileHash::PAGES ? trace::FileHashKind::Pages
+                                                                            : trace::FileHashKind::Stream;
+  }
+  trace::PackResult r = trace::pack_trace(dir, kind);
+  if (!quiet) {
+    std::cerr << fmt::format("rrx: packed {}: {} files ({} of data), {} hard links replaced by copies, all checked "
+                             "against their recorded hashes{}\n",
+                             dir.string(), r.files, human_size(r.data_bytes), r.copied,
+                             r.already_packed ? " (it was packed already)" : "");
+  }
+  if (!archive.empty()) {
+    uint64_t size = trace::write_trace_archive(dir, archive);
+    if (!quiet) std::cerr << fmt::format("rrx: wrote {} ({})\n", archive, human_size(size));
+  }
+  return 0;
 }
 
 int list_traces(bool json_output) {

@@ -1,4 +1,5 @@
-// `rrx dump`, `rrx info`, `rrx ls`: reading traces for people and scripts.
+// `rrx dump`, `rrx info`, `rrx ls`, `rrx ps`: reading traces for people and
+// scripts; `rrx pack`: making one self-contained.
 #pragma once
 
 #include <string>
@@ -15,5 +16,7 @@ int dump_trace(const DumpOptions& options);
 int info_trace(const std::string& trace, bool json);
 int list_traces(bool json);
 int list_processes(const std::string& trace, bool json);
+// `rrx pack [TRACE] [--archive OUT]`: trace_pack.h, then trace_archive.h.
+int pack_command(const std::string& trace, const std::string& archive, bool quiet);
 
 }  // namespace rrx::cli

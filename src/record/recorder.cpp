@@ -179,6 +179,7 @@ class Recorder {
  public:
   explicit Recorder(const RecordOptions& options) : options_(options), tree_exit_(wait_limit(options)) {}
   int run();
+  const fs::path& trace_dir() const { return trace_dir_; }
 
  private:
   // Both get the program's environment (NAME=VALUE entries): the header
@@ -261,6 +262,10 @@ class Recorder {
   TerminalForeground terminal_;             // the terminal's foreground, handed to the program's group
   bool cpuid_faulting_ = false;             // every thread faults on cpuid (cpuid_record.h)
   std::unique_ptr<RandomInsnFinder> random_insns_;  // without it: the rdrand/rdseed search
+  std::unique_ptr<ChaosScheduler> chaos_;   // --chaos: who runs next, and for how long
+  std::chrono::steady_clock::duration slice_{};  // with chaos_: the current task's slice
+  void start_slice();
+  void arm_chaos_timer();
 };
 
 std::optional<TreeExit::Clock::duration> Recorder::wait_limit(const RecordOptions& options) {
@@ -307,11 +312,15 @@ void Recorder::write_header(const std::string& exe, const std::vector<std::strin
   h.setSkipStrategy(skip_strategy_name(best_skip_strategy()));
   h.setPersonality(static_cast<uint32_t>(ADDR_NO_RANDOMIZE));
   h.setFileHash(schema::Header::FileHash::PAGES);
-  auto opts = h.initOptions(2);
+  auto opts = h.initOptions(chaos_ ? 3 : 2);
   opts[0].setKey("strict");
   opts[0].setValue(options_.strict ? "true" : "false");
   opts[1].setKey("max-file-data");
   opts[1].setValue(std::to_string(options_.max_file_data));
+  if (chaos_) {
+    opts[2].setKey("chaos-seed");
+    opts[2].setValue(std::to_string(chaos_->seed()));
+  }
   writer_ = std::make_unique<trace::TraceWriter>(trace_dir_, msg);
 }
 
@@ -374,7 +383,7 @@ void Recorder::spawn(const std::string& exe, const std::vector<std::string>& env
   ts.tgid = pid;
   ts.started = true;
   current_ = pid;
-  run_start_ = std::chrono::steady_clock::now();
+  start_slice();
 }
 
 // Ends the tree without recording more: SIGKILL to every process, known or
@@ -538,8 +547,10 @@ void Recorder::write_syscall_entry(TaskState& ts, const std::string& exe_hash) {
 
 void Recorder::schedule_next() {
   while (current_ == 0 && !runnable_.empty()) {
-    pid_t tid = runnable_.front();
-    runnable_.pop_front();
+    // In order of arrival; with --chaos, as the chaos scheduler draws.
+    auto next = runnable_.begin() + static_cast<std::ptrdiff_t>(chaos_ ? chaos_->pick(runnable_) : 0);
+    pid_t tid = *next;
+    runnable_.erase(next);
     auto it = tasks_.find(tid);
     if (it == tasks_.end()) continue;
     TaskState& ts = it->second;
@@ -559,7 +570,7 @@ void Recorder::schedule_next() {
     }
     if (!ts.unhandled && !ts.resume_deferred) continue;  // nothing left to do for it
     current_ = tid;
-    run_start_ = std::chrono::steady_clock::now();
+    start_slice();
     if (ts.unhandled) {
       WaitStatus w = *ts.unhandled;
       ts.unhandled.reset();
@@ -585,7 +596,10 @@ constexpr std::chrono::milliseconds kPreemptAfter{100};
 void Recorder::check_time_slice() {
   if (current_ == 0 || runnable_.empty()) return;
   auto elapsed = std::chrono::steady_clock::now() - run_start_;
-  if (elapsed < std::chrono::milliseconds(20)) return;
+  // With --chaos, the drawn slice is both limits.
+  const std::chrono::steady_clock::duration in_kernel_after = chaos_ ? slice_ : std::chrono::milliseconds(20);
+  const std::chrono::steady_clock::duration preempt_after = chaos_ ? slice_ : kPreemptAfter;
+  if (elapsed < in_kernel_after) return;
   auto it = tasks_.find(current_);
   if (it == tasks_.end()) return;
   TaskState& ts = it->second;
@@ -597,7 +611,11 @@ void Recorder::check_time_slice() {
       write_syscall_entry(ts, exec ? stored_exec_target(ts) : "");
     }
     current_ = 0;
-  } else if (!ts.preempt_requested && elapsed >= kPreemptAfter) {
+  } else if (!ts.preempt_requested && elapsed >= preempt_after) {
+    if (chaos_ && !chaos_->should_preempt(current_, runnable_)) {
+      start_slice();  // the others have lower priorities: it goes on, with a new slice
+      return;
+    }
     ts.preempt_requested = true;
     try {
       ts.task->interrupt();  // a trap stop follows (on_trap_stop)
@@ -605,6 +623,26 @@ void Recorder::check_time_slice() {
       ts.preempt_requested = false;  // dying: its death comes next
     }
   }
+}
+
+// A task starts running user code now: its slice begins.
+void Recorder::start_slice() {
+  run_start_ = std::chrono::steady_clock::now();
+  if (chaos_) slice_ = chaos_->next_slice();
+}
+
+// With --chaos, the recorder must look up when the current slice ends, not
+// only at the next 10 ms tick: the timer's next expiry is moved there.
+void Recorder::arm_chaos_timer() {
+  if (!chaos_ || current_ == 0 || runnable_.empty()) return;
+  if (auto it = tasks_.find(current_); it != tasks_.end() && it->second.preempt_requested) return;  // stop on its way
+  auto left = run_start_ + slice_ - std::chrono::steady_clock::now();
+  auto us = std::max<int64_t>(20, std::chrono::duration_cast<std::chrono::microseconds>(left).count());
+  if (us >= 10000) return;
+  struct itimerval t {};
+  t.it_interval.tv_usec = 10000;
+  t.it_value.tv_usec = us;
+  ::setitimer(ITIMER_REAL, &t, nullptr);
 }
 
 void on_timer_signal(int) {}
@@ -636,6 +674,7 @@ void Recorder::loop() {
     }
     schedule_next();
     if (done_) break;
+    arm_chaos_timer();
     int status = 0;
     pid_t tid = ::waitpid(-1, &status, __WALL);
     if (tid < 0) {
@@ -1249,8 +1288,10 @@ void Recorder::on_syscall_exit(TaskState& ts, const KernelSyscallInfo& info) {
   // Others are waiting and this one had its share: switch at this boundary.
   // (Not after an interrupted syscall: the signal that interrupted it is
   // delivered right away, and its event must follow this one.)
-  if (!runnable_.empty() && ts.injecting_signal == 0 && !(flags & trace::kSyscallInterrupted) &&
-      std::chrono::steady_clock::now() - run_start_ > std::chrono::milliseconds(2)) {
+  // With --chaos: when its slice is over, or at random.
+  auto ran = std::chrono::steady_clock::now() - run_start_;
+  bool turn_over = chaos_ ? ran > slice_ || chaos_->switch_at_boundary() : ran > std::chrono::milliseconds(2);
+  if (!runnable_.empty() && ts.injecting_signal == 0 && !(flags & trace::kSyscallInterrupted) && turn_over) {
     yield_cpu(ts, 0);
     return;
   }
@@ -1656,13 +1697,19 @@ int Recorder::run() {
   }
 
   refuse_fork_following_tracer();
-  if (options_.output_dir.empty()) {
+  if (!options_.name.empty()) {
+    trace_dir_ = trace::create_named_trace_dir(trace::traces_root(), options_.name);
+  } else if (options_.output_dir.empty()) {
     trace_dir_ = trace::create_trace_dir(trace::traces_root(), fs::path(exe).filename().string());
   } else {
     trace_dir_ = trace::create_trace_dir_at(options_.output_dir);
   }
   files_ = std::make_unique<trace::FileStore>(trace_dir_, options_.max_file_data);
   shared_ = std::make_unique<SharedObjects>(*files_);
+  if (options_.chaos.enabled) {
+    chaos_ = std::make_unique<ChaosScheduler>(options_.chaos.seed ? *options_.chaos.seed : random_chaos_seed());
+    if (!options_.quiet) std::cerr << "rrx: chaos scheduling, seed " << chaos_->seed() << "\n";
+  }
 
   inherited_signals_ = current_signal_state();
   struct sigaction sa {};
@@ -1688,7 +1735,6 @@ int Recorder::run() {
     throw;
   }
   terminal_.take_back();
-  if (!options_.quiet) std::cerr << "rrx: trace written to " << trace_dir_.string() << "\n";
   return exit_status_;
 }
 
@@ -1696,7 +1742,8 @@ int Recorder::run() {
 
 int record(const RecordOptions& options) {
   Recorder recorder(options);
-  return recorder.run();
+  int status = recorder.run();
+  return keep_trace(options.keep, recorder.trace_dir(), status, options.quiet);
 }
 
 }  // namespace rrx::record

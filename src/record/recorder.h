@@ -7,13 +7,18 @@
 #include <string>
 #include <vector>
 
+#include "record/chaos.h"
 #include "record/environment.h"
+#include "record/keep_trace.h"
 
 namespace rrx::record {
 
 struct RecordOptions {
   std::vector<std::string> argv;       // program and arguments
   std::filesystem::path output_dir;    // empty: ${RRX_TRACE_DIR:-~/.local/share/rrx}/NAME-N
+  std::string name;                    // --name: ${RRX_TRACE_DIR:-~/.local/share/rrx}/NAME exactly
+  Keep keep = Keep::Always;            // --keep: what happens to the trace at the end (keep_trace.h)
+  ChaosOptions chaos;                  // --chaos: randomized scheduling (chaos.h)
   bool strict = false;                 // a syscall without a table row is an error, not ENOSYS
   bool quiet = false;                  // no "trace written to" line
   EnvironmentFilter environment;       // the program runs with rrx's environment, reduced by this

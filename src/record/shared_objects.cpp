@@ -91,7 +91,7 @@ std::vector<std::string> outside_mappers(dev_t dev, ino_t ino, const std::vector
       char perms[8] = {};
       char d[32] = {};
       unsigned long long inode = 0;
-      if (std::sscanf(line.c_str(), "%*llx-%*llx %7s %*s %31s %llu", perms, d, &inode) != 3) continue;
+      if (std::sscanf(line.c_str(), "%*[0-9a-f]-%*[0-9a-f] %7s %*s %31s %llu", perms, d, &inode) != 3) continue;
       // Only a writable shared map can change the bytes.
       if (perms[1] != 'w' || perms[3] != 's' || inode != ino || std::strcmp(d, devstr) != 0) continue;
       std::ifstream comm(std::string("/proc/") + e->d_name + "/comm");

@@ -5,6 +5,7 @@
 //     trace.idx    chunk index (rebuilt from the chunk headers when missing or stale)
 //     files/HASH/BASENAME   one copy of every distinct mapped or executed file
 //     aborted      only when rrx aborted the recording: why (the trace has no End chunk)
+//     packed       only after `rrx pack`: files/ holds real, checked, read-only copies
 //
 // A chunk is a 32-byte little-endian header followed by a zstd frame:
 //   u32 magic 'RRXC' | u8 kind | u8 codec (1 = zstd) | u16 reserved (0)
@@ -50,5 +51,6 @@ inline constexpr const char* kIndexFileName = "trace.idx";
 inline constexpr const char* kFilesDirName = "files";
 inline constexpr const char* kLatestLinkName = "latest-trace";
 inline constexpr const char* kAbortedFileName = "aborted";  // why the recorder gave up (trace_dir.h)
+inline constexpr const char* kPackedFileName = "packed";    // rrx pack made files/ self-contained (trace_pack.h)
 
 }  // namespace rrx::trace

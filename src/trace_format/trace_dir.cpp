@@ -21,6 +21,7 @@
 #include "core/hash.h"
 #include "trace_format/chunk_format.h"
 #include "trace_format/format.h"
+#include "trace_format/trace_archive.h"
 
 namespace fs = std::filesystem;
 
@@ -113,22 +114,17 @@ fs::path traces_root() {
   return root;
 }
 
-fs::path create_trace_dir(const fs::path& root, const std::string& name) {
-  if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos)
-    throw Error("invalid trace name '" + name + "'");
-  make_dirs(root);
-  fs::path dir;
-  std::string leaf;
-  for (uint64_t n = 0;; ++n) {
-    leaf = name + "-" + std::to_string(n);
-    dir = root / leaf;
-    if (make_private_dir(dir)) break;
-    if (errno != EEXIST) throw_errno("cannot create trace directory " + dir.string());
-  }
-  if (!make_private_dir(dir / kFilesDirName)) throw_errno("cannot create " + (dir / kFilesDirName).string());
+namespace {
 
-  // Point latest-trace at it atomically: a new link under a temporary name,
-  // renamed over the old one.
+void check_trace_name(const std::string& name) {
+  if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos ||
+      name == kLatestLinkName || name.find('\0') != std::string::npos)
+    throw Error("invalid trace name '" + name + "'");
+}
+
+// Points ROOT/latest-trace at ROOT/LEAF atomically: a new link under a
+// temporary name, renamed over the old one.
+void point_latest_at(const fs::path& root, const std::string& leaf) {
   fs::path link = root / kLatestLinkName;
   for (int attempt = 0;; ++attempt) {
     fs::path tmp = root / ("." + std::string(kLatestLinkName) + "." + temp_suffix() + ".rrxtmp");
@@ -143,7 +139,45 @@ fs::path create_trace_dir(const fs::path& root, const std::string& name) {
     }
     break;
   }
+}
+
+}  // namespace
+
+fs::path create_trace_dir(const fs::path& root, const std::string& name) {
+  check_trace_name(name);
+  make_dirs(root);
+  fs::path dir;
+  std::string leaf;
+  for (uint64_t n = 0;; ++n) {
+    leaf = name + "-" + std::to_string(n);
+    dir = root / leaf;
+    if (make_private_dir(dir)) break;
+    if (errno != EEXIST) throw_errno("cannot create trace directory " + dir.string());
+  }
+  if (!make_private_dir(dir / kFilesDirName)) throw_errno("cannot create " + (dir / kFilesDirName).string());
+  point_latest_at(root, leaf);
   return dir;
+}
+
+fs::path create_named_trace_dir(const fs::path& root, const std::string& name) {
+  check_trace_name(name);
+  make_dirs(root);
+  fs::path dir = root / name;
+  if (!make_private_dir(dir)) {
+    if (errno == EEXIST)
+      throw Error("a trace named '" + name + "' exists already (" + dir.string() +
+                  "); remove it or choose another --name");
+    throw_errno("cannot create trace directory " + dir.string());
+  }
+  if (!make_private_dir(dir / kFilesDirName)) throw_errno("cannot create " + (dir / kFilesDirName).string());
+  point_latest_at(root, name);
+  return dir;
+}
+
+void forget_latest_if(const fs::path& dir) {
+  fs::path link = dir.parent_path() / kLatestLinkName;
+  std::error_code ec;
+  if (fs::is_symlink(link, ec) && fs::read_symlink(link, ec) == dir.filename()) ::unlink(link.c_str());
 }
 
 fs::path create_trace_dir_at(const fs::path& dir) {
@@ -182,6 +216,8 @@ fs::path find_trace(const std::string& arg) {
   fs::path p(arg);
   if (is_trace_dir(p)) return p;
   std::error_code ec;
+  // A trace archive (rrx pack --archive): its unpacked copy in the cache.
+  if (is_trace_archive(p)) return cached_archive_trace(p);
   // The trace file itself (DIR/trace) names its directory.
   if (p.filename() == kTraceFileName && fs::is_regular_file(p, ec)) return p.parent_path().empty() ? "." : p.parent_path();
   fs::path root;

@@ -21,11 +21,17 @@ std::filesystem::path traces_root();
 // Creates ROOT/NAME-N with the first free N, and files/ inside; points
 // ROOT/latest-trace at it.
 std::filesystem::path create_trace_dir(const std::filesystem::path& root, const std::string& name);
+// Creates ROOT/NAME exactly (rrx record --name NAME) and points
+// ROOT/latest-trace at it; fails with a clear message if it exists.
+std::filesystem::path create_named_trace_dir(const std::filesystem::path& root, const std::string& name);
+// Removes DIR's parent's latest-trace link when it points at DIR (DIR was deleted).
+void forget_latest_if(const std::filesystem::path& dir);
 // Creates exactly DIR (rrx record -o DIR); fails if it exists and is not empty.
 std::filesystem::path create_trace_dir_at(const std::filesystem::path& dir);
 
 // Resolves what the user typed: empty -> latest trace; an existing path;
-// or a NAME-N under the root. The result is absolute (a replay runs the
+// a trace archive (unpacked once into the cache: trace_archive.h); or a
+// NAME-N under the root. The result is absolute (a replay runs the
 // trace's files from the recorded working directory). Throws rrx::Error with
 // a clear message.
 std::filesystem::path resolve_trace(const std::string& arg);

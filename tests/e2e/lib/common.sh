@@ -48,6 +48,7 @@ _rr_cleanup() {
   if [[ ${RRX_E2E_KEEP:-0} == 1 ]]; then
     echo "(work directory kept: $WORK)"
   else
+    chmod -R u+w "$WORK" 2>/dev/null || true  # packed traces have read-only directories
     rm -rf "$WORK"
   fi
 }
