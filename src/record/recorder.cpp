@@ -951,11 +951,23 @@ void Recorder::on_syscall_stop(TaskState& ts) {
 // after an entry stop. A task traced fully (its own filters) has had its
 // entry stop already: this one is passed.
 void Recorder::on_seccomp_stop(TaskState& ts) {
+  KernelSyscallInfo info = ts.task->syscall_info();
   if (!seccomp_stops_only(ts) || ts.in_syscall) {
+    if (ts.seccomp && info.op == KernelSyscallInfo::kSeccomp) {
+      // The program's own filters said SECCOMP_RET_TRACE: without rrx no
+      // seccomp-aware tracer would answer, and the call fails with ENOSYS
+      // (what the recorder's entry stop expects, Outcome::Enosys).
+      seccomp::Verdict v = ts.seccomp->verdict(
+          seccomp_data(info, static_cast<int64_t>(info.seccomp.nr), reinterpret_cast<const uint64_t*>(info.seccomp.args)));
+      if (v.outcome == seccomp::Outcome::Enosys) {
+        user_regs_struct r = ts.task->regs();
+        r.orig_rax = static_cast<uint64_t>(-1);
+        ts.task->set_regs(r);
+      }
+    }
     resume(ts);
     return;
   }
-  KernelSyscallInfo info = ts.task->syscall_info();
   if (info.op != KernelSyscallInfo::kSeccomp) {
     resume(ts);
     return;
