@@ -13,6 +13,7 @@
 #include "core/syscall_table.h"
 #include "core/syscallbuf.h"
 #include "core/syscallbuf_abi.h"
+#include "record/syscallbuf_hook.h"
 #include "record/syscallbuf_record.h"
 
 using namespace rrx;
@@ -127,4 +128,23 @@ TEST_CASE("syscallbuf: the filter lets only the untraced instruction through, co
   d.ip = RRX_UNTRACED_IP;
   d.arch = AUDIT_ARCH_I386;
   CHECK(seccomp::run(prog, d) == SECCOMP_RET_TRACE);
+}
+
+TEST_CASE("syscallbuf: the hook sequence jumps through the entry slot and sets rcx as the kernel would") {
+  const uint64_t site = 0x7ffff7e9a0b5;
+  auto b = record::hook_sequence(0x7ffff7f00000, site);
+  REQUIRE(b.size() == record::kHookSequenceBytes);
+  // lea rcx, [rip + 7]: the address right after the 7-byte jmp that follows.
+  CHECK(std::vector<uint8_t>(b.begin(), b.begin() + 7) == std::vector<uint8_t>{0x48, 0x8d, 0x0d, 7, 0, 0, 0});
+  // jmp qword ptr [disp32] with the slot's address.
+  CHECK(std::vector<uint8_t>(b.begin() + 7, b.begin() + 10) == std::vector<uint8_t>{0xff, 0x24, 0x25});
+  uint32_t slot = 0;
+  std::memcpy(&slot, &b[10], 4);
+  CHECK(slot == RRX_HOOK_ENTRY_SLOT);
+  // mov rcx, imm64: the return address of the original syscall instruction.
+  CHECK(b[14] == 0x48);
+  CHECK(b[15] == 0xb9);
+  uint64_t rcx = 0;
+  std::memcpy(&rcx, &b[16], 8);
+  CHECK(rcx == site + 2);
 }
