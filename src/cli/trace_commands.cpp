@@ -73,6 +73,7 @@ std::string event_text(schema::Event::Reader ev) {
         text = sys::format_call(to_call(s));
       }
       if (s.getFlags() & trace::kSyscallRefused) text += " (refused by rrx)";
+      if (s.getFlags() & trace::kSyscallBuffered) text += " (buffered)";
       if (s.hasMapping()) {
         auto m = s.getMapping();
         if (m.getSharedObject() != 0) {
@@ -273,6 +274,7 @@ json header_json(const trace::TraceReader& reader, const TraceStatus& status) {
 json cpuid_json(const trace::TraceReader& header_reader) {
   json j;
   uint64_t cpuid_events = 0;
+  uint64_t buffered = 0;  // syscalls recorded by the syscall buffer
   json sites = json::array();
   std::set<std::string> seen;  // object + address: a library mapped by many processes is listed once
   try {
@@ -280,6 +282,7 @@ json cpuid_json(const trace::TraceReader& header_reader) {
     while (auto rec = reader.next()) {
       auto ev = rec->get();
       if (ev.which() == schema::Event::CPUID) ++cpuid_events;
+      if (ev.which() == schema::Event::SYSCALL && (ev.getSyscall().getFlags() & trace::kSyscallBuffered)) ++buffered;
       if (ev.which() != schema::Event::RANDOM_INSNS) continue;
       for (auto r : ev.getRandomInsns()) {
         std::string key = fmt::format("{}+{:x}", r.getObject().cStr(), r.getObjectAddr());
@@ -292,6 +295,7 @@ json cpuid_json(const trace::TraceReader& header_reader) {
   } catch (const Error&) {
   }
   j["cpuid_events"] = cpuid_events;
+  j["buffered_syscalls"] = buffered;
   j["random_insns"] = sites;
   return j;
 }
@@ -467,6 +471,13 @@ int info_trace(const std::string& trace, bool json_output) {
                                site["in_program"].get<bool>() ? " in the program" : "");
       first = false;
     }
+  }
+  bool syscallbuf = j["options"].contains("syscallbuf") && j["options"]["syscallbuf"] == "on";
+  if (syscallbuf) {
+    std::cout << fmt::format("syscall buffer: on: {} syscalls recorded in-process (rrx record --syscallbuf)\n",
+                             j["buffered_syscalls"].get<uint64_t>());
+  } else {
+    std::cout << "syscall buffer: off: every syscall recorded through ptrace stops\n";
   }
   std::cout << fmt::format("events:         {}\n", reader.event_count());
   std::cout << fmt::format("size:           {}\n", human_size(j["size_bytes"].get<uint64_t>()));

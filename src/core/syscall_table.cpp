@@ -6,6 +6,7 @@
 #include "core/syscall_table.h"
 
 #include "core/seccomp_filter.h"
+#include "core/syscallbuf_abi.h"
 
 #include <fcntl.h>
 #include <linux/capability.h>
@@ -297,9 +298,10 @@ constexpr NameEntry kNameList[] = {
     {460, "lsm_set_self_attr"}, {461, "lsm_list_modules"}, {462, "mseal"}, {463, "setxattrat"},
     {464, "getxattrat"}, {465, "listxattrat"}, {466, "removexattrat"}, {467, "open_tree_attr"},
     {468, "file_getattr"}, {469, "file_setattr"}, {470, "listns"},
+    {RRX_CALL_INIT_BUFFER, "rrx_init_buffer"},  // rrx's own (core/syscallbuf_abi.h)
 };
 
-constexpr int kMaxNr = 470;
+constexpr int kMaxNr = RRX_CALL_INIT_BUFFER;
 
 constexpr std::array<const char*, kMaxNr + 1> make_names() {
   std::array<const char*, kMaxNr + 1> names{};
@@ -975,6 +977,7 @@ struct R {
 using enum Arg;
 constexpr uint8_t kBlock = kMayBlock;
 constexpr uint8_t kMaps = kMapsMemory;
+constexpr uint8_t kBuf = kBuffered;
 constexpr uint32_t kSockaddrCap = kSockaddrStorage;
 
 // clang-format off
@@ -984,10 +987,10 @@ constexpr SyscallDesc kRows[] = {
   R(2, "open", {Path, OpenFlags, Mode}, E).changes(FileChange::Opened, -1).fl(kBlock),  // blocks on a FIFO
   R(3, "close", {Fd}, E),
   R(4, "stat", {Path, OutPtr}, E).fixed(1, kStat),
-  R(5, "fstat", {Fd, OutPtr}, E).fixed(1, kStat),
+  R(5, "fstat", {Fd, OutPtr}, E).fixed(1, kStat).fl(kBuf),
   R(6, "lstat", {Path, OutPtr}, E).fixed(1, kStat),
   R(7, "poll", {Ptr, UInt, Int}, E).argtimes(0, 1, kPollfd).fl(kBlock | kOutOnError),
-  R(8, "lseek", {Fd, Int, Whence}, E),
+  R(8, "lseek", {Fd, Int, Whence}, E).fl(kBuf),
   R(9, "mmap", {Ptr, Size, ProtFlags, MapFlags, Fd, Hex}, X).sp(Special::Mmap).fl(kMaps),
   R(10, "mprotect", {Ptr, Size, ProtFlags}, X).fl(kMaps),
   R(11, "munmap", {Ptr, Size}, X).fl(kMaps),
@@ -1018,7 +1021,7 @@ constexpr SyscallDesc kRows[] = {
   R(36, "getitimer", {Int, OutPtr}, E).fixed(1, kItimerval),
   R(37, "alarm", {UInt}, E),
   R(38, "setitimer", {Int, Ptr, OutPtr}, E).fixed(2, kItimerval),
-  R(39, "getpid", {}, E),
+  R(39, "getpid", {}, E).fl(kBuf),
   R(40, "sendfile", {Fd, Fd, OutPtr, Size}, E).fixed(2, 8).changes(FileChange::AtPosition, 0).fl(kBlock),
   R(41, "socket", {SockFamily, SockType, Int}, E),
   R(42, "connect", {Fd, Ptr, UInt}, E).fl(kBlock),
@@ -1042,7 +1045,7 @@ constexpr SyscallDesc kRows[] = {
   R(60, "exit", {Int}, X).sp(Special::Exit),
   R(61, "wait4", {Int, OutPtr, WaitOptions, OutPtr}, E).fixed(1, 4).fixed(3, kRusage).fl(kBlock),
   R(62, "kill", {Int, Signal}, E),
-  R(63, "uname", {OutPtr}, E).fixed(0, kUtsname),
+  R(63, "uname", {OutPtr}, E).fixed(0, kUtsname).fl(kBuf),
   R(64, "semget", {Int, Int, Hex}, E),
   R(65, "semop", {Int, Ptr, UInt}, E).fl(kBlock),
   R(66, "semctl", {Int, Int, Int, Hex}, E).fn(semctl_outputs),
@@ -1075,21 +1078,21 @@ constexpr SyscallDesc kRows[] = {
   R(93, "fchown", {Fd, Int, Int}, E),
   R(94, "lchown", {Path, Int, Int}, E),
   R(95, "umask", {Mode}, E),
-  R(96, "gettimeofday", {OutPtr, OutPtr}, E).fixed(0, kTimeval).fixed(1, kTimezone),
+  R(96, "gettimeofday", {OutPtr, OutPtr}, E).fixed(0, kTimeval).fixed(1, kTimezone).fl(kBuf),
   R(97, "getrlimit", {Int, OutPtr}, E).fixed(1, kRlimit),
   R(98, "getrusage", {Int, OutPtr}, E).fixed(1, kRusage),
   R(99, "sysinfo", {OutPtr}, E).fixed(0, kSysinfo),
   R(100, "times", {OutPtr}, E).fixed(0, kTms),
   R(101, "ptrace", {Int, Int, Hex, Hex}, U),
-  R(102, "getuid", {}, E),
+  R(102, "getuid", {}, E).fl(kBuf),
   R(103, "syslog", {Int, OutPtr, Int}, E).fn(syslog_outputs),
-  R(104, "getgid", {}, E),
+  R(104, "getgid", {}, E).fl(kBuf),
   R(105, "setuid", {Int}, E),
   R(106, "setgid", {Int}, E),
-  R(107, "geteuid", {}, E),
-  R(108, "getegid", {}, E),
+  R(107, "geteuid", {}, E).fl(kBuf),
+  R(108, "getegid", {}, E).fl(kBuf),
   R(109, "setpgid", {Int, Int}, E),
-  R(110, "getppid", {}, E),
+  R(110, "getppid", {}, E).fl(kBuf),
   R(111, "getpgrp", {}, E),
   R(112, "setsid", {}, E),
   R(113, "setreuid", {Int, Int}, E),
@@ -1165,7 +1168,7 @@ constexpr SyscallDesc kRows[] = {
   R(183, "afs_syscall", {}, U),
   R(184, "tuxcall", {}, U),
   R(185, "security", {}, U),
-  R(186, "gettid", {}, E),
+  R(186, "gettid", {}, E).fl(kBuf),
   R(187, "readahead", {Fd, Int, Size}, E),
   R(188, "setxattr", {Path, Str, Ptr, Size, Hex}, E),
   R(189, "lsetxattr", {Path, Str, Ptr, Size, Hex}, E),
@@ -1180,7 +1183,7 @@ constexpr SyscallDesc kRows[] = {
   R(198, "lremovexattr", {Path, Str}, E),
   R(199, "fremovexattr", {Fd, Str}, E),
   R(200, "tkill", {Int, Signal}, E),
-  R(201, "time", {OutPtr}, E).fixed(0, 8),
+  R(201, "time", {OutPtr}, E).fixed(0, 8).fl(kBuf),
   R(202, "futex", {Ptr, FutexOp, UInt, Ptr, Ptr, UInt}, E).fn(futex_outputs).fl(kBlock | kOutOnError),
   R(203, "sched_setaffinity", {Int, Size, Ptr}, E),
   R(204, "sched_getaffinity", {Int, Size, OutPtr}, E).ret(2, 1),
@@ -1207,8 +1210,8 @@ constexpr SyscallDesc kRows[] = {
   R(225, "timer_getoverrun", {Int}, E),
   R(226, "timer_delete", {Int}, E),
   R(227, "clock_settime", {ClockId, Ptr}, E),
-  R(228, "clock_gettime", {ClockId, OutPtr}, E).fixed(1, kTimespec),
-  R(229, "clock_getres", {ClockId, OutPtr}, E).fixed(1, kTimespec),
+  R(228, "clock_gettime", {ClockId, OutPtr}, E).fixed(1, kTimespec).fl(kBuf),
+  R(229, "clock_getres", {ClockId, OutPtr}, E).fixed(1, kTimespec).fl(kBuf),
   R(230, "clock_nanosleep", {ClockId, Hex, Ptr, OutPtr}, E).fixed(3, kTimespec).fl(kBlock | kOutOnError),
   R(231, "exit_group", {Int}, X).sp(Special::Exit),
   R(232, "epoll_wait", {Fd, OutPtr, Int, Int}, E).rettimes(1, kEpollEvent, 2).fl(kBlock),
@@ -1363,6 +1366,9 @@ constexpr SyscallDesc kRows[] = {
   R(468, "file_getattr", {DirFd, Path, OutPtr, Size, AtFlags}, E).argsz(2, 3),
   R(469, "file_setattr", {DirFd, Path, Ptr, Size, AtFlags}, E),
   R(470, "listns", {Ptr, OutPtr, Size, Hex}, E).rettimes(1, 8, 2),
+  // rrx's own call (core/syscallbuf_abi.h): the preload library registers a thread's buffer; the
+  // recorder answers it, replay injects the answer.
+  R(RRX_CALL_INIT_BUFFER, "rrx_init_buffer", {Ptr, Size, UInt}, E),
 };
 // clang-format on
 

@@ -158,6 +158,9 @@ enum : uint8_t {
   kMapsMemory = 1u << 4,    // changes which bytes are mapped where (mmap, munmap, mremap, brk, shmat, execve...,
                             // mprotect and madvise too): a debugger's int3 bytes in that range may be gone, and
                             // breakpoints at addresses that were unmapped may go in now (replay/breakpoints.h)
+  kBuffered = 1u << 5,      // recorded in-process by the preload library's syscall buffer when the fast path is on
+                            // (core/syscallbuf_abi.h lists the same calls with the same outputs): never blocks,
+                            // writes only fixed-size outputs, touches no state the recorder tracks
 };
 
 struct CallView {

@@ -43,6 +43,8 @@
 #include "record/cpuid_record.h"
 #include "record/own_tracer.h"
 #include "record/seccomp_record.h"
+#include "record/syscallbuf_record.h"
+#include "core/syscallbuf_abi.h"
 #include "record/shared_objects.h"
 #include "record/signal_state.h"
 #include "record/terminal.h"
@@ -173,6 +175,9 @@ struct TaskState {
   std::shared_ptr<const seccomp::State> seccomp;  // its seccomp mode and filters (null: none)
   ThreadSignals signals;               // its mask, its process's actions, its emulated TSC mode
   bool cpuid_untrapped = false;        // exec'd under filters that refuse ARCH_SET_CPUID
+  // The syscall buffer this thread publishes records in (fast path), or null.
+  std::shared_ptr<BufferCursor> buffer;
+  bool in_buffered_call = false;       // at a stop of a call from the untraced instruction (full tracing)
 };
 
 class Recorder {
@@ -188,6 +193,11 @@ class Recorder {
   void spawn(const std::string& exe, const std::vector<std::string>& env);
   void loop();
   void on_syscall_stop(TaskState& ts);
+  void on_seccomp_stop(TaskState& ts);
+  void flush_buffer(TaskState& ts);
+  // The fast path stops this task only at its seccomp stops: no program
+  // filter of its own (those see every call first: it is traced fully).
+  bool seccomp_stops_only(const TaskState& ts) const { return options_.syscallbuf && !ts.seccomp; }
   void on_syscall_entry(TaskState& ts, const KernelSyscallInfo& info);
   void on_syscall_exit(TaskState& ts, const KernelSyscallInfo& info);
   void on_seccomp_refusal(TaskState& ts, const seccomp::Verdict& verdict);
@@ -312,14 +322,17 @@ void Recorder::write_header(const std::string& exe, const std::vector<std::strin
   h.setSkipStrategy(skip_strategy_name(best_skip_strategy()));
   h.setPersonality(static_cast<uint32_t>(ADDR_NO_RANDOMIZE));
   h.setFileHash(schema::Header::FileHash::PAGES);
-  auto opts = h.initOptions(chaos_ ? 3 : 2);
+  auto opts = h.initOptions(chaos_ ? 4 : 3);
   opts[0].setKey("strict");
   opts[0].setValue(options_.strict ? "true" : "false");
   opts[1].setKey("max-file-data");
   opts[1].setValue(std::to_string(options_.max_file_data));
+  // Whether the fast path recorded (older traces: absent, i.e. off).
+  opts[2].setKey("syscallbuf");
+  opts[2].setValue(options_.syscallbuf ? "on" : "off");
   if (chaos_) {
-    opts[2].setKey("chaos-seed");
-    opts[2].setValue(std::to_string(chaos_->seed()));
+    opts[3].setKey("chaos-seed");
+    opts[3].setValue(std::to_string(chaos_->seed()));
   }
   writer_ = std::make_unique<trace::TraceWriter>(trace_dir_, msg);
 }
@@ -351,6 +364,15 @@ void Recorder::spawn(const std::string& exe, const std::vector<std::string>& env
     char c;
     while (::read(gate[0], &c, 1) < 0 && errno == EINTR) {
     }
+    if (options_.syscallbuf) {
+      // Seized now: SECCOMP_RET_TRACE stops here instead of failing with ENOSYS.
+      if (int err = install_fast_path_filter()) {
+        static const char msg[] = "rrx: cannot install the syscall buffer's seccomp filter; record with -n\n";
+        (void)!::write(2, msg, sizeof msg - 1);
+        (void)!::write(pipefd[1], &err, sizeof err);
+        _exit(127);
+      }
+    }
     std::vector<char*> argv;
     for (const auto& a : options_.argv) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
@@ -363,8 +385,10 @@ void Recorder::spawn(const std::string& exe, const std::vector<std::string>& env
   ::close(gate[0]);
   ::setpgid(pid, pid);  // (also here: whichever of the two runs first)
   exec_error_fd_ = pipefd[0];
-  if (!seize(pid, PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEEXEC | PTRACE_O_TRACECLONE | PTRACE_O_TRACEFORK |
-                      PTRACE_O_TRACEVFORK | PTRACE_O_TRACEEXIT | PTRACE_O_EXITKILL)) {
+  long ptrace_options = PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEEXEC | PTRACE_O_TRACECLONE | PTRACE_O_TRACEFORK |
+                       PTRACE_O_TRACEVFORK | PTRACE_O_TRACEEXIT | PTRACE_O_EXITKILL;
+  if (options_.syscallbuf) ptrace_options |= PTRACE_O_TRACESECCOMP;
+  if (!seize(pid, ptrace_options)) {
     int err = errno;
     ::close(gate[1]);
     kill_and_reap(pid);
@@ -461,7 +485,13 @@ void Recorder::record_reported_exits() {
 }
 
 void Recorder::resume(TaskState& ts, int sig) {
-  ts.task->resume_syscall(sig);
+  // Between syscalls the fast path runs on to the next seccomp stop (the
+  // filter's SECCOMP_RET_TRACE): the entry; from there, on to the exit stop.
+  if (seccomp_stops_only(ts) && !ts.in_syscall) {
+    ts.task->resume_cont(sig);
+  } else {
+    ts.task->resume_syscall(sig);
+  }
   ts.at_syscall_boundary = ts.at_syscall_boundary && sig == 0;
 }
 
@@ -825,6 +855,8 @@ void Recorder::handle_stop_or_death(TaskState& ts, const WaitStatus& w) {
 }
 
 void Recorder::handle_stop(TaskState& ts, const WaitStatus& w) {
+  // Every event of the thread comes after the calls it buffered before it.
+  if (ts.buffer && w.kind != WaitStatus::Kind::Exited && w.kind != WaitStatus::Kind::Killed) flush_buffer(ts);
   switch (w.kind) {
     case WaitStatus::Kind::SyscallStop:
       on_syscall_stop(ts);
@@ -862,6 +894,8 @@ void Recorder::handle_stop(TaskState& ts, const WaitStatus& w) {
       } else if (w.event == PTRACE_EVENT_CLONE || w.event == PTRACE_EVENT_FORK ||
                  w.event == PTRACE_EVENT_VFORK) {
         on_new_task(ts, w.event);
+      } else if (w.event == PTRACE_EVENT_SECCOMP) {
+        on_seccomp_stop(ts);
       } else {
         resume(ts);
       }
@@ -901,6 +935,11 @@ void Recorder::on_new_task(TaskState& parent, int event) {
   ts.signals = ThreadSignals::child_of(parent.signals, flags, event == PTRACE_EVENT_CLONE);
   ts.tgid = event == PTRACE_EVENT_CLONE ? parent.tgid : child;
   ts.seccomp = parent.seccomp;  // threads and processes inherit the filters
+  if (parent.buffer && !(flags & CLONE_SETTLS) && event != PTRACE_EVENT_CLONE) {
+    // A fork copies the buffer (already taken up to here); a vfork child
+    // writes into its parent's until it execs.
+    ts.buffer = event == PTRACE_EVENT_VFORK ? parent.buffer : std::make_shared<BufferCursor>(*parent.buffer);
+  }
   auto orphan = orphan_stops_.find(child);
   if (orphan != orphan_stops_.end()) {
     ts.unhandled = orphan->second;
@@ -925,16 +964,94 @@ void Recorder::on_syscall_stop(TaskState& ts) {
       resume(ts);
       return;
     }
+    if (ts.buffer && info.instruction_pointer == RRX_UNTRACED_IP) {
+      // A buffered call seen because this task is traced fully (its own
+      // seccomp filter): the library records it; the flush makes its event.
+      ts.in_buffered_call = true;
+      resume(ts);
+      return;
+    }
     on_syscall_entry(ts, info);
   } else if (info.op == KernelSyscallInfo::kExit) {
     ts.in_syscall = false;
-    if (!started_) {
+    if (!started_ || ts.in_buffered_call) {
+      ts.in_buffered_call = false;
       resume(ts);
       return;
     }
     on_syscall_exit(ts, info);
   } else {
     resume(ts);
+  }
+}
+
+// The fast path's seccomp stop (SECCOMP_RET_TRACE): the entry of a call
+// that is not buffered, before the kernel runs it; the exit stop follows as
+// after an entry stop. A task traced fully (its own filters) has had its
+// entry stop already: this one is passed.
+void Recorder::on_seccomp_stop(TaskState& ts) {
+  KernelSyscallInfo info = ts.task->syscall_info();
+  if (!seccomp_stops_only(ts) || ts.in_syscall) {
+    if (ts.seccomp && info.op == KernelSyscallInfo::kSeccomp) {
+      // The program's own filters said SECCOMP_RET_TRACE: without rrx no
+      // seccomp-aware tracer would answer, and the call fails with ENOSYS
+      // (what the recorder's entry stop expects, Outcome::Enosys).
+      seccomp::Verdict v = ts.seccomp->verdict(
+          seccomp_data(info, static_cast<int64_t>(info.seccomp.nr), reinterpret_cast<const uint64_t*>(info.seccomp.args)));
+      if (v.outcome == seccomp::Outcome::Enosys) {
+        user_regs_struct r = ts.task->regs();
+        r.orig_rax = static_cast<uint64_t>(-1);
+        ts.task->set_regs(r);
+      }
+    }
+    resume(ts);
+    return;
+  }
+  if (info.op != KernelSyscallInfo::kSeccomp) {
+    resume(ts);
+    return;
+  }
+  info.op = KernelSyscallInfo::kEntry;  // (nr and args lie where an entry's do)
+  ts.in_syscall = true;
+  ts.at_syscall_boundary = false;
+  if (!started_) {
+    resume(ts);
+    return;
+  }
+  on_syscall_entry(ts, info);
+}
+
+void Recorder::flush_buffer(TaskState& ts) {
+  std::vector<syscallbuf::Call> calls;
+  try {
+    calls = take_published(*ts.task, *ts.buffer);
+  } catch (const TaskGone&) {
+    throw;
+  } catch (const Error& e) {
+    abort_recording(e.what());
+  }
+  for (const syscallbuf::Call& c : calls) {
+    if (std::string bad = syscallbuf::check_call(c); !bad.empty()) {
+      abort_recording("syscall buffer of thread " + std::to_string(ts.task->tid()) + ": " + bad);
+    }
+    capnp::MallocMessageBuilder m;
+    auto ev = begin_event(m, ts);
+    auto sc = ev.initSyscall();
+    sc.setNr(c.nr);
+    auto args = sc.initArgs(6);
+    for (unsigned i = 0; i < 6; ++i) args.set(i, c.args[i]);
+    sc.setRet(c.ret);
+    sc.setIsError(sys::is_error_return(c.ret));
+    sc.setIp(RRX_UNTRACED_IP);
+    sc.setFlags(trace::kSyscallBuffered);
+    if (!c.outputs.empty()) {
+      auto mw = sc.initMemWrites(static_cast<unsigned>(c.outputs.size()));
+      for (unsigned i = 0; i < c.outputs.size(); ++i) {
+        mw[i].setAddr(c.outputs[i].addr);
+        mw[i].setData(bytes(c.outputs[i].bytes.data(), c.outputs[i].bytes.size()));
+      }
+    }
+    writer_->append(m);
   }
 }
 
@@ -1002,6 +1119,14 @@ void Recorder::on_syscall_entry(TaskState& ts, const KernelSyscallInfo& info) {
   if (p.desc) ts.signals.at_entry(*ts.task, *p.desc, p.args);
   if (!p.refused && p.desc && p.desc->special == sys::Special::Prctl) {
     p.emulated_ret = ThreadSignals::skipped_prctl_result(p.args);
+  }
+  if (p.nr == RRX_CALL_INIT_BUFFER) {
+    // The library registers this thread's buffer; without the fast path (or
+    // from a library of another version) it records nothing in-process.
+    bool yes = options_.syscallbuf && p.args[2] == RRX_SYSCALLBUF_VERSION && p.args[1] == RRX_BUFFER_BYTES &&
+               info.instruction_pointer == RRX_TRACED_IP;
+    if (yes) ts.buffer = std::make_shared<BufferCursor>(BufferCursor{p.args[0], 0, 0});
+    p.emulated_ret = yes ? 0 : -ENOSYS;
   }
   if (p.emulated_ret) {
     // Skipped: the kernel runs no syscall for nr -1 (or another one the
@@ -1348,6 +1473,7 @@ std::vector<pid_t> Recorder::recorded_pids() const {
 
 void Recorder::on_exec(TaskState& ts, pid_t former_tid) {
   Task& task = *ts.task;
+  ts.buffer.reset();  // the new image's library registers its own
   task.reopen_mem();
   user_regs_struct regs = task.regs();
   std::string exe = read_link("/proc/" + std::to_string(task.tid()) + "/exe");
@@ -1554,6 +1680,13 @@ void Recorder::on_trap_stop(TaskState& ts, int sig) {
     resume(ts);
     return;
   }
+  if (ts.preempt_requested && started_ && ts.buffer && in_preload_code(ts.tgid, ts.task->regs().rip)) {
+    // Never inside the syscall buffer's code: a transaction would be split
+    // by the event. The next tick asks again.
+    ts.preempt_requested = false;
+    resume(ts);
+    return;
+  }
   if (ts.preempt_requested && started_) {
     // rrx's preemption: the position is recorded, inexact (no counters).
     ts.preempt_requested = false;
@@ -1722,6 +1855,7 @@ int Recorder::run() {
     if (::fstat(fd, &output_stat_[fd - 1]) != 0) output_stat_[fd - 1] = {};
   }
   std::vector<std::string> env = filter_environment(current_environment(), options_.environment);
+  if (options_.syscallbuf) env = with_preload(std::move(env), preload_library_path());
   std::string no_faulting_why;
   cpuid_faulting_ = use_cpuid_faulting(options_.no_cpuid_faulting, &no_faulting_why);
   if (!cpuid_faulting_) random_insns_ = std::make_unique<RandomInsnFinder>(no_faulting_why);

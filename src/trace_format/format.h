@@ -44,6 +44,8 @@ enum SyscallFlags : uint32_t {
   kSyscallToStderr = 1u << 4,     // with kSyscallToOutput: to rrx's stderr. Neither (older traces): the fd, 1 or 2
   kSyscallSeccomp = 1u << 5,      // the program's seccomp filters decided it (Syscall.seccompRet): nothing ran
   kSyscallSeccompStrict = 1u << 6,  // with kSyscallSeccomp: seccomp strict mode killed the thread (SIGKILL)
+  kSyscallBuffered = 1u << 7,     // recorded in-process by the syscall buffer (made from RRX_UNTRACED_IP):
+                                  // written when the recorder took the thread's buffer, at its next stop
 };
 
 inline constexpr const char* kTraceFileName = "trace";

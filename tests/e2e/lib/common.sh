@@ -7,6 +7,8 @@
 # RRX_E2E_KEEP=1 keeps the work directory (traces and captured outputs).
 # RRX_E2E_STRATEGIES="regs sysemu" replays with these skip strategies instead
 # of those `rrx replay --list-skip-strategies` prints ("none": no extra ones).
+# RRX_E2E_RECORD_ARGS="--syscallbuf" adds these arguments to every `rrx record`
+# of rr_record (to run the whole suite with the fast path).
 # RRX_E2E_TIMEOUT bounds each rrx command (seconds, default 60; after one
 # command timed out, the others of the script get 15 s, so that a hanging rrx
 # fails the script quickly instead of hitting CTest's limit).
@@ -215,7 +217,9 @@ rr_record() {
     exit 2
   fi
   CHECKS=$((CHECKS + 1))
-  run_capture "$rec" --stdin "$stdin" -- "$RRX" record ${rec_args[@]+"${rec_args[@]}"} -o "$dir" -- "$@"
+  local extra=()
+  read -r -a extra <<<"${RRX_E2E_RECORD_ARGS:-}"
+  run_capture "$rec" --stdin "$stdin" -- "$RRX" record ${extra[@]+"${extra[@]}"} ${rec_args[@]+"${rec_args[@]}"} -o "$dir" -- "$@"
   local rc=$RUN_RC ok=1
   if ((rc == 124)); then
     fail "$name: rrx record timed out: $*"

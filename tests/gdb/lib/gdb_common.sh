@@ -32,8 +32,9 @@ gdb_record() {
   local name=$1
   shift
   [[ $1 == -- ]] && shift
-  local rc=0
-  "$RRX" record -q -o "$WORK/$name.trace" -- "$@" >"$WORK/$name.rec.out" 2>"$WORK/$name.rec.err" || rc=$?
+  local rc=0 extra=()
+  read -r -a extra <<<"${RRX_E2E_RECORD_ARGS:-}"  # as rr_record (tests/e2e/lib/common.sh)
+  "$RRX" record -q ${extra[@]+"${extra[@]}"} -o "$WORK/$name.trace" -- "$@" >"$WORK/$name.rec.out" 2>"$WORK/$name.rec.err" || rc=$?
   echo "$rc" >"$WORK/$name.rec.status"
   if [[ ! -f $WORK/$name.trace/trace ]]; then
     fail "recording $name produced no trace (exit $rc)"

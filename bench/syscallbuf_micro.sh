@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Cost of one getppid natively, traced (rrx record -n: two ptrace stops) and
+# buffered (rrx record --syscallbuf: recorded in-process), in ns per call, and
+# the trace bytes each buffered call adds. Usage: bench/syscallbuf_micro.sh [N]
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${RRX_BUILD_DIR:-$ROOT/build}
+RRX=${RRX:-$BUILD/bin/rrx}
+PROG=$BUILD/bench/syscallbuf_micro
+N=${1:-100000}
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+
+ns() { sed -n 's/.* \([0-9.]*\) ns per call.*/\1/p'; }
+native=$("$PROG" "$N" | ns)
+traced_n=$((N / 20))  # traced calls are slow: fewer of them
+traced=$("$RRX" record -q -n -o "$WORK/traced" -- "$PROG" "$traced_n" | ns)
+buffered=$("$RRX" record -q --syscallbuf -o "$WORK/buffered" -- "$PROG" "$N" | ns)
+"$RRX" record -q --syscallbuf -o "$WORK/buffered0" -- "$PROG" 0 >/dev/null
+size() { stat -c %s "$1/trace"; }
+per_call=$(( ($(size "$WORK/buffered") - $(size "$WORK/buffered0")) * 1000 / N ))
+printf 'getppid, ns per call: native %s, traced (-n) %s, buffered (--syscallbuf) %s\n' "$native" "$traced" "$buffered"
+printf 'trace bytes per buffered getppid: %d.%03d (compressed; %d calls)\n' $((per_call / 1000)) $((per_call % 1000)) "$N"

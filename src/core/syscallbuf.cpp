@@ -1,0 +1,93 @@
+// Parsing and checking syscall buffer records: see syscallbuf.h.
+#include "core/syscallbuf.h"
+
+#include <cstring>
+
+#include "core/error.h"
+#include "core/syscall_table.h"
+#include "core/syscallbuf_abi.h"
+
+namespace rrx::syscallbuf {
+
+std::vector<Call> parse_records(std::span<const uint8_t> bytes) {
+  std::vector<Call> calls;
+  size_t at = 0;
+  auto bad = [&](const std::string& what) {
+    return Error("syscall buffer: malformed record at offset " + std::to_string(at) + ": " + what);
+  };
+  while (at < bytes.size()) {
+    rrx_buffer_record r;
+    if (bytes.size() - at < sizeof r) throw bad("truncated header");
+    std::memcpy(&r, bytes.data() + at, sizeof r);
+    if (r.size < RRX_ALIGN8(sizeof r) || r.size % 8 != 0 || r.size > bytes.size() - at) {
+      throw bad("size " + std::to_string(r.size));
+    }
+    Call c;
+    c.nr = r.nr;
+    std::memcpy(c.args, r.args, sizeof c.args);
+    c.ret = r.ret;
+    size_t o = at + RRX_ALIGN8(sizeof r);
+    const size_t end = at + r.size;
+    for (unsigned i = 0; i < r.output_count; ++i) {
+      rrx_buffer_output out;
+      if (end - o < sizeof out) throw bad("truncated output " + std::to_string(i));
+      std::memcpy(&out, bytes.data() + o, sizeof out);
+      o += sizeof out;
+      if (out.len > RRX_MAX_RECORD_BYTES || RRX_ALIGN8(out.len) > end - o) throw bad("output length " + std::to_string(out.len));
+      c.outputs.push_back(Output{out.addr, std::vector<uint8_t>(bytes.data() + o, bytes.data() + o + out.len)});
+      o += RRX_ALIGN8(out.len);
+    }
+    if (o != end) throw bad("size does not match its outputs");
+    calls.push_back(std::move(c));
+    at = end;
+  }
+  return calls;
+}
+
+namespace {
+class NoMemory : public sys::MemReader {
+ public:
+  bool read(uint64_t, void*, size_t) override { return false; }
+};
+}  // namespace
+
+std::string check_call(const Call& call) {
+  const sys::SyscallDesc* d = sys::lookup(call.nr);
+  if (!d || !(d->flags & sys::kBuffered)) return sys::syscall_name(call.nr) + " is not a buffered call";
+  sys::CallView view{call.nr, {}, call.ret};
+  std::memcpy(view.args, call.args, sizeof view.args);
+  NoMemory none;
+  std::vector<sys::Range> want = sys::is_error_return(call.ret) ? std::vector<sys::Range>{}
+                                                                 : sys::output_ranges(*d, view, none);
+  if (want.size() != call.outputs.size()) {
+    return sys::syscall_name(call.nr) + ": " + std::to_string(call.outputs.size()) + " outputs recorded, the table has " +
+           std::to_string(want.size());
+  }
+  for (size_t i = 0; i < want.size(); ++i) {
+    if (want[i].addr != call.outputs[i].addr || want[i].len != call.outputs[i].bytes.size()) {
+      return sys::syscall_name(call.nr) + ": output " + std::to_string(i) + " differs from the table's";
+    }
+  }
+  return "";
+}
+
+std::vector<uint8_t> encode_record(const Call& call) {
+  rrx_buffer_record r{};
+  r.nr = call.nr;
+  std::memcpy(r.args, call.args, sizeof r.args);
+  r.ret = call.ret;
+  r.output_count = static_cast<uint16_t>(call.outputs.size());
+  std::vector<uint8_t> out(RRX_ALIGN8(sizeof r));
+  for (const Output& o : call.outputs) {
+    rrx_buffer_output h{o.addr, o.bytes.size()};
+    size_t at = out.size();
+    out.resize(at + sizeof h + RRX_ALIGN8(o.bytes.size()));
+    std::memcpy(out.data() + at, &h, sizeof h);
+    std::memcpy(out.data() + at + sizeof h, o.bytes.data(), o.bytes.size());
+  }
+  r.size = static_cast<uint32_t>(out.size());
+  std::memcpy(out.data(), &r, sizeof r);
+  return out;
+}
+
+}  // namespace rrx::syscallbuf

@@ -1,0 +1,277 @@
+/* librrx_preload.so: records syscalls in-process into a per-thread buffer
+ * (src/core/syscallbuf_abi.h) so that they cost no ptrace stop. Entered through
+ * rrx_syscall_hook (for now from the libc functions interposed below: the
+ * temporary front door until the recorder patches syscall sites); the recorder
+ * reads the buffer at every stop of the thread and writes one event per call. */
+#include "core/syscallbuf_abi.h"
+
+#include <stddef.h>
+
+#define EXPORT __attribute__((visibility("default")))
+
+enum {
+  NR_lseek = 8, NR_fstat = 5, NR_mmap = 9, NR_mprotect = 10, NR_munmap = 11, NR_getpid = 39, NR_uname = 63,
+  NR_gettimeofday = 96, NR_getuid = 102, NR_getgid = 104, NR_geteuid = 107, NR_getegid = 108, NR_getppid = 110,
+  NR_gettid = 186, NR_time = 201, NR_clock_gettime = 228, NR_clock_getres = 229,
+};
+
+/* Our own memcpy and memset: anything the compiler emits binds here, never to libc. */
+__attribute__((visibility("hidden"))) void* memcpy(void* dst, const void* src, size_t n) {
+  unsigned char* d = dst;
+  const unsigned char* s = src;
+  while (n--) *d++ = *s++;
+  return dst;
+}
+__attribute__((visibility("hidden"))) void* memset(void* dst, int c, size_t n) {
+  unsigned char* d = dst;
+  while (n--) *d++ = (unsigned char)c;
+  return dst;
+}
+
+static const struct rrx_buffered_call kCalls[] = {RRX_BUFFERED_CALLS};
+
+/* Both reached from rrx_hook_entry by their TLS offsets (offsets in rrx_thread_locals: below). */
+__attribute__((visibility("hidden"))) __thread struct rrx_thread_locals tl __attribute__((tls_model("initial-exec")));
+__attribute__((visibility("hidden"))) __thread char alt_stack[RRX_ALT_STACK_BYTES]
+    __attribute__((tls_model("initial-exec"), aligned(16)));
+_Static_assert(__builtin_offsetof(struct rrx_thread_locals, saved_rsp) == 0, "hook entry");
+_Static_assert(__builtin_offsetof(struct rrx_thread_locals, alt_stack_top) == 8, "hook entry");
+_Static_assert(__builtin_offsetof(struct rrx_thread_locals, return_addr) == 32, "hook entry");
+_Static_assert(RRX_ALT_STACK_BYTES == 16384, "hook entry");
+static int page_ready; /* the rrx page holds its two instructions (process-wide) */
+
+/* A syscall from right here: traced like any call of the program. */
+static long inline_syscall(long nr, long a0, long a1, long a2, long a3, long a4, long a5) {
+  register long r10 __asm__("r10") = a3;
+  register long r8 __asm__("r8") = a4;
+  register long r9 __asm__("r9") = a5;
+  long ret;
+  __asm__ volatile("syscall"
+                   : "=a"(ret)
+                   : "a"(nr), "D"(a0), "S"(a1), "d"(a2), "r"(r10), "r"(r8), "r"(r9)
+                   : "rcx", "r11", "memory");
+  return ret;
+}
+
+/* A syscall from one of the rrx page's instructions (`syscall; ret`). */
+static long page_syscall(unsigned long insn, long nr, long a0, long a1, long a2, long a3, long a4, long a5) {
+  register long r10 __asm__("r10") = a3;
+  register long r8 __asm__("r8") = a4;
+  register long r9 __asm__("r9") = a5;
+  long ret;
+  __asm__ volatile("call *%%rcx"
+                   : "=a"(ret), "+c"(insn)
+                   : "a"(nr), "D"(a0), "S"(a1), "d"(a2), "r"(r10), "r"(r8), "r"(r9)
+                   : "r11", "memory");
+  return ret;
+}
+
+static long traced_syscall(long nr, long a0, long a1, long a2, long a3, long a4, long a5) {
+  if (!page_ready) return inline_syscall(nr, a0, a1, a2, a3, a4, a5);
+  return page_syscall(RRX_PAGE_ADDR + RRX_TRACED_INSN_OFFSET, nr, a0, a1, a2, a3, a4, a5);
+}
+
+static int is_error(long ret) { return ret < 0 && ret >= -4095; }
+
+extern char rrx_hook_entry[];
+
+__attribute__((constructor)) static void map_rrx_page(void) {
+  const long MAP_PRIVATE_ANON = 0x02 | 0x20, MAP_FIXED_NOREPLACE = 0x100000, PROT_RW = 3, PROT_RX = 5;
+  long p = inline_syscall(NR_mmap, (long)RRX_PAGE_ADDR, RRX_PAGE_SIZE, PROT_RW,
+                          MAP_PRIVATE_ANON | MAP_FIXED_NOREPLACE, -1, 0);
+  if (p != (long)RRX_PAGE_ADDR) return; /* taken (or refused): every call stays traced */
+  static const unsigned char kSyscallRet[3] = {0x0f, 0x05, 0xc3};
+  memcpy((void*)(RRX_PAGE_ADDR + RRX_UNTRACED_INSN_OFFSET), kSyscallRet, 3);
+  memcpy((void*)(RRX_PAGE_ADDR + RRX_TRACED_INSN_OFFSET), kSyscallRet, 3);
+  uint64_t entry = (uint64_t)rrx_hook_entry;
+  memcpy((void*)RRX_HOOK_ENTRY_SLOT, &entry, sizeof entry);
+  if (inline_syscall(NR_mprotect, (long)RRX_PAGE_ADDR, RRX_PAGE_SIZE, PROT_RX, 0, 0, 0) != 0) return;
+  page_ready = 1;
+}
+
+/* First call of a thread: its buffer and alternate stack, and the recorder's yes or no. */
+static void init_thread(void) {
+  const long MAP_PRIVATE_ANON = 0x02 | 0x20, PROT_RW = 3;
+  tl.state = RRX_TL_DISABLED;
+  long size = RRX_BUFFER_BYTES;
+  long p = traced_syscall(NR_mmap, 0, size, PROT_RW, MAP_PRIVATE_ANON, -1, 0);
+  if (is_error(p)) return;
+  struct rrx_buffer_header* h = (struct rrx_buffer_header*)p;
+  h->magic = RRX_BUFFER_MAGIC;
+  h->version = RRX_SYSCALLBUF_VERSION;
+  h->header_size = sizeof *h;
+  h->capacity = RRX_BUFFER_BYTES - sizeof *h;
+  h->generation = 0;
+  h->record_count = 0;
+  h->bytes_used = 0;
+  if (traced_syscall(RRX_CALL_INIT_BUFFER, p, RRX_BUFFER_BYTES, RRX_SYSCALLBUF_VERSION, 0, 0, 0) != 0) {
+    traced_syscall(NR_munmap, p, size, 0, 0, 0, 0);
+    return;
+  }
+  tl.buffer = (uint64_t)p;
+  tl.state = RRX_TL_BUFFERED;
+}
+
+static const struct rrx_buffered_call* buffered(long nr) {
+  for (unsigned i = 0; i < sizeof kCalls / sizeof kCalls[0]; ++i) {
+    if (kCalls[i].nr == nr) return &kCalls[i];
+  }
+  return NULL;
+}
+
+/* The hook: the call `nr` with its six arguments, as the program's syscall
+ * instruction would have made it; returns rax. One transaction per call:
+ * lock, reserve, call from the untraced instruction, copy the outputs,
+ * publish, unlock. */
+__attribute__((visibility("hidden"))) long hook_impl(long nr, long a0, long a1, long a2, long a3, long a4, long a5) {
+  if (!page_ready) return inline_syscall(nr, a0, a1, a2, a3, a4, a5);
+  if (tl.state == RRX_TL_UNINIT) init_thread();
+  const struct rrx_buffered_call* c = tl.state == RRX_TL_BUFFERED && !tl.locked ? buffered(nr) : NULL;
+  if (!c) return traced_syscall(nr, a0, a1, a2, a3, a4, a5);
+  tl.locked = 1;
+  long args[6] = {a0, a1, a2, a3, a4, a5};
+  uint32_t size = RRX_ALIGN8(sizeof(struct rrx_buffer_record));
+  for (int i = 0; i < 2; ++i) {
+    if (c->out_arg[i] >= 0 && args[c->out_arg[i]] != 0) {
+      size += sizeof(struct rrx_buffer_output) + RRX_ALIGN8(c->out_len[i]);
+    }
+  }
+  struct rrx_buffer_header* h = (struct rrx_buffer_header*)tl.buffer;
+  if (h->bytes_used + size > h->capacity) {
+    /* Full: this call goes traced, and the recorder takes every record at its
+     * stop; then the buffer starts over. */
+    long ret = traced_syscall(nr, a0, a1, a2, a3, a4, a5);
+    h->bytes_used = 0;
+    h->record_count = 0;
+    h->generation++;
+    tl.locked = 0;
+    return ret;
+  }
+  struct rrx_buffer_record* r = (struct rrx_buffer_record*)((char*)(h + 1) + h->bytes_used);
+  long ret = page_syscall(RRX_PAGE_ADDR + RRX_UNTRACED_INSN_OFFSET, nr, a0, a1, a2, a3, a4, a5);
+  r->nr = nr;
+  for (int i = 0; i < 6; ++i) r->args[i] = (uint64_t)args[i];
+  r->ret = ret;
+  r->flags = 0;
+  r->output_count = 0;
+  char* at = (char*)r + RRX_ALIGN8(sizeof *r);
+  if (!is_error(ret)) {
+    for (int i = 0; i < 2; ++i) {
+      if (c->out_arg[i] < 0 || args[c->out_arg[i]] == 0) continue;
+      struct rrx_buffer_output* o = (struct rrx_buffer_output*)at;
+      o->addr = (uint64_t)args[c->out_arg[i]];
+      o->len = c->out_len[i];
+      memcpy(o + 1, (const void*)o->addr, o->len);
+      at += sizeof *o + RRX_ALIGN8(o->len);
+      r->output_count++;
+    }
+  }
+  r->size = (uint32_t)(at - (char*)r);
+  h->record_count++;
+  __asm__ volatile("" ::: "memory");
+  h->bytes_used += r->size; /* published */
+  tl.locked = 0;
+  return ret;
+}
+
+/* The hook for C callers (the interposed functions below, test programs). */
+EXPORT long rrx_syscall_hook(long nr, long a0, long a1, long a2, long a3, long a4, long a5) {
+  return hook_impl(nr, a0, a1, a2, a3, a4, a5);
+}
+
+/* The hook for patched sites (core/syscallbuf_abi.h, "Hook entry"): every
+ * register as at the syscall, rcx = where to jump back to. Moves only until
+ * the flags are saved on the alternate stack. */
+__asm__(
+    ".text\n"
+    ".globl rrx_hook_entry\n"
+    ".hidden rrx_hook_entry\n"
+    ".type rrx_hook_entry,@function\n"
+    "rrx_hook_entry:\n"
+    "  movq tl@gottpoff(%rip), %r11\n"
+    "  movq %rsp, %fs:0(%r11)\n"               /* tl.saved_rsp */
+    "  movq %rcx, %fs:32(%r11)\n"              /* tl.return_addr */
+    "  movq %fs:8(%r11), %rcx\n"               /* tl.alt_stack_top: 0 = none in use */
+    "  jrcxz 1f\n"
+    "  jmp 2f\n"
+    "1:movq alt_stack@gottpoff(%rip), %rcx\n"
+    "  movq %fs:0, %rsp\n"                     /* the thread pointer (TCB self-pointer) */
+    "  leaq 16384(%rsp,%rcx), %rcx\n"          /* the top of this thread's alt_stack */
+    "2:movq %rcx, %rsp\n"
+    "  pushq %fs:0(%r11)\n"                    /* the program's rsp */
+    "  pushfq\n"
+    "  pushq %fs:32(%r11)\n"                   /* where to jump back to */
+    "  pushq %fs:8(%r11)\n"                    /* tl.alt_stack_top at entry */
+    "  leaq -256(%rsp), %rcx\n"
+    "  andq $-16, %rcx\n"
+    "  movq %rcx, %fs:8(%r11)\n"               /* a nested entry goes below this frame */
+    "  pushq %rdi\n"
+    "  pushq %rsi\n"
+    "  pushq %rdx\n"
+    "  pushq %r10\n"
+    "  pushq %r8\n"
+    "  pushq %r9\n"
+    "  subq $8, %rsp\n"
+    "  pushq %r9\n"                            /* a5, the 7th argument */
+    "  movq %r8, %r9\n"
+    "  movq %r10, %r8\n"
+    "  movq %rdx, %rcx\n"
+    "  movq %rsi, %rdx\n"
+    "  movq %rdi, %rsi\n"
+    "  movq %rax, %rdi\n"
+    "  call hook_impl\n"
+    "  addq $16, %rsp\n"
+    "  popq %r9\n"
+    "  popq %r8\n"
+    "  popq %r10\n"
+    "  popq %rdx\n"
+    "  popq %rsi\n"
+    "  popq %rdi\n"
+    "  movq tl@gottpoff(%rip), %r11\n"
+    "  popq %rcx\n"
+    "  movq %rcx, %fs:8(%r11)\n"               /* tl.alt_stack_top back */
+    "  popq %rcx\n"                            /* where to jump back to */
+    "  movq (%rsp), %r11\n"                    /* r11 = the flags, as the kernel leaves it */
+    "  popfq\n"
+    "  movq (%rsp), %rsp\n"                    /* the program's rsp */
+    "  jmp *%rcx\n"
+    ".size rrx_hook_entry, .-rrx_hook_entry\n");
+extern char rrx_hook_entry[];
+
+/* ---- The temporary front door: libc functions interposed by symbol. ---- */
+
+extern int* __errno_location(void);
+
+static long libc_result(long ret) {
+  if (is_error(ret)) {
+    *__errno_location() = (int)-ret;
+    return -1;
+  }
+  return ret;
+}
+
+#define HOOK0(nr) rrx_syscall_hook(nr, 0, 0, 0, 0, 0, 0)
+EXPORT int getpid(void) { return (int)HOOK0(NR_getpid); }
+EXPORT int getppid(void) { return (int)HOOK0(NR_getppid); }
+EXPORT int gettid(void) { return (int)HOOK0(NR_gettid); }
+EXPORT unsigned getuid(void) { return (unsigned)HOOK0(NR_getuid); }
+EXPORT unsigned geteuid(void) { return (unsigned)HOOK0(NR_geteuid); }
+EXPORT unsigned getgid(void) { return (unsigned)HOOK0(NR_getgid); }
+EXPORT unsigned getegid(void) { return (unsigned)HOOK0(NR_getegid); }
+EXPORT int clock_gettime(int clock, void* ts) {
+  return (int)libc_result(rrx_syscall_hook(NR_clock_gettime, clock, (long)ts, 0, 0, 0, 0));
+}
+EXPORT int clock_getres(int clock, void* ts) {
+  return (int)libc_result(rrx_syscall_hook(NR_clock_getres, clock, (long)ts, 0, 0, 0, 0));
+}
+EXPORT int gettimeofday(void* tv, void* tz) {
+  return (int)libc_result(rrx_syscall_hook(NR_gettimeofday, (long)tv, (long)tz, 0, 0, 0, 0));
+}
+EXPORT long time(long* t) { return libc_result(rrx_syscall_hook(NR_time, (long)t, 0, 0, 0, 0, 0)); }
+EXPORT long lseek(int fd, long off, int whence) {
+  return libc_result(rrx_syscall_hook(NR_lseek, fd, off, whence, 0, 0, 0));
+}
+EXPORT long lseek64(int fd, long off, int whence) { return lseek(fd, off, whence); }
+EXPORT int fstat(int fd, void* st) { return (int)libc_result(rrx_syscall_hook(NR_fstat, fd, (long)st, 0, 0, 0, 0)); }
+EXPORT int fstat64(int fd, void* st) { return fstat(fd, st); }
+EXPORT int uname(void* u) { return (int)libc_result(rrx_syscall_hook(NR_uname, (long)u, 0, 0, 0, 0, 0)); }

@@ -1,0 +1,123 @@
+// The recorder's side of the syscall buffer: see syscallbuf_record.h.
+#include "record/syscallbuf_record.h"
+
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstddef>
+#include <cstdlib>
+#include <filesystem>
+#include <iterator>
+#include <fstream>
+#include <sstream>
+
+#include "core/error.h"
+#include "core/syscallbuf_abi.h"
+
+namespace rrx::record {
+
+namespace fs = std::filesystem;
+
+std::string preload_library_path() {
+  if (const char* env = std::getenv("RRX_PRELOAD_LIB"); env && *env) {
+    if (!fs::exists(env)) throw Error(std::string("RRX_PRELOAD_LIB names a missing file: ") + env);
+    return fs::absolute(env).string();
+  }
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  fs::path lib = exe.parent_path().parent_path() / "lib" / "rrx" / "librrx_preload.so";
+  if (ec || !fs::exists(lib)) {
+    throw Error("the syscall buffer's library is missing (looked for " + lib.string() +
+                "); record without it: rrx record -n");
+  }
+  return lib.string();
+}
+
+std::vector<std::string> with_preload(std::vector<std::string> env, const std::string& library) {
+  for (auto& e : env) {
+    if (e.starts_with("LD_PRELOAD=")) {
+      std::string rest = e.substr(11);
+      e = "LD_PRELOAD=" + library + (rest.empty() ? "" : ":" + rest);
+      return env;
+    }
+  }
+  env.push_back("LD_PRELOAD=" + library);
+  return env;
+}
+
+namespace {
+constexpr uint32_t kIpLo = static_cast<uint32_t>(RRX_UNTRACED_IP);
+constexpr uint32_t kIpHi = static_cast<uint32_t>(RRX_UNTRACED_IP >> 32);
+// (A constant array: the child installs it between fork and exec.)
+const sock_filter kFilter[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0, 5),
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, instruction_pointer)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kIpLo, 0, 3),
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, instruction_pointer) + 4),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kIpHi, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE),
+};
+}  // namespace
+
+seccomp::Program fast_path_filter() { return seccomp::Program(std::begin(kFilter), std::end(kFilter)); }
+
+int install_fast_path_filter() {
+  sock_fprog fprog{static_cast<unsigned short>(std::size(kFilter)), const_cast<sock_filter*>(kFilter)};
+  if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &fprog) == 0) return 0;
+  if (errno != EACCES) return errno;
+  // Without CAP_SYS_ADMIN the kernel wants no_new_privs first (as rr sets it).
+  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return errno;
+  if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &fprog) == 0) return 0;
+  return errno;
+}
+
+std::vector<syscallbuf::Call> take_published(Task& task, BufferCursor& cursor) {
+  rrx_buffer_header h;
+  // Unreadable: the kernel is taking the address space down (the thread is
+  // being killed); nothing it did after its last stop can be recorded.
+  if (!task.read_exact(cursor.addr, &h, sizeof h)) return {};
+  if (h.magic != RRX_BUFFER_MAGIC || h.version != RRX_SYSCALLBUF_VERSION || h.header_size != sizeof h ||
+      h.capacity > RRX_BUFFER_BYTES || h.bytes_used > h.capacity) {
+    throw Error("syscall buffer of thread " + std::to_string(task.tid()) + " has a bad header");
+  }
+  if (h.generation != cursor.generation) {
+    // The library emptied it after a traced call, at whose stop every record was taken.
+    cursor.generation = h.generation;
+    cursor.taken = 0;
+  }
+  if (h.bytes_used < cursor.taken) {
+    throw Error("syscall buffer of thread " + std::to_string(task.tid()) + " shrank without a new generation");
+  }
+  if (h.bytes_used == cursor.taken) return {};
+  std::vector<uint8_t> bytes(h.bytes_used - cursor.taken);
+  if (!task.read_exact(cursor.addr + sizeof h + cursor.taken, bytes.data(), bytes.size())) {
+    throw Error("syscall buffer of thread " + std::to_string(task.tid()) + " is unreadable");
+  }
+  auto calls = syscallbuf::parse_records(bytes);
+  cursor.taken = h.bytes_used;
+  return calls;
+}
+
+bool in_preload_code(pid_t tgid, uint64_t ip) {
+  if (ip >= RRX_PAGE_ADDR && ip < RRX_PAGE_ADDR + RRX_PAGE_SIZE) return true;
+  std::ifstream maps("/proc/" + std::to_string(tgid) + "/maps");
+  std::string line;
+  while (std::getline(maps, line)) {
+    if (line.find("librrx_preload.so") == std::string::npos) continue;
+    uint64_t lo = 0, hi = 0;
+    char dash = 0;
+    std::istringstream in(line);
+    in >> std::hex >> lo >> dash >> hi;
+    if (ip >= lo && ip < hi) return true;
+  }
+  return false;
+}
+
+}  // namespace rrx::record

@@ -1,0 +1,52 @@
+// The recorder's side of the syscall buffer (the fast path, `rrx record
+// --syscallbuf`): where the preload library is, the seccomp filter that lets
+// the library's untraced instruction run without a stop, and the cursor that
+// takes the records a thread published since its last stop.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/ptrace_task.h"
+#include "core/seccomp_filter.h"
+#include "core/syscallbuf.h"
+
+namespace rrx::record {
+
+// librrx_preload.so beside rrx: <dir of rrx>/../lib/rrx/ (build tree and
+// install), or $RRX_PRELOAD_LIB. Throws rrx::Error when it is missing.
+std::string preload_library_path();
+
+// The environment with the library added in front of any LD_PRELOAD.
+std::vector<std::string> with_preload(std::vector<std::string> env, const std::string& library);
+
+// In the child, before its exec (after the recorder seized it): the filter
+// that allows calls made from RRX_UNTRACED_IP and returns SECCOMP_RET_TRACE for
+// every other. Sets PR_SET_NO_NEW_PRIVS when the kernel asks for it. Returns
+// 0 or the errno of the failure (async-signal-safe: no allocation).
+int install_fast_path_filter();
+// The same filter, for tests (seccomp::run).
+seccomp::Program fast_path_filter();
+
+// One thread's buffer as the recorder follows it: shared by the tasks that
+// share the memory (vfork), copied at fork.
+struct BufferCursor {
+  uint64_t addr = 0;        // struct rrx_buffer_header in the thread's memory
+  uint32_t generation = 0;  // the library's generation the cursor counts in
+  uint32_t taken = 0;       // bytes of records already turned into events
+};
+
+// The records published since the cursor, which moves past them (none when
+// the memory is gone: a thread being killed). Throws rrx::Error when the
+// header or a record is not what the library writes.
+std::vector<syscallbuf::Call> take_published(Task& task, BufferCursor& cursor);
+
+// True when `ip` is in the library's code or the rrx page of process `tgid`:
+// rrx does not take the CPU from a thread there (a transaction must not be
+// split by a preemption event).
+bool in_preload_code(pid_t tgid, uint64_t ip);
+
+}  // namespace rrx::record

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# gdb over calls recorded by the syscall buffer (rrx record --syscallbuf):
+# a watchpoint on memory that a buffered clock_gettime wrote, found in
+# reverse, and forward again to the same value.
+source "$(dirname "$0")/lib/gdb_common.sh"
+
+export RRX_E2E_RECORD_ARGS="${RRX_E2E_RECORD_ARGS:-} --syscallbuf"
+gdb_record sb -- "$RRX_TEST_PROGRAMS/syscallbuf_watch"
+gdb_run sb '
+break syscallbuf_watch.c:14
+continue
+echo ==at-print==\n
+print when.tv_nsec == 0
+print $rrx_ns = when.tv_nsec
+echo ==end==\n
+watch -l when.tv_nsec
+echo ==back==\n
+reverse-continue
+print when.tv_nsec
+echo ==end==\n
+echo ==forward==\n
+continue
+print when.tv_nsec == $rrx_ns
+echo ==end==\n
+'
+OUT=$WORK/sb.gdb.out
+expect_in at-print '^\$1 = 0$'
+# Back to the buffered call's untraced syscall instruction in the rrx page
+# (0x70000000), where the replay wrote the recorded result.
+expect_in back 'Old value = [1-9]'
+expect_in back 'New value = 0'
+expect_in back '^0x0*70000000 in '
+expect_in forward 'New value = [1-9]'
+expect_in forward '^\$4 = 1$'
+gdb_finish
