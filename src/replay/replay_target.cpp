@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstddef>
+#include <cstdio>
 #include <cstring>
 #include <cstdlib>
 #include <fstream>
@@ -564,7 +565,32 @@ const trace::RecordedFiles& ReplayTarget::recorded_files() {
   return *files_;
 }
 
+// /proc/PID[/task/TID]/... of a replayed process, as gdb names it (the
+// recorded ids): the same file of the live process that plays that part
+// (its maps are the recorded layout, its files the trace's copies). Empty
+// when the path names no live replayed process.
+std::string ReplayTarget::live_proc_path(const std::string& path) {
+  unsigned long pid = 0, tid = 0;
+  int after_pid = 0, after_tid = 0;
+  if (std::sscanf(path.c_str(), "/proc/%lu%n/task/%lu%n", &pid, &after_pid, &tid, &after_tid) < 1 ||
+      after_pid == 0 || exited_ || !session_->alive()) {
+    return {};
+  }
+  auto live = [this](unsigned long id) -> long {
+    return id <= INT32_MAX && session_->has_task(static_cast<int>(id)) ? session_->task(static_cast<int>(id)).tid() : -1;
+  };
+  const long live_pid = live(pid);
+  if (live_pid < 0) return {};
+  if (after_tid > 0) {
+    const long live_tid = live(tid);
+    if (live_tid < 0) return {};
+    return "/proc/" + std::to_string(live_pid) + "/task/" + std::to_string(live_tid) + path.substr(static_cast<size_t>(after_tid));
+  }
+  return "/proc/" + std::to_string(live_pid) + path.substr(static_cast<size_t>(after_pid));
+}
+
 std::string ReplayTarget::file_for(int pid, const std::string& path, int& error) {
+  if (std::string live = live_proc_path(path); !live.empty()) return live;
   try {
     const trace::RecordedFiles& files = recorded_files();
     auto v = files.find(path, pid != 0 ? pid : focus(), session_->next_event());

@@ -95,6 +95,7 @@ class ReplayTarget : public gdb::Target {
   std::string event_out_of_range(uint64_t n);
   bool restart_at_start();
   const trace::RecordedFiles& recorded_files();
+  std::string live_proc_path(const std::string& path);
 
   ReplayOptions options_;
   std::unique_ptr<ReplaySession> session_;

@@ -95,6 +95,9 @@ bt
 info sharedlibrary
 info functions hf_re
 echo ==end==\n
+echo ==maps==\n
+info proc mappings
+echo ==end==\n
 reverse-continue
 echo ==reverse==\n
 bt 1
@@ -110,7 +113,9 @@ expect_in loaded "^0x[0-9a-f]+ +0x[0-9a-f]+ +Yes +(target:)?$B/libhf_linked.so$"
 expect_in loaded "^0x[0-9a-f]+ +0x[0-9a-f]+ +Yes +(target:)?$B/libhf_loaded.so$"
 expect_in loaded '^[0-9]+:	int hf_recorded_only\(int\);$'
 expect_in reverse '^#0  hf_linked \(x=2\) at .*hf_linked.c:4$'
-reject hf 'hf_rebuilt|warning: .*(does not match|mismatch)'
+# gdb's /proc/PID/... reads (recorded ids) are the replaying process's.
+expect_in maps '^ +0x[0-9a-f]+ +0x[0-9a-f]+ +0x[0-9a-f]+ +0x0 +rw-p +\[stack\]$'
+reject hf 'hf_rebuilt|warning: .*(does not match|mismatch)|unable to open /proc file'
 
 # A gdb that rrx did not start, given no program: it learns the program
 # from the stub and reads it and the libraries through it.
@@ -131,6 +136,7 @@ expect_in linked '^#0  hf_linked \(x=2\) at .*hf_linked.c:4$'
 expect_in linked '^hf_recorded_only in section \.text of .*libhf_linked\.so$'
 expect_in loaded '^#0  hf_loaded \(x=7\) at .*hf_loaded.c:3$'
 expect_in loaded "^0x[0-9a-f]+ +0x[0-9a-f]+ +Yes +(target:)?$B/libhf_loaded.so$"
-reject plain 'hf_rebuilt'
+expect_in maps '^ +0x[0-9a-f]+ +0x[0-9a-f]+ +0x[0-9a-f]+ +0x0 +rw-p +\[stack\]$'
+reject plain 'hf_rebuilt|unable to open /proc file'
 
 gdb_finish
