@@ -27,7 +27,18 @@ python
 import gdb
 
 def _rrx_monitor(command, to_string=False):
-    return gdb.execute("monitor " + command, to_string=to_string)
+    if not to_string:
+        return gdb.execute("monitor " + command)
+    # `set debug remote` would put the packets (binary) into the captured
+    # answer: off while capturing.
+    debug = gdb.parameter("debug remote")
+    if debug:
+        gdb.execute("set debug remote 0")
+    try:
+        return gdb.execute("monitor " + command, to_string=True)
+    finally:
+        if debug:
+            gdb.execute("set debug remote %d" % debug)
 
 def _rrx_number(arg, usage):
     words = gdb.string_to_argv(arg)
