@@ -9,20 +9,14 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/proc_maps.h"
 #include "core/ptrace_task.h"
 
 namespace rrx {
 
 uint64_t mapping_end(int pid, uint64_t addr) {
-  std::ifstream maps("/proc/" + std::to_string(pid) + "/maps");
-  std::string line;
-  while (std::getline(maps, line)) {
-    uint64_t lo = 0, hi = 0;
-    if (std::sscanf(line.c_str(), "%" SCNx64 "-%" SCNx64, &lo, &hi) == 2 && addr >= lo && addr < hi) {
-      return hi;
-    }
-  }
-  return 0;
+  auto m = proc_mapping_at(pid, addr);
+  return m ? m->end : 0;
 }
 
 InitialStack InitialStack::read(Task& task, uint64_t sp) {

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "core/ptrace_task.h"
+#include "core/proc_maps.h"
 
 namespace rrx {
 
@@ -55,18 +56,10 @@ std::vector<sys::Range> TaskMemReader::backed_ranges(uint64_t addr, uint64_t len
   std::vector<sys::Range> out;
   if (len == 0 || addr + len < addr) return out;
   const uint64_t end = addr + len;
-  std::ifstream maps("/proc/" + std::to_string(task_.tid()) + "/maps");
-  std::string line;
-  while (std::getline(maps, line)) {
-    unsigned long long lo = 0, hi = 0;
-    char perms[8] = {};
-    int path_at = 0;
-    if (std::sscanf(line.c_str(), "%llx-%llx %7s %*s %*s %*s %n", &lo, &hi, perms, &path_at) < 3) continue;
-    if (hi <= addr || lo >= end) continue;
-    const std::string path = path_at > 0 && static_cast<size_t>(path_at) <= line.size() ? line.substr(path_at) : "";
-    const bool private_anon = perms[3] == 'p' && (path.empty() || path[0] == '[');
-    if (private_anon) continue;
-    const uint64_t from = std::max<uint64_t>(lo, addr), to = std::min<uint64_t>(hi, end);
+  for (const ProcMapping& m : read_proc_maps(task_.tid())) {
+    if (m.end <= addr || m.start >= end) continue;
+    if (m.private_anonymous()) continue;
+    const uint64_t from = std::max<uint64_t>(m.start, addr), to = std::min<uint64_t>(m.end, end);
     if (!out.empty() && out.back().addr + out.back().len == from) out.back().len += to - from;
     else out.push_back({from, to - from});
   }

@@ -11,6 +11,7 @@
 
 #include "core/cpuid_trap.h"
 #include "core/error.h"
+#include "core/proc_maps.h"
 
 namespace rrx::record {
 
@@ -91,24 +92,12 @@ const std::vector<insn_scan::Site>& RandomInsnFinder::sites_of(const std::string
 
 void RandomInsnFinder::scan_exec(trace::TraceWriter& writer, Task& task, pid_t pid, const std::string& exe) {
   std::string proc = "/proc/" + std::to_string(task.tid());
-  std::ifstream maps(proc + "/maps");
   std::vector<Mapping> found;
-  std::string line;
-  while (std::getline(maps, line)) {
-    // START-END PERMS OFFSET DEV INODE PATH
-    std::istringstream in(line);
-    std::string range, perms, offset, dev, inode, path;
-    in >> range >> perms >> offset >> dev >> inode;
-    std::getline(in >> std::ws, path);
-    if (perms.size() < 3 || perms[2] != 'x' || path.empty() || path[0] != '/') continue;
-    size_t dash = range.find('-');
-    if (dash == std::string::npos) continue;
-    uint64_t start = std::stoull(range.substr(0, dash), nullptr, 16);
-    uint64_t end = std::stoull(range.substr(dash + 1), nullptr, 16);
-    bool in_program = path == exe;
+  for (const ProcMapping& m : read_proc_maps(task.tid())) {
+    if (!m.executable() || m.path.empty() || m.path[0] != '/') continue;
+    bool in_program = m.path == exe;
     // The exe by /proc/TID/exe: the very file the kernel runs, whatever its path became.
-    found.push_back({in_program ? proc + "/exe" : path, path, start, end - start, std::stoull(offset, nullptr, 16),
-                     in_program});
+    found.push_back({in_program ? proc + "/exe" : m.path, m.path, m.start, m.end - m.start, m.offset, in_program});
   }
   record(writer, task, pid, found);
 }

@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/proc_maps.h"
 
 namespace rrx::record {
 
@@ -57,16 +58,10 @@ bool fd_info(pid_t tid, int fd, uint64_t* pos, int* flags) {
 
 // The mapping that starts at `addr` in `tid`: its end and its path column.
 bool mapping_at(pid_t tid, uint64_t addr, uint64_t* end, std::string* path) {
-  std::ifstream maps("/proc/" + std::to_string(tid) + "/maps");
-  std::string line;
-  while (std::getline(maps, line)) {
-    unsigned long long lo = 0;
-    unsigned long long hi = 0;
-    int consumed = 0;
-    if (std::sscanf(line.c_str(), "%llx-%llx %*s %*s %*s %*s %n", &lo, &hi, &consumed) < 2) continue;
-    if (lo != addr) continue;
-    *end = hi;
-    *path = consumed > 0 && static_cast<size_t>(consumed) <= line.size() ? line.substr(static_cast<size_t>(consumed)) : "";
+  for (const ProcMapping& m : read_proc_maps(tid)) {
+    if (m.start != addr) continue;
+    *end = m.end;
+    *path = m.path;
     return true;
   }
   return false;
@@ -77,23 +72,17 @@ std::vector<std::string> outside_mappers(dev_t dev, ino_t ino, const std::vector
   std::vector<std::string> out;
   std::set<pid_t> inside(tree.begin(), tree.end());
   inside.insert(::getpid());
-  char devstr[32];
-  std::snprintf(devstr, sizeof devstr, "%02x:%02x", major(dev), minor(dev));
   DIR* proc = ::opendir("/proc");
   if (!proc) return out;
   while (dirent* e = ::readdir(proc)) {
     char* endp = nullptr;
     long pid = std::strtol(e->d_name, &endp, 10);
     if (*endp != '\0' || pid <= 0 || inside.count(static_cast<pid_t>(pid))) continue;
-    std::ifstream maps(std::string("/proc/") + e->d_name + "/maps");
-    std::string line;
-    while (std::getline(maps, line)) {
-      char perms[8] = {};
-      char d[32] = {};
-      unsigned long long inode = 0;
-      if (std::sscanf(line.c_str(), "%*[0-9a-f]-%*[0-9a-f] %7s %*s %31s %llu", perms, d, &inode) != 3) continue;
+    for (const ProcMapping& m : read_proc_maps(static_cast<pid_t>(pid))) {
       // Only a writable shared map can change the bytes.
-      if (perms[1] != 'w' || perms[3] != 's' || inode != ino || std::strcmp(d, devstr) != 0) continue;
+      if (!m.writable() || !m.shared() || m.inode != ino || m.dev_major != major(dev) || m.dev_minor != minor(dev)) {
+        continue;
+      }
       std::ifstream comm(std::string("/proc/") + e->d_name + "/comm");
       std::string name;
       std::getline(comm, name);

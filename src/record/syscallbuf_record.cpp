@@ -17,6 +17,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/proc_maps.h"
 #include "core/syscallbuf_abi.h"
 
 namespace rrx::record {
@@ -107,17 +108,8 @@ std::vector<syscallbuf::Call> take_published(Task& task, BufferCursor& cursor) {
 
 bool in_preload_code(pid_t tgid, uint64_t ip) {
   if (ip >= RRX_PAGE_ADDR && ip < RRX_PAGE_ADDR + RRX_PAGE_SIZE) return true;
-  std::ifstream maps("/proc/" + std::to_string(tgid) + "/maps");
-  std::string line;
-  while (std::getline(maps, line)) {
-    if (line.find("librrx_preload.so") == std::string::npos) continue;
-    uint64_t lo = 0, hi = 0;
-    char dash = 0;
-    std::istringstream in(line);
-    in >> std::hex >> lo >> dash >> hi;
-    if (ip >= lo && ip < hi) return true;
-  }
-  return false;
+  auto m = proc_mapping_at(tgid, ip);
+  return m && m->path.find("librrx_preload.so") != std::string::npos;
 }
 
 }  // namespace rrx::record

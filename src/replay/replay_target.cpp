@@ -12,6 +12,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "core/proc_maps.h"
 #include "trace_format/trace_dir.h"
 
 namespace rrx::replay {
@@ -633,20 +634,14 @@ std::vector<gdb::MemoryRegion> ReplayTarget::memory_map() {
   // mappings are the trace's copies, so their paths are left out.
   std::vector<gdb::MemoryRegion> map;
   if (exited_ || !session_->alive()) return map;
-  std::ifstream maps("/proc/" + std::to_string(session_->task(focus_tid()).tid()) + "/maps");
-  std::string line;
-  while (std::getline(maps, line)) {
+  for (const ProcMapping& m : read_proc_maps(session_->task(focus_tid()).tid())) {
     gdb::MemoryRegion r;
-    char perms[8] = {};
-    unsigned long long start = 0, end = 0;
-    int name_at = 0;
-    if (std::sscanf(line.c_str(), "%llx-%llx %7s %*s %*s %*s %n", &start, &end, perms, &name_at) < 3) continue;
-    r.start = start;
-    r.end = end;
-    r.readable = perms[0] == 'r';
-    r.writable = perms[1] == 'w';
-    r.executable = perms[2] == 'x';
-    if (name_at > 0 && line[static_cast<size_t>(name_at)] == '[') r.name = line.substr(static_cast<size_t>(name_at));
+    r.start = m.start;
+    r.end = m.end;
+    r.readable = m.readable();
+    r.writable = m.writable();
+    r.executable = m.executable();
+    if (!m.path.empty() && m.path[0] == '[') r.name = m.path;
     map.push_back(std::move(r));
   }
   return map;

@@ -16,6 +16,7 @@
 #include <set>
 
 #include "core/error.h"
+#include "core/proc_maps.h"
 #include "core/remote_syscall.h"
 #include "trace_format/sparse_file.h"
 #include "trace_format/trace_dir.h"
@@ -145,23 +146,16 @@ void SharedMemory::map(Task& t, uint64_t scratch, schema::FileMapping::Reader m,
 }
 
 bool SharedMemory::unmap_segment(Task& t, uint64_t scratch, uint64_t addr) {
-  std::ifstream maps("/proc/" + std::to_string(t.tid()) + "/maps");
-  std::string line;
   uint64_t end = 0;
   std::string name;
-  while (std::getline(maps, line)) {
-    unsigned long long lo = 0;
-    unsigned long long hi = 0;
-    int consumed = 0;
-    if (std::sscanf(line.c_str(), "%llx-%llx %*s %*s %*s %*s %n", &lo, &hi, &consumed) < 2) continue;
-    std::string path = consumed > 0 && static_cast<size_t>(consumed) <= line.size() ? line.substr(consumed) : "";
+  for (const ProcMapping& m : read_proc_maps(t.tid())) {
     if (end == 0) {
-      if (lo != addr) continue;
-      if (path.rfind(std::string("/memfd:") + kMemfdPrefix, 0) != 0) return false;
-      name = path;
-      end = hi;
-    } else if (lo == end && path == name) {
-      end = hi;  // the same segment, split by an mprotect
+      if (m.start != addr) continue;
+      if (m.path.rfind(std::string("/memfd:") + kMemfdPrefix, 0) != 0) return false;
+      name = m.path;
+      end = m.end;
+    } else if (m.start == end && m.path == name) {
+      end = m.end;  // the same segment, split by an mprotect
     } else {
       break;
     }
@@ -203,23 +197,11 @@ std::shared_ptr<const SharedMemory::Snapshot> SharedMemory::snapshot(const std::
   // shmem inode and page offset, from the first task that maps it.
   std::set<std::pair<uint64_t, uint64_t>> seen;
   for (const auto& [tid, task] : tasks) {
-    std::ifstream maps("/proc/" + std::to_string(task->tid()) + "/maps");
-    std::string line;
-    while (std::getline(maps, line)) {
-      unsigned long long lo = 0;
-      unsigned long long hi = 0;
-      unsigned long long pgoff = 0;
-      unsigned long long inode = 0;
-      char perms[8] = {};
-      int consumed = 0;
-      if (std::sscanf(line.c_str(), "%llx-%llx %7s %llx %*s %llu %n", &lo, &hi, perms, &pgoff, &inode, &consumed) < 5) {
-        continue;
-      }
-      std::string path = consumed > 0 && static_cast<size_t>(consumed) <= line.size() ? line.substr(consumed) : "";
-      if (perms[3] != 's' || (path.rfind("/dev/zero", 0) != 0 && path.rfind("[anon_shmem", 0) != 0)) continue;
-      if (!seen.insert({inode, pgoff}).second) continue;
-      Snapshot::Anonymous a{tid, lo, std::string(hi - lo, '\0')};
-      a.bytes.resize(task->read_mem(lo, a.bytes.data(), a.bytes.size()));
+    for (const ProcMapping& m : read_proc_maps(task->tid())) {
+      if (!m.shared() || (m.path.rfind("/dev/zero", 0) != 0 && m.path.rfind("[anon_shmem", 0) != 0)) continue;
+      if (!seen.insert({m.inode, m.offset}).second) continue;
+      Snapshot::Anonymous a{tid, m.start, std::string(m.end - m.start, '\0')};
+      a.bytes.resize(task->read_mem(m.start, a.bytes.data(), a.bytes.size()));
       snap->anonymous.push_back(std::move(a));
     }
   }

@@ -1,0 +1,41 @@
+// /proc/PID/maps, parsed once for everyone: the mappings of a process with
+// their addresses, permissions, file offset, device, inode and path column
+// (a file path, possibly with " (deleted)", a [name] or empty).
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace rrx {
+
+struct ProcMapping {
+  uint64_t start = 0, end = 0;  // [start, end)
+  char perms[5] = "----";       // rwxp / rwxs
+  uint64_t offset = 0;          // file offset (shmem: page offset) of start
+  unsigned dev_major = 0, dev_minor = 0;
+  uint64_t inode = 0;
+  std::string path;
+
+  bool readable() const { return perms[0] == 'r'; }
+  bool writable() const { return perms[1] == 'w'; }
+  bool executable() const { return perms[2] == 'x'; }
+  bool shared() const { return perms[3] == 's'; }
+  // Private and backed by no file: [heap], [stack], [anon:NAME] or nothing.
+  bool private_anonymous() const { return !shared() && (path.empty() || path[0] == '['); }
+  bool contains(uint64_t addr) const { return addr >= start && addr < end; }
+};
+
+// One line of a maps file; nullopt for a line that is not one.
+std::optional<ProcMapping> parse_proc_maps_line(std::string_view line);
+// The mappings of process (or thread) `pid`, in address order; empty when
+// its maps cannot be read (the process is gone).
+std::vector<ProcMapping> read_proc_maps(pid_t pid);
+// The mapping holding `addr`, if any.
+std::optional<ProcMapping> proc_mapping_at(pid_t pid, uint64_t addr);
+
+}  // namespace rrx
