@@ -20,6 +20,7 @@
 
 #include "core/error.h"
 #include "core/hash.h"
+#include "core/unique_fd.h"
 #include "trace_format/format.h"
 #include "trace_format/sparse_file.h"
 #include "trace_format/trace_pack.h"
@@ -33,25 +34,6 @@ namespace {
 constexpr size_t kBlock = 512;
 constexpr unsigned char kZstdMagic[4] = {0x28, 0xb5, 0x2f, 0xfd};
 constexpr uint64_t kMaxOctal11 = 077777777777ull;  // the largest size a ustar field holds
-
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-  int release() {
-    int f = fd_;
-    fd_ = -1;
-    return f;
-  }
-
- private:
-  int fd_;
-};
 
 void write_all(int fd, const void* data, size_t len, const std::string& what) {
   const char* p = static_cast<const char*>(data);
@@ -301,7 +283,7 @@ void archive_tree(TarWriter& tar, const fs::path& dir, const std::string& name) 
     if (S_ISDIR(st.st_mode)) {
       archive_tree(tar, p, child);
     } else if (S_ISREG(st.st_mode)) {
-      Fd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC));
+      UniqueFd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC));
       if (fd.get() < 0) throw_errno("cannot open " + p.string());
       tar.file(child, fd.get(), st.st_mode, static_cast<uint64_t>(st.st_size), st.st_mtim.tv_sec, p.string());
     } else {
@@ -443,7 +425,7 @@ void extract(ZstdReader& z, const fs::path& dest, std::string& top) {
       if (!fs::is_directory(out) && ::mkdir(out.c_str(), 0700) != 0) throw_errno("cannot create " + out.string());
       dir_modes.emplace_back(out, mode);
     } else if (type == '0' || type == '\0') {
-      Fd fd(::open(out.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+      UniqueFd fd(::open(out.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
       if (fd.get() < 0) throw_errno("cannot create " + out.string());
       uint64_t real_size = size;
       if (!sparse) {
@@ -514,7 +496,7 @@ void extract(ZstdReader& z, const fs::path& dest, std::string& top) {
 }
 
 std::string archive_hash(const fs::path& archive) {
-  Fd fd(::open(archive.c_str(), O_RDONLY | O_CLOEXEC));
+  UniqueFd fd(::open(archive.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) throw_errno("cannot open " + archive.string());
   ContentHasher h;
   std::vector<char> buf(1 << 20);
@@ -554,7 +536,7 @@ fs::path trace_in(const fs::path& unpacked) {
 uint64_t write_trace_archive(const fs::path& dir, const fs::path& out) {
   fs::path tmp = out;
   tmp += "." + std::to_string(::getpid()) + ".rrxtmp";
-  Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
   if (fd.get() < 0) throw_errno("cannot create " + tmp.string());
   try {
     ZstdWriter z(fd.get(), tmp.string());
@@ -574,7 +556,7 @@ uint64_t write_trace_archive(const fs::path& dir, const fs::path& out) {
 }
 
 bool is_trace_archive(const fs::path& path) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) return false;
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return false;
@@ -583,7 +565,7 @@ bool is_trace_archive(const fs::path& path) {
 }
 
 fs::path unpack_trace_archive(const fs::path& archive, const fs::path& dest) {
-  Fd fd(::open(archive.c_str(), O_RDONLY | O_CLOEXEC));
+  UniqueFd fd(::open(archive.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) throw_errno("cannot open " + archive.string());
   if (::mkdir(dest.c_str(), 0700) != 0) throw_errno("cannot create " + dest.string());
   try {

@@ -19,6 +19,7 @@
 
 #include "core/error.h"
 #include "core/hash.h"
+#include "core/unique_fd.h"
 #include "trace_format/chunk_format.h"
 #include "trace_format/format.h"
 #include "trace_format/trace_archive.h"
@@ -78,20 +79,6 @@ bool is_hex16(const std::string& s) {
 bool package_managed(const std::string& name) {
   return name.rfind("/usr/", 0) == 0 || name.rfind("/lib", 0) == 0;
 }
-
-class Fd {
- public:
-  explicit Fd(int fd = -1) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 }  // namespace
 
@@ -260,7 +247,7 @@ struct OpenedFile {
     if (::fstat(fd.get(), &st) != 0) throw_errno("cannot stat " + name);
     if (!S_ISREG(st.st_mode)) throw Error("cannot store " + name + ": not a regular file");
   }
-  Fd fd;
+  UniqueFd fd;
   struct stat st {};
 };
 
@@ -370,7 +357,7 @@ FileStore::Stored FileStore::store_range(int fd, const struct stat& st, const st
 
   // Clone or copy, hashing exactly the bytes stored.
   fs::path tmp = files / (".copy." + temp_suffix() + ".rrxtmp");
-  Fd out(::open(tmp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  UniqueFd out(::open(tmp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
   if (out.get() < 0) throw_store_errno("cannot create " + tmp.string(), errno);
   std::string hash;
   uint64_t size = end - begin;
@@ -422,7 +409,7 @@ fs::path stored_file_path(const fs::path& trace_dir, const std::string& hash) {
 }
 
 std::string content_hash_of_file(const fs::path& path, FileHashKind kind) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) throw_errno("cannot open " + path.string());
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) throw_errno("cannot stat " + path.string());

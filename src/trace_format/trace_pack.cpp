@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/unique_fd.h"
 #include "trace_format/format.h"
 #include "trace_format/trace_dir.h"
 
@@ -24,20 +25,6 @@ namespace rrx::trace {
 namespace {
 
 constexpr mode_t kReadOnlyDir = 0500;
-
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 bool is_hash_name(const std::string& s) {
   return s.size() == 16 && std::all_of(s.begin(), s.end(), [](char c) {
@@ -83,12 +70,12 @@ std::vector<Copy> copies_of(const fs::path& dir) {
 // Replaces the hard link c.path by a copy of its content (a clone where the
 // file system can, else a sparse copy), checked against c.hash.
 uint64_t replace_link(const Copy& c, FileHashKind kind) {
-  Fd in(::open(c.path.c_str(), O_RDONLY | O_CLOEXEC));
+  UniqueFd in(::open(c.path.c_str(), O_RDONLY | O_CLOEXEC));
   if (in.get() < 0) throw_errno("cannot open " + c.path.string());
   const uint64_t size = static_cast<uint64_t>(c.st.st_size);
   fs::path tmp = c.path.parent_path() / (".pack." + std::to_string(::getpid()) + ".rrxtmp");
   ::unlink(tmp.c_str());
-  Fd out(::open(tmp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  UniqueFd out(::open(tmp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
   if (out.get() < 0) throw_errno("cannot create " + tmp.string());
   try {
     std::string hash;
@@ -142,7 +129,7 @@ PackResult pack_trace(const fs::path& dir, FileHashKind kind) {
       mode_t mode = 0400 | ((c.st.st_mode & 0111) != 0 ? 0100 : 0);
       chmod_or_throw(c.path, mode);
     }
-    Fd fd(::open(c.path.c_str(), O_RDONLY | O_CLOEXEC));
+    UniqueFd fd(::open(c.path.c_str(), O_RDONLY | O_CLOEXEC));
     if (fd.get() >= 0) r.data_bytes += data_bytes(fd.get(), 0, static_cast<uint64_t>(c.st.st_size), c.path.string());
     chmod_or_throw(hdir, kReadOnlyDir);
   }
