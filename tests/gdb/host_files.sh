@@ -119,14 +119,8 @@ reject hf 'hf_rebuilt|warning: .*(does not match|mismatch)|unable to open /proc 
 
 # A gdb that rrx did not start, given no program: it learns the program
 # from the stub and reads it and the libraries through it.
-"$RRX" replay -q -s 0 "$WORK/hf.trace" 2>"$WORK/plain.serve.err" &
-SERVE_PID=$!
-PORT=
-for _ in $(seq 100); do
-  PORT=$(grep -o '127.0.0.1:[0-9]*' "$WORK/plain.serve.err" | head -1 | cut -d: -f2 || true)
-  [[ -n $PORT ]] && break
-  sleep 0.1
-done
+serve_stub plain "$WORK/hf.trace"
+PORT=$SERVE_PORT
 printf 'set pagination off\nset confirm off\ntarget extended-remote 127.0.0.1:%s\n%s\n' "$PORT" "$GDB_SCRIPT" \
   >"$WORK/plain.gdb"
 timeout "$GDB_TIMEOUT" gdb -nx -batch -x "$WORK/plain.gdb" >"$WORK/plain.gdb.out" 2>&1 </dev/null || true

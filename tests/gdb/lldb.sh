@@ -21,19 +21,8 @@ gdb_record threads -- "$RRX_TEST_PROGRAMS/mt_gdb_threads"
 # after a line "==rrx==".
 lldb_session() {
   local name=$1 trace=$2 exe=$3 commands=$4 port="" rc=0
-  "$RRX" replay -q -s 0 "$trace" 2>"$WORK/$name.serve.err" &
-  local serve_pid=$!
-  for _ in $(seq 100); do
-    port=$(grep -o '127.0.0.1:[0-9]*' "$WORK/$name.serve.err" | head -1 | cut -d: -f2 || true)
-    [[ -n $port ]] && break
-    sleep 0.1
-  done
-  if [[ -z $port ]]; then
-    fail "$name: rrx replay -s printed no port"
-    cat "$WORK/$name.serve.err"
-    kill "$serve_pid" 2>/dev/null || true
-    return
-  fi
+  serve_stub "$name" "$trace" || return
+  local serve_pid=$SERVE_PID port=$SERVE_PORT
   printf 'gdb-remote %s\n%s\n' "$port" "$commands" >"$WORK/$name.lldb"
   timeout "$GDB_TIMEOUT" lldb --no-lldbinit -b -o 'settings set interpreter.stop-command-source-on-error false' \
     -o 'settings set auto-confirm true' \

@@ -12,19 +12,8 @@ gdb_record rev -- "$RRX_TEST_PROGRAMS/reverse_demo"
 # hooks, no init files) that connects itself; output in $WORK/NAME.gdb.out.
 plain_gdb() {
   local name=$1 script=$2 port="" rc=0
-  "$RRX" replay -q -s 0 "$WORK/rev.trace" 2>"$WORK/$name.serve.err" &
-  local serve_pid=$!
-  for _ in $(seq 100); do
-    port=$(grep -o '127.0.0.1:[0-9]*' "$WORK/$name.serve.err" | head -1 | cut -d: -f2 || true)
-    [[ -n $port ]] && break
-    sleep 0.1
-  done
-  if [[ -z $port ]]; then
-    fail "$name: rrx replay -s printed no port"
-    cat "$WORK/$name.serve.err"
-    kill "$serve_pid" 2>/dev/null || true
-    return
-  fi
+  serve_stub "$name" "$WORK/rev.trace" || return
+  local serve_pid=$SERVE_PID port=$SERVE_PORT
   printf 'set pagination off\nset confirm off\nfile %s\ntarget extended-remote 127.0.0.1:%s\n%s\n' \
     "$RRX_TEST_PROGRAMS/reverse_demo" "$port" "$script" >"$WORK/$name.gdb"
   timeout "$GDB_TIMEOUT" gdb -nx -batch -x "$WORK/$name.gdb" >"$WORK/$name.gdb.out" 2>&1 </dev/null || rc=$?

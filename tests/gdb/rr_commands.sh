@@ -103,14 +103,9 @@ expect g 'table\[3\] = -1, counter = 5'
 expect g 'exited with code 01'
 
 # -g with -s: any gdb connects to a replay standing at EVENT.
-"$RRX" replay -q -g "$GOTO" -s 0 "$WORK/rev.trace" 2>"$WORK/serve.err" &
-serve_pid=$!
-port=""
-for _ in $(seq 300); do
-  port=$(grep -o '127.0.0.1:[0-9]*' "$WORK/serve.err" | head -1 | cut -d: -f2 || true)
-  [[ -n $port ]] && break
-  sleep 0.1
-done
+serve_stub serve "$WORK/rev.trace" -g "$GOTO"
+serve_pid=$SERVE_PID
+port=$SERVE_PORT
 printf 'set confirm off\nfile %s\ntarget extended-remote 127.0.0.1:%s\necho ==serve==\\n\nframe function main\nprint i\nmonitor when\necho ==end==\\n\n' \
   "$RRX_TEST_PROGRAMS/reverse_demo" "$port" >"$WORK/serve.gdb"
 timeout "$GDB_TIMEOUT" gdb -nx -batch -x "$WORK/serve.gdb" >"$WORK/serve.gdb.out" 2>&1 </dev/null || true

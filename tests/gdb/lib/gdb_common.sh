@@ -107,6 +107,27 @@ reject() {
   fi
 }
 
+# serve_stub NAME TRACE [REPLAY-OPTION]...: runs `rrx replay -q OPTIONS -s 0
+# TRACE` in the background (stderr in $WORK/NAME.serve.err) and waits up to
+# 30 s for the port it prints: SERVE_PID and SERVE_PORT. Without a port it
+# fails the test, kills the server and returns 1.
+serve_stub() {
+  local name=$1 trace=$2
+  shift 2
+  "$RRX" replay -q "$@" -s 0 "$trace" 2>"$WORK/$name.serve.err" &
+  SERVE_PID=$!
+  SERVE_PORT=""
+  for _ in $(seq 300); do
+    SERVE_PORT=$(grep -o '127.0.0.1:[0-9]*' "$WORK/$name.serve.err" | head -1 | cut -d: -f2 || true)
+    [[ -n $SERVE_PORT ]] && return 0
+    sleep 0.1
+  done
+  fail "$name: rrx replay -s printed no port"
+  cat "$WORK/$name.serve.err"
+  kill "$SERVE_PID" 2>/dev/null || true
+  return 1
+}
+
 gdb_finish() {
   if ((FAILURES > 0)); then
     echo "$TEST_NAME: FAILED: $FAILURES failure(s) ($CHECKS checks)"
