@@ -21,3 +21,16 @@ size() { stat -c %s "$1/trace"; }
 per_call=$(( ($(size "$WORK/buffered") - $(size "$WORK/buffered0")) * 1000 / N ))
 printf 'getppid, ns per call: native %s, traced (-n) %s, buffered (--syscallbuf) %s\n' "$native" "$traced" "$buffered"
 printf 'trace bytes per buffered getppid: %d.%03d (compressed; %d calls)\n' $((per_call / 1000)) $((per_call % 1000)) "$N"
+
+# Replay of the buffered trace (rrx replay --autopilot), whole run divided by
+# the calls: with one stop per buffered call (RRX_SYSCALLBUF_REPLAY=stops) and
+# stop-free (the library takes each recorded result from its buffer).
+replay_ns() {
+  local start end
+  start=$(date +%s%N)
+  env "$@" "$RRX" replay -q --autopilot "$WORK/buffered" >/dev/null
+  end=$(date +%s%N)
+  echo $(( (end - start) / N ))
+}
+printf 'replay of the buffered trace, ns per call: one stop per call %s, stop-free %s\n' \
+  "$(replay_ns RRX_SYSCALLBUF_REPLAY=stops)" "$(replay_ns RRX_SYSCALLBUF_REPLAY=)"

@@ -7,7 +7,7 @@
 
 #include <stdint.h>
 
-#define RRX_SYSCALLBUF_VERSION 1u
+#define RRX_SYSCALLBUF_VERSION 2u
 
 /* The rrx page: one page at a fixed address, mapped by the library in every
  * process (a traced mmap, so replay maps it at the same moment). It holds the
@@ -67,7 +67,20 @@ struct rrx_thread_locals {
  * record at that stop, as at every stop of the thread), then empties the
  * buffer and raises `generation`: the recorder's cursor is (generation, bytes
  * taken). Replay runs the same library code on the same results, so the
- * buffer holds the same bytes there without rrx writing to it. */
+ * buffer holds the same bytes there.
+ *
+ * Stop-free replay (replay/syscallbuf_replay.h, preload/replay.c): before it
+ * resumes a thread, the replayer may write the recorded records of the
+ * thread's next buffered calls where the library will write them (from
+ * bytes_used on) and set replay_end to their end. A buffered call that finds
+ * a record at bytes_used below replay_end with its own number and arguments
+ * takes the result and the memory writes from it instead of making the call,
+ * and publishes it as it would its own (the buffer ends up byte for byte as
+ * recorded); any other call clears replay_end (the replayer then sees the
+ * call stop and reports the divergence). At its next stop of the thread the
+ * replayer counts the records taken (record_count), puts back the bytes under
+ * those not taken and clears replay_end: while the thread is stopped, its
+ * memory is as with one stop per call. Always 0 while recording. */
 struct rrx_buffer_header {
   uint32_t magic;        /* RRX_BUFFER_MAGIC */
   uint16_t version;      /* RRX_SYSCALLBUF_VERSION */
@@ -76,6 +89,8 @@ struct rrx_buffer_header {
   uint32_t generation;   /* raised each time the library empties the buffer */
   uint32_t record_count; /* published records */
   uint32_t bytes_used;   /* published bytes of records */
+  uint32_t replay_end;   /* replay only: records below this offset were put there by the replayer */
+  uint32_t reserved;     /* 0 */
 };
 #define RRX_BUFFER_MAGIC 0x42585252u /* "RRXB" */
 

@@ -4,6 +4,7 @@
  * temporary front door until the recorder patches syscall sites); the recorder
  * reads the buffer at every stop of the thread and writes one event per call. */
 #include "core/syscallbuf_abi.h"
+#include "preload/replay.h"
 
 #include <stddef.h>
 
@@ -104,6 +105,8 @@ static void init_thread(void) {
   h->generation = 0;
   h->record_count = 0;
   h->bytes_used = 0;
+  h->replay_end = 0;
+  h->reserved = 0;
   if (traced_syscall(RRX_CALL_INIT_BUFFER, p, RRX_BUFFER_BYTES, RRX_SYSCALLBUF_VERSION, 0, 0, 0) != 0) {
     traced_syscall(NR_munmap, p, size, 0, 0, 0, 0);
     return;
@@ -147,8 +150,13 @@ __attribute__((visibility("hidden"))) long hook_impl(long nr, long a0, long a1, 
     tl.locked = 0;
     return ret;
   }
+  long ret;
+  if (rrx_replay_take(h, nr, args, &ret)) { /* replay: the recorded call, without a stop */
+    tl.locked = 0;
+    return ret;
+  }
   struct rrx_buffer_record* r = (struct rrx_buffer_record*)((char*)(h + 1) + h->bytes_used);
-  long ret = page_syscall(RRX_PAGE_ADDR + RRX_UNTRACED_INSN_OFFSET, nr, a0, a1, a2, a3, a4, a5);
+  ret = page_syscall(RRX_PAGE_ADDR + RRX_UNTRACED_INSN_OFFSET, nr, a0, a1, a2, a3, a4, a5);
   r->nr = nr;
   for (int i = 0; i < 6; ++i) r->args[i] = (uint64_t)args[i];
   r->ret = ret;

@@ -1,4 +1,5 @@
 #include "replay/breakpoints.h"
+#include "replay/syscallbuf_replay.h"
 
 #include <sys/user.h>
 
@@ -334,6 +335,28 @@ bool Breakpoints::watches_writes_to(int pid, uint64_t addr, uint64_t len) const 
     if (addr < s.addr + s.len && s.addr < addr + len) return true;
   }
   return false;
+}
+
+bool Breakpoints::allows_stop_free(int tid) const {
+  if (!internal_.empty() || internal_entry_tid_ != 0) return false;
+  if (!user_enabled_) return true;
+  if (catch_syscalls_) return false;
+  for (const auto& [pid, p] : procs_) {
+    for (const Slot& s : p.slots) {
+      if (s.used && s.kind == gdb::BreakpointKind::ReadWatch) return false;
+    }
+  }
+  if (!session_.has_task(tid)) return false;
+  auto it = procs_.find(session_.pid_of(tid));
+  if (it == procs_.end()) return true;
+  pid_t live = const_cast<ReplaySession&>(session_).task(tid).tid();
+  for (uint64_t addr : it->second.sw) {
+    if (in_buffer_code(live, addr)) return false;
+  }
+  for (const Slot& s : it->second.slots) {
+    if (s.used && s.kind == gdb::BreakpointKind::Hardware && in_buffer_code(live, s.addr)) return false;
+  }
+  return true;
 }
 
 std::string Breakpoints::describe_user_set() const {

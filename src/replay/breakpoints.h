@@ -90,6 +90,15 @@ class Breakpoints {
   bool has_int3_at(int pid, uint64_t addr) const;
   // gdb's write or access watchpoints of pid overlapping [addr, addr+len).
   bool watches_writes_to(int pid, uint64_t addr, uint64_t len) const;
+  // Whether thread `tid` may take its recorded buffered calls without a stop
+  // each (ReplaySession::stop_free_hook): no stop of the debugger's can fall
+  // inside them. Not while rrx's own breakpoints or syscall catch find a
+  // position, gdb catches syscalls, a read watchpoint is set (x86 watches
+  // reads and writes alike: the library's copy of an output would trigger
+  // it where the replay's write does not), or a breakpoint is in the
+  // library's code. (Write and access watchpoints on what a call writes are
+  // the session's memory_write_hook: that call alone keeps its stop.)
+  bool allows_stop_free(int tid) const;
   // A fingerprint of gdb's breakpoint sets (to tell whether they changed).
   std::string describe_user_set() const;
 

@@ -112,6 +112,8 @@ ReplaySession::RTask ReplaySession::copy_state(const RTask& t) {
   c.restart_nr = t.restart_nr;
   c.sigkilled = t.sigkilled;
   c.kill_reported = t.kill_reported;
+  c.syscallbuf = t.syscallbuf;
+  c.buffer_after_call = t.buffer_after_call;
   c.group_stop_sig = t.group_stop_sig;
   c.exiting = t.exiting;
   c.image_event = t.image_event;

@@ -32,9 +32,11 @@
 #include "core/output_digest.h"
 #include "core/syscall_format.h"
 #include "core/syscall_table.h"
+#include "core/syscallbuf_abi.h"
 #include "core/vdso.h"
 #include "replay/event_text.h"
 #include "replay/shared_memory.h"
+#include "replay/syscallbuf_replay.h"
 #include <sys/shm.h>
 #include "replay/skip_strategy.h"
 #include "trace_format/format.h"
@@ -147,6 +149,9 @@ ReplaySession::ReplaySession(ReplayOptions options) : options_(std::move(options
   debug_log_ = std::getenv("RRX_DEBUG_REPLAY") != nullptr;
   reader_ = std::make_unique<trace::TraceReader>(options_.trace_dir);
   shared_ = std::make_unique<SharedMemory>([this](const std::string& hash) { return stored_copy(hash); });
+  if (const char* mode = std::getenv("RRX_SYSCALLBUF_REPLAY"); !mode || std::string(mode) != "stops") {
+    buffer_feed_ = std::make_unique<BufferFeed>(options_.trace_dir);
+  }
   SkipStrategy strategy;
   if (options_.skip) {
     strategy = *options_.skip;
@@ -501,6 +506,7 @@ void ReplaySession::on_exec(RTask& t) {
   t.exe_copy = trace::stored_file_path(options_.trace_dir, exec.getExeHash().cStr());
   t.auxv = data_str(exec.getAuxv());
   t.clear_child_tid = 0;  // the kernel forgets it at exec
+  t.syscallbuf = 0;
   t.image_event = next_number_;
   if (started_ && exec_hook && exec_hook(t.tid)) exec_stop_tid_ = t.tid;
   if (!started_ || t.pid == first_pid_) {
@@ -863,8 +869,13 @@ std::optional<ReplaySession::Stop> ReplaySession::advance(bool step, int step_ti
       break;
   }
 
-  if (!t.pending && !t.running) resume(t, stepping);
+  bool fed = false;
+  if (!t.pending && !t.running) {
+    fed = feed_buffer(t, stepping);
+    resume(t, stepping);
+  }
   WaitStatus w = take_stop(t);
+  if (fed) w = take_buffer(t, w);
   current_tid_ = t.tid;
   try {
     return dispatch(t, w, stepping);
@@ -1415,6 +1426,8 @@ void ReplaySession::finish_syscall(RTask& t, schema::Syscall::Reader rec, int64_
   if (rec.getNr() != t.cur.nr) {
     diverge(sys::format_call(recorded_call(rec, true)), sys::syscall_name(t.cur.nr) + " in progress");
   }
+  if (t.cur.nr == RRX_CALL_INIT_BUFFER && rec.getRet() == 0) t.syscallbuf = t.cur.args[0];
+  if (t.syscallbuf != 0) t.buffer_after_call = BufferFeed::after_call(rec);
   switch (t.cur.action) {
     case Action::Emulate:
       if (t.cur.sigsuspend_for_real) {
@@ -1546,6 +1559,7 @@ int ReplaySession::on_clone(RTask& t, int event) {
   child.exe_copy = t.exe_copy;
   child.auxv = t.auxv;
   child.image_event = t.image_event;
+  child.syscallbuf = event == PTRACE_EVENT_CLONE ? 0 : t.syscallbuf;  // a new thread registers its own
   uint64_t flags = c.getFlags();
   if (flags & (CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID)) {
     uint64_t addr = 0;
@@ -1805,6 +1819,10 @@ int replay_autopilot(const ReplayOptions& options) {
           std::cerr << "rrx: the program exited, but the trace is incomplete: "
                     << session.reader().incomplete_reason() << "\n";
         for (const std::string& w : session.shared_objects_at_end()) std::cerr << "rrx: warning: " << w << "\n";
+        if (std::getenv("RRX_REPLAY_STATS")) {
+          std::cerr << "rrx: replay stats: " << session.next_event() << " events, " << session.stop_free_calls()
+                    << " buffered calls taken without a stop\n";
+        }
         return session.recorded_exit_status();
       case ReplaySession::StopKind::TraceEnd:
         std::cerr << "rrx: " << session.trace_end_message() << "\n";

@@ -30,6 +30,7 @@ namespace rrx::replay {
 class Skipper;
 class ReplaySession;
 class SharedMemory;
+class BufferFeed;
 
 // A frozen copy of the whole replayed tree at one moment: one stopped fork
 // of each replayed process (copy-on-write, never resumed) plus the replay's
@@ -159,6 +160,14 @@ class ReplaySession {
   // SyscallEntry / SyscallExit (gdb's catch syscall). Not called while
   // single-stepping (syscall_stops.cpp).
   std::function<bool(int tid, int64_t nr, bool entry)> syscall_hook;
+  // Called before a task runs on when the calls it makes next were recorded
+  // by the syscall buffer: returning false replays them with a stop each
+  // instead of letting the preload library take them from its buffer
+  // without one (replay/syscallbuf_replay.h). The debugger says false while
+  // a stop could fall inside them: a watchpoint, catch syscall, a breakpoint
+  // in the library's code, its own breakpoints for finding a position.
+  // Unset: always without stops (rrx replay --autopilot).
+  std::function<bool(int tid)> stop_free_hook;
   // Called at each interval start (see at_interval_start()) during
   // cont()/step(): where automatic checkpoints are taken.
   std::function<void()> interval_start_hook;
@@ -238,6 +247,8 @@ class ReplaySession {
   // Seconds spent replaying (inside cont() and step()) since the session
   // was made: what the Timeline spaces automatic checkpoints by.
   double replay_seconds() const;
+  // Buffered calls replayed without a stop so far (replay/syscallbuf_replay.h).
+  uint64_t stop_free_calls() const { return stop_free_calls_; }
   // True while the task is inside a syscall (its result still to come).
   bool in_syscall(int tid) const;
 
@@ -285,6 +296,11 @@ class ReplaySession {
     std::string exe_path;
     std::filesystem::path exe_copy;
     std::string auxv;
+    uint64_t syscallbuf = 0;      // its syscall buffer (RRX_CALL_INIT_BUFFER's), 0: none
+    // After the syscall it last completed, what the library still does to
+    // the buffer when the task stands at that call's exit in the rrx page
+    // (BufferFeed::after_call): bytes of the record it publishes, or -1.
+    int64_t buffer_after_call = 0;
   };
 
   Stop run(bool step, int step_tid);
@@ -352,6 +368,12 @@ class ReplaySession {
   void note_syscall_exit(RTask& t);
   std::optional<Stop> syscall_exit_to_report(RTask& t);
   void reach_preemption(RTask& t, schema::Event::Reader ev);
+  // Stop-free replay of buffered calls (syscallbuf_replay.cpp): before t
+  // resumes, its next buffered calls go into its buffer (true when any did);
+  // at its next stop `w`, the ones it took become replayed events. Returns
+  // the stop to handle.
+  bool feed_buffer(RTask& t, bool stepping);
+  WaitStatus take_buffer(RTask& t, WaitStatus w);
   void inject_async_signal_if_due(RTask& t);
   void check_args(RTask& t, schema::Syscall::Reader rec, int64_t nr, const uint64_t args[6]);
   template <typename Recorded>
@@ -398,6 +420,8 @@ class ReplaySession {
   std::optional<Stop> syscall_exit_;  // set by note_syscall_exit: reported once the syscall is complete
   std::map<std::string, int> file_fds_;
   std::unique_ptr<SharedMemory> shared_;  // the replay's copies of shared objects
+  uint64_t stop_free_calls_ = 0;
+  std::unique_ptr<BufferFeed> buffer_feed_;  // null: every buffered call stops (RRX_SYSCALLBUF_REPLAY=stops)
   std::set<std::string> verified_copies_;  // hashes of stored files checked by stored_copy()
   trace::FileHashKind file_hash_kind_ = trace::FileHashKind::Stream;  // how the trace names its files
   bool debug_log_ = false;  // RRX_DEBUG_REPLAY=1: log every stop

@@ -75,6 +75,7 @@ void ReplayTarget::start_session() {
   session_->address_space_hook = [this](int tid, bool exec) { bps_->on_address_space_change(tid, exec); };
   session_->checkpoint_fixup = [this](int pid, Task& frozen) { bps_->hide_in_copy(pid, frozen); };
   session_->syscall_hook = [this](int tid, int64_t nr, bool entry) { return bps_->catches_syscall(tid, nr, entry); };
+  session_->stop_free_hook = [this](int tid) { return bps_->allows_stop_free(tid); };
   bps_->catch_syscalls(catch_on_, caught_);
   bps_->set_debugged([this](int pid) { return attached(pid); });
   session_->start();

@@ -3,18 +3,21 @@
 // another path than the recording did (tests/e2e/divergence.sh).
 //
 //   rrx_trace_edit IN_DIR OUT_DIR --syscall NAME [--nth K] [--string S]
-//                  --ret VALUE [--clear-writes]
+//                  [--ret VALUE] [--arg I VALUE] [--clear-writes]
 //   rrx_trace_edit IN_DIR --list
 //
 // The K-th (1-based, default 1) `syscall` event whose syscall is NAME (a name
 // like "statx", or a number), and with --string whose captured string
 // arguments contain S, gets VALUE (decimal, or 0x hex; negative for -errno)
-// as its result; isError follows the value. --clear-writes drops the memory
+// as its result; isError follows the value. --arg I VALUE sets its argument
+// I (0-5) instead, or as well (one of --ret and --arg is required: a trace
+// whose recorded argument differs from what the program passes makes the
+// replay diverge at that call). --clear-writes drops the memory
 // the kernel wrote during that call. Every other event, the header and the
 // End record are copied unchanged; files/ is hard-linked (copied where links
 // fail). An incomplete input trace gives an incomplete output trace.
 //
-// Prints "edited event N: NAME ret OLD -> NEW" on stdout. Exit status: 0 done,
+// Prints "edited event N: NAME ret OLD -> NEW" (or "arg I OLD -> NEW") on stdout. Exit status: 0 done,
 // 1 no matching event or unreadable trace, 2 bad usage.
 #include <capnp/message.h>
 
@@ -29,6 +32,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/syscall_table.h"
@@ -42,8 +46,8 @@ namespace {
 
 [[noreturn]] void usage(const std::string& why) {
   if (!why.empty()) std::cerr << "rrx_trace_edit: " << why << "\n";
-  std::cerr << "usage: rrx_trace_edit IN_DIR OUT_DIR --syscall NAME [--nth K] [--string S] --ret VALUE "
-               "[--clear-writes]\n"
+  std::cerr << "usage: rrx_trace_edit IN_DIR OUT_DIR --syscall NAME [--nth K] [--string S] [--ret VALUE] "
+               "[--arg I VALUE] [--clear-writes]\n"
                "       rrx_trace_edit IN_DIR --list\n";
   std::exit(2);
 }
@@ -105,6 +109,7 @@ int main(int argc, char** argv) {
   std::string needle;
   int64_t nth = 1;
   std::optional<int64_t> ret;
+  std::optional<std::pair<int, int64_t>> arg;
   bool clear_writes = false, list = false;
   for (int i = 1; i < argc; i++) {
     std::string a = argv[i];
@@ -121,6 +126,11 @@ int main(int argc, char** argv) {
     } else if (a == "--ret") {
       ret = parse_int(value());
       if (!ret) usage("--ret takes an integer");
+    } else if (a == "--arg") {
+      auto index = parse_int(value());
+      auto v = parse_int(value());
+      if (!index || *index < 0 || *index > 5 || !v) usage("--arg takes an index 0-5 and an integer");
+      arg = std::make_pair(static_cast<int>(*index), *v);
     } else if (a == "--string") {
       needle = value();
     } else if (a == "--clear-writes") {
@@ -143,7 +153,7 @@ int main(int argc, char** argv) {
     }
     if (positional.size() != 2) usage("expected IN_DIR and OUT_DIR");
     if (syscall.empty()) usage("--syscall is required");
-    if (!ret) usage("--ret is required");
+    if (!ret && !arg) usage("--ret or --arg is required");
 
     int64_t nr = rrx::sys::syscall_number(syscall);
     if (nr < 0) {
@@ -174,13 +184,22 @@ int main(int argc, char** argv) {
       if (!edited && ev.isSyscall()) {
         auto sc = ev.getSyscall();
         if (sc.getNr() == nr && (needle.empty() || strings_contain(sc.asReader(), needle)) && ++seen == nth) {
-          const int64_t old = sc.getRet();
-          sc.setRet(*ret);
-          sc.setIsError(rrx::sys::is_error_return(*ret));
+          std::cout << "edited event " << rec->number << ": " << rrx::sys::syscall_name(nr);
+          if (ret) {
+            const int64_t old = sc.getRet();
+            sc.setRet(*ret);
+            sc.setIsError(rrx::sys::is_error_return(*ret));
+            std::cout << " ret " << old << " -> " << *ret;
+          }
+          if (arg) {
+            auto args = sc.getArgs();
+            if (static_cast<unsigned>(arg->first) >= args.size()) usage("the event has no argument " + std::to_string(arg->first));
+            std::cout << " arg " << arg->first << " " << static_cast<int64_t>(args[arg->first]) << " -> " << arg->second;
+            args.set(arg->first, static_cast<uint64_t>(arg->second));
+          }
           if (clear_writes) sc.initMemWrites(0);
           edited = rec->number;
-          std::cout << "edited event " << rec->number << ": " << rrx::sys::syscall_name(nr) << " ret " << old
-                    << " -> " << *ret << std::endl;
+          std::cout << std::endl;
         }
       }
       writer.append(event);

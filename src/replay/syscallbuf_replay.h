@@ -1,0 +1,76 @@
+// Stop-free replay of the syscall buffer's calls (core/syscallbuf_abi.h,
+// "Stop-free replay"): before a thread runs on, the replayer writes the
+// recorded records of the buffered calls it makes next into its buffer, and
+// the preload library takes their results from there (preload/replay.c)
+// instead of stopping at each; at the thread's next stop the replayer counts
+// what it took, as events, and puts the rest back.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "core/ptrace_task.h"
+#include "trace_format/trace_reader.h"
+
+namespace rrx::replay {
+
+// True when `addr` is in the rrx page or in librrx_preload.so's mappings of
+// process `live_pid`: code a buffered call runs while it takes its record.
+bool in_buffer_code(pid_t live_pid, uint64_t addr);
+
+class BufferFeed {
+ public:
+  explicit BufferFeed(std::filesystem::path trace_dir);
+  ~BufferFeed();
+
+  // Which recorded outputs may be written without a stop (none that a
+  // debugger watches): false ends the stretch before that call.
+  using WriteFilter = std::function<bool(uint64_t addr, uint64_t len)>;
+
+  // Writes the records of the recorded buffered calls of thread `tid` that
+  // come next, from event `first` on and before event `end`, into its buffer
+  // at `buffer`, as many as fit; returns how many. A stretch's last call is
+  // put there only when the event after it is a syscall of the same thread
+  // (which stops the thread where the replay handles it whatever came
+  // before); else it stays for its own stop. None when the buffer is not one
+  // this version of the library reads (an older trace's library).
+  // `open_record`: bytes of a record the library has still to publish (the
+  // thread stands at the exit of a buffered call replayed with its stop):
+  // the records go after it.
+  size_t feed(Task& task, int tid, uint64_t buffer, uint32_t open_record, uint64_t first, uint64_t end,
+              const WriteFilter& writable);
+  // What the library still does to its buffer after the recorded syscall
+  // `rec` returns, while the thread stands at its exit: the bytes of the
+  // record it publishes (a buffered call made from the untraced
+  // instruction), -1 when it may empty the buffer (a call of a buffered kind
+  // made traced: the one that found the buffer full), 0 nothing.
+  static int64_t after_call(schema::Syscall::Reader rec);
+  // At the thread's next stop: how many of the fed records the library took
+  // (in order); the bytes under the others are put back and replay_end is
+  // cleared. Throws rrx::Error when the buffer says something impossible.
+  size_t take(Task& task);
+  // Whether records are in a thread's buffer now (between feed and take).
+  bool pending() const { return fed_.has_value(); }
+  // Forget a feed whose thread is gone.
+  void drop() { fed_.reset(); }
+
+ private:
+  struct Fed {
+    uint64_t buffer = 0;
+    uint32_t start_count = 0;  // record_count when fed
+    uint32_t start_bytes = 0;  // bytes_used when fed
+    std::vector<uint32_t> sizes;  // of each record fed
+    std::vector<uint8_t> saved;   // the bytes the records were written over
+  };
+  std::filesystem::path trace_dir_;
+  std::unique_ptr<trace::TraceReader> reader_;
+  std::optional<Fed> fed_;
+};
+
+}  // namespace rrx::replay
