@@ -150,13 +150,9 @@ __attribute__((visibility("hidden"))) long hook_impl(long nr, long a0, long a1, 
     tl.locked = 0;
     return ret;
   }
-  long ret;
-  if (rrx_replay_take(h, nr, args, &ret)) { /* replay: the recorded call, without a stop */
-    tl.locked = 0;
-    return ret;
-  }
   struct rrx_buffer_record* r = (struct rrx_buffer_record*)((char*)(h + 1) + h->bytes_used);
-  ret = page_syscall(RRX_PAGE_ADDR + RRX_UNTRACED_INSN_OFFSET, nr, a0, a1, a2, a3, a4, a5);
+  /* The untraced syscall instruction, or on replay the recorded result (preload/replay.h). */
+  long ret = page_syscall((unsigned long)rrx_untraced_call, nr, a0, a1, a2, a3, a4, a5);
   r->nr = nr;
   for (int i = 0; i < 6; ++i) r->args[i] = (uint64_t)args[i];
   r->ret = ret;

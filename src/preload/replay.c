@@ -1,15 +1,30 @@
 /* The library's replay side: a buffered call takes its result and memory
  * writes from the record the replayer put in the buffer ahead of it
  * (core/syscallbuf_abi.h, "Stop-free replay"), with no syscall and no stop.
- * Generic over records: it copies every output the record holds. */
+ * Generic over records: it copies every output the record holds. It sits
+ * where the untraced `syscall` would run and leaves every register as that
+ * instruction does, so the library runs the same code with the same
+ * registers whether a call was made, replayed with a stop, or taken here. */
 #include "preload/replay.h"
 
-/* Ours, in preload.c (no libc). */
-__attribute__((visibility("hidden"))) void* memcpy(void* dst, const void* src, __SIZE_TYPE__ n);
+#include <stddef.h>
 
-int rrx_replay_take(struct rrx_buffer_header* h, long nr, const long args[6], long* ret) {
+/* Ours, in preload.c (no libc). */
+__attribute__((visibility("hidden"))) void* memcpy(void* dst, const void* src, size_t n);
+
+_Static_assert(offsetof(struct rrx_thread_locals, buffer) == 16, "rrx_untraced_call");
+_Static_assert(offsetof(struct rrx_buffer_header, bytes_used) == 20, "rrx_untraced_call");
+_Static_assert(offsetof(struct rrx_buffer_header, replay_end) == 24, "rrx_untraced_call");
+_Static_assert(RRX_PAGE_ADDR + RRX_UNTRACED_INSN_OFFSET == 0x70000000ull, "rrx_untraced_call");
+_Static_assert(RRX_UNTRACED_IP == 0x70000002ull, "rrx_untraced_call");
+
+/* 1: the record at bytes_used is this call's (same number and arguments): its
+ * outputs are copied to where they were written and *ret is its result; the
+ * caller publishes it as it does the record of a call it made. 0: make the
+ * call (a mismatch also withdraws the rest of what the replayer put there). */
+__attribute__((visibility("hidden"))) int rrx_replay_take(struct rrx_buffer_header* h, long nr, const long args[6],
+                                                          long* ret) {
   uint32_t at = h->bytes_used;
-  if (h->replay_end <= at) return 0; /* recording, or nothing put there: make the call */
   const struct rrx_buffer_record* r = (const struct rrx_buffer_record*)((const char*)(h + 1) + at);
   int same = r->nr == nr && r->size >= sizeof *r && at + r->size <= h->replay_end;
   for (int i = 0; same && i < 6; ++i) same = r->args[i] == (uint64_t)args[i];
@@ -27,8 +42,60 @@ int rrx_replay_take(struct rrx_buffer_header* h, long nr, const long args[6], lo
     p += sizeof *o + RRX_ALIGN8(o->len);
   }
   *ret = r->ret;
-  h->record_count++;
-  __asm__ volatile("" ::: "memory");
-  h->bytes_used = at + r->size; /* published, as the call's own record */
   return 1;
 }
+
+/* rrx_untraced_call: called in place of the rrx page's untraced `syscall;
+ * ret` (rax = nr, arguments in rdi rsi rdx r10 r8 r9). Without a record for
+ * the thread (recording, or nothing fed) it jumps there with every register
+ * as it came. With one, it takes it and returns as the syscall would: rax =
+ * the result, rcx = the address after the syscall instruction, r11 = the
+ * flags (those at entry, restored), every other register unchanged. */
+__asm__(
+    ".text\n"
+    ".globl rrx_untraced_call\n"
+    ".hidden rrx_untraced_call\n"
+    ".type rrx_untraced_call,@function\n"
+    "rrx_untraced_call:\n"
+    "  pushfq\n"                          /* the flags at entry, before any test below */
+    "  movq tl@gottpoff(%rip), %r11\n"
+    "  movq %fs:16(%r11), %r11\n"         /* tl.buffer */
+    "  testq %r11, %r11\n"
+    "  jz 1f\n"
+    "  movl 24(%r11), %ecx\n"             /* replay_end */
+    "  cmpl 20(%r11), %ecx\n"             /* bytes_used */
+    "  ja 2f\n"
+    "1:popfq\n"
+    "  movl $0x70000000, %ecx\n"          /* the untraced `syscall; ret` */
+    "  jmp *%rcx\n"
+    "2:pushq %r9\n"
+    "  pushq %r8\n"
+    "  pushq %r10\n"
+    "  pushq %rdx\n"
+    "  pushq %rsi\n"
+    "  pushq %rdi\n"                      /* args[0..5] at 16(%rsp) below */
+    "  pushq %rax\n"                      /* nr */
+    "  subq $8, %rsp\n"                   /* the result */
+    "  movq %r11, %rdi\n"
+    "  movq %rax, %rsi\n"
+    "  leaq 16(%rsp), %rdx\n"
+    "  movq %rsp, %rcx\n"
+    "  call rrx_replay_take\n"
+    "  movl %eax, %r11d\n"
+    "  movq (%rsp), %rcx\n"
+    "  addq $8, %rsp\n"
+    "  popq %rax\n"
+    "  popq %rdi\n"
+    "  popq %rsi\n"
+    "  popq %rdx\n"
+    "  popq %r10\n"
+    "  popq %r8\n"
+    "  popq %r9\n"
+    "  testl %r11d, %r11d\n"
+    "  jz 1b\n"                           /* not this call's record: the ordinary call */
+    "  movq %rcx, %rax\n"
+    "  movq (%rsp), %r11\n"               /* r11 = the flags, as the syscall leaves it */
+    "  popfq\n"
+    "  movl $0x70000002, %ecx\n"          /* rcx = the address after the syscall */
+    "  ret\n"
+    ".size rrx_untraced_call, .-rrx_untraced_call\n");

@@ -5,12 +5,10 @@
 
 #include "core/syscallbuf_abi.h"
 
-/* Called by a buffered call, inside its transaction, in place of the syscall:
- * 1 when the record at bytes_used is this call's (same number and arguments):
- * its outputs are copied to where they were written, *ret is its result, and
- * it is published. 0 otherwise: the caller makes the call (a mismatch also
- * withdraws the rest of what the replayer put there). */
-__attribute__((visibility("hidden"))) int rrx_replay_take(struct rrx_buffer_header* h, long nr, const long args[6],
-                                                          long* ret);
+/* What a buffered call calls in place of the rrx page's untraced `syscall;
+ * ret` (same registers in and out): the recorded result without a syscall
+ * when the replayer put this call's record at the thread's bytes_used, else
+ * that instruction. */
+extern char rrx_untraced_call[] __attribute__((visibility("hidden")));
 
 #endif

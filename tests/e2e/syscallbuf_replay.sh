@@ -44,10 +44,10 @@ if [[ -f $T/trace ]]; then
       run_capture "$WORK/div-$mode" -- env ${env_mode[@]+"${env_mode[@]}"} "$RRX" replay --autopilot "$WORK/edited.trace"
       CHECKS=$((CHECKS + 1))
       if [[ $RUN_RC == 125 ]] && grep -qi "divergence at event $ev\b" "$WORK/div-$mode.rawerr" &&
-          grep -q 'clock_gettime(7,' "$WORK/div-$mode.rawerr"; then
-        pass "edited ($mode): exit 125, divergence at event $ev, the recorded clock_gettime(7, ...) named"
+          grep -q 'recorded: clock_gettime(CLOCK_BOOTTIME,' "$WORK/div-$mode.rawerr"; then
+        pass "edited ($mode): exit 125, divergence at event $ev, the recorded clock_gettime(CLOCK_BOOTTIME, ...) named"
       else
-        fail "edited ($mode): exit $RUN_RC (expected 125), a divergence at event $ev naming clock_gettime(7, ...)"
+        fail "edited ($mode): exit $RUN_RC (expected 125), a divergence at event $ev naming the recorded clock_gettime(CLOCK_BOOTTIME, ...)"
         show_file stderr "$WORK/div-$mode.rawerr" 20
       fi
     done

@@ -3,18 +3,20 @@
 # recorded result from its buffer, no stop per call): a breakpoint after a
 # stretch of buffered calls, `monitor goto` to a buffered getppid's event in
 # the middle of one, a watchpoint on what a buffered clock_gettime wrote hit
-# forward and found again in reverse. Every answer (event numbers, values,
+# forward and found again in reverse (from a position reached stop-free),
+# then back to the start. Every answer (event numbers, values,
 # where the watchpoint stops) must be the one the replay with a stop per call
-# gives (RRX_SYSCALLBUF_REPLAY=stops): the same script runs both ways and
-# the outputs are compared.
+# gives (RRX_SYSCALLBUF_REPLAY=stops), registers included (the library
+# leaves the same ones whether it took a call's record or the call stopped):
+# the same script runs both ways and the outputs are compared.
 source "$(dirname "$0")/lib/gdb_common.sh"
 
 export RRX_E2E_RECORD_ARGS="${RRX_E2E_RECORD_ARGS:-} --syscallbuf"
 gdb_record sb -- "$RRX_TEST_PROGRAMS/syscallbuf_watch"
 "$RRX" dump "$WORK/sb.trace" >"$WORK/dump.txt" 2>&1
 # The 50th buffered getppid of the first loop, and the buffered clock_gettime.
-G=$(grep 'getppid() = [0-9]* (buffered)' "$WORK/dump.txt" | sed -n '50s/^\([0-9]*\) .*/\1/p')
-C=$(grep 'clock_gettime(.*(buffered)' "$WORK/dump.txt" | tail -n 1 | sed 's/^\([0-9]*\) .*/\1/')
+G=$(grep 'getppid() = [0-9]* (buffered)' "$WORK/dump.txt" | sed -n '50s/^ *\([0-9]*\) .*/\1/p')
+C=$(grep 'clock_gettime(.*(buffered)' "$WORK/dump.txt" | tail -n 1 | sed 's/^ *\([0-9]*\) .*/\1/')
 if [[ -z $G || -z $C ]]; then
   fail "no buffered getppid/clock_gettime events in the dump"
   head -50 "$WORK/dump.txt"
@@ -26,6 +28,7 @@ continue
 echo ==at14==\n
 monitor when
 print when.tv_nsec != 0
+info registers rax rbx rcx rdx rsi rdi rbp rsp r8 r9 r10 r11 r12 r13 r14 r15 rip eflags
 echo ==end==\n
 monitor goto $G
 echo ==goto==\n
@@ -33,21 +36,22 @@ monitor when
 print when.tv_nsec
 echo ==end==\n
 watch -l when.tv_nsec
-continue
 echo ==watch-forward==\n
+continue
 monitor when
 print when.tv_nsec != 0
 echo ==end==\n
 continue
 echo ==at14-again==\n
 monitor when
+info registers rax rbx rcx rdx rsi rdi rbp rsp r8 r9 r10 r11 r12 r13 r14 r15 rip eflags
 echo ==end==\n
-reverse-continue
 echo ==watch-back==\n
+reverse-continue
 monitor when
 echo ==end==\n
-reverse-continue
 echo ==before==\n
+reverse-continue
 monitor when
 print when.tv_nsec
 echo ==end==\n
@@ -65,6 +69,7 @@ expect_in watch-forward "^Current event: $((C + 1)) "
 expect_in watch-back 'Old value = [1-9]'
 expect_in watch-back 'New value = 0'
 expect_in watch-back "^Current event: $C "
+expect_in before 'No more reverse-execution history'
 expect_in before '^\$[0-9]* = 0$'
 CHECKS=$((CHECKS + 1))
 # (Addresses and timings aside, which gdb does not print here.)
