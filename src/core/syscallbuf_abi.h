@@ -72,15 +72,17 @@ struct rrx_thread_locals {
  * Stop-free replay (replay/syscallbuf_replay.h, preload/replay.c): before it
  * resumes a thread, the replayer may write the recorded records of the
  * thread's next buffered calls where the library will write them (from
- * bytes_used on) and set replay_end to their end. A buffered call that finds
- * a record at bytes_used below replay_end with its own number and arguments
- * takes the result and the memory writes from it instead of making the call,
- * and publishes it as it would its own (the buffer ends up byte for byte as
- * recorded); any other call clears replay_end (the replayer then sees the
- * call stop and reports the divergence). At its next stop of the thread the
- * replayer counts the records taken (record_count), puts back the bytes under
- * those not taken and clears replay_end: while the thread is stopped, its
- * memory is as with one stop per call. Always 0 while recording. */
+ * bytes_used on; after the record of a call the thread is stopped in) and set
+ * replay_end to their end. A buffered call that finds a record at bytes_used
+ * below replay_end with its own number and arguments takes the result and
+ * the memory writes from it in place of the untraced syscall instruction
+ * (same registers out), and publishes it with the code that publishes a call
+ * it made (the buffer ends up as recorded); any other call clears replay_end
+ * and is made (the replayer sees it stop and reports the divergence). At the
+ * thread's next stop the replayer counts the records taken (record_count),
+ * puts back the bytes under those not taken and clears replay_end: while the
+ * thread is stopped, its memory is as with one stop per call. Always 0 while
+ * recording. */
 struct rrx_buffer_header {
   uint32_t magic;        /* RRX_BUFFER_MAGIC */
   uint16_t version;      /* RRX_SYSCALLBUF_VERSION */
