@@ -57,12 +57,17 @@ int main(int argc, char** argv) {
                                             "Seed of --chaos's draws (default: random; shown by rrx info)");
   record->add_flag("--strict", rec.strict, "Fail on a syscall rrx cannot record instead of refusing it with ENOSYS");
   record->add_flag("-q,--quiet", rec.quiet, "Do not print where the trace went");
-  bool rec_syscallbuf = false, rec_no_syscallbuf = false;
-  auto* sb_on = record->add_flag("--syscallbuf", rec_syscallbuf,
-                                 "Record the calls the preload library buffers in-process, without a ptrace stop "
-                                 "each (the fast path; off by default in this version, see README)");
-  record->add_flag("-n,--no-syscallbuf", rec_no_syscallbuf, "Record every syscall through ptrace stops (the default)")
-      ->excludes(sb_on);
+  // The last of --syscallbuf and -n wins (a test's own flag after the suite's RRX_E2E_RECORD_ARGS).
+  bool rec_syscallbuf = true;
+  record
+      ->add_flag_callback("--syscallbuf", [&rec_syscallbuf] { rec_syscallbuf = true; },
+                          "Record the calls the preload library buffers in-process, without a ptrace stop each "
+                          "(the fast path: the default, see README)")
+      ->trigger_on_parse();
+  record
+      ->add_flag_callback("-n,--no-syscallbuf", [&rec_syscallbuf] { rec_syscallbuf = false; },
+                          "Record every syscall through ptrace stops (no preload library, no site patching)")
+      ->trigger_on_parse();
   record->add_flag("--no-cpuid-faulting", rec.no_cpuid_faulting,
                    "Do not trap cpuid even where CPUID faulting is available (as on machines without it: "
                    "rdrand/rdseed are searched for and reported instead; also RRX_NO_CPUID_FAULTING=1)");
@@ -204,7 +209,7 @@ int main(int argc, char** argv) {
       rrx::record::check_environment_filter(rec.environment);
       rec.wait_for = rec_wait == "main" ? rrx::record::RecordOptions::WaitFor::Main
                                         : rrx::record::RecordOptions::WaitFor::All;
-      rec.syscallbuf = rec_syscallbuf && !rec_no_syscallbuf;
+      rec.syscallbuf = rec_syscallbuf;
       return rrx::record::record(rec);
     }
     if (*replay) {

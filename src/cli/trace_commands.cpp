@@ -47,6 +47,7 @@ std::string kind_name(schema::Event::Reader ev) {
     case schema::Event::JOB_STOP: return "job-stop";
     case schema::Event::CPUID: return "cpuid";
     case schema::Event::RANDOM_INSNS: return "random-insns";
+    case schema::Event::SITE_PATCH: return "site-patch";
   }
   return "unknown";
 }
@@ -157,6 +158,14 @@ std::string event_text(schema::Event::Reader ev) {
                              fs::path(r.getObject().cStr()).filename().string(), r.getObjectAddr(), r.getAddr());
       }
       return "unrecorded instructions mapped: " + sites;
+    }
+    case schema::Event::SITE_PATCH: {
+      auto p = ev.getSitePatch();
+      std::string text = fmt::format("--- syscall site 0x{:x} patched", p.getSite());
+      for (auto w : p.getWrites()) text += fmt::format(", {} bytes at 0x{:x}", w.getData().size(), w.getAddr());
+      if (p.getArenaLen() != 0) text += fmt::format(" (stub arena 0x{:x}, {} bytes, mapped)", p.getArenaAddr(), p.getArenaLen());
+      if (p.getNewIp() != 0) text += fmt::format("; ip -> 0x{:x}", p.getNewIp());
+      return text + " ---";
     }
   }
   return "?";

@@ -55,6 +55,8 @@ struct rrx_thread_locals {
   uint32_t locked;         /* a transaction is open: a nested entry (signal handler) goes traced */
   uint32_t state;          /* RRX_TL_* */
   uint64_t return_addr;    /* hook entry's scratch: where it jumps back to */
+  uint32_t raw;            /* hook entry's scratch: the call goes back to the site's stub, made there traced */
+  uint32_t pad;
 };
 #define RRX_TL_UNINIT 0u
 #define RRX_TL_BUFFERED 1u
@@ -115,15 +117,20 @@ struct rrx_buffer_output {
 
 /* Hook entry: the bytes a patched site's stub runs in place of `syscall`
  * (record/syscallbuf_hook.h emits them), with every register as at the syscall:
- *     lea   rcx, [rip + 7]             ; 48 8d 0d 07 00 00 00: where the hook returns to
+ *     lea   rcx, [rip + 9]             ; 48 8d 0d 09 00 00 00: where the hook returns to
  *     jmp   qword ptr [RRX_HOOK_ENTRY_SLOT]   ; ff 24 25 disp32
- *     mov   rcx, SITE_RETURN           ; 48 b9 imm64: rcx as the kernel leaves it
- * (rcx and r11 are the registers `syscall` clobbers.) rrx_hook_entry saves rsp
- * in the thread-locals, switches to the alternate stack with moves only (the
- * program's stack and red zone are never written), saves the flags there,
- * makes the call through rrx_syscall_hook, restores every register `syscall`
- * preserves (the library uses no vector registers: -mgeneral-regs-only), sets
- * rax to the result and r11 to the flags, and jumps back. */
+ *     syscall                          ; 0f 05: the calls the library does not buffer
+ * then the stub sets rcx to the original site's return address (rcx and r11
+ * are the registers `syscall` clobbers). rrx_hook_entry saves rsp in the
+ * thread-locals, switches to the alternate stack with moves only (the
+ * program's stack and red zone are never written), saves the flags there.
+ * A call the library buffers is made through hook_entry_impl; it restores
+ * every register `syscall` preserves (the library uses no vector registers:
+ * -mgeneral-regs-only), sets rax to the result and r11 to the flags, and
+ * jumps back to rcx. Any other call (and any call while the buffer is in use)
+ * goes back to rcx - 2, the sequence's own `syscall`, with every register as
+ * at entry: it is made there, traced, on the program's own stack, so clone,
+ * vfork, rt_sigreturn and blocking calls behave exactly as at the site. */
 
 /* Bytes per thread: the buffer (header included, mapped at the thread's first
  * buffered call) and the alternate stack (TLS). */

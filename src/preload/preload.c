@@ -1,8 +1,9 @@
 /* librrx_preload.so: records syscalls in-process into a per-thread buffer
  * (src/core/syscallbuf_abi.h) so that they cost no ptrace stop. Entered through
- * rrx_syscall_hook (for now from the libc functions interposed below: the
- * temporary front door until the recorder patches syscall sites); the recorder
- * reads the buffer at every stop of the thread and writes one event per call. */
+ * rrx_hook_entry from the syscall sites the recorder patched (record/site_patch.h;
+ * the first call at each site is traced and patches it), or rrx_syscall_hook
+ * from C; the recorder reads the buffer at every stop of the thread and writes
+ * one event per call. */
 #include "core/syscallbuf_abi.h"
 #include "preload/replay.h"
 
@@ -38,6 +39,7 @@ __attribute__((visibility("hidden"))) __thread char alt_stack[RRX_ALT_STACK_BYTE
 _Static_assert(__builtin_offsetof(struct rrx_thread_locals, saved_rsp) == 0, "hook entry");
 _Static_assert(__builtin_offsetof(struct rrx_thread_locals, alt_stack_top) == 8, "hook entry");
 _Static_assert(__builtin_offsetof(struct rrx_thread_locals, return_addr) == 32, "hook entry");
+_Static_assert(__builtin_offsetof(struct rrx_thread_locals, raw) == 40, "hook entry");
 _Static_assert(RRX_ALT_STACK_BYTES == 16384, "hook entry");
 static int page_ready; /* the rrx page holds its two instructions (process-wide) */
 
@@ -122,15 +124,20 @@ static const struct rrx_buffered_call* buffered(long nr) {
   return NULL;
 }
 
-/* The hook: the call `nr` with its six arguments, as the program's syscall
+/* The call to buffer for `nr` in this thread now, or NULL (the first call of a
+ * thread sets it up). */
+static const struct rrx_buffered_call* buffer_for(long nr) {
+  if (!page_ready) return NULL;
+  if (tl.state == RRX_TL_UNINIT) init_thread();
+  return tl.state == RRX_TL_BUFFERED && !tl.locked ? buffered(nr) : NULL;
+}
+
+/* One buffered call `nr` with its six arguments, as the program's syscall
  * instruction would have made it; returns rax. One transaction per call:
  * lock, reserve, call from the untraced instruction, copy the outputs,
  * publish, unlock. */
-__attribute__((visibility("hidden"))) long hook_impl(long nr, long a0, long a1, long a2, long a3, long a4, long a5) {
-  if (!page_ready) return inline_syscall(nr, a0, a1, a2, a3, a4, a5);
-  if (tl.state == RRX_TL_UNINIT) init_thread();
-  const struct rrx_buffered_call* c = tl.state == RRX_TL_BUFFERED && !tl.locked ? buffered(nr) : NULL;
-  if (!c) return traced_syscall(nr, a0, a1, a2, a3, a4, a5);
+static long buffer_call(const struct rrx_buffered_call* c, long nr, long a0, long a1, long a2, long a3, long a4,
+                        long a5) {
   tl.locked = 1;
   long args[6] = {a0, a1, a2, a3, a4, a5};
   uint32_t size = RRX_ALIGN8(sizeof(struct rrx_buffer_record));
@@ -178,7 +185,27 @@ __attribute__((visibility("hidden"))) long hook_impl(long nr, long a0, long a1, 
   return ret;
 }
 
-/* The hook for C callers (the interposed functions below, test programs). */
+/* The hook for C callers: a call the buffer does not take is made traced from the rrx page. */
+__attribute__((visibility("hidden"))) long hook_impl(long nr, long a0, long a1, long a2, long a3, long a4, long a5) {
+  if (!page_ready) return inline_syscall(nr, a0, a1, a2, a3, a4, a5);
+  const struct rrx_buffered_call* c = buffer_for(nr);
+  if (!c) return traced_syscall(nr, a0, a1, a2, a3, a4, a5);
+  return buffer_call(c, nr, a0, a1, a2, a3, a4, a5);
+}
+
+/* The hook for patched sites (rrx_hook_entry): a call the buffer does not take
+ * goes back to the stub's own syscall instruction (tl.raw; rax stays `nr`). */
+__attribute__((visibility("hidden"))) long hook_entry_impl(long nr, long a0, long a1, long a2, long a3, long a4,
+                                                           long a5) {
+  const struct rrx_buffered_call* c = buffer_for(nr);
+  if (!c) {
+    tl.raw = 1;
+    return nr;
+  }
+  return buffer_call(c, nr, a0, a1, a2, a3, a4, a5);
+}
+
+/* The hook for C callers (test programs). */
 EXPORT long rrx_syscall_hook(long nr, long a0, long a1, long a2, long a3, long a4, long a5) {
   return hook_impl(nr, a0, a1, a2, a3, a4, a5);
 }
@@ -192,6 +219,9 @@ __asm__(
     ".hidden rrx_hook_entry\n"
     ".type rrx_hook_entry,@function\n"
     "rrx_hook_entry:\n"
+    "  .cfi_startproc\n"
+    "  .cfi_def_cfa 7, 0\n"                   /* the program's rsp; its ip in rcx (the stub) */
+    "  .cfi_register 16, 2\n"
     "  movq tl@gottpoff(%rip), %r11\n"
     "  movq %rsp, %fs:0(%r11)\n"               /* tl.saved_rsp */
     "  movq %rcx, %fs:32(%r11)\n"              /* tl.return_addr */
@@ -223,7 +253,19 @@ __asm__(
     "  movq %rsi, %rdx\n"
     "  movq %rdi, %rsi\n"
     "  movq %rax, %rdi\n"
-    "  call hook_impl\n"
+    /* Unwinding from the call below (gdb stopped inside the library): the
+     * caller's rsp is the program's, saved at rsp + 88, and its ip is the
+     * original site's return address, which the stub's `lea rcx, [rip +
+     * disp32]` right after the return point names: the frame above is the
+     * function that made the call, with that function's unwind information
+     * (the stub leaves the stack and registers as at the site). */
+    "  .cfi_remember_state\n"
+    "  .cfi_escape 0x0f, 4, 0x77, 0xd8, 0x00, 0x06\n" /* CFA = *(rsp + 88) */
+    "  .cfi_escape 0x16, 16, 24, 0x77, 0xc8, 0x00, 0x06, 0x12, 0x23, 0x03, 0x94, 0x04, "
+    "0x0c, 0x00, 0x00, 0x00, 0x80, 0x27, 0x0c, 0x00, 0x00, 0x00, 0x80, 0x1c, 0x22, 0x23, 0x07\n"
+    /* rip = r + sext(disp32 at r + 3) + 7, r = the return point saved at rsp + 72 */
+    "  call hook_entry_impl\n"
+    "  .cfi_restore_state\n"
     "  addq $16, %rsp\n"
     "  popq %r9\n"
     "  popq %r8\n"
@@ -235,14 +277,25 @@ __asm__(
     "  popq %rcx\n"
     "  movq %rcx, %fs:8(%r11)\n"               /* tl.alt_stack_top back */
     "  popq %rcx\n"                            /* where to jump back to */
-    "  movq (%rsp), %r11\n"                    /* r11 = the flags, as the kernel leaves it */
+    "  cmpl $0, %fs:40(%r11)\n"                /* tl.raw: not buffered */
+    "  je 3f\n"
+    "  movl $0, %fs:40(%r11)\n"
+    "  subq $2, %rcx\n"                        /* the stub's own syscall, rax = nr */
+    "3:movq (%rsp), %r11\n"                    /* r11 = the flags, as the kernel leaves it */
     "  popfq\n"
     "  movq (%rsp), %rsp\n"                    /* the program's rsp */
     "  jmp *%rcx\n"
+    "  .cfi_endproc\n"
     ".size rrx_hook_entry, .-rrx_hook_entry\n");
 extern char rrx_hook_entry[];
 
-/* ---- The temporary front door: libc functions interposed by symbol. ---- */
+
+/* ---- The time functions, interposed by symbol. ----
+ * glibc calls them through the vDSO, whose code falls back to a syscall
+ * where the clock source has no vDSO read (VMs): that syscall instruction is
+ * in the kernel's [vdso] image, not in a file, and is never patched (its
+ * bytes are the kernel's, not the trace's). Every other buffered call is
+ * reached through its patched libc site. */
 
 extern int* __errno_location(void);
 
@@ -254,14 +307,6 @@ static long libc_result(long ret) {
   return ret;
 }
 
-#define HOOK0(nr) rrx_syscall_hook(nr, 0, 0, 0, 0, 0, 0)
-EXPORT int getpid(void) { return (int)HOOK0(NR_getpid); }
-EXPORT int getppid(void) { return (int)HOOK0(NR_getppid); }
-EXPORT int gettid(void) { return (int)HOOK0(NR_gettid); }
-EXPORT unsigned getuid(void) { return (unsigned)HOOK0(NR_getuid); }
-EXPORT unsigned geteuid(void) { return (unsigned)HOOK0(NR_geteuid); }
-EXPORT unsigned getgid(void) { return (unsigned)HOOK0(NR_getgid); }
-EXPORT unsigned getegid(void) { return (unsigned)HOOK0(NR_getegid); }
 EXPORT int clock_gettime(int clock, void* ts) {
   return (int)libc_result(rrx_syscall_hook(NR_clock_gettime, clock, (long)ts, 0, 0, 0, 0));
 }
@@ -272,10 +317,3 @@ EXPORT int gettimeofday(void* tv, void* tz) {
   return (int)libc_result(rrx_syscall_hook(NR_gettimeofday, (long)tv, (long)tz, 0, 0, 0, 0));
 }
 EXPORT long time(long* t) { return libc_result(rrx_syscall_hook(NR_time, (long)t, 0, 0, 0, 0, 0)); }
-EXPORT long lseek(int fd, long off, int whence) {
-  return libc_result(rrx_syscall_hook(NR_lseek, fd, off, whence, 0, 0, 0));
-}
-EXPORT long lseek64(int fd, long off, int whence) { return lseek(fd, off, whence); }
-EXPORT int fstat(int fd, void* st) { return (int)libc_result(rrx_syscall_hook(NR_fstat, fd, (long)st, 0, 0, 0, 0)); }
-EXPORT int fstat64(int fd, void* st) { return fstat(fd, st); }
-EXPORT int uname(void* u) { return (int)libc_result(rrx_syscall_hook(NR_uname, (long)u, 0, 0, 0, 0, 0)); }

@@ -43,6 +43,7 @@
 #include "record/cpuid_record.h"
 #include "record/own_tracer.h"
 #include "record/seccomp_record.h"
+#include "record/site_patch.h"
 #include "record/syscallbuf_record.h"
 #include "core/syscallbuf_abi.h"
 #include "record/shared_objects.h"
@@ -178,6 +179,7 @@ struct TaskState {
   // The syscall buffer this thread publishes records in (fast path), or null.
   std::shared_ptr<BufferCursor> buffer;
   bool in_buffered_call = false;       // at a stop of a call from the untraced instruction (full tracing)
+  bool vfork_child = false;            // shares its parent's memory until it execs: its sites are not patched
 };
 
 class Recorder {
@@ -200,6 +202,9 @@ class Recorder {
   bool seccomp_stops_only(const TaskState& ts) const { return options_.syscallbuf && !ts.seccomp; }
   void on_syscall_entry(TaskState& ts, const KernelSyscallInfo& info);
   void on_syscall_exit(TaskState& ts, const KernelSyscallInfo& info);
+  // Fast path: after the event of a traced call that the buffer takes, the
+  // call's site is patched to enter the library from now on (site_patch.h).
+  void patch_site(TaskState& ts, uint64_t ip_after);
   void on_seccomp_refusal(TaskState& ts, const seccomp::Verdict& verdict);
   void apply_seccomp_install(TaskState& ts, int64_t ret);
   void on_exec(TaskState& ts, pid_t former_tid);
@@ -272,6 +277,7 @@ class Recorder {
   TerminalForeground terminal_;             // the terminal's foreground, handed to the program's group
   bool cpuid_faulting_ = false;             // every thread faults on cpuid (cpuid_record.h)
   std::unique_ptr<RandomInsnFinder> random_insns_;  // without it: the rdrand/rdseed search
+  SitePatches site_patches_;                // fast path: the syscall sites patched in each process
   std::unique_ptr<ChaosScheduler> chaos_;   // --chaos: who runs next, and for how long
   std::chrono::steady_clock::duration slice_{};  // with chaos_: the current task's slice
   void start_slice();
@@ -935,6 +941,8 @@ void Recorder::on_new_task(TaskState& parent, int event) {
   ts.signals = ThreadSignals::child_of(parent.signals, flags, event == PTRACE_EVENT_CLONE);
   ts.tgid = event == PTRACE_EVENT_CLONE ? parent.tgid : child;
   ts.seccomp = parent.seccomp;  // threads and processes inherit the filters
+  if (event == PTRACE_EVENT_FORK) site_patches_.copy(parent.tgid, child);
+  ts.vfork_child = event == PTRACE_EVENT_VFORK || (event != PTRACE_EVENT_CLONE && (flags & CLONE_VM));
   if (parent.buffer && !(flags & CLONE_SETTLS) && event != PTRACE_EVENT_CLONE) {
     // A fork copies the buffer (already taken up to here); a vfork child
     // writes into its parent's until it execs.
@@ -1128,6 +1136,18 @@ void Recorder::on_syscall_entry(TaskState& ts, const KernelSyscallInfo& info) {
     if (yes) ts.buffer = std::make_shared<BufferCursor>(BufferCursor{p.args[0], 0, 0});
     p.emulated_ret = yes ? 0 : -ENOSYS;
   }
+  if (options_.syscallbuf && !p.refused && !p.emulated_ret && p.desc) {
+    // Strict mode under the fast path: the kernel refuses it (EINVAL) once
+    // rrx's filter is installed, so rrx keeps it for the kernel: the call
+    // succeeds, the thread's state says strict, and on_seccomp_refusal ends
+    // the thread at its first call strict mode forbids (replay kills it
+    // there with real strict mode: seccomp_replay.cpp).
+    auto in = seccomp_install_of(*ts.task, p.nr, p.args);
+    if (in && in->request.strict) {
+      p.seccomp_install = std::move(in);
+      p.emulated_ret = 0;
+    }
+  }
   if (p.emulated_ret) {
     // Skipped: the kernel runs no syscall for nr -1 (or another one the
     // program's filters let through, see skip_number); rax is set at the
@@ -1179,6 +1199,37 @@ void Recorder::on_syscall_entry(TaskState& ts, const KernelSyscallInfo& info) {
   resume(ts);
 }
 
+void Recorder::patch_site(TaskState& ts, uint64_t ip_after) {
+  if (ts.vfork_child || ip_after < 2) return;
+  const uint64_t site = ip_after - 2;
+  if (site >= RRX_PAGE_ADDR && site < RRX_PAGE_ADDR + RRX_PAGE_SIZE) return;
+  // Where the other threads of the process will resume: a patch must not
+  // overwrite the bytes after an instruction one of them is at.
+  std::vector<uint64_t> busy;
+  for (auto& [tid, other] : tasks_) {
+    if (&other == &ts || other.tgid != ts.tgid || !other.task) continue;
+    if (other.in_syscall) {
+      busy.push_back(other.pending.ip);
+    } else if (other.at_syscall_boundary) {
+      busy.push_back(other.boundary_ip);
+    } else {
+      try {
+        busy.push_back(other.task->regs().rip);
+      } catch (const Error&) {
+        return;  // running, where is unknown: not now
+      }
+    }
+  }
+  std::vector<siginfo_t> arrived;
+  std::optional<AppliedPatch> done = site_patches_.patch(*ts.task, ts.tgid, site, busy, &arrived);
+  ts.held_signals.insert(ts.held_signals.end(), arrived.begin(), arrived.end());
+  if (!done) return;
+  capnp::MallocMessageBuilder m;
+  auto ev = begin_event(m, ts);
+  fill_site_patch(ev.initSitePatch(), *done);
+  writer_->append(m);
+}
+
 // The program's own seccomp filters refuse the call at this entry stop (the
 // kernel runs them next): it runs none of its code, so rrx neither refuses
 // it (no warning: the kernel refuses it as it would without rrx), nor lets
@@ -1198,6 +1249,16 @@ void Recorder::on_seccomp_refusal(TaskState& ts, const seccomp::Verdict& verdict
     if (verdict.outcome == seccomp::Outcome::StrictKill) flags |= trace::kSyscallSeccompStrict;
     append_syscall_event(ts, 0, false, p.ip, p.sp, {}, flags);
     p.recorded_at_entry = true;
+    if (verdict.outcome == seccomp::Outcome::StrictKill && options_.syscallbuf) {
+      // Strict mode kept by rrx (on_syscall_entry): the kernel does not
+      // enforce it, so rrx ends the thread as it would, by SIGKILL, before
+      // the call runs. (SIGKILL ends the whole process: exact for a
+      // process of one thread, which is what strict mode allows to start.)
+      user_regs_struct r = ts.task->regs();
+      r.orig_rax = static_cast<uint64_t>(-1);
+      ts.task->set_regs(r);
+      ::syscall(SYS_tgkill, ts.tgid, ts.task->tid(), SIGKILL);
+    }
   }
   resume(ts);
 }
@@ -1402,6 +1463,10 @@ void Recorder::on_syscall_exit(TaskState& ts, const KernelSyscallInfo& info) {
                                 "/proc/" + std::to_string(ts.task->tid()) + "/fd/" + std::to_string(static_cast<int>(p.args[4])),
                                 maps.name, static_cast<uint64_t>(ret), p.args[1], maps.offset);
   }
+  if (options_.syscallbuf && p.desc && (p.desc->flags & sys::kBuffered) && !p.refused && !p.seccomp_verdict &&
+      !(flags & trace::kSyscallInterrupted)) {
+    patch_site(ts, info.instruction_pointer);
+  }
   p = PendingSyscall{};
   ts.entry_recorded = false;
 
@@ -1474,6 +1539,8 @@ std::vector<pid_t> Recorder::recorded_pids() const {
 void Recorder::on_exec(TaskState& ts, pid_t former_tid) {
   Task& task = *ts.task;
   ts.buffer.reset();  // the new image's library registers its own
+  ts.vfork_child = false;
+  site_patches_.forget(ts.tgid);
   task.reopen_mem();
   user_regs_struct regs = task.regs();
   std::string exe = read_link("/proc/" + std::to_string(task.tid()) + "/exe");

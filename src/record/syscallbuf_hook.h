@@ -11,13 +11,16 @@ namespace rrx::record {
 
 // The sequence placed at `at` for the syscall instruction at `syscall_addr`:
 // registers as at that instruction on the way in; on the way out rax is the
-// result, rcx = syscall_addr + 2 and r11 = the flags (as the kernel leaves
-// them), every other register as it was, and execution falls through past
-// the sequence. Position-independent (`at` is accepted for the patcher's
-// interface and checked only for the disp32 reach of the entry slot).
+// result, r11 = the flags (as the kernel leaves them), every other register
+// but rcx as it was (the patcher's stub sets rcx next), and execution falls
+// through past the sequence. A call the library does not buffer comes back
+// to the sequence's own `syscall` (its last 2 bytes) with every register as
+// at entry, and is made there, traced, on the program's stack: clone, fork,
+// rt_sigreturn and blocking calls behave as at the original site.
+// Position-independent (the arguments are the patcher's interface).
 std::vector<uint8_t> hook_sequence(uint64_t at, uint64_t syscall_addr);
 
 // Its length (fixed).
-inline constexpr size_t kHookSequenceBytes = 24;
+inline constexpr size_t kHookSequenceBytes = 16;
 
 }  // namespace rrx::record

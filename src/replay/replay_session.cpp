@@ -100,6 +100,7 @@ std::string describe_event(schema::Event::Reader ev) {
       return buf;
     }
     case schema::Event::RANDOM_INSNS: return "rdrand/rdseed sites";
+    case schema::Event::SITE_PATCH: return "patch of the syscall site 0x" + fmt_hex(ev.getSitePatch().getSite());
   }
   return "an event of an unknown kind";
 }
@@ -848,6 +849,13 @@ std::optional<ReplaySession::Stop> ReplaySession::advance(bool step, int step_ti
         }
       }
       break;
+    case schema::Event::SITE_PATCH:
+      // Right after the syscall of the same task: it sits at that call's exit.
+      if (t.running || t.pending) diverge(describe_event(ev), "thread " + std::to_string(t.tid) + " running");
+      current_tid_ = t.tid;
+      apply_site_patch(t, ev.getSitePatch());
+      consume();
+      return std::nullopt;
     case schema::Event::PREEMPTION:
       if (!t.running && !t.pending) {
         reach_preemption(t, ev);

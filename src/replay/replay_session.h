@@ -347,6 +347,9 @@ class ReplaySession {
   int on_clone(RTask& t, int event);  // the recorded tid of the new task
   std::optional<Stop> on_signal(RTask& t, int sig, bool step);
   std::optional<Stop> on_group_stop(RTask& t, int sig);
+  // A site patch of the fast path (site_patch_replay.cpp): the same arena,
+  // bytes and ip as recorded, applied to the stopped task.
+  void apply_site_patch(RTask& t, schema::SitePatch::Reader patch);
   // cpuid and rdrand/rdseed (cpuid_replay.cpp).
   void check_cpuid_faulting();
   void enable_cpuid_trap(RTask& t);

@@ -284,6 +284,19 @@ struct JobStop {
   signo @0 :Int32;           # the stop signal
   resumed @1 :Bool;          # false: it stopped; true: it went on
 }
+# The fast path patched the syscall instruction at `site` so that later calls
+# from it enter the preload library (record/site_patch.h): written right after
+# the syscall event of the call that stopped there, in its thread, which is
+# still at that call's exit. Replay applies exactly the same: maps the stub
+# arena when one is new, writes the bytes, moves the thread's ip.
+struct SitePatch {
+  site @0 :UInt64;           # the syscall instruction
+  arenaAddr @1 :UInt64;      # a stub arena mapped now (r-x, private, anonymous); 0: none new
+  arenaLen @2 :UInt64;
+  writes @3 :List(MemWrite); # the stub, then the jump over the site (int3 fill)
+  newIp @4 :UInt64;          # the thread goes on here (its place in the stub); 0: where it is
+}
+
 struct Event {
   tid @0 :Int32;
   pid @1 :Int32;             # thread group id
@@ -303,6 +316,7 @@ struct Event {
     # (An older rrx reading a trace with the two below reports a divergence at them.)
     cpuid @14 :Cpuid;
     randomInsns @15 :List(RandomInsn);   # found in a mapping just made; replay skips these
+    sitePatch @16 :SitePatch;            # the fast path patched a syscall site (record/site_patch.h)
   }
 }
 

@@ -34,8 +34,9 @@ static void call(struct Regs* r, int via_hook) {
       "testl %k[hook], %k[hook]\n"
       "jz 1f\n"
       "stc\n"
-      "lea 7(%%rip), %%rcx\n"
+      "lea 9(%%rip), %%rcx\n"
       "jmp *0x70000040\n"
+      "syscall\n"  // where the hook sends back the calls it does not buffer
       "lea 0(%%rip), %%r11\n"  // (where the site's rcx points: here, for the check)
       "movq %%r11, 88(%%rbx)\n"
       "jmp 2f\n"

@@ -1,0 +1,190 @@
+// Site patching while recording (see site_patch.h): choosing the window and
+// the arena, applying the patcher's plan to the stopped tracee.
+#include "record/site_patch.h"
+
+#include <elf.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+
+#include <fmt/format.h>
+
+#include <fstream>
+#include <variant>
+
+#include "core/proc_maps.h"
+#include "core/remote_syscall.h"
+#include "core/syscallbuf_abi.h"
+#include "patcher/patcher.h"
+#include "record/syscallbuf_hook.h"
+#include "record/syscallbuf_record.h"
+
+namespace rrx::record {
+
+namespace {
+
+constexpr uint64_t kPage = 4096;
+// Stubs stay this far inside rel32 reach of their site (and of the data
+// their relocated instructions address near it).
+constexpr uint64_t kReach = (uint64_t{1} << 31) - (uint64_t{1} << 24);
+
+uint64_t distance(uint64_t a, uint64_t b) { return a > b ? a - b : b - a; }
+
+bool in_reach(uint64_t site, uint64_t lo, uint64_t hi) { return distance(site, lo) < kReach && distance(site, hi) < kReach; }
+
+// A free range of `len` bytes within reach of `site`, a page clear of its
+// neighbours, the closest to the site.
+std::optional<uint64_t> free_range_near(const std::vector<ProcMapping>& maps, uint64_t site, uint64_t len) {
+  std::optional<uint64_t> best;
+  auto consider = [&](uint64_t a) {
+    if (a < 0x10000 || !in_reach(site, a, a + len)) return;
+    if (!best || distance(a, site) < distance(*best, site)) best = a;
+  };
+  uint64_t prev_end = 0x10000;
+  for (const ProcMapping& m : maps) {
+    if (m.start >= 0x800000000000ull) break;
+    if (m.start > prev_end && m.start - prev_end >= len + 2 * kPage) {
+      consider(m.start - kPage - len);  // just below the next mapping
+      consider(prev_end + kPage);       // just above the previous one
+    }
+    prev_end = std::max(prev_end, m.end);
+  }
+  return best;
+}
+
+}  // namespace
+
+const SitePatches::Image& SitePatches::image(const std::string& path) {
+  auto it = images_.find(path);
+  if (it != images_.end()) return it->second;
+  Image img;
+  try {
+    img.functions = function_ranges(path);
+  } catch (const Error&) {
+    // Unreadable: the window is unsynchronized.
+  }
+  std::ifstream in(path, std::ios::binary);
+  Elf64_Ehdr eh{};
+  if (in.read(reinterpret_cast<char*>(&eh), sizeof eh) && eh.e_phentsize == sizeof(Elf64_Phdr)) {
+    for (unsigned i = 0; i < eh.e_phnum; ++i) {
+      Elf64_Phdr ph{};
+      in.seekg(static_cast<std::streamoff>(eh.e_phoff + i * sizeof ph));
+      if (!in.read(reinterpret_cast<char*>(&ph), sizeof ph)) break;
+      if (ph.p_type == PT_LOAD) img.loads.emplace_back(ph.p_offset, ph.p_vaddr);
+    }
+  }
+  return images_.emplace(path, std::move(img)).first->second;
+}
+
+std::optional<AppliedPatch> SitePatches::patch(Task& task, pid_t tgid, uint64_t site,
+                                               const std::vector<uint64_t>& busy_ips, std::vector<siginfo_t>* signals) {
+  Process& proc = procs_[tgid];
+  if (proc.done.count(site)) return std::nullopt;
+  // The library is in the process, its page ready: the entry slot holds its address.
+  uint64_t entry = 0;
+  if (!task.read_exact(RRX_HOOK_ENTRY_SLOT, &entry, sizeof entry) || entry == 0) return std::nullopt;
+  auto refuse = [&] {
+    proc.done.insert(site);
+    return std::nullopt;
+  };
+  auto m = proc_mapping_at(task.tid(), site);
+  if (!m || !m->executable() || m->path.empty() || m->path[0] != '/' || in_preload_code(tgid, site)) return refuse();
+  const Image& img = image(m->path);
+  // Load bias: the mapping's start minus the ELF address of its file offset.
+  // (The PT_LOAD with the largest file offset at or below the mapping's.)
+  std::optional<uint64_t> bias;
+  uint64_t best_off = 0;
+  for (const auto& [off, vaddr] : img.loads) {
+    if (m->offset >= off && (!bias || off >= best_off)) {
+      best_off = off;
+      bias = m->start - (vaddr + (m->offset - off));
+    }
+  }
+  if (!bias) return refuse();
+  patcher::WindowBounds wb = patcher::choose_window(img.functions, *bias, site, m->start, m->end);
+  patcher::CodeWindow w;
+  w.addr = wb.lo;
+  w.bytes.resize(wb.hi - wb.lo);
+  if (!task.read_exact(wb.lo, w.bytes.data(), w.bytes.size())) return refuse();
+  w.from_symbol = wb.from_symbol;
+  w.entries = wb.entries;
+
+  const uint64_t need = patcher::max_stub_size(kHookSequenceBytes);
+  Arena* arena = nullptr;
+  for (Arena& a : proc.arenas) {
+    if (a.len - a.used >= need && in_reach(site, a.addr, a.addr + a.len)) {
+      arena = &a;
+      break;
+    }
+  }
+  Arena fresh{};
+  if (!arena) {
+    auto at = free_range_near(read_proc_maps(task.tid()), site, kArenaBytes);
+    if (!at) return refuse();
+    fresh = {*at, kArenaBytes, 0};
+  }
+  const uint64_t stub_addr = arena ? arena->addr + arena->used : fresh.addr;
+  auto plan = patcher::plan_site(w, site, stub_addr, [site](uint64_t at) { return hook_sequence(at, site); });
+  if (std::holds_alternative<patcher::Refusal>(plan)) return refuse();
+  const patcher::SitePatch& p = std::get<patcher::SitePatch>(plan);
+  for (uint64_t ip : busy_ips) {
+    if (ip > p.displaced_lo && ip < p.displaced_hi) return std::nullopt;  // later, when it has left
+  }
+  AppliedPatch out;
+  out.site = site;
+  if (!arena) {
+    // The stub arena: private anonymous code, mapped from the site itself
+    // (remote_syscall puts its own syscall there and restores the bytes).
+    int64_t got = remote_syscall(task, site, SYS_mmap,
+                                 {fresh.addr, fresh.len, PROT_READ | PROT_EXEC,
+                                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, static_cast<uint64_t>(-1), 0},
+                                 nullptr, signals);
+    if (got != static_cast<int64_t>(fresh.addr)) {
+      if (got > 0) remote_syscall(task, site, SYS_munmap, {static_cast<uint64_t>(got), fresh.len}, nullptr, signals);
+      return refuse();
+    }
+    proc.arenas.push_back(fresh);
+    arena = &proc.arenas.back();
+    out.arena_addr = fresh.addr;
+    out.arena_len = fresh.len;
+  }
+  if (!task.write_mem(p.stub_addr, p.stub_bytes.data(), p.stub_bytes.size()) ||
+      !task.write_mem(p.patch_addr, p.patch_bytes.data(), p.patch_bytes.size())) {
+    throw Error(fmt::format("cannot write the patch of the syscall site {:#x} into thread {}", site, task.tid()));
+  }
+  arena->used += (p.stub_bytes.size() + 15) & ~size_t{15};
+  out.writes.emplace_back(p.stub_addr, p.stub_bytes);
+  out.writes.emplace_back(p.patch_addr, p.patch_bytes);
+  // At this exit stop the ip is right after the syscall: inside the
+  // displaced bytes when they go on past it; the same place in the stub is
+  // right after the hook sequence.
+  user_regs_struct r = task.regs();
+  if (r.rip > p.displaced_lo && r.rip < p.displaced_hi) {
+    out.new_ip = p.hook_addr + kHookSequenceBytes;
+    r.rip = out.new_ip;
+    task.set_regs(r);
+  }
+  proc.done.insert(site);
+  return out;
+}
+
+void SitePatches::forget(pid_t tgid) { procs_.erase(tgid); }
+
+void SitePatches::copy(pid_t parent, pid_t child) {
+  auto it = procs_.find(parent);
+  if (it == procs_.end()) return;
+  procs_[child] = it->second;
+}
+
+void fill_site_patch(schema::SitePatch::Builder b, const AppliedPatch& p) {
+  b.setSite(p.site);
+  b.setArenaAddr(p.arena_addr);
+  b.setArenaLen(p.arena_len);
+  b.setNewIp(p.new_ip);
+  auto ws = b.initWrites(static_cast<unsigned>(p.writes.size()));
+  for (unsigned i = 0; i < p.writes.size(); ++i) {
+    ws[i].setAddr(p.writes[i].first);
+    ws[i].setData(kj::arrayPtr(p.writes[i].second.data(), p.writes[i].second.size()));
+  }
+}
+
+}  // namespace rrx::record

@@ -1,0 +1,74 @@
+// Site patching for the recording fast path: after a traced syscall whose
+// instruction is in a file-backed code mapping, the recorder asks SitePatches
+// to send later calls from that site into the preload library (the patcher
+// plans the jump and the stub, record/syscallbuf_hook.h the entry); what it
+// did is one trace event (schema SitePatch), which replay/site_patch_replay.h
+// applies at the same point. Refused sites keep the traced path.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <signal.h>
+
+#include "core/elf_file.h"
+#include "core/ptrace_task.h"
+#include "trace_format/trace.capnp.h"
+
+namespace rrx::record {
+
+// One patch as it was applied to the tracee.
+struct AppliedPatch {
+  uint64_t site = 0;
+  uint64_t arena_addr = 0, arena_len = 0;  // a stub arena mapped for it, or 0
+  std::vector<std::pair<uint64_t, std::vector<uint8_t>>> writes;  // stub, then the jump at the site
+  uint64_t new_ip = 0;  // where the thread goes on (0: unchanged)
+};
+
+class SitePatches {
+ public:
+  // `task` (of process `tgid`) is stopped at the exit of a traced call made by
+  // the syscall instruction at `site`. Patches that site when it can: maps a
+  // stub arena within rel32 reach where none has room, writes the stub and
+  // the jump, moves the task's ip into the stub when it stands inside the
+  // displaced bytes. `busy_ips`: where the process's other threads will
+  // resume (a site whose displaced bytes hold one is left for later).
+  // Signals that arrive during an injected mmap are appended to *signals.
+  std::optional<AppliedPatch> patch(Task& task, pid_t tgid, uint64_t site, const std::vector<uint64_t>& busy_ips,
+                                    std::vector<siginfo_t>* signals);
+  // The process's image is gone (exec, exit): its arenas and sites with it.
+  void forget(pid_t tgid);
+  // A fork copied the parent's memory: the same arenas, sites and refusals.
+  void copy(pid_t parent, pid_t child);
+
+  // Arena size and the reach every stub keeps from its site.
+  static constexpr uint64_t kArenaBytes = 64 * 1024;
+
+ private:
+  struct Arena {
+    uint64_t addr, len, used;
+  };
+  struct Process {
+    std::vector<Arena> arenas;
+    std::set<uint64_t> done;  // patched or refused for good
+  };
+  struct Image {
+    std::vector<ElfFunction> functions;
+      std::vector<std::pair<uint64_t, uint64_t>> loads;  // (p_offset, p_vaddr) of each PT_LOAD
+  };
+  const Image& image(const std::string& path);
+
+  std::map<pid_t, Process> procs_;
+  std::map<std::string, Image> images_;
+};
+
+// The event's body.
+void fill_site_patch(schema::SitePatch::Builder b, const AppliedPatch& p);
+
+}  // namespace rrx::record
