@@ -71,11 +71,11 @@ seccomp::Program fast_path_filter() { return seccomp::Program(std::begin(kFilter
 
 int install_fast_path_filter() {
   sock_fprog fprog{static_cast<unsigned short>(std::size(kFilter)), const_cast<sock_filter*>(kFilter)};
-  if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &fprog) == 0) return 0;
+  if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_SPEC_ALLOW, &fprog) == 0) return 0;
   if (errno != EACCES) return errno;
   // Without CAP_SYS_ADMIN the kernel wants no_new_privs first (as rr sets it).
   if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return errno;
-  if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &fprog) == 0) return 0;
+  if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_SPEC_ALLOW, &fprog) == 0) return 0;
   return errno;
 }
 

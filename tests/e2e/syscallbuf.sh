@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The syscall buffer (rrx record --syscallbuf): calls the preload library
+# The syscall buffer (the fast path, on by default): calls the preload library
 # buffers in-process (getppid, clock_gettime... from the main thread, a second
 # thread and a forked child; enough to fill the buffer several times) replay
 # exactly, each is an event of its own in `rrx dump` (marked "(buffered)"),
@@ -43,6 +43,27 @@ T=$(rr_trace entry)
 if [[ -f $T/trace ]]; then
   rrx_run "$WORK/entry.dump" dump "$T"
   check "entry: getppid through the hook entry is buffered" grep -q 'getppid() = [0-9]* (buffered)' "$WORK/entry.dump.out"
+fi
+
+# Site patching: glibc's syscall() function is patched at its first buffered
+# call; later calls from it are buffered, unbuffered ones (getcwd, a fork by
+# clone, whose child returns into the stub) are made from the stub traced.
+rr_check sites --stdout-has "child exited 7" --record-arg --syscallbuf -- "$(prog site_patch)"
+T=$(rr_trace sites)
+if [[ -f $T/trace ]]; then
+  rrx_run "$WORK/sites.dump" dump "$T"
+  check "sites: the dump shows site patches with their stub arena" \
+    grep -q -- '--- syscall site 0x[0-9a-f]* patched, .*(stub arena 0x[0-9a-f]*, 65536 bytes, mapped) ---' "$WORK/sites.dump.out"
+  check "sites: an after-mode patch moves the thread into its stub" grep -q -- 'patched, .*; ip -> 0x' "$WORK/sites.dump.out"
+  n=$(grep -c 'getppid() = [0-9]* (buffered)' "$WORK/sites.dump.out" || true)
+  check "sites: syscall(SYS_getppid) from the patched site is buffered ($n)" test "$n" -gt 4000
+  check "sites: getcwd from the patched site is traced" grep -q 'getcwd(.*) = [0-9]*$' "$WORK/sites.dump.out"
+fi
+rr_check sites_n --stdout-has "child exited 7" --record-arg -n -- "$(prog site_patch)"
+T=$(rr_trace sites_n)
+if [[ -f $T/trace ]]; then
+  rrx_run "$WORK/sites_n.dump" dump "$T"
+  check "sites_n: -n patches nothing" bash -c "! grep -q 'patched' '$WORK/sites_n.dump.out'"
 fi
 
 # A shell pipeline: exec, fork, vfork (posix_spawn) children under the fast path.

@@ -32,4 +32,24 @@ expect_in back 'New value = 0'
 expect_in back '^0x0*70000000 in '
 expect_in forward 'New value = [1-9]'
 expect_in forward '^\$4 = 1$'
+
+# A buffered call from a patched site (glibc's syscall(), patched at its first
+# getppid): stopped at its untraced syscall instruction in the rrx page, the
+# backtrace goes through the library's hook entry to syscall() and main.
+gdb_record sites -- "$RRX_TEST_PROGRAMS/site_patch"
+gdb_run sites '
+catch syscall getppid
+continue
+continue
+continue
+continue
+continue
+echo ==bt==\n
+bt
+echo ==end==\n
+'
+OUT=$WORK/sites.gdb.out
+expect_in bt '^#0  0x0*70000002 in '
+expect_in bt '^#[0-9]+ .* in (syscall|__GI_syscall) \('
+expect_in bt '^#[0-9]+ .* main \(\) at .*site_patch.c'
 gdb_finish
