@@ -77,6 +77,7 @@ static long traced_syscall(long nr, long a0, long a1, long a2, long a3, long a4,
 static int is_error(long ret) { return ret < 0 && ret >= -4095; }
 
 extern char rrx_hook_entry[];
+static void init_thread(void);
 
 __attribute__((constructor)) static void map_rrx_page(void) {
   const long MAP_PRIVATE_ANON = 0x02 | 0x20, MAP_FIXED_NOREPLACE = 0x100000, PROT_RW = 3, PROT_RX = 5;
@@ -90,6 +91,11 @@ __attribute__((constructor)) static void map_rrx_page(void) {
   memcpy((void*)RRX_HOOK_ENTRY_SLOT, &entry, sizeof entry);
   if (inline_syscall(NR_mprotect, (long)RRX_PAGE_ADDR, RRX_PAGE_SIZE, PROT_RX, 0, 0, 0) != 0) return;
   page_ready = 1;
+  /* The main thread's buffer now, before the program runs: its set-up calls
+   * (mmap, RRX_CALL_INIT_BUFFER) are not seen in the middle of the
+   * program's first buffered call. Other threads set theirs up at their
+   * first call. */
+  init_thread();
 }
 
 /* First call of a thread: its buffer and alternate stack, and the recorder's yes or no. */

@@ -118,7 +118,8 @@ delete
 catch syscall
 echo ==all==\n
 continue
-up
+bt
+frame function main
 print i
 echo ==end==\n
 echo ==all-return==\n
