@@ -33,11 +33,11 @@ struct RecordOptions {
   // A mapped file holding more data than this (bytes; holes do not count) is
   // stored only for the mapped range (--max-file-data; trace::FileStore).
   uint64_t max_file_data = uint64_t{1} << 30;
-  // The fast path (the default; off with -n): the preload library records the calls the
+  // The fast path (--syscallbuf; -n: off, the default): the preload library records the calls the
   // syscall table marks kBuffered in-process, a seccomp filter lets them run
   // without a ptrace stop, and the other calls stop once at entry (their
   // seccomp stop) instead of at an entry stop (README, "Syscall buffer").
-  bool syscallbuf = true;
+  bool syscallbuf = false;
 };
 
 // Records and returns what `rrx record` exits with: the program's exit
