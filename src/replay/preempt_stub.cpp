@@ -45,8 +45,8 @@ class Emitter {
   explicit Emitter(uint64_t base) : base_(base) {}
   uint64_t here() const { return base_ + bytes_.size(); }
   // The next instruction starts with this state of the stub's own work.
-  Emitter& at(uint64_t program_pc, uint32_t rsp_adjust, int flags_slot = -1, int rax_slot = -1) {
-    undo_[here()] = {program_pc, rsp_adjust, flags_slot, rax_slot};
+  Emitter& at(uint64_t program_pc, uint32_t rsp_adjust, int flags_slot = -1, int rax_slot = -1, int rcx_slot = -1) {
+    undo_[here()] = {program_pc, rsp_adjust, flags_slot, rax_slot, rcx_slot};
     return *this;
   }
   Emitter& raw(std::initializer_list<uint8_t> b) {
@@ -83,7 +83,7 @@ class Emitter {
   const std::vector<uint8_t>& bytes() const { return bytes_; }
   template <typename Undo>
   void undo_table(std::map<uint64_t, Undo>* out) const {
-    for (const auto& [pc, u] : undo_) (*out)[pc] = Undo{u.pc, u.rsp, u.flags, u.rax};
+    for (const auto& [pc, u] : undo_) (*out)[pc] = Undo{u.pc, u.rsp, u.flags, u.rax, u.rcx};
   }
 
  private:
@@ -94,7 +94,7 @@ class Emitter {
   struct U {
     uint64_t pc;
     uint32_t rsp;
-    int flags, rax;
+    int flags, rax, rcx;
   };
   uint64_t base_;
   std::vector<uint8_t> bytes_;
@@ -105,7 +105,7 @@ class Emitter {
 
 // The wanted registers in the stub's data, in this order (one slot each).
 constexpr Reg kCompared[] = {RAX, RCX, RDX, RBX, RBP, RSI, RDI, R8, R9, R10, R12, R13, R14, R15};
-enum Label : int { kMiss = 100, kDataR11 = 200, kDataRsp, kDataFlags, kDataFirst = 300 };
+enum Label : int { kMiss = 100, kRelocated, kFull, kDataR11 = 200, kDataRsp, kDataFlags, kDataFirst = 300 };
 
 uint64_t reg_value(const user_regs_struct& r, Reg reg) {
   switch (reg) {
@@ -186,6 +186,7 @@ std::vector<uint64_t> stub_candidates(uint64_t ip, const Displaced& d, const std
 
 std::variant<std::unique_ptr<PreemptStub>, std::string> PreemptStub::install(Task& task, pid_t pid, uint64_t ip,
                                                                              const user_regs_struct& want,
+                                                                             const user_regs_struct& now,
                                                                              const Inject& inject) {
   std::vector<ProcMapping> maps = read_proc_maps(pid);
   auto m = std::find_if(maps.begin(), maps.end(), [&](const ProcMapping& x) { return x.contains(ip); });
@@ -240,7 +241,32 @@ std::variant<std::unique_ptr<PreemptStub>, std::string> PreemptStub::install(Tas
   // back, the undo table says how to take them back at each instruction.
   Emitter e(entry);
   e.at(ip, 0).raw({0x48, 0x8d, 0x64, 0x24, 0x80});  // lea rsp, [rsp-128]: past the red zone
-  e.at(ip, kRedZone).raw({0x9c});                   // pushfq
+  // A first test that leaves the flags alone (pushfq/popfq cost more than
+  // the rest): one register that differs now, most likely one the loop
+  // changes at every pass, subtracted with not+lea and tested with jrcxz.
+  size_t first = 0;
+  for (size_t i = 0; i < std::size(kCompared); ++i) {
+    if (kCompared[i] != RCX && reg_value(now, kCompared[i]) != reg_value(want, kCompared[i])) {
+      first = i;
+      break;
+    }
+  }
+  const Reg x = kCompared[first];
+  e.at(ip, kRedZone).raw({0x51});  // push rcx
+  e.at(ip, kRedZone + 8, -1, -1, 0).raw({0x48, 0x8b, 0x0d});  // mov rcx, [rip + want_x]
+  e.rel32_to(kDataFirst + static_cast<int>(first));
+  e.at(ip, kRedZone + 8, -1, -1, 0).raw({0x48, 0xf7, 0xd1});  // not rcx
+  // lea rcx, [rcx + x + 1]: x - want_x
+  e.at(ip, kRedZone + 8, -1, -1, 0)
+      .raw({static_cast<uint8_t>(0x48 | (x >= R8 ? 2 : 0)), 0x8d, 0x4c, static_cast<uint8_t>(((x & 7) << 3) | 1), 0x01});
+  e.at(ip, kRedZone + 8, -1, -1, 0).raw({0xe3, 14});  // jrcxz full (pop, lea, jmp: 14 bytes)
+  e.at(ip, kRedZone + 8, -1, -1, 0).raw({0x59});      // pop rcx
+  e.at(ip, kRedZone).raw({0x48, 0x8d, 0xa4, 0x24}).u32(kRedZone);  // lea rsp, [rsp+128]
+  e.at(ip, 0).raw({0xe9});                                         // jmp to the moved instructions
+  e.rel32_to(kRelocated);
+  e.bind(kFull);
+  e.at(ip, kRedZone + 8, -1, -1, 0).raw({0x59});  // pop rcx
+  e.at(ip, kRedZone).raw({0x9c});                 // pushfq
   const uint32_t saved = kRedZone + 8;
   for (size_t i = 0; i < std::size(kCompared); ++i) {
     e.at(ip, saved, 0);
@@ -269,6 +295,7 @@ std::variant<std::unique_ptr<PreemptStub>, std::string> PreemptStub::install(Tas
   e.bind(kMiss);
   e.at(ip, saved, 0).raw({0x9d});
   e.at(ip, kRedZone).raw({0x48, 0x8d, 0xa4, 0x24}).u32(kRedZone);
+  e.bind(kRelocated);
   for (uint64_t a : d.relocated) {
     auto r = patcher::relocate_instruction(w, a, e.here());
     if (auto* no = std::get_if<patcher::Refusal>(&r)) {
@@ -304,22 +331,6 @@ std::variant<std::unique_ptr<PreemptStub>, std::string> PreemptStub::install(Tas
     return std::string("cannot write the stub");
   }
 
-  // The patch: jmp to the stub, int3 over the rest of the displaced bytes.
-  std::vector<uint8_t> patch(d.end - ip, kInt3);
-  patch[0] = 0xe9;
-  uint32_t disp = static_cast<uint32_t>(static_cast<int32_t>(static_cast<int64_t>(entry - (ip + kJmpLen))));
-  std::memcpy(patch.data() + 1, &disp, 4);
-  for (uint64_t a : s->interior_) {
-    if (patch[a - ip] != kInt3) {
-      s->remove(true);
-      return std::string("internal error: a displaced instruction start is not on an int3");
-    }
-  }
-  if (!task.write_mem(ip, patch.data(), patch.size())) {
-    s->remove(true);
-    return std::string("cannot write the patch");
-  }
-  s->patched_ = true;
   return s;
 }
 
@@ -355,6 +366,7 @@ user_regs_struct PreemptStub::program_regs(const user_regs_struct& r) const {
   out.rip = u.program_pc;
   if (u.flags_slot >= 0) task_.read_exact(r.rsp + static_cast<uint64_t>(u.flags_slot), &out.eflags, 8);
   if (u.rax_slot >= 0) task_.read_exact(r.rsp + static_cast<uint64_t>(u.rax_slot), &out.rax, 8);
+  if (u.rcx_slot >= 0) task_.read_exact(r.rsp + static_cast<uint64_t>(u.rcx_slot), &out.rcx, 8);
   out.rsp = r.rsp + u.rsp_adjust;
   return out;
 }
@@ -376,6 +388,9 @@ void PreemptStub::arm() {
   patch[0] = 0xe9;
   uint32_t disp = static_cast<uint32_t>(static_cast<int32_t>(static_cast<int64_t>(stub_ - (ip_ + kJmpLen))));
   std::memcpy(patch.data() + 1, &disp, 4);
+  for (uint64_t a : interior_) {
+    if (patch[a - ip_] != kInt3) throw Error("internal error: a displaced instruction start is not on an int3");
+  }
   if (!task_.write_mem(ip_, patch.data(), patch.size())) throw Error("cannot write the preemption patch");
   patched_ = true;
 }

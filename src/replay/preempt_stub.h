@@ -53,10 +53,13 @@ class PreemptStub {
                                        uint64_t a5)>;
 
   // Maps the stub into the process of `task` (stopped, `pid` its thread
-  // group) and patches the site at `ip` to stop once the registers equal
-  // `want` (compared as same_position_regs does). A refusal says why not.
+  // group) for the site at `ip`, to stop once the registers equal `want`
+  // (compared as same_position_regs does); arm() patches the site. `now`:
+  // the thread's registers at this stop (a register that differs from
+  // `want` is tested first). A refusal says why not.
   static std::variant<std::unique_ptr<PreemptStub>, std::string> install(Task& task, pid_t pid, uint64_t ip,
                                                                          const user_regs_struct& want,
+                                                                         const user_regs_struct& now,
                                                                          const Inject& inject);
   // Undoes a patch still in place (best effort: the process may be gone).
   ~PreemptStub();
@@ -79,8 +82,9 @@ class PreemptStub {
   // Restores the original bytes; `unmap` also unmaps the stub page (needs a
   // stop where a syscall can be injected: not a syscall-entry stop).
   void remove(bool unmap);
-  // Patches the site again after remove(false) (the stub is still mapped).
+  // Patches the site (again, after remove(false): the stub stays mapped).
   void arm();
+  bool armed() const { return patched_; }
   bool mapped() const { return mapped_; }
 
   uint64_t site() const { return ip_; }
@@ -95,6 +99,7 @@ class PreemptStub {
     uint32_t rsp_adjust;     // add to rsp
     int flags_slot = -1;     // saved flags at [rsp + slot], or -1
     int rax_slot = -1;       // saved rax at [rsp + slot], or -1
+    int rcx_slot = -1;       // saved rcx at [rsp + slot], or -1
   };
 
   Task& task_;

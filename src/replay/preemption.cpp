@@ -19,6 +19,12 @@
 
 namespace rrx::replay {
 
+namespace {
+// Branches into the patched bytes tolerated in one run to a preemption
+// point (each costs a trap and a few single-steps, about one slow pass).
+constexpr uint64_t kMaxJumpsIn = 20000;
+}  // namespace
+
 bool ReplaySession::at_preemption_point(RTask& t, schema::Event::Reader ev) {
   if (!same_position_regs(t.task->regs(), trace::regs_from_schema(ev.getRegs()))) return false;
   drop_preempt_stub(true);
@@ -49,13 +55,11 @@ std::optional<WaitStatus> ReplaySession::run_to_preemption(RTask& t, schema::Eve
   // the injected mmap would have to come before it, at a stop that can no
   // longer deliver it. Rare: the slow way.
   if (preempt_stub_off_ || preempt_slow_event_ == n || sig != 0) return run_to_preemption_slowly(t, ev, sig);
-  if (preempt_stub_) {
-    preempt_stub_->arm();
-  } else {
+  if (!preempt_stub_) {
     const int tid = t.tid;
     auto inject_fn = [this, tid, ip](long nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
                                      uint64_t a5) { return inject(rtask(tid), ip, nr, {a0, a1, a2, a3, a4, a5}); };
-    auto made = PreemptStub::install(*t.task, t.task->tid(), ip, want, inject_fn);
+    auto made = PreemptStub::install(*t.task, t.task->tid(), ip, want, t.task->regs(), inject_fn);
     if (auto* why = std::get_if<std::string>(&made)) {
       if (debug_log_) std::fprintf(stderr, "rrx-debug: event %llu: no preemption stub: %s\n",
                                    static_cast<unsigned long long>(n), why->c_str());
@@ -66,22 +70,50 @@ std::optional<WaitStatus> ReplaySession::run_to_preemption(RTask& t, schema::Eve
     preempt_stub_event_ = n;
     preempt_stub_tid_ = t.tid;
   }
+  // A branch into the patched bytes traps on an int3 there; the thread is
+  // then taken past them with single-steps and the patch put back. A loop
+  // that does so at every pass is left to the slow way.
+  for (uint64_t jumped_in = 0;; ++jumped_in) {
+    if (jumped_in == kMaxJumpsIn) {
+      if (debug_log_) std::fprintf(stderr, "rrx-debug: event %llu: branches into the preemption patch at 0x%llx\n",
+                                   static_cast<unsigned long long>(n), static_cast<unsigned long long>(ip));
+      drop_preempt_stub(true);
+      preempt_slow_event_ = n;
+      return run_to_preemption_slowly(t, ev, 0);
+    }
+    // The thread may stand inside the bytes the patch covers (its last
+    // preemption was there, or it branched there): single-steps take it out.
+    for (int i = 0; i < 64; ++i) {
+      uint64_t pc = t.task->regs().rip;
+      if (pc <= ip || pc >= preempt_stub_->patched_end()) break;
+      skipper_->resume(*t.task, true, 0);
+      t.running = true;
+      WaitStatus w = take_stop(t);
+      if (w.kind != WaitStatus::Kind::SignalStop || w.sig != SIGTRAP) return w;
+      if (same_position_regs(t.task->regs(), want)) {
+        drop_preempt_stub(true);
+        consume();
+        t.next_resume = NextResume::Normal;
+        return std::nullopt;
+      }
+    }
+    preempt_stub_->arm();
 
-  skipper_->resume(*t.task, false, 0);
-  t.running = true;
-  WaitStatus w = take_stop(t);
-  if (w.kind == WaitStatus::Kind::Exited || w.kind == WaitStatus::Kind::Killed) {
-    drop_preempt_stub(false);
-    return w;
-  }
-  user_regs_struct r = t.task->regs();
-  user_regs_struct program = preempt_stub_->program_regs(r);
-  PreemptStub::Hit hit = w.kind == WaitStatus::Kind::SignalStop && w.sig == SIGTRAP ? preempt_stub_->classify(r)
-                                                                                  : PreemptStub::Hit::None;
-  preempt_stub_->remove(false);
-  if (std::memcmp(&program, &r, sizeof r) != 0) t.task->set_regs(program);
-  switch (hit) {
-    case PreemptStub::Hit::Matched:
+    skipper_->resume(*t.task, false, 0);
+    t.running = true;
+    WaitStatus w = take_stop(t);
+    if (w.kind == WaitStatus::Kind::Exited || w.kind == WaitStatus::Kind::Killed) {
+      drop_preempt_stub(false);
+      return w;
+    }
+    user_regs_struct r = t.task->regs();
+    user_regs_struct program = preempt_stub_->program_regs(r);
+    PreemptStub::Hit hit = w.kind == WaitStatus::Kind::SignalStop && w.sig == SIGTRAP ? preempt_stub_->classify(r)
+                                                                                    : PreemptStub::Hit::None;
+    preempt_stub_->remove(false);
+    if (std::memcmp(&program, &r, sizeof r) != 0) t.task->set_regs(program);
+    if (hit == PreemptStub::Hit::JumpedIn) continue;
+    if (hit == PreemptStub::Hit::Matched) {
       if (!same_position_regs(program, want)) {
         diverge(describe_event(ev), "the preemption stub stopped at other registers");
       }
@@ -89,18 +121,13 @@ std::optional<WaitStatus> ReplaySession::run_to_preemption(RTask& t, schema::Eve
       consume();
       t.next_resume = NextResume::Normal;
       return std::nullopt;
-    case PreemptStub::Hit::JumpedIn:
-      // A branch into the patched range: the site is not safe to patch.
-      drop_preempt_stub(true);
-      preempt_slow_event_ = n;
-      return run_to_preemption_slowly(t, ev, 0);
-    case PreemptStub::Hit::None:
-      break;
+    }
+    // Another stop on the way (gdb's breakpoint or watchpoint, an
+    // interrupt, a signal): reported with the program's registers and
+    // bytes; the stub page stays until the event is consumed or a
+    // checkpoint is taken.
+    return w;
   }
-  // Another stop on the way (gdb's breakpoint or watchpoint, an interrupt,
-  // a signal): reported with the program's registers and bytes; the stub
-  // page stays until the event is consumed or a checkpoint is taken.
-  return w;
 }
 
 // One stop per pass: an execution breakpoint in debug register 3 stops the

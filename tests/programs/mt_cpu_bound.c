@@ -20,7 +20,9 @@ static uint64_t arrays[MAX_THREADS][ARRAY_LEN];
 
 // The loop gdb tests break in.
 __attribute__((noinline)) static uint64_t lcg_run(uint64_t x, long n) {
-  for (long i = 0; i < n; i++) x = x * 6364136223846793005ULL + 1442695040888963407ULL + (uint64_t)i;
+  for (long i = 0; i < n; i++) {
+    x = x * 6364136223846793005ULL + 1442695040888963407ULL + (uint64_t)i;  // lcg body
+  }
   return x;
 }
 
