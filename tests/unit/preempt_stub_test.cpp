@@ -82,6 +82,7 @@ struct Child {
     int status = 0;
     REQUIRE(waitpid(pid, &status, 0) == pid);
     REQUIRE(WIFSTOPPED(status));
+    task.set_options(PTRACE_O_TRACESYSGOOD);  // remote_syscall tells syscall stops apart
   }
   ~Child() {
     kill(pid, SIGKILL);
@@ -123,8 +124,14 @@ TEST_CASE("preempt stub: stops at the wanted pass of a hot loop and leaves no tr
   const std::string maps_before = maps_of(c.pid);
   const std::vector<uint8_t> code_before = bytes_at(c.task, site, 16);
 
+  // The registers at pass k = 1,234,567: rax = k, the flags of `cmp` (k - passes).
+  const uint64_t k = 1234567, passes = 3000000, diff = k - passes;
   user_regs_struct want = first;
-  want.rax = 1234567;  // the registers at pass 1,234,567
+  want.rax = k;
+  want.eflags &= ~uint64_t{0x8d5};
+  want.eflags |= 0x1 | 0x80;  // CF, SF (k < passes); ZF and OF clear
+  if (__builtin_parity(static_cast<unsigned>(diff & 0xff)) == 0) want.eflags |= 0x4;
+  if ((k ^ passes ^ diff) & 0x10) want.eflags |= 0x10;
   auto made = PreemptStub::install(c.task, c.pid, site, want, c.task.regs(), c.inject(site));
   if (auto* why = std::get_if<std::string>(&made)) FAIL("refused: " << *why);
   auto& stub = std::get<std::unique_ptr<PreemptStub>>(made);
@@ -149,7 +156,7 @@ TEST_CASE("preempt stub: stops at the wanted pass of a hot loop and leaves no tr
   CHECK(p.rsi == 0x2222);
   CHECK(p.rdi == 0x3333);
   CHECK(p.r8 == 0x4444);
-  CHECK((p.eflags & ~0x10100ull) == (first.eflags & ~0x10100ull));
+  CHECK((p.eflags & ~0x10100ull) == (want.eflags & ~0x10100ull));
   c.task.set_regs(p);
   stub->remove(true);
   CHECK(bytes_at(c.task, site, 16) == code_before);
