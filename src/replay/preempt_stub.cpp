@@ -146,21 +146,22 @@ struct Displaced {
   bool falls_through = true;        // the last relocated instruction falls through
 };
 
+// Bytes that trap when executed as an instruction's first byte: int3, and
+// one-byte opcodes invalid in 64-bit mode (#UD: SIGILL).
+constexpr uint8_t kTrapBytes[] = {0xcc, 0x06, 0x07, 0x0e, 0x16, 0x17, 0x1e, 0x1f, 0x27,
+                                  0x2f, 0x37, 0x3f, 0x60, 0x61, 0xce, 0xd4, 0xd5, 0xd6};
+
 // The place of the stub: a page pair free of any mapping (with kMargin
-// around it) where entry - (ip + 5) has the byte 0xcc at every index a
-// displaced instruction start inside the jmp's displacement needs.
+// around it) where entry - (ip + 5) has a trapping byte (kTrapBytes) at
+// every index a displaced instruction start inside the jmp's displacement
+// needs; 0xcc first, the others where 0xcc cannot be (a top byte 0xcc
+// needs the stub 0.8 GiB below the code, impossible for code mapped low).
 std::vector<uint64_t> stub_candidates(uint64_t ip, const Displaced& d, const std::vector<ProcMapping>& maps,
                                       size_t want) {
-  uint32_t dmask = 0, dval = 0;  // constraints on the displacement
+  std::vector<int> fixed;  // displacement byte indexes that must trap
   for (uint64_t s : d.starts) {
-    if (s <= ip || s >= ip + kJmpLen) continue;
-    int idx = static_cast<int>(s - ip - 1);
-    dmask |= 0xffu << (8 * idx);
-    dval |= uint32_t{kInt3} << (8 * idx);
+    if (s > ip && s < ip + kJmpLen) fixed.push_back(static_cast<int>(s - ip - 1));
   }
-  // disp = (q << 12) | low; the low 12 bits are free except where fixed.
-  const uint32_t low = dval & 0xfff;
-  const uint32_t qmask = (dmask >> 12) & 0xfffff, qval = (dval >> 12) & 0xfffff;
   auto free_at = [&](uint64_t lo, uint64_t hi) {
     if (lo < kLowest + kMargin || hi + kMargin > kHighest) return false;
     auto it = std::lower_bound(maps.begin(), maps.end(), lo - kMargin,
@@ -168,15 +169,46 @@ std::vector<uint64_t> stub_candidates(uint64_t ip, const Displaced& d, const std
     return it == maps.end() || it->start >= hi + kMargin;
   };
   std::vector<uint64_t> out;
-  const int64_t kRange = int64_t{1} << 19;
-  for (int64_t k = 0; k < kRange && out.size() < want; ++k) {
-    for (int64_t q : {k, -k - 1}) {
-      if ((static_cast<uint32_t>(q) & qmask) != qval) continue;
-      int64_t disp = static_cast<int64_t>(static_cast<uint64_t>(q) << 12) | low;
-      if (disp < INT32_MIN + 0x10000 || disp > INT32_MAX - 0x10000) continue;
-      uint64_t entry = ip + kJmpLen + static_cast<uint64_t>(disp);
-      uint64_t page = entry & ~(kPage - 1);
-      if (free_at(page, page + kStubPages * kPage)) out.push_back(entry);
+  // Each combination of trapping bytes, 0xcc-only first.
+  const size_t nvals = std::size(kTrapBytes);
+  size_t combos = 1;
+  for (size_t i = 0; i < fixed.size(); ++i) combos *= nvals;
+  for (size_t c = 0; c < combos && c < 400 && out.size() < want; ++c) {
+    uint32_t dmask = 0, dval = 0;
+    size_t rest = c;
+    for (int idx : fixed) {
+      dmask |= 0xffu << (8 * idx);
+      dval |= uint32_t{kTrapBytes[rest % nvals]} << (8 * idx);
+      rest /= nvals;
+    }
+    // disp = (q << 12) | low: the low 12 bits are free except where fixed
+    // (left 0); q is a 20-bit signed page offset, its free bits enumerated.
+    const uint32_t low = dval & 0xfff;
+    const uint32_t qmask = (dmask >> 12) & 0xfffff, qval = (dval >> 12) & 0xfffff;
+    std::vector<int> free_bits;
+    for (int b = 0; b < 20; ++b) {
+      if (!(qmask & (1u << b))) free_bits.push_back(b);
+    }
+    // Nearest first: small |q| has its high free bits equal to the sign.
+    const uint64_t n = uint64_t{1} << free_bits.size();
+    for (uint64_t k = 0; k < n && k < (uint64_t{1} << 16) && out.size() < want; ++k) {
+      for (int sign = 0; sign < 2; ++sign) {
+        uint32_t q = qval;
+        for (size_t i = 0; i < free_bits.size(); ++i) {
+          bool bit = (k >> i) & 1;
+          if (sign) bit = !bit;
+          if (bit) q |= 1u << free_bits[i];
+        }
+        int64_t qs = (q & 0x80000) ? static_cast<int64_t>(q) - (int64_t{1} << 20) : q;
+        int64_t disp = qs * 4096 + low;
+        if (disp < INT32_MIN + 0x10000 || disp > INT32_MAX - 0x10000) continue;
+        uint64_t entry = ip + kJmpLen + static_cast<uint64_t>(disp);
+        uint64_t page = entry & ~(kPage - 1);
+        if (free_at(page, page + kStubPages * kPage) &&
+            std::find(out.begin(), out.end(), entry) == out.end()) {
+          out.push_back(entry);
+        }
+      }
     }
   }
   return out;
@@ -348,6 +380,12 @@ PreemptStub::Hit PreemptStub::classify(const user_regs_struct& r) const {
   return Hit::None;
 }
 
+PreemptStub::Hit PreemptStub::classify_fault(const user_regs_struct& r) const {
+  // An invalid opcode of the displacement faults with the pc on it.
+  if (std::find(interior_.begin(), interior_.end(), r.rip) != interior_.end()) return Hit::JumpedIn;
+  return Hit::None;
+}
+
 user_regs_struct PreemptStub::program_regs(const user_regs_struct& r) const {
   user_regs_struct out = r;
   switch (classify(r)) {
@@ -389,7 +427,9 @@ void PreemptStub::arm() {
   uint32_t disp = static_cast<uint32_t>(static_cast<int32_t>(static_cast<int64_t>(stub_ - (ip_ + kJmpLen))));
   std::memcpy(patch.data() + 1, &disp, 4);
   for (uint64_t a : interior_) {
-    if (patch[a - ip_] != kInt3) throw Error("internal error: a displaced instruction start is not on an int3");
+    if (std::find(std::begin(kTrapBytes), std::end(kTrapBytes), patch[a - ip_]) == std::end(kTrapBytes)) {
+      throw Error("internal error: a displaced instruction start is not on a trapping byte");
+    }
   }
   if (!task_.write_mem(ip_, patch.data(), patch.size())) throw Error("cannot write the preemption patch");
   patched_ = true;

@@ -17,7 +17,8 @@
 // the patched range (the start of the second displaced instruction, say)
 // would run garbage; so the stub is placed where every displaced
 // instruction start inside the jmp's 4 displacement bytes lands on a byte
-// 0xcc of the displacement ("instruction punning"): such a branch traps,
+// 0xcc of the displacement ("instruction punning"; where 0xcc cannot be,
+// a byte that is an invalid opcode in 64-bit mode): such a branch traps,
 // and the replay undoes the patch and goes on the slow way (one stop per
 // pass). Sites that cannot be patched (a displaced call, an instruction
 // without a rel32 form, a shared mapping, no free place within reach)
@@ -72,7 +73,8 @@ class PreemptStub {
     Matched,    // the stub's int3: the registers matched at ip
     JumpedIn,   // a branch into the patched range hit a 0xcc of the patch
   };
-  Hit classify(const user_regs_struct& r) const;
+  Hit classify(const user_regs_struct& r) const;        // at a SIGTRAP
+  Hit classify_fault(const user_regs_struct& r) const;  // at a SIGILL or SIGSEGV
 
   // The registers the program would have at this stop without the stub: a
   // pc inside the stub goes back to the original instruction it stands for,

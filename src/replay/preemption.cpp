@@ -108,8 +108,12 @@ std::optional<WaitStatus> ReplaySession::run_to_preemption(RTask& t, schema::Eve
     }
     user_regs_struct r = t.task->regs();
     user_regs_struct program = preempt_stub_->program_regs(r);
-    PreemptStub::Hit hit = w.kind == WaitStatus::Kind::SignalStop && w.sig == SIGTRAP ? preempt_stub_->classify(r)
-                                                                                    : PreemptStub::Hit::None;
+    PreemptStub::Hit hit = PreemptStub::Hit::None;
+    if (w.kind == WaitStatus::Kind::SignalStop && w.sig == SIGTRAP) hit = preempt_stub_->classify(r);
+    if (w.kind == WaitStatus::Kind::SignalStop && (w.sig == SIGILL || w.sig == SIGSEGV)) {
+      hit = preempt_stub_->classify_fault(r);
+      if (hit == PreemptStub::Hit::JumpedIn) program = r;  // the pc is on the faulting byte
+    }
     preempt_stub_->remove(false);
     if (std::memcmp(&program, &r, sizeof r) != 0) t.task->set_regs(program);
     if (hit == PreemptStub::Hit::JumpedIn) continue;

@@ -38,6 +38,7 @@ bt 1
 echo ==end==\\n
 delete
 continue
+continue
 "
 OUT=$WORK/cpu.gdb.out
 
