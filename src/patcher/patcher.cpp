@@ -345,6 +345,15 @@ std::variant<SitePatch, Refusal> plan_site(const CodeWindow& w, uint64_t syscall
   return Refusal{"after: " + after_why + "; before: " + before_why};
 }
 
+std::variant<RelocatedInsn, Refusal> relocate_instruction(const CodeWindow& w, uint64_t addr, uint64_t to) {
+  Decoder dec;
+  ZydisDecodedInstruction insn;
+  if (!dec.at(w, addr, &insn)) return Refusal{fmt::format("undecodable instruction at {:#x}", addr)};
+  auto r = relocate(w, addr, to, dec);
+  if (auto* why = std::get_if<std::string>(&r)) return Refusal{*why};
+  return RelocatedInsn{std::get<std::vector<uint8_t>>(r), insn.length, falls_through(insn)};
+}
+
 size_t max_stub_size(size_t hook_len) { return kMaxRelocated + hook_len + kLeaRcxLen + kJmpLen; }
 
 std::vector<uint64_t> find_syscalls(const CodeWindow& w) {

@@ -141,6 +141,18 @@ std::variant<SitePatch, Refusal> plan_site(const CodeWindow& window, uint64_t sy
 // reserve in a stub page before planning).
 size_t max_stub_size(size_t hook_len);
 
+// One instruction, the one at `addr` of `window`, re-encoded to run at `to`
+// by the rules of "Relocation" above (RIP-relative operands and jmp/jcc
+// re-aimed at the same absolute addresses; calls, system instructions,
+// int3 and branches without a rel32 form refused). For code that moves
+// single instructions elsewhere: the replay's preemption stubs.
+struct RelocatedInsn {
+  std::vector<uint8_t> bytes;  // to be placed at `to`
+  size_t length;               // of the original instruction
+  bool falls_through;          // execution may go on to the next instruction
+};
+std::variant<RelocatedInsn, Refusal> relocate_instruction(const CodeWindow& window, uint64_t addr, uint64_t to);
+
 // Every `syscall` instruction of a function-bounded window, by a linear
 // sweep from its start (what a scan of a library uses to find its sites).
 std::vector<uint64_t> find_syscalls(const CodeWindow& window);

@@ -261,6 +261,8 @@ std::shared_ptr<Checkpoint> ReplaySession::checkpoint(std::string* why_not) {
   };
   if (!started_ || tasks_.empty()) return refuse("the replayed program is not running");
   if (!orphan_stops_.empty()) return refuse("a new task is being created");
+  // A copy holds no preemption stub page: the recording had none there.
+  drop_preempt_stub(true);
   std::map<int, std::vector<int>> threads_of;  // recorded pid -> tids, the one to fork from first
   for (auto& [tid, t] : tasks_) {
     bool clean = t.cur.action == Action::None && t.next_resume == NextResume::Normal;

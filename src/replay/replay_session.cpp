@@ -148,6 +148,7 @@ std::optional<int> reaped_foreign_status(pid_t pid) {
 
 ReplaySession::ReplaySession(ReplayOptions options) : options_(std::move(options)) {
   debug_log_ = std::getenv("RRX_DEBUG_REPLAY") != nullptr;
+  if (const char* v = std::getenv("RRX_PREEMPT_STUB")) preempt_stub_off_ = std::string(v) == "0";
   reader_ = std::make_unique<trace::TraceReader>(options_.trace_dir);
   shared_ = std::make_unique<SharedMemory>([this](const std::string& hash) { return stored_copy(hash); });
   if (const char* mode = std::getenv("RRX_SYSCALLBUF_REPLAY"); !mode || std::string(mode) != "stops") {
@@ -187,6 +188,7 @@ ReplaySession::~ReplaySession() {
 SkipStrategy ReplaySession::strategy() const { return skipper_->strategy(); }
 
 void ReplaySession::kill() {
+  drop_preempt_stub(false);
   // Threads are reaped before their leaders: a leader's death is only
   // reported once its other threads are gone.
   for (auto& [tid, t] : tasks_) ::kill(t.task->tid(), SIGKILL);
@@ -858,8 +860,13 @@ std::optional<ReplaySession::Stop> ReplaySession::advance(bool step, int step_ti
       return std::nullopt;
     case schema::Event::PREEMPTION:
       if (!t.running && !t.pending) {
-        reach_preemption(t, ev);
-        return std::nullopt;
+        if (at_preemption_point(t, ev)) return std::nullopt;
+        // A single-step goes one instruction towards it, like any other.
+        if (!stepping) {
+          std::optional<WaitStatus> other = run_to_preemption(t, ev);
+          if (!other) return std::nullopt;
+          t.pending = *other;  // dispatched below
+        }
       }
       break;
     case schema::Event::JOB_STOP:
@@ -1740,55 +1747,6 @@ std::optional<ReplaySession::Stop> ReplaySession::on_group_stop(RTask& t, int si
   }
   return std::nullopt;
 }
-
-// Runs `t` to the recorded preemption point: the instruction address, with
-// the same registers (a loop passes the address many times).
-void ReplaySession::reach_preemption(RTask& t, schema::Event::Reader ev) {
-  user_regs_struct want = trace::regs_from_schema(ev.getRegs());
-  uint64_t ip = ev.getPreemption().getIp();
-  auto done = [&]() {
-    consume();
-    t.next_resume = NextResume::Normal;
-  };
-  if (same_position_regs(t.task->regs(), want)) return done();
-  // An execution breakpoint in debug register 3 stops the task before the
-  // instruction at ip each time it gets there; the kernel sets RF so that a
-  // resume executes it instead of trapping again. One stop per pass.
-  auto dr = [](int i) { return offsetof(struct user, u_debugreg) + static_cast<size_t>(i) * 8; };
-  uint64_t saved_dr3 = t.task->peek_user(dr(3));
-  uint64_t saved_dr7 = t.task->peek_user(dr(7));
-  t.task->poke_user(dr(3), ip);
-  t.task->poke_user(dr(7), (saved_dr7 & ~(0xfull << 28)) | (1ull << 6));
-  auto restore = [&]() {
-    t.task->poke_user(dr(7), saved_dr7);
-    t.task->poke_user(dr(3), saved_dr3);
-    t.task->poke_user(dr(6), 0);
-  };
-  int sig = t.deliver_on_resume;
-  t.deliver_on_resume = 0;
-  at_interval_start_ = false;
-  for (uint64_t hits = 0; hits < 1000000000; ++hits) {
-    t.task->resume_cont(sig);
-    sig = 0;
-    WaitStatus w = t.task->wait();
-    if (w.kind != WaitStatus::Kind::SignalStop || w.sig != SIGTRAP) {
-      restore();
-      diverge(describe_event(ev), w.describe() + " before the preemption point");
-    }
-    user_regs_struct r = t.task->regs();
-    if (r.rip != ip) {
-      restore();
-      diverge(describe_event(ev), "SIGTRAP at 0x" + fmt_hex(r.rip));
-    }
-    if (same_position_regs(r, want)) {
-      restore();
-      return done();
-    }
-  }
-  restore();
-  diverge(describe_event(ev), "the preemption point was never reached");
-}
-
 
 int ReplaySession::event_tid(uint64_t n) {
   if (!side_reader_) side_reader_ = std::make_unique<trace::TraceReader>(options_.trace_dir);

@@ -22,6 +22,7 @@
 #include "core/error.h"
 #include "core/kernel_probe.h"
 #include "core/ptrace_task.h"
+#include "replay/preempt_stub.h"
 #include "trace_format/sparse_file.h"
 #include "trace_format/trace_reader.h"
 
@@ -370,7 +371,17 @@ class ReplaySession {
   std::optional<Stop> report_syscall_entry(RTask& t, const WaitStatus& w, int64_t nr, bool step);
   void note_syscall_exit(RTask& t);
   std::optional<Stop> syscall_exit_to_report(RTask& t);
-  void reach_preemption(RTask& t, schema::Event::Reader ev);
+  // Preemption points (preemption.cpp): whether `t` is at the point of
+  // event `ev` (then the event is consumed); else running it there, with a
+  // PreemptStub where the site can take one, else one stop per pass. A stop
+  // on the way that is not the point (gdb's breakpoint, an interrupt, a
+  // signal) comes back, with the program's registers, for dispatch().
+  bool at_preemption_point(RTask& t, schema::Event::Reader ev);
+  std::optional<WaitStatus> run_to_preemption(RTask& t, schema::Event::Reader ev);
+  std::optional<WaitStatus> run_to_preemption_slowly(RTask& t, schema::Event::Reader ev, int sig);
+  // Forgets the stub of a preemption point; `unmap`: the task can take an
+  // injected munmap now (else its process is gone or replaced).
+  void drop_preempt_stub(bool unmap);
   // Stop-free replay of buffered calls (syscallbuf_replay.cpp): before t
   // resumes, its next buffered calls go into its buffer (true when any did);
   // at its next stop `w`, the ones it took become replayed events. Returns
@@ -439,6 +450,14 @@ class ReplaySession {
   double busy_seconds_ = 0;  // replay_seconds() of the cont()/step() calls that returned
   std::optional<std::chrono::steady_clock::time_point> run_started_;  // inside run() since then
   std::vector<std::string> random_insns_;  // rdrand/rdseed sites of the trace so far ("rdrand at prog+0x1189")
+  // The stub of the next event's preemption point: mapped from the first
+  // run towards it until the event is consumed, patched in only while the
+  // task runs (a stop on the way leaves it unpatched; see preemption.cpp).
+  std::unique_ptr<PreemptStub> preempt_stub_;
+  int preempt_stub_tid_ = 0;
+  uint64_t preempt_stub_event_ = 0;
+  uint64_t preempt_slow_event_ = UINT64_MAX;  // the stub cannot serve this event: one stop per pass
+  bool preempt_stub_off_ = false;             // RRX_PREEMPT_STUB=0: always one stop per pass
 };
 
 // Registers equal as far as a position in the program goes (the trace and

@@ -1,0 +1,438 @@
+// The in-process conditional breakpoint of a preemption point: planning the
+// patch and the stub's place, emitting the stub, undoing it. See preempt_stub.h.
+#include "replay/preempt_stub.h"
+
+#include <sys/mman.h>
+#include <sys/syscall.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstring>
+
+#include "core/error.h"
+#include "core/proc_maps.h"
+#include "patcher/patcher.h"
+
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
+
+namespace rrx::replay {
+
+namespace {
+
+constexpr size_t kJmpLen = 5;
+constexpr uint8_t kInt3 = 0xcc;
+constexpr uint64_t kPage = 4096;
+constexpr uint64_t kStubPages = 2;  // the stub starts anywhere in the first page
+// Distance kept from every mapping of the program: a stack growing down
+// needs its guard gap (256 pages) free, and nothing the program maps is
+// ever placed where this page was anyway (it is gone before the program
+// runs its next syscall).
+constexpr uint64_t kMargin = 1 << 20;
+constexpr uint64_t kLowest = 1 << 20;
+constexpr uint64_t kHighest = 0x7ffffffff000ull;
+// same_position_regs ignores RF and TF (in the flags and in r11).
+constexpr uint32_t kFlagsMask = ~uint32_t{0x10100};
+constexpr int kRedZone = 128;
+
+// Register numbers of the x86-64 encoding.
+enum Reg : uint8_t { RAX = 0, RCX, RDX, RBX, RSP, RBP, RSI, RDI, R8, R9, R10, R11, R12, R13, R14, R15 };
+
+// The stub's code as it is emitted, with its undo table.
+class Emitter {
+ public:
+  explicit Emitter(uint64_t base) : base_(base) {}
+  uint64_t here() const { return base_ + bytes_.size(); }
+  // The next instruction starts with this state of the stub's own work.
+  Emitter& at(uint64_t program_pc, uint32_t rsp_adjust, int flags_slot = -1, int rax_slot = -1, int rcx_slot = -1) {
+    undo_[here()] = {program_pc, rsp_adjust, flags_slot, rax_slot, rcx_slot};
+    return *this;
+  }
+  Emitter& raw(std::initializer_list<uint8_t> b) {
+    bytes_.insert(bytes_.end(), b);
+    return *this;
+  }
+  Emitter& raw(const std::vector<uint8_t>& b) {
+    bytes_.insert(bytes_.end(), b.begin(), b.end());
+    return *this;
+  }
+  Emitter& u32(uint32_t v) {
+    for (int i = 0; i < 4; ++i) bytes_.push_back(static_cast<uint8_t>(v >> (8 * i)));
+    return *this;
+  }
+  // A 32-bit field at the current position, relative to the end of the
+  // instruction that ends `tail` bytes after it, aimed at label `label`.
+  Emitter& rel32_to(int label, size_t tail = 0) {
+    fixups_.push_back({bytes_.size(), tail, label});
+    return u32(0);
+  }
+  void bind(int label) { labels_[label] = here(); }
+  void bind(int label, uint64_t addr) { labels_[label] = addr; }
+  void align(size_t a) {
+    while (bytes_.size() % a) bytes_.push_back(kInt3);
+  }
+  void finish() {
+    for (const Fixup& f : fixups_) {
+      uint64_t end = base_ + f.offset + 4 + f.tail;
+      int64_t d = static_cast<int64_t>(labels_.at(f.label) - end);
+      uint32_t v = static_cast<uint32_t>(static_cast<int32_t>(d));
+      std::memcpy(bytes_.data() + f.offset, &v, 4);
+    }
+  }
+  const std::vector<uint8_t>& bytes() const { return bytes_; }
+  template <typename Undo>
+  void undo_table(std::map<uint64_t, Undo>* out) const {
+    for (const auto& [pc, u] : undo_) (*out)[pc] = Undo{u.pc, u.rsp, u.flags, u.rax, u.rcx};
+  }
+
+ private:
+  struct Fixup {
+    size_t offset, tail;
+    int label;
+  };
+  struct U {
+    uint64_t pc;
+    uint32_t rsp;
+    int flags, rax, rcx;
+  };
+  uint64_t base_;
+  std::vector<uint8_t> bytes_;
+  std::vector<Fixup> fixups_;
+  std::map<int, uint64_t> labels_;
+  std::map<uint64_t, U> undo_;
+};
+
+// The wanted registers in the stub's data, in this order (one slot each).
+constexpr Reg kCompared[] = {RAX, RCX, RDX, RBX, RBP, RSI, RDI, R8, R9, R10, R12, R13, R14, R15};
+enum Label : int { kMiss = 100, kRelocated, kFull, kDataR11 = 200, kDataRsp, kDataFlags, kDataFirst = 300 };
+
+uint64_t reg_value(const user_regs_struct& r, Reg reg) {
+  switch (reg) {
+    case RAX: return r.rax;
+    case RCX: return r.rcx;
+    case RDX: return r.rdx;
+    case RBX: return r.rbx;
+    case RSP: return r.rsp;
+    case RBP: return r.rbp;
+    case RSI: return r.rsi;
+    case RDI: return r.rdi;
+    case R8: return r.r8;
+    case R9: return r.r9;
+    case R10: return r.r10;
+    case R11: return r.r11;
+    case R12: return r.r12;
+    case R13: return r.r13;
+    case R14: return r.r14;
+    case R15: return r.r15;
+  }
+  return 0;
+}
+
+// cmp reg, [rip + label]
+void cmp_rip(Emitter& e, Reg reg, int label) {
+  e.raw({static_cast<uint8_t>(0x48 | (reg >= R8 ? 4 : 0)), 0x3b, static_cast<uint8_t>(((reg & 7) << 3) | 5)});
+  e.rel32_to(label);
+}
+void jne_miss(Emitter& e) {
+  e.raw({0x0f, 0x85});
+  e.rel32_to(kMiss);
+}
+
+struct Displaced {
+  std::vector<uint64_t> starts;     // instruction starts from ip up to the patch's end
+  std::vector<uint64_t> relocated;  // those the stub runs (up to one that does not fall through)
+  uint64_t end = 0;                 // end of the patched range
+  bool falls_through = true;        // the last relocated instruction falls through
+};
+
+// Bytes that trap when executed as an instruction's first byte: int3, and
+// one-byte opcodes invalid in 64-bit mode (#UD: SIGILL).
+constexpr uint8_t kTrapBytes[] = {0xcc, 0x06, 0x07, 0x0e, 0x16, 0x17, 0x1e, 0x1f, 0x27,
+                                  0x2f, 0x37, 0x3f, 0x60, 0x61, 0xce, 0xd4, 0xd5, 0xd6};
+
+// The place of the stub: a page pair free of any mapping (with kMargin
+// around it) where entry - (ip + 5) has a trapping byte (kTrapBytes) at
+// every index a displaced instruction start inside the jmp's displacement
+// needs; 0xcc first, the others where 0xcc cannot be (a top byte 0xcc
+// needs the stub 0.8 GiB below the code, impossible for code mapped low).
+std::vector<uint64_t> stub_candidates(uint64_t ip, const Displaced& d, const std::vector<ProcMapping>& maps,
+                                      size_t want) {
+  std::vector<int> fixed;  // displacement byte indexes that must trap
+  for (uint64_t s : d.starts) {
+    if (s > ip && s < ip + kJmpLen) fixed.push_back(static_cast<int>(s - ip - 1));
+  }
+  auto free_at = [&](uint64_t lo, uint64_t hi) {
+    if (lo < kLowest + kMargin || hi + kMargin > kHighest) return false;
+    auto it = std::lower_bound(maps.begin(), maps.end(), lo - kMargin,
+                               [](const ProcMapping& m, uint64_t a) { return m.end <= a; });
+    return it == maps.end() || it->start >= hi + kMargin;
+  };
+  std::vector<uint64_t> out;
+  // Each combination of trapping bytes, 0xcc-only first.
+  const size_t nvals = std::size(kTrapBytes);
+  size_t combos = 1;
+  for (size_t i = 0; i < fixed.size(); ++i) combos *= nvals;
+  for (size_t c = 0; c < combos && c < 400 && out.size() < want; ++c) {
+    uint32_t dmask = 0, dval = 0;
+    size_t rest = c;
+    for (int idx : fixed) {
+      dmask |= 0xffu << (8 * idx);
+      dval |= uint32_t{kTrapBytes[rest % nvals]} << (8 * idx);
+      rest /= nvals;
+    }
+    // disp = (q << 12) | low: the low 12 bits are free except where fixed
+    // (left 0); q is a 20-bit signed page offset, its free bits enumerated.
+    const uint32_t low = dval & 0xfff;
+    const uint32_t qmask = (dmask >> 12) & 0xfffff, qval = (dval >> 12) & 0xfffff;
+    std::vector<int> free_bits;
+    for (int b = 0; b < 20; ++b) {
+      if (!(qmask & (1u << b))) free_bits.push_back(b);
+    }
+    // Nearest first: small |q| has its high free bits equal to the sign.
+    const uint64_t n = uint64_t{1} << free_bits.size();
+    for (uint64_t k = 0; k < n && k < (uint64_t{1} << 16) && out.size() < want; ++k) {
+      for (int sign = 0; sign < 2; ++sign) {
+        uint32_t q = qval;
+        for (size_t i = 0; i < free_bits.size(); ++i) {
+          bool bit = (k >> i) & 1;
+          if (sign) bit = !bit;
+          if (bit) q |= 1u << free_bits[i];
+        }
+        int64_t qs = (q & 0x80000) ? static_cast<int64_t>(q) - (int64_t{1} << 20) : q;
+        int64_t disp = qs * 4096 + low;
+        if (disp < INT32_MIN + 0x10000 || disp > INT32_MAX - 0x10000) continue;
+        uint64_t entry = ip + kJmpLen + static_cast<uint64_t>(disp);
+        uint64_t page = entry & ~(kPage - 1);
+        if (free_at(page, page + kStubPages * kPage) &&
+            std::find(out.begin(), out.end(), entry) == out.end()) {
+          out.push_back(entry);
+        }
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::variant<std::unique_ptr<PreemptStub>, std::string> PreemptStub::install(Task& task, pid_t pid, uint64_t ip,
+                                                                             const user_regs_struct& want,
+                                                                             const user_regs_struct& now,
+                                                                             const Inject& inject) {
+  std::vector<ProcMapping> maps = read_proc_maps(pid);
+  auto m = std::find_if(maps.begin(), maps.end(), [&](const ProcMapping& x) { return x.contains(ip); });
+  if (m == maps.end() || !m->executable()) return std::string("the preemption point is not in executable memory");
+  if (m->shared()) return std::string("the preemption point is in a shared mapping");
+
+  // The instructions the jmp displaces, decoded linearly from ip.
+  patcher::CodeWindow w;
+  w.addr = ip;
+  w.bytes.resize(std::min<uint64_t>(64, m->end - ip));
+  w.bytes.resize(task.read_mem(ip, w.bytes.data(), w.bytes.size()));
+  Displaced d;
+  for (uint64_t a = ip; a < ip + kJmpLen;) {
+    auto r = patcher::relocate_instruction(w, a, a);
+    if (auto* no = std::get_if<patcher::Refusal>(&r)) return no->reason;
+    const auto& insn = std::get<patcher::RelocatedInsn>(r);
+    d.starts.push_back(a);
+    if (d.falls_through) {
+      d.relocated.push_back(a);
+      d.falls_through = insn.falls_through;
+    }
+    a += insn.length;
+    d.end = a;
+  }
+  // Displaced instruction starts after the displacement land on the int3 fill.
+
+  std::unique_ptr<PreemptStub> s(new PreemptStub(task, inject));
+  s->ip_ = ip;
+  s->original_.assign(w.bytes.begin(), w.bytes.begin() + static_cast<ptrdiff_t>(d.end - ip));
+  s->interior_.assign(d.starts.begin() + 1, d.starts.end());
+
+  // Map the page pair at the first candidate the kernel agrees to.
+  std::string why = "no free place within reach of the preemption point";
+  uint64_t entry = 0;
+  for (uint64_t cand : stub_candidates(ip, d, maps, 8)) {
+    uint64_t page = cand & ~(kPage - 1);
+    int64_t r = inject(SYS_mmap, page, kStubPages * kPage, PROT_READ | PROT_EXEC,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, static_cast<uint64_t>(-1), 0);
+    if (r == static_cast<int64_t>(page)) {
+      entry = cand;
+      s->page_ = page;
+      s->page_len_ = kStubPages * kPage;
+      s->mapped_ = true;
+      break;
+    }
+    if (r > 0) inject(SYS_munmap, static_cast<uint64_t>(r), kStubPages * kPage, 0, 0, 0, 0);
+    why = "mmap of the stub page failed (" + std::to_string(r) + ")";
+  }
+  if (!s->mapped_) return why;
+
+  // The stub. Until the match or the miss path has put rsp and the flags
+  // back, the undo table says how to take them back at each instruction.
+  Emitter e(entry);
+  e.at(ip, 0).raw({0x48, 0x8d, 0x64, 0x24, 0x80});  // lea rsp, [rsp-128]: past the red zone
+  // A first test that leaves the flags alone (pushfq/popfq cost more than
+  // the rest): one register that differs now, most likely one the loop
+  // changes at every pass, subtracted with not+lea and tested with jrcxz.
+  size_t first = 0;
+  for (size_t i = 0; i < std::size(kCompared); ++i) {
+    if (kCompared[i] != RCX && reg_value(now, kCompared[i]) != reg_value(want, kCompared[i])) {
+      first = i;
+      break;
+    }
+  }
+  const Reg x = kCompared[first];
+  e.at(ip, kRedZone).raw({0x51});  // push rcx
+  e.at(ip, kRedZone + 8, -1, -1, 0).raw({0x48, 0x8b, 0x0d});  // mov rcx, [rip + want_x]
+  e.rel32_to(kDataFirst + static_cast<int>(first));
+  e.at(ip, kRedZone + 8, -1, -1, 0).raw({0x48, 0xf7, 0xd1});  // not rcx
+  // lea rcx, [rcx + x + 1]: x - want_x
+  e.at(ip, kRedZone + 8, -1, -1, 0)
+      .raw({static_cast<uint8_t>(0x48 | (x >= R8 ? 2 : 0)), 0x8d, 0x4c, static_cast<uint8_t>(((x & 7) << 3) | 1), 0x01});
+  e.at(ip, kRedZone + 8, -1, -1, 0).raw({0xe3, 14});  // jrcxz full (pop, lea, jmp: 14 bytes)
+  e.at(ip, kRedZone + 8, -1, -1, 0).raw({0x59});      // pop rcx
+  e.at(ip, kRedZone).raw({0x48, 0x8d, 0xa4, 0x24}).u32(kRedZone);  // lea rsp, [rsp+128]
+  e.at(ip, 0).raw({0xe9});                                         // jmp to the moved instructions
+  e.rel32_to(kRelocated);
+  e.bind(kFull);
+  e.at(ip, kRedZone + 8, -1, -1, 0).raw({0x59});  // pop rcx
+  e.at(ip, kRedZone).raw({0x9c});                 // pushfq
+  const uint32_t saved = kRedZone + 8;
+  for (size_t i = 0; i < std::size(kCompared); ++i) {
+    e.at(ip, saved, 0);
+    cmp_rip(e, kCompared[i], kDataFirst + static_cast<int>(i));
+    e.at(ip, saved, 0);
+    jne_miss(e);
+  }
+  // r11 and the flags, masked; rsp as it was on entry.
+  auto masked_compare = [&](std::initializer_list<uint8_t> load, int label) {
+    e.at(ip, saved, 0).raw({0x50});  // push rax
+    e.at(ip, saved + 8, 8, 0).raw(load);
+    if (label != kDataRsp) e.at(ip, saved + 8, 8, 0).raw({0x48, 0x25}).u32(kFlagsMask);  // and rax, mask
+    e.at(ip, saved + 8, 8, 0);
+    cmp_rip(e, RAX, label);
+    e.at(ip, saved + 8, 8, 0).raw({0x58});  // pop rax (the flags of the cmp stay)
+    e.at(ip, saved, 0);
+    jne_miss(e);
+  };
+  masked_compare({0x4c, 0x89, 0xd8}, kDataR11);                                 // mov rax, r11
+  masked_compare({0x48, 0x8d, 0x84, 0x24, 0x90, 0x00, 0x00, 0x00}, kDataRsp);  // lea rax, [rsp+saved+8]
+  masked_compare({0x48, 0x8b, 0x44, 0x24, 0x08}, kDataFlags);                   // mov rax, [rsp+8]
+  e.at(ip, saved, 0).raw({0x9d});                                               // popfq
+  e.at(ip, kRedZone).raw({0x48, 0x8d, 0xa4, 0x24}).u32(kRedZone);               // lea rsp, [rsp+128]
+  s->trap_ = e.here();
+  e.at(ip, 0).raw({kInt3});
+  e.bind(kMiss);
+  e.at(ip, saved, 0).raw({0x9d});
+  e.at(ip, kRedZone).raw({0x48, 0x8d, 0xa4, 0x24}).u32(kRedZone);
+  e.bind(kRelocated);
+  for (uint64_t a : d.relocated) {
+    auto r = patcher::relocate_instruction(w, a, e.here());
+    if (auto* no = std::get_if<patcher::Refusal>(&r)) {
+      s->remove(true);
+      return no->reason;
+    }
+    e.at(a, 0).raw(std::get<patcher::RelocatedInsn>(r).bytes);
+  }
+  if (d.falls_through) {
+    e.at(d.end, 0).raw({0xe9});  // jmp back
+    e.bind(1, d.end);
+    e.rel32_to(1);
+  }
+  e.align(8);
+  auto data = [&](int label, uint64_t v) {
+    e.bind(label);
+    for (int i = 0; i < 8; ++i) e.raw({static_cast<uint8_t>(v >> (8 * i))});
+  };
+  for (size_t i = 0; i < std::size(kCompared); ++i) data(kDataFirst + static_cast<int>(i), reg_value(want, kCompared[i]));
+  data(kDataR11, want.r11 & static_cast<uint64_t>(static_cast<int64_t>(static_cast<int32_t>(kFlagsMask))));
+  data(kDataRsp, want.rsp);
+  data(kDataFlags, want.eflags & static_cast<uint64_t>(static_cast<int64_t>(static_cast<int32_t>(kFlagsMask))));
+  e.finish();
+  if (entry + e.bytes().size() > s->page_ + s->page_len_) {
+    s->remove(true);
+    return std::string("the stub does not fit its pages");
+  }
+  e.undo_table(&s->undo_);
+  s->stub_ = entry;
+  s->stub_end_ = entry + e.bytes().size();
+  if (!task.write_mem(entry, e.bytes().data(), e.bytes().size())) {
+    s->remove(true);
+    return std::string("cannot write the stub");
+  }
+
+  return s;
+}
+
+PreemptStub::~PreemptStub() {
+  if (!patched_) return;
+  try {
+    task_.write_mem(ip_, original_.data(), original_.size());
+  } catch (const Error&) {
+  }
+}
+
+PreemptStub::Hit PreemptStub::classify(const user_regs_struct& r) const {
+  if (r.rip == trap_ + 1) return Hit::Matched;
+  if (std::find(interior_.begin(), interior_.end(), r.rip - 1) != interior_.end()) return Hit::JumpedIn;
+  return Hit::None;
+}
+
+PreemptStub::Hit PreemptStub::classify_fault(const user_regs_struct& r) const {
+  // An invalid opcode of the displacement faults with the pc on it.
+  if (std::find(interior_.begin(), interior_.end(), r.rip) != interior_.end()) return Hit::JumpedIn;
+  return Hit::None;
+}
+
+user_regs_struct PreemptStub::program_regs(const user_regs_struct& r) const {
+  user_regs_struct out = r;
+  switch (classify(r)) {
+    case Hit::Matched:
+      out.rip = ip_;
+      return out;
+    case Hit::JumpedIn:
+      out.rip = r.rip - 1;
+      return out;
+    case Hit::None:
+      break;
+  }
+  auto it = undo_.find(r.rip);
+  if (it == undo_.end()) return out;
+  const Undo& u = it->second;
+  out.rip = u.program_pc;
+  if (u.flags_slot >= 0) task_.read_exact(r.rsp + static_cast<uint64_t>(u.flags_slot), &out.eflags, 8);
+  if (u.rax_slot >= 0) task_.read_exact(r.rsp + static_cast<uint64_t>(u.rax_slot), &out.rax, 8);
+  if (u.rcx_slot >= 0) task_.read_exact(r.rsp + static_cast<uint64_t>(u.rcx_slot), &out.rcx, 8);
+  out.rsp = r.rsp + u.rsp_adjust;
+  return out;
+}
+
+void PreemptStub::remove(bool unmap) {
+  if (patched_) {
+    task_.write_mem(ip_, original_.data(), original_.size());
+    patched_ = false;
+  }
+  if (unmap && mapped_) {
+    inject_(SYS_munmap, page_, page_len_, 0, 0, 0, 0);
+    mapped_ = false;
+  }
+}
+
+void PreemptStub::arm() {
+  if (patched_) return;
+  std::vector<uint8_t> patch(original_.size(), kInt3);
+  patch[0] = 0xe9;
+  uint32_t disp = static_cast<uint32_t>(static_cast<int32_t>(static_cast<int64_t>(stub_ - (ip_ + kJmpLen))));
+  std::memcpy(patch.data() + 1, &disp, 4);
+  for (uint64_t a : interior_) {
+    if (std::find(std::begin(kTrapBytes), std::end(kTrapBytes), patch[a - ip_]) == std::end(kTrapBytes)) {
+      throw Error("internal error: a displaced instruction start is not on a trapping byte");
+    }
+  }
+  if (!task_.write_mem(ip_, patch.data(), patch.size())) throw Error("cannot write the preemption patch");
+  patched_ = true;
+}
+
+}  // namespace rrx::replay
