@@ -319,13 +319,14 @@ GdbServer::Result GdbServer::handle_packet(std::string_view packet) {
       return do_resume(ResumeKind::Continue, 0);
     case 's':
     case 'S':
-      return do_resume(ResumeKind::Step, c_thread_ > 0 ? c_thread_ : 0);
+      return do_resume(ResumeKind::Step, c_thread_ > 0 ? c_thread_ : 0, c_thread_ > 0);
     case 'b':
       if (args == "c" || args == "s") {
         if (!target_.can_reverse()) return reply("");
-        // bs with Hc "any thread" steps the thread gdb looks at (Hg).
+        // bs with Hc "any thread" steps the thread gdb looks at (Hg); with
+        // Hc THREAD, that thread alone.
         return do_resume(args == "c" ? ResumeKind::ReverseContinue : ResumeKind::ReverseStep,
-                         args == "s" ? (c_thread_ > 0 ? c_thread_ : general_thread()) : 0);
+                         args == "s" ? (c_thread_ > 0 ? c_thread_ : general_thread()) : 0, c_thread_ > 0);
       }
       return reply("");
     case 'H':
@@ -476,9 +477,9 @@ GdbServer::Result GdbServer::handle_h(std::string_view args) {
   return reply("OK");
 }
 
-GdbServer::Result GdbServer::do_resume(ResumeKind kind, int tid) {
-  StopReason stop = resume_runner_ ? resume_runner_([&] { return target_.resume(kind, tid); })
-                                   : target_.resume(kind, tid);
+GdbServer::Result GdbServer::do_resume(ResumeKind kind, int tid, bool others_held) {
+  StopReason stop = resume_runner_ ? resume_runner_([&] { return target_.resume(kind, tid, others_held); })
+                                   : target_.resume(kind, tid, others_held);
   // After W/X gdb considers the process gone until vRun (with several
   // processes: once none is left).
   if (stop.kind == StopReason::Kind::Exited || stop.kind == StopReason::Kind::Terminated) {
@@ -767,9 +768,9 @@ GdbServer::Result GdbServer::handle_vcont(std::string_view actions) {
       have_default_continue = true;
     }
   }
-  if (have_step) return do_resume(ResumeKind::Step, step_tid);
+  if (have_step) return do_resume(ResumeKind::Step, step_tid, !have_default_continue && continue_tid == 0);
   // Only thread-specific continues (scheduler-locking): resume that thread.
-  if (!have_default_continue && continue_tid > 0) return do_resume(ResumeKind::Continue, continue_tid);
+  if (!have_default_continue && continue_tid > 0) return do_resume(ResumeKind::Continue, continue_tid, true);
   return do_resume(ResumeKind::Continue, 0);
 }
 

@@ -84,7 +84,7 @@ class GdbServer {
   Result handle_read_memory(std::string_view args, bool binary);
   Result handle_rcmd(std::string_view hex);
   Result handle_catch_syscalls(std::string_view args);
-  Result do_resume(ResumeKind kind, int tid);
+  Result do_resume(ResumeKind kind, int tid, bool others_held = false);
 
   int general_thread();  // thread for g/p/m: Hg or the target's current one
   // A thread id as gdb expects it: "pPID.TID" once it announced

@@ -89,7 +89,10 @@ class Target {
   virtual bool remove_breakpoint(BreakpointKind kind, uint64_t addr, uint64_t len) = 0;
 
   // Runs `tid` (0: the current thread) until something gdb must see.
-  virtual StopReason resume(ResumeKind kind, int tid) = 0;
+  // `others_held`: gdb resumes `tid` alone (Hc THREAD before s or bs, as for
+  // stepping a thread over a breakpoint) and expects no other thread to
+  // move or to report a stop; otherwise all threads run.
+  virtual StopReason resume(ResumeKind kind, int tid, bool others_held) = 0;
   virtual bool can_reverse() = 0;
   // May be called from another thread while resume() runs (gdb sent ^C):
   // resume() then returns a SIGINT stop soon.

@@ -408,9 +408,12 @@ gdb::StopReason ReplayTarget::translate(const ReplaySession::Stop& stop) {
   return r;
 }
 
-gdb::StopReason ReplayTarget::resume(gdb::ResumeKind kind, int tid) {
+gdb::StopReason ReplayTarget::resume(gdb::ResumeKind kind, int tid, bool others_held) {
   if (exited_) return last_stop_;
-  if (kind == gdb::ResumeKind::ReverseContinue || kind == gdb::ResumeKind::ReverseStep) return reverse(kind, tid);
+  if (kind == gdb::ResumeKind::ReverseContinue || kind == gdb::ResumeKind::ReverseStep) {
+    return reverse(kind, tid, others_held);
+  }
+  timeline_->forget_held_hits();
   ReplaySession::Stop stop;
   // Held at the end: going on lets the process exit (gdb then reports its
   // exit status, and reverse execution is over).
@@ -498,7 +501,7 @@ gdb::StopReason ReplayTarget::stop_at(const Mark& at, gdb::StopReason::Kind kind
   return last_stop_;
 }
 
-gdb::StopReason ReplayTarget::reverse(gdb::ResumeKind kind, int tid) {
+gdb::StopReason ReplayTarget::reverse(gdb::ResumeKind kind, int tid, bool others_held) {
   if (!timeline_->has_start()) {
     std::fprintf(stderr, "rrx: reverse execution is not available in this replay\n");
     return stop_at(here_, gdb::StopReason::Kind::Signal);
@@ -514,7 +517,7 @@ gdb::StopReason ReplayTarget::reverse(gdb::ResumeKind kind, int tid) {
         from.regs = session_->task(tid).regs();
         from.process_ending = false;
       }
-      r = timeline_->reverse_step(from, history_start());
+      r = timeline_->reverse_step(from, history_start(), others_held);
     }
     if (r.interrupted) {
       // Like a forward continue that gdb interrupts: SIGINT, where the replay had got to.

@@ -45,7 +45,7 @@ class ReplayTarget : public gdb::Target {
   bool write_memory_allowed(std::string& why) override;
   bool insert_breakpoint(gdb::BreakpointKind kind, uint64_t addr, uint64_t len) override;
   bool remove_breakpoint(gdb::BreakpointKind kind, uint64_t addr, uint64_t len) override;
-  gdb::StopReason resume(gdb::ResumeKind kind, int tid) override;
+  gdb::StopReason resume(gdb::ResumeKind kind, int tid, bool others_held) override;
   bool can_reverse() override { return true; }
   void request_interrupt() override;
   gdb::StopReason last_stop() override { return last_stop_; }
@@ -86,7 +86,7 @@ class ReplayTarget : public gdb::Target {
   Timeline::HistoryStart history_start() const;
   bool on_fork(int parent_tid, int child_tid, bool vfork);
   gdb::StopReason translate(const ReplaySession::Stop& stop);
-  gdb::StopReason reverse(gdb::ResumeKind kind, int tid);
+  gdb::StopReason reverse(gdb::ResumeKind kind, int tid, bool others_held);
   gdb::StopReason stop_at(const Mark& at, gdb::StopReason::Kind kind);
   std::string moved_to(const Mark& at);
   void replay_to_focus();

@@ -339,6 +339,11 @@ std::vector<Timeline::HitMark> Timeline::scan(const std::shared_ptr<Checkpoint>&
   debug("scan from event %llu to %s %llu", static_cast<unsigned long long>(from->event()), end ? "mark in" : "event",
         static_cast<unsigned long long>(end ? end->interval : end_event));
   restore(from);
+  return scan_on(end_event, end);
+}
+
+// scan() from wherever the replay stands now.
+std::vector<Timeline::HitMark> Timeline::scan_on(uint64_t end_event, const Mark* end) {
   bps_.clear_internal();
   bps_.set_user_enabled(true);
   std::vector<HitMark> hits;
@@ -406,6 +411,10 @@ Mark Timeline::history_start() {
 }
 
 Timeline::Result Timeline::reverse_continue_search(const Mark& from) {
+  if (std::optional<HitMark> due = held_hit(from)) {
+    cache_.valid = false;
+    return go_to_hit(*due);
+  }
   Result r;
   std::string set = bps_.describe_user_set();
   std::vector<HitMark> hits;
@@ -443,6 +452,19 @@ Timeline::Result Timeline::reverse_continue_search(const Mark& from) {
   }
   HitMark target = hits.back();
   hits.pop_back();
+  r = go_to_hit(target);
+  if (r.moved) {
+    cache_.valid = true;
+    cache_.earlier = std::move(hits);
+    cache_.segment_start = segment_start;
+    cache_.returned = r.at;
+    cache_.breakpoint_set = set;
+  }
+  return r;
+}
+
+Timeline::Result Timeline::go_to_hit(const HitMark& target) {
+  Result r;
   Mark at = target.mark;
   if (target.hit.watch) {
     // The watchpoint fired after the write: stop at the instruction (or the
@@ -450,27 +472,41 @@ Timeline::Result Timeline::reverse_continue_search(const Mark& from) {
     bool at_begin = false;
     if (std::optional<Mark> before = previous(target.mark, at_begin)) at = *before;
   }
-  bool ok = seek(at);
-  r.moved = ok;
+  r.moved = seek(at);
   r.at = at;
   r.hit = target.hit;
-  if (ok) {
-    cache_.valid = true;
-    cache_.earlier = std::move(hits);
-    cache_.segment_start = segment_start;
-    cache_.returned = at;
-    cache_.breakpoint_set = set;
-  }
   return r;
 }
 
-Timeline::Result Timeline::reverse_step(const Mark& from, HistoryStart history) {
+std::optional<Timeline::HitMark> Timeline::held_hit(const Mark& from) {
+  HeldHits held = held_;
+  held_.valid = false;
+  if (!held.valid || !same_mark(held.at, from) || !seek(held.at)) return std::nullopt;
+  std::vector<HitMark> hits = others_hits_until(held.until);
+  std::erase_if(hits, [&](const HitMark& h) { return h.mark.interval < history_.event; });
+  if (hits.empty()) return std::nullopt;
+  debug("%zu hit(s) held back by a step of thread %d alone: to the last", hits.size(), held.until.tid);
+  return hits.back();
+}
+
+Timeline::Result Timeline::reverse_step(const Mark& from, HistoryStart history, bool others_held) {
   history_ = history;
+  others_held_ = others_held;
   return interruptible_search(&Timeline::reverse_step_search, from);
 }
 
 Timeline::Result Timeline::reverse_step_search(const Mark& from) {
   Result r;
+  // Hits held back by an earlier step alone come first when the others run.
+  if (!others_held_) {
+    if (std::optional<HitMark> due = held_hit(from)) return go_to_hit(*due);
+  }
+  // A step alone right after one of the same thread: the stretch held back grows.
+  std::optional<Mark> held_until;
+  if (others_held_ && held_.valid && same_mark(held_.at, from) && held_.until.tid == from.tid) {
+    held_until = held_.until;
+  }
+  held_.valid = false;
   const int pid = session_.has_task(from.tid) ? session_.pid_of(from.tid) : 0;
   Breakpoints::WatchedBytes after = bps_.watched_bytes(pid);
   bool at_begin = false;
@@ -480,6 +516,27 @@ Timeline::Result Timeline::reverse_step_search(const Mark& from) {
     at_begin = true;
   }
   if (before && seek(*before)) {
+    if (before->interval < from.interval) {
+      // The step goes back over other threads' events (see timeline.h).
+      std::vector<HitMark> crossed = others_hits_until(from);
+      std::erase_if(crossed, [&](const HitMark& h) { return h.mark.interval < history_.event; });
+      if (!crossed.empty() && !others_held_) {
+        debug("reverse step of thread %d passes %zu hit(s) of other threads: to the last", from.tid,
+              crossed.size());
+        return go_to_hit(crossed.back());
+      }
+      if (!seek(*before)) {
+        r.moved = seek(from);
+        r.at = from;
+        return r;
+      }
+      if (!crossed.empty()) {
+        debug("reverse step of thread %d alone passes %zu hit(s) of other threads: held back", from.tid,
+              crossed.size());
+        if (!held_until) held_until = from;
+      }
+    }
+    if (held_until) held_ = HeldHits{true, *before, *held_until};
     r.moved = true;
     r.at = *before;
     // Stepped back over a write to a watched location: gdb reports it (old
@@ -494,6 +551,16 @@ Timeline::Result Timeline::reverse_step_search(const Mark& from) {
     r.at = from;
   }
   return r;
+}
+
+// From here (one step of end.tid before `end`, or a stretch that end.tid
+// spent in a syscall) to `end`, the hits of gdb's breakpoints and
+// watchpoints by threads other than end.tid. (end.tid's own are those of
+// its step, which reverse_step_search reports as a forward step would.)
+std::vector<Timeline::HitMark> Timeline::others_hits_until(const Mark& end) {
+  std::vector<HitMark> hits = scan_on(end.interval + 1, &end);
+  std::erase_if(hits, [&](const HitMark& h) { return h.mark.tid == end.tid; });
+  return hits;
 }
 
 // The position of m.tid one instruction before m.

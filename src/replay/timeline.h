@@ -16,6 +16,20 @@
 // thread by single-stepping forward from the last earlier pass of the same
 // address (or from the start of the interval).
 //
+// A step back can cross other threads' events: the thread's previous
+// instruction is a syscall that blocked while they ran (or it last ran in
+// an earlier interval). The replay cannot hold them where they are, so they
+// go back too, and a breakpoint or watchpoint of gdb's that one of them hit
+// in the crossed stretch is a stop gdb must hear of:
+// * a step that lets the other threads run (bs with Hc "any") is then a
+//   reverse-continue and stops at the last such hit (as in rr);
+// * a step of the thread alone (Hc THREAD: gdb steps it over a breakpoint
+//   and expects no other thread to report) goes to its previous
+//   instruction, and the crossed hits are held back: the next reverse
+//   execution from there that lets the others run stops at the last of
+//   them first (the other threads, held by gdb, had not yet gone back
+//   over them).
+//
 // gdb's ^C (ReplaySession::request_interrupt) stops reverse-continue and
 // reverse-step as it stops a forward continue: the replay the search is
 // running stops where it has got to, and that is where the program stands.
@@ -103,7 +117,9 @@ class Timeline {
     int tid = 0;
   };
   Result reverse_continue(const Mark& from, HistoryStart history);
-  Result reverse_step(const Mark& from, HistoryStart history);
+  Result reverse_step(const Mark& from, HistoryStart history, bool others_held = false);
+  // The program went forwards: hits held back by a step alone are void.
+  void forget_held_hits() { held_.valid = false; }
   // The start of event n's interval (user breakpoints out of the way).
   bool goto_event(uint64_t n, Mark& at, std::string& why);
   Mark goto_start();
@@ -137,6 +153,12 @@ class Timeline {
   Result interruptible_search(Result (Timeline::*search)(const Mark&), const Mark& from);
   Result reverse_continue_search(const Mark& from);
   Result reverse_step_search(const Mark& from);
+  // Seeks to the hit reverse-continue stops at (for a watchpoint: the
+  // instruction or syscall that wrote).
+  Result go_to_hit(const HitMark& target);
+  // The last hit held back by a step alone that ended at `from`, if any
+  // (found with gdb's breakpoints as they are now).
+  std::optional<HitMark> held_hit(const Mark& from);
   Result interrupted(const ReplaySession::Stop& stop);
   // Runs on with rrx's int3 at `addr` (none: 0) until `visit` returns true or
   // the replay cannot go on (at event `last_event` at the latest). Traps and
@@ -151,6 +173,9 @@ class Timeline {
   bool goto_interval(uint64_t event);
   bool seek(const Mark& m);
   std::vector<HitMark> scan(const std::shared_ptr<Checkpoint>& from, uint64_t end_event, const Mark* end);
+  std::vector<HitMark> scan_on(uint64_t end_event, const Mark* end);
+  // From here to `end`: the hits of threads other than end.tid.
+  std::vector<HitMark> others_hits_until(const Mark& end);
   std::optional<Mark> previous(const Mark& m, bool& at_begin);
   std::optional<Mark> step_until(const Mark& m);
   void add_automatic(std::shared_ptr<Checkpoint> cp);
@@ -184,6 +209,13 @@ class Timeline {
   int next_user_id_ = 1;
   int step_over_tid_ = 0;
   HistoryStart history_;  // of the reverse search under way
+  bool others_held_ = false;  // the reverse step under way moves its thread alone
+  // The stretch a step alone went back over: from `at` (where it stopped)
+  // to `until` (where it started); other threads' hits in it are due.
+  struct HeldHits {
+    bool valid = false;
+    Mark at, until;
+  } held_;
   bool moving_ = false;
   bool interruptible_ = false;  // inside reverse_continue()/reverse_step()
   std::optional<std::pair<uint64_t, size_t>> last_restored_;  // event, threads (describe())

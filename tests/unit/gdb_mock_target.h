@@ -127,7 +127,7 @@ class MockTarget : public Target {
     return true;
   }
 
-  StopReason resume(ResumeKind kind, int tid) override {
+  StopReason resume(ResumeKind kind, int tid, bool /*others_held*/) override {
     resumes.push_back({kind, tid});
     if (block_until_interrupt) {
       std::unique_lock lock(mu);
