@@ -109,6 +109,7 @@ GDB
   [[ -n $rev ]] || rev=$late
   printf '%-8s %-9s %8s %8s %9s %9s %9s %8s KiB %-14s %9s %9s\n' "$threads" "$n" "$(secs "$t0" "$t1")" "$(secs "$t1" "$t2")" \
     "${fwd:--}" "${rev:--}" "$ratio" "${mem:-?}" "${nck:-?} automatic" "$goto_med" "$goto_max"
+  printf '         monitor goto (event: seconds, in order): %s\n' "$(awk '/^GOTO_SECONDS/ {printf "%s%s: %s", sep, $2, $3; sep = ", "}' "$WORK/g${threads}_$n.out")"
   ROWS+=("| $threads | $n | $(secs "$t0" "$t1") | $(secs "$t1" "$t2") | ${fwd:--} | ${rev:--} | $ratio | ${mem:-?} KiB | ${nck:-?} | $goto_med ($ngoto of 5) | $goto_max |")
   [[ ${BENCH_KEEP:-0} == 1 ]] || rm -rf "$WORK/t${threads}_$n"
 done
