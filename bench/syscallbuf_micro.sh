@@ -52,7 +52,7 @@ replay_ns() {
   local full zero
   full=$(replay_secs "$WORK/buffered" "$1")
   zero=$(replay_secs "$WORK/buffered0" "$1")
-  awk -v f="$full" -v z="$zero" -v n="$N" 'BEGIN { if (f == "nan" || z == "nan") print "nan"; else printf "%.1f", (f - z) * 1e9 / n }'
+  awk -v f="$full" -v z="$zero" -v n="$N" 'BEGIN { if (f == "nan" || z == "nan") print "nan"; else printf "%.1f\n", (f - z) * 1e9 / n }'
 }
 traced_n=$((N / 20 > 100 ? N / 20 : 100))  # traced calls are slow: fewer of them
 for ((rep = 1; rep <= REPS; rep++)); do
