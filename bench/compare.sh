@@ -7,6 +7,8 @@
 #
 #   bash bench/compare.sh RRX_A RRX_B [REPS] -- CMD ARGS...
 #   e.g. bash bench/compare.sh /tmp/old/rrx build/bin/rrx 9 -- dd if=big of=/dev/null bs=512
+# COMPARE_RECORD_ARGS: flags for both recordings (e.g. "-n" for ptrace stops
+# only; each build's own default otherwise: see bench/lib/record_modes.sh).
 set -euo pipefail
 A=$1 B=$2
 shift 2
@@ -31,7 +33,8 @@ for ((i = 0; i < REPS; i++)); do
   for side in A B; do
     bin=${!side}
     rm -rf "$WORK/trace.$side"
-    echo "record.$side $(secs "$bin" record -o "$WORK/trace.$side" -- "$@")" >>"$WORK/times"
+    # shellcheck disable=SC2086 # flags, split on purpose
+    echo "record.$side $(secs "$bin" record ${COMPARE_RECORD_ARGS:-} -o "$WORK/trace.$side" -- "$@")" >>"$WORK/times"
   done
   for side in A B; do
     bin=${!side}
