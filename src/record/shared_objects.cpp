@@ -145,13 +145,16 @@ SharedObjects::Mapping SharedObjects::on_sysv_attach(Task& task, int shmid, uint
   m.size = end - addr;
   m.name = path.empty() ? "SysV segment " + std::to_string(shmid) : path + ", shmid " + std::to_string(shmid);
   m.writable = true;
-  auto it = sysv_.find(shmid);
+  struct stat ipc_ns {};
+  ::stat(("/proc/" + std::to_string(task.tid()) + "/ns/ipc").c_str(), &ipc_ns);
+  const std::pair<uint64_t, int> key{static_cast<uint64_t>(ipc_ns.st_ino), shmid};
+  auto it = sysv_.find(key);
   if (it != sysv_.end()) {
     m.id = it->second;
     return m;
   }
   m.id = next_id_++;
-  sysv_[shmid] = m.id;
+  sysv_[key] = m.id;
   // Its bytes now (a segment created outside the recording may hold data):
   // stored as a sparse file when any page is not zero.
   std::filesystem::path tmp = files_.dir() / (".sysv-" + std::to_string(shmid));

@@ -1268,6 +1268,9 @@ void ReplaySession::begin_syscall(RTask& t, Action action, int64_t nr, const uin
       t.task->set_regs(r);
       break;
     }
+    case Action::Clone:
+      t.clone_undo = drop_namespaces(*t.task, nr, args);
+      break;
     default:
       break;
   }
@@ -1457,6 +1460,8 @@ void ReplaySession::finish_syscall(RTask& t, schema::Syscall::Reader rec, int64_
     case Action::Clone:
       // The live result (a thread id) differs; the program sees the recorded one.
       skipper_->set_result(*t.task, t.cur.nr, rec.getRet());
+      restore_clone_args(*t.task, t.clone_undo);
+      t.clone_undo = CloneArgsUndo{};
       write_recorded_memory(t, rec);
       break;
     case Action::ExecuteMmap: {
@@ -1560,6 +1565,8 @@ int ReplaySession::on_clone(RTask& t, int event) {
   child.auxv = t.auxv;
   child.image_event = t.image_event;
   child.syscallbuf = event == PTRACE_EVENT_CLONE ? 0 : t.syscallbuf;  // a new thread registers its own
+  child.own_tid = c.getChildOwnTid();
+  child.clone_undo = t.clone_undo;
   uint64_t flags = c.getFlags();
   if (flags & (CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID)) {
     uint64_t addr = 0;
@@ -1619,8 +1626,10 @@ std::optional<ReplaySession::Stop> ReplaySession::on_signal(RTask& t, int sig, b
     // A new task's first stop. The kernel wrote its live tid where
     // CLONE_CHILD_SETTID asked; the program must see the recorded one.
     t.started = true;
+    restore_clone_args(*t.task, t.clone_undo);
+    t.clone_undo = CloneArgsUndo{};
     if (t.child_tid_addr != 0) {
-      int32_t tid = t.tid;
+      int32_t tid = t.own_tid != 0 ? t.own_tid : t.tid;
       t.task->write_mem(t.child_tid_addr, &tid, sizeof tid);
     }
     // Stopped for the first time, before any of its code: the debugger's
