@@ -75,20 +75,20 @@ pid_t task_seen_by(pid_t caller, pid_t pid, const std::vector<pid_t>& candidates
   return 0;
 }
 
-int open_as_seen_by(pid_t tid, const std::string& path, const std::string& relative_to) {
+int open_as_seen_by(pid_t tid, const std::string& path, const std::string& relative_to, int flags) {
   const bool absolute = !path.empty() && path[0] == '/';
   const std::string base = absolute ? proc_of(tid) + "/root" : relative_to;
   UniqueFd dir(::open(base.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (dir.get() < 0) return -1;
   open_how how{};
-  how.flags = O_RDONLY | O_CLOEXEC;
+  how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
   // RESOLVE_IN_ROOT: ".." and absolute symlinks stay inside the task's
   // root, as the kernel resolves them for the task.
   how.resolve = absolute ? RESOLVE_IN_ROOT : 0;
   const char* rel = absolute ? path.c_str() + 1 : path.c_str();
   if (*rel == '\0') rel = ".";
   long fd = ::syscall(SYS_openat2, dir.get(), rel, &how, sizeof how);
-  if (fd < 0 && errno == ENOSYS) fd = ::openat(dir.get(), rel, O_RDONLY | O_CLOEXEC);  // before Linux 5.6
+  if (fd < 0 && errno == ENOSYS) fd = ::openat(dir.get(), rel, flags | O_CLOEXEC);  // before Linux 5.6
   return static_cast<int>(fd);
 }
 

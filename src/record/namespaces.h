@@ -26,10 +26,11 @@ pid_t own_view_tid(pid_t tid);
 // pid namespace.
 pid_t task_seen_by(pid_t caller, pid_t pid, const std::vector<pid_t>& candidates);
 
-// An fd (O_RDONLY) of the file that `path` names for task `tid`: an
-// absolute path in the task's root and mount namespace (/proc/TID/root,
-// absolute symlinks resolved inside it too), a relative one from `relative_to` (its cwd, or a directory fd's /proc/TID/fd/N).
-// -1 with errno set when it cannot be opened.
-int open_as_seen_by(pid_t tid, const std::string& path, const std::string& relative_to);
+// An fd (opened with `flags`: O_RDONLY, O_PATH...) of the file that `path`
+// names for task `tid`: an absolute path in the task's root and mount
+// namespace (/proc/TID/root, absolute symlinks resolved inside it too), a
+// relative one from `relative_to` (its cwd, or a directory fd's
+// /proc/TID/fd/N). -1 with errno set when it cannot be opened.
+int open_as_seen_by(pid_t tid, const std::string& path, const std::string& relative_to, int flags = 0);
 
 }  // namespace rrx::record

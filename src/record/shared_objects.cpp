@@ -17,6 +17,8 @@
 
 #include "core/error.h"
 #include "core/proc_maps.h"
+#include "core/unique_fd.h"
+#include "record/namespaces.h"
 
 namespace rrx::record {
 
@@ -202,9 +204,10 @@ std::optional<SharedObjects::Change> SharedObjects::on_file_change(const sys::Sy
   if (fc.kind == sys::FileChange::ResizePath) {
     std::string p = task.read_string(call.args[fc.fd]);
     if (p.empty()) return std::nullopt;
-    if (p[0] != '/') p = "/proc/" + std::to_string(tid) + "/cwd/" + p;
+    // The file the path names for the task (its root, mount namespace, cwd).
+    UniqueFd file(open_as_seen_by(tid, p, "/proc/" + std::to_string(tid) + "/cwd", O_PATH));
     struct stat st {};
-    if (::stat(p.c_str(), &st) != 0) return std::nullopt;
+    if (file.get() < 0 || ::fstat(file.get(), &st) != 0) return std::nullopt;
     auto it = files_by_inode_.find({static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino)});
     if (it == files_by_inode_.end()) return std::nullopt;
     o = &it->second;
