@@ -1578,6 +1578,18 @@ int ReplaySession::on_clone(RTask& t, int event) {
     if (flags & CLONE_CHILD_SETTID) child.child_tid_addr = addr;
     if (flags & CLONE_CHILD_CLEARTID) child.clear_child_tid = addr;
   }
+  if ((flags & CLONE_PARENT_SETTID) && (flags & CLONE_VM) && !(flags & CLONE_NEWPID)) {
+    // A thread (pthread_create: the struct pthread's tid) that may run
+    // before its creator's clone returns on replay, which writes the
+    // recorded tid there: the kernel wrote the live one already.
+    uint64_t addr = 0;
+    if (t.cur.nr == SYS_clone3) {
+      t.task->read_exact(t.cur.args[0] + 24, &addr, sizeof addr);  // clone_args.parent_tid
+    } else {
+      addr = t.cur.args[2];
+    }
+    child.parent_tid_addr = addr;
+  }
   live_to_recorded_[live_child] = rec_child;
   auto orphan = orphan_stops_.find(live_child);
   if (orphan != orphan_stops_.end()) {
@@ -1628,6 +1640,10 @@ std::optional<ReplaySession::Stop> ReplaySession::on_signal(RTask& t, int sig, b
     t.started = true;
     restore_clone_args(*t.task, t.clone_undo);
     t.clone_undo = CloneArgsUndo{};
+    if (t.parent_tid_addr != 0) {
+      int32_t tid = t.own_tid != 0 ? t.own_tid : t.tid;
+      t.task->write_mem(t.parent_tid_addr, &tid, sizeof tid);
+    }
     if (t.child_tid_addr != 0) {
       int32_t tid = t.own_tid != 0 ? t.own_tid : t.tid;
       t.task->write_mem(t.child_tid_addr, &tid, sizeof tid);
