@@ -21,6 +21,7 @@ PACKAGES=(
   catch2 libcli11-dev libfmt-dev nlohmann-json3-dev
   gdb gdbserver lldb clang libclang-rt-14-dev strace sqlite3 python3
   gzip coreutils findutils make libzydis-dev libdw-dev
+  util-linux procps bubblewrap linux-libc-dev
   golang-go nodejs default-jdk-headless
 )
 

@@ -801,8 +801,10 @@ std::string format_arg(const RecordedCall& call, int index) {
 }
 
 std::string format_call(const RecordedCall& call) {
-  const SyscallDesc* d = lookup(call.nr);
-  std::string s = syscall_name(call.nr);
+  // An i386 call (int $0x80) has no row: its number names another call in
+  // the 64-bit table, so only its i386 name and raw arguments are shown.
+  const SyscallDesc* d = call.i386 ? nullptr : lookup(call.nr);
+  std::string s = call.i386 ? "int80:" + i386_syscall_name(call.nr) : syscall_name(call.nr);
   s += '(';
   if (d) {
     const int n = shown_args(call, *d);

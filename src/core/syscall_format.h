@@ -15,6 +15,7 @@ struct RecordedCall {
   uint64_t args[6] = {};
   int64_t ret = 0;
   bool has_ret = true;  // false for an entry without its exit yet
+  bool i386 = false;    // made with `int $0x80`: nr is an i386 number, args the 32-bit registers
   std::vector<std::pair<int, std::string>> strings;       // arg index -> string read at entry
   std::vector<std::pair<uint64_t, std::string>> writes;   // addr -> bytes the kernel wrote
 };

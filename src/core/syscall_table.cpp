@@ -372,6 +372,7 @@ void ioctl_outputs(const CallView& c, MemReader& mem, std::vector<Range>& out) {
       {TIOCGETD, 4},              {TIOCGSOFTCAR, 4},     {FIOQSIZE, 8},
       {0x2 /* FIGETBSZ */, 4},    {0x1 /* FIBMAP */, 4}, {0x1268 /* BLKSSZGET */, 4},
       {0x1260 /* BLKGETSIZE */, 8},
+      {0x80082407 /* PERF_EVENT_IOC_ID */, 8},
       {SIOCGIFNAME, kIfreq},      {SIOCGIFFLAGS, kIfreq}, {SIOCGIFADDR, kIfreq},
       {SIOCGIFDSTADDR, kIfreq},   {SIOCGIFBRDADDR, kIfreq}, {SIOCGIFNETMASK, kIfreq},
       {SIOCGIFMETRIC, kIfreq},    {SIOCGIFMTU, kIfreq},  {SIOCGIFHWADDR, kIfreq},
@@ -749,9 +750,17 @@ void getsockopt_outputs(const CallView& c, MemReader& mem, std::vector<Range>& o
 
 // sched_setattr(pid, attr, flags): a struct larger than the kernel knows,
 // with non-zero bytes past its end, fails with E2BIG and the kernel's size
-// written into attr->size (perf_event_open and clone3 share the rule).
+// written into attr->size (perf_event_open shares the rule).
 void sched_setattr_outputs(const CallView& c, MemReader&, std::vector<Range>& out) {
   if (c.ret == -E2BIG) add(out, c.args[1], 4);
+}
+
+// perf_event_open(attr, pid, cpu, group_fd, flags): an attr larger than the
+// kernel knows, with non-zero bytes past its end, fails with E2BIG and the
+// kernel's size written into attr->size (after the u32 type). The counts
+// come later, by read() of the fd: recorded like any read.
+void perf_event_open_outputs(const CallView& c, MemReader&, std::vector<Range>& out) {
+  if (c.ret == -E2BIG) add(out, c.args[0] + 4, 4);
 }
 
 // quotactl(cmd, special, id, addr) and quotactl_fd(fd, cmd, id, addr): the
@@ -1254,7 +1263,7 @@ constexpr SyscallDesc kRows[] = {
   R(269, "faccessat", {DirFd, Path, AccessMode}, E),
   R(270, "pselect6", {Int, Ptr, Ptr, Ptr, Ptr, Ptr}, E).fn(select_outputs).fl(kBlock | kOutOnError).tmpmask(5, true),
   R(271, "ppoll", {Ptr, UInt, Ptr, Ptr, Size}, E).argtimes(0, 1, kPollfd).fixed(2, kTimespec).fl(kBlock | kOutOnError).tmpmask(3),
-  R(272, "unshare", {CloneFlags}, U),
+  R(272, "unshare", {CloneFlags}, E),  // replay creates no namespaces (replay/namespaces_replay.h)
   R(273, "set_robust_list", {Ptr, Size}, X),
   R(274, "get_robust_list", {Int, OutPtr, OutPtr}, E).fixed(1, 8).fixed(2, 8),
   R(275, "splice", {Fd, OutPtr, Fd, OutPtr, Size, Hex}, E).fixed(1, 8).fixed(3, 8).changes(FileChange::AtOffsetPtr, 2, 3).fl(kBlock),
@@ -1280,7 +1289,7 @@ constexpr SyscallDesc kRows[] = {
   R(295, "preadv", {Fd, Ptr, Int, Int, Int}, E).iov(1, 2).fl(kBlock),
   R(296, "pwritev", {Fd, Ptr, Int, Int, Int}, E).sends(Sends::Iovec, 1, 2).changes(FileChange::AtOffset, 0, 3).fn(offset_write_outputs),
   R(297, "rt_tgsigqueueinfo", {Int, Int, Signal, Ptr}, E),
-  R(298, "perf_event_open", {Ptr, Int, Int, Fd, Hex}, U),
+  R(298, "perf_event_open", {Ptr, Int, Int, Fd, Hex}, E).fn(perf_event_open_outputs).fl(kOutOnError),
   R(299, "recvmmsg", {Fd, Ptr, UInt, Hex, Ptr}, E).fn(recvmmsg_outputs).fl(kBlock),
   R(300, "fanotify_init", {Hex, Hex}, E),
   R(301, "fanotify_mark", {Fd, Hex, Hex, DirFd, Path}, E),
@@ -1290,7 +1299,7 @@ constexpr SyscallDesc kRows[] = {
   R(305, "clock_adjtime", {ClockId, OutPtr}, E).fixed(1, kTimex),
   R(306, "syncfs", {Fd}, E),
   R(307, "sendmmsg", {Fd, Ptr, UInt, Hex}, E).fn(sendmmsg_outputs).sends(Sends::Mmsghdr, 1, 2).fl(kBlock),
-  R(308, "setns", {Fd, CloneFlags}, U),
+  R(308, "setns", {Fd, CloneFlags}, E),
   R(309, "getcpu", {OutPtr, OutPtr, Ignored}, E).fixed(0, 4).fixed(1, 4),
   R(310, "process_vm_readv", {Int, Ptr, UInt, Ptr, UInt, Hex}, E).iov(1, 2),
   R(311, "process_vm_writev", {Int, Ptr, UInt, Ptr, UInt, Hex}, E).fn(process_vm_writev_outputs),
@@ -1418,6 +1427,18 @@ std::span<const SyscallDesc> table() { return kRows; }
 
 std::string syscall_name(int64_t nr) {
   if (nr >= 0 && nr <= kMaxNr && kNames[nr]) return kNames[nr];
+  return "syscall_" + std::to_string(nr);
+}
+
+namespace {
+constexpr NameEntry kI386Names[] = {
+#include "core/syscall_names_i386.inc"
+};
+}  // namespace
+
+std::string i386_syscall_name(int64_t nr) {
+  for (const NameEntry& e : kI386Names)
+    if (e.nr == nr) return e.name;
   return "syscall_" + std::to_string(nr);
 }
 

@@ -251,6 +251,11 @@ std::string syscall_name(int64_t nr);
 // Number for a name, or -1.
 int64_t syscall_number(std::string_view name);
 
+// The kernel's name for an i386 syscall number (a 64-bit program's
+// `int $0x80`, which takes the 32-bit table: 4 is write there, not stat),
+// "syscall_NNN" when unknown.
+std::string i386_syscall_name(int64_t nr);
+
 // The memory ranges a completed call wrote, per its row. Empty ranges are
 // dropped; each range is capped at kMaxOutputBytes. A range with a pid is in
 // another process (or the caller's own, named by pid): the recorder stores

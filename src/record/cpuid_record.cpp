@@ -3,6 +3,7 @@
 
 #include <capnp/message.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <fstream>
@@ -70,6 +71,13 @@ std::string hex(uint64_t v) {
   return s.str();
 }
 
+// "START-END" as /proc/PID/map_files names a mapping (lowercase hex, no 0x).
+std::string hex_range(uint64_t start, uint64_t end) {
+  std::ostringstream s;
+  s << std::hex << start << '-' << end;
+  return s.str();
+}
+
 }  // namespace
 
 const std::vector<insn_scan::Site>& RandomInsnFinder::sites_of(const std::string& path) {
@@ -96,8 +104,13 @@ void RandomInsnFinder::scan_exec(trace::TraceWriter& writer, Task& task, pid_t p
   for (const ProcMapping& m : read_proc_maps(task.tid())) {
     if (!m.executable() || m.path.empty() || m.path[0] != '/') continue;
     bool in_program = m.path == exe;
-    // The exe by /proc/TID/exe: the very file the kernel runs, whatever its path became.
-    found.push_back({in_program ? proc + "/exe" : m.path, m.path, m.start, m.end - m.start, m.offset, in_program});
+    // The exe by /proc/TID/exe: the very file the kernel runs, whatever its
+    // path became; the others by /proc/TID/map_files (the mapped file, in
+    // whatever mount namespace the program is; readable with CAP_SYS_ADMIN),
+    // else by their path in the program's root.
+    std::string source = in_program ? proc + "/exe" : proc + "/map_files/" + hex_range(m.start, m.end);
+    if (!in_program && ::access(source.c_str(), R_OK) != 0) source = proc + "/root" + m.path;
+    found.push_back({source, m.path, m.start, m.end - m.start, m.offset, in_program});
   }
   record(writer, task, pid, found);
 }

@@ -1,5 +1,6 @@
 #include "record/recorder.h"
 
+
 #include <capnp/message.h>
 #include <fcntl.h>
 #include <asm/prctl.h>
@@ -39,8 +40,10 @@
 #include "core/seccomp_filter.h"
 #include "core/syscall_format.h"
 #include "core/syscall_table.h"
+#include "core/unique_fd.h"
 #include "core/vdso.h"
 #include "record/cpuid_record.h"
+#include "record/namespaces.h"
 #include "record/own_tracer.h"
 #include "record/seccomp_record.h"
 #include "record/site_patch.h"
@@ -115,6 +118,15 @@ bool is_synchronous(const siginfo_t& si) {
   }
 }
 
+// Whether the task's fd `fd` is a perf_event counter (perf_event_open).
+bool is_perf_event_fd(pid_t tid, int fd) {
+  if (fd < 0) return false;
+  char link[64];
+  std::string path = "/proc/" + std::to_string(tid) + "/fd/" + std::to_string(fd);
+  ssize_t n = ::readlink(path.c_str(), link, sizeof link);
+  return n > 0 && std::string_view(link, static_cast<size_t>(n)) == "anon_inode:[perf_event]";
+}
+
 // The fd that sendfile, copy_file_range and splice move file data into, or -1.
 int data_move_target(int64_t nr, const uint64_t args[6]) {
   switch (nr) {
@@ -136,6 +148,8 @@ struct PendingSyscall {
   std::optional<int64_t> emulated_ret;  // skipped by rrx, which answers for the kernel (prctl PR_SET_TSC)
   bool quiet_refusal = false;  // refused because the program has a fallback: no warning
   int refusal_errno = ENOSYS;  // what a refused call fails with
+  std::string refusal_reason;  // why, when not the call itself (a map of a perf_event fd)
+  bool i386 = false;           // made with `int $0x80`: nr is an i386 number (refused)
   bool recorded_at_entry = false;
   int output = 0;  // 1 or 2: it sends bytes to rrx's own stdout or stderr (output_of, at entry)
   std::vector<std::pair<int, std::string>> strings;
@@ -239,6 +253,7 @@ class Recorder {
   // The shared-object side of a successful mmap or shmat (SharedObjects).
   void note_mapping(TaskState& ts, const PendingSyscall& p, int64_t ret, MapEffects& maps);
   std::vector<pid_t> recorded_pids() const;
+  std::vector<pid_t> recorded_tids() const;  // every live recorded thread, rrx's ids
   [[noreturn]] void abort_recording(const std::string& message);
   void stop_on_signal();
   void record_reported_exits();
@@ -552,15 +567,15 @@ std::string Recorder::stored_exec_target(TaskState& ts) {
   }
   if (path.empty()) return "";
   std::string proc = "/proc/" + std::to_string(ts.task->tid());
-  std::string resolved = path;
-  if (path[0] != '/') {
-    bool at_cwd = p.nr == SYS_execve || static_cast<int>(p.args[0]) == AT_FDCWD;
-    resolved = proc + (at_cwd ? "/cwd/" : "/fd/" + std::to_string(static_cast<int>(p.args[0])) + "/") + path;
-  }
+  bool at_cwd = p.nr == SYS_execve || static_cast<int>(p.args[0]) == AT_FDCWD;
+  std::string relative_to = proc + (at_cwd ? "/cwd" : "/fd/" + std::to_string(static_cast<int>(p.args[0])));
+  // The file as the program names it: in its root and mount namespace.
+  UniqueFd file(open_as_seen_by(ts.task->tid(), path, relative_to));
+  if (file.get() < 0) return "";
   try {
     struct stat st {};
-    if (::stat(resolved.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return "";
-    return files_->store(resolved, path).hash;
+    if (::fstat(file.get(), &st) != 0 || !S_ISREG(st.st_mode)) return "";
+    return files_->store("/proc/self/fd/" + std::to_string(file.get()), path).hash;
   } catch (const trace::NoSpaceError& e) {
     abort_recording(e.what());
   } catch (const Error&) {
@@ -925,6 +940,7 @@ void Recorder::on_new_task(TaskState& parent, int event) {
   auto ev = begin_event(m, parent);
   auto c = ev.initClone();
   c.setChildTid(child);
+  if (pid_t own = own_view_tid(child); own != child) c.setChildOwnTid(own);  // in a pid namespace
   uint64_t flags = parent.pending.nr == SYS_clone ? parent.pending.args[0] : 0;
   if (parent.pending.nr == SYS_clone3) {
     uint64_t f = 0;
@@ -1063,6 +1079,11 @@ void Recorder::flush_buffer(TaskState& ts) {
   }
 }
 
+// The name of a pending call: an int $0x80 call's from the i386 table.
+std::string call_name(const PendingSyscall& p) {
+  return p.i386 ? "int $0x80 " + sys::i386_syscall_name(p.nr) : sys::syscall_name(p.nr);
+}
+
 void Recorder::on_syscall_entry(TaskState& ts, const KernelSyscallInfo& info) {
   PendingSyscall& p = ts.pending;
   p = PendingSyscall{};
@@ -1071,9 +1092,12 @@ void Recorder::on_syscall_entry(TaskState& ts, const KernelSyscallInfo& info) {
   p.ip = info.instruction_pointer;
   p.sp = info.stack_pointer;
   if (info.arch != AUDIT_ARCH_X86_64) {
-    std::cerr << "rrx: warning: a 32-bit syscall (int $0x80, nr " << p.nr
-              << ") was refused with ENOSYS\n";
+    // int $0x80 from a 64-bit program: the i386 table, which rrx has no
+    // rows for (its numbers name other calls in the 64-bit one). Its
+    // arguments are what the kernel would take: the low halves of ebx, ecx...
+    p.i386 = true;
     p.refused = true;
+    for (uint64_t& a : p.args) a &= 0xffffffffu;
   } else {
     p.desc = sys::lookup(p.nr);
   }
@@ -1092,6 +1116,14 @@ void Recorder::on_syscall_entry(TaskState& ts, const KernelSyscallInfo& info) {
       p.refusal_errno = err;
     }
     if (p.desc->sends.shape != sys::Sends::None) p.output = output_of(ts, static_cast<int64_t>(p.args[0]));
+    if (p.desc->special == sys::Special::Mmap && !(p.args[3] & MAP_ANONYMOUS) &&
+        is_perf_event_fd(ts.task->tid(), static_cast<int>(p.args[4]))) {
+      // The kernel writes samples into a perf ring buffer at any time,
+      // bytes no syscall returns. Counting (read of the fd) is recorded.
+      p.refused = true;
+      p.refusal_errno = ENODEV;
+      p.refusal_reason = "of a perf_event fd (its ring buffer)";
+    }
     if (output_of(ts, data_move_target(p.nr, p.args)) != 0) {
       // The kernel would copy file data straight to stdout/stderr, bytes the
       // trace does not hold, so replay could not re-emit them. ENOSYS makes
@@ -1111,14 +1143,14 @@ void Recorder::on_syscall_entry(TaskState& ts, const KernelSyscallInfo& info) {
     }
   }
   if (p.refused && p.desc && p.desc->special != sys::Special::Rseq && !p.quiet_refusal) {
-    std::string name = sys::syscall_name(p.nr);
+    std::string name = call_name(p);
     if (options_.strict) {
       abort_recording(options_.argv[0] + " called " + name +
                       ", which rrx cannot record (--strict)");
     }
   }
   if (p.refused && !p.desc) {
-    std::string name = sys::syscall_name(p.nr);
+    std::string name = call_name(p);
     if (options_.strict) {
       abort_recording(options_.argv[0] + " called " + name +
                       ", which rrx does not know how to record (--strict)");
@@ -1157,12 +1189,14 @@ void Recorder::on_syscall_entry(TaskState& ts, const KernelSyscallInfo& info) {
     ts.task->set_regs(r);
   } else if (p.refused) {
     if (!(p.desc && p.desc->special == sys::Special::Rseq) && !p.quiet_refusal) {
-      std::string name = sys::syscall_name(p.nr);
+      std::string name = call_name(p);
       // (A row whose policy depends on the arguments, such as a seccomp
       // filter with a user-notification listener, is refused for those.)
       bool by_args = p.desc && p.desc->replay != sys::Replay::Unsupported;
-      std::string msg = name + " (syscall " + std::to_string(p.nr) + ") is not supported by rrx" +
-                        (by_args ? " with these arguments" : "") + "; it failed with ENOSYS in the recording";
+      std::string what = p.refusal_reason.empty() ? (by_args ? " with these arguments" : "") : " " + p.refusal_reason;
+      std::string msg = name + " (" + (p.i386 ? "i386 syscall " : "syscall ") + std::to_string(p.nr) +
+                        ")" + what + " is not supported by rrx; it failed with " + sys::errno_name(p.refusal_errno) +
+                        " in the recording";
       warn(ts, msg);
     }
     // Skip it: the kernel runs no syscall for nr -1 (or another one the
@@ -1310,7 +1344,7 @@ void Recorder::append_syscall_event(TaskState& ts, int64_t ret, bool is_error, u
     // threads. A process outside the recorded tree is not replayed: skipped.
     std::vector<std::pair<const sys::Range*, TaskState*>> in;
     for (const sys::Range& r : outputs) {
-      TaskState* owner = r.pid == 0 ? &ts : task_of_process(r.pid);
+      TaskState* owner = r.pid == 0 ? &ts : task_of_process(task_seen_by(ts.task->tid(), r.pid, recorded_tids()));
       if (owner && owner->tgid == ts.tgid) owner = &ts;
       if (owner) in.emplace_back(&r, owner);
     }
@@ -1423,6 +1457,7 @@ void Recorder::on_syscall_exit(TaskState& ts, const KernelSyscallInfo& info) {
     ret = -p.refusal_errno;
     is_error = true;
     flags |= trace::kSyscallRefused;
+    if (p.i386) flags |= trace::kSyscallI386;
     user_regs_struct r = ts.task->regs();
     r.rax = static_cast<uint64_t>(ret);
     ts.task->set_regs(r);
@@ -1530,6 +1565,12 @@ void Recorder::note_mapping(TaskState& ts, const PendingSyscall& p, int64_t ret,
   // as it did when recording.
 }
 
+std::vector<pid_t> Recorder::recorded_tids() const {
+  std::vector<pid_t> out;
+  for (const auto& [tid, t] : tasks_) out.push_back(tid);
+  return out;
+}
+
 std::vector<pid_t> Recorder::recorded_pids() const {
   std::vector<pid_t> out;
   for (const auto& [tid, t] : tasks_) out.push_back(t.tgid);
@@ -1557,7 +1598,12 @@ void Recorder::on_exec(TaskState& ts, pid_t former_tid) {
   std::optional<trace::FileStore::Stored> interp_copy;
   try {
     exe_copy = files_->store("/proc/" + std::to_string(task.tid()) + "/exe", exe);
-    if (!elf.interpreter.empty()) interp_copy = files_->store(elf.interpreter, elf.interpreter);
+    if (!elf.interpreter.empty()) {
+      // The interpreter the kernel loaded: by its path in the program's root.
+      UniqueFd interp(open_as_seen_by(task.tid(), elf.interpreter, "/"));
+      std::string source = interp.get() >= 0 ? "/proc/self/fd/" + std::to_string(interp.get()) : elf.interpreter;
+      interp_copy = files_->store(source, elf.interpreter);
+    }
   } catch (const trace::NoSpaceError& e) {
     abort_recording(e.what());
   }

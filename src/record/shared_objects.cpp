@@ -17,6 +17,8 @@
 
 #include "core/error.h"
 #include "core/proc_maps.h"
+#include "core/unique_fd.h"
+#include "record/namespaces.h"
 
 namespace rrx::record {
 
@@ -145,13 +147,16 @@ SharedObjects::Mapping SharedObjects::on_sysv_attach(Task& task, int shmid, uint
   m.size = end - addr;
   m.name = path.empty() ? "SysV segment " + std::to_string(shmid) : path + ", shmid " + std::to_string(shmid);
   m.writable = true;
-  auto it = sysv_.find(shmid);
+  struct stat ipc_ns {};
+  ::stat(("/proc/" + std::to_string(task.tid()) + "/ns/ipc").c_str(), &ipc_ns);
+  const std::pair<uint64_t, int> key{static_cast<uint64_t>(ipc_ns.st_ino), shmid};
+  auto it = sysv_.find(key);
   if (it != sysv_.end()) {
     m.id = it->second;
     return m;
   }
   m.id = next_id_++;
-  sysv_[shmid] = m.id;
+  sysv_[key] = m.id;
   // Its bytes now (a segment created outside the recording may hold data):
   // stored as a sparse file when any page is not zero.
   std::filesystem::path tmp = files_.dir() / (".sysv-" + std::to_string(shmid));
@@ -199,9 +204,10 @@ std::optional<SharedObjects::Change> SharedObjects::on_file_change(const sys::Sy
   if (fc.kind == sys::FileChange::ResizePath) {
     std::string p = task.read_string(call.args[fc.fd]);
     if (p.empty()) return std::nullopt;
-    if (p[0] != '/') p = "/proc/" + std::to_string(tid) + "/cwd/" + p;
+    // The file the path names for the task (its root, mount namespace, cwd).
+    UniqueFd file(open_as_seen_by(tid, p, "/proc/" + std::to_string(tid) + "/cwd", O_PATH));
     struct stat st {};
-    if (::stat(p.c_str(), &st) != 0) return std::nullopt;
+    if (file.get() < 0 || ::fstat(file.get(), &st) != 0) return std::nullopt;
     auto it = files_by_inode_.find({static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino)});
     if (it == files_by_inode_.end()) return std::nullopt;
     o = &it->second;

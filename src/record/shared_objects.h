@@ -76,7 +76,8 @@ class SharedObjects {
   trace::FileStore& files_;
   uint32_t next_id_ = 1;
   std::map<std::pair<uint64_t, uint64_t>, Object> files_by_inode_;  // (dev, ino)
-  std::map<int, uint32_t> sysv_;                                    // shmid -> id
+  // (IPC namespace inode, shmid) -> id: a shmid names a segment in one IPC namespace.
+  std::map<std::pair<uint64_t, int>, uint32_t> sysv_;
 };
 
 }  // namespace rrx::record

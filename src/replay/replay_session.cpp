@@ -1283,6 +1283,9 @@ void ReplaySession::begin_syscall(RTask& t, Action action, int64_t nr, const uin
       t.task->set_regs(r);
       break;
     }
+    case Action::Clone:
+      t.clone_undo = drop_namespaces(*t.task, nr, args);
+      break;
     default:
       break;
   }
@@ -1472,6 +1475,8 @@ void ReplaySession::finish_syscall(RTask& t, schema::Syscall::Reader rec, int64_
     case Action::Clone:
       // The live result (a thread id) differs; the program sees the recorded one.
       skipper_->set_result(*t.task, t.cur.nr, rec.getRet());
+      restore_clone_args(*t.task, t.clone_undo);
+      t.clone_undo = CloneArgsUndo{};
       write_recorded_memory(t, rec);
       break;
     case Action::ExecuteMmap: {
@@ -1575,6 +1580,8 @@ int ReplaySession::on_clone(RTask& t, int event) {
   child.auxv = t.auxv;
   child.image_event = t.image_event;
   child.syscallbuf = event == PTRACE_EVENT_CLONE ? 0 : t.syscallbuf;  // a new thread registers its own
+  child.own_tid = c.getChildOwnTid();
+  child.clone_undo = t.clone_undo;
   uint64_t flags = c.getFlags();
   if (flags & (CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID)) {
     uint64_t addr = 0;
@@ -1585,6 +1592,18 @@ int ReplaySession::on_clone(RTask& t, int event) {
     }
     if (flags & CLONE_CHILD_SETTID) child.child_tid_addr = addr;
     if (flags & CLONE_CHILD_CLEARTID) child.clear_child_tid = addr;
+  }
+  if ((flags & CLONE_PARENT_SETTID) && (flags & CLONE_VM) && !(flags & CLONE_NEWPID)) {
+    // A thread (pthread_create: the struct pthread's tid) that may run
+    // before its creator's clone returns on replay, which writes the
+    // recorded tid there: the kernel wrote the live one already.
+    uint64_t addr = 0;
+    if (t.cur.nr == SYS_clone3) {
+      t.task->read_exact(t.cur.args[0] + 24, &addr, sizeof addr);  // clone_args.parent_tid
+    } else {
+      addr = t.cur.args[2];
+    }
+    child.parent_tid_addr = addr;
   }
   live_to_recorded_[live_child] = rec_child;
   auto orphan = orphan_stops_.find(live_child);
@@ -1634,8 +1653,14 @@ std::optional<ReplaySession::Stop> ReplaySession::on_signal(RTask& t, int sig, b
     // A new task's first stop. The kernel wrote its live tid where
     // CLONE_CHILD_SETTID asked; the program must see the recorded one.
     t.started = true;
+    restore_clone_args(*t.task, t.clone_undo);
+    t.clone_undo = CloneArgsUndo{};
+    if (t.parent_tid_addr != 0) {
+      int32_t tid = t.own_tid != 0 ? t.own_tid : t.tid;
+      t.task->write_mem(t.parent_tid_addr, &tid, sizeof tid);
+    }
     if (t.child_tid_addr != 0) {
-      int32_t tid = t.tid;
+      int32_t tid = t.own_tid != 0 ? t.own_tid : t.tid;
       t.task->write_mem(t.child_tid_addr, &tid, sizeof tid);
     }
     // Stopped for the first time, before any of its code: the debugger's

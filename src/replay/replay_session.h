@@ -22,6 +22,7 @@
 #include "core/error.h"
 #include "core/kernel_probe.h"
 #include "core/ptrace_task.h"
+#include "replay/namespaces_replay.h"
 #include "replay/preempt_stub.h"
 #include "trace_format/sparse_file.h"
 #include "trace_format/trace_reader.h"
@@ -293,6 +294,9 @@ class ReplaySession {
     bool cpuid_untrapped = false; // its exec event says cpuid stays untrapped (seccomp filters)
     int group_stop_sig = 0;       // sits in a live group-stop by this signal (until resumed)
     uint64_t child_tid_addr = 0;  // CLONE_CHILD_SETTID: where the kernel wrote the live tid
+    uint64_t parent_tid_addr = 0; // CLONE_PARENT_SETTID of a thread (shared memory): where the kernel wrote the live tid
+    int32_t own_tid = 0;          // its tid in its own pid namespace when not `tid` (CLONE_CHILD_SETTID writes it)
+    CloneArgsUndo clone_undo;     // namespace flags taken out of its live clone (its own, or its parent's)
     uint64_t clear_child_tid = 0; // CLONE_CHILD_CLEARTID / set_tid_address: zeroed at the task's exit
     std::string exe_path;
     std::filesystem::path exe_copy;

@@ -46,6 +46,7 @@ enum SyscallFlags : uint32_t {
   kSyscallSeccompStrict = 1u << 6,  // with kSyscallSeccomp: seccomp strict mode killed the thread (SIGKILL)
   kSyscallBuffered = 1u << 7,     // recorded in-process by the syscall buffer (made from RRX_UNTRACED_IP):
                                   // written when the recorder took the thread's buffer, at its next stop
+  kSyscallI386 = 1u << 8,         // made with `int $0x80` (the i386 table: nr is an i386 number); refused
 };
 
 inline constexpr const char* kTraceFileName = "trace";

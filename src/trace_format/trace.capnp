@@ -261,6 +261,8 @@ struct Clone {
     fork @1;
     vfork @2;
   }
+  childOwnTid @3 :Int32;     # the child's tid in its own pid namespace (what CLONE_CHILD_SETTID
+                             # writes, what gettid returns there) when not childTid; 0: childTid
 }
 
 struct Exit {

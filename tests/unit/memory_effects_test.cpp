@@ -262,6 +262,11 @@ TEST_CASE("memory effects: lengths written back on failure, quotas") {
   CHECK(ranges(SYS_sched_setattr, {0, 0x2000, 0}, -E2BIG) == Ranges{{0x2000, 4}});
   CHECK(ranges(SYS_sched_setattr, {0, 0x2000, 0}, 0).empty());
   CHECK(ranges(SYS_sched_getattr, {0, 0x2000, 56, 0}, 0) == Ranges{{0x2000, 56}});
+  // perf_event_open: E2BIG writes the kernel's size into attr->size, after the u32 type.
+  CHECK(ranges(SYS_perf_event_open, {0x2000, 0, static_cast<uint64_t>(-1), static_cast<uint64_t>(-1), 0}, -E2BIG) ==
+        Ranges{{0x2004, 4}});
+  CHECK(ranges(SYS_perf_event_open, {0x2000, 0, static_cast<uint64_t>(-1), static_cast<uint64_t>(-1), 0}, 3).empty());
+  CHECK(ranges(SYS_ioctl, {3, 0x80082407 /* PERF_EVENT_IOC_ID */, 0x3000}, 0) == Ranges{{0x3000, 8}});
   // quotactl: the GET sub-commands' structs (cmd = subcmd << 8 | type).
   CHECK(lookup(SYS_quotactl)->replay == Replay::Emulate);
   CHECK(ranges(SYS_quotactl, {0x80000700u /* QCMD(Q_GETQUOTA, USRQUOTA) */, 0x1000, 1000, 0x2000}, 0) ==
