@@ -1268,6 +1268,14 @@ void ReplaySession::begin_syscall(RTask& t, Action action, int64_t nr, const uin
       t.task->set_regs(r);
       break;
     }
+    case Action::Clone:
+      if (nr == SYS_clone && (args[0] & CLONE_UNTRACED)) {
+        // As when recording: the child must be traced (the trace keeps the program's flags).
+        user_regs_struct r = t.task->regs();
+        r.rdi = args[0] & ~static_cast<uint64_t>(CLONE_UNTRACED);
+        t.task->set_regs(r);
+      }
+      break;
     default:
       break;
   }
@@ -1553,8 +1561,11 @@ int ReplaySession::on_clone(RTask& t, int event) {
   RTask& child = tasks_[rec_child];
   child.task = std::make_unique<Task>(live_child);
   child.tid = rec_child;
-  child.pid = event == PTRACE_EVENT_CLONE ? t.pid : rec_child;
-  child.live_pid = event == PTRACE_EVENT_CLONE ? t.live_pid : live_child;
+  // (A clone without CLONE_THREAD whose exit signal is not SIGCHLD is
+  // reported as PTRACE_EVENT_CLONE too, but makes a process.)
+  const bool thread = event == PTRACE_EVENT_CLONE && (c.getFlags() & CLONE_THREAD);
+  child.pid = thread ? t.pid : rec_child;
+  child.live_pid = thread ? t.live_pid : live_child;
   child.exe_path = t.exe_path;
   child.exe_copy = t.exe_copy;
   child.auxv = t.auxv;
