@@ -88,7 +88,7 @@ void PtraceEmulation::stop(pid_t tid, Tracee& t, EmuStop kind, int status, const
     t.si.si_signo = SIGSTOP;
     t.si.si_code = SI_USER;
   }
-  (void)tid;
+  host_.notify_tracer(t.tracer, tid, status);
   wake_waiters(t.tracer_process);
   host_.wake_real_waits(t.tracer_process);
 }
@@ -432,10 +432,12 @@ void PtraceEmulation::on_death(pid_t tid, pid_t real_parent_process, int status)
   pid_t tracer_process = 0;
   if (it != tracees_.end()) {
     tracer_process = it->second.tracer_process;
+    const pid_t it_tracer = it->second.tracer;
     tracees_.erase(it);
     if (tracer_process != real_parent_process) {
       // The kernel tells a tracer of any thread of its death.
       exits_.emplace(tracer_process, std::make_pair(tid, status));
+      host_.notify_tracer(it_tracer, tid, status);
       wake_waiters(tracer_process);
       host_.wake_real_waits(tracer_process);
     }

@@ -61,6 +61,9 @@ class PtraceHost {
   // before the stop of a tracee of theirs) must come back out, so that the
   // emulation answers it: the wait is interrupted and restarts.
   virtual void wake_real_waits(pid_t process) = 0;
+  // The kernel's SIGCHLD (CLD_TRAPPED, or CLD_EXITED...) to the tracer for
+  // a stop or exit of its tracee `tid` with wait status `status`.
+  virtual void notify_tracer(pid_t tracer, pid_t tid, int status) = 0;
   // A held wait must run in the kernel after all (a real child of the
   // waiter died: the kernel reports that one).
   virtual void run_wait_for_real(pid_t waiter) = 0;

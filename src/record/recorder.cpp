@@ -191,6 +191,7 @@ struct TaskState {
   bool in_vfork = false;
   bool in_real_wait = false;           // in a wait4/waitid the kernel runs
   bool wait_kicked = false;            // ... interrupted by rrx: it restarts, and the emulation answers it
+  std::deque<siginfo_t> tracer_sigchld;  // the SIGCHLDs rrx sends it for its tracees' stops, in order
 };
 
 class Recorder : private PtraceHost {
@@ -303,6 +304,7 @@ class Recorder : private PtraceHost {
   void answer_wait(pid_t waiter, int64_t ret) override;
   void run_wait_for_real(pid_t waiter) override;
   void wake_real_waits(pid_t process) override;
+  void notify_tracer(pid_t tracer, pid_t tid, int status) override;
   void warn_about(pid_t tid, const std::string& msg) override;
   // The task stopped for its emulated tracer: rrx holds it, it gives up the CPU.
   void hold_for_tracer(TaskState& ts);
@@ -1830,6 +1832,13 @@ void Recorder::deliver_recorded(TaskState& ts, int sig, bool synchronous) {
 
 void Recorder::on_signal(TaskState& ts, int sig) {
   siginfo_t si = ts.task->siginfo();
+  if (sig == SIGCHLD && si.si_code == SI_TKILL && si.si_pid == ::getpid() && !ts.tracer_sigchld.empty() &&
+      ts.injecting_signal != SIGCHLD) {
+    // rrx's SIGCHLD for a tracee's emulated stop (notify_tracer): the kernel's siginfo.
+    si = ts.tracer_sigchld.front();
+    ts.tracer_sigchld.pop_front();
+    ts.task->set_siginfo(si);
+  }
   if (!started_) {  // a signal before the program even started: pass it on
     resume(ts, sig);
     return;
@@ -2059,6 +2068,34 @@ void Recorder::answer_wait(pid_t waiter, int64_t ret) {
     ts.task->set_regs(r);
     resume(ts);
   });
+}
+
+// Sent with tgkill and given its siginfo when it arrives (on_signal), for a
+// tracer with a SIGCHLD handler that wants stops (no SA_NOCLDSTOP): such a
+// tracer (gdb) waits for the signal before it calls wait.
+void Recorder::notify_tracer(pid_t tracer, pid_t tid, int status) {
+  auto it = tasks_.find(tracer);
+  if (it == tasks_.end()) return;
+  TaskState& ts = it->second;
+  const KernelSigaction& act = ts.signals.action(SIGCHLD);
+  const bool stop = (status & 0xff) == 0x7f;
+  if (act.handler <= 1 || (stop && (act.flags & SA_NOCLDSTOP))) return;
+  siginfo_t si{};
+  si.si_signo = SIGCHLD;
+  si.si_pid = tid;
+  si.si_uid = ::getuid();
+  if (stop) {
+    si.si_code = CLD_TRAPPED;
+    si.si_status = (status >> 8) & 0xff;
+  } else if (WIFEXITED(status)) {
+    si.si_code = CLD_EXITED;
+    si.si_status = WEXITSTATUS(status);
+  } else {
+    si.si_code = WCOREDUMP(status) ? CLD_DUMPED : CLD_KILLED;
+    si.si_status = WTERMSIG(status);
+  }
+  ts.tracer_sigchld.push_back(si);
+  ::syscall(SYS_tgkill, ts.tgid, tracer, SIGCHLD);
 }
 
 void Recorder::wake_real_waits(pid_t process) {
