@@ -1206,10 +1206,7 @@ void Recorder::on_syscall_entry(TaskState& ts, const KernelSyscallInfo& info) {
     emulate_at_entry(ts, &held);
     if (held) return;
   }
-  if (!p.refused && p.desc && (p.desc->flags & sys::kMayBlock)) {
-    // A tracer inside the tree may ask for its registers while it waits.
-    ts.kernel_regs = ts.task->regs();
-  }
+  ts.kernel_regs.reset();
   if (p.nr == RRX_CALL_INIT_BUFFER) {
     // The library registers this thread's buffer; without the fast path (or
     // from a library of another version) it records nothing in-process.
@@ -1262,6 +1259,7 @@ void Recorder::on_syscall_entry(TaskState& ts, const KernelSyscallInfo& info) {
     // output being full, do others run: check_time_slice. Its reader may be
     // waiting for one of them.)
     if (!ts.entry_recorded) write_syscall_entry(ts);  // (a wait restarted by rrx has its entry)
+    ts.kernel_regs = ts.task->regs();  // a tracer inside the tree may ask for them while it waits
     enter_kernel(ts);
     return;
   } else if (p.desc && p.desc->special == sys::Special::Execve && threads_of(ts.tgid) > 1) {
@@ -1990,7 +1988,23 @@ pid_t Recorder::process_of(pid_t tid) {
 std::optional<user_regs_struct> Recorder::regs_in_kernel(pid_t tid) {
   auto it = tasks_.find(tid);
   if (it == tasks_.end()) return std::nullopt;
-  return it->second.kernel_regs;
+  const TaskState& ts = it->second;
+  if (ts.kernel_regs || !ts.in_syscall) return ts.kernel_regs;
+  // In a call that went on in the kernel after its time slice (check_time_slice):
+  // what its entry stop told, the other registers unknown.
+  const PendingSyscall& p = ts.pending;
+  user_regs_struct r{};
+  r.rip = p.ip;
+  r.rsp = p.sp;
+  r.orig_rax = static_cast<uint64_t>(p.nr);
+  r.rax = static_cast<uint64_t>(-ENOSYS);
+  r.rdi = p.args[0];
+  r.rsi = p.args[1];
+  r.rdx = p.args[2];
+  r.r10 = p.args[3];
+  r.r8 = p.args[4];
+  r.r9 = p.args[5];
+  return r;
 }
 
 void Recorder::warn_about(pid_t tid, const std::string& msg) {
