@@ -701,6 +701,37 @@ void sendmmsg_outputs(const CallView& c, MemReader&, std::vector<Range>& out) {
     add(out, c.args[1] + uint64_t(i) * kMmsghdr + offsetof(struct mmsghdr, msg_len), 4);
 }
 
+// ptrace(request, pid, addr, data), as the recorder's emulation answers it
+// (the raw call: PEEK* store the word at `data`): the tracer's own memory,
+// or the tracee's for POKETEXT/POKEDATA.
+void ptrace_outputs(const CallView& c, MemReader& mem, std::vector<Range>& out) {
+  const uint64_t addr = c.args[2], data = c.args[3];
+  switch (static_cast<long>(c.args[0])) {
+    case 1: case 2: case 3:  // PTRACE_PEEKTEXT, PEEKDATA, PEEKUSER
+    case 0x4201:             // PTRACE_GETEVENTMSG
+      add(out, data, 8);
+      break;
+    case 4: case 5:  // PTRACE_POKETEXT, POKEDATA: in the tracee
+      out.push_back({addr, 8, static_cast<int32_t>(c.args[1])});
+      break;
+    case 12: add(out, data, 27 * 8); break;                  // PTRACE_GETREGS: user_regs_struct
+    case 14: add(out, data, 512); break;                     // PTRACE_GETFPREGS: user_fpregs_struct
+    case 0x4202: add(out, data, kSiginfo); break;            // PTRACE_GETSIGINFO
+    case 0x420a: add(out, data, 8); break;                   // PTRACE_GETSIGMASK
+    case 0x420e:                                             // PTRACE_GET_SYSCALL_INFO: min(size, ret) bytes
+      add(out, data, std::min<uint64_t>(addr, static_cast<uint64_t>(c.ret)));
+      break;
+    case 0x4204: {  // PTRACE_GETREGSET: the iovec (its length updated) and what it points to
+      uint64_t iov[2] = {};
+      add(out, data, kIovec);
+      if (read_val(mem, data, iov)) add(out, iov[0], iov[1]);
+      break;
+    }
+    default:
+      break;
+  }
+}
+
 // clone: tids stored into the parent's memory (and the child's, with CLONE_VM).
 void clone_outputs(const CallView& c, MemReader&, std::vector<Range>& out) {
   const uint64_t flags = c.args[0];
@@ -1052,7 +1083,7 @@ constexpr SyscallDesc kRows[] = {
   R(58, "vfork", {}, X).sp(Special::Clone).fl(kBlock),  // the parent waits for the child's exec/exit
   R(59, "execve", {Path, Ptr, Ptr}, X).sp(Special::Execve).fl(kMaps),
   R(60, "exit", {Int}, X).sp(Special::Exit),
-  R(61, "wait4", {Int, OutPtr, WaitOptions, OutPtr}, E).fixed(1, 4).fixed(3, kRusage).fl(kBlock),
+  R(61, "wait4", {Int, OutPtr, WaitOptions, OutPtr}, E).fixed(1, 4).fixed(3, kRusage).sp(Special::Wait).fl(kBlock),
   R(62, "kill", {Int, Signal}, E),
   R(63, "uname", {OutPtr}, E).fixed(0, kUtsname).fl(kBuf),
   R(64, "semget", {Int, Int, Hex}, E),
@@ -1092,7 +1123,7 @@ constexpr SyscallDesc kRows[] = {
   R(98, "getrusage", {Int, OutPtr}, E).fixed(1, kRusage),
   R(99, "sysinfo", {OutPtr}, E).fixed(0, kSysinfo),
   R(100, "times", {OutPtr}, E).fixed(0, kTms),
-  R(101, "ptrace", {Int, Int, Hex, Hex}, U),
+  R(101, "ptrace", {Int, Int, Hex, Hex}, E).fn(ptrace_outputs).sp(Special::Ptrace),
   R(102, "getuid", {}, E).fl(kBuf),
   R(103, "syslog", {Int, OutPtr, Int}, E).fn(syslog_outputs),
   R(104, "getgid", {}, E).fl(kBuf),
@@ -1238,7 +1269,7 @@ constexpr SyscallDesc kRows[] = {
   R(244, "mq_notify", {Int, Ptr}, E),
   R(245, "mq_getsetattr", {Int, Ptr, OutPtr}, E).fixed(2, kMqAttr),
   R(246, "kexec_load", {Hex, Hex, Ptr, Hex}, U),
-  R(247, "waitid", {Int, Int, OutPtr, WaitOptions, OutPtr}, E).fixed(2, kSiginfo).fixed(4, kRusage).fl(kBlock),
+  R(247, "waitid", {Int, Int, OutPtr, WaitOptions, OutPtr}, E).fixed(2, kSiginfo).fixed(4, kRusage).sp(Special::Wait).fl(kBlock),
   R(248, "add_key", {Str, Str, Ptr, Size, Int}, E),
   R(249, "request_key", {Str, Str, Str, Int}, E),
   R(250, "keyctl", {Int, Hex, Hex, Hex, Hex}, E).fn(keyctl_outputs),

@@ -145,6 +145,8 @@ enum class Special : uint8_t {
   Clone,       // clone/clone3/fork/vfork
   Exit,        // exit / exit_group
   Prctl,       // PR_GET_TSC / PR_SET_TSC answer the recorder's per-thread emulated TSC mode (rdtsc stays trapped)
+  Ptrace,      // answered by the recorder's ptrace emulation (record/ptrace_emulation.h), never by the kernel
+  Wait,        // wait4/waitid: a tracer inside the tree waits for its tracees' emulated stops
 };
 
 // Row flags.

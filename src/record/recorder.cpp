@@ -45,6 +45,7 @@
 #include "record/cpuid_record.h"
 #include "record/namespaces.h"
 #include "record/own_tracer.h"
+#include "record/ptrace_emulation.h"
 #include "record/seccomp_record.h"
 #include "record/site_patch.h"
 #include "record/syscallbuf_record.h"
@@ -146,6 +147,7 @@ struct PendingSyscall {
   const sys::SyscallDesc* desc = nullptr;
   bool refused = false;  // skipped by rrx: fails with ENOSYS
   std::optional<int64_t> emulated_ret;  // skipped by rrx, which answers for the kernel (prctl PR_SET_TSC)
+  bool emulated_may_fail = false;  // emulated_ret may be -errno (ptrace and waits of the ptrace emulation)
   bool quiet_refusal = false;  // refused because the program has a fallback: no warning
   int refusal_errno = ENOSYS;  // what a refused call fails with
   std::string refusal_reason;  // why, when not the call itself (a map of a perf_event fd)
@@ -194,11 +196,24 @@ struct TaskState {
   std::shared_ptr<BufferCursor> buffer;
   bool in_buffered_call = false;       // at a stop of a call from the untraced instruction (full tracing)
   bool vfork_child = false;            // shares its parent's memory until it execs: its sites are not patched
+  pid_t parent_tgid = 0;               // the process that forked its process (0: rrx, for the first one)
+  // Ptrace emulation (ptrace_emulation.h): its registers when it entered
+  // the call that may block (a tracer may ask for them while it waits), the
+  // syscall-entry stop its tracer saw (handled by rrx once released), a
+  // single step its tracer asked for, and a vfork it waits in.
+  std::optional<user_regs_struct> kernel_regs;
+  std::optional<WaitStatus> emu_entry_stop;
+  bool step_on_resume = false;
+  bool in_vfork = false;
+  bool in_real_wait = false;           // in a wait4/waitid the kernel runs
+  bool wait_kicked = false;            // ... interrupted by rrx: it restarts, and the emulation answers it
+  std::deque<siginfo_t> tracer_sigchld;  // the SIGCHLDs rrx sends it for its tracees' stops, in order
 };
 
-class Recorder {
+class Recorder : private PtraceHost {
  public:
-  explicit Recorder(const RecordOptions& options) : options_(options), tree_exit_(wait_limit(options)) {}
+  explicit Recorder(const RecordOptions& options)
+      : options_(options), tree_exit_(wait_limit(options)), emu_(*this) {}
   int run();
   const fs::path& trace_dir() const { return trace_dir_; }
 
@@ -213,7 +228,10 @@ class Recorder {
   void flush_buffer(TaskState& ts);
   // The fast path stops this task only at its seccomp stops: no program
   // filter of its own (those see every call first: it is traced fully).
-  bool seccomp_stops_only(const TaskState& ts) const { return options_.syscallbuf && !ts.seccomp; }
+  // A tracee whose tracer wants its syscall stops is traced fully too.
+  bool seccomp_stops_only(const TaskState& ts) const {
+    return options_.syscallbuf && !ts.seccomp && !emu_.wants_syscall_stops(ts.task->tid());
+  }
   void on_syscall_entry(TaskState& ts, const KernelSyscallInfo& info);
   void on_syscall_exit(TaskState& ts, const KernelSyscallInfo& info);
   // Fast path: after the event of a traced call that the buffer takes, the
@@ -297,6 +315,21 @@ class Recorder {
   std::chrono::steady_clock::duration slice_{};  // with chaos_: the current task's slice
   void start_slice();
   void arm_chaos_timer();
+
+  // PtraceHost: what the ptrace emulation asks of the recorder.
+  PtraceEmulation emu_;
+  Task* task(pid_t tid) override;
+  pid_t process_of(pid_t tid) override;
+  std::optional<user_regs_struct> regs_in_kernel(pid_t tid) override;
+  void release(pid_t tid, const EmuRelease& how) override;
+  void answer_wait(pid_t waiter, int64_t ret) override;
+  void run_wait_for_real(pid_t waiter) override;
+  void wake_real_waits(pid_t process) override;
+  void notify_tracer(pid_t tracer, pid_t tid, int status) override;
+  void warn_about(pid_t tid, const std::string& msg) override;
+  // The task stopped for its emulated tracer: rrx holds it, it gives up the CPU.
+  void hold_for_tracer(TaskState& ts);
+  void emulate_at_entry(TaskState& ts, bool* held);
 };
 
 std::optional<TreeExit::Clock::duration> Recorder::wait_limit(const RecordOptions& options) {
@@ -506,6 +539,17 @@ void Recorder::record_reported_exits() {
 }
 
 void Recorder::resume(TaskState& ts, int sig) {
+  if (ts.step_on_resume) {
+    // Its tracer's PTRACE_SINGLESTEP; a step into a syscall instruction goes
+    // through rrx's syscall stops like any call (the step ends at its exit).
+    ts.step_on_resume = false;
+    uint8_t insn[2] = {};
+    if (ts.task->read_mem(ts.task->regs().rip, insn, 2) != 2 || insn[0] != 0x0f || insn[1] != 0x05) {
+      ts.task->resume_singlestep(sig);
+      ts.at_syscall_boundary = false;
+      return;
+    }
+  }
   // Between syscalls the fast path runs on to the next seccomp stop (the
   // filter's SECCOMP_RET_TRACE): the entry; from there, on to the exit stop.
   if (seccomp_stops_only(ts) && !ts.in_syscall) {
@@ -618,6 +662,11 @@ void Recorder::schedule_next() {
         ts.parked = true;
         continue;
       }
+    }
+    if (emu_.holds(tid)) {
+      // Stopped for its emulated tracer: it waits, stop and all, for the tracer to let it go.
+      ts.parked = true;
+      continue;
     }
     if (!ts.unhandled && !ts.resume_deferred) continue;  // nothing left to do for it
     current_ = tid;
@@ -911,7 +960,11 @@ void Recorder::handle_stop(TaskState& ts, const WaitStatus& w) {
         // death waits for the other threads, until it is a zombie (see
         // release_exited_leader).
         ts.exiting = true;
-        resume(ts);
+        if (emu_.stop_at_exit(ts.task->tid(), ts.task->event_msg())) {
+          hold_for_tracer(ts);  // (its tracer's PTRACE_O_TRACEEXIT)
+        } else {
+          resume(ts);
+        }
       } else if (w.event == PTRACE_EVENT_CLONE || w.event == PTRACE_EVENT_FORK ||
                  w.event == PTRACE_EVENT_VFORK) {
         on_new_task(ts, w.event);
@@ -952,10 +1005,14 @@ void Recorder::on_new_task(TaskState& parent, int event) {
             : event == PTRACE_EVENT_VFORK ? schema::Clone::Kind::VFORK
                                           : schema::Clone::Kind::FORK);
   writer_->append(m);
+  // (A clone without CLONE_THREAD whose exit signal is not SIGCHLD is
+  // reported as PTRACE_EVENT_CLONE too, but makes a process.)
+  const bool thread = event == PTRACE_EVENT_CLONE && (flags & CLONE_THREAD);
   TaskState& ts = tasks_[child];
   ts.task = std::make_unique<Task>(child);
-  ts.signals = ThreadSignals::child_of(parent.signals, flags, event == PTRACE_EVENT_CLONE);
-  ts.tgid = event == PTRACE_EVENT_CLONE ? parent.tgid : child;
+  ts.signals = ThreadSignals::child_of(parent.signals, flags, thread);
+  ts.tgid = thread ? parent.tgid : child;
+  ts.parent_tgid = thread || (flags & CLONE_PARENT) ? parent.parent_tgid : parent.tgid;
   ts.seccomp = parent.seccomp;  // threads and processes inherit the filters
   if (event == PTRACE_EVENT_FORK) site_patches_.copy(parent.tgid, child);
   ts.vfork_child = event == PTRACE_EVENT_VFORK || (event != PTRACE_EVENT_CLONE && (flags & CLONE_VM));
@@ -970,10 +1027,18 @@ void Recorder::on_new_task(TaskState& parent, int event) {
     orphan_stops_.erase(orphan);
     runnable_.push_back(child);
   }
+  const bool stops = emu_.stop_at_new_task(parent.task->tid(), child, event, flags);
   if (event == PTRACE_EVENT_VFORK) {
     // The parent waits in the kernel until the child execs or exits.
     if (!parent.entry_recorded) write_syscall_entry(parent);
+    if (stops) {
+      parent.in_vfork = true;  // into the kernel when its tracer lets it go
+      hold_for_tracer(parent);
+      return;
+    }
     enter_kernel(parent);
+  } else if (stops) {
+    hold_for_tracer(parent);
   } else {
     resume(parent);
   }
@@ -993,6 +1058,11 @@ void Recorder::on_syscall_stop(TaskState& ts) {
       // seccomp filter): the library records it; the flush makes its event.
       ts.in_buffered_call = true;
       resume(ts);
+      return;
+    }
+    if (emu_.stop_at_syscall_entry(ts.task->tid())) {
+      ts.emu_entry_stop = WaitStatus{WaitStatus::Kind::SyscallStop};
+      hold_for_tracer(ts);
       return;
     }
     on_syscall_entry(ts, info);
@@ -1015,7 +1085,9 @@ void Recorder::on_syscall_stop(TaskState& ts) {
 // entry stop already: this one is passed.
 void Recorder::on_seccomp_stop(TaskState& ts) {
   KernelSyscallInfo info = ts.task->syscall_info();
-  if (!seccomp_stops_only(ts) || ts.in_syscall) {
+  // (A task traced fully had its entry stop first: in_syscall. One that
+  // just became traced fully, resumed to this seccomp stop, had none.)
+  if (ts.in_syscall) {
     if (ts.seccomp && info.op == KernelSyscallInfo::kSeccomp) {
       // The program's own filters said SECCOMP_RET_TRACE: without rrx no
       // seccomp-aware tracer would answer, and the call fails with ENOSYS
@@ -1040,6 +1112,15 @@ void Recorder::on_seccomp_stop(TaskState& ts) {
   ts.at_syscall_boundary = false;
   if (!started_) {
     resume(ts);
+    return;
+  }
+  if (emu_.stop_at_syscall_entry(ts.task->tid())) {
+    WaitStatus w{WaitStatus::Kind::EventStop};
+    w.event = PTRACE_EVENT_SECCOMP;
+    w.sig = SIGTRAP;
+    ts.emu_entry_stop = w;
+    ts.in_syscall = false;
+    hold_for_tracer(ts);
     return;
   }
   on_syscall_entry(ts, info);
@@ -1160,6 +1241,12 @@ void Recorder::on_syscall_entry(TaskState& ts, const KernelSyscallInfo& info) {
   if (!p.refused && p.desc && p.desc->special == sys::Special::Prctl) {
     p.emulated_ret = ThreadSignals::skipped_prctl_result(p.args);
   }
+  if (!p.refused && p.desc && (p.desc->special == sys::Special::Ptrace || p.desc->special == sys::Special::Wait)) {
+    bool held = false;
+    emulate_at_entry(ts, &held);
+    if (held) return;
+  }
+  ts.kernel_regs.reset();
   if (p.nr == RRX_CALL_INIT_BUFFER) {
     // The library registers this thread's buffer; without the fast path (or
     // from a library of another version) it records nothing in-process.
@@ -1205,6 +1292,13 @@ void Recorder::on_syscall_entry(TaskState& ts, const KernelSyscallInfo& info) {
     user_regs_struct r = ts.task->regs();
     r.orig_rax = static_cast<uint64_t>(ts.seccomp ? skip_number(*ts.seccomp, info, p.args) : -1);
     ts.task->set_regs(r);
+  } else if (p.desc && p.desc->special == sys::Special::Clone && p.nr == SYS_clone && (p.args[0] & CLONE_UNTRACED)) {
+    // CLONE_UNTRACED would keep the child from rrx (LeakSanitizer's tracer
+    // thread asks for it): the kernel runs the call without it, the trace
+    // keeps the program's flags, and replay does the same.
+    user_regs_struct r = ts.task->regs();
+    r.rdi = p.args[0] & ~static_cast<uint64_t>(CLONE_UNTRACED);
+    ts.task->set_regs(r);
   } else if (p.desc && (p.seccomp_install = seccomp_install_of(*ts.task, p.nr, p.args))) {
     // Applied to the task's state at a successful exit.
   } else if (p.desc && p.desc->special == sys::Special::Exit) {
@@ -1218,7 +1312,8 @@ void Recorder::on_syscall_entry(TaskState& ts, const KernelSyscallInfo& info) {
     // replay re-emits. (Only if it stays blocked for a whole time slice, the
     // output being full, do others run: check_time_slice. Its reader may be
     // waiting for one of them.)
-    write_syscall_entry(ts);
+    if (!ts.entry_recorded) write_syscall_entry(ts);  // (a wait restarted by rrx has its entry)
+    ts.kernel_regs = ts.task->regs();  // a tracer inside the tree may ask for them while it waits
     enter_kernel(ts);
     return;
   } else if (p.desc && p.desc->special == sys::Special::Execve && threads_of(ts.tgid) > 1) {
@@ -1405,6 +1500,16 @@ int Recorder::output_of(TaskState& ts, int64_t fd) {
 
 void Recorder::on_syscall_exit(TaskState& ts, const KernelSyscallInfo& info) {
   PendingSyscall& p = ts.pending;
+  const bool kicked = ts.wait_kicked;
+  ts.in_real_wait = ts.wait_kicked = false;
+  if (kicked && info.exit.rval == -512 /* ERESTARTSYS */) {
+    // A wait rrx interrupted (wake_real_waits): no event; the kernel
+    // restarts it after the trap stop, and its entry stop comes again (its
+    // SyscallEntry event, if written, stands for both).
+    p = PendingSyscall{};
+    resume(ts);
+    return;
+  }
   ts.at_syscall_boundary = true;
   ts.boundary_ip = info.instruction_pointer;
   if (p.desc && p.desc->special == sys::Special::Execve && info.exit.rval == 0) {
@@ -1424,6 +1529,10 @@ void Recorder::on_syscall_exit(TaskState& ts, const KernelSyscallInfo& info) {
       std::vector<siginfo_t> arrived;
       enable_cpuid_faulting(*ts.task, info.instruction_pointer, &arrived);
       ts.held_signals.insert(ts.held_signals.end(), arrived.begin(), arrived.end());
+    }
+    if (emu_.stop_at_exec(ts.task->tid(), ts.task->tid())) {
+      hold_for_tracer(ts);
+      return;
     }
     resume(ts);
     return;
@@ -1464,7 +1573,7 @@ void Recorder::on_syscall_exit(TaskState& ts, const KernelSyscallInfo& info) {
   } else if (p.desc) {
     if (p.emulated_ret) {
       ret = *p.emulated_ret;
-      is_error = false;
+      is_error = p.emulated_may_fail && sys::is_error_return(ret);
       user_regs_struct r = ts.task->regs();
       r.rax = static_cast<uint64_t>(ret);
       ts.task->set_regs(r);
@@ -1504,6 +1613,10 @@ void Recorder::on_syscall_exit(TaskState& ts, const KernelSyscallInfo& info) {
   }
   p = PendingSyscall{};
   ts.entry_recorded = false;
+  if (emu_.stop_at_syscall_exit(ts.task->tid())) {
+    hold_for_tracer(ts);
+    return;
+  }
 
   // A held asynchronous signal is delivered now, at this syscall boundary.
   if (!ts.held_signals.empty() && ts.injecting_signal == 0) {
@@ -1830,6 +1943,13 @@ void Recorder::deliver_recorded(TaskState& ts, int sig, bool synchronous) {
 
 void Recorder::on_signal(TaskState& ts, int sig) {
   siginfo_t si = ts.task->siginfo();
+  if (sig == SIGCHLD && si.si_code == SI_TKILL && si.si_pid == ::getpid() && !ts.tracer_sigchld.empty() &&
+      ts.injecting_signal != SIGCHLD) {
+    // rrx's SIGCHLD for a tracee's emulated stop (notify_tracer): the kernel's siginfo.
+    si = ts.tracer_sigchld.front();
+    ts.tracer_sigchld.pop_front();
+    ts.task->set_siginfo(si);
+  }
   if (!started_) {  // a signal before the program even started: pass it on
     resume(ts, sig);
     return;
@@ -1858,6 +1978,10 @@ void Recorder::on_signal(TaskState& ts, int sig) {
     ts.held_signals.pop_front();
     ts.injecting_signal = 0;
     ts.task->set_siginfo(original);
+    if (emu_.stop_for_signal(ts.task->tid(), original, false)) {
+      hold_for_tracer(ts);
+      return;
+    }
     record_signal(ts, original, false);
     deliver_recorded(ts, sig, false);
     return;
@@ -1865,6 +1989,10 @@ void Recorder::on_signal(TaskState& ts, int sig) {
   // A signal pending when the syscall returned stops the task before any
   // user code runs: still at the syscall's return address.
   bool at_boundary = ts.at_syscall_boundary && ts.task->regs().rip == ts.boundary_ip;
+  if ((synchronous || at_boundary) && emu_.stop_for_signal(ts.task->tid(), si, synchronous)) {
+    hold_for_tracer(ts);
+    return;
+  }
   if (synchronous || at_boundary) {
     record_signal(ts, si, synchronous);
     deliver_recorded(ts, sig, synchronous);
@@ -1904,7 +2032,10 @@ void Recorder::on_death(TaskState& ts, const WaitStatus& w) {
   writer_->append(m);
   pid_t tid = ts.task->tid();
   if (current_ == tid) current_ = 0;
+  const pid_t parent = tid == ts.tgid ? ts.parent_tgid : 0;
   tasks_.erase(tid);  // `ts` is gone from here on
+  emu_.on_death(tid, parent,
+                w.kind == WaitStatus::Kind::Exited ? w.exit_code << 8 : w.sig | (w.core_dumped ? 0x80 : 0));
   if (tid == leader_) {
     leader_status_ = status;
     leader_reason_ = reason;
@@ -1920,6 +2051,197 @@ void Recorder::on_death(TaskState& ts, const WaitStatus& w) {
   } else {
     check_tree_exit();
   }
+}
+
+// ---------------------------------------------------------------------------
+// Ptrace emulation (ptrace_emulation.h): the recorder's side.
+
+void Recorder::hold_for_tracer(TaskState& ts) {
+  if (current_ == ts.task->tid()) current_ = 0;
+}
+
+// ptrace, or a wait by a tracer inside the tree, at its entry stop.
+void Recorder::emulate_at_entry(TaskState& ts, bool* held) {
+  PendingSyscall& p = ts.pending;
+  const pid_t tid = ts.task->tid();
+  if (p.desc->special == sys::Special::Ptrace) {
+    p.emulated_ret = emu_.request(tid, p.args);
+    p.emulated_may_fail = true;
+    return;
+  }
+  int64_t ret = 0;
+  switch (emu_.wait_at_entry(tid, p.nr, p.args, &ret)) {
+    case PtraceEmulation::Wait::Real:
+      ts.in_real_wait = true;
+      return;
+    case PtraceEmulation::Wait::Answered:
+      p.emulated_ret = ret;
+      p.emulated_may_fail = true;
+      return;
+    case PtraceEmulation::Wait::Block:
+      // It waits at its entry stop until a tracee stops (answer_wait), or
+      // the kernel has a child's death to report (run_wait_for_real).
+      if (!ts.entry_recorded) write_syscall_entry(ts);
+      hold_for_tracer(ts);
+      *held = true;
+      return;
+  }
+}
+
+Task* Recorder::task(pid_t tid) {
+  auto it = tasks_.find(tid);
+  return it == tasks_.end() ? nullptr : it->second.task.get();
+}
+
+pid_t Recorder::process_of(pid_t tid) {
+  auto it = tasks_.find(tid);
+  return it == tasks_.end() ? 0 : it->second.tgid;
+}
+
+std::optional<user_regs_struct> Recorder::regs_in_kernel(pid_t tid) {
+  auto it = tasks_.find(tid);
+  if (it == tasks_.end()) return std::nullopt;
+  const TaskState& ts = it->second;
+  if (ts.kernel_regs || !ts.in_syscall) return ts.kernel_regs;
+  // In a call that went on in the kernel after its time slice (check_time_slice):
+  // what its entry stop told, the other registers unknown.
+  const PendingSyscall& p = ts.pending;
+  user_regs_struct r{};
+  r.rip = p.ip;
+  r.rsp = p.sp;
+  r.orig_rax = static_cast<uint64_t>(p.nr);
+  r.rax = static_cast<uint64_t>(-ENOSYS);
+  r.rdi = p.args[0];
+  r.rsi = p.args[1];
+  r.rdx = p.args[2];
+  r.r10 = p.args[3];
+  r.r8 = p.args[4];
+  r.r9 = p.args[5];
+  return r;
+}
+
+void Recorder::warn_about(pid_t tid, const std::string& msg) {
+  auto it = tasks_.find(tid);
+  if (it != tasks_.end()) warn(it->second, msg);
+}
+
+// The tracer let `tid` go: it takes up what it was doing when it stopped.
+void Recorder::release(pid_t tid, const EmuRelease& how) {
+  auto it = tasks_.find(tid);
+  if (it == tasks_.end()) return;
+  TaskState& ts = it->second;
+  int inject = how.sig;
+  switch (how.stop) {
+    case EmuStop::Held:  // its queued stop, or its blocked call, goes on
+      break;
+    case EmuStop::SyscallEntry:
+      if (ts.emu_entry_stop) ts.unhandled = *ts.emu_entry_stop;
+      ts.emu_entry_stop.reset();
+      ts.resume_deferred = false;
+      break;
+    case EmuStop::SyscallExit:
+      ts.step_on_resume = how.single_step;
+      if (ts.exiting) {
+        // At its PTRACE_EVENT_EXIT stop: it runs no user code, it needs no CPU.
+        unless_killed(ts, [&] { resume(ts); });
+        return;
+      }
+      if (ts.in_vfork) {
+        // The vfork parent waits in the kernel for its child, without the CPU.
+        ts.in_vfork = false;
+        unless_killed(ts, [&] { resume(ts); });
+        return;
+      }
+      ts.resume_deferred = true;
+      ts.deferred_sig = 0;
+      break;
+    case EmuStop::Signal:
+      // At its signal-delivery stop: the signal the tracer passes is delivered now.
+      ts.step_on_resume = how.single_step;
+      if (how.sig != 0) {
+        unless_killed(ts, [&] {
+          ts.task->set_siginfo(how.si);
+          record_signal(ts, how.si, how.synchronous);
+        });
+        ts.signals.before_delivery(how.sig, how.synchronous);
+      }
+      ts.resume_deferred = true;
+      ts.deferred_sig = how.sig;
+      inject = 0;
+      break;
+  }
+  if (inject != 0 && inject != SIGKILL) {
+    // A signal injected at another stop: sent to it now, recorded as it is
+    // delivered (the emulation lets it through without another stop).
+    ::syscall(SYS_tgkill, ts.tgid, tid, inject);
+  } else if (inject == SIGKILL) {
+    ::syscall(SYS_tgkill, ts.tgid, tid, SIGKILL);
+  }
+  ts.parked = false;
+  bool queued = std::find(runnable_.begin(), runnable_.end(), tid) != runnable_.end();
+  if ((ts.unhandled || ts.resume_deferred) && !queued) runnable_.push_back(tid);
+}
+
+void Recorder::answer_wait(pid_t waiter, int64_t ret) {
+  auto it = tasks_.find(waiter);
+  if (it == tasks_.end()) return;
+  TaskState& ts = it->second;
+  ts.pending.emulated_ret = ret;
+  ts.pending.emulated_may_fail = true;
+  // Skipped in the kernel; its exit stop comes through the loop.
+  unless_killed(ts, [&] {
+    user_regs_struct r = ts.task->regs();
+    r.orig_rax = static_cast<uint64_t>(-1);
+    ts.task->set_regs(r);
+    resume(ts);
+  });
+}
+
+// Sent with tgkill and given its siginfo when it arrives (on_signal), for a
+// tracer with a SIGCHLD handler that wants stops (no SA_NOCLDSTOP): such a
+// tracer (gdb) waits for the signal before it calls wait.
+void Recorder::notify_tracer(pid_t tracer, pid_t tid, int status) {
+  auto it = tasks_.find(tracer);
+  if (it == tasks_.end()) return;
+  TaskState& ts = it->second;
+  const KernelSigaction& act = ts.signals.action(SIGCHLD);
+  const bool stop = (status & 0xff) == 0x7f;
+  if (act.handler <= 1 || (stop && (act.flags & SA_NOCLDSTOP))) return;
+  siginfo_t si{};
+  si.si_signo = SIGCHLD;
+  si.si_pid = tid;
+  si.si_uid = ::getuid();
+  if (stop) {
+    si.si_code = CLD_TRAPPED;
+    si.si_status = (status >> 8) & 0xff;
+  } else if (WIFEXITED(status)) {
+    si.si_code = CLD_EXITED;
+    si.si_status = WEXITSTATUS(status);
+  } else {
+    si.si_code = WCOREDUMP(status) ? CLD_DUMPED : CLD_KILLED;
+    si.si_status = WTERMSIG(status);
+  }
+  ts.tracer_sigchld.push_back(si);
+  ::syscall(SYS_tgkill, ts.tgid, tracer, SIGCHLD);
+}
+
+void Recorder::wake_real_waits(pid_t process) {
+  for (auto& [tid, t] : tasks_) {
+    if (t.tgid != process || !t.in_real_wait || t.wait_kicked) continue;
+    t.wait_kicked = true;
+    try {
+      t.task->interrupt();  // its exit stop says -ERESTARTSYS (on_syscall_exit), a trap stop follows
+    } catch (const Error&) {
+      t.wait_kicked = false;  // dying
+    }
+  }
+}
+
+void Recorder::run_wait_for_real(pid_t waiter) {
+  auto it = tasks_.find(waiter);
+  if (it == tasks_.end()) return;
+  TaskState& ts = it->second;
+  unless_killed(ts, [&] { resume(ts); });
 }
 
 int Recorder::run() {

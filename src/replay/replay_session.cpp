@@ -1284,7 +1284,19 @@ void ReplaySession::begin_syscall(RTask& t, Action action, int64_t nr, const uin
       break;
     }
     case Action::Clone:
-      t.clone_undo = drop_namespaces(*t.task, nr, args);
+      if (nr == SYS_clone && (args[0] & CLONE_UNTRACED)) {
+        // As when recording: the child must be traced (the trace keeps the
+        // program's flags; the register keeps them without CLONE_UNTRACED).
+        uint64_t live[6];
+        std::copy(args, args + 6, live);
+        live[0] &= ~static_cast<uint64_t>(CLONE_UNTRACED);
+        user_regs_struct r = t.task->regs();
+        r.rdi = live[0];
+        t.task->set_regs(r);
+        t.clone_undo = drop_namespaces(*t.task, nr, live);
+      } else {
+        t.clone_undo = drop_namespaces(*t.task, nr, args);
+      }
       break;
     default:
       break;
@@ -1573,8 +1585,11 @@ int ReplaySession::on_clone(RTask& t, int event) {
   RTask& child = tasks_[rec_child];
   child.task = std::make_unique<Task>(live_child);
   child.tid = rec_child;
-  child.pid = event == PTRACE_EVENT_CLONE ? t.pid : rec_child;
-  child.live_pid = event == PTRACE_EVENT_CLONE ? t.live_pid : live_child;
+  // (A clone without CLONE_THREAD whose exit signal is not SIGCHLD is
+  // reported as PTRACE_EVENT_CLONE too, but makes a process.)
+  const bool thread = event == PTRACE_EVENT_CLONE && (c.getFlags() & CLONE_THREAD);
+  child.pid = thread ? t.pid : rec_child;
+  child.live_pid = thread ? t.live_pid : live_child;
   child.exe_path = t.exe_path;
   child.exe_copy = t.exe_copy;
   child.auxv = t.auxv;

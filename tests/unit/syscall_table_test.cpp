@@ -131,7 +131,7 @@ TEST_CASE("syscall_table: replay policies") {
   for (int64_t nr : {SYS_read, SYS_write, SYS_openat, SYS_close, SYS_fstat, SYS_newfstatat, SYS_statx,
                      SYS_ioctl, SYS_fcntl, SYS_poll, SYS_epoll_wait, SYS_nanosleep, SYS_clock_nanosleep,
                      SYS_getrandom, SYS_uname, SYS_prlimit64, SYS_getpid, SYS_gettid, SYS_kill, SYS_tgkill,
-                     SYS_wait4, SYS_futex, SYS_umask, SYS_chdir, SYS_getcwd, SYS_pipe2,
+                     SYS_futex, SYS_umask, SYS_chdir, SYS_getcwd, SYS_pipe2,
                      SYS_socketpair, SYS_eventfd2, SYS_memfd_create, SYS_personality, SYS_capget,
                      SYS_setitimer, SYS_alarm, SYS_membarrier, SYS_pause, SYS_rt_sigsuspend,
                      SYS_rt_sigtimedwait, SYS_clock_gettime, SYS_socket, SYS_mincore}) {
@@ -147,6 +147,9 @@ TEST_CASE("syscall_table: replay policies") {
     INFO(syscall_name(nr));
     CHECK(policy(nr) == Replay::Execute);
   }
+  // wait4/waitid are emulated, and answered by the ptrace emulation for a tracer (ptrace_row_test.cpp).
+  CHECK(policy(SYS_wait4) == Replay::Emulate);
+  CHECK(special(SYS_wait4) == Special::Wait);
   // prctl is emulated; PR_GET_TSC/PR_SET_TSC answer the recorder's emulated TSC mode.
   CHECK(policy(SYS_prctl) == Replay::Emulate);
   CHECK(special(SYS_prctl) == Special::Prctl);
@@ -177,7 +180,7 @@ TEST_CASE("syscall_table: replay policies") {
     CHECK(policy(nr) == Replay::Emulate);
   }
   for (int64_t nr : {SYS_io_uring_setup, SYS_io_uring_enter, SYS_io_uring_register, SYS_userfaultfd,
-                     SYS_bpf, SYS_ptrace, SYS_kexec_load,
+                     SYS_bpf, SYS_kexec_load,
                      SYS_init_module, SYS_io_setup, SYS_io_submit}) {
     INFO(syscall_name(nr));
     CHECK(policy(nr) == Replay::Unsupported);

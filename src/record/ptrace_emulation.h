@@ -1,0 +1,166 @@
+// ptrace(2) for tracers inside the recorded tree ("emulated ptrace", as rr
+// does it). rrx is the real tracer of every recorded task, so a recorded
+// program's own ptrace requests (LeakSanitizer stopping its threads, strace,
+// a test's crash reporter) are answered here: the tracer's calls and waits
+// are recorded like other syscall results (replay injects them), and a
+// tracee stopped for its tracer is simply held by the recorder, so its own
+// events come later in the trace and replay follows them.
+#pragma once
+
+#include <signal.h>
+#include <sys/types.h>
+#include <sys/user.h>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace rrx {
+class Task;
+}
+
+namespace rrx::record {
+
+// Why a tracee is stopped for its tracer, which also says how the recorder
+// lets it go again.
+enum class EmuStop : uint8_t {
+  Held,          // attach or interrupt: whatever rrx was doing with it (a queued stop, a blocked call) goes on
+  SyscallEntry,  // at its syscall-entry stop, before rrx handled the call: handled on release
+  SyscallExit,   // at its syscall-exit stop (or an event stop), rrx done with it: resumed on release
+  Signal,        // at a signal-delivery stop, the signal not yet recorded: delivered (or dropped) on release
+};
+
+// How the tracer let a tracee go (PTRACE_CONT, _SYSCALL, _DETACH...).
+struct EmuRelease {
+  EmuStop stop = EmuStop::Held;
+  int sig = 0;                // the signal the tracer passes (0: none)
+  siginfo_t si{};             // for a Signal stop: the signal's info (the tracer may have changed it)
+  bool synchronous = false;   // for a Signal stop: a fault or trap of its own instruction
+  bool single_step = false;   // PTRACE_SINGLESTEP
+};
+
+// What the recorder does for the emulation: it owns the tasks and the CPU.
+class PtraceHost {
+ public:
+  virtual ~PtraceHost() = default;
+  // A live recorded thread, or nullptr.
+  virtual Task* task(pid_t tid) = 0;
+  // The thread's process (tgid), 0 when unknown.
+  virtual pid_t process_of(pid_t tid) = 0;
+  // Its registers as they were when it entered the call it is blocked in
+  // (a thread in the kernel cannot be asked), if rrx has them.
+  virtual std::optional<user_regs_struct> regs_in_kernel(pid_t tid) = 0;
+  // The tracer let the tracee go.
+  virtual void release(pid_t tid, const EmuRelease& how) = 0;
+  // A wait that was held (wait_at_entry returned Block) is answered now:
+  // `ret` is its result, its outputs are already in the waiter's memory.
+  virtual void answer_wait(pid_t waiter, int64_t ret) = 0;
+  // Threads of `process` blocked in a wait that the kernel runs (it began
+  // before the stop of a tracee of theirs) must come back out, so that the
+  // emulation answers it: the wait is interrupted and restarts.
+  virtual void wake_real_waits(pid_t process) = 0;
+  // The kernel's SIGCHLD (CLD_TRAPPED, or CLD_EXITED...) to the tracer for
+  // a stop or exit of its tracee `tid` with wait status `status`.
+  virtual void notify_tracer(pid_t tracer, pid_t tid, int status) = 0;
+  // A held wait must run in the kernel after all (a real child of the
+  // waiter died: the kernel reports that one).
+  virtual void run_wait_for_real(pid_t waiter) = 0;
+  virtual void warn_about(pid_t tid, const std::string& msg) = 0;
+};
+
+class PtraceEmulation {
+ public:
+  explicit PtraceEmulation(PtraceHost& host) : host_(host) {}
+
+  // ptrace(request, pid, addr, data) by recorded thread `caller`, skipped in
+  // the kernel: the result (-errno on failure). The memory the request
+  // writes (in the caller, or a tracee's for PTRACE_POKE*) is written now;
+  // the syscall table's ptrace row names it for the trace.
+  int64_t request(pid_t caller, const uint64_t args[6]);
+
+  // A wait4/waitid at its entry stop.
+  enum class Wait : uint8_t {
+    Real,      // nothing of the emulation's: the kernel answers
+    Answered,  // `*ret` is the result, written to the caller's memory already: skip the call
+    Block,     // a tracee of the caller may stop later: hold the caller at its entry (answer_wait comes)
+  };
+  Wait wait_at_entry(pid_t caller, int64_t nr, const uint64_t args[6], int64_t* ret);
+  // The held wait of `waiter` is gone (it died, or rrx ran it for real).
+  void forget_waiter(pid_t waiter) { waiters_.erase(waiter); }
+
+  // Stop sites, called by the recorder at its own stops of `tid`. Each
+  // returns true when the tracee now stops for its tracer: the recorder
+  // then holds it (does not resume it) until release().
+  bool stop_at_syscall_entry(pid_t tid);
+  bool stop_at_syscall_exit(pid_t tid);
+  bool stop_for_signal(pid_t tid, const siginfo_t& si, bool synchronous);
+  // At the exit stop of a successful execve (`former`: the tid that called it).
+  bool stop_at_exec(pid_t tid, pid_t former);
+  // At its PTRACE_EVENT_EXIT stop (`msg`: its exit status, as wait says it).
+  bool stop_at_exit(pid_t tid, uint64_t msg);
+  // A traced thread made a new task (clone/fork/vfork event `event` with
+  // these clone flags): the child is traced too where the options say so.
+  // Returns true when the parent stops for the event.
+  bool stop_at_new_task(pid_t parent, pid_t child, int event, uint64_t flags);
+
+  // Stopped for its tracer: the recorder must not give it the CPU.
+  bool holds(pid_t tid) const;
+  bool traced(pid_t tid) const { return tracees_.count(tid) != 0; }
+  // The tracer asked for syscall stops (PTRACE_SYSCALL): every call must stop.
+  bool wants_syscall_stops(pid_t tid) const;
+
+  // A thread died (`status` as wait reports it). Its tracer's wait learns
+  // of it, or, where the tracer is its real parent, the kernel tells it.
+  void on_death(pid_t tid, pid_t real_parent_process, int status);
+
+ private:
+  struct Tracee {
+    pid_t tracer = 0;                // the tracing thread
+    pid_t tracer_process = 0;        // its process, whose waits report this tracee
+    bool seized = false;
+    uint64_t options = 0;
+    bool stopped = false;
+    EmuStop kind = EmuStop::Held;
+    int status = 0;                  // the wait status of the current stop
+    bool reported = false;           // a wait of the tracer returned it
+    siginfo_t si{};                  // the stop's siginfo (signal stops; synthesized for others)
+    bool synchronous = false;
+    uint64_t event_msg = 0;
+    bool syscall_stops = false;      // resumed with PTRACE_SYSCALL
+    bool single_step = false;        // resumed with PTRACE_SINGLESTEP
+    bool entry_reported = false;     // its current syscall-entry stop was reported (handled on release)
+    bool in_syscall_stop = false;    // the kernel's own stop is the syscall stop reported (syscall info)
+    int then_status = 0;             // a stop that follows this one at once (exec: exit stop, SIGTRAP)
+    bool then_only_if_syscall = false;  // ... only when resumed with PTRACE_SYSCALL
+    int pass_signal = 0;             // injected by the tracer: delivered without another stop
+  };
+  struct Waiter {
+    int64_t nr;
+    uint64_t args[6];
+  };
+
+  int64_t attach(pid_t caller, pid_t pid, bool seize, uint64_t options);
+  int64_t resume(Tracee& t, pid_t tid, int64_t request, uint64_t sig);
+  void stop(pid_t tid, Tracee& t, EmuStop kind, int status, const siginfo_t* si = nullptr);
+  // Answers a held wait that this stop or death satisfies.
+  void wake_waiters(pid_t tracer);
+  bool matches(pid_t tracer_process, const Waiter& w, pid_t tid) const;
+  std::optional<int64_t> try_answer(pid_t caller, const Waiter& w);
+  std::optional<user_regs_struct> regs_of(pid_t tid);
+  bool write(pid_t tid, uint64_t addr, const void* data, size_t len);
+  Tracee* tracee_of(pid_t caller, pid_t tid);
+
+  PtraceHost& host_;
+  std::map<pid_t, Tracee> tracees_;
+  std::map<pid_t, Waiter> waiters_;
+  // Exits of tracees whose tracer is not their parent: reported by the
+  // emulated wait (tracer process -> (tid, status)).
+  std::multimap<pid_t, std::pair<pid_t, int>> exits_;
+  // Processes whose real child (a tracee) died since their last wait: their
+  // next wait goes to the kernel, which has its status.
+  std::map<pid_t, int> child_deaths_;
+};
+
+}  // namespace rrx::record
