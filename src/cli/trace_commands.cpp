@@ -296,6 +296,9 @@ json cpuid_json(const trace::TraceReader& header_reader) {
   }
   j["cpuid_events"] = cpuid_events;
   j["buffered_syscalls"] = buffered;
+  if (buffered > 0 || (j["options"].contains("syscallbuf") && j["options"]["syscallbuf"] == "on")) {
+    j["blocking_calls"] = "checked";
+  }
   j["random_insns"] = sites;
   return j;
 }
@@ -476,6 +479,9 @@ int info_trace(const std::string& trace, bool json_output) {
   if (syscallbuf) {
     std::cout << fmt::format("syscall buffer: on: {} syscalls recorded in-process (rrx record --syscallbuf)\n",
                              j["buffered_syscalls"].get<uint64_t>());
+    // How the library keeps a buffered call from blocking the serialized tree
+    // (core/syscallbuf_abi.h): cheap checks of the fd before a read or write.
+    std::cout << "blocking calls: checked: reads and writes are buffered where they cannot block\n";
   } else {
     std::cout << "syscall buffer: off: every syscall recorded through ptrace stops\n";
   }

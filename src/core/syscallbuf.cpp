@@ -54,6 +54,14 @@ class NoMemory : public sys::MemReader {
 std::string check_call(const Call& call) {
   const sys::SyscallDesc* d = sys::lookup(call.nr);
   if (!d || !(d->flags & sys::kBuffered)) return sys::syscall_name(call.nr) + " is not a buffered call";
+  const sys::BufferRule& rule = d->buffered;
+  if (rule.when == RRX_BW_ZERO && call.args[rule.arg] != 0) {
+    return sys::syscall_name(call.nr) + " is buffered only with argument " + std::to_string(rule.arg) + " 0";
+  }
+  if (rule.when == RRX_BW_ARG_EQ && (call.args[rule.arg] & rule.mask) != rule.value) {
+    return sys::syscall_name(call.nr) + " is not buffered with argument " + std::to_string(rule.arg) + " " +
+           std::to_string(call.args[rule.arg]);
+  }
   sys::CallView view{call.nr, {}, call.ret};
   std::memcpy(view.args, call.args, sizeof view.args);
   NoMemory none;
