@@ -248,6 +248,8 @@ json header_json(const trace::TraceReader& reader, const TraceStatus& status) {
   json opts = json::object();
   for (auto o : h.getOptions()) opts[o.getKey().cStr()] = o.getValue().cStr();
   j["options"] = opts;
+  // How the syscall buffer kept buffered calls from blocking (core/syscallbuf_abi.h).
+  if (opts.contains("syscallbuf") && opts["syscallbuf"] == "on") j["blocking_calls"] = "checked";
   j["events"] = reader.event_count();
   j["status"] = status.name;
   j["complete"] = status.name == "complete";
@@ -296,9 +298,6 @@ json cpuid_json(const trace::TraceReader& header_reader) {
   }
   j["cpuid_events"] = cpuid_events;
   j["buffered_syscalls"] = buffered;
-  if (buffered > 0 || (j["options"].contains("syscallbuf") && j["options"]["syscallbuf"] == "on")) {
-    j["blocking_calls"] = "checked";
-  }
   j["random_insns"] = sites;
   return j;
 }

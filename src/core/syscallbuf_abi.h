@@ -102,14 +102,18 @@ struct rrx_buffer_header {
 };
 #define RRX_BUFFER_MAGIC 0x42585252u /* "RRXB" */
 
-/* One buffered call. `size` covers the whole record, outputs included, and is
- * a multiple of 8. Outputs follow as `output_count` x (struct rrx_buffer_output,
- * then `len` bytes padded to 8): the memory the kernel wrote, copied right after
- * the call (absent when the call failed). */
+/* One buffered call. `size` covers the whole record, strings and outputs
+ * included, and is a multiple of 8. First `string_count` x (struct
+ * rrx_buffer_string, then `len` bytes padded to 8): the path argument as it
+ * was before the call (without its NUL; replay compares it, `rrx dump` shows
+ * it). Then `output_count` x (struct rrx_buffer_output, then `len` bytes
+ * padded to 8): the memory the kernel wrote, copied right after the call
+ * (absent when the call failed). */
 struct rrx_buffer_record {
   uint32_t size;
   uint16_t output_count;
-  uint16_t flags; /* 0 */
+  uint8_t string_count;
+  uint8_t flags; /* 0 */
   int64_t nr;
   uint64_t args[6];
   int64_t ret; /* rax after the call: the result or -errno */
@@ -118,6 +122,12 @@ struct rrx_buffer_output {
   uint64_t addr;
   uint64_t len;
 };
+struct rrx_buffer_string {
+  uint32_t arg; /* the argument's index */
+  uint32_t len;
+};
+/* Longer paths are not buffered (the call goes traced). */
+#define RRX_MAX_PATH_BYTES 4096u
 
 /* Hook entry: the bytes a patched site's stub runs in place of `syscall`
  * (record/syscallbuf_hook.h emits them), with every register as at the syscall:
@@ -176,6 +186,7 @@ struct rrx_buffered_call {
   uint32_t cond_value;
   uint8_t out_on_error; /* outputs also when the call fails (poll: kOutOnError) */
   struct rrx_buffered_out out[2];
+  int8_t path_arg; /* the argument that is a path, recorded as a string; -1: none */
 };
 #define RRX_OUT0 {{-1, RRX_OUT_NONE, 0, 0}, {-1, RRX_OUT_NONE, 0, 0}}
 #define RRX_FIXED(a, len) {{a, RRX_OUT_FIXED, len, 0}, {-1, RRX_OUT_NONE, 0, 0}}
@@ -183,44 +194,44 @@ struct rrx_buffered_call {
 #define RRX_STAT_BYTES 144
 #define RRX_STATX_BYTES 256
 #define RRX_BUFFERED_CALLS                                                                     \
-  {0, RRX_BW_FD_READ, 0, 0, 0, 0, RRX_RET(1, 2)},               /* read */                     \
-  {1, RRX_BW_FD_WRITE, 0, 0, 0, 0, RRX_OUT0},                   /* write */                    \
-  {2, RRX_BW_OPEN, 0, 1, 0, 0, RRX_OUT0},                       /* open(path, flags) */        \
-  {3, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0},                     /* close */                    \
-  {4, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_FIXED(1, RRX_STAT_BYTES)}, /* stat */                     \
-  {5, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_FIXED(1, RRX_STAT_BYTES)}, /* fstat */                    \
-  {6, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_FIXED(1, RRX_STAT_BYTES)}, /* lstat */                    \
-  {7, RRX_BW_ZERO, 2, 0, 0, 1, {{0, RRX_OUT_ARG_TIMES, 1, 8}, {-1, RRX_OUT_NONE, 0, 0}}}, /* poll, timeout 0 */ \
-  {8, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0},                     /* lseek */                    \
-  {16, RRX_BW_ARG_EQ, 1, 0xffffffffu, 0x541b, 0, RRX_FIXED(2, 4)}, /* ioctl(FIONREAD) */       \
-  {17, RRX_BW_FD_READ, 0, 0, 0, 0, RRX_RET(1, 2)},              /* pread64 */                  \
-  {18, RRX_BW_FD_WRITE, 0, 0, 0, 0, RRX_OUT0},                  /* pwrite64 */                 \
-  {20, RRX_BW_FD_WRITE, 0, 0, 0, 0, RRX_OUT0},                  /* writev */                   \
-  {21, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0},                    /* access */                   \
-  {39, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0},                    /* getpid */                   \
-  {63, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_FIXED(0, 390)},           /* uname */                    \
-  {72, RRX_BW_ARG_EQ, 1, 0xfffffffdu, 1, 0, RRX_OUT0},          /* fcntl(F_GETFD / F_GETFL) */ \
-  {79, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_RET(0, 1)},               /* getcwd */                   \
-  {89, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_RET(1, 2)},               /* readlink */                 \
-  {96, RRX_BW_ALWAYS, 0, 0, 0, 0, {{0, RRX_OUT_FIXED, 16, 0}, {1, RRX_OUT_FIXED, 8, 0}}}, /* gettimeofday */ \
-  {102, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0},                   /* getuid */                   \
-  {104, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0},                   /* getgid */                   \
-  {107, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0},                   /* geteuid */                  \
-  {108, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0},                   /* getegid */                  \
-  {110, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0},                   /* getppid */                  \
-  {186, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0},                   /* gettid */                   \
-  {201, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_FIXED(0, 8)},            /* time */                     \
-  {202, RRX_BW_ARG_EQ, 1, 0x7fu, 1, 0, RRX_OUT0},               /* futex(FUTEX_WAKE) */        \
-  {217, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_RET(1, 2)},              /* getdents64 */               \
-  {228, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_FIXED(1, 16)},           /* clock_gettime */            \
-  {229, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_FIXED(1, 16)},           /* clock_getres */             \
-  {232, RRX_BW_ZERO, 3, 0, 0, 0, {{1, RRX_OUT_RET_TIMES, 2, 12}, {-1, RRX_OUT_NONE, 0, 0}}}, /* epoll_wait, timeout 0 */ \
-  {257, RRX_BW_OPEN, 1, 2, 0, 0, RRX_OUT0},                     /* openat(dirfd, path, flags) */ \
-  {262, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_FIXED(2, RRX_STAT_BYTES)}, /* newfstatat */             \
-  {267, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_RET(2, 3)},              /* readlinkat */               \
-  {269, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0},                   /* faccessat */                \
-  {332, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_FIXED(4, RRX_STATX_BYTES)}, /* statx */                 \
-  {439, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0},                   /* faccessat2 */
+  {0, RRX_BW_FD_READ, 0, 0, 0, 0, RRX_RET(1, 2), -1},               /* read */                     \
+  {1, RRX_BW_FD_WRITE, 0, 0, 0, 0, RRX_OUT0, -1},                   /* write */                    \
+  {2, RRX_BW_OPEN, 0, 1, 0, 0, RRX_OUT0, 0},                       /* open(path, flags) */        \
+  {3, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, -1},                     /* close */                    \
+  {4, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_FIXED(1, RRX_STAT_BYTES), 0}, /* stat */                     \
+  {5, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_FIXED(1, RRX_STAT_BYTES), -1}, /* fstat */                    \
+  {6, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_FIXED(1, RRX_STAT_BYTES), 0}, /* lstat */                    \
+  {7, RRX_BW_ZERO, 2, 0, 0, 1, {{0, RRX_OUT_ARG_TIMES, 1, 8}, {-1, RRX_OUT_NONE, 0, 0}}, -1}, /* poll, timeout 0 */ \
+  {8, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, -1},                     /* lseek */                    \
+  {16, RRX_BW_ARG_EQ, 1, 0xffffffffu, 0x541b, 0, RRX_FIXED(2, 4), -1}, /* ioctl(FIONREAD) */       \
+  {17, RRX_BW_FD_READ, 0, 0, 0, 0, RRX_RET(1, 2), -1},              /* pread64 */                  \
+  {18, RRX_BW_FD_WRITE, 0, 0, 0, 0, RRX_OUT0, -1},                  /* pwrite64 */                 \
+  {20, RRX_BW_FD_WRITE, 0, 0, 0, 0, RRX_OUT0, -1},                  /* writev */                   \
+  {21, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, 0},                    /* access */                   \
+  {39, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, -1},                    /* getpid */                   \
+  {63, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_FIXED(0, 390), -1},           /* uname */                    \
+  {72, RRX_BW_ARG_EQ, 1, 0xfffffffdu, 1, 0, RRX_OUT0, -1},          /* fcntl(F_GETFD / F_GETFL) */ \
+  {79, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_RET(0, 1), -1},               /* getcwd */                   \
+  {89, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_RET(1, 2), 0},               /* readlink */                 \
+  {96, RRX_BW_ALWAYS, 0, 0, 0, 0, {{0, RRX_OUT_FIXED, 16, 0}, {1, RRX_OUT_FIXED, 8, 0}}, -1}, /* gettimeofday */ \
+  {102, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, -1},                   /* getuid */                   \
+  {104, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, -1},                   /* getgid */                   \
+  {107, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, -1},                   /* geteuid */                  \
+  {108, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, -1},                   /* getegid */                  \
+  {110, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, -1},                   /* getppid */                  \
+  {186, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, -1},                   /* gettid */                   \
+  {201, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_FIXED(0, 8), -1},            /* time */                     \
+  {202, RRX_BW_ARG_EQ, 1, 0x7fu, 1, 0, RRX_OUT0, -1},               /* futex(FUTEX_WAKE) */        \
+  {217, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_RET(1, 2), -1},              /* getdents64 */               \
+  {228, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_FIXED(1, 16), -1},           /* clock_gettime */            \
+  {229, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_FIXED(1, 16), -1},           /* clock_getres */             \
+  {232, RRX_BW_ZERO, 3, 0, 0, 0, {{1, RRX_OUT_RET_TIMES, 2, 12}, {-1, RRX_OUT_NONE, 0, 0}}, -1}, /* epoll_wait, timeout 0 */ \
+  {257, RRX_BW_OPEN, 1, 2, 0, 0, RRX_OUT0, 1},                     /* openat(dirfd, path, flags) */ \
+  {262, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_FIXED(2, RRX_STAT_BYTES), 1}, /* newfstatat */             \
+  {267, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_RET(2, 3), 1},              /* readlinkat */               \
+  {269, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, 1},                   /* faccessat */                \
+  {332, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_FIXED(4, RRX_STATX_BYTES), 1}, /* statx */                 \
+  {439, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, 1},                   /* faccessat2 */
 
 /* A memory range a buffered call wrote. */
 struct rrx_out_range {

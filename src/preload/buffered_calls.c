@@ -10,7 +10,7 @@ enum {
 };
 enum {
   kO_NONBLOCK = 04000, kO_TRUNC = 01000, kO_DIRECTORY = 0200000, kO_PATH = 010000000, kO_NOFOLLOW = 0400000,
-  kO_CREAT = 0100, kF_GETFL = 3, kFIONREAD = 0x541b, kAT_SYMLINK_NOFOLLOW = 0x100, kENOENT = 2,
+  kO_CREAT = 0100, kF_GETFL = 3, kEFAULT = 14, kFIONREAD = 0x541b, kAT_SYMLINK_NOFOLLOW = 0x100, kENOENT = 2,
 };
 /* struct stat (x86-64): st_mode at 24, st_rdev at 40. */
 enum { kStatMode = 24, kStatRdev = 40, kS_IFMT = 0170000, kS_IFREG = 0100000, kS_IFDIR = 0040000,
@@ -60,6 +60,7 @@ static uint32_t record_bound(const struct rrx_buffered_call* c, const uint64_t a
     if (len > RRX_MAX_OUTPUT_BYTES) return 0;
     size += sizeof(struct rrx_buffer_output) + RRX_ALIGN8(len);
   }
+  if (c->path_arg >= 0) size += sizeof(struct rrx_buffer_string) + RRX_MAX_PATH_BYTES;
   return (uint32_t)size;
 }
 
@@ -83,7 +84,23 @@ long rrx_record_call(struct rrx_buffer_header* h, const struct rrx_buffered_call
   r->ret = ret;
   r->flags = 0;
   r->output_count = 0;
+  r->string_count = 0;
   char* at = (char*)r + RRX_ALIGN8(sizeof *r);
+  /* The path, read after the call: the kernel read it without a fault unless
+   * it failed with EFAULT (a bad pointer must not fault in the library). */
+  if (c->path_arg >= 0 && args[c->path_arg] != 0 && ret != -kEFAULT) {
+    const char* p = (const char*)args[c->path_arg];
+    uint32_t len = 0;
+    while (len < RRX_MAX_PATH_BYTES && p[len] != 0) ++len;
+    if (len < RRX_MAX_PATH_BYTES) {
+      struct rrx_buffer_string* str = (struct rrx_buffer_string*)at;
+      str->arg = (uint32_t)c->path_arg;
+      str->len = len;
+      copy(str + 1, p, len);
+      at += sizeof *str + RRX_ALIGN8(len);
+      r->string_count = 1;
+    }
+  }
   struct rrx_out_range out[2];
   unsigned n = rrx_buffered_outputs(c, args, ret, out);
   for (unsigned i = 0; i < n; ++i) {
@@ -152,7 +169,8 @@ static uint8_t fd_class(struct rrx_buffer_header* h, long fd, int writing) {
   if (writing && !(k & RRX_FD_WRITE_ASKED)) {
     uint64_t args[6] = {(uint64_t)fd, 0, 0, 0, 0, 0};
     long info = rrx_traced_syscall(RRX_CALL_FD_INFO, args);
-    if (is_error(info)) return RRX_FD_TRACED;
+    /* At that stop other threads may have run and given fd another file. */
+    if (is_error(info) || ps->cache_epoch != ps->fd_epoch) return RRX_FD_TRACED;
     k |= RRX_FD_WRITE_ASKED | ((info & RRX_FD_INFO_TRACE_WRITES) ? RRX_FD_WRITE_TRACED : 0);
   }
   if ((uint64_t)fd < RRX_FD_CACHE_SIZE) ps->fd_class[fd] = k;

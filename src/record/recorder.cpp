@@ -1047,6 +1047,13 @@ void Recorder::flush_buffer(TaskState& ts) {
     sc.setIsError(sys::is_error_return(c.ret));
     sc.setIp(RRX_UNTRACED_IP);
     sc.setFlags(trace::kSyscallBuffered);
+    if (!c.strings.empty()) {
+      auto strs = sc.initStrings(static_cast<unsigned>(c.strings.size()));
+      for (unsigned i = 0; i < c.strings.size(); ++i) {
+        strs[i].setArg(static_cast<uint8_t>(c.strings[i].first));
+        strs[i].setValue(bytes(c.strings[i].second));
+      }
+    }
     if (!c.outputs.empty()) {
       auto mw = sc.initMemWrites(static_cast<unsigned>(c.outputs.size()));
       for (unsigned i = 0; i < c.outputs.size(); ++i) {

@@ -66,6 +66,12 @@ TEST_CASE("syscallbuf: the library buffers exactly the table's kBuffered calls, 
       CHECK(d->buffered.mask == c.cond_mask);
       CHECK(d->buffered.value == c.cond_value);
     }
+    // The path argument, recorded as a string, is the row's.
+    int path = -1;
+    for (int i = 0; i < 6; ++i) {
+      if (d->args[i] == sys::Arg::Path && path < 0) path = i;
+    }
+    CHECK(c.path_arg == path);
     // A call that may block is buffered only under a rule that says when it cannot.
     if (d->flags & sys::kMayBlock) CHECK(c.when != RRX_BW_ALWAYS);
     // The ranges the library copies are the table's (kOutOnError included: poll), for a success and a failure,
@@ -130,8 +136,26 @@ TEST_CASE("syscallbuf: records round-trip and are checked against the table") {
     CHECK(r.size() % 8 == 0);
     bytes.insert(bytes.end(), r.begin(), r.end());
   }
+  syscallbuf::Call d;
+  d.nr = 262;  // newfstatat(AT_FDCWD, "/etc/passwd", 0x4000, 0): a path string and an output
+  d.args[0] = static_cast<uint64_t>(-100);
+  d.args[1] = 0x3000;
+  d.args[2] = 0x4000;
+  d.strings.emplace_back(1, "/etc/passwd");
+  d.outputs.push_back({0x4000, std::vector<uint8_t>(144, 3)});
+  {
+    auto r = syscallbuf::encode_record(d);
+    CHECK(r.size() % 8 == 0);
+    bytes.insert(bytes.end(), r.begin(), r.end());
+  }
   auto got = syscallbuf::parse_records(bytes);
-  REQUIRE(got.size() == 3);
+  REQUIRE(got.size() == 4);
+  CHECK(got[3].strings == d.strings);
+  CHECK(got[3].outputs.size() == 1);
+  CHECK(syscallbuf::check_call(got[3]).empty());
+  syscallbuf::Call not_path = got[3];
+  not_path.strings[0].first = 2;
+  CHECK_FALSE(syscallbuf::check_call(not_path).empty());
   CHECK(got[0].nr == 228);
   CHECK(got[0].outputs.size() == 1);
   CHECK(got[0].outputs[0].bytes == std::vector<uint8_t>(16, 0xab));
