@@ -299,9 +299,10 @@ constexpr NameEntry kNameList[] = {
     {464, "getxattrat"}, {465, "listxattrat"}, {466, "removexattrat"}, {467, "open_tree_attr"},
     {468, "file_getattr"}, {469, "file_setattr"}, {470, "listns"},
     {RRX_CALL_INIT_BUFFER, "rrx_init_buffer"},  // rrx's own (core/syscallbuf_abi.h)
+    {RRX_CALL_FD_INFO, "rrx_fd_info"},
 };
 
-constexpr int kMaxNr = RRX_CALL_INIT_BUFFER;
+constexpr int kMaxNr = RRX_CALL_FD_INFO;
 
 constexpr std::array<const char*, kMaxNr + 1> make_names() {
   std::array<const char*, kMaxNr + 1> names{};
@@ -1006,6 +1007,13 @@ struct R {
     r.d.refuse_by_args = f;
     return r;
   }
+  // kBuffered, buffered when `when` (RRX_BW_*) holds, with its argument test.
+  constexpr R buf(uint8_t when, int8_t arg = -1, uint32_t mask = 0, uint32_t value = 0) const {
+    R r = *this;
+    r.d.flags |= kBuffered;
+    r.d.buffered = BufferRule{when, arg, mask, value};
+    return r;
+  }
   constexpr R fl(uint8_t f) const {
     R r = *this;
     r.d.flags |= f;
@@ -1017,20 +1025,19 @@ struct R {
 using enum Arg;
 constexpr uint8_t kBlock = kMayBlock;
 constexpr uint8_t kMaps = kMapsMemory;
-constexpr uint8_t kBuf = kBuffered;
 constexpr uint32_t kSockaddrCap = kSockaddrStorage;
 
 // clang-format off
 constexpr SyscallDesc kRows[] = {
-  R(0, "read", {Fd, OutPtr, Size}, E).ret(1, 2).fl(kBlock),
-  R(1, "write", {Fd, Ptr, Size}, E).sends(Sends::Buf, 1, 2).changes(FileChange::AtPosition, 0).fn(positioned_write_outputs).fl(kBlock),
-  R(2, "open", {Path, OpenFlags, Mode}, E).changes(FileChange::Opened, -1).fl(kBlock),  // blocks on a FIFO
-  R(3, "close", {Fd}, E),
-  R(4, "stat", {Path, OutPtr}, E).fixed(1, kStat),
-  R(5, "fstat", {Fd, OutPtr}, E).fixed(1, kStat).fl(kBuf),
-  R(6, "lstat", {Path, OutPtr}, E).fixed(1, kStat),
-  R(7, "poll", {Ptr, UInt, Int}, E).argtimes(0, 1, kPollfd).fl(kBlock | kOutOnError),
-  R(8, "lseek", {Fd, Int, Whence}, E).fl(kBuf),
+  R(0, "read", {Fd, OutPtr, Size}, E).ret(1, 2).fl(kBlock).buf(RRX_BW_FD_READ),
+  R(1, "write", {Fd, Ptr, Size}, E).sends(Sends::Buf, 1, 2).changes(FileChange::AtPosition, 0).fn(positioned_write_outputs).fl(kBlock).buf(RRX_BW_FD_WRITE),
+  R(2, "open", {Path, OpenFlags, Mode}, E).changes(FileChange::Opened, -1).fl(kBlock).buf(RRX_BW_OPEN, 0, 1),  // blocks on a FIFO
+  R(3, "close", {Fd}, E).buf(RRX_BW_ALWAYS).fl(kFdEpoch),
+  R(4, "stat", {Path, OutPtr}, E).fixed(1, kStat).buf(RRX_BW_ALWAYS),
+  R(5, "fstat", {Fd, OutPtr}, E).fixed(1, kStat).buf(RRX_BW_ALWAYS),
+  R(6, "lstat", {Path, OutPtr}, E).fixed(1, kStat).buf(RRX_BW_ALWAYS),
+  R(7, "poll", {Ptr, UInt, Int}, E).argtimes(0, 1, kPollfd).fl(kBlock | kOutOnError).buf(RRX_BW_ZERO, 2),
+  R(8, "lseek", {Fd, Int, Whence}, E).buf(RRX_BW_ALWAYS),
   R(9, "mmap", {Ptr, Size, ProtFlags, MapFlags, Fd, Hex}, X).sp(Special::Mmap).fl(kMaps),
   R(10, "mprotect", {Ptr, Size, ProtFlags}, X).fl(kMaps),
   R(11, "munmap", {Ptr, Size}, X).fl(kMaps),
@@ -1038,12 +1045,12 @@ constexpr SyscallDesc kRows[] = {
   R(13, "rt_sigaction", {Signal, Ptr, OutPtr, Size}, X).fixed(2, kKernelSigaction).fl(kSetsSigaction),
   R(14, "rt_sigprocmask", {SigHow, Ptr, OutPtr, Size}, X).argsz(2, 3).fl(kSetsSigmask),
   R(15, "rt_sigreturn", {}, X).fl(kSetsSigmask),
-  R(16, "ioctl", {Fd, IoctlReq, Hex}, E).fn(ioctl_outputs).fl(kBlock),
-  R(17, "pread64", {Fd, OutPtr, Size, Int}, E).ret(1, 2).fl(kBlock),
-  R(18, "pwrite64", {Fd, Ptr, Size, Int}, E).sends(Sends::Buf, 1, 2).changes(FileChange::AtOffset, 0, 3).fn(offset_write_outputs),
+  R(16, "ioctl", {Fd, IoctlReq, Hex}, E).fn(ioctl_outputs).fl(kBlock).buf(RRX_BW_ARG_EQ, 1, 0xffffffffu, FIONREAD),
+  R(17, "pread64", {Fd, OutPtr, Size, Int}, E).ret(1, 2).fl(kBlock).buf(RRX_BW_FD_READ),
+  R(18, "pwrite64", {Fd, Ptr, Size, Int}, E).sends(Sends::Buf, 1, 2).changes(FileChange::AtOffset, 0, 3).fn(offset_write_outputs).buf(RRX_BW_FD_WRITE),
   R(19, "readv", {Fd, Ptr, Int}, E).iov(1, 2).fl(kBlock),
-  R(20, "writev", {Fd, Ptr, Int}, E).sends(Sends::Iovec, 1, 2).changes(FileChange::AtPosition, 0).fn(positioned_write_outputs).fl(kBlock),
-  R(21, "access", {Path, AccessMode}, E),
+  R(20, "writev", {Fd, Ptr, Int}, E).sends(Sends::Iovec, 1, 2).changes(FileChange::AtPosition, 0).fn(positioned_write_outputs).fl(kBlock).buf(RRX_BW_FD_WRITE),
+  R(21, "access", {Path, AccessMode}, E).buf(RRX_BW_ALWAYS),
   R(22, "pipe", {OutPtr}, E).fixed(0, 8),
   R(23, "select", {Int, Ptr, Ptr, Ptr, Ptr}, E).fn(select_outputs).fl(kBlock | kOutOnError),
   R(24, "sched_yield", {}, X),
@@ -1055,13 +1062,13 @@ constexpr SyscallDesc kRows[] = {
   R(30, "shmat", {Int, Ptr, Hex}, E).sp(Special::ShmAttach).fl(kMaps),
   R(31, "shmctl", {Int, Int, Ptr}, E).fn(shmctl_outputs),
   R(32, "dup", {Fd}, E),
-  R(33, "dup2", {Fd, Fd}, E),
+  R(33, "dup2", {Fd, Fd}, E).fl(kFdEpoch),
   R(34, "pause", {}, E).fl(kBlock),
   R(35, "nanosleep", {Ptr, OutPtr}, E).fixed(1, kTimespec).fl(kBlock | kOutOnError),
   R(36, "getitimer", {Int, OutPtr}, E).fixed(1, kItimerval),
   R(37, "alarm", {UInt}, E),
   R(38, "setitimer", {Int, Ptr, OutPtr}, E).fixed(2, kItimerval),
-  R(39, "getpid", {}, E).fl(kBuf),
+  R(39, "getpid", {}, E).buf(RRX_BW_ALWAYS),
   R(40, "sendfile", {Fd, Fd, OutPtr, Size}, E).fixed(2, 8).changes(FileChange::AtPosition, 0).fl(kBlock),
   R(41, "socket", {SockFamily, SockType, Int}, E),
   R(42, "connect", {Fd, Ptr, UInt}, E).fl(kBlock),
@@ -1078,14 +1085,14 @@ constexpr SyscallDesc kRows[] = {
   R(53, "socketpair", {SockFamily, SockType, Int, OutPtr}, E).fixed(3, 8),
   R(54, "setsockopt", {Fd, Int, Int, Ptr, UInt}, E),
   R(55, "getsockopt", {Fd, Int, Int, OutPtr, OutPtr}, E).fn(getsockopt_outputs).fl(kOutOnError),
-  R(56, "clone", {CloneFlags, Ptr, Ptr, Ptr, Hex}, X).sp(Special::Clone).fn(clone_outputs),
+  R(56, "clone", {CloneFlags, Ptr, Ptr, Ptr, Hex}, X).sp(Special::Clone).fn(clone_outputs).fl(kFdEpoch),
   R(57, "fork", {}, X).sp(Special::Clone),
-  R(58, "vfork", {}, X).sp(Special::Clone).fl(kBlock),  // the parent waits for the child's exec/exit
+  R(58, "vfork", {}, X).sp(Special::Clone).fl(kBlock).fl(kFdEpoch),  // the parent waits for the child's exec/exit
   R(59, "execve", {Path, Ptr, Ptr}, X).sp(Special::Execve).fl(kMaps),
   R(60, "exit", {Int}, X).sp(Special::Exit),
   R(61, "wait4", {Int, OutPtr, WaitOptions, OutPtr}, E).fixed(1, 4).fixed(3, kRusage).sp(Special::Wait).fl(kBlock),
   R(62, "kill", {Int, Signal}, E),
-  R(63, "uname", {OutPtr}, E).fixed(0, kUtsname).fl(kBuf),
+  R(63, "uname", {OutPtr}, E).fixed(0, kUtsname).buf(RRX_BW_ALWAYS),
   R(64, "semget", {Int, Int, Hex}, E),
   R(65, "semop", {Int, Ptr, UInt}, E).fl(kBlock),
   R(66, "semctl", {Int, Int, Int, Hex}, E).fn(semctl_outputs),
@@ -1094,14 +1101,14 @@ constexpr SyscallDesc kRows[] = {
   R(69, "msgsnd", {Int, Ptr, Size, Hex}, E).fl(kBlock),
   R(70, "msgrcv", {Int, OutPtr, Size, Int, Hex}, E).fn(msgrcv_outputs).fl(kBlock),
   R(71, "msgctl", {Int, Int, OutPtr}, E).fn(msgctl_outputs),
-  R(72, "fcntl", {Fd, FcntlCmd, Hex}, E).fn(fcntl_outputs).fl(kBlock),  // F_SETLKW, F_OFD_SETLKW
+  R(72, "fcntl", {Fd, FcntlCmd, Hex}, E).fn(fcntl_outputs).fl(kBlock).buf(RRX_BW_ARG_EQ, 1, 0xfffffffdu, F_GETFD),  // F_SETLKW, F_OFD_SETLKW
   R(73, "flock", {Fd, Int}, E).fl(kBlock),
   R(74, "fsync", {Fd}, E),
   R(75, "fdatasync", {Fd}, E),
   R(76, "truncate", {Path, Int}, E).changes(FileChange::ResizePath, 0, 1),
   R(77, "ftruncate", {Fd, Int}, E).changes(FileChange::Resize, 0, 1),
   R(78, "getdents", {Fd, OutPtr, Size}, E).ret(1, 2),
-  R(79, "getcwd", {OutPtr, Size}, E).ret(0, 1),
+  R(79, "getcwd", {OutPtr, Size}, E).ret(0, 1).buf(RRX_BW_ALWAYS),
   R(80, "chdir", {Path}, E),
   R(81, "fchdir", {Fd}, E),
   R(82, "rename", {Path, Path}, E),
@@ -1111,28 +1118,28 @@ constexpr SyscallDesc kRows[] = {
   R(86, "link", {Path, Path}, E),
   R(87, "unlink", {Path}, E),
   R(88, "symlink", {Path, Path}, E),
-  R(89, "readlink", {Path, OutPtr, Size}, E).ret(1, 2),
+  R(89, "readlink", {Path, OutPtr, Size}, E).ret(1, 2).buf(RRX_BW_ALWAYS),
   R(90, "chmod", {Path, Mode}, E),
   R(91, "fchmod", {Fd, Mode}, E),
   R(92, "chown", {Path, Int, Int}, E),
   R(93, "fchown", {Fd, Int, Int}, E),
   R(94, "lchown", {Path, Int, Int}, E),
   R(95, "umask", {Mode}, E),
-  R(96, "gettimeofday", {OutPtr, OutPtr}, E).fixed(0, kTimeval).fixed(1, kTimezone).fl(kBuf),
+  R(96, "gettimeofday", {OutPtr, OutPtr}, E).fixed(0, kTimeval).fixed(1, kTimezone).buf(RRX_BW_ALWAYS),
   R(97, "getrlimit", {Int, OutPtr}, E).fixed(1, kRlimit),
   R(98, "getrusage", {Int, OutPtr}, E).fixed(1, kRusage),
   R(99, "sysinfo", {OutPtr}, E).fixed(0, kSysinfo),
   R(100, "times", {OutPtr}, E).fixed(0, kTms),
   R(101, "ptrace", {Int, Int, Hex, Hex}, E).fn(ptrace_outputs).sp(Special::Ptrace),
-  R(102, "getuid", {}, E).fl(kBuf),
+  R(102, "getuid", {}, E).buf(RRX_BW_ALWAYS),
   R(103, "syslog", {Int, OutPtr, Int}, E).fn(syslog_outputs),
-  R(104, "getgid", {}, E).fl(kBuf),
+  R(104, "getgid", {}, E).buf(RRX_BW_ALWAYS),
   R(105, "setuid", {Int}, E),
   R(106, "setgid", {Int}, E),
-  R(107, "geteuid", {}, E).fl(kBuf),
-  R(108, "getegid", {}, E).fl(kBuf),
+  R(107, "geteuid", {}, E).buf(RRX_BW_ALWAYS),
+  R(108, "getegid", {}, E).buf(RRX_BW_ALWAYS),
   R(109, "setpgid", {Int, Int}, E),
-  R(110, "getppid", {}, E).fl(kBuf),
+  R(110, "getppid", {}, E).buf(RRX_BW_ALWAYS),
   R(111, "getpgrp", {}, E),
   R(112, "setsid", {}, E),
   R(113, "setreuid", {Int, Int}, E),
@@ -1208,7 +1215,7 @@ constexpr SyscallDesc kRows[] = {
   R(183, "afs_syscall", {}, U),
   R(184, "tuxcall", {}, U),
   R(185, "security", {}, U),
-  R(186, "gettid", {}, E).fl(kBuf),
+  R(186, "gettid", {}, E).buf(RRX_BW_ALWAYS),
   R(187, "readahead", {Fd, Int, Size}, E),
   R(188, "setxattr", {Path, Str, Ptr, Size, Hex}, E),
   R(189, "lsetxattr", {Path, Str, Ptr, Size, Hex}, E),
@@ -1223,8 +1230,8 @@ constexpr SyscallDesc kRows[] = {
   R(198, "lremovexattr", {Path, Str}, E),
   R(199, "fremovexattr", {Fd, Str}, E),
   R(200, "tkill", {Int, Signal}, E),
-  R(201, "time", {OutPtr}, E).fixed(0, 8).fl(kBuf),
-  R(202, "futex", {Ptr, FutexOp, UInt, Ptr, Ptr, UInt}, E).fn(futex_outputs).fl(kBlock | kOutOnError),
+  R(201, "time", {OutPtr}, E).fixed(0, 8).buf(RRX_BW_ALWAYS),
+  R(202, "futex", {Ptr, FutexOp, UInt, Ptr, Ptr, UInt}, E).fn(futex_outputs).fl(kBlock | kOutOnError).buf(RRX_BW_ARG_EQ, 1, 0x7fu, 1 /* FUTEX_WAKE */),
   R(203, "sched_setaffinity", {Int, Size, Ptr}, E),
   R(204, "sched_getaffinity", {Int, Size, OutPtr}, E).ret(2, 1),
   R(205, "set_thread_area", {Ptr}, X).fixed(0, kUserDesc),  // writes back entry_number
@@ -1239,7 +1246,7 @@ constexpr SyscallDesc kRows[] = {
   R(214, "epoll_ctl_old", {}, U),
   R(215, "epoll_wait_old", {}, U),
   R(216, "remap_file_pages", {Ptr, Size, Hex, Size, Hex}, X).fl(kMaps),
-  R(217, "getdents64", {Fd, OutPtr, Size}, E).ret(1, 2),
+  R(217, "getdents64", {Fd, OutPtr, Size}, E).ret(1, 2).buf(RRX_BW_ALWAYS),
   R(218, "set_tid_address", {Ptr}, XI),
   R(219, "restart_syscall", {}, E).fl(kBlock),
   R(220, "semtimedop", {Int, Ptr, UInt, Ptr}, E).fl(kBlock),
@@ -1250,11 +1257,11 @@ constexpr SyscallDesc kRows[] = {
   R(225, "timer_getoverrun", {Int}, E),
   R(226, "timer_delete", {Int}, E),
   R(227, "clock_settime", {ClockId, Ptr}, E),
-  R(228, "clock_gettime", {ClockId, OutPtr}, E).fixed(1, kTimespec).fl(kBuf),
-  R(229, "clock_getres", {ClockId, OutPtr}, E).fixed(1, kTimespec).fl(kBuf),
+  R(228, "clock_gettime", {ClockId, OutPtr}, E).fixed(1, kTimespec).buf(RRX_BW_ALWAYS),
+  R(229, "clock_getres", {ClockId, OutPtr}, E).fixed(1, kTimespec).buf(RRX_BW_ALWAYS),
   R(230, "clock_nanosleep", {ClockId, Hex, Ptr, OutPtr}, E).fixed(3, kTimespec).fl(kBlock | kOutOnError),
   R(231, "exit_group", {Int}, X).sp(Special::Exit),
-  R(232, "epoll_wait", {Fd, OutPtr, Int, Int}, E).rettimes(1, kEpollEvent, 2).fl(kBlock),
+  R(232, "epoll_wait", {Fd, OutPtr, Int, Int}, E).rettimes(1, kEpollEvent, 2).fl(kBlock).buf(RRX_BW_ZERO, 3),
   R(233, "epoll_ctl", {Fd, Int, Fd, Ptr}, E),
   R(234, "tgkill", {Int, Int, Signal}, E),
   R(235, "utimes", {Path, Ptr}, E),
@@ -1279,19 +1286,19 @@ constexpr SyscallDesc kRows[] = {
   R(254, "inotify_add_watch", {Fd, Path, Hex}, E),
   R(255, "inotify_rm_watch", {Fd, Int}, E),
   R(256, "migrate_pages", {Int, UInt, Ptr, Ptr}, E),
-  R(257, "openat", {DirFd, Path, OpenFlags, Mode}, E).changes(FileChange::Opened, -1).fl(kBlock),
+  R(257, "openat", {DirFd, Path, OpenFlags, Mode}, E).changes(FileChange::Opened, -1).fl(kBlock).buf(RRX_BW_OPEN, 1, 2),
   R(258, "mkdirat", {DirFd, Path, Mode}, E),
   R(259, "mknodat", {DirFd, Path, Mode, Hex}, E),
   R(260, "fchownat", {DirFd, Path, Int, Int, AtFlags}, E),
   R(261, "futimesat", {DirFd, Path, Ptr}, E),
-  R(262, "newfstatat", {DirFd, Path, OutPtr, AtFlags}, E).fixed(2, kStat),
+  R(262, "newfstatat", {DirFd, Path, OutPtr, AtFlags}, E).fixed(2, kStat).buf(RRX_BW_ALWAYS),
   R(263, "unlinkat", {DirFd, Path, AtFlags}, E),
   R(264, "renameat", {DirFd, Path, DirFd, Path}, E),
   R(265, "linkat", {DirFd, Path, DirFd, Path, AtFlags}, E),
   R(266, "symlinkat", {Path, DirFd, Path}, E),
-  R(267, "readlinkat", {DirFd, Path, OutPtr, Size}, E).ret(2, 3),
+  R(267, "readlinkat", {DirFd, Path, OutPtr, Size}, E).ret(2, 3).buf(RRX_BW_ALWAYS),
   R(268, "fchmodat", {DirFd, Path, Mode}, E),
-  R(269, "faccessat", {DirFd, Path, AccessMode}, E),
+  R(269, "faccessat", {DirFd, Path, AccessMode}, E).buf(RRX_BW_ALWAYS),
   R(270, "pselect6", {Int, Ptr, Ptr, Ptr, Ptr, Ptr}, E).fn(select_outputs).fl(kBlock | kOutOnError).tmpmask(5, true),
   R(271, "ppoll", {Ptr, UInt, Ptr, Ptr, Size}, E).argtimes(0, 1, kPollfd).fixed(2, kTimespec).fl(kBlock | kOutOnError).tmpmask(3),
   R(272, "unshare", {CloneFlags}, E),  // replay creates no namespaces (replay/namespaces_replay.h)
@@ -1314,7 +1321,7 @@ constexpr SyscallDesc kRows[] = {
   R(289, "signalfd4", {Fd, Ptr, Size, Hex}, E),
   R(290, "eventfd2", {UInt, Hex}, E),
   R(291, "epoll_create1", {Hex}, E),
-  R(292, "dup3", {Fd, Fd, OpenFlags}, E),
+  R(292, "dup3", {Fd, Fd, OpenFlags}, E).fl(kFdEpoch),
   R(293, "pipe2", {OutPtr, OpenFlags}, E).fixed(0, 8),
   R(294, "inotify_init1", {OpenFlags}, E),
   R(295, "preadv", {Fd, Ptr, Int, Int, Int}, E).iov(1, 2).fl(kBlock),
@@ -1356,7 +1363,7 @@ constexpr SyscallDesc kRows[] = {
   R(329, "pkey_mprotect", {Ptr, Size, ProtFlags, Int}, X).fl(kMaps),
   R(330, "pkey_alloc", {Hex, Hex}, X),
   R(331, "pkey_free", {Int}, X),
-  R(332, "statx", {DirFd, Path, AtFlags, Hex, OutPtr}, E).fixed(4, kStatx),
+  R(332, "statx", {DirFd, Path, AtFlags, Hex, OutPtr}, E).fixed(4, kStatx).buf(RRX_BW_ALWAYS),
   R(333, "io_pgetevents", {Hex, Int, Int, Ptr, Ptr, Ptr}, U),
   R(334, "rseq", {Ptr, UInt, Hex, Hex}, E).sp(Special::Rseq),
   R(424, "pidfd_send_signal", {Fd, Signal, Ptr, Hex}, E),
@@ -1370,11 +1377,11 @@ constexpr SyscallDesc kRows[] = {
   R(432, "fsmount", {Fd, Hex, Hex}, E),
   R(433, "fspick", {DirFd, Path, Hex}, E),
   R(434, "pidfd_open", {Int, Hex}, E),
-  R(435, "clone3", {Ptr, Size}, X).sp(Special::Clone).fn(clone3_outputs),
-  R(436, "close_range", {UInt, UInt, Hex}, E),
+  R(435, "clone3", {Ptr, Size}, X).sp(Special::Clone).fn(clone3_outputs).fl(kFdEpoch),
+  R(436, "close_range", {UInt, UInt, Hex}, E).fl(kFdEpoch),
   R(437, "openat2", {DirFd, Path, Ptr, Size}, E).changes(FileChange::Opened, -1).fl(kBlock),
   R(438, "pidfd_getfd", {Fd, Int, Hex}, E),
-  R(439, "faccessat2", {DirFd, Path, AccessMode, AtFlags}, E),
+  R(439, "faccessat2", {DirFd, Path, AccessMode, AtFlags}, E).buf(RRX_BW_ALWAYS),
   R(440, "process_madvise", {Fd, Ptr, Size, Madvise, Hex}, E).fn(process_madvise_outputs).refuse(process_madvise_refuse),
   R(441, "epoll_pwait2", {Fd, OutPtr, Int, Ptr, Ptr, Size}, E).rettimes(1, kEpollEvent, 2).fl(kBlock).tmpmask(4),
   R(442, "mount_setattr", {DirFd, Path, AtFlags, Ptr, Size}, E),
@@ -1409,6 +1416,8 @@ constexpr SyscallDesc kRows[] = {
   // rrx's own call (core/syscallbuf_abi.h): the preload library registers a thread's buffer; the
   // recorder answers it, replay injects the answer.
   R(RRX_CALL_INIT_BUFFER, "rrx_init_buffer", {Ptr, Size, UInt}, E),
+  // rrx's own call: the library asks whether writes to an fd must stay traced; answered likewise.
+  R(RRX_CALL_FD_INFO, "rrx_fd_info", {Fd}, E),
 };
 // clang-format on
 

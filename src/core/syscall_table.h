@@ -160,9 +160,21 @@ enum : uint8_t {
   kMapsMemory = 1u << 4,    // changes which bytes are mapped where (mmap, munmap, mremap, brk, shmat, execve...,
                             // mprotect and madvise too): a debugger's int3 bytes in that range may be gone, and
                             // breakpoints at addresses that were unmapped may go in now (replay/breakpoints.h)
-  kBuffered = 1u << 5,      // recorded in-process by the preload library's syscall buffer when the fast path is on
-                            // (core/syscallbuf_abi.h lists the same calls with the same outputs): never blocks,
-                            // writes only fixed-size outputs, touches no state the recorder tracks
+  kBuffered = 1u << 5,      // recorded in-process by the preload library's syscall buffer when the fast path is on,
+                            // when the row's BufferRule holds (core/syscallbuf_abi.h lists the same calls with the
+                            // same rules and outputs); touches no state the recorder tracks
+  kFdEpoch = 1u << 6,       // may give an fd number another file (close, dup2, vfork...): the recorder raises the
+                            // library's fd epoch after it, so the library forgets what it knew of each fd
+};
+
+// When a kBuffered call is buffered (the values of core/syscallbuf_abi.h's
+// enum rrx_buffer_when, RRX_BW_*): always, only where it cannot block (an fd
+// read or write, an open), or only for some argument values.
+struct BufferRule {
+  uint8_t when = 0;
+  int8_t arg = -1;
+  uint32_t mask = 0;
+  uint32_t value = 0;
 };
 
 struct CallView {
@@ -235,6 +247,7 @@ struct SyscallDesc {
   FileChangeFrom changes_file{};
   TempSigmask temp_sigmask{};
   RefuseFn refuse_by_args = nullptr;  // when set and non-zero: refused while recording with that errno
+  BufferRule buffered{};              // kBuffered rows: when the library buffers the call
 
   int arg_count() const;
   Replay replay_policy(const uint64_t call_args[6]) const {

@@ -28,6 +28,17 @@ std::vector<Call> parse_records(std::span<const uint8_t> bytes) {
     c.ret = r.ret;
     size_t o = at + RRX_ALIGN8(sizeof r);
     const size_t end = at + r.size;
+    for (unsigned i = 0; i < r.string_count; ++i) {
+      rrx_buffer_string str;
+      if (end - o < sizeof str) throw bad("truncated string " + std::to_string(i));
+      std::memcpy(&str, bytes.data() + o, sizeof str);
+      o += sizeof str;
+      if (str.arg > 5 || str.len >= RRX_MAX_PATH_BYTES || RRX_ALIGN8(str.len) > end - o) {
+        throw bad("string length " + std::to_string(str.len));
+      }
+      c.strings.emplace_back(static_cast<int>(str.arg), std::string(reinterpret_cast<const char*>(bytes.data() + o), str.len));
+      o += RRX_ALIGN8(str.len);
+    }
     for (unsigned i = 0; i < r.output_count; ++i) {
       rrx_buffer_output out;
       if (end - o < sizeof out) throw bad("truncated output " + std::to_string(i));
@@ -54,6 +65,20 @@ class NoMemory : public sys::MemReader {
 std::string check_call(const Call& call) {
   const sys::SyscallDesc* d = sys::lookup(call.nr);
   if (!d || !(d->flags & sys::kBuffered)) return sys::syscall_name(call.nr) + " is not a buffered call";
+  const sys::BufferRule& rule = d->buffered;
+  if (rule.when == RRX_BW_ZERO && call.args[rule.arg] != 0) {
+    return sys::syscall_name(call.nr) + " is buffered only with argument " + std::to_string(rule.arg) + " 0";
+  }
+  if (rule.when == RRX_BW_ARG_EQ && (call.args[rule.arg] & rule.mask) != rule.value) {
+    return sys::syscall_name(call.nr) + " is not buffered with argument " + std::to_string(rule.arg) + " " +
+           std::to_string(call.args[rule.arg]);
+  }
+  for (size_t i = 0; i < call.strings.size(); ++i) {
+    const int arg = call.strings[i].first;
+    if (arg < 0 || arg > 5 || d->args[arg] != sys::Arg::Path || (i > 0 && call.strings[i - 1].first >= arg)) {
+      return sys::syscall_name(call.nr) + ": a string for argument " + std::to_string(arg) + ", which is not a path";
+    }
+  }
   sys::CallView view{call.nr, {}, call.ret};
   std::memcpy(view.args, call.args, sizeof view.args);
   NoMemory none;
@@ -77,7 +102,15 @@ std::vector<uint8_t> encode_record(const Call& call) {
   std::memcpy(r.args, call.args, sizeof r.args);
   r.ret = call.ret;
   r.output_count = static_cast<uint16_t>(call.outputs.size());
+  r.string_count = static_cast<uint8_t>(call.strings.size());
   std::vector<uint8_t> out(RRX_ALIGN8(sizeof r));
+  for (const auto& [arg, str] : call.strings) {
+    rrx_buffer_string h{static_cast<uint32_t>(arg), static_cast<uint32_t>(str.size())};
+    size_t at = out.size();
+    out.resize(at + sizeof h + RRX_ALIGN8(str.size()));
+    std::memcpy(out.data() + at, &h, sizeof h);
+    std::memcpy(out.data() + at + sizeof h, str.data(), str.size());
+  }
   for (const Output& o : call.outputs) {
     rrx_buffer_output h{o.addr, o.bytes.size()};
     size_t at = out.size();

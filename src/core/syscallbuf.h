@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace rrx::syscallbuf {
@@ -20,6 +21,7 @@ struct Call {
   int64_t nr = 0;
   uint64_t args[6] = {};
   int64_t ret = 0;
+  std::vector<std::pair<int, std::string>> strings;  // path arguments (argument index, bytes without the NUL)
   std::vector<Output> outputs;
 };
 

@@ -7,7 +7,7 @@
 
 #include <stdint.h>
 
-#define RRX_SYSCALLBUF_VERSION 2u
+#define RRX_SYSCALLBUF_VERSION 3u
 
 /* The rrx page: one page at a fixed address, mapped by the library in every
  * process (a traced mmap, so replay maps it at the same moment). It holds the
@@ -39,6 +39,12 @@
  *     `buffer`; returns 0 when the recorder buffers this thread's calls, -errno
  *     otherwise (then the library makes every call traced). */
 #define RRX_CALL_INIT_BUFFER 1000
+/*   RRX_CALL_FD_INFO(fd): what the recorder knows of fd: RRX_FD_INFO_TRACE_WRITES
+ *     when writes to it must stay traced (rrx's own stdout or stderr, which
+ *     replay re-emits; a file a recorded process maps shared; /proc/PID/mem),
+ *     0 otherwise, -EBADF. A traced call, so the replay answers the same. */
+#define RRX_CALL_FD_INFO 1001
+#define RRX_FD_INFO_TRACE_WRITES 1
 
 /* Per-thread state of the library: an initial-exec TLS variable, beside the
  * thread's alternate stack (RRX_ALT_STACK_BYTES of TLS), so that a thread's
@@ -98,14 +104,18 @@ struct rrx_buffer_header {
 };
 #define RRX_BUFFER_MAGIC 0x42585252u /* "RRXB" */
 
-/* One buffered call. `size` covers the whole record, outputs included, and is
- * a multiple of 8. Outputs follow as `output_count` x (struct rrx_buffer_output,
- * then `len` bytes padded to 8): the memory the kernel wrote, copied right after
- * the call (absent when the call failed). */
+/* One buffered call. `size` covers the whole record, strings and outputs
+ * included, and is a multiple of 8. First `string_count` x (struct
+ * rrx_buffer_string, then `len` bytes padded to 8): the path argument as it
+ * was before the call (without its NUL; replay compares it, `rrx dump` shows
+ * it). Then `output_count` x (struct rrx_buffer_output, then `len` bytes
+ * padded to 8): the memory the kernel wrote, copied right after the call
+ * (absent when the call failed). */
 struct rrx_buffer_record {
   uint32_t size;
   uint16_t output_count;
-  uint16_t flags; /* 0 */
+  uint8_t string_count;
+  uint8_t flags; /* 0 */
   int64_t nr;
   uint64_t args[6];
   int64_t ret; /* rax after the call: the result or -errno */
@@ -114,6 +124,12 @@ struct rrx_buffer_output {
   uint64_t addr;
   uint64_t len;
 };
+struct rrx_buffer_string {
+  uint32_t arg; /* the argument's index */
+  uint32_t len;
+};
+/* Longer paths are not buffered (the call goes traced). */
+#define RRX_MAX_PATH_BYTES 4096u
 
 /* Hook entry: the bytes a patched site's stub runs in place of `syscall`
  * (record/syscallbuf_hook.h emits them), with every register as at the syscall:
@@ -134,36 +150,177 @@ struct rrx_buffer_output {
 
 /* Bytes per thread: the buffer (header included, mapped at the thread's first
  * buffered call) and the alternate stack (TLS). */
-#define RRX_BUFFER_BYTES (64u * 1024u)
+#define RRX_BUFFER_BYTES (1024u * 1024u)
 #define RRX_ALT_STACK_BYTES (16u * 1024u)
 /* Records larger than this are never buffered (the call goes traced). */
-#define RRX_MAX_RECORD_BYTES (8u * 1024u)
+#define RRX_MAX_RECORD_BYTES (RRX_MAX_OUTPUT_BYTES + 256u)
 
 #define RRX_ALIGN8(n) (((n) + 7u) & ~7u)
 
-/* The calls the library buffers and the memory each writes when it succeeds: at
- * most two fixed-size outputs through pointer arguments (a null pointer writes
- * nothing). The syscall table's kBuffered column is the same set with the same
- * outputs (tests/unit/syscallbuf_test.cpp checks it). None may block. */
+/* The calls the library buffers, when, and the memory each writes when it
+ * succeeds. The syscall table's kBuffered column (its `buffered` rule and its
+ * outputs) is the same set with the same rules and outputs:
+ * tests/unit/syscallbuf_test.cpp checks that they agree, call by call, by
+ * running rrx_buffered_outputs() below against sys::output_ranges(). */
+enum rrx_buffer_when {
+  RRX_BW_ALWAYS = 0,      /* never blocks */
+  RRX_BW_FD_READ = 1,     /* reads fd arg 0: buffered only where it cannot block (the fd-class rules below) */
+  RRX_BW_FD_WRITE = 2,    /* writes fd arg 0: likewise, and never on an fd the recorder wants traced */
+  RRX_BW_OPEN = 3,        /* opens the path in arg `cond_arg`, flags in arg `cond_value`: not with O_TRUNC, and
+                             not a FIFO or device (checked with a buffered stat first, unless O_PATH/O_DIRECTORY) */
+  RRX_BW_ZERO = 4,        /* only when arg `cond_arg` is 0 (poll's and epoll_wait's timeout) */
+  RRX_BW_ARG_EQ = 5,      /* only when (arg `cond_arg` & 0x7f... see cond_mask) == cond_value */
+};
+/* How an output's size is found (a subset of sys::SizeFrom, same meaning). */
+enum rrx_out_size {
+  RRX_OUT_NONE = 0,
+  RRX_OUT_FIXED = 1,     /* `n` bytes */
+  RRX_OUT_RET = 2,       /* the return value's bytes; capped at argument `n` */
+  RRX_OUT_ARG_TIMES = 3, /* argument `n` times `elem` bytes (poll) */
+  RRX_OUT_RET_TIMES = 4, /* the return value times `elem` bytes (epoll_wait) */
+};
+struct rrx_buffered_out {
+  int8_t arg; /* argument index of the pointer, -1: none */
+  uint8_t size; /* enum rrx_out_size */
+  uint16_t n;
+  uint16_t elem;
+};
 struct rrx_buffered_call {
   int32_t nr;
-  int8_t out_arg[2]; /* argument index of the pointer, -1: none */
-  uint16_t out_len[2];
+  uint8_t when;     /* enum rrx_buffer_when */
+  int8_t cond_arg;  /* RRX_BW_OPEN: the path argument; RRX_BW_ZERO/ARG_EQ: the argument tested */
+  uint32_t cond_mask;  /* RRX_BW_ARG_EQ: (arg & cond_mask) == cond_value; RRX_BW_OPEN: the flags argument */
+  uint32_t cond_value;
+  uint8_t out_on_error; /* outputs also when the call fails (poll: kOutOnError) */
+  struct rrx_buffered_out out[2];
+  int8_t path_arg; /* the argument that is a path, recorded as a string; -1: none */
 };
-#define RRX_BUFFERED_CALLS                                          \
-  {8, {-1, -1}, {0, 0}},        /* lseek */                         \
-  {5, {1, -1}, {144, 0}},       /* fstat: struct stat */            \
-  {39, {-1, -1}, {0, 0}},       /* getpid */                        \
-  {63, {0, -1}, {390, 0}},      /* uname: struct utsname */         \
-  {96, {0, 1}, {16, 8}},        /* gettimeofday: timeval, timezone */ \
-  {102, {-1, -1}, {0, 0}},      /* getuid */                        \
-  {104, {-1, -1}, {0, 0}},      /* getgid */                        \
-  {107, {-1, -1}, {0, 0}},      /* geteuid */                       \
-  {108, {-1, -1}, {0, 0}},      /* getegid */                       \
-  {110, {-1, -1}, {0, 0}},      /* getppid */                       \
-  {186, {-1, -1}, {0, 0}},      /* gettid */                        \
-  {201, {0, -1}, {8, 0}},       /* time: time_t */                  \
-  {228, {1, -1}, {16, 0}},      /* clock_gettime: timespec */       \
-  {229, {1, -1}, {16, 0}},      /* clock_getres: timespec */
+#define RRX_OUT0 {{-1, RRX_OUT_NONE, 0, 0}, {-1, RRX_OUT_NONE, 0, 0}}
+#define RRX_FIXED(a, len) {{a, RRX_OUT_FIXED, len, 0}, {-1, RRX_OUT_NONE, 0, 0}}
+#define RRX_RET(a, cap) {{a, RRX_OUT_RET, cap, 0}, {-1, RRX_OUT_NONE, 0, 0}}
+#define RRX_STAT_BYTES 144
+#define RRX_STATX_BYTES 256
+#define RRX_BUFFERED_CALLS                                                                     \
+  {0, RRX_BW_FD_READ, 0, 0, 0, 0, RRX_RET(1, 2), -1},               /* read */                     \
+  {1, RRX_BW_FD_WRITE, 0, 0, 0, 0, RRX_OUT0, -1},                   /* write */                    \
+  {2, RRX_BW_OPEN, 0, 1, 0, 0, RRX_OUT0, 0},                       /* open(path, flags) */        \
+  {3, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, -1},                     /* close */                    \
+  {4, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_FIXED(1, RRX_STAT_BYTES), 0}, /* stat */                     \
+  {5, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_FIXED(1, RRX_STAT_BYTES), -1}, /* fstat */                    \
+  {6, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_FIXED(1, RRX_STAT_BYTES), 0}, /* lstat */                    \
+  {7, RRX_BW_ZERO, 2, 0, 0, 1, {{0, RRX_OUT_ARG_TIMES, 1, 8}, {-1, RRX_OUT_NONE, 0, 0}}, -1}, /* poll, timeout 0 */ \
+  {8, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, -1},                     /* lseek */                    \
+  {16, RRX_BW_ARG_EQ, 1, 0xffffffffu, 0x541b, 0, RRX_FIXED(2, 4), -1}, /* ioctl(FIONREAD) */       \
+  {17, RRX_BW_FD_READ, 0, 0, 0, 0, RRX_RET(1, 2), -1},              /* pread64 */                  \
+  {18, RRX_BW_FD_WRITE, 0, 0, 0, 0, RRX_OUT0, -1},                  /* pwrite64 */                 \
+  {20, RRX_BW_FD_WRITE, 0, 0, 0, 0, RRX_OUT0, -1},                  /* writev */                   \
+  {21, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, 0},                    /* access */                   \
+  {39, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, -1},                    /* getpid */                   \
+  {63, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_FIXED(0, 390), -1},           /* uname */                    \
+  {72, RRX_BW_ARG_EQ, 1, 0xfffffffdu, 1, 0, RRX_OUT0, -1},          /* fcntl(F_GETFD / F_GETFL) */ \
+  {79, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_RET(0, 1), -1},               /* getcwd */                   \
+  {89, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_RET(1, 2), 0},               /* readlink */                 \
+  {96, RRX_BW_ALWAYS, 0, 0, 0, 0, {{0, RRX_OUT_FIXED, 16, 0}, {1, RRX_OUT_FIXED, 8, 0}}, -1}, /* gettimeofday */ \
+  {102, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, -1},                   /* getuid */                   \
+  {104, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, -1},                   /* getgid */                   \
+  {107, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, -1},                   /* geteuid */                  \
+  {108, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, -1},                   /* getegid */                  \
+  {110, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, -1},                   /* getppid */                  \
+  {186, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, -1},                   /* gettid */                   \
+  {201, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_FIXED(0, 8), -1},            /* time */                     \
+  {202, RRX_BW_ARG_EQ, 1, 0x7fu, 1, 0, RRX_OUT0, -1},               /* futex(FUTEX_WAKE) */        \
+  {217, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_RET(1, 2), -1},              /* getdents64 */               \
+  {228, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_FIXED(1, 16), -1},           /* clock_gettime */            \
+  {229, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_FIXED(1, 16), -1},           /* clock_getres */             \
+  {232, RRX_BW_ZERO, 3, 0, 0, 0, {{1, RRX_OUT_RET_TIMES, 2, 12}, {-1, RRX_OUT_NONE, 0, 0}}, -1}, /* epoll_wait, timeout 0 */ \
+  {257, RRX_BW_OPEN, 1, 2, 0, 0, RRX_OUT0, 1},                     /* openat(dirfd, path, flags) */ \
+  {262, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_FIXED(2, RRX_STAT_BYTES), 1}, /* newfstatat */             \
+  {267, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_RET(2, 3), 1},              /* readlinkat */               \
+  {269, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, 1},                   /* faccessat */                \
+  {332, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_FIXED(4, RRX_STATX_BYTES), 1}, /* statx */                 \
+  {439, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, 1},                   /* faccessat2 */
+
+/* A memory range a buffered call wrote. */
+struct rrx_out_range {
+  uint64_t addr;
+  uint64_t len;
+};
+
+/* The ranges call `c` with `args` wrote, given its result `ret` (rax): at most
+ * two; a null pointer and an empty range write nothing. Shared by the library
+ * (which copies them into the record) and the unit test (which compares them
+ * with the syscall table's). */
+static inline unsigned rrx_buffered_outputs(const struct rrx_buffered_call* c, const uint64_t args[6], int64_t ret,
+                                            struct rrx_out_range out[2]) {
+  unsigned count = 0;
+  const int failed = ret < 0 && ret >= -4095;
+  if (failed && !c->out_on_error) return 0;
+  for (int i = 0; i < 2; ++i) {
+    const struct rrx_buffered_out* o = &c->out[i];
+    if (o->arg < 0 || args[o->arg] == 0) continue;
+    uint64_t len = 0;
+    switch (o->size) {
+      case RRX_OUT_FIXED: len = o->n; break;
+      case RRX_OUT_RET:
+        if (failed) continue;
+        len = (uint64_t)ret;
+        if (len > args[o->n]) len = args[o->n];
+        break;
+      case RRX_OUT_ARG_TIMES: len = args[o->n] * o->elem; break;
+      case RRX_OUT_RET_TIMES: {
+        if (failed) continue;
+        uint64_t k = (uint64_t)ret;
+        if (k > args[o->n]) k = args[o->n];
+        len = k * o->elem;
+        break;
+      }
+      default: continue;
+    }
+    if (len == 0) continue;
+    out[count].addr = args[o->arg];
+    out[count].len = len;
+    ++count;
+  }
+  return count;
+}
+
+/* The largest output a record may hold: a call that could write more (read
+ * with a larger count) goes traced. */
+#define RRX_MAX_OUTPUT_BYTES (128u * 1024u)
+
+/* ---- Calls that may block (RRX_BW_FD_READ / RRX_BW_FD_WRITE) ----
+ * Threads are serialized by the recorder, so a buffered call that blocked would
+ * stop the whole tree. The library buffers such a call only where it cannot
+ * block, decided by buffered calls of its own (so the replay, which runs the
+ * same code on the recorded results, decides the same):
+ *  - by the kind of file (an fstat, cached per fd): regular files,
+ *    directories, block devices and /dev/null, zero, full, random, urandom
+ *    never block (RRX_FD_NEVER_BLOCKS); pipes and sockets are streams
+ *    (RRX_FD_STREAM): buffered when fcntl(F_GETFL) has O_NONBLOCK, or, for a
+ *    read, when ioctl(FIONREAD) says data is there (a read then returns what is
+ *    there); any other fd (terminals, other devices, eventfd & co.) stays traced;
+ *  - a write also asks the recorder once per fd (RRX_CALL_FD_INFO, traced):
+ *    writes to rrx's own stdout/stderr (replay re-emits them), to a file some
+ *    recorded process maps shared, or to /proc/PID/mem stay traced.
+ * The cache is per process, in the state page below; it is valid while
+ * fd_epoch is what it was filled at. The recorder raises fd_epoch (a memory
+ * write recorded with the event, so the replay raises it at the same point)
+ * after every traced call the row marks kFdEpoch (close, dup2, clone...:
+ * anything that may give an fd number another file), and when a file
+ * becomes a shared object; the library clears a closed fd's entry itself. */
+#define RRX_STATE_ADDR (RRX_PAGE_ADDR + RRX_PAGE_SIZE)
+#define RRX_FD_CACHE_SIZE 1024u
+struct rrx_process_state {
+  uint32_t fd_epoch;    /* raised by the recorder */
+  uint32_t cache_epoch; /* the fd_epoch that fd_class was filled at (the library's) */
+  uint8_t fd_class[RRX_FD_CACHE_SIZE];
+};
+#define RRX_FD_UNKNOWN 0u
+#define RRX_FD_NEVER_BLOCKS 1u
+#define RRX_FD_STREAM 2u
+#define RRX_FD_TRACED 3u
+#define RRX_FD_KIND_MASK 3u
+#define RRX_FD_WRITE_ASKED 4u  /* RRX_CALL_FD_INFO was asked about the fd */
+#define RRX_FD_WRITE_TRACED 8u /* and said its writes stay traced */
 
 #endif /* RRX_SYSCALLBUF_ABI_H */

@@ -5,6 +5,7 @@
  * from C; the recorder reads the buffer at every stop of the thread and writes
  * one event per call. */
 #include "core/syscallbuf_abi.h"
+#include "preload/buffered_calls.h"
 #include "preload/replay.h"
 
 #include <stddef.h>
@@ -29,8 +30,6 @@ __attribute__((visibility("hidden"))) void* memset(void* dst, int c, size_t n) {
   while (n--) *d++ = (unsigned char)c;
   return dst;
 }
-
-static const struct rrx_buffered_call kCalls[] = {RRX_BUFFERED_CALLS};
 
 /* Both reached from rrx_hook_entry by their TLS offsets (offsets in rrx_thread_locals: below). */
 __attribute__((visibility("hidden"))) __thread struct rrx_thread_locals tl __attribute__((tls_model("initial-exec")));
@@ -74,6 +73,15 @@ static long traced_syscall(long nr, long a0, long a1, long a2, long a3, long a4,
   return page_syscall(RRX_PAGE_ADDR + RRX_TRACED_INSN_OFFSET, nr, a0, a1, a2, a3, a4, a5);
 }
 
+long rrx_traced_syscall(long nr, const uint64_t a[6]) {
+  return traced_syscall(nr, (long)a[0], (long)a[1], (long)a[2], (long)a[3], (long)a[4], (long)a[5]);
+}
+/* The untraced syscall instruction, or on replay the recorded result (preload/replay.h). */
+long rrx_untraced_syscall(long nr, const uint64_t a[6]) {
+  return page_syscall((unsigned long)rrx_untraced_call, nr, (long)a[0], (long)a[1], (long)a[2], (long)a[3],
+                      (long)a[4], (long)a[5]);
+}
+
 static int is_error(long ret) { return ret < 0 && ret >= -4095; }
 
 extern char rrx_hook_entry[];
@@ -81,7 +89,8 @@ static void init_thread(void);
 
 __attribute__((constructor)) static void map_rrx_page(void) {
   const long MAP_PRIVATE_ANON = 0x02 | 0x20, MAP_FIXED_NOREPLACE = 0x100000, PROT_RW = 3, PROT_RX = 5;
-  long p = inline_syscall(NR_mmap, (long)RRX_PAGE_ADDR, RRX_PAGE_SIZE, PROT_RW,
+  /* The rrx page, and after it the process state page (RRX_STATE_ADDR). */
+  long p = inline_syscall(NR_mmap, (long)RRX_PAGE_ADDR, 2 * RRX_PAGE_SIZE, PROT_RW,
                           MAP_PRIVATE_ANON | MAP_FIXED_NOREPLACE, -1, 0);
   if (p != (long)RRX_PAGE_ADDR) return; /* taken (or refused): every call stays traced */
   static const unsigned char kSyscallRet[3] = {0x0f, 0x05, 0xc3};
@@ -123,84 +132,34 @@ static void init_thread(void) {
   tl.state = RRX_TL_BUFFERED;
 }
 
-static const struct rrx_buffered_call* buffered(long nr) {
-  for (unsigned i = 0; i < sizeof kCalls / sizeof kCalls[0]; ++i) {
-    if (kCalls[i].nr == nr) return &kCalls[i];
-  }
-  return NULL;
-}
-
-/* The call to buffer for `nr` in this thread now, or NULL (the first call of a
- * thread sets it up). */
+/* The rule for `nr` in this thread now, or NULL: not buffered (the first call
+ * of a thread sets it up). */
 static const struct rrx_buffered_call* buffer_for(long nr) {
   if (!page_ready) return NULL;
   if (tl.state == RRX_TL_UNINIT) init_thread();
-  return tl.state == RRX_TL_BUFFERED && !tl.locked ? buffered(nr) : NULL;
+  return tl.state == RRX_TL_BUFFERED && !tl.locked ? rrx_buffered_rule(nr) : NULL;
 }
 
-/* One buffered call `nr` with its six arguments, as the program's syscall
- * instruction would have made it; returns rax. One transaction per call:
- * lock, reserve, call from the untraced instruction, copy the outputs,
- * publish, unlock. */
-static long buffer_call(const struct rrx_buffered_call* c, long nr, long a0, long a1, long a2, long a3, long a4,
-                        long a5) {
-  tl.locked = 1;
-  long args[6] = {a0, a1, a2, a3, a4, a5};
-  uint32_t size = RRX_ALIGN8(sizeof(struct rrx_buffer_record));
-  for (int i = 0; i < 2; ++i) {
-    if (c->out_arg[i] >= 0 && args[c->out_arg[i]] != 0) {
-      size += sizeof(struct rrx_buffer_output) + RRX_ALIGN8(c->out_len[i]);
-    }
-  }
-  struct rrx_buffer_header* h = (struct rrx_buffer_header*)tl.buffer;
-  if (h->bytes_used + size > h->capacity) {
-    /* Full: this call goes traced, and the recorder takes every record at its
-     * stop; then the buffer starts over. */
-    long ret = traced_syscall(nr, a0, a1, a2, a3, a4, a5);
-    h->bytes_used = 0;
-    h->record_count = 0;
-    h->generation++;
-    tl.locked = 0;
-    return ret;
-  }
-  struct rrx_buffer_record* r = (struct rrx_buffer_record*)((char*)(h + 1) + h->bytes_used);
-  /* The untraced syscall instruction, or on replay the recorded result (preload/replay.h). */
-  long ret = page_syscall((unsigned long)rrx_untraced_call, nr, a0, a1, a2, a3, a4, a5);
-  r->nr = nr;
-  for (int i = 0; i < 6; ++i) r->args[i] = (uint64_t)args[i];
-  r->ret = ret;
-  r->flags = 0;
-  r->output_count = 0;
-  char* at = (char*)r + RRX_ALIGN8(sizeof *r);
-  if (!is_error(ret)) {
-    for (int i = 0; i < 2; ++i) {
-      if (c->out_arg[i] < 0 || args[c->out_arg[i]] == 0) continue;
-      struct rrx_buffer_output* o = (struct rrx_buffer_output*)at;
-      o->addr = (uint64_t)args[c->out_arg[i]];
-      o->len = c->out_len[i];
-      memcpy(o + 1, (const void*)o->addr, o->len);
-      at += sizeof *o + RRX_ALIGN8(o->len);
-      r->output_count++;
-    }
-  }
-  r->size = (uint32_t)(at - (char*)r);
-  h->record_count++;
-  __asm__ volatile("" ::: "memory");
-  h->bytes_used += r->size; /* published */
-  tl.locked = 0;
-  return ret;
-}
-
-/* The hook for C callers: a call the buffer does not take is made traced from the rrx page. */
+/* The hook for C callers: the call `nr` with its six arguments; returns rax.
+ * One transaction per call: lock, decide (buffered_calls.c: the rule, and
+ * whether it could block), call from the untraced instruction and record, or
+ * make it traced from the rrx page, unlock. */
 __attribute__((visibility("hidden"))) long hook_impl(long nr, long a0, long a1, long a2, long a3, long a4, long a5) {
   if (!page_ready) return inline_syscall(nr, a0, a1, a2, a3, a4, a5);
   const struct rrx_buffered_call* c = buffer_for(nr);
   if (!c) return traced_syscall(nr, a0, a1, a2, a3, a4, a5);
-  return buffer_call(c, nr, a0, a1, a2, a3, a4, a5);
+  tl.locked = 1;
+  const uint64_t args[6] = {(uint64_t)a0, (uint64_t)a1, (uint64_t)a2, (uint64_t)a3, (uint64_t)a4, (uint64_t)a5};
+  struct rrx_buffer_header* h = (struct rrx_buffer_header*)tl.buffer;
+  long ret = rrx_may_buffer(h, c, args) ? rrx_record_call(h, c, args) : traced_syscall(nr, a0, a1, a2, a3, a4, a5);
+  rrx_after_call(c, args);
+  tl.locked = 0;
+  return ret;
 }
 
 /* The hook for patched sites (rrx_hook_entry): a call the buffer does not take
- * goes back to the stub's own syscall instruction (tl.raw; rax stays `nr`). */
+ * now (no rule, or it could block) goes back to the stub's own syscall
+ * instruction (tl.raw; rax stays `nr`), traced on the program's stack. */
 __attribute__((visibility("hidden"))) long hook_entry_impl(long nr, long a0, long a1, long a2, long a3, long a4,
                                                            long a5) {
   const struct rrx_buffered_call* c = buffer_for(nr);
@@ -208,7 +167,18 @@ __attribute__((visibility("hidden"))) long hook_entry_impl(long nr, long a0, lon
     tl.raw = 1;
     return nr;
   }
-  return buffer_call(c, nr, a0, a1, a2, a3, a4, a5);
+  tl.locked = 1;
+  const uint64_t args[6] = {(uint64_t)a0, (uint64_t)a1, (uint64_t)a2, (uint64_t)a3, (uint64_t)a4, (uint64_t)a5};
+  struct rrx_buffer_header* h = (struct rrx_buffer_header*)tl.buffer;
+  if (!rrx_may_buffer(h, c, args)) {
+    tl.locked = 0;
+    tl.raw = 1;
+    return nr;
+  }
+  long ret = rrx_record_call(h, c, args);
+  rrx_after_call(c, args);
+  tl.locked = 0;
+  return ret;
 }
 
 /* The hook for C callers (test programs). */

@@ -36,6 +36,10 @@ __attribute__((visibility("hidden"))) int rrx_replay_take(struct rrx_buffer_head
     return 0;
   }
   const char* p = (const char*)r + RRX_ALIGN8(sizeof *r);
+  for (unsigned i = 0; i < r->string_count; ++i) { /* the path arguments: compared by the record's own check */
+    const struct rrx_buffer_string* str = (const struct rrx_buffer_string*)p;
+    p += sizeof *str + RRX_ALIGN8(str->len);
+  }
   for (unsigned i = 0; i < r->output_count; ++i) {
     const struct rrx_buffer_output* o = (const struct rrx_buffer_output*)p;
     memcpy((void*)o->addr, o + 1, o->len);

@@ -28,6 +28,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <set>
 
 #include "core/cpuid_trap.h"
 #include "core/elf_file.h"
@@ -226,6 +227,8 @@ class Recorder : private PtraceHost {
   void on_syscall_stop(TaskState& ts);
   void on_seccomp_stop(TaskState& ts);
   void flush_buffer(TaskState& ts);
+  int64_t buffered_fd_info(TaskState& ts, uint64_t fd);
+  void raise_fd_epochs(TaskState& ts, bool all_processes, std::vector<sys::Range>& outputs);
   // The fast path stops this task only at its seccomp stops: no program
   // filter of its own (those see every call first: it is traced fully).
   // A tracee whose tracer wants its syscall stops is traced fully too.
@@ -1149,6 +1152,13 @@ void Recorder::flush_buffer(TaskState& ts) {
     sc.setIsError(sys::is_error_return(c.ret));
     sc.setIp(RRX_UNTRACED_IP);
     sc.setFlags(trace::kSyscallBuffered);
+    if (!c.strings.empty()) {
+      auto strs = sc.initStrings(static_cast<unsigned>(c.strings.size()));
+      for (unsigned i = 0; i < c.strings.size(); ++i) {
+        strs[i].setArg(static_cast<uint8_t>(c.strings[i].first));
+        strs[i].setValue(bytes(c.strings[i].second));
+      }
+    }
     if (!c.outputs.empty()) {
       auto mw = sc.initMemWrites(static_cast<unsigned>(c.outputs.size()));
       for (unsigned i = 0; i < c.outputs.size(); ++i) {
@@ -1163,6 +1173,38 @@ void Recorder::flush_buffer(TaskState& ts) {
 // The name of a pending call: an int $0x80 call's from the i386 table.
 std::string call_name(const PendingSyscall& p) {
   return p.i386 ? "int $0x80 " + sys::i386_syscall_name(p.nr) : sys::syscall_name(p.nr);
+}
+
+// RRX_CALL_FD_INFO (core/syscallbuf_abi.h): whether the library must leave
+// writes to fd traced: rrx's own output (replay re-emits it), a shared
+// object (its changes are recorded), /proc/PID/mem (it writes memory).
+int64_t Recorder::buffered_fd_info(TaskState& ts, uint64_t fd_arg) {
+  if (fd_arg > INT32_MAX) return -EBADF;
+  const int fd = static_cast<int>(fd_arg);
+  struct stat st {};
+  if (::stat(("/proc/" + std::to_string(ts.task->tid()) + "/fd/" + std::to_string(fd)).c_str(), &st) != 0) return -EBADF;
+  bool traced = output_of(ts, fd) != 0 || shared_->is_object_fd(ts.task->tid(), fd);
+  if (!traced) {
+    TaskMemReader mem(*ts.task);
+    traced = mem.mem_file(fd).has_value();
+  }
+  return traced ? RRX_FD_INFO_TRACE_WRITES : 0;
+}
+
+// After a call that may give an fd number another file (a kFdEpoch row), or
+// that made a file a shared object (every process: any may write to it):
+// raise the fd epoch of the processes that run the library, as memory
+// writes of the call's event, so the replay raises them at the same point.
+void Recorder::raise_fd_epochs(TaskState& ts, bool all_processes, std::vector<sys::Range>& outputs) {
+  std::set<pid_t> done;
+  for (auto& [tid, other] : tasks_) {
+    if (!other.buffer || done.count(other.tgid) || (!all_processes && other.tgid != ts.tgid)) continue;
+    done.insert(other.tgid);
+    if (auto r = raise_fd_epoch(*other.task)) {
+      if (other.tgid != ts.tgid) r->pid = other.tgid;
+      outputs.push_back(*r);
+    }
+  }
 }
 
 void Recorder::on_syscall_entry(TaskState& ts, const KernelSyscallInfo& info) {
@@ -1267,6 +1309,7 @@ void Recorder::on_syscall_entry(TaskState& ts, const KernelSyscallInfo& info) {
       p.emulated_ret = 0;
     }
   }
+  if (p.nr == RRX_CALL_FD_INFO) p.emulated_ret = ts.buffer ? buffered_fd_info(ts, p.args[0]) : -ENOSYS;
   if (p.emulated_ret) {
     // Skipped: the kernel runs no syscall for nr -1 (or another one the
     // program's filters let through, see skip_number); rax is set at the
@@ -1573,7 +1616,7 @@ void Recorder::on_syscall_exit(TaskState& ts, const KernelSyscallInfo& info) {
   } else if (p.desc) {
     if (p.emulated_ret) {
       ret = *p.emulated_ret;
-      is_error = p.emulated_may_fail && sys::is_error_return(ret);
+      is_error = sys::is_error_return(ret);  // (rrx calls and the ptrace emulation fail with -errno)
       user_regs_struct r = ts.task->regs();
       r.rax = static_cast<uint64_t>(ret);
       ts.task->set_regs(r);
@@ -1593,6 +1636,8 @@ void Recorder::on_syscall_exit(TaskState& ts, const KernelSyscallInfo& info) {
     if (!is_error && p.desc->changes_file.kind != sys::FileChange::None) {
       maps.change = shared_->on_file_change(*p.desc, call, *ts.task);
     }
+    if (p.desc->flags & sys::kFdEpoch) raise_fd_epochs(ts, false, outputs);
+    if (maps.shared_object != 0) raise_fd_epochs(ts, true, outputs);
   }
   if (is_error && !p.seccomp_verdict && (ret == -512 || ret == -513 || ret == -514 || ret == -516 || ret == -EINTR)) {
     flags |= trace::kSyscallInterrupted;

@@ -106,6 +106,14 @@ std::vector<syscallbuf::Call> take_published(Task& task, BufferCursor& cursor) {
   return calls;
 }
 
+std::optional<sys::Range> raise_fd_epoch(Task& task) {
+  uint32_t epoch = 0;
+  if (!task.read_exact(RRX_STATE_ADDR + offsetof(rrx_process_state, fd_epoch), &epoch, sizeof epoch)) return std::nullopt;
+  ++epoch;
+  if (!task.write_mem(RRX_STATE_ADDR + offsetof(rrx_process_state, fd_epoch), &epoch, sizeof epoch)) return std::nullopt;
+  return sys::Range{RRX_STATE_ADDR + offsetof(rrx_process_state, fd_epoch), sizeof epoch};
+}
+
 bool in_preload_code(pid_t tgid, uint64_t ip) {
   if (ip >= RRX_PAGE_ADDR && ip < RRX_PAGE_ADDR + RRX_PAGE_SIZE) return true;
   auto m = proc_mapping_at(tgid, ip);

@@ -7,11 +7,13 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/ptrace_task.h"
 #include "core/seccomp_filter.h"
+#include "core/syscall_table.h"
 #include "core/syscallbuf.h"
 
 namespace rrx::record {
@@ -43,6 +45,12 @@ struct BufferCursor {
 // the memory is gone: a thread being killed). Throws rrx::Error when the
 // header or a record is not what the library writes.
 std::vector<syscallbuf::Call> take_published(Task& task, BufferCursor& cursor);
+
+// Raises the fd epoch in the process state page of `task`'s process (core/
+// syscallbuf_abi.h: the library then forgets what it knew of each fd) and
+// returns the range written, for the event's memory writes; nothing when the
+// page is not there.
+std::optional<sys::Range> raise_fd_epoch(Task& task);
 
 // True when `ip` is in the library's code or the rrx page of process `tgid`:
 // rrx does not take the CPU from a thread there (a transaction must not be

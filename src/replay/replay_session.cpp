@@ -1513,6 +1513,7 @@ void ReplaySession::finish_syscall(RTask& t, schema::Syscall::Reader rec, int64_
       } else if (rec.hasMapping()) {
         fill_mapping(t, rec, static_cast<uint64_t>(live), t.cur.args[1]);
       }
+      write_recorded_memory(t, rec);  // the syscall buffer's fd epochs, raised at a shared map
       break;
     }
     default:

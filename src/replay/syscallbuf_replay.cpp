@@ -49,6 +49,11 @@ std::optional<syscallbuf::Call> takeable(schema::Event::Reader ev, int tid) {
   if (args.size() != 6) return std::nullopt;
   for (unsigned i = 0; i < 6; ++i) c.args[i] = args[i];
   c.ret = sc.getRet();
+  // The path arguments the library's record holds (core/syscallbuf_abi.h).
+  for (auto str : sc.getStrings()) {
+    auto v = str.getValue();
+    c.strings.emplace_back(str.getArg(), std::string(reinterpret_cast<const char*>(v.begin()), v.size()));
+  }
   for (auto w : sc.getMemWrites()) {
     if (w.getTid() != 0 && w.getTid() != tid) return std::nullopt;
     auto d = w.getData();
@@ -121,6 +126,11 @@ size_t BufferFeed::feed(Task& task, int tid, uint64_t buffer, uint32_t open_reco
       break;
     }
     uint32_t pos = static_cast<uint32_t>(bytes.size()) + RRX_ALIGN8(sizeof(rrx_buffer_record));
+    for (const auto& [arg, str] : call->strings) {
+      pos += sizeof(rrx_buffer_string);
+      if (str.size() % 8) padding.emplace_back(pos + str.size(), pos + RRX_ALIGN8(str.size()));
+      pos += RRX_ALIGN8(str.size());
+    }
     for (const auto& o : call->outputs) {
       pos += sizeof(rrx_buffer_output);
       if (o.bytes.size() % 8) padding.emplace_back(pos + o.bytes.size(), pos + RRX_ALIGN8(o.bytes.size()));

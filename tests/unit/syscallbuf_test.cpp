@@ -22,7 +22,27 @@ namespace {
 const rrx_buffered_call kLibraryCalls[] = {RRX_BUFFERED_CALLS};
 }
 
-TEST_CASE("syscallbuf: the library buffers exactly the table's kBuffered calls, with the table's outputs") {
+namespace {
+class NoMemory : public sys::MemReader {
+ public:
+  bool read(uint64_t, void*, size_t) override { return false; }
+};
+
+// Arguments that satisfy call `c`'s rule: distinct pointers, counts, zero
+// timeouts, the argument value the rule wants.
+void sample_args(const rrx_buffered_call& c, uint64_t args[6]) {
+  for (int i = 0; i < 6; ++i) args[i] = 0x10000 * (i + 1);
+  const sys::SyscallDesc* d = sys::lookup(c.nr);
+  for (int i = 0; i < 6; ++i) {
+    if (d->args[i] == sys::Arg::Size || d->args[i] == sys::Arg::UInt || d->args[i] == sys::Arg::Int) args[i] = 100;
+    if (d->args[i] == sys::Arg::Fd || d->args[i] == sys::Arg::DirFd) args[i] = 3;
+  }
+  if (c.when == RRX_BW_ZERO) args[c.cond_arg] = 0;
+  if (c.when == RRX_BW_ARG_EQ) args[c.cond_arg] = c.cond_value;
+}
+}  // namespace
+
+TEST_CASE("syscallbuf: the library buffers exactly the table's kBuffered calls, with the table's rules and outputs") {
   std::set<int> table_set, library_set;
   for (const auto& d : sys::table()) {
     if (d.flags & sys::kBuffered) table_set.insert(d.nr);
@@ -32,21 +52,67 @@ TEST_CASE("syscallbuf: the library buffers exactly the table's kBuffered calls, 
     const sys::SyscallDesc* d = sys::lookup(c.nr);
     REQUIRE(d);
     INFO(d->name);
-    CHECK_FALSE(d->flags & sys::kMayBlock);
     CHECK(d->replay == sys::Replay::Emulate);
-    CHECK(d->outputs == nullptr);
-    for (int i = 0; i < 2; ++i) {
-      if (c.out_arg[i] < 0) {
-        CHECK(d->out[i].size == sys::SizeFrom::None);
-        continue;
-      }
-      CHECK(d->out[i].size == sys::SizeFrom::Fixed);
-      CHECK(d->out[i].arg == c.out_arg[i]);
-      CHECK(d->out[i].n == c.out_len[i]);
+    CHECK(d->buffered.when == c.when);
+    if (c.when == RRX_BW_ALWAYS || c.when == RRX_BW_FD_READ || c.when == RRX_BW_FD_WRITE) {
+      CHECK(d->buffered.arg == -1);
+    } else if (c.when == RRX_BW_OPEN) {
+      CHECK(d->buffered.arg == c.cond_arg);
+      CHECK(d->buffered.mask == c.cond_mask);
+      CHECK(d->args[c.cond_arg] == sys::Arg::Path);
+      CHECK(d->args[c.cond_mask] == sys::Arg::OpenFlags);
+    } else {
+      CHECK(d->buffered.arg == c.cond_arg);
+      CHECK(d->buffered.mask == c.cond_mask);
+      CHECK(d->buffered.value == c.cond_value);
     }
-    CHECK(d->out[2].size == sys::SizeFrom::None);
+    // The path argument, recorded as a string, is the row's.
+    int path = -1;
+    for (int i = 0; i < 6; ++i) {
+      if (d->args[i] == sys::Arg::Path && path < 0) path = i;
+    }
+    CHECK(c.path_arg == path);
+    // A call that may block is buffered only under a rule that says when it cannot.
+    if (d->flags & sys::kMayBlock) CHECK(c.when != RRX_BW_ALWAYS);
+    // The ranges the library copies are the table's (kOutOnError included: poll), for a success and a failure,
+    // with results below and above the count caps.
+    for (int64_t ret : {int64_t{0}, int64_t{40}, int64_t{5000}, int64_t{-22}}) {
+      INFO("ret " << ret);
+      uint64_t args[6];
+      sample_args(c, args);
+      rrx_out_range lib[2];
+      unsigned n = rrx_buffered_outputs(&c, args, ret, lib);
+      sys::CallView view{c.nr, {}, ret};
+      std::memcpy(view.args, args, sizeof view.args);
+      NoMemory none;
+      auto want = sys::output_ranges(*d, view, none);
+      REQUIRE(n == want.size());
+      for (unsigned i = 0; i < n; ++i) {
+        CHECK(lib[i].addr == want[i].addr);
+        CHECK(lib[i].len == want[i].len);
+      }
+    }
   }
   CHECK(table_set == library_set);
+}
+
+TEST_CASE("syscallbuf: calls outside their rule are refused") {
+  auto call = [](int nr, std::initializer_list<uint64_t> a) {
+    syscallbuf::Call c;
+    c.nr = nr;
+    int i = 0;
+    for (uint64_t v : a) c.args[i++] = v;
+    return c;
+  };
+  CHECK(syscallbuf::check_call(call(202, {0x1000, 129 /* FUTEX_WAKE_PRIVATE */, 1})).empty());
+  CHECK_FALSE(syscallbuf::check_call(call(202, {0x1000, 128 /* FUTEX_WAIT_PRIVATE */, 0})).empty());
+  CHECK(syscallbuf::check_call(call(72, {3, 3 /* F_GETFL */})).empty());
+  CHECK(syscallbuf::check_call(call(72, {3, 1 /* F_GETFD */})).empty());
+  CHECK_FALSE(syscallbuf::check_call(call(72, {3, 4 /* F_SETFL */})).empty());
+  CHECK_FALSE(syscallbuf::check_call(call(72, {3, 0 /* F_DUPFD */})).empty());
+  CHECK_FALSE(syscallbuf::check_call(call(7, {0, 0, 1000 /* a timeout */})).empty());
+  CHECK(syscallbuf::check_call(call(7, {0, 0, 0})).empty());
+  CHECK_FALSE(syscallbuf::check_call(call(16, {0, 0x5401 /* TCGETS */, 0})).empty());
 }
 
 TEST_CASE("syscallbuf: records round-trip and are checked against the table") {
@@ -70,8 +136,26 @@ TEST_CASE("syscallbuf: records round-trip and are checked against the table") {
     CHECK(r.size() % 8 == 0);
     bytes.insert(bytes.end(), r.begin(), r.end());
   }
+  syscallbuf::Call d;
+  d.nr = 262;  // newfstatat(AT_FDCWD, "/etc/passwd", 0x4000, 0): a path string and an output
+  d.args[0] = static_cast<uint64_t>(-100);
+  d.args[1] = 0x3000;
+  d.args[2] = 0x4000;
+  d.strings.emplace_back(1, "/etc/passwd");
+  d.outputs.push_back({0x4000, std::vector<uint8_t>(144, 3)});
+  {
+    auto r = syscallbuf::encode_record(d);
+    CHECK(r.size() % 8 == 0);
+    bytes.insert(bytes.end(), r.begin(), r.end());
+  }
   auto got = syscallbuf::parse_records(bytes);
-  REQUIRE(got.size() == 3);
+  REQUIRE(got.size() == 4);
+  CHECK(got[3].strings == d.strings);
+  CHECK(got[3].outputs.size() == 1);
+  CHECK(syscallbuf::check_call(got[3]).empty());
+  syscallbuf::Call not_path = got[3];
+  not_path.strings[0].first = 2;
+  CHECK_FALSE(syscallbuf::check_call(not_path).empty());
   CHECK(got[0].nr == 228);
   CHECK(got[0].outputs.size() == 1);
   CHECK(got[0].outputs[0].bytes == std::vector<uint8_t>(16, 0xab));
@@ -89,9 +173,9 @@ TEST_CASE("syscallbuf: records round-trip and are checked against the table") {
     CHECK_THROWS_AS(syscallbuf::parse_records(bytes), Error);
   }
   SECTION("a call the table does not buffer is refused") {
-    syscallbuf::Call open;
-    open.nr = 2;
-    CHECK_FALSE(syscallbuf::check_call(open).empty());
+    syscallbuf::Call mmap;
+    mmap.nr = 9;
+    CHECK_FALSE(syscallbuf::check_call(mmap).empty());
   }
   SECTION("outputs other than the table's are refused") {
     got[0].outputs[0].bytes.resize(8);

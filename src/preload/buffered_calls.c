@@ -1,0 +1,238 @@
+/* Which calls the preload library records in its buffer, and when: the rules
+ * of core/syscallbuf_abi.h (RRX_BUFFERED_CALLS) applied to one call, the
+ * cannot-block checks for calls that may block (by the kind of file, cached
+ * per fd in the process state page), and the transaction that records a call
+ * with the memory it wrote. Called by preload.c's hook with the buffer locked. */
+#include "preload/buffered_calls.h"
+
+enum {
+  NR_read = 0, NR_write = 1, NR_close = 3, NR_fstat = 5, NR_ioctl = 16, NR_fcntl = 72, NR_newfstatat = 262,
+};
+enum {
+  kO_NONBLOCK = 04000, kO_TRUNC = 01000, kO_DIRECTORY = 0200000, kO_PATH = 010000000, kO_NOFOLLOW = 0400000,
+  kO_CREAT = 0100, kF_GETFL = 3, kEFAULT = 14, kFIONREAD = 0x541b, kAT_SYMLINK_NOFOLLOW = 0x100, kENOENT = 2,
+};
+/* struct stat (x86-64): st_mode at 24, st_rdev at 40. */
+enum { kStatMode = 24, kStatRdev = 40, kS_IFMT = 0170000, kS_IFREG = 0100000, kS_IFDIR = 0040000,
+       kS_IFBLK = 0060000, kS_IFCHR = 0020000, kS_IFIFO = 0010000, kS_IFSOCK = 0140000, kS_IFLNK = 0120000 };
+
+static const struct rrx_buffered_call kCalls[] = {RRX_BUFFERED_CALLS};
+#define kCallCount (sizeof kCalls / sizeof kCalls[0])
+/* nr -> index in kCalls + 1 (0: not buffered), for the numbers below 512. */
+static uint8_t call_index[512];
+static int index_built;
+
+const struct rrx_buffered_call* rrx_buffered_rule(long nr) {
+  if (!index_built) {
+    for (unsigned i = 0; i < kCallCount; ++i) {
+      if (kCalls[i].nr >= 0 && kCalls[i].nr < 512) call_index[kCalls[i].nr] = (uint8_t)(i + 1);
+    }
+    index_built = 1;
+  }
+  if (nr < 0 || nr >= 512 || call_index[nr] == 0) return 0;
+  return &kCalls[call_index[nr] - 1];
+}
+
+static int is_error(long ret) { return ret < 0 && ret >= -4095; }
+
+static void copy(void* dst, const void* src, uint64_t n) {
+  __asm__ volatile("rep movsb" : "+D"(dst), "+S"(src), "+c"(n) : : "memory");
+}
+
+/* The bytes a record of call `c` with `args` needs at most (outputs sized by
+ * the result count at their cap), or 0 when that is more than a record may hold. */
+static uint32_t record_bound(const struct rrx_buffered_call* c, const uint64_t args[6]) {
+  uint64_t size = RRX_ALIGN8(sizeof(struct rrx_buffer_record));
+  for (int i = 0; i < 2; ++i) {
+    const struct rrx_buffered_out* o = &c->out[i];
+    if (o->arg < 0 || args[o->arg] == 0) continue;
+    uint64_t len = 0;
+    switch (o->size) {
+      case RRX_OUT_FIXED: len = o->n; break;
+      case RRX_OUT_RET: len = args[o->n]; break;
+      case RRX_OUT_ARG_TIMES:
+      case RRX_OUT_RET_TIMES:
+        if (args[o->n] > RRX_MAX_OUTPUT_BYTES) return 0;
+        len = args[o->n] * o->elem;
+        break;
+      default: break;
+    }
+    if (len > RRX_MAX_OUTPUT_BYTES) return 0;
+    size += sizeof(struct rrx_buffer_output) + RRX_ALIGN8(len);
+  }
+  if (c->path_arg >= 0) size += sizeof(struct rrx_buffer_string) + RRX_MAX_PATH_BYTES;
+  return (uint32_t)size;
+}
+
+long rrx_record_call(struct rrx_buffer_header* h, const struct rrx_buffered_call* c, const uint64_t args[6]) {
+  const long nr = c->nr;
+  uint32_t bound = record_bound(c, args);
+  if (bound == 0) return rrx_traced_syscall(nr, args);
+  if (h->bytes_used + bound > h->capacity) {
+    /* Full: this call goes traced, and the recorder takes every record at its
+     * stop; then the buffer starts over. */
+    long ret = rrx_traced_syscall(nr, args);
+    h->bytes_used = 0;
+    h->record_count = 0;
+    h->generation++;
+    return ret;
+  }
+  struct rrx_buffer_record* r = (struct rrx_buffer_record*)((char*)(h + 1) + h->bytes_used);
+  long ret = rrx_untraced_syscall(nr, args);
+  r->nr = nr;
+  for (int i = 0; i < 6; ++i) r->args[i] = args[i];
+  r->ret = ret;
+  r->flags = 0;
+  r->output_count = 0;
+  r->string_count = 0;
+  char* at = (char*)r + RRX_ALIGN8(sizeof *r);
+  /* The path, read after the call: the kernel read it without a fault unless
+   * it failed with EFAULT (a bad pointer must not fault in the library). */
+  if (c->path_arg >= 0 && args[c->path_arg] != 0 && ret != -kEFAULT) {
+    const char* p = (const char*)args[c->path_arg];
+    uint32_t len = 0;
+    while (len < RRX_MAX_PATH_BYTES && p[len] != 0) ++len;
+    if (len < RRX_MAX_PATH_BYTES) {
+      struct rrx_buffer_string* str = (struct rrx_buffer_string*)at;
+      str->arg = (uint32_t)c->path_arg;
+      str->len = len;
+      copy(str + 1, p, len);
+      at += sizeof *str + RRX_ALIGN8(len);
+      r->string_count = 1;
+    }
+  }
+  struct rrx_out_range out[2];
+  unsigned n = rrx_buffered_outputs(c, args, ret, out);
+  for (unsigned i = 0; i < n; ++i) {
+    struct rrx_buffer_output* o = (struct rrx_buffer_output*)at;
+    o->addr = out[i].addr;
+    o->len = out[i].len;
+    copy(o + 1, (const void*)o->addr, o->len);
+    at += sizeof *o + RRX_ALIGN8(o->len);
+    r->output_count++;
+  }
+  r->size = (uint32_t)(at - (char*)r);
+  h->record_count++;
+  __asm__ volatile("" ::: "memory");
+  h->bytes_used += r->size; /* published */
+  return ret;
+}
+
+/* A check of the library's own, recorded like any buffered call. */
+static long check_call(struct rrx_buffer_header* h, long nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3) {
+  uint64_t args[6] = {a0, a1, a2, a3, 0, 0};
+  return rrx_record_call(h, rrx_buffered_rule(nr), args);
+}
+
+static struct rrx_process_state* state(void) {
+  struct rrx_process_state* ps = (struct rrx_process_state*)RRX_STATE_ADDR;
+  if (ps->cache_epoch != ps->fd_epoch) {
+    /* The recorder saw an fd change meanings since the cache was filled. */
+    for (unsigned i = 0; i < RRX_FD_CACHE_SIZE; ++i) ps->fd_class[i] = RRX_FD_UNKNOWN;
+    ps->cache_epoch = ps->fd_epoch;
+  }
+  return ps;
+}
+
+static uint8_t kind_of_mode(uint32_t mode, uint64_t rdev) {
+  switch (mode & kS_IFMT) {
+    case kS_IFREG:
+    case kS_IFDIR:
+    case kS_IFBLK:
+      return RRX_FD_NEVER_BLOCKS;
+    case kS_IFCHR:
+      /* /dev/null, zero, full, random, urandom (major 1; random no longer blocks) */
+      if (rdev == 0x103 || rdev == 0x105 || rdev == 0x107 || rdev == 0x108 || rdev == 0x109) return RRX_FD_NEVER_BLOCKS;
+      return RRX_FD_TRACED;
+    case kS_IFIFO:
+    case kS_IFSOCK:
+      return RRX_FD_STREAM;
+    default:
+      return RRX_FD_TRACED; /* anonymous inodes (eventfd, timerfd, signalfd, inotify...) */
+  }
+}
+
+/* The class byte of fd (RRX_FD_*), asking what the cache does not know. */
+static uint8_t fd_class(struct rrx_buffer_header* h, long fd, int writing) {
+  if (fd < 0) return RRX_FD_TRACED;
+  struct rrx_process_state* ps = state();
+  uint8_t k = (uint64_t)fd < RRX_FD_CACHE_SIZE ? ps->fd_class[fd] : RRX_FD_UNKNOWN;
+  if ((k & RRX_FD_KIND_MASK) == RRX_FD_UNKNOWN) {
+    uint64_t st[RRX_STAT_BYTES / 8];
+    if (is_error(check_call(h, NR_fstat, (uint64_t)fd, (uint64_t)st, 0, 0))) return RRX_FD_TRACED;
+    uint32_t mode;
+    uint64_t rdev;
+    copy(&mode, (char*)st + kStatMode, 4);
+    copy(&rdev, (char*)st + kStatRdev, 8);
+    k = kind_of_mode(mode, rdev);
+  }
+  if (writing && !(k & RRX_FD_WRITE_ASKED)) {
+    uint64_t args[6] = {(uint64_t)fd, 0, 0, 0, 0, 0};
+    long info = rrx_traced_syscall(RRX_CALL_FD_INFO, args);
+    /* At that stop other threads may have run and given fd another file. */
+    if (is_error(info) || ps->cache_epoch != ps->fd_epoch) return RRX_FD_TRACED;
+    k |= RRX_FD_WRITE_ASKED | ((info & RRX_FD_INFO_TRACE_WRITES) ? RRX_FD_WRITE_TRACED : 0);
+  }
+  if ((uint64_t)fd < RRX_FD_CACHE_SIZE) ps->fd_class[fd] = k;
+  return k;
+}
+
+/* 1 when a read (writing = 0) or write of fd cannot block. */
+static int fd_cannot_block(struct rrx_buffer_header* h, long fd, int writing) {
+  uint8_t k = fd_class(h, fd, writing);
+  if (writing && (k & RRX_FD_WRITE_TRACED)) return 0;
+  switch (k & RRX_FD_KIND_MASK) {
+    case RRX_FD_NEVER_BLOCKS: return 1;
+    case RRX_FD_STREAM: {
+      long fl = check_call(h, NR_fcntl, (uint64_t)fd, kF_GETFL, 0, 0);
+      if (is_error(fl)) return 0;
+      if (fl & kO_NONBLOCK) return 1;
+      if (writing) return 0;
+      int avail = 0;
+      long r = check_call(h, NR_ioctl, (uint64_t)fd, kFIONREAD, (uint64_t)&avail, 0);
+      return r == 0 && avail > 0; /* the read returns what is there */
+    }
+    default: return 0;
+  }
+}
+
+/* An open that cannot block: not of a FIFO or device (which wait for the other
+ * end or a device), found with a buffered stat of the path first. */
+static int open_cannot_block(struct rrx_buffer_header* h, const struct rrx_buffered_call* c, const uint64_t args[6]) {
+  const uint64_t flags = args[c->cond_mask];
+  if (flags & kO_TRUNC) return 0; /* may change a shared object's size: the recorder looks at it */
+  if (flags & (kO_PATH | kO_DIRECTORY | kO_NONBLOCK)) return 1;
+  uint64_t dirfd = c->cond_arg == 0 ? (uint64_t)-100 /* AT_FDCWD */ : args[0];
+  uint64_t st[RRX_STAT_BYTES / 8];
+  long r = check_call(h, NR_newfstatat, dirfd, args[c->cond_arg], (uint64_t)st,
+                      (flags & kO_NOFOLLOW) ? kAT_SYMLINK_NOFOLLOW : 0);
+  if (is_error(r)) return r == -kENOENT || !(flags & kO_CREAT);  /* the open fails, or creates a file */
+  uint32_t mode;
+  copy(&mode, (char*)st + kStatMode, 4);
+  switch (mode & kS_IFMT) {
+    case kS_IFREG:
+    case kS_IFDIR:
+    case kS_IFLNK: /* O_NOFOLLOW: fails with ELOOP */
+      return 1;
+    default:
+      return 0;
+  }
+}
+
+int rrx_may_buffer(struct rrx_buffer_header* h, const struct rrx_buffered_call* c, const uint64_t args[6]) {
+  switch (c->when) {
+    case RRX_BW_ALWAYS: return 1;
+    case RRX_BW_FD_READ: return fd_cannot_block(h, (long)args[0], 0);
+    case RRX_BW_FD_WRITE: return fd_cannot_block(h, (long)args[0], 1);
+    case RRX_BW_OPEN: return open_cannot_block(h, c, args);
+    case RRX_BW_ZERO: return args[c->cond_arg] == 0;
+    case RRX_BW_ARG_EQ: return (args[c->cond_arg] & c->cond_mask) == c->cond_value;
+    default: return 0;
+  }
+}
+
+void rrx_after_call(const struct rrx_buffered_call* c, const uint64_t args[6]) {
+  if (c->nr == NR_close && args[0] < RRX_FD_CACHE_SIZE) {
+    state()->fd_class[args[0]] = RRX_FD_UNKNOWN; /* the number may name another file next */
+  }
+}
