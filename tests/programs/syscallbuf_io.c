@@ -62,6 +62,14 @@ int main(int argc, char** argv) {
     total += n;
   }
   char three[4] = {0};
+  // The first call at each libc syscall site is traced (the recorder patches
+  // the site then): warm the sites checked as buffered below.
+  (void)pread(fd, three, 3, 1000);
+  (void)access(path, F_OK);
+  {
+    char w[8];
+    (void)readlink("/proc/self/exe", w, sizeof w);
+  }
   if (pread(fd, three, 3, 1000) != 3) return perror("pread"), 1;
   struct stat st;
   if (fstat(fd, &st) != 0) return perror("fstat"), 1;
