@@ -33,6 +33,12 @@
 #define RRX_UNTRACED_IP (RRX_PAGE_ADDR + RRX_UNTRACED_INSN_OFFSET + 2u)
 #define RRX_TRACED_IP (RRX_PAGE_ADDR + RRX_TRACED_INSN_OFFSET + 2u)
 
+/* rrx's LD_PRELOAD entry (record/preload_env.h): the recorder adds it as the
+ * last entry of envp on the stack of each dynamically linked image at exec,
+ * its string in the stack outside the kernel's environment block, right after
+ * these 8 bytes; the library's constructor takes it out of envp again. */
+#define RRX_ENV_MARKER 0x5652454c52505852ull /* "RXPRLERV" */
+
 /* rrx's private syscall numbers (far above the kernel's, as rr's rrcalls): made
  * from the traced instruction, answered by the recorder, ENOSYS without it.
  *   RRX_CALL_INIT_BUFFER(buffer, capacity, version): this thread's buffer is at

@@ -87,6 +87,24 @@ static int is_error(long ret) { return ret < 0 && ret >= -4095; }
 extern char rrx_hook_entry[];
 static void init_thread(void);
 
+/* The recorder added rrx's LD_PRELOAD as the last entry of envp, its string
+ * right after RRX_ENV_MARKER (record/preload_env.h); ld.so has read it. Take
+ * it out so that the program's environment is its own: envp is the array on
+ * the stack that environ points to (ld.so passes it to every constructor). */
+__attribute__((constructor)) static void hide_preload_entry(int argc, char** argv, char** envp) {
+  if (argc < 0 || !argv || envp != argv + argc + 1) return;
+  char** e = envp;
+  while (*e) ++e;
+  if (e == envp) return;
+  const char* last = e[-1];
+  static const char kName[] = "LD_PRELOAD=";
+  if (((uint64_t)last & 7) != 0 || *(const uint64_t*)(last - 8) != RRX_ENV_MARKER) return;
+  for (size_t i = 0; i + 1 < sizeof kName; ++i) {
+    if (last[i] != kName[i]) return;
+  }
+  e[-1] = 0;
+}
+
 __attribute__((constructor)) static void map_rrx_page(void) {
   const long MAP_PRIVATE_ANON = 0x02 | 0x20, MAP_FIXED_NOREPLACE = 0x100000, PROT_RW = 3, PROT_RX = 5;
   /* The rrx page, and after it the process state page (RRX_STATE_ADDR). */

@@ -46,6 +46,7 @@
 #include "record/cpuid_record.h"
 #include "record/namespaces.h"
 #include "record/own_tracer.h"
+#include "record/preload_env.h"
 #include "record/ptrace_emulation.h"
 #include "record/seccomp_record.h"
 #include "record/site_patch.h"
@@ -229,6 +230,7 @@ class Recorder : private PtraceHost {
   void flush_buffer(TaskState& ts);
   int64_t buffered_fd_info(TaskState& ts, uint64_t fd);
   void raise_fd_epochs(TaskState& ts, bool all_processes, std::vector<sys::Range>& outputs);
+  std::string preload_library_;  // librrx_preload.so with --syscallbuf, else empty
   // The fast path stops this task only at its seccomp stops: no program
   // filter of its own (those see every call first: it is traced fully).
   // A tracee whose tracer wants its syscall stops is traced fully too.
@@ -1747,6 +1749,14 @@ void Recorder::on_exec(TaskState& ts, pid_t former_tid) {
   if (elf.kind != ElfSummary::Kind::Elf64X86_64) {
     abort_recording(exe + " is not an x86-64 program; rrx records x86-64 Linux programs only");
   }
+  // Before the stack is recorded: the replay writes it back as it is here.
+  if (!preload_library_.empty() && !elf.interpreter.empty()) {
+    try {
+      add_preload_entry(task, regs, preload_library_);
+    } catch (const Error& e) {
+      abort_recording(e.what());
+    }
+  }
   InitialStack stack = InitialStack::read(task, regs.rsp);
   // The vDSO stays (programs look its symbols up); its time, getcpu and
   // getrandom functions become real syscalls, recorded like any other.
@@ -2335,7 +2345,9 @@ int Recorder::run() {
     if (::fstat(fd, &output_stat_[fd - 1]) != 0) output_stat_[fd - 1] = {};
   }
   std::vector<std::string> env = filter_environment(current_environment(), options_.environment);
-  if (options_.syscallbuf) env = with_preload(std::move(env), preload_library_path());
+  // The trace keeps the program's own environment; rrx's LD_PRELOAD is
+  // added to each exec'd image's stack instead (record/preload_env.h).
+  if (options_.syscallbuf) preload_library_ = preload_library_path();
   std::string no_faulting_why;
   cpuid_faulting_ = use_cpuid_faulting(options_.no_cpuid_faulting, &no_faulting_why);
   if (!cpuid_faulting_) random_insns_ = std::make_unique<RandomInsnFinder>(no_faulting_why);

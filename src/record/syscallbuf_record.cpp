@@ -39,18 +39,6 @@ std::string preload_library_path() {
   return lib.string();
 }
 
-std::vector<std::string> with_preload(std::vector<std::string> env, const std::string& library) {
-  for (auto& e : env) {
-    if (e.starts_with("LD_PRELOAD=")) {
-      std::string rest = e.substr(11);
-      e = "LD_PRELOAD=" + library + (rest.empty() ? "" : ":" + rest);
-      return env;
-    }
-  }
-  env.push_back("LD_PRELOAD=" + library);
-  return env;
-}
-
 namespace {
 constexpr uint32_t kIpLo = static_cast<uint32_t>(RRX_UNTRACED_IP);
 constexpr uint32_t kIpHi = static_cast<uint32_t>(RRX_UNTRACED_IP >> 32);

@@ -22,9 +22,6 @@ namespace rrx::record {
 // install), or $RRX_PRELOAD_LIB. Throws rrx::Error when it is missing.
 std::string preload_library_path();
 
-// The environment with the library added in front of any LD_PRELOAD.
-std::vector<std::string> with_preload(std::vector<std::string> env, const std::string& library);
-
 // In the child, before its exec (after the recorder seized it): the filter
 // that allows calls made from RRX_UNTRACED_IP and returns SECCOMP_RET_TRACE for
 // every other. Sets PR_SET_NO_NEW_PRIVS when the kernel asks for it. Returns
