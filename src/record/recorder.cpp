@@ -55,6 +55,7 @@
 #include "record/shared_objects.h"
 #include "record/signal_state.h"
 #include "record/terminal.h"
+#include "record/task_run_state.h"
 #include "record/tree_exit.h"
 #include "trace_format/format.h"
 #include "trace_format/regs_codec.h"
@@ -178,6 +179,7 @@ struct TaskState {
   bool in_syscall = false;
   PendingSyscall pending;
   bool entry_recorded = false;         // a SyscallEntry event was written: the exit gets its own event
+  std::chrono::steady_clock::time_point syscall_since;  // when rrx let its current syscall run
   bool at_syscall_boundary = false;    // resumed from a syscall exit stop (at boundary_ip)
   uint64_t boundary_ip = 0;            // where that syscall returns to
   std::deque<siginfo_t> held_signals;  // asynchronous signals waiting for a syscall boundary
@@ -700,7 +702,8 @@ constexpr std::chrono::milliseconds kPreemptAfter{100};
 // is interrupted with PTRACE_INTERRUPT and its position recorded as a preemption.
 void Recorder::check_time_slice() {
   if (current_ == 0 || runnable_.empty()) return;
-  auto elapsed = std::chrono::steady_clock::now() - run_start_;
+  const auto now = std::chrono::steady_clock::now();
+  auto elapsed = now - run_start_;
   // With --chaos, the drawn slice is both limits.
   const std::chrono::steady_clock::duration in_kernel_after = chaos_ ? slice_ : std::chrono::milliseconds(20);
   const std::chrono::steady_clock::duration preempt_after = chaos_ ? slice_ : kPreemptAfter;
@@ -711,6 +714,20 @@ void Recorder::check_time_slice() {
   if (ts.exiting) return;  // it gives the CPU back when the kernel is done with it
   if (ts.in_syscall && ts.pending.seccomp_verdict) return;  // refused by its filter: it returns at once
   if (ts.in_syscall) {
+    // The trace's order is the order in which calls took effect, and a
+    // call's effect (the bytes a write sends to rrx's output, which replay
+    // shows again at its exit event) is recorded at its exit. So a call
+    // gives way only when it has itself waited in the kernel for a slice
+    // (not counting the user code before it) and the kernel says it is
+    // asleep there: one still running (on a loaded machine, a write to a
+    // file can take a slice), or already at its exit stop that rrx has yet
+    // to take, keeps the CPU, and its exit event comes before any event of
+    // the others. A write to rrx's output gives way only while it sleeps
+    // interruptibly (the output is a full pipe or terminal, whose reader
+    // may be one of the others), not while the kernel writes a file for it.
+    if (now - ts.syscall_since < in_kernel_after) return;
+    const KernelRunState state = kernel_run_state(ts.task->tid());
+    if (state != KernelRunState::Sleeping && (state != KernelRunState::DiskSleep || ts.pending.output != 0)) return;
     if (!ts.entry_recorded && !ts.pending.recorded_at_entry) {
       bool exec = ts.pending.desc && ts.pending.desc->special == sys::Special::Execve;
       write_syscall_entry(ts, exec ? stored_exec_target(ts) : "");
@@ -1212,6 +1229,7 @@ void Recorder::raise_fd_epochs(TaskState& ts, bool all_processes, std::vector<sy
 void Recorder::on_syscall_entry(TaskState& ts, const KernelSyscallInfo& info) {
   PendingSyscall& p = ts.pending;
   p = PendingSyscall{};
+  ts.syscall_since = std::chrono::steady_clock::now();
   p.nr = static_cast<int64_t>(info.entry.nr);
   std::memcpy(p.args, info.entry.args, sizeof p.args);
   p.ip = info.instruction_pointer;
