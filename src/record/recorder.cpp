@@ -150,7 +150,6 @@ struct PendingSyscall {
   const sys::SyscallDesc* desc = nullptr;
   bool refused = false;  // skipped by rrx: fails with ENOSYS
   std::optional<int64_t> emulated_ret;  // skipped by rrx, which answers for the kernel (prctl PR_SET_TSC)
-  bool emulated_may_fail = false;  // emulated_ret may be -errno (ptrace and waits of the ptrace emulation)
   bool quiet_refusal = false;  // refused because the program has a fallback: no warning
   int refusal_errno = ENOSYS;  // what a refused call fails with
   std::string refusal_reason;  // why, when not the call itself (a map of a perf_event fd)
@@ -2139,7 +2138,6 @@ void Recorder::emulate_at_entry(TaskState& ts, bool* held) {
   const pid_t tid = ts.task->tid();
   if (p.desc->special == sys::Special::Ptrace) {
     p.emulated_ret = emu_.request(tid, p.args);
-    p.emulated_may_fail = true;
     return;
   }
   int64_t ret = 0;
@@ -2149,7 +2147,6 @@ void Recorder::emulate_at_entry(TaskState& ts, bool* held) {
       return;
     case PtraceEmulation::Wait::Answered:
       p.emulated_ret = ret;
-      p.emulated_may_fail = true;
       return;
     case PtraceEmulation::Wait::Block:
       // It waits at its entry stop until a tracee stops (answer_wait), or
@@ -2260,7 +2257,6 @@ void Recorder::answer_wait(pid_t waiter, int64_t ret) {
   if (it == tasks_.end()) return;
   TaskState& ts = it->second;
   ts.pending.emulated_ret = ret;
-  ts.pending.emulated_may_fail = true;
   // Skipped in the kernel; its exit stop comes through the loop.
   unless_killed(ts, [&] {
     user_regs_struct r = ts.task->regs();
