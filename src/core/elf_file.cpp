@@ -18,10 +18,53 @@
 
 namespace rrx {
 
+namespace {
+
+// The DT_NEEDED names of the file open as `fd` with program headers `ph`, in
+// order; empty when the dynamic section or its string table is unreadable.
+std::vector<std::string> needed_libraries(int fd, const std::vector<Elf64_Phdr>& ph) {
+  const Elf64_Phdr* dyn_ph = nullptr;
+  for (const auto& p : ph) {
+    if (p.p_type == PT_DYNAMIC) dyn_ph = &p;
+  }
+  if (!dyn_ph || dyn_ph->p_filesz == 0 || dyn_ph->p_filesz > (1u << 20)) return {};
+  std::vector<Elf64_Dyn> dyn(dyn_ph->p_filesz / sizeof(Elf64_Dyn));
+  size_t bytes = dyn.size() * sizeof(Elf64_Dyn);
+  if (::pread(fd, dyn.data(), bytes, static_cast<off_t>(dyn_ph->p_offset)) != static_cast<ssize_t>(bytes)) return {};
+  uint64_t strtab = 0, strsz = 0;
+  std::vector<uint64_t> names;
+  for (const auto& d : dyn) {
+    if (d.d_tag == DT_NULL) break;
+    if (d.d_tag == DT_STRTAB) strtab = d.d_un.d_ptr;
+    if (d.d_tag == DT_STRSZ) strsz = d.d_un.d_val;
+    if (d.d_tag == DT_NEEDED) names.push_back(d.d_un.d_val);
+  }
+  if (names.empty() || strsz == 0 || strsz > (16u << 20)) return {};
+  // DT_STRTAB is an address: its file offset from the PT_LOAD that holds it.
+  uint64_t file_off = UINT64_MAX;
+  for (const auto& p : ph) {
+    if (p.p_type == PT_LOAD && strtab >= p.p_vaddr && strtab - p.p_vaddr < p.p_filesz &&
+        strsz <= p.p_filesz - (strtab - p.p_vaddr)) {
+      file_off = p.p_offset + (strtab - p.p_vaddr);
+    }
+  }
+  if (file_off == UINT64_MAX) return {};
+  std::string table(strsz, '\0');
+  if (::pread(fd, table.data(), strsz, static_cast<off_t>(file_off)) != static_cast<ssize_t>(strsz)) return {};
+  std::vector<std::string> out;
+  for (uint64_t off : names) {
+    if (off >= table.size()) return {};
+    out.emplace_back(table.c_str() + off, strnlen(table.c_str() + off, table.size() - off));
+  }
+  return out;
+}
+
+}  // namespace
+
 ElfSummary inspect_program(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw_errno(path);
-  ElfSummary s{ElfSummary::Kind::NotExecutable, "", false};
+  ElfSummary s{ElfSummary::Kind::NotExecutable, "", false, {}};
   Elf64_Ehdr eh{};
   ssize_t n = ::pread(fd, &eh, sizeof eh, 0);
   if (n >= 2 && eh.e_ident[0] == '#' && eh.e_ident[1] == '!') {
@@ -49,6 +92,7 @@ ElfSummary inspect_program(const std::string& path) {
               }
             }
           }
+          if (!s.interpreter.empty()) s.needed = needed_libraries(fd, ph);
         }
       }
     }

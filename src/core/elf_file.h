@@ -12,6 +12,10 @@ struct ElfSummary {
   enum class Kind { Elf64X86_64, Elf32, OtherArch, Script, NotExecutable } kind;
   std::string interpreter;  // PT_INTERP, empty for static programs
   bool is_static = false;
+  // DT_NEEDED of the program's dynamic section, in order: the libraries ld.so
+  // loads first, after any LD_PRELOAD (empty for static programs, or when the
+  // dynamic section cannot be read).
+  std::vector<std::string> needed;
 };
 
 // Throws rrx::Error when the file cannot be read.

@@ -29,7 +29,38 @@ std::string string_at(const std::string& bytes, uint64_t sp, uint64_t addr) {
 
 }  // namespace
 
-void add_preload_entry(Task& task, user_regs_struct& regs, const std::string& library) {
+bool must_load_first(const std::string& name) {
+  std::string base = name.substr(name.rfind('/') + 1);  // (npos + 1 == 0)
+  return base.starts_with("libasan.so") || base.starts_with("libclang_rt.asan");
+}
+
+std::string preload_list(const std::string& library, const std::string& user_preload,
+                         const std::vector<std::string>& needed) {
+  std::vector<std::string> user;  // ld.so splits on spaces and colons, skips empty entries
+  size_t start = 0;
+  while (start <= user_preload.size()) {
+    size_t end = user_preload.find_first_of(" :", start);
+    if (end == std::string::npos) end = user_preload.size();
+    if (end > start) user.push_back(user_preload.substr(start, end - start));
+    start = end + 1;
+  }
+  std::string first;
+  if (!user.empty()) {
+    if (must_load_first(user.front())) {
+      first = user.front();
+      user.erase(user.begin());
+    }
+  } else if (!needed.empty() && must_load_first(needed.front()) &&
+             needed.front().find_first_of(" :") == std::string::npos) {
+    first = needed.front();  // loaded as a preload, then found again by name for DT_NEEDED
+  }
+  std::string out = first.empty() ? library : first + ":" + library;
+  for (const auto& u : user) out += ":" + u;
+  return out;
+}
+
+void add_preload_entry(Task& task, user_regs_struct& regs, const std::string& library,
+                       const std::vector<std::string>& needed) {
   InitialStack stack = InitialStack::read(task, regs.rsp);
   const std::string& b = stack.bytes;
   uint64_t argc = word_at(b, 0);
@@ -46,7 +77,7 @@ void add_preload_entry(Task& task, user_regs_struct& regs, const std::string& li
   if (env_null + 8 != stack.auxv_offset || table_end > b.size()) {
     throw Error("unexpected initial stack layout at exec (argc " + std::to_string(argc) + ")");
   }
-  std::string value = "LD_PRELOAD=" + library + (user_preload.empty() ? "" : ":" + user_preload);
+  std::string value = "LD_PRELOAD=" + preload_list(library, user_preload, needed);
   // The new table is one entry longer; after it the marker and the string.
   size_t shift = (8 + 8 + value.size() + 1 + 15) & ~size_t{15};
   uint64_t new_sp = stack.sp - shift;

@@ -1769,7 +1769,7 @@ void Recorder::on_exec(TaskState& ts, pid_t former_tid) {
   // Before the stack is recorded: the replay writes it back as it is here.
   if (!preload_library_.empty() && !elf.interpreter.empty()) {
     try {
-      add_preload_entry(task, regs, preload_library_);
+      add_preload_entry(task, regs, preload_library_, elf.needed);
     } catch (const Error& e) {
       abort_recording(e.what());
     }
