@@ -1037,10 +1037,15 @@ void Recorder::on_new_task(TaskState& parent, int event) {
   ts.seccomp = parent.seccomp;  // threads and processes inherit the filters
   if (event == PTRACE_EVENT_FORK) site_patches_.copy(parent.tgid, child);
   ts.vfork_child = event == PTRACE_EVENT_VFORK || (event != PTRACE_EVENT_CLONE && (flags & CLONE_VM));
-  if (parent.buffer && !(flags & CLONE_SETTLS) && event != PTRACE_EVENT_CLONE) {
-    // A fork copies the buffer (already taken up to here); a vfork child
-    // writes into its parent's until it execs.
-    ts.buffer = event == PTRACE_EVENT_VFORK ? parent.buffer : std::make_shared<BufferCursor>(*parent.buffer);
+  if (parent.buffer && !(flags & CLONE_SETTLS)) {
+    // Without CLONE_SETTLS the child runs on its parent's thread pointer:
+    // the library's thread-locals, so its buffer, are the parent's. In the
+    // same memory (a vfork child until it execs; a thread made by a raw
+    // clone, such as LeakSanitizer's tracer) both write that buffer, each
+    // call taken at the stop of the thread that made it (threads are
+    // serialized); a fork copies it (already taken up to here).
+    const bool same_memory = (flags & CLONE_VM) || event == PTRACE_EVENT_VFORK;
+    ts.buffer = same_memory ? parent.buffer : std::make_shared<BufferCursor>(*parent.buffer);
   }
   auto orphan = orphan_stops_.find(child);
   if (orphan != orphan_stops_.end()) {

@@ -1595,10 +1595,13 @@ int ReplaySession::on_clone(RTask& t, int event) {
   child.exe_copy = t.exe_copy;
   child.auxv = t.auxv;
   child.image_event = t.image_event;
-  child.syscallbuf = event == PTRACE_EVENT_CLONE ? 0 : t.syscallbuf;  // a new thread registers its own
   child.own_tid = c.getChildOwnTid();
   child.clone_undo = t.clone_undo;
   uint64_t flags = c.getFlags();
+  // A new TLS (CLONE_SETTLS: a thread of pthread_create) registers its own
+  // buffer; without one the child's library thread-locals, buffer included,
+  // are its parent's (the recorder's rule: Recorder::on_new_task).
+  child.syscallbuf = (flags & CLONE_SETTLS) ? 0 : t.syscallbuf;
   if (flags & (CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID)) {
     uint64_t addr = 0;
     if (t.cur.nr == SYS_clone3) {
