@@ -74,8 +74,8 @@ struct rrx_thread_locals {
 #define RRX_TL_BUFFERED 1u
 #define RRX_TL_DISABLED 2u /* the recorder said no (or no recorder): every call traced */
 
-/* The per-thread buffer: this header, then records back to back. Only the
- * library writes it, the recorder only reads it: a record is published by
+/* The per-thread buffer: this header, then records back to back. The
+ * library writes it, the recorder only reads it (but for trace_all): a record is published by
  * raising bytes_used after it is complete. When the next record would not fit,
  * the library makes that call traced (the recorder takes every published
  * record at that stop, as at every stop of the thread), then empties the
@@ -106,7 +106,12 @@ struct rrx_buffer_header {
   uint32_t record_count; /* published records */
   uint32_t bytes_used;   /* published bytes of records */
   uint32_t replay_end;   /* replay only: records below this offset were put there by the replayer */
-  uint32_t reserved;     /* 0 */
+  uint32_t trace_all;    /* written by the recorder alone (0 at init): non-zero while every call of
+                            the thread must be seen by it (a tracer in the recording follows the
+                            thread; seccomp strict mode, which rrx enforces). The library then
+                            buffers nothing: each call is made from its own site, traced. A memory
+                            write of the event at which the recorder changes it, so replay changes
+                            it at the same point. */
 };
 #define RRX_BUFFER_MAGIC 0x42585252u /* "RRXB" */
 

@@ -141,7 +141,7 @@ static void init_thread(void) {
   h->record_count = 0;
   h->bytes_used = 0;
   h->replay_end = 0;
-  h->reserved = 0;
+  h->trace_all = 0;
   if (traced_syscall(RRX_CALL_INIT_BUFFER, p, RRX_BUFFER_BYTES, RRX_SYSCALLBUF_VERSION, 0, 0, 0) != 0) {
     traced_syscall(NR_munmap, p, size, 0, 0, 0, 0);
     return;
@@ -155,7 +155,9 @@ static void init_thread(void) {
 static const struct rrx_buffered_call* buffer_for(long nr) {
   if (!page_ready) return NULL;
   if (tl.state == RRX_TL_UNINIT) init_thread();
-  return tl.state == RRX_TL_BUFFERED && !tl.locked ? rrx_buffered_rule(nr) : NULL;
+  if (tl.state != RRX_TL_BUFFERED || tl.locked) return NULL;
+  if (((const volatile struct rrx_buffer_header*)tl.buffer)->trace_all) return NULL;
+  return rrx_buffered_rule(nr);
 }
 
 /* The hook for C callers: the call `nr` with its six arguments; returns rax.

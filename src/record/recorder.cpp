@@ -231,6 +231,14 @@ class Recorder : private PtraceHost {
   void flush_buffer(TaskState& ts);
   int64_t buffered_fd_info(TaskState& ts, uint64_t fd);
   void raise_fd_epochs(TaskState& ts, bool all_processes, std::vector<sys::Range>& outputs);
+  // Every call of this thread must stop: a tracer in the recording follows it
+  // (it expects the syscall stops, registers and seccomp events of each call
+  // at its own site), or it is in seccomp strict mode, which rrx enforces at
+  // the stops. The library must not buffer its calls then.
+  bool must_see_every_call(const TaskState& ts) const {
+    return emu_.traced(ts.task->tid()) || (ts.seccomp && ts.seccomp->is_strict());
+  }
+  void sync_trace_all(TaskState& ts, std::vector<sys::Range>& outputs);
   std::string preload_library_;  // librrx_preload.so with --syscallbuf, else empty
   // The fast path stops this task only at its seccomp stops: no program
   // filter of its own (those see every call first: it is traced fully).
@@ -1230,6 +1238,28 @@ void Recorder::raise_fd_epochs(TaskState& ts, bool all_processes, std::vector<sy
   }
 }
 
+// After a call that may change must_see_every_call of some thread (a ptrace
+// request, a seccomp mode, a new buffer): the trace_all of each buffer whose
+// threads' answer changed, as memory writes of the call's event, so the
+// replay changes it at the same point. (A buffer shared by tasks, see
+// on_new_task, is set while any of them must be seen.)
+void Recorder::sync_trace_all(TaskState& ts, std::vector<sys::Range>& outputs) {
+  std::map<BufferCursor*, std::pair<TaskState*, bool>> want;
+  for (auto& [tid, other] : tasks_) {
+    if (!other.buffer) continue;
+    auto& w = want[other.buffer.get()];
+    if (!w.first) w.first = &other;
+    w.second = w.second || must_see_every_call(other);
+  }
+  for (auto& [cursor, w] : want) {
+    if (cursor->trace_all == w.second) continue;
+    if (auto r = set_trace_all(*w.first->task, *cursor, w.second)) {
+      if (w.first->tgid != ts.tgid) r->pid = w.first->tgid;
+      outputs.push_back(*r);
+    }
+  }
+}
+
 void Recorder::on_syscall_entry(TaskState& ts, const KernelSyscallInfo& info) {
   PendingSyscall& p = ts.pending;
   p = PendingSyscall{};
@@ -1662,6 +1692,10 @@ void Recorder::on_syscall_exit(TaskState& ts, const KernelSyscallInfo& info) {
     }
     if (p.desc->flags & sys::kFdEpoch) raise_fd_epochs(ts, false, outputs);
     if (maps.shared_object != 0) raise_fd_epochs(ts, true, outputs);
+    if (options_.syscallbuf &&
+        (p.desc->special == sys::Special::Ptrace || p.seccomp_install || p.nr == RRX_CALL_INIT_BUFFER)) {
+      sync_trace_all(ts, outputs);
+    }
   }
   if (is_error && !p.seccomp_verdict && (ret == -512 || ret == -513 || ret == -514 || ret == -516 || ret == -EINTR)) {
     flags |= trace::kSyscallInterrupted;

@@ -102,6 +102,14 @@ std::optional<sys::Range> raise_fd_epoch(Task& task) {
   return sys::Range{RRX_STATE_ADDR + offsetof(rrx_process_state, fd_epoch), sizeof epoch};
 }
 
+std::optional<sys::Range> set_trace_all(Task& task, BufferCursor& cursor, bool on) {
+  const uint32_t value = on ? 1 : 0;
+  const uint64_t addr = cursor.addr + offsetof(rrx_buffer_header, trace_all);
+  if (!task.write_mem(addr, &value, sizeof value)) return std::nullopt;
+  cursor.trace_all = on;
+  return sys::Range{addr, sizeof value};
+}
+
 bool in_preload_code(pid_t tgid, uint64_t ip) {
   if (ip >= RRX_PAGE_ADDR && ip < RRX_PAGE_ADDR + RRX_PAGE_SIZE) return true;
   auto m = proc_mapping_at(tgid, ip);

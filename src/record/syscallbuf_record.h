@@ -36,6 +36,7 @@ struct BufferCursor {
   uint64_t addr = 0;        // struct rrx_buffer_header in the thread's memory
   uint32_t generation = 0;  // the library's generation the cursor counts in
   uint32_t taken = 0;       // bytes of records already turned into events
+  bool trace_all = false;   // the header's trace_all as the recorder last wrote it
 };
 
 // The records published since the cursor, which moves past them (none when
@@ -48,6 +49,12 @@ std::vector<syscallbuf::Call> take_published(Task& task, BufferCursor& cursor);
 // returns the range written, for the event's memory writes; nothing when the
 // page is not there.
 std::optional<sys::Range> raise_fd_epoch(Task& task);
+
+// Sets the header's trace_all (core/syscallbuf_abi.h: the library buffers
+// none of the thread's calls while it is set) in `task`'s memory and returns
+// the range written, for the event's memory writes; nothing when the header
+// cannot be written (the memory is gone).
+std::optional<sys::Range> set_trace_all(Task& task, BufferCursor& cursor, bool on);
 
 // True when `ip` is in the library's code or the rrx page of process `tgid`:
 // rrx does not take the CPU from a thread there (a transaction must not be

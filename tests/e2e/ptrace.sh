@@ -11,6 +11,10 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/lib/mt.sh"
 
 rr_check_native tracer --stdout-has "traceme: 5 getppid, exit status 0" -- "$(prog ptrace_tracer)"
+# Under the fast path a tracee's calls are not buffered while a tracer in the
+# recording follows it: the tracer sees each getppid stop at its own site.
+rr_check_native tracer_sb --stdout-has "traceme: 5 getppid, exit status 0" --record-arg --syscallbuf \
+  -- "$(prog ptrace_tracer)"
 
 # LeakSanitizer: a leak found at exit, reported on stderr, exit status 1.
 cat >"$WORK/leak.c" <<'C'

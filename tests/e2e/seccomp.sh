@@ -8,7 +8,7 @@
 # SIGSYS blocked: the forced SIGSYS kills), KILL_PROCESS (also with another
 # thread blocked in read), KILL_THREAD of one
 # thread among two and of the last one, strict mode (a write, then SIGKILL;
-# or exit), a default-KILL allowlist with a thread whose rseq rrx refuses,
+# or exit; also under --syscallbuf, where rrx enforces it), a default-KILL allowlist with a thread whose rseq rrx refuses,
 # and a user-notification listener, which rrx refuses with a warning.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
@@ -28,6 +28,14 @@ rr_check_native sc_kill_thread --status 0 --stdout-has "the thread is gone; getp
 rr_check_native sc_strict --status 137 --stdout-has "in strict mode: write works" -- "$S" strict
 rr_check_native sc_strict_exit --status 3 --stdout-has "in strict mode: write works" -- "$S" strict-exit
 rr_check_native sc_allowlist --status 0 --stdout-has "joined" -- "$S" allowlist
+# Under the fast path rrx enforces strict mode itself (the kernel refuses it
+# over rrx's filter), at its stops: from then on the thread's buffer takes no
+# call (a buffered write would first check its fd with calls strict mode
+# forbids), so the write is traced, and allowed, and the next call kills.
+rr_check_native sc_strict_sb --status 137 --stdout-has "in strict mode: write works" --record-arg --syscallbuf \
+  -- "$S" strict
+rr_check_native sc_strict_exit_sb --status 3 --stdout-has "in strict mode: write works" --record-arg --syscallbuf \
+  -- "$S" strict-exit
 
 # A listener's supervisor decides calls in another process (and may let them
 # run): rrx refuses the filter (ENOSYS) and says so.
@@ -56,6 +64,8 @@ dump_has sc_errno 'mmap\(.*= -1 EPERM .*\(seccomp ERRNO\(1\)\)'
 dump_has sc_trap 'getppid\(\) = 110 \(seccomp TRAP\(7\)\)'
 dump_has sc_kill_process 'getppid\(\) = \? \(killed: seccomp KILL_PROCESS\)'
 dump_has sc_strict 'getpid\(\) = \? \(killed: seccomp strict mode\)'
+dump_has sc_strict_sb 'getpid\(\) = \? \(killed: seccomp strict mode\)'
+dump_has sc_strict_sb '^ *[0-9]+ \[[0-9]+\] write\(1, .*\) = 28$'
 
 # A filter that refuses arch_prctl(ARCH_SET_CPUID) stays across exec: rrx
 # leaves cpuid untrapped in the new program (and says so) rather than fail
