@@ -180,8 +180,8 @@ size_t BufferFeed::take(Task& task) {
   uint32_t taken_bytes = 0;
   for (uint32_t i = 0; i < taken; ++i) taken_bytes += f.sizes[i];
   if (h.bytes_used != f.start_bytes + taken_bytes) {
-    throw Error("the syscall buffer's length (" + std::to_string(h.bytes_used) + ") does not match the " +
-                std::to_string(taken) + " records it took");
+    throw Error("the syscall buffer's length (" + std::to_string(h.bytes_used) + ") at 0x" + fmt_hex(f.buffer) +
+                " does not match the " + std::to_string(taken) + " records it took");
   }
   uint64_t at = f.buffer + sizeof h + f.start_bytes;
   uint32_t zero = 0;
