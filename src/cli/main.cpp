@@ -57,17 +57,21 @@ int main(int argc, char** argv) {
                                             "Seed of --chaos's draws (default: random; shown by rrx info)");
   record->add_flag("--strict", rec.strict, "Fail on a syscall rrx cannot record instead of refusing it with ENOSYS");
   record->add_flag("-q,--quiet", rec.quiet, "Do not print where the trace went");
-  // The last of --syscallbuf and -n wins (a test's own flag after the suite's RRX_E2E_RECORD_ARGS).
-  bool rec_syscallbuf = false;
+  // The last of --syscallbuf and -n wins (a test's own flag after the suite's RRX_E2E_RECORD_ARGS);
+  // without either, the build's default (RRX_SYSCALLBUF_DEFAULT in the top-level CMakeLists.txt).
+  bool rec_syscallbuf = RRX_SYSCALLBUF_DEFAULT;
   record
       ->add_flag_callback("--syscallbuf", [&rec_syscallbuf] { rec_syscallbuf = true; },
-                          "Record the calls the preload library buffers in-process, without a ptrace stop each "
-                          "(the fast path: patched syscall sites; off by default in this version, see README)")
+                          std::string("Record the calls the preload library buffers in-process, without a ptrace "
+                                      "stop each (the fast path: patched syscall sites; ") +
+                              (RRX_SYSCALLBUF_DEFAULT ? "the default" : "off by default in this build") +
+                              ", see README)")
       ->trigger_on_parse();
   record
       ->add_flag_callback("-n,--no-syscallbuf", [&rec_syscallbuf] { rec_syscallbuf = false; },
-                          "Record every syscall through ptrace stops (no preload library, no site patching; "
-                          "the default)")
+                          std::string("Record every syscall through ptrace stops (no preload library, no site "
+                                      "patching") +
+                              (RRX_SYSCALLBUF_DEFAULT ? ")" : "; the default in this build)"))
       ->trigger_on_parse();
   record->add_flag("--no-cpuid-faulting", rec.no_cpuid_faulting,
                    "Do not trap cpuid even where CPUID faulting is available (as on machines without it: "

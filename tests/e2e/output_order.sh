@@ -6,6 +6,7 @@
 # byte as the recording did. A write whose exit stop came after another
 # task's writes (rrx gave the CPU away while the write was done or still
 # running in the kernel) replays its bytes too late.
+# rrx-e2e: one record mode (each recording is made with --syscallbuf and with -n)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 

@@ -5,6 +5,7 @@
 # without an LD_PRELOAD of the user's own, which still loads, and with an
 # empty environment), an exec'd child still loads the library (its calls are
 # buffered), and the replays are identical.
+# rrx-e2e: one record mode (each recording names its mode)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 

@@ -5,6 +5,7 @@
 # exactly, each is an event of its own in `rrx dump` (marked "(buffered)"),
 # `rrx info` says the fast path was on, and -n records the same program with
 # ptrace stops only.
+# rrx-e2e: one record mode (each recording names its mode)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 

@@ -5,6 +5,7 @@
 # the bytes each read); reads that would block (an empty pipe a thread fills
 # later, a socket a child writes later) stay traced and do not hang the tree;
 # a child killed during buffered calls loses none of them; replay is exact.
+# rrx-e2e: one record mode (each recording names its mode)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 

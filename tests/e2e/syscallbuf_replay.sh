@@ -7,6 +7,7 @@
 # one stop per call (RRX_SYSCALLBUF_REPLAY=stops), and a trace whose buffered
 # call has another argument than the program passes diverges at that call's
 # event, found by the library's comparison, with and without the stops.
+# rrx-e2e: one record mode (each recording names its mode)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 

@@ -8,7 +8,10 @@
 # RRX_E2E_STRATEGIES="regs sysemu" replays with these skip strategies instead
 # of those `rrx replay --list-skip-strategies` prints ("none": no extra ones).
 # RRX_E2E_RECORD_ARGS="--syscallbuf" adds these arguments to every `rrx record`
-# of rr_record (to run the whole suite with the fast path).
+# of rr_record (to run the whole suite with the fast path; CTest's "e2e
+# --syscallbuf: NAME" or "e2e -n: NAME" tests run each script so, in the mode
+# that is not the build's default, unless the script has a line
+# "# rrx-e2e: one record mode": tests/CMakeLists.txt).
 # RRX_E2E_TIMEOUT bounds each rrx command (seconds, default 60; after one
 # command timed out, the others of the script get 15 s, so that a hanging rrx
 # fails the script quickly instead of hitting CTest's limit).
