@@ -238,6 +238,7 @@ class Recorder : private PtraceHost {
   bool seccomp_stops_only(const TaskState& ts) const {
     return options_.syscallbuf && !ts.seccomp && !emu_.wants_syscall_stops(ts.task->tid());
   }
+  void inject_held_signal(TaskState& ts);
   void on_syscall_entry(TaskState& ts, const KernelSyscallInfo& info);
   void on_syscall_exit(TaskState& ts, const KernelSyscallInfo& info);
   // Fast path: after the event of a traced call that the buffer takes, the
@@ -1225,6 +1226,14 @@ void Recorder::raise_fd_epochs(TaskState& ts, bool all_processes, std::vector<sy
   }
 }
 
+// Re-raises the first held asynchronous signal (on_signal delivers it with
+// its original siginfo when its stop comes), unless one is on its way.
+void Recorder::inject_held_signal(TaskState& ts) {
+  if (ts.held_signals.empty() || ts.injecting_signal != 0) return;
+  ts.injecting_signal = ts.held_signals.front().si_signo;
+  ::syscall(SYS_tgkill, ts.tgid, ts.task->tid(), ts.injecting_signal);
+}
+
 void Recorder::on_syscall_entry(TaskState& ts, const KernelSyscallInfo& info) {
   PendingSyscall& p = ts.pending;
   p = PendingSyscall{};
@@ -1308,6 +1317,15 @@ void Recorder::on_syscall_entry(TaskState& ts, const KernelSyscallInfo& info) {
     if (held) return;
   }
   ts.kernel_regs.reset();
+  if (!p.refused && p.desc && (p.desc->flags & sys::kMayBlock)) {
+    // A held asynchronous signal was due when the thread ran user code: it
+    // is pending for this call as it would have been without rrx, so a call
+    // that would wait (for a pipe, for the signal's own sender, or forever:
+    // a SIGSTOP whose sender waits for the stop) is interrupted by it, and
+    // it is delivered at the exit as at any boundary. Held until the exit,
+    // it would wait behind a call that may never return.
+    inject_held_signal(ts);
+  }
   if (p.nr == RRX_CALL_INIT_BUFFER) {
     // The library registers this thread's buffer; without the fast path (or
     // from a library of another version) it records nothing in-process.
@@ -1415,6 +1433,9 @@ void Recorder::patch_site(TaskState& ts, uint64_t ip_after) {
   std::optional<AppliedPatch> done = site_patches_.patch(*ts.task, ts.tgid, site, busy, &arrived);
   ts.held_signals.insert(ts.held_signals.end(), arrived.begin(), arrived.end());
   if (!done) return;
+  // The thread returns into the stub now: a signal that stops it there
+  // before it runs on is still at this syscall's boundary (on_signal).
+  if (done->new_ip != 0 && ts.at_syscall_boundary) ts.boundary_ip = done->new_ip;
   capnp::MallocMessageBuilder m;
   auto ev = begin_event(m, ts);
   fill_site_patch(ev.initSitePatch(), *done);
@@ -1683,10 +1704,7 @@ void Recorder::on_syscall_exit(TaskState& ts, const KernelSyscallInfo& info) {
   }
 
   // A held asynchronous signal is delivered now, at this syscall boundary.
-  if (!ts.held_signals.empty() && ts.injecting_signal == 0) {
-    ts.injecting_signal = ts.held_signals.front().si_signo;
-    ::syscall(SYS_tgkill, ts.tgid, ts.task->tid(), ts.injecting_signal);
-  }
+  inject_held_signal(ts);
   // Others are waiting and this one had its share: switch at this boundary.
   // (Not after an interrupted syscall: the signal that interrupted it is
   // delivered right away, and its event must follow this one.)
