@@ -1433,9 +1433,6 @@ void Recorder::patch_site(TaskState& ts, uint64_t ip_after) {
   std::optional<AppliedPatch> done = site_patches_.patch(*ts.task, ts.tgid, site, busy, &arrived);
   ts.held_signals.insert(ts.held_signals.end(), arrived.begin(), arrived.end());
   if (!done) return;
-  // The thread returns into the stub now: a signal that stops it there
-  // before it runs on is still at this syscall's boundary (on_signal).
-  if (done->new_ip != 0 && ts.at_syscall_boundary) ts.boundary_ip = done->new_ip;
   capnp::MallocMessageBuilder m;
   auto ev = begin_event(m, ts);
   fill_site_patch(ev.initSitePatch(), *done);
