@@ -103,8 +103,8 @@ echo ==main-alone==\n
 info threads
 echo ==end==\n
 set scheduler-locking off
-reverse-continue
 echo ==rc-held==\n
+reverse-continue
 bt 1
 echo ==end==\n
 " "$WORK/chain.gdb.out"
