@@ -246,6 +246,7 @@ class Recorder : private PtraceHost {
   bool seccomp_stops_only(const TaskState& ts) const {
     return options_.syscallbuf && !ts.seccomp && !emu_.wants_syscall_stops(ts.task->tid());
   }
+  void inject_held_signal(TaskState& ts);
   void on_syscall_entry(TaskState& ts, const KernelSyscallInfo& info);
   void on_syscall_exit(TaskState& ts, const KernelSyscallInfo& info);
   // Fast path: after the event of a traced call that the buffer takes, the
@@ -1260,6 +1261,14 @@ void Recorder::sync_trace_all(TaskState& ts, std::vector<sys::Range>& outputs) {
   }
 }
 
+// Re-raises the first held asynchronous signal (on_signal delivers it with
+// its original siginfo when its stop comes), unless one is on its way.
+void Recorder::inject_held_signal(TaskState& ts) {
+  if (ts.held_signals.empty() || ts.injecting_signal != 0) return;
+  ts.injecting_signal = ts.held_signals.front().si_signo;
+  ::syscall(SYS_tgkill, ts.tgid, ts.task->tid(), ts.injecting_signal);
+}
+
 void Recorder::on_syscall_entry(TaskState& ts, const KernelSyscallInfo& info) {
   PendingSyscall& p = ts.pending;
   p = PendingSyscall{};
@@ -1343,6 +1352,15 @@ void Recorder::on_syscall_entry(TaskState& ts, const KernelSyscallInfo& info) {
     if (held) return;
   }
   ts.kernel_regs.reset();
+  if (!p.refused && p.desc && (p.desc->flags & sys::kMayBlock)) {
+    // A held asynchronous signal was due when the thread ran user code: it
+    // is pending for this call as it would have been without rrx, so a call
+    // that would wait (for a pipe, for the signal's own sender, or forever:
+    // a SIGSTOP whose sender waits for the stop) is interrupted by it, and
+    // it is delivered at the exit as at any boundary. Held until the exit,
+    // it would wait behind a call that may never return.
+    inject_held_signal(ts);
+  }
   if (p.nr == RRX_CALL_INIT_BUFFER) {
     // The library registers this thread's buffer; without the fast path (or
     // from a library of another version) it records nothing in-process.
@@ -1722,10 +1740,7 @@ void Recorder::on_syscall_exit(TaskState& ts, const KernelSyscallInfo& info) {
   }
 
   // A held asynchronous signal is delivered now, at this syscall boundary.
-  if (!ts.held_signals.empty() && ts.injecting_signal == 0) {
-    ts.injecting_signal = ts.held_signals.front().si_signo;
-    ::syscall(SYS_tgkill, ts.tgid, ts.task->tid(), ts.injecting_signal);
-  }
+  inject_held_signal(ts);
   // Others are waiting and this one had its share: switch at this boundary.
   // (Not after an interrupted syscall: the signal that interrupted it is
   // delivered right away, and its event must follow this one.)

@@ -189,6 +189,9 @@ void Breakpoints::sync_memory(int pid) {
   }
   for (uint64_t addr : want) {
     if (in.count(addr)) continue;
+    // Code a site patch moved into its stub no longer runs here: an int3
+    // inside the patch's jump would only change where the jump goes.
+    if (session_.inside_patched_jump(pid, addr)) continue;
     uint8_t orig;
     if (t->read_exact(addr, &orig, 1) && t->write_mem(addr, &kInt3, 1)) in[addr] = orig;
   }
@@ -272,7 +275,9 @@ void Breakpoints::on_address_space_change(int tid, bool exec) {
     Int3s& in = inserted_[memory_of(pid)];
     for (auto it = in.begin(); it != in.end();) {
       uint8_t byte;
-      if (t.read_exact(it->first, &byte, 1) && byte == kInt3) {
+      // (A site patch's jump is the code there now, whatever its bytes.)
+      if (t.read_exact(it->first, &byte, 1) && byte == kInt3 &&
+          !session_.inside_patched_jump(memory_of(pid), it->first)) {
         ++it;
       } else {
         it = in.erase(it);  // unmapped, or mapped anew: the original byte is there

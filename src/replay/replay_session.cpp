@@ -1595,6 +1595,7 @@ int ReplaySession::on_clone(RTask& t, int event) {
   child.exe_copy = t.exe_copy;
   child.auxv = t.auxv;
   child.image_event = t.image_event;
+  if (!thread) copy_patched_jumps(t.pid, rec_child);
   child.own_tid = c.getChildOwnTid();
   child.clone_undo = t.clone_undo;
   uint64_t flags = c.getFlags();

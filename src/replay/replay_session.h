@@ -203,6 +203,13 @@ class ReplaySession {
   // How process `pid` ended, once its main thread is gone.
   std::optional<Stop> process_exit(int pid) const;
 
+  // Whether `addr` lies inside the jump a site patch of the fast path wrote
+  // into process `pid`'s code, past the jump's first byte, as the replay
+  // stands now (site_patch_replay.cpp). The instructions that were there run
+  // relocated in the patch's stub: an int3 written there would not stop at
+  // them, and would change the jump's target instead.
+  bool inside_patched_jump(int pid, uint64_t addr) const;
+
   int recorded_pid() const { return first_pid_; }  // the first process
   int recorded_tid() const { return current_tid_; }
   bool alive() const { return !tasks_.empty(); }
@@ -355,6 +362,16 @@ class ReplaySession {
   // A site patch of the fast path (site_patch_replay.cpp): the same arena,
   // bytes and ip as recorded, applied to the stopped task.
   void apply_site_patch(RTask& t, schema::SitePatch::Reader patch);
+  // The jumps site patches wrote, by process: [from, to) written at event
+  // `event`. In effect while the replay is past that event (after a restore
+  // to a checkpoint before it, not yet) and in the image it was written in.
+  struct PatchedJump {
+    uint64_t from = 0, to = 0, event = 0;
+  };
+  std::map<int, std::vector<PatchedJump>> patched_jumps_;
+  uint64_t patching_event_ = UINT64_MAX;  // the patch being applied (in effect already)
+  // A forked child's copy of its parent's code holds the parent's patches.
+  void copy_patched_jumps(int parent_pid, int child_pid);
   // cpuid and rdrand/rdseed (cpuid_replay.cpp).
   void check_cpuid_faulting();
   void enable_cpuid_trap(RTask& t);

@@ -32,13 +32,49 @@ void ReplaySession::apply_site_patch(RTask& t, schema::SitePatch::Reader patch) 
       diverge("patch of the syscall site 0x" + fmt_hex(site), "cannot write 0x" + fmt_hex(w.getAddr()));
     }
   }
+  if (patch.getWrites().size() != 0) {
+    // The last write is the jump at the site (record/site_patch.h).
+    auto jump = patch.getWrites()[patch.getWrites().size() - 1];
+    PatchedJump j{jump.getAddr(), jump.getAddr() + jump.getData().size(), next_number_};
+    auto& jumps = patched_jumps_[t.pid];
+    bool known = false;  // (replayed again after a restore)
+    for (const PatchedJump& k : jumps) known = known || (k.from == j.from && k.event == j.event);
+    if (!known) jumps.push_back(j);
+  }
   if (patch.getNewIp() != 0) {
     user_regs_struct r = task.regs();
     r.rip = patch.getNewIp();
     task.set_regs(r);
   }
   // The debugger's breakpoints in the rewritten bytes (replay/breakpoints.h).
+  // (The patch is in effect already, though its event is the next one until consumed.)
+  patching_event_ = next_number_;
   if (address_space_hook) address_space_hook(t.tid, false);
+  patching_event_ = UINT64_MAX;
+}
+
+bool ReplaySession::inside_patched_jump(int pid, uint64_t addr) const {
+  auto it = patched_jumps_.find(pid);
+  auto task = tasks_.find(pid);
+  if (it == patched_jumps_.end()) return false;
+  const uint64_t image = task == tasks_.end() ? 0 : task->second.image_event;
+  for (const PatchedJump& j : it->second) {
+    bool applied = j.event < next_number_ || j.event == patching_event_;
+    if (applied && j.event >= image && addr > j.from && addr < j.to) return true;
+  }
+  return false;
+}
+
+void ReplaySession::copy_patched_jumps(int parent_pid, int child_pid) {
+  auto it = patched_jumps_.find(parent_pid);
+  if (it == patched_jumps_.end() || parent_pid == child_pid) return;
+  auto& child = patched_jumps_[child_pid];
+  for (const PatchedJump& j : it->second) {
+    if (j.event >= next_number_) continue;  // a later patch of the parent's, from a replay before a restore
+    bool known = false;
+    for (const PatchedJump& k : child) known = known || (k.from == j.from && k.event == j.event);
+    if (!known) child.push_back(j);
+  }
 }
 
 }  // namespace rrx::replay

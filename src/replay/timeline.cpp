@@ -478,15 +478,38 @@ Timeline::Result Timeline::go_to_hit(const HitMark& target) {
   return r;
 }
 
+// Whether the program stands where a step left it at `m`: gdb's next
+// command may be about another thread (`from` is its position) while the
+// replay has not moved.
+bool Timeline::still_at(const Mark& m, const Mark& from) {
+  if (same_mark(m, from)) return true;
+  return m.interval == from.interval && !m.syscall_entry && !m.process_ending && is_at(m, nullptr);
+}
+
+// A reverse step that cannot move goes back to where it started. With
+// held stretches, that is where the last of them ends (`from`, another
+// thread's registers there, names the same place less exactly: its seek
+// stops where that thread first stands so), and they stay due.
+bool Timeline::stay(const Mark& from, std::vector<HeldHits>& chain) {
+  bool back = chain.empty() ? seek(from) : seek(chain.back().at);
+  held_ = std::move(chain);
+  return back;
+}
+
 std::optional<Timeline::HitMark> Timeline::held_hit(const Mark& from) {
-  HeldHits held = held_;
-  held_.valid = false;
-  if (!held.valid || !same_mark(held.at, from) || !seek(held.at)) return std::nullopt;
-  std::vector<HitMark> hits = others_hits_until(held.until);
-  std::erase_if(hits, [&](const HitMark& h) { return h.mark.interval < history_.event; });
-  if (hits.empty()) return std::nullopt;
-  debug("%zu hit(s) held back by a step of thread %d alone: to the last", hits.size(), held.until.tid);
-  return hits.back();
+  std::vector<HeldHits> held = std::move(held_);
+  held_.clear();
+  if (held.empty() || !still_at(held.back().at, from)) return std::nullopt;
+  for (const HeldHits& stretch : held) {  // the latest in time first
+    if (!stretch.crossed) continue;
+    if (!seek(stretch.at)) return std::nullopt;
+    std::vector<HitMark> hits = others_hits_until(stretch.until);
+    std::erase_if(hits, [&](const HitMark& h) { return h.mark.interval < history_.event; });
+    if (hits.empty()) continue;
+    debug("%zu hit(s) held back by a step of thread %d alone: to the last", hits.size(), stretch.until.tid);
+    return hits.back();
+  }
+  return std::nullopt;
 }
 
 Timeline::Result Timeline::reverse_step(const Mark& from, HistoryStart history, bool others_held) {
@@ -501,12 +524,11 @@ Timeline::Result Timeline::reverse_step_search(const Mark& from) {
   if (!others_held_) {
     if (std::optional<HitMark> due = held_hit(from)) return go_to_hit(*due);
   }
-  // A step alone right after one of the same thread: the stretch held back grows.
-  std::optional<Mark> held_until;
-  if (others_held_ && held_.valid && same_mark(held_.at, from) && held_.until.tid == from.tid) {
-    held_until = held_.until;
-  }
-  held_.valid = false;
+  // A step alone right after steps alone (of this thread or others): the chain of held stretches grows.
+  std::vector<HeldHits> chain;
+  if (others_held_ && !held_.empty() && still_at(held_.back().at, from)) chain = std::move(held_);
+  held_.clear();
+  bool crossed_hits = false;
   const int pid = session_.has_task(from.tid) ? session_.pid_of(from.tid) : 0;
   Breakpoints::WatchedBytes after = bps_.watched_bytes(pid);
   bool at_begin = false;
@@ -526,17 +548,25 @@ Timeline::Result Timeline::reverse_step_search(const Mark& from) {
         return go_to_hit(crossed.back());
       }
       if (!seek(*before)) {
-        r.moved = seek(from);
+        r.moved = stay(from, chain);
         r.at = from;
         return r;
       }
       if (!crossed.empty()) {
         debug("reverse step of thread %d alone passes %zu hit(s) of other threads: held back", from.tid,
               crossed.size());
-        if (!held_until) held_until = from;
+        crossed_hits = true;
       }
     }
-    if (held_until) held_ = HeldHits{true, *before, *held_until};
+    if (others_held_ && (crossed_hits || !chain.empty())) {
+      if (!chain.empty() && chain.back().until.tid == from.tid) {
+        chain.back().at = *before;  // the same thread's stretch goes further back
+        chain.back().crossed = chain.back().crossed || crossed_hits;
+      } else {
+        chain.push_back(HeldHits{*before, from, crossed_hits});
+      }
+      held_ = std::move(chain);
+    }
     r.moved = true;
     r.at = *before;
     // Stepped back over a write to a watched location: gdb reports it (old
@@ -544,10 +574,10 @@ Timeline::Result Timeline::reverse_step_search(const Mark& from) {
     r.hit = bps_.watch_changed_since(pid, after);
   } else if (at_begin) {
     r.at_begin = true;
-    r.moved = seek(from);
+    r.moved = stay(from, chain);
     r.at = from;
   } else {
-    r.moved = seek(from);
+    r.moved = stay(from, chain);
     r.at = from;
   }
   return r;
@@ -644,6 +674,7 @@ std::optional<Mark> Timeline::step_until(const Mark& m) {
 }
 
 bool Timeline::goto_event(uint64_t n, Mark& at, std::string& why) {
+  held_.clear();  // the program moves elsewhere
   if (n == 0 || n > session_.event_count()) {
     why = "event " + std::to_string(n) + " is not in this recording (events 1.." +
           std::to_string(session_.event_count()) + ")";
@@ -665,6 +696,7 @@ bool Timeline::goto_event(uint64_t n, Mark& at, std::string& why) {
 }
 
 Mark Timeline::goto_start() {
+  held_.clear();  // the program moves elsewhere
   begin();
   restore(start_);
   finish();
@@ -684,6 +716,7 @@ int Timeline::add_checkpoint(const Mark& at, std::string& why) {
 }
 
 bool Timeline::restart_checkpoint(int id, Mark& at, std::string& why) {
+  held_.clear();  // the program moves elsewhere
   auto it = user_.find(id);
   if (it == user_.end()) {
     why = "no checkpoint " + std::to_string(id) + " (see 'monitor info checkpoints')";

@@ -119,7 +119,7 @@ class Timeline {
   Result reverse_continue(const Mark& from, HistoryStart history);
   Result reverse_step(const Mark& from, HistoryStart history, bool others_held = false);
   // The program went forwards: hits held back by a step alone are void.
-  void forget_held_hits() { held_.valid = false; }
+  void forget_held_hits() { held_.clear(); }
   // The start of event n's interval (user breakpoints out of the way).
   bool goto_event(uint64_t n, Mark& at, std::string& why);
   Mark goto_start();
@@ -156,9 +156,12 @@ class Timeline {
   // Seeks to the hit reverse-continue stops at (for a watchpoint: the
   // instruction or syscall that wrote).
   Result go_to_hit(const HitMark& target);
-  // The last hit held back by a step alone that ended at `from`, if any
+  // The last hit held back by the steps alone that ended at `from`, if any
   // (found with gdb's breakpoints as they are now).
   std::optional<HitMark> held_hit(const Mark& from);
+  bool still_at(const Mark& m, const Mark& from);
+  struct HeldHits;
+  bool stay(const Mark& from, std::vector<HeldHits>& chain);
   Result interrupted(const ReplaySession::Stop& stop);
   // Runs on with rrx's int3 at `addr` (none: 0) until `visit` returns true or
   // the replay cannot go on (at event `last_event` at the latest). Traps and
@@ -211,11 +214,18 @@ class Timeline {
   HistoryStart history_;  // of the reverse search under way
   bool others_held_ = false;  // the reverse step under way moves its thread alone
   // The stretch a step alone went back over: from `at` (where it stopped)
-  // to `until` (where it started); other threads' hits in it are due.
+  // to `until` (where it started); the hits in it of threads other than
+  // until.tid are due (none when it crossed no other thread's events).
+  // Steps alone one after the other, of one thread or of several (gdb
+  // steps A alone, then B alone), make a chain: each stretch ends where
+  // the one before it began, the latest in time first. The next reverse
+  // execution that lets the others run stops at the last hit of the latest
+  // stretch that has one.
   struct HeldHits {
-    bool valid = false;
     Mark at, until;
-  } held_;
+    bool crossed = false;
+  };
+  std::vector<HeldHits> held_;
   bool moving_ = false;
   bool interruptible_ = false;  // inside reverse_continue()/reverse_step()
   std::optional<std::pair<uint64_t, size_t>> last_restored_;  // event, threads (describe())

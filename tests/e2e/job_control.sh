@@ -16,6 +16,11 @@ else
   fail "job_control: rrx dump shows no 'continued after SIGTSTP'"
 fi
 
+# A SIGSTOP that reaches a computing child (rrx holds it for the child's
+# next syscall) is delivered before the read(2) the child blocks in next,
+# which only the parent, once it has seen the stop, ends.
+rr_check_native stop_while_computing --stdout-has "child stopped" -- "$(prog stop_while_computing)"
+
 # From a shell: a background job stopped and continued with kill(1).
 rr_check_native sh_stop_cont --stdout-has "sleep: 0" -- /bin/sh -c \
   'sleep 0.3 & p=$!; kill -STOP $p; kill -CONT $p; wait $p; echo "sleep: $?"'

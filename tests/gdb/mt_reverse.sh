@@ -164,13 +164,16 @@ reject mt 'Remote connection closed|Remote communication error'
 # near the end (where the replay stands) than further back; dropping the
 # oldest would keep the last 6, a few hundred events apart. Costs are
 # replay wall time: on a loaded machine a stall makes a short stretch look
-# costly and shifts the spread, so the session gets three tries.
+# costly and shifts the spread, so the session gets three tries. (A trace
+# of the fast path replays its 20,000 buffered getppid calls in a few stops,
+# with no interval start between them to take a checkpoint at: that replay
+# keeps a stop per call, RRX_SYSCALLBUF_REPLAY=stops.)
 gdb_record thin -- "$RRX_TEST_PROGRAMS/watch_distance" 20000
 OUT=$WORK/thin.gdb.out
 CHECKS=$((CHECKS + 1))
 spread=""
 for try in 1 2 3; do
-  RRX_CHECKPOINT_MAX=6 RRX_CHECKPOINT_SECONDS=0.01 RRX_CHECKPOINT_INTERVAL=0 gdb_run thin '
+  RRX_SYSCALLBUF_REPLAY=stops RRX_CHECKPOINT_MAX=6 RRX_CHECKPOINT_SECONDS=0.01 RRX_CHECKPOINT_INTERVAL=0 gdb_run thin '
 break done
 continue
 echo ==thin==\n

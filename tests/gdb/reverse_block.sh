@@ -78,4 +78,40 @@ expect_in at-first "^#0  first \\(arg=0x0\\) at .*mt_lock_queue.c:$FIRST_AFTER\$
 expect_in rsi "hit Breakpoint 2, second \\(arg=0x0\\) at .*mt_lock_queue.c:$LOCK\$"
 expect_in rsi "^#0  second \\(arg=0x0\\) at .*mt_lock_queue.c:$LOCK\$"
 
+# Steps alone of two threads one after the other (scheduler-locking on: Hc
+# THREAD + bs): `first` back across its futex wait (second's breakpoint hit
+# in it is held back), then main alone. The hit stays due: reverse-continue
+# with every thread running goes to it (second, held by gdb until then, had
+# not yet gone back over it).
+gdb_run mt "
+break mt_lock_queue.c:$FIRST_AFTER
+continue
+delete
+break mt_lock_queue.c:$LOCK
+set scheduler-locking on
+set \$i = 0
+while *(unsigned short *) \$pc != 0x050f && \$i < 200
+  reverse-stepi
+  set \$i = \$i + 1
+end
+echo ==first-alone==\n
+bt 1
+echo ==end==\n
+thread 1
+reverse-stepi
+echo ==main-alone==\n
+info threads
+echo ==end==\n
+set scheduler-locking off
+echo ==rc-held==\n
+reverse-continue
+bt 1
+echo ==end==\n
+" "$WORK/chain.gdb.out"
+OUT=$WORK/chain.gdb.out
+# (At the futex wait's syscall instruction: in libc, or in its patch's stub.)
+expect_in first-alone "^#0  (0x[0-9a-f]+ in )?(futex|__|\\?\\?)"
+expect_in rc-held "hit Breakpoint 2, second \\(arg=0x0\\) at .*mt_lock_queue.c:$LOCK\$"
+expect_in rc-held "^#0  second \\(arg=0x0\\) at .*mt_lock_queue.c:$LOCK\$"
+
 gdb_finish
