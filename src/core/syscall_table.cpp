@@ -917,6 +917,9 @@ bool limit_shapes_replay(uint64_t resource) {
 }
 // setrlimit(resource, new)
 Replay setrlimit_replay(const uint64_t a[6]) { return limit_shapes_replay(a[0]) ? Replay::ExecuteInject : Replay::Emulate; }
+// rt_sigaction(sig, act, oldact, size): a query (act NULL) changes nothing:
+// its recorded answer is the state the replay has too (buffered calls are emulated).
+Replay sigaction_replay(const uint64_t a[6]) { return a[1] == 0 ? Replay::Emulate : Replay::Execute; }
 // prlimit64(pid, resource, new, old): only the caller's own limits (pid 0),
 // only when it sets one.
 Replay prlimit_replay(const uint64_t a[6]) {
@@ -1014,6 +1017,12 @@ struct R {
     r.d.buffered = BufferRule{when, arg, mask, value};
     return r;
   }
+  // kBuffered, buffered when argument `arg` is one of `vs` (RRX_BW_ARG_IN).
+  constexpr R buf_in(int8_t arg, std::initializer_list<uint32_t> vs) const {
+    R r = buf(RRX_BW_ARG_IN, arg);
+    for (uint32_t v : vs) r.d.buffered.values[r.d.buffered.value_count++] = v;
+    return r;
+  }
   constexpr R fl(uint8_t f) const {
     R r = *this;
     r.d.flags |= f;
@@ -1042,10 +1051,10 @@ constexpr SyscallDesc kRows[] = {
   R(10, "mprotect", {Ptr, Size, ProtFlags}, X).fl(kMaps),
   R(11, "munmap", {Ptr, Size}, X).fl(kMaps),
   R(12, "brk", {Ptr}, X).fl(kMaps),
-  R(13, "rt_sigaction", {Signal, Ptr, OutPtr, Size}, X).fixed(2, kKernelSigaction).fl(kSetsSigaction),
+  R(13, "rt_sigaction", {Signal, Ptr, OutPtr, Size}, X).fixed(2, kKernelSigaction).fl(kSetsSigaction).by_args(sigaction_replay).buf(RRX_BW_ZERO, 1),  // a query (act NULL): buffered
   R(14, "rt_sigprocmask", {SigHow, Ptr, OutPtr, Size}, X).argsz(2, 3).fl(kSetsSigmask),
   R(15, "rt_sigreturn", {}, X).fl(kSetsSigmask),
-  R(16, "ioctl", {Fd, IoctlReq, Hex}, E).fn(ioctl_outputs).fl(kBlock).buf(RRX_BW_ARG_EQ, 1, 0xffffffffu, FIONREAD),
+  R(16, "ioctl", {Fd, IoctlReq, Hex}, E).fn(ioctl_outputs).fl(kBlock).buf_in(1, {FIONREAD, TCGETS, TIOCGWINSZ, FIONBIO, FIONCLEX, FIOCLEX}),
   R(17, "pread64", {Fd, OutPtr, Size, Int}, E).ret(1, 2).fl(kBlock).buf(RRX_BW_FD_READ),
   R(18, "pwrite64", {Fd, Ptr, Size, Int}, E).sends(Sends::Buf, 1, 2).changes(FileChange::AtOffset, 0, 3).fn(offset_write_outputs).buf(RRX_BW_FD_WRITE),
   R(19, "readv", {Fd, Ptr, Int}, E).iov(1, 2).fl(kBlock),
@@ -1061,7 +1070,7 @@ constexpr SyscallDesc kRows[] = {
   R(29, "shmget", {Int, Size, Hex}, E),
   R(30, "shmat", {Int, Ptr, Hex}, E).sp(Special::ShmAttach).fl(kMaps),
   R(31, "shmctl", {Int, Int, Ptr}, E).fn(shmctl_outputs),
-  R(32, "dup", {Fd}, E),
+  R(32, "dup", {Fd}, E).buf(RRX_BW_ALWAYS),  // the lowest free number: one the library knows nothing of
   R(33, "dup2", {Fd, Fd}, E).fl(kFdEpoch),
   R(34, "pause", {}, E).fl(kBlock),
   R(35, "nanosleep", {Ptr, OutPtr}, E).fixed(1, kTimespec).fl(kBlock | kOutOnError),
@@ -1101,7 +1110,7 @@ constexpr SyscallDesc kRows[] = {
   R(69, "msgsnd", {Int, Ptr, Size, Hex}, E).fl(kBlock),
   R(70, "msgrcv", {Int, OutPtr, Size, Int, Hex}, E).fn(msgrcv_outputs).fl(kBlock),
   R(71, "msgctl", {Int, Int, OutPtr}, E).fn(msgctl_outputs),
-  R(72, "fcntl", {Fd, FcntlCmd, Hex}, E).fn(fcntl_outputs).fl(kBlock).buf(RRX_BW_ARG_EQ, 1, 0xfffffffdu, F_GETFD),  // F_SETLKW, F_OFD_SETLKW
+  R(72, "fcntl", {Fd, FcntlCmd, Hex}, E).fn(fcntl_outputs).fl(kBlock).buf_in(1, {F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_GETLK, F_SETLK, F_OFD_GETLK, F_OFD_SETLK, F_DUPFD_CLOEXEC}),  // blocks: F_SETLKW, F_OFD_SETLKW
   R(73, "flock", {Fd, Int}, E).fl(kBlock),
   R(74, "fsync", {Fd}, E),
   R(75, "fdatasync", {Fd}, E),
@@ -1111,24 +1120,24 @@ constexpr SyscallDesc kRows[] = {
   R(79, "getcwd", {OutPtr, Size}, E).ret(0, 1).buf(RRX_BW_ALWAYS),
   R(80, "chdir", {Path}, E),
   R(81, "fchdir", {Fd}, E),
-  R(82, "rename", {Path, Path}, E),
-  R(83, "mkdir", {Path, Mode}, E),
-  R(84, "rmdir", {Path}, E),
+  R(82, "rename", {Path, Path}, E).buf(RRX_BW_ALWAYS),
+  R(83, "mkdir", {Path, Mode}, E).buf(RRX_BW_ALWAYS),
+  R(84, "rmdir", {Path}, E).buf(RRX_BW_ALWAYS),
   R(85, "creat", {Path, Mode}, E).changes(FileChange::Opened, -1).fl(kBlock),
   R(86, "link", {Path, Path}, E),
-  R(87, "unlink", {Path}, E),
+  R(87, "unlink", {Path}, E).buf(RRX_BW_ALWAYS),
   R(88, "symlink", {Path, Path}, E),
   R(89, "readlink", {Path, OutPtr, Size}, E).ret(1, 2).buf(RRX_BW_ALWAYS),
-  R(90, "chmod", {Path, Mode}, E),
-  R(91, "fchmod", {Fd, Mode}, E),
+  R(90, "chmod", {Path, Mode}, E).buf(RRX_BW_ALWAYS),
+  R(91, "fchmod", {Fd, Mode}, E).buf(RRX_BW_ALWAYS),
   R(92, "chown", {Path, Int, Int}, E),
-  R(93, "fchown", {Fd, Int, Int}, E),
+  R(93, "fchown", {Fd, Int, Int}, E).buf(RRX_BW_ALWAYS),
   R(94, "lchown", {Path, Int, Int}, E),
-  R(95, "umask", {Mode}, E),
+  R(95, "umask", {Mode}, E).buf(RRX_BW_ALWAYS),
   R(96, "gettimeofday", {OutPtr, OutPtr}, E).fixed(0, kTimeval).fixed(1, kTimezone).buf(RRX_BW_ALWAYS),
   R(97, "getrlimit", {Int, OutPtr}, E).fixed(1, kRlimit),
-  R(98, "getrusage", {Int, OutPtr}, E).fixed(1, kRusage),
-  R(99, "sysinfo", {OutPtr}, E).fixed(0, kSysinfo),
+  R(98, "getrusage", {Int, OutPtr}, E).fixed(1, kRusage).buf(RRX_BW_ALWAYS),
+  R(99, "sysinfo", {OutPtr}, E).fixed(0, kSysinfo).buf(RRX_BW_ALWAYS),
   R(100, "times", {OutPtr}, E).fixed(0, kTms),
   R(101, "ptrace", {Int, Int, Hex, Hex}, E).fn(ptrace_outputs).sp(Special::Ptrace),
   R(102, "getuid", {}, E).buf(RRX_BW_ALWAYS),
@@ -1166,8 +1175,8 @@ constexpr SyscallDesc kRows[] = {
   R(134, "uselib", {Path}, U),
   R(135, "personality", {Hex}, E),
   R(136, "ustat", {Hex, OutPtr}, E).fixed(1, kUstat),
-  R(137, "statfs", {Path, OutPtr}, E).fixed(1, kStatfs),
-  R(138, "fstatfs", {Fd, OutPtr}, E).fixed(1, kStatfs),
+  R(137, "statfs", {Path, OutPtr}, E).fixed(1, kStatfs).buf(RRX_BW_ALWAYS),
+  R(138, "fstatfs", {Fd, OutPtr}, E).fixed(1, kStatfs).buf(RRX_BW_ALWAYS),
   R(139, "sysfs", {Int, Hex, Hex}, U),
   R(140, "getpriority", {Int, Int}, E),
   R(141, "setpriority", {Int, Int, Int}, E),
@@ -1287,12 +1296,12 @@ constexpr SyscallDesc kRows[] = {
   R(255, "inotify_rm_watch", {Fd, Int}, E),
   R(256, "migrate_pages", {Int, UInt, Ptr, Ptr}, E),
   R(257, "openat", {DirFd, Path, OpenFlags, Mode}, E).changes(FileChange::Opened, -1).fl(kBlock).buf(RRX_BW_OPEN, 1, 2),
-  R(258, "mkdirat", {DirFd, Path, Mode}, E),
+  R(258, "mkdirat", {DirFd, Path, Mode}, E).buf(RRX_BW_ALWAYS),
   R(259, "mknodat", {DirFd, Path, Mode, Hex}, E),
   R(260, "fchownat", {DirFd, Path, Int, Int, AtFlags}, E),
   R(261, "futimesat", {DirFd, Path, Ptr}, E),
   R(262, "newfstatat", {DirFd, Path, OutPtr, AtFlags}, E).fixed(2, kStat).buf(RRX_BW_ALWAYS),
-  R(263, "unlinkat", {DirFd, Path, AtFlags}, E),
+  R(263, "unlinkat", {DirFd, Path, AtFlags}, E).buf(RRX_BW_ALWAYS),
   R(264, "renameat", {DirFd, Path, DirFd, Path}, E),
   R(265, "linkat", {DirFd, Path, DirFd, Path, AtFlags}, E),
   R(266, "symlinkat", {Path, DirFd, Path}, E),
@@ -1331,7 +1340,7 @@ constexpr SyscallDesc kRows[] = {
   R(299, "recvmmsg", {Fd, Ptr, UInt, Hex, Ptr}, E).fn(recvmmsg_outputs).fl(kBlock),
   R(300, "fanotify_init", {Hex, Hex}, E),
   R(301, "fanotify_mark", {Fd, Hex, Hex, DirFd, Path}, E),
-  R(302, "prlimit64", {Int, Int, Ptr, OutPtr}, E).fixed(3, kRlimit).by_args(prlimit_replay),
+  R(302, "prlimit64", {Int, Int, Ptr, OutPtr}, E).fixed(3, kRlimit).by_args(prlimit_replay).buf(RRX_BW_ZERO, 2),  // a query: buffered
   R(303, "name_to_handle_at", {DirFd, Path, OutPtr, OutPtr, AtFlags}, E).fn(name_to_handle_at_outputs).fl(kOutOnError),
   R(304, "open_by_handle_at", {Fd, Ptr, OpenFlags}, E).fl(kBlock),
   R(305, "clock_adjtime", {ClockId, OutPtr}, E).fixed(1, kTimex),
@@ -1464,6 +1473,17 @@ const SyscallDesc* lookup(int64_t nr) {
 }
 
 std::span<const SyscallDesc> table() { return kRows; }
+
+bool BufferRule::arg_test_holds(const uint64_t args[6]) const {
+  switch (when) {
+    case RRX_BW_ZERO: return args[arg] == 0;
+    case RRX_BW_ARG_EQ: return (args[arg] & mask) == value;
+    case RRX_BW_ARG_IN:
+      return std::find(values.begin(), values.begin() + value_count, static_cast<uint32_t>(args[arg])) !=
+             values.begin() + value_count;
+    default: return true;
+  }
+}
 
 std::string syscall_name(int64_t nr) {
   if (nr >= 0 && nr <= kMaxNr && kNames[nr]) return kNames[nr];

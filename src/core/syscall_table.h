@@ -4,6 +4,8 @@
 // writes it back), and what replay does with the call.
 #pragma once
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -169,12 +171,18 @@ enum : uint8_t {
 
 // When a kBuffered call is buffered (the values of core/syscallbuf_abi.h's
 // enum rrx_buffer_when, RRX_BW_*): always, only where it cannot block (an fd
-// read or write, an open), or only for some argument values.
+// read or write, an open), or only for some argument values (RRX_BW_ARG_IN:
+// argument `arg`, as 32 bits, is one of `values`, e.g. fcntl's commands).
 struct BufferRule {
+  static constexpr size_t kMaxValues = 16;
   uint8_t when = 0;
   int8_t arg = -1;
   uint32_t mask = 0;
   uint32_t value = 0;
+  std::array<uint32_t, kMaxValues> values{};
+  uint8_t value_count = 0;
+  // Whether `args` pass the rule's argument test (rules without one: yes).
+  bool arg_test_holds(const uint64_t args[6]) const;
 };
 
 struct CallView {

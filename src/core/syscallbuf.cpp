@@ -26,6 +26,7 @@ std::vector<Call> parse_records(std::span<const uint8_t> bytes) {
     c.nr = r.nr;
     std::memcpy(c.args, r.args, sizeof c.args);
     c.ret = r.ret;
+    c.flags = r.flags;
     size_t o = at + RRX_ALIGN8(sizeof r);
     const size_t end = at + r.size;
     for (unsigned i = 0; i < r.string_count; ++i) {
@@ -66,12 +67,16 @@ std::string check_call(const Call& call) {
   const sys::SyscallDesc* d = sys::lookup(call.nr);
   if (!d || !(d->flags & sys::kBuffered)) return sys::syscall_name(call.nr) + " is not a buffered call";
   const sys::BufferRule& rule = d->buffered;
-  if (rule.when == RRX_BW_ZERO && call.args[rule.arg] != 0) {
-    return sys::syscall_name(call.nr) + " is buffered only with argument " + std::to_string(rule.arg) + " 0";
-  }
-  if (rule.when == RRX_BW_ARG_EQ && (call.args[rule.arg] & rule.mask) != rule.value) {
+  if (!rule.arg_test_holds(call.args)) {
     return sys::syscall_name(call.nr) + " is not buffered with argument " + std::to_string(rule.arg) + " " +
            std::to_string(call.args[rule.arg]);
+  }
+  if (call.flags != 0) {
+    const bool one_stream = call.flags == RRX_RECORD_TO_STDOUT || call.flags == RRX_RECORD_TO_STDERR;
+    if (!one_stream || d->sends.shape == sys::Sends::None) {
+      return sys::syscall_name(call.nr) + ": record flags " + std::to_string(call.flags) +
+             " (only a write may go to rrx's stdout or stderr)";
+    }
   }
   for (size_t i = 0; i < call.strings.size(); ++i) {
     const int arg = call.strings[i].first;
@@ -101,6 +106,7 @@ std::vector<uint8_t> encode_record(const Call& call) {
   r.nr = call.nr;
   std::memcpy(r.args, call.args, sizeof r.args);
   r.ret = call.ret;
+  r.flags = call.flags;
   r.output_count = static_cast<uint16_t>(call.outputs.size());
   r.string_count = static_cast<uint8_t>(call.strings.size());
   std::vector<uint8_t> out(RRX_ALIGN8(sizeof r));

@@ -21,6 +21,7 @@ struct Call {
   int64_t nr = 0;
   uint64_t args[6] = {};
   int64_t ret = 0;
+  uint8_t flags = 0;  // RRX_RECORD_* (a write to rrx's stdout or stderr)
   std::vector<std::pair<int, std::string>> strings;  // path arguments (argument index, bytes without the NUL)
   std::vector<Output> outputs;
 };

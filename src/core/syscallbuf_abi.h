@@ -46,11 +46,15 @@
  *     otherwise (then the library makes every call traced). */
 #define RRX_CALL_INIT_BUFFER 1000
 /*   RRX_CALL_FD_INFO(fd): what the recorder knows of fd: RRX_FD_INFO_TRACE_WRITES
- *     when writes to it must stay traced (rrx's own stdout or stderr, which
- *     replay re-emits; a file a recorded process maps shared; /proc/PID/mem),
- *     0 otherwise, -EBADF. A traced call, so the replay answers the same. */
+ *     when writes to it must stay traced (a file a recorded process maps
+ *     shared; /proc/PID/mem); RRX_FD_INFO_STDOUT / _STDERR when it is the same
+ *     file as rrx's own stdout / stderr (buffered writes to it carry
+ *     RRX_RECORD_TO_STDOUT / _STDERR: replay re-emits them); 0 otherwise,
+ *     -EBADF. A traced call, so the replay answers the same. */
 #define RRX_CALL_FD_INFO 1001
 #define RRX_FD_INFO_TRACE_WRITES 1
+#define RRX_FD_INFO_STDOUT 2
+#define RRX_FD_INFO_STDERR 4
 
 /* Per-thread state of the library: an initial-exec TLS variable, beside the
  * thread's alternate stack (RRX_ALT_STACK_BYTES of TLS), so that a thread's
@@ -126,11 +130,17 @@ struct rrx_buffer_record {
   uint32_t size;
   uint16_t output_count;
   uint8_t string_count;
-  uint8_t flags; /* 0 */
+  uint8_t flags; /* RRX_RECORD_*: 0, or where the bytes of a write went */
   int64_t nr;
   uint64_t args[6];
   int64_t ret; /* rax after the call: the result or -errno */
 };
+/* A buffered write to the same file as rrx's own stdout / stderr (which the
+ * library cannot block on: a regular file, /dev/null, a non-blocking pipe...):
+ * the recorder marks its event as output (trace kSyscallToOutput), and replay
+ * writes the bytes again to its own stdout / stderr. */
+#define RRX_RECORD_TO_STDOUT 1u
+#define RRX_RECORD_TO_STDERR 2u
 struct rrx_buffer_output {
   uint64_t addr;
   uint64_t len;
@@ -181,7 +191,9 @@ enum rrx_buffer_when {
                              not a FIFO or device (checked with a buffered stat first, unless O_PATH/O_DIRECTORY) */
   RRX_BW_ZERO = 4,        /* only when arg `cond_arg` is 0 (poll's and epoll_wait's timeout) */
   RRX_BW_ARG_EQ = 5,      /* only when (arg `cond_arg` & 0x7f... see cond_mask) == cond_value */
+  RRX_BW_ARG_IN = 6,      /* only when arg `cond_arg` (as 32 bits) is one of `values` (fcntl's and ioctl's commands) */
 };
+#define RRX_MAX_RULE_VALUES 8
 /* How an output's size is found (a subset of sys::SizeFrom, same meaning). */
 enum rrx_out_size {
   RRX_OUT_NONE = 0,
@@ -205,7 +217,13 @@ struct rrx_buffered_call {
   uint8_t out_on_error; /* outputs also when the call fails (poll: kOutOnError) */
   struct rrx_buffered_out out[2];
   int8_t path_arg; /* the argument that is a path, recorded as a string; -1: none */
+  uint32_t values[RRX_MAX_RULE_VALUES]; /* RRX_BW_ARG_IN: the argument's values (the first `cond_value` of them) */
 };
+/* A call may have several rules, one after the other in RRX_BUFFERED_CALLS
+ * (fcntl: commands that write nothing, commands that write a struct flock):
+ * the first whose argument test (RRX_BW_ZERO, _ARG_EQ, _ARG_IN) holds applies.
+ * The syscall table's row has one rule, the union: RRX_BW_ARG_IN with every
+ * value of the library's rules. */
 #define RRX_OUT0 {{-1, RRX_OUT_NONE, 0, 0}, {-1, RRX_OUT_NONE, 0, 0}}
 #define RRX_FIXED(a, len) {{a, RRX_OUT_FIXED, len, 0}, {-1, RRX_OUT_NONE, 0, 0}}
 #define RRX_RET(a, cap) {{a, RRX_OUT_RET, cap, 0}, {-1, RRX_OUT_NONE, 0, 0}}
@@ -221,22 +239,41 @@ struct rrx_buffered_call {
   {6, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_FIXED(1, RRX_STAT_BYTES), 0}, /* lstat */                    \
   {7, RRX_BW_ZERO, 2, 0, 0, 1, {{0, RRX_OUT_ARG_TIMES, 1, 8}, {-1, RRX_OUT_NONE, 0, 0}}, -1}, /* poll, timeout 0 */ \
   {8, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, -1},                     /* lseek */                    \
-  {16, RRX_BW_ARG_EQ, 1, 0xffffffffu, 0x541b, 0, RRX_FIXED(2, 4), -1}, /* ioctl(FIONREAD) */       \
+  {13, RRX_BW_ZERO, 1, 0, 0, 0, RRX_FIXED(2, 32), -1},             /* rt_sigaction(sig, NULL, old): a query */ \
+  {16, RRX_BW_ARG_IN, 1, 0, 1, 0, RRX_FIXED(2, 4), -1, {0x541b /* FIONREAD */}},                  /* ioctl */ \
+  {16, RRX_BW_ARG_IN, 1, 0, 1, 0, RRX_FIXED(2, 36), -1, {0x5401 /* TCGETS: the kernel's struct termios */}}, \
+  {16, RRX_BW_ARG_IN, 1, 0, 1, 0, RRX_FIXED(2, 8), -1, {0x5413 /* TIOCGWINSZ */}},                         \
+  {16, RRX_BW_ARG_IN, 1, 0, 3, 0, RRX_OUT0, -1, {0x5421 /* FIONBIO */, 0x5450 /* FIONCLEX */, 0x5451 /* FIOCLEX */}}, \
   {17, RRX_BW_FD_READ, 0, 0, 0, 0, RRX_RET(1, 2), -1},              /* pread64 */                  \
   {18, RRX_BW_FD_WRITE, 0, 0, 0, 0, RRX_OUT0, -1},                  /* pwrite64 */                 \
   {20, RRX_BW_FD_WRITE, 0, 0, 0, 0, RRX_OUT0, -1},                  /* writev */                   \
   {21, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, 0},                    /* access */                   \
+  {32, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, -1},                    /* dup */                      \
   {39, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, -1},                    /* getpid */                   \
   {63, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_FIXED(0, 390), -1},           /* uname */                    \
-  {72, RRX_BW_ARG_EQ, 1, 0xfffffffdu, 1, 0, RRX_OUT0, -1},          /* fcntl(F_GETFD / F_GETFL) */ \
+  {72, RRX_BW_ARG_IN, 1, 0, 8, 0, RRX_OUT0, -1, {0 /* F_DUPFD */, 1 /* F_GETFD */, 2 /* F_SETFD */, 3 /* F_GETFL */, \
+   4 /* F_SETFL */, 6 /* F_SETLK */, 37 /* F_OFD_SETLK */, 1030 /* F_DUPFD_CLOEXEC */}}, /* fcntl */           \
+  {72, RRX_BW_ARG_IN, 1, 0, 2, 0, RRX_FIXED(2, 32), -1, {5 /* F_GETLK */, 36 /* F_OFD_GETLK */}}, /* struct flock */ \
   {79, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_RET(0, 1), -1},               /* getcwd */                   \
+  {82, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, 0},                    /* rename (the first path) */  \
+  {83, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, 0},                    /* mkdir */                    \
+  {84, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, 0},                    /* rmdir */                    \
+  {87, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, 0},                    /* unlink */                   \
   {89, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_RET(1, 2), 0},               /* readlink */                 \
+  {90, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, 0},                    /* chmod */                    \
+  {91, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, -1},                   /* fchmod */                   \
+  {93, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, -1},                   /* fchown */                   \
+  {95, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, -1},                   /* umask */                    \
   {96, RRX_BW_ALWAYS, 0, 0, 0, 0, {{0, RRX_OUT_FIXED, 16, 0}, {1, RRX_OUT_FIXED, 8, 0}}, -1}, /* gettimeofday */ \
+  {98, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_FIXED(1, 144), -1},          /* getrusage */                \
+  {99, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_FIXED(0, 112), -1},          /* sysinfo */                  \
   {102, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, -1},                   /* getuid */                   \
   {104, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, -1},                   /* getgid */                   \
   {107, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, -1},                   /* geteuid */                  \
   {108, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, -1},                   /* getegid */                  \
   {110, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, -1},                   /* getppid */                  \
+  {137, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_FIXED(1, 120), 0},          /* statfs */                   \
+  {138, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_FIXED(1, 120), -1},         /* fstatfs */                  \
   {186, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, -1},                   /* gettid */                   \
   {201, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_FIXED(0, 8), -1},            /* time */                     \
   {202, RRX_BW_ARG_EQ, 1, 0x7fu, 1, 0, RRX_OUT0, -1},               /* futex(FUTEX_WAKE) */        \
@@ -245,9 +282,12 @@ struct rrx_buffered_call {
   {229, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_FIXED(1, 16), -1},           /* clock_getres */             \
   {232, RRX_BW_ZERO, 3, 0, 0, 0, {{1, RRX_OUT_RET_TIMES, 2, 12}, {-1, RRX_OUT_NONE, 0, 0}}, -1}, /* epoll_wait, timeout 0 */ \
   {257, RRX_BW_OPEN, 1, 2, 0, 0, RRX_OUT0, 1},                     /* openat(dirfd, path, flags) */ \
+  {258, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, 1},                   /* mkdirat */                  \
   {262, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_FIXED(2, RRX_STAT_BYTES), 1}, /* newfstatat */             \
+  {263, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, 1},                   /* unlinkat */                 \
   {267, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_RET(2, 3), 1},              /* readlinkat */               \
   {269, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, 1},                   /* faccessat */                \
+  {302, RRX_BW_ZERO, 2, 0, 0, 0, RRX_FIXED(3, 16), -1},            /* prlimit64(pid, res, NULL, old): a query */ \
   {332, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_FIXED(4, RRX_STATX_BYTES), 1}, /* statx */                 \
   {439, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, 1},                   /* faccessat2 */
 
@@ -311,8 +351,9 @@ static inline unsigned rrx_buffered_outputs(const struct rrx_buffered_call* c, c
  *    read, when ioctl(FIONREAD) says data is there (a read then returns what is
  *    there); any other fd (terminals, other devices, eventfd & co.) stays traced;
  *  - a write also asks the recorder once per fd (RRX_CALL_FD_INFO, traced):
- *    writes to rrx's own stdout/stderr (replay re-emits them), to a file some
- *    recorded process maps shared, or to /proc/PID/mem stay traced.
+ *    writes to a file some recorded process maps shared, or to /proc/PID/mem
+ *    stay traced; those to rrx's own stdout/stderr are buffered with the
+ *    record's RRX_RECORD_TO_* flag (replay re-emits them).
  * The cache is per process, in the state page below; it is valid while
  * fd_epoch is what it was filled at. The recorder raises fd_epoch (a memory
  * write recorded with the event, so the replay raises it at the same point)
@@ -321,11 +362,28 @@ static inline unsigned rrx_buffered_outputs(const struct rrx_buffered_call* c, c
  * becomes a shared object; the library clears a closed fd's entry itself. */
 #define RRX_STATE_ADDR (RRX_PAGE_ADDR + RRX_PAGE_SIZE)
 #define RRX_FD_CACHE_SIZE 1024u
+/* What the recorder tells the library of the files writes may go to, so that
+ * the first write to an fd need not ask (RRX_CALL_FD_INFO, a traced call):
+ * written by the recorder at each RRX_CALL_INIT_BUFFER and, in every process,
+ * when a file becomes a shared object (memory writes of those events, so the
+ * replay has the same). With `known` and no `shared_objects`, the library
+ * decides a write's fd itself from a buffered fstat: rrx's stdout or stderr
+ * (by device and inode, as the recorder's rule: fd 2 is stderr when both are
+ * the same file), anything else buffered, except a regular file on procfs
+ * (/proc/PID/mem: fstatfs), which it asks about. */
+struct rrx_file_facts {
+  uint32_t known;          /* 1: the fields below are filled */
+  uint32_t shared_objects; /* 1: some recorded process maps a file shared: ask about every fd */
+  uint64_t output_dev[2];  /* rrx's stdout, stderr: st_dev, st_ino (ino 0: closed) */
+  uint64_t output_ino[2];
+};
 struct rrx_process_state {
   uint32_t fd_epoch;    /* raised by the recorder */
   uint32_t cache_epoch; /* the fd_epoch that fd_class was filled at (the library's) */
   uint8_t fd_class[RRX_FD_CACHE_SIZE];
+  struct rrx_file_facts facts; /* written by the recorder */
 };
+#define RRX_PROC_SUPER_MAGIC 0x9fa0
 #define RRX_FD_UNKNOWN 0u
 #define RRX_FD_NEVER_BLOCKS 1u
 #define RRX_FD_STREAM 2u
@@ -333,5 +391,7 @@ struct rrx_process_state {
 #define RRX_FD_KIND_MASK 3u
 #define RRX_FD_WRITE_ASKED 4u  /* RRX_CALL_FD_INFO was asked about the fd */
 #define RRX_FD_WRITE_TRACED 8u /* and said its writes stay traced */
+#define RRX_FD_WRITE_STDOUT 16u /* and said it is rrx's stdout (RRX_FD_INFO_STDOUT) */
+#define RRX_FD_WRITE_STDERR 32u /* and said it is rrx's stderr */
 
 #endif /* RRX_SYSCALLBUF_ABI_H */

@@ -6,31 +6,49 @@
 #include "preload/buffered_calls.h"
 
 enum {
-  NR_read = 0, NR_write = 1, NR_close = 3, NR_fstat = 5, NR_ioctl = 16, NR_fcntl = 72, NR_newfstatat = 262,
+  NR_read = 0, NR_write = 1, NR_close = 3, NR_fstat = 5, NR_ioctl = 16, NR_fcntl = 72, NR_fstatfs = 138,
+  NR_newfstatat = 262,
 };
 enum {
   kO_NONBLOCK = 04000, kO_TRUNC = 01000, kO_DIRECTORY = 0200000, kO_PATH = 010000000, kO_NOFOLLOW = 0400000,
   kO_CREAT = 0100, kF_GETFL = 3, kEFAULT = 14, kFIONREAD = 0x541b, kAT_SYMLINK_NOFOLLOW = 0x100, kENOENT = 2,
 };
-/* struct stat (x86-64): st_mode at 24, st_rdev at 40. */
-enum { kStatMode = 24, kStatRdev = 40, kS_IFMT = 0170000, kS_IFREG = 0100000, kS_IFDIR = 0040000,
+/* struct stat (x86-64): st_dev at 0, st_ino at 8, st_mode at 24, st_rdev at 40; struct statfs: 120 bytes. */
+enum { kStatDev = 0, kStatIno = 8, kStatMode = 24, kStatRdev = 40, kStatfsBytes = 120, kS_IFMT = 0170000, kS_IFREG = 0100000, kS_IFDIR = 0040000,
        kS_IFBLK = 0060000, kS_IFCHR = 0020000, kS_IFIFO = 0010000, kS_IFSOCK = 0140000, kS_IFLNK = 0120000 };
 
 static const struct rrx_buffered_call kCalls[] = {RRX_BUFFERED_CALLS};
 #define kCallCount (sizeof kCalls / sizeof kCalls[0])
-/* nr -> index in kCalls + 1 (0: not buffered), for the numbers below 512. */
+/* nr -> index in kCalls + 1 of its first rule (0: not buffered), for the numbers below 512. */
 static uint8_t call_index[512];
 static int index_built;
 
-const struct rrx_buffered_call* rrx_buffered_rule(long nr) {
+/* Whether the argument test of rule `c` holds (rules without one: yes). */
+static int arg_test_holds(const struct rrx_buffered_call* c, const uint64_t args[6]) {
+  switch (c->when) {
+    case RRX_BW_ZERO: return args[c->cond_arg] == 0;
+    case RRX_BW_ARG_EQ: return (args[c->cond_arg] & c->cond_mask) == c->cond_value;
+    case RRX_BW_ARG_IN:
+      for (uint32_t i = 0; i < c->cond_value && i < RRX_MAX_RULE_VALUES; ++i) {
+        if ((uint32_t)args[c->cond_arg] == c->values[i]) return 1;
+      }
+      return 0;
+    default: return 1;
+  }
+}
+
+const struct rrx_buffered_call* rrx_buffered_rule(long nr, const uint64_t args[6]) {
   if (!index_built) {
-    for (unsigned i = 0; i < kCallCount; ++i) {
+    for (unsigned i = kCallCount; i-- > 0;) {
       if (kCalls[i].nr >= 0 && kCalls[i].nr < 512) call_index[kCalls[i].nr] = (uint8_t)(i + 1);
     }
     index_built = 1;
   }
   if (nr < 0 || nr >= 512 || call_index[nr] == 0) return 0;
-  return &kCalls[call_index[nr] - 1];
+  for (unsigned i = call_index[nr] - 1u; i < kCallCount && kCalls[i].nr == nr; ++i) {
+    if (arg_test_holds(&kCalls[i], args)) return &kCalls[i];
+  }
+  return 0;
 }
 
 static int is_error(long ret) { return ret < 0 && ret >= -4095; }
@@ -64,7 +82,8 @@ static uint32_t record_bound(const struct rrx_buffered_call* c, const uint64_t a
   return (uint32_t)size;
 }
 
-long rrx_record_call(struct rrx_buffer_header* h, const struct rrx_buffered_call* c, const uint64_t args[6]) {
+long rrx_record_call(struct rrx_buffer_header* h, const struct rrx_buffered_call* c, const uint64_t args[6],
+                     uint8_t flags) {
   const long nr = c->nr;
   uint32_t bound = record_bound(c, args);
   if (bound == 0) return rrx_traced_syscall(nr, args);
@@ -82,7 +101,7 @@ long rrx_record_call(struct rrx_buffer_header* h, const struct rrx_buffered_call
   r->nr = nr;
   for (int i = 0; i < 6; ++i) r->args[i] = args[i];
   r->ret = ret;
-  r->flags = 0;
+  r->flags = flags;
   r->output_count = 0;
   r->string_count = 0;
   char* at = (char*)r + RRX_ALIGN8(sizeof *r);
@@ -121,7 +140,7 @@ long rrx_record_call(struct rrx_buffer_header* h, const struct rrx_buffered_call
 /* A check of the library's own, recorded like any buffered call. */
 static long check_call(struct rrx_buffer_header* h, long nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3) {
   uint64_t args[6] = {a0, a1, a2, a3, 0, 0};
-  return rrx_record_call(h, rrx_buffered_rule(nr), args);
+  return rrx_record_call(h, rrx_buffered_rule(nr, args), args, 0);
 }
 
 static struct rrx_process_state* state(void) {
@@ -152,6 +171,36 @@ static uint8_t kind_of_mode(uint32_t mode, uint64_t rdev) {
   }
 }
 
+/* What RRX_CALL_FD_INFO would answer for writes to fd (RRX_FD_INFO_*), found
+ * from the recorder's file facts and buffered calls where they allow
+ * (core/syscallbuf_abi.h, struct rrx_file_facts), else asked. */
+static long write_info(struct rrx_buffer_header* h, long fd) {
+  const struct rrx_file_facts* f = &state()->facts;
+  if (f->known && !f->shared_objects) {
+    uint64_t st[RRX_STAT_BYTES / 8];
+    if (!is_error(check_call(h, NR_fstat, (uint64_t)fd, (uint64_t)st, 0, 0))) {
+      uint64_t dev, ino;
+      uint32_t mode;
+      copy(&dev, (char*)st + kStatDev, 8);
+      copy(&ino, (char*)st + kStatIno, 8);
+      copy(&mode, (char*)st + kStatMode, 4);
+      int proc = 0;
+      if ((mode & kS_IFMT) == kS_IFREG) {
+        uint64_t sfs[kStatfsBytes / 8];
+        proc = is_error(check_call(h, NR_fstatfs, (uint64_t)fd, (uint64_t)sfs, 0, 0)) || sfs[0] == RRX_PROC_SUPER_MAGIC;
+      }
+      if (!proc) {
+        const int out = f->output_ino[0] != 0 && dev == f->output_dev[0] && ino == f->output_ino[0];
+        const int err = f->output_ino[1] != 0 && dev == f->output_dev[1] && ino == f->output_ino[1];
+        if (err && (fd == 2 || !out)) return RRX_FD_INFO_STDERR;
+        return out ? RRX_FD_INFO_STDOUT : 0;
+      }
+    }
+  }
+  uint64_t args[6] = {(uint64_t)fd, 0, 0, 0, 0, 0};
+  return rrx_traced_syscall(RRX_CALL_FD_INFO, args);
+}
+
 /* The class byte of fd (RRX_FD_*), asking what the cache does not know. */
 static uint8_t fd_class(struct rrx_buffer_header* h, long fd, int writing) {
   if (fd < 0) return RRX_FD_TRACED;
@@ -167,20 +216,24 @@ static uint8_t fd_class(struct rrx_buffer_header* h, long fd, int writing) {
     k = kind_of_mode(mode, rdev);
   }
   if (writing && !(k & RRX_FD_WRITE_ASKED)) {
-    uint64_t args[6] = {(uint64_t)fd, 0, 0, 0, 0, 0};
-    long info = rrx_traced_syscall(RRX_CALL_FD_INFO, args);
-    /* At that stop other threads may have run and given fd another file. */
+    long info = write_info(h, fd);
+    /* At a stop (the question) other threads may have run and given fd another file. */
     if (is_error(info) || ps->cache_epoch != ps->fd_epoch) return RRX_FD_TRACED;
-    k |= RRX_FD_WRITE_ASKED | ((info & RRX_FD_INFO_TRACE_WRITES) ? RRX_FD_WRITE_TRACED : 0);
+    k |= RRX_FD_WRITE_ASKED | ((info & RRX_FD_INFO_TRACE_WRITES) ? RRX_FD_WRITE_TRACED : 0) |
+         ((info & RRX_FD_INFO_STDOUT) ? RRX_FD_WRITE_STDOUT : 0) | ((info & RRX_FD_INFO_STDERR) ? RRX_FD_WRITE_STDERR : 0);
   }
   if ((uint64_t)fd < RRX_FD_CACHE_SIZE) ps->fd_class[fd] = k;
   return k;
 }
 
-/* 1 when a read (writing = 0) or write of fd cannot block. */
-static int fd_cannot_block(struct rrx_buffer_header* h, long fd, int writing) {
+/* 1 when a read (writing = 0) or write of fd cannot block; *flags: the
+ * record's RRX_RECORD_* (a write to rrx's output). */
+static int fd_cannot_block(struct rrx_buffer_header* h, long fd, int writing, uint8_t* flags) {
   uint8_t k = fd_class(h, fd, writing);
   if (writing && (k & RRX_FD_WRITE_TRACED)) return 0;
+  if (writing) {
+    *flags = (k & RRX_FD_WRITE_STDERR) ? RRX_RECORD_TO_STDERR : (k & RRX_FD_WRITE_STDOUT) ? RRX_RECORD_TO_STDOUT : 0;
+  }
   switch (k & RRX_FD_KIND_MASK) {
     case RRX_FD_NEVER_BLOCKS: return 1;
     case RRX_FD_STREAM: {
@@ -219,14 +272,17 @@ static int open_cannot_block(struct rrx_buffer_header* h, const struct rrx_buffe
   }
 }
 
-int rrx_may_buffer(struct rrx_buffer_header* h, const struct rrx_buffered_call* c, const uint64_t args[6]) {
+int rrx_may_buffer(struct rrx_buffer_header* h, const struct rrx_buffered_call* c, const uint64_t args[6],
+                   uint8_t* flags) {
+  *flags = 0;
   switch (c->when) {
     case RRX_BW_ALWAYS: return 1;
-    case RRX_BW_FD_READ: return fd_cannot_block(h, (long)args[0], 0);
-    case RRX_BW_FD_WRITE: return fd_cannot_block(h, (long)args[0], 1);
+    case RRX_BW_FD_READ: return fd_cannot_block(h, (long)args[0], 0, flags);
+    case RRX_BW_FD_WRITE: return fd_cannot_block(h, (long)args[0], 1, flags);
     case RRX_BW_OPEN: return open_cannot_block(h, c, args);
-    case RRX_BW_ZERO: return args[c->cond_arg] == 0;
-    case RRX_BW_ARG_EQ: return (args[c->cond_arg] & c->cond_mask) == c->cond_value;
+    case RRX_BW_ZERO:
+    case RRX_BW_ARG_EQ:
+    case RRX_BW_ARG_IN: return arg_test_holds(c, args);
     default: return 0;
   }
 }

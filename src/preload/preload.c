@@ -150,14 +150,14 @@ static void init_thread(void) {
   tl.state = RRX_TL_BUFFERED;
 }
 
-/* The rule for `nr` in this thread now, or NULL: not buffered (the first call
- * of a thread sets it up). */
-static const struct rrx_buffered_call* buffer_for(long nr) {
+/* The rule for `nr` with `args` in this thread now, or NULL: not buffered
+ * (the first call of a thread sets it up). */
+static const struct rrx_buffered_call* buffer_for(long nr, const uint64_t args[6]) {
   if (!page_ready) return NULL;
   if (tl.state == RRX_TL_UNINIT) init_thread();
   if (tl.state != RRX_TL_BUFFERED || tl.locked) return NULL;
   if (((const volatile struct rrx_buffer_header*)tl.buffer)->trace_all) return NULL;
-  return rrx_buffered_rule(nr);
+  return rrx_buffered_rule(nr, args);
 }
 
 /* The hook for C callers: the call `nr` with its six arguments; returns rax.
@@ -166,12 +166,14 @@ static const struct rrx_buffered_call* buffer_for(long nr) {
  * make it traced from the rrx page, unlock. */
 __attribute__((visibility("hidden"))) long hook_impl(long nr, long a0, long a1, long a2, long a3, long a4, long a5) {
   if (!page_ready) return inline_syscall(nr, a0, a1, a2, a3, a4, a5);
-  const struct rrx_buffered_call* c = buffer_for(nr);
+  const uint64_t args[6] = {(uint64_t)a0, (uint64_t)a1, (uint64_t)a2, (uint64_t)a3, (uint64_t)a4, (uint64_t)a5};
+  const struct rrx_buffered_call* c = buffer_for(nr, args);
   if (!c) return traced_syscall(nr, a0, a1, a2, a3, a4, a5);
   tl.locked = 1;
-  const uint64_t args[6] = {(uint64_t)a0, (uint64_t)a1, (uint64_t)a2, (uint64_t)a3, (uint64_t)a4, (uint64_t)a5};
   struct rrx_buffer_header* h = (struct rrx_buffer_header*)tl.buffer;
-  long ret = rrx_may_buffer(h, c, args) ? rrx_record_call(h, c, args) : traced_syscall(nr, a0, a1, a2, a3, a4, a5);
+  uint8_t flags;
+  long ret = rrx_may_buffer(h, c, args, &flags) ? rrx_record_call(h, c, args, flags)
+                                                : traced_syscall(nr, a0, a1, a2, a3, a4, a5);
   rrx_after_call(c, args);
   tl.locked = 0;
   return ret;
@@ -182,20 +184,21 @@ __attribute__((visibility("hidden"))) long hook_impl(long nr, long a0, long a1, 
  * instruction (tl.raw; rax stays `nr`), traced on the program's stack. */
 __attribute__((visibility("hidden"))) long hook_entry_impl(long nr, long a0, long a1, long a2, long a3, long a4,
                                                            long a5) {
-  const struct rrx_buffered_call* c = buffer_for(nr);
+  const uint64_t args[6] = {(uint64_t)a0, (uint64_t)a1, (uint64_t)a2, (uint64_t)a3, (uint64_t)a4, (uint64_t)a5};
+  const struct rrx_buffered_call* c = buffer_for(nr, args);
   if (!c) {
     tl.raw = 1;
     return nr;
   }
   tl.locked = 1;
-  const uint64_t args[6] = {(uint64_t)a0, (uint64_t)a1, (uint64_t)a2, (uint64_t)a3, (uint64_t)a4, (uint64_t)a5};
   struct rrx_buffer_header* h = (struct rrx_buffer_header*)tl.buffer;
-  if (!rrx_may_buffer(h, c, args)) {
+  uint8_t flags;
+  if (!rrx_may_buffer(h, c, args, &flags)) {
     tl.locked = 0;
     tl.raw = 1;
     return nr;
   }
-  long ret = rrx_record_call(h, c, args);
+  long ret = rrx_record_call(h, c, args, flags);
   rrx_after_call(c, args);
   tl.locked = 0;
   return ret;

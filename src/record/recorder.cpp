@@ -3,6 +3,7 @@
 
 #include <capnp/message.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <asm/prctl.h>
 #include <linux/audit.h>
 #include <linux/seccomp.h>
@@ -281,6 +282,7 @@ class Recorder : private PtraceHost {
   void check_time_slice();
   schema::Event::Builder begin_event(capnp::MallocMessageBuilder& m, TaskState& ts);
   int output_of(TaskState& ts, int64_t fd);
+  rrx_file_facts file_facts() const;
   void append_syscall_event(TaskState& ts, int64_t ret, bool is_error, uint64_t ip, uint64_t sp,
                             const std::vector<sys::Range>& outputs, uint32_t flags, const MapEffects& maps = {});
   // The shared-object side of a successful mmap or shmat (SharedObjects).
@@ -1174,7 +1176,12 @@ void Recorder::flush_buffer(TaskState& ts) {
     if (std::string bad = syscallbuf::check_call(c); !bad.empty()) {
       abort_recording("syscall buffer of thread " + std::to_string(ts.task->tid()) + ": " + bad);
     }
-    capnp::MallocMessageBuilder m;
+    // A first segment the size of this event (the default, 1024 words,
+    // would be zeroed for every buffered call).
+    size_t words = 64 + c.strings.size() * 4 + c.outputs.size() * 4;
+    for (const auto& [arg, str] : c.strings) words += str.size() / 8 + 1;
+    for (const auto& o : c.outputs) words += o.bytes.size() / 8 + 1;
+    capnp::MallocMessageBuilder m(static_cast<unsigned>(words));
     auto ev = begin_event(m, ts);
     auto sc = ev.initSyscall();
     sc.setNr(c.nr);
@@ -1183,7 +1190,10 @@ void Recorder::flush_buffer(TaskState& ts) {
     sc.setRet(c.ret);
     sc.setIsError(sys::is_error_return(c.ret));
     sc.setIp(RRX_UNTRACED_IP);
-    sc.setFlags(trace::kSyscallBuffered);
+    uint32_t flags = trace::kSyscallBuffered;
+    if (c.flags == RRX_RECORD_TO_STDOUT) flags |= trace::kSyscallToOutput | trace::kSyscallToStdout;
+    if (c.flags == RRX_RECORD_TO_STDERR) flags |= trace::kSyscallToOutput | trace::kSyscallToStderr;
+    sc.setFlags(flags);
     if (!c.strings.empty()) {
       auto strs = sc.initStrings(static_cast<unsigned>(c.strings.size()));
       for (unsigned i = 0; i < c.strings.size(); ++i) {
@@ -1208,19 +1218,25 @@ std::string call_name(const PendingSyscall& p) {
 }
 
 // RRX_CALL_FD_INFO (core/syscallbuf_abi.h): whether the library must leave
-// writes to fd traced: rrx's own output (replay re-emits it), a shared
-// object (its changes are recorded), /proc/PID/mem (it writes memory).
+// writes to fd traced: a shared object (its changes are recorded),
+// /proc/PID/mem (it writes memory); or marks them as rrx's own output
+// (replay re-emits it).
 int64_t Recorder::buffered_fd_info(TaskState& ts, uint64_t fd_arg) {
   if (fd_arg > INT32_MAX) return -EBADF;
   const int fd = static_cast<int>(fd_arg);
   struct stat st {};
   if (::stat(("/proc/" + std::to_string(ts.task->tid()) + "/fd/" + std::to_string(fd)).c_str(), &st) != 0) return -EBADF;
-  bool traced = output_of(ts, fd) != 0 || shared_->is_object_fd(ts.task->tid(), fd);
+  bool traced = shared_->is_object_fd(ts.task->tid(), fd);
   if (!traced) {
     TaskMemReader mem(*ts.task);
     traced = mem.mem_file(fd).has_value();
   }
-  return traced ? RRX_FD_INFO_TRACE_WRITES : 0;
+  if (traced) return RRX_FD_INFO_TRACE_WRITES;
+  switch (output_of(ts, fd)) {
+    case 1: return RRX_FD_INFO_STDOUT;
+    case 2: return RRX_FD_INFO_STDERR;
+    default: return 0;
+  }
 }
 
 // After a call that may give an fd number another file (a kFdEpoch row), or
@@ -1232,7 +1248,9 @@ void Recorder::raise_fd_epochs(TaskState& ts, bool all_processes, std::vector<sy
   for (auto& [tid, other] : tasks_) {
     if (!other.buffer || done.count(other.tgid) || (!all_processes && other.tgid != ts.tgid)) continue;
     done.insert(other.tgid);
-    if (auto r = raise_fd_epoch(*other.task)) {
+    for (auto r : {raise_fd_epoch(*other.task),
+                   all_processes ? publish_file_facts(*other.task, file_facts()) : std::nullopt}) {
+      if (!r) continue;
       if (other.tgid != ts.tgid) r->pid = other.tgid;
       outputs.push_back(*r);
     }
@@ -1267,6 +1285,19 @@ void Recorder::inject_held_signal(TaskState& ts) {
   if (ts.held_signals.empty() || ts.injecting_signal != 0) return;
   ts.injecting_signal = ts.held_signals.front().si_signo;
   ::syscall(SYS_tgkill, ts.tgid, ts.task->tid(), ts.injecting_signal);
+}
+
+// What the library may decide for itself about the fds it writes to
+// (core/syscallbuf_abi.h, struct rrx_file_facts).
+rrx_file_facts Recorder::file_facts() const {
+  rrx_file_facts f{};
+  f.known = 1;
+  f.shared_objects = shared_->empty() ? 0 : 1;
+  for (int i = 0; i < 2; ++i) {
+    f.output_dev[i] = output_stat_[i].st_dev;
+    f.output_ino[i] = output_stat_[i].st_ino;
+  }
+  return f;
 }
 
 void Recorder::on_syscall_entry(TaskState& ts, const KernelSyscallInfo& info) {
@@ -1713,6 +1744,9 @@ void Recorder::on_syscall_exit(TaskState& ts, const KernelSyscallInfo& info) {
     if (options_.syscallbuf &&
         (p.desc->special == sys::Special::Ptrace || p.seccomp_install || p.nr == RRX_CALL_INIT_BUFFER)) {
       sync_trace_all(ts, outputs);
+    }
+    if (p.nr == RRX_CALL_INIT_BUFFER && ret == 0) {
+      if (auto r = publish_file_facts(*ts.task, file_facts())) outputs.push_back(*r);
     }
   }
   if (is_error && !p.seccomp_verdict && (ret == -512 || ret == -513 || ret == -514 || ret == -516 || ret == -EINTR)) {
@@ -2435,6 +2469,12 @@ int Recorder::run() {
 }  // namespace
 
 int record(const RecordOptions& options) {
+  // The recorder allocates and frees the same sizes over and over (a flush
+  // of a full syscall buffer: its 1 MiB of records, then thousands of event
+  // messages): keep freed memory in the heap rather than give it back to the
+  // kernel and fault it in again at the next flush.
+  ::mallopt(M_MMAP_THRESHOLD, 16 << 20);  // (at most 32 MiB)
+  ::mallopt(M_TRIM_THRESHOLD, 256 << 20);
   Recorder recorder(options);
   int status = recorder.run();
   return keep_trace(options.keep, recorder.trace_dir(), status, options.quiet);

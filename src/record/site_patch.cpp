@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <variant>
 
@@ -82,12 +83,17 @@ std::optional<AppliedPatch> SitePatches::patch(Task& task, pid_t tgid, uint64_t 
   // The library is in the process, its page ready: the entry slot holds its address.
   uint64_t entry = 0;
   if (!task.read_exact(RRX_HOOK_ENTRY_SLOT, &entry, sizeof entry) || entry == 0) return std::nullopt;
-  auto refuse = [&] {
+  // RRX_DEBUG_PATCH=1: say on stderr why a site is left traced.
+  static const bool debug = std::getenv("RRX_DEBUG_PATCH") != nullptr;
+  std::optional<ProcMapping> m;
+  auto refuse = [&](const std::string& why) {
     proc.done.insert(site);
+    if (debug) fmt::print(stderr, "rrx: syscall site {:#x} ({}) not patched: {}\n", site, m ? m->path : "?", why);
     return std::nullopt;
   };
-  auto m = proc_mapping_at(task.tid(), site);
-  if (!m || !m->executable() || m->path.empty() || m->path[0] != '/' || in_preload_code(tgid, site)) return refuse();
+  m = proc_mapping_at(task.tid(), site);
+  if (!m || !m->executable() || m->path.empty() || m->path[0] != '/') return refuse("not in a file's code");
+  if (in_preload_code(tgid, site)) return refuse("rrx's own code");
   const Image& img = image(m->path);
   // Load bias: the mapping's start minus the ELF address of its file offset.
   // (The PT_LOAD with the largest file offset at or below the mapping's.)
@@ -99,12 +105,12 @@ std::optional<AppliedPatch> SitePatches::patch(Task& task, pid_t tgid, uint64_t 
       bias = m->start - (vaddr + (m->offset - off));
     }
   }
-  if (!bias) return refuse();
+  if (!bias) return refuse("no load segment holds it");
   patcher::WindowBounds wb = patcher::choose_window(img.functions, *bias, site, m->start, m->end);
   patcher::CodeWindow w;
   w.addr = wb.lo;
   w.bytes.resize(wb.hi - wb.lo);
-  if (!task.read_exact(wb.lo, w.bytes.data(), w.bytes.size())) return refuse();
+  if (!task.read_exact(wb.lo, w.bytes.data(), w.bytes.size())) return refuse("its code cannot be read");
   w.from_symbol = wb.from_symbol;
   w.entries = wb.entries;
 
@@ -119,12 +125,12 @@ std::optional<AppliedPatch> SitePatches::patch(Task& task, pid_t tgid, uint64_t 
   Arena fresh{};
   if (!arena) {
     auto at = free_range_near(read_proc_maps(task.tid()), site, kArenaBytes);
-    if (!at) return refuse();
+    if (!at) return refuse("no free range within reach for a stub arena");
     fresh = {*at, kArenaBytes, 0};
   }
   const uint64_t stub_addr = arena ? arena->addr + arena->used : fresh.addr;
   auto plan = patcher::plan_site(w, site, stub_addr, [site](uint64_t at) { return hook_sequence(at, site); });
-  if (std::holds_alternative<patcher::Refusal>(plan)) return refuse();
+  if (const auto* no = std::get_if<patcher::Refusal>(&plan)) return refuse(no->reason);
   const patcher::SitePatch& p = std::get<patcher::SitePatch>(plan);
   for (uint64_t ip : busy_ips) {
     if (ip > p.displaced_lo && ip < p.displaced_hi) return std::nullopt;  // later, when it has left
@@ -140,7 +146,7 @@ std::optional<AppliedPatch> SitePatches::patch(Task& task, pid_t tgid, uint64_t 
                                  nullptr, signals);
     if (got != static_cast<int64_t>(fresh.addr)) {
       if (got > 0) remote_syscall(task, site, SYS_munmap, {static_cast<uint64_t>(got), fresh.len}, nullptr, signals);
-      return refuse();
+      return refuse("the stub arena's mmap failed");
     }
     proc.arenas.push_back(fresh);
     arena = &proc.arenas.back();

@@ -110,6 +110,12 @@ std::optional<sys::Range> set_trace_all(Task& task, BufferCursor& cursor, bool o
   return sys::Range{addr, sizeof value};
 }
 
+std::optional<sys::Range> publish_file_facts(Task& task, const rrx_file_facts& facts) {
+  const uint64_t at = RRX_STATE_ADDR + offsetof(rrx_process_state, facts);
+  if (!task.write_mem(at, &facts, sizeof facts)) return std::nullopt;
+  return sys::Range{at, sizeof facts};
+}
+
 bool in_preload_code(pid_t tgid, uint64_t ip) {
   if (ip >= RRX_PAGE_ADDR && ip < RRX_PAGE_ADDR + RRX_PAGE_SIZE) return true;
   auto m = proc_mapping_at(tgid, ip);

@@ -15,6 +15,7 @@
 #include "core/seccomp_filter.h"
 #include "core/syscall_table.h"
 #include "core/syscallbuf.h"
+#include "core/syscallbuf_abi.h"
 
 namespace rrx::record {
 
@@ -55,6 +56,11 @@ std::optional<sys::Range> raise_fd_epoch(Task& task);
 // the range written, for the event's memory writes; nothing when the header
 // cannot be written (the memory is gone).
 std::optional<sys::Range> set_trace_all(Task& task, BufferCursor& cursor, bool on);
+
+// Writes `facts` into the task's process state page (what the library needs
+// to decide a write's fd without asking: core/syscallbuf_abi.h); the range to
+// record as a memory write of the current event, or nullopt (no page).
+std::optional<sys::Range> publish_file_facts(Task& task, const rrx_file_facts& facts);
 
 // True when `ip` is in the library's code or the rrx page of process `tgid`:
 // rrx does not take the CPU from a thread there (a transaction must not be

@@ -39,22 +39,44 @@ void sample_args(const rrx_buffered_call& c, uint64_t args[6]) {
   }
   if (c.when == RRX_BW_ZERO) args[c.cond_arg] = 0;
   if (c.when == RRX_BW_ARG_EQ) args[c.cond_arg] = c.cond_value;
+  if (c.when == RRX_BW_ARG_IN) args[c.cond_arg] = c.values[0];
+}
+
+// The argument values a library rule of RRX_BW_ARG_IN takes (one entry, -1, for other rules).
+std::vector<int64_t> rule_values(const rrx_buffered_call& c) {
+  if (c.when != RRX_BW_ARG_IN) return {-1};
+  return std::vector<int64_t>(c.values, c.values + c.cond_value);
 }
 }  // namespace
 
 TEST_CASE("syscallbuf: the library buffers exactly the table's kBuffered calls, with the table's rules and outputs") {
   std::set<int> table_set, library_set;
+  std::set<std::pair<int, uint32_t>> table_values, library_values;  // RRX_BW_ARG_IN rules: (nr, value)
   for (const auto& d : sys::table()) {
     if (d.flags & sys::kBuffered) table_set.insert(d.nr);
+    for (unsigned i = 0; i < d.buffered.value_count; ++i) table_values.insert({d.nr, d.buffered.values[i]});
   }
+  int previous_nr = -1;
   for (const auto& c : kLibraryCalls) {
+    // A call's rules are listed one after the other.
+    CHECK((c.nr == previous_nr || !library_set.count(c.nr)));
+    previous_nr = c.nr;
     library_set.insert(c.nr);
     const sys::SyscallDesc* d = sys::lookup(c.nr);
     REQUIRE(d);
     INFO(d->name);
-    CHECK(d->replay == sys::Replay::Emulate);
+    {
+      uint64_t args[6];
+      sample_args(c, args);
+      CHECK(d->replay_policy(args) == sys::Replay::Emulate);  // (rt_sigaction: a query; setting one is executed)
+    }
     CHECK(d->buffered.when == c.when);
-    if (c.when == RRX_BW_ALWAYS || c.when == RRX_BW_FD_READ || c.when == RRX_BW_FD_WRITE) {
+    if (c.when == RRX_BW_ARG_IN) {
+      CHECK(d->buffered.arg == c.cond_arg);
+      REQUIRE(c.cond_value >= 1);
+      REQUIRE(c.cond_value <= RRX_MAX_RULE_VALUES);
+      for (uint32_t i = 0; i < c.cond_value; ++i) CHECK(library_values.insert({c.nr, c.values[i]}).second);
+    } else if (c.when == RRX_BW_ALWAYS || c.when == RRX_BW_FD_READ || c.when == RRX_BW_FD_WRITE) {
       CHECK(d->buffered.arg == -1);
     } else if (c.when == RRX_BW_OPEN) {
       CHECK(d->buffered.arg == c.cond_arg);
@@ -76,10 +98,12 @@ TEST_CASE("syscallbuf: the library buffers exactly the table's kBuffered calls, 
     if (d->flags & sys::kMayBlock) CHECK(c.when != RRX_BW_ALWAYS);
     // The ranges the library copies are the table's (kOutOnError included: poll), for a success and a failure,
     // with results below and above the count caps.
+    for (int64_t value : rule_values(c))
     for (int64_t ret : {int64_t{0}, int64_t{40}, int64_t{5000}, int64_t{-22}}) {
-      INFO("ret " << ret);
+      INFO("ret " << ret << ", argument value " << value);
       uint64_t args[6];
       sample_args(c, args);
+      if (value >= 0) args[c.cond_arg] = static_cast<uint64_t>(value);
       rrx_out_range lib[2];
       unsigned n = rrx_buffered_outputs(&c, args, ret, lib);
       sys::CallView view{c.nr, {}, ret};
@@ -94,6 +118,7 @@ TEST_CASE("syscallbuf: the library buffers exactly the table's kBuffered calls, 
     }
   }
   CHECK(table_set == library_set);
+  CHECK(table_values == library_values);
 }
 
 TEST_CASE("syscallbuf: calls outside their rule are refused") {
@@ -108,11 +133,26 @@ TEST_CASE("syscallbuf: calls outside their rule are refused") {
   CHECK_FALSE(syscallbuf::check_call(call(202, {0x1000, 128 /* FUTEX_WAIT_PRIVATE */, 0})).empty());
   CHECK(syscallbuf::check_call(call(72, {3, 3 /* F_GETFL */})).empty());
   CHECK(syscallbuf::check_call(call(72, {3, 1 /* F_GETFD */})).empty());
-  CHECK_FALSE(syscallbuf::check_call(call(72, {3, 4 /* F_SETFL */})).empty());
-  CHECK_FALSE(syscallbuf::check_call(call(72, {3, 0 /* F_DUPFD */})).empty());
+  CHECK(syscallbuf::check_call(call(72, {3, 4 /* F_SETFL */})).empty());
+  CHECK(syscallbuf::check_call(call(72, {3, 1030 /* F_DUPFD_CLOEXEC */})).empty());
+  CHECK_FALSE(syscallbuf::check_call(call(72, {3, 7 /* F_SETLKW: may block */})).empty());
+  CHECK_FALSE(syscallbuf::check_call(call(72, {3, 8 /* F_SETOWN */})).empty());
   CHECK_FALSE(syscallbuf::check_call(call(7, {0, 0, 1000 /* a timeout */})).empty());
   CHECK(syscallbuf::check_call(call(7, {0, 0, 0})).empty());
-  CHECK_FALSE(syscallbuf::check_call(call(16, {0, 0x5401 /* TCGETS */, 0})).empty());
+  CHECK_FALSE(syscallbuf::check_call(call(16, {0, 0x5402 /* TCSETS */, 0})).empty());
+  syscallbuf::Call tcgets = call(16, {0, 0x5401 /* TCGETS */, 0x1000});
+  CHECK_FALSE(syscallbuf::check_call(tcgets).empty());  // the kernel's termios it wrote is missing
+  tcgets.outputs.push_back({0x1000, std::vector<uint8_t>(36)});
+  CHECK(syscallbuf::check_call(tcgets).empty());
+  // Only a write goes to rrx's output, and to one stream.
+  syscallbuf::Call w = call(1, {1, 0x1000, 0});
+  w.flags = RRX_RECORD_TO_STDOUT;
+  CHECK(syscallbuf::check_call(w).empty());
+  w.flags = RRX_RECORD_TO_STDOUT | RRX_RECORD_TO_STDERR;
+  CHECK_FALSE(syscallbuf::check_call(w).empty());
+  syscallbuf::Call g = call(110, {});
+  g.flags = RRX_RECORD_TO_STDERR;
+  CHECK_FALSE(syscallbuf::check_call(g).empty());
 }
 
 TEST_CASE("syscallbuf: records round-trip and are checked against the table") {

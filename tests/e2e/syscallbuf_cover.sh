@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The syscall buffer's wider cover (rrx record --syscallbuf): fcntl commands
+# (F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD/SETFD, F_GETFL/SETFL, F_SETLK/F_GETLK),
+# ioctl FIONBIO/FIOCLEX/TCGETS/TIOCGWINSZ, a query of a signal action or a
+# resource limit, dup, unlink, mkdir, rename, rmdir, chmod, fchmod, fchown,
+# umask, statfs, fstatfs, sysinfo, getrusage are buffered; writes to rrx's
+# stdout and stderr when those are files are buffered without asking the
+# recorder, and replay shows them again byte for byte; once a file is mapped
+# shared, writes to it stay traced (the library asks, rrx_fd_info). Then dd
+# writing 512-byte blocks to rrx's own stdout (a file): buffered, replayed.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+
+P=$(prog syscallbuf_cover)
+mkdir -p "$WORK/files"
+rr_check cover --stdout-has "shared map sees 1 0" --record-arg --syscallbuf -- "$P" "$WORK/files"
+T=$(rr_trace cover)
+if [[ -f $T/trace ]]; then
+  rrx_run "$WORK/cover.dump" dump "$T"
+  D=$WORK/cover.dump.out
+  for call in 'fcntl\(.*F_DUPFD_CLOEXEC' 'fcntl\(.*F_DUPFD,' 'fcntl\(.*F_SETFD' 'fcntl\(.*F_SETFL' 'fcntl\(.*F_SETLK' \
+    'fcntl\(.*F_GETLK' 'ioctl\(.*FIONBIO' 'ioctl\(.*FIOCLEX' 'ioctl\(.*TCGETS' 'ioctl\(.*TIOCGWINSZ' \
+    'rt_sigaction\(SIGTERM, NULL' 'prlimit64\(0, [0-9A-Z_]+, NULL' 'dup\(' 'unlink\(' 'mkdir\(' 'rename\(' 'rmdir\(' \
+    'chmod\(' 'fchmod\(' 'fchown\(' 'umask\(' 'statfs\(' 'fstatfs\(' 'sysinfo\(' 'getrusage\('; do
+    check "cover: ${call//\\/}... is buffered" grep -qE "^ *[0-9]+ \[[0-9]+\] $call.*\(buffered\)$" "$D"
+  done
+  n=$(grep -cE '^ *[0-9]+ .* write\(1, .*\(buffered\)$' "$D" || true)
+  check "cover: writes to stdout (a file) are buffered (got $n)" test "$n" -ge 12
+  check "cover: a write to stderr (a file) is buffered" grep -qE '^ *[0-9]+ .* write\(2, .*\(buffered\)$' "$D"
+  n=$(grep -c 'rrx_fd_info' "$D" || true)
+  check "cover: the library asks about fds only once a file is mapped shared (asked $n times)" test "$n" -ge 1
+  check "cover: ... and not before" bash -c "! sed -n '1,/MAP_SHARED/p' '$D' | grep -q rrx_fd_info"
+  check "cover: writes to the shared file stay traced" grep -qE '^ *[0-9]+ .* pwrite64\(.*\) = 1 \[shared object' "$D"
+  check "cover: the setting of a signal action stays traced" \
+    bash -c "grep 'rt_sigaction(' '$D' | grep -v ', NULL, ' | grep -vq '(buffered)' || ! grep 'rt_sigaction(' '$D' | grep -vq ', NULL, '"
+fi
+
+# dd writing to fd 1, which is rrx's stdout (a file here): buffered.
+rr_record dd_null --record-arg --syscallbuf -- dd if=/dev/zero bs=512 count=3000 status=none
+T=$(rr_trace dd_null)
+if [[ -f $T/trace ]]; then
+  rrx_run "$WORK/dd_null.dump" dump "$T"
+  n=$(grep -cE 'write\(1, .*\(buffered\)$' "$WORK/dd_null.dump.out" || true)
+  check "cover: dd's writes to rrx's stdout (here a file) are buffered (got $n)" test "$n" -ge 2900
+fi
+rr_replay_check dd_null
+
+rr_finish

@@ -1,0 +1,116 @@
+// The calls the syscall buffer takes besides reads and writes (tests/e2e/
+// syscallbuf_cover.sh): fcntl commands (dup, fd and file flags, record locks
+// that do not wait), ioctl (FIONBIO, FIOCLEX, TCGETS and TIOCGWINSZ on a file
+// that is no terminal), a query of a signal action and of a resource limit,
+// dup, unlink, mkdir, rename, rmdir, chmod, fchmod, fchown, umask, statfs,
+// fstatfs, sysinfo, getrusage; writes to stdout and stderr (buffered when they
+// are files, and replayed as output); then a file mapped shared, whose writes
+// must stay traced. Every call is made in a loop: the first at a site is
+// traced (it patches the site), the others are buffered. Prints what it got.
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/sysinfo.h>
+#include <termios.h>
+#include <unistd.h>
+
+static void say(int fd, const char* fmt, long a, long b) {
+  char line[256];
+  int n = snprintf(line, sizeof line, fmt, a, b);
+  if (write(fd, line, (size_t)n) != n) exit(3);
+}
+
+int main(int argc, char** argv) {
+  const char* dir = argc > 1 ? argv[1] : "/tmp";
+  char path[4096], path2[4096], sub[4096];
+  snprintf(path, sizeof path, "%s/cover.%d", dir, (int)getpid());
+  snprintf(path2, sizeof path2, "%s/cover2.%d", dir, (int)getpid());
+  snprintf(sub, sizeof sub, "%s/coverdir.%d", dir, (int)getpid());
+  for (int round = 0; round < 3; ++round) {
+    int fd = open(path, O_CREAT | O_RDWR | O_TRUNC, 0600);
+    if (fd < 0) return perror("open"), 1;
+    if (write(fd, "0123456789", 10) != 10) return 1;
+    int d1 = fcntl(fd, F_DUPFD_CLOEXEC, 20);
+    int d2 = fcntl(fd, F_DUPFD, 30);
+    int d3 = dup(fd);
+    int fdflags = fcntl(d2, F_GETFD);
+    fcntl(d2, F_SETFD, FD_CLOEXEC);
+    int fdflags2 = fcntl(d2, F_GETFD);
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_APPEND);
+    int appending = (fcntl(fd, F_GETFL) & O_APPEND) != 0;
+    struct flock lk = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 5};
+    int locked = fcntl(fd, F_SETLK, &lk);
+    struct flock probe = {.l_type = F_RDLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 5};
+    int got = fcntl(fd, F_GETLK, &probe);  // our own lock does not conflict: F_UNLCK
+    lk.l_type = F_UNLCK;
+    fcntl(fd, F_SETLK, &lk);
+    int on = 1;
+    int nb = ioctl(fd, FIONBIO, &on);
+    int cloexec = ioctl(d3, FIOCLEX);
+    struct termios tio;
+    int tty = ioctl(fd, TCGETS, &tio);
+    struct winsize ws;
+    int win = ioctl(fd, TIOCGWINSZ, &ws);
+    say(1, "round %ld: dups %ld", round, (d1 >= 20) + (d2 >= 30) + (d3 > fd));
+    say(1, " fd flags %ld -> %ld", fdflags, fdflags2);
+    say(1, " append %ld lock %ld", appending, locked);
+    say(1, " getlk %ld type %ld", got, probe.l_type == F_UNLCK);
+    say(1, " fionbio %ld fioclex %ld", nb, cloexec);
+    say(1, " tcgets %ld winsz %ld\n", tty, win);
+    close(d1);
+    close(d2);
+    close(d3);
+
+    struct sigaction sa;
+    sigaction(SIGTERM, NULL, &sa);
+    struct rlimit rl;
+    getrlimit(RLIMIT_NOFILE, &rl);
+    struct rlimit64 rl64;
+    prlimit64(0, RLIMIT_STACK, NULL, &rl64);
+    say(1, "sigterm default %ld, nofile limit set %ld\n", sa.sa_handler == SIG_DFL, rl.rlim_cur > 0);
+    mode_t old = umask(022);
+    umask(old);
+    if (mkdir(sub, 0700) != 0) return perror("mkdir"), 1;
+    if (rename(path, path2) != 0) return perror("rename"), 1;
+    int c1 = chmod(path2, 0640), c2 = fchmod(fd, 0600), c3 = fchown(fd, getuid(), getgid());
+    struct stat st;
+    fstat(fd, &st);
+    struct statfs sfs, sfs2;
+    int s1 = statfs(dir, &sfs), s2 = fstatfs(fd, &sfs2);
+    struct sysinfo si;
+    int s3 = sysinfo(&si);
+    struct rusage ru;
+    int s4 = getrusage(RUSAGE_SELF, &ru);
+    say(1, "chmod %ld mode %lo", c1 + c2 + c3, st.st_mode & 0777);
+    say(1, " statfs same %ld, sysinfo+rusage %ld\n", s1 + s2 == 0 && sfs.f_type == sfs2.f_type, s3 + s4);
+    close(fd);
+    if (unlink(path2) != 0 || rmdir(sub) != 0) return perror("unlink"), 1;
+    say(2, "round %ld on stderr (%ld)\n", round, 2);
+  }
+
+  // A file mapped shared: writes to it stay traced from now on (the
+  // recorder records what they change for every process that maps it).
+  int fd = open(path, O_CREAT | O_RDWR | O_TRUNC, 0600);
+  if (fd < 0 || ftruncate(fd, 4096) != 0) return perror("shared"), 1;
+  char* m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (m == MAP_FAILED) return perror("mmap"), 1;
+  int w = open(path, O_WRONLY);
+  for (int i = 0; i < 3; ++i) {
+    char c = (char)('a' + i);
+    if (pwrite(w, &c, 1, i) != 1) return 1;
+  }
+  say(1, "shared map sees %ld %ld\n", m[0] == 'a' && m[1] == 'b' && m[2] == 'c', 0);
+  munmap(m, 4096);
+  close(w);
+  close(fd);
+  unlink(path);
+  return 0;
+}
