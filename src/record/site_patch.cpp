@@ -88,7 +88,7 @@ std::optional<AppliedPatch> SitePatches::patch(Task& task, pid_t tgid, uint64_t 
   std::optional<ProcMapping> m;
   auto refuse = [&](const std::string& why) {
     proc.done.insert(site);
-    if (debug) fmt::print(stderr, "rrx: syscall site {:#x} ({}) not patched: {}\n", site, m ? m->path : "?", why);
+    if (debug) fmt::print(stderr, "rrx: syscall site {:#x} ({}) of process {} not patched: {}\n", site, m ? m->path : "?", tgid, why);
     return std::nullopt;
   };
   m = proc_mapping_at(task.tid(), site);
