@@ -366,16 +366,21 @@ static inline unsigned rrx_buffered_outputs(const struct rrx_buffered_call* c, c
  * the first write to an fd need not ask (RRX_CALL_FD_INFO, a traced call):
  * written by the recorder at each RRX_CALL_INIT_BUFFER and, in every process,
  * when a file becomes a shared object (memory writes of those events, so the
- * replay has the same). With `known` and no `shared_objects`, the library
- * decides a write's fd itself from a buffered fstat: rrx's stdout or stderr
- * (by device and inode, as the recorder's rule: fd 2 is stderr when both are
- * the same file), anything else buffered, except a regular file on procfs
- * (/proc/PID/mem: fstatfs), which it asks about. */
+ * replay has the same). With `known`, and no more shared files than the list
+ * holds, the library decides a write's fd itself from a buffered fstat, by the
+ * recorder's rules (device and inode): a regular file mapped shared by some
+ * recorded process stays traced; rrx's stdout or stderr is output (fd 2 is
+ * stderr when both are the same file); anything else is buffered; except a
+ * regular file on procfs (/proc/PID/mem: fstatfs), which it asks about. */
+#define RRX_MAX_SHARED_FILES 32u
 struct rrx_file_facts {
   uint32_t known;          /* 1: the fields below are filled */
-  uint32_t shared_objects; /* 1: some recorded process maps a file shared: ask about every fd */
+  uint32_t shared_files;   /* regular files some recorded process maps shared; the first
+                              RRX_MAX_SHARED_FILES are listed below (more: ask about every fd) */
   uint64_t output_dev[2];  /* rrx's stdout, stderr: st_dev, st_ino (ino 0: closed) */
   uint64_t output_ino[2];
+  uint64_t shared_dev[RRX_MAX_SHARED_FILES];
+  uint64_t shared_ino[RRX_MAX_SHARED_FILES];
 };
 struct rrx_process_state {
   uint32_t fd_epoch;    /* raised by the recorder */

@@ -176,7 +176,7 @@ static uint8_t kind_of_mode(uint32_t mode, uint64_t rdev) {
  * (core/syscallbuf_abi.h, struct rrx_file_facts), else asked. */
 static long write_info(struct rrx_buffer_header* h, long fd) {
   const struct rrx_file_facts* f = &state()->facts;
-  if (f->known && !f->shared_objects) {
+  if (f->known && f->shared_files <= RRX_MAX_SHARED_FILES) {
     uint64_t st[RRX_STAT_BYTES / 8];
     if (!is_error(check_call(h, NR_fstat, (uint64_t)fd, (uint64_t)st, 0, 0))) {
       uint64_t dev, ino;
@@ -186,6 +186,9 @@ static long write_info(struct rrx_buffer_header* h, long fd) {
       copy(&mode, (char*)st + kStatMode, 4);
       int proc = 0;
       if ((mode & kS_IFMT) == kS_IFREG) {
+        for (uint32_t i = 0; i < f->shared_files; ++i) {
+          if (dev == f->shared_dev[i] && ino == f->shared_ino[i]) return RRX_FD_INFO_TRACE_WRITES;
+        }
         uint64_t sfs[kStatfsBytes / 8];
         proc = is_error(check_call(h, NR_fstatfs, (uint64_t)fd, (uint64_t)sfs, 0, 0)) || sfs[0] == RRX_PROC_SUPER_MAGIC;
       }

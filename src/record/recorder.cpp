@@ -1292,10 +1292,15 @@ void Recorder::inject_held_signal(TaskState& ts) {
 rrx_file_facts Recorder::file_facts() const {
   rrx_file_facts f{};
   f.known = 1;
-  f.shared_objects = shared_->empty() ? 0 : 1;
   for (int i = 0; i < 2; ++i) {
     f.output_dev[i] = output_stat_[i].st_dev;
     f.output_ino[i] = output_stat_[i].st_ino;
+  }
+  auto shared = shared_->file_inodes();
+  f.shared_files = static_cast<uint32_t>(shared.size());
+  for (size_t i = 0; i < shared.size() && i < RRX_MAX_SHARED_FILES; ++i) {
+    f.shared_dev[i] = shared[i].first;
+    f.shared_ino[i] = shared[i].second;
   }
   return f;
 }

@@ -186,6 +186,12 @@ SharedObjects::Mapping SharedObjects::on_sysv_attach(Task& task, int shmid, uint
   return m;
 }
 
+std::vector<std::pair<uint64_t, uint64_t>> SharedObjects::file_inodes() const {
+  std::vector<std::pair<uint64_t, uint64_t>> out;
+  for (const auto& [inode, object] : files_by_inode_) out.push_back(inode);
+  return out;
+}
+
 const SharedObjects::Object* SharedObjects::object_of_fd(pid_t tid, int fd) const {
   if (fd < 0) return nullptr;
   struct stat st {};

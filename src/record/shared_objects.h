@@ -63,6 +63,8 @@ class SharedObjects {
   std::optional<Change> on_file_change(const sys::SyscallDesc& desc, const sys::CallView& call, Task& task);
 
   bool empty() const { return next_id_ == 1; }
+  // The (device, inode) of every regular file (or memfd) that is a shared object.
+  std::vector<std::pair<uint64_t, uint64_t>> file_inodes() const;
   // True when fd `fd` of `tid` is a file that is a shared object.
   bool is_object_fd(pid_t tid, int fd) const { return object_of_fd(tid, fd) != nullptr; }
   // The objects' sizes and content hashes now (at the end of the recording).

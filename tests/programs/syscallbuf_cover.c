@@ -4,12 +4,13 @@
 // that is no terminal), a query of a signal action and of a resource limit,
 // dup, unlink, mkdir, rename, rmdir, chmod, fchmod, fchown, umask, statfs,
 // fstatfs, sysinfo, getrusage; writes to stdout and stderr (buffered when they
-// are files, and replayed as output); then a file mapped shared, whose writes
-// must stay traced. Every call is made in a loop: the first at a site is
+// are files, and replayed as output); then a file mapped shared, and
+// /proc/self/mem, whose writes must stay traced. Every call is made in a loop: the first at a site is
 // traced (it patches the site), the others are buffered. Prints what it got.
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,5 +113,16 @@ int main(int argc, char** argv) {
   close(w);
   close(fd);
   unlink(path);
+
+  // /proc/self/mem: a regular file on procfs, whose writes change memory:
+  // the library asks the recorder about it, and its writes stay traced.
+  static char target[8] = "......";
+  int mem = open("/proc/self/mem", O_RDWR);
+  if (mem < 0) return perror("/proc/self/mem"), 1;
+  for (int i = 0; i < 3; ++i) {
+    if (pwrite(mem, "xyz" + i, 1, (off_t)(uintptr_t)(target + i)) != 1) return perror("pwrite mem"), 1;
+  }
+  close(mem);
+  say(1, "memory written through /proc/self/mem: %ld%ld\n", strcmp(target, "xyz...") == 0, 1);
   return 0;
 }
