@@ -9,6 +9,7 @@
 # shared, writes to it stay traced (the library knows it from the recorder's
 # list of shared files, without asking). Then dd
 # writing 512-byte blocks to rrx's own stdout (a file): buffered, replayed.
+# rrx-e2e: one record mode (each recording names its mode)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
