@@ -72,7 +72,7 @@ int main(int argc, char** argv) {
   }
 
   struct sums main_sums = {0, 0, 0, 0};
-  calls(3000, &main_sums);
+  calls(6000, &main_sums);
   printf("main: sizes %llu, ENOENT %llu, opens %llu, link bytes %llu\n", main_sums.sizes, main_sums.fails,
          main_sums.opens, main_sums.links);
 
