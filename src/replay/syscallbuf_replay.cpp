@@ -32,6 +32,26 @@ namespace {
 
 constexpr uint64_t kReplayEndOffset = offsetof(rrx_buffer_header, replay_end);
 
+// The library's record of buffered call `sc` as the recording's buffer held
+// it: its number, arguments, result, path strings and outputs.
+syscallbuf::Call buffered_call(schema::Syscall::Reader sc) {
+  syscallbuf::Call c;
+  c.nr = sc.getNr();
+  auto args = sc.getArgs();
+  for (unsigned i = 0; i < 6 && i < args.size(); ++i) c.args[i] = args[i];
+  c.ret = sc.getRet();
+  // The path arguments the library's record holds (core/syscallbuf_abi.h).
+  for (auto str : sc.getStrings()) {
+    auto v = str.getValue();
+    c.strings.emplace_back(str.getArg(), std::string(reinterpret_cast<const char*>(v.begin()), v.size()));
+  }
+  for (auto w : sc.getMemWrites()) {
+    auto d = w.getData();
+    c.outputs.push_back({w.getAddr(), std::vector<uint8_t>(d.begin(), d.end())});
+  }
+  return c;
+}
+
 // The call of a recorded event that the library can take without the
 // replayer (a buffered syscall of `tid` whose whole effect is its result and
 // the memory it wrote in its own process), or nullopt.
@@ -43,23 +63,11 @@ std::optional<syscallbuf::Call> takeable(schema::Event::Reader ev, int tid) {
   if (!d || !(d->flags & sys::kBuffered) || (d->flags & sys::kMapsMemory) || d->sends.shape != sys::Sends::None) {
     return std::nullopt;
   }
-  syscallbuf::Call c;
-  c.nr = sc.getNr();
-  auto args = sc.getArgs();
-  if (args.size() != 6) return std::nullopt;
-  for (unsigned i = 0; i < 6; ++i) c.args[i] = args[i];
-  c.ret = sc.getRet();
-  // The path arguments the library's record holds (core/syscallbuf_abi.h).
-  for (auto str : sc.getStrings()) {
-    auto v = str.getValue();
-    c.strings.emplace_back(str.getArg(), std::string(reinterpret_cast<const char*>(v.begin()), v.size()));
-  }
+  if (sc.getArgs().size() != 6) return std::nullopt;
   for (auto w : sc.getMemWrites()) {
     if (w.getTid() != 0 && w.getTid() != tid) return std::nullopt;
-    auto d = w.getData();
-    c.outputs.push_back({w.getAddr(), std::vector<uint8_t>(d.begin(), d.end())});
   }
-  return c;
+  return buffered_call(sc);
 }
 
 bool syscall_of(schema::Event::Reader ev, int tid) {
@@ -69,11 +77,10 @@ bool syscall_of(schema::Event::Reader ev, int tid) {
 }  // namespace
 
 int64_t BufferFeed::after_call(schema::Syscall::Reader rec) {
-  if (rec.getFlags() & trace::kSyscallBuffered) {
-    int64_t size = RRX_ALIGN8(sizeof(rrx_buffer_record));
-    for (auto w : rec.getMemWrites()) size += sizeof(rrx_buffer_output) + RRX_ALIGN8(w.getData().size());
-    return size;
-  }
+  // The record as the library writes it: path strings included (a
+  // buffered open or stat replayed with its own stop, e.g. the first after
+  // the buffer wrapped, is followed by records fed at its exit).
+  if (rec.getFlags() & trace::kSyscallBuffered) return static_cast<int64_t>(syscallbuf::encode_record(buffered_call(rec)).size());
   const sys::SyscallDesc* d = sys::lookup(rec.getNr());
   return d && (d->flags & sys::kBuffered) ? -1 : 0;
 }

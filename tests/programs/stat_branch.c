@@ -1,6 +1,8 @@
-// stat_branch PATH: statx(PATH); if it exists, opens and prints its first
-// line; if not, creates a directory instead. The divergence test edits the
-// recorded statx result so the replay takes the other branch.
+// stat_branch PATH [warm]: statx(PATH); if it exists, opens and prints its
+// first line; if not, creates a directory instead. The divergence test edits
+// the recorded statx result so the replay takes the other branch. With
+// `warm`, a statx of "/" first: under the fast path the first call at a site
+// is traced and patches it, so the statx of PATH is then a buffered call.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -10,11 +12,12 @@
 #include <unistd.h>
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    fprintf(stderr, "usage: stat_branch PATH\n");
+  if (argc != 2 && !(argc == 3 && strcmp(argv[2], "warm") == 0)) {
+    fprintf(stderr, "usage: stat_branch PATH [warm]\n");
     return 2;
   }
   struct statx sx;
+  if (argc == 3) statx(AT_FDCWD, "/", 0, STATX_SIZE, &sx);
   if (statx(AT_FDCWD, argv[1], 0, STATX_SIZE, &sx) == 0) {
     int fd = open(argv[1], O_RDONLY);
     char buf[256];
