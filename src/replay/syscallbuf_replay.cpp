@@ -34,15 +34,19 @@ constexpr uint64_t kReplayEndOffset = offsetof(rrx_buffer_header, replay_end);
 
 // The call of a recorded event that the library can take without the
 // replayer (a buffered syscall of `tid` whose whole effect is its result and
-// the memory it wrote in its own process), or nullopt.
+// the memory it wrote in its own process), or nullopt. A write qualifies:
+// the library buffers none that the replay shows again (rrx's own stdout
+// and stderr, which flags other than kSyscallBuffered would mark) or that
+// changes a shared object (file writes); only a recorded digest of the sent
+// bytes would need the replayer to look at them.
 std::optional<syscallbuf::Call> takeable(schema::Event::Reader ev, int tid) {
   if (ev.which() != schema::Event::SYSCALL || ev.getTid() != tid) return std::nullopt;
   auto sc = ev.getSyscall();
-  if (sc.getFlags() != trace::kSyscallBuffered || sc.getFileWrites().size() != 0) return std::nullopt;
-  const sys::SyscallDesc* d = sys::lookup(sc.getNr());
-  if (!d || !(d->flags & sys::kBuffered) || (d->flags & sys::kMapsMemory) || d->sends.shape != sys::Sends::None) {
+  if (sc.getFlags() != trace::kSyscallBuffered || sc.getFileWrites().size() != 0 || sc.getHasDataCrc()) {
     return std::nullopt;
   }
+  const sys::SyscallDesc* d = sys::lookup(sc.getNr());
+  if (!d || !(d->flags & sys::kBuffered) || (d->flags & sys::kMapsMemory)) return std::nullopt;
   syscallbuf::Call c;
   c.nr = sc.getNr();
   auto args = sc.getArgs();
