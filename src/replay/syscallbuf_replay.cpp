@@ -109,6 +109,7 @@ size_t BufferFeed::feed(Task& task, int tid, uint64_t buffer, uint32_t open_reco
   std::vector<uint32_t> sizes;
   std::vector<std::pair<uint32_t, uint32_t>> padding;  // [from, to) in `bytes`: not the record's own bytes
   bool last_may_go = false;  // the event after the stretch stops the thread at a syscall
+  std::optional<trace::EventRecord> after;  // that event, when it is not a buffered call
   uint32_t room = h.capacity - h.bytes_used;
   for (uint64_t n = first; n <= end; ++n) {
     auto rec = reader_->next();
@@ -117,6 +118,7 @@ size_t BufferFeed::feed(Task& task, int tid, uint64_t buffer, uint32_t open_reco
     auto call = n < end ? takeable(ev, tid) : std::nullopt;
     if (!call) {
       last_may_go = syscall_of(ev, tid);
+      if (last_may_go) after = std::move(rec);
       break;
     }
     bool watched = false;
@@ -147,12 +149,14 @@ size_t BufferFeed::feed(Task& task, int tid, uint64_t buffer, uint32_t open_reco
     bytes.resize(bytes.size() - sizes.back());
     sizes.pop_back();
   }
+  if (!last_may_go) after.reset();
   if (sizes.empty()) return 0;
   Fed f;
   f.buffer = buffer;
   f.start_count = h.record_count;
   f.start_bytes = h.bytes_used;
   f.sizes = std::move(sizes);
+  f.after = std::move(after);
   f.saved.resize(bytes.size());
   uint64_t at = buffer + sizeof h + h.bytes_used;
   if (!task.read_exact(at, f.saved.data(), f.saved.size())) return 0;
@@ -270,6 +274,7 @@ WaitStatus ReplaySession::take_buffer(RTask& t, WaitStatus w) {
     w = take_stop(t);
   }
   size_t taken = buffer_feed_->take(*t.task);
+  if (stats_) stats_->taken(taken);
   for (size_t i = 0; i < taken; ++i) {
     auto ev = peek();
     if (ev.which() != schema::Event::SYSCALL || ev.getTid() != t.tid ||
