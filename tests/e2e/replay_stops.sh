@@ -9,6 +9,7 @@
 # strategy; a trace whose executed call has another argument than the
 # program passes still diverges at that call's event, and one whose
 # executed call the program replaces by another syscall diverges too.
+# rrx-e2e: one record mode (each recording names --syscallbuf)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
