@@ -7,8 +7,8 @@
 # one), not four. Writes to /dev/null are not rrx's own output even when
 # rrx's stdout is /dev/null: buffered too. rr_check replays the same traces with every skip
 # strategy; a trace whose executed call has another argument than the
-# program passes still diverges at that call's event, and one whose
-# executed call the program replaces by another syscall diverges too.
+# program passes still diverges at that call's event (found at its entry
+# stop, entered for real).
 # rrx-e2e: one record mode (each recording names --syscallbuf)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
