@@ -114,6 +114,7 @@ ReplaySession::RTask ReplaySession::copy_state(const RTask& t) {
   c.kill_reported = t.kill_reported;
   c.syscallbuf = t.syscallbuf;
   c.buffer_after_call = t.buffer_after_call;
+  c.entered_traced = t.entered_traced;
   c.group_stop_sig = t.group_stop_sig;
   c.exiting = t.exiting;
   c.image_event = t.image_event;
@@ -145,7 +146,7 @@ std::unique_ptr<Task> ReplaySession::fork_copy(Task& parent, const user_regs_str
 // later event (a futex wait that blocked when recording) sits at that
 // syscall's entry stop, the syscall skipped.
 bool ReplaySession::waits_at_skipped_entry(const RTask& t) const {
-  return !skipper_->one_stop() && t.cur.action == Action::Emulate && t.cur.awaiting_exit_event &&
+  return !one_stop_at(t) && t.cur.action == Action::Emulate && t.cur.awaiting_exit_event &&
          !t.cur.sigsuspend_for_real && !t.cur.rerun_pending && !t.cur.at_exit_stop &&
          t.next_resume == NextResume::ToExit;
 }
@@ -266,7 +267,7 @@ std::shared_ptr<Checkpoint> ReplaySession::checkpoint(std::string* why_not) {
   std::map<int, std::vector<int>> threads_of;  // recorded pid -> tids, the one to fork from first
   for (auto& [tid, t] : tasks_) {
     bool clean = t.cur.action == Action::None && t.next_resume == NextResume::Normal;
-    bool waiting = skipper_->one_stop() && t.cur.action == Action::Emulate && t.cur.awaiting_exit_event &&
+    bool waiting = one_stop_at(t) && t.cur.action == Action::Emulate && t.cur.awaiting_exit_event &&
                    !t.cur.sigsuspend_for_real && !t.cur.rerun_pending && t.next_resume == NextResume::Normal;
     if (t.running || t.pending || !t.started || t.deliver_on_resume != 0 || t.injecting_signal != 0 ||
         t.sigkilled || t.kill_reported || t.exiting || (!clean && !waiting && !waits_at_skipped_entry(t))) {

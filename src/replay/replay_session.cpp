@@ -148,6 +148,7 @@ std::optional<int> reaped_foreign_status(pid_t pid) {
 
 ReplaySession::ReplaySession(ReplayOptions options) : options_(std::move(options)) {
   debug_log_ = std::getenv("RRX_DEBUG_REPLAY") != nullptr;
+  if (std::getenv("RRX_REPLAY_STATS")) stats_ = std::make_unique<ReplayStats>();
   if (const char* v = std::getenv("RRX_PREEMPT_STUB")) preempt_stub_off_ = std::string(v) == "0";
   reader_ = std::make_unique<trace::TraceReader>(options_.trace_dir);
   shared_ = std::make_unique<SharedMemory>([this](const std::string& hash) { return stored_copy(hash); });
@@ -295,6 +296,7 @@ std::optional<schema::Event::Reader> ReplaySession::peek_second() {
 }
 
 void ReplaySession::consume() {
+  if (stats_ && next_) stats_->event(stats_label(next_->get()));
   next_.reset();
   ++next_number_;
   at_interval_start_ = true;
@@ -564,19 +566,61 @@ void ReplaySession::restart_if_no_signal(RTask& t, int64_t nr, int sig) {
   t.task->set_regs(r);
 }
 
+// Whether a syscall entry stop of t is one where the kernel skipped the
+// call already (sysemu), rather than one it runs from when resumed.
+bool ReplaySession::skipped_at_entry(const RTask& t) const {
+  return skipper_->strategy() == SkipStrategy::Sysemu && !t.entered_traced;
+}
+
+bool ReplaySession::one_stop_at(const RTask& t) const { return skipper_->one_stop() && !t.entered_traced; }
+
+// Whether t's next event is a syscall of its own that runs for real (mmap,
+// mprotect, rt_sigaction, clone, execve, exit...). Under sysemu such a call
+// costs four stops (the skipped entry, its exit, the entry of the call
+// issued again, its exit); resumed with PTRACE_SYSCALL instead, it enters
+// for real: two. Any other call made there (a divergence) is skipped at
+// that entry and completed at its exit stop, as the two-stop strategies do.
+bool ReplaySession::next_runs_for_real(RTask& t) {
+  // Records fed to its buffer come first: then the event after them.
+  const trace::EventRecord* next = nullptr;
+  if (buffer_feed_ && buffer_feed_->pending()) {
+    next = buffer_feed_->after_fed();
+  } else if (load_next()) {
+    next = &*next_;
+  }
+  if (!next) return false;
+  auto ev = next->get();
+  if (ev.getTid() != t.tid) return false;
+  switch (ev.which()) {
+    case schema::Event::SYSCALL: {
+      auto rec = ev.getSyscall();
+      auto rargs = rec.getArgs();
+      if (rargs.size() != 6) return false;
+      uint64_t args[6];
+      for (unsigned i = 0; i < 6; ++i) args[i] = rargs[i];
+      return action_for(&rec, rec.getNr(), args) != Action::Emulate;
+    }
+    case schema::Event::EXEC: return ev.getExec().getFormerTid() == 0;
+    case schema::Event::CLONE: return true;
+    default: return false;
+  }
+}
+
 void ReplaySession::resume(RTask& t, bool step) {
   at_interval_start_ = false;
   int sig = t.deliver_on_resume;
   t.deliver_on_resume = 0;
   t.group_stop_sig = 0;
   int64_t restart_nr = std::exchange(t.restart_nr, -1);
+  const bool entered_traced = std::exchange(t.entered_traced, false);
   try {
     switch (t.next_resume) {
       case NextResume::ToExit:
         t.task->resume_syscall(sig);
         break;
       case NextResume::RunForReal:
-        skipper_->run_for_real(*t.task);
+        if (entered_traced) t.task->resume_syscall(sig);  // it runs from its entry stop
+        else skipper_->run_for_real(*t.task);
         t.next_resume = NextResume::ToExit;
         break;
       case NextResume::Normal: {
@@ -599,7 +643,25 @@ void ReplaySession::resume(RTask& t, bool step) {
             step_over_syscall_tid_ = t.tid;
           }
         }
-        skipper_->resume(*t.task, single, sig);
+        if (!step && skipper_->strategy() == SkipStrategy::Sysemu && next_runs_for_real(t)) {
+          if (t.task->syscall_info().op == KernelSyscallInfo::kEntry) {
+            // At the entry stop of a call sysemu skipped (and that is
+            // complete): resumed with PTRACE_SYSCALL, it stops at its exit
+            // first, before any of its code runs.
+            t.task->resume_syscall(sig);
+            sig = 0;
+            t.running = true;
+            WaitStatus w = wait_for(t);
+            if (w.kind != WaitStatus::Kind::SyscallStop) {
+              t.pending = w;
+              return;
+            }
+          }
+          t.entered_traced = true;
+          t.task->resume_syscall(sig);
+        } else {
+          skipper_->resume(*t.task, single, sig);
+        }
         break;
       }
     }
@@ -664,6 +726,7 @@ std::optional<WaitStatus> ReplaySession::wait_until(RTask& t,
       continue;
     }
     WaitStatus w = WaitStatus::decode(status);
+    if (stats_) stats_->stop();
     if (r == t.task->tid()) {
       running_live_tid_ = 0;
       t.running = false;
@@ -781,7 +844,7 @@ std::optional<ReplaySession::Stop> ReplaySession::advance(bool step, int step_ti
           take_signal_for_real(t, t.cur.nr, t.cur.args, ev.getSyscall().getRet())) {
         break;  // it runs now; its exit stop completes it
       }
-      if (t.cur.awaiting_exit_event && !t.running && !t.pending && skipper_->one_stop() &&
+      if (t.cur.awaiting_exit_event && !t.running && !t.pending && one_stop_at(t) &&
           t.cur.action == Action::Emulate && !t.cur.sigsuspend_for_real) {
         // One-stop skip: the task still sits at the syscall's entry.
         finish_syscall(t, ev.getSyscall(), 0);
@@ -1195,7 +1258,7 @@ bool ReplaySession::take_signal_for_real(RTask& t, int64_t nr, const uint64_t ar
   user_regs_struct r = t.task->regs();
   r.rdi = mask;
   r.rsi = size;
-  if (skipper_->one_stop()) {
+  if (one_stop_at(t)) {
     // sysemu: the syscall did not run; issue it again, traced.
     r.rip -= 2;
     r.rax = SYS_rt_sigsuspend;
@@ -1243,7 +1306,7 @@ void ReplaySession::begin_syscall(RTask& t, Action action, int64_t nr, const uin
   switch (action) {
     case Action::Emulate:
       if (has_rec && take_signal_for_real(t, nr, args, rec.getRet())) return;
-      if (skipper_->one_stop()) {
+      if (one_stop_at(t)) {
         if (has_rec) {
           finish_syscall(t, rec, 0);
           consume();
@@ -1251,7 +1314,14 @@ void ReplaySession::begin_syscall(RTask& t, Action action, int64_t nr, const uin
         }
         t.next_resume = NextResume::Normal;
       } else {
-        skipper_->skip(*t.task);
+        if (t.entered_traced) {
+          // Entered to run for real, but emulated: skipped here, its result set at the exit stop.
+          user_regs_struct r = t.task->regs();
+          r.orig_rax = static_cast<uint64_t>(-1);
+          t.task->set_regs(r);
+        } else {
+          skipper_->skip(*t.task);
+        }
         t.next_resume = NextResume::ToExit;
       }
       return;
@@ -1302,7 +1372,7 @@ void ReplaySession::begin_syscall(RTask& t, Action action, int64_t nr, const uin
       break;
   }
   t.next_resume = NextResume::RunForReal;
-  t.cur.rerun_pending = skipper_->strategy() == SkipStrategy::Sysemu;
+  t.cur.rerun_pending = skipped_at_entry(t);
 }
 
 // The completion event of a syscall whose entry had its own event and which
@@ -1337,7 +1407,7 @@ void ReplaySession::on_entry(RTask& t, const KernelSyscallInfo& info) {
     t.cur.action = Action::Exec;
     t.cur.nr = nr;
     t.next_resume = NextResume::RunForReal;
-    t.cur.rerun_pending = skipper_->strategy() == SkipStrategy::Sysemu;
+    t.cur.rerun_pending = skipped_at_entry(t);
     return;
   }
   if (ev.which() == schema::Event::CLONE) {
@@ -1357,7 +1427,7 @@ void ReplaySession::on_entry(RTask& t, const KernelSyscallInfo& info) {
     t.cur.action = Action::Exec;
     t.cur.nr = nr;
     t.next_resume = NextResume::RunForReal;
-    t.cur.rerun_pending = skipper_->strategy() == SkipStrategy::Sysemu;
+    t.cur.rerun_pending = skipped_at_entry(t);
     resume(t, false);
     return;
   }
@@ -1396,7 +1466,7 @@ void ReplaySession::on_entry(RTask& t, const KernelSyscallInfo& info) {
     t.cur.action = Action::Exit;
     t.cur.nr = nr;
     t.next_resume = NextResume::RunForReal;
-    t.cur.rerun_pending = skipper_->strategy() == SkipStrategy::Sysemu;
+    t.cur.rerun_pending = skipped_at_entry(t);
     if (nr == SYS_exit_group && exit_hook && exit_hook(t.tid)) {
       // The end of the debugged process: hold it here, before it runs.
       t.cur.exit_held = true;
@@ -1830,10 +1900,7 @@ int replay_autopilot(const ReplayOptions& options) {
           std::cerr << "rrx: the program exited, but the trace is incomplete: "
                     << session.reader().incomplete_reason() << "\n";
         for (const std::string& w : session.shared_objects_at_end()) std::cerr << "rrx: warning: " << w << "\n";
-        if (std::getenv("RRX_REPLAY_STATS")) {
-          std::cerr << "rrx: replay stats: " << session.next_event() << " events, " << session.stop_free_calls()
-                    << " buffered calls taken without a stop\n";
-        }
+        if (session.stats()) session.stats()->print(std::cerr, session.next_event());
         return session.recorded_exit_status();
       case ReplaySession::StopKind::TraceEnd:
         std::cerr << "rrx: " << session.trace_end_message() << "\n";

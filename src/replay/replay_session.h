@@ -24,6 +24,7 @@
 #include "core/ptrace_task.h"
 #include "replay/namespaces_replay.h"
 #include "replay/preempt_stub.h"
+#include "replay/replay_stats.h"
 #include "trace_format/sparse_file.h"
 #include "trace_format/trace_reader.h"
 
@@ -258,6 +259,8 @@ class ReplaySession {
   double replay_seconds() const;
   // Buffered calls replayed without a stop so far (replay/syscallbuf_replay.h).
   uint64_t stop_free_calls() const { return stop_free_calls_; }
+  // Stops per kind of event, where RRX_REPLAY_STATS is set (else null).
+  const ReplayStats* stats() const { return stats_.get(); }
   // True while the task is inside a syscall (its result still to come).
   bool in_syscall(int tid) const;
 
@@ -313,6 +316,9 @@ class ReplaySession {
     // the buffer when the task stands at that call's exit in the rrx page
     // (BufferFeed::after_call): bytes of the record it publishes, or -1.
     int64_t buffer_after_call = 0;
+    // Sysemu: resumed with PTRACE_SYSCALL (next_runs_for_real), so its
+    // syscall entry stop is an ordinary one, the call not skipped.
+    bool entered_traced = false;
   };
 
   Stop run(bool step, int step_tid);
@@ -321,6 +327,9 @@ class ReplaySession {
   std::unique_ptr<Task> fork_copy(Task& parent, const user_regs_struct& regs, uint64_t scratch, uint64_t ctid);
   std::unique_ptr<Task> clone_thread(Task& leader, uint64_t scratch, const Checkpoint::Thread& th);
   bool waits_at_skipped_entry(const RTask& t) const;
+  bool skipped_at_entry(const RTask& t) const;
+  bool one_stop_at(const RTask& t) const;
+  bool next_runs_for_real(RTask& t);
   void enter_skipped(Task& task, const user_regs_struct& entry_regs, int64_t nr);
   int64_t inject(RTask& t, uint64_t scratch, long nr, std::initializer_list<uint64_t> args, pid_t* child = nullptr);
   static RTask copy_state(const RTask& t);
@@ -456,6 +465,7 @@ class ReplaySession {
   std::map<std::string, int> file_fds_;
   std::unique_ptr<SharedMemory> shared_;  // the replay's copies of shared objects
   uint64_t stop_free_calls_ = 0;
+  std::unique_ptr<ReplayStats> stats_;  // RRX_REPLAY_STATS=1
   std::unique_ptr<BufferFeed> buffer_feed_;  // null: every buffered call stops (RRX_SYSCALLBUF_REPLAY=stops)
   std::set<std::string> verified_copies_;  // hashes of stored files checked by stored_copy()
   trace::FileHashKind file_hash_kind_ = trace::FileHashKind::Stream;  // how the trace names its files

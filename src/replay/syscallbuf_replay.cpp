@@ -54,15 +54,19 @@ syscallbuf::Call buffered_call(schema::Syscall::Reader sc) {
 
 // The call of a recorded event that the library can take without the
 // replayer (a buffered syscall of `tid` whose whole effect is its result and
-// the memory it wrote in its own process), or nullopt.
+// the memory it wrote in its own process), or nullopt. A write qualifies:
+// the library buffers none that the replay shows again (rrx's own stdout
+// and stderr, which flags other than kSyscallBuffered would mark) or that
+// changes a shared object (file writes); only a recorded digest of the sent
+// bytes would need the replayer to look at them.
 std::optional<syscallbuf::Call> takeable(schema::Event::Reader ev, int tid) {
   if (ev.which() != schema::Event::SYSCALL || ev.getTid() != tid) return std::nullopt;
   auto sc = ev.getSyscall();
-  if (sc.getFlags() != trace::kSyscallBuffered || sc.getFileWrites().size() != 0) return std::nullopt;
-  const sys::SyscallDesc* d = sys::lookup(sc.getNr());
-  if (!d || !(d->flags & sys::kBuffered) || (d->flags & sys::kMapsMemory) || d->sends.shape != sys::Sends::None) {
+  if (sc.getFlags() != trace::kSyscallBuffered || sc.getFileWrites().size() != 0 || sc.getHasDataCrc()) {
     return std::nullopt;
   }
+  const sys::SyscallDesc* d = sys::lookup(sc.getNr());
+  if (!d || !(d->flags & sys::kBuffered) || (d->flags & sys::kMapsMemory)) return std::nullopt;
   if (sc.getArgs().size() != 6) return std::nullopt;
   for (auto w : sc.getMemWrites()) {
     if (w.getTid() != 0 && w.getTid() != tid) return std::nullopt;
@@ -112,6 +116,7 @@ size_t BufferFeed::feed(Task& task, int tid, uint64_t buffer, uint32_t open_reco
   std::vector<uint32_t> sizes;
   std::vector<std::pair<uint32_t, uint32_t>> padding;  // [from, to) in `bytes`: not the record's own bytes
   bool last_may_go = false;  // the event after the stretch stops the thread at a syscall
+  std::optional<trace::EventRecord> after;  // that event, when it is not a buffered call
   uint32_t room = h.capacity - h.bytes_used;
   for (uint64_t n = first; n <= end; ++n) {
     auto rec = reader_->next();
@@ -120,6 +125,7 @@ size_t BufferFeed::feed(Task& task, int tid, uint64_t buffer, uint32_t open_reco
     auto call = n < end ? takeable(ev, tid) : std::nullopt;
     if (!call) {
       last_may_go = syscall_of(ev, tid);
+      if (last_may_go) after = std::move(rec);
       break;
     }
     bool watched = false;
@@ -150,12 +156,14 @@ size_t BufferFeed::feed(Task& task, int tid, uint64_t buffer, uint32_t open_reco
     bytes.resize(bytes.size() - sizes.back());
     sizes.pop_back();
   }
+  if (!last_may_go) after.reset();
   if (sizes.empty()) return 0;
   Fed f;
   f.buffer = buffer;
   f.start_count = h.record_count;
   f.start_bytes = h.bytes_used;
   f.sizes = std::move(sizes);
+  f.after = std::move(after);
   f.saved.resize(bytes.size());
   uint64_t at = buffer + sizeof h + h.bytes_used;
   if (!task.read_exact(at, f.saved.data(), f.saved.size())) return 0;
@@ -273,6 +281,7 @@ WaitStatus ReplaySession::take_buffer(RTask& t, WaitStatus w) {
     w = take_stop(t);
   }
   size_t taken = buffer_feed_->take(*t.task);
+  if (stats_) stats_->taken(taken);
   for (size_t i = 0; i < taken; ++i) {
     auto ev = peek();
     if (ev.which() != schema::Event::SYSCALL || ev.getTid() != t.tid ||

@@ -57,6 +57,9 @@ class BufferFeed {
   size_t take(Task& task);
   // Whether records are in a thread's buffer now (between feed and take).
   bool pending() const { return fed_.has_value(); }
+  // While pending: the event right after the fed records when it is a
+  // syscall of the same thread (where the thread stops next), else null.
+  const trace::EventRecord* after_fed() const { return fed_ && fed_->after ? &*fed_->after : nullptr; }
   // Forget a feed whose thread is gone.
   void drop() { fed_.reset(); }
 
@@ -67,6 +70,7 @@ class BufferFeed {
     uint32_t start_bytes = 0;  // bytes_used when fed
     std::vector<uint32_t> sizes;  // of each record fed
     std::vector<uint8_t> saved;   // the bytes the records were written over
+    std::optional<trace::EventRecord> after;  // see after_fed()
   };
   std::filesystem::path trace_dir_;
   std::unique_ptr<trace::TraceReader> reader_;

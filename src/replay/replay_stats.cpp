@@ -1,0 +1,55 @@
+// Where a replay's ptrace stops go: see replay_stats.h.
+#include "replay/replay_stats.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <vector>
+
+#include <capnp/schema.h>
+
+#include "core/syscall_table.h"
+#include "trace_format/format.h"
+
+namespace rrx::replay {
+
+std::string stats_label(schema::Event::Reader ev) {
+  if (ev.which() == schema::Event::SYSCALL) {
+    auto sc = ev.getSyscall();
+    return sys::syscall_name(sc.getNr()) + ((sc.getFlags() & trace::kSyscallBuffered) ? " (buffered)" : "");
+  }
+  if (ev.which() == schema::Event::SYSCALL_ENTRY) return sys::syscall_name(ev.getSyscallEntry().getNr()) + " entry";
+  for (auto f : capnp::Schema::from<schema::Event>().getUnionFields()) {
+    if (f.getProto().getDiscriminantValue() == static_cast<uint16_t>(ev.which())) return f.getProto().getName().cStr();
+  }
+  return "?";
+}
+
+void ReplayStats::event(const std::string& label) {
+  if (free_ > 0) {
+    --free_;
+    ++kinds_[label + ", taken"].events;
+    return;
+  }
+  Kind& k = kinds_[label];
+  ++k.events;
+  k.stops += pending_;
+  pending_ = 0;
+}
+
+void ReplayStats::print(std::ostream& out, uint64_t events) const {
+  out << "rrx: replay stats: " << events << " events, " << taken_ << " buffered calls taken without a stop, "
+      << stops_ << " stops\n";
+  std::vector<std::pair<std::string, Kind>> kinds(kinds_.begin(), kinds_.end());
+  std::sort(kinds.begin(), kinds.end(), [](const auto& a, const auto& b) {
+    return a.second.stops != b.second.stops ? a.second.stops > b.second.stops : a.first < b.first;
+  });
+  for (const auto& [label, k] : kinds) {
+    char line[160];
+    std::snprintf(line, sizeof line, "rrx:   %-28s %8llu events %8llu stops %6.2f per event\n", label.c_str(),
+                  static_cast<unsigned long long>(k.events), static_cast<unsigned long long>(k.stops),
+                  k.events ? static_cast<double>(k.stops) / static_cast<double>(k.events) : 0.0);
+    out << line;
+  }
+}
+
+}  // namespace rrx::replay

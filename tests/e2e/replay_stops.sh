@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# What a replay costs in ptrace stops, counted by RRX_REPLAY_STATS: the
+# stop-free replay takes buffered writes as it takes reads (dd from
+# /dev/zero to a file: no stop per call), and under sysemu a syscall that
+# runs for real on replay (mmap, mprotect, brk, rt_sigaction...) costs two
+# stops, three right after an emulated one (sysemu's exit stop of that
+# one), not four. Writes to /dev/null are not rrx's own output even when
+# rrx's stdout is /dev/null: buffered too. rr_check replays the same traces with every skip
+# strategy; a trace whose executed call has another argument than the
+# program passes still diverges at that call's event (found at its entry
+# stop, entered for real).
+# rrx-e2e: one record mode (each recording names --syscallbuf)
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+
+rr_check dd --record-arg --syscallbuf -- dd if=/dev/zero of="$WORK/dd.out" bs=512 count=3000
+T=$(rr_trace dd)
+if [[ -f $T/trace ]]; then
+  RRX_REPLAY_STATS=1 rrx_run "$WORK/dd-stats" replay --autopilot "$T"
+  check "dd: the replay with RRX_REPLAY_STATS printed what the recording did" \
+    cmp -s "$WORK/dd-stats.err" "$WORK/dd.rec.err"
+  taken=$(sed -n 's/.* \([0-9]*\) buffered calls taken without a stop.*/\1/p' "$WORK/dd-stats.rawerr")
+  # 3,000 reads and 3,000 writes, all buffered; the first of each kind is
+  # traced (its site is patched at that stop).
+  check "dd: the 6,000 buffered reads and writes are taken without a stop (${taken:-none})" \
+    test "${taken:-0}" -ge 5990
+fi
+
+# dd of=/dev/null while rrx's own stdout is /dev/null too: the writes are
+# not output that the replay shows again (/dev/null shows nothing), so they
+# are buffered and taken without a stop like the reads.
+CHECKS=$((CHECKS + 1))
+if "$RRX" record --syscallbuf -o "$WORK/null.trace" -- dd if=/dev/zero of=/dev/null bs=512 count=2000 \
+    >/dev/null 2>"$WORK/null.rec.err" </dev/null; then
+  pass "dd of=/dev/null recorded with rrx's stdout on /dev/null"
+  rrx_run "$WORK/null.dump" dump "$WORK/null.trace"
+  writes=$(grep -c 'write(1, .*(buffered)$' "$WORK/null.dump.out" || true)
+  check "dd of=/dev/null: the writes to /dev/null are buffered ($writes of 2,000)" test "$writes" -ge 1990
+  RRX_REPLAY_STATS=1 rrx_run "$WORK/null-stats" replay --autopilot "$WORK/null.trace"
+  taken=$(sed -n 's/.* \([0-9]*\) buffered calls taken without a stop.*/\1/p' "$WORK/null-stats.rawerr")
+  check "dd of=/dev/null: the replay exits 0 and takes the reads and writes without a stop (${taken:-none})" \
+    eval "[[ \$RUN_RC == 0 ]] && test '${taken:-0}' -ge 3990"
+else
+  fail "rrx record of dd of=/dev/null failed"
+  show_file stderr "$WORK/null.rec.err"
+fi
+
+rr_strategies
+if [[ " ${RR_STRATEGIES[*]} " == *" sysemu "* ]]; then
+  rr_check sh --record-arg --syscallbuf -- sh -c 'for i in 1 2 3 4 5; do cat /dev/null; done; echo done'
+  T=$(rr_trace sh)
+  if [[ -f $T/trace ]]; then
+    RRX_REPLAY_STATS=1 rrx_run "$WORK/sh-stats" replay --autopilot --skip=sysemu "$T"
+    check "sh: the sysemu replay with RRX_REPLAY_STATS printed what the recording did" \
+      cmp -s "$WORK/sh-stats.out" "$WORK/sh.rec.out"
+    # "rrx:   NAME   N events   M stops   R per event"
+    read -r events stops < <(awk '$2 ~ /^(mmap|mprotect|brk|munmap|rt_sigaction|set_robust_list|arch_prctl)$/ \
+      { e += $3; s += $5 } END { print e + 0, s + 0 }' "$WORK/sh-stats.rawerr")
+    check "sh: under sysemu the calls that run for real take 2-3 stops each ($stops stops for $events calls)" \
+      test "$events" -gt 50 -a "$stops" -le $((events * 5 / 2))
+  fi
+  # Another argument to the first mprotect than the program passes: the
+  # divergence is found at its entry stop, entered for real.
+  CHECKS=$((CHECKS + 1))
+  if [[ -x $RRX_TRACE_EDIT && -f $T/trace ]] &&
+      "$RRX_TRACE_EDIT" "$T" "$WORK/sh-edited.trace" --syscall mprotect --nth 1 --arg 2 7 >"$WORK/edit.out" 2>&1; then
+    ev=$(sed -n 's/^edited event \([0-9]*\):.*/\1/p' "$WORK/edit.out")
+    pass "rrx_trace_edit: $(cat "$WORK/edit.out")"
+    run_capture "$WORK/sh-div" -- "$RRX" replay --autopilot --skip=sysemu "$WORK/sh-edited.trace"
+    check "sh (edited mprotect): exit 125 with a divergence at event $ev" \
+      eval "[[ \$RUN_RC == 125 ]] && grep -qi 'divergence at event $ev\\b' '$WORK/sh-div.rawerr'"
+  else
+    fail "rrx_trace_edit could not edit the first mprotect"
+    [[ -f $WORK/edit.out ]] && show_file output "$WORK/edit.out"
+  fi
+fi
+
+rr_finish
