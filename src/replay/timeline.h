@@ -169,6 +169,8 @@ class Timeline {
   using StopVisitor = std::function<bool(const ReplaySession::Stop&, const Breakpoints::Hit&)>;
   // `tid`: the thread whose process takes the int3.
   void run_watching(int tid, uint64_t addr, uint64_t last_event, const StopVisitor& visit);
+  bool aim(const Mark& m, uint64_t trap_at_pass = 0, bool count = false);
+  bool to_pass_before(const Mark& at);
   Mark history_start();  // goes to history_'s start
   bool is_at(const Mark& m, const ReplaySession::Stop* stop);
   std::shared_ptr<Checkpoint> latest_checkpoint_until(uint64_t event, bool strictly_before) const;
