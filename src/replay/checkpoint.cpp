@@ -271,9 +271,11 @@ std::shared_ptr<Checkpoint> ReplaySession::checkpoint(std::string* why_not) {
     std::optional<PositionTarget> target;
     uint64_t passes = 0;
     explicit PositionAside(ReplaySession& session) : s(session) {
-      if (!s.position_stub_ || s.position_reached_) return;
-      target = s.position_;
-      passes = s.position_passes();
+      if (!s.position_stub_) return;
+      if (!s.position_reached_) {
+        target = s.position_;
+        passes = s.position_passes();
+      }
       s.clear_position_target();
     }
     ~PositionAside() {

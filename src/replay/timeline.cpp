@@ -13,6 +13,10 @@ namespace {
 
 constexpr uint64_t kMaxSteps = 5'000'000;  // single-steps one reverse-step may take
 constexpr size_t kRecentIntervals = 8;
+// Automatic checkpoints are spread logarithmically within this many
+// intervals (CheckpointPolicy::interval_seconds) of replay from the current
+// position, evenly beyond.
+constexpr double kNearIntervals = 16;
 // Bytes after a mark's address that a position stub may patch (5 for the
 // jmp, up to the end of the instruction it splits): gdb's int3 there sends
 // the search the slow way.
@@ -150,6 +154,10 @@ void Timeline::thin_one() {
   };
   double here = cost_here();
   double floor = std::max(policy_.interval_seconds, 1e-3);
+  // Distances beyond `near` count as `near`: the spread is logarithmic near
+  // the current position and even beyond, so that no gap anywhere grows
+  // with the length of the recording faster than the count allows.
+  double near = floor * kNearIntervals;
   std::vector<std::pair<uint64_t, double>> cps;
   for (const auto& [e, cp] : automatic_) cps.emplace_back(e, cost_of(e));
   auto victim = automatic_.end();
@@ -157,7 +165,7 @@ void Timeline::thin_one() {
   for (size_t i = 0; i < cps.size(); ++i) {
     double left = i == 0 ? 0.0 : cps[i - 1].second;
     double right = i + 1 < cps.size() ? cps[i + 1].second : std::max(here, cps[i].second);
-    double score = std::max(0.0, right - left) / std::max(std::abs(here - cps[i].second), floor);
+    double score = std::max(0.0, right - left) / std::clamp(std::abs(here - cps[i].second), floor, near);
     if (victim == automatic_.end() || score < best) {
       best = score;
       victim = automatic_.find(cps[i].first);
@@ -828,7 +836,7 @@ std::string Timeline::describe() const {
   std::snprintf(buf, sizeof buf, "%.2f", policy_.interval_seconds);
   out << "automatic: " << automatic_.size() << " (every " << buf << " s of replay";
   if (policy_.interval_events > 0) out << " or " << policy_.interval_events << " events";
-  out << ", at most " << policy_.max_automatic << ", thinned to a logarithmic spread)";
+  out << ", at most " << policy_.max_automatic << ", thinned: logarithmic near here, even beyond)";
   if (!automatic_.empty()) {
     out << ", at events";
     size_t i = 0;
