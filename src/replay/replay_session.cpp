@@ -727,6 +727,10 @@ ReplaySession::Stop ReplaySession::run(bool step, int step_tid) {
     return s;
   }
   step_over_syscall_tid_ = 0;
+  // Why the stub could not serve a preemption point may be gone by now (gdb
+  // took out its breakpoint there, or the replay went back): each run tries
+  // again.
+  preempt_slow_event_ = UINT64_MAX;
   try {
     for (;;) {
       if (interrupt_requested_.exchange(false)) {

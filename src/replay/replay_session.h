@@ -512,7 +512,7 @@ class ReplaySession {
   std::unique_ptr<PreemptStub> preempt_stub_;
   int preempt_stub_tid_ = 0;
   uint64_t preempt_stub_event_ = 0;
-  uint64_t preempt_slow_event_ = UINT64_MAX;  // the stub cannot serve this event: one stop per pass
+  uint64_t preempt_slow_event_ = UINT64_MAX;  // the stub cannot serve this event: one stop per pass (this run)
   bool preempt_stub_off_ = false;             // RRX_PREEMPT_STUB=0: always one stop per pass
   // The position target (set_position_target) and its stub.
   std::unique_ptr<PreemptStub> position_stub_;

@@ -1,6 +1,7 @@
 #include "replay/timeline.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdarg>
 #include <cstdio>
@@ -40,7 +41,9 @@ void debug(const char* fmt, ...) {
   if (!debug_timeline()) return;
   va_list ap;
   va_start(ap, fmt);
-  std::fputs("rrx-timeline: ", stderr);
+  static const auto t0 = std::chrono::steady_clock::now();
+  std::fprintf(stderr, "rrx-timeline: [%.3f] ",
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   std::vfprintf(stderr, fmt, ap);
   std::fputc('\n', stderr);
   va_end(ap);
