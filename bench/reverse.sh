@@ -18,7 +18,8 @@
 # RRX_CHECKPOINT_INTERVAL / RRX_CHECKPOINT_MAX / RRX_CHECKPOINT_MEMORY_MB
 # (rrx's own), BENCH_TIMEOUT (seconds the recording, and the gdb session,
 # of one row may take; default 1800: a row over it says "timeout"),
-# BENCH_KEEP=1 keeps the work directory.
+# BENCH_KEEP=1 keeps the work directory, BENCH_RECORD_ARGS (flags for `rrx
+# record`, e.g. --syscallbuf or -n: which recording mode the traces use).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -40,7 +41,7 @@ SIZES=("$@")
 TIMEOUT=${BENCH_TIMEOUT:-1800}
 source "$ROOT/bench/lib/record_modes.sh"
 detect_record_modes "$WORK"
-echo "rrx $(git -C "$(dirname "$RRX")" describe --always --dirty --abbrev=7 2>/dev/null || echo '?'); recorded with plain \`rrx record\`: $(describe_record_modes)"
+echo "rrx $(git -C "$(dirname "$RRX")" describe --always --dirty --abbrev=7 2>/dev/null || echo '?'); recorded with \`rrx record${BENCH_RECORD_ARGS:+ $BENCH_RECORD_ARGS}\`: $(describe_record_modes)"
 printf '%-8s %-9s %8s %8s %9s %9s %9s %12s %-14s %9s %9s\n' threads events native record "fwd-gdb" reverse "rev/fwd" "ckpt-mem" "checkpoints" "goto-med" "goto-max"
 ROWS=()
 for threads in ${BENCH_THREADS:-1 4}; do
@@ -52,7 +53,8 @@ for n in "${SIZES[@]}"; do
   fi
   t0=$(now); "$PROG" "$n" >/dev/null; t1=$(now)
   rec_status=0
-  timeout -k 10 "$TIMEOUT" "$RRX" record -q -o "$WORK/t${threads}_$n" -- "$PROG" "$n" >/dev/null || rec_status=$?
+  read -r -a record_args <<<"${BENCH_RECORD_ARGS:-}"
+  timeout -k 10 "$TIMEOUT" "$RRX" record -q ${record_args[@]+"${record_args[@]}"} -o "$WORK/t${threads}_$n" -- "$PROG" "$n" >/dev/null || rec_status=$?
   t2=$(now)
   if ((rec_status != 0)); then
     echo "bench: $threads threads, N=$n: rrx record exited $rec_status$( ((rec_status == 124)) && echo " (timeout after $TIMEOUT s)")" >&2

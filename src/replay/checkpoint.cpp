@@ -10,6 +10,7 @@
 #include <linux/futex.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -264,6 +265,29 @@ std::shared_ptr<Checkpoint> ReplaySession::checkpoint(std::string* why_not) {
   if (!orphan_stops_.empty()) return refuse("a new task is being created");
   // A copy holds no preemption stub page: the recording had none there.
   drop_preempt_stub(true);
+  // Nor the position target's: out while the copies are made, back after
+  // (an automatic checkpoint at the start of the interval it is for).
+  struct PositionAside {
+    ReplaySession& s;
+    std::optional<PositionTarget> target;
+    uint64_t passes = 0;
+    explicit PositionAside(ReplaySession& session) : s(session) {
+      if (!s.position_stub_) return;
+      if (!s.position_reached_) {
+        target = s.position_;
+        passes = s.position_passes();
+      }
+      s.clear_position_target();
+    }
+    ~PositionAside() {
+      if (!target) return;
+      if (target->trap_at_pass != 0) target->trap_at_pass -= std::min(passes, target->trap_at_pass - 1);
+      try {
+        if (s.set_position_target(*target)) s.position_pass_offset_ = passes;
+      } catch (const Error&) {
+      }
+    }
+  } position_aside(*this);
   std::map<int, std::vector<int>> threads_of;  // recorded pid -> tids, the one to fork from first
   for (auto& [tid, t] : tasks_) {
     bool clean = t.cur.action == Action::None && t.next_resume == NextResume::Normal;

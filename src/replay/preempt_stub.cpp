@@ -69,6 +69,7 @@ class Emitter {
   }
   void bind(int label) { labels_[label] = here(); }
   void bind(int label, uint64_t addr) { labels_[label] = addr; }
+  uint64_t label(int label) const { return labels_.at(label); }
   void align(size_t a) {
     while (bytes_.size() % a) bytes_.push_back(kInt3);
   }
@@ -105,7 +106,8 @@ class Emitter {
 
 // The wanted registers in the stub's data, in this order (one slot each).
 constexpr Reg kCompared[] = {RAX, RCX, RDX, RBX, RBP, RSI, RDI, R8, R9, R10, R12, R13, R14, R15};
-enum Label : int { kMiss = 100, kRelocated, kFull, kDataR11 = 200, kDataRsp, kDataFlags, kDataFirst = 300 };
+enum Label : int { kMiss = 100, kRelocated, kFull, kCounted, kDataR11 = 200, kDataRsp, kDataFlags, kDataCount,
+                   kDataFirst = 300 };
 
 uint64_t reg_value(const user_regs_struct& r, Reg reg) {
   switch (reg) {
@@ -220,6 +222,14 @@ std::variant<std::unique_ptr<PreemptStub>, std::string> PreemptStub::install(Tas
                                                                              const user_regs_struct& want,
                                                                              const user_regs_struct& now,
                                                                              const Inject& inject) {
+  return install(task, pid, ip, want, now, inject, Condition{});
+}
+
+std::variant<std::unique_ptr<PreemptStub>, std::string> PreemptStub::install(Task& task, pid_t pid, uint64_t ip,
+                                                                             const user_regs_struct& want,
+                                                                             const user_regs_struct& now,
+                                                                             const Inject& inject, Condition cond) {
+  if (!cond.compare && !(cond.count && cond.trap_at_pass != 0)) cond.count = true;  // nothing to trap at: count
   std::vector<ProcMapping> maps = read_proc_maps(pid);
   auto m = std::find_if(maps.begin(), maps.end(), [&](const ProcMapping& x) { return x.contains(ip); });
   if (m == maps.end() || !m->executable()) return std::string("the preemption point is not in executable memory");
@@ -235,6 +245,12 @@ std::variant<std::unique_ptr<PreemptStub>, std::string> PreemptStub::install(Tas
     auto r = patcher::relocate_instruction(w, a, a);
     if (auto* no = std::get_if<patcher::Refusal>(&r)) return no->reason;
     const auto& insn = std::get<patcher::RelocatedInsn>(r);
+    // A syscall run from the stub would stop the replay with the stub's pc.
+    const uint8_t* b = w.bytes.data() + (a - ip);
+    if (a + 2 <= ip + w.bytes.size() &&
+        ((b[0] == 0x0f && (b[1] == 0x05 || b[1] == 0x34)) || (b[0] == 0xcd && b[1] == 0x80))) {
+      return std::string("a syscall instruction is among the displaced ones");
+    }
     d.starts.push_back(a);
     if (d.falls_through) {
       d.relocated.push_back(a);
@@ -255,7 +271,7 @@ std::variant<std::unique_ptr<PreemptStub>, std::string> PreemptStub::install(Tas
   uint64_t entry = 0;
   for (uint64_t cand : stub_candidates(ip, d, maps, 8)) {
     uint64_t page = cand & ~(kPage - 1);
-    int64_t r = inject(SYS_mmap, page, kStubPages * kPage, PROT_READ | PROT_EXEC,
+    int64_t r = inject(SYS_mmap, page, kStubPages * kPage, PROT_READ | PROT_EXEC | (cond.count ? PROT_WRITE : 0),
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, static_cast<uint64_t>(-1), 0);
     if (r == static_cast<int64_t>(page)) {
       entry = cand;
@@ -273,60 +289,92 @@ std::variant<std::unique_ptr<PreemptStub>, std::string> PreemptStub::install(Tas
   // back, the undo table says how to take them back at each instruction.
   Emitter e(entry);
   e.at(ip, 0).raw({0x48, 0x8d, 0x64, 0x24, 0x80});  // lea rsp, [rsp-128]: past the red zone
-  // A first test that leaves the flags alone (pushfq/popfq cost more than
-  // the rest): one register that differs now, most likely one the loop
-  // changes at every pass, subtracted with not+lea and tested with jrcxz.
-  size_t first = 0;
-  for (size_t i = 0; i < std::size(kCompared); ++i) {
-    if (kCompared[i] != RCX && reg_value(now, kCompared[i]) != reg_value(want, kCompared[i])) {
-      first = i;
-      break;
+  const uint64_t count_start = cond.trap_at_pass != 0 ? cond.trap_at_pass : uint64_t{1} << 62;
+  if (cond.count) {
+    // The countdown, flag-free: mov rcx, [count]; lea rcx, [rcx-1]; mov [count], rcx.
+    e.at(ip, kRedZone).raw({0x51});  // push rcx
+    e.at(ip, kRedZone + 8, -1, -1, 0).raw({0x48, 0x8b, 0x0d});
+    e.rel32_to(kDataCount);
+    e.at(ip, kRedZone + 8, -1, -1, 0).raw({0x48, 0x8d, 0x49, 0xff});
+    e.at(ip, kRedZone + 8, -1, -1, 0).raw({0x48, 0x89, 0x0d});
+    e.rel32_to(kDataCount);
+    if (cond.trap_at_pass != 0) {
+      e.at(ip, kRedZone + 8, -1, -1, 0).raw({0xe3, 6});  // jrcxz: the pass (pop, jmp: 6 bytes)
+      e.at(ip, kRedZone + 8, -1, -1, 0).raw({0x59});     // pop rcx
+      e.at(ip, kRedZone).raw({0xe9});
+      e.rel32_to(kCounted);
+      e.at(ip, kRedZone + 8, -1, -1, 0).raw({0x59});                   // pop rcx
+      e.at(ip, kRedZone).raw({0x48, 0x8d, 0xa4, 0x24}).u32(kRedZone);  // lea rsp, [rsp+128]
+      s->count_trap_ = e.here();
+      e.at(ip, 0).raw({kInt3});
+      e.at(ip, 0).raw({0xe9});
+      e.rel32_to(kRelocated);
+      e.bind(kCounted);
+    } else {
+      e.at(ip, kRedZone + 8, -1, -1, 0).raw({0x59});  // pop rcx
     }
   }
-  const Reg x = kCompared[first];
-  e.at(ip, kRedZone).raw({0x51});  // push rcx
-  e.at(ip, kRedZone + 8, -1, -1, 0).raw({0x48, 0x8b, 0x0d});  // mov rcx, [rip + want_x]
-  e.rel32_to(kDataFirst + static_cast<int>(first));
-  e.at(ip, kRedZone + 8, -1, -1, 0).raw({0x48, 0xf7, 0xd1});  // not rcx
-  // lea rcx, [rcx + x + 1]: x - want_x
-  e.at(ip, kRedZone + 8, -1, -1, 0)
-      .raw({static_cast<uint8_t>(0x48 | (x >= R8 ? 2 : 0)), 0x8d, 0x4c, static_cast<uint8_t>(((x & 7) << 3) | 1), 0x01});
-  e.at(ip, kRedZone + 8, -1, -1, 0).raw({0xe3, 14});  // jrcxz full (pop, lea, jmp: 14 bytes)
-  e.at(ip, kRedZone + 8, -1, -1, 0).raw({0x59});      // pop rcx
-  e.at(ip, kRedZone).raw({0x48, 0x8d, 0xa4, 0x24}).u32(kRedZone);  // lea rsp, [rsp+128]
-  e.at(ip, 0).raw({0xe9});                                         // jmp to the moved instructions
-  e.rel32_to(kRelocated);
-  e.bind(kFull);
-  e.at(ip, kRedZone + 8, -1, -1, 0).raw({0x59});  // pop rcx
-  e.at(ip, kRedZone).raw({0x9c});                 // pushfq
-  const uint32_t saved = kRedZone + 8;
-  for (size_t i = 0; i < std::size(kCompared); ++i) {
-    e.at(ip, saved, 0);
-    cmp_rip(e, kCompared[i], kDataFirst + static_cast<int>(i));
-    e.at(ip, saved, 0);
-    jne_miss(e);
+  if (!cond.compare) {
+    e.at(ip, kRedZone).raw({0x48, 0x8d, 0xa4, 0x24}).u32(kRedZone);  // lea rsp, [rsp+128]
+    e.at(ip, 0).raw({0xe9});
+    e.rel32_to(kRelocated);
+  } else {
+    // A first test that leaves the flags alone (pushfq/popfq cost more than
+    // the rest): one register that differs now, most likely one the loop
+    // changes at every pass, subtracted with not+lea and tested with jrcxz.
+    size_t first = 0;
+    for (size_t i = 0; i < std::size(kCompared); ++i) {
+      if (kCompared[i] != RCX && reg_value(now, kCompared[i]) != reg_value(want, kCompared[i])) {
+        first = i;
+        break;
+      }
+    }
+    const Reg x = kCompared[first];
+    e.at(ip, kRedZone).raw({0x51});  // push rcx
+    e.at(ip, kRedZone + 8, -1, -1, 0).raw({0x48, 0x8b, 0x0d});  // mov rcx, [rip + want_x]
+    e.rel32_to(kDataFirst + static_cast<int>(first));
+    e.at(ip, kRedZone + 8, -1, -1, 0).raw({0x48, 0xf7, 0xd1});  // not rcx
+    // lea rcx, [rcx + x + 1]: x - want_x
+    e.at(ip, kRedZone + 8, -1, -1, 0)
+        .raw({static_cast<uint8_t>(0x48 | (x >= R8 ? 2 : 0)), 0x8d, 0x4c, static_cast<uint8_t>(((x & 7) << 3) | 1),
+              0x01});
+    e.at(ip, kRedZone + 8, -1, -1, 0).raw({0xe3, 14});  // jrcxz full (pop, lea, jmp: 14 bytes)
+    e.at(ip, kRedZone + 8, -1, -1, 0).raw({0x59});      // pop rcx
+    e.at(ip, kRedZone).raw({0x48, 0x8d, 0xa4, 0x24}).u32(kRedZone);  // lea rsp, [rsp+128]
+    e.at(ip, 0).raw({0xe9});                                         // jmp to the moved instructions
+    e.rel32_to(kRelocated);
+    e.bind(kFull);
+    e.at(ip, kRedZone + 8, -1, -1, 0).raw({0x59});  // pop rcx
+    e.at(ip, kRedZone).raw({0x9c});                 // pushfq
+    const uint32_t saved = kRedZone + 8;
+    for (size_t i = 0; i < std::size(kCompared); ++i) {
+      e.at(ip, saved, 0);
+      cmp_rip(e, kCompared[i], kDataFirst + static_cast<int>(i));
+      e.at(ip, saved, 0);
+      jne_miss(e);
+    }
+    // r11 and the flags, masked; rsp as it was on entry.
+    auto masked_compare = [&](std::initializer_list<uint8_t> load, int label) {
+      e.at(ip, saved, 0).raw({0x50});  // push rax
+      e.at(ip, saved + 8, 8, 0).raw(load);
+      if (label != kDataRsp) e.at(ip, saved + 8, 8, 0).raw({0x48, 0x25}).u32(kFlagsMask);  // and rax, mask
+      e.at(ip, saved + 8, 8, 0);
+      cmp_rip(e, RAX, label);
+      e.at(ip, saved + 8, 8, 0).raw({0x58});  // pop rax (the flags of the cmp stay)
+      e.at(ip, saved, 0);
+      jne_miss(e);
+    };
+    masked_compare({0x4c, 0x89, 0xd8}, kDataR11);                                 // mov rax, r11
+    masked_compare({0x48, 0x8d, 0x84, 0x24, 0x90, 0x00, 0x00, 0x00}, kDataRsp);  // lea rax, [rsp+saved+8]
+    masked_compare({0x48, 0x8b, 0x44, 0x24, 0x08}, kDataFlags);                   // mov rax, [rsp+8]
+    e.at(ip, saved, 0).raw({0x9d});                                               // popfq
+    e.at(ip, kRedZone).raw({0x48, 0x8d, 0xa4, 0x24}).u32(kRedZone);               // lea rsp, [rsp+128]
+    s->trap_ = e.here();
+    e.at(ip, 0).raw({kInt3});
+    e.bind(kMiss);
+    e.at(ip, saved, 0).raw({0x9d});
+    e.at(ip, kRedZone).raw({0x48, 0x8d, 0xa4, 0x24}).u32(kRedZone);
   }
-  // r11 and the flags, masked; rsp as it was on entry.
-  auto masked_compare = [&](std::initializer_list<uint8_t> load, int label) {
-    e.at(ip, saved, 0).raw({0x50});  // push rax
-    e.at(ip, saved + 8, 8, 0).raw(load);
-    if (label != kDataRsp) e.at(ip, saved + 8, 8, 0).raw({0x48, 0x25}).u32(kFlagsMask);  // and rax, mask
-    e.at(ip, saved + 8, 8, 0);
-    cmp_rip(e, RAX, label);
-    e.at(ip, saved + 8, 8, 0).raw({0x58});  // pop rax (the flags of the cmp stay)
-    e.at(ip, saved, 0);
-    jne_miss(e);
-  };
-  masked_compare({0x4c, 0x89, 0xd8}, kDataR11);                                 // mov rax, r11
-  masked_compare({0x48, 0x8d, 0x84, 0x24, 0x90, 0x00, 0x00, 0x00}, kDataRsp);  // lea rax, [rsp+saved+8]
-  masked_compare({0x48, 0x8b, 0x44, 0x24, 0x08}, kDataFlags);                   // mov rax, [rsp+8]
-  e.at(ip, saved, 0).raw({0x9d});                                               // popfq
-  e.at(ip, kRedZone).raw({0x48, 0x8d, 0xa4, 0x24}).u32(kRedZone);               // lea rsp, [rsp+128]
-  s->trap_ = e.here();
-  e.at(ip, 0).raw({kInt3});
-  e.bind(kMiss);
-  e.at(ip, saved, 0).raw({0x9d});
-  e.at(ip, kRedZone).raw({0x48, 0x8d, 0xa4, 0x24}).u32(kRedZone);
   e.bind(kRelocated);
   for (uint64_t a : d.relocated) {
     auto r = patcher::relocate_instruction(w, a, e.here());
@@ -350,6 +398,11 @@ std::variant<std::unique_ptr<PreemptStub>, std::string> PreemptStub::install(Tas
   data(kDataR11, want.r11 & static_cast<uint64_t>(static_cast<int64_t>(static_cast<int32_t>(kFlagsMask))));
   data(kDataRsp, want.rsp);
   data(kDataFlags, want.eflags & static_cast<uint64_t>(static_cast<int64_t>(static_cast<int32_t>(kFlagsMask))));
+  if (cond.count) {
+    data(kDataCount, count_start);
+    s->counter_ = e.label(kDataCount);
+    s->count_start_ = count_start;
+  }
   e.finish();
   if (entry + e.bytes().size() > s->page_ + s->page_len_) {
     s->remove(true);
@@ -375,7 +428,7 @@ PreemptStub::~PreemptStub() {
 }
 
 PreemptStub::Hit PreemptStub::classify(const user_regs_struct& r) const {
-  if (r.rip == trap_ + 1) return Hit::Matched;
+  if (r.rip == trap_ + 1 || (count_trap_ != 0 && r.rip == count_trap_ + 1)) return Hit::Matched;
   if (std::find(interior_.begin(), interior_.end(), r.rip - 1) != interior_.end()) return Hit::JumpedIn;
   return Hit::None;
 }
@@ -407,6 +460,13 @@ user_regs_struct PreemptStub::program_regs(const user_regs_struct& r) const {
   if (u.rcx_slot >= 0) task_.read_exact(r.rsp + static_cast<uint64_t>(u.rcx_slot), &out.rcx, 8);
   out.rsp = r.rsp + u.rsp_adjust;
   return out;
+}
+
+uint64_t PreemptStub::passes() const {
+  if (counter_ == 0) return 0;
+  uint64_t left = 0;
+  task_.read_exact(counter_, &left, sizeof left);
+  return count_start_ - left;
 }
 
 void PreemptStub::remove(bool unmap) {

@@ -30,6 +30,12 @@
 // preemption belongs to runs while it is in place (the replay runs one
 // thread at a time), and the comparison includes rsp, which lies in that
 // thread's own stack, so no other thread could match.
+//
+// The Timeline uses the same stub to find a position again (a Mark: a pass
+// of an address with given registers; ReplaySession::set_position_target),
+// and, to find the pass before a position, lets it count the passes of the
+// address (flag-free: lea on a counter in the stub's page) and trap at a
+// given pass instead of comparing registers.
 #pragma once
 
 #include <sys/types.h>
@@ -62,6 +68,17 @@ class PreemptStub {
                                                                          const user_regs_struct& want,
                                                                          const user_regs_struct& now,
                                                                          const Inject& inject);
+  // What makes the stub trap (the default: the registers). Passes are
+  // those of ip since install(). A stub that counts gets a writable page.
+  struct Condition {
+    bool compare = true;        // the registers equal `want`
+    bool count = false;         // count the passes (passes())
+    uint64_t trap_at_pass = 0;  // with count: trap at this pass (1: the first); 0: never
+  };
+  static std::variant<std::unique_ptr<PreemptStub>, std::string> install(Task& task, pid_t pid, uint64_t ip,
+                                                                         const user_regs_struct& want,
+                                                                         const user_regs_struct& now,
+                                                                         const Inject& inject, Condition cond);
   // Undoes a patch still in place (best effort: the process may be gone).
   ~PreemptStub();
   PreemptStub(const PreemptStub&) = delete;
@@ -70,7 +87,7 @@ class PreemptStub {
   // What a stop of the thread at registers `r` means for the stub.
   enum class Hit {
     None,       // a stop that is not the stub's
-    Matched,    // the stub's int3: the registers matched at ip
+    Matched,    // the stub's int3: the registers matched at ip (or the pass trap_at_pass came)
     JumpedIn,   // a branch into the patched range hit a 0xcc of the patch
   };
   Hit classify(const user_regs_struct& r) const;        // at a SIGTRAP
@@ -88,6 +105,12 @@ class PreemptStub {
   void arm();
   bool armed() const { return patched_; }
   bool mapped() const { return mapped_; }
+
+  // Passes of ip so far (Condition::count), counting the one it trapped at.
+  uint64_t passes() const;
+  // Forgets the stub without touching the process (it was replaced by a
+  // checkpoint's copy, or is gone).
+  void abandon() { patched_ = mapped_ = false; }
 
   uint64_t site() const { return ip_; }
   uint64_t patched_end() const { return ip_ + original_.size(); }
@@ -111,6 +134,9 @@ class PreemptStub {
   uint64_t page_ = 0, page_len_ = 0;
   uint64_t stub_ = 0, stub_end_ = 0;
   uint64_t trap_ = 0;              // the int3 of the match path
+  uint64_t count_trap_ = 0;        // the int3 of Condition::trap_at_pass, 0: none
+  uint64_t counter_ = 0;           // address of the countdown (Condition::count), 0: none
+  uint64_t count_start_ = 0;       // its first value
   std::vector<uint64_t> interior_; // displaced instruction starts inside the patch, except ip
   std::map<uint64_t, Undo> undo_;
   bool patched_ = false, mapped_ = false;

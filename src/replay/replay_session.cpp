@@ -190,6 +190,10 @@ SkipStrategy ReplaySession::strategy() const { return skipper_->strategy(); }
 
 void ReplaySession::kill() {
   drop_preempt_stub(false);
+  if (position_stub_) {
+    position_stub_->abandon();
+    position_stub_.reset();
+  }
   // Threads are reaped before their leaders: a leader's death is only
   // reported once its other threads are gone.
   for (auto& [tid, t] : tasks_) ::kill(t.task->tid(), SIGKILL);
@@ -786,6 +790,10 @@ ReplaySession::Stop ReplaySession::run(bool step, int step_tid) {
     return s;
   }
   step_over_syscall_tid_ = 0;
+  // Why the stub could not serve a preemption point may be gone by now (gdb
+  // took out its breakpoint there, or the replay went back): each run tries
+  // again.
+  preempt_slow_event_ = UINT64_MAX;
   try {
     for (;;) {
       if (interrupt_requested_.exchange(false)) {
@@ -925,7 +933,10 @@ std::optional<ReplaySession::Stop> ReplaySession::advance(bool step, int step_ti
       if (!t.running && !t.pending) {
         if (at_preemption_point(t, ev)) return std::nullopt;
         // A single-step goes one instruction towards it, like any other.
-        if (!stepping) {
+        // So does a run to a position target of this interval (every
+        // position of the interval comes before its end): the target's stub
+        // alone (position_target.cpp).
+        if (!stepping && !position_applies(t)) {
           std::optional<WaitStatus> other = run_to_preemption(t, ev);
           if (!other) return std::nullopt;
           t.pending = *other;  // dispatched below
@@ -948,13 +959,29 @@ std::optional<ReplaySession::Stop> ReplaySession::advance(bool step, int step_ti
   }
 
   bool fed = false;
+  bool aimed = false;  // the position target's stub is in (position_target.cpp)
   if (!t.pending && !t.running) {
-    fed = feed_buffer(t, stepping);
-    resume(t, stepping);
+    bool aim = !stepping && position_applies(t);
+    // (Stop-free calls would take the thread past the interval unchecked.)
+    fed = feed_buffer(t, stepping || aim);
+    if (aim) {
+      if (std::optional<WaitStatus> on_the_way = position_step_out(t)) {
+        t.pending = *on_the_way;  // dispatched below
+      } else {
+        position_arm(t);
+        aimed = true;
+      }
+    }
+    if (!t.pending) resume(t, stepping);
   }
   WaitStatus w = take_stop(t);
   if (fed) w = take_buffer(t, w);
   current_tid_ = t.tid;
+  if (aimed) {
+    PreemptStub::Hit hit = position_after_stop(t, w);
+    if (hit == PreemptStub::Hit::Matched) return position_stop(t);
+    if (hit == PreemptStub::Hit::JumpedIn) return std::nullopt;  // stepped past the patch next time round
+  }
   try {
     return dispatch(t, w, stepping);
   } catch (const Divergence&) {
@@ -1918,6 +1945,7 @@ int replay_autopilot(const ReplayOptions& options) {
       case ReplaySession::StopKind::ProcessExited:
       case ReplaySession::StopKind::SyscallEntry:   // (no syscall hook here)
       case ReplaySession::StopKind::SyscallExit:
+      case ReplaySession::StopKind::PositionReached:  // (no position target here)
         continue;
       case ReplaySession::StopKind::Trap:
         throw Divergence(session.next_event(), s.tid, "no breakpoint trap",

@@ -111,6 +111,7 @@ class ReplaySession {
                     // others go on; exit_code and killed as for Exited
     SyscallEntry, // syscall_hook asked to stop at this syscall's entry (before the replay handles it)
     SyscallExit,  // syscall_hook asked to stop once this syscall has returned (its result in place)
+    PositionReached,  // set_position_target(): its thread stands there
   };
   struct Stop {
     StopKind kind = StopKind::Stepped;
@@ -264,6 +265,28 @@ class ReplaySession {
   // True while the task is inside a syscall (its result still to come).
   bool in_syscall(int tid) const;
 
+  // Finding a position again without a stop per pass (the Timeline's marks;
+  // position_target.cpp): while set, cont() stops with PositionReached when
+  // thread `tid`, running in interval `interval`, stands at `regs` (all of
+  // them, as same_position_regs compares), or, with `trap_at_pass`, at
+  // that pass of regs.rip counted from now. A PreemptStub at regs.rip does
+  // the test in the process; it is patched in only while that thread runs
+  // in that interval. Set while the replay stands in the interval with the
+  // thread stopped; false (and why) when the site cannot take a stub (the
+  // caller goes the slow way). `count`: position_passes() tells how many
+  // times the thread passed regs.rip since, the last pass included.
+  struct PositionTarget {
+    int tid = 0;
+    uint64_t interval = 0;
+    user_regs_struct regs{};
+    bool count = false;
+    uint64_t trap_at_pass = 0;  // 0: the registers decide
+  };
+  bool set_position_target(const PositionTarget& p, std::string* why_not = nullptr);
+  void clear_position_target();
+  bool has_position_target() const { return position_stub_ != nullptr; }
+  uint64_t position_passes() const;
+
  private:
   // SeccompKill: the call the program's filter killed it at, run again into a
   // filter that kills it the same way (replay/seccomp_replay.cpp).
@@ -412,6 +435,18 @@ class ReplaySession {
   // Forgets the stub of a preemption point; `unmap`: the task can take an
   // injected munmap now (else its process is gone or replaced).
   void drop_preempt_stub(bool unmap);
+  // The position target's stub around one resume of t (position_target.cpp;
+  // in an interval that ends with a preemption point, it alone: every
+  // position of the interval comes before that point):
+  // whether it applies to t now; stepping t out of its patched bytes first
+  // (a stop on the way is returned); arming it; and after the stop `w`, taking it
+  // out with the program's registers put back (Matched: t stands at the
+  // position; JumpedIn: a branch into the patched bytes, taken as nothing).
+  bool position_applies(const RTask& t) const;
+  std::optional<WaitStatus> position_step_out(RTask& t);
+  void position_arm(RTask& t);
+  PreemptStub::Hit position_after_stop(RTask& t, const WaitStatus& w);
+  Stop position_stop(RTask& t);
   // Stop-free replay of buffered calls (syscallbuf_replay.cpp): before t
   // resumes, its next buffered calls go into its buffer (true when any did);
   // at its next stop `w`, the ones it took become replayed events. Returns
@@ -487,8 +522,13 @@ class ReplaySession {
   std::unique_ptr<PreemptStub> preempt_stub_;
   int preempt_stub_tid_ = 0;
   uint64_t preempt_stub_event_ = 0;
-  uint64_t preempt_slow_event_ = UINT64_MAX;  // the stub cannot serve this event: one stop per pass
+  uint64_t preempt_slow_event_ = UINT64_MAX;  // the stub cannot serve this event: one stop per pass (this run)
   bool preempt_stub_off_ = false;             // RRX_PREEMPT_STUB=0: always one stop per pass
+  // The position target (set_position_target) and its stub.
+  std::unique_ptr<PreemptStub> position_stub_;
+  PositionTarget position_;
+  bool position_reached_ = false;       // stopped there (the stub stays out until cleared)
+  uint64_t position_pass_offset_ = 0;   // passes counted before a checkpoint put the stub in again
 };
 
 // Registers equal as far as a position in the program goes (the trace and

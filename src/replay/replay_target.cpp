@@ -313,6 +313,7 @@ gdb::StopReason ReplayTarget::translate(const ReplaySession::Stop& stop) {
       break;
     }
     case ReplaySession::StopKind::EventReached:
+    case ReplaySession::StopKind::PositionReached:  // (the Timeline's own: not seen here)
       r.kind = gdb::StopReason::Kind::Signal;
       r.signo = SIGTRAP;
       break;

@@ -1,6 +1,7 @@
 #include "replay/timeline.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdarg>
 #include <cstdio>
@@ -13,6 +14,14 @@ namespace {
 
 constexpr uint64_t kMaxSteps = 5'000'000;  // single-steps one reverse-step may take
 constexpr size_t kRecentIntervals = 8;
+// Automatic checkpoints are spread logarithmically within this many
+// intervals (CheckpointPolicy::interval_seconds) of replay from the current
+// position, evenly beyond.
+constexpr double kNearIntervals = 16;
+// Bytes after a mark's address that a position stub may patch (5 for the
+// jmp, up to the end of the instruction it splits): gdb's int3 there sends
+// the search the slow way.
+constexpr uint64_t kPatchBytes = 20;
 
 uint64_t env_u64(const char* name, uint64_t fallback) {
   const char* v = std::getenv(name);
@@ -32,7 +41,9 @@ void debug(const char* fmt, ...) {
   if (!debug_timeline()) return;
   va_list ap;
   va_start(ap, fmt);
-  std::fputs("rrx-timeline: ", stderr);
+  static const auto t0 = std::chrono::steady_clock::now();
+  std::fprintf(stderr, "rrx-timeline: [%.3f] ",
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   std::vfprintf(stderr, fmt, ap);
   std::fputc('\n', stderr);
   va_end(ap);
@@ -146,6 +157,10 @@ void Timeline::thin_one() {
   };
   double here = cost_here();
   double floor = std::max(policy_.interval_seconds, 1e-3);
+  // Distances beyond `near` count as `near`: the spread is logarithmic near
+  // the current position and even beyond, so that no gap anywhere grows
+  // with the length of the recording faster than the count allows.
+  double near = floor * kNearIntervals;
   std::vector<std::pair<uint64_t, double>> cps;
   for (const auto& [e, cp] : automatic_) cps.emplace_back(e, cost_of(e));
   auto victim = automatic_.end();
@@ -153,7 +168,7 @@ void Timeline::thin_one() {
   for (size_t i = 0; i < cps.size(); ++i) {
     double left = i == 0 ? 0.0 : cps[i - 1].second;
     double right = i + 1 < cps.size() ? cps[i + 1].second : std::max(here, cps[i].second);
-    double score = std::max(0.0, right - left) / std::max(std::abs(here - cps[i].second), floor);
+    double score = std::max(0.0, right - left) / std::clamp(std::abs(here - cps[i].second), floor, near);
     if (victim == automatic_.end() || score < best) {
       best = score;
       victim = automatic_.find(cps[i].first);
@@ -307,7 +322,8 @@ bool Timeline::seek(const Mark& m) {
   if (is_at(m, nullptr)) return true;
   bool found = false;
   if (m.syscall_entry) bps_.catch_internal_entry(m.tid);
-  run_watching(m.tid, m.process_ending || m.syscall_entry ? 0 : m.regs.rip, m.interval + 1,
+  uint64_t addr = m.process_ending || m.syscall_entry || aim(m) ? 0 : m.regs.rip;
+  run_watching(m.tid, addr, m.interval + 1,
                [&](const ReplaySession::Stop& s, const Breakpoints::Hit&) { return found = is_at(m, &s); });
   return found;
 }
@@ -330,6 +346,62 @@ void Timeline::run_watching(int tid, uint64_t addr, uint64_t last_event, const S
   }
   session_.set_stop_at_event(std::nullopt);
   bps_.clear_internal();
+  if (session_.has_position_target()) session_.clear_position_target();
+}
+
+// From the start of at.interval, where the replay stands, to the pass of
+// at's address before `at`, with the position stub: it counts the passes of
+// the address up to `at` (K), then, from the start of the interval again,
+// traps at pass K-1. True: the replay stands there, or at the start of the
+// interval again when `at` is the first pass (K = 1). False: the stub cannot
+// tell (a site it cannot patch; `at` not found); the replay stands anywhere.
+bool Timeline::to_pass_before(const Mark& at) {
+  if (!aim(at, 0, true)) return false;
+  uint64_t passes = 0;
+  run_watching(at.tid, 0, at.interval + 1, [&](const ReplaySession::Stop& s, const Breakpoints::Hit&) {
+    if (s.kind != ReplaySession::StopKind::PositionReached) return false;
+    passes = session_.position_passes();
+    return true;
+  });
+  debug("previous: %llu pass(es) of pc 0x%llx up to the mark", static_cast<unsigned long long>(passes),
+        static_cast<unsigned long long>(at.regs.rip));
+  if (passes == 0 || !goto_interval(at.interval)) return false;
+  if (passes == 1) return true;
+  if (!aim(at, passes - 1)) return false;
+  bool reached = false;
+  run_watching(at.tid, 0, at.interval + 1, [&](const ReplaySession::Stop& s, const Breakpoints::Hit&) {
+    return reached = s.kind == ReplaySession::StopKind::PositionReached;
+  });
+  return reached;
+}
+
+// Has the session find `m` (in the interval the replay stands in, before
+// m.tid ran there) with its position target, a stub at m's address that
+// traps only there, instead of rrx's int3 stopping at every pass of that
+// address (a hot loop: ~20 µs a pass). `trap_at_pass`: that pass of the
+// address instead of m's registers; `count`: count the passes on the way.
+// False: the slow way (nothing set).
+bool Timeline::aim(const Mark& m, uint64_t trap_at_pass, bool count) {
+  if (m.process_ending || m.syscall_entry || !session_.alive() || !session_.has_task(m.tid) ||
+      session_.next_event() != m.interval) {
+    return false;
+  }
+  const int pid = session_.pid_of(m.tid);
+  for (uint64_t a = m.regs.rip; a < m.regs.rip + kPatchBytes; ++a) {
+    if (bps_.has_int3_at(pid, a)) return false;
+  }
+  ReplaySession::PositionTarget p;
+  p.tid = m.tid;
+  p.interval = m.interval;
+  p.regs = m.regs;
+  p.count = count;
+  p.trap_at_pass = trap_at_pass;
+  std::string why;
+  if (!session_.set_position_target(p, &why)) {
+    debug("no position stub at pc 0x%llx: %s", static_cast<unsigned long long>(m.regs.rip), why.c_str());
+    return false;
+  }
+  return true;
 }
 
 // Replays from `from` to `end` (or to the start of interval end_event) with
@@ -348,18 +420,28 @@ std::vector<Timeline::HitMark> Timeline::scan_on(uint64_t end_event, const Mark*
   bps_.set_user_enabled(true);
   std::vector<HitMark> hits;
   if (end && is_at(*end, nullptr)) return hits;
-  uint64_t end_addr = end && !end->process_ending && !end->syscall_entry ? end->regs.rip : 0;
+  auto visit = [&](const ReplaySession::Stop& s, const Breakpoints::Hit& hit) {
+    bool at_end = end && is_at(*end, &s);
+    debug("  scan stop kind %d tid %d event %llu at_end %d user hit %d", static_cast<int>(s.kind), s.tid,
+          static_cast<unsigned long long>(session_.next_event()), at_end, hit.user());
+    // A breakpoint at the current position is where
+    // reverse-continue starts, not a hit; a write just before it is.
+    if (hit.user() && !(at_end && !hit.watch)) hits.push_back({mark_here(s), hit});
+    return at_end;
+  };
+  uint64_t end_addr = 0;
+  if (end && !end->process_ending && !end->syscall_entry) {
+    // To the start of the end's interval first, without an int3 of rrx's:
+    // the end's address may be passed many times before (a hot loop), and
+    // the stretch replays stop-free where the trace allows.
+    if (session_.next_event() < end->interval) {
+      run_watching(end->tid, 0, end->interval, visit);
+      if (!session_.alive() || session_.next_event() != end->interval || is_at(*end, nullptr)) return hits;
+    }
+    if (!aim(*end)) end_addr = end->regs.rip;
+  }
   if (end && end->syscall_entry) bps_.catch_internal_entry(end->tid);
-  run_watching(end ? end->tid : 0, end_addr, end ? end->interval + 1 : end_event,
-               [&](const ReplaySession::Stop& s, const Breakpoints::Hit& hit) {
-                 bool at_end = end && is_at(*end, &s);
-                 debug("  scan stop kind %d tid %d event %llu at_end %d user hit %d", static_cast<int>(s.kind),
-                       s.tid, static_cast<unsigned long long>(session_.next_event()), at_end, hit.user());
-                 // A breakpoint at the current position is where
-                 // reverse-continue starts, not a hit; a write just before it is.
-                 if (hit.user() && !(at_end && !hit.watch)) hits.push_back({mark_here(s), hit});
-                 return at_end;
-               });
+  run_watching(end ? end->tid : 0, end_addr, end ? end->interval + 1 : end_event, visit);
   return hits;
 }
 
@@ -617,8 +699,11 @@ std::optional<Mark> Timeline::previous(const Mark& m, bool& at_begin) {
   if (!is_at(m, nullptr) && session_.has_task(tid) && !session_.in_syscall(tid)) {
     // The last pass of m's address before m, if any, is a closer place to
     // single-step from than the start of the interval.
-    std::optional<Mark> last_pass;
-    if (!m.process_ending) {
+    bool there = !m.process_ending && to_pass_before(m);
+    if (!there && !m.process_ending) {
+      // The slow way: rrx's int3 at the address, a stop at every pass.
+      std::optional<Mark> last_pass;
+      if (!goto_interval(m.interval)) return std::nullopt;
       run_watching(m.tid, m.regs.rip, m.interval + 1, [&](const ReplaySession::Stop& s, const Breakpoints::Hit&) {
         if (is_at(m, &s)) return true;
         if (s.kind == ReplaySession::StopKind::Trap && s.tid == tid && session_.has_task(tid) &&
@@ -627,8 +712,10 @@ std::optional<Mark> Timeline::previous(const Mark& m, bool& at_begin) {
         }
         return false;
       });
+      there = last_pass ? seek(*last_pass) : goto_interval(m.interval);
+    } else if (!there) {
+      there = goto_interval(m.interval);
     }
-    bool there = last_pass ? seek(*last_pass) : goto_interval(m.interval);
     if (there) {
       if (auto before = step_until(m)) return before;
     }
@@ -641,7 +728,15 @@ std::optional<Mark> Timeline::previous(const Mark& m, bool& at_begin) {
     ++tries;
     if (!goto_interval(e)) return std::nullopt;
     if (!session_.has_task(tid) || session_.in_syscall(tid)) continue;
-    // tid runs from here to the end of this interval: m follows, or was lost.
+    // tid runs from here to the end of this interval: m follows, or was
+    // lost. Where the interval ends at a preemption point of tid (inside a
+    // hot loop, typically), m stands there: the pass of its address before
+    // it is a closer place to single-step from.
+    if (!m.process_ending && !m.syscall_entry) {
+      Mark at_end = m;
+      at_end.interval = e;
+      if (!to_pass_before(at_end) && !goto_interval(e)) return std::nullopt;
+    }
     return step_until(m);
   }
   at_begin = tries < 16;
@@ -744,7 +839,7 @@ std::string Timeline::describe() const {
   std::snprintf(buf, sizeof buf, "%.2f", policy_.interval_seconds);
   out << "automatic: " << automatic_.size() << " (every " << buf << " s of replay";
   if (policy_.interval_events > 0) out << " or " << policy_.interval_events << " events";
-  out << ", at most " << policy_.max_automatic << ", thinned to a logarithmic spread)";
+  out << ", at most " << policy_.max_automatic << ", thinned: logarithmic near here, even beyond)";
   if (!automatic_.empty()) {
     out << ", at events";
     size_t i = 0;

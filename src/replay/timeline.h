@@ -73,13 +73,16 @@ struct Mark {
 // checkpoints together hold more than max_memory, rrx thins them instead of
 // dropping the oldest: each has a cost coordinate (estimated replay seconds
 // from the start of the recording to it), and the one whose removal leaves
-// the smallest gap relative to its distance from the current position goes.
-// The spread that remains is logarithmic: dense near where the user is
-// debugging, sparse far from it, and the whole recording stays covered.
+// the smallest gap relative to its distance from the current position goes
+// (distances beyond 16 intervals count as 16). The spread that remains is
+// logarithmic near where the user is debugging and even beyond, so that
+// the whole recording stays covered and going anywhere costs at most the
+// replay of one gap (a 1,000,000-event recording that replays in a minute:
+// ~0.3 s gaps with 256 checkpoints).
 struct CheckpointPolicy {
   double interval_seconds = 0.5;     // replay time between automatic checkpoints
   uint64_t interval_events = 0;      // also one at least every this many events (0: by time only)
-  size_t max_automatic = 64;         // beyond this, thinned
+  size_t max_automatic = 256;        // beyond this, thinned
   uint64_t max_memory = 1ull << 30;  // and while all of them hold more than this
   // RRX_CHECKPOINT_SECONDS, RRX_CHECKPOINT_INTERVAL (events), RRX_CHECKPOINT_MAX,
   // RRX_CHECKPOINT_MEMORY_MB override the defaults.
@@ -169,6 +172,8 @@ class Timeline {
   using StopVisitor = std::function<bool(const ReplaySession::Stop&, const Breakpoints::Hit&)>;
   // `tid`: the thread whose process takes the int3.
   void run_watching(int tid, uint64_t addr, uint64_t last_event, const StopVisitor& visit);
+  bool aim(const Mark& m, uint64_t trap_at_pass = 0, bool count = false);
+  bool to_pass_before(const Mark& at);
   Mark history_start();  // goes to history_'s start
   bool is_at(const Mark& m, const ReplaySession::Stop* stop);
   std::shared_ptr<Checkpoint> latest_checkpoint_until(uint64_t event, bool strictly_before) const;

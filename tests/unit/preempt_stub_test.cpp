@@ -198,3 +198,58 @@ TEST_CASE("preempt stub: a branch into the patched bytes traps", "[preempt_stub]
   REQUIRE(w.kind == rrx::WaitStatus::Kind::Exited);
   CHECK(w.exit_code == 0);
 }
+
+TEST_CASE("preempt stub: counts the passes, and traps at a given pass", "[preempt_stub]") {
+  // What reverse-step uses (Timeline::to_pass_before): count the passes up
+  // to a position, then, from the same start again, trap at one pass before.
+  const uint64_t site = reinterpret_cast<uint64_t>(rrx_preempt_test_site);
+  const uint64_t passes = 3000000, k = 1234567;
+  for (bool by_registers : {true, false}) {
+    Child c(passes, false);
+    user_regs_struct first = c.step_to(site);
+    const std::vector<uint8_t> code_before = bytes_at(c.task, site, 16);
+    const std::string maps_before = maps_of(c.pid);
+    PreemptStub::Condition cond;
+    user_regs_struct want = first;
+    if (by_registers) {
+      // Pass k, found by its registers (rax = k - 1 there), counting on the way.
+      want.rax = k - 1;
+      const uint64_t diff = (k - 1) - passes;
+      want.eflags &= ~uint64_t{0x8d5};
+      want.eflags |= 0x1 | 0x80;
+      if (__builtin_parity(static_cast<unsigned>(diff & 0xff)) == 0) want.eflags |= 0x4;
+      if (((k - 1) ^ passes ^ diff) & 0x10) want.eflags |= 0x10;
+      cond.count = true;
+    } else {
+      cond.compare = false;
+      cond.count = true;
+      cond.trap_at_pass = k;
+    }
+    auto made = PreemptStub::install(c.task, c.pid, site, want, c.task.regs(), c.inject(site), cond);
+    if (auto* why = std::get_if<std::string>(&made)) FAIL("refused: " << *why);
+    auto& stub = std::get<std::unique_ptr<PreemptStub>>(made);
+    stub->arm();
+    c.task.resume_cont(0);
+    rrx::WaitStatus w = c.task.wait();
+    REQUIRE(w.kind == rrx::WaitStatus::Kind::SignalStop);
+    REQUIRE(w.sig == SIGTRAP);
+    user_regs_struct r = c.task.regs();
+    REQUIRE(stub->classify(r) == PreemptStub::Hit::Matched);
+    user_regs_struct p = stub->program_regs(r);
+    CHECK(p.rip == site);
+    CHECK(p.rax == k - 1);  // the k-th arrival at the site
+    CHECK(p.rsp == first.rsp);
+    CHECK(p.rcx == first.rcx);
+    CHECK(p.rdx == 0x1111);
+    if (by_registers) CHECK((p.eflags & ~0x10100ull) == (want.eflags & ~0x10100ull));
+    CHECK(stub->passes() == k);
+    c.task.set_regs(p);
+    stub->remove(true);
+    CHECK(bytes_at(c.task, site, 16) == code_before);
+    CHECK(maps_of(c.pid) == maps_before);
+    c.task.resume_cont(0);
+    w = c.task.wait();
+    REQUIRE(w.kind == rrx::WaitStatus::Kind::Exited);
+    CHECK(w.exit_code == 0);
+  }
+}
