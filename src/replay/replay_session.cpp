@@ -870,8 +870,7 @@ std::optional<ReplaySession::Stop> ReplaySession::advance(bool step, int step_ti
       return std::nullopt;
     case schema::Event::TRACER_STOP:
       current_tid_ = t.tid;
-      reach_tracer_stop(t, ev);
-      return std::nullopt;
+      return reach_tracer_stop(t, ev);
     case schema::Event::TRACER_RESUME:
       current_tid_ = t.tid;
       apply_tracer_resume(t, ev);

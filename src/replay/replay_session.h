@@ -373,7 +373,7 @@ class ReplaySession {
   // A forked child's copy of its parent's code holds the parent's patches.
   void copy_patched_jumps(int parent_pid, int child_pid);
   // Emulated ptrace's events (tracer_stops.cpp).
-  void reach_tracer_stop(RTask& t, schema::Event::Reader ev);
+  std::optional<Stop> reach_tracer_stop(RTask& t, schema::Event::Reader ev);
   void apply_tracer_resume(RTask& t, schema::Event::Reader ev);
   // cpuid and rdrand/rdseed (cpuid_replay.cpp).
   void check_cpuid_faulting();

@@ -30,7 +30,7 @@ bool is_entry_stop(Task& task, const WaitStatus& w) {
 
 }  // namespace
 
-void ReplaySession::reach_tracer_stop(RTask& t, schema::Event::Reader ev) {
+std::optional<ReplaySession::Stop> ReplaySession::reach_tracer_stop(RTask& t, schema::Event::Reader ev) {
   auto s = ev.getTracerStop();
   const auto kind = s.getKind();
   WaitStatus w{WaitStatus::Kind::SignalStop};
@@ -57,13 +57,19 @@ void ReplaySession::reach_tracer_stop(RTask& t, schema::Event::Reader ev) {
     if (fed) w = take_buffer(t, w);
     const bool there = kind == schema::TracerStop::Kind::SYSCALL_ENTRY
                            ? is_entry_stop(*t.task, w)
-                           : w.kind == WaitStatus::Kind::SignalStop && w.sig == s.getSigno();
-    if (!there) diverge(describe_event(ev), w.describe());
+                           : w.kind == WaitStatus::Kind::SignalStop && w.sig == s.getSigno() && t.started;
+    if (!there) {
+      // A stop that comes first: one no event marks (a new task's first
+      // SIGSTOP, a signal the live kernel made), handled as any other, or
+      // one that diverges there. The tracer stop is reached next time.
+      return dispatch(t, w, false);
+    }
     t.pending = w;  // handled when the tracer lets it go: its next event
   }
   const uint64_t ip = t.task->regs().rip;
   if (ip != s.getIp()) diverge(describe_event(ev), "thread " + std::to_string(t.tid) + " at 0x" + fmt_hex(ip));
   consume();
+  return std::nullopt;
 }
 
 void ReplaySession::apply_tracer_resume(RTask& t, schema::Event::Reader ev) {
