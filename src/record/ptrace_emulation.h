@@ -4,7 +4,10 @@
 // a test's crash reporter) are answered here: the tracer's calls and waits
 // are recorded like other syscall results (replay injects them), and a
 // tracee stopped for its tracer is simply held by the recorder, so its own
-// events come later in the trace and replay follows them.
+// events come later in the trace and replay follows them. The tracee runs
+// again on replay: where it stopped and what its tracer changed in it
+// (registers, signal mask, the signal delivered or suppressed) are events of
+// its own (tracer_events.h), applied at the same stop (replay/tracer_stops.cpp).
 #pragma once
 
 #include <signal.h>

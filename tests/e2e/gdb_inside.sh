@@ -5,8 +5,8 @@
 # SIGTRAP swallowed, the pc moved back with PTRACE_SETREGS, single steps);
 # a C tracer makes getpid return 4242 (PTRACE_SETREGS at the syscall-exit
 # stop), skips a write with PTRACE_SYSEMU and with PTRACE_SET_SYSCALL_INFO,
-# moves the pc past an int3 with POKEUSER, and blocks a signal with
-# PTRACE_SETSIGMASK. Each recording replays, with every skip strategy,
+# moves the pc past an int3 with POKEUSER, blocks a signal with
+# PTRACE_SETSIGMASK, and sets vector registers (SETFPREGS, SETREGSET). Each recording replays, with every skip strategy,
 # byte for byte; the C tracer's output also equals a native run's.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
@@ -19,6 +19,8 @@ rr_check setinfo --stdout-has "child: write returned 99" -- "$(prog ptrace_modif
 check "setinfo: the skipped write did not run" bash -c "! grep -q 'this write ran' '$WORK/setinfo.rec.out'"
 rr_check_native int3 --stdout-has "child: went on after int3" -- "$(prog ptrace_modify)" int3
 rr_check_native sigmask --stdout-has "child: SIGUSR1 pending 1" -- "$(prog ptrace_modify)" sigmask
+rr_check_native fpregs --stdout-has "child: xmm0 0x1122334455667788 xmm1 0x99aabbccddeeff00" -- \
+  "$(prog ptrace_modify)" fpregs
 
 if command -v gdb >/dev/null; then
   rr_check gdb --stdout-has "x is 42" -- \

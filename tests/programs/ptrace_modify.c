@@ -8,9 +8,12 @@
 //   int3:    swallows the SIGTRAP of an int3 (resumed with signal 0) and
 //            moves the tracee's ip with POKEUSER;
 //   sigmask: blocks SIGUSR1 in the tracee with PTRACE_SETSIGMASK, which then
-//            raises it: it stays pending.
+//            raises it: it stays pending;
+//   fpregs:  sets the tracee's xmm0 with PTRACE_SETFPREGS, and its xmm1 with
+//            PTRACE_SETREGSET NT_X86_XSTATE.
 // The child prints what it saw; the output does not depend on timing.
 #define _GNU_SOURCE
+#include <elf.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -19,6 +22,7 @@
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/user.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -79,6 +83,11 @@ static void child(const char* mode) {
     stop_self();
     __asm__ volatile("int3\n\tud2");  // the tracer moves the ip past the ud2
     snprintf(line, sizeof line, "child: went on after int3\n");
+  } else if (!strcmp(mode, "fpregs")) {
+    uint64_t x0 = 0, x1 = 0;
+    stop_self();
+    __asm__ volatile("movq %%xmm0, %0\n\tmovq %%xmm1, %1" : "=r"(x0), "=r"(x1));
+    snprintf(line, sizeof line, "child: xmm0 0x%llx xmm1 0x%llx\n", (unsigned long long)x0, (unsigned long long)x1);
   } else {
     stop_self();
     syscall(SYS_kill, syscall(SYS_getpid), SIGUSR1);
@@ -139,6 +148,19 @@ static void tracer(pid_t c, const char* mode) {
     fflush(stdout);
     long ip = ptrace(PTRACE_PEEKUSER, c, offsetof(struct user_regs_struct, rip), 0);
     check(ptrace(PTRACE_POKEUSER, c, offsetof(struct user_regs_struct, rip), ip + 2), "PTRACE_POKEUSER");
+  } else if (!strcmp(mode, "fpregs")) {
+    struct user_fpregs_struct fp;
+    check(ptrace(PTRACE_GETFPREGS, c, 0, &fp), "PTRACE_GETFPREGS");
+    uint64_t v0 = 0x1122334455667788ull;
+    memcpy(&fp.xmm_space[0], &v0, 8);  // xmm0's low half
+    check(ptrace(PTRACE_SETFPREGS, c, 0, &fp), "PTRACE_SETFPREGS");
+    // The XSAVE area starts with the FXSAVE one: xmm1 at byte 160 + 16.
+    static char xsave[65536];  // (the whole area, AMX state too: SETREGSET wants it all)
+    struct iovec iov = {xsave, sizeof xsave};
+    check(ptrace(PTRACE_GETREGSET, c, NT_X86_XSTATE, &iov), "PTRACE_GETREGSET");
+    uint64_t v1 = 0x99aabbccddeeff00ull;
+    memcpy(xsave + 160 + 16, &v1, 8);
+    check(ptrace(PTRACE_SETREGSET, c, NT_X86_XSTATE, &iov), "PTRACE_SETREGSET");
   } else {
     uint64_t mask = 1ull << (SIGUSR1 - 1);
     check(ptrace(0x420b /* PTRACE_SETSIGMASK */, c, 8, &mask), "PTRACE_SETSIGMASK");
