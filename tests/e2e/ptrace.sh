@@ -94,9 +94,10 @@ fi
 
 # gdb runs a tracer (nested: the tracer's own tracees are emulated too) to
 # its end; `bt` then has no stack, so gdb -batch exits 1. (gdb_inside.sh
-# has gdb with breakpoints; why gdb runs without worker threads is there.)
+# has gdb with breakpoints; why gdb runs without worker threads and
+# without the fast path is there.)
 if command -v gdb >/dev/null; then
-  rr_check gdb_run --status 1 --stdout-has "exited normally" -- \
+  rr_check gdb_run --record-arg -n --status 1 --stdout-has "exited normally" -- \
     sh -c 'gdb -nx -batch -iex "maint set worker-threads 0" -ex run -ex bt "$1" 2>&1' sh "$(prog ptrace_tracer)"
 fi
 
