@@ -48,6 +48,8 @@ std::string kind_name(schema::Event::Reader ev) {
     case schema::Event::CPUID: return "cpuid";
     case schema::Event::RANDOM_INSNS: return "random-insns";
     case schema::Event::SITE_PATCH: return "site-patch";
+    case schema::Event::TRACER_STOP: return "tracer-stop";
+    case schema::Event::TRACER_RESUME: return "tracer-resume";
   }
   return "unknown";
 }
@@ -158,6 +160,26 @@ std::string event_text(schema::Event::Reader ev) {
                              fs::path(r.getObject().cStr()).filename().string(), r.getObjectAddr(), r.getAddr());
       }
       return "unrecorded instructions mapped: " + sites;
+    }
+    case schema::Event::TRACER_STOP: {
+      auto s = ev.getTracerStop();
+      const char* kind = s.getKind() == schema::TracerStop::Kind::SYSCALL_ENTRY ? "syscall entry"
+                         : s.getKind() == schema::TracerStop::Kind::SIGNAL      ? "signal"
+                                                                                : "single step";
+      std::string text = fmt::format("--- stopped for its tracer: {}", kind);
+      if (s.getKind() == schema::TracerStop::Kind::SIGNAL) {
+        text += fmt::format(" {}{}", sys::signal_name(s.getSigno()), s.getSynchronous() ? "" : " (asynchronous)");
+      }
+      return text + fmt::format(" at 0x{:x} ---", s.getIp());
+    }
+    case schema::Event::TRACER_RESUME: {
+      auto r = ev.getTracerResume();
+      std::string text = "--- resumed by its tracer";
+      if (r.getSignalStop()) text += r.getSig() == 0 ? ", signal suppressed" : ", with " + sys::signal_name(r.getSig());
+      if (r.getChangedRegs() != 0) text += fmt::format(", registers written (mask 0x{:x})", r.getChangedRegs());
+      if (r.getXstate().size() != 0) text += ", vector registers written";
+      if (r.getHasSigmask()) text += fmt::format(", signal mask 0x{:x}", r.getSigmask());
+      return text + " ---";
     }
     case schema::Event::SITE_PATCH: {
       auto p = ev.getSitePatch();

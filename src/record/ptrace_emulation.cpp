@@ -57,7 +57,7 @@ bool PtraceEmulation::holds(pid_t tid) const {
 
 bool PtraceEmulation::wants_syscall_stops(pid_t tid) const {
   auto it = tracees_.find(tid);
-  return it != tracees_.end() && (it->second.syscall_stops || it->second.single_step);
+  return it != tracees_.end() && (it->second.syscall_stops || it->second.sysemu || it->second.single_step);
 }
 
 PtraceEmulation::Tracee* PtraceEmulation::tracee_of(pid_t caller, pid_t tid) {
@@ -77,17 +77,22 @@ bool PtraceEmulation::write(pid_t tid, uint64_t addr, const void* data, size_t l
   return t != nullptr && addr != 0 && t->write_mem(addr, data, len);
 }
 
-void PtraceEmulation::stop(pid_t tid, Tracee& t, EmuStop kind, int status, const siginfo_t* si) {
+void PtraceEmulation::stop(pid_t tid, Tracee& t, EmuStop kind, int status, const siginfo_t* si, StopPoint at,
+                           bool synchronous) {
   t.stopped = true;
   t.kind = kind;
   t.status = status;
   t.reported = false;
-  t.synchronous = false;
+  t.synchronous = synchronous;
   t.si = si ? *si : trap_info((status >> 8) & 0xffff);
   if (!si && ((status >> 8) & 0xff) == SIGSTOP) {
     t.si.si_signo = SIGSTOP;
     t.si.si_code = SI_USER;
   }
+  t.regs_before.reset();
+  t.xstate_written = false;
+  t.sigmask.reset();
+  host_.note_stop(tid, at, t.si, synchronous);
   host_.notify_tracer(t.tracer, tid, status);
   wake_waiters(t.tracer_process);
   host_.wake_real_waits(t.tracer_process);
@@ -155,10 +160,13 @@ int64_t PtraceEmulation::request(pid_t caller, const uint64_t args[6]) {
     case PTRACE_PEEKUSER: {
       if ((addr & 7) || addr >= sizeof(struct user)) return -EIO;
       uint64_t word = 0;
+      const uint64_t dr0 = offsetof(struct user, u_debugreg);
       if (addr < sizeof(user_regs_struct)) {
         std::optional<user_regs_struct> r = regs_of(pid);
         if (!r) return -EIO;
         std::memcpy(&word, reinterpret_cast<const char*>(&*r) + addr, sizeof word);
+      } else if (addr >= dr0 && addr < dr0 + sizeof t->debugreg) {
+        word = t->debugreg[(addr - dr0) / 8];
       }
       return write(caller, data, &word, sizeof word) ? 0 : -EFAULT;
     }
@@ -216,7 +224,10 @@ int64_t PtraceEmulation::request(pid_t caller, const uint64_t args[6]) {
     case kPtraceGetSyscallInfo: {
       KernelSyscallInfo info{};
       size_t size = 24;  // op NONE: up to the union
-      bool real = t->kind == EmuStop::SyscallEntry || (t->kind == EmuStop::SyscallExit && t->in_syscall_stop);
+      // (A syscall stop is one for PTRACE_GET_SYSCALL_INFO only with the
+      // SIGTRAP|0x80 of PTRACE_O_TRACESYSGOOD.)
+      bool real = (t->options & PTRACE_O_TRACESYSGOOD) &&
+                  (t->kind == EmuStop::SyscallEntry || (t->kind == EmuStop::SyscallExit && t->in_syscall_stop));
       if (real && ::ptrace(static_cast<__ptrace_request>(kPtraceGetSyscallInfo), pid, sizeof info, &info) > 0) {
         size = info.op == KernelSyscallInfo::kEntry  ? offsetof(KernelSyscallInfo, entry.args) + 48
                : info.op == KernelSyscallInfo::kExit ? offsetof(KernelSyscallInfo, exit.is_error) + 1
@@ -247,20 +258,156 @@ int64_t PtraceEmulation::request(pid_t caller, const uint64_t args[6]) {
       return resume(*t, pid, req, data);
     case kSysemu:
     case kSysemuSinglestep:
-    case kListen:
-    case PTRACE_SETREGS:
-    case PTRACE_SETFPREGS:
-    case PTRACE_SETREGSET:
+      return resume(*t, pid, req, data);
+    case PTRACE_SETREGS: {
+      user_regs_struct r{};
+      Task* me = host_.task(caller);
+      if (!me || !me->read_exact(data, &r, sizeof r)) return -EFAULT;
+      return set_regs(caller, *t, pid, r);
+    }
     case PTRACE_POKEUSER:
-    case kSetSigmask:
+      return poke_user(caller, *t, pid, addr, data);
+    case PTRACE_SETFPREGS: {
+      user_fpregs_struct fp{};
+      Task* me = host_.task(caller);
+      if (!me || !me->read_exact(data, &fp, sizeof fp)) return -EFAULT;
+      if (int64_t err = check_writable(caller, *t, "PTRACE_SETFPREGS")) return err;
+      if (::ptrace(PTRACE_SETFPREGS, pid, nullptr, &fp) != 0) return errno == ESRCH ? -EIO : -errno;
+      t->xstate_written = true;
+      return 0;
+    }
+    case PTRACE_SETREGSET:
+      return set_regset(caller, *t, pid, addr, data);
     case kPtraceSetSyscallInfo:
-      host_.warn_about(caller, "ptrace request " + std::to_string(req) +
-                                   " (changing a tracee's registers, or sysemu/listen) is not supported inside a "
-                                   "recording; it failed with EIO");
+      return set_syscall_info(caller, *t, pid, addr, data);
+    case kSetSigmask: {
+      if (addr != 8) return -EINVAL;
+      uint64_t mask = 0;
+      Task* me = host_.task(caller);
+      if (!me || !me->read_exact(data, &mask, sizeof mask)) return -EFAULT;
+      if (int64_t err = check_writable(caller, *t, "PTRACE_SETSIGMASK")) return err;
+      mask &= ~((uint64_t{1} << (SIGKILL - 1)) | (uint64_t{1} << (SIGSTOP - 1)));  // as the kernel does
+      if (::ptrace(static_cast<__ptrace_request>(kSetSigmask), pid, 8, &mask) != 0) return errno == ESRCH ? -EIO : -errno;
+      t->sigmask = mask;
+      return 0;
+    }
+    case kListen:
+      // Only for a seized tracee in a group-stop, which the emulation does
+      // not report (a stop signal is reported at its signal-delivery stop).
+      host_.warn_about(caller, "PTRACE_LISTEN is not supported inside a recording (group-stops of tracees are "
+                               "not emulated); it failed with EIO");
       return -EIO;
     default:
       return -EIO;
   }
+}
+
+// The tracee must stand in one of rrx's own stops at a point the replay
+// finds again (PtraceEmulation::stop): not an attach or interrupt stop, where
+// it may be running in the kernel.
+int64_t PtraceEmulation::check_writable(pid_t caller, const Tracee& t, const char* what) {
+  if (t.kind != EmuStop::Held) return 0;
+  host_.warn_about(caller, std::string(what) +
+                               " at an attach or PTRACE_INTERRUPT stop is not supported inside a recording; it "
+                               "failed with EIO");
+  return -EIO;
+}
+
+int64_t PtraceEmulation::set_regs(pid_t caller, Tracee& t, pid_t tid, const user_regs_struct& r) {
+  if (int64_t err = check_writable(caller, t, "writing a tracee's registers")) return err;
+  user_regs_struct before{};
+  if (::ptrace(PTRACE_GETREGS, tid, nullptr, &before) != 0) return -EIO;
+  // The kernel checks each field (segment selectors, fs_base...): the real
+  // call answers as it would.
+  if (::ptrace(PTRACE_SETREGS, tid, nullptr, &r) != 0) return errno == ESRCH ? -EIO : -errno;
+  if (!t.regs_before) t.regs_before = before;
+  return 0;
+}
+
+int64_t PtraceEmulation::poke_user(pid_t caller, Tracee& t, pid_t tid, uint64_t offset, uint64_t word) {
+  if ((offset & 7) || offset >= sizeof(struct user)) return -EIO;
+  if (offset < sizeof(user_regs_struct)) {
+    std::optional<user_regs_struct> r = regs_of(tid);
+    if (!r) return -EIO;
+    std::memcpy(reinterpret_cast<char*>(&*r) + offset, &word, sizeof word);
+    return set_regs(caller, t, tid, *r);
+  }
+  const uint64_t dr0 = offsetof(struct user, u_debugreg);
+  if (offset < dr0 || offset >= dr0 + sizeof t.debugreg) return 0;  // the kernel ignores the rest
+  const size_t n = (offset - dr0) / 8;
+  if (n == 4 || n == 5) return -EIO;
+  // Debug registers: hardware breakpoints and watchpoints would trap where
+  // the replay cannot place them. Addresses and a disabled DR7 are kept
+  // (debuggers write them at each resume); enabling one is refused.
+  if (n == 7 && (word & 0xff) != 0) {
+    host_.warn_about(caller, "hardware breakpoints and watchpoints (debug register DR7) are not supported "
+                             "inside a recording; the write failed with EIO");
+    return -EIO;
+  }
+  t.debugreg[n] = word;
+  return 0;
+}
+
+int64_t PtraceEmulation::set_regset(pid_t caller, Tracee& t, pid_t tid, uint64_t type, uint64_t iov_addr) {
+  struct iovec iov {};
+  Task* me = host_.task(caller);
+  if (!me || !me->read_exact(iov_addr, &iov, sizeof iov)) return -EFAULT;
+  if (type == NT_PRSTATUS) {
+    // The kernel writes the first iov_len bytes (whole fields) over the current values.
+    std::optional<user_regs_struct> r = regs_of(tid);
+    if (!r) return -EIO;
+    size_t n = std::min(iov.iov_len, sizeof *r) & ~size_t{7};
+    if (n != 0 && !me->read_exact(reinterpret_cast<uint64_t>(iov.iov_base), &*r, n)) return -EFAULT;
+    return set_regs(caller, t, tid, *r);
+  }
+  if (type != NT_PRFPREG && type != NT_X86_XSTATE) {
+    host_.warn_about(caller, "PTRACE_SETREGSET of note type " + std::to_string(type) +
+                                 " is not supported inside a recording; it failed with EIO");
+    return -EIO;
+  }
+  if (int64_t err = check_writable(caller, t, "PTRACE_SETREGSET")) return err;
+  std::string buf(std::min<size_t>(iov.iov_len, 1u << 16), '\0');
+  if (!buf.empty() && !me->read_exact(reinterpret_cast<uint64_t>(iov.iov_base), buf.data(), buf.size())) return -EFAULT;
+  struct iovec real {buf.data(), buf.size()};
+  if (::ptrace(PTRACE_SETREGSET, tid, type, &real) != 0) return errno == ESRCH ? -EIO : -errno;
+  t.xstate_written = true;
+  return 0;
+}
+
+// PTRACE_SET_SYSCALL_INFO (Linux 6.16) at the tracee's syscall stop, as the
+// kernel does it: the struct whole, flags and reserved 0, the op of the
+// current stop; at an entry the number (-1: skip the call) and, unless -1,
+// the arguments; at an exit the return value. Done with register writes.
+int64_t PtraceEmulation::set_syscall_info(pid_t caller, Tracee& t, pid_t tid, uint64_t size, uint64_t addr) {
+  KernelSyscallInfo info{};
+  if (size < sizeof info) return -EINVAL;
+  Task* me = host_.task(caller);
+  if (!me || !me->read_exact(addr, &info, sizeof info)) return -EFAULT;
+  if (info.flags != 0 || info.reserved != 0) return -EINVAL;
+  const uint8_t op = !(t.options & PTRACE_O_TRACESYSGOOD)                  ? KernelSyscallInfo::kNone
+                     : t.kind == EmuStop::SyscallEntry                       ? KernelSyscallInfo::kEntry
+                     : t.kind == EmuStop::SyscallExit && t.in_syscall_stop ? KernelSyscallInfo::kExit
+                                                                            : KernelSyscallInfo::kNone;
+  if (info.op != op || op == KernelSyscallInfo::kNone) return -EINVAL;
+  std::optional<user_regs_struct> r = regs_of(tid);
+  if (!r) return -EIO;
+  if (op == KernelSyscallInfo::kEntry) {
+    if (static_cast<uint64_t>(static_cast<int64_t>(static_cast<int>(info.entry.nr))) != info.entry.nr) return -ERANGE;
+    r->orig_rax = info.entry.nr;
+    if (static_cast<int64_t>(info.entry.nr) != -1) {
+      const uint64_t* a = info.entry.args;
+      r->rdi = a[0];
+      r->rsi = a[1];
+      r->rdx = a[2];
+      r->r10 = a[3];
+      r->r8 = a[4];
+      r->r9 = a[5];
+    }
+  } else {
+    r->rax = static_cast<uint64_t>(info.exit.is_error ? static_cast<int64_t>(static_cast<int>(info.exit.rval))
+                                                      : info.exit.rval);
+  }
+  return set_regs(caller, t, tid, *r);
 }
 
 int64_t PtraceEmulation::resume(Tracee& t, pid_t tid, int64_t request, uint64_t sig) {
@@ -268,13 +415,24 @@ int64_t PtraceEmulation::resume(Tracee& t, pid_t tid, int64_t request, uint64_t 
   t.stopped = false;
   if (request != PTRACE_DETACH) {
     t.syscall_stops = request == PTRACE_SYSCALL;
-    t.single_step = request == PTRACE_SINGLESTEP;
+    t.sysemu = request == kSysemu || request == kSysemuSinglestep;
+    t.single_step = request == PTRACE_SINGLESTEP || request == kSysemuSinglestep;
+  } else {
+    t.syscall_stops = t.sysemu = t.single_step = false;
   }
   if (t.then_status != 0 && request != PTRACE_DETACH && (!t.then_only_if_syscall || request == PTRACE_SYSCALL)) {
     // The stop that follows at once (an exec's syscall-exit stop, its SIGTRAP).
+    // The tracee does not move between the two: what the tracer changed
+    // at the first is still to be applied when it goes.
     int status = t.then_status;
     t.then_status = 0;
+    auto regs_before = t.regs_before;
+    auto xstate_written = t.xstate_written;
+    auto sigmask = t.sigmask;
     stop(tid, t, EmuStop::SyscallExit, status);
+    t.regs_before = regs_before;
+    t.xstate_written = xstate_written;
+    t.sigmask = sigmask;
     t.in_syscall_stop = ((status >> 8) & 0x7f) == SIGTRAP && ((status >> 8) & 0x80);
     return 0;
   }
@@ -286,6 +444,14 @@ int64_t PtraceEmulation::resume(Tracee& t, pid_t tid, int64_t request, uint64_t 
   how.si.si_signo = how.sig;
   how.synchronous = t.synchronous;
   how.single_step = t.single_step;
+  how.skip_syscall = t.kind == EmuStop::SyscallEntry && t.entry_sysemu;
+  how.regs_before = t.regs_before;
+  how.xstate_written = t.xstate_written;
+  how.sigmask = t.sigmask;
+  t.regs_before.reset();
+  t.xstate_written = false;
+  t.sigmask.reset();
+  t.entry_sysemu = false;
   if (how.sig != 0 && how.sig != SIGKILL && t.kind != EmuStop::Signal) t.pass_signal = how.sig;
   if (request == PTRACE_DETACH) tracees_.erase(tid);
   host_.release(tid, how);
@@ -300,9 +466,11 @@ bool PtraceEmulation::stop_at_syscall_entry(pid_t tid) {
     t.entry_reported = false;
     return false;
   }
-  if (!t.syscall_stops) return false;
+  if (!t.syscall_stops && !t.sysemu) return false;
   t.entry_reported = true;
-  stop(tid, t, EmuStop::SyscallEntry, stop_status(SIGTRAP | ((t.options & PTRACE_O_TRACESYSGOOD) ? 0x80 : 0)));
+  t.entry_sysemu = t.sysemu;  // (the kernel decides the skip by the mode the call entered with)
+  stop(tid, t, EmuStop::SyscallEntry, stop_status(SIGTRAP | ((t.options & PTRACE_O_TRACESYSGOOD) ? 0x80 : 0)),
+       nullptr, StopPoint::SyscallEntry);
   return true;
 }
 
@@ -310,7 +478,7 @@ bool PtraceEmulation::stop_at_syscall_exit(pid_t tid) {
   auto it = tracees_.find(tid);
   if (it == tracees_.end()) return false;
   Tracee& t = it->second;
-  if (t.single_step) {
+  if (t.single_step && !t.sysemu) {
     // A step over a syscall instruction ends after the call.
     t.single_step = false;
     siginfo_t si = trap_info(TRAP_TRACE);
@@ -334,12 +502,11 @@ bool PtraceEmulation::stop_for_signal(pid_t tid, const siginfo_t& si, bool synch
   }
   if (t.single_step && si.si_signo == SIGTRAP && si.si_code == TRAP_TRACE) {
     t.single_step = false;
-    stop(tid, t, EmuStop::SyscallExit, stop_status(SIGTRAP), &si);
+    stop(tid, t, EmuStop::SyscallExit, stop_status(SIGTRAP), &si, StopPoint::Step, true);
     t.in_syscall_stop = false;
     return true;
   }
-  stop(tid, t, EmuStop::Signal, stop_status(si.si_signo), &si);
-  t.synchronous = synchronous;
+  stop(tid, t, EmuStop::Signal, stop_status(si.si_signo), &si, StopPoint::Signal, synchronous);
   t.in_syscall_stop = false;
   return true;
 }
@@ -425,6 +592,9 @@ void PtraceEmulation::on_death(pid_t tid, pid_t real_parent_process, int status)
       how.si = t.si;
       how.si.si_signo = 0;
       how.synchronous = t.synchronous;
+      how.regs_before = t.regs_before;
+      how.xstate_written = t.xstate_written;
+      how.sigmask = t.sigmask;
       host_.release(o, how);
     }
   }

@@ -4,7 +4,10 @@
 // a test's crash reporter) are answered here: the tracer's calls and waits
 // are recorded like other syscall results (replay injects them), and a
 // tracee stopped for its tracer is simply held by the recorder, so its own
-// events come later in the trace and replay follows them.
+// events come later in the trace and replay follows them. The tracee runs
+// again on replay: where it stopped and what its tracer changed in it
+// (registers, signal mask, the signal delivered or suppressed) are events of
+// its own (tracer_events.h), applied at the same stop (replay/tracer_stops.cpp).
 #pragma once
 
 #include <signal.h>
@@ -32,13 +35,30 @@ enum class EmuStop : uint8_t {
   Signal,        // at a signal-delivery stop, the signal not yet recorded: delivered (or dropped) on release
 };
 
-// How the tracer let a tracee go (PTRACE_CONT, _SYSCALL, _DETACH...).
+// Where a tracee stopped for its tracer, as far as the replay must know:
+// a point that its own events do not mark (TracerStop in trace.capnp).
+enum class StopPoint : uint8_t {
+  SyscallEntry,  // the entry of its next call, before rrx handled it
+  Signal,        // the delivery of a signal (the stop's siginfo says which)
+  Step,          // the trap that ends a single step (not over a syscall)
+  AfterEvent,    // where its last recorded event left it (a syscall exit, an event stop, an attach)
+};
+
+// How the tracer let a tracee go (PTRACE_CONT, _SYSCALL, _DETACH...), and
+// what it changed in the tracee while it was stopped: the recorder applies
+// what is left to apply and records it for the replay (TracerResume).
 struct EmuRelease {
   EmuStop stop = EmuStop::Held;
   int sig = 0;                // the signal the tracer passes (0: none)
   siginfo_t si{};             // for a Signal stop: the signal's info (the tracer may have changed it)
   bool synchronous = false;   // for a Signal stop: a fault or trap of its own instruction
   bool single_step = false;   // PTRACE_SINGLESTEP
+  bool skip_syscall = false;  // from a PTRACE_SYSEMU entry stop: the kernel runs no call, rax stays
+  // The tracer wrote registers: as they were at the stop (the recorder
+  // records the fields that differ now).
+  std::optional<user_regs_struct> regs_before;
+  bool xstate_written = false;            // ... floating-point/vector registers
+  std::optional<uint64_t> sigmask;        // PTRACE_SETSIGMASK: the blocked mask it set
 };
 
 // What the recorder does for the emulation: it owns the tasks and the CPU.
@@ -68,6 +88,8 @@ class PtraceHost {
   // waiter died: the kernel reports that one).
   virtual void run_wait_for_real(pid_t waiter) = 0;
   virtual void warn_about(pid_t tid, const std::string& msg) = 0;
+  // `tid` stopped for its tracer (before the tracer can see the stop).
+  virtual void note_stop(pid_t tid, StopPoint at, const siginfo_t& si, bool synchronous) = 0;
 };
 
 class PtraceEmulation {
@@ -135,6 +157,13 @@ class PtraceEmulation {
     int then_status = 0;             // a stop that follows this one at once (exec: exit stop, SIGTRAP)
     bool then_only_if_syscall = false;  // ... only when resumed with PTRACE_SYSCALL
     int pass_signal = 0;             // injected by the tracer: delivered without another stop
+    bool sysemu = false;             // resumed with PTRACE_SYSEMU(_SINGLESTEP)
+    bool entry_sysemu = false;       // its current syscall-entry stop is a sysemu one: the call is skipped
+    // What the tracer changed in this stop (EmuRelease).
+    std::optional<user_regs_struct> regs_before;
+    bool xstate_written = false;
+    std::optional<uint64_t> sigmask;
+    uint64_t debugreg[8] = {};       // u_debugreg as the tracer wrote them (only disabled ones are accepted)
   };
   struct Waiter {
     int64_t nr;
@@ -143,7 +172,18 @@ class PtraceEmulation {
 
   int64_t attach(pid_t caller, pid_t pid, bool seize, uint64_t options);
   int64_t resume(Tracee& t, pid_t tid, int64_t request, uint64_t sig);
-  void stop(pid_t tid, Tracee& t, EmuStop kind, int status, const siginfo_t* si = nullptr);
+  // Requests that change a stopped tracee (registers, signal mask): applied
+  // to the real task, which is in one of rrx's own stops, and remembered for
+  // the release (EmuRelease).
+  int64_t set_regs(pid_t caller, Tracee& t, pid_t tid, const user_regs_struct& r);
+  int64_t set_regset(pid_t caller, Tracee& t, pid_t tid, uint64_t type, uint64_t iov_addr);
+  int64_t set_syscall_info(pid_t caller, Tracee& t, pid_t tid, uint64_t size, uint64_t addr);
+  int64_t poke_user(pid_t caller, Tracee& t, pid_t tid, uint64_t offset, uint64_t word);
+  // Whether a register write can reach the tracee (-EIO with a warning if not).
+  int64_t check_writable(pid_t caller, const Tracee& t, const char* what);
+
+  void stop(pid_t tid, Tracee& t, EmuStop kind, int status, const siginfo_t* si = nullptr,
+            StopPoint at = StopPoint::AfterEvent, bool synchronous = false);
   // Answers a held wait that this stop or death satisfies.
   void wake_waiters(pid_t tracer);
   bool matches(pid_t tracer_process, const Waiter& w, pid_t tid) const;

@@ -50,6 +50,7 @@
 #include "record/own_tracer.h"
 #include "record/preload_env.h"
 #include "record/ptrace_emulation.h"
+#include "record/tracer_events.h"
 #include "record/seccomp_record.h"
 #include "record/site_patch.h"
 #include "record/syscallbuf_record.h"
@@ -345,6 +346,7 @@ class Recorder : private PtraceHost {
   void wake_real_waits(pid_t process) override;
   void notify_tracer(pid_t tracer, pid_t tid, int status) override;
   void warn_about(pid_t tid, const std::string& msg) override;
+  void note_stop(pid_t tid, StopPoint at, const siginfo_t& si, bool synchronous) override;
   // The task stopped for its emulated tracer: rrx holds it, it gives up the CPU.
   void hold_for_tracer(TaskState& ts);
   void emulate_at_entry(TaskState& ts, bool* held);
@@ -1321,6 +1323,12 @@ void Recorder::on_syscall_entry(TaskState& ts, const KernelSyscallInfo& info) {
     p.i386 = true;
     p.refused = true;
     for (uint64_t& a : p.args) a &= 0xffffffffu;
+  } else if (p.nr == -1) {
+    // No call at all: the kernel skips nr -1 and returns rax as it is (a
+    // tracer inside the tree skipped it: PTRACE_SYSEMU, or orig_rax or
+    // PTRACE_SET_SYSCALL_INFO set to -1; or the program called syscall(-1),
+    // whose rax is -ENOSYS).
+    p.emulated_ret = static_cast<int64_t>(ts.task->regs().rax);
   } else {
     p.desc = sys::lookup(p.nr);
   }
@@ -1354,7 +1362,7 @@ void Recorder::on_syscall_entry(TaskState& ts, const KernelSyscallInfo& info) {
       p.refused = true;
       p.quiet_refusal = true;
     }
-  } else if (!p.refused) {
+  } else if (!p.refused && !p.emulated_ret) {
     p.refused = true;
   }
   if (ts.seccomp) {
@@ -1727,6 +1735,9 @@ void Recorder::on_syscall_exit(TaskState& ts, const KernelSyscallInfo& info) {
     user_regs_struct r = ts.task->regs();
     r.rax = static_cast<uint64_t>(ret);
     ts.task->set_regs(r);
+  } else if (!p.desc && p.emulated_ret) {  // nr -1: no call
+    ret = *p.emulated_ret;
+    is_error = sys::is_error_return(ret);
   } else if (p.desc) {
     if (p.emulated_ret) {
       ret = *p.emulated_ret;
@@ -2294,11 +2305,31 @@ void Recorder::warn_about(pid_t tid, const std::string& msg) {
   if (it != tasks_.end()) warn(it->second, msg);
 }
 
+void Recorder::note_stop(pid_t tid, StopPoint at, const siginfo_t& si, bool synchronous) {
+  auto it = tasks_.find(tid);
+  if (at == StopPoint::AfterEvent || it == tasks_.end()) return;
+  TaskState& ts = it->second;
+  unless_killed(ts, [&] { append_tracer_stop(*writer_, *ts.task, ts.tgid, at, si.si_signo, synchronous); });
+}
+
 // The tracer let `tid` go: it takes up what it was doing when it stopped.
-void Recorder::release(pid_t tid, const EmuRelease& how) {
+void Recorder::release(pid_t tid, const EmuRelease& given) {
   auto it = tasks_.find(tid);
   if (it == tasks_.end()) return;
   TaskState& ts = it->second;
+  EmuRelease how = given;
+  unless_killed(ts, [&] {
+    if (how.skip_syscall) {
+      // From a PTRACE_SYSEMU entry stop: the kernel runs no call, and
+      // returns rax as the tracer left it (nr -1, on_syscall_entry).
+      user_regs_struct r = ts.task->regs();
+      if (!how.regs_before) how.regs_before = r;
+      r.orig_rax = static_cast<uint64_t>(-1);
+      ts.task->set_regs(r);
+    }
+    if (how.sigmask) ts.signals.set_blocked(*how.sigmask);
+    if (needs_tracer_resume(how)) append_tracer_resume(*writer_, *ts.task, ts.tgid, how);
+  });
   int inject = how.sig;
   switch (how.stop) {
     case EmuStop::Held:  // its queued stop, or its blocked call, goes on

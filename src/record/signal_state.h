@@ -65,6 +65,8 @@ class ThreadSignals {
   void after_prctl(Task& t, const uint64_t args[6], int64_t ret);
 
   uint64_t blocked() const { return blocked_; }
+  // Set from outside the task's own calls (its tracer's PTRACE_SETSIGMASK).
+  void set_blocked(uint64_t mask) { blocked_ = mask; }
   const KernelSigaction& action(int sig) const { return actions_->action[sig - 1]; }
 
  private:

@@ -101,6 +101,16 @@ std::string describe_event(schema::Event::Reader ev) {
     }
     case schema::Event::RANDOM_INSNS: return "rdrand/rdseed sites";
     case schema::Event::SITE_PATCH: return "patch of the syscall site 0x" + fmt_hex(ev.getSitePatch().getSite());
+    case schema::Event::TRACER_STOP: {
+      auto s = ev.getTracerStop();
+      switch (s.getKind()) {
+        case schema::TracerStop::Kind::SYSCALL_ENTRY: return "stop for its tracer at a syscall entry";
+        case schema::TracerStop::Kind::SIGNAL: return "stop for its tracer at signal " + sys::signal_name(s.getSigno());
+        case schema::TracerStop::Kind::STEP: return "single step for its tracer";
+      }
+      return "stop for its tracer";
+    }
+    case schema::Event::TRACER_RESUME: return "resumed by its tracer";
   }
   return "an event of an unknown kind";
 }
@@ -928,6 +938,13 @@ std::optional<ReplaySession::Stop> ReplaySession::advance(bool step, int step_ti
       current_tid_ = t.tid;
       apply_site_patch(t, ev.getSitePatch());
       consume();
+      return std::nullopt;
+    case schema::Event::TRACER_STOP:
+      current_tid_ = t.tid;
+      return reach_tracer_stop(t, ev);
+    case schema::Event::TRACER_RESUME:
+      current_tid_ = t.tid;
+      apply_tracer_resume(t, ev);
       return std::nullopt;
     case schema::Event::PREEMPTION:
       if (!t.running && !t.pending) {

@@ -404,6 +404,9 @@ class ReplaySession {
   uint64_t patching_event_ = UINT64_MAX;  // the patch being applied (in effect already)
   // A forked child's copy of its parent's code holds the parent's patches.
   void copy_patched_jumps(int parent_pid, int child_pid);
+  // Emulated ptrace's events (tracer_stops.cpp).
+  std::optional<Stop> reach_tracer_stop(RTask& t, schema::Event::Reader ev);
+  void apply_tracer_resume(RTask& t, schema::Event::Reader ev);
   // cpuid and rdrand/rdseed (cpuid_replay.cpp).
   void check_cpuid_faulting();
   void enable_cpuid_trap(RTask& t);

@@ -299,6 +299,40 @@ struct SitePatch {
   newIp @4 :UInt64;          # the thread goes on here (its place in the stub); 0: where it is
 }
 
+# Emulated ptrace (record/ptrace_emulation.h): a tracee stopped for its
+# tracer inside the recorded tree at a point the replay cannot tell from the
+# tracee's own events: the entry of its next syscall (before rrx handled it),
+# the delivery of a signal, or the end of a single step. Replay runs the
+# tracee there and holds it, so that what the tracer does meanwhile (memory
+# writes, the TracerResume below) meets it at the same point. (Stops at a
+# syscall's exit or an event stop need no event: the tracee stands where its
+# last event left it.)
+struct TracerStop {
+  kind @0 :Kind;
+  enum Kind {
+    syscallEntry @0;
+    signal @1;               # its signal-delivery stop for `signo`
+    step @2;                 # the SIGTRAP that ends a PTRACE_SINGLESTEP (not over a syscall)
+  }
+  signo @1 :Int32;
+  synchronous @2 :Bool;      # signal: caused by its own instruction (else rrx raises it, as for a Signal event)
+  ip @3 :UInt64;             # where it stopped (checked on replay)
+}
+
+# The tracer let the tracee go (PTRACE_CONT, _SYSCALL, _DETACH...) after
+# changing it: written where the tracer did something the replay must repeat
+# on the tracee, which is held at the same stop on replay. Written for every
+# signal-delivery stop (the signal delivered or suppressed), and for any stop
+# where the tracer wrote registers or the signal mask.
+struct TracerResume {
+  signalStop @0 :Bool;       # from a signal-delivery stop (TracerStop signal)
+  sig @1 :Int32;             # the signal delivered from it (0: suppressed); a Signal event follows when not 0
+  changedRegs @2 :UInt32;    # bit i: user_regs_struct field i was written; the values are the event's regs
+  xstate @3 :Data;           # the tracer wrote floating-point/vector registers: the whole XSAVE area after
+  sigmask @4 :UInt64;        # PTRACE_SETSIGMASK: the mask after
+  hasSigmask @5 :Bool;
+}
+
 struct Event {
   tid @0 :Int32;
   pid @1 :Int32;             # thread group id
@@ -319,6 +353,8 @@ struct Event {
     cpuid @14 :Cpuid;
     randomInsns @15 :List(RandomInsn);   # found in a mapping just made; replay skips these
     sitePatch @16 :SitePatch;            # the fast path patched a syscall site (record/site_patch.h)
+    tracerStop @17 :TracerStop;          # a tracee stopped for its emulated tracer (record/ptrace_emulation.h)
+    tracerResume @18 :TracerResume;      # ... and what its tracer changed before letting it go
   }
 }
 
