@@ -1650,11 +1650,9 @@ int Recorder::output_of(TaskState& ts, int64_t fd) {
   struct stat st {};
   std::string path = "/proc/" + std::to_string(ts.task->tid()) + "/fd/" + std::to_string(fd);
   if (::stat(path.c_str(), &st) != 0) return 0;
-  // /dev/null is one inode however it was opened (dd of=/dev/null while
-  // rrx's own output goes there too), and what is written there shows
-  // nowhere: nothing to show again on replay, so such writes stay ordinary
-  // (buffered where they can be).
-  if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3)) return 0;
+  // (/dev/null too: a program recorded with its output thrown away shows
+  // that output on replay, which is what `rrx record ... >/dev/null` then
+  // `rrx replay` is for.)
   auto same = [&](const struct stat& mine) {
     return mine.st_ino != 0 && st.st_dev == mine.st_dev && st.st_ino == mine.st_ino;
   };
