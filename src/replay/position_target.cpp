@@ -93,16 +93,7 @@ PreemptStub::Hit ReplaySession::position_after_stop(RTask& t, const WaitStatus& 
     return PreemptStub::Hit::None;
   }
   try {
-    user_regs_struct r = t.task->regs();
-    user_regs_struct program = position_stub_->program_regs(r);
-    PreemptStub::Hit hit = PreemptStub::Hit::None;
-    if (w.kind == WaitStatus::Kind::SignalStop && w.sig == SIGTRAP) hit = position_stub_->classify(r);
-    if (w.kind == WaitStatus::Kind::SignalStop && (w.sig == SIGILL || w.sig == SIGSEGV)) {
-      hit = position_stub_->classify_fault(r);
-      if (hit == PreemptStub::Hit::JumpedIn) program = r;  // the pc is on the faulting byte
-    }
-    position_stub_->remove(false);
-    if (std::memcmp(&program, &r, sizeof r) != 0) t.task->set_regs(program);
+    PreemptStub::Hit hit = position_stub_->settle_stop(*t.task, w);
     return hit;
   } catch (const Error&) {
     // Gone while stopped (a sibling's exit_group): its death comes next.

@@ -6,6 +6,7 @@
 #include <sys/syscall.h>
 
 #include <algorithm>
+#include <csignal>
 #include <cstddef>
 #include <cstring>
 
@@ -437,6 +438,20 @@ PreemptStub::Hit PreemptStub::classify_fault(const user_regs_struct& r) const {
   // An invalid opcode of the displacement faults with the pc on it.
   if (std::find(interior_.begin(), interior_.end(), r.rip) != interior_.end()) return Hit::JumpedIn;
   return Hit::None;
+}
+
+PreemptStub::Hit PreemptStub::settle_stop(Task& task, const WaitStatus& w) {
+  user_regs_struct r = task.regs();
+  user_regs_struct program = program_regs(r);
+  Hit hit = Hit::None;
+  if (w.kind == WaitStatus::Kind::SignalStop && w.sig == SIGTRAP) hit = classify(r);
+  if (w.kind == WaitStatus::Kind::SignalStop && (w.sig == SIGILL || w.sig == SIGSEGV)) {
+    hit = classify_fault(r);
+    if (hit == Hit::JumpedIn) program = r;  // the pc is on the faulting byte
+  }
+  remove(false);
+  if (std::memcmp(&program, &r, sizeof r) != 0) task.set_regs(program);
+  return hit;
 }
 
 user_regs_struct PreemptStub::program_regs(const user_regs_struct& r) const {

@@ -92,6 +92,11 @@ class PreemptStub {
   };
   Hit classify(const user_regs_struct& r) const;        // at a SIGTRAP
   Hit classify_fault(const user_regs_struct& r) const;  // at a SIGILL or SIGSEGV
+  // A stop `w` of `task`, the thread the stub is for: classifies it
+  // (classify, classify_fault), takes the patch out (remove(false)) and
+  // gives the thread back the registers the program has there
+  // (program_regs; at a JumpedIn fault, the pc stays on the faulting byte).
+  Hit settle_stop(Task& task, const WaitStatus& w);
 
   // The registers the program would have at this stop without the stub: a
   // pc inside the stub goes back to the original instruction it stands for,

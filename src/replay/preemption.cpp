@@ -106,19 +106,10 @@ std::optional<WaitStatus> ReplaySession::run_to_preemption(RTask& t, schema::Eve
       drop_preempt_stub(false);
       return w;
     }
-    user_regs_struct r = t.task->regs();
-    user_regs_struct program = preempt_stub_->program_regs(r);
-    PreemptStub::Hit hit = PreemptStub::Hit::None;
-    if (w.kind == WaitStatus::Kind::SignalStop && w.sig == SIGTRAP) hit = preempt_stub_->classify(r);
-    if (w.kind == WaitStatus::Kind::SignalStop && (w.sig == SIGILL || w.sig == SIGSEGV)) {
-      hit = preempt_stub_->classify_fault(r);
-      if (hit == PreemptStub::Hit::JumpedIn) program = r;  // the pc is on the faulting byte
-    }
-    preempt_stub_->remove(false);
-    if (std::memcmp(&program, &r, sizeof r) != 0) t.task->set_regs(program);
+    PreemptStub::Hit hit = preempt_stub_->settle_stop(*t.task, w);
     if (hit == PreemptStub::Hit::JumpedIn) continue;
     if (hit == PreemptStub::Hit::Matched) {
-      if (!same_position_regs(program, want)) {
+      if (!same_position_regs(t.task->regs(), want)) {
         diverge(describe_event(ev), "the preemption stub stopped at other registers");
       }
       drop_preempt_stub(true);  // at our own SIGTRAP: nothing to deliver
