@@ -3,24 +3,24 @@
 # threads (tests/programs/mt_cpu_bound, 2 and 4 threads) and CPU-bound
 # goroutines (tests/e2e/data/go_cpu, when go is installed), each sized to
 # run about BENCH_SECONDS natively. For each: the native run, the recording,
-# the number of preemption events, `rrx replay --autopilot -q`, and replay /
-# record (the target of issue 15: <= 3). BENCH_SLOW=1 also replays with
+# the number of preemption events, `rrx replay --autopilot` (its output
+# compared with the recording's), and replay / record (the target of issue
+# 15: <= 3). BENCH_SLOW=1 also replays with
 # RRX_PREEMPT_STUB=0 (one ptrace stop per pass of the loop, the old way),
 # bounded by BENCH_SLOW_LIMIT seconds (default 120).
 #
 #   bash bench/preempt.sh
 #
 # Environment: RRX_BUILD_DIR (default build), RRX, RRX_TEST_PROGRAMS,
+# BENCH_RECORD_ARGS (extra `rrx record` flags, e.g. -n or --syscallbuf),
 # BENCH_SECONDS (default 2: the native run time aimed at; the work per
 # thread is calibrated from a short native run), BENCH_KEEP=1 keeps the work
 # directory.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BUILD=${RRX_BUILD_DIR:-$ROOT/build}
-[[ $BUILD == /* ]] || BUILD=$ROOT/$BUILD
-RRX=${RRX:-$BUILD/bin/rrx}
-PROGS=${RRX_TEST_PROGRAMS:-$BUILD/tests/programs}
+# shellcheck source=bench/lib/paths.sh
+source "$ROOT/bench/lib/paths.sh"
 [[ -x $RRX && -x $PROGS/mt_cpu_bound ]] || { echo "bench: build rrx and its test programs first (bash scripts/test.sh)" >&2; exit 1; }
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/rrx-bench-preempt.XXXXXX")
@@ -51,11 +51,11 @@ row() {  # row NAME THREADS CMD...
   ((m >= 1)) || m=1
   t0=$(now); "$@" "$threads" "$m" >"$WORK/$name.native.out"; t1=$(now); native=$(secs "$t0" "$t1")
   t0=$(now)
-  "$RRX" record -q -o "$WORK/$name.trace" -- "$@" "$threads" "$m" >"$WORK/$name.rec.out" 2>"$WORK/$name.rec.err" || true
+  "$RRX" record -q ${BENCH_RECORD_ARGS:-} -o "$WORK/$name.trace" -- "$@" "$threads" "$m" >"$WORK/$name.rec.out" 2>"$WORK/$name.rec.err" || true
   t1=$(now); rec=$(secs "$t0" "$t1")
   n=$("$RRX" dump "$WORK/$name.trace" 2>/dev/null | grep -c ' preempted at ' || true)
   t0=$(now)
-  timeout 600 "$RRX" replay --autopilot -q "$WORK/$name.trace" >"$WORK/$name.rep.out" 2>"$WORK/$name.rep.err" || status="replay-exit-$?"
+  timeout 600 "$RRX" replay --autopilot "$WORK/$name.trace" >"$WORK/$name.rep.out" 2>"$WORK/$name.rep.err" || status="replay-exit-$?"
   t1=$(now); rep=$(secs "$t0" "$t1")
   cmp -s "$WORK/$name.rec.out" "$WORK/$name.native.out" || status="record-differs"
   cmp -s "$WORK/$name.rep.out" "$WORK/$name.rec.out" || status="replay-differs"

@@ -23,10 +23,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BUILD=${RRX_BUILD_DIR:-$ROOT/build}
-[[ $BUILD == /* ]] || BUILD=$ROOT/$BUILD
-RRX=${RRX:-$BUILD/bin/rrx}
-PROGS=${RRX_TEST_PROGRAMS:-$BUILD/tests/programs}
+# shellcheck source=bench/lib/paths.sh
+source "$ROOT/bench/lib/paths.sh"
 [[ -x $RRX && -x $PROGS/watch_distance && -x $PROGS/watch_distance_mt ]] || { echo "bench: build rrx and its test programs first (bash scripts/test.sh)" >&2; exit 1; }
 command -v gdb >/dev/null || { echo "bench: gdb is not installed" >&2; exit 1; }
 

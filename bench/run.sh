@@ -35,9 +35,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BUILD=${RRX_BUILD_DIR:-$ROOT/build}
-[[ $BUILD == /* ]] || BUILD=$ROOT/$BUILD
-RRX=${RRX:-$BUILD/bin/rrx}
+# shellcheck source=bench/lib/paths.sh
+source "$ROOT/bench/lib/paths.sh"
 QUICK=0 MICRO=1 REPS=${BENCH_REPS:-} LIST=0
 MODES_ARG=${BENCH_MODES:-native record record-n replay replay-n}
 FILTERS=()

@@ -16,9 +16,8 @@
 # Environment: RRX_BUILD_DIR (default build), RRX, BENCH_REPS (default 5).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BUILD=${RRX_BUILD_DIR:-$ROOT/build}
-[[ $BUILD == /* ]] || BUILD=$ROOT/$BUILD
-RRX=${RRX:-$BUILD/bin/rrx}
+# shellcheck source=bench/lib/paths.sh
+source "$ROOT/bench/lib/paths.sh"
 MARKDOWN=0
 if [[ ${1:-} == --markdown ]]; then MARKDOWN=1; shift; fi
 N=${1:-200000}
