@@ -389,7 +389,7 @@ void ReplaySession::restore(const Checkpoint& cp) {
   }
   next_number_ = d.next_number;
   next_.reset();
-  after_next_.reset();
+  lookahead_.clear();
   reader_->seek(next_number_);
   at_interval_start_ = d.interval_start;
   last_interval_hook_ = next_number_;

@@ -291,9 +291,9 @@ ReplaySession::RTask& ReplaySession::rtask(int tid) {
 
 bool ReplaySession::load_next() {
   if (!next_) {
-    if (after_next_) {
-      next_ = std::move(after_next_);
-      after_next_.reset();
+    if (!lookahead_.empty()) {
+      next_ = std::move(lookahead_.front());
+      lookahead_.pop_front();
     } else {
       next_ = reader_->next();
     }
@@ -301,12 +301,18 @@ bool ReplaySession::load_next() {
   return next_.has_value();
 }
 
-// The event after the next one (warnings included), if any.
-std::optional<schema::Event::Reader> ReplaySession::peek_second() {
+std::optional<schema::Event::Reader> ReplaySession::peek_own_next(int tid, size_t limit) {
   if (!load_next()) return std::nullopt;
-  if (!after_next_) after_next_ = reader_->next();
-  if (!after_next_) return std::nullopt;
-  return after_next_->get();
+  for (size_t i = 0; i <= limit; ++i) {
+    if (i == lookahead_.size()) {
+      std::optional<trace::EventRecord> more = reader_->next();
+      if (!more) return std::nullopt;
+      lookahead_.push_back(std::move(*more));
+    }
+    auto ev = lookahead_[i].get();
+    if (ev.getTid() == tid) return ev;
+  }
+  return std::nullopt;
 }
 
 void ReplaySession::consume() {
@@ -1292,8 +1298,12 @@ bool ReplaySession::take_signal_for_real(RTask& t, int64_t nr, const uint64_t ar
     default: return false;
   }
   if (mask == 0) return false;
-  // The recording delivered the interrupting signal right after this call.
-  auto after = peek_second();
+  // The recording delivered the interrupting signal right after this call:
+  // the task's own next event, though other tasks' events may come between
+  // (a child's exit recorded after the call returned and before the
+  // delivery): the task stays stopped until then, with the signal pending
+  // and its wait's mask in place.
+  auto after = peek_own_next(t.tid, 4096);
   if (!after || after->which() != schema::Event::SIGNAL || after->getTid() != t.tid ||
       after->getSignal().getSynchronous()) {
     return false;

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -361,7 +362,9 @@ class ReplaySession {
   void start_program();
   bool load_next();
   schema::Event::Reader peek();
-  std::optional<schema::Event::Reader> peek_second();
+  // The next event of task `tid` after next_ (other tasks' events between
+  // are skipped, at most `limit` of them), if any.
+  std::optional<schema::Event::Reader> peek_own_next(int tid, size_t limit);
   void consume();
   [[noreturn]] void diverge(const std::string& expected, const std::string& actual);
   std::string describe_expected();
@@ -484,7 +487,7 @@ class ReplaySession {
   std::map<pid_t, int> live_to_recorded_;
   std::map<pid_t, WaitStatus> orphan_stops_;   // stops of new tasks before their clone event
   std::optional<trace::EventRecord> next_;
-  std::optional<trace::EventRecord> after_next_;  // one event of lookahead
+  std::deque<trace::EventRecord> lookahead_;  // events read after next_, not yet taken
   uint64_t next_number_ = 0;
   bool started_ = false;
   int first_pid_ = 0;

@@ -2,8 +2,10 @@
 // epoll_pwait2, rt_sigsuspend) interrupted by a signal the normal mask
 // blocks: the kernel delivers it under the temporary mask, runs the handler,
 // and only then restores the old mask. Each wait is interrupted once by a
-// timer signal (single thread), once by a signal from a child process and
-// once by a signal from another thread.
+// timer signal (single thread), once by a signal from a child process, once
+// by a child that goes on making calls after its kill (the wait's return
+// and the signal's delivery are then often recorded with the child's
+// events between them) and once by a signal from another thread.
 //
 //   masked_wait_signal [ROUNDS]
 //
@@ -72,12 +74,24 @@ static void one(const char* how, const char* source) {
   if (strcmp(source, "timer") == 0) {
     struct itimerval it = {{0, 0}, {0, 5000}};
     setitimer(ITIMER_REAL, &it, NULL);
-  } else if (strcmp(source, "child") == 0) {
+  } else if (strcmp(source, "exit") == 0) {
+    // A child whose exit signal is SIGUSR1: its exit wakes the wait.
+    child = (pid_t)syscall(SYS_clone, SIGUSR1, 0, 0, 0, 0);
+    if (child == 0) {
+      usleep(5000);
+      syscall(SYS_exit_group, 0);
+    }
+  } else if (strcmp(source, "child") == 0 || strcmp(source, "busy") == 0) {
     pid_t parent = getpid();
     child = fork();
     if (child == 0) {
       usleep(5000);
       kill(parent, SIGUSR1);
+      // "busy": the child goes on making calls, so that the recording is
+      // likely to show some of them between the wait's return and the
+      // signal's delivery in the parent.
+      if (strcmp(source, "busy") == 0)
+        for (int i = 0; i < 200; i++) syscall(SYS_getppid);
       _exit(0);
     }
   } else {
@@ -90,7 +104,7 @@ static void one(const char* how, const char* source) {
   printf("%-13s from %-6s: returned %d (%s), handler ran %d time(s), mask restored: %s\n", how, source, r,
          r < 0 ? strerror(err) : "-", hits - before,
          sigismember(&now, SIGUSR1) && sigismember(&now, SIGALRM) ? "yes" : "no");
-  if (child) waitpid(child, NULL, 0);
+  if (child) waitpid(child, NULL, __WALL);
   else if (strcmp(source, "thread") == 0) pthread_join(thread, NULL);
 }
 
@@ -112,9 +126,9 @@ int main(int argc, char** argv) {
   sigaddset(&block, SIGALRM);
   sigprocmask(SIG_BLOCK, &block, NULL);
   const char* hows[] = {"ppoll", "pselect", "epoll_pwait", "epoll_pwait2", "sigsuspend"};
-  const char* sources[] = {"timer", "child", "thread"};
+  const char* sources[] = {"timer", "child", "busy", "exit", "thread"};
   for (int r = 0; r < rounds; r++)
     for (unsigned h = 0; h < 5; h++)
-      for (unsigned s = 0; s < 3; s++) one(hows[h], sources[s]);
+      for (unsigned s = 0; s < 5; s++) one(hows[h], sources[s]);
   return 0;
 }
