@@ -175,6 +175,7 @@ struct BufferRule {
   int8_t arg = -1;
   uint32_t mask = 0;
   uint32_t value = 0;
+  uint8_t desched = 0;  // RRX_DS_*: also buffered where `when` says it could block, with the desched event armed
 };
 
 struct CallView {

@@ -62,14 +62,18 @@ class NoMemory : public sys::MemReader {
 };
 }  // namespace
 
-std::string check_call(const Call& call) {
+std::string check_call(const Call& call, bool desched) {
   const sys::SyscallDesc* d = sys::lookup(call.nr);
   if (!d || !(d->flags & sys::kBuffered)) return sys::syscall_name(call.nr) + " is not a buffered call";
   const sys::BufferRule& rule = d->buffered;
-  if (rule.when == RRX_BW_ZERO && call.args[rule.arg] != 0) {
+  // Where the rule says it could block, the desched column may allow it (made with the event armed).
+  const uint64_t futex_op = call.args[1] & 0x7f;
+  desched = desched && (rule.desched == RRX_DS_YES ||
+                        (rule.desched == RRX_DS_FUTEX_WAIT && (futex_op == 0 || futex_op == 9)));
+  if (rule.when == RRX_BW_ZERO && call.args[rule.arg] != 0 && !desched) {
     return sys::syscall_name(call.nr) + " is buffered only with argument " + std::to_string(rule.arg) + " 0";
   }
-  if (rule.when == RRX_BW_ARG_EQ && (call.args[rule.arg] & rule.mask) != rule.value) {
+  if (rule.when == RRX_BW_ARG_EQ && (call.args[rule.arg] & rule.mask) != rule.value && !desched) {
     return sys::syscall_name(call.nr) + " is not buffered with argument " + std::to_string(rule.arg) + " " +
            std::to_string(call.args[rule.arg]);
   }

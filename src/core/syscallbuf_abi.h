@@ -7,7 +7,7 @@
 
 #include <stdint.h>
 
-#define RRX_SYSCALLBUF_VERSION 3u
+#define RRX_SYSCALLBUF_VERSION 4u
 
 /* The rrx page: one page at a fixed address, mapped by the library in every
  * process (a traced mmap, so replay maps it at the same moment). It holds the
@@ -16,13 +16,19 @@
  *       filter lets run without a stop (the filter compares the whole 64-bit ip,
  *       both 32-bit halves, with RRX_UNTRACED_IP);
  *   page + RRX_TRACED_INSN_OFFSET: `syscall; ret`, traced like any other call
- *       (the library's fallback: unbuffered calls, a full buffer, a nested entry).
+ *       (the library's fallback: unbuffered calls, a full buffer, a nested entry);
+ *   page + RRX_RECORDING_ONLY_INSN_OFFSET: the desched event's arm and disarm
+ *       ioctls ("Desched" below). The library writes `xor eax, eax; ret` there
+ *       (a call that does nothing and returns 0: what the replay runs); the
+ *       recorder, when it gives the thread a desched event, writes `syscall;
+ *       ret` over it, and the filter lets that run without a stop too.
  * The address is below every mapping the kernel picks with ASLR off (rrx records
  * with ADDR_NO_RANDOMIZE) and above a non-PIE program's first 1.7 GiB of heap. */
 #define RRX_PAGE_ADDR 0x70000000ull
 #define RRX_PAGE_SIZE 4096u
 #define RRX_UNTRACED_INSN_OFFSET 0u
 #define RRX_TRACED_INSN_OFFSET 16u
+#define RRX_RECORDING_ONLY_INSN_OFFSET 32u
 /* page + RRX_HOOK_ENTRY_SLOT_OFFSET: 8 bytes, the address of the library's
  * rrx_hook_entry, which patched sites jump to through this slot (see "Hook
  * entry" below): the slot's address fits a sign-extended disp32, so the
@@ -32,6 +38,7 @@
 /* seccomp_data.ip of a call from the untraced instruction: the address after it. */
 #define RRX_UNTRACED_IP (RRX_PAGE_ADDR + RRX_UNTRACED_INSN_OFFSET + 2u)
 #define RRX_TRACED_IP (RRX_PAGE_ADDR + RRX_TRACED_INSN_OFFSET + 2u)
+#define RRX_RECORDING_ONLY_IP (RRX_PAGE_ADDR + RRX_RECORDING_ONLY_INSN_OFFSET + 2u)
 
 /* rrx's LD_PRELOAD entry (record/preload_env.h): the recorder adds it as the
  * last entry of envp on the stack of each dynamically linked image at exec,
@@ -51,6 +58,13 @@
  *     0 otherwise, -EBADF. A traced call, so the replay answers the same. */
 #define RRX_CALL_FD_INFO 1001
 #define RRX_FD_INFO_TRACE_WRITES 1
+/*   RRX_CALL_DESCHED_FD(): made once per thread after a successful
+ *     RRX_CALL_INIT_BUFFER. The recorder opens this thread's desched event
+ *     ("Desched" below) in the thread's fd table and returns its number, or
+ *     -ENOSYS when it records without desched (`blocking calls: checked`).
+ *     The replay answers the same number (no event exists there: the arm and
+ *     disarm calls do nothing). */
+#define RRX_CALL_DESCHED_FD 1002
 
 /* Per-thread state of the library: an initial-exec TLS variable, beside the
  * thread's alternate stack (RRX_ALT_STACK_BYTES of TLS), so that a thread's
@@ -69,6 +83,8 @@ struct rrx_thread_locals {
   uint64_t return_addr;    /* hook entry's scratch: where it jumps back to */
   uint32_t raw;            /* hook entry's scratch: the call goes back to the site's stub, made there traced */
   uint32_t pad;
+  uint32_t desched;        /* 1 + the fd of this thread's desched event (RRX_CALL_DESCHED_FD); 0: none */
+  uint32_t pad2;
 };
 #define RRX_TL_UNINIT 0u
 #define RRX_TL_BUFFERED 1u
@@ -106,7 +122,11 @@ struct rrx_buffer_header {
   uint32_t record_count; /* published records */
   uint32_t bytes_used;   /* published bytes of records */
   uint32_t replay_end;   /* replay only: records below this offset were put there by the replayer */
-  uint32_t reserved;     /* 0 */
+  uint8_t desched_armed; /* the library: 1 from before it arms the desched event to after it disarms it;
+                            the call in flight is the record at bytes_used (nr and args written, not published) */
+  uint8_t desched_taken; /* the recorder: 1 when it made that call a traced one (a memory write of the call's
+                            event, so the replay writes it too); the library clears it and publishes nothing */
+  uint16_t desched_nr;   /* the library: the number of the call in flight while desched_armed */
 };
 #define RRX_BUFFER_MAGIC 0x42585252u /* "RRXB" */
 
@@ -191,6 +211,14 @@ struct rrx_buffered_out {
   uint16_t n;
   uint16_t elem;
 };
+/* Whether a call that may block is buffered all the same when the thread has
+ * a desched event ("Desched" below): where its `when` rule says it could
+ * block, it is made untraced with the event armed. */
+enum rrx_buffer_desched {
+  RRX_DS_NO = 0,
+  RRX_DS_YES = 1,        /* whenever the rule says it could block (streams, a poll's timeout) */
+  RRX_DS_FUTEX_WAIT = 2, /* futex: FUTEX_WAIT and FUTEX_WAIT_BITSET (op & 0x7f is 0 or 9) */
+};
 struct rrx_buffered_call {
   int32_t nr;
   uint8_t when;     /* enum rrx_buffer_when */
@@ -200,6 +228,7 @@ struct rrx_buffered_call {
   uint8_t out_on_error; /* outputs also when the call fails (poll: kOutOnError) */
   struct rrx_buffered_out out[2];
   int8_t path_arg; /* the argument that is a path, recorded as a string; -1: none */
+  uint8_t desched; /* enum rrx_buffer_desched */
 };
 #define RRX_OUT0 {{-1, RRX_OUT_NONE, 0, 0}, {-1, RRX_OUT_NONE, 0, 0}}
 #define RRX_FIXED(a, len) {{a, RRX_OUT_FIXED, len, 0}, {-1, RRX_OUT_NONE, 0, 0}}
@@ -207,44 +236,44 @@ struct rrx_buffered_call {
 #define RRX_STAT_BYTES 144
 #define RRX_STATX_BYTES 256
 #define RRX_BUFFERED_CALLS                                                                     \
-  {0, RRX_BW_FD_READ, 0, 0, 0, 0, RRX_RET(1, 2), -1},               /* read */                     \
-  {1, RRX_BW_FD_WRITE, 0, 0, 0, 0, RRX_OUT0, -1},                   /* write */                    \
-  {2, RRX_BW_OPEN, 0, 1, 0, 0, RRX_OUT0, 0},                       /* open(path, flags) */        \
-  {3, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, -1},                     /* close */                    \
-  {4, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_FIXED(1, RRX_STAT_BYTES), 0}, /* stat */                     \
-  {5, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_FIXED(1, RRX_STAT_BYTES), -1}, /* fstat */                    \
-  {6, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_FIXED(1, RRX_STAT_BYTES), 0}, /* lstat */                    \
-  {7, RRX_BW_ZERO, 2, 0, 0, 1, {{0, RRX_OUT_ARG_TIMES, 1, 8}, {-1, RRX_OUT_NONE, 0, 0}}, -1}, /* poll, timeout 0 */ \
-  {8, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, -1},                     /* lseek */                    \
-  {16, RRX_BW_ARG_EQ, 1, 0xffffffffu, 0x541b, 0, RRX_FIXED(2, 4), -1}, /* ioctl(FIONREAD) */       \
-  {17, RRX_BW_FD_READ, 0, 0, 0, 0, RRX_RET(1, 2), -1},              /* pread64 */                  \
-  {18, RRX_BW_FD_WRITE, 0, 0, 0, 0, RRX_OUT0, -1},                  /* pwrite64 */                 \
-  {20, RRX_BW_FD_WRITE, 0, 0, 0, 0, RRX_OUT0, -1},                  /* writev */                   \
-  {21, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, 0},                    /* access */                   \
-  {39, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, -1},                    /* getpid */                   \
-  {63, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_FIXED(0, 390), -1},           /* uname */                    \
-  {72, RRX_BW_ARG_EQ, 1, 0xfffffffdu, 1, 0, RRX_OUT0, -1},          /* fcntl(F_GETFD / F_GETFL) */ \
-  {79, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_RET(0, 1), -1},               /* getcwd */                   \
-  {89, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_RET(1, 2), 0},               /* readlink */                 \
-  {96, RRX_BW_ALWAYS, 0, 0, 0, 0, {{0, RRX_OUT_FIXED, 16, 0}, {1, RRX_OUT_FIXED, 8, 0}}, -1}, /* gettimeofday */ \
-  {102, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, -1},                   /* getuid */                   \
-  {104, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, -1},                   /* getgid */                   \
-  {107, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, -1},                   /* geteuid */                  \
-  {108, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, -1},                   /* getegid */                  \
-  {110, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, -1},                   /* getppid */                  \
-  {186, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, -1},                   /* gettid */                   \
-  {201, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_FIXED(0, 8), -1},            /* time */                     \
-  {202, RRX_BW_ARG_EQ, 1, 0x7fu, 1, 0, RRX_OUT0, -1},               /* futex(FUTEX_WAKE) */        \
-  {217, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_RET(1, 2), -1},              /* getdents64 */               \
-  {228, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_FIXED(1, 16), -1},           /* clock_gettime */            \
-  {229, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_FIXED(1, 16), -1},           /* clock_getres */             \
-  {232, RRX_BW_ZERO, 3, 0, 0, 0, {{1, RRX_OUT_RET_TIMES, 2, 12}, {-1, RRX_OUT_NONE, 0, 0}}, -1}, /* epoll_wait, timeout 0 */ \
-  {257, RRX_BW_OPEN, 1, 2, 0, 0, RRX_OUT0, 1},                     /* openat(dirfd, path, flags) */ \
-  {262, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_FIXED(2, RRX_STAT_BYTES), 1}, /* newfstatat */             \
-  {267, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_RET(2, 3), 1},              /* readlinkat */               \
-  {269, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, 1},                   /* faccessat */                \
-  {332, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_FIXED(4, RRX_STATX_BYTES), 1}, /* statx */                 \
-  {439, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, 1},                   /* faccessat2 */
+  {0, RRX_BW_FD_READ, 0, 0, 0, 0, RRX_RET(1, 2), -1, RRX_DS_YES},   /* read */                     \
+  {1, RRX_BW_FD_WRITE, 0, 0, 0, 0, RRX_OUT0, -1, RRX_DS_YES},       /* write */                    \
+  {2, RRX_BW_OPEN, 0, 1, 0, 0, RRX_OUT0, 0, RRX_DS_NO},                       /* open(path, flags) */        \
+  {3, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, -1, RRX_DS_NO},                     /* close */                    \
+  {4, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_FIXED(1, RRX_STAT_BYTES), 0, RRX_DS_NO}, /* stat */                     \
+  {5, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_FIXED(1, RRX_STAT_BYTES), -1, RRX_DS_NO}, /* fstat */                    \
+  {6, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_FIXED(1, RRX_STAT_BYTES), 0, RRX_DS_NO}, /* lstat */                    \
+  {7, RRX_BW_ZERO, 2, 0, 0, 1, {{0, RRX_OUT_ARG_TIMES, 1, 8}, {-1, RRX_OUT_NONE, 0, 0}}, -1, RRX_DS_YES}, /* poll */ \
+  {8, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, -1, RRX_DS_NO},                     /* lseek */                    \
+  {16, RRX_BW_ARG_EQ, 1, 0xffffffffu, 0x541b, 0, RRX_FIXED(2, 4), -1, RRX_DS_NO}, /* ioctl(FIONREAD) */       \
+  {17, RRX_BW_FD_READ, 0, 0, 0, 0, RRX_RET(1, 2), -1, RRX_DS_NO},              /* pread64 */                  \
+  {18, RRX_BW_FD_WRITE, 0, 0, 0, 0, RRX_OUT0, -1, RRX_DS_NO},                  /* pwrite64 */                 \
+  {20, RRX_BW_FD_WRITE, 0, 0, 0, 0, RRX_OUT0, -1, RRX_DS_YES},      /* writev */                   \
+  {21, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, 0, RRX_DS_NO},                    /* access */                   \
+  {39, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, -1, RRX_DS_NO},                    /* getpid */                   \
+  {63, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_FIXED(0, 390), -1, RRX_DS_NO},           /* uname */                    \
+  {72, RRX_BW_ARG_EQ, 1, 0xfffffffdu, 1, 0, RRX_OUT0, -1, RRX_DS_NO},          /* fcntl(F_GETFD / F_GETFL) */ \
+  {79, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_RET(0, 1), -1, RRX_DS_NO},               /* getcwd */                   \
+  {89, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_RET(1, 2), 0, RRX_DS_NO},               /* readlink */                 \
+  {96, RRX_BW_ALWAYS, 0, 0, 0, 0, {{0, RRX_OUT_FIXED, 16, 0}, {1, RRX_OUT_FIXED, 8, 0}}, -1, RRX_DS_NO}, /* gettimeofday */ \
+  {102, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, -1, RRX_DS_NO},                   /* getuid */                   \
+  {104, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, -1, RRX_DS_NO},                   /* getgid */                   \
+  {107, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, -1, RRX_DS_NO},                   /* geteuid */                  \
+  {108, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, -1, RRX_DS_NO},                   /* getegid */                  \
+  {110, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, -1, RRX_DS_NO},                   /* getppid */                  \
+  {186, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, -1, RRX_DS_NO},                   /* gettid */                   \
+  {201, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_FIXED(0, 8), -1, RRX_DS_NO},            /* time */                     \
+  {202, RRX_BW_ARG_EQ, 1, 0x7fu, 1, 0, RRX_OUT0, -1, RRX_DS_FUTEX_WAIT}, /* futex(FUTEX_WAKE; WAIT) */ \
+  {217, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_RET(1, 2), -1, RRX_DS_NO},              /* getdents64 */               \
+  {228, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_FIXED(1, 16), -1, RRX_DS_NO},           /* clock_gettime */            \
+  {229, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_FIXED(1, 16), -1, RRX_DS_NO},           /* clock_getres */             \
+  {232, RRX_BW_ZERO, 3, 0, 0, 0, {{1, RRX_OUT_RET_TIMES, 2, 12}, {-1, RRX_OUT_NONE, 0, 0}}, -1, RRX_DS_YES}, /* epoll_wait */ \
+  {257, RRX_BW_OPEN, 1, 2, 0, 0, RRX_OUT0, 1, RRX_DS_NO},                     /* openat(dirfd, path, flags) */ \
+  {262, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_FIXED(2, RRX_STAT_BYTES), 1, RRX_DS_NO}, /* newfstatat */             \
+  {267, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_RET(2, 3), 1, RRX_DS_NO},              /* readlinkat */               \
+  {269, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, 1, RRX_DS_NO},                   /* faccessat */                \
+  {332, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_FIXED(4, RRX_STATX_BYTES), 1, RRX_DS_NO}, /* statx */                 \
+  {439, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, 1, RRX_DS_NO},                   /* faccessat2 */
 
 /* A memory range a buffered call wrote. */
 struct rrx_out_range {
@@ -328,5 +357,35 @@ struct rrx_process_state {
 #define RRX_FD_KIND_MASK 3u
 #define RRX_FD_WRITE_ASKED 4u  /* RRX_CALL_FD_INFO was asked about the fd */
 #define RRX_FD_WRITE_TRACED 8u /* and said its writes stay traced */
+
+/* ---- Desched: calls that may block, buffered with a context-switch event ----
+ * Where the recorder's start-up probe finds that a per-thread software
+ * PERF_COUNT_SW_CONTEXT_SWITCHES event counts (as root, or with
+ * perf_event_paranoid <= 1), each thread gets one (RRX_CALL_DESCHED_FD: the
+ * recorder opens it in the thread's fd table at a high number, close-on-exec,
+ * disabled, sample_period 1, O_ASYNC, F_SETSIG RRX_DESCHED_SIGNAL, owner the
+ * thread). A call the rules above would leave traced because it could block
+ * (a read or write of a pipe or socket, a poll or epoll_wait with a timeout,
+ * a futex wait; the `desched` column) is then made untraced all the same:
+ *   desched_nr = the call's number, desched_armed = 1, arm (PERF_EVENT_IOC_ENABLE, from the recording-only
+ *   instruction), the call, disarm (PERF_EVENT_IOC_DISABLE), desched_armed = 0;
+ *   if desched_taken: clear it, publish nothing (the call is a traced event);
+ *   else publish the record as for any buffered call.
+ * When the thread is switched out inside that window (it blocked, or was
+ * preempted), the kernel signals it with RRX_DESCHED_SIGNAL, which the
+ * recorder always suppresses (the program never sees it). The recorder
+ * disables the event, remakes an interrupted call from the untraced
+ * instruction, and resumes to the next syscall entry: the may-block call
+ * (restarted or not yet made) is then recorded as an ordinary traced call
+ * (the other threads run while it waits) and sets desched_taken at its exit;
+ * any other entry (the disarm) means the call completed: a spurious
+ * deschedule, which cost one or two stops. Records published before the
+ * call are taken at that stop, so the events keep their order. The replay
+ * makes the same calls: the arm and disarm do nothing there, and the
+ * recorded traced event answers the call (and writes desched_taken). */
+#define RRX_DESCHED_SIGNAL 16 /* SIGSTKFLT: unused by Linux and by programs */
+#define RRX_DESCHED_MIN_FD 900u /* the event's fd is the lowest free one from here */
+#define RRX_PERF_EVENT_IOC_ENABLE 0x2400u
+#define RRX_PERF_EVENT_IOC_DISABLE 0x2401u
 
 #endif /* RRX_SYSCALLBUF_ABI_H */

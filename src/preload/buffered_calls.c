@@ -64,7 +64,8 @@ static uint32_t record_bound(const struct rrx_buffered_call* c, const uint64_t a
   return (uint32_t)size;
 }
 
-long rrx_record_call(struct rrx_buffer_header* h, const struct rrx_buffered_call* c, const uint64_t args[6]) {
+long rrx_record_call(struct rrx_buffer_header* h, const struct rrx_buffered_call* c, const uint64_t args[6],
+                     uint32_t desched) {
   const long nr = c->nr;
   uint32_t bound = record_bound(c, args);
   if (bound == 0) return rrx_traced_syscall(nr, args);
@@ -78,7 +79,27 @@ long rrx_record_call(struct rrx_buffer_header* h, const struct rrx_buffered_call
     return ret;
   }
   struct rrx_buffer_record* r = (struct rrx_buffer_record*)((char*)(h + 1) + h->bytes_used);
-  long ret = rrx_untraced_syscall(nr, args);
+  long ret;
+  if (desched) {
+    /* A call that may block, made with the desched event armed: when the
+     * thread is switched out in it, the recorder makes it a traced call and
+     * says so in desched_taken (core/syscallbuf_abi.h, "Desched"). */
+    h->desched_nr = (uint16_t)nr;
+    __asm__ volatile("" ::: "memory");
+    h->desched_armed = 1;
+    __asm__ volatile("" ::: "memory");
+    rrx_desched_ioctl(desched - 1, RRX_PERF_EVENT_IOC_ENABLE);
+    ret = rrx_untraced_syscall(nr, args);
+    rrx_desched_ioctl(desched - 1, RRX_PERF_EVENT_IOC_DISABLE);
+    __asm__ volatile("" ::: "memory");
+    h->desched_armed = 0;
+    if (h->desched_taken) {
+      h->desched_taken = 0;
+      return ret; /* an event of its own: no record */
+    }
+  } else {
+    ret = rrx_untraced_syscall(nr, args);
+  }
   r->nr = nr;
   for (int i = 0; i < 6; ++i) r->args[i] = args[i];
   r->ret = ret;
@@ -121,7 +142,7 @@ long rrx_record_call(struct rrx_buffer_header* h, const struct rrx_buffered_call
 /* A check of the library's own, recorded like any buffered call. */
 static long check_call(struct rrx_buffer_header* h, long nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3) {
   uint64_t args[6] = {a0, a1, a2, a3, 0, 0};
-  return rrx_record_call(h, rrx_buffered_rule(nr), args);
+  return rrx_record_call(h, rrx_buffered_rule(nr), args, 0);
 }
 
 static struct rrx_process_state* state(void) {
@@ -177,13 +198,17 @@ static uint8_t fd_class(struct rrx_buffer_header* h, long fd, int writing) {
   return k;
 }
 
-/* 1 when a read (writing = 0) or write of fd cannot block. */
-static int fd_cannot_block(struct rrx_buffer_header* h, long fd, int writing) {
+/* RRX_BUFFER_PLAIN when a read (writing = 0) or write of fd cannot block;
+ * RRX_BUFFER_DESCHED for a pipe or socket when the thread has a desched
+ * event (no check needed: if the call blocks, the recorder takes it over);
+ * 0: traced. */
+static int fd_cannot_block(struct rrx_buffer_header* h, long fd, int writing, int desched) {
   uint8_t k = fd_class(h, fd, writing);
   if (writing && (k & RRX_FD_WRITE_TRACED)) return 0;
   switch (k & RRX_FD_KIND_MASK) {
-    case RRX_FD_NEVER_BLOCKS: return 1;
+    case RRX_FD_NEVER_BLOCKS: return RRX_BUFFER_PLAIN;
     case RRX_FD_STREAM: {
+      if (desched) return RRX_BUFFER_DESCHED;
       long fl = check_call(h, NR_fcntl, (uint64_t)fd, kF_GETFL, 0, 0);
       if (is_error(fl)) return 0;
       if (fl & kO_NONBLOCK) return 1;
@@ -219,14 +244,30 @@ static int open_cannot_block(struct rrx_buffer_header* h, const struct rrx_buffe
   }
 }
 
-int rrx_may_buffer(struct rrx_buffer_header* h, const struct rrx_buffered_call* c, const uint64_t args[6]) {
+/* The rule's desched column, where its condition says the call could block. */
+static int desched_allows(const struct rrx_buffered_call* c, const uint64_t args[6], uint32_t desched) {
+  if (!desched) return 0;
+  switch (c->desched) {
+    case RRX_DS_YES: return RRX_BUFFER_DESCHED;
+    case RRX_DS_FUTEX_WAIT: {
+      uint64_t op = args[1] & 0x7f;
+      return op == 0 /* FUTEX_WAIT */ || op == 9 /* FUTEX_WAIT_BITSET */ ? RRX_BUFFER_DESCHED : 0;
+    }
+    default: return 0;
+  }
+}
+
+int rrx_may_buffer(struct rrx_buffer_header* h, const struct rrx_buffered_call* c, const uint64_t args[6],
+                   uint32_t desched) {
+  const int ds = desched && c->desched != RRX_DS_NO;
   switch (c->when) {
-    case RRX_BW_ALWAYS: return 1;
-    case RRX_BW_FD_READ: return fd_cannot_block(h, (long)args[0], 0);
-    case RRX_BW_FD_WRITE: return fd_cannot_block(h, (long)args[0], 1);
+    case RRX_BW_ALWAYS: return RRX_BUFFER_PLAIN;
+    case RRX_BW_FD_READ: return fd_cannot_block(h, (long)args[0], 0, ds);
+    case RRX_BW_FD_WRITE: return fd_cannot_block(h, (long)args[0], 1, ds);
     case RRX_BW_OPEN: return open_cannot_block(h, c, args);
-    case RRX_BW_ZERO: return args[c->cond_arg] == 0;
-    case RRX_BW_ARG_EQ: return (args[c->cond_arg] & c->cond_mask) == c->cond_value;
+    case RRX_BW_ZERO: return args[c->cond_arg] == 0 ? RRX_BUFFER_PLAIN : desched_allows(c, args, desched);
+    case RRX_BW_ARG_EQ:
+      return (args[c->cond_arg] & c->cond_mask) == c->cond_value ? RRX_BUFFER_PLAIN : desched_allows(c, args, desched);
     default: return 0;
   }
 }

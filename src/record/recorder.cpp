@@ -56,6 +56,8 @@
 #include "record/signal_state.h"
 #include "record/terminal.h"
 #include "record/task_run_state.h"
+#include "core/remote_syscall.h"
+#include "record/desched.h"
 #include "record/tree_exit.h"
 #include "trace_format/format.h"
 #include "trace_format/regs_codec.h"
@@ -198,6 +200,15 @@ struct TaskState {
   // The syscall buffer this thread publishes records in (fast path), or null.
   std::shared_ptr<BufferCursor> buffer;
   bool in_buffered_call = false;       // at a stop of a call from the untraced instruction (full tracing)
+  // Desched (desched.h): its context-switch event; for a new process, the
+  // number its parent thread's event has in its fd table (replaced at its
+  // first stop); after a desched stop, resumed to the next syscall entry;
+  // the traced call in progress is a buffered call rrx took over.
+  DeschedEvent desched;
+  int desched_inherited = -1;
+  bool desched_step = false;
+  bool desched_call = false;
+  bool desched_stale = false;  // the signal its last desched stop raised is still to come
   bool vfork_child = false;            // shares its parent's memory until it execs: its sites are not patched
   pid_t parent_tgid = 0;               // the process that forked its process (0: rrx, for the first one)
   // Ptrace emulation (ptrace_emulation.h): its registers when it entered
@@ -229,6 +240,16 @@ class Recorder : private PtraceHost {
   void on_syscall_stop(TaskState& ts);
   void on_seccomp_stop(TaskState& ts);
   void flush_buffer(TaskState& ts);
+  // Desched (desched.h).
+  bool on_desched_signal(TaskState& ts, const siginfo_t& si);
+  bool take_over_interrupted_call(TaskState& ts);
+  std::optional<rrx_buffer_header> buffer_header(TaskState& ts);
+  bool is_desched_fd(pid_t tgid, uint64_t fd) const;
+  DeschedProbe desched_ = DeschedProbe::TurnedOff;  // the probe's answer (--syscallbuf only)
+  // Per process: the fds of its dead threads' events, still open in its fd
+  // table; a new thread's event takes one of these numbers (dup3 over it).
+  std::map<pid_t, std::vector<int>> spare_desched_fds_;
+  bool use_desched() const { return options_.syscallbuf && desched_ == DeschedProbe::Counts; }
   int64_t buffered_fd_info(TaskState& ts, uint64_t fd);
   void raise_fd_epochs(TaskState& ts, bool all_processes, std::vector<sys::Range>& outputs);
   std::string preload_library_;  // librrx_preload.so with --syscallbuf, else empty
@@ -382,7 +403,7 @@ void Recorder::write_header(const std::string& exe, const std::vector<std::strin
   h.setSkipStrategy(skip_strategy_name(best_skip_strategy()));
   h.setPersonality(static_cast<uint32_t>(ADDR_NO_RANDOMIZE));
   h.setFileHash(schema::Header::FileHash::PAGES);
-  auto opts = h.initOptions(chaos_ ? 4 : 3);
+  auto opts = h.initOptions(chaos_ ? 5 : 4);
   opts[0].setKey("strict");
   opts[0].setValue(options_.strict ? "true" : "false");
   opts[1].setKey("max-file-data");
@@ -390,9 +411,12 @@ void Recorder::write_header(const std::string& exe, const std::vector<std::strin
   // Whether the fast path recorded (older traces: absent, i.e. off).
   opts[2].setKey("syscallbuf");
   opts[2].setValue(options_.syscallbuf ? "on" : "off");
+  // How buffered calls that may block were kept from blocking the tree (desched.h).
+  opts[3].setKey("blocking-calls");
+  opts[3].setValue(!options_.syscallbuf ? "off" : use_desched() ? "desched" : "checked");
   if (chaos_) {
-    opts[3].setKey("chaos-seed");
-    opts[3].setValue(std::to_string(chaos_->seed()));
+    opts[4].setKey("chaos-seed");
+    opts[4].setValue(std::to_string(chaos_->seed()));
   }
   writer_ = std::make_unique<trace::TraceWriter>(trace_dir_, msg);
 }
@@ -558,7 +582,7 @@ void Recorder::resume(TaskState& ts, int sig) {
   }
   // Between syscalls the fast path runs on to the next seccomp stop (the
   // filter's SECCOMP_RET_TRACE): the entry; from there, on to the exit stop.
-  if (seccomp_stops_only(ts) && !ts.in_syscall) {
+  if (seccomp_stops_only(ts) && !ts.in_syscall && !ts.desched_step) {
     ts.task->resume_cont(sig);
   } else {
     ts.task->resume_syscall(sig);
@@ -1037,6 +1061,9 @@ void Recorder::on_new_task(TaskState& parent, int event) {
   ts.seccomp = parent.seccomp;  // threads and processes inherit the filters
   if (event == PTRACE_EVENT_FORK) site_patches_.copy(parent.tgid, child);
   ts.vfork_child = event == PTRACE_EVENT_VFORK || (event != PTRACE_EVENT_CLONE && (flags & CLONE_VM));
+  // A new process has a copy of its parent thread's desched event at the same
+  // number (which the library in it goes on using): its first stop replaces it.
+  if (!thread && !(flags & CLONE_FILES) && parent.desched.open()) ts.desched_inherited = parent.desched.fd;
   if (parent.buffer && !(flags & CLONE_SETTLS) && event != PTRACE_EVENT_CLONE) {
     // A fork copies the buffer (already taken up to here); a vfork child
     // writes into its parent's until it execs.
@@ -1074,7 +1101,59 @@ void Recorder::on_syscall_stop(TaskState& ts) {
       resume(ts);
       return;
     }
+    if (ts.desched_step) {
+      // Resumed from a desched stop to this entry (desched.h).
+      auto h = info.instruction_pointer == RRX_UNTRACED_IP ? buffer_header(ts) : std::nullopt;
+      if (h && h->desched_armed) {
+        // The call that may block, made again (or for the first time) with
+        // its event disabled: an ordinary traced call, which may wait while
+        // the others run.
+        ts.desched_step = false;
+        ts.desched_call = true;
+        on_syscall_entry(ts, info);
+        return;
+      }
+      if (h) {
+        // A plain buffered call: the window had closed (the signal came
+        // after the disarm). The library records it.
+        ts.desched_step = false;
+        ts.in_buffered_call = true;
+        resume(ts);
+        return;
+      }
+      if (info.instruction_pointer == RRX_RECORDING_ONLY_IP) {
+        // The disarm: the call completed (a spurious deschedule); the
+        // library records it as usual.
+        ts.desched_step = false;
+        ts.in_buffered_call = true;
+        resume(ts);
+        return;
+      }
+      // (Anything else, e.g. the traced calls of a signal handler run before
+      // an interrupted call restarts, is handled as usual.)
+    }
+    if (ts.buffer && info.instruction_pointer == RRX_RECORDING_ONLY_IP) {
+      // The desched event's arm or disarm, seen because this task is traced
+      // fully: its every stop would be a context switch, so the event is
+      // never armed (the arm is skipped) and the call that may block is
+      // taken over at its entry below.
+      if (info.entry.args[1] == RRX_PERF_EVENT_IOC_ENABLE) {
+        user_regs_struct r = ts.task->regs();
+        r.orig_rax = static_cast<uint64_t>(-1);
+        ts.task->set_regs(r);
+      }
+      ts.in_buffered_call = true;
+      resume(ts);
+      return;
+    }
     if (ts.buffer && info.instruction_pointer == RRX_UNTRACED_IP) {
+      if (ts.desched.open()) {
+        if (auto h = buffer_header(ts); h && h->desched_armed) {
+          ts.desched_call = true;
+          on_syscall_entry(ts, info);
+          return;
+        }
+      }
       // A buffered call seen because this task is traced fully (its own
       // seccomp filter): the library records it; the flush makes its event.
       ts.in_buffered_call = true;
@@ -1157,7 +1236,7 @@ void Recorder::flush_buffer(TaskState& ts) {
     abort_recording(e.what());
   }
   for (const syscallbuf::Call& c : calls) {
-    if (std::string bad = syscallbuf::check_call(c); !bad.empty()) {
+    if (std::string bad = syscallbuf::check_call(c, use_desched()); !bad.empty()) {
       abort_recording("syscall buffer of thread " + std::to_string(ts.task->tid()) + ": " + bad);
     }
     capnp::MallocMessageBuilder m;
@@ -1186,6 +1265,62 @@ void Recorder::flush_buffer(TaskState& ts) {
     }
     writer_->append(m);
   }
+}
+
+// The header of the thread's syscall buffer, or nothing (none, or unreadable).
+std::optional<rrx_buffer_header> Recorder::buffer_header(TaskState& ts) {
+  rrx_buffer_header h;
+  if (!ts.buffer || !ts.task->read_exact(ts.buffer->addr, &h, sizeof h)) return std::nullopt;
+  return h;
+}
+
+bool Recorder::is_desched_fd(pid_t tgid, uint64_t fd) const {
+  for (const auto& [tid, t] : tasks_) {
+    if (t.tgid == tgid && t.desched.open() && static_cast<uint64_t>(t.desched.fd) == fd) return true;
+  }
+  if (auto spare = spare_desched_fds_.find(tgid); spare != spare_desched_fds_.end()) {
+    for (int f : spare->second) {
+      if (static_cast<uint64_t>(f) == fd) return true;
+    }
+  }
+  return false;
+}
+
+// A signal stop for RRX_DESCHED_SIGNAL: when it is the thread's desched
+// event's, it is never delivered. The event is disabled; a thread inside
+// its armed window (core/syscallbuf_abi.h, "Desched") has its interrupted
+// call made again, and goes on to its next syscall entry (on_syscall_stop:
+// the call, taken over as a traced one, or the disarm, the call done).
+bool Recorder::on_desched_signal(TaskState& ts, const siginfo_t& si) {
+  if (!ts.desched.open() || !is_desched_signal(si, ts.desched)) return false;
+  disarm(ts.desched);
+  if (ts.desched_stale) {
+    ts.desched_stale = false;  // the one the previous stop raised: the event was already disabled
+  } else {
+    // The switch into this stop was counted too (the event was still
+    // enabled): its signal comes from the kernel's irq work within
+    // microseconds. Resumed once it is pending, the thread stops for it
+    // right away, before its call is made again, and never later, inside
+    // the call (which it would interrupt).
+    ts.desched_stale = wait_for_desched_pending(ts.task->tid(), 2000);
+  }
+  if (!take_over_interrupted_call(ts)) resume(ts, 0);
+  return true;
+}
+
+// A thread stopped inside its armed window: its event off, an interrupted
+// call made again from the untraced instruction, resumed to its next entry.
+// False when it is not in its window.
+bool Recorder::take_over_interrupted_call(TaskState& ts) {
+  if (!ts.desched.open()) return false;
+  auto h = buffer_header(ts);
+  if (!h || !h->desched_armed) return false;
+  disarm(ts.desched);
+  user_regs_struct r = ts.task->regs();
+  if (remake_interrupted_call(r, h->desched_nr)) ts.task->set_regs(r);
+  ts.desched_step = true;
+  resume(ts, 0);
+  return true;
 }
 
 // The name of a pending call: an int $0x80 call's from the i386 table.
@@ -1266,6 +1401,13 @@ void Recorder::on_syscall_entry(TaskState& ts, const KernelSyscallInfo& info) {
       p.refusal_errno = ENODEV;
       p.refusal_reason = "of a perf_event fd (its ring buffer)";
     }
+    if (int64_t fd = fd_closed_by(p.nr, p.args); fd >= 0 && is_desched_fd(ts.tgid, static_cast<uint64_t>(fd))) {
+      // rrx's own fd (a thread's desched event): not the program's to close
+      // or replace; to it the number is not open.
+      p.refused = true;
+      p.quiet_refusal = true;
+      p.refusal_errno = EBADF;
+    }
     if (output_of(ts, data_move_target(p.nr, p.args)) != 0) {
       // The kernel would copy file data straight to stdout/stderr, bytes the
       // trace does not hold, so replay could not re-emit them. ENOSYS makes
@@ -1329,6 +1471,8 @@ void Recorder::on_syscall_entry(TaskState& ts, const KernelSyscallInfo& info) {
     }
   }
   if (p.nr == RRX_CALL_FD_INFO) p.emulated_ret = ts.buffer ? buffered_fd_info(ts, p.args[0]) : -ENOSYS;
+  // Answered at the exit stop, where rrx opens the event (remote calls).
+  if (p.nr == RRX_CALL_DESCHED_FD) p.emulated_ret = -ENOSYS;
   if (p.emulated_ret) {
     // Skipped: the kernel runs no syscall for nr -1 (or another one the
     // program's filters let through, see skip_number); rax is set at the
@@ -1633,6 +1777,17 @@ void Recorder::on_syscall_exit(TaskState& ts, const KernelSyscallInfo& info) {
     r.rax = static_cast<uint64_t>(ret);
     ts.task->set_regs(r);
   } else if (p.desc) {
+    if (p.nr == RRX_CALL_DESCHED_FD && use_desched() && ts.buffer && !ts.desched.open() &&
+        info.instruction_pointer == RRX_TRACED_IP) {
+      std::vector<siginfo_t> arrived;
+      int at = -1;
+      if (auto spare = spare_desched_fds_.find(ts.tgid); spare != spare_desched_fds_.end() && !spare->second.empty()) {
+        at = spare->second.back();
+        spare->second.pop_back();
+      }
+      p.emulated_ret = open_desched_event(*ts.task, ts.tgid, at, ts.desched, &arrived);
+      ts.held_signals.insert(ts.held_signals.end(), arrived.begin(), arrived.end());
+    }
     if (p.emulated_ret) {
       ret = *p.emulated_ret;
       is_error = sys::is_error_return(ret);  // (rrx calls and the ptrace emulation fail with -errno)
@@ -1664,6 +1819,20 @@ void Recorder::on_syscall_exit(TaskState& ts, const KernelSyscallInfo& info) {
   if (p.output != 0 && !is_error) {
     flags |= trace::kSyscallToOutput | (p.output == 2 ? trace::kSyscallToStderr : trace::kSyscallToStdout);
   }
+  if (ts.desched_call) {  // (a call of the library's, made from the rrx page: no site to patch)
+    ts.desched_call = false;
+    if (ret == -512 || ret == -513 || ret == -514 || ret == -516) {
+      // Interrupted: the kernel makes it again from the untraced
+      // instruction (after a handler, if one runs): taken over again there.
+      ts.desched_step = true;
+    } else if (ts.buffer) {
+      // Done: the library records nothing for it (desched_taken, written
+      // by this event, so the replay writes it too).
+      const uint64_t at = ts.buffer->addr + offsetof(rrx_buffer_header, desched_taken);
+      const uint8_t one = 1;
+      if (ts.task->write_mem(at, &one, 1)) outputs.push_back(sys::Range{at, 1});
+    }
+  }
   append_syscall_event(ts, ret, is_error, info.instruction_pointer, info.stack_pointer, outputs,
                        flags, maps);
   if (random_insns_ && maps.mapped && p.desc && p.desc->special == sys::Special::Mmap && (p.args[2] & PROT_EXEC)) {
@@ -1672,7 +1841,7 @@ void Recorder::on_syscall_exit(TaskState& ts, const KernelSyscallInfo& info) {
                                 maps.name, static_cast<uint64_t>(ret), p.args[1], maps.offset);
   }
   if (options_.syscallbuf && p.desc && (p.desc->flags & sys::kBuffered) && !p.refused && !p.seccomp_verdict &&
-      !(flags & trace::kSyscallInterrupted)) {
+      !(flags & trace::kSyscallInterrupted) && !in_preload_code(ts.tgid, info.instruction_pointer)) {
     patch_site(ts, info.instruction_pointer);
   }
   p = PendingSyscall{};
@@ -1757,6 +1926,10 @@ std::vector<pid_t> Recorder::recorded_pids() const {
 void Recorder::on_exec(TaskState& ts, pid_t former_tid) {
   Task& task = *ts.task;
   ts.buffer.reset();  // the new image's library registers its own
+  ts.desched = DeschedEvent{};  // (its fd was close-on-exec)
+  spare_desched_fds_.erase(ts.tgid);
+  ts.desched_inherited = -1;
+  ts.desched_step = ts.desched_call = false;
   ts.vfork_child = false;
   site_patches_.forget(ts.tgid);
   task.reopen_mem();
@@ -1949,6 +2122,17 @@ void Recorder::on_trap_stop(TaskState& ts, int sig) {
   if (!ts.started) {
     ts.started = true;
     if (!group_stop) {  // a new task (it may also join a group-stop in progress)
+      if (ts.desched_inherited >= 0) {
+        std::vector<siginfo_t> arrived;
+        if (open_desched_event(*ts.task, ts.tgid, ts.desched_inherited, ts.desched, &arrived) < 0) {
+          // Not its parent's event: the library's arm fails (EBADF), and a
+          // call that blocks is taken over when rrx preempts the thread.
+          remote_syscall(*ts.task, RRX_PAGE_ADDR + 48, SYS_close, {static_cast<uint64_t>(ts.desched_inherited)},
+                         nullptr, &arrived);
+        }
+        ts.desched_inherited = -1;
+        ts.held_signals.insert(ts.held_signals.end(), arrived.begin(), arrived.end());
+      }
       resume(ts);
       return;
     }
@@ -1980,8 +2164,12 @@ void Recorder::on_trap_stop(TaskState& ts, int sig) {
   }
   if (ts.preempt_requested && started_ && ts.buffer && in_preload_code(ts.tgid, ts.task->regs().rip)) {
     // Never inside the syscall buffer's code: a transaction would be split
-    // by the event. The next tick asks again.
+    // by the event. The next tick asks again. A call that may block,
+    // interrupted by rrx's PTRACE_INTERRUPT in its armed window (its desched
+    // signal blocked by the program, or its event lost), is taken over as
+    // at a desched stop.
     ts.preempt_requested = false;
+    if (take_over_interrupted_call(ts)) return;
     resume(ts);
     return;
   }
@@ -2026,6 +2214,7 @@ void Recorder::on_signal(TaskState& ts, int sig) {
     resume(ts, sig);
     return;
   }
+  if (sig == RRX_DESCHED_SIGNAL && on_desched_signal(ts, si)) return;
   if (g_stop_signal) {
     resume(ts);  // the loop stops the recording
     return;
@@ -2102,6 +2291,13 @@ void Recorder::on_death(TaskState& ts, const WaitStatus& w) {
   }
   e.setGroupExit(ts.task->tid() == ts.tgid);
   writer_->append(m);
+  if (ts.desched.open()) {
+    if (ts.task->tid() != ts.tgid && threads_of(ts.tgid) > 1) {
+      spare_desched_fds_[ts.tgid].push_back(ts.desched.fd);
+    } else if (ts.task->tid() == ts.tgid) {
+      spare_desched_fds_.erase(ts.tgid);
+    }
+  }
   pid_t tid = ts.task->tid();
   if (current_ == tid) current_ = 0;
   const pid_t parent = tid == ts.tgid ? ts.parent_tgid : 0;
@@ -2361,7 +2557,10 @@ int Recorder::run() {
   std::vector<std::string> env = filter_environment(current_environment(), options_.environment);
   // The trace keeps the program's own environment; rrx's LD_PRELOAD is
   // added to each exec'd image's stack instead (record/preload_env.h).
-  if (options_.syscallbuf) preload_library_ = preload_library_path();
+  if (options_.syscallbuf) {
+    preload_library_ = preload_library_path();
+    desched_ = probe_desched();
+  }
   std::string no_faulting_why;
   cpuid_faulting_ = use_cpuid_faulting(options_.no_cpuid_faulting, &no_faulting_why);
   if (!cpuid_faulting_) random_insns_ = std::make_unique<RandomInsnFinder>(no_faulting_why);
