@@ -18,7 +18,7 @@ REPS=${2:-3}
 WORK=$(mktemp -d /tmp/rrx-bench-desched.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 
-ms() { date +%s%N | awk '{printf "%d", $1 / 1000000}'; }
+ms() { echo $(($(date +%s%N) / 1000000)); }
 median() { sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
 
 # run MODE KIND: one run's milliseconds on stdout; the replay of a recording is checked.

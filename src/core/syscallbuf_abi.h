@@ -367,8 +367,9 @@ struct rrx_process_state {
  * thread). A call the rules above would leave traced because it could block
  * (a read or write of a pipe or socket, a poll or epoll_wait with a timeout,
  * a futex wait; the `desched` column) is then made untraced all the same:
- *   desched_nr = the call's number, desched_armed = 1, arm (PERF_EVENT_IOC_ENABLE, from the recording-only
- *   instruction), the call, disarm (PERF_EVENT_IOC_DISABLE), desched_armed = 0;
+ *   desched_nr = the call's number, desched_armed = 1, arm (PERF_EVENT_IOC_REFRESH 1, from the
+ *   recording-only instruction: the first switch disables the event again, so the stop that follows
+ *   raises no second signal), the call, disarm (PERF_EVENT_IOC_DISABLE), desched_armed = 0;
  *   if desched_taken: clear it, publish nothing (the call is a traced event);
  *   else publish the record as for any buffered call.
  * When the thread is switched out inside that window (it blocked, or was
@@ -385,7 +386,7 @@ struct rrx_process_state {
  * recorded traced event answers the call (and writes desched_taken). */
 #define RRX_DESCHED_SIGNAL 16 /* SIGSTKFLT: unused by Linux and by programs */
 #define RRX_DESCHED_MIN_FD 900u /* the event's fd is the lowest free one from here */
-#define RRX_PERF_EVENT_IOC_ENABLE 0x2400u
 #define RRX_PERF_EVENT_IOC_DISABLE 0x2401u
+#define RRX_PERF_EVENT_IOC_REFRESH 0x2402u /* with 1: enabled until its first overflow, which disables it */
 
 #endif /* RRX_SYSCALLBUF_ABI_H */

@@ -88,9 +88,9 @@ long rrx_record_call(struct rrx_buffer_header* h, const struct rrx_buffered_call
     __asm__ volatile("" ::: "memory");
     h->desched_armed = 1;
     __asm__ volatile("" ::: "memory");
-    rrx_desched_ioctl(desched - 1, RRX_PERF_EVENT_IOC_ENABLE);
+    rrx_desched_ioctl(desched - 1, RRX_PERF_EVENT_IOC_REFRESH, 1);
     ret = rrx_untraced_syscall(nr, args);
-    rrx_desched_ioctl(desched - 1, RRX_PERF_EVENT_IOC_DISABLE);
+    rrx_desched_ioctl(desched - 1, RRX_PERF_EVENT_IOC_DISABLE, 0);
     __asm__ volatile("" ::: "memory");
     h->desched_armed = 0;
     if (h->desched_taken) {

@@ -12,8 +12,8 @@
 RRX_HIDDEN long rrx_traced_syscall(long nr, const uint64_t args[6]);
 RRX_HIDDEN long rrx_untraced_syscall(long nr, const uint64_t args[6]);
 
-/* preload.c: the desched event's arm or disarm (fd, PERF_EVENT_IOC_ENABLE or _DISABLE). */
-RRX_HIDDEN void rrx_desched_ioctl(uint32_t fd, unsigned long request);
+/* preload.c: the desched event's arm or disarm (fd, PERF_EVENT_IOC_REFRESH 1 or _DISABLE 0). */
+RRX_HIDDEN void rrx_desched_ioctl(uint32_t fd, unsigned long request, unsigned long arg);
 
 /* The rule for `nr` (core/syscallbuf_abi.h), or null: never buffered. */
 RRX_HIDDEN const struct rrx_buffered_call* rrx_buffered_rule(long nr);

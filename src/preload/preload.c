@@ -162,9 +162,9 @@ static void init_thread(void) {
  * recording-only instruction (a call that does nothing in the replay). Its
  * result is not looked at, and rcx, r11 and the flags are left the same
  * either way. */
-void rrx_desched_ioctl(uint32_t fd, unsigned long request) {
+void rrx_desched_ioctl(uint32_t fd, unsigned long request, unsigned long arg) {
   register long rax __asm__("rax") = 16; /* ioctl */
-  register long rdx __asm__("rdx") = 0;
+  register long rdx __asm__("rdx") = (long)arg;
   __asm__ volatile("call *%[insn]\n\t"
                    "xorl %%ecx, %%ecx\n\t"
                    "xorl %%r11d, %%r11d"

@@ -32,7 +32,7 @@ perf_event_attr desched_attr() {
   attr.type = PERF_TYPE_SOFTWARE;
   attr.config = PERF_COUNT_SW_CONTEXT_SWITCHES;
   attr.sample_period = 1;  // every switch overflows: a signal
-  attr.disabled = 1;       // armed by the library around a call that may block
+  attr.disabled = 1;       // armed by the library around a call that may block (PERF_EVENT_IOC_REFRESH 1)
   return attr;
 }
 
@@ -55,7 +55,8 @@ DeschedProbe probe_in_this_thread() {
   if (fd < 0) return DeschedProbe::Refused;
   UniqueFd owned(fd);
   if (!set_signal_owner(fd, static_cast<pid_t>(::syscall(SYS_gettid)))) return DeschedProbe::Refused;
-  if (::ioctl(fd, PERF_EVENT_IOC_ENABLE, 0) != 0) return DeschedProbe::Refused;
+  // Armed as the library arms it: until the first overflow, which disables it.
+  if (::ioctl(fd, PERF_EVENT_IOC_REFRESH, 1) != 0) return DeschedProbe::Refused;
   timespec nap{0, 1000000};  // 1 ms: the thread sleeps, a context switch
   ::nanosleep(&nap, nullptr);
   ::ioctl(fd, PERF_EVENT_IOC_DISABLE, 0);
@@ -168,7 +169,8 @@ void disarm(const DeschedEvent& ev) {
 }
 
 bool is_desched_signal(const siginfo_t& si, const DeschedEvent& ev) {
-  return si.si_signo == RRX_DESCHED_SIGNAL && si.si_code == POLL_IN && ev.ctl && si.si_fd == ev.ctl->get();
+  return si.si_signo == RRX_DESCHED_SIGNAL && (si.si_code == POLL_HUP || si.si_code == POLL_IN) && ev.ctl &&
+         si.si_fd == ev.ctl->get();
 }
 
 bool remake_interrupted_call(user_regs_struct& r, uint16_t nr) {
@@ -182,22 +184,16 @@ bool remake_interrupted_call(user_regs_struct& r, uint16_t nr) {
   return true;
 }
 
-bool wait_for_desched_pending(pid_t tid, int max_us) {
+bool only_desched_signal_pending(pid_t tid) {
   const uint64_t bit = uint64_t{1} << (RRX_DESCHED_SIGNAL - 1);
-  const std::string path = "/proc/" + std::to_string(tid) + "/status";
-  for (int waited = 0;; waited += 20) {
-    std::ifstream in(path);
-    std::string line;
-    while (std::getline(in, line)) {
-      if (line.rfind("SigPnd:", 0) == 0) {
-        if (std::strtoull(line.c_str() + 7, nullptr, 16) & bit) return true;
-        break;
-      }
-    }
-    if (waited >= max_us) return false;
-    timespec tick{0, 20000};
-    ::nanosleep(&tick, nullptr);
+  std::ifstream in("/proc/" + std::to_string(tid) + "/status");
+  std::string line;
+  uint64_t thread = 0, shared = 0;
+  while (std::getline(in, line)) {
+    if (line.rfind("SigPnd:", 0) == 0) thread = std::strtoull(line.c_str() + 7, nullptr, 16);
+    if (line.rfind("ShdPnd:", 0) == 0) shared = std::strtoull(line.c_str() + 7, nullptr, 16);
   }
+  return thread == bit && shared == 0;
 }
 
 int64_t fd_closed_by(int64_t nr, const uint64_t args[6]) {

@@ -53,7 +53,8 @@ int open_desched_event(Task& t, pid_t tgid, int at_fd, DeschedEvent& ev, std::ve
 // Stops the event counting (rrx's ioctl, no stop of the thread).
 void disarm(const DeschedEvent& ev);
 
-// The signal is the event's (not the program's own RRX_DESCHED_SIGNAL).
+// The signal is the event's (not the program's own RRX_DESCHED_SIGNAL):
+// POLL_HUP for the overflow that disabled it, POLL_IN for any after it.
 bool is_desched_signal(const siginfo_t& si, const DeschedEvent& ev);
 
 // At a stop of a thread inside its armed window: when the call at the
@@ -63,10 +64,9 @@ bool is_desched_signal(const siginfo_t& si, const DeschedEvent& ev);
 // when the call was not interrupted (it completed, or is still to be made).
 bool remake_interrupted_call(user_regs_struct& r, uint16_t nr);
 
-// Waits up to `max_us` for RRX_DESCHED_SIGNAL to be pending for thread
-// `tid` (the one its own stop raised: the event still counted the switch into
-// it). True when it is: resuming the thread stops it again with it first.
-bool wait_for_desched_pending(pid_t tid, int max_us);
+// True when RRX_DESCHED_SIGNAL is the only signal pending for thread `tid`
+// (and its process): what interrupted its call was rrx's own signal.
+bool only_desched_signal_pending(pid_t tid);
 
 // The fd that call `nr` with `args` would close (close, dup2's and dup3's
 // target), or -1: rrx refuses it with EBADF when that is a desched event's.

@@ -208,7 +208,6 @@ struct TaskState {
   int desched_inherited = -1;
   bool desched_step = false;
   bool desched_call = false;
-  bool desched_stale = false;  // the signal its last desched stop raised is still to come
   bool vfork_child = false;            // shares its parent's memory until it execs: its sites are not patched
   pid_t parent_tgid = 0;               // the process that forked its process (0: rrx, for the first one)
   // Ptrace emulation (ptrace_emulation.h): its registers when it entered
@@ -1137,7 +1136,7 @@ void Recorder::on_syscall_stop(TaskState& ts) {
       // fully: its every stop would be a context switch, so the event is
       // never armed (the arm is skipped) and the call that may block is
       // taken over at its entry below.
-      if (info.entry.args[1] == RRX_PERF_EVENT_IOC_ENABLE) {
+      if (info.entry.args[1] == RRX_PERF_EVENT_IOC_REFRESH) {
         user_regs_struct r = ts.task->regs();
         r.orig_rax = static_cast<uint64_t>(-1);
         ts.task->set_regs(r);
@@ -1294,16 +1293,6 @@ bool Recorder::is_desched_fd(pid_t tgid, uint64_t fd) const {
 bool Recorder::on_desched_signal(TaskState& ts, const siginfo_t& si) {
   if (!ts.desched.open() || !is_desched_signal(si, ts.desched)) return false;
   disarm(ts.desched);
-  if (ts.desched_stale) {
-    ts.desched_stale = false;  // the one the previous stop raised: the event was already disabled
-  } else {
-    // The switch into this stop was counted too (the event was still
-    // enabled): its signal comes from the kernel's irq work within
-    // microseconds. Resumed once it is pending, the thread stops for it
-    // right away, before its call is made again, and never later, inside
-    // the call (which it would interrupt).
-    ts.desched_stale = wait_for_desched_pending(ts.task->tid(), 2000);
-  }
   if (!take_over_interrupted_call(ts)) resume(ts, 0);
   return true;
 }
@@ -1317,7 +1306,15 @@ bool Recorder::take_over_interrupted_call(TaskState& ts) {
   if (!h || !h->desched_armed) return false;
   disarm(ts.desched);
   user_regs_struct r = ts.task->regs();
-  if (remake_interrupted_call(r, h->desched_nr)) ts.task->set_regs(r);
+  if (remake_interrupted_call(r, h->desched_nr)) {
+    ts.task->set_regs(r);
+  } else if (r.rip == RRX_UNTRACED_IP) {
+    // The call completed (the thread was only preempted, often by rrx
+    // itself, woken by the thread its write woke): the library records it
+    // as usual. One stop.
+    resume(ts, 0);
+    return true;
+  }
   ts.desched_step = true;
   resume(ts, 0);
   return true;
@@ -1716,6 +1713,18 @@ void Recorder::on_syscall_exit(TaskState& ts, const KernelSyscallInfo& info) {
     resume(ts);
     return;
   }
+  const int64_t rval = info.exit.rval;
+  if (ts.desched_call && (rval == -512 || rval == -513 || rval == -514 || rval == -516) &&
+      only_desched_signal_pending(ts.task->tid())) {
+    // A late signal of the thread's own desched event (rrx's, never
+    // delivered) interrupted the call rrx took over: no event, as for a
+    // wait rrx interrupted. It is made again after that signal's stop and
+    // taken over there (its SyscallEntry event, if written, stands for both).
+    ts.desched_call = false;
+    p = PendingSyscall{};
+    resume(ts);
+    return;
+  }
   ts.at_syscall_boundary = true;
   ts.boundary_ip = info.instruction_pointer;
   if (p.desc && p.desc->special == sys::Special::Execve && info.exit.rval == 0) {
@@ -1819,7 +1828,8 @@ void Recorder::on_syscall_exit(TaskState& ts, const KernelSyscallInfo& info) {
   if (p.output != 0 && !is_error) {
     flags |= trace::kSyscallToOutput | (p.output == 2 ? trace::kSyscallToStderr : trace::kSyscallToStdout);
   }
-  if (ts.desched_call) {  // (a call of the library's, made from the rrx page: no site to patch)
+  const bool taken_over = ts.desched_call;  // (a call of the library's, made from the rrx page: no site to patch)
+  if (ts.desched_call) {
     ts.desched_call = false;
     if (ret == -512 || ret == -513 || ret == -514 || ret == -516) {
       // Interrupted: the kernel makes it again from the untraced
@@ -1841,7 +1851,7 @@ void Recorder::on_syscall_exit(TaskState& ts, const KernelSyscallInfo& info) {
                                 maps.name, static_cast<uint64_t>(ret), p.args[1], maps.offset);
   }
   if (options_.syscallbuf && p.desc && (p.desc->flags & sys::kBuffered) && !p.refused && !p.seccomp_verdict &&
-      !(flags & trace::kSyscallInterrupted) && !in_preload_code(ts.tgid, info.instruction_pointer)) {
+      !(flags & trace::kSyscallInterrupted) && !taken_over) {
     patch_site(ts, info.instruction_pointer);
   }
   p = PendingSyscall{};
