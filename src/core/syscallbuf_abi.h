@@ -124,8 +124,7 @@ struct rrx_buffer_header {
   uint32_t replay_end;   /* replay only: records below this offset were put there by the replayer */
   uint8_t desched_armed; /* the library: 1 from before it arms the desched event to after it disarms it;
                             the call in flight is the record at bytes_used (nr and args written, not published) */
-  uint8_t desched_taken; /* the recorder: 1 when it made that call a traced one (a memory write of the call's
-                            event, so the replay writes it too); the library clears it and publishes nothing */
+  uint8_t reserved;      /* 0 */
   uint16_t desched_nr;   /* the library: the number of the call in flight while desched_armed */
 };
 #define RRX_BUFFER_MAGIC 0x42585252u /* "RRXB" */
@@ -370,21 +369,27 @@ struct rrx_process_state {
  *   desched_nr = the call's number, desched_armed = 1, arm (PERF_EVENT_IOC_REFRESH 1, from the
  *   recording-only instruction: the first switch disables the event again, so the stop that follows
  *   raises no second signal), the call, disarm (PERF_EVENT_IOC_DISABLE), desched_armed = 0;
- *   if desched_taken: clear it, publish nothing (the call is a traced event);
+ *   if the call returned RRX_DESCHED_GIVEN_BACK: publish nothing and make the call traced, as the
+ *   library makes any call it does not buffer (at the patched site's own syscall instruction, on the
+ *   program's stack, or from the traced instruction for C callers);
  *   else publish the record as for any buffered call.
  * When the thread is switched out inside that window (it blocked, or was
  * preempted), the kernel signals it with RRX_DESCHED_SIGNAL, which the
  * recorder always suppresses (the program never sees it). The recorder
- * disables the event, remakes an interrupted call from the untraced
- * instruction, and resumes to the next syscall entry: the may-block call
- * (restarted or not yet made) is then recorded as an ordinary traced call
- * (the other threads run while it waits) and sets desched_taken at its exit;
- * any other entry (the disarm) means the call completed: a spurious
- * deschedule, which cost one or two stops. Records published before the
- * call are taken at that stop, so the events keep their order. The replay
- * makes the same calls: the arm and disarm do nothing there, and the
- * recorded traced event answers the call (and writes desched_taken). */
+ * disables the event and, when the call was interrupted (or, resumed to
+ * its entry, had not been made yet: it is then skipped), makes it return
+ * RRX_DESCHED_GIVEN_BACK, recorded as an event of its own (a syscall event
+ * at the untraced instruction with that result): the call is then made
+ * again as an ordinary traced call, where the other threads run while it
+ * waits and a signal handler runs on the program's own stack. A call that
+ * completed (a spurious deschedule: the thread was only preempted) is
+ * recorded in the buffer as usual, at the cost of one stop. Records
+ * published before the call are taken at that stop, so the events keep
+ * their order. The replay makes the same calls: the arm and disarm do
+ * nothing there, and the recorded event answers RRX_DESCHED_GIVEN_BACK. */
 #define RRX_DESCHED_SIGNAL 16 /* SIGSTKFLT: unused by Linux and by programs */
+/* What a call the recorder took back returns: no syscall returns it (errors are -4095..-1). */
+#define RRX_DESCHED_GIVEN_BACK (-4096l)
 #define RRX_DESCHED_MIN_FD 900u /* the event's fd is the lowest free one from here */
 #define RRX_PERF_EVENT_IOC_DISABLE 0x2401u
 #define RRX_PERF_EVENT_IOC_REFRESH 0x2402u /* with 1: enabled until its first overflow, which disables it */

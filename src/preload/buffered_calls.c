@@ -82,8 +82,9 @@ long rrx_record_call(struct rrx_buffer_header* h, const struct rrx_buffered_call
   long ret;
   if (desched) {
     /* A call that may block, made with the desched event armed: when the
-     * thread is switched out in it, the recorder makes it a traced call and
-     * says so in desched_taken (core/syscallbuf_abi.h, "Desched"). */
+     * thread is switched out in it, the recorder gives it back
+     * (RRX_DESCHED_GIVEN_BACK), to be made traced (core/syscallbuf_abi.h,
+     * "Desched"). */
     h->desched_nr = (uint16_t)nr;
     __asm__ volatile("" ::: "memory");
     h->desched_armed = 1;
@@ -93,10 +94,7 @@ long rrx_record_call(struct rrx_buffer_header* h, const struct rrx_buffered_call
     rrx_desched_ioctl(desched - 1, RRX_PERF_EVENT_IOC_DISABLE, 0);
     __asm__ volatile("" ::: "memory");
     h->desched_armed = 0;
-    if (h->desched_taken) {
-      h->desched_taken = 0;
-      return ret; /* an event of its own: no record */
-    }
+    if (ret == RRX_DESCHED_GIVEN_BACK) return ret; /* no record: the caller makes it traced */
   } else {
     ret = rrx_untraced_syscall(nr, args);
   }

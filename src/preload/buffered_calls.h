@@ -28,9 +28,9 @@ RRX_HIDDEN int rrx_may_buffer(struct rrx_buffer_header* h, const struct rrx_buff
                               uint32_t desched);
 /* Makes the call untraced and records it with the memory it wrote; traced
  * instead when the record would not fit (then empties the buffer). With
- * `desched` (1 + the event's fd), the call is made with the event armed, and
- * records nothing when the recorder took it over (core/syscallbuf_abi.h,
- * "Desched"). Returns rax. */
+ * `desched` (1 + the event's fd), the call is made with the event armed; it
+ * returns RRX_DESCHED_GIVEN_BACK, recording nothing, when it blocked: the
+ * caller makes it traced (core/syscallbuf_abi.h, "Desched"). Returns rax. */
 RRX_HIDDEN long rrx_record_call(struct rrx_buffer_header* h, const struct rrx_buffered_call* c, const uint64_t args[6],
                                 uint32_t desched);
 /* After the call, buffered or not: what the library's own state learns (close). */

@@ -145,7 +145,7 @@ static void init_thread(void) {
   h->bytes_used = 0;
   h->replay_end = 0;
   h->desched_armed = 0;
-  h->desched_taken = 0;
+  h->reserved = 0;
   h->desched_nr = 0;
   if (traced_syscall(RRX_CALL_INIT_BUFFER, p, RRX_BUFFER_BYTES, RRX_SYSCALLBUF_VERSION, 0, 0, 0) != 0) {
     traced_syscall(NR_munmap, p, size, 0, 0, 0, 0);
@@ -194,8 +194,8 @@ __attribute__((visibility("hidden"))) long hook_impl(long nr, long a0, long a1, 
   const uint64_t args[6] = {(uint64_t)a0, (uint64_t)a1, (uint64_t)a2, (uint64_t)a3, (uint64_t)a4, (uint64_t)a5};
   struct rrx_buffer_header* h = (struct rrx_buffer_header*)tl.buffer;
   int how = rrx_may_buffer(h, c, args, tl.desched);
-  long ret = how ? rrx_record_call(h, c, args, how == RRX_BUFFER_DESCHED ? tl.desched : 0)
-                 : traced_syscall(nr, a0, a1, a2, a3, a4, a5);
+  long ret = how ? rrx_record_call(h, c, args, how == RRX_BUFFER_DESCHED ? tl.desched : 0) : RRX_DESCHED_GIVEN_BACK;
+  if (ret == RRX_DESCHED_GIVEN_BACK) ret = traced_syscall(nr, a0, a1, a2, a3, a4, a5); /* (or it blocked) */
   rrx_after_call(c, args);
   tl.locked = 0;
   return ret;
@@ -221,6 +221,12 @@ __attribute__((visibility("hidden"))) long hook_entry_impl(long nr, long a0, lon
     return nr;
   }
   long ret = rrx_record_call(h, c, args, how == RRX_BUFFER_DESCHED ? tl.desched : 0);
+  if (ret == RRX_DESCHED_GIVEN_BACK) {
+    /* It blocked: made at the site's own syscall instruction, traced. */
+    tl.locked = 0;
+    tl.raw = 1;
+    return nr;
+  }
   rrx_after_call(c, args);
   tl.locked = 0;
   return ret;

@@ -173,27 +173,11 @@ bool is_desched_signal(const siginfo_t& si, const DeschedEvent& ev) {
          si.si_fd == ev.ctl->get();
 }
 
-bool remake_interrupted_call(user_regs_struct& r, uint16_t nr) {
+bool interrupted_at_untraced(const user_regs_struct& r) {
   if (r.rip != RRX_UNTRACED_IP) return false;
   const int64_t rax = static_cast<int64_t>(r.rax);
   // -ERESTARTSYS, -ERESTARTNOINTR, -ERESTARTNOHAND, -ERESTART_RESTARTBLOCK, -EINTR
-  if (rax != -512 && rax != -513 && rax != -514 && rax != -516 && rax != -EINTR) return false;
-  r.rax = nr;
-  r.rip = RRX_UNTRACED_IP - 2;
-  r.orig_rax = static_cast<uint64_t>(-1);
-  return true;
-}
-
-bool only_desched_signal_pending(pid_t tid) {
-  const uint64_t bit = uint64_t{1} << (RRX_DESCHED_SIGNAL - 1);
-  std::ifstream in("/proc/" + std::to_string(tid) + "/status");
-  std::string line;
-  uint64_t thread = 0, shared = 0;
-  while (std::getline(in, line)) {
-    if (line.rfind("SigPnd:", 0) == 0) thread = std::strtoull(line.c_str() + 7, nullptr, 16);
-    if (line.rfind("ShdPnd:", 0) == 0) shared = std::strtoull(line.c_str() + 7, nullptr, 16);
-  }
-  return thread == bit && shared == 0;
+  return rax == -512 || rax == -513 || rax == -514 || rax == -516 || rax == -EINTR;
 }
 
 int64_t fd_closed_by(int64_t nr, const uint64_t args[6]) {

@@ -57,16 +57,10 @@ void disarm(const DeschedEvent& ev);
 // POLL_HUP for the overflow that disabled it, POLL_IN for any after it.
 bool is_desched_signal(const siginfo_t& si, const DeschedEvent& ev);
 
-// At a stop of a thread inside its armed window: when the call at the
-// untraced instruction was interrupted (-ERESTART*, -EINTR), the registers
-// that make it again from that instruction with number `nr` (the kernel's
-// own restart is turned off: it would restart a restart_syscall). False
-// when the call was not interrupted (it completed, or is still to be made).
-bool remake_interrupted_call(user_regs_struct& r, uint16_t nr);
-
-// True when RRX_DESCHED_SIGNAL is the only signal pending for thread `tid`
-// (and its process): what interrupted its call was rrx's own signal.
-bool only_desched_signal_pending(pid_t tid);
+// At a stop of a thread inside its armed window: whether the call at the
+// untraced instruction was interrupted (-ERESTART*, -EINTR: it blocked).
+// False when it completed, or is still to be made.
+bool interrupted_at_untraced(const user_regs_struct& r);
 
 // The fd that call `nr` with `args` would close (close, dup2's and dup3's
 // target), or -1: rrx refuses it with EBADF when that is a desched event's.

@@ -203,11 +203,11 @@ struct TaskState {
   // Desched (desched.h): its context-switch event; for a new process, the
   // number its parent thread's event has in its fd table (replaced at its
   // first stop); after a desched stop, resumed to the next syscall entry;
-  // the traced call in progress is a buffered call rrx took over.
+  // the call in progress (skipped) is given back at its exit.
   DeschedEvent desched;
   int desched_inherited = -1;
   bool desched_step = false;
-  bool desched_call = false;
+  bool desched_give_back = false;
   bool vfork_child = false;            // shares its parent's memory until it execs: its sites are not patched
   pid_t parent_tgid = 0;               // the process that forked its process (0: rrx, for the first one)
   // Ptrace emulation (ptrace_emulation.h): its registers when it entered
@@ -242,6 +242,8 @@ class Recorder : private PtraceHost {
   // Desched (desched.h).
   bool on_desched_signal(TaskState& ts, const siginfo_t& si);
   bool take_over_interrupted_call(TaskState& ts);
+  void give_back(TaskState& ts, int64_t nr, const uint64_t args[6]);
+  void skip_to_give_back(TaskState& ts, const KernelSyscallInfo& info);
   std::optional<rrx_buffer_header> buffer_header(TaskState& ts);
   bool is_desched_fd(pid_t tgid, uint64_t fd) const;
   DeschedProbe desched_ = DeschedProbe::TurnedOff;  // the probe's answer (--syscallbuf only)
@@ -1104,12 +1106,10 @@ void Recorder::on_syscall_stop(TaskState& ts) {
       // Resumed from a desched stop to this entry (desched.h).
       auto h = info.instruction_pointer == RRX_UNTRACED_IP ? buffer_header(ts) : std::nullopt;
       if (h && h->desched_armed) {
-        // The call that may block, made again (or for the first time) with
-        // its event disabled: an ordinary traced call, which may wait while
-        // the others run.
+        // The call that may block, not made yet (the thread was switched
+        // out before it): skipped, and given back at its exit.
         ts.desched_step = false;
-        ts.desched_call = true;
-        on_syscall_entry(ts, info);
+        skip_to_give_back(ts, info);
         return;
       }
       if (h) {
@@ -1148,8 +1148,9 @@ void Recorder::on_syscall_stop(TaskState& ts) {
     if (ts.buffer && info.instruction_pointer == RRX_UNTRACED_IP) {
       if (ts.desched.open()) {
         if (auto h = buffer_header(ts); h && h->desched_armed) {
-          ts.desched_call = true;
-          on_syscall_entry(ts, info);
+          // (Traced fully, the event is never armed: the call that may
+          // block is given back, and made traced at once.)
+          skip_to_give_back(ts, info);
           return;
         }
       }
@@ -1167,6 +1168,15 @@ void Recorder::on_syscall_stop(TaskState& ts) {
     on_syscall_entry(ts, info);
   } else if (info.op == KernelSyscallInfo::kExit) {
     ts.in_syscall = false;
+    if (ts.desched_give_back) {
+      // (The skipped call left its arguments in their registers.)
+      ts.desched_give_back = false;
+      const user_regs_struct r = ts.task->regs();
+      const uint64_t args[6] = {r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9};
+      auto h = buffer_header(ts);
+      give_back(ts, h ? h->desched_nr : ts.pending.nr, args);
+      return;
+    }
     if (!started_ || ts.in_buffered_call) {
       ts.in_buffered_call = false;
       resume(ts);
@@ -1306,8 +1316,13 @@ bool Recorder::take_over_interrupted_call(TaskState& ts) {
   if (!h || !h->desched_armed) return false;
   disarm(ts.desched);
   user_regs_struct r = ts.task->regs();
-  if (remake_interrupted_call(r, h->desched_nr)) {
+  if (interrupted_at_untraced(r)) {
+    // It blocked: given back, to be made again traced.
+    const uint64_t args[6] = {r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9};
+    r.orig_rax = static_cast<uint64_t>(-1);  // (no restart of the kernel's)
     ts.task->set_regs(r);
+    give_back(ts, h->desched_nr, args);
+    return true;
   } else if (r.rip == RRX_UNTRACED_IP) {
     // The call completed (the thread was only preempted, often by rrx
     // itself, woken by the thread its write woke): the library records it
@@ -1318,6 +1333,38 @@ bool Recorder::take_over_interrupted_call(TaskState& ts) {
   ts.desched_step = true;
   resume(ts, 0);
   return true;
+}
+
+// The call of the library's that may block, at its untraced instruction's
+// entry (a thread resumed from a desched stop, or traced fully): skipped
+// (nr -1), given back at its exit stop.
+void Recorder::skip_to_give_back(TaskState& ts, const KernelSyscallInfo& info) {
+  ts.pending = PendingSyscall{};
+  ts.pending.nr = static_cast<int64_t>(info.entry.nr);
+  std::memcpy(ts.pending.args, info.entry.args, sizeof ts.pending.args);
+  user_regs_struct r = ts.task->regs();
+  r.orig_rax = static_cast<uint64_t>(-1);
+  ts.task->set_regs(r);
+  ts.desched_give_back = true;
+  resume(ts);
+}
+
+// The thread's call that may block returns RRX_DESCHED_GIVEN_BACK, an event
+// of its own (core/syscallbuf_abi.h, "Desched"): the library then makes it
+// traced, and the replay answers it from this event. The thread stands
+// after its untraced instruction.
+void Recorder::give_back(TaskState& ts, int64_t nr, const uint64_t args[6]) {
+  user_regs_struct r = ts.task->regs();
+  r.rax = static_cast<uint64_t>(RRX_DESCHED_GIVEN_BACK);
+  ts.task->set_regs(r);
+  ts.pending = PendingSyscall{};
+  ts.pending.nr = nr;
+  std::memcpy(ts.pending.args, args, sizeof ts.pending.args);
+  ts.pending.refused = true;  // (nothing ran: no bytes sent to digest)
+  append_syscall_event(ts, RRX_DESCHED_GIVEN_BACK, false, RRX_UNTRACED_IP, r.rsp, {}, 0);
+  ts.pending = PendingSyscall{};
+  ts.signals.left_kernel();
+  resume(ts);
 }
 
 // The name of a pending call: an int $0x80 call's from the i386 table.
@@ -1713,18 +1760,6 @@ void Recorder::on_syscall_exit(TaskState& ts, const KernelSyscallInfo& info) {
     resume(ts);
     return;
   }
-  const int64_t rval = info.exit.rval;
-  if (ts.desched_call && (rval == -512 || rval == -513 || rval == -514 || rval == -516) &&
-      only_desched_signal_pending(ts.task->tid())) {
-    // A late signal of the thread's own desched event (rrx's, never
-    // delivered) interrupted the call rrx took over: no event, as for a
-    // wait rrx interrupted. It is made again after that signal's stop and
-    // taken over there (its SyscallEntry event, if written, stands for both).
-    ts.desched_call = false;
-    p = PendingSyscall{};
-    resume(ts);
-    return;
-  }
   ts.at_syscall_boundary = true;
   ts.boundary_ip = info.instruction_pointer;
   if (p.desc && p.desc->special == sys::Special::Execve && info.exit.rval == 0) {
@@ -1828,21 +1863,6 @@ void Recorder::on_syscall_exit(TaskState& ts, const KernelSyscallInfo& info) {
   if (p.output != 0 && !is_error) {
     flags |= trace::kSyscallToOutput | (p.output == 2 ? trace::kSyscallToStderr : trace::kSyscallToStdout);
   }
-  const bool taken_over = ts.desched_call;  // (a call of the library's, made from the rrx page: no site to patch)
-  if (ts.desched_call) {
-    ts.desched_call = false;
-    if (ret == -512 || ret == -513 || ret == -514 || ret == -516) {
-      // Interrupted: the kernel makes it again from the untraced
-      // instruction (after a handler, if one runs): taken over again there.
-      ts.desched_step = true;
-    } else if (ts.buffer) {
-      // Done: the library records nothing for it (desched_taken, written
-      // by this event, so the replay writes it too).
-      const uint64_t at = ts.buffer->addr + offsetof(rrx_buffer_header, desched_taken);
-      const uint8_t one = 1;
-      if (ts.task->write_mem(at, &one, 1)) outputs.push_back(sys::Range{at, 1});
-    }
-  }
   append_syscall_event(ts, ret, is_error, info.instruction_pointer, info.stack_pointer, outputs,
                        flags, maps);
   if (random_insns_ && maps.mapped && p.desc && p.desc->special == sys::Special::Mmap && (p.args[2] & PROT_EXEC)) {
@@ -1851,7 +1871,7 @@ void Recorder::on_syscall_exit(TaskState& ts, const KernelSyscallInfo& info) {
                                 maps.name, static_cast<uint64_t>(ret), p.args[1], maps.offset);
   }
   if (options_.syscallbuf && p.desc && (p.desc->flags & sys::kBuffered) && !p.refused && !p.seccomp_verdict &&
-      !(flags & trace::kSyscallInterrupted) && !taken_over) {
+      !(flags & trace::kSyscallInterrupted)) {
     patch_site(ts, info.instruction_pointer);
   }
   p = PendingSyscall{};
@@ -1939,7 +1959,7 @@ void Recorder::on_exec(TaskState& ts, pid_t former_tid) {
   ts.desched = DeschedEvent{};  // (its fd was close-on-exec)
   spare_desched_fds_.erase(ts.tgid);
   ts.desched_inherited = -1;
-  ts.desched_step = ts.desched_call = false;
+  ts.desched_step = ts.desched_give_back = false;
   ts.vfork_child = false;
   site_patches_.forget(ts.tgid);
   task.reopen_mem();

@@ -2,9 +2,10 @@
 # Buffered calls that may block, under the desched event (rrx record
 # --syscallbuf where the start-up probe finds that a context-switch perf event
 # counts: as root here): reads of pipes and sockets, futex waits, poll and
-# epoll_wait with a timeout are buffered, and a call that blocks is taken over
-# as a traced call while the other threads (and a child process with its own
-# event) run. No hang, identical replay. RRX_DESCHED=0 forces the checked
+# epoll_wait with a timeout are buffered, and a call that blocks is given back
+# and made traced while the other threads (and a child process with its own
+# event) run; a signal handler that runs meanwhile runs on the program's stack
+# (tests/e2e/signals.sh under --syscallbuf: SA_RESTART of a blocked read). No hang, identical replay. RRX_DESCHED=0 forces the checked
 # fallback (what an unprivileged user gets with perf_event_paranoid 2): the
 # same programs, replayed the same; `rrx info` says which was used.
 set -euo pipefail
@@ -25,9 +26,9 @@ if [[ -f $T/trace ]]; then
   rrx_run "$WORK/all.dump" dump "$T"
   rrx_run "$WORK/all.json" dump --json "$T"
   D=$WORK/all.dump.out J=$WORK/all.json.out
-  # count PATTERN: JSON events that match. A call taken over is an event
-  # of its own (not buffered) whose memory writes include the buffer
-  # header's desched_taken byte: one more than the call's own.
+  # count PATTERN: JSON events that match. A call that blocked was given
+  # back (an event of its own that returns -4096, RRX_DESCHED_GIVEN_BACK)
+  # and made again traced.
   count() { grep -cE "$1" "$J" || true; }
   if ((desched)); then
     check "info: blocking calls: desched event" grep -q '^blocking calls: desched event' "$WORK/all.info.out"
@@ -36,20 +37,20 @@ if [[ -f $T/trace ]]; then
     n=$(count '"name":"read",.*= 1 \(buffered\)')
     check "pipe reads that found data are buffered (got $n)" test "$n" -ge 15
     check "no FIONREAD check is made" bash -c "! grep -q 'FIONREAD' '$D'"
-    n=$(count '"flags":0,.*"mem_writes":2,"name":"read",.*= 4"')
-    check "blocked reads were taken over (got $n)" test "$n" -ge 10
-    n=$(count '"flags":0,.*"mem_writes":1,"name":"futex",.*FUTEX_WAIT')
-    check "blocked futex waits were taken over (got $n)" test "$n" -ge 5
-    n=$(count '"flags":0,.*"mem_writes":2,"name":"poll",')
-    check "blocked polls were taken over (got $n)" test "$n" -ge 5
-    n=$(count '"flags":0,.*"mem_writes":2,"name":"epoll_wait",')
-    check "blocked epoll_waits were taken over (got $n)" test "$n" -ge 5
-    check "the timed-out poll was taken over" grep -qE '"mem_writes":2,"name":"poll",.*, 5\) = 0"' "$J"
+    n=$(count '"name":"read",.*"ret":-4096,')
+    check "blocked reads were given back (got $n)" test "$n" -ge 10
+    n=$(count '"name":"futex",.*"ret":-4096,')
+    check "blocked futex waits were given back (got $n)" test "$n" -ge 5
+    n=$(count '"name":"poll",.*"ret":-4096,')
+    check "blocked polls were given back (got $n)" test "$n" -ge 5
+    n=$(count '"name":"epoll_wait",.*"ret":-4096,')
+    check "blocked epoll_waits were given back (got $n)" test "$n" -ge 5
+    check "the timed-out poll was given back" grep -qE '"args":\[[0-9]+,1,5,.*"name":"poll",.*"ret":-4096,' "$J"
     check "each thread asks for its desched fd" test "$(grep -c 'rrx_desched_fd() = 9' "$D")" -ge 6
-    # The forked child's blocked reads are taken over too (its own event, not its parent's).
+    # The forked child's blocked reads are given back too (its own event, not its parent's).
     main=$(grep -m1 -o '"pid":[0-9]*' "$J")
-    n=$(grep -E '"flags":0,.*"mem_writes":2,"name":"read",.*= 4"' "$J" | grep -vc "$main" || true)
-    check "the child process's blocked reads were taken over (got $n)" test "$n" -ge 5
+    n=$(grep -E '"name":"read",.*"ret":-4096,' "$J" | grep -vc "$main" || true)
+    check "the child process's blocked reads were given back (got $n)" test "$n" -ge 5
   else
     check "info: blocking calls: checked" grep -q '^blocking calls: checked' "$WORK/all.info.out"
   fi
@@ -66,11 +67,11 @@ if [[ -f $T/trace ]]; then
   rrx_run "$WORK/checked.dump" dump "$T"
   check "RRX_DESCHED=0: no desched fd" grep -q 'rrx_desched_fd() = -1 ENOSYS' "$WORK/checked.dump.out"
   rrx_run "$WORK/checked.json" dump --json "$T"
-  check "RRX_DESCHED=0: no call taken over" bash -c "! grep -qE '\"mem_writes\":2,\"name\":\"read\",.*= 4\"' '$WORK/checked.json.out'"
+  check "RRX_DESCHED=0: no call given back" bash -c "! grep -q '\"ret\":-4096,' '$WORK/checked.json.out'"
 fi
 
 # A reader that blocks every signal (the desched signal too): its blocked
-# reads are still taken over, when rrx preempts the thread (after its time
+# reads are still given back, when rrx preempts the thread (after its time
 # slice), instead of stopping the tree.
 rr_check masked --stdout-has "masked ping-pong: sum 1600" --record-arg --syscallbuf -- "$P" masked
 

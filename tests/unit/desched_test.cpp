@@ -67,25 +67,22 @@ TEST_CASE("desched: the probe's answer follows the privilege, and RRX_DESCHED=0 
   ::unsetenv("RRX_DESCHED");
 }
 
-TEST_CASE("desched: a call interrupted at the untraced instruction is made again from it, with the library's number") {
+TEST_CASE("desched: a call interrupted at the untraced instruction blocked; one that returned or is still to be made did not") {
   user_regs_struct r{};
-  r.rip = RRX_UNTRACED_IP;
-  r.orig_rax = 219;  // restart_syscall: the kernel had restarted it once already
+  r.orig_rax = 219;  // (restart_syscall: the kernel had restarted it once already)
   for (int64_t code : {-512, -513, -514, -516, -EINTR}) {
     r.rax = static_cast<uint64_t>(code);
     r.rip = RRX_UNTRACED_IP;
-    REQUIRE(record::remake_interrupted_call(r, 7 /* poll */));
-    CHECK(r.rax == 7);
-    CHECK(r.rip == RRX_UNTRACED_IP - 2);
-    CHECK(r.orig_rax == static_cast<uint64_t>(-1));  // no restart of the kernel's on top
+    CHECK(record::interrupted_at_untraced(r));
   }
-  // It completed (a result), or the stop is elsewhere (the call is still to be made): nothing to do.
   r.rip = RRX_UNTRACED_IP;
   r.rax = 5;
-  CHECK_FALSE(record::remake_interrupted_call(r, 0));
+  CHECK_FALSE(record::interrupted_at_untraced(r));
   r.rax = static_cast<uint64_t>(-EAGAIN);
-  CHECK_FALSE(record::remake_interrupted_call(r, 0));
-  r.rip = RRX_RECORDING_ONLY_IP;
+  CHECK_FALSE(record::interrupted_at_untraced(r));
+  r.rip = RRX_RECORDING_ONLY_IP;  // at the arm's return: the call is still to be made
   r.rax = static_cast<uint64_t>(-512);
-  CHECK_FALSE(record::remake_interrupted_call(r, 0));
+  CHECK_FALSE(record::interrupted_at_untraced(r));
+  // No syscall returns what a given-back call returns.
+  CHECK(RRX_DESCHED_GIVEN_BACK < -4095);
 }
