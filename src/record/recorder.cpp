@@ -243,6 +243,8 @@ class Recorder : private PtraceHost {
   bool on_desched_signal(TaskState& ts, const siginfo_t& si);
   bool take_over_interrupted_call(TaskState& ts);
   void give_back(TaskState& ts, int64_t nr, const uint64_t args[6]);
+  template <typename F>
+  bool killed_during(TaskState& ts, F&& f);
   void skip_to_give_back(TaskState& ts, const KernelSyscallInfo& info);
   std::optional<rrx_buffer_header> buffer_header(TaskState& ts);
   bool is_desched_fd(pid_t tgid, uint64_t fd) const;
@@ -1276,6 +1278,24 @@ void Recorder::flush_buffer(TaskState& ts) {
   }
 }
 
+// Runs `f` (remote calls in the thread); true when a SIGKILL ended the
+// thread meanwhile (remote_syscall took its death): its death is handled
+// here, and `ts` may be gone.
+template <typename F>
+bool Recorder::killed_during(TaskState& ts, F&& f) {
+  try {
+    f();
+    return false;
+  } catch (const Error&) {
+    errno = 0;
+    if (::ptrace(PTRACE_PEEKUSER, ts.task->tid(), nullptr, nullptr) != -1 || errno != ESRCH) throw;
+  }
+  WaitStatus w{WaitStatus::Kind::Killed};
+  w.sig = SIGKILL;
+  on_death(ts, w);
+  return true;
+}
+
 // The header of the thread's syscall buffer, or nothing (none, or unreadable).
 std::optional<rrx_buffer_header> Recorder::buffer_header(TaskState& ts) {
   rrx_buffer_header h;
@@ -1829,7 +1849,9 @@ void Recorder::on_syscall_exit(TaskState& ts, const KernelSyscallInfo& info) {
         at = spare->second.back();
         spare->second.pop_back();
       }
-      p.emulated_ret = open_desched_event(*ts.task, ts.tgid, at, ts.desched, &arrived);
+      if (killed_during(ts, [&] { p.emulated_ret = open_desched_event(*ts.task, ts.tgid, at, ts.desched, &arrived); })) {
+        return;
+      }
       ts.held_signals.insert(ts.held_signals.end(), arrived.begin(), arrived.end());
     }
     if (p.emulated_ret) {
@@ -2154,12 +2176,15 @@ void Recorder::on_trap_stop(TaskState& ts, int sig) {
     if (!group_stop) {  // a new task (it may also join a group-stop in progress)
       if (ts.desched_inherited >= 0) {
         std::vector<siginfo_t> arrived;
-        if (open_desched_event(*ts.task, ts.tgid, ts.desched_inherited, ts.desched, &arrived) < 0) {
-          // Not its parent's event: the library's arm fails (EBADF), and a
-          // call that blocks is taken over when rrx preempts the thread.
-          remote_syscall(*ts.task, RRX_PAGE_ADDR + 48, SYS_close, {static_cast<uint64_t>(ts.desched_inherited)},
-                         nullptr, &arrived);
-        }
+        bool died = killed_during(ts, [&] {
+          if (open_desched_event(*ts.task, ts.tgid, ts.desched_inherited, ts.desched, &arrived) < 0) {
+            // Not its parent's event: the library's arm fails (EBADF), and a
+            // call that blocks is given back when rrx preempts the thread.
+            remote_syscall(*ts.task, RRX_PAGE_ADDR + 48, SYS_close, {static_cast<uint64_t>(ts.desched_inherited)},
+                           nullptr, &arrived);
+          }
+        });
+        if (died) return;
         ts.desched_inherited = -1;
         ts.held_signals.insert(ts.held_signals.end(), arrived.begin(), arrived.end());
       }
