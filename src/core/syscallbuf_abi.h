@@ -122,8 +122,8 @@ struct rrx_buffer_header {
   uint32_t record_count; /* published records */
   uint32_t bytes_used;   /* published bytes of records */
   uint32_t replay_end;   /* replay only: records below this offset were put there by the replayer */
-  uint8_t desched_armed; /* the library: 1 from before it arms the desched event to after it disarms it;
-                            the call in flight is the record at bytes_used (nr and args written, not published) */
+  uint8_t desched_armed; /* the library: 1 from before it arms the desched event to after it disarms it
+                            ("Desched" below); the call in flight is desched_nr, its arguments in its registers */
   uint8_t reserved;      /* 0 */
   uint16_t desched_nr;   /* the library: the number of the call in flight while desched_armed */
 };

@@ -2,7 +2,8 @@
 // start-up probe that decides whether buffered calls that may block use a
 // per-thread context-switch event, each thread's event (opened in the
 // thread's fd table, with a copy in rrx's own that rrx disables it through),
-// and the register rule that remakes a call the thread was switched out in.
+// and the rule that tells a call the thread blocked in (given back) from one
+// it was only preempted in.
 #pragma once
 
 #include <signal.h>
