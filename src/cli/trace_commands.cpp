@@ -280,7 +280,10 @@ json header_json(const trace::TraceReader& reader, const TraceStatus& status) {
   for (auto o : h.getOptions()) opts[o.getKey().cStr()] = o.getValue().cStr();
   j["options"] = opts;
   // How the syscall buffer kept buffered calls from blocking (core/syscallbuf_abi.h).
-  if (opts.contains("syscallbuf") && opts["syscallbuf"] == "on") j["blocking_calls"] = "checked";
+  // (A trace from before the desched event says nothing: checked.)
+  if (opts.contains("syscallbuf") && opts["syscallbuf"] == "on") {
+    j["blocking_calls"] = opts.contains("blocking-calls") ? opts["blocking-calls"] : json("checked");
+  }
   j["events"] = reader.event_count();
   j["status"] = status.name;
   j["complete"] = status.name == "complete";
@@ -510,8 +513,13 @@ int info_trace(const std::string& trace, bool json_output) {
     std::cout << fmt::format("syscall buffer: on: {} syscalls recorded in-process (rrx record --syscallbuf)\n",
                              j["buffered_syscalls"].get<uint64_t>());
     // How the library keeps a buffered call from blocking the serialized tree
-    // (core/syscallbuf_abi.h): cheap checks of the fd before a read or write.
-    std::cout << "blocking calls: checked: reads and writes are buffered where they cannot block\n";
+    // (core/syscallbuf_abi.h): a context-switch event armed around the call
+    // ("Desched"), or cheap checks of the fd before a read or write.
+    if (j["blocking_calls"] == "desched") {
+      std::cout << "blocking calls: desched event: calls that may block are buffered, and taken over when they block\n";
+    } else {
+      std::cout << "blocking calls: checked: reads and writes are buffered where they cannot block\n";
+    }
   } else {
     std::cout << "syscall buffer: off: every syscall recorded through ptrace stops\n";
   }

@@ -300,9 +300,10 @@ constexpr NameEntry kNameList[] = {
     {468, "file_getattr"}, {469, "file_setattr"}, {470, "listns"},
     {RRX_CALL_INIT_BUFFER, "rrx_init_buffer"},  // rrx's own (core/syscallbuf_abi.h)
     {RRX_CALL_FD_INFO, "rrx_fd_info"},
+    {RRX_CALL_DESCHED_FD, "rrx_desched_fd"},
 };
 
-constexpr int kMaxNr = RRX_CALL_FD_INFO;
+constexpr int kMaxNr = RRX_CALL_DESCHED_FD;
 
 constexpr std::array<const char*, kMaxNr + 1> make_names() {
   std::array<const char*, kMaxNr + 1> names{};
@@ -1023,6 +1024,13 @@ struct R {
     for (uint32_t v : vs) r.d.buffered.values[r.d.buffered.value_count++] = v;
     return r;
   }
+  // Buffered also where `when` says it could block, when the thread has a
+  // desched event (RRX_DS_*: core/syscallbuf_abi.h, "Desched").
+  constexpr R desched(uint8_t how) const {
+    R r = *this;
+    r.d.buffered.desched = how;
+    return r;
+  }
   constexpr R fl(uint8_t f) const {
     R r = *this;
     r.d.flags |= f;
@@ -1038,14 +1046,14 @@ constexpr uint32_t kSockaddrCap = kSockaddrStorage;
 
 // clang-format off
 constexpr SyscallDesc kRows[] = {
-  R(0, "read", {Fd, OutPtr, Size}, E).ret(1, 2).fl(kBlock).buf(RRX_BW_FD_READ),
-  R(1, "write", {Fd, Ptr, Size}, E).sends(Sends::Buf, 1, 2).changes(FileChange::AtPosition, 0).fn(positioned_write_outputs).fl(kBlock).buf(RRX_BW_FD_WRITE),
+  R(0, "read", {Fd, OutPtr, Size}, E).ret(1, 2).fl(kBlock).buf(RRX_BW_FD_READ).desched(RRX_DS_YES),
+  R(1, "write", {Fd, Ptr, Size}, E).sends(Sends::Buf, 1, 2).changes(FileChange::AtPosition, 0).fn(positioned_write_outputs).fl(kBlock).buf(RRX_BW_FD_WRITE).desched(RRX_DS_YES),
   R(2, "open", {Path, OpenFlags, Mode}, E).changes(FileChange::Opened, -1).fl(kBlock).buf(RRX_BW_OPEN, 0, 1),  // blocks on a FIFO
   R(3, "close", {Fd}, E).buf(RRX_BW_ALWAYS).fl(kFdEpoch),
   R(4, "stat", {Path, OutPtr}, E).fixed(1, kStat).buf(RRX_BW_ALWAYS),
   R(5, "fstat", {Fd, OutPtr}, E).fixed(1, kStat).buf(RRX_BW_ALWAYS),
   R(6, "lstat", {Path, OutPtr}, E).fixed(1, kStat).buf(RRX_BW_ALWAYS),
-  R(7, "poll", {Ptr, UInt, Int}, E).argtimes(0, 1, kPollfd).fl(kBlock | kOutOnError).buf(RRX_BW_ZERO, 2),
+  R(7, "poll", {Ptr, UInt, Int}, E).argtimes(0, 1, kPollfd).fl(kBlock | kOutOnError).buf(RRX_BW_ZERO, 2).desched(RRX_DS_YES),
   R(8, "lseek", {Fd, Int, Whence}, E).buf(RRX_BW_ALWAYS),
   R(9, "mmap", {Ptr, Size, ProtFlags, MapFlags, Fd, Hex}, X).sp(Special::Mmap).fl(kMaps),
   R(10, "mprotect", {Ptr, Size, ProtFlags}, X).fl(kMaps),
@@ -1058,7 +1066,7 @@ constexpr SyscallDesc kRows[] = {
   R(17, "pread64", {Fd, OutPtr, Size, Int}, E).ret(1, 2).fl(kBlock).buf(RRX_BW_FD_READ),
   R(18, "pwrite64", {Fd, Ptr, Size, Int}, E).sends(Sends::Buf, 1, 2).changes(FileChange::AtOffset, 0, 3).fn(offset_write_outputs).buf(RRX_BW_FD_WRITE),
   R(19, "readv", {Fd, Ptr, Int}, E).iov(1, 2).fl(kBlock),
-  R(20, "writev", {Fd, Ptr, Int}, E).sends(Sends::Iovec, 1, 2).changes(FileChange::AtPosition, 0).fn(positioned_write_outputs).fl(kBlock).buf(RRX_BW_FD_WRITE),
+  R(20, "writev", {Fd, Ptr, Int}, E).sends(Sends::Iovec, 1, 2).changes(FileChange::AtPosition, 0).fn(positioned_write_outputs).fl(kBlock).buf(RRX_BW_FD_WRITE).desched(RRX_DS_YES),
   R(21, "access", {Path, AccessMode}, E).buf(RRX_BW_ALWAYS),
   R(22, "pipe", {OutPtr}, E).fixed(0, 8),
   R(23, "select", {Int, Ptr, Ptr, Ptr, Ptr}, E).fn(select_outputs).fl(kBlock | kOutOnError),
@@ -1240,7 +1248,7 @@ constexpr SyscallDesc kRows[] = {
   R(199, "fremovexattr", {Fd, Str}, E),
   R(200, "tkill", {Int, Signal}, E),
   R(201, "time", {OutPtr}, E).fixed(0, 8).buf(RRX_BW_ALWAYS),
-  R(202, "futex", {Ptr, FutexOp, UInt, Ptr, Ptr, UInt}, E).fn(futex_outputs).fl(kBlock | kOutOnError).buf(RRX_BW_ARG_EQ, 1, 0x7fu, 1 /* FUTEX_WAKE */),
+  R(202, "futex", {Ptr, FutexOp, UInt, Ptr, Ptr, UInt}, E).fn(futex_outputs).fl(kBlock | kOutOnError).buf(RRX_BW_ARG_EQ, 1, 0x7fu, 1 /* FUTEX_WAKE */).desched(RRX_DS_FUTEX_WAIT),
   R(203, "sched_setaffinity", {Int, Size, Ptr}, E),
   R(204, "sched_getaffinity", {Int, Size, OutPtr}, E).ret(2, 1),
   R(205, "set_thread_area", {Ptr}, X).fixed(0, kUserDesc),  // writes back entry_number
@@ -1270,7 +1278,7 @@ constexpr SyscallDesc kRows[] = {
   R(229, "clock_getres", {ClockId, OutPtr}, E).fixed(1, kTimespec).buf(RRX_BW_ALWAYS),
   R(230, "clock_nanosleep", {ClockId, Hex, Ptr, OutPtr}, E).fixed(3, kTimespec).fl(kBlock | kOutOnError),
   R(231, "exit_group", {Int}, X).sp(Special::Exit),
-  R(232, "epoll_wait", {Fd, OutPtr, Int, Int}, E).rettimes(1, kEpollEvent, 2).fl(kBlock).buf(RRX_BW_ZERO, 3),
+  R(232, "epoll_wait", {Fd, OutPtr, Int, Int}, E).rettimes(1, kEpollEvent, 2).fl(kBlock).buf(RRX_BW_ZERO, 3).desched(RRX_DS_YES),
   R(233, "epoll_ctl", {Fd, Int, Fd, Ptr}, E),
   R(234, "tgkill", {Int, Int, Signal}, E),
   R(235, "utimes", {Path, Ptr}, E),
@@ -1427,6 +1435,8 @@ constexpr SyscallDesc kRows[] = {
   R(RRX_CALL_INIT_BUFFER, "rrx_init_buffer", {Ptr, Size, UInt}, E),
   // rrx's own call: the library asks whether writes to an fd must stay traced; answered likewise.
   R(RRX_CALL_FD_INFO, "rrx_fd_info", {Fd}, E),
+  // rrx's own call: the library asks for its thread's desched event; answered likewise.
+  R(RRX_CALL_DESCHED_FD, "rrx_desched_fd", {}, E),
 };
 // clang-format on
 

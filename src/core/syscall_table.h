@@ -181,6 +181,7 @@ struct BufferRule {
   uint32_t value = 0;
   std::array<uint32_t, kMaxValues> values{};
   uint8_t value_count = 0;
+  uint8_t desched = 0;  // RRX_DS_*: also buffered where `when` says it could block, with the desched event armed
   // Whether `args` pass the rule's argument test (rules without one: yes).
   bool arg_test_holds(const uint64_t args[6]) const;
 };

@@ -63,11 +63,14 @@ class NoMemory : public sys::MemReader {
 };
 }  // namespace
 
-std::string check_call(const Call& call) {
+std::string check_call(const Call& call, bool desched) {
   const sys::SyscallDesc* d = sys::lookup(call.nr);
   if (!d || !(d->flags & sys::kBuffered)) return sys::syscall_name(call.nr) + " is not a buffered call";
   const sys::BufferRule& rule = d->buffered;
-  if (!rule.arg_test_holds(call.args)) {
+  // The library's decision (core/syscallbuf_abi.h, RRX_BUFFERED_CALLS): the
+  // argument test holds, or the recording gave threads a desched event and the
+  // desched column allows the call where the test says it could block.
+  if (!rule.arg_test_holds(call.args) && !(desched && rrx_desched_allows(rule.desched, call.args))) {
     return sys::syscall_name(call.nr) + " is not buffered with argument " + std::to_string(rule.arg) + " " +
            std::to_string(call.args[rule.arg]);
   }

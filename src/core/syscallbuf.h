@@ -32,7 +32,9 @@ std::vector<Call> parse_records(std::span<const uint8_t> bytes);
 
 // Empty when the call is one the table marks kBuffered and its outputs are
 // exactly the ranges the table's row gives for it; otherwise what is wrong.
-std::string check_call(const Call& call);
+// `desched`: the recording gave threads a desched event, so a call the
+// row's rule says could block is allowed where its desched column says so.
+std::string check_call(const Call& call, bool desched = false);
 
 // Where a record of `call` would put its bytes: the layout the library
 // writes (for tests and tools that build buffers).

@@ -7,7 +7,7 @@
 
 #include <stdint.h>
 
-#define RRX_SYSCALLBUF_VERSION 4u
+#define RRX_SYSCALLBUF_VERSION 5u
 
 /* The rrx page: one page at a fixed address, mapped by the library in every
  * process (a traced mmap, so replay maps it at the same moment). It holds the
@@ -16,13 +16,19 @@
  *       filter lets run without a stop (the filter compares the whole 64-bit ip,
  *       both 32-bit halves, with RRX_UNTRACED_IP);
  *   page + RRX_TRACED_INSN_OFFSET: `syscall; ret`, traced like any other call
- *       (the library's fallback: unbuffered calls, a full buffer, a nested entry).
+ *       (the library's fallback: unbuffered calls, a full buffer, a nested entry);
+ *   page + RRX_RECORDING_ONLY_INSN_OFFSET: the desched event's arm and disarm
+ *       ioctls ("Desched" below). The library writes `xor eax, eax; ret` there
+ *       (a call that does nothing and returns 0: what the replay runs); the
+ *       recorder, when it gives the thread a desched event, writes `syscall;
+ *       ret` over it, and the filter lets that run without a stop too.
  * The address is below every mapping the kernel picks with ASLR off (rrx records
  * with ADDR_NO_RANDOMIZE) and above a non-PIE program's first 1.7 GiB of heap. */
 #define RRX_PAGE_ADDR 0x70000000ull
 #define RRX_PAGE_SIZE 4096u
 #define RRX_UNTRACED_INSN_OFFSET 0u
 #define RRX_TRACED_INSN_OFFSET 16u
+#define RRX_RECORDING_ONLY_INSN_OFFSET 32u
 /* page + RRX_HOOK_ENTRY_SLOT_OFFSET: 8 bytes, the address of the library's
  * rrx_hook_entry, which patched sites jump to through this slot (see "Hook
  * entry" below): the slot's address fits a sign-extended disp32, so the
@@ -32,6 +38,7 @@
 /* seccomp_data.ip of a call from the untraced instruction: the address after it. */
 #define RRX_UNTRACED_IP (RRX_PAGE_ADDR + RRX_UNTRACED_INSN_OFFSET + 2u)
 #define RRX_TRACED_IP (RRX_PAGE_ADDR + RRX_TRACED_INSN_OFFSET + 2u)
+#define RRX_RECORDING_ONLY_IP (RRX_PAGE_ADDR + RRX_RECORDING_ONLY_INSN_OFFSET + 2u)
 
 /* rrx's LD_PRELOAD entry (record/preload_env.h): the recorder adds it as the
  * last entry of envp on the stack of each dynamically linked image at exec,
@@ -55,6 +62,13 @@
 #define RRX_FD_INFO_TRACE_WRITES 1
 #define RRX_FD_INFO_STDOUT 2
 #define RRX_FD_INFO_STDERR 4
+/*   RRX_CALL_DESCHED_FD(): made once per thread after a successful
+ *     RRX_CALL_INIT_BUFFER. The recorder opens this thread's desched event
+ *     ("Desched" below) in the thread's fd table and returns its number, or
+ *     -ENOSYS when it records without desched (`blocking calls: checked`).
+ *     The replay answers the same number (no event exists there: the arm and
+ *     disarm calls do nothing). */
+#define RRX_CALL_DESCHED_FD 1002
 
 /* Per-thread state of the library: an initial-exec TLS variable, beside the
  * thread's alternate stack (RRX_ALT_STACK_BYTES of TLS), so that a thread's
@@ -73,6 +87,8 @@ struct rrx_thread_locals {
   uint64_t return_addr;    /* hook entry's scratch: where it jumps back to */
   uint32_t raw;            /* hook entry's scratch: the call goes back to the site's stub, made there traced */
   uint32_t pad;
+  uint32_t desched;        /* 1 + the fd of this thread's desched event (RRX_CALL_DESCHED_FD); 0: none */
+  uint32_t pad2;
 };
 #define RRX_TL_UNINIT 0u
 #define RRX_TL_BUFFERED 1u
@@ -116,6 +132,10 @@ struct rrx_buffer_header {
                             buffers nothing: each call is made from its own site, traced. A memory
                             write of the event at which the recorder changes it, so replay changes
                             it at the same point. */
+  uint8_t desched_armed; /* the library: 1 from before it arms the desched event to after it disarms it
+                            ("Desched" below); the call in flight is desched_nr, its arguments in its registers */
+  uint8_t reserved;      /* 0 */
+  uint16_t desched_nr;   /* the library: the number of the call in flight while desched_armed */
 };
 #define RRX_BUFFER_MAGIC 0x42585252u /* "RRXB" */
 
@@ -208,6 +228,26 @@ struct rrx_buffered_out {
   uint16_t n;
   uint16_t elem;
 };
+/* Whether a call that may block is buffered all the same when the thread has
+ * a desched event ("Desched" below): where its `when` rule says it could
+ * block, it is made untraced with the event armed. */
+enum rrx_buffer_desched {
+  RRX_DS_NO = 0,
+  RRX_DS_YES = 1,        /* whenever the rule says it could block (streams, a poll's timeout) */
+  RRX_DS_FUTEX_WAIT = 2, /* futex: FUTEX_WAIT and FUTEX_WAIT_BITSET (op & 0x7f is 0 or 9) */
+};
+/* Whether a rule's desched column (enum rrx_buffer_desched) lets a call with
+ * `args` be made as a desched call where the rule's own test says it could
+ * block (its argument test fails: a timeout, a futex op; or its fd is a pipe
+ * or socket). The one predicate the library (preload/buffered_calls.c) and
+ * the recorder's check of each record (core/syscallbuf.cpp) both apply. */
+static inline int rrx_desched_allows(uint8_t column, const uint64_t args[6]) {
+  switch (column) {
+    case RRX_DS_YES: return 1;
+    case RRX_DS_FUTEX_WAIT: return (args[1] & 0x7f) == 0 /* FUTEX_WAIT */ || (args[1] & 0x7f) == 9 /* _BITSET */;
+    default: return 0;
+  }
+}
 struct rrx_buffered_call {
   int32_t nr;
   uint8_t when;     /* enum rrx_buffer_when */
@@ -217,43 +257,47 @@ struct rrx_buffered_call {
   uint8_t out_on_error; /* outputs also when the call fails (poll: kOutOnError) */
   struct rrx_buffered_out out[2];
   int8_t path_arg; /* the argument that is a path, recorded as a string; -1: none */
+  uint8_t desched; /* enum rrx_buffer_desched */
   uint32_t values[RRX_MAX_RULE_VALUES]; /* RRX_BW_ARG_IN: the argument's values (the first `cond_value` of them) */
 };
 /* A call may have several rules, one after the other in RRX_BUFFERED_CALLS
  * (fcntl: commands that write nothing, commands that write a struct flock):
- * the first whose argument test (RRX_BW_ZERO, _ARG_EQ, _ARG_IN) holds applies.
- * The syscall table's row has one rule, the union: RRX_BW_ARG_IN with every
- * value of the library's rules. */
+ * the first whose argument test (RRX_BW_ZERO, _ARG_EQ, _ARG_IN) holds applies
+ * (the call is buffered plainly); else, when the thread has a desched event,
+ * the first whose desched column allows the call (rrx_desched_allows: it is
+ * made with the event armed); else the call is traced. The syscall table's
+ * row has one rule, the union: RRX_BW_ARG_IN with every value of the
+ * library's rules, and their desched column (which all of a call's rules share). */
 #define RRX_OUT0 {{-1, RRX_OUT_NONE, 0, 0}, {-1, RRX_OUT_NONE, 0, 0}}
 #define RRX_FIXED(a, len) {{a, RRX_OUT_FIXED, len, 0}, {-1, RRX_OUT_NONE, 0, 0}}
 #define RRX_RET(a, cap) {{a, RRX_OUT_RET, cap, 0}, {-1, RRX_OUT_NONE, 0, 0}}
 #define RRX_STAT_BYTES 144
 #define RRX_STATX_BYTES 256
 #define RRX_BUFFERED_CALLS                                                                     \
-  {0, RRX_BW_FD_READ, 0, 0, 0, 0, RRX_RET(1, 2), -1},               /* read */                     \
-  {1, RRX_BW_FD_WRITE, 0, 0, 0, 0, RRX_OUT0, -1},                   /* write */                    \
+  {0, RRX_BW_FD_READ, 0, 0, 0, 0, RRX_RET(1, 2), -1, RRX_DS_YES},               /* read */                     \
+  {1, RRX_BW_FD_WRITE, 0, 0, 0, 0, RRX_OUT0, -1, RRX_DS_YES},                   /* write */                    \
   {2, RRX_BW_OPEN, 0, 1, 0, 0, RRX_OUT0, 0},                       /* open(path, flags) */        \
   {3, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, -1},                     /* close */                    \
   {4, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_FIXED(1, RRX_STAT_BYTES), 0}, /* stat */                     \
   {5, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_FIXED(1, RRX_STAT_BYTES), -1}, /* fstat */                    \
   {6, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_FIXED(1, RRX_STAT_BYTES), 0}, /* lstat */                    \
-  {7, RRX_BW_ZERO, 2, 0, 0, 1, {{0, RRX_OUT_ARG_TIMES, 1, 8}, {-1, RRX_OUT_NONE, 0, 0}}, -1}, /* poll, timeout 0 */ \
+  {7, RRX_BW_ZERO, 2, 0, 0, 1, {{0, RRX_OUT_ARG_TIMES, 1, 8}, {-1, RRX_OUT_NONE, 0, 0}}, -1, RRX_DS_YES}, /* poll, timeout 0 */ \
   {8, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, -1},                     /* lseek */                    \
   {13, RRX_BW_ZERO, 1, 0, 0, 0, RRX_FIXED(2, 32), -1},             /* rt_sigaction(sig, NULL, old): a query */ \
-  {16, RRX_BW_ARG_IN, 1, 0, 1, 0, RRX_FIXED(2, 4), -1, {0x541b /* FIONREAD */}},                  /* ioctl */ \
-  {16, RRX_BW_ARG_IN, 1, 0, 1, 0, RRX_FIXED(2, 36), -1, {0x5401 /* TCGETS: the kernel's struct termios */}}, \
-  {16, RRX_BW_ARG_IN, 1, 0, 1, 0, RRX_FIXED(2, 8), -1, {0x5413 /* TIOCGWINSZ */}},                         \
-  {16, RRX_BW_ARG_IN, 1, 0, 3, 0, RRX_OUT0, -1, {0x5421 /* FIONBIO */, 0x5450 /* FIONCLEX */, 0x5451 /* FIOCLEX */}}, \
+  {16, RRX_BW_ARG_IN, 1, 0, 1, 0, RRX_FIXED(2, 4), -1, RRX_DS_NO, {0x541b /* FIONREAD */}},                  /* ioctl */ \
+  {16, RRX_BW_ARG_IN, 1, 0, 1, 0, RRX_FIXED(2, 36), -1, RRX_DS_NO, {0x5401 /* TCGETS: the kernel's struct termios */}}, \
+  {16, RRX_BW_ARG_IN, 1, 0, 1, 0, RRX_FIXED(2, 8), -1, RRX_DS_NO, {0x5413 /* TIOCGWINSZ */}},                         \
+  {16, RRX_BW_ARG_IN, 1, 0, 3, 0, RRX_OUT0, -1, RRX_DS_NO, {0x5421 /* FIONBIO */, 0x5450 /* FIONCLEX */, 0x5451 /* FIOCLEX */}}, \
   {17, RRX_BW_FD_READ, 0, 0, 0, 0, RRX_RET(1, 2), -1},              /* pread64 */                  \
   {18, RRX_BW_FD_WRITE, 0, 0, 0, 0, RRX_OUT0, -1},                  /* pwrite64 */                 \
-  {20, RRX_BW_FD_WRITE, 0, 0, 0, 0, RRX_OUT0, -1},                  /* writev */                   \
+  {20, RRX_BW_FD_WRITE, 0, 0, 0, 0, RRX_OUT0, -1, RRX_DS_YES},                  /* writev */                   \
   {21, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, 0},                    /* access */                   \
   {32, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, -1},                    /* dup */                      \
   {39, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, -1},                    /* getpid */                   \
   {63, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_FIXED(0, 390), -1},           /* uname */                    \
-  {72, RRX_BW_ARG_IN, 1, 0, 8, 0, RRX_OUT0, -1, {0 /* F_DUPFD */, 1 /* F_GETFD */, 2 /* F_SETFD */, 3 /* F_GETFL */, \
+  {72, RRX_BW_ARG_IN, 1, 0, 8, 0, RRX_OUT0, -1, RRX_DS_NO, {0 /* F_DUPFD */, 1 /* F_GETFD */, 2 /* F_SETFD */, 3 /* F_GETFL */, \
    4 /* F_SETFL */, 6 /* F_SETLK */, 37 /* F_OFD_SETLK */, 1030 /* F_DUPFD_CLOEXEC */}}, /* fcntl */           \
-  {72, RRX_BW_ARG_IN, 1, 0, 2, 0, RRX_FIXED(2, 32), -1, {5 /* F_GETLK */, 36 /* F_OFD_GETLK */}}, /* struct flock */ \
+  {72, RRX_BW_ARG_IN, 1, 0, 2, 0, RRX_FIXED(2, 32), -1, RRX_DS_NO, {5 /* F_GETLK */, 36 /* F_OFD_GETLK */}}, /* struct flock */ \
   {79, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_RET(0, 1), -1},               /* getcwd */                   \
   {82, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, 0},                    /* rename (the first path) */  \
   {83, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, 0},                    /* mkdir */                    \
@@ -276,11 +320,11 @@ struct rrx_buffered_call {
   {138, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_FIXED(1, 120), -1},         /* fstatfs */                  \
   {186, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, -1},                   /* gettid */                   \
   {201, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_FIXED(0, 8), -1},            /* time */                     \
-  {202, RRX_BW_ARG_EQ, 1, 0x7fu, 1, 0, RRX_OUT0, -1},               /* futex(FUTEX_WAKE) */        \
+  {202, RRX_BW_ARG_EQ, 1, 0x7fu, 1, 0, RRX_OUT0, -1, RRX_DS_FUTEX_WAIT},               /* futex(FUTEX_WAKE; WAIT) */       \
   {217, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_RET(1, 2), -1},              /* getdents64 */               \
   {228, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_FIXED(1, 16), -1},           /* clock_gettime */            \
   {229, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_FIXED(1, 16), -1},           /* clock_getres */             \
-  {232, RRX_BW_ZERO, 3, 0, 0, 0, {{1, RRX_OUT_RET_TIMES, 2, 12}, {-1, RRX_OUT_NONE, 0, 0}}, -1}, /* epoll_wait, timeout 0 */ \
+  {232, RRX_BW_ZERO, 3, 0, 0, 0, {{1, RRX_OUT_RET_TIMES, 2, 12}, {-1, RRX_OUT_NONE, 0, 0}}, -1, RRX_DS_YES}, /* epoll_wait, timeout 0 */ \
   {257, RRX_BW_OPEN, 1, 2, 0, 0, RRX_OUT0, 1},                     /* openat(dirfd, path, flags) */ \
   {258, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, 1},                   /* mkdirat */                  \
   {262, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_FIXED(2, RRX_STAT_BYTES), 1}, /* newfstatat */             \
@@ -398,5 +442,42 @@ struct rrx_process_state {
 #define RRX_FD_WRITE_TRACED 8u /* and said its writes stay traced */
 #define RRX_FD_WRITE_STDOUT 16u /* and said it is rrx's stdout (RRX_FD_INFO_STDOUT) */
 #define RRX_FD_WRITE_STDERR 32u /* and said it is rrx's stderr */
+
+/* ---- Desched: calls that may block, buffered with a context-switch event ----
+ * Where the recorder's start-up probe finds that a per-thread software
+ * PERF_COUNT_SW_CONTEXT_SWITCHES event counts (as root, or with
+ * perf_event_paranoid <= 1), each thread gets one (RRX_CALL_DESCHED_FD: the
+ * recorder opens it in the thread's fd table at a high number, close-on-exec,
+ * disabled, sample_period 1, O_ASYNC, F_SETSIG RRX_DESCHED_SIGNAL, owner the
+ * thread). A call the rules above would leave traced because it could block
+ * (a read or write of a pipe or socket, a poll or epoll_wait with a timeout,
+ * a futex wait; the `desched` column) is then made untraced all the same:
+ *   desched_nr = the call's number, desched_armed = 1, arm (PERF_EVENT_IOC_REFRESH 1, from the
+ *   recording-only instruction: the first switch disables the event again, so the stop that follows
+ *   raises no second signal), the call, disarm (PERF_EVENT_IOC_DISABLE), desched_armed = 0;
+ *   if the call returned RRX_DESCHED_GIVEN_BACK: publish nothing and make the call traced, as the
+ *   library makes any call it does not buffer (at the patched site's own syscall instruction, on the
+ *   program's stack, or from the traced instruction for C callers);
+ *   else publish the record as for any buffered call.
+ * When the thread is switched out inside that window (it blocked, or was
+ * preempted), the kernel signals it with RRX_DESCHED_SIGNAL, which the
+ * recorder always suppresses (the program never sees it). The recorder
+ * disables the event and, when the call was interrupted (or, resumed to
+ * its entry, had not been made yet: it is then skipped), makes it return
+ * RRX_DESCHED_GIVEN_BACK, recorded as an event of its own (a syscall event
+ * at the untraced instruction with that result): the call is then made
+ * again as an ordinary traced call, where the other threads run while it
+ * waits and a signal handler runs on the program's own stack. A call that
+ * completed (a spurious deschedule: the thread was only preempted) is
+ * recorded in the buffer as usual, at the cost of one stop. Records
+ * published before the call are taken at that stop, so the events keep
+ * their order. The replay makes the same calls: the arm and disarm do
+ * nothing there, and the recorded event answers RRX_DESCHED_GIVEN_BACK. */
+#define RRX_DESCHED_SIGNAL 16 /* SIGSTKFLT: unused by Linux and by programs */
+/* What a call the recorder took back returns: no syscall returns it (errors are -4095..-1). */
+#define RRX_DESCHED_GIVEN_BACK (-4096l)
+#define RRX_DESCHED_MIN_FD 900u /* the event's fd is the lowest free one from here */
+#define RRX_PERF_EVENT_IOC_DISABLE 0x2401u
+#define RRX_PERF_EVENT_IOC_REFRESH 0x2402u /* with 1: enabled until its first overflow, which disables it */
 
 #endif /* RRX_SYSCALLBUF_ABI_H */

@@ -37,7 +37,16 @@ static int arg_test_holds(const struct rrx_buffered_call* c, const uint64_t args
   }
 }
 
-const struct rrx_buffered_call* rrx_buffered_rule(long nr, const uint64_t args[6]) {
+/* How rule `c` matches a call with `args` by its arguments alone: RRX_BUFFER_PLAIN
+ * when its test holds; RRX_BUFFER_DESCHED when the test fails where the call
+ * could block and the thread has a desched event (`desched`) that the rule's
+ * column allows (core/syscallbuf_abi.h, rrx_desched_allows); else 0. */
+static int rule_match(const struct rrx_buffered_call* c, const uint64_t args[6], uint32_t desched) {
+  if (arg_test_holds(c, args)) return RRX_BUFFER_PLAIN;
+  return desched && rrx_desched_allows(c->desched, args) ? RRX_BUFFER_DESCHED : 0;
+}
+
+const struct rrx_buffered_call* rrx_buffered_rule(long nr, const uint64_t args[6], uint32_t desched) {
   if (!index_built) {
     for (unsigned i = kCallCount; i-- > 0;) {
       if (kCalls[i].nr >= 0 && kCalls[i].nr < 512) call_index[kCalls[i].nr] = (uint8_t)(i + 1);
@@ -45,10 +54,13 @@ const struct rrx_buffered_call* rrx_buffered_rule(long nr, const uint64_t args[6
     index_built = 1;
   }
   if (nr < 0 || nr >= 512 || call_index[nr] == 0) return 0;
+  const struct rrx_buffered_call* as_desched = 0;
   for (unsigned i = call_index[nr] - 1u; i < kCallCount && kCalls[i].nr == nr; ++i) {
-    if (arg_test_holds(&kCalls[i], args)) return &kCalls[i];
+    int m = rule_match(&kCalls[i], args, desched);
+    if (m == RRX_BUFFER_PLAIN) return &kCalls[i];
+    if (m == RRX_BUFFER_DESCHED && !as_desched) as_desched = &kCalls[i];
   }
-  return 0;
+  return as_desched;
 }
 
 static int is_error(long ret) { return ret < 0 && ret >= -4095; }
@@ -83,7 +95,7 @@ static uint32_t record_bound(const struct rrx_buffered_call* c, const uint64_t a
 }
 
 long rrx_record_call(struct rrx_buffer_header* h, const struct rrx_buffered_call* c, const uint64_t args[6],
-                     uint8_t flags) {
+                     uint8_t flags, uint32_t desched) {
   const long nr = c->nr;
   uint32_t bound = record_bound(c, args);
   if (bound == 0) return rrx_traced_syscall(nr, args);
@@ -97,7 +109,25 @@ long rrx_record_call(struct rrx_buffer_header* h, const struct rrx_buffered_call
     return ret;
   }
   struct rrx_buffer_record* r = (struct rrx_buffer_record*)((char*)(h + 1) + h->bytes_used);
-  long ret = rrx_untraced_syscall(nr, args);
+  long ret;
+  if (desched) {
+    /* A call that may block, made with the desched event armed: when the
+     * thread is switched out in it, the recorder gives it back
+     * (RRX_DESCHED_GIVEN_BACK), to be made traced (core/syscallbuf_abi.h,
+     * "Desched"). */
+    h->desched_nr = (uint16_t)nr;
+    __asm__ volatile("" ::: "memory");
+    h->desched_armed = 1;
+    __asm__ volatile("" ::: "memory");
+    rrx_desched_ioctl(desched - 1, RRX_PERF_EVENT_IOC_REFRESH, 1);
+    ret = rrx_untraced_syscall(nr, args);
+    rrx_desched_ioctl(desched - 1, RRX_PERF_EVENT_IOC_DISABLE, 0);
+    __asm__ volatile("" ::: "memory");
+    h->desched_armed = 0;
+    if (ret == RRX_DESCHED_GIVEN_BACK) return ret; /* no record: the caller makes it traced */
+  } else {
+    ret = rrx_untraced_syscall(nr, args);
+  }
   r->nr = nr;
   for (int i = 0; i < 6; ++i) r->args[i] = args[i];
   r->ret = ret;
@@ -140,7 +170,7 @@ long rrx_record_call(struct rrx_buffer_header* h, const struct rrx_buffered_call
 /* A check of the library's own, recorded like any buffered call. */
 static long check_call(struct rrx_buffer_header* h, long nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3) {
   uint64_t args[6] = {a0, a1, a2, a3, 0, 0};
-  return rrx_record_call(h, rrx_buffered_rule(nr, args), args, 0);
+  return rrx_record_call(h, rrx_buffered_rule(nr, args, 0), args, 0, 0);
 }
 
 static struct rrx_process_state* state(void) {
@@ -229,24 +259,28 @@ static uint8_t fd_class(struct rrx_buffer_header* h, long fd, int writing) {
   return k;
 }
 
-/* 1 when a read (writing = 0) or write of fd cannot block; *flags: the
- * record's RRX_RECORD_* (a write to rrx's output). */
-static int fd_cannot_block(struct rrx_buffer_header* h, long fd, int writing, uint8_t* flags) {
+/* RRX_BUFFER_PLAIN when a read (writing = 0) or write of fd cannot block;
+ * RRX_BUFFER_DESCHED for a pipe or socket when `desched` (the thread has a
+ * desched event and the rule's column allows it: no check needed, if the call
+ * blocks the recorder gives it back); 0: traced. *flags: the record's
+ * RRX_RECORD_* (a write to rrx's output). */
+static int fd_cannot_block(struct rrx_buffer_header* h, long fd, int writing, int desched, uint8_t* flags) {
   uint8_t k = fd_class(h, fd, writing);
   if (writing && (k & RRX_FD_WRITE_TRACED)) return 0;
   if (writing) {
     *flags = (k & RRX_FD_WRITE_STDERR) ? RRX_RECORD_TO_STDERR : (k & RRX_FD_WRITE_STDOUT) ? RRX_RECORD_TO_STDOUT : 0;
   }
   switch (k & RRX_FD_KIND_MASK) {
-    case RRX_FD_NEVER_BLOCKS: return 1;
+    case RRX_FD_NEVER_BLOCKS: return RRX_BUFFER_PLAIN;
     case RRX_FD_STREAM: {
+      if (desched) return RRX_BUFFER_DESCHED;
       long fl = check_call(h, NR_fcntl, (uint64_t)fd, kF_GETFL, 0, 0);
       if (is_error(fl)) return 0;
-      if (fl & kO_NONBLOCK) return 1;
+      if (fl & kO_NONBLOCK) return RRX_BUFFER_PLAIN;
       if (writing) return 0;
       int avail = 0;
       long r = check_call(h, NR_ioctl, (uint64_t)fd, kFIONREAD, (uint64_t)&avail, 0);
-      return r == 0 && avail > 0; /* the read returns what is there */
+      return r == 0 && avail > 0 ? RRX_BUFFER_PLAIN : 0; /* the read returns what is there */
     }
     default: return 0;
   }
@@ -276,16 +310,17 @@ static int open_cannot_block(struct rrx_buffer_header* h, const struct rrx_buffe
 }
 
 int rrx_may_buffer(struct rrx_buffer_header* h, const struct rrx_buffered_call* c, const uint64_t args[6],
-                   uint8_t* flags) {
+                   uint32_t desched, uint8_t* flags) {
   *flags = 0;
+  const int stream_desched = desched && rrx_desched_allows(c->desched, args);
   switch (c->when) {
-    case RRX_BW_ALWAYS: return 1;
-    case RRX_BW_FD_READ: return fd_cannot_block(h, (long)args[0], 0, flags);
-    case RRX_BW_FD_WRITE: return fd_cannot_block(h, (long)args[0], 1, flags);
-    case RRX_BW_OPEN: return open_cannot_block(h, c, args);
+    case RRX_BW_ALWAYS: return RRX_BUFFER_PLAIN;
+    case RRX_BW_FD_READ: return fd_cannot_block(h, (long)args[0], 0, stream_desched, flags);
+    case RRX_BW_FD_WRITE: return fd_cannot_block(h, (long)args[0], 1, stream_desched, flags);
+    case RRX_BW_OPEN: return open_cannot_block(h, c, args) ? RRX_BUFFER_PLAIN : 0;
     case RRX_BW_ZERO:
     case RRX_BW_ARG_EQ:
-    case RRX_BW_ARG_IN: return arg_test_holds(c, args);
+    case RRX_BW_ARG_IN: return rule_match(c, args, desched);
     default: return 0;
   }
 }

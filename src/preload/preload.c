@@ -112,8 +112,11 @@ __attribute__((constructor)) static void map_rrx_page(void) {
                           MAP_PRIVATE_ANON | MAP_FIXED_NOREPLACE, -1, 0);
   if (p != (long)RRX_PAGE_ADDR) return; /* taken (or refused): every call stays traced */
   static const unsigned char kSyscallRet[3] = {0x0f, 0x05, 0xc3};
+  static const unsigned char kZeroRet[3] = {0x31, 0xc0, 0xc3}; /* xor eax, eax; ret */
   memcpy((void*)(RRX_PAGE_ADDR + RRX_UNTRACED_INSN_OFFSET), kSyscallRet, 3);
   memcpy((void*)(RRX_PAGE_ADDR + RRX_TRACED_INSN_OFFSET), kSyscallRet, 3);
+  /* The recorder puts `syscall; ret` here when it gives a thread a desched event. */
+  memcpy((void*)(RRX_PAGE_ADDR + RRX_RECORDING_ONLY_INSN_OFFSET), kZeroRet, 3);
   uint64_t entry = (uint64_t)rrx_hook_entry;
   memcpy((void*)RRX_HOOK_ENTRY_SLOT, &entry, sizeof entry);
   if (inline_syscall(NR_mprotect, (long)RRX_PAGE_ADDR, RRX_PAGE_SIZE, PROT_RX, 0, 0, 0) != 0) return;
@@ -142,12 +145,34 @@ static void init_thread(void) {
   h->bytes_used = 0;
   h->replay_end = 0;
   h->trace_all = 0;
+  h->desched_armed = 0;
+  h->reserved = 0;
+  h->desched_nr = 0;
   if (traced_syscall(RRX_CALL_INIT_BUFFER, p, RRX_BUFFER_BYTES, RRX_SYSCALLBUF_VERSION, 0, 0, 0) != 0) {
     traced_syscall(NR_munmap, p, size, 0, 0, 0, 0);
     return;
   }
   tl.buffer = (uint64_t)p;
   tl.state = RRX_TL_BUFFERED;
+  /* This thread's desched event, where the recorder uses them (core/syscallbuf_abi.h, "Desched"). */
+  long fd = traced_syscall(RRX_CALL_DESCHED_FD, 0, 0, 0, 0, 0, 0);
+  if (fd >= 0 && fd < 0x7fffffff) tl.desched = (uint32_t)fd + 1;
+}
+
+/* The desched event's arm or disarm: an ioctl from the rrx page's
+ * recording-only instruction (a call that does nothing in the replay). Its
+ * result is not looked at, and rcx, r11 and the flags are left the same
+ * either way. */
+void rrx_desched_ioctl(uint32_t fd, unsigned long request, unsigned long arg) {
+  register long rax __asm__("rax") = 16; /* ioctl */
+  register long rdx __asm__("rdx") = (long)arg;
+  __asm__ volatile("call *%[insn]\n\t"
+                   "xorl %%ecx, %%ecx\n\t"
+                   "xorl %%r11d, %%r11d"
+                   : "+a"(rax), "+d"(rdx)
+                   : [insn] "r"((unsigned long)(RRX_PAGE_ADDR + RRX_RECORDING_ONLY_INSN_OFFSET)), "D"((long)fd),
+                     "S"(request)
+                   : "rcx", "r11", "memory", "cc");
 }
 
 /* The rule for `nr` with `args` in this thread now, or NULL: not buffered
@@ -157,7 +182,7 @@ static const struct rrx_buffered_call* buffer_for(long nr, const uint64_t args[6
   if (tl.state == RRX_TL_UNINIT) init_thread();
   if (tl.state != RRX_TL_BUFFERED || tl.locked) return NULL;
   if (((const volatile struct rrx_buffer_header*)tl.buffer)->trace_all) return NULL;
-  return rrx_buffered_rule(nr, args);
+  return rrx_buffered_rule(nr, args, tl.desched);
 }
 
 /* The hook for C callers: the call `nr` with its six arguments; returns rax.
@@ -172,8 +197,10 @@ __attribute__((visibility("hidden"))) long hook_impl(long nr, long a0, long a1, 
   tl.locked = 1;
   struct rrx_buffer_header* h = (struct rrx_buffer_header*)tl.buffer;
   uint8_t flags;
-  long ret = rrx_may_buffer(h, c, args, &flags) ? rrx_record_call(h, c, args, flags)
-                                                : traced_syscall(nr, a0, a1, a2, a3, a4, a5);
+  int how = rrx_may_buffer(h, c, args, tl.desched, &flags);
+  long ret = how ? rrx_record_call(h, c, args, flags, how == RRX_BUFFER_DESCHED ? tl.desched : 0)
+                 : RRX_DESCHED_GIVEN_BACK;
+  if (ret == RRX_DESCHED_GIVEN_BACK) ret = traced_syscall(nr, a0, a1, a2, a3, a4, a5); /* (or it blocked) */
   rrx_after_call(c, args);
   tl.locked = 0;
   return ret;
@@ -193,12 +220,19 @@ __attribute__((visibility("hidden"))) long hook_entry_impl(long nr, long a0, lon
   tl.locked = 1;
   struct rrx_buffer_header* h = (struct rrx_buffer_header*)tl.buffer;
   uint8_t flags;
-  if (!rrx_may_buffer(h, c, args, &flags)) {
+  int how = rrx_may_buffer(h, c, args, tl.desched, &flags);
+  if (!how) {
     tl.locked = 0;
     tl.raw = 1;
     return nr;
   }
-  long ret = rrx_record_call(h, c, args, flags);
+  long ret = rrx_record_call(h, c, args, flags, how == RRX_BUFFER_DESCHED ? tl.desched : 0);
+  if (ret == RRX_DESCHED_GIVEN_BACK) {
+    /* It blocked: made at the site's own syscall instruction, traced. */
+    tl.locked = 0;
+    tl.raw = 1;
+    return nr;
+  }
   rrx_after_call(c, args);
   tl.locked = 0;
   return ret;

@@ -59,6 +59,8 @@
 #include "record/signal_state.h"
 #include "record/terminal.h"
 #include "record/task_run_state.h"
+#include "core/remote_syscall.h"
+#include "record/desched.h"
 #include "record/tree_exit.h"
 #include "trace_format/format.h"
 #include "trace_format/regs_codec.h"
@@ -201,6 +203,14 @@ struct TaskState {
   // The syscall buffer this thread publishes records in (fast path), or null.
   std::shared_ptr<BufferCursor> buffer;
   bool in_buffered_call = false;       // at a stop of a call from the untraced instruction (full tracing)
+  // Desched (desched.h): its context-switch event; for a new process, the
+  // number its parent thread's event has in its fd table (replaced at its
+  // first stop); after a desched stop, resumed to the next syscall entry;
+  // the call in progress (skipped) is given back at its exit.
+  DeschedEvent desched;
+  int desched_inherited = -1;
+  bool desched_step = false;
+  bool desched_give_back = false;
   bool vfork_child = false;            // shares its parent's memory until it execs: its sites are not patched
   pid_t parent_tgid = 0;               // the process that forked its process (0: rrx, for the first one)
   // Ptrace emulation (ptrace_emulation.h): its registers when it entered
@@ -232,6 +242,20 @@ class Recorder : private PtraceHost {
   void on_syscall_stop(TaskState& ts);
   void on_seccomp_stop(TaskState& ts);
   void flush_buffer(TaskState& ts);
+  // Desched (desched.h).
+  bool on_desched_signal(TaskState& ts, const siginfo_t& si);
+  bool take_over_interrupted_call(TaskState& ts);
+  void give_back(TaskState& ts, int64_t nr, const uint64_t args[6]);
+  template <typename F>
+  bool killed_during(TaskState& ts, F&& f);
+  void skip_to_give_back(TaskState& ts, const KernelSyscallInfo& info);
+  std::optional<rrx_buffer_header> buffer_header(TaskState& ts);
+  bool is_desched_fd(pid_t tgid, uint64_t fd) const;
+  DeschedProbe desched_ = DeschedProbe::TurnedOff;  // the probe's answer (--syscallbuf only)
+  // Per process: the fds of its dead threads' events, still open in its fd
+  // table; a new thread's event takes one of these numbers (dup3 over it).
+  std::map<pid_t, std::vector<int>> spare_desched_fds_;
+  bool use_desched() const { return options_.syscallbuf && desched_ == DeschedProbe::Counts; }
   int64_t buffered_fd_info(TaskState& ts, uint64_t fd);
   void raise_fd_epochs(TaskState& ts, bool all_processes, std::vector<sys::Range>& outputs);
   // Every call of this thread must stop: a tracer in the recording follows it
@@ -396,7 +420,7 @@ void Recorder::write_header(const std::string& exe, const std::vector<std::strin
   h.setSkipStrategy(skip_strategy_name(best_skip_strategy()));
   h.setPersonality(static_cast<uint32_t>(ADDR_NO_RANDOMIZE));
   h.setFileHash(schema::Header::FileHash::PAGES);
-  auto opts = h.initOptions(chaos_ ? 4 : 3);
+  auto opts = h.initOptions(chaos_ ? 5 : 4);
   opts[0].setKey("strict");
   opts[0].setValue(options_.strict ? "true" : "false");
   opts[1].setKey("max-file-data");
@@ -404,9 +428,12 @@ void Recorder::write_header(const std::string& exe, const std::vector<std::strin
   // Whether the fast path recorded (older traces: absent, i.e. off).
   opts[2].setKey("syscallbuf");
   opts[2].setValue(options_.syscallbuf ? "on" : "off");
+  // How buffered calls that may block were kept from blocking the tree (desched.h).
+  opts[3].setKey("blocking-calls");
+  opts[3].setValue(!options_.syscallbuf ? "off" : use_desched() ? "desched" : "checked");
   if (chaos_) {
-    opts[3].setKey("chaos-seed");
-    opts[3].setValue(std::to_string(chaos_->seed()));
+    opts[4].setKey("chaos-seed");
+    opts[4].setValue(std::to_string(chaos_->seed()));
   }
   writer_ = std::make_unique<trace::TraceWriter>(trace_dir_, msg);
 }
@@ -572,7 +599,7 @@ void Recorder::resume(TaskState& ts, int sig) {
   }
   // Between syscalls the fast path runs on to the next seccomp stop (the
   // filter's SECCOMP_RET_TRACE): the entry; from there, on to the exit stop.
-  if (seccomp_stops_only(ts) && !ts.in_syscall) {
+  if (seccomp_stops_only(ts) && !ts.in_syscall && !ts.desched_step) {
     ts.task->resume_cont(sig);
   } else {
     ts.task->resume_syscall(sig);
@@ -1051,6 +1078,9 @@ void Recorder::on_new_task(TaskState& parent, int event) {
   ts.seccomp = parent.seccomp;  // threads and processes inherit the filters
   if (event == PTRACE_EVENT_FORK) site_patches_.copy(parent.tgid, child);
   ts.vfork_child = event == PTRACE_EVENT_VFORK || (event != PTRACE_EVENT_CLONE && (flags & CLONE_VM));
+  // A new process has a copy of its parent thread's desched event at the same
+  // number (which the library in it goes on using): its first stop replaces it.
+  if (!thread && !(flags & CLONE_FILES) && parent.desched.open()) ts.desched_inherited = parent.desched.fd;
   if (parent.buffer && !(flags & CLONE_SETTLS)) {
     // Without CLONE_SETTLS the child runs on its parent's thread pointer:
     // the library's thread-locals, so its buffer, are the parent's. In the
@@ -1093,7 +1123,58 @@ void Recorder::on_syscall_stop(TaskState& ts) {
       resume(ts);
       return;
     }
+    if (ts.desched_step) {
+      // Resumed from a desched stop to this entry (desched.h).
+      auto h = info.instruction_pointer == RRX_UNTRACED_IP ? buffer_header(ts) : std::nullopt;
+      if (h && h->desched_armed) {
+        // The call that may block, not made yet (the thread was switched
+        // out before it): skipped, and given back at its exit.
+        ts.desched_step = false;
+        skip_to_give_back(ts, info);
+        return;
+      }
+      if (h) {
+        // A plain buffered call: the window had closed (the signal came
+        // after the disarm). The library records it.
+        ts.desched_step = false;
+        ts.in_buffered_call = true;
+        resume(ts);
+        return;
+      }
+      if (info.instruction_pointer == RRX_RECORDING_ONLY_IP) {
+        // The disarm: the call completed (a spurious deschedule); the
+        // library records it as usual.
+        ts.desched_step = false;
+        ts.in_buffered_call = true;
+        resume(ts);
+        return;
+      }
+      // (Anything else, e.g. the traced calls of a signal handler run before
+      // an interrupted call restarts, is handled as usual.)
+    }
+    if (ts.buffer && info.instruction_pointer == RRX_RECORDING_ONLY_IP) {
+      // The desched event's arm or disarm, seen because this task is traced
+      // fully: its every stop would be a context switch, so the event is
+      // never armed (the arm is skipped) and the call that may block is
+      // taken over at its entry below.
+      if (info.entry.args[1] == RRX_PERF_EVENT_IOC_REFRESH) {
+        user_regs_struct r = ts.task->regs();
+        r.orig_rax = static_cast<uint64_t>(-1);
+        ts.task->set_regs(r);
+      }
+      ts.in_buffered_call = true;
+      resume(ts);
+      return;
+    }
     if (ts.buffer && info.instruction_pointer == RRX_UNTRACED_IP) {
+      if (ts.desched.open()) {
+        if (auto h = buffer_header(ts); h && h->desched_armed) {
+          // (Traced fully, the event is never armed: the call that may
+          // block is given back, and made traced at once.)
+          skip_to_give_back(ts, info);
+          return;
+        }
+      }
       // A buffered call seen because this task is traced fully (its own
       // seccomp filter): the library records it; the flush makes its event.
       ts.in_buffered_call = true;
@@ -1108,6 +1189,15 @@ void Recorder::on_syscall_stop(TaskState& ts) {
     on_syscall_entry(ts, info);
   } else if (info.op == KernelSyscallInfo::kExit) {
     ts.in_syscall = false;
+    if (ts.desched_give_back) {
+      // (The skipped call left its arguments in their registers.)
+      ts.desched_give_back = false;
+      const user_regs_struct r = ts.task->regs();
+      const uint64_t args[6] = {r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9};
+      auto h = buffer_header(ts);
+      give_back(ts, h ? h->desched_nr : ts.pending.nr, args);
+      return;
+    }
     if (!started_ || ts.in_buffered_call) {
       ts.in_buffered_call = false;
       resume(ts);
@@ -1176,7 +1266,7 @@ void Recorder::flush_buffer(TaskState& ts) {
     abort_recording(e.what());
   }
   for (const syscallbuf::Call& c : calls) {
-    if (std::string bad = syscallbuf::check_call(c); !bad.empty()) {
+    if (std::string bad = syscallbuf::check_call(c, use_desched()); !bad.empty()) {
       abort_recording("syscall buffer of thread " + std::to_string(ts.task->tid()) + ": " + bad);
     }
     // A first segment the size of this event (the default, 1024 words,
@@ -1213,6 +1303,115 @@ void Recorder::flush_buffer(TaskState& ts) {
     }
     writer_->append(m);
   }
+}
+
+// Runs `f` (remote calls in the thread); true when a SIGKILL ended the
+// thread meanwhile (remote_syscall took its death): its death is handled
+// here, and `ts` may be gone.
+template <typename F>
+bool Recorder::killed_during(TaskState& ts, F&& f) {
+  try {
+    f();
+    return false;
+  } catch (const Error&) {
+    errno = 0;
+    if (::ptrace(PTRACE_PEEKUSER, ts.task->tid(), nullptr, nullptr) != -1 || errno != ESRCH) throw;
+  }
+  WaitStatus w{WaitStatus::Kind::Killed};
+  w.sig = SIGKILL;
+  on_death(ts, w);
+  return true;
+}
+
+// The header of the thread's syscall buffer, or nothing (none, or unreadable).
+std::optional<rrx_buffer_header> Recorder::buffer_header(TaskState& ts) {
+  rrx_buffer_header h;
+  if (!ts.buffer || !ts.task->read_exact(ts.buffer->addr, &h, sizeof h)) return std::nullopt;
+  return h;
+}
+
+bool Recorder::is_desched_fd(pid_t tgid, uint64_t fd) const {
+  for (const auto& [tid, t] : tasks_) {
+    if (t.tgid == tgid && t.desched.open() && static_cast<uint64_t>(t.desched.fd) == fd) return true;
+  }
+  if (auto spare = spare_desched_fds_.find(tgid); spare != spare_desched_fds_.end()) {
+    for (int f : spare->second) {
+      if (static_cast<uint64_t>(f) == fd) return true;
+    }
+  }
+  return false;
+}
+
+// A signal stop for RRX_DESCHED_SIGNAL: when it is the thread's desched
+// event's, it is never delivered. The event is disabled; a thread inside
+// its armed window (core/syscallbuf_abi.h, "Desched") has its interrupted
+// call made again, and goes on to its next syscall entry (on_syscall_stop:
+// the call, taken over as a traced one, or the disarm, the call done).
+bool Recorder::on_desched_signal(TaskState& ts, const siginfo_t& si) {
+  if (!ts.desched.open() || !is_desched_signal(si, ts.desched)) return false;
+  disarm(ts.desched);
+  if (!take_over_interrupted_call(ts)) resume(ts, 0);
+  return true;
+}
+
+// A thread stopped inside its armed window: its event off, an interrupted
+// call made again from the untraced instruction, resumed to its next entry.
+// False when it is not in its window.
+bool Recorder::take_over_interrupted_call(TaskState& ts) {
+  if (!ts.desched.open()) return false;
+  auto h = buffer_header(ts);
+  if (!h || !h->desched_armed) return false;
+  disarm(ts.desched);
+  user_regs_struct r = ts.task->regs();
+  if (interrupted_at_untraced(r)) {
+    // It blocked: given back, to be made again traced.
+    const uint64_t args[6] = {r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9};
+    r.orig_rax = static_cast<uint64_t>(-1);  // (no restart of the kernel's)
+    ts.task->set_regs(r);
+    give_back(ts, h->desched_nr, args);
+    return true;
+  } else if (r.rip == RRX_UNTRACED_IP) {
+    // The call completed (the thread was only preempted, often by rrx
+    // itself, woken by the thread its write woke): the library records it
+    // as usual. One stop.
+    resume(ts, 0);
+    return true;
+  }
+  ts.desched_step = true;
+  resume(ts, 0);
+  return true;
+}
+
+// The call of the library's that may block, at its untraced instruction's
+// entry (a thread resumed from a desched stop, or traced fully): skipped
+// (nr -1), given back at its exit stop.
+void Recorder::skip_to_give_back(TaskState& ts, const KernelSyscallInfo& info) {
+  ts.pending = PendingSyscall{};
+  ts.pending.nr = static_cast<int64_t>(info.entry.nr);
+  std::memcpy(ts.pending.args, info.entry.args, sizeof ts.pending.args);
+  user_regs_struct r = ts.task->regs();
+  r.orig_rax = static_cast<uint64_t>(-1);
+  ts.task->set_regs(r);
+  ts.desched_give_back = true;
+  resume(ts);
+}
+
+// The thread's call that may block returns RRX_DESCHED_GIVEN_BACK, an event
+// of its own (core/syscallbuf_abi.h, "Desched"): the library then makes it
+// traced, and the replay answers it from this event. The thread stands
+// after its untraced instruction.
+void Recorder::give_back(TaskState& ts, int64_t nr, const uint64_t args[6]) {
+  user_regs_struct r = ts.task->regs();
+  r.rax = static_cast<uint64_t>(RRX_DESCHED_GIVEN_BACK);
+  ts.task->set_regs(r);
+  ts.pending = PendingSyscall{};
+  ts.pending.nr = nr;
+  std::memcpy(ts.pending.args, args, sizeof ts.pending.args);
+  ts.pending.refused = true;  // (nothing ran: no bytes sent to digest)
+  append_syscall_event(ts, RRX_DESCHED_GIVEN_BACK, false, RRX_UNTRACED_IP, r.rsp, {}, 0);
+  ts.pending = PendingSyscall{};
+  ts.signals.left_kernel();
+  resume(ts);
 }
 
 // The name of a pending call: an int $0x80 call's from the i386 table.
@@ -1355,6 +1554,13 @@ void Recorder::on_syscall_entry(TaskState& ts, const KernelSyscallInfo& info) {
       p.refusal_errno = ENODEV;
       p.refusal_reason = "of a perf_event fd (its ring buffer)";
     }
+    if (int64_t fd = fd_closed_by(p.nr, p.args); fd >= 0 && is_desched_fd(ts.tgid, static_cast<uint64_t>(fd))) {
+      // rrx's own fd (a thread's desched event): not the program's to close
+      // or replace; to it the number is not open.
+      p.refused = true;
+      p.quiet_refusal = true;
+      p.refusal_errno = EBADF;
+    }
     if (output_of(ts, data_move_target(p.nr, p.args)) != 0) {
       // The kernel would copy file data straight to stdout/stderr, bytes the
       // trace does not hold, so replay could not re-emit them. ENOSYS makes
@@ -1427,6 +1633,8 @@ void Recorder::on_syscall_entry(TaskState& ts, const KernelSyscallInfo& info) {
     }
   }
   if (p.nr == RRX_CALL_FD_INFO) p.emulated_ret = ts.buffer ? buffered_fd_info(ts, p.args[0]) : -ENOSYS;
+  // Answered at the exit stop, where rrx opens the event (remote calls).
+  if (p.nr == RRX_CALL_DESCHED_FD) p.emulated_ret = -ENOSYS;
   if (p.emulated_ret) {
     // Skipped: the kernel runs no syscall for nr -1 (or another one the
     // program's filters let through, see skip_number); rax is set at the
@@ -1737,6 +1945,19 @@ void Recorder::on_syscall_exit(TaskState& ts, const KernelSyscallInfo& info) {
     ret = *p.emulated_ret;
     is_error = sys::is_error_return(ret);
   } else if (p.desc) {
+    if (p.nr == RRX_CALL_DESCHED_FD && use_desched() && ts.buffer && !ts.desched.open() &&
+        info.instruction_pointer == RRX_TRACED_IP) {
+      std::vector<siginfo_t> arrived;
+      int at = -1;
+      if (auto spare = spare_desched_fds_.find(ts.tgid); spare != spare_desched_fds_.end() && !spare->second.empty()) {
+        at = spare->second.back();
+        spare->second.pop_back();
+      }
+      if (killed_during(ts, [&] { p.emulated_ret = open_desched_event(*ts.task, ts.tgid, at, ts.desched, &arrived); })) {
+        return;
+      }
+      ts.held_signals.insert(ts.held_signals.end(), arrived.begin(), arrived.end());
+    }
     if (p.emulated_ret) {
       ret = *p.emulated_ret;
       is_error = sys::is_error_return(ret);  // (rrx calls and the ptrace emulation fail with -errno)
@@ -1865,6 +2086,10 @@ std::vector<pid_t> Recorder::recorded_pids() const {
 void Recorder::on_exec(TaskState& ts, pid_t former_tid) {
   Task& task = *ts.task;
   ts.buffer.reset();  // the new image's library registers its own
+  ts.desched = DeschedEvent{};  // (its fd was close-on-exec)
+  spare_desched_fds_.erase(ts.tgid);
+  ts.desched_inherited = -1;
+  ts.desched_step = ts.desched_give_back = false;
   ts.vfork_child = false;
   site_patches_.forget(ts.tgid);
   task.reopen_mem();
@@ -2057,6 +2282,20 @@ void Recorder::on_trap_stop(TaskState& ts, int sig) {
   if (!ts.started) {
     ts.started = true;
     if (!group_stop) {  // a new task (it may also join a group-stop in progress)
+      if (ts.desched_inherited >= 0) {
+        std::vector<siginfo_t> arrived;
+        bool died = killed_during(ts, [&] {
+          if (open_desched_event(*ts.task, ts.tgid, ts.desched_inherited, ts.desched, &arrived) < 0) {
+            // Not its parent's event: the library's arm fails (EBADF), and a
+            // call that blocks is given back when rrx preempts the thread.
+            remote_syscall(*ts.task, RRX_PAGE_ADDR + 48, SYS_close, {static_cast<uint64_t>(ts.desched_inherited)},
+                           nullptr, &arrived);
+          }
+        });
+        if (died) return;
+        ts.desched_inherited = -1;
+        ts.held_signals.insert(ts.held_signals.end(), arrived.begin(), arrived.end());
+      }
       resume(ts);
       return;
     }
@@ -2088,8 +2327,12 @@ void Recorder::on_trap_stop(TaskState& ts, int sig) {
   }
   if (ts.preempt_requested && started_ && ts.buffer && in_preload_code(ts.tgid, ts.task->regs().rip)) {
     // Never inside the syscall buffer's code: a transaction would be split
-    // by the event. The next tick asks again.
+    // by the event. The next tick asks again. A call that may block,
+    // interrupted by rrx's PTRACE_INTERRUPT in its armed window (its desched
+    // signal blocked by the program, or its event lost), is taken over as
+    // at a desched stop.
     ts.preempt_requested = false;
+    if (take_over_interrupted_call(ts)) return;
     resume(ts);
     return;
   }
@@ -2134,6 +2377,7 @@ void Recorder::on_signal(TaskState& ts, int sig) {
     resume(ts, sig);
     return;
   }
+  if (sig == RRX_DESCHED_SIGNAL && on_desched_signal(ts, si)) return;
   if (g_stop_signal) {
     resume(ts);  // the loop stops the recording
     return;
@@ -2210,6 +2454,13 @@ void Recorder::on_death(TaskState& ts, const WaitStatus& w) {
   }
   e.setGroupExit(ts.task->tid() == ts.tgid);
   writer_->append(m);
+  if (ts.desched.open()) {
+    if (ts.task->tid() != ts.tgid && threads_of(ts.tgid) > 1) {
+      spare_desched_fds_[ts.tgid].push_back(ts.desched.fd);
+    } else if (ts.task->tid() == ts.tgid) {
+      spare_desched_fds_.erase(ts.tgid);
+    }
+  }
   pid_t tid = ts.task->tid();
   if (current_ == tid) current_ = 0;
   const pid_t parent = tid == ts.tgid ? ts.parent_tgid : 0;
@@ -2489,7 +2740,10 @@ int Recorder::run() {
   std::vector<std::string> env = filter_environment(current_environment(), options_.environment);
   // The trace keeps the program's own environment; rrx's LD_PRELOAD is
   // added to each exec'd image's stack instead (record/preload_env.h).
-  if (options_.syscallbuf) preload_library_ = preload_library_path();
+  if (options_.syscallbuf) {
+    preload_library_ = preload_library_path();
+    desched_ = probe_desched();
+  }
   std::string no_faulting_why;
   cpuid_faulting_ = use_cpuid_faulting(options_.no_cpuid_faulting, &no_faulting_why);
   if (!cpuid_faulting_) random_insns_ = std::make_unique<RandomInsnFinder>(no_faulting_why);

@@ -42,12 +42,16 @@ std::string preload_library_path() {
 namespace {
 constexpr uint32_t kIpLo = static_cast<uint32_t>(RRX_UNTRACED_IP);
 constexpr uint32_t kIpHi = static_cast<uint32_t>(RRX_UNTRACED_IP >> 32);
+// The recording-only instruction (the desched event's arm and disarm), in the same 4 GiB.
+constexpr uint32_t kRecordingOnlyIpLo = static_cast<uint32_t>(RRX_RECORDING_ONLY_IP);
+static_assert(RRX_RECORDING_ONLY_IP >> 32 == RRX_UNTRACED_IP >> 32);
 // (A constant array: the child installs it between fork and exec.)
 const sock_filter kFilter[] = {
       BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch)),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0, 5),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0, 6),
       BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, instruction_pointer)),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kIpLo, 0, 3),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kIpLo, 1, 0),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kRecordingOnlyIpLo, 0, 3),
       BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, instruction_pointer) + 4),
       BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kIpHi, 0, 1),
       BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),

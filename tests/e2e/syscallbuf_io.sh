@@ -11,7 +11,11 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 P=$(prog syscallbuf_io)
 mkdir -p "$WORK/files"
-rr_check io --stdout-has "busy child killed by 9" --record-arg --syscallbuf -- "$P" "$WORK/files"
+# The checked mode (RRX_DESCHED=0: what an unprivileged user gets), whose fd
+# checks this looks for; tests/e2e/desched.sh covers the desched event.
+RRX_DESCHED=0 rr_check io --stdout-has "busy child killed by 9" --record-arg --syscallbuf -- "$P" "$WORK/files"
+# With the desched event where the probe finds it (as root here).
+rr_check io_desched --stdout-has "busy child killed by 9" --record-arg --syscallbuf -- "$P" "$WORK/files"
 T=$(rr_trace io)
 if [[ -f $T/trace ]]; then
   rrx_run "$WORK/io.dump" dump "$T"

@@ -71,6 +71,9 @@ TEST_CASE("syscallbuf: the library buffers exactly the table's kBuffered calls, 
       CHECK(d->replay_policy(args) == sys::Replay::Emulate);  // (rt_sigaction: a query; setting one is executed)
     }
     CHECK(d->buffered.when == c.when);
+    CHECK(d->buffered.desched == c.desched);
+    // Only a call whose rule says when it could block has a desched column.
+    if (c.desched != RRX_DS_NO) CHECK(c.when != RRX_BW_ALWAYS);
     if (c.when == RRX_BW_ARG_IN) {
       CHECK(d->buffered.arg == c.cond_arg);
       REQUIRE(c.cond_value >= 1);
@@ -153,6 +156,17 @@ TEST_CASE("syscallbuf: calls outside their rule are refused") {
   syscallbuf::Call g = call(110, {});
   g.flags = RRX_RECORD_TO_STDERR;
   CHECK_FALSE(syscallbuf::check_call(g).empty());
+  // With the desched event, the calls that may block by the desched column (and no others).
+  CHECK(syscallbuf::check_call(call(202, {0x1000, 128 /* FUTEX_WAIT_PRIVATE */, 0}), true).empty());
+  CHECK(syscallbuf::check_call(call(202, {0x1000, 137 /* FUTEX_WAIT_BITSET_PRIVATE */, 0}), true).empty());
+  CHECK(syscallbuf::check_call(call(202, {0x1000, 129 /* FUTEX_WAKE_PRIVATE */, 1}), true).empty());
+  CHECK_FALSE(syscallbuf::check_call(call(202, {0x1000, 134 /* FUTEX_LOCK_PI_PRIVATE */, 0}), true).empty());
+  CHECK(syscallbuf::check_call(call(7, {0, 0, 1000}), true).empty());
+  CHECK(syscallbuf::check_call(call(232, {3, 0x1000, 8, static_cast<uint64_t>(-1)}), true).empty());
+  CHECK(syscallbuf::check_call(call(72, {3, 4 /* F_SETFL */}), true).empty());
+  CHECK_FALSE(syscallbuf::check_call(call(72, {3, 7 /* F_SETLKW: no desched column */}), true).empty());
+  CHECK_FALSE(syscallbuf::check_call(call(13, {10, 0x1000, 0}), true).empty());  // rt_sigaction setting one
+  CHECK_FALSE(syscallbuf::check_call(call(16, {0, 0x5402 /* TCSETS */, 0}), true).empty());
 }
 
 TEST_CASE("syscallbuf: records round-trip and are checked against the table") {
@@ -238,16 +252,20 @@ TEST_CASE("syscallbuf: records round-trip and are checked against the table") {
   }
 }
 
-TEST_CASE("syscallbuf: the filter lets only the untraced instruction through, comparing the whole ip") {
+TEST_CASE("syscallbuf: the filter lets only the untraced instructions through, comparing the whole ip") {
   auto prog = record::fast_path_filter();
   seccomp::Data d;
   d.nr = 110;
   d.arch = AUDIT_ARCH_X86_64;
   d.ip = RRX_UNTRACED_IP;
   CHECK(seccomp::run(prog, d) == SECCOMP_RET_ALLOW);
+  d.ip = RRX_RECORDING_ONLY_IP;  // the desched event's arm and disarm
+  CHECK(seccomp::run(prog, d) == SECCOMP_RET_ALLOW);
   d.ip = RRX_TRACED_IP;
   CHECK(seccomp::run(prog, d) == SECCOMP_RET_TRACE);
   d.ip = RRX_UNTRACED_IP + (uint64_t{1} << 32);  // same low half
+  CHECK(seccomp::run(prog, d) == SECCOMP_RET_TRACE);
+  d.ip = RRX_RECORDING_ONLY_IP + (uint64_t{1} << 32);
   CHECK(seccomp::run(prog, d) == SECCOMP_RET_TRACE);
   d.ip = RRX_UNTRACED_IP;
   d.arch = AUDIT_ARCH_I386;
