@@ -209,6 +209,12 @@ struct TaskState {
   // the call in progress (skipped) is given back at its exit.
   DeschedEvent desched;
   int desched_inherited = -1;
+  // Runs on its parent's thread-locals in the same memory and fd table (a raw
+  // clone without CLONE_SETTLS, with CLONE_FILES): its library arms the
+  // parent's event, which counts the parent's switches, not its own, so a
+  // call it blocks in sends no signal: rrx's preemption takes it over
+  // (take_over_interrupted_call), and disarms this event.
+  DeschedEvent desched_of_parent;
   bool desched_step = false;
   bool desched_give_back = false;
   bool vfork_child = false;            // shares its parent's memory until it execs: its sites are not patched
@@ -1090,6 +1096,9 @@ void Recorder::on_new_task(TaskState& parent, int event) {
     // serialized); a fork copies it (already taken up to here).
     const bool same_memory = (flags & CLONE_VM) || event == PTRACE_EVENT_VFORK;
     ts.buffer = same_memory ? parent.buffer : std::make_shared<BufferCursor>(*parent.buffer);
+    if (same_memory && (flags & CLONE_FILES)) {
+      ts.desched_of_parent = parent.desched.open() ? parent.desched : parent.desched_of_parent;
+    }
   }
   auto orphan = orphan_stops_.find(child);
   if (orphan != orphan_stops_.end()) {
@@ -1358,10 +1367,11 @@ bool Recorder::on_desched_signal(TaskState& ts, const siginfo_t& si) {
 // call made again from the untraced instruction, resumed to its next entry.
 // False when it is not in its window.
 bool Recorder::take_over_interrupted_call(TaskState& ts) {
-  if (!ts.desched.open()) return false;
+  const DeschedEvent& ev = ts.desched.open() ? ts.desched : ts.desched_of_parent;
+  if (!ev.open()) return false;
   auto h = buffer_header(ts);
   if (!h || !h->desched_armed) return false;
-  disarm(ts.desched);
+  disarm(ev);
   user_regs_struct r = ts.task->regs();
   if (interrupted_at_untraced(r)) {
     // It blocked: given back, to be made again traced.
@@ -2086,7 +2096,7 @@ std::vector<pid_t> Recorder::recorded_pids() const {
 void Recorder::on_exec(TaskState& ts, pid_t former_tid) {
   Task& task = *ts.task;
   ts.buffer.reset();  // the new image's library registers its own
-  ts.desched = DeschedEvent{};  // (its fd was close-on-exec)
+  ts.desched = ts.desched_of_parent = DeschedEvent{};  // (its fd was close-on-exec)
   spare_desched_fds_.erase(ts.tgid);
   ts.desched_inherited = -1;
   ts.desched_step = ts.desched_give_back = false;
