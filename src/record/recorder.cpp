@@ -61,6 +61,7 @@
 #include "record/task_run_state.h"
 #include "core/remote_syscall.h"
 #include "record/desched.h"
+#include "record/record_stats.h"
 #include "record/tree_exit.h"
 #include "trace_format/format.h"
 #include "trace_format/regs_codec.h"
@@ -258,6 +259,7 @@ class Recorder : private PtraceHost {
   std::optional<rrx_buffer_header> buffer_header(TaskState& ts);
   bool is_desched_fd(pid_t tgid, uint64_t fd) const;
   DeschedProbe desched_ = DeschedProbe::TurnedOff;  // the probe's answer (--syscallbuf only)
+  RecordStats stats_;                                // stops by kind, printed where RRX_RECORD_STATS is set
   // Per process: the fds of its dead threads' events, still open in its fd
   // table; a new thread's event takes one of these numbers (dup3 over it).
   std::map<pid_t, std::vector<int>> spare_desched_fds_;
@@ -548,6 +550,7 @@ void Recorder::kill_all() {
 void Recorder::finish(int status, const std::string& reason) {
   exit_status_ = status;
   done_ = true;
+  if (const char* v = std::getenv("RRX_RECORD_STATS"); v && *v && std::string(v) != "0") stats_.print(std::cerr);
   if (writer_) writer_->close(status, reason, shared_ ? shared_->final_states() : std::vector<trace::SharedObjectEnd>{});
 }
 
@@ -996,6 +999,13 @@ void Recorder::handle_stop(TaskState& ts, const WaitStatus& w) {
   // Every event of the thread comes after the calls it buffered before it.
   if (ts.buffer && w.kind != WaitStatus::Kind::Exited && w.kind != WaitStatus::Kind::Killed) flush_buffer(ts);
   switch (w.kind) {
+    case WaitStatus::Kind::SyscallStop: ++stats_.syscall; break;
+    case WaitStatus::Kind::EventStop: ++(w.event == PTRACE_EVENT_SECCOMP ? stats_.seccomp : stats_.event); break;
+    case WaitStatus::Kind::TrapStop: ++stats_.trap; break;
+    case WaitStatus::Kind::SignalStop: ++stats_.signal; break;
+    default: break;
+  }
+  switch (w.kind) {
     case WaitStatus::Kind::SyscallStop:
       on_syscall_stop(ts);
       break;
@@ -1359,7 +1369,10 @@ bool Recorder::is_desched_fd(pid_t tgid, uint64_t fd) const {
 bool Recorder::on_desched_signal(TaskState& ts, const siginfo_t& si) {
   if (!ts.desched.open() || !is_desched_signal(si, ts.desched)) return false;
   disarm(ts.desched);
-  if (!take_over_interrupted_call(ts)) resume(ts, 0);
+  if (!take_over_interrupted_call(ts)) {
+    ++stats_.desched_late;
+    resume(ts, 0);
+  }
   return true;
 }
 
@@ -1378,15 +1391,18 @@ bool Recorder::take_over_interrupted_call(TaskState& ts) {
     const uint64_t args[6] = {r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9};
     r.orig_rax = static_cast<uint64_t>(-1);  // (no restart of the kernel's)
     ts.task->set_regs(r);
+    ++stats_.desched_given_back;
     give_back(ts, h->desched_nr, args);
     return true;
   } else if (r.rip == RRX_UNTRACED_IP) {
     // The call completed (the thread was only preempted, often by rrx
     // itself, woken by the thread its write woke): the library records it
     // as usual. One stop.
+    ++stats_.desched_spurious;
     resume(ts, 0);
     return true;
   }
+  ++stats_.desched_before_call;
   ts.desched_step = true;
   resume(ts, 0);
   return true;
@@ -1403,6 +1419,7 @@ void Recorder::skip_to_give_back(TaskState& ts, const KernelSyscallInfo& info) {
   r.orig_rax = static_cast<uint64_t>(-1);
   ts.task->set_regs(r);
   ts.desched_give_back = true;
+  ++stats_.given_back_at_entry;
   resume(ts);
 }
 
