@@ -134,6 +134,9 @@ int main(int argc, char** argv) {
   auto* info = app.add_subcommand("info", "Print a trace's header: program, machine, status");
   info->add_option("trace", info_trace, "Trace directory or NAME-N (default: latest)");
   info->add_flag("--json", info_json, "As JSON");
+  bool info_here_only = false;
+  info->add_flag("--here", info_here_only,
+                 "No trace: what a recording on this machine would use (blocking calls: desched event or checked)");
 
   // rrx ls
   bool ls_json = false;
@@ -238,7 +241,7 @@ int main(int argc, char** argv) {
       dump_opts.syscalls = dump_filters;
       return rrx::cli::dump_trace(dump_opts);
     }
-    if (*info) return rrx::cli::info_trace(info_trace, info_json);
+    if (*info) return info_here_only ? rrx::cli::info_here(info_json) : rrx::cli::info_trace(info_trace, info_json);
     if (*ls) return rrx::cli::list_traces(ls_json);
     if (*ps) return rrx::cli::list_processes(ps_trace, ps_json);
     if (*sources) return rrx::cli::list_sources(sources_trace);

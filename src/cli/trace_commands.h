@@ -14,6 +14,8 @@ struct DumpOptions {
 };
 int dump_trace(const DumpOptions& options);
 int info_trace(const std::string& trace, bool json);
+// `rrx info --here` (info_here.cpp): what a recording here would use.
+int info_here(bool json);
 int list_traces(bool json);
 int list_processes(const std::string& trace, bool json);
 // `rrx pack [TRACE] [--archive OUT]`: trace_pack.h, then trace_archive.h.

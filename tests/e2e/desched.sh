@@ -70,6 +70,17 @@ if [[ -f $T/trace ]]; then
   check "RRX_DESCHED=0: no call given back" bash -c "! grep -q '\"ret\":-4096,' '$WORK/checked.json.out'"
 fi
 
+# `rrx info --here`: what a recording here would use, without a trace.
+rrx_run "$WORK/here.info" info --here
+if ((desched)); then
+  check "info --here: blocking calls: desched event" grep -q '^blocking calls: desched event' "$WORK/here.info.out"
+else
+  check "info --here: blocking calls: checked" grep -q '^blocking calls: checked' "$WORK/here.info.out"
+fi
+RRX_DESCHED=0 rrx_run "$WORK/here0.info" info --here
+check "RRX_DESCHED=0 info --here: blocking calls: checked" grep -q '^blocking calls: checked' "$WORK/here0.info.out"
+check "RRX_DESCHED=0 info --here: says why" grep -q 'turned off (RRX_DESCHED=0)' "$WORK/here0.info.out"
+
 # A reader that blocks every signal (the desched signal too): its blocked
 # reads are still given back, when rrx preempts the thread (after its time
 # slice), instead of stopping the tree.
@@ -79,5 +90,9 @@ rr_check masked --stdout-has "masked ping-pong: sum 1600" --record-arg --syscall
 PP=$(prog pipe_pingpong)
 rr_check pingpong_threads --stdout-has "2000 rounds" --record-arg --syscallbuf -- "$PP" threads 2000
 rr_check pingpong_processes --stdout-has "2000 rounds" --record-arg --syscallbuf -- "$PP" processes 2000
+
+# A futex-heavy program: four threads pass a turn around with a mutex and a
+# condition variable (futex waits that block are given back, the others buffered).
+rr_check futex_ring --stdout-has "2000 turns" --record-arg --syscallbuf -- "$(prog futex_ring)" 4 500
 
 rr_finish
