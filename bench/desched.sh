@@ -83,7 +83,7 @@ for w in pp-threads pp-processes futex-ring; do
   printf '%-13s' "$w"
   for mode in "${MODES[@]}"; do
     t=$(tr ' ' '\n' <<<"${times[$mode]}" | grep . | median)
-    ratio=$(awk -v t="$t" -v n="$native" 'BEGIN {printf "%.1f", n > 0 ? t / n : 0}')
+    ratio=$(awk -v t="$t" -v n="$native" 'BEGIN {printf "%.1f", (n > 0 ? t / n : 0)}')
     printf ' | %-26s' "$t ($ratio) $(stops "$mode" "$w")"
   done
   printf '\n'
