@@ -50,6 +50,7 @@
 #include "record/own_tracer.h"
 #include "record/preload_env.h"
 #include "record/ptrace_emulation.h"
+#include "record/proc_status.h"
 #include "record/tracer_events.h"
 #include "record/seccomp_record.h"
 #include "record/site_patch.h"
@@ -189,6 +190,8 @@ struct TaskState {
   bool started = false;                // its first stop (the trap stop of a new seized task) was seen
   bool preempt_requested = false;      // rrx sent PTRACE_INTERRUPT to take the CPU away
   int job_stop_sig = 0;                // in a group-stop by this signal, left there with PTRACE_LISTEN
+  bool ran_in_group_stop = false;      // ... but its emulated tracer let it run (PTRACE_CONT from the stop)
+  bool restart_on_release = false;     // stopped for its tracer after a call its PTRACE_INTERRUPT cut short
   // Scheduling: one task runs user code at a time (the current one).
   std::optional<WaitStatus> unhandled; // a stop that arrived while another task ran
   bool resume_deferred = false;        // stopped and handled; resumes when scheduled
@@ -341,6 +344,9 @@ class Recorder : private PtraceHost {
   pid_t process_of(pid_t tid) override;
   std::optional<user_regs_struct> regs_in_kernel(pid_t tid) override;
   void release(pid_t tid, const EmuRelease& how) override;
+  void listen(pid_t tid) override;
+  void restart_interrupted_call(TaskState& ts, EmuRelease& how);
+  void interrupt(pid_t tid) override;
   void answer_wait(pid_t waiter, int64_t ret) override;
   void run_wait_for_real(pid_t waiter) override;
   void wake_real_waits(pid_t process) override;
@@ -1311,6 +1317,12 @@ rrx_file_facts Recorder::file_facts() const {
 void Recorder::on_syscall_entry(TaskState& ts, const KernelSyscallInfo& info) {
   PendingSyscall& p = ts.pending;
   p = PendingSyscall{};
+  if (emu_.interrupting(ts.task->tid())) {
+    // This stop took the real interrupt's place (any ptrace-stop does): the
+    // call is interrupted again, if it would wait, and its exit stop is the
+    // tracer's PTRACE_EVENT_STOP (on_syscall_exit).
+    ts.task->interrupt();
+  }
   ts.syscall_since = std::chrono::steady_clock::now();
   p.nr = static_cast<int64_t>(info.entry.nr);
   std::memcpy(p.args, info.entry.args, sizeof p.args);
@@ -1744,6 +1756,17 @@ void Recorder::on_syscall_exit(TaskState& ts, const KernelSyscallInfo& info) {
       r.rax = static_cast<uint64_t>(ret);
       ts.task->set_regs(r);
     }
+    if (!is_error && !p.i386 && (p.nr == SYS_read || p.nr == SYS_pread64)) {
+      // /proc/PID/status names rrx as TracerPid: the reader sees its tracer in the tree, or none.
+      auto tracer_of = [&](pid_t pid) { return emu_.tracer_of(pid); };
+      if (std::optional<int64_t> n = show_emulated_tracer(*ts.task, p.nr == SYS_pread64, static_cast<int>(p.args[0]),
+                                                          p.args[1], p.args[2], ret, tracer_of)) {
+        ret = *n;
+        user_regs_struct r = ts.task->regs();
+        r.rax = static_cast<uint64_t>(ret);
+        ts.task->set_regs(r);
+      }
+    }
     if (p.desc->special == sys::Special::Prctl) ts.signals.after_prctl(*ts.task, p.args, ret);
     ts.signals.after_syscall(*ts.task, *p.desc, p.args, ret);
     sys::CallView call{p.nr, {}, ret};
@@ -1788,7 +1811,12 @@ void Recorder::on_syscall_exit(TaskState& ts, const KernelSyscallInfo& info) {
   }
   p = PendingSyscall{};
   ts.entry_recorded = false;
-  if (emu_.stop_at_syscall_exit(ts.task->tid())) {
+  // A PTRACE_INTERRUPT of its tracer cut the call short: it restarts when
+  // the tracer lets it go (restart_interrupted_call).
+  const bool cut_short = emu_.interrupting(ts.task->tid()) && is_error &&
+                         (ret == -512 || ret == -513 || ret == -514 || ret == -516);
+  if (emu_.stop_at_syscall_exit(ts.task->tid()) || emu_.stop_at_interrupt(ts.task->tid())) {
+    ts.restart_on_release = cut_short;
     hold_for_tracer(ts);
     return;
   }
@@ -2068,22 +2096,39 @@ void Recorder::on_trap_stop(TaskState& ts, int sig) {
     if (ts.job_stop_sig == 0) write_job_stop(ts, sig, false);
     ts.job_stop_sig = sig;
     ts.at_syscall_boundary = false;
-    ts.task->listen();
+    ts.ran_in_group_stop = false;
     if (current_ == ts.task->tid()) current_ = 0;
     if (ts.task->tid() == leader_ && (sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU)) {
       terminal_.suspend_with(leader_);
     }
+    // A tracee of a tracer in the recording: held in this trap while its
+    // tracer sees the group-stop (release() or listen() follows).
+    if (!emu_.stop_at_group_stop(ts.task->tid(), sig)) ts.task->listen();
     return;
   }
-  if (ts.job_stop_sig != 0) {
-    // SIGCONT ended the group-stop. No code ran since the stop, so a signal
-    // pending now (SIGCONT itself, when the task dequeues it) is delivered
-    // right here, like one pending at a syscall's return.
-    write_job_stop(ts, ts.job_stop_sig, true);
+  if (ts.job_stop_sig != 0 || emu_.listening(ts.task->tid())) {
+    // SIGCONT ended the group-stop. No code ran since the stop (unless its
+    // tracer let it run on: then it is where its last event left it), so
+    // a signal pending now (SIGCONT itself, when the task dequeues it) is
+    // delivered right here, like one pending at a syscall's return.
+    if (ts.job_stop_sig != 0) write_job_stop(ts, ts.job_stop_sig, true);
     ts.job_stop_sig = 0;
-    ts.at_syscall_boundary = true;
-    ts.boundary_ip = ts.task->regs().rip;
+    if (!ts.ran_in_group_stop) {
+      ts.at_syscall_boundary = true;
+      ts.boundary_ip = ts.task->regs().rip;
+    }
+    ts.ran_in_group_stop = false;
+    if (emu_.stop_at_group_continue(ts.task->tid())) {
+      hold_for_tracer(ts);
+      return;
+    }
     resume(ts);
+    return;
+  }
+  if (emu_.stop_at_interrupt(ts.task->tid())) {
+    // Its tracer's PTRACE_INTERRUPT (it takes the place of one of rrx's own).
+    ts.preempt_requested = false;
+    hold_for_tracer(ts);
     return;
   }
   if (ts.preempt_requested && started_ && ts.buffer && in_preload_code(ts.tgid, ts.task->regs().rip)) {
@@ -2317,6 +2362,8 @@ void Recorder::release(pid_t tid, const EmuRelease& given) {
   TaskState& ts = it->second;
   EmuRelease how = given;
   unless_killed(ts, [&] {
+    if (ts.restart_on_release) restart_interrupted_call(ts, how);
+    ts.restart_on_release = false;
     if (how.skip_syscall) {
       // From a PTRACE_SYSEMU entry stop: the kernel runs no call, and
       // returns rax as the tracer left it (nr -1, on_syscall_entry).
@@ -2353,6 +2400,19 @@ void Recorder::release(pid_t tid, const EmuRelease& given) {
       ts.resume_deferred = true;
       ts.deferred_sig = 0;
       break;
+    case EmuStop::GroupStop:
+      if (how.detach) {
+        // Detached in a group-stop, it stays stopped (__ptrace_unlink), until SIGCONT.
+        unless_killed(ts, [&] { ts.task->listen(); });
+        ts.parked = false;
+        return;
+      }
+      // The kernel lets a tracee resumed from its group-stop run, the group still stopped.
+      ts.ran_in_group_stop = true;
+      ts.resume_deferred = true;
+      ts.deferred_sig = 0;
+      inject = 0;
+      break;
     case EmuStop::Signal:
       // At its signal-delivery stop: the signal the tracer passes is delivered now.
       ts.step_on_resume = how.single_step;
@@ -2378,6 +2438,42 @@ void Recorder::release(pid_t tid, const EmuRelease& given) {
   ts.parked = false;
   bool queued = std::find(runnable_.begin(), runnable_.end(), tid) != runnable_.end();
   if ((ts.unhandled || ts.resume_deferred) && !queued) runnable_.push_back(tid);
+}
+
+void Recorder::listen(pid_t tid) {
+  auto it = tasks_.find(tid);
+  if (it == tasks_.end()) return;
+  TaskState& ts = it->second;
+  unless_killed(ts, [&] { ts.task->listen(); });  // (the trap that wakes it: on_trap_stop)
+  ts.parked = false;
+}
+
+void Recorder::interrupt(pid_t tid) {
+  auto it = tasks_.find(tid);
+  if (it == tasks_.end()) return;
+  TaskState& ts = it->second;
+  unless_killed(ts, [&] { ts.task->interrupt(); });  // (its trap: on_trap_stop)
+}
+
+// The kernel's restart of a call that the trap of a PTRACE_INTERRUPT cut
+// short, when no signal follows (arch_do_signal_or_restart), on the
+// registers as the tracer left them. rrx makes it here, so that it is part
+// of the registers the TracerResume event gives the replay, whose task
+// went through no such trap (its call was emulated).
+void Recorder::restart_interrupted_call(TaskState& ts, EmuRelease& how) {
+  user_regs_struct r = ts.task->regs();
+  if (static_cast<int64_t>(r.orig_rax) < 0) return;
+  const auto err = static_cast<int64_t>(r.rax);
+  if (err == -512 || err == -513 || err == -514) {  // ERESTARTSYS, ERESTARTNOINTR, ERESTARTNOHAND
+    r.rax = r.orig_rax;
+  } else if (err == -516) {  // ERESTART_RESTARTBLOCK
+    r.rax = SYS_restart_syscall;
+  } else {
+    return;
+  }
+  r.rip -= 2;
+  if (!how.regs_before) how.regs_before = ts.task->regs();
+  ts.task->set_regs(r);
 }
 
 void Recorder::answer_wait(pid_t waiter, int64_t ret) {
