@@ -300,9 +300,10 @@ constexpr NameEntry kNameList[] = {
     {468, "file_getattr"}, {469, "file_setattr"}, {470, "listns"},
     {RRX_CALL_INIT_BUFFER, "rrx_init_buffer"},  // rrx's own (core/syscallbuf_abi.h)
     {RRX_CALL_FD_INFO, "rrx_fd_info"},
+    {RRX_CALL_RECORDING, "rrx_recording"},
 };
 
-constexpr int kMaxNr = RRX_CALL_FD_INFO;
+constexpr int kMaxNr = RRX_CALL_RECORDING;
 
 constexpr std::array<const char*, kMaxNr + 1> make_names() {
   std::array<const char*, kMaxNr + 1> names{};
@@ -1427,6 +1428,8 @@ constexpr SyscallDesc kRows[] = {
   R(RRX_CALL_INIT_BUFFER, "rrx_init_buffer", {Ptr, Size, UInt}, E),
   // rrx's own call: the library asks whether writes to an fd must stay traced; answered likewise.
   R(RRX_CALL_FD_INFO, "rrx_fd_info", {Fd}, E),
+  // rrx's own call: rrx record asks whether it is recorded itself (record/own_tracer.h).
+  R(RRX_CALL_RECORDING, "rrx_recording", {}, E),
 };
 // clang-format on
 

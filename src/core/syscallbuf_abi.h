@@ -52,6 +52,11 @@
  *     RRX_RECORD_TO_STDOUT / _STDERR: replay re-emits them); 0 otherwise,
  *     -EBADF. A traced call, so the replay answers the same. */
 #define RRX_CALL_FD_INFO 1001
+/*   RRX_CALL_RECORDING(): the recorder's pid: how rrx record knows that it is
+ *     itself recorded (record/own_tracer.h), as the processes of a recording
+ *     see no tracer of theirs in /proc (record/proc_status.h). Answered in
+ *     every mode; replay injects the answer. */
+#define RRX_CALL_RECORDING 1002
 #define RRX_FD_INFO_TRACE_WRITES 1
 #define RRX_FD_INFO_STDOUT 2
 #define RRX_FD_INFO_STDERR 4

@@ -123,13 +123,11 @@ int64_t PtraceEmulation::attach(pid_t caller, pid_t pid, bool seize, uint64_t op
   t.tracer_process = tracer_process;
   t.seized = seize;
   t.options = seize ? options : 0;
-  if (!seize) {
-    siginfo_t si{};
-    si.si_signo = SIGSTOP;
-    si.si_code = SI_USER;
-    si.si_pid = tracer_process;
-    stop(pid, t, EmuStop::Held, stop_status(SIGSTOP), &si);
-  }
+  // PTRACE_ATTACH sends the tracee SIGSTOP: its attach stop is that
+  // signal's delivery stop (stop_for_signal), where the real task takes it:
+  // at once for one waiting for the CPU, at the end of a call it is blocked
+  // in (cut short: it restarts when the tracer lets it go without the signal).
+  if (!seize) host_.send_attach_stop(pid);
   return 0;
 }
 

@@ -84,6 +84,8 @@ class PtraceHost {
   // interrupted), and the recorder calls stop_at_interrupt (or, listening
   // in its group-stop, stop_at_group_stop) there.
   virtual void interrupt(pid_t tid) = 0;
+  // PTRACE_ATTACH's SIGSTOP (SEND_SIG_PRIV: si_code SI_KERNEL) to `tid`.
+  virtual void send_attach_stop(pid_t tid) = 0;
   // A wait that was held (wait_at_entry returned Block) is answered now:
   // `ret` is its result, its outputs are already in the waiter's memory.
   virtual void answer_wait(pid_t waiter, int64_t ret) = 0;
@@ -139,7 +141,7 @@ class PtraceEmulation {
   // asked for (host interrupt()) that is not one of the tracer's own: its
   // PTRACE_EVENT_STOP. (Any ptrace-stop takes a pending interrupt's place,
   // as in the kernel.) The recorder calls it at the exit of a call (the
-  // interrupt cut it short, or it ended first: the recorder restarts a call
+  // interrupt cut it short, or it ended first: the kernel restarts a call
   // cut short when the tracer lets it go) and at a trap stop.
   bool stop_at_interrupt(pid_t tid);
   bool interrupting(pid_t tid) const {

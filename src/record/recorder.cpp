@@ -191,7 +191,6 @@ struct TaskState {
   bool preempt_requested = false;      // rrx sent PTRACE_INTERRUPT to take the CPU away
   int job_stop_sig = 0;                // in a group-stop by this signal, left there with PTRACE_LISTEN
   bool ran_in_group_stop = false;      // ... but its emulated tracer let it run (PTRACE_CONT from the stop)
-  bool restart_on_release = false;     // stopped for its tracer after a call its PTRACE_INTERRUPT cut short
   // Scheduling: one task runs user code at a time (the current one).
   std::optional<WaitStatus> unhandled; // a stop that arrived while another task ran
   bool resume_deferred = false;        // stopped and handled; resumes when scheduled
@@ -217,6 +216,7 @@ struct TaskState {
   bool in_real_wait = false;           // in a wait4/waitid the kernel runs
   bool wait_kicked = false;            // ... interrupted by rrx: it restarts, and the emulation answers it
   std::deque<siginfo_t> tracer_sigchld;  // the SIGCHLDs rrx sends it for its tracees' stops, in order
+  int attach_stops = 0;                // SIGSTOPs rrx sent it for PTRACE_ATTACHes of tracers in the recording
 };
 
 class Recorder : private PtraceHost {
@@ -345,8 +345,8 @@ class Recorder : private PtraceHost {
   std::optional<user_regs_struct> regs_in_kernel(pid_t tid) override;
   void release(pid_t tid, const EmuRelease& how) override;
   void listen(pid_t tid) override;
-  void restart_interrupted_call(TaskState& ts, EmuRelease& how);
   void interrupt(pid_t tid) override;
+  void send_attach_stop(pid_t tid) override;
   void answer_wait(pid_t waiter, int64_t ret) override;
   void run_wait_for_real(pid_t waiter) override;
   void wake_real_waits(pid_t process) override;
@@ -1439,6 +1439,7 @@ void Recorder::on_syscall_entry(TaskState& ts, const KernelSyscallInfo& info) {
     }
   }
   if (p.nr == RRX_CALL_FD_INFO) p.emulated_ret = ts.buffer ? buffered_fd_info(ts, p.args[0]) : -ENOSYS;
+  if (p.nr == RRX_CALL_RECORDING) p.emulated_ret = ::getpid();
   if (p.emulated_ret) {
     // Skipped: the kernel runs no syscall for nr -1 (or another one the
     // program's filters let through, see skip_number); rax is set at the
@@ -1811,12 +1812,11 @@ void Recorder::on_syscall_exit(TaskState& ts, const KernelSyscallInfo& info) {
   }
   p = PendingSyscall{};
   ts.entry_recorded = false;
-  // A PTRACE_INTERRUPT of its tracer cut the call short: it restarts when
-  // the tracer lets it go (restart_interrupted_call).
-  const bool cut_short = emu_.interrupting(ts.task->tid()) && is_error &&
-                         (ret == -512 || ret == -513 || ret == -514 || ret == -516);
+  // (A PTRACE_INTERRUPT of its tracer that cut the call short stops it
+  // here: the kernel restarts the call when the tracer lets it go, unless
+  // the tracer changed the registers, and so does the replay,
+  // restart_if_no_signal.)
   if (emu_.stop_at_syscall_exit(ts.task->tid()) || emu_.stop_at_interrupt(ts.task->tid())) {
-    ts.restart_on_release = cut_short;
     hold_for_tracer(ts);
     return;
   }
@@ -2175,6 +2175,15 @@ void Recorder::on_signal(TaskState& ts, int sig) {
     ts.tracer_sigchld.pop_front();
     ts.task->set_siginfo(si);
   }
+  if (sig == SIGSTOP && si.si_code == SI_TKILL && si.si_pid == ::getpid() && ts.attach_stops > 0 &&
+      ts.injecting_signal != SIGSTOP) {
+    // rrx's SIGSTOP for an emulated PTRACE_ATTACH (send_attach_stop): the kernel's siginfo.
+    --ts.attach_stops;
+    si = siginfo_t{};
+    si.si_signo = SIGSTOP;
+    si.si_code = SI_KERNEL;
+    ts.task->set_siginfo(si);
+  }
   if (!started_) {  // a signal before the program even started: pass it on
     resume(ts, sig);
     return;
@@ -2362,8 +2371,6 @@ void Recorder::release(pid_t tid, const EmuRelease& given) {
   TaskState& ts = it->second;
   EmuRelease how = given;
   unless_killed(ts, [&] {
-    if (ts.restart_on_release) restart_interrupted_call(ts, how);
-    ts.restart_on_release = false;
     if (how.skip_syscall) {
       // From a PTRACE_SYSEMU entry stop: the kernel runs no call, and
       // returns rax as the tracer left it (nr -1, on_syscall_entry).
@@ -2448,6 +2455,13 @@ void Recorder::listen(pid_t tid) {
   ts.parked = false;
 }
 
+void Recorder::send_attach_stop(pid_t tid) {
+  auto it = tasks_.find(tid);
+  if (it == tasks_.end()) return;
+  ++it->second.attach_stops;
+  ::syscall(SYS_tgkill, it->second.tgid, tid, SIGSTOP);
+}
+
 void Recorder::interrupt(pid_t tid) {
   auto it = tasks_.find(tid);
   if (it == tasks_.end()) return;
@@ -2455,26 +2469,6 @@ void Recorder::interrupt(pid_t tid) {
   unless_killed(ts, [&] { ts.task->interrupt(); });  // (its trap: on_trap_stop)
 }
 
-// The kernel's restart of a call that the trap of a PTRACE_INTERRUPT cut
-// short, when no signal follows (arch_do_signal_or_restart), on the
-// registers as the tracer left them. rrx makes it here, so that it is part
-// of the registers the TracerResume event gives the replay, whose task
-// went through no such trap (its call was emulated).
-void Recorder::restart_interrupted_call(TaskState& ts, EmuRelease& how) {
-  user_regs_struct r = ts.task->regs();
-  if (static_cast<int64_t>(r.orig_rax) < 0) return;
-  const auto err = static_cast<int64_t>(r.rax);
-  if (err == -512 || err == -513 || err == -514) {  // ERESTARTSYS, ERESTARTNOINTR, ERESTARTNOHAND
-    r.rax = r.orig_rax;
-  } else if (err == -516) {  // ERESTART_RESTARTBLOCK
-    r.rax = SYS_restart_syscall;
-  } else {
-    return;
-  }
-  r.rip -= 2;
-  if (!how.regs_before) how.regs_before = ts.task->regs();
-  ts.task->set_regs(r);
-}
 
 void Recorder::answer_wait(pid_t waiter, int64_t ret) {
   auto it = tasks_.find(waiter);

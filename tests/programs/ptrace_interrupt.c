@@ -4,8 +4,9 @@
 // comes first) and restarted when the tracer lets it go (a new syscall-entry
 // stop); a tracer that writes the registers at that stop (PTRACE_SETREGS,
 // PTRACE_POKEUSER orig_rax = -1) makes the call return EINTR instead. The
-// output does not depend on timing: e2e ptrace_stops.sh compares it with a
-// native run.
+// same at the attach stop of PTRACE_ATTACH (the SIGSTOP's delivery stop) of
+// a tracee blocked in a read. The output does not depend on timing: e2e
+// ptrace_stops.sh compares it with a native run.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>
@@ -64,6 +65,50 @@ static void show_siginfo(pid_t child, const char* what) {
   }
   printf("%s: siginfo %s, code 0x%x, from %s\n", what, strsignal(si.si_signo), (unsigned)si.si_code,
          si.si_pid == child ? "the tracee" : "another");
+}
+
+// /proc/PID/stat's state.
+static char state_of(pid_t pid) {
+  char path[64], buf[512];
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  FILE* f = fopen(path, "r");
+  if (!f) return '?';
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = 0;
+  char* p = strrchr(buf, ')');
+  return p && p[1] == ' ' ? p[2] : '?';
+}
+
+// PTRACE_ATTACH to a child blocked in a read: its SIGSTOP cuts the read
+// short; the tracer makes it fail with EINTR (rax, orig_rax -1) and
+// suppresses the signal.
+static void attach_blocked(void) {
+  int go[2], ready[2];
+  check(pipe(go), "pipe");
+  check(pipe(ready), "pipe");
+  pid_t child = fork();
+  if (child == 0) {
+    char c = 0;
+    if (write(ready[1], "r", 1) != 1) _exit(2);
+    ssize_t n = read(go[0], &c, 1);
+    printf("attached child: read returned %zd (%s)\n", n, n < 0 ? strerror(errno) : "data");
+    _exit(0);
+  }
+  char c;
+  check(read(ready[0], &c, 1) != 1, "read");
+  while (state_of(child) != 'S') usleep(1000);  // in its read
+  check(ptrace(PTRACE_ATTACH, child, 0, 0), "PTRACE_ATTACH");
+  wait_one(child, "attach");
+  show_siginfo(child, "attach");
+  struct user_regs_struct regs;
+  check(ptrace(PTRACE_GETREGS, child, 0, &regs), "PTRACE_GETREGS");
+  printf("attach: rax %lld, orig_rax is read: %d\n", (long long)regs.rax, regs.orig_rax == SYS_read);
+  regs.rax = (unsigned long long)-EINTR;
+  regs.orig_rax = (unsigned long long)-1;
+  check(ptrace(PTRACE_SETREGS, child, 0, &regs), "PTRACE_SETREGS");
+  check(ptrace(PTRACE_CONT, child, 0, 0), "PTRACE_CONT");
+  wait_one(child, "attach: end");
 }
 
 int main(void) {
@@ -130,5 +175,6 @@ int main(void) {
   check(ptrace(PTRACE_POKEUSER, child, offsetof(struct user_regs_struct, orig_rax), -1L), "PTRACE_POKEUSER");
   check(ptrace(PTRACE_CONT, child, 0, 0), "PTRACE_CONT");
   wait_one(child, "9");
+  attach_blocked();
   return 0;
 }
