@@ -337,12 +337,12 @@ int64_t PtraceEmulation::request(pid_t caller, const uint64_t args[6]) {
 }
 
 // The tracee must stand in one of rrx's own stops at a point the replay
-// finds again (PtraceEmulation::stop): not an attach or interrupt stop, where
-// it may be running in the kernel.
+// finds again (PtraceEmulation::stop): not a new task's first stop, where
+// it may still have a stop of rrx's own queued (its clone's return).
 int64_t PtraceEmulation::check_writable(pid_t caller, const Tracee& t, const char* what) {
   if (t.kind != EmuStop::Held) return 0;
   host_.warn_about(caller, std::string(what) +
-                               " at an attach or PTRACE_INTERRUPT stop is not supported inside a recording; it "
+                               " at the first stop of a new traced task is not supported inside a recording; it "
                                "failed with EIO");
   return -EIO;
 }

@@ -29,7 +29,7 @@ namespace rrx::record {
 // Why a tracee is stopped for its tracer, which also says how the recorder
 // lets it go again.
 enum class EmuStop : uint8_t {
-  Held,          // attach or interrupt: whatever rrx was doing with it (a queued stop, a blocked call) goes on
+  Held,          // a new traced task's first stop: whatever rrx was doing with it (its queued stop) goes on
   SyscallEntry,  // at its syscall-entry stop, before rrx handled the call: handled on release
   SyscallExit,   // at its syscall-exit stop (or an event stop), rrx done with it: resumed on release
   Signal,        // at a signal-delivery stop, the signal not yet recorded: delivered (or dropped) on release
