@@ -300,6 +300,7 @@ constexpr NameEntry kNameList[] = {
     {468, "file_getattr"}, {469, "file_setattr"}, {470, "listns"},
     {RRX_CALL_INIT_BUFFER, "rrx_init_buffer"},  // rrx's own (core/syscallbuf_abi.h)
     {RRX_CALL_FD_INFO, "rrx_fd_info"},
+    {RRX_CALL_RECORDING, "rrx_recording"},
     {RRX_CALL_DESCHED_FD, "rrx_desched_fd"},
 };
 
@@ -1435,6 +1436,8 @@ constexpr SyscallDesc kRows[] = {
   R(RRX_CALL_INIT_BUFFER, "rrx_init_buffer", {Ptr, Size, UInt}, E),
   // rrx's own call: the library asks whether writes to an fd must stay traced; answered likewise.
   R(RRX_CALL_FD_INFO, "rrx_fd_info", {Fd}, E),
+  // rrx's own call: rrx record asks whether it is recorded itself (record/own_tracer.h).
+  R(RRX_CALL_RECORDING, "rrx_recording", {}, E),
   // rrx's own call: the library asks for its thread's desched event; answered likewise.
   R(RRX_CALL_DESCHED_FD, "rrx_desched_fd", {}, E),
 };

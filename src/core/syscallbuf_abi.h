@@ -7,7 +7,7 @@
 
 #include <stdint.h>
 
-#define RRX_SYSCALLBUF_VERSION 5u
+#define RRX_SYSCALLBUF_VERSION 6u
 
 /* The rrx page: one page at a fixed address, mapped by the library in every
  * process (a traced mmap, so replay maps it at the same moment). It holds the
@@ -59,6 +59,11 @@
  *     RRX_RECORD_TO_STDOUT / _STDERR: replay re-emits them); 0 otherwise,
  *     -EBADF. A traced call, so the replay answers the same. */
 #define RRX_CALL_FD_INFO 1001
+/*   RRX_CALL_RECORDING(): the recorder's pid: how rrx record knows that it is
+ *     itself recorded (record/own_tracer.h), as the processes of a recording
+ *     see no tracer of theirs in /proc (record/proc_status.h). Answered in
+ *     every mode; replay injects the answer. */
+#define RRX_CALL_RECORDING 1002
 #define RRX_FD_INFO_TRACE_WRITES 1
 #define RRX_FD_INFO_STDOUT 2
 #define RRX_FD_INFO_STDERR 4
@@ -68,7 +73,7 @@
  *     -ENOSYS when it records without desched (`blocking calls: checked`).
  *     The replay answers the same number (no event exists there: the arm and
  *     disarm calls do nothing). */
-#define RRX_CALL_DESCHED_FD 1002
+#define RRX_CALL_DESCHED_FD 1003
 
 /* Per-thread state of the library: an initial-exec TLS variable, beside the
  * thread's alternate stack (RRX_ALT_STACK_BYTES of TLS), so that a thread's

@@ -247,6 +247,14 @@ static uint8_t fd_class(struct rrx_buffer_header* h, long fd, int writing) {
     copy(&mode, (char*)st + kStatMode, 4);
     copy(&rdev, (char*)st + kStatRdev, 8);
     k = kind_of_mode(mode, rdev);
+    if ((mode & kS_IFMT) == kS_IFREG) {
+      /* A procfs file: the recorder may change what a read of it shows
+       * (record/proc_status.h, TracerPid), at the read's stop. */
+      uint64_t sfs[kStatfsBytes / 8];
+      if (is_error(check_call(h, NR_fstatfs, (uint64_t)fd, (uint64_t)sfs, 0, 0)) || sfs[0] == RRX_PROC_SUPER_MAGIC) {
+        k = RRX_FD_TRACED;
+      }
+    }
   }
   if (writing && !(k & RRX_FD_WRITE_ASKED)) {
     long info = write_info(h, fd);

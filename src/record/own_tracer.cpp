@@ -12,6 +12,7 @@
 #include <fstream>
 
 #include "core/error.h"
+#include "core/syscallbuf_abi.h"
 
 namespace rrx::record {
 
@@ -26,15 +27,29 @@ pid_t tracer_pid_of(const std::string& proc_status) {
   return 0;
 }
 
+// "PID N (NAME)" of process `pid`.
+std::string describe(pid_t pid) {
+  std::ifstream comm("/proc/" + std::to_string(pid) + "/comm");
+  std::string name;
+  std::getline(comm, name);
+  return "PID " + std::to_string(pid) + " (" + (name.empty() ? "?" : name) + ")";
+}
+
+// The rrx record that records this process, if any: it answers its own
+// call (ENOSYS without it). Its tracing does not show in /proc: a recorded
+// process sees only the tracers of the recording (record/proc_status.h).
+pid_t recording_rrx() {
+  long r = ::syscall(RRX_CALL_RECORDING);
+  return r > 0 ? static_cast<pid_t>(r) : 0;
+}
+
 }  // namespace
 
 std::optional<std::string> own_tracer() {
+  if (pid_t rrx = recording_rrx()) return describe(rrx);
   pid_t tracer = tracer_pid_of("/proc/self/status");
   if (tracer <= 0) return std::nullopt;
-  std::ifstream comm("/proc/" + std::to_string(tracer) + "/comm");
-  std::string name;
-  std::getline(comm, name);
-  return "PID " + std::to_string(tracer) + " (" + (name.empty() ? "?" : name) + ")";
+  return describe(tracer);
 }
 
 std::string under_tracer_message(const std::string& tracer) {
@@ -47,6 +62,7 @@ std::string under_tracer_message(const std::string& tracer) {
 void refuse_fork_following_tracer() {
   std::optional<std::string> tracer = own_tracer();
   if (!tracer) return;
+  if (recording_rrx() != 0) throw Error(under_tracer_message(*tracer));  // (it traces every process it records)
   // A child that waits for the pipe to close: a tracer following forks has
   // attached it by the time fork() returns here.
   int pipefd[2];

@@ -31,6 +31,17 @@ constexpr int kEventStop = 128;               // PTRACE_EVENT_STOP
 
 int stop_status(int sig, int event = 0) { return (event << 16) | (sig << 8) | 0x7f; }
 
+// The siginfo of a PTRACE_EVENT_STOP (ptrace_do_notify): signal `sig`, the
+// stop's status in si_code, the tracee's own pid and uid.
+siginfo_t event_stop_info(pid_t tid, int sig) {
+  siginfo_t si{};
+  si.si_signo = sig;
+  si.si_code = sig | (kEventStop << 8);
+  si.si_pid = tid;
+  si.si_uid = ::getuid();
+  return si;
+}
+
 siginfo_t trap_info(int code) {
   siginfo_t si{};
   si.si_signo = SIGTRAP;
@@ -89,6 +100,10 @@ void PtraceEmulation::stop(pid_t tid, Tracee& t, EmuStop kind, int status, const
     t.si.si_signo = SIGSTOP;
     t.si.si_code = SI_USER;
   }
+  t.no_siginfo = false;
+  t.listening = false;
+  t.group_event = false;
+  t.interrupting = false;  // (any stop takes the place of a pending PTRACE_INTERRUPT's)
   t.regs_before.reset();
   t.xstate_written = false;
   t.sigmask.reset();
@@ -108,13 +123,11 @@ int64_t PtraceEmulation::attach(pid_t caller, pid_t pid, bool seize, uint64_t op
   t.tracer_process = tracer_process;
   t.seized = seize;
   t.options = seize ? options : 0;
-  if (!seize) {
-    siginfo_t si{};
-    si.si_signo = SIGSTOP;
-    si.si_code = SI_USER;
-    si.si_pid = tracer_process;
-    stop(pid, t, EmuStop::Held, stop_status(SIGSTOP), &si);
-  }
+  // PTRACE_ATTACH sends the tracee SIGSTOP: its attach stop is that
+  // signal's delivery stop (stop_for_signal), where the real task takes it:
+  // at once for one waiting for the CPU, at the end of a call it is blocked
+  // in (cut short: it restarts when the tracer lets it go without the signal).
+  if (!seize) host_.send_attach_stop(pid);
   return 0;
 }
 
@@ -142,7 +155,15 @@ int64_t PtraceEmulation::request(pid_t caller, const uint64_t args[6]) {
   if (!task) return -ESRCH;
   if (req == kInterrupt) {
     if (!t->seized) return -EIO;
-    if (!t->stopped) stop(pid, *t, EmuStop::Held, stop_status(SIGTRAP, kEventStop));
+    // The stop comes with the real task's trap: at once for one that waits
+    // for the CPU, at the end of a call it is blocked in (interrupted and
+    // restarted as the kernel does), or, listening in its group-stop, with
+    // the stop signal (stop_at_group_stop).
+    if ((t->listening || !t->stopped) && !t->interrupting) {
+      t->listening = false;
+      t->interrupting = true;
+      host_.interrupt(pid);
+    }
     return 0;
   }
   if (req == PTRACE_KILL) {
@@ -207,8 +228,10 @@ int64_t PtraceEmulation::request(pid_t caller, const uint64_t args[6]) {
       return write(caller, data + offsetof(struct iovec, iov_len), &iov.iov_len, sizeof iov.iov_len) ? 0 : -EFAULT;
     }
     case PTRACE_GETSIGINFO:
+      if (t->no_siginfo) return -EINVAL;
       return write(caller, data, &t->si, sizeof t->si) ? 0 : -EFAULT;
     case PTRACE_SETSIGINFO: {
+      if (t->no_siginfo) return -EINVAL;
       Task* me = host_.task(caller);
       siginfo_t si{};
       if (!me || !me->read_exact(data, &si, sizeof si)) return -EFAULT;
@@ -292,23 +315,34 @@ int64_t PtraceEmulation::request(pid_t caller, const uint64_t args[6]) {
       return 0;
     }
     case kListen:
-      // Only for a seized tracee in a group-stop, which the emulation does
-      // not report (a stop signal is reported at its signal-delivery stop).
-      host_.warn_about(caller, "PTRACE_LISTEN is not supported inside a recording (group-stops of tracees are "
-                               "not emulated); it failed with EIO");
-      return -EIO;
+      // The kernel's rule: a seized tracee at a PTRACE_EVENT_STOP. It
+      // leaves its ptrace-stop (requests fail with ESRCH, wait does not
+      // report it again) but stays stopped until SIGCONT or another stop
+      // signal wakes it, with a PTRACE_EVENT_STOP for the tracer.
+      if (!t->seized || (t->status >> 16) != kEventStop) return -EIO;
+      if (t->kind != EmuStop::GroupStop && !t->group_event) {
+        // (Its real stop is not a trap rrx can listen in: an interrupt
+        // stop, or a new task's first stop.)
+        host_.warn_about(caller, "PTRACE_LISTEN outside a group-stop is not supported inside a recording; it "
+                                 "failed with EIO");
+        return -EIO;
+      }
+      t->stopped = false;
+      t->listening = true;
+      host_.listen(pid);
+      return 0;
     default:
       return -EIO;
   }
 }
 
 // The tracee must stand in one of rrx's own stops at a point the replay
-// finds again (PtraceEmulation::stop): not an attach or interrupt stop, where
-// it may be running in the kernel.
+// finds again (PtraceEmulation::stop): not a new task's first stop, where
+// it may still have a stop of rrx's own queued (its clone's return).
 int64_t PtraceEmulation::check_writable(pid_t caller, const Tracee& t, const char* what) {
   if (t.kind != EmuStop::Held) return 0;
   host_.warn_about(caller, std::string(what) +
-                               " at an attach or PTRACE_INTERRUPT stop is not supported inside a recording; it "
+                               " at the first stop of a new traced task is not supported inside a recording; it "
                                "failed with EIO");
   return -EIO;
 }
@@ -437,8 +471,14 @@ int64_t PtraceEmulation::resume(Tracee& t, pid_t tid, int64_t request, uint64_t 
     return 0;
   }
   t.then_status = 0;
+  // The kernel ignores the signal given at an event stop (PTRACE_EVENT_*,
+  // PTRACE_EVENT_STOP included) and at a group-stop: only PTRACE_KILL's
+  // SIGKILL gets through.
+  if ((t.kind == EmuStop::GroupStop || (t.status >> 16) != 0) && sig != SIGKILL) sig = 0;
+  t.group_event = false;
   EmuRelease how;
   how.stop = t.kind;
+  how.detach = request == PTRACE_DETACH;
   how.sig = static_cast<int>(sig);
   how.si = t.si;
   how.si.si_signo = how.sig;
@@ -542,6 +582,42 @@ bool PtraceEmulation::stop_at_exec(pid_t tid, pid_t former) {
   return true;
 }
 
+bool PtraceEmulation::stop_at_group_stop(pid_t tid, int sig) {
+  auto it = tracees_.find(tid);
+  if (it == tracees_.end()) return false;
+  Tracee& t = it->second;
+  // do_jobctl_trap: a seized tracee reports PTRACE_EVENT_STOP (with a
+  // siginfo the kernel makes), any other the plain stop signal, with none.
+  const siginfo_t si = event_stop_info(tid, sig);
+  stop(tid, t, EmuStop::GroupStop, t.seized ? stop_status(sig, kEventStop) : stop_status(sig), &si);
+  t.no_siginfo = !t.seized;
+  t.in_syscall_stop = false;
+  return true;
+}
+
+bool PtraceEmulation::stop_at_interrupt(pid_t tid) {
+  auto it = tracees_.find(tid);
+  if (it == tracees_.end() || !it->second.interrupting) return false;
+  Tracee& t = it->second;
+  t.interrupting = false;
+  const siginfo_t si = event_stop_info(tid, SIGTRAP);
+  stop(tid, t, EmuStop::SyscallExit, stop_status(SIGTRAP, kEventStop), &si);
+  t.in_syscall_stop = false;
+  return true;
+}
+
+bool PtraceEmulation::stop_at_group_continue(pid_t tid) {
+  auto it = tracees_.find(tid);
+  if (it == tracees_.end() || !it->second.seized) return false;
+  Tracee& t = it->second;
+  // The group is no longer stopped: the event stop's signal is SIGTRAP.
+  const siginfo_t si = event_stop_info(tid, SIGTRAP);
+  stop(tid, t, EmuStop::SyscallExit, stop_status(SIGTRAP, kEventStop), &si);
+  t.group_event = true;
+  t.in_syscall_stop = false;
+  return true;
+}
+
 bool PtraceEmulation::stop_at_exit(pid_t tid, uint64_t msg) {
   auto it = tracees_.find(tid);
   if (it == tracees_.end() || !(it->second.options & PTRACE_O_TRACEEXIT)) return false;
@@ -565,7 +641,9 @@ bool PtraceEmulation::stop_at_new_task(pid_t parent, pid_t child, int event, uin
   c.tracer_process = t.tracer_process;
   c.seized = t.seized;
   c.options = t.options;
-  stop(child, c, EmuStop::Held, c.seized ? stop_status(SIGTRAP, kEventStop) : stop_status(SIGSTOP));
+  const siginfo_t first = event_stop_info(child, SIGTRAP);
+  stop(child, c, EmuStop::Held, c.seized ? stop_status(SIGTRAP, kEventStop) : stop_status(SIGSTOP),
+       c.seized ? &first : nullptr);
   Tracee& p = tracees_[parent];  // (the map may have moved nothing; references stay valid in a std::map)
   stop(parent, p, EmuStop::SyscallExit, stop_status(SIGTRAP, event));
   p.event_msg = static_cast<uint64_t>(child);
@@ -589,6 +667,7 @@ void PtraceEmulation::on_death(pid_t tid, pid_t real_parent_process, int status)
     if (t.stopped) {
       EmuRelease how;
       how.stop = t.kind;
+      how.detach = true;
       how.si = t.si;
       how.si.si_signo = 0;
       how.synchronous = t.synchronous;

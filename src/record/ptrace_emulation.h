@@ -29,10 +29,11 @@ namespace rrx::record {
 // Why a tracee is stopped for its tracer, which also says how the recorder
 // lets it go again.
 enum class EmuStop : uint8_t {
-  Held,          // attach or interrupt: whatever rrx was doing with it (a queued stop, a blocked call) goes on
+  Held,          // a new traced task's first stop: whatever rrx was doing with it (its queued stop) goes on
   SyscallEntry,  // at its syscall-entry stop, before rrx handled the call: handled on release
   SyscallExit,   // at its syscall-exit stop (or an event stop), rrx done with it: resumed on release
   Signal,        // at a signal-delivery stop, the signal not yet recorded: delivered (or dropped) on release
+  GroupStop,     // in a group-stop (a stop signal's), held in its trap: runs on release, the group still stopped
 };
 
 // Where a tracee stopped for its tracer, as far as the replay must know:
@@ -53,6 +54,7 @@ struct EmuRelease {
   siginfo_t si{};             // for a Signal stop: the signal's info (the tracer may have changed it)
   bool synchronous = false;   // for a Signal stop: a fault or trap of its own instruction
   bool single_step = false;   // PTRACE_SINGLESTEP
+  bool detach = false;        // PTRACE_DETACH (from a group-stop the task stays stopped)
   bool skip_syscall = false;  // from a PTRACE_SYSEMU entry stop: the kernel runs no call, rax stays
   // The tracer wrote registers: as they were at the stop (the recorder
   // records the fields that differ now).
@@ -74,6 +76,16 @@ class PtraceHost {
   virtual std::optional<user_regs_struct> regs_in_kernel(pid_t tid) = 0;
   // The tracer let the tracee go.
   virtual void release(pid_t tid, const EmuRelease& how) = 0;
+  // PTRACE_LISTEN of a tracee in a group-stop: it stays stopped, but wakes
+  // (with a trap) when SIGCONT or another stop signal arrives.
+  virtual void listen(pid_t tid) = 0;
+  // PTRACE_INTERRUPT of a tracee not in a ptrace-stop: the real task traps
+  // at its next way out of the kernel (a call it is blocked in is
+  // interrupted), and the recorder calls stop_at_interrupt (or, listening
+  // in its group-stop, stop_at_group_stop) there.
+  virtual void interrupt(pid_t tid) = 0;
+  // PTRACE_ATTACH's SIGSTOP (SEND_SIG_PRIV: si_code SI_KERNEL) to `tid`.
+  virtual void send_attach_stop(pid_t tid) = 0;
   // A wait that was held (wait_at_entry returned Block) is answered now:
   // `ret` is its result, its outputs are already in the waiter's memory.
   virtual void answer_wait(pid_t waiter, int64_t ret) = 0;
@@ -120,6 +132,25 @@ class PtraceEmulation {
   bool stop_for_signal(pid_t tid, const siginfo_t& si, bool synchronous);
   // At the exit stop of a successful execve (`former`: the tid that called it).
   bool stop_at_exec(pid_t tid, pid_t former);
+  // At the trap of its group-stop by stop signal `sig` (rrx's own
+  // PTRACE_EVENT_STOP), the kernel's group-stop for its tracer: for a
+  // seized tracee PTRACE_EVENT_STOP with the signal, else the plain stop
+  // signal (and PTRACE_GETSIGINFO fails with EINVAL).
+  bool stop_at_group_stop(pid_t tid, int sig);
+  // At the first stop of the real task after a PTRACE_INTERRUPT its tracer
+  // asked for (host interrupt()) that is not one of the tracer's own: its
+  // PTRACE_EVENT_STOP. (Any ptrace-stop takes a pending interrupt's place,
+  // as in the kernel.) The recorder calls it at the exit of a call (the
+  // interrupt cut it short, or it ended first: the kernel restarts a call
+  // cut short when the tracer lets it go) and at a trap stop.
+  bool stop_at_interrupt(pid_t tid);
+  bool interrupting(pid_t tid) const {
+    auto it = tracees_.find(tid);
+    return it != tracees_.end() && it->second.interrupting;
+  }
+  // At the trap that tells rrx its group-stop ended (SIGCONT): a seized
+  // tracee reports it to its tracer too (PTRACE_EVENT_STOP, SIGTRAP).
+  bool stop_at_group_continue(pid_t tid);
   // At its PTRACE_EVENT_EXIT stop (`msg`: its exit status, as wait says it).
   bool stop_at_exit(pid_t tid, uint64_t msg);
   // A traced thread made a new task (clone/fork/vfork event `event` with
@@ -130,6 +161,16 @@ class PtraceEmulation {
   // Stopped for its tracer: the recorder must not give it the CPU.
   bool holds(pid_t tid) const;
   bool traced(pid_t tid) const { return tracees_.count(tid) != 0; }
+  // The thread that traces `tid` (/proc/PID/status's TracerPid), 0: none.
+  pid_t tracer_of(pid_t tid) const {
+    auto it = tracees_.find(tid);
+    return it == tracees_.end() ? 0 : it->second.tracer;
+  }
+  // Left in its group-stop by its tracer's PTRACE_LISTEN: its next trap is for the tracer.
+  bool listening(pid_t tid) const {
+    auto it = tracees_.find(tid);
+    return it != tracees_.end() && it->second.listening;
+  }
   // The tracer asked for syscall stops (PTRACE_SYSCALL): every call must stop.
   bool wants_syscall_stops(pid_t tid) const;
 
@@ -154,6 +195,10 @@ class PtraceEmulation {
     bool single_step = false;        // resumed with PTRACE_SINGLESTEP
     bool entry_reported = false;     // its current syscall-entry stop was reported (handled on release)
     bool in_syscall_stop = false;    // the kernel's own stop is the syscall stop reported (syscall info)
+    bool no_siginfo = false;         // a non-seized tracee's group-stop: PTRACE_GETSIGINFO fails (EINVAL)
+    bool listening = false;          // PTRACE_LISTEN: stopped in its group-stop, not in a ptrace-stop
+    bool interrupting = false;       // PTRACE_INTERRUPT asked for, its trap not yet come
+    bool group_event = false;        // at the PTRACE_EVENT_STOP that ends a group-stop (SIGCONT), in rrx's own trap
     int then_status = 0;             // a stop that follows this one at once (exec: exit stop, SIGTRAP)
     bool then_only_if_syscall = false;  // ... only when resumed with PTRACE_SYSCALL
     int pass_signal = 0;             // injected by the tracer: delivered without another stop

@@ -50,6 +50,7 @@
 #include "record/own_tracer.h"
 #include "record/preload_env.h"
 #include "record/ptrace_emulation.h"
+#include "record/proc_status.h"
 #include "record/tracer_events.h"
 #include "record/seccomp_record.h"
 #include "record/site_patch.h"
@@ -192,6 +193,7 @@ struct TaskState {
   bool started = false;                // its first stop (the trap stop of a new seized task) was seen
   bool preempt_requested = false;      // rrx sent PTRACE_INTERRUPT to take the CPU away
   int job_stop_sig = 0;                // in a group-stop by this signal, left there with PTRACE_LISTEN
+  bool ran_in_group_stop = false;      // ... but its emulated tracer let it run (PTRACE_CONT from the stop)
   // Scheduling: one task runs user code at a time (the current one).
   std::optional<WaitStatus> unhandled; // a stop that arrived while another task ran
   bool resume_deferred = false;        // stopped and handled; resumes when scheduled
@@ -231,6 +233,7 @@ struct TaskState {
   bool in_real_wait = false;           // in a wait4/waitid the kernel runs
   bool wait_kicked = false;            // ... interrupted by rrx: it restarts, and the emulation answers it
   std::deque<siginfo_t> tracer_sigchld;  // the SIGCHLDs rrx sends it for its tracees' stops, in order
+  int attach_stops = 0;                // SIGSTOPs rrx sent it for PTRACE_ATTACHes of tracers in the recording
 };
 
 class Recorder : private PtraceHost {
@@ -373,6 +376,9 @@ class Recorder : private PtraceHost {
   pid_t process_of(pid_t tid) override;
   std::optional<user_regs_struct> regs_in_kernel(pid_t tid) override;
   void release(pid_t tid, const EmuRelease& how) override;
+  void listen(pid_t tid) override;
+  void interrupt(pid_t tid) override;
+  void send_attach_stop(pid_t tid) override;
   void answer_wait(pid_t waiter, int64_t ret) override;
   void run_wait_for_real(pid_t waiter) override;
   void wake_real_waits(pid_t process) override;
@@ -1537,6 +1543,12 @@ rrx_file_facts Recorder::file_facts() const {
 void Recorder::on_syscall_entry(TaskState& ts, const KernelSyscallInfo& info) {
   PendingSyscall& p = ts.pending;
   p = PendingSyscall{};
+  if (emu_.interrupting(ts.task->tid())) {
+    // This stop took the real interrupt's place (any ptrace-stop does): the
+    // call is interrupted again, if it would wait, and its exit stop is the
+    // tracer's PTRACE_EVENT_STOP (on_syscall_exit).
+    ts.task->interrupt();
+  }
   ts.syscall_since = std::chrono::steady_clock::now();
   p.nr = static_cast<int64_t>(info.entry.nr);
   std::memcpy(p.args, info.entry.args, sizeof p.args);
@@ -1660,6 +1672,7 @@ void Recorder::on_syscall_entry(TaskState& ts, const KernelSyscallInfo& info) {
     }
   }
   if (p.nr == RRX_CALL_FD_INFO) p.emulated_ret = ts.buffer ? buffered_fd_info(ts, p.args[0]) : -ENOSYS;
+  if (p.nr == RRX_CALL_RECORDING) p.emulated_ret = ::getpid();
   // Answered at the exit stop, where rrx opens the event (remote calls).
   if (p.nr == RRX_CALL_DESCHED_FD) p.emulated_ret = -ENOSYS;
   if (p.emulated_ret) {
@@ -1992,6 +2005,17 @@ void Recorder::on_syscall_exit(TaskState& ts, const KernelSyscallInfo& info) {
       r.rax = static_cast<uint64_t>(ret);
       ts.task->set_regs(r);
     }
+    if (!is_error && !p.i386 && (p.nr == SYS_read || p.nr == SYS_pread64)) {
+      // /proc/PID/status names rrx as TracerPid: the reader sees its tracer in the tree, or none.
+      auto tracer_of = [&](pid_t pid) { return emu_.tracer_of(pid); };
+      if (std::optional<int64_t> n = show_emulated_tracer(*ts.task, p.nr == SYS_pread64, static_cast<int>(p.args[0]),
+                                                          p.args[1], p.args[2], ret, tracer_of)) {
+        ret = *n;
+        user_regs_struct r = ts.task->regs();
+        r.rax = static_cast<uint64_t>(ret);
+        ts.task->set_regs(r);
+      }
+    }
     if (p.desc->special == sys::Special::Prctl) ts.signals.after_prctl(*ts.task, p.args, ret);
     ts.signals.after_syscall(*ts.task, *p.desc, p.args, ret);
     sys::CallView call{p.nr, {}, ret};
@@ -2036,7 +2060,11 @@ void Recorder::on_syscall_exit(TaskState& ts, const KernelSyscallInfo& info) {
   }
   p = PendingSyscall{};
   ts.entry_recorded = false;
-  if (emu_.stop_at_syscall_exit(ts.task->tid())) {
+  // (A PTRACE_INTERRUPT of its tracer that cut the call short stops it
+  // here: the kernel restarts the call when the tracer lets it go, unless
+  // the tracer changed the registers, and so does the replay,
+  // restart_if_no_signal.)
+  if (emu_.stop_at_syscall_exit(ts.task->tid()) || emu_.stop_at_interrupt(ts.task->tid())) {
     hold_for_tracer(ts);
     return;
   }
@@ -2334,22 +2362,39 @@ void Recorder::on_trap_stop(TaskState& ts, int sig) {
     if (ts.job_stop_sig == 0) write_job_stop(ts, sig, false);
     ts.job_stop_sig = sig;
     ts.at_syscall_boundary = false;
-    ts.task->listen();
+    ts.ran_in_group_stop = false;
     if (current_ == ts.task->tid()) current_ = 0;
     if (ts.task->tid() == leader_ && (sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU)) {
       terminal_.suspend_with(leader_);
     }
+    // A tracee of a tracer in the recording: held in this trap while its
+    // tracer sees the group-stop (release() or listen() follows).
+    if (!emu_.stop_at_group_stop(ts.task->tid(), sig)) ts.task->listen();
     return;
   }
-  if (ts.job_stop_sig != 0) {
-    // SIGCONT ended the group-stop. No code ran since the stop, so a signal
-    // pending now (SIGCONT itself, when the task dequeues it) is delivered
-    // right here, like one pending at a syscall's return.
-    write_job_stop(ts, ts.job_stop_sig, true);
+  if (ts.job_stop_sig != 0 || emu_.listening(ts.task->tid())) {
+    // SIGCONT ended the group-stop. No code ran since the stop (unless its
+    // tracer let it run on: then it is where its last event left it), so
+    // a signal pending now (SIGCONT itself, when the task dequeues it) is
+    // delivered right here, like one pending at a syscall's return.
+    if (ts.job_stop_sig != 0) write_job_stop(ts, ts.job_stop_sig, true);
     ts.job_stop_sig = 0;
-    ts.at_syscall_boundary = true;
-    ts.boundary_ip = ts.task->regs().rip;
+    if (!ts.ran_in_group_stop) {
+      ts.at_syscall_boundary = true;
+      ts.boundary_ip = ts.task->regs().rip;
+    }
+    ts.ran_in_group_stop = false;
+    if (emu_.stop_at_group_continue(ts.task->tid())) {
+      hold_for_tracer(ts);
+      return;
+    }
     resume(ts);
+    return;
+  }
+  if (emu_.stop_at_interrupt(ts.task->tid())) {
+    // Its tracer's PTRACE_INTERRUPT (it takes the place of one of rrx's own).
+    ts.preempt_requested = false;
+    hold_for_tracer(ts);
     return;
   }
   if (ts.preempt_requested && started_ && ts.buffer && in_preload_code(ts.tgid, ts.task->regs().rip)) {
@@ -2398,6 +2443,15 @@ void Recorder::on_signal(TaskState& ts, int sig) {
     // rrx's SIGCHLD for a tracee's emulated stop (notify_tracer): the kernel's siginfo.
     si = ts.tracer_sigchld.front();
     ts.tracer_sigchld.pop_front();
+    ts.task->set_siginfo(si);
+  }
+  if (sig == SIGSTOP && si.si_code == SI_TKILL && si.si_pid == ::getpid() && ts.attach_stops > 0 &&
+      ts.injecting_signal != SIGSTOP) {
+    // rrx's SIGSTOP for an emulated PTRACE_ATTACH (send_attach_stop): the kernel's siginfo.
+    --ts.attach_stops;
+    si = siginfo_t{};
+    si.si_signo = SIGSTOP;
+    si.si_code = SI_KERNEL;
     ts.task->set_siginfo(si);
   }
   if (!started_) {  // a signal before the program even started: pass it on
@@ -2631,6 +2685,19 @@ void Recorder::release(pid_t tid, const EmuRelease& given) {
       ts.resume_deferred = true;
       ts.deferred_sig = 0;
       break;
+    case EmuStop::GroupStop:
+      if (how.detach) {
+        // Detached in a group-stop, it stays stopped (__ptrace_unlink), until SIGCONT.
+        unless_killed(ts, [&] { ts.task->listen(); });
+        ts.parked = false;
+        return;
+      }
+      // The kernel lets a tracee resumed from its group-stop run, the group still stopped.
+      ts.ran_in_group_stop = true;
+      ts.resume_deferred = true;
+      ts.deferred_sig = 0;
+      inject = 0;
+      break;
     case EmuStop::Signal:
       // At its signal-delivery stop: the signal the tracer passes is delivered now.
       ts.step_on_resume = how.single_step;
@@ -2657,6 +2724,29 @@ void Recorder::release(pid_t tid, const EmuRelease& given) {
   bool queued = std::find(runnable_.begin(), runnable_.end(), tid) != runnable_.end();
   if ((ts.unhandled || ts.resume_deferred) && !queued) runnable_.push_back(tid);
 }
+
+void Recorder::listen(pid_t tid) {
+  auto it = tasks_.find(tid);
+  if (it == tasks_.end()) return;
+  TaskState& ts = it->second;
+  unless_killed(ts, [&] { ts.task->listen(); });  // (the trap that wakes it: on_trap_stop)
+  ts.parked = false;
+}
+
+void Recorder::send_attach_stop(pid_t tid) {
+  auto it = tasks_.find(tid);
+  if (it == tasks_.end()) return;
+  ++it->second.attach_stops;
+  ::syscall(SYS_tgkill, it->second.tgid, tid, SIGSTOP);
+}
+
+void Recorder::interrupt(pid_t tid) {
+  auto it = tasks_.find(tid);
+  if (it == tasks_.end()) return;
+  TaskState& ts = it->second;
+  unless_killed(ts, [&] { ts.task->interrupt(); });  // (its trap: on_trap_stop)
+}
+
 
 void Recorder::answer_wait(pid_t waiter, int64_t ret) {
   auto it = tasks_.find(waiter);

@@ -47,7 +47,10 @@ std::optional<ReplaySession::Stop> ReplaySession::reach_tracer_stop(RTask& t, sc
     bool fed = false;
     if (!t.pending && !t.running) {
       if (kind == schema::TracerStop::Kind::SIGNAL && !s.getSynchronous()) {
-        // Raised by rrx at a syscall boundary when recording: raised here too.
+        // Raised by rrx at a syscall boundary when recording: raised here
+        // too. It is delivered first: a call it cut short (a restart code)
+        // is not restarted before its delivery stop (restart_if_no_signal).
+        t.injecting_signal = s.getSigno();
         ::syscall(SYS_tgkill, t.live_pid, t.task->tid(), s.getSigno());
       }
       fed = feed_buffer(t, false);
@@ -58,6 +61,7 @@ std::optional<ReplaySession::Stop> ReplaySession::reach_tracer_stop(RTask& t, sc
     const bool there = kind == schema::TracerStop::Kind::SYSCALL_ENTRY
                            ? is_entry_stop(*t.task, w)
                            : w.kind == WaitStatus::Kind::SignalStop && w.sig == s.getSigno() && t.started;
+    if (there && kind == schema::TracerStop::Kind::SIGNAL) t.injecting_signal = 0;
     if (!there) {
       // A stop that comes first: one no event marks (a new task's first
       // SIGSTOP, a signal the live kernel made), handled as any other, or
