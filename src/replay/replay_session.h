@@ -530,6 +530,12 @@ class ReplaySession {
   uint64_t preempt_stub_event_ = 0;
   uint64_t preempt_slow_event_ = UINT64_MAX;  // the stub cannot serve this event: one stop per pass (this run)
   bool preempt_stub_off_ = false;             // RRX_PREEMPT_STUB=0: always one stop per pass
+  // Starts inside the patch that branches reach, for event preempt_routes_event_:
+  // those seen (jumped_in), those the stub routes, whether routing was refused.
+  uint64_t preempt_routes_event_ = UINT64_MAX;
+  std::set<uint64_t> preempt_jumped_in_;
+  std::vector<uint64_t> preempt_routes_;
+  bool preempt_routes_refused_ = false;
   // The position target (set_position_target) and its stub.
   std::unique_ptr<PreemptStub> position_stub_;
   PositionTarget position_;
