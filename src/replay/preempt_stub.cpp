@@ -240,6 +240,42 @@ void add_planned(std::vector<ProcMapping>* maps, uint64_t page) {
                m);
 }
 
+// The displaced instruction at `a`, as the stub runs it (at e.here()); a
+// direct call is run as the program would run it: the address after it
+// pushed, then a jmp to the callee, which returns to the program, not to the
+// stub (and no stub address is left on the program's stack). Says whether
+// execution goes on to the next one, or why it cannot be displaced.
+std::variant<bool, std::string> emit_displaced(Emitter& e, const patcher::CodeWindow& w, uint64_t a) {
+  const size_t off = a - w.addr;
+  if (off + 5 <= w.bytes.size() && w.bytes[off] == 0xe8) {
+    int32_t rel = 0;
+    std::memcpy(&rel, w.bytes.data() + off + 1, 4);
+    const uint64_t ret = a + 5, target = ret + static_cast<uint64_t>(static_cast<int64_t>(rel));
+    e.at(a, 0).raw({0x48, 0x8d, 0x64, 0x24, 0xf8});                                     // lea rsp, [rsp-8]
+    e.at(a, 8).raw({0xc7, 0x04, 0x24}).u32(static_cast<uint32_t>(ret));                 // mov dword [rsp], lo
+    e.at(a, 8).raw({0xc7, 0x44, 0x24, 0x04}).u32(static_cast<uint32_t>(ret >> 32));     // mov dword [rsp+4], hi
+    const int64_t d = static_cast<int64_t>(target - (e.here() + kJmpLen));
+    if (d < INT32_MIN || d > INT32_MAX) return std::string("the callee of the displaced call is out of reach");
+    e.at(target, 0).raw({0xe9}).u32(static_cast<uint32_t>(static_cast<int32_t>(d)));    // jmp callee: the call made
+    return false;
+  }
+  auto r = patcher::relocate_instruction(w, a, e.here());
+  if (auto* no = std::get_if<patcher::Refusal>(&r)) return no->reason;
+  const auto& insn = std::get<patcher::RelocatedInsn>(r);
+  e.at(a, 0).raw(insn.bytes);
+  return insn.falls_through;
+}
+
+// Length and fall-through of the displaced instruction at `a` (a direct call
+// as emit_displaced runs it), or why it cannot be displaced.
+std::variant<patcher::RelocatedInsn, std::string> decode_displaced(const patcher::CodeWindow& w, uint64_t a) {
+  const size_t off = a - w.addr;
+  if (off + 5 <= w.bytes.size() && w.bytes[off] == 0xe8) return patcher::RelocatedInsn{{}, 5, false};
+  auto r = patcher::relocate_instruction(w, a, a);
+  if (auto* no = std::get_if<patcher::Refusal>(&r)) return no->reason;
+  return std::get<patcher::RelocatedInsn>(r);
+}
+
 }  // namespace
 
 std::variant<std::unique_ptr<PreemptStub>, std::string> PreemptStub::install(Task& task, pid_t pid, uint64_t ip,
@@ -278,8 +314,8 @@ std::variant<std::unique_ptr<PreemptStub>, std::string> PreemptStub::install(Tas
     if (a >= ip + kJmpLen && !last_falls_through) {
       return std::string("a routed entry lies past an instruction that does not fall through");
     }
-    auto r = patcher::relocate_instruction(w, a, a);
-    if (auto* no = std::get_if<patcher::Refusal>(&r)) return no->reason;
+    auto r = decode_displaced(w, a);
+    if (auto* no = std::get_if<std::string>(&r)) return *no;
     const auto& insn = std::get<patcher::RelocatedInsn>(r);
     // A syscall run from the stub would stop the replay with the stub's pc.
     const uint8_t* b = w.bytes.data() + (a - ip);
@@ -497,12 +533,11 @@ std::variant<std::unique_ptr<PreemptStub>, std::string> PreemptStub::install(Tas
   }
   e.bind(kRelocated);
   for (uint64_t a : d.relocated) {
-    auto r = patcher::relocate_instruction(w, a, e.here());
-    if (auto* no = std::get_if<patcher::Refusal>(&r)) {
+    auto r = emit_displaced(e, w, a);
+    if (auto* no = std::get_if<std::string>(&r)) {
       s->remove(true);
-      return no->reason;
+      return *no;
     }
-    e.at(a, 0).raw(std::get<patcher::RelocatedInsn>(r).bytes);
   }
   if (d.falls_through) {
     e.at(d.end, 0).raw({0xe9});  // jmp back
@@ -532,13 +567,12 @@ std::variant<std::unique_ptr<PreemptStub>, std::string> PreemptStub::install(Tas
     bool falls_through = true;
     for (uint64_t a : d.starts) {
       if (a < routes[i] || !falls_through) continue;
-      auto rel = patcher::relocate_instruction(w, a, r.here());
-      if (auto* no = std::get_if<patcher::Refusal>(&rel)) {
+      auto rel = emit_displaced(r, w, a);
+      if (auto* no = std::get_if<std::string>(&rel)) {
         s->remove(true);
-        return no->reason;
+        return *no;
       }
-      r.at(a, 0).raw(std::get<patcher::RelocatedInsn>(rel).bytes);
-      falls_through = std::get<patcher::RelocatedInsn>(rel).falls_through;
+      falls_through = std::get<bool>(rel);
     }
     if (falls_through) {
       r.at(d.end, 0).raw({0xe9});

@@ -25,8 +25,10 @@
 // instead: its byte is the 0xe9 of a second jmp (punned on the first's
 // displacement where it lies there, the patch extended over more displaced
 // instructions to hold it) to its own small stub that runs the displaced
-// instructions from there on, so such passes run at native speed too.
-// Sites that cannot be patched (a displaced call, an instruction
+// instructions from there on, so such passes run at native speed too. A
+// displaced direct call is run as a push of the address after it and a jmp
+// to the callee, which returns to the program, not to the stub. Sites that
+// cannot be patched (an indirect call, an instruction
 // without a rel32 form, a shared mapping, no free place within reach)
 // are refused, and the replay goes the slow way.
 //

@@ -29,6 +29,18 @@ extern "C" char rrx_preempt_test_inside[];
 extern "C" char rrx_preempt_test_jmp[];
 extern "C" char rrx_preempt_entered_site[];
 extern "C" char rrx_preempt_entered_inside[];
+extern "C" char rrx_preempt_call_site[];
+
+// The callee of the call loop: checks that it returns to the program (a
+// return address in the stub would be a ud2: SIGILL), counts in rax.
+asm(".text\n"
+    "rrx_preempt_test_callee:\n"
+    "lea rrx_preempt_call_ret(%rip), %rdx\n"
+    "cmp %rdx, (%rsp)\n"
+    "jne 1f\n"
+    "inc %rax\n"
+    "ret\n"
+    "1: ud2\n");
 
 using rrx::replay::PreemptStub;
 
@@ -94,6 +106,25 @@ namespace {
   _exit(0);
 }
 
+// A loop whose every pass is a direct call (the site: 5 bytes, the whole patch).
+[[noreturn]] __attribute__((noinline)) void child_call_loop(uint64_t passes) {
+  asm volatile(
+      "mov %0, %%rcx\n"
+      "xor %%eax, %%eax\n"
+      "mov $0x3333, %%edi\n"
+      "1:\n"
+      ".globl rrx_preempt_call_site\n"
+      "rrx_preempt_call_site:\n"
+      "call rrx_preempt_test_callee\n"
+      "rrx_preempt_call_ret:\n"
+      "cmp %%rcx, %%rax\n"
+      "jb 1b\n"
+      :
+      : "r"(passes)
+      : "rax", "rcx", "rdx", "rdi", "cc", "memory");
+  _exit(0);
+}
+
 std::string maps_of(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/maps");
   std::stringstream ss;
@@ -108,6 +139,7 @@ struct Child {
     if (pid == 0) {
       ptrace(PTRACE_TRACEME, 0, nullptr, nullptr);
       raise(SIGSTOP);
+      if (entered && enter_inside) child_call_loop(passes);
       if (entered) child_entered_loop(passes);
       child_loop(passes, enter_inside ? 1 : 0);
     }
@@ -338,6 +370,52 @@ TEST_CASE("preempt stub: a routed branch into the patched bytes runs at native s
   CHECK(bytes_at(c.task, site, 16) == code_before);
   CHECK(maps_of(c.pid) == maps_before);
 
+  c.task.resume_cont(0);
+  w = c.task.wait();
+  REQUIRE(w.kind == rrx::WaitStatus::Kind::Exited);
+  CHECK(w.exit_code == 0);
+}
+
+TEST_CASE("preempt stub: a displaced call returns to the program", "[preempt_stub]") {
+  const uint64_t site = reinterpret_cast<uint64_t>(rrx_preempt_call_site);
+  Child c(3000000, true, true);
+  c.step_to(site);
+  c.task.resume_singlestep(0);  // into the callee and back: the second arrival has cmp's flags
+  c.task.wait();
+  for (int i = 0; i < 64 && c.task.regs().rip != site; ++i) {
+    c.task.resume_singlestep(0);
+    c.task.wait();
+  }
+  user_regs_struct second = c.task.regs();
+  REQUIRE(second.rip == site);
+  REQUIRE(second.rax == 1);
+  const std::string maps_before = maps_of(c.pid);
+  const uint64_t k = 2345678;
+  user_regs_struct want = second;
+  want.rax = k;
+  // The flags of `cmp` (k - passes): CF, SF; PF and AF from the difference.
+  const uint64_t passes = 3000000, diff = k - passes;
+  want.eflags &= ~uint64_t{0x8d5};
+  want.eflags |= 0x1 | 0x80;
+  if (__builtin_parity(static_cast<unsigned>(diff & 0xff)) == 0) want.eflags |= 0x4;
+  if ((k ^ passes ^ diff) & 0x10) want.eflags |= 0x10;
+  auto made = PreemptStub::install(c.task, c.pid, site, want, c.task.regs(), c.inject(site));
+  if (auto* why = std::get_if<std::string>(&made)) FAIL("refused: " << *why);
+  auto& stub = std::get<std::unique_ptr<PreemptStub>>(made);
+  stub->arm();
+  c.task.resume_cont(0);
+  rrx::WaitStatus w = c.task.wait();
+  REQUIRE(w.kind == rrx::WaitStatus::Kind::SignalStop);
+  REQUIRE(w.sig == SIGTRAP);  // not the callee's SIGILL
+  user_regs_struct r = c.task.regs();
+  REQUIRE(stub->classify(r) == PreemptStub::Hit::Matched);
+  user_regs_struct p = stub->program_regs(r);
+  CHECK(p.rip == site);
+  CHECK(p.rax == k);
+  CHECK(p.rsp == second.rsp);
+  c.task.set_regs(p);
+  stub->remove(true);
+  CHECK(maps_of(c.pid) == maps_before);
   c.task.resume_cont(0);
   w = c.task.wait();
   REQUIRE(w.kind == rrx::WaitStatus::Kind::Exited);
