@@ -2,17 +2,18 @@
 // code and recorded its instruction address and registers (no counters);
 // the replay runs the thread until it is there with the same registers. A
 // hot loop passes the address many times: a PreemptStub makes each pass
-// cost nanoseconds; where the site cannot take one, a debug-register
+// cost nanoseconds (branches into its patch that come again are routed);
+// where the site cannot take one, a debug-register
 // breakpoint stops at every pass (the old way, ~20 µs a pass).
 #include <sys/syscall.h>
 #include <sys/user.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdio>
 #include <cstring>
-#include <algorithm>
-#include <variant>
 #include <utility>
+#include <variant>
 
 #include "replay/event_text.h"
 #include "replay/replay_session.h"
