@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Preemption points inside hot loops: CPU-bound threads (mt_cpu_bound: 2 and
-# 4 threads; mt_entered_loop: a loop entered in its middle at every pass) and CPU-bound goroutines (tests/e2e/data/go_cpu), about a second
+# 4 threads; mt_entered_loop: a loop entered in its middle at every pass)
+# and CPU-bound goroutines (tests/e2e/data/go_cpu), about a second
 # of computation each, with no syscall in their loops. The recorder preempts
 # them (one preemption event per slice); the replay must find each recorded
 # pass again, which one stop per pass could not do in reasonable time (the
