@@ -342,7 +342,28 @@ FileStore::Stored FileStore::store_range(int fd, const struct stat& st, const st
 
   if (whole && package_managed(name)) {
     // Hash first; hard-link the very inode that was hashed when it is new.
-    std::string hash = content_hash_of_range(fd, 0, file_size, FileHashKind::Pages, name);
+    // (Remembered across recordings: hashing the same libraries at each one
+    // was much of a short recording's cost. Keyed by the stat taken before
+    // the hash, unchanged after it; replay checks every stored file's hash.)
+    if (!hashes_) {
+      fs::path cache_at;
+      try {
+        cache_at = traces_root() / ".file-hashes";
+      } catch (const Error&) {
+        cache_at = dir_ / ".file-hashes";  // no trace root: a cache of this recording only
+      }
+      hashes_.emplace(cache_at);
+    }
+    std::string hash;
+    if (auto known = hashes_->lookup(st)) {
+      hash = *known;
+    } else {
+      hash = content_hash_of_range(fd, 0, file_size, FileHashKind::Pages, name);
+      struct stat hashed {};
+      if (::fstat(fd, &hashed) == 0 && hashed.st_size == st.st_size && hashed.st_mtim.tv_sec == st.st_mtim.tv_sec &&
+          hashed.st_mtim.tv_nsec == st.st_mtim.tv_nsec)
+        hashes_->add(st, hash);
+    }
     std::error_code ec;
     if (fs::is_directory(files / hash, ec)) return remember(Stored{hash, stored_file_path(dir_, hash), file_size, file_size});
     struct stat after {};

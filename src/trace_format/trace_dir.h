@@ -11,6 +11,7 @@
 
 #include <sys/stat.h>
 
+#include "trace_format/hash_cache.h"
 #include "trace_format/sparse_file.h"
 
 namespace rrx::trace {
@@ -77,6 +78,8 @@ class FileStore {
   std::filesystem::path dir_;
   uint64_t max_whole_data_;
   std::map<Key, Stored> cache_;
+  // Hashes of package-managed files from earlier recordings (traces_root()/.file-hashes).
+  std::optional<HashCache> hashes_;
 };
 
 std::filesystem::path stored_file_path(const std::filesystem::path& trace_dir, const std::string& hash);
