@@ -5,7 +5,7 @@
 // file's identity (device, inode, size, mtime: what FileStore keys a file by
 // within one recording; package managers replace files, which changes the
 // inode or mtime) to its hash, in one text file shared by the recordings of
-// a trace root (`.file-hashes`). Not ctime: the hard link each recording makes
+// a user (hash_cache_path(): ~/.cache/rrx/file-hashes). Not ctime: the hard link each recording makes
 // to a system file changes it. A wrong entry cannot go unseen: replay checks
 // every stored file against the hash it is named by.
 #pragma once
@@ -24,7 +24,8 @@ namespace rrx::trace {
 class HashCache {
  public:
   // The cache file `path`; nothing is read before the first lookup. A file
-  // that cannot be read or written only makes the cache empty.
+  // that cannot be read or written (or an empty path) only makes the cache
+  // empty: it then lasts as long as this object.
   explicit HashCache(std::filesystem::path path) : path_(std::move(path)) {}
   // The hash recorded for the file whose stat is `st`, if any.
   std::optional<std::string> lookup(const struct ::stat& st);

@@ -101,6 +101,24 @@ fs::path traces_root() {
   return root;
 }
 
+fs::path hash_cache_path() {
+  // Not in the trace root: with --keep=failure that must hold nothing but
+  // the traces kept (CI jobs upload it).
+  fs::path dir;
+  const char* xdg = std::getenv("XDG_CACHE_HOME");
+  const char* home = std::getenv("HOME");
+  if (xdg != nullptr && *xdg == '/') {
+    dir = fs::path(xdg) / "rrx";
+  } else if (home != nullptr && *home == '/') {
+    dir = fs::path(home) / ".cache" / "rrx";
+  } else {
+    return {};  // nowhere: a cache of this recording only
+  }
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  return dir / "file-hashes";
+}
+
 namespace {
 
 void check_trace_name(const std::string& name) {
@@ -345,15 +363,7 @@ FileStore::Stored FileStore::store_range(int fd, const struct stat& st, const st
     // (Remembered across recordings: hashing the same libraries at each one
     // was much of a short recording's cost. Keyed by the stat taken before
     // the hash, unchanged after it; replay checks every stored file's hash.)
-    if (!hashes_) {
-      fs::path cache_at;
-      try {
-        cache_at = traces_root() / ".file-hashes";
-      } catch (const Error&) {
-        cache_at = dir_ / ".file-hashes";  // no trace root: a cache of this recording only
-      }
-      hashes_.emplace(cache_at);
-    }
+    if (!hashes_) hashes_.emplace(hash_cache_path());
     std::string hash;
     if (auto known = hashes_->lookup(st)) {
       hash = *known;

@@ -18,6 +18,10 @@ namespace rrx::trace {
 
 // The directory holding all traces (created on demand).
 std::filesystem::path traces_root();
+// Where content hashes of system files are remembered across recordings
+// (trace_format/hash_cache.h): ${XDG_CACHE_HOME:-$HOME/.cache}/rrx/file-hashes;
+// empty when neither is set.
+std::filesystem::path hash_cache_path();
 
 // Creates ROOT/NAME-N with the first free N, and files/ inside; points
 // ROOT/latest-trace at it.
@@ -78,7 +82,7 @@ class FileStore {
   std::filesystem::path dir_;
   uint64_t max_whole_data_;
   std::map<Key, Stored> cache_;
-  // Hashes of package-managed files from earlier recordings (traces_root()/.file-hashes).
+  // Hashes of package-managed files from earlier recordings (hash_cache_path()).
   std::optional<HashCache> hashes_;
 };
 
