@@ -1,0 +1,51 @@
+// Where a recording's ptrace stops and the recorder's time go
+// (RRX_RECORD_STATS=1 rrx record ...): every stop the recorder handles is
+// counted by what it was (a traced syscall by name, cpuid, rdtsc, exec,
+// clone, ...) with the recorder's wall time handling it; buffer flushes and
+// site patches are counted apart (their time is part of the stop's).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <ostream>
+#include <string>
+
+namespace rrx::record {
+
+class RecordStats {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  // Null unless RRX_RECORD_STATS is set in rrx's environment.
+  static bool wanted();
+
+  // A stop is being handled; `label` names it until a handler says better.
+  void begin_stop(std::string label);
+  void name_stop(std::string label) { label_ = std::move(label); }
+  void end_stop();
+  // A flush that took `records` buffered calls, and its time.
+  void flush(uint64_t records, Clock::duration took);
+  void site_patch(bool patched, Clock::duration took);
+  void exec() { ++execs_; }
+  // Time in waitpid (the tracees running, or waiting for the CPU).
+  void waited(Clock::duration d) { wait_ += d; }
+  // The summary, to rrx's stderr at the end of the recording.
+  void print(std::ostream& out) const;
+
+ private:
+  struct Kind {
+    uint64_t stops = 0;
+    Clock::duration time{};
+  };
+  std::map<std::string, Kind> kinds_;
+  std::string label_;
+  Clock::time_point since_{};
+  bool open_ = false;
+  uint64_t stops_ = 0;
+  uint64_t flushes_ = 0, records_ = 0, patched_ = 0, refused_ = 0, execs_ = 0;
+  Clock::duration flush_time_{}, patch_time_{}, wait_{};
+  Clock::time_point start_ = Clock::now();
+};
+
+}  // namespace rrx::record
