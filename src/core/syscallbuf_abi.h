@@ -112,7 +112,9 @@ struct rrx_thread_locals {
  * copies the bytes the call sends (its result's worth: write, pwrite64,
  * writev) to [replay_out, replay_out_end) of the records area, raising
  * replay_out; a write they do not fit in is made instead (a stop). The
- * replayer sets the area after the fed records, and at the next stop writes
+ * replayer puts the area where the library writes nothing until the next
+ * stop (over the records published before bytes_used, or after the fed
+ * ones), and at the next stop writes
  * the copied bytes to its own stdout / stderr in the order of the calls that
  * took them, then puts back what the area held and clears both fields. So
  * the replay shows what the recording wrote to rrx's output without a stop

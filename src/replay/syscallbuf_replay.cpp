@@ -38,6 +38,10 @@ static_assert(offsetof(rrx_buffer_header, trace_all) == kReplayEndOffset + 4 &&
                   offsetof(rrx_buffer_header, replay_out_end) == kReplayEndOffset + 12,
               "the replay fields are written in one go");
 
+// The output area goes over the records already published when they are
+// at least this many bytes (core/syscallbuf_abi.h, "Output on replay").
+constexpr uint32_t kOutputBeforeMin = 64 * 1024;
+
 // The bytes of the library's record of buffered call `sc` (core/syscallbuf_abi.h):
 // its header, the path strings, the outputs, each padded to 8.
 uint32_t record_size(schema::Syscall::Reader sc) {
@@ -149,6 +153,11 @@ size_t BufferFeed::feed(Task& task, int tid, uint64_t buffer, uint32_t open_reco
     return 0;  // a library of another version (an older trace's), or not ours to write
   }
   if (open_record > h.capacity - h.bytes_used) return 0;
+  // The records this generation published already: the library does not
+  // touch them again, so the output area goes there when they are many
+  // (else after the fed records). Either way it is put back at take.
+  const uint32_t published = h.bytes_used;
+  const bool out_before = published >= kOutputBeforeMin;
   if (open_record != 0) {
     // As the library will have it once it published the open record.
     h.bytes_used += open_record;
@@ -176,7 +185,9 @@ size_t BufferFeed::feed(Task& task, int tid, uint64_t buffer, uint32_t open_reco
     for (auto w : sc.getMemWrites()) watched = watched || !writable(w.getAddr(), w.getData().size());
     const uint32_t size = record_size(sc);
     const uint64_t sent = stream != 0 ? static_cast<uint64_t>(sc.getRet()) : 0;
-    if (watched || size + sent > room - (bytes_.size() + out_total)) {
+    const bool fits = out_before ? size <= room - bytes_.size() && sent <= published - out_total
+                                 : size + sent <= room - (bytes_.size() + out_total);
+    if (watched || !fits) {
       // Left for its own stop (a buffered syscall of tid: the library makes
       // it when it finds no record). A record that does not fit the buffer
       // on its own never happens: the recording's buffer held it.
@@ -206,15 +217,20 @@ size_t BufferFeed::feed(Task& task, int tid, uint64_t buffer, uint32_t open_reco
   f.start_count = h.record_count;
   f.start_bytes = h.bytes_used;
   const uint32_t replay_end = h.bytes_used + static_cast<uint32_t>(bytes_.size());
-  f.out_start = replay_end;
-  f.saved.resize(bytes_.size() + out_total);
-  const uint64_t at = buffer + sizeof h + h.bytes_used;
-  if (!task.read_exact(at, f.saved.data(), f.saved.size())) return 0;
+  f.out_start = out_before ? 0 : replay_end;
+  f.saved.resize(bytes_.size());
+  f.saved_out.resize(out_total);
+  const uint64_t records = buffer + sizeof h;
+  const uint64_t at = records + h.bytes_used;
+  if (!task.read_exact(at, f.saved.data(), f.saved.size()) ||
+      !task.read_exact(records + f.out_start, f.saved_out.data(), f.saved_out.size())) {
+    return 0;
+  }
   // Padding keeps what the buffer held there, as the library's own copy does.
   for (auto [from, to] : padding) {
     if (to <= bytes_.size()) std::memcpy(bytes_.data() + from, f.saved.data() + from, to - from);
   }
-  const uint32_t fields[4] = {replay_end, h.trace_all, replay_end, replay_end + static_cast<uint32_t>(out_total)};
+  const uint32_t fields[4] = {replay_end, h.trace_all, f.out_start, f.out_start + static_cast<uint32_t>(out_total)};
   if (!task.write_mem(at, bytes_.data(), bytes_.size()) ||
       !task.write_mem(buffer + kReplayEndOffset, fields, sizeof fields)) {
     throw Error("cannot write the syscall buffer of thread " + std::to_string(tid));
@@ -270,6 +286,7 @@ size_t BufferFeed::take(Task& task, const OutputSink& output) {
   const uint32_t fields[4] = {0, h.trace_all, 0, 0};
   if ((taken_bytes < f.saved.size() &&
        !task.write_mem(at + taken_bytes, f.saved.data() + taken_bytes, f.saved.size() - taken_bytes)) ||
+      (!f.saved_out.empty() && !task.write_mem(records + f.out_start, f.saved_out.data(), f.saved_out.size())) ||
       !task.write_mem(f.buffer + kReplayEndOffset, fields, sizeof fields)) {
     throw Error("cannot write the syscall buffer at 0x" + fmt_hex(f.buffer));
   }

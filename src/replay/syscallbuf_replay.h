@@ -48,7 +48,9 @@ class BufferFeed {
   // `open_record`: bytes of a record the library has still to publish (the
   // thread stands at the exit of a buffered call replayed with its stop):
   // the records go after it. Writes to rrx's output are fed with room for
-  // their bytes after the records (core/syscallbuf_abi.h, "Output on replay").
+  // their bytes (core/syscallbuf_abi.h, "Output on replay"): over the
+  // records the buffer published already when they are many, else after
+  // the ones fed.
   size_t feed(Task& task, int tid, uint64_t buffer, uint32_t open_record, const EventsAhead& ahead, uint64_t limit,
               const WriteFilter& writable);
   // What the library still does to its buffer after the recorded syscall
@@ -76,7 +78,8 @@ class BufferFeed {
     uint64_t buffer = 0;
     uint32_t start_count = 0;  // record_count when fed
     uint32_t start_bytes = 0;  // bytes_used when fed
-    uint32_t out_start = 0;    // replay_out when fed (the output area after the records)
+    uint32_t out_start = 0;    // replay_out when fed: the output area, over the records published
+                               // already or after the ones fed
     std::vector<uint32_t> sizes;  // of each record fed
     struct Output {
       uint32_t record;  // index in sizes
@@ -84,7 +87,8 @@ class BufferFeed {
       uint32_t len;     // the bytes it sent (its recorded result)
     };
     std::vector<Output> outputs;  // the fed writes to rrx's output, in order
-    std::vector<uint8_t> saved;   // the bytes the records and the output area were written over
+    std::vector<uint8_t> saved;      // the bytes the records were written over
+    std::vector<uint8_t> saved_out;  // what the output area held
     std::optional<trace::EventRecord> after;  // see after_fed()
   };
   std::optional<Fed> fed_;
