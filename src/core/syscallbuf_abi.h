@@ -7,7 +7,7 @@
 
 #include <stdint.h>
 
-#define RRX_SYSCALLBUF_VERSION 5u
+#define RRX_SYSCALLBUF_VERSION 6u
 
 /* The rrx page: one page at a fixed address, mapped by the library in every
  * process (a traced mmap, so replay maps it at the same moment). It holds the
@@ -105,7 +105,21 @@ struct rrx_thread_locals {
  * thread's next stop the replayer counts the records taken (record_count),
  * puts back the bytes under those not taken and clears replay_end: while the
  * thread is stopped, its memory is as with one stop per call. Always 0 while
- * recording. */
+ * recording.
+ *
+ * Output on replay: a fed record of a write to rrx's stdout or stderr
+ * (flags RRX_RECORD_TO_*) is taken like the others, and the library also
+ * copies the bytes the call sends (its result's worth: write, pwrite64,
+ * writev) to [replay_out, replay_out_end) of the records area, raising
+ * replay_out; a write they do not fit in is made instead (a stop). The
+ * replayer puts the area where the library writes nothing until the next
+ * stop (over the records published before bytes_used, or after the fed
+ * ones), and at the next stop writes
+ * the copied bytes to its own stdout / stderr in the order of the calls that
+ * took them, then puts back what the area held and clears both fields. So
+ * the replay shows what the recording wrote to rrx's output without a stop
+ * per write (a recorded program's output thrown away to /dev/null, as rrx's
+ * own, still shows on replay). */
 struct rrx_buffer_header {
   uint32_t magic;        /* RRX_BUFFER_MAGIC */
   uint16_t version;      /* RRX_SYSCALLBUF_VERSION */
@@ -121,6 +135,8 @@ struct rrx_buffer_header {
                             buffers nothing: each call is made from its own site, traced. A memory
                             write of the event at which the recorder changes it, so replay changes
                             it at the same point. */
+  uint32_t replay_out;     /* replay only: where the library copies the next output write's bytes */
+  uint32_t replay_out_end; /* replay only: the end of that area (offsets in the records area) */
 };
 #define RRX_BUFFER_MAGIC 0x42585252u /* "RRXB" */
 

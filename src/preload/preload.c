@@ -142,6 +142,8 @@ static void init_thread(void) {
   h->bytes_used = 0;
   h->replay_end = 0;
   h->trace_all = 0;
+  h->replay_out = 0;
+  h->replay_out_end = 0;
   if (traced_syscall(RRX_CALL_INIT_BUFFER, p, RRX_BUFFER_BYTES, RRX_SYSCALLBUF_VERSION, 0, 0, 0) != 0) {
     traced_syscall(NR_munmap, p, size, 0, 0, 0, 0);
     return;

@@ -365,6 +365,9 @@ class ReplaySession {
   // The next event of task `tid` after next_ (other tasks' events between
   // are skipped, at most `limit` of them), if any.
   std::optional<schema::Event::Reader> peek_own_next(int tid, size_t limit);
+  // Event next_number_ + k (k = 0: next_), read ahead and kept until it is
+  // consumed; null past the end of the trace.
+  const trace::EventRecord* event_ahead(uint64_t k);
   void consume();
   [[noreturn]] void diverge(const std::string& expected, const std::string& actual);
   std::string describe_expected();
@@ -468,6 +471,7 @@ class ReplaySession {
   void check_entry_args(RTask& t, schema::SyscallEntry::Reader rec, int64_t nr, const uint64_t args[6]);
   void write_recorded_memory(RTask& t, schema::Syscall::Reader rec);
   void check_sent_data(RTask& t, schema::Syscall::Reader rec);
+  void echo(int stream, const uint8_t* bytes, size_t len);
   void fill_mapping(RTask& t, schema::Syscall::Reader rec, uint64_t addr, uint64_t len);
   void finish_shared_memory(RTask& t, schema::Syscall::Reader rec);
   // The address of the syscall instruction a task is stopped at (entry or exit).
