@@ -7,7 +7,7 @@
 
 #include <stdint.h>
 
-#define RRX_SYSCALLBUF_VERSION 6u
+#define RRX_SYSCALLBUF_VERSION 7u
 
 /* The rrx page: one page at a fixed address, mapped by the library in every
  * process (a traced mmap, so replay maps it at the same moment). It holds the
@@ -29,6 +29,20 @@
  * jump needs no register. */
 #define RRX_HOOK_ENTRY_SLOT_OFFSET 64u
 #define RRX_HOOK_ENTRY_SLOT (RRX_PAGE_ADDR + RRX_HOOK_ENTRY_SLOT_OFFSET)
+/* page + RRX_HOOK_RETURN_SLOT_OFFSET: 8 bytes, the address right after
+ * rrx_hook_entry's call of the library's C code (the return address the
+ * first C frame of a hook entry holds): the replayer finds the hook frame
+ * (below) by it. */
+#define RRX_HOOK_RETURN_SLOT_OFFSET 72u
+#define RRX_HOOK_RETURN_SLOT (RRX_PAGE_ADDR + RRX_HOOK_RETURN_SLOT_OFFSET)
+/* page + RRX_HOOK_END_SLOT_OFFSET: 8 bytes, the end of rrx_hook_entry's code. */
+#define RRX_HOOK_END_SLOT_OFFSET 80u
+#define RRX_HOOK_END_SLOT (RRX_PAGE_ADDR + RRX_HOOK_END_SLOT_OFFSET)
+/* page + RRX_ALT_STACK_SLOT_OFFSET: 8 bytes, where each thread's alternate
+ * stack starts relative to its thread pointer (fs_base): a thread whose rsp
+ * is in [fs_base + this, + RRX_ALT_STACK_BYTES) is inside a hook entry. */
+#define RRX_ALT_STACK_SLOT_OFFSET 88u
+#define RRX_ALT_STACK_SLOT (RRX_PAGE_ADDR + RRX_ALT_STACK_SLOT_OFFSET)
 /* seccomp_data.ip of a call from the untraced instruction: the address after it. */
 #define RRX_UNTRACED_IP (RRX_PAGE_ADDR + RRX_UNTRACED_INSN_OFFSET + 2u)
 #define RRX_TRACED_IP (RRX_PAGE_ADDR + RRX_TRACED_INSN_OFFSET + 2u)
@@ -188,7 +202,31 @@ struct rrx_buffer_string {
  * jumps back to rcx. Any other call (and any call while the buffer is in use)
  * goes back to rcx - 2, the sequence's own `syscall`, with every register as
  * at entry: it is made there, traced, on the program's own stack, so clone,
- * vfork, rt_sigreturn and blocking calls behave exactly as at the site. */
+ * vfork, rt_sigreturn and blocking calls behave exactly as at the site.
+ *
+ * The hook frame: what rrx_hook_entry pushes on the alternate stack before it
+ * calls the library's C code, at these offsets from its rsp at that call (the
+ * C code's first frame holds RRX_HOOK_RETURN_SLOT's address as its return
+ * address, and the program's rbp as its saved rbp, 16 bytes below): the
+ * program's registers at the site. The replayer shows gdb these (with the
+ * site's pc) while the thread is inside the hook (replay/site_view.h). */
+#define RRX_HOOK_FRAME_R9 8u
+#define RRX_HOOK_FRAME_R8 16u
+#define RRX_HOOK_FRAME_R10 24u
+#define RRX_HOOK_FRAME_RDX 32u
+#define RRX_HOOK_FRAME_RSI 40u
+#define RRX_HOOK_FRAME_RDI 48u
+#define RRX_HOOK_FRAME_R15 56u
+#define RRX_HOOK_FRAME_R14 64u
+#define RRX_HOOK_FRAME_R13 72u
+#define RRX_HOOK_FRAME_R12 80u
+#define RRX_HOOK_FRAME_RBP 88u
+#define RRX_HOOK_FRAME_RBX 96u
+#define RRX_HOOK_FRAME_RAX 104u /* the call's number */
+#define RRX_HOOK_FRAME_RETURN 120u /* the stub's return point: its `lea rcx, [rip + d]` names the site */
+#define RRX_HOOK_FRAME_FLAGS 128u
+#define RRX_HOOK_FRAME_RSP 136u
+#define RRX_HOOK_FRAME_BYTES 144u
 
 /* Bytes per thread: the buffer (header included, mapped at the thread's first
  * buffered call) and the alternate stack (TLS). */

@@ -212,6 +212,12 @@ class ReplaySession {
   // relocated in the patch's stub: an int3 written there would not stop at
   // them, and would change the jump's target instead.
   bool inside_patched_jump(int pid, uint64_t addr) const;
+  // The program's own code in a buffer read from process pid's memory at
+  // addr: the bytes each site patch in effect replaced (site_patch_replay.cpp;
+  // the debugger shows the program's code, as it does without its int3s).
+  void hide_patches(int pid, uint64_t addr, void* buf, size_t len) const;
+  // Whether addr is in the stub of a site patch in effect in process pid.
+  bool in_patch_stub(int pid, uint64_t addr) const;
 
   int recorded_pid() const { return first_pid_; }  // the first process
   int recorded_tid() const { return current_tid_; }
@@ -405,7 +411,12 @@ class ReplaySession {
   // to a checkpoint before it, not yet) and in the image it was written in.
   struct PatchedJump {
     uint64_t from = 0, to = 0, event = 0;
+    std::vector<uint8_t> original;   // the bytes [from, to) held before
+    uint64_t stub = 0, stub_end = 0;  // the stub written for it
   };
+  // The patches of process pid in effect now, as inside_patched_jump() says.
+  template <typename F>
+  void for_each_patch_in_effect(int pid, F&& f) const;
   std::map<int, std::vector<PatchedJump>> patched_jumps_;
   uint64_t patching_event_ = UINT64_MAX;  // the patch being applied (in effect already)
   // A forked child's copy of its parent's code holds the parent's patches.
