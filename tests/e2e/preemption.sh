@@ -38,7 +38,7 @@ check_preemptions cpu4 3
 # A loop entered in its middle at every outer pass (gdb's name comparator):
 # a preemption at its first instruction has a branch into the stub's patch
 # at every outer pass, which the stub routes instead of trapping at each.
-rr_check_native entered --stdout-has "done" -- "$(prog mt_entered_loop)" 2 100
+rr_check_native entered --stdout-has "done" -- "$(prog mt_entered_loop)" 2 200
 check_preemptions entered 2
 
 GO=$(command -v go || true)
