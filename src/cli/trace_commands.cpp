@@ -510,7 +510,7 @@ int info_trace(const std::string& trace, bool json_output) {
   }
   bool syscallbuf = j["options"].contains("syscallbuf") && j["options"]["syscallbuf"] == "on";
   if (syscallbuf) {
-    std::cout << fmt::format("syscall buffer: on: {} syscalls recorded in-process (rrx record --syscallbuf)\n",
+    std::cout << fmt::format("syscall buffer: on: {} syscalls recorded in-process (the fast path; rrx record -n records without it)\n",
                              j["buffered_syscalls"].get<uint64_t>());
     // How the library keeps a buffered call from blocking the serialized tree
     // (core/syscallbuf_abi.h): a context-switch event armed around the call
@@ -521,7 +521,7 @@ int info_trace(const std::string& trace, bool json_output) {
       std::cout << "blocking calls: checked: reads and writes are buffered where they cannot block\n";
     }
   } else {
-    std::cout << "syscall buffer: off: every syscall recorded through ptrace stops\n";
+    std::cout << "syscall buffer: off: every syscall recorded through ptrace stops (rrx record -n)\n";
   }
   std::cout << fmt::format("events:         {}\n", reader.event_count());
   std::cout << fmt::format("size:           {}\n", human_size(j["size_bytes"].get<uint64_t>()));

@@ -35,6 +35,9 @@ std::optional<ProcMapping> parse_proc_maps_line(std::string_view line);
 // The mappings of process (or thread) `pid`, in address order; empty when
 // its maps cannot be read (the process is gone).
 std::vector<ProcMapping> read_proc_maps(pid_t pid);
+// The text of its maps file as it is ("" when it cannot be read): for a
+// search that parses only the lines that can match.
+std::string read_proc_maps_text(pid_t pid);
 // The mapping holding `addr`, if any.
 std::optional<ProcMapping> proc_mapping_at(pid_t pid, uint64_t addr);
 

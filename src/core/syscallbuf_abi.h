@@ -7,7 +7,9 @@
 
 #include <stdint.h>
 
-#define RRX_SYSCALLBUF_VERSION 6u
+/* 8: main's 7 (replay_out, the hook frame and slots) with the desched header
+ * fields (desched_armed, desched_nr) and the recording-only instruction. */
+#define RRX_SYSCALLBUF_VERSION 8u
 
 /* The rrx page: one page at a fixed address, mapped by the library in every
  * process (a traced mmap, so replay maps it at the same moment). It holds the
@@ -35,6 +37,20 @@
  * jump needs no register. */
 #define RRX_HOOK_ENTRY_SLOT_OFFSET 64u
 #define RRX_HOOK_ENTRY_SLOT (RRX_PAGE_ADDR + RRX_HOOK_ENTRY_SLOT_OFFSET)
+/* page + RRX_HOOK_RETURN_SLOT_OFFSET: 8 bytes, the address right after
+ * rrx_hook_entry's call of the library's C code (the return address the
+ * first C frame of a hook entry holds): the replayer finds the hook frame
+ * (below) by it. */
+#define RRX_HOOK_RETURN_SLOT_OFFSET 72u
+#define RRX_HOOK_RETURN_SLOT (RRX_PAGE_ADDR + RRX_HOOK_RETURN_SLOT_OFFSET)
+/* page + RRX_HOOK_END_SLOT_OFFSET: 8 bytes, the end of rrx_hook_entry's code. */
+#define RRX_HOOK_END_SLOT_OFFSET 80u
+#define RRX_HOOK_END_SLOT (RRX_PAGE_ADDR + RRX_HOOK_END_SLOT_OFFSET)
+/* page + RRX_ALT_STACK_SLOT_OFFSET: 8 bytes, where each thread's alternate
+ * stack starts relative to its thread pointer (fs_base): a thread whose rsp
+ * is in [fs_base + this, + RRX_ALT_STACK_BYTES) is inside a hook entry. */
+#define RRX_ALT_STACK_SLOT_OFFSET 88u
+#define RRX_ALT_STACK_SLOT (RRX_PAGE_ADDR + RRX_ALT_STACK_SLOT_OFFSET)
 /* seccomp_data.ip of a call from the untraced instruction: the address after it. */
 #define RRX_UNTRACED_IP (RRX_PAGE_ADDR + RRX_UNTRACED_INSN_OFFSET + 2u)
 #define RRX_TRACED_IP (RRX_PAGE_ADDR + RRX_TRACED_INSN_OFFSET + 2u)
@@ -121,7 +137,21 @@ struct rrx_thread_locals {
  * thread's next stop the replayer counts the records taken (record_count),
  * puts back the bytes under those not taken and clears replay_end: while the
  * thread is stopped, its memory is as with one stop per call. Always 0 while
- * recording. */
+ * recording.
+ *
+ * Output on replay: a fed record of a write to rrx's stdout or stderr
+ * (flags RRX_RECORD_TO_*) is taken like the others, and the library also
+ * copies the bytes the call sends (its result's worth: write, pwrite64,
+ * writev) to [replay_out, replay_out_end) of the records area, raising
+ * replay_out; a write they do not fit in is made instead (a stop). The
+ * replayer puts the area where the library writes nothing until the next
+ * stop (over the records published before bytes_used, or after the fed
+ * ones), and at the next stop writes
+ * the copied bytes to its own stdout / stderr in the order of the calls that
+ * took them, then puts back what the area held and clears both fields. So
+ * the replay shows what the recording wrote to rrx's output without a stop
+ * per write (a recorded program's output thrown away to /dev/null, as rrx's
+ * own, still shows on replay). */
 struct rrx_buffer_header {
   uint32_t magic;        /* RRX_BUFFER_MAGIC */
   uint16_t version;      /* RRX_SYSCALLBUF_VERSION */
@@ -137,6 +167,8 @@ struct rrx_buffer_header {
                             buffers nothing: each call is made from its own site, traced. A memory
                             write of the event at which the recorder changes it, so replay changes
                             it at the same point. */
+  uint32_t replay_out;     /* replay only: where the library copies the next output write's bytes */
+  uint32_t replay_out_end; /* replay only: the end of that area (offsets in the records area) */
   uint8_t desched_armed; /* the library: 1 from before it arms the desched event to after it disarms it
                             ("Desched" below); the call in flight is desched_nr, its arguments in its registers */
   uint8_t reserved;      /* 0 */
@@ -192,7 +224,31 @@ struct rrx_buffer_string {
  * jumps back to rcx. Any other call (and any call while the buffer is in use)
  * goes back to rcx - 2, the sequence's own `syscall`, with every register as
  * at entry: it is made there, traced, on the program's own stack, so clone,
- * vfork, rt_sigreturn and blocking calls behave exactly as at the site. */
+ * vfork, rt_sigreturn and blocking calls behave exactly as at the site.
+ *
+ * The hook frame: what rrx_hook_entry pushes on the alternate stack before it
+ * calls the library's C code, at these offsets from its rsp at that call (the
+ * C code's first frame holds RRX_HOOK_RETURN_SLOT's address as its return
+ * address, and the program's rbp as its saved rbp, 16 bytes below): the
+ * program's registers at the site. The replayer shows gdb these (with the
+ * site's pc) while the thread is inside the hook (replay/site_view.h). */
+#define RRX_HOOK_FRAME_R9 8u
+#define RRX_HOOK_FRAME_R8 16u
+#define RRX_HOOK_FRAME_R10 24u
+#define RRX_HOOK_FRAME_RDX 32u
+#define RRX_HOOK_FRAME_RSI 40u
+#define RRX_HOOK_FRAME_RDI 48u
+#define RRX_HOOK_FRAME_R15 56u
+#define RRX_HOOK_FRAME_R14 64u
+#define RRX_HOOK_FRAME_R13 72u
+#define RRX_HOOK_FRAME_R12 80u
+#define RRX_HOOK_FRAME_RBP 88u
+#define RRX_HOOK_FRAME_RBX 96u
+#define RRX_HOOK_FRAME_RAX 104u /* the call's number */
+#define RRX_HOOK_FRAME_RETURN 120u /* the stub's return point: its `lea rcx, [rip + d]` names the site */
+#define RRX_HOOK_FRAME_FLAGS 128u
+#define RRX_HOOK_FRAME_RSP 136u
+#define RRX_HOOK_FRAME_BYTES 144u
 
 /* Bytes per thread: the buffer (header included, mapped at the thread's first
  * buffered call) and the alternate stack (TLS). */

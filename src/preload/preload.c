@@ -85,6 +85,8 @@ long rrx_untraced_syscall(long nr, const uint64_t a[6]) {
 static int is_error(long ret) { return ret < 0 && ret >= -4095; }
 
 extern char rrx_hook_entry[];
+extern char rrx_hook_entry_return[];
+extern char rrx_hook_entry_end[];
 static void init_thread(void);
 
 /* The recorder added rrx's LD_PRELOAD as the last entry of envp, its string
@@ -119,6 +121,14 @@ __attribute__((constructor)) static void map_rrx_page(void) {
   memcpy((void*)(RRX_PAGE_ADDR + RRX_RECORDING_ONLY_INSN_OFFSET), kZeroRet, 3);
   uint64_t entry = (uint64_t)rrx_hook_entry;
   memcpy((void*)RRX_HOOK_ENTRY_SLOT, &entry, sizeof entry);
+  uint64_t back = (uint64_t)rrx_hook_entry_return;
+  memcpy((void*)RRX_HOOK_RETURN_SLOT, &back, sizeof back);
+  uint64_t end = (uint64_t)rrx_hook_entry_end;
+  memcpy((void*)RRX_HOOK_END_SLOT, &end, sizeof end);
+  uint64_t tp;
+  __asm__("movq %%fs:0, %0" : "=r"(tp));
+  uint64_t alt = (uint64_t)alt_stack - tp; /* the same in every thread (static TLS) */
+  memcpy((void*)RRX_ALT_STACK_SLOT, &alt, sizeof alt);
   if (inline_syscall(NR_mprotect, (long)RRX_PAGE_ADDR, RRX_PAGE_SIZE, PROT_RX, 0, 0, 0) != 0) return;
   page_ready = 1;
   /* The main thread's buffer now, before the program runs: its set-up calls
@@ -145,6 +155,8 @@ static void init_thread(void) {
   h->bytes_used = 0;
   h->replay_end = 0;
   h->trace_all = 0;
+  h->replay_out = 0;
+  h->replay_out_end = 0;
   h->desched_armed = 0;
   h->reserved = 0;
   h->desched_nr = 0;
@@ -272,13 +284,19 @@ __asm__(
     "  leaq -256(%rsp), %rcx\n"
     "  andq $-16, %rcx\n"
     "  movq %rcx, %fs:8(%r11)\n"               /* a nested entry goes below this frame */
+    "  pushq %rax\n"                           /* the rest of the program's registers: the */
+    "  pushq %rbx\n"                           /* replayer shows gdb the site from them */
+    "  pushq %rbp\n"                           /* (RRX_HOOK_FRAME_*) */
+    "  pushq %r12\n"
+    "  pushq %r13\n"
+    "  pushq %r14\n"
+    "  pushq %r15\n"
     "  pushq %rdi\n"
     "  pushq %rsi\n"
     "  pushq %rdx\n"
     "  pushq %r10\n"
     "  pushq %r8\n"
     "  pushq %r9\n"
-    "  subq $8, %rsp\n"
     "  pushq %r9\n"                            /* a5, the 7th argument */
     "  movq %r8, %r9\n"
     "  movq %r10, %r8\n"
@@ -287,25 +305,29 @@ __asm__(
     "  movq %rdi, %rsi\n"
     "  movq %rax, %rdi\n"
     /* Unwinding from the call below (gdb stopped inside the library): the
-     * caller's rsp is the program's, saved at rsp + 88, and its ip is the
+     * caller's rsp is the program's, saved at rsp + 136, and its ip is the
      * original site's return address, which the stub's `lea rcx, [rip +
      * disp32]` right after the return point names: the frame above is the
      * function that made the call, with that function's unwind information
      * (the stub leaves the stack and registers as at the site). */
     "  .cfi_remember_state\n"
-    "  .cfi_escape 0x0f, 4, 0x77, 0xd8, 0x00, 0x06\n" /* CFA = *(rsp + 88) */
-    "  .cfi_escape 0x16, 16, 24, 0x77, 0xc8, 0x00, 0x06, 0x12, 0x23, 0x03, 0x94, 0x04, "
+    "  .cfi_escape 0x0f, 4, 0x77, 0x88, 0x01, 0x06\n" /* CFA = *(rsp + 136) */
+    "  .cfi_escape 0x16, 16, 24, 0x77, 0xf8, 0x00, 0x06, 0x12, 0x23, 0x03, 0x94, 0x04, "
     "0x0c, 0x00, 0x00, 0x00, 0x80, 0x27, 0x0c, 0x00, 0x00, 0x00, 0x80, 0x1c, 0x22, 0x23, 0x07\n"
-    /* rip = r + sext(disp32 at r + 3) + 7, r = the return point saved at rsp + 72 */
+    /* rip = r + sext(disp32 at r + 3) + 7, r = the return point saved at rsp + 120 */
     "  call hook_entry_impl\n"
+    ".globl rrx_hook_entry_return\n"
+    ".hidden rrx_hook_entry_return\n"
+    "rrx_hook_entry_return:\n"                /* RRX_HOOK_RETURN_SLOT: the replayer finds the frame by it */
     "  .cfi_restore_state\n"
-    "  addq $16, %rsp\n"
+    "  addq $8, %rsp\n"
     "  popq %r9\n"
     "  popq %r8\n"
     "  popq %r10\n"
     "  popq %rdx\n"
     "  popq %rsi\n"
     "  popq %rdi\n"
+    "  addq $56, %rsp\n"                       /* r15 ... rax: the program's, unchanged */
     "  movq tl@gottpoff(%rip), %r11\n"
     "  popq %rcx\n"
     "  movq %rcx, %fs:8(%r11)\n"               /* tl.alt_stack_top back */
@@ -318,6 +340,9 @@ __asm__(
     "  popfq\n"
     "  movq (%rsp), %rsp\n"                    /* the program's rsp */
     "  jmp *%rcx\n"
+    ".globl rrx_hook_entry_end\n"
+    ".hidden rrx_hook_entry_end\n"
+    "rrx_hook_entry_end:\n"
     "  .cfi_endproc\n"
     ".size rrx_hook_entry, .-rrx_hook_entry\n");
 extern char rrx_hook_entry[];

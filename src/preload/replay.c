@@ -9,8 +9,41 @@
 
 #include <stddef.h>
 
-/* Ours, in preload.c (no libc). */
-__attribute__((visibility("hidden"))) void* memcpy(void* dst, const void* src, size_t n);
+enum { NR_write = 1, NR_pwrite64 = 18, NR_writev = 20 };
+
+static void copy(void* dst, const void* src, uint64_t n) {
+  __asm__ volatile("rep movsb" : "+D"(dst), "+S"(src), "+c"(n) : : "memory");
+}
+
+/* A write to rrx's output taken from its record: the `len` bytes it sent
+ * (its result), copied to the header's replay output area. 0 when they do
+ * not fit there (or the call is no write): the call is made instead. */
+static int copy_sent(struct rrx_buffer_header* h, long nr, const long args[6], uint64_t len) {
+  if (h->replay_out > h->replay_out_end || len > h->replay_out_end - h->replay_out) return 0;
+  char* dst = (char*)(h + 1) + h->replay_out;
+  switch (nr) {
+    case NR_write:
+    case NR_pwrite64: copy(dst, (const void*)args[1], len); break;
+    case NR_writev: {
+      const struct {
+        const void* base;
+        uint64_t len;
+      }* iov = (const void*)args[1];
+      uint64_t left = len;
+      for (uint64_t i = 0; left > 0 && i < (uint64_t)args[2]; ++i) {
+        uint64_t n = iov[i].len < left ? iov[i].len : left;
+        copy(dst, iov[i].base, n);
+        dst += n;
+        left -= n;
+      }
+      if (left > 0) return 0; /* (the recorded result said the iovecs held them) */
+      break;
+    }
+    default: return 0;
+  }
+  h->replay_out += (uint32_t)len;
+  return 1;
+}
 
 _Static_assert(offsetof(struct rrx_thread_locals, buffer) == 16, "rrx_untraced_call");
 _Static_assert(offsetof(struct rrx_buffer_header, bytes_used) == 20, "rrx_untraced_call");
@@ -35,6 +68,11 @@ __attribute__((visibility("hidden"))) int rrx_replay_take(struct rrx_buffer_head
     h->replay_end = 0;
     return 0;
   }
+  if ((r->flags & (RRX_RECORD_TO_STDOUT | RRX_RECORD_TO_STDERR)) && r->ret > 0 &&
+      !copy_sent(h, nr, args, (uint64_t)r->ret)) {
+    h->replay_end = 0;
+    return 0;
+  }
   const char* p = (const char*)r + RRX_ALIGN8(sizeof *r);
   for (unsigned i = 0; i < r->string_count; ++i) { /* the path arguments: compared by the record's own check */
     const struct rrx_buffer_string* str = (const struct rrx_buffer_string*)p;
@@ -42,7 +80,7 @@ __attribute__((visibility("hidden"))) int rrx_replay_take(struct rrx_buffer_head
   }
   for (unsigned i = 0; i < r->output_count; ++i) {
     const struct rrx_buffer_output* o = (const struct rrx_buffer_output*)p;
-    memcpy((void*)o->addr, o + 1, o->len);
+    copy((void*)o->addr, o + 1, o->len);
     p += sizeof *o + RRX_ALIGN8(o->len);
   }
   *ret = r->ret;

@@ -1,37 +1,59 @@
-// Where a recording's ptrace stops go (RRX_RECORD_STATS=1 rrx record ...):
-// each stop the recorder waits for, by kind, and what became of the desched
-// signals (core/syscallbuf_abi.h, "Desched"), printed to rrx's stderr at the
-// end. For measurements (bench/desched.sh); the trace is the same either way.
+// Where a recording's ptrace stops and the recorder's time go
+// (RRX_RECORD_STATS=1 rrx record ...): every stop the recorder handles is
+// counted by what it was (a traced syscall by name, cpuid, rdtsc, exec,
+// clone, ...) with the recorder's wall time handling it; buffer flushes and
+// site patches are counted apart (their time is part of the stop's); and
+// what became of the desched signals (core/syscallbuf_abi.h, "Desched").
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <map>
 #include <ostream>
+#include <string>
 
 namespace rrx::record {
 
-struct RecordStats {
-  uint64_t syscall = 0;   // syscall entry/exit stops (PTRACE_SYSCALL)
-  uint64_t seccomp = 0;   // seccomp stops (SECCOMP_RET_TRACE: the fast path's traced calls)
-  uint64_t signal = 0;    // signal-delivery stops, the desched signals among them
-  uint64_t event = 0;     // exec, exit, clone, fork and other ptrace events
-  uint64_t trap = 0;      // group-stops and PTRACE_INTERRUPT stops (preemption)
+class RecordStats {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  // Null unless RRX_RECORD_STATS is set in rrx's environment.
+  static bool wanted();
+
+  // A stop is being handled; `label` names it until a handler says better.
+  void begin_stop(std::string label);
+  void name_stop(std::string label) { label_ = std::move(label); }
+  void end_stop();
+  // A flush that took `records` buffered calls, and its time.
+  void flush(uint64_t records, Clock::duration took);
+  void site_patch(bool patched, Clock::duration took);
+  void exec() { ++execs_; }
+  // Time in waitpid (the tracees running, or waiting for the CPU).
+  void waited(Clock::duration d) { wait_ += d; }
   // Desched signals: the call had blocked (given back), had completed (a
   // spurious deschedule: the thread was only preempted), had not been made
-  // yet (resumed to its entry), or came after the window closed.
-  uint64_t desched_given_back = 0;
-  uint64_t desched_spurious = 0;
-  uint64_t desched_before_call = 0;
-  uint64_t desched_late = 0;
-  uint64_t given_back_at_entry = 0;  // a call skipped at its entry and given back (the thread was traced fully)
+  // yet (resumed to its entry), or came after the window closed; and a call
+  // skipped at its entry and given back (the thread was traced fully).
+  enum class Desched { GivenBack, Spurious, BeforeCall, Late, GivenBackAtEntry };
+  void desched(Desched what) { ++desched_[static_cast<int>(what)]; }
+  // The summary, to rrx's stderr at the end of the recording.
+  void print(std::ostream& out) const;
 
-  uint64_t stops() const { return syscall + seccomp + signal + event + trap; }
-  void print(std::ostream& out) const {
-    out << "rrx: record stats: " << stops() << " stops: " << syscall << " syscall, " << seccomp << " seccomp, "
-        << signal << " signal, " << event << " event, " << trap << " trap/interrupt\n"
-        << "rrx: record stats: desched signals: " << desched_given_back << " given back (blocked), "
-        << desched_spurious << " spurious (completed), " << desched_before_call << " before the call, "
-        << desched_late << " after the window; " << given_back_at_entry << " given back at an entry\n";
-  }
+ private:
+  struct Kind {
+    uint64_t stops = 0;
+    Clock::duration time{};
+  };
+  std::map<std::string, Kind> kinds_;
+  std::string label_;
+  Clock::time_point since_{};
+  bool open_ = false;
+  uint64_t stops_ = 0;
+  uint64_t flushes_ = 0, records_ = 0, patched_ = 0, refused_ = 0, execs_ = 0;
+  Clock::duration flush_time_{}, patch_time_{}, wait_{};
+  Clock::time_point start_ = Clock::now();
+  uint64_t desched_[5] = {};
 };
 
 }  // namespace rrx::record

@@ -53,6 +53,7 @@
 #include "record/proc_status.h"
 #include "record/tracer_events.h"
 #include "record/seccomp_record.h"
+#include "record/record_stats.h"
 #include "record/site_patch.h"
 #include "record/syscallbuf_record.h"
 #include "core/syscallbuf_abi.h"
@@ -62,7 +63,6 @@
 #include "record/task_run_state.h"
 #include "core/remote_syscall.h"
 #include "record/desched.h"
-#include "record/record_stats.h"
 #include "record/tree_exit.h"
 #include "trace_format/format.h"
 #include "trace_format/regs_codec.h"
@@ -262,7 +262,6 @@ class Recorder : private PtraceHost {
   std::optional<rrx_buffer_header> buffer_header(TaskState& ts);
   bool is_desched_fd(pid_t tgid, uint64_t fd) const;
   DeschedProbe desched_ = DeschedProbe::TurnedOff;  // the probe's answer (--syscallbuf only)
-  RecordStats stats_;                                // stops by kind, printed where RRX_RECORD_STATS is set
   // Per process: the fds of its dead threads' events, still open in its fd
   // table; a new thread's event takes one of these numbers (dup3 over it).
   std::map<pid_t, std::vector<int>> spare_desched_fds_;
@@ -365,6 +364,7 @@ class Recorder : private PtraceHost {
   bool cpuid_faulting_ = false;             // every thread faults on cpuid (cpuid_record.h)
   std::unique_ptr<RandomInsnFinder> random_insns_;  // without it: the rdrand/rdseed search
   SitePatches site_patches_;                // fast path: the syscall sites patched in each process
+  std::unique_ptr<RecordStats> stats_;      // RRX_RECORD_STATS=1: stops and time per kind (else null)
   std::unique_ptr<ChaosScheduler> chaos_;   // --chaos: who runs next, and for how long
   std::chrono::steady_clock::duration slice_{};  // with chaos_: the current task's slice
   void start_slice();
@@ -556,7 +556,6 @@ void Recorder::kill_all() {
 void Recorder::finish(int status, const std::string& reason) {
   exit_status_ = status;
   done_ = true;
-  if (const char* v = std::getenv("RRX_RECORD_STATS"); v && *v && std::string(v) != "0") stats_.print(std::cerr);
   if (writer_) writer_->close(status, reason, shared_ ? shared_->final_states() : std::vector<trace::SharedObjectEnd>{});
 }
 
@@ -830,6 +829,32 @@ bool is_dying(const WaitStatus& w) {
          (w.kind == WaitStatus::Kind::EventStop && w.event == PTRACE_EVENT_EXIT);
 }
 
+// What a stop is, for RRX_RECORD_STATS (the handlers name it better where they can).
+std::string stop_label(const WaitStatus& w) {
+  switch (w.kind) {
+    case WaitStatus::Kind::SyscallStop:
+      return "syscall stop";
+    case WaitStatus::Kind::EventStop:
+      switch (w.event) {
+        case PTRACE_EVENT_EXEC: return "exec event";
+        case PTRACE_EVENT_EXIT: return "exit event";
+        case PTRACE_EVENT_CLONE: return "clone event";
+        case PTRACE_EVENT_FORK: return "fork event";
+        case PTRACE_EVENT_VFORK: return "vfork event";
+        case PTRACE_EVENT_SECCOMP: return "seccomp stop";
+        default: return "event " + std::to_string(w.event);
+      }
+    case WaitStatus::Kind::TrapStop:
+      return "trap stop";
+    case WaitStatus::Kind::SignalStop:
+      return "signal " + std::to_string(w.sig);
+    case WaitStatus::Kind::Exited:
+    case WaitStatus::Kind::Killed:
+      return "death";
+  }
+  return "?";
+}
+
 void Recorder::loop() {
   // A periodic timer interrupts waitpid (no SA_RESTART) so that rrx looks
   // up every 10 ms whatever the tree does: a task that ran too long gives
@@ -853,7 +878,9 @@ void Recorder::loop() {
     if (done_) break;
     arm_chaos_timer();
     int status = 0;
+    auto wait_since = RecordStats::Clock::now();
     pid_t tid = ::waitpid(-1, &status, __WALL);
+    if (stats_) stats_->waited(RecordStats::Clock::now() - wait_since);
     if (tid < 0) {
       if (errno == EINTR) {
         release_exited_leader();
@@ -998,19 +1025,14 @@ void Recorder::unless_killed(TaskState& ts, F&& step) {
 }
 
 void Recorder::handle_stop_or_death(TaskState& ts, const WaitStatus& w) {
+  if (stats_) stats_->begin_stop(stop_label(w));
   unless_killed(ts, [&] { handle_stop(ts, w); });
+  if (stats_) stats_->end_stop();
 }
 
 void Recorder::handle_stop(TaskState& ts, const WaitStatus& w) {
   // Every event of the thread comes after the calls it buffered before it.
   if (ts.buffer && w.kind != WaitStatus::Kind::Exited && w.kind != WaitStatus::Kind::Killed) flush_buffer(ts);
-  switch (w.kind) {
-    case WaitStatus::Kind::SyscallStop: ++stats_.syscall; break;
-    case WaitStatus::Kind::EventStop: ++(w.event == PTRACE_EVENT_SECCOMP ? stats_.seccomp : stats_.event); break;
-    case WaitStatus::Kind::TrapStop: ++stats_.trap; break;
-    case WaitStatus::Kind::SignalStop: ++stats_.signal; break;
-    default: break;
-  }
   switch (w.kind) {
     case WaitStatus::Kind::SyscallStop:
       on_syscall_stop(ts);
@@ -1282,6 +1304,7 @@ void Recorder::on_seccomp_stop(TaskState& ts) {
 }
 
 void Recorder::flush_buffer(TaskState& ts) {
+  auto since = RecordStats::Clock::now();
   std::vector<syscallbuf::Call> calls;
   try {
     calls = take_published(*ts.task, *ts.buffer);
@@ -1328,6 +1351,7 @@ void Recorder::flush_buffer(TaskState& ts) {
     }
     writer_->append(m);
   }
+  if (stats_) stats_->flush(calls.size(), RecordStats::Clock::now() - since);
 }
 
 // Runs `f` (remote calls in the thread); true when a SIGKILL ended the
@@ -1376,7 +1400,7 @@ bool Recorder::on_desched_signal(TaskState& ts, const siginfo_t& si) {
   if (!ts.desched.open() || !is_desched_signal(si, ts.desched)) return false;
   disarm(ts.desched);
   if (!take_over_interrupted_call(ts)) {
-    ++stats_.desched_late;
+    if (stats_) stats_->desched(RecordStats::Desched::Late);
     resume(ts, 0);
   }
   return true;
@@ -1397,18 +1421,18 @@ bool Recorder::take_over_interrupted_call(TaskState& ts) {
     const uint64_t args[6] = {r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9};
     r.orig_rax = static_cast<uint64_t>(-1);  // (no restart of the kernel's)
     ts.task->set_regs(r);
-    ++stats_.desched_given_back;
+    if (stats_) stats_->desched(RecordStats::Desched::GivenBack);
     give_back(ts, h->desched_nr, args);
     return true;
   } else if (r.rip == RRX_UNTRACED_IP) {
     // The call completed (the thread was only preempted, often by rrx
     // itself, woken by the thread its write woke): the library records it
     // as usual. One stop.
-    ++stats_.desched_spurious;
+    if (stats_) stats_->desched(RecordStats::Desched::Spurious);
     resume(ts, 0);
     return true;
   }
-  ++stats_.desched_before_call;
+  if (stats_) stats_->desched(RecordStats::Desched::BeforeCall);
   ts.desched_step = true;
   resume(ts, 0);
   return true;
@@ -1425,7 +1449,7 @@ void Recorder::skip_to_give_back(TaskState& ts, const KernelSyscallInfo& info) {
   r.orig_rax = static_cast<uint64_t>(-1);
   ts.task->set_regs(r);
   ts.desched_give_back = true;
-  ++stats_.given_back_at_entry;
+  if (stats_) stats_->desched(RecordStats::Desched::GivenBackAtEntry);
   resume(ts);
 }
 
@@ -1554,6 +1578,10 @@ void Recorder::on_syscall_entry(TaskState& ts, const KernelSyscallInfo& info) {
   std::memcpy(p.args, info.entry.args, sizeof p.args);
   p.ip = info.instruction_pointer;
   p.sp = info.stack_pointer;
+  if (stats_) {
+    stats_->name_stop((info.arch != AUDIT_ARCH_X86_64 ? "int $0x80 " : "") + sys::syscall_name(p.nr) +
+                      (ts.buffer ? "" : options_.syscallbuf ? " (no library yet)" : ""));
+  }
   if (info.arch != AUDIT_ARCH_X86_64) {
     // int $0x80 from a 64-bit program: the i386 table, which rrx has no
     // rows for (its numbers name other calls in the 64-bit one). Its
@@ -1758,7 +1786,9 @@ void Recorder::patch_site(TaskState& ts, uint64_t ip_after) {
     }
   }
   std::vector<siginfo_t> arrived;
+  auto since = RecordStats::Clock::now();
   std::optional<AppliedPatch> done = site_patches_.patch(*ts.task, ts.tgid, site, busy, &arrived);
+  if (stats_) stats_->site_patch(done.has_value(), RecordStats::Clock::now() - since);
   ts.held_signals.insert(ts.held_signals.end(), arrived.begin(), arrived.end());
   if (!done) return;
   capnp::MallocMessageBuilder m;
@@ -1911,6 +1941,8 @@ int Recorder::output_of(TaskState& ts, int64_t fd) {
 
 void Recorder::on_syscall_exit(TaskState& ts, const KernelSyscallInfo& info) {
   PendingSyscall& p = ts.pending;
+  if (stats_) stats_->name_stop(call_name(p) + " exit");
+  if (!p.desc || p.desc->replay_policy(p.args) != sys::Replay::Emulate) site_patches_.maps_changed();
   const bool kicked = ts.wait_kicked;
   ts.in_real_wait = ts.wait_kicked = false;
   if (kicked && info.exit.rval == -512 /* ERESTARTSYS */) {
@@ -2139,6 +2171,7 @@ std::vector<pid_t> Recorder::recorded_pids() const {
 }
 
 void Recorder::on_exec(TaskState& ts, pid_t former_tid) {
+  if (stats_) stats_->exec();
   Task& task = *ts.task;
   ts.buffer.reset();  // the new image's library registers its own
   ts.desched = ts.desched_of_parent = DeschedEvent{};  // (its fd was close-on-exec)
@@ -2273,6 +2306,7 @@ ForcedSignalUndo Recorder::undo_trap_sigsegv(TaskState& ts, uint64_t ip) {
 }
 
 void Recorder::on_rdtsc(TaskState& ts, SpecialInsn insn, size_t len) {
+  if (stats_) stats_->name_stop("rdtsc");
   ts.signals.left_kernel();
   user_regs_struct r = ts.task->regs();
   unsigned aux = 0;
@@ -2310,6 +2344,7 @@ bool Recorder::on_cpuid_fault(TaskState& ts) {
   size_t len = cpuid_instruction_at(*ts.task, ts.task->regs().rip);
   if (len == 0) return false;
   ts.signals.left_kernel();
+  if (stats_) stats_->name_stop("cpuid");
   // The same SIGSEGV side effects as an rdtsc trap: put them back.
   ForcedSignalUndo undo = undo_trap_sigsegv(ts, ts.task->regs().rip);
   answer_cpuid(*writer_, *ts.task, ts.tgid, len, undo);
@@ -2864,10 +2899,12 @@ int Recorder::run() {
   std::string no_faulting_why;
   cpuid_faulting_ = use_cpuid_faulting(options_.no_cpuid_faulting, &no_faulting_why);
   if (!cpuid_faulting_) random_insns_ = std::make_unique<RandomInsnFinder>(no_faulting_why);
+  if (RecordStats::wanted()) stats_ = std::make_unique<RecordStats>();
   write_header(exe, env);
   spawn(exe, env);
   try {
     loop();
+    if (stats_) stats_->print(std::cerr);
   } catch (...) {
     if (!tasks_.empty()) kill_all();
     terminal_.take_back();

@@ -74,22 +74,30 @@ std::vector<std::string> outside_mappers(dev_t dev, ino_t ino, const std::vector
   std::vector<std::string> out;
   std::set<pid_t> inside(tree.begin(), tree.end());
   inside.insert(::getpid());
+  const std::string inode_field = " " + std::to_string(ino) + " ";
   DIR* proc = ::opendir("/proc");
   if (!proc) return out;
   while (dirent* e = ::readdir(proc)) {
     char* endp = nullptr;
     long pid = std::strtol(e->d_name, &endp, 10);
     if (*endp != '\0' || pid <= 0 || inside.count(static_cast<pid_t>(pid))) continue;
-    for (const ProcMapping& m : read_proc_maps(static_cast<pid_t>(pid))) {
+    // (Every process of the machine: only the lines naming the inode are parsed.)
+    const std::string text = read_proc_maps_text(static_cast<pid_t>(pid));
+    bool found = false;
+    for (size_t at = text.find(inode_field); at != std::string::npos && !found; at = text.find(inode_field, at + 1)) {
+      size_t begin = text.rfind('\n', at);
+      begin = begin == std::string::npos ? 0 : begin + 1;
+      size_t end = text.find('\n', at);
+      auto m = parse_proc_maps_line(std::string_view(text).substr(begin, end == std::string::npos ? end : end - begin));
       // Only a writable shared map can change the bytes.
-      if (!m.writable() || !m.shared() || m.inode != ino || m.dev_major != major(dev) || m.dev_minor != minor(dev)) {
-        continue;
-      }
+      found = m && m->writable() && m->shared() && m->inode == ino && m->dev_major == major(dev) &&
+              m->dev_minor == minor(dev);
+    }
+    if (found) {
       std::ifstream comm(std::string("/proc/") + e->d_name + "/comm");
       std::string name;
       std::getline(comm, name);
       out.push_back(std::string(e->d_name) + " (" + name + ")");
-      break;
     }
     if (out.size() >= 5) break;
   }

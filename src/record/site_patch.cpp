@@ -91,9 +91,14 @@ std::optional<AppliedPatch> SitePatches::patch(Task& task, pid_t tgid, uint64_t 
     if (debug) fmt::print(stderr, "rrx: syscall site {:#x} ({}) of process {} not patched: {}\n", site, m ? m->path : "?", tgid, why);
     return std::nullopt;
   };
-  m = proc_mapping_at(task.tid(), site);
+  // The process's mappings: the site's, and the free ranges for an arena.
+  if (!proc.maps) proc.maps = read_proc_maps(task.tid());
+  const std::vector<ProcMapping>& maps = *proc.maps;
+  for (const ProcMapping& pm : maps) {
+    if (pm.contains(site)) m = pm;
+  }
   if (!m || !m->executable() || m->path.empty() || m->path[0] != '/') return refuse("not in a file's code");
-  if (in_preload_code(tgid, site)) return refuse("rrx's own code");
+  if (in_preload_code(site, &*m)) return refuse("rrx's own code");
   const Image& img = image(m->path);
   // Load bias: the mapping's start minus the ELF address of its file offset.
   // (The PT_LOAD with the largest file offset at or below the mapping's.)
@@ -124,7 +129,7 @@ std::optional<AppliedPatch> SitePatches::patch(Task& task, pid_t tgid, uint64_t 
   }
   Arena fresh{};
   if (!arena) {
-    auto at = free_range_near(read_proc_maps(task.tid()), site, kArenaBytes);
+    auto at = free_range_near(maps, site, kArenaBytes);
     if (!at) return refuse("no free range within reach for a stub arena");
     fresh = {*at, kArenaBytes, 0};
   }
@@ -145,10 +150,12 @@ std::optional<AppliedPatch> SitePatches::patch(Task& task, pid_t tgid, uint64_t 
                                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, static_cast<uint64_t>(-1), 0},
                                  nullptr, signals);
     if (got != static_cast<int64_t>(fresh.addr)) {
+      proc.maps.reset();
       if (got > 0) remote_syscall(task, site, SYS_munmap, {static_cast<uint64_t>(got), fresh.len}, nullptr, signals);
       return refuse("the stub arena's mmap failed");
     }
     proc.arenas.push_back(fresh);
+    proc.maps.reset();  // (`maps` is not used past here)
     arena = &proc.arenas.back();
     out.arena_addr = fresh.addr;
     out.arena_len = fresh.len;
@@ -175,10 +182,15 @@ std::optional<AppliedPatch> SitePatches::patch(Task& task, pid_t tgid, uint64_t 
 
 void SitePatches::forget(pid_t tgid) { procs_.erase(tgid); }
 
+void SitePatches::maps_changed() {
+  for (auto& [tgid, proc] : procs_) proc.maps.reset();
+}
+
 void SitePatches::copy(pid_t parent, pid_t child) {
   auto it = procs_.find(parent);
   if (it == procs_.end()) return;
   procs_[child] = it->second;
+  procs_[child].maps.reset();  // (MADV_DONTFORK ranges are not copied)
 }
 
 void fill_site_patch(schema::SitePatch::Builder b, const AppliedPatch& p) {

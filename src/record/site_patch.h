@@ -18,6 +18,7 @@
 #include <signal.h>
 
 #include "core/elf_file.h"
+#include "core/proc_maps.h"
 #include "core/ptrace_task.h"
 #include "trace_format/trace.capnp.h"
 
@@ -44,6 +45,11 @@ class SitePatches {
                                     std::vector<siginfo_t>* signals);
   // The process's image is gone (exec, exit): its arenas and sites with it.
   void forget(pid_t tgid);
+  // An address space may have changed (a call that runs for real on replay
+  // returned: mmap, munmap, mprotect, brk, exec...; in any process, since
+  // processes can share memory): the mappings read at the last patch are
+  // read again at the next one.
+  void maps_changed();
   // A fork copied the parent's memory: the same arenas, sites and refusals.
   void copy(pid_t parent, pid_t child);
 
@@ -57,6 +63,10 @@ class SitePatches {
   struct Process {
     std::vector<Arena> arenas;
     std::set<uint64_t> done;  // patched or refused for good
+    // Its /proc/PID/maps as read at a patch, until maps_changed(): a process
+    // patches its sites one after the other at start-up with no mapping
+    // made in between, and reading maps cost more than the rest of a patch.
+    std::optional<std::vector<ProcMapping>> maps;
   };
   struct Image {
     std::vector<ElfFunction> functions;

@@ -123,6 +123,11 @@ std::optional<sys::Range> publish_file_facts(Task& task, const rrx_file_facts& f
 bool in_preload_code(pid_t tgid, uint64_t ip) {
   if (ip >= RRX_PAGE_ADDR && ip < RRX_PAGE_ADDR + RRX_PAGE_SIZE) return true;
   auto m = proc_mapping_at(tgid, ip);
+  return in_preload_code(ip, m ? &*m : nullptr);
+}
+
+bool in_preload_code(uint64_t ip, const ProcMapping* m) {
+  if (ip >= RRX_PAGE_ADDR && ip < RRX_PAGE_ADDR + RRX_PAGE_SIZE) return true;
   return m && m->path.find("librrx_preload.so") != std::string::npos;
 }
 

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "core/proc_maps.h"
 #include "core/ptrace_task.h"
 #include "core/seccomp_filter.h"
 #include "core/syscall_table.h"
@@ -66,5 +67,7 @@ std::optional<sys::Range> publish_file_facts(Task& task, const rrx_file_facts& f
 // rrx does not take the CPU from a thread there (a transaction must not be
 // split by a preemption event).
 bool in_preload_code(pid_t tgid, uint64_t ip);
+// The same, where the mapping holding `ip` is known already (none: nullptr).
+bool in_preload_code(uint64_t ip, const ProcMapping* mapping);
 
 }  // namespace rrx::record

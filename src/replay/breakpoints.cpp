@@ -1,4 +1,5 @@
 #include "replay/breakpoints.h"
+#include "replay/site_view.h"
 #include "replay/syscallbuf_replay.h"
 
 #include <sys/user.h>
@@ -148,7 +149,13 @@ void Breakpoints::catch_syscalls(bool on, const std::vector<int64_t>& numbers) {
 bool Breakpoints::catches_syscall(int tid, int64_t nr, bool entry) const {
   if (entry && internal_entry_tid_ != 0 && tid == internal_entry_tid_) return true;
   if (!catch_syscalls_ || !user_enabled_ || !debugged(session_.pid_of(tid))) return false;
-  return caught_syscalls_.empty() || caught_syscalls_.count(nr) != 0;
+  return (caught_syscalls_.empty() || caught_syscalls_.count(nr) != 0) && program_call(tid, nr);
+}
+
+bool Breakpoints::program_call(int tid, int64_t nr) const {
+  if (!session_.has_task(tid)) return true;
+  Task& t = const_cast<ReplaySession&>(session_).task(tid);
+  return program_made_syscall(t, t.regs(), nr);
 }
 
 Breakpoints::Hit Breakpoints::classify_syscall(const ReplaySession::Stop& stop) const {
@@ -156,7 +163,9 @@ Breakpoints::Hit Breakpoints::classify_syscall(const ReplaySession::Stop& stop) 
   const bool entry = stop.kind == ReplaySession::StopKind::SyscallEntry;
   if (!entry && stop.kind != ReplaySession::StopKind::SyscallExit) return hit;
   hit.syscall = catch_syscalls_ && user_enabled_ && session_.has_task(stop.tid) &&
-                debugged(session_.pid_of(stop.tid)) && (caught_syscalls_.empty() || caught_syscalls_.count(stop.syscall_nr) != 0);
+                debugged(session_.pid_of(stop.tid)) &&
+                (caught_syscalls_.empty() || caught_syscalls_.count(stop.syscall_nr) != 0) &&
+                program_call(stop.tid, stop.syscall_nr);
   hit.internal = entry && stop.tid == internal_entry_tid_;
   hit.syscall_entry = entry;
   hit.syscall_nr = stop.syscall_nr;

@@ -55,7 +55,8 @@ class Breakpoints {
   void set_debugged(std::function<bool(int pid)> debugged) { debugged_ = std::move(debugged); }
   // Whether the replay stops at this syscall entry or return
   // (ReplaySession::syscall_hook): gdb catches it (while gdb's breakpoints
-  // are enabled), or it is the entry of thread catch_internal_entry() names.
+  // are enabled; the program's own calls only, none the preload library
+  // makes for itself), or it is the entry of thread catch_internal_entry() names.
   bool catches_syscall(int tid, int64_t nr, bool entry) const;
   // rrx stops at the next syscall entry of `tid` (finding a syscall-entry
   // position again) until clear_internal().
@@ -171,6 +172,9 @@ class Breakpoints {
   int internal_entry_tid_ = 0;
   std::function<bool(int)> debugged_;  // whether gdb debugs process pid (catch syscall applies)
   bool debugged(int pid) const { return !debugged_ || debugged_(pid); }
+  // Whether thread tid's syscall stop for nr is the program's own call, not
+  // one the preload library makes for itself (replay/site_view.h).
+  bool program_call(int tid, int64_t nr) const;
 };
 
 }  // namespace rrx::replay

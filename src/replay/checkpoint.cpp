@@ -155,11 +155,30 @@ bool ReplaySession::waits_at_skipped_entry(const RTask& t) const {
 // Brings a stopped thread (at any stop but a syscall entry) to the entry
 // stop of syscall `nr` made from the instruction before entry_regs.rip, and
 // skips it there: the state a skipped syscall waiting for its result is in.
+// The instruction is there for the moment if the code no longer holds it: a
+// site patch of the fast path may have rewritten those bytes after the
+// thread entered its call (a patch whose displaced range ends at the
+// syscall's end leaves a thread blocked there alone).
 void ReplaySession::enter_skipped(Task& task, const user_regs_struct& entry_regs, int64_t nr) {
   user_regs_struct r = entry_regs;
   r.rip -= 2;  // syscall is 0f 05
   r.rax = static_cast<uint64_t>(nr);
   r.orig_rax = static_cast<uint64_t>(-1);
+  static const uint8_t kSyscall[2] = {0x0f, 0x05};
+  uint8_t code[2] = {};
+  const bool moved = task.read_exact(r.rip, code, sizeof code) && std::memcmp(code, kSyscall, sizeof code) != 0;
+  if (moved && !task.write_mem(r.rip, kSyscall, sizeof kSyscall)) {
+    throw Error("a checkpoint's thread " + std::to_string(task.tid()) + " cannot enter its syscall again");
+  }
+  struct PutBack {
+    Task& task;
+    uint64_t at;
+    const uint8_t* code;
+    bool on;
+    ~PutBack() {
+      if (on) task.write_mem(at, code, 2);
+    }
+  } put_back{task, r.rip, code, moved};
   task.set_regs(r);
   for (int round = 0;; ++round) {
     if (round > 16) throw Error("a checkpoint's thread " + std::to_string(task.tid()) + " did not enter its syscall again");

@@ -6,6 +6,8 @@
 #include <sys/syscall.h>
 
 #include <algorithm>
+#include <array>
+#include <optional>
 #include <csignal>
 #include <cstddef>
 #include <cstring>
@@ -36,6 +38,9 @@ constexpr uint64_t kHighest = 0x7ffffffff000ull;
 // same_position_regs ignores RF and TF (in the flags and in r11).
 constexpr uint32_t kFlagsMask = ~uint32_t{0x10100};
 constexpr int kRedZone = 128;
+// The farthest routed entry from the preemption point (its jmp is displaced
+// with the rest).
+constexpr uint64_t kMaxRoutedOffset = 24;
 
 // Register numbers of the x86-64 encoding.
 enum Reg : uint8_t { RAX = 0, RCX, RDX, RBX, RSP, RBP, RSI, RDI, R8, R9, R10, R11, R12, R13, R14, R15 };
@@ -154,35 +159,42 @@ struct Displaced {
 constexpr uint8_t kTrapBytes[] = {0xcc, 0x06, 0x07, 0x0e, 0x16, 0x17, 0x1e, 0x1f, 0x27,
                                   0x2f, 0x37, 0x3f, 0x60, 0x61, 0xce, 0xd4, 0xd5, 0xd6};
 
-// The place of the stub: a page pair free of any mapping (with kMargin
-// around it) where entry - (ip + 5) has a trapping byte (kTrapBytes) at
-// every index a displaced instruction start inside the jmp's displacement
-// needs; 0xcc first, the others where 0xcc cannot be (a top byte 0xcc
-// needs the stub 0.8 GiB below the code, impossible for code mapped low).
-std::vector<uint64_t> stub_candidates(uint64_t ip, const Displaced& d, const std::vector<ProcMapping>& maps,
+// Where a jump can land: entries `origin + rel32` (origin: the end of the
+// jump) whose page pair is free of any mapping (with kMargin around it),
+// where each byte of rel32 is one of `allowed[i]` (empty: any), nearest
+// first. The jump of the patch has a trapping byte (kTrapBytes) at every
+// displacement index a displaced instruction start needs (0xcc first, the
+// others where 0xcc cannot be: a top byte 0xcc needs the stub 0.8 GiB below
+// the code, impossible for code mapped low), and 0xe9 where an entry is
+// routed; a routed entry's own jump has the bytes it shares with the
+// patch's displacement fixed.
+using ByteSets = std::array<std::vector<uint8_t>, 4>;
+
+std::vector<uint64_t> jump_candidates(uint64_t origin, const ByteSets& allowed, const std::vector<ProcMapping>& maps,
                                       size_t want) {
-  std::vector<int> fixed;  // displacement byte indexes that must trap
-  for (uint64_t s : d.starts) {
-    if (s > ip && s < ip + kJmpLen) fixed.push_back(static_cast<int>(s - ip - 1));
-  }
   auto free_at = [&](uint64_t lo, uint64_t hi) {
     if (lo < kLowest + kMargin || hi + kMargin > kHighest) return false;
     auto it = std::lower_bound(maps.begin(), maps.end(), lo - kMargin,
                                [](const ProcMapping& m, uint64_t a) { return m.end <= a; });
     return it == maps.end() || it->start >= hi + kMargin;
   };
-  std::vector<uint64_t> out;
-  // Each combination of trapping bytes, 0xcc-only first.
-  const size_t nvals = std::size(kTrapBytes);
+  std::vector<int> fixed;  // rel32 byte indexes that are constrained
   size_t combos = 1;
-  for (size_t i = 0; i < fixed.size(); ++i) combos *= nvals;
+  for (int i = 0; i < 4; ++i) {
+    if (allowed[i].empty()) continue;
+    fixed.push_back(i);
+    combos *= allowed[i].size();
+  }
+  std::vector<uint64_t> out;
+  // Each combination of the allowed bytes, the first of each set first.
   for (size_t c = 0; c < combos && c < 400 && out.size() < want; ++c) {
     uint32_t dmask = 0, dval = 0;
     size_t rest = c;
     for (int idx : fixed) {
+      const std::vector<uint8_t>& set = allowed[static_cast<size_t>(idx)];
       dmask |= 0xffu << (8 * idx);
-      dval |= uint32_t{kTrapBytes[rest % nvals]} << (8 * idx);
-      rest /= nvals;
+      dval |= uint32_t{set[rest % set.size()]} << (8 * idx);
+      rest /= set.size();
     }
     // disp = (q << 12) | low: the low 12 bits are free except where fixed
     // (left 0); q is a 20-bit signed page offset, its free bits enumerated.
@@ -205,7 +217,7 @@ std::vector<uint64_t> stub_candidates(uint64_t ip, const Displaced& d, const std
         int64_t qs = (q & 0x80000) ? static_cast<int64_t>(q) - (int64_t{1} << 20) : q;
         int64_t disp = qs * 4096 + low;
         if (disp < INT32_MIN + 0x10000 || disp > INT32_MAX - 0x10000) continue;
-        uint64_t entry = ip + kJmpLen + static_cast<uint64_t>(disp);
+        uint64_t entry = origin + static_cast<uint64_t>(disp);
         uint64_t page = entry & ~(kPage - 1);
         if (free_at(page, page + kStubPages * kPage) &&
             std::find(out.begin(), out.end(), entry) == out.end()) {
@@ -215,6 +227,53 @@ std::vector<uint64_t> stub_candidates(uint64_t ip, const Displaced& d, const std
     }
   }
   return out;
+}
+
+// A page pair the stub is about to take, as a mapping: later searches keep
+// their distance from it.
+void add_planned(std::vector<ProcMapping>* maps, uint64_t page) {
+  ProcMapping m;
+  m.start = page;
+  m.end = page + kStubPages * kPage;
+  maps->insert(std::lower_bound(maps->begin(), maps->end(), m.start,
+                                [](const ProcMapping& x, uint64_t a) { return x.start < a; }),
+               m);
+}
+
+// The displaced instruction at `a`, as the stub runs it (at e.here()); a
+// direct call is run as the program would run it: the address after it
+// pushed, then a jmp to the callee, which returns to the program, not to the
+// stub (and no stub address is left on the program's stack). Says whether
+// execution goes on to the next one, or why it cannot be displaced.
+std::variant<bool, std::string> emit_displaced(Emitter& e, const patcher::CodeWindow& w, uint64_t a) {
+  const size_t off = a - w.addr;
+  if (off + 5 <= w.bytes.size() && w.bytes[off] == 0xe8) {
+    int32_t rel = 0;
+    std::memcpy(&rel, w.bytes.data() + off + 1, 4);
+    const uint64_t ret = a + 5, target = ret + static_cast<uint64_t>(static_cast<int64_t>(rel));
+    e.at(a, 0).raw({0x48, 0x8d, 0x64, 0x24, 0xf8});                                     // lea rsp, [rsp-8]
+    e.at(a, 8).raw({0xc7, 0x04, 0x24}).u32(static_cast<uint32_t>(ret));                 // mov dword [rsp], lo
+    e.at(a, 8).raw({0xc7, 0x44, 0x24, 0x04}).u32(static_cast<uint32_t>(ret >> 32));     // mov dword [rsp+4], hi
+    const int64_t d = static_cast<int64_t>(target - (e.here() + kJmpLen));
+    if (d < INT32_MIN || d > INT32_MAX) return std::string("the callee of the displaced call is out of reach");
+    e.at(target, 0).raw({0xe9}).u32(static_cast<uint32_t>(static_cast<int32_t>(d)));    // jmp callee: the call made
+    return false;
+  }
+  auto r = patcher::relocate_instruction(w, a, e.here());
+  if (auto* no = std::get_if<patcher::Refusal>(&r)) return no->reason;
+  const auto& insn = std::get<patcher::RelocatedInsn>(r);
+  e.at(a, 0).raw(insn.bytes);
+  return insn.falls_through;
+}
+
+// Length and fall-through of the displaced instruction at `a` (a direct call
+// as emit_displaced runs it), or why it cannot be displaced.
+std::variant<patcher::RelocatedInsn, std::string> decode_displaced(const patcher::CodeWindow& w, uint64_t a) {
+  const size_t off = a - w.addr;
+  if (off + 5 <= w.bytes.size() && w.bytes[off] == 0xe8) return patcher::RelocatedInsn{{}, 5, false};
+  auto r = patcher::relocate_instruction(w, a, a);
+  if (auto* no = std::get_if<patcher::Refusal>(&r)) return no->reason;
+  return std::get<patcher::RelocatedInsn>(r);
 }
 
 }  // namespace
@@ -229,22 +288,34 @@ std::variant<std::unique_ptr<PreemptStub>, std::string> PreemptStub::install(Tas
 std::variant<std::unique_ptr<PreemptStub>, std::string> PreemptStub::install(Task& task, pid_t pid, uint64_t ip,
                                                                              const user_regs_struct& want,
                                                                              const user_regs_struct& now,
-                                                                             const Inject& inject, Condition cond) {
+                                                                             const Inject& inject, Condition cond,
+                                                                             const std::vector<uint64_t>& routed) {
   if (!cond.compare && !(cond.count && cond.trap_at_pass != 0)) cond.count = true;  // nothing to trap at: count
   std::vector<ProcMapping> maps = read_proc_maps(pid);
   auto m = std::find_if(maps.begin(), maps.end(), [&](const ProcMapping& x) { return x.contains(ip); });
   if (m == maps.end() || !m->executable()) return std::string("the preemption point is not in executable memory");
   if (m->shared()) return std::string("the preemption point is in a shared mapping");
 
-  // The instructions the jmp displaces, decoded linearly from ip.
+  // The instructions the jmp displaces, decoded linearly from ip; a routed
+  // entry needs its own jmp inside the patch (up to its start + 5 bytes):
+  // more instructions are displaced, as long as each falls through.
+  size_t need = kJmpLen;
+  for (uint64_t x : routed) {
+    if (x <= ip || x - ip > kMaxRoutedOffset) return std::string("a routed entry is not near the preemption point");
+    need = std::max<size_t>(need, x - ip + kJmpLen);
+  }
   patcher::CodeWindow w;
   w.addr = ip;
   w.bytes.resize(std::min<uint64_t>(64, m->end - ip));
   w.bytes.resize(task.read_mem(ip, w.bytes.data(), w.bytes.size()));
   Displaced d;
-  for (uint64_t a = ip; a < ip + kJmpLen;) {
-    auto r = patcher::relocate_instruction(w, a, a);
-    if (auto* no = std::get_if<patcher::Refusal>(&r)) return no->reason;
+  bool last_falls_through = true;
+  for (uint64_t a = ip; a < ip + need;) {
+    if (a >= ip + kJmpLen && !last_falls_through) {
+      return std::string("a routed entry lies past an instruction that does not fall through");
+    }
+    auto r = decode_displaced(w, a);
+    if (auto* no = std::get_if<std::string>(&r)) return *no;
     const auto& insn = std::get<patcher::RelocatedInsn>(r);
     // A syscall run from the stub would stop the replay with the stub's pc.
     const uint8_t* b = w.bytes.data() + (a - ip);
@@ -257,34 +328,118 @@ std::variant<std::unique_ptr<PreemptStub>, std::string> PreemptStub::install(Tas
       d.relocated.push_back(a);
       d.falls_through = insn.falls_through;
     }
+    last_falls_through = insn.falls_through;
     a += insn.length;
     d.end = a;
   }
-  // Displaced instruction starts after the displacement land on the int3 fill.
+  for (uint64_t x : routed) {
+    if (std::find(d.starts.begin(), d.starts.end(), x) == d.starts.end()) {
+      return std::string("a routed entry is not an instruction start");
+    }
+  }
+  const size_t len = d.end - ip;
+  auto is_routed = [&](size_t k) { return std::find(routed.begin(), routed.end(), ip + k) != routed.end(); };
+  auto is_start = [&](size_t k) { return std::find(d.starts.begin(), d.starts.end(), ip + k) != d.starts.end(); };
+  // What byte k of the patch may be, where nothing has set it yet.
+  auto allowed_at = [&](size_t k) -> std::vector<uint8_t> {
+    if (is_routed(k)) return {0xe9};
+    if (k > 0 && is_start(k)) return {std::begin(kTrapBytes), std::end(kTrapBytes)};
+    return {};
+  };
 
   std::unique_ptr<PreemptStub> s(new PreemptStub(task, inject));
   s->ip_ = ip;
-  s->original_.assign(w.bytes.begin(), w.bytes.begin() + static_cast<ptrdiff_t>(d.end - ip));
-  s->interior_.assign(d.starts.begin() + 1, d.starts.end());
+  s->original_.assign(w.bytes.begin(), w.bytes.begin() + static_cast<ptrdiff_t>(len));
+  for (size_t i = 1; i < d.starts.size(); ++i) {
+    if (!is_routed(d.starts[i] - ip)) s->interior_.push_back(d.starts[i]);
+  }
+  std::vector<uint64_t> routes(routed.begin(), routed.end());
+  std::sort(routes.begin(), routes.end());
+  routes.erase(std::unique(routes.begin(), routes.end()), routes.end());
 
-  // Map the page pair at the first candidate the kernel agrees to.
-  std::string why = "no free place within reach of the preemption point";
-  uint64_t entry = 0;
-  for (uint64_t cand : stub_candidates(ip, d, maps, 8)) {
-    uint64_t page = cand & ~(kPage - 1);
-    int64_t r = inject(SYS_mmap, page, kStubPages * kPage, PROT_READ | PROT_EXEC | (cond.count ? PROT_WRITE : 0),
-                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, static_cast<uint64_t>(-1), 0);
-    if (r == static_cast<int64_t>(page)) {
-      entry = cand;
-      s->page_ = page;
-      s->page_len_ = kStubPages * kPage;
-      s->mapped_ = true;
+  // The patch's bytes for a place of the stub: its jmp, then each routed
+  // entry's jmp (0xe9 at the entry, its displacement partly the bytes
+  // already set), every other displaced instruction start on a trapping
+  // byte. Empty if the place leaves no room for them.
+  struct Plan {
+    std::vector<uint8_t> patch;
+    std::vector<uint64_t> pages;    // page pairs to map, the stub's first
+    std::vector<uint64_t> entries;  // the stub's entry, then one per route
+  };
+  auto plan_for = [&](uint64_t entry) -> std::optional<Plan> {
+    Plan p;
+    p.patch.assign(len, kInt3);
+    std::vector<bool> set(len, false);
+    auto put = [&](size_t k, uint8_t v) {
+      if (set[k] && p.patch[k] != v) return false;
+      p.patch[k] = v;
+      set[k] = true;
+      return true;
+    };
+    auto put_jump = [&](size_t k, uint64_t target) {
+      const uint32_t rel = static_cast<uint32_t>(static_cast<int32_t>(static_cast<int64_t>(target - (ip + k + kJmpLen))));
+      bool ok = put(k, 0xe9);
+      for (size_t i = 0; i < 4; ++i) ok = ok && put(k + 1 + i, static_cast<uint8_t>(rel >> (8 * i)));
+      return ok;
+    };
+    std::vector<ProcMapping> planned = maps;
+    p.pages.push_back(entry & ~(kPage - 1));
+    p.entries.push_back(entry);
+    add_planned(&planned, p.pages.back());
+    if (!put_jump(0, entry)) return std::nullopt;
+    for (uint64_t x : routes) {
+      const size_t k = x - ip;
+      ByteSets allowed;
+      for (size_t i = 0; i < 4; ++i) {
+        const size_t at = k + 1 + i;
+        allowed[i] = set[at] ? std::vector<uint8_t>{p.patch[at]} : allowed_at(at);
+      }
+      std::vector<uint64_t> c = jump_candidates(x + kJmpLen, allowed, planned, 1);
+      if (c.empty() || !put_jump(k, c[0])) return std::nullopt;
+      p.pages.push_back(c[0] & ~(kPage - 1));
+      p.entries.push_back(c[0]);
+      add_planned(&planned, p.pages.back());
+    }
+    for (size_t k = 1; k < len; ++k) {
+      std::vector<uint8_t> a = allowed_at(k);
+      if (!a.empty() && std::find(a.begin(), a.end(), p.patch[k]) == a.end()) return std::nullopt;
+    }
+    return p;
+  };
+  ByteSets first_jump;
+  for (size_t i = 0; i < 4; ++i) first_jump[i] = allowed_at(1 + i);
+
+  // Map the page pairs at the first candidate the kernel agrees to.
+  std::string why = routes.empty() ? "no free place within reach of the preemption point"
+                                   : "no place for the stub that routes the branches into the patch";
+  Plan plan;
+  for (uint64_t cand : jump_candidates(ip + kJmpLen, first_jump, maps, routes.empty() ? 8 : 64)) {
+    std::optional<Plan> p = plan_for(cand);
+    if (!p) continue;
+    std::vector<uint64_t> mapped;
+    for (size_t i = 0; i < p->pages.size(); ++i) {
+      const uint64_t page = p->pages[i];
+      const int prot = PROT_READ | PROT_EXEC | (i == 0 && cond.count ? PROT_WRITE : 0);
+      int64_t r = inject(SYS_mmap, page, kStubPages * kPage, static_cast<uint64_t>(prot),
+                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, static_cast<uint64_t>(-1), 0);
+      if (r != static_cast<int64_t>(page)) {
+        if (r > 0) inject(SYS_munmap, static_cast<uint64_t>(r), kStubPages * kPage, 0, 0, 0, 0);
+        why = "mmap of the stub page failed (" + std::to_string(r) + ")";
+        break;
+      }
+      mapped.push_back(page);
+    }
+    s->pages_ = mapped;
+    s->mapped_ = !mapped.empty();
+    if (mapped.size() == p->pages.size()) {
+      plan = std::move(*p);
       break;
     }
-    if (r > 0) inject(SYS_munmap, static_cast<uint64_t>(r), kStubPages * kPage, 0, 0, 0, 0);
-    why = "mmap of the stub page failed (" + std::to_string(r) + ")";
+    s->remove(true);
   }
   if (!s->mapped_) return why;
+  const uint64_t entry = plan.entries[0];
+  s->patch_ = plan.patch;
 
   // The stub. Until the match or the miss path has put rsp and the flags
   // back, the undo table says how to take them back at each instruction.
@@ -378,12 +533,11 @@ std::variant<std::unique_ptr<PreemptStub>, std::string> PreemptStub::install(Tas
   }
   e.bind(kRelocated);
   for (uint64_t a : d.relocated) {
-    auto r = patcher::relocate_instruction(w, a, e.here());
-    if (auto* no = std::get_if<patcher::Refusal>(&r)) {
+    auto r = emit_displaced(e, w, a);
+    if (auto* no = std::get_if<std::string>(&r)) {
       s->remove(true);
-      return no->reason;
+      return *no;
     }
-    e.at(a, 0).raw(std::get<patcher::RelocatedInsn>(r).bytes);
   }
   if (d.falls_through) {
     e.at(d.end, 0).raw({0xe9});  // jmp back
@@ -405,16 +559,39 @@ std::variant<std::unique_ptr<PreemptStub>, std::string> PreemptStub::install(Tas
     s->count_start_ = count_start;
   }
   e.finish();
-  if (entry + e.bytes().size() > s->page_ + s->page_len_) {
-    s->remove(true);
-    return std::string("the stub does not fit its pages");
+  // Each routed entry: the displaced instructions from it on, then back.
+  std::vector<Emitter> parts;
+  parts.push_back(std::move(e));
+  for (size_t i = 0; i < routes.size(); ++i) {
+    Emitter& r = parts.emplace_back(plan.entries[i + 1]);
+    bool falls_through = true;
+    for (uint64_t a : d.starts) {
+      if (a < routes[i] || !falls_through) continue;
+      auto rel = emit_displaced(r, w, a);
+      if (auto* no = std::get_if<std::string>(&rel)) {
+        s->remove(true);
+        return *no;
+      }
+      falls_through = std::get<bool>(rel);
+    }
+    if (falls_through) {
+      r.at(d.end, 0).raw({0xe9});
+      r.bind(1, d.end);
+      r.rel32_to(1);
+    }
+    r.finish();
   }
-  e.undo_table(&s->undo_);
-  s->stub_ = entry;
-  s->stub_end_ = entry + e.bytes().size();
-  if (!task.write_mem(entry, e.bytes().data(), e.bytes().size())) {
-    s->remove(true);
-    return std::string("cannot write the stub");
+  for (size_t i = 0; i < parts.size(); ++i) {
+    const Emitter& part = parts[i];
+    if (plan.entries[i] + part.bytes().size() > plan.pages[i] + kStubPages * kPage) {
+      s->remove(true);
+      return std::string("the stub does not fit its pages");
+    }
+    part.undo_table(&s->undo_);
+    if (!task.write_mem(plan.entries[i], part.bytes().data(), part.bytes().size())) {
+      s->remove(true);
+      return std::string("cannot write the stub");
+    }
   }
 
   return s;
@@ -490,17 +667,15 @@ void PreemptStub::remove(bool unmap) {
     patched_ = false;
   }
   if (unmap && mapped_) {
-    inject_(SYS_munmap, page_, page_len_, 0, 0, 0, 0);
+    for (uint64_t page : pages_) inject_(SYS_munmap, page, kStubPages * kPage, 0, 0, 0, 0);
+    pages_.clear();
     mapped_ = false;
   }
 }
 
 void PreemptStub::arm() {
   if (patched_) return;
-  std::vector<uint8_t> patch(original_.size(), kInt3);
-  patch[0] = 0xe9;
-  uint32_t disp = static_cast<uint32_t>(static_cast<int32_t>(static_cast<int64_t>(stub_ - (ip_ + kJmpLen))));
-  std::memcpy(patch.data() + 1, &disp, 4);
+  const std::vector<uint8_t>& patch = patch_;
   for (uint64_t a : interior_) {
     if (std::find(std::begin(kTrapBytes), std::end(kTrapBytes), patch[a - ip_]) == std::end(kTrapBytes)) {
       throw Error("internal error: a displaced instruction start is not on a trapping byte");

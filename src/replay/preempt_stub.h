@@ -20,7 +20,15 @@
 // 0xcc of the displacement ("instruction punning"; where 0xcc cannot be,
 // a byte that is an invalid opcode in 64-bit mode): such a branch traps,
 // and the replay undoes the patch and goes on the slow way (one stop per
-// pass). Sites that cannot be patched (a displaced call, an instruction
+// pass). A start that branches do reach (a loop entered in its middle, a
+// function's entry jumping into its loop: one trap per pass) is routed
+// instead: its byte is the 0xe9 of a second jmp (punned on the first's
+// displacement where it lies there, the patch extended over more displaced
+// instructions to hold it) to its own small stub that runs the displaced
+// instructions from there on, so such passes run at native speed too. A
+// displaced direct call is run as a push of the address after it and a jmp
+// to the callee, which returns to the program, not to the stub. Sites that
+// cannot be patched (an indirect call, an instruction
 // without a rel32 form, a shared mapping, no free place within reach)
 // are refused, and the replay goes the slow way.
 //
@@ -63,7 +71,9 @@ class PreemptStub {
   // group) for the site at `ip`, to stop once the registers equal `want`
   // (compared as same_position_regs does); arm() patches the site. `now`:
   // the thread's registers at this stop (a register that differs from
-  // `want` is tested first). A refusal says why not.
+  // `want` is tested first). `routed`: displaced instruction starts after
+  // ip that branches reach (seen as JumpedIn), each given a jmp of its own
+  // instead of a trapping byte. A refusal says why not.
   static std::variant<std::unique_ptr<PreemptStub>, std::string> install(Task& task, pid_t pid, uint64_t ip,
                                                                          const user_regs_struct& want,
                                                                          const user_regs_struct& now,
@@ -78,7 +88,8 @@ class PreemptStub {
   static std::variant<std::unique_ptr<PreemptStub>, std::string> install(Task& task, pid_t pid, uint64_t ip,
                                                                          const user_regs_struct& want,
                                                                          const user_regs_struct& now,
-                                                                         const Inject& inject, Condition cond);
+                                                                         const Inject& inject, Condition cond,
+                                                                         const std::vector<uint64_t>& routed = {});
   // Undoes a patch still in place (best effort: the process may be gone).
   ~PreemptStub();
   PreemptStub(const PreemptStub&) = delete;
@@ -136,13 +147,13 @@ class PreemptStub {
   Inject inject_;
   uint64_t ip_ = 0;
   std::vector<uint8_t> original_;  // the bytes the patch replaced
-  uint64_t page_ = 0, page_len_ = 0;
-  uint64_t stub_ = 0, stub_end_ = 0;
+  std::vector<uint8_t> patch_;     // the bytes arm() writes
+  std::vector<uint64_t> pages_;    // the page pairs mapped: the stub's, then one per routed entry
   uint64_t trap_ = 0;              // the int3 of the match path
   uint64_t count_trap_ = 0;        // the int3 of Condition::trap_at_pass, 0: none
   uint64_t counter_ = 0;           // address of the countdown (Condition::count), 0: none
   uint64_t count_start_ = 0;       // its first value
-  std::vector<uint64_t> interior_; // displaced instruction starts inside the patch, except ip
+  std::vector<uint64_t> interior_; // displaced instruction starts inside the patch, except ip and the routed
   std::map<uint64_t, Undo> undo_;
   bool patched_ = false, mapped_ = false;
 };

@@ -2,15 +2,18 @@
 // code and recorded its instruction address and registers (no counters);
 // the replay runs the thread until it is there with the same registers. A
 // hot loop passes the address many times: a PreemptStub makes each pass
-// cost nanoseconds; where the site cannot take one, a debug-register
+// cost nanoseconds (branches into its patch that come again are routed);
+// where the site cannot take one, a debug-register
 // breakpoint stops at every pass (the old way, ~20 µs a pass).
 #include <sys/syscall.h>
 #include <sys/user.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdio>
 #include <cstring>
 #include <utility>
+#include <variant>
 
 #include "replay/event_text.h"
 #include "replay/replay_session.h"
@@ -23,6 +26,8 @@ namespace {
 // Branches into the patched bytes tolerated in one run to a preemption
 // point (each costs a trap and a few single-steps, about one slow pass).
 constexpr uint64_t kMaxJumpsIn = 20000;
+// Starts inside the patch that a stub routes at most.
+constexpr size_t kMaxRoutes = 4;
 }  // namespace
 
 bool ReplaySession::at_preemption_point(RTask& t, schema::Event::Reader ev) {
@@ -55,24 +60,16 @@ std::optional<WaitStatus> ReplaySession::run_to_preemption(RTask& t, schema::Eve
   // the injected mmap would have to come before it, at a stop that can no
   // longer deliver it. Rare: the slow way.
   if (preempt_stub_off_ || preempt_slow_event_ == n || sig != 0) return run_to_preemption_slowly(t, ev, sig);
-  if (!preempt_stub_) {
-    const int tid = t.tid;
-    auto inject_fn = [this, tid, ip](long nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
-                                     uint64_t a5) { return inject(rtask(tid), ip, nr, {a0, a1, a2, a3, a4, a5}); };
-    auto made = PreemptStub::install(*t.task, t.task->tid(), ip, want, t.task->regs(), inject_fn);
-    if (auto* why = std::get_if<std::string>(&made)) {
-      if (debug_log_) std::fprintf(stderr, "rrx-debug: event %llu: no preemption stub: %s\n",
-                                   static_cast<unsigned long long>(n), why->c_str());
-      preempt_slow_event_ = n;
-      return run_to_preemption_slowly(t, ev, 0);
-    }
-    preempt_stub_ = std::move(std::get<std::unique_ptr<PreemptStub>>(made));
-    preempt_stub_event_ = n;
-    preempt_stub_tid_ = t.tid;
+  // Branches into the patched bytes: a start they reach more than once is
+  // routed by the next stub (its own jmp, no trap); the others trap, a few
+  // single-steps take the thread past the patch. A loop whose branches
+  // still trap at every pass is left to the slow way.
+  if (preempt_routes_event_ != n) {
+    preempt_routes_event_ = n;
+    preempt_routes_.clear();
+    preempt_jumped_in_.clear();
+    preempt_routes_refused_ = false;
   }
-  // A branch into the patched bytes traps on an int3 there; the thread is
-  // then taken past them with single-steps and the patch put back. A loop
-  // that does so at every pass is left to the slow way.
   for (uint64_t jumped_in = 0;; ++jumped_in) {
     if (jumped_in == kMaxJumpsIn) {
       if (debug_log_) std::fprintf(stderr, "rrx-debug: event %llu: branches into the preemption patch at 0x%llx\n",
@@ -80,6 +77,29 @@ std::optional<WaitStatus> ReplaySession::run_to_preemption(RTask& t, schema::Eve
       drop_preempt_stub(true);
       preempt_slow_event_ = n;
       return run_to_preemption_slowly(t, ev, 0);
+    }
+    if (!preempt_stub_) {
+      const int tid = t.tid;
+      auto inject_fn = [this, tid, ip](long nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
+                                       uint64_t a5) { return inject(rtask(tid), ip, nr, {a0, a1, a2, a3, a4, a5}); };
+      auto made = PreemptStub::install(*t.task, t.task->tid(), ip, want, t.task->regs(), inject_fn,
+                                       PreemptStub::Condition{}, preempt_routes_);
+      if (std::holds_alternative<std::string>(made) && !preempt_routes_.empty()) {
+        if (debug_log_) std::fprintf(stderr, "rrx-debug: event %llu: branches into the patch not routed: %s\n",
+                                     static_cast<unsigned long long>(n), std::get<std::string>(made).c_str());
+        preempt_routes_.clear();
+        preempt_routes_refused_ = true;
+        made = PreemptStub::install(*t.task, t.task->tid(), ip, want, t.task->regs(), inject_fn);
+      }
+      if (auto* why = std::get_if<std::string>(&made)) {
+        if (debug_log_) std::fprintf(stderr, "rrx-debug: event %llu: no preemption stub: %s\n",
+                                     static_cast<unsigned long long>(n), why->c_str());
+        preempt_slow_event_ = n;
+        return run_to_preemption_slowly(t, ev, 0);
+      }
+      preempt_stub_ = std::move(std::get<std::unique_ptr<PreemptStub>>(made));
+      preempt_stub_event_ = n;
+      preempt_stub_tid_ = t.tid;
     }
     // The thread may stand inside the bytes the patch covers (its last
     // preemption was there, or it branched there): single-steps take it out.
@@ -107,7 +127,18 @@ std::optional<WaitStatus> ReplaySession::run_to_preemption(RTask& t, schema::Eve
       return w;
     }
     PreemptStub::Hit hit = preempt_stub_->settle_stop(*t.task, w);
-    if (hit == PreemptStub::Hit::JumpedIn) continue;
+    if (hit == PreemptStub::Hit::JumpedIn) {
+      // The second branch to the same start: route it (a stub made again).
+      const uint64_t at = t.task->regs().rip;
+      if (!preempt_routes_refused_ && preempt_routes_.size() < kMaxRoutes &&
+          preempt_jumped_in_.count(at) != 0 &&
+          std::find(preempt_routes_.begin(), preempt_routes_.end(), at) == preempt_routes_.end()) {
+        preempt_routes_.push_back(at);
+        drop_preempt_stub(true);
+      }
+      preempt_jumped_in_.insert(at);
+      continue;
+    }
     if (hit == PreemptStub::Hit::Matched) {
       if (!same_position_regs(t.task->regs(), want)) {
         diverge(describe_event(ev), "the preemption stub stopped at other registers");

@@ -163,7 +163,7 @@ ReplaySession::ReplaySession(ReplayOptions options) : options_(std::move(options
   reader_ = std::make_unique<trace::TraceReader>(options_.trace_dir);
   shared_ = std::make_unique<SharedMemory>([this](const std::string& hash) { return stored_copy(hash); });
   if (const char* mode = std::getenv("RRX_SYSCALLBUF_REPLAY"); !mode || std::string(mode) != "stops") {
-    buffer_feed_ = std::make_unique<BufferFeed>(options_.trace_dir);
+    buffer_feed_ = std::make_unique<BufferFeed>();
   }
   SkipStrategy strategy;
   if (options_.skip) {
@@ -313,6 +313,17 @@ std::optional<schema::Event::Reader> ReplaySession::peek_own_next(int tid, size_
     if (ev.getTid() == tid) return ev;
   }
   return std::nullopt;
+}
+
+const trace::EventRecord* ReplaySession::event_ahead(uint64_t k) {
+  if (!load_next()) return nullptr;
+  if (k == 0) return &*next_;
+  while (lookahead_.size() < k) {
+    auto r = reader_->next();
+    if (!r) return nullptr;
+    lookahead_.push_back(std::move(*r));
+  }
+  return &lookahead_[k - 1];
 }
 
 void ReplaySession::consume() {
@@ -1246,9 +1257,14 @@ void ReplaySession::check_sent_data(RTask& t, schema::Syscall::Reader rec) {
                           std::to_string(digest->bytes) + " bytes, data crc 0x" + fmt_hex(digest->crc) + ")");
   }
   if (stream == 0 || !bytes) return;
+  echo(stream, reinterpret_cast<const uint8_t*>(bytes->data()), bytes->size());
+}
+
+// What the recording wrote to rrx's stdout (stream 1) or stderr (2), written again.
+void ReplaySession::echo(int stream, const uint8_t* bytes, size_t len) {
   size_t done = 0;
-  while (done < bytes->size()) {
-    ssize_t n = ::write(stream, bytes->data() + done, bytes->size() - done);
+  while (done < len) {
+    ssize_t n = ::write(stream, bytes + done, len - done);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     done += static_cast<size_t>(n);

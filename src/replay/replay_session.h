@@ -212,6 +212,12 @@ class ReplaySession {
   // relocated in the patch's stub: an int3 written there would not stop at
   // them, and would change the jump's target instead.
   bool inside_patched_jump(int pid, uint64_t addr) const;
+  // The program's own code in a buffer read from process pid's memory at
+  // addr: the bytes each site patch in effect replaced (site_patch_replay.cpp;
+  // the debugger shows the program's code, as it does without its int3s).
+  void hide_patches(int pid, uint64_t addr, void* buf, size_t len) const;
+  // Whether addr is in the stub of a site patch in effect in process pid.
+  bool in_patch_stub(int pid, uint64_t addr) const;
 
   int recorded_pid() const { return first_pid_; }  // the first process
   int recorded_tid() const { return current_tid_; }
@@ -365,6 +371,9 @@ class ReplaySession {
   // The next event of task `tid` after next_ (other tasks' events between
   // are skipped, at most `limit` of them), if any.
   std::optional<schema::Event::Reader> peek_own_next(int tid, size_t limit);
+  // Event next_number_ + k (k = 0: next_), read ahead and kept until it is
+  // consumed; null past the end of the trace.
+  const trace::EventRecord* event_ahead(uint64_t k);
   void consume();
   [[noreturn]] void diverge(const std::string& expected, const std::string& actual);
   std::string describe_expected();
@@ -402,7 +411,12 @@ class ReplaySession {
   // to a checkpoint before it, not yet) and in the image it was written in.
   struct PatchedJump {
     uint64_t from = 0, to = 0, event = 0;
+    std::vector<uint8_t> original;   // the bytes [from, to) held before
+    uint64_t stub = 0, stub_end = 0;  // the stub written for it
   };
+  // The patches of process pid in effect now, as inside_patched_jump() says.
+  template <typename F>
+  void for_each_patch_in_effect(int pid, F&& f) const;
   std::map<int, std::vector<PatchedJump>> patched_jumps_;
   uint64_t patching_event_ = UINT64_MAX;  // the patch being applied (in effect already)
   // A forked child's copy of its parent's code holds the parent's patches.
@@ -468,6 +482,7 @@ class ReplaySession {
   void check_entry_args(RTask& t, schema::SyscallEntry::Reader rec, int64_t nr, const uint64_t args[6]);
   void write_recorded_memory(RTask& t, schema::Syscall::Reader rec);
   void check_sent_data(RTask& t, schema::Syscall::Reader rec);
+  void echo(int stream, const uint8_t* bytes, size_t len);
   void fill_mapping(RTask& t, schema::Syscall::Reader rec, uint64_t addr, uint64_t len);
   void finish_shared_memory(RTask& t, schema::Syscall::Reader rec);
   // The address of the syscall instruction a task is stopped at (entry or exit).
@@ -530,6 +545,12 @@ class ReplaySession {
   uint64_t preempt_stub_event_ = 0;
   uint64_t preempt_slow_event_ = UINT64_MAX;  // the stub cannot serve this event: one stop per pass (this run)
   bool preempt_stub_off_ = false;             // RRX_PREEMPT_STUB=0: always one stop per pass
+  // Starts inside the patch that branches reach, for event preempt_routes_event_:
+  // those seen (jumped_in), those the stub routes, whether routing was refused.
+  uint64_t preempt_routes_event_ = UINT64_MAX;
+  std::set<uint64_t> preempt_jumped_in_;
+  std::vector<uint64_t> preempt_routes_;
+  bool preempt_routes_refused_ = false;
   // The position target (set_position_target) and its stub.
   std::unique_ptr<PreemptStub> position_stub_;
   PositionTarget position_;

@@ -1,6 +1,9 @@
 // Where a replay's ptrace stops go: see replay_stats.h.
 #include "replay/replay_stats.h"
 
+#include <sys/resource.h>
+#include <time.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <vector>
@@ -39,6 +42,17 @@ void ReplayStats::event(const std::string& label) {
 void ReplayStats::print(std::ostream& out, uint64_t events) const {
   out << "rrx: replay stats: " << events << " events, " << taken_ << " buffered calls taken without a stop, "
       << stops_ << " stops\n";
+  // The replayed processes count once rrx has reaped them: all of them at the end of a replay.
+  auto ms = [](const rusage& u) {
+    return (u.ru_utime.tv_sec + u.ru_stime.tv_sec) * 1e3 + (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e3;
+  };
+  rusage self{}, children{};
+  ::getrusage(RUSAGE_SELF, &self);
+  ::getrusage(RUSAGE_CHILDREN, &children);
+  char cpu[160];
+  std::snprintf(cpu, sizeof cpu, "rrx: CPU: rrx %.0f ms (%.0f ms feeding and taking buffers), replayed processes %.0f ms\n",
+                ms(self), feed_ns_ / 1e6, ms(children));
+  out << cpu;
   std::vector<std::pair<std::string, Kind>> kinds(kinds_.begin(), kinds_.end());
   std::sort(kinds.begin(), kinds.end(), [](const auto& a, const auto& b) {
     return a.second.stops != b.second.stops ? a.second.stops > b.second.stops : a.first < b.first;
@@ -50,6 +64,12 @@ void ReplayStats::print(std::ostream& out, uint64_t events) const {
                   k.events ? static_cast<double>(k.stops) / static_cast<double>(k.events) : 0.0);
     out << line;
   }
+}
+
+uint64_t stats_clock_ns() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000u + static_cast<uint64_t>(ts.tv_nsec);
 }
 
 }  // namespace rrx::replay

@@ -1,7 +1,9 @@
 // Where a replay's ptrace stops go (RRX_REPLAY_STATS=1 rrx replay
 // --autopilot): each stop the replayer waits for is counted against the
 // next event it replays, by the event's kind (a syscall by its name, a
-// buffered one apart), so that the stops per event of each kind show.
+// buffered one apart), so that the stops per event of each kind show;
+// then the CPU time of rrx and of the replayed processes (getrusage), and
+// the part of rrx's spent feeding buffers.
 #pragma once
 
 #include <cstdint>
@@ -25,6 +27,9 @@ class ReplayStats {
   // is theirs (the one since is the event's that follows them).
   void taken(uint64_t n) { taken_ += n; free_ += n; }
   uint64_t stops() const { return stops_; }
+  // Time spent putting records into buffers and taking them back
+  // (BufferFeed::feed and take, the session's part included).
+  void feeding(uint64_t ns) { feed_ns_ += ns; }
   // The summary: totals, then the kinds by stops, most first.
   void print(std::ostream& out, uint64_t events) const;
 
@@ -38,6 +43,10 @@ class ReplayStats {
   uint64_t pending_ = 0;
   uint64_t taken_ = 0;
   uint64_t free_ = 0;
+  uint64_t feed_ns_ = 0;
 };
+
+// Nanoseconds of CLOCK_MONOTONIC, for the stats' spans.
+uint64_t stats_clock_ns();
 
 }  // namespace rrx::replay

@@ -1,4 +1,5 @@
 #include "replay/replay_target.h"
+#include "replay/site_view.h"
 
 #include <sys/user.h>
 
@@ -253,6 +254,9 @@ bool ReplayTarget::read_registers(int tid, gdb::ThreadRegisters& out) {
   if (!session_->has_task(tid > 0 ? tid : focus_tid())) return false;
   Task& t = tid > 0 && session_->has_task(tid) ? session_->task(tid) : session_->task(focus_tid());
   out.gpr = t.regs();
+  // Inside the fast path's code for a call of a patched site: the program's
+  // registers at that site's syscall instruction (replay/site_view.h).
+  if (auto site = site_registers(t, out.gpr)) out.gpr = *site;
   out.fpr = t.fpregs();
   out.has_avx = t.ymm_high(out.ymmh);
   return true;
@@ -264,6 +268,7 @@ size_t ReplayTarget::read_memory(uint64_t addr, void* buf, size_t len) {
   if (!session_->has_task(tid)) return 0;
   size_t n = session_->task(tid).read_mem(addr, buf, len);
   bps_->hide_in(session_->pid_of(tid), addr, buf, n);  // the program's bytes, not the breakpoints
+  session_->hide_patches(session_->pid_of(tid), addr, buf, n);  // nor the fast path's jumps
   return n;
 }
 
@@ -428,7 +433,7 @@ gdb::StopReason ReplayTarget::resume(gdb::ResumeKind kind, int tid, bool others_
       if (kind == gdb::ResumeKind::Continue) {
         stop = session_->cont();
       } else {
-        stop = session_->step(tid > 0 && session_->has_task(tid) ? tid : focus_tid());
+        stop = step_program_insn(tid > 0 && session_->has_task(tid) ? tid : focus_tid());
       }
       if (stop.kind == ReplaySession::StopKind::Exited || stop.kind == ReplaySession::StopKind::TraceEnd) {
         // Everything ended: report a debugged process's end.
@@ -489,6 +494,45 @@ gdb::StopReason ReplayTarget::resume(gdb::ResumeKind kind, int tid, bool others_
   return last_stop_;
 }
 
+bool ReplayTarget::in_stub_code(const Mark& at) {
+  if (!session_->has_task(at.tid) || !session_->in_patch_stub(session_->pid_of(at.tid), at.regs.rip)) return false;
+  return inside_site_call(session_->task(at.tid), at.regs, true);
+}
+
+// One instruction of the program: a patched site's syscall instruction (with
+// the displaced instructions its stub runs) is one, however many the stub,
+// the preload library and the rrx page execute for it; a step stops at the
+// next point that is an instruction boundary of the program (site_view.h),
+// or at any other stop on the way.
+ReplaySession::Stop ReplayTarget::step_program_insn(int tid) {
+  if (!session_->has_task(tid)) return session_->step(tid);
+  auto inside = [&](Task& t, const user_regs_struct& r) {
+    return inside_site_call(t, r, session_->in_patch_stub(session_->pid_of(tid), r.rip));
+  };
+  auto view_pc = [](Task& t, const user_regs_struct& r) {
+    auto site = site_registers(t, r);
+    return site ? site->rip : r.rip;
+  };
+  Task& t0 = session_->task(tid);
+  const user_regs_struct r0 = t0.regs();
+  // Stepping in the library's own code (a breakpoint there): its instructions.
+  if (inside(t0, r0) && !site_registers(t0, r0)) return session_->step(tid);
+  const uint64_t from = view_pc(t0, r0);
+  ReplaySession::Stop stop = session_->step(tid);
+  for (int n = 0; n < kMaxStepsInsideSiteCall && stop.kind == ReplaySession::StopKind::Stepped && stop.tid == tid &&
+                  session_->has_task(tid);
+       ++n) {
+    Task& t = session_->task(tid);
+    const user_regs_struct r = t.regs();
+    // At the site's syscall instruction again (the rrx page's, reached through
+    // the stub from the site's jump): not done until the syscall is.
+    const bool same_syscall = site_syscall_insn(r.rip) && view_pc(t, r) == from;
+    if (!same_syscall && !inside(t, r)) break;
+    stop = session_->step(tid);
+  }
+  return stop;
+}
+
 gdb::StopReason ReplayTarget::stop_at(const Mark& at, gdb::StopReason::Kind kind) {
   here_ = at;
   if (session_->has_task(at.tid)) session_->set_current_tid(at.tid);
@@ -519,6 +563,12 @@ gdb::StopReason ReplayTarget::reverse(gdb::ResumeKind kind, int tid, bool others
         from.process_ending = false;
       }
       r = timeline_->reverse_step(from, history_start(), others_held);
+      // A patched site's stub runs the instructions it displaced after the
+      // program's syscall: back over them to the syscall (site_view.h).
+      for (int n = 0; n < 64 && r.moved && !r.at_begin && !r.interrupted && !r.hit.user() && in_stub_code(r.at);
+           ++n) {
+        r = timeline_->reverse_step(r.at, history_start(), others_held);
+      }
     }
     if (r.interrupted) {
       // Like a forward continue that gdb interrupts: SIGINT, where the replay had got to.

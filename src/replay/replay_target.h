@@ -87,6 +87,12 @@ class ReplayTarget : public gdb::Target {
   bool on_fork(int parent_tid, int child_tid, bool vfork);
   gdb::StopReason translate(const ReplaySession::Stop& stop);
   gdb::StopReason reverse(gdb::ResumeKind kind, int tid, bool others_held);
+  // Steps over the fast path's code as the program's syscall instruction
+  // (replay/site_view.h); in_stub_code: at a point of a patched site's stub
+  // that is none of the program's.
+  ReplaySession::Stop step_program_insn(int tid);
+  bool in_stub_code(const Mark& at);
+  static constexpr int kMaxStepsInsideSiteCall = 1 << 20;
   gdb::StopReason stop_at(const Mark& at, gdb::StopReason::Kind kind);
   std::string moved_to(const Mark& at);
   void replay_to_focus();

@@ -26,6 +26,12 @@ void ReplaySession::apply_site_patch(RTask& t, schema::SitePatch::Reader patch) 
               "the arena's mmap returned " + std::to_string(got));
     }
   }
+  std::vector<uint8_t> original;
+  if (patch.getWrites().size() != 0) {
+    auto jump = patch.getWrites()[patch.getWrites().size() - 1];
+    original.resize(jump.getData().size());
+    original.resize(task.read_mem(jump.getAddr(), original.data(), original.size()));
+  }
   for (auto w : patch.getWrites()) {
     auto d = w.getData();
     if (!task.write_mem(w.getAddr(), d.begin(), d.size())) {
@@ -35,7 +41,12 @@ void ReplaySession::apply_site_patch(RTask& t, schema::SitePatch::Reader patch) 
   if (patch.getWrites().size() != 0) {
     // The last write is the jump at the site (record/site_patch.h).
     auto jump = patch.getWrites()[patch.getWrites().size() - 1];
-    PatchedJump j{jump.getAddr(), jump.getAddr() + jump.getData().size(), next_number_};
+    PatchedJump j{jump.getAddr(), jump.getAddr() + jump.getData().size(), next_number_, std::move(original)};
+    if (patch.getWrites().size() > 1) {
+      auto stub = patch.getWrites()[0];
+      j.stub = stub.getAddr();
+      j.stub_end = stub.getAddr() + stub.getData().size();
+    }
     auto& jumps = patched_jumps_[t.pid];
     bool known = false;  // (replayed again after a restore)
     for (const PatchedJump& k : jumps) known = known || (k.from == j.from && k.event == j.event);
@@ -53,16 +64,38 @@ void ReplaySession::apply_site_patch(RTask& t, schema::SitePatch::Reader patch) 
   patching_event_ = UINT64_MAX;
 }
 
-bool ReplaySession::inside_patched_jump(int pid, uint64_t addr) const {
+template <typename F>
+void ReplaySession::for_each_patch_in_effect(int pid, F&& f) const {
   auto it = patched_jumps_.find(pid);
   auto task = tasks_.find(pid);
-  if (it == patched_jumps_.end()) return false;
+  if (it == patched_jumps_.end()) return;
   const uint64_t image = task == tasks_.end() ? 0 : task->second.image_event;
   for (const PatchedJump& j : it->second) {
     bool applied = j.event < next_number_ || j.event == patching_event_;
-    if (applied && j.event >= image && addr > j.from && addr < j.to) return true;
+    if (applied && j.event >= image) f(j);
   }
-  return false;
+}
+
+bool ReplaySession::inside_patched_jump(int pid, uint64_t addr) const {
+  bool inside = false;
+  for_each_patch_in_effect(pid, [&](const PatchedJump& j) { inside = inside || (addr > j.from && addr < j.to); });
+  return inside;
+}
+
+void ReplaySession::hide_patches(int pid, uint64_t addr, void* buf, size_t len) const {
+  auto* out = static_cast<uint8_t*>(buf);
+  for_each_patch_in_effect(pid, [&](const PatchedJump& j) {
+    for (size_t i = 0; i < j.original.size(); ++i) {
+      const uint64_t a = j.from + i;
+      if (a >= addr && a - addr < len) out[a - addr] = j.original[i];
+    }
+  });
+}
+
+bool ReplaySession::in_patch_stub(int pid, uint64_t addr) const {
+  bool in = false;
+  for_each_patch_in_effect(pid, [&](const PatchedJump& j) { in = in || (addr >= j.stub && addr < j.stub_end); });
+  return in;
 }
 
 void ReplaySession::copy_patched_jumps(int parent_pid, int child_pid) {

@@ -2,6 +2,7 @@
 #include "replay/syscallbuf_replay.h"
 
 #include <signal.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cstddef>
@@ -14,6 +15,7 @@
 #include "core/syscallbuf_abi.h"
 #include "replay/event_text.h"
 #include "replay/replay_session.h"
+#include "replay/replay_stats.h"
 #include "replay/skip_strategy.h"
 #include "trace_format/format.h"
 
@@ -25,53 +27,103 @@ bool in_buffer_code(pid_t live_pid, uint64_t addr) {
   return m && m->path.find("librrx_preload.so") != std::string::npos;
 }
 
-BufferFeed::BufferFeed(std::filesystem::path trace_dir) : trace_dir_(std::move(trace_dir)) {}
+BufferFeed::BufferFeed() = default;
 BufferFeed::~BufferFeed() = default;
 
 namespace {
 
 constexpr uint64_t kReplayEndOffset = offsetof(rrx_buffer_header, replay_end);
+static_assert(offsetof(rrx_buffer_header, trace_all) == kReplayEndOffset + 4 &&
+                  offsetof(rrx_buffer_header, replay_out) == kReplayEndOffset + 8 &&
+                  offsetof(rrx_buffer_header, replay_out_end) == kReplayEndOffset + 12,
+              "the replay fields are written in one go");
 
-// The library's record of buffered call `sc` as the recording's buffer held
-// it: its number, arguments, result, path strings and outputs.
-syscallbuf::Call buffered_call(schema::Syscall::Reader sc) {
-  syscallbuf::Call c;
-  c.nr = sc.getNr();
-  auto args = sc.getArgs();
-  for (unsigned i = 0; i < 6 && i < args.size(); ++i) c.args[i] = args[i];
-  c.ret = sc.getRet();
-  // The path arguments the library's record holds (core/syscallbuf_abi.h).
-  for (auto str : sc.getStrings()) {
-    auto v = str.getValue();
-    c.strings.emplace_back(str.getArg(), std::string(reinterpret_cast<const char*>(v.begin()), v.size()));
-  }
-  for (auto w : sc.getMemWrites()) {
-    auto d = w.getData();
-    c.outputs.push_back({w.getAddr(), std::vector<uint8_t>(d.begin(), d.end())});
-  }
-  return c;
+// The output area goes over the records already published when they are
+// at least this many bytes (core/syscallbuf_abi.h, "Output on replay").
+constexpr uint32_t kOutputBeforeMin = 64 * 1024;
+
+// The bytes of the library's record of buffered call `sc` (core/syscallbuf_abi.h):
+// its header, the path strings, the outputs, each padded to 8.
+uint32_t record_size(schema::Syscall::Reader sc) {
+  size_t size = RRX_ALIGN8(sizeof(rrx_buffer_record));
+  for (auto str : sc.getStrings()) size += sizeof(rrx_buffer_string) + RRX_ALIGN8(str.getValue().size());
+  for (auto w : sc.getMemWrites()) size += sizeof(rrx_buffer_output) + RRX_ALIGN8(w.getData().size());
+  return static_cast<uint32_t>(size);
 }
 
-// The call of a recorded event that the library can take without the
-// replayer (a buffered syscall of `tid` whose whole effect is its result and
-// the memory it wrote in its own process), or nullopt. A write qualifies:
-// the library buffers none that the replay shows again (rrx's own stdout
-// and stderr, which flags other than kSyscallBuffered would mark) or that
-// changes a shared object (file writes); only a recorded digest of the sent
-// bytes would need the replayer to look at them.
-std::optional<syscallbuf::Call> takeable(schema::Event::Reader ev, int tid) {
-  if (ev.which() != schema::Event::SYSCALL || ev.getTid() != tid) return std::nullopt;
+using Padding = std::vector<std::pair<uint32_t, uint32_t>>;  // [from, to) in the fed bytes
+
+// Appends the record of `sc` (record_size bytes, as syscallbuf::encode_record
+// makes it, with `flags`) to `out`, straight from the trace's message, and
+// the padding after its strings and outputs (not the record's own bytes: the
+// buffer keeps what it held there) to `padding`.
+void append_record(schema::Syscall::Reader sc, uint8_t flags, uint32_t size, std::vector<uint8_t>& out,
+                   Padding& padding) {
+  const size_t base = out.size();
+  out.resize(base + size);
+  uint8_t* p = out.data() + base;
+  rrx_buffer_record r{};
+  r.size = size;
+  r.flags = flags;
+  r.nr = sc.getNr();
+  auto args = sc.getArgs();
+  for (unsigned i = 0; i < 6; ++i) r.args[i] = args[i];
+  r.ret = sc.getRet();
+  auto strings = sc.getStrings();
+  auto writes = sc.getMemWrites();
+  r.string_count = static_cast<uint8_t>(strings.size());
+  r.output_count = static_cast<uint16_t>(writes.size());
+  std::memcpy(p, &r, sizeof r);
+  size_t at = RRX_ALIGN8(sizeof r);
+  auto piece = [&](const void* head, size_t head_len, const uint8_t* data, size_t len) {
+    std::memcpy(p + at, head, head_len);
+    at += head_len;
+    if (len) std::memcpy(p + at, data, len);
+    if (len % 8) padding.emplace_back(base + at + len, base + at + RRX_ALIGN8(len));
+    at += RRX_ALIGN8(len);
+  };
+  for (auto str : strings) {
+    auto v = str.getValue();
+    rrx_buffer_string h{str.getArg(), static_cast<uint32_t>(v.size())};
+    piece(&h, sizeof h, v.begin(), v.size());
+  }
+  for (auto w : writes) {
+    auto d = w.getData();
+    rrx_buffer_output h{w.getAddr(), d.size()};
+    piece(&h, sizeof h, d.begin(), d.size());
+  }
+}
+
+// Whether the library can take recorded event `ev` without the replayer: a
+// buffered syscall of `tid` whose whole effect is its result and the memory
+// it wrote in its own process, or a buffered write to rrx's stdout or stderr
+// (*stream: 1 or 2), whose bytes the library copies for the replayer to
+// show. Not one that changes a shared object (file writes), nor one with a
+// recorded digest of the sent bytes (the replayer compares those).
+bool takeable(schema::Event::Reader ev, int tid, int* stream) {
+  if (ev.which() != schema::Event::SYSCALL || ev.getTid() != tid) return false;
   auto sc = ev.getSyscall();
-  if (sc.getFlags() != trace::kSyscallBuffered || sc.getFileWrites().size() != 0 || sc.getHasDataCrc()) {
-    return std::nullopt;
+  const uint32_t flags = sc.getFlags();
+  *stream = 0;
+  if (flags == (trace::kSyscallBuffered | trace::kSyscallToOutput | trace::kSyscallToStdout)) {
+    *stream = 1;
+  } else if (flags == (trace::kSyscallBuffered | trace::kSyscallToOutput | trace::kSyscallToStderr)) {
+    *stream = 2;
+  } else if (flags != trace::kSyscallBuffered) {
+    return false;
+  }
+  if (sc.getFileWrites().size() != 0 || sc.getHasDataCrc()) return false;
+  if (*stream != 0) {
+    const int64_t nr = sc.getNr();
+    if ((nr != SYS_write && nr != SYS_pwrite64 && nr != SYS_writev) || sc.getRet() < 0) return false;
   }
   const sys::SyscallDesc* d = sys::lookup(sc.getNr());
-  if (!d || !(d->flags & sys::kBuffered) || (d->flags & sys::kMapsMemory)) return std::nullopt;
-  if (sc.getArgs().size() != 6) return std::nullopt;
+  if (!d || !(d->flags & sys::kBuffered) || (d->flags & sys::kMapsMemory)) return false;
+  if (sc.getArgs().size() != 6) return false;
   for (auto w : sc.getMemWrites()) {
-    if (w.getTid() != 0 && w.getTid() != tid) return std::nullopt;
+    if (w.getTid() != 0 && w.getTid() != tid) return false;
   }
-  return buffered_call(sc);
+  return true;
 }
 
 bool syscall_of(schema::Event::Reader ev, int tid) {
@@ -84,96 +136,103 @@ int64_t BufferFeed::after_call(schema::Syscall::Reader rec) {
   // The record as the library writes it: path strings included (a
   // buffered open or stat replayed with its own stop, e.g. the first after
   // the buffer wrapped, is followed by records fed at its exit).
-  if (rec.getFlags() & trace::kSyscallBuffered) return static_cast<int64_t>(syscallbuf::encode_record(buffered_call(rec)).size());
+  if (rec.getFlags() & trace::kSyscallBuffered) return record_size(rec);
   const sys::SyscallDesc* d = sys::lookup(rec.getNr());
   return d && (d->flags & sys::kBuffered) ? -1 : 0;
 }
 
-size_t BufferFeed::feed(Task& task, int tid, uint64_t buffer, uint32_t open_record, uint64_t first, uint64_t end,
-                        const WriteFilter& writable) {
+size_t BufferFeed::feed(Task& task, int tid, uint64_t buffer, uint32_t open_record, const EventsAhead& ahead,
+                        uint64_t limit, const WriteFilter& writable) {
   fed_.reset();
-  if (first >= end) return 0;  // (event `end` is read only as what follows)
+  if (limit == 0) return 0;  // (the event after the limit is read only as what follows)
   rrx_buffer_header h;
   if (!task.read_exact(buffer, &h, sizeof h)) return 0;
   if (h.magic != RRX_BUFFER_MAGIC || h.version != RRX_SYSCALLBUF_VERSION || h.header_size != sizeof h ||
-      h.capacity > RRX_BUFFER_BYTES - sizeof h || h.bytes_used > h.capacity || h.replay_end != 0) {
+      h.capacity > RRX_BUFFER_BYTES - sizeof h || h.bytes_used > h.capacity || h.replay_end != 0 ||
+      h.replay_out != 0 || h.replay_out_end != 0) {
     return 0;  // a library of another version (an older trace's), or not ours to write
   }
   if (open_record > h.capacity - h.bytes_used) return 0;
+  // The records this generation published already: the library does not
+  // touch them again, so the output area goes there when they are many
+  // (else after the fed records). Either way it is put back at take.
+  const uint32_t published = h.bytes_used;
+  const bool out_before = published >= kOutputBeforeMin;
   if (open_record != 0) {
     // As the library will have it once it published the open record.
     h.bytes_used += open_record;
     h.record_count++;
   }
-  if (!reader_) reader_ = std::make_unique<trace::TraceReader>(trace_dir_);
-  // Mostly a little ahead of where it stopped last time: read on rather
-  // than seek (a seek loads its chunk again).
-  if (reader_->position() > first || first - reader_->position() > 1024) reader_->seek(first);
-  while (reader_->position() < first && reader_->next()) {
-  }
-  if (reader_->position() != first) return 0;
-  std::vector<uint8_t> bytes;
-  std::vector<uint32_t> sizes;
-  std::vector<std::pair<uint32_t, uint32_t>> padding;  // [from, to) in `bytes`: not the record's own bytes
+  bytes_.clear();
+  Padding padding;
+  Fed f;
+  uint64_t out_total = 0;  // bytes of the output area
   bool last_may_go = false;  // the event after the stretch stops the thread at a syscall
-  std::optional<trace::EventRecord> after;  // that event, when it is not a buffered call
-  uint32_t room = h.capacity - h.bytes_used;
-  for (uint64_t n = first; n <= end; ++n) {
-    auto rec = reader_->next();
+  const trace::EventRecord* after = nullptr;  // that event, when it is not a buffered call
+  const uint64_t room = h.capacity - h.bytes_used;
+  for (uint64_t k = 0; k <= limit; ++k) {
+    const trace::EventRecord* rec = ahead(k);
     if (!rec) break;
     auto ev = rec->get();
-    auto call = n < end ? takeable(ev, tid) : std::nullopt;
-    if (!call) {
+    int stream = 0;
+    if (k == limit || !takeable(ev, tid, &stream)) {
       last_may_go = syscall_of(ev, tid);
-      if (last_may_go) after = std::move(rec);
+      if (last_may_go) after = rec;
       break;
     }
+    auto sc = ev.getSyscall();
     bool watched = false;
-    for (const auto& o : call->outputs) watched = watched || !writable(o.addr, o.bytes.size());
-    std::vector<uint8_t> r = syscallbuf::encode_record(*call);
-    if (watched || r.size() > room - bytes.size()) {
+    for (auto w : sc.getMemWrites()) watched = watched || !writable(w.getAddr(), w.getData().size());
+    const uint32_t size = record_size(sc);
+    const uint64_t sent = stream != 0 ? static_cast<uint64_t>(sc.getRet()) : 0;
+    const bool fits = out_before ? size <= room - bytes_.size() && sent <= published - out_total
+                                 : size + sent <= room - (bytes_.size() + out_total);
+    if (watched || !fits) {
       // Left for its own stop (a buffered syscall of tid: the library makes
-      // it when it finds no record). A record that does not fit never
-      // happens: the recording's buffer held it.
+      // it when it finds no record). A record that does not fit the buffer
+      // on its own never happens: the recording's buffer held it.
       last_may_go = true;
       break;
     }
-    uint32_t pos = static_cast<uint32_t>(bytes.size()) + RRX_ALIGN8(sizeof(rrx_buffer_record));
-    for (const auto& [arg, str] : call->strings) {
-      pos += sizeof(rrx_buffer_string);
-      if (str.size() % 8) padding.emplace_back(pos + str.size(), pos + RRX_ALIGN8(str.size()));
-      pos += RRX_ALIGN8(str.size());
+    append_record(sc, stream == 1 ? RRX_RECORD_TO_STDOUT : stream == 2 ? RRX_RECORD_TO_STDERR : 0, size, bytes_,
+                  padding);
+    f.sizes.push_back(size);
+    if (sent > 0) {
+      f.outputs.push_back({static_cast<uint32_t>(f.sizes.size() - 1), stream, static_cast<uint32_t>(sent)});
+      out_total += sent;
     }
-    for (const auto& o : call->outputs) {
-      pos += sizeof(rrx_buffer_output);
-      if (o.bytes.size() % 8) padding.emplace_back(pos + o.bytes.size(), pos + RRX_ALIGN8(o.bytes.size()));
-      pos += RRX_ALIGN8(o.bytes.size());
+  }
+  if (!last_may_go && !f.sizes.empty()) {
+    const uint32_t last = f.sizes.back();
+    bytes_.resize(bytes_.size() - last);
+    if (!f.outputs.empty() && f.outputs.back().record == f.sizes.size() - 1) {
+      out_total -= f.outputs.back().len;
+      f.outputs.pop_back();
     }
-    bytes.insert(bytes.end(), r.begin(), r.end());
-    sizes.push_back(static_cast<uint32_t>(r.size()));
+    f.sizes.pop_back();
   }
-  if (!last_may_go && !sizes.empty()) {
-    bytes.resize(bytes.size() - sizes.back());
-    sizes.pop_back();
-  }
-  if (!last_may_go) after.reset();
-  if (sizes.empty()) return 0;
-  Fed f;
+  if (f.sizes.empty()) return 0;
+  if (last_may_go && after) f.after = *after;
   f.buffer = buffer;
   f.start_count = h.record_count;
   f.start_bytes = h.bytes_used;
-  f.sizes = std::move(sizes);
-  f.after = std::move(after);
-  f.saved.resize(bytes.size());
-  uint64_t at = buffer + sizeof h + h.bytes_used;
-  if (!task.read_exact(at, f.saved.data(), f.saved.size())) return 0;
+  const uint32_t replay_end = h.bytes_used + static_cast<uint32_t>(bytes_.size());
+  f.out_start = out_before ? 0 : replay_end;
+  f.saved.resize(bytes_.size());
+  f.saved_out.resize(out_total);
+  const uint64_t records = buffer + sizeof h;
+  const uint64_t at = records + h.bytes_used;
+  if (!task.read_exact(at, f.saved.data(), f.saved.size()) ||
+      !task.read_exact(records + f.out_start, f.saved_out.data(), f.saved_out.size())) {
+    return 0;
+  }
   // Padding keeps what the buffer held there, as the library's own copy does.
   for (auto [from, to] : padding) {
-    if (to <= bytes.size()) std::memcpy(bytes.data() + from, f.saved.data() + from, to - from);
+    if (to <= bytes_.size()) std::memcpy(bytes_.data() + from, f.saved.data() + from, to - from);
   }
-  uint32_t replay_end = h.bytes_used + static_cast<uint32_t>(bytes.size());
-  if (!task.write_mem(at, bytes.data(), bytes.size()) ||
-      !task.write_mem(buffer + kReplayEndOffset, &replay_end, sizeof replay_end)) {
+  const uint32_t fields[4] = {replay_end, h.trace_all, f.out_start, f.out_start + static_cast<uint32_t>(out_total)};
+  if (!task.write_mem(at, bytes_.data(), bytes_.size()) ||
+      !task.write_mem(buffer + kReplayEndOffset, fields, sizeof fields)) {
     throw Error("cannot write the syscall buffer of thread " + std::to_string(tid));
   }
   size_t n = f.sizes.size();
@@ -181,7 +240,7 @@ size_t BufferFeed::feed(Task& task, int tid, uint64_t buffer, uint32_t open_reco
   return n;
 }
 
-size_t BufferFeed::take(Task& task) {
+size_t BufferFeed::take(Task& task, const OutputSink& output) {
   if (!fed_) return 0;
   Fed f = std::move(*fed_);
   fed_.reset();
@@ -198,11 +257,37 @@ size_t BufferFeed::take(Task& task) {
     throw Error("the syscall buffer's length (" + std::to_string(h.bytes_used) + ") at 0x" + fmt_hex(f.buffer) +
                 " does not match the " + std::to_string(taken) + " records it took");
   }
-  uint64_t at = f.buffer + sizeof h + f.start_bytes;
-  uint32_t zero = 0;
+  size_t outputs = 0;
+  uint64_t sent = 0;
+  while (outputs < f.outputs.size() && f.outputs[outputs].record < taken) sent += f.outputs[outputs++].len;
+  if (h.replay_out != f.out_start + sent) {
+    throw Error("the syscall buffer at 0x" + fmt_hex(f.buffer) + " holds " +
+                std::to_string(static_cast<int64_t>(h.replay_out) - f.out_start) + " bytes of output for the " +
+                std::to_string(outputs) + " writes it took, not " + std::to_string(sent));
+  }
+  const uint64_t records = f.buffer + sizeof h;
+  if (sent > 0) {
+    out_.resize(sent);
+    if (!task.read_exact(records + f.out_start, out_.data(), sent)) {
+      throw Error("cannot read the syscall buffer at 0x" + fmt_hex(f.buffer));
+    }
+    // In order, a run of writes to the same stream at once.
+    size_t from = 0, len = 0;
+    for (size_t i = 0; i < outputs; ++i) {
+      len += f.outputs[i].len;
+      if (i + 1 == outputs || f.outputs[i + 1].stream != f.outputs[i].stream) {
+        output(f.outputs[i].stream, out_.data() + from, len);
+        from += len;
+        len = 0;
+      }
+    }
+  }
+  const uint64_t at = records + f.start_bytes;
+  const uint32_t fields[4] = {0, h.trace_all, 0, 0};
   if ((taken_bytes < f.saved.size() &&
        !task.write_mem(at + taken_bytes, f.saved.data() + taken_bytes, f.saved.size() - taken_bytes)) ||
-      !task.write_mem(f.buffer + kReplayEndOffset, &zero, sizeof zero)) {
+      (!f.saved_out.empty() && !task.write_mem(records + f.out_start, f.saved_out.data(), f.saved_out.size())) ||
+      !task.write_mem(f.buffer + kReplayEndOffset, fields, sizeof fields)) {
     throw Error("cannot write the syscall buffer at 0x" + fmt_hex(f.buffer));
   }
   return taken;
@@ -231,12 +316,11 @@ bool ReplaySession::feed_buffer(RTask& t, bool stepping) {
       !(ev.getSyscall().getFlags() & trace::kSyscallBuffered)) {
     return false;
   }
-  uint64_t first = next_->number;
-  uint64_t end = UINT64_MAX;
+  uint64_t limit = UINT64_MAX;  // how many may be fed
   if (stop_at_event_) {
     // Event stop_at-1 ends with a stop of its own: the replay stands right after it.
     if (*stop_at_event_ < next_number_ + 2) return false;
-    end = first + (*stop_at_event_ - 1 - next_number_);
+    limit = *stop_at_event_ - 1 - next_number_;
   }
   if (stop_free_hook && !stop_free_hook(t.tid)) return false;
   // A watch on the buffer itself: the library writes other bytes of it when it takes a record.
@@ -254,7 +338,11 @@ bool ReplaySession::feed_buffer(RTask& t, bool stepping) {
   auto writable = [&](uint64_t addr, uint64_t len) {
     return !(memory_write_hook && memory_write_hook(t.tid, addr, len));
   };
-  return buffer_feed_->feed(*t.task, t.tid, t.syscallbuf, open_record, first, end, writable) > 0;
+  auto ahead = [this](uint64_t k) { return event_ahead(k); };
+  const uint64_t t0 = stats_ ? stats_clock_ns() : 0;
+  const bool fed = buffer_feed_->feed(*t.task, t.tid, t.syscallbuf, open_record, ahead, limit, writable) > 0;
+  if (stats_) stats_->feeding(stats_clock_ns() - t0);
+  return fed;
 }
 
 WaitStatus ReplaySession::take_buffer(RTask& t, WaitStatus w) {
@@ -280,7 +368,10 @@ WaitStatus ReplaySession::take_buffer(RTask& t, WaitStatus w) {
     t.running = true;
     w = take_stop(t);
   }
-  size_t taken = buffer_feed_->take(*t.task);
+  const uint64_t t0 = stats_ ? stats_clock_ns() : 0;
+  size_t taken = buffer_feed_->take(*t.task, [this](int stream, const uint8_t* bytes, size_t len) {
+    if (options_.echo_output) echo(stream, bytes, len);
+  });
   if (stats_) stats_->taken(taken);
   for (size_t i = 0; i < taken; ++i) {
     auto ev = peek();
@@ -291,6 +382,7 @@ WaitStatus ReplaySession::take_buffer(RTask& t, WaitStatus w) {
     consume();
   }
   stop_free_calls_ += taken;
+  if (stats_) stats_->feeding(stats_clock_ns() - t0);
   if (taken > 0) at_interval_start_ = false;  // the thread ran on after the last of them
   return w;
 }

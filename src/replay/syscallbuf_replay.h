@@ -9,7 +9,6 @@
 #include <sys/types.h>
 
 #include <cstdint>
-#include <filesystem>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -26,24 +25,33 @@ bool in_buffer_code(pid_t live_pid, uint64_t addr);
 
 class BufferFeed {
  public:
-  explicit BufferFeed(std::filesystem::path trace_dir);
+  BufferFeed();
   ~BufferFeed();
 
   // Which recorded outputs may be written without a stop (none that a
   // debugger watches): false ends the stretch before that call.
   using WriteFilter = std::function<bool(uint64_t addr, uint64_t len)>;
+  // The events from the replay's next one on: event `next + k`, or null past
+  // the end of the trace. The session's own lookahead (each event is read
+  // and decoded once; the ones fed are then consumed from there).
+  using EventsAhead = std::function<const trace::EventRecord*(uint64_t k)>;
+  // Where the bytes of the taken writes to rrx's output go: stream 1 or 2.
+  using OutputSink = std::function<void(int stream, const uint8_t* bytes, size_t len)>;
 
   // Writes the records of the recorded buffered calls of thread `tid` that
-  // come next, from event `first` on and before event `end`, into its buffer
-  // at `buffer`, as many as fit; returns how many. A stretch's last call is
-  // put there only when the event after it is a syscall of the same thread
+  // come next (`ahead`, at most `limit` of them) into its buffer at
+  // `buffer`, as many as fit; returns how many. A stretch's last call is put
+  // there only when the event after it is a syscall of the same thread
   // (which stops the thread where the replay handles it whatever came
   // before); else it stays for its own stop. None when the buffer is not one
   // this version of the library reads (an older trace's library).
   // `open_record`: bytes of a record the library has still to publish (the
   // thread stands at the exit of a buffered call replayed with its stop):
-  // the records go after it.
-  size_t feed(Task& task, int tid, uint64_t buffer, uint32_t open_record, uint64_t first, uint64_t end,
+  // the records go after it. Writes to rrx's output are fed with room for
+  // their bytes (core/syscallbuf_abi.h, "Output on replay"): over the
+  // records the buffer published already when they are many, else after
+  // the ones fed.
+  size_t feed(Task& task, int tid, uint64_t buffer, uint32_t open_record, const EventsAhead& ahead, uint64_t limit,
               const WriteFilter& writable);
   // What the library still does to its buffer after the recorded syscall
   // `rec` returns, while the thread stands at its exit: the bytes of the
@@ -52,9 +60,11 @@ class BufferFeed {
   // made traced: the one that found the buffer full), 0 nothing.
   static int64_t after_call(schema::Syscall::Reader rec);
   // At the thread's next stop: how many of the fed records the library took
-  // (in order); the bytes under the others are put back and replay_end is
-  // cleared. Throws rrx::Error when the buffer says something impossible.
-  size_t take(Task& task);
+  // (in order); the bytes the taken writes to rrx's output sent go to
+  // `output`, in order; the bytes under the rest are put back and
+  // replay_end is cleared. Throws rrx::Error when the buffer says something
+  // impossible.
+  size_t take(Task& task, const OutputSink& output);
   // Whether records are in a thread's buffer now (between feed and take).
   bool pending() const { return fed_.has_value(); }
   // While pending: the event right after the fed records when it is a
@@ -68,13 +78,22 @@ class BufferFeed {
     uint64_t buffer = 0;
     uint32_t start_count = 0;  // record_count when fed
     uint32_t start_bytes = 0;  // bytes_used when fed
+    uint32_t out_start = 0;    // replay_out when fed: the output area, over the records published
+                               // already or after the ones fed
     std::vector<uint32_t> sizes;  // of each record fed
-    std::vector<uint8_t> saved;   // the bytes the records were written over
+    struct Output {
+      uint32_t record;  // index in sizes
+      int stream;       // 1 or 2
+      uint32_t len;     // the bytes it sent (its recorded result)
+    };
+    std::vector<Output> outputs;  // the fed writes to rrx's output, in order
+    std::vector<uint8_t> saved;      // the bytes the records were written over
+    std::vector<uint8_t> saved_out;  // what the output area held
     std::optional<trace::EventRecord> after;  // see after_fed()
   };
-  std::filesystem::path trace_dir_;
-  std::unique_ptr<trace::TraceReader> reader_;
   std::optional<Fed> fed_;
+  std::vector<uint8_t> bytes_;  // feed's scratch (kept: no allocation per feed)
+  std::vector<uint8_t> out_;    // take's scratch
 };
 
 }  // namespace rrx::replay

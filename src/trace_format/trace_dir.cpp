@@ -101,6 +101,24 @@ fs::path traces_root() {
   return root;
 }
 
+fs::path hash_cache_path() {
+  // Not in the trace root: with --keep=failure that must hold nothing but
+  // the traces kept (CI jobs upload it).
+  fs::path dir;
+  const char* xdg = std::getenv("XDG_CACHE_HOME");
+  const char* home = std::getenv("HOME");
+  if (xdg != nullptr && *xdg == '/') {
+    dir = fs::path(xdg) / "rrx";
+  } else if (home != nullptr && *home == '/') {
+    dir = fs::path(home) / ".cache" / "rrx";
+  } else {
+    return {};  // nowhere: a cache of this recording only
+  }
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  return dir / "file-hashes";
+}
+
 namespace {
 
 void check_trace_name(const std::string& name) {
@@ -342,7 +360,20 @@ FileStore::Stored FileStore::store_range(int fd, const struct stat& st, const st
 
   if (whole && package_managed(name)) {
     // Hash first; hard-link the very inode that was hashed when it is new.
-    std::string hash = content_hash_of_range(fd, 0, file_size, FileHashKind::Pages, name);
+    // (Remembered across recordings: hashing the same libraries at each one
+    // was much of a short recording's cost. Keyed by the stat taken before
+    // the hash, unchanged after it; replay checks every stored file's hash.)
+    if (!hashes_) hashes_.emplace(hash_cache_path());
+    std::string hash;
+    if (auto known = hashes_->lookup(st)) {
+      hash = *known;
+    } else {
+      hash = content_hash_of_range(fd, 0, file_size, FileHashKind::Pages, name);
+      struct stat hashed {};
+      if (::fstat(fd, &hashed) == 0 && hashed.st_size == st.st_size && hashed.st_mtim.tv_sec == st.st_mtim.tv_sec &&
+          hashed.st_mtim.tv_nsec == st.st_mtim.tv_nsec)
+        hashes_->add(st, hash);
+    }
     std::error_code ec;
     if (fs::is_directory(files / hash, ec)) return remember(Stored{hash, stored_file_path(dir_, hash), file_size, file_size});
     struct stat after {};

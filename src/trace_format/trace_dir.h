@@ -11,12 +11,17 @@
 
 #include <sys/stat.h>
 
+#include "trace_format/hash_cache.h"
 #include "trace_format/sparse_file.h"
 
 namespace rrx::trace {
 
 // The directory holding all traces (created on demand).
 std::filesystem::path traces_root();
+// Where content hashes of system files are remembered across recordings
+// (trace_format/hash_cache.h): ${XDG_CACHE_HOME:-$HOME/.cache}/rrx/file-hashes;
+// empty when neither is set.
+std::filesystem::path hash_cache_path();
 
 // Creates ROOT/NAME-N with the first free N, and files/ inside; points
 // ROOT/latest-trace at it.
@@ -77,6 +82,8 @@ class FileStore {
   std::filesystem::path dir_;
   uint64_t max_whole_data_;
   std::map<Key, Stored> cache_;
+  // Hashes of package-managed files from earlier recordings (hash_cache_path()).
+  std::optional<HashCache> hashes_;
 };
 
 std::filesystem::path stored_file_path(const std::filesystem::path& trace_dir, const std::string& hash);

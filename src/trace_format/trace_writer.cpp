@@ -193,12 +193,16 @@ void TraceWriter::close(int exit_status, const std::string& reason, const std::v
                 pending_words_ * sizeof(capnp::word), event_count_, 1);
     pending_words_ = 0;
   }
-  std::string path = (dir_ / kTraceFileName).string();
-  if (::fsync(fd_) != 0) throw_errno("fsync " + path);
+  // No fsync: the trace is complete for every reader once it is written (the
+  // page cache holds it; a killed rrx or program loses nothing). Only a crash
+  // of the machine itself within the kernel's writeback delay could cut it,
+  // and a reader then reports the trace incomplete after its last whole
+  // chunk. The two fsyncs cost 10-25 ms per recording here: as much as a
+  // short program's whole run (bench/RESULTS-syscallbuf.md).
   // The index is derived data (readers rebuild it), so failing to write it
   // does not fail the recording.
   auto bytes = detail::encode_index(index_, file_offset_);
-  detail::write_file_atomically((dir_ / kIndexFileName).string(), bytes.data(), bytes.size(), true);
+  detail::write_file_atomically((dir_ / kIndexFileName).string(), bytes.data(), bytes.size(), false);
   closed_ = true;
   ::close(fd_);
   fd_ = -1;

@@ -45,7 +45,7 @@ class TraceWriter {
   // Writes the buffered events as a chunk now (also done when full, on a
   // timer checked in append(), and in close()).
   void flush();
-  // Writes the End record and the index, fsyncs: the trace is complete.
+  // Writes the End record and the index: the trace is complete (not fsynced).
   void close(int exit_status, const std::string& reason, const std::vector<SharedObjectEnd>& shared = {});
   bool closed() const { return closed_; }
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Preemption points inside hot loops: CPU-bound threads (mt_cpu_bound: 2 and
-# 4 threads) and CPU-bound goroutines (tests/e2e/data/go_cpu), about a second
+# 4 threads; mt_entered_loop: a loop entered in its middle at every pass)
+# and CPU-bound goroutines (tests/e2e/data/go_cpu), about a second
 # of computation each, with no syscall in their loops. The recorder preempts
 # them (one preemption event per slice); the replay must find each recorded
 # pass again, which one stop per pass could not do in reasonable time (the
@@ -34,6 +35,11 @@ rr_check_native cpu2 --stdout-has "done" -- "$(prog mt_cpu_bound)" 2 250
 check_preemptions cpu2 2
 rr_check_native cpu4 --stdout-has "done" -- "$(prog mt_cpu_bound)" 4 120
 check_preemptions cpu4 3
+# A loop entered in its middle at every outer pass (gdb's name comparator):
+# a preemption at its first instruction has a branch into the stub's patch
+# at every outer pass, which the stub routes instead of trapping at each.
+rr_check_native entered --stdout-has "done" -- "$(prog mt_entered_loop)" 2 200
+check_preemptions entered 2
 
 GO=$(command -v go || true)
 if [[ -n $GO ]]; then

@@ -1,0 +1,47 @@
+// Content hashes of system files remembered across recordings: every
+// recording stores the files its programs map (ld.so, libc, the program...)
+// by content hash, and hashing the same unchanged files again at each
+// recording was a large part of a short recording's cost. The cache maps a
+// file's identity (device, inode, size, mtime: what FileStore keys a file by
+// within one recording; package managers replace files, which changes the
+// inode or mtime) to its hash, in one text file shared by the recordings of
+// a user (hash_cache_path(): ~/.cache/rrx/file-hashes). Not ctime: the hard link each recording makes
+// to a system file changes it. A wrong entry cannot go unseen: replay checks
+// every stored file against the hash it is named by.
+#pragma once
+
+#include <sys/stat.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <tuple>
+
+namespace rrx::trace {
+
+class HashCache {
+ public:
+  // The cache file `path`; nothing is read before the first lookup. A file
+  // that cannot be read or written (or an empty path) only makes the cache
+  // empty: it then lasts as long as this object.
+  explicit HashCache(std::filesystem::path path) : path_(std::move(path)) {}
+  // The hash recorded for the file whose stat is `st`, if any.
+  std::optional<std::string> lookup(const struct ::stat& st);
+  // Remembers `hash` (16 hex digits) for the file whose stat is `st`.
+  void add(const struct ::stat& st, const std::string& hash);
+
+  // Past this size the file is started again (entries for files long gone).
+  static constexpr uint64_t kMaxBytes = 4 << 20;
+
+ private:
+  using Key = std::tuple<uint64_t, uint64_t, uint64_t, int64_t>;
+  static Key key_of(const struct ::stat& st);
+  void load();
+  std::filesystem::path path_;
+  bool loaded_ = false;
+  std::map<Key, std::string> hashes_;
+};
+
+}  // namespace rrx::trace
