@@ -93,13 +93,22 @@ uint64_t lowest_fd(pid_t tgid) {
 
 }  // namespace
 
-DeschedProbe probe_desched() {
-  const char* env = std::getenv("RRX_DESCHED");
-  if (env && std::string(env) == "0") return DeschedProbe::TurnedOff;
+DeschedProbe probe_desched_event() {
   DeschedProbe got = DeschedProbe::Refused;
   // A thread of its own: the signal mask and the event stay out of rrx's other threads.
   std::thread([&got] { got = probe_in_this_thread(); }).join();
-  if (env && std::string(env) == "1" && got != DeschedProbe::Counts) {
+  return got;
+}
+
+bool desched_wanted() {
+  const char* env = std::getenv("RRX_DESCHED");
+  return env && std::string(env) == "1";
+}
+
+DeschedProbe probe_desched() {
+  if (!desched_wanted()) return DeschedProbe::TurnedOff;
+  const DeschedProbe got = probe_desched_event();
+  if (got != DeschedProbe::Counts) {
     throw Error(std::string("RRX_DESCHED=1, but the desched event cannot be used here: ") + describe(got));
   }
   return got;
@@ -111,7 +120,7 @@ const char* describe(DeschedProbe p) {
     case DeschedProbe::Refused:
       return "perf_event_open refused the context-switch event (perf_event_paranoid > 1 without CAP_PERFMON?)";
     case DeschedProbe::NeverCounts: return "the context-switch perf event opens but does not count or signal";
-    case DeschedProbe::TurnedOff: return "turned off (RRX_DESCHED=0)";
+    case DeschedProbe::TurnedOff: return "not asked for (the checked mode is the default; RRX_DESCHED=1 asks)";
   }
   return "?";
 }

@@ -23,14 +23,21 @@ enum class DeschedProbe {
   Counts,       // the event opens, counts a context switch and signals its owner: desched is used
   Refused,      // perf_event_open refused it (perf_event_paranoid, seccomp, no perf events)
   NeverCounts,  // it opens but counted no switch, or sent no signal
-  TurnedOff,    // RRX_DESCHED=0
+  TurnedOff,    // not asked for: the checked mode is the default (RRX_DESCHED=1 asks)
 };
 
 // Opens a PERF_COUNT_SW_CONTEXT_SWITCHES event with the threads' attributes
 // for a thread of rrx's own, with its signal, sleeps once and looks whether
-// the switch was counted and signalled. RRX_DESCHED=0 turns it off (the
-// checked fallback, for tests); RRX_DESCHED=1 makes a failed probe an error.
+// the switch was counted and signalled. Never TurnedOff.
+DeschedProbe probe_desched_event();
+// The mode a recording uses: desched is opt-in (RRX_DESCHED=1, and then a
+// failed probe is an error), the checked mode the default even where the
+// probe would find the event: desched measured more ptrace stops than the
+// checked mode on blocking-heavy programs (a call that blocks costs the
+// signal stop and the traced call, and a preempted one a spurious stop) and
+// the same on make and python (README, "Blocking calls").
 DeschedProbe probe_desched();
+bool desched_wanted();  // RRX_DESCHED=1
 const char* describe(DeschedProbe p);
 
 // One thread's event: its number in the thread's fd table, and the same

@@ -5,9 +5,10 @@
 # epoll_wait with a timeout are buffered, and a call that blocks is given back
 # and made traced while the other threads (and a child process with its own
 # event) run; a signal handler that runs meanwhile runs on the program's stack
-# (tests/e2e/signals.sh under --syscallbuf: SA_RESTART of a blocked read). No hang, identical replay. RRX_DESCHED=0 forces the checked
-# fallback (what an unprivileged user gets with perf_event_paranoid 2): the
-# same programs, replayed the same; `rrx info` says which was used.
+# (tests/e2e/signals.sh under --syscallbuf: SA_RESTART of a blocked read). No hang, identical replay.
+# Desched is opt-in (RRX_DESCHED=1): this script asks for it where the event
+# can be used; RRX_DESCHED=0 (or no privilege) gives the checked mode, the
+# default: the same programs, replayed the same; `rrx info` says which was used.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
@@ -15,6 +16,7 @@ P=$(prog desched_block)
 desched=0
 if [[ ${RRX_DESCHED:-} != 0 ]] && { [[ $(id -u) == 0 ]] || (($(cat /proc/sys/kernel/perf_event_paranoid) <= 1)); }; then
   desched=1  # (the whole suite may run with RRX_DESCHED=0: the checked mode everywhere)
+  export RRX_DESCHED=1
 fi
 
 for what in pipe socket futex poll fork; do
@@ -74,6 +76,9 @@ fi
 
 # `rrx info --here`: what a recording here would use, without a trace.
 rrx_run "$WORK/here.info" info --here
+(unset RRX_DESCHED; rrx_run "$WORK/here_default.info" info --here)
+check "info --here by default: blocking calls: checked" grep -q '^blocking calls: checked' "$WORK/here_default.info.out"
+check "info --here by default: says why" grep -q 'desched is opt-in (RRX_DESCHED=1)' "$WORK/here_default.info.out"
 if ((desched)); then
   check "info --here: blocking calls: desched event" grep -q '^blocking calls: desched event' "$WORK/here.info.out"
 else
@@ -81,7 +86,7 @@ else
 fi
 RRX_DESCHED=0 rrx_run "$WORK/here0.info" info --here
 check "RRX_DESCHED=0 info --here: blocking calls: checked" grep -q '^blocking calls: checked' "$WORK/here0.info.out"
-check "RRX_DESCHED=0 info --here: says why" grep -q 'turned off (RRX_DESCHED=0)' "$WORK/here0.info.out"
+check "RRX_DESCHED=0 info --here: says why" grep -q 'desched is opt-in (RRX_DESCHED=1)' "$WORK/here0.info.out"
 
 # A reader that blocks every signal (the desched signal too): its blocked
 # reads are still given back, when rrx preempts the thread (after its time

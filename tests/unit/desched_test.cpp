@@ -32,7 +32,7 @@ record::DeschedProbe probe_as(uid_t uid) {
   if (pid == 0) {
     ::close(fds[0]);
     if (::setresgid(uid, uid, uid) != 0 || ::setresuid(uid, uid, uid) != 0) ::_exit(2);
-    auto got = static_cast<char>(record::probe_desched());
+    auto got = static_cast<char>(record::probe_desched_event());
     ::_exit(::write(fds[1], &got, 1) == 1 ? 0 : 3);
   }
   ::close(fds[1]);
@@ -47,9 +47,9 @@ record::DeschedProbe probe_as(uid_t uid) {
 
 }  // namespace
 
-TEST_CASE("desched: the probe's answer follows the privilege, and RRX_DESCHED=0 turns it off") {
+TEST_CASE("desched: the probe's answer follows the privilege; the mode is opt-in (RRX_DESCHED=1)") {
   ::unsetenv("RRX_DESCHED");
-  auto p = record::probe_desched();
+  auto p = record::probe_desched_event();
   if (::geteuid() == 0) {
     // Root may open the event whatever perf_event_paranoid says (checked on this machine).
     CHECK(p == record::DeschedProbe::Counts);
@@ -62,8 +62,16 @@ TEST_CASE("desched: the probe's answer follows the privilege, and RRX_DESCHED=0 
   } else if (paranoid() >= 2) {
     CHECK(p != record::DeschedProbe::Counts);
   }
+  // Not asked for (unset, 0): the checked mode, even where the event counts.
+  CHECK(record::probe_desched() == record::DeschedProbe::TurnedOff);
   ::setenv("RRX_DESCHED", "0", 1);
   CHECK(record::probe_desched() == record::DeschedProbe::TurnedOff);
+  ::setenv("RRX_DESCHED", "1", 1);
+  if (p == record::DeschedProbe::Counts) {
+    CHECK(record::probe_desched() == record::DeschedProbe::Counts);
+  } else {
+    CHECK_THROWS(record::probe_desched());
+  }
   ::unsetenv("RRX_DESCHED");
 }
 
