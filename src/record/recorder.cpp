@@ -1355,20 +1355,43 @@ void Recorder::flush_buffer(TaskState& ts) {
 }
 
 // Runs `f` (remote calls in the thread); true when a SIGKILL ended the
-// thread meanwhile (remote_syscall took its death): its death is handled
-// here, and `ts` may be gone.
+// thread meanwhile: its death is handled here, and `ts` may be gone. A
+// SIGKILL takes a traced thread out of any stop at once (ptrace on it then
+// fails with ESRCH while it runs to its PTRACE_EVENT_EXIT stop, then to its
+// death), so the thread's next wait status is that stop or its death: rrx
+// waits for it and handles it as the stop loop would (or, where the remote
+// call's own wait already reaped it, takes its death). (Taking ESRCH alone
+// for the death left the exit stop, reported later for a thread rrx had
+// forgotten, stopped for ever: the tree hung.)
 template <typename F>
 bool Recorder::killed_during(TaskState& ts, F&& f) {
   try {
     f();
     return false;
   } catch (const Error&) {
+    const pid_t tid = ts.task->tid();
     errno = 0;
-    if (::ptrace(PTRACE_PEEKUSER, ts.task->tid(), nullptr, nullptr) != -1 || errno != ESRCH) throw;
+    const bool stopped = ::ptrace(PTRACE_PEEKUSER, tid, nullptr, nullptr) != -1 || errno != ESRCH;
+    int status = 0;
+    // Stopped: dead only if that stop is its exit stop, not yet waited for.
+    pid_t got;
+    do {
+      got = ::waitpid(tid, &status, __WALL | (stopped ? WNOHANG : 0));
+    } while (got < 0 && errno == EINTR);
+    if (got < 0 && errno == ECHILD && !stopped) {
+      // Already reaped: the remote call's own wait took its death.
+      WaitStatus w{WaitStatus::Kind::Killed};
+      w.sig = SIGKILL;
+      forget_queued(ts);
+      on_death(ts, w);
+      return true;
+    }
+    if (got != tid) throw;
+    WaitStatus w = WaitStatus::decode(status);
+    if (!is_dying(w)) throw;
+    forget_queued(ts);
+    handle_stop_or_death(ts, w);
   }
-  WaitStatus w{WaitStatus::Kind::Killed};
-  w.sig = SIGKILL;
-  on_death(ts, w);
   return true;
 }
 
