@@ -3,8 +3,8 @@
 # threads and between two processes (tests/programs/pipe_pingpong.c) and a
 # futex ring of threads passing a turn with a mutex and condition variable
 # (tests/programs/futex_ring.c), run natively, under `rrx record --syscallbuf`
-# with the desched event (the default where the probe finds it works), with
-# the checked fallback (RRX_DESCHED=0) and under `rrx record -n`: medians of
+# with the desched event (opt-in: RRX_DESCHED=1), with
+# the checked mode (the default; RRX_DESCHED=0) and under `rrx record -n`: medians of
 # the wall times in milliseconds, the ratio to native, and the ptrace stops
 # of the last recording (RRX_RECORD_STATS: all stops, the desched signals
 # that found the call blocked / completed). Each trace's replay is checked
@@ -44,7 +44,7 @@ run() {
   t0=$(ms)
   case $mode in
     native) "${cmd[@]}" >"$out" ;;
-    desched) RRX_RECORD_STATS=1 "$RRX" record --syscallbuf -o "$WORK/t" -- "${cmd[@]}" >"$out" 2>"$WORK/$mode-$w.stats" ;;
+    desched) RRX_DESCHED=1 RRX_RECORD_STATS=1 "$RRX" record --syscallbuf -o "$WORK/t" -- "${cmd[@]}" >"$out" 2>"$WORK/$mode-$w.stats" ;;
     checked) RRX_DESCHED=0 RRX_RECORD_STATS=1 "$RRX" record --syscallbuf -o "$WORK/t" -- "${cmd[@]}" >"$out" 2>"$WORK/$mode-$w.stats" ;;
     record-n) RRX_RECORD_STATS=1 "$RRX" record -n -o "$WORK/t" -- "${cmd[@]}" >"$out" 2>"$WORK/$mode-$w.stats" ;;
   esac
