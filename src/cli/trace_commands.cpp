@@ -77,6 +77,7 @@ std::string event_text(schema::Event::Reader ev) {
       }
       if (s.getFlags() & trace::kSyscallRefused) text += " (refused by rrx)";
       if (s.getFlags() & trace::kSyscallBuffered) text += " (buffered)";
+      if (s.getResumeIp() != 0) text += fmt::format(" (site patched meanwhile: on at {:#x})", s.getResumeIp());
       if (s.hasMapping()) {
         auto m = s.getMapping();
         if (m.getSharedObject() != 0) {

@@ -184,6 +184,9 @@ struct TaskState {
   pid_t tgid = 0;                      // its process
   bool in_syscall = false;
   PendingSyscall pending;
+  // Moved out of a site patched during its call (move_out_of_patch): the
+  // call's exit event says where it went on.
+  uint64_t resume_ip = 0;
   bool entry_recorded = false;         // a SyscallEntry event was written: the exit gets its own event
   std::chrono::steady_clock::time_point syscall_since;  // when rrx let its current syscall run
   bool at_syscall_boundary = false;    // resumed from a syscall exit stop (at boundary_ip)
@@ -285,10 +288,11 @@ class Recorder : private PtraceHost {
   }
   void inject_held_signal(TaskState& ts);
   void on_syscall_entry(TaskState& ts, const KernelSyscallInfo& info);
-  void on_syscall_exit(TaskState& ts, const KernelSyscallInfo& info);
+  void on_syscall_exit(TaskState& ts, KernelSyscallInfo info);
   // Fast path: after the event of a traced call that the buffer takes, the
   // call's site is patched to enter the library from now on (site_patch.h).
   void patch_site(TaskState& ts, uint64_t ip_after);
+  void move_out_of_patch(TaskState& ts, KernelSyscallInfo& info);
   void on_seccomp_refusal(TaskState& ts, const seccomp::Verdict& verdict);
   void apply_seccomp_install(TaskState& ts, int64_t ret);
   void on_exec(TaskState& ts, pid_t former_tid);
@@ -1787,17 +1791,31 @@ void Recorder::on_syscall_entry(TaskState& ts, const KernelSyscallInfo& info) {
   resume(ts);
 }
 
+// A thread back from a call it entered at a site that was patched while it
+// was inside goes on at the same place in the site's stub (site_patch.h,
+// resume_ip); its exit event says so (resumeIp), for replay to do the same.
+void Recorder::move_out_of_patch(TaskState& ts, KernelSyscallInfo& info) {
+  if (!options_.syscallbuf) return;
+  uint64_t to = site_patches_.resume_ip(ts.tgid, info.instruction_pointer);
+  if (to == 0) return;
+  user_regs_struct r = ts.task->regs();
+  r.rip = to;
+  ts.task->set_regs(r);
+  info.instruction_pointer = to;
+  ts.resume_ip = to;
+}
+
 void Recorder::patch_site(TaskState& ts, uint64_t ip_after) {
   if (ts.vfork_child || ip_after < 2) return;
   const uint64_t site = ip_after - 2;
   if (site >= RRX_PAGE_ADDR && site < RRX_PAGE_ADDR + RRX_PAGE_SIZE) return;
   // Where the other threads of the process will resume: a patch must not
   // overwrite the bytes after an instruction one of them is at.
-  std::vector<uint64_t> busy;
+  std::vector<uint64_t> busy, in_call;
   for (auto& [tid, other] : tasks_) {
     if (&other == &ts || other.tgid != ts.tgid || !other.task) continue;
     if (other.in_syscall) {
-      busy.push_back(other.pending.ip);
+      in_call.push_back(other.pending.ip);
     } else if (other.at_syscall_boundary) {
       busy.push_back(other.boundary_ip);
     } else {
@@ -1810,7 +1828,7 @@ void Recorder::patch_site(TaskState& ts, uint64_t ip_after) {
   }
   std::vector<siginfo_t> arrived;
   auto since = RecordStats::Clock::now();
-  std::optional<AppliedPatch> done = site_patches_.patch(*ts.task, ts.tgid, site, busy, &arrived);
+  std::optional<AppliedPatch> done = site_patches_.patch(*ts.task, ts.tgid, site, busy, in_call, &arrived);
   if (stats_) stats_->site_patch(done.has_value(), RecordStats::Clock::now() - since);
   ts.held_signals.insert(ts.held_signals.end(), arrived.begin(), arrived.end());
   if (!done) return;
@@ -1882,6 +1900,10 @@ void Recorder::append_syscall_event(TaskState& ts, int64_t ret, bool is_error, u
   s.setIp(ip);
   s.setSp(sp);
   s.setFlags(flags);
+  if (ts.resume_ip != 0) {
+    s.setResumeIp(ts.resume_ip);
+    ts.resume_ip = 0;
+  }
   if (p.seccomp_verdict) {
     s.setSeccompRet(p.seccomp_verdict->ret);
   } else if (p.desc && !p.refused && p.desc->sends.shape != sys::Sends::None) {
@@ -1962,12 +1984,13 @@ int Recorder::output_of(TaskState& ts, int64_t fd) {
   return out ? 1 : 0;
 }
 
-void Recorder::on_syscall_exit(TaskState& ts, const KernelSyscallInfo& info) {
+void Recorder::on_syscall_exit(TaskState& ts, KernelSyscallInfo info) {
   PendingSyscall& p = ts.pending;
   if (stats_) stats_->name_stop(call_name(p) + " exit");
   if (!p.desc || p.desc->replay_policy(p.args) != sys::Replay::Emulate) site_patches_.maps_changed();
   const bool kicked = ts.wait_kicked;
   ts.in_real_wait = ts.wait_kicked = false;
+  move_out_of_patch(ts, info);
   if (kicked && info.exit.rval == -512 /* ERESTARTSYS */) {
     // A wait rrx interrupted (wake_real_waits): no event; the kernel
     // restarts it after the trap stop, and its entry stop comes again (its
@@ -1981,6 +2004,7 @@ void Recorder::on_syscall_exit(TaskState& ts, const KernelSyscallInfo& info) {
   if (p.desc && p.desc->special == sys::Special::Execve && info.exit.rval == 0) {
     // The exec event was recorded at PTRACE_EVENT_EXEC; this is its tail.
     p = PendingSyscall{};
+    ts.resume_ip = 0;
     ts.entry_recorded = false;
     // The exec cleared the thread's CPUID faulting; no code of the new
     // program ran yet. (Not at PTRACE_EVENT_EXEC: the execve's own return

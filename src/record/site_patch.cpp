@@ -77,7 +77,9 @@ const SitePatches::Image& SitePatches::image(const std::string& path) {
 }
 
 std::optional<AppliedPatch> SitePatches::patch(Task& task, pid_t tgid, uint64_t site,
-                                               const std::vector<uint64_t>& busy_ips, std::vector<siginfo_t>* signals) {
+                                               const std::vector<uint64_t>& busy_ips,
+                                               const std::vector<uint64_t>& in_call_ips,
+                                               std::vector<siginfo_t>* signals) {
   Process& proc = procs_[tgid];
   if (proc.done.count(site)) return std::nullopt;
   // The library is in the process, its page ready: the entry slot holds its address.
@@ -140,6 +142,9 @@ std::optional<AppliedPatch> SitePatches::patch(Task& task, pid_t tgid, uint64_t 
   for (uint64_t ip : busy_ips) {
     if (ip > p.displaced_lo && ip < p.displaced_hi) return std::nullopt;  // later, when it has left
   }
+  for (uint64_t ip : in_call_ips) {
+    if (ip != site + 2 && ip > p.displaced_lo && ip < p.displaced_hi) return std::nullopt;
+  }
   AppliedPatch out;
   out.site = site;
   if (!arena) {
@@ -177,7 +182,15 @@ std::optional<AppliedPatch> SitePatches::patch(Task& task, pid_t tgid, uint64_t 
     task.set_regs(r);
   }
   proc.done.insert(site);
+  proc.resume[site + 2] = p.hook_addr + kHookSequenceBytes;
   return out;
+}
+
+uint64_t SitePatches::resume_ip(pid_t tgid, uint64_t ip) const {
+  auto it = procs_.find(tgid);
+  if (it == procs_.end()) return 0;
+  auto r = it->second.resume.find(ip);
+  return r == it->second.resume.end() ? 0 : r->second;
 }
 
 void SitePatches::forget(pid_t tgid) { procs_.erase(tgid); }

@@ -40,9 +40,21 @@ class SitePatches {
   // the jump, moves the task's ip into the stub when it stands inside the
   // displaced bytes. `busy_ips`: where the process's other threads will
   // resume (a site whose displaced bytes hold one is left for later).
+  // `in_call_ips`: where the threads now inside a traced call (whose exit
+  // stop rrx will see) return to; one right after the site's syscall does
+  // not hold the patch back: its exit moves it (resume_ip below).
   // Signals that arrive during an injected mmap are appended to *signals.
   std::optional<AppliedPatch> patch(Task& task, pid_t tgid, uint64_t site, const std::vector<uint64_t>& busy_ips,
-                                    std::vector<siginfo_t>* signals);
+                                    const std::vector<uint64_t>& in_call_ips, std::vector<siginfo_t>* signals);
+  // The kernel's rule for a thread that comes back from a call: it goes on
+  // right after its syscall instruction, or, when the call restarts, on the
+  // instruction itself (ip - 2). A thread that entered a call at a site
+  // patched while it was inside would do either in the middle of the jump.
+  // For `ip`, the place right after a patched site's syscall in process
+  // `tgid`: the same place in the site's stub (right after the hook
+  // sequence, whose last instruction is a `syscall`: a restart makes the
+  // call there, and the stub goes on as the original code would); else 0.
+  uint64_t resume_ip(pid_t tgid, uint64_t ip) const;
   // The process's image is gone (exec, exit): its arenas and sites with it.
   void forget(pid_t tgid);
   // An address space may have changed (a call that runs for real on replay
@@ -63,6 +75,7 @@ class SitePatches {
   struct Process {
     std::vector<Arena> arenas;
     std::set<uint64_t> done;  // patched or refused for good
+    std::map<uint64_t, uint64_t> resume;  // patched site + 2 -> its place in the stub (resume_ip)
     // Its /proc/PID/maps as read at a patch, until maps_changed(): a process
     // patches its sites one after the other at start-up with no mapping
     // made in between, and reading maps cost more than the rest of a patch.

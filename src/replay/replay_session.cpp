@@ -1660,6 +1660,13 @@ void ReplaySession::finish_syscall(RTask& t, schema::Syscall::Reader rec, int64_
       break;
   }
   finish_shared_memory(t, rec);
+  if (rec.getResumeIp() != 0) {
+    // Entered at a site patched during the call: on in the site's stub, as
+    // recorded (record/site_patch.h, resume_ip).
+    user_regs_struct r = t.task->regs();
+    r.rip = rec.getResumeIp();
+    t.task->set_regs(r);
+  }
   const sys::SyscallDesc* desc = sys::lookup(t.cur.nr);
   if (address_space_hook && desc != nullptr && (desc->flags & sys::kMapsMemory)) address_space_hook(t.tid, false);
   note_syscall_exit(t);

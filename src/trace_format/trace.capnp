@@ -169,6 +169,11 @@ struct Syscall {
   # Replay emulates such a call whatever its table row says, and reproduces
   # a kill (see replay/seccomp_replay.cpp).
   seccompRet @13 :UInt32;
+  # Where the thread went on after the call, when not at `ip`: it entered
+  # the call at a syscall site that another thread's call patched meanwhile,
+  # and came back to (or, for a restart, onto) the syscall inside the jump
+  # now there; rrx moved it to the same place in the site's stub. 0: at ip.
+  resumeIp @14 :UInt64;
 }
 
 # Entry of a syscall whose exit is a later event (a blocking syscall while

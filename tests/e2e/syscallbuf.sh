@@ -67,6 +67,19 @@ if [[ -f $T/trace ]]; then
   check "sites_n: -n patches nothing" bash -c "! grep -q 'patched' '$WORK/sites_n.dump.out'"
 fi
 
+# A site patched while other threads are inside a call made there: each goes
+# on at the same place in the stub (its exit event says where), whether its
+# call returns, is restarted after a SA_RESTART handler, or ends in EINTR.
+rr_check patched_meanwhile --stdout-has "reader 1: read 3 errno 0 'one'" \
+  --record-arg --syscallbuf -- "$(prog patch_during_call)"
+T=$(rr_trace patched_meanwhile)
+if [[ -f $T/trace ]]; then
+  rrx_run "$WORK/meanwhile.dump" dump "$T"
+  n=$(grep -c 'site patched meanwhile: on at 0x' "$WORK/meanwhile.dump.out" || true)
+  check "patched_meanwhile: the blocked readers went on in the stub (got $n)" test "$n" -ge 3
+  check "patched_meanwhile: a restart was among them" grep -q 'ERESTARTSYS .*(site patched meanwhile' "$WORK/meanwhile.dump.out"
+fi
+
 # A shell pipeline: exec, fork, vfork (posix_spawn) children under the fast path.
 rr_check shell --stdout-has "3" --record-arg --syscallbuf -- /bin/sh -c 'date +%s >/dev/null; echo a b c | wc -w'
 
