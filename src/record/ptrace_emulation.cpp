@@ -600,9 +600,7 @@ bool PtraceEmulation::stop_at_interrupt(pid_t tid) {
   if (it == tracees_.end() || !it->second.interrupting) return false;
   Tracee& t = it->second;
   t.interrupting = false;
-  const siginfo_t si = event_stop_info(tid, SIGTRAP);
-  stop(tid, t, EmuStop::SyscallExit, stop_status(SIGTRAP, kEventStop), &si);
-  t.in_syscall_stop = false;
+  trap_event_stop(tid, t);
   return true;
 }
 
@@ -611,11 +609,17 @@ bool PtraceEmulation::stop_at_group_continue(pid_t tid) {
   if (it == tracees_.end() || !it->second.seized) return false;
   Tracee& t = it->second;
   // The group is no longer stopped: the event stop's signal is SIGTRAP.
+  trap_event_stop(tid, t);
+  t.group_event = true;
+  return true;
+}
+
+// A PTRACE_EVENT_STOP with SIGTRAP (an interrupt, or the end of a
+// group-stop), with the siginfo the kernel makes for it.
+void PtraceEmulation::trap_event_stop(pid_t tid, Tracee& t) {
   const siginfo_t si = event_stop_info(tid, SIGTRAP);
   stop(tid, t, EmuStop::SyscallExit, stop_status(SIGTRAP, kEventStop), &si);
-  t.group_event = true;
   t.in_syscall_stop = false;
-  return true;
 }
 
 bool PtraceEmulation::stop_at_exit(pid_t tid, uint64_t msg) {

@@ -227,6 +227,7 @@ class PtraceEmulation {
   // Whether a register write can reach the tracee (-EIO with a warning if not).
   int64_t check_writable(pid_t caller, const Tracee& t, const char* what);
 
+  void trap_event_stop(pid_t tid, Tracee& t);
   void stop(pid_t tid, Tracee& t, EmuStop kind, int status, const siginfo_t* si = nullptr,
             StopPoint at = StopPoint::AfterEvent, bool synchronous = false);
   // Answers a held wait that this stop or death satisfies.

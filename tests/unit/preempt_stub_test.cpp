@@ -165,6 +165,21 @@ struct Child {
     FAIL("never reached the site");
     return {};
   }
+  // Lets it run to its next stop, which must be a SIGTRAP (the stub's trap).
+  rrx::WaitStatus run_to_trap() {
+    task.resume_cont(0);
+    rrx::WaitStatus w = task.wait();
+    REQUIRE(w.kind == rrx::WaitStatus::Kind::SignalStop);
+    REQUIRE(w.sig == SIGTRAP);
+    return w;
+  }
+  // Lets it run to its end, which must be exit 0.
+  void run_to_exit() {
+    task.resume_cont(0);
+    rrx::WaitStatus w = task.wait();
+    REQUIRE(w.kind == rrx::WaitStatus::Kind::Exited);
+    CHECK(w.exit_code == 0);
+  }
   PreemptStub::Inject inject(uint64_t scratch) {
     return [this, scratch](long nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5) {
       return rrx::remote_syscall(task, scratch, nr, {a0, a1, a2, a3, a4, a5});
@@ -205,10 +220,7 @@ TEST_CASE("preempt stub: stops at the wanted pass of a hot loop and leaves no tr
   // The start of `cmp` (3 bytes in) lies in the displacement: an int3 there.
   CHECK(bytes_at(c.task, site + 3, 1)[0] == 0xcc);
 
-  c.task.resume_cont(0);
-  rrx::WaitStatus w = c.task.wait();
-  REQUIRE(w.kind == rrx::WaitStatus::Kind::SignalStop);
-  REQUIRE(w.sig == SIGTRAP);
+  rrx::WaitStatus w = c.run_to_trap();
   user_regs_struct r = c.task.regs();
   REQUIRE(stub->classify(r) == PreemptStub::Hit::Matched);
   user_regs_struct p = stub->program_regs(r);
@@ -227,10 +239,7 @@ TEST_CASE("preempt stub: stops at the wanted pass of a hot loop and leaves no tr
   CHECK(maps_of(c.pid) == maps_before);
 
   // The program goes on to its end.
-  c.task.resume_cont(0);
-  w = c.task.wait();
-  REQUIRE(w.kind == rrx::WaitStatus::Kind::Exited);
-  CHECK(w.exit_code == 0);
+  c.run_to_exit();
 }
 
 TEST_CASE("preempt stub: a branch into the patched bytes traps", "[preempt_stub]") {
@@ -246,10 +255,7 @@ TEST_CASE("preempt stub: a branch into the patched bytes traps", "[preempt_stub]
   if (auto* why = std::get_if<std::string>(&made)) FAIL("refused: " << *why);
   auto& stub = std::get<std::unique_ptr<PreemptStub>>(made);
   stub->arm();
-  c.task.resume_cont(0);
-  rrx::WaitStatus w = c.task.wait();
-  REQUIRE(w.kind == rrx::WaitStatus::Kind::SignalStop);
-  REQUIRE(w.sig == SIGTRAP);
+  rrx::WaitStatus w = c.run_to_trap();
   user_regs_struct r = c.task.regs();
   REQUIRE(stub->classify(r) == PreemptStub::Hit::JumpedIn);
   user_regs_struct p = stub->program_regs(r);
@@ -257,10 +263,7 @@ TEST_CASE("preempt stub: a branch into the patched bytes traps", "[preempt_stub]
   CHECK(p.rax == 1);
   c.task.set_regs(p);
   stub->remove(true);
-  c.task.resume_cont(0);
-  w = c.task.wait();
-  REQUIRE(w.kind == rrx::WaitStatus::Kind::Exited);
-  CHECK(w.exit_code == 0);
+  c.run_to_exit();
 }
 
 TEST_CASE("preempt stub: counts the passes, and traps at a given pass", "[preempt_stub]") {
@@ -293,10 +296,7 @@ TEST_CASE("preempt stub: counts the passes, and traps at a given pass", "[preemp
     if (auto* why = std::get_if<std::string>(&made)) FAIL("refused: " << *why);
     auto& stub = std::get<std::unique_ptr<PreemptStub>>(made);
     stub->arm();
-    c.task.resume_cont(0);
-    rrx::WaitStatus w = c.task.wait();
-    REQUIRE(w.kind == rrx::WaitStatus::Kind::SignalStop);
-    REQUIRE(w.sig == SIGTRAP);
+    rrx::WaitStatus w = c.run_to_trap();
     user_regs_struct r = c.task.regs();
     REQUIRE(stub->classify(r) == PreemptStub::Hit::Matched);
     user_regs_struct p = stub->program_regs(r);
@@ -311,10 +311,7 @@ TEST_CASE("preempt stub: counts the passes, and traps at a given pass", "[preemp
     stub->remove(true);
     CHECK(bytes_at(c.task, site, 16) == code_before);
     CHECK(maps_of(c.pid) == maps_before);
-    c.task.resume_cont(0);
-    w = c.task.wait();
-    REQUIRE(w.kind == rrx::WaitStatus::Kind::Exited);
-    CHECK(w.exit_code == 0);
+    c.run_to_exit();
   }
 }
 
@@ -351,10 +348,7 @@ TEST_CASE("preempt stub: a routed branch into the patched bytes runs at native s
   CHECK(stub->patched_end() >= inside + 5);
 
   // The first stop is the match: no branch to the entry trapped.
-  c.task.resume_cont(0);
-  rrx::WaitStatus w = c.task.wait();
-  REQUIRE(w.kind == rrx::WaitStatus::Kind::SignalStop);
-  REQUIRE(w.sig == SIGTRAP);
+  rrx::WaitStatus w = c.run_to_trap();
   user_regs_struct r = c.task.regs();
   REQUIRE(stub->classify(r) == PreemptStub::Hit::Matched);
   user_regs_struct p = stub->program_regs(r);
@@ -370,10 +364,7 @@ TEST_CASE("preempt stub: a routed branch into the patched bytes runs at native s
   CHECK(bytes_at(c.task, site, 16) == code_before);
   CHECK(maps_of(c.pid) == maps_before);
 
-  c.task.resume_cont(0);
-  w = c.task.wait();
-  REQUIRE(w.kind == rrx::WaitStatus::Kind::Exited);
-  CHECK(w.exit_code == 0);
+  c.run_to_exit();
 }
 
 TEST_CASE("preempt stub: a displaced call returns to the program", "[preempt_stub]") {
@@ -403,10 +394,7 @@ TEST_CASE("preempt stub: a displaced call returns to the program", "[preempt_stu
   if (auto* why = std::get_if<std::string>(&made)) FAIL("refused: " << *why);
   auto& stub = std::get<std::unique_ptr<PreemptStub>>(made);
   stub->arm();
-  c.task.resume_cont(0);
-  rrx::WaitStatus w = c.task.wait();
-  REQUIRE(w.kind == rrx::WaitStatus::Kind::SignalStop);
-  REQUIRE(w.sig == SIGTRAP);  // not the callee's SIGILL
+  rrx::WaitStatus w = c.run_to_trap();  // not the callee's SIGILL
   user_regs_struct r = c.task.regs();
   REQUIRE(stub->classify(r) == PreemptStub::Hit::Matched);
   user_regs_struct p = stub->program_regs(r);
@@ -416,8 +404,5 @@ TEST_CASE("preempt stub: a displaced call returns to the program", "[preempt_stu
   c.task.set_regs(p);
   stub->remove(true);
   CHECK(maps_of(c.pid) == maps_before);
-  c.task.resume_cont(0);
-  w = c.task.wait();
-  REQUIRE(w.kind == rrx::WaitStatus::Kind::Exited);
-  CHECK(w.exit_code == 0);
+  c.run_to_exit();
 }
