@@ -1949,6 +1949,14 @@ int ReplaySession::event_tid(uint64_t n) {
   return ev.which() == schema::Event::WARNING || ev.which() == schema::Event::RANDOM_INSNS ? 0 : ev.getTid();
 }
 
+uint64_t ReplaySession::patch_moves_to(int tid) {
+  const trace::EventRecord* rec = event_ahead(0);
+  if (rec == nullptr) return 0;
+  auto ev = rec->get();
+  if (ev.which() != schema::Event::SITE_PATCH || ev.getTid() != tid) return 0;
+  return ev.getSitePatch().getNewIp();
+}
+
 bool ReplaySession::in_syscall(int tid) const {
   auto it = tasks_.find(tid);
   return it != tasks_.end() && it->second.cur.action != Action::None;

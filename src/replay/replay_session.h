@@ -258,6 +258,11 @@ class ReplaySession {
   void set_stop_at_event(std::optional<uint64_t> n) { stop_at_event_ = n; }
   // The recorded tid of event n (0 for warnings or past the end).
   int event_tid(uint64_t n);
+  // Where task `tid` goes when the next event, a patch of the syscall site
+  // it has just come back from, is applied (the patch's newIp); 0 when the
+  // next event is not such a patch. (The recording made the patch at that
+  // call's exit stop: both places are one position of the program.)
+  uint64_t patch_moves_to(int tid);
   // Whether writes to fds 1 and 2 are shown again (off while rrx moves
   // through the timeline: the user saw that output already).
   void set_echo_output(bool on) { options_.echo_output = on; }

@@ -728,6 +728,9 @@ std::optional<Mark> Timeline::previous(const Mark& m, bool& at_begin) {
     ++tries;
     if (!goto_interval(e)) return std::nullopt;
     if (!session_.has_task(tid) || session_.in_syscall(tid)) continue;
+    // This stretch begins at m itself, before the patch moves it: the
+    // previous instruction is further back (the syscall it came back from).
+    if (at_patch_move_of(m)) continue;
     // tid runs from here to the end of this interval: m follows, or was
     // lost. Where the interval ends at a preemption point of tid (inside a
     // hot loop, typically), m stands there: the pass of its address before
@@ -741,6 +744,18 @@ std::optional<Mark> Timeline::previous(const Mark& m, bool& at_begin) {
   }
   at_begin = tries < 16;
   return std::nullopt;
+}
+
+// Whether m.tid stands at m here but for the patch of a syscall site that
+// the next event applies: the recording made it at the exit stop of the call
+// the task has just come back from, and moved the task to the same place in
+// the site's stub (SitePatch.newIp), where m is.
+bool Timeline::at_patch_move_of(const Mark& m) {
+  if (!session_.alive() || !session_.has_task(m.tid) || m.regs.rip == 0) return false;
+  if (session_.next_event() + 1 != m.interval || session_.patch_moves_to(m.tid) != m.regs.rip) return false;
+  user_regs_struct moved = session_.task(m.tid).regs();
+  moved.rip = m.regs.rip;
+  return same_position_regs(moved, m.regs);
 }
 
 // Single-steps m.tid from here until it stands at m; the position one step
@@ -761,6 +776,8 @@ std::optional<Mark> Timeline::step_until(const Mark& m) {
     } else if (session_.alive() && session_.has_task(m.tid) && session_.next_event() <= m.interval &&
                same_position_regs(session_.task(m.tid).regs(), m.regs)) {
       // (A task's registers stay as they are while other tasks' events pass.)
+      return here;
+    } else if (at_patch_move_of(m)) {
       return here;
     }
     if (terminal(s.kind) || session_.next_event() > m.interval) return std::nullopt;

@@ -156,6 +156,7 @@ class Timeline {
   Result interruptible_search(Result (Timeline::*search)(const Mark&), const Mark& from);
   Result reverse_continue_search(const Mark& from);
   Result reverse_step_search(const Mark& from);
+  bool at_patch_move_of(const Mark& m);
   // Seeks to the hit reverse-continue stops at (for a watchpoint: the
   // instruction or syscall that wrote).
   Result go_to_hit(const HitMark& target);
