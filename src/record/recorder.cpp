@@ -1815,7 +1815,10 @@ void Recorder::patch_site(TaskState& ts, uint64_t ip_after) {
   for (auto& [tid, other] : tasks_) {
     if (&other == &ts || other.tgid != ts.tgid || !other.task) continue;
     if (other.in_syscall) {
-      in_call.push_back(other.pending.ip);
+      // (A clone's child starts where the parent returns to, and rrx does
+      // not move it: the patch waits for that call's end.)
+      bool clones = other.pending.desc && other.pending.desc->special == sys::Special::Clone;
+      (clones ? busy : in_call).push_back(other.pending.ip);
     } else if (other.at_syscall_boundary) {
       busy.push_back(other.boundary_ip);
     } else {
