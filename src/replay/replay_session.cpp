@@ -162,6 +162,7 @@ ReplaySession::ReplaySession(ReplayOptions options) : options_(std::move(options
   if (const char* v = std::getenv("RRX_PREEMPT_STUB")) preempt_stub_off_ = std::string(v) == "0";
   reader_ = std::make_unique<trace::TraceReader>(options_.trace_dir);
   shared_ = std::make_unique<SharedMemory>([this](const std::string& hash) { return stored_copy(hash); });
+  copies_ = std::make_unique<MappedCopies>(options_.trace_dir);
   if (const char* mode = std::getenv("RRX_SYSCALLBUF_REPLAY"); !mode || std::string(mode) != "stops") {
     buffer_feed_ = std::make_unique<BufferFeed>();
   }
@@ -411,6 +412,7 @@ void ReplaySession::spawn() {
   InheritedSignals inherited{h.getIgnoredSignals(), h.getBlockedSignals()};
   bool seccomp = skipper_->strategy() == SkipStrategy::SetInfoExit;
   std::string exe = exe_copy_.string();
+  const MappedCopies& copies = *copies_;
 
   pid_t pid = ::fork();
   if (pid < 0) throw_errno("fork");
@@ -432,6 +434,7 @@ void ReplaySession::spawn() {
     // Its own process group: ^C in the terminal is for rrx and gdb, never
     // for the replayed program (its signals come from the trace).
     ::setpgid(0, 0);
+    if (!copies.install_in_child()) _exit(127);
     if (seccomp) {
       struct sock_filter filter[] = {BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE)};
       struct sock_fprog prog = {1, filter};
@@ -1403,7 +1406,23 @@ void ReplaySession::begin_syscall(RTask& t, Action action, int64_t nr, const uin
         flags |= MAP_FIXED_NOREPLACE;
         a[0] = static_cast<uint64_t>(rec.getRet());
       }
-      if (!(flags & MAP_ANONYMOUS)) {
+      int copy_fd = -1;
+      t.cur.mapped_copy = false;
+      if (!(flags & (MAP_ANONYMOUS | MAP_HUGETLB)) && rec.hasMapping() && rec.getMapping().getSharedObject() == 0 &&
+          !rec.getMapping().getRangeOnly()) {
+        std::string hash = rec.getMapping().getContentHash().cStr();
+        copy_fd = copies_->fd_of(hash);
+        if (copy_fd >= 0) stored_copy(hash);  // checked against its hash once
+      }
+      if (copy_fd >= 0) {
+        // A private map of the trace's copy at the program's offset: the
+        // recorded bytes, from the page cache, and a fault past the file's
+        // end as in the recording. Never shared: the copy is not the program's.
+        flags = (flags & ~uint64_t{0x0f}) | MAP_PRIVATE;
+        flags &= ~static_cast<uint64_t>(MAP_SYNC);
+        a[4] = static_cast<uint64_t>(copy_fd);
+        t.cur.mapped_copy = true;
+      } else if (!(flags & MAP_ANONYMOUS)) {
         // The bytes come from the trace's copy, or the replay's copy of a
         // shared object mapped over it at the exit; the fd is not real on
         // replay. A shared map of a device (/dev/zero) is shared anonymous
@@ -1650,7 +1669,7 @@ void ReplaySession::finish_syscall(RTask& t, schema::Syscall::Reader rec, int64_
         req.shared = type == MAP_SHARED || type == MAP_SHARED_VALIDATE;
         req.offset = t.cur.args[5];
         shared_->map(*t.task, syscall_insn_of(t), rec.getMapping(), req);
-      } else if (rec.hasMapping()) {
+      } else if (rec.hasMapping() && !t.cur.mapped_copy) {
         fill_mapping(t, rec, static_cast<uint64_t>(live), t.cur.args[1]);
       }
       write_recorded_memory(t, rec);  // the syscall buffer's fd epochs, raised at a shared map

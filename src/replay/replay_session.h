@@ -23,6 +23,7 @@
 #include "core/error.h"
 #include "core/kernel_probe.h"
 #include "core/ptrace_task.h"
+#include "replay/mapped_copies.h"
 #include "replay/namespaces_replay.h"
 #include "replay/preempt_stub.h"
 #include "replay/replay_stats.h"
@@ -323,6 +324,7 @@ class ReplaySession {
       bool sigsuspend_for_real = false;  // replaced by rt_sigsuspend to take a signal with its mask
       bool exit_held = false;      // exit_group stopped by exit_hook; its event not yet consumed
       bool entry_deferred = false; // waits at its entry for the completion event (mmap: its replay needs the result)
+      bool mapped_copy = false;    // mmap of a file: mapped from the trace's copy (MappedCopies), nothing to fill
     } cur;
     bool entry_reported = false;  // its syscall entry stop was reported (SyscallEntry) and waits in `pending`
     NextResume next_resume = NextResume::Normal;
@@ -524,6 +526,7 @@ class ReplaySession {
   std::optional<std::pair<uint64_t, uint64_t>> watched_write_;  // set by memory_write_hook during a syscall
   std::optional<Stop> syscall_exit_;  // set by note_syscall_exit: reported once the syscall is complete
   std::map<std::string, int> file_fds_;
+  std::unique_ptr<MappedCopies> copies_;  // the trace's copies of mapped files, as the replayed processes' fds
   std::unique_ptr<SharedMemory> shared_;  // the replay's copies of shared objects
   uint64_t stop_free_calls_ = 0;
   std::unique_ptr<ReplayStats> stats_;  // RRX_REPLAY_STATS=1
