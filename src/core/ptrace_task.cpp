@@ -90,11 +90,24 @@ static void do_ptrace(long request, pid_t tid, void* addr, void* data, const cha
 
 static void* sigarg(int sig) { return reinterpret_cast<void*>(static_cast<uintptr_t>(sig)); }
 
-void Task::resume_syscall(int sig) { do_ptrace(PTRACE_SYSCALL, tid_, nullptr, sigarg(sig), "SYSCALL"); }
-void Task::resume_cont(int sig) { do_ptrace(PTRACE_CONT, tid_, nullptr, sigarg(sig), "CONT"); }
-void Task::resume_sysemu(int sig) { do_ptrace(PTRACE_SYSEMU, tid_, nullptr, sigarg(sig), "SYSEMU"); }
-void Task::resume_singlestep(int sig) { do_ptrace(PTRACE_SINGLESTEP, tid_, nullptr, sigarg(sig), "SINGLESTEP"); }
+void Task::resume_syscall(int sig) {
+  last_resume_ = PTRACE_SYSCALL;
+  do_ptrace(PTRACE_SYSCALL, tid_, nullptr, sigarg(sig), "SYSCALL");
+}
+void Task::resume_cont(int sig) {
+  last_resume_ = PTRACE_CONT;
+  do_ptrace(PTRACE_CONT, tid_, nullptr, sigarg(sig), "CONT");
+}
+void Task::resume_sysemu(int sig) {
+  last_resume_ = PTRACE_SYSEMU;
+  do_ptrace(PTRACE_SYSEMU, tid_, nullptr, sigarg(sig), "SYSEMU");
+}
+void Task::resume_singlestep(int sig) {
+  last_resume_ = PTRACE_SINGLESTEP;
+  do_ptrace(PTRACE_SINGLESTEP, tid_, nullptr, sigarg(sig), "SINGLESTEP");
+}
 void Task::resume_sysemu_singlestep(int sig) {
+  last_resume_ = PTRACE_SYSEMU_SINGLESTEP;
   do_ptrace(PTRACE_SYSEMU_SINGLESTEP, tid_, nullptr, sigarg(sig), "SYSEMU_SINGLESTEP");
 }
 

@@ -97,6 +97,10 @@ class Task {
   void resume_sysemu(int sig = 0);
   void resume_singlestep(int sig = 0);
   void resume_sysemu_singlestep(int sig = 0);
+  // The request of the last resume above (PTRACE_SYSCALL...; 0 before any):
+  // whether a syscall entry stop it led to let the call go on (the replay's
+  // seccomp stop of that call comes next) or skipped it (sysemu).
+  long last_resume() const { return last_resume_; }
   // PTRACE_LISTEN: leave a seized task in its group-stop; SIGCONT (or a new
   // stop signal) makes it report a TrapStop again.
   void listen();
@@ -148,6 +152,7 @@ class Task {
   void open_mem();
   pid_t tid_;
   int mem_fd_ = -1;
+  long last_resume_ = 0;
 };
 
 // MemReader over a Task for the syscall table's walks.

@@ -278,9 +278,9 @@ uint64_t ReplaySession::image_of(int tid) const {
 // its recorded hash the first time: a damaged copy would make the program
 // fault or compute something else, far from the cause.
 fs::path ReplaySession::stored_copy(const std::string& hash) {
-  if (verified_copies_.count(hash)) return trace::stored_file_path(options_.trace_dir, hash);
+  if (auto it = verified_copies_.find(hash); it != verified_copies_.end()) return it->second;
   fs::path p = trace::verified_stored_file(options_.trace_dir, hash, file_hash_kind_);
-  verified_copies_.insert(hash);
+  verified_copies_.emplace(hash, p);
   return p;
 }
 
@@ -410,7 +410,9 @@ void ReplaySession::spawn() {
   std::string cwd = h.getCwd().cStr();
   unsigned long persona = h.getPersonality();
   InheritedSignals inherited{h.getIgnoredSignals(), h.getBlockedSignals()};
+  seccomp_entries_ = want_seccomp_entries();
   bool seccomp = skipper_->strategy() == SkipStrategy::SetInfoExit;
+  bool trace_all = seccomp_entries_;
   std::string exe = exe_copy_.string();
   const MappedCopies& copies = *copies_;
 
@@ -435,12 +437,9 @@ void ReplaySession::spawn() {
     // for the replayed program (its signals come from the trace).
     ::setpgid(0, 0);
     if (!copies.install_in_child()) _exit(127);
-    if (seccomp) {
-      struct sock_filter filter[] = {BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE)};
-      struct sock_fprog prog = {1, filter};
-      ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+    if (seccomp || trace_all) {
       ::raise(SIGSTOP);
-      ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog);
+      if (!install_trace_all_filter()) _exit(126);
     } else {
       ::raise(SIGSTOP);
     }
@@ -463,7 +462,7 @@ void ReplaySession::spawn() {
   }
   t.task->set_options(PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEEXEC | PTRACE_O_TRACECLONE |
                       PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACEEXIT |
-                      PTRACE_O_EXITKILL | (seccomp ? PTRACE_O_TRACESECCOMP : 0));
+                      PTRACE_O_EXITKILL | (seccomp || trace_all ? PTRACE_O_TRACESECCOMP : 0));
 }
 
 void ReplaySession::start() {
@@ -678,6 +677,12 @@ void ReplaySession::resume(RTask& t, bool step) {
           }
         }
         if (!step && skipper_->strategy() == SkipStrategy::Sysemu && next_runs_for_real(t)) {
+          if (seccomp_entries_) {
+            // It stops at the call's seccomp stop, before the call runs.
+            t.entered_traced = true;
+            t.task->resume_cont(sig);
+            break;
+          }
           if (t.task->syscall_info().op == KernelSyscallInfo::kEntry) {
             // At the entry stop of a call sysemu skipped (and that is
             // complete): resumed with PTRACE_SYSCALL, it stops at its exit
@@ -717,6 +722,9 @@ void ReplaySession::stash(pid_t live, const WaitStatus& w) {
     return;
   }
   RTask& u = rtask(it->second);
+  // The seccomp stop of a call it entered, while another task's event is
+  // replayed (an exec from a multi-threaded process): not an event either.
+  if (w.kind == WaitStatus::Kind::EventStop && w.event == PTRACE_EVENT_SECCOMP && pass_seccomp_stop(u)) return;
   if ((u.cur.action == Action::Exec || u.cur.action == Action::Exit) && u.cur.rerun_pending &&
       w.kind == WaitStatus::Kind::SyscallStop) {
     // sysemu: an exec or exit re-issued to run for real while another
@@ -1105,6 +1113,7 @@ std::optional<ReplaySession::Stop> ReplaySession::dispatch(RTask& t, const WaitS
     }
     case WaitStatus::Kind::EventStop:
       if (w.event == PTRACE_EVENT_SECCOMP) {
+        if (pass_seccomp_stop(t)) return std::nullopt;
         KernelSyscallInfo info = t.task->syscall_info();
         if (auto s = report_syscall_entry(t, w, static_cast<int64_t>(info.seccomp.nr), step)) return s;
         on_entry(t, info);
@@ -1456,6 +1465,9 @@ void ReplaySession::begin_syscall(RTask& t, Action action, int64_t nr, const uin
       } else {
         t.clone_undo = drop_namespaces(*t.task, nr, args);
       }
+      break;
+    case Action::Execute:
+      if (has_rec && complete_at_seccomp_stop(t, action, rec)) return;
       break;
     default:
       break;

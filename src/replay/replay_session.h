@@ -34,6 +34,10 @@ namespace rrx::replay {
 
 class Skipper;
 class ReplaySession;
+
+// In a replayed child before its exec: a seccomp filter that traces every
+// call (seccomp_entries.cpp). False: the kernel refused it.
+bool install_trace_all_filter();
 class SharedMemory;
 class BufferFeed;
 
@@ -367,6 +371,10 @@ class ReplaySession {
   bool skipped_at_entry(const RTask& t) const;
   bool one_stop_at(const RTask& t) const;
   bool next_runs_for_real(RTask& t);
+  // seccomp_entries.cpp: one stop for calls that run for real (autopilot, sysemu).
+  bool want_seccomp_entries() const;
+  bool pass_seccomp_stop(RTask& t);
+  bool complete_at_seccomp_stop(RTask& t, Action action, schema::Syscall::Reader rec);
   void enter_skipped(Task& task, const user_regs_struct& entry_regs, int64_t nr);
   int64_t inject(RTask& t, uint64_t scratch, long nr, std::initializer_list<uint64_t> args, pid_t* child = nullptr);
   static RTask copy_state(const RTask& t);
@@ -499,6 +507,7 @@ class ReplaySession {
   Action action_for(const schema::Syscall::Reader* rec, int64_t nr, const uint64_t args[6]) const;
   bool seccomp_refusal_kills(RTask& t, schema::Syscall::Reader rec);
   void replay_seccomp_kill(RTask& t, schema::Syscall::Reader rec, int64_t nr);
+  size_t threads_of_process(int pid) const;  // replayed tasks of recorded process `pid`
   void begin_syscall(RTask& t, Action action, int64_t nr, const uint64_t args[6], schema::Syscall::Reader rec,
                      bool has_rec);
 
@@ -526,12 +535,13 @@ class ReplaySession {
   std::optional<std::pair<uint64_t, uint64_t>> watched_write_;  // set by memory_write_hook during a syscall
   std::optional<Stop> syscall_exit_;  // set by note_syscall_exit: reported once the syscall is complete
   std::map<std::string, int> file_fds_;
+  bool seccomp_entries_ = false;  // the replayed processes trace every call by seccomp (seccomp_entries.cpp)
   std::unique_ptr<MappedCopies> copies_;  // the trace's copies of mapped files, as the replayed processes' fds
   std::unique_ptr<SharedMemory> shared_;  // the replay's copies of shared objects
   uint64_t stop_free_calls_ = 0;
   std::unique_ptr<ReplayStats> stats_;  // RRX_REPLAY_STATS=1
   std::unique_ptr<BufferFeed> buffer_feed_;  // null: every buffered call stops (RRX_SYSCALLBUF_REPLAY=stops)
-  std::set<std::string> verified_copies_;  // hashes of stored files checked by stored_copy()
+  std::map<std::string, std::filesystem::path> verified_copies_;  // stored files checked by stored_copy(), by hash
   trace::FileHashKind file_hash_kind_ = trace::FileHashKind::Stream;  // how the trace names its files
   bool debug_log_ = false;  // RRX_DEBUG_REPLAY=1: log every stop
   int step_over_syscall_tid_ = 0;  // step(): the task stepping over a syscall instruction

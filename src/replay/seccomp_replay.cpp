@@ -15,6 +15,7 @@
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 
+#include <cerrno>
 #include <cstddef>
 #include <cstring>
 
@@ -65,8 +66,16 @@ void ReplaySession::replay_seccomp_kill(RTask& t, schema::Syscall::Reader rec, i
   uint64_t insn = at_entry.rip - 2;  // the call's own syscall instruction
   int64_t r;
   bool strict = rec.getFlags() & trace::kSyscallSeccompStrict;
+  bool kill_instead = false;
   if (strict) {
     r = remote_syscall(task, insn, SYS_seccomp, {SECCOMP_SET_MODE_STRICT, 0, 0});
+    // Strict mode cannot follow the filter of seccomp entries (EINVAL). Its
+    // kill ends the thread by SIGKILL: for the last thread of a process,
+    // the process's death by SIGKILL, which rrx sends instead.
+    if (r == -EINVAL && seccomp_entries_ && threads_of_process(t.pid) == 1) {
+      kill_instead = true;
+      r = 0;
+    }
   } else {
     // Without CAP_SYS_ADMIN a filter needs no_new_privs (per thread: only
     // this one, which is about to die, gets it).
@@ -104,8 +113,19 @@ void ReplaySession::replay_seccomp_kill(RTask& t, schema::Syscall::Reader rec, i
   // It goes on at once, as it did in the recording, and runs none of its
   // code: without syscall stops it dies in the kernel's seccomp check (its
   // exit event stop, then its death), or stops for the fatal SIGSYS.
-  task.resume_cont(0);
+  if (kill_instead) {
+    // SIGKILL takes it out of its stop: it runs nothing more.
+    ::syscall(SYS_tgkill, t.live_pid, task.tid(), SIGKILL);
+  } else {
+    task.resume_cont(0);
+  }
   t.running = true;
+}
+
+size_t ReplaySession::threads_of_process(int pid) const {
+  size_t n = 0;
+  for (const auto& [tid, u] : tasks_) n += u.pid == pid && u.task != nullptr ? 1 : 0;
+  return n;
 }
 
 }  // namespace rrx::replay

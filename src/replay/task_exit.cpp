@@ -57,9 +57,11 @@ std::optional<ReplaySession::Stop> ReplaySession::await_death(RTask& t, schema::
       t.exiting = true;
       continue;
     }
-    if (w->kind == WaitStatus::Kind::SyscallStop && t.cur.action == Action::Exit) {
+    bool call_stop = w->kind == WaitStatus::Kind::SyscallStop ||
+                     (w->kind == WaitStatus::Kind::EventStop && w->event == PTRACE_EVENT_SECCOMP);
+    if (call_stop && t.cur.action == Action::Exit) {
       // Its own exit going in (sysemu: the stale exit stop, then the
-      // re-issued entry).
+      // re-issued entry and, with seccomp entries, its seccomp stop).
       t.cur.rerun_pending = false;
       t.task->resume_syscall(0);
       t.running = true;

@@ -1,0 +1,78 @@
+// One stop for a syscall that runs for real under sysemu (autopilot
+// replays): the replayed processes carry a seccomp filter that traces every
+// call, so a task resumed with PTRACE_CONT stops once at the call's seccomp
+// stop, before it runs, with no stop at the exit of the call sysemu skipped
+// before it. A call whose exit needs no work (Action::Execute, its memory
+// and result as recorded) then completes there: the kernel runs it when
+// the task goes on to its next event. Sysemu stops come before seccomp
+// checks, so emulated calls keep their single sysemu stop.
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+
+#include <cstdlib>
+#include <string>
+
+#include "core/syscall_table.h"
+#include "replay/replay_session.h"
+#include "replay/skip_strategy.h"
+
+namespace rrx::replay {
+
+bool ReplaySession::want_seccomp_entries() const {
+  if (skipper_->strategy() != SkipStrategy::Sysemu) return false;
+  // Under gdb the replay keeps the stops it always had (catch syscall,
+  // watchpoints on what a call writes, checkpoints of threads in calls).
+  if (syscall_hook || address_space_hook || memory_write_hook || exec_hook || exit_hook) return false;
+  const char* v = std::getenv("RRX_REPLAY_SECCOMP");
+  return !(v && std::string(v) == "0");
+}
+
+bool install_trace_all_filter() {
+  static struct sock_filter filter[] = {BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE)};
+  struct sock_fprog prog = {1, filter};
+  return ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 && ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) == 0;
+}
+
+bool ReplaySession::pass_seccomp_stop(RTask& t) {
+  // Resumed with PTRACE_SYSCALL, a task stops at a call's entry before its
+  // seccomp check: this seccomp stop is that call's, decided at the entry.
+  if (!seccomp_entries_ || t.task->last_resume() != PTRACE_SYSCALL) return false;
+  t.task->resume_syscall(0);
+  t.running = true;
+  return true;
+}
+
+bool ReplaySession::complete_at_seccomp_stop(RTask& t, Action action, schema::Syscall::Reader rec) {
+  if (!seccomp_entries_ || !t.entered_traced || action != Action::Execute) return false;
+  if (is_restart_code(rec.getRet()) || rec.getFileWrites().size() != 0) return false;
+  const sys::SyscallDesc* desc = sys::lookup(t.cur.nr);
+  // What the recording read after the call where replay's memory is shaped
+  // differently (madvise on a file mapping) must come after the call.
+  if (desc == nullptr || (rec.getMemWrites().size() != 0 && (desc->flags & sys::kMapsMemory))) return false;
+  // The call runs when the task next runs: that must be for its own next
+  // event, before any other task runs and could see what the call changed.
+  // And that event must take the task from where it is, not from the
+  // call's exit (a site patch moves it to the stub's exit of the call; a
+  // death never resumes it).
+  const trace::EventRecord* after = event_ahead(1);
+  if (after == nullptr || after->get().getTid() != t.tid) return false;
+  switch (after->get().which()) {
+    case schema::Event::SYSCALL:
+    case schema::Event::SYSCALL_ENTRY:
+    case schema::Event::SIGNAL:
+    case schema::Event::RDTSC:
+    case schema::Event::CPUID:
+      break;
+    default:
+      return false;
+  }
+  finish_syscall(t, rec, rec.getRet());  // its memory now; the kernel writes the same when it runs
+  consume();
+  t.cur = RTask::Current{};
+  t.next_resume = NextResume::Normal;
+  return true;
+}
+
+}  // namespace rrx::replay
