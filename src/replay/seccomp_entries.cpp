@@ -46,7 +46,8 @@ bool ReplaySession::pass_seccomp_stop(RTask& t) {
 
 bool ReplaySession::complete_at_seccomp_stop(RTask& t, Action action, schema::Syscall::Reader rec) {
   if (!seccomp_entries_ || !t.entered_traced || action != Action::Execute) return false;
-  if (is_restart_code(rec.getRet()) || rec.getFileWrites().size() != 0) return false;
+  // Nor a restart, file writes, or a move into a site's stub at the exit.
+  if (is_restart_code(rec.getRet()) || rec.getFileWrites().size() != 0 || rec.getResumeIp() != 0) return false;
   const sys::SyscallDesc* desc = sys::lookup(t.cur.nr);
   // What the recording read after the call where replay's memory is shaped
   // differently (madvise on a file mapping) must come after the call.
