@@ -71,6 +71,13 @@ bool falls_through(const ZydisDecodedInstruction& insn) {
 
 bool is_syscall_insn(const ZydisDecodedInstruction& insn) { return insn.mnemonic == ZYDIS_MNEMONIC_SYSCALL; }
 
+// The instruction a site replaces with its hook.
+enum class SiteInsn { Syscall, Cpuid };
+
+bool is_site_insn(const ZydisDecodedInstruction& insn, SiteInsn kind) {
+  return kind == SiteInsn::Syscall ? is_syscall_insn(insn) : insn.mnemonic == ZYDIS_MNEMONIC_CPUID;
+}
+
 // What the analysis of a window knows: where instructions start (from a
 // known start), which addresses branches target, what forbids the window.
 struct WindowView {
@@ -219,7 +226,7 @@ std::variant<std::vector<uint8_t>, std::string> relocate(const CodeWindow& w, ui
 // (consecutive, the syscall among them).
 std::variant<SitePatch, Refusal> build(const CodeWindow& w, const WindowView& v, const std::vector<uint64_t>& insns,
                                        uint64_t hi, uint64_t syscall_addr, uint64_t syscall_end, uint64_t stub_addr,
-                                       const HookSequence& hook, const Decoder& dec) {
+                                       const HookSequence& hook, const Decoder& dec, SiteInsn kind) {
   const uint64_t lo = insns.front();
   auto t = std::upper_bound(v.targets.begin(), v.targets.end(), lo);
   if (t != v.targets.end() && *t < hi) return Refusal{fmt::format("branch target {:#x} inside the displaced range", *t)};
@@ -237,9 +244,11 @@ std::variant<SitePatch, Refusal> build(const CodeWindow& w, const WindowView& v,
     if (a == syscall_addr) {
       p.hook_addr = here();
       emit(hook(p.hook_addr));
-      auto lea = lea_rcx(here(), syscall_end);  // rcx as the kernel leaves it: the address after the syscall
-      if (!lea) return Refusal{"the stub is out of rel32 reach of the site"};
-      emit(*lea);
+      if (kind == SiteInsn::Syscall) {
+        auto lea = lea_rcx(here(), syscall_end);  // rcx as the kernel leaves it: the address after the syscall
+        if (!lea) return Refusal{"the stub is out of rel32 reach of the site"};
+        emit(*lea);
+      }
       last_falls_through = true;
       continue;
     }
@@ -288,12 +297,14 @@ WindowBounds choose_window(const std::vector<ElfFunction>& functions, uint64_t l
   return b;
 }
 
-std::variant<SitePatch, Refusal> plan_site(const CodeWindow& w, uint64_t syscall_addr, uint64_t stub_addr,
-                                           const HookSequence& hook) {
+namespace {
+
+std::variant<SitePatch, Refusal> plan(const CodeWindow& w, uint64_t syscall_addr, uint64_t stub_addr,
+                                      const HookSequence& hook, SiteInsn kind) {
   Decoder dec;
   ZydisDecodedInstruction insn;
-  if (!dec.at(w, syscall_addr, &insn) || !is_syscall_insn(insn)) {
-    return Refusal{fmt::format("no syscall instruction at {:#x}", syscall_addr)};
+  if (!dec.at(w, syscall_addr, &insn) || !is_site_insn(insn, kind)) {
+    return Refusal{fmt::format("no {} instruction at {:#x}", kind == SiteInsn::Syscall ? "syscall" : "cpuid", syscall_addr)};
   }
   const WindowView v = analyse(w, syscall_addr, dec);
   const uint64_t end = w.addr + w.bytes.size();
@@ -317,7 +328,7 @@ std::variant<SitePatch, Refusal> plan_site(const CodeWindow& w, uint64_t syscall
       }
     }
     if (after_why.empty()) {
-      auto r = build(w, v, insns, hi, syscall_addr, site_end, stub_addr, hook, dec);
+      auto r = build(w, v, insns, hi, syscall_addr, site_end, stub_addr, hook, dec, kind);
       if (std::holds_alternative<SitePatch>(r)) return r;
       after_why = std::get<Refusal>(r).reason;
     }
@@ -337,12 +348,24 @@ std::variant<SitePatch, Refusal> plan_site(const CodeWindow& w, uint64_t syscall
       }
     }
     if (before_why.empty()) {
-      auto r = build(w, v, insns, site_end, syscall_addr, site_end, stub_addr, hook, dec);
+      auto r = build(w, v, insns, site_end, syscall_addr, site_end, stub_addr, hook, dec, kind);
       if (std::holds_alternative<SitePatch>(r)) return r;
       before_why = std::get<Refusal>(r).reason;
     }
   }
   return Refusal{"after: " + after_why + "; before: " + before_why};
+}
+
+}  // namespace
+
+std::variant<SitePatch, Refusal> plan_site(const CodeWindow& w, uint64_t syscall_addr, uint64_t stub_addr,
+                                           const HookSequence& hook) {
+  return plan(w, syscall_addr, stub_addr, hook, SiteInsn::Syscall);
+}
+
+std::variant<SitePatch, Refusal> plan_cpuid_site(const CodeWindow& w, uint64_t cpuid_addr, uint64_t stub_addr,
+                                                 const HookSequence& hook) {
+  return plan(w, cpuid_addr, stub_addr, hook, SiteInsn::Cpuid);
 }
 
 std::variant<RelocatedInsn, Refusal> relocate_instruction(const CodeWindow& w, uint64_t addr, uint64_t to) {
@@ -356,7 +379,9 @@ std::variant<RelocatedInsn, Refusal> relocate_instruction(const CodeWindow& w, u
 
 size_t max_stub_size(size_t hook_len) { return kMaxRelocated + hook_len + kLeaRcxLen + kJmpLen; }
 
-std::vector<uint64_t> find_syscalls(const CodeWindow& w) {
+namespace {
+
+std::vector<uint64_t> find_sites(const CodeWindow& w, SiteInsn kind) {
   Decoder dec;
   std::vector<uint64_t> sites;
   ZydisDecodedInstruction insn;
@@ -366,10 +391,16 @@ std::vector<uint64_t> find_syscalls(const CodeWindow& w) {
       ++a;
       continue;
     }
-    if (is_syscall_insn(insn)) sites.push_back(a);
+    if (is_site_insn(insn, kind)) sites.push_back(a);
     a += insn.length;
   }
   return sites;
 }
+
+}  // namespace
+
+std::vector<uint64_t> find_syscalls(const CodeWindow& w) { return find_sites(w, SiteInsn::Syscall); }
+
+std::vector<uint64_t> find_cpuids(const CodeWindow& w) { return find_sites(w, SiteInsn::Cpuid); }
 
 }  // namespace rrx::patcher

@@ -101,6 +101,7 @@ std::string describe_event(schema::Event::Reader ev) {
     }
     case schema::Event::RANDOM_INSNS: return "rdrand/rdseed sites";
     case schema::Event::SITE_PATCH: return "patch of the syscall site 0x" + fmt_hex(ev.getSitePatch().getSite());
+    case schema::Event::CPUID_PATCHES: return "the cpuid table and cpuid site patches";
     case schema::Event::TRACER_STOP: {
       auto s = ev.getTracerStop();
       switch (s.getKind()) {
@@ -954,6 +955,13 @@ std::optional<ReplaySession::Stop> ReplaySession::advance(bool step, int step_ti
       if (t.running || t.pending) diverge(describe_event(ev), "thread " + std::to_string(t.tid) + " running");
       current_tid_ = t.tid;
       apply_site_patch(t, ev.getSitePatch());
+      consume();
+      return std::nullopt;
+    case schema::Event::CPUID_PATCHES:
+      // At an exec's exit stop, or right after the thread's cpuid event.
+      if (t.running || t.pending) diverge(describe_event(ev), "thread " + std::to_string(t.tid) + " running");
+      current_tid_ = t.tid;
+      apply_cpuid_patches(t, ev.getCpuidPatches());
       consume();
       return std::nullopt;
     case schema::Event::TRACER_STOP:
