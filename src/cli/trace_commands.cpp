@@ -12,6 +12,7 @@
 #include <map>
 #include <set>
 
+#include "core/cpuid_table.h"
 #include "core/error.h"
 #include "core/forced_signal.h"
 #include "core/seccomp_filter.h"
@@ -405,6 +406,23 @@ int dump_trace(const DumpOptions& options) {
         j["ecx"] = c.getEcx();
         j["edx"] = c.getEdx();
         j["ip"] = c.getIp();
+      } else if (ev.which() == schema::Event::CPUID_PATCHES) {
+        auto c = ev.getCpuidPatches();
+        json sites = json::array();
+        for (auto p : c.getPatches()) sites.push_back(p.getSite());
+        j["sites"] = sites;
+        json table = json::array();
+        auto t = c.getTable();
+        for (const CpuidTableEntry& e : parse_cpuid_table(t.begin(), t.size())) {
+          json row = {{"leaf", e.leaf}, {"eax", e.regs.eax}, {"ebx", e.regs.ebx}, {"ecx", e.regs.ecx}, {"edx", e.regs.edx}};
+          if (e.flags & kCpuidAnySubleaf) {
+            row["any_subleaf"] = true;
+          } else {
+            row["subleaf"] = e.subleaf;
+          }
+          table.push_back(row);
+        }
+        if (!table.empty()) j["table"] = table;
       }
       if (ev.getInexact()) j["inexact"] = true;
       j["text"] = event_text(ev);

@@ -113,6 +113,17 @@ std::vector<uint8_t> serialize_cpuid_table(const std::vector<CpuidTableEntry>& e
   return b;
 }
 
+std::vector<CpuidTableEntry> parse_cpuid_table(const uint8_t* table, size_t len) {
+  std::vector<CpuidTableEntry> out;
+  for (size_t off = 0; off + kCpuidEntryBytes <= len; off += kCpuidEntryBytes) {
+    const uint8_t* e = table + off;
+    if (get32(e + 12) == 0) break;
+    out.push_back({0u - get32(e), 0u - get32(e + 4), get32(e + 8) == 0 ? kCpuidAnySubleaf : 0,
+                   CpuidRegs{get32(e + 16), get32(e + 20), get32(e + 24), get32(e + 28)}});
+  }
+  return out;
+}
+
 std::optional<CpuidRegs> cpuid_table_lookup(const uint8_t* table, size_t len, uint32_t leaf, uint32_t subleaf) {
   for (size_t off = 0; off + kCpuidEntryBytes <= len; off += kCpuidEntryBytes) {
     const uint8_t* e = table + off;

@@ -43,6 +43,9 @@ std::vector<CpuidTableEntry> build_cpuid_table(const CpuidSource& source);
 // The table's bytes, end entry included.
 std::vector<uint8_t> serialize_cpuid_table(const std::vector<CpuidTableEntry>& entries);
 
+// The entries of table bytes, up to the end (for rrx dump).
+std::vector<CpuidTableEntry> parse_cpuid_table(const uint8_t* table, size_t len);
+
 // What the lookup code answers from table bytes (nullopt: it executes cpuid).
 std::optional<CpuidRegs> cpuid_table_lookup(const uint8_t* table, size_t len, uint32_t leaf, uint32_t subleaf);
 
