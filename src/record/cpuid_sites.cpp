@@ -74,13 +74,19 @@ const std::vector<uint8_t>& CpuidSites::table() {
   return *table_;
 }
 
+std::optional<CpuidSites::FileKey> CpuidSites::file_key(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
+  return std::make_tuple(static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino),
+                         static_cast<uint64_t>(st.st_size),
+                         static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec);
+}
+
 const CpuidSites::Image& CpuidSites::image(const std::string& path) {
   static const Image none;
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return none;
-  auto key = std::make_tuple(static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino),
-                             static_cast<uint64_t>(st.st_size),
-                             static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec);
+  auto key_or = file_key(path);
+  if (!key_or) return none;
+  const FileKey& key = *key_or;
   auto it = images_.find(key);
   if (it != images_.end()) return it->second;
   Image img;
@@ -207,17 +213,53 @@ bool CpuidSites::patch_site(Task& task, pid_t tgid, Process& proc, const ProcMap
   return true;
 }
 
+void CpuidSites::apply_plan(Task& task, Process& proc, const ExecPlan& plan, AppliedCpuidPatches& out) {
+  if (plan.patches.empty()) {
+    proc.done.insert(plan.done.begin(), plan.done.end());
+    return;
+  }
+  // The stubs lie one after the other in the table's mapping, the jumps in
+  // the mapped file's code: one write for each (read-modify-write of the
+  // code between the first and the last jump).
+  Arena& arena = proc.arenas.front();
+  const uint64_t lo = arena.addr + arena.used;
+  std::vector<uint8_t> stubs(plan.arena_used - arena.used);
+  uint64_t code_lo = UINT64_MAX, code_hi = 0;
+  for (const AppliedPatch& p : plan.patches) {
+    const auto& [stub_at, stub] = p.writes.front();
+    std::copy(stub.begin(), stub.end(), stubs.begin() + static_cast<ptrdiff_t>(stub_at - lo));
+    const auto& [jump_at, jump] = p.writes.back();
+    code_lo = std::min(code_lo, jump_at);
+    code_hi = std::max(code_hi, jump_at + jump.size());
+  }
+  std::vector<uint8_t> code(code_hi - code_lo);
+  if (!task.read_exact(code_lo, code.data(), code.size())) {
+    throw Error(fmt::format("cannot read the cpuid sites at {:#x} of thread {}", code_lo, task.tid()));
+  }
+  for (const AppliedPatch& p : plan.patches) {
+    const auto& [jump_at, jump] = p.writes.back();
+    std::copy(jump.begin(), jump.end(), code.begin() + static_cast<ptrdiff_t>(jump_at - code_lo));
+  }
+  if (!task.write_mem(lo, stubs.data(), stubs.size()) || !task.write_mem(code_lo, code.data(), code.size())) {
+    throw Error(fmt::format("cannot write the cpuid site patches into thread {}", task.tid()));
+  }
+  arena.used = plan.arena_used;
+  proc.done.insert(plan.done.begin(), plan.done.end());
+  proc.originals.insert(plan.originals.begin(), plan.originals.end());
+  out.patches.insert(out.patches.end(), plan.patches.begin(), plan.patches.end());
+}
+
 std::optional<AppliedCpuidPatches> CpuidSites::at_exec(Task& task, pid_t tgid, std::vector<siginfo_t>* signals) {
   procs_.erase(tgid);
   Process& proc = procs_[tgid];
   const uint64_t ip = task.regs().rip;
-  proc.maps = read_proc_maps(task.tid());
+  const std::vector<ProcMapping> maps = read_proc_maps(task.tid());
   // The table, and room for the first stubs, near the code that runs first
   // (the interpreter, or a static program): mapped from the thread's ip.
   const std::vector<uint8_t>& t = table();
   const uint64_t table_len = round_up(t.size(), 64);
   const uint64_t len = round_up(table_len, kPage) + kStubBytes;
-  auto at = free_range_near(*proc.maps, ip, len);
+  auto at = free_range_near(maps, ip, len);
   if (!at) return std::nullopt;
   int64_t got = remote_syscall(task, ip, SYS_mmap,
                                {*at, len, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
@@ -237,18 +279,40 @@ std::optional<AppliedCpuidPatches> CpuidSites::at_exec(Task& task, pid_t tgid, s
   out.table = t;
   proc.table_addr = *at;
   proc.arenas.push_back({*at, len, table_len});
-  std::vector<ProcMapping> maps = read_proc_maps(task.tid());
-  proc.maps = maps;
   for (const ProcMapping& m : maps) {
     if (!m.executable() || m.path.empty() || m.path[0] != '/') continue;
     std::string source = source_of(task.tid(), m);
+    auto key = file_key(source);
+    if (!key) continue;
+    const Arena& first = proc.arenas.front();
+    const ExecKey ek{*key, m.start, m.end, m.offset, proc.table_addr, first.addr, first.used, ip};
+    auto cached = exec_plans_.find(ek);
+    if (cached != exec_plans_.end()) {
+      apply_plan(task, proc, cached->second, out);
+      continue;
+    }
+    const size_t arenas_before = proc.arenas.size(), patches_before = out.patches.size();
+    std::set<uint64_t> sites;
     const Image& img = image(source);
     for (uint64_t off : img.cpuid_offsets) {
       if (off < m.offset || off - m.offset >= m.end - m.start) continue;
       const uint64_t site = m.start + (off - m.offset);
       if (proc.done.count(site)) continue;
+      sites.insert(site);
       patch_site(task, tgid, proc, m, source, site, false, {ip}, signals, out);
     }
+    if (proc.arenas.size() != arenas_before) continue;  // an arena of its own: where depends on more than the key
+    ExecPlan plan;
+    plan.patches.assign(out.patches.begin() + static_cast<ptrdiff_t>(patches_before), out.patches.end());
+    for (uint64_t site : sites) {
+      if (proc.done.count(site)) plan.done.insert(site);
+    }
+    for (const AppliedPatch& p : plan.patches) {
+      const uint64_t jump_at = p.writes.back().first;
+      plan.originals[jump_at] = proc.originals.at(jump_at);
+    }
+    plan.arena_used = proc.arenas.front().used;
+    exec_plans_.emplace(ek, std::move(plan));
   }
   return out;
 }

@@ -77,7 +77,26 @@ class CpuidSites {
     std::vector<std::pair<uint64_t, uint64_t>> loads;  // (p_offset, p_vaddr) of each PT_LOAD
     std::vector<uint64_t> cpuid_offsets;              // candidates (insn_scan::cpuid_candidates)
   };
+  using FileKey = std::tuple<uint64_t, uint64_t, uint64_t, int64_t>;  // device, inode, size, mtime
+  static std::optional<FileKey> file_key(const std::string& path);
   const Image& image(const std::string& path);
+  // What patching one executable mapping at exec did, for the next exec that
+  // maps the same file at the same place with the table and its stub room at
+  // the same place (each exec of a recording, as a rule): the same bytes,
+  // written without planning again (planning ld.so's sites costs ~4 ms).
+  struct ExecKey {
+    FileKey file;
+    uint64_t start, end, offset, table_addr, arena_addr, arena_used, ip;
+    auto tie() const { return std::tie(file, start, end, offset, table_addr, arena_addr, arena_used, ip); }
+    bool operator<(const ExecKey& o) const { return tie() < o.tie(); }
+  };
+  struct ExecPlan {
+    std::vector<AppliedPatch> patches;
+    std::set<uint64_t> done;
+    std::map<uint64_t, std::vector<uint8_t>> originals;
+    uint64_t arena_used = 0;
+  };
+  void apply_plan(Task& task, Process& proc, const ExecPlan& plan, AppliedCpuidPatches& out);
   // Patches the cpuid at `site` of mapping `m` (read through `source`).
   // `confirmed`: the site is known to be an instruction (it trapped).
   bool patch_site(Task& task, pid_t tgid, Process& proc, const ProcMapping& m, const std::string& source,
@@ -86,7 +105,8 @@ class CpuidSites {
   const std::vector<uint8_t>& table();
 
   std::map<pid_t, Process> procs_;
-  std::map<std::tuple<uint64_t, uint64_t, uint64_t, int64_t>, Image> images_;
+  std::map<FileKey, Image> images_;
+  std::map<ExecKey, ExecPlan> exec_plans_;
   std::optional<std::vector<uint8_t>> table_;
 };
 
