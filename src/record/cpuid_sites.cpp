@@ -69,8 +69,12 @@ std::vector<uint8_t> build_table() {
 
 }  // namespace
 
+void CpuidSites::prepare() {
+  if (!table_ && !building_.valid()) building_ = std::async(std::launch::async, build_table);
+}
+
 const std::vector<uint8_t>& CpuidSites::table() {
-  if (!table_) table_ = build_table();
+  if (!table_) table_ = building_.valid() ? building_.get() : build_table();
   return *table_;
 }
 

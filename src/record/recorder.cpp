@@ -3004,6 +3004,7 @@ int Recorder::run() {
   std::string no_faulting_why;
   cpuid_faulting_ = use_cpuid_faulting(options_.no_cpuid_faulting, &no_faulting_why);
   if (!cpuid_faulting_) random_insns_ = std::make_unique<RandomInsnFinder>(no_faulting_why);
+  if (cpuid_faulting_ && options_.patch_cpuid) cpuid_sites_.prepare();
   if (RecordStats::wanted()) stats_ = std::make_unique<RecordStats>();
   write_header(exe, env);
   spawn(exe, env);

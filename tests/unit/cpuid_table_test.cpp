@@ -27,7 +27,7 @@ CpuidRegs fake_cpu(uint32_t leaf, uint32_t subleaf) {
     case 7: return subleaf == 0 ? CpuidRegs{1, 0xf1bf07ab, 0, 0} : subleaf == 1 ? CpuidRegs{0x1c30, 0, 0, 0} : CpuidRegs{};
     case 0xb:
       return subleaf == 0 ? CpuidRegs{1, 2, 0x100, 7} : subleaf == 1 ? CpuidRegs{5, 4, 0x201, 7} : CpuidRegs{0, 0, subleaf, 7};
-    case 0xd: return {subleaf, subleaf * 2, 0, 0};
+    case 0xd: return subleaf == 0 ? CpuidRegs{0x60007, 0x340, 0xa88, 0} : CpuidRegs{subleaf, subleaf * 2, 0, 0};
     case 0x80000000: return {0x80000001, 0, 0, 0};
     case 0x80000001: return {0, 0, 0x121, 0x2c100800};
     default: return {leaf, 0, 0, 0};  // leaves that ignore ecx
@@ -85,7 +85,7 @@ TEST_CASE("cpuid table: a leaf that ignores ecx has one entry for any subleaf; i
   CHECK(by_leaf[4].size() == 4);   // three caches and the null one
   CHECK(by_leaf[7].size() == 2);   // subleaf 0's eax = 1
   CHECK(by_leaf[0xb].size() == 3);  // two levels and the invalid one
-  CHECK(by_leaf[0xd].size() == 64);
+  CHECK(by_leaf[0xd].size() == 19);  // up to XCR0 bit 18 (AMX tile data)
   for (const auto& e : by_leaf[4]) CHECK(e.flags == 0);
 
   auto bytes = serialize_cpuid_table(entries);
