@@ -87,11 +87,30 @@ struct WindowView {
   std::string indirect_jump;       // non-empty: an indirect jmp that may land anywhere in the function
 };
 
+// The linear sweep of a function-bounded window, kept for the next window
+// with the same bytes at the same address: the recorder plans the sites of
+// one function one after the other (ld.so's cpu feature detection has ten
+// cpuid sites in one function), and the sweep is most of a plan's cost.
+struct SweepMemo {
+  uint64_t addr = 0;
+  std::vector<uint8_t> bytes;
+  std::vector<uint64_t> entries;
+  bool ok = false;
+  WindowView view;  // synced not set
+};
+
 WindowView analyse(const CodeWindow& w, uint64_t site, const Decoder& dec) {
   WindowView v;
   const uint64_t end = w.addr + w.bytes.size();
   ZydisDecodedInstruction insn;
-  if (w.from_symbol) {
+  static thread_local SweepMemo memo;
+  if (w.from_symbol && memo.addr == w.addr && memo.bytes == w.bytes && memo.entries == w.entries) {
+    if (memo.ok && std::binary_search(memo.view.starts.begin(), memo.view.starts.end(), site)) {
+      v = memo.view;
+      v.synced = true;
+      return v;
+    }
+  } else if (w.from_symbol) {
     bool ok = true;
     for (uint64_t a = w.addr; a < end;) {
       if (!dec.at(w, a, &insn)) {
@@ -109,6 +128,13 @@ WindowView analyse(const CodeWindow& w, uint64_t site, const Decoder& dec) {
       a += insn.length;
     }
     v.synced = ok && std::binary_search(v.starts.begin(), v.starts.end(), site);
+    memo.addr = w.addr;
+    memo.bytes = w.bytes;
+    memo.entries = w.entries;
+    memo.ok = ok;
+    memo.view = v;
+    memo.view.targets.insert(memo.view.targets.end(), w.entries.begin(), w.entries.end());
+    std::sort(memo.view.targets.begin(), memo.view.targets.end());
   }
   if (!v.synced) {
     // No known start but the site: every byte offset is a possible start.
@@ -382,6 +408,14 @@ size_t max_stub_size(size_t hook_len) { return kMaxRelocated + hook_len + kLeaRc
 namespace {
 
 std::vector<uint64_t> find_sites(const CodeWindow& w, SiteInsn kind) {
+  // (Kept for the next call on the same bytes, as analyse() does.)
+  static thread_local struct {
+    uint64_t addr = 0;
+    std::vector<uint8_t> bytes;
+    SiteInsn kind = SiteInsn::Syscall;
+    std::vector<uint64_t> sites;
+  } memo;
+  if (memo.addr == w.addr && memo.kind == kind && memo.bytes == w.bytes) return memo.sites;
   Decoder dec;
   std::vector<uint64_t> sites;
   ZydisDecodedInstruction insn;
@@ -394,6 +428,10 @@ std::vector<uint64_t> find_sites(const CodeWindow& w, SiteInsn kind) {
     if (is_site_insn(insn, kind)) sites.push_back(a);
     a += insn.length;
   }
+  memo.addr = w.addr;
+  memo.bytes = w.bytes;
+  memo.kind = kind;
+  memo.sites = sites;
   return sites;
 }
 
