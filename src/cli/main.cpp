@@ -69,7 +69,7 @@ int main(int argc, char** argv) {
       ->trigger_on_parse();
   record
       ->add_flag_callback("-n,--no-syscallbuf", [&rec_syscallbuf] { rec_syscallbuf = false; },
-                          std::string("Record every syscall through ptrace stops (no preload library, no site "
+                          std::string("Record every syscall through ptrace stops (no preload library, no syscall site "
                                       "patching") +
                               (RRX_SYSCALLBUF_DEFAULT ? ")" : "; the default in this build)"))
       ->trigger_on_parse();
