@@ -1961,8 +1961,14 @@ uint64_t ReplaySession::patch_moves_to(int tid) {
   const trace::EventRecord* rec = event_ahead(0);
   if (rec == nullptr) return 0;
   auto ev = rec->get();
-  if (ev.which() != schema::Event::SITE_PATCH || ev.getTid() != tid) return 0;
-  return ev.getSitePatch().getNewIp();
+  if (ev.getTid() != tid) return 0;
+  if (ev.which() == schema::Event::SITE_PATCH) return ev.getSitePatch().getNewIp();
+  if (ev.which() == schema::Event::CPUID_PATCHES) {  // a cpuid site patched after its trap (cpuid_sites_replay.cpp)
+    for (auto p : ev.getCpuidPatches().getPatches()) {
+      if (p.getNewIp() != 0) return p.getNewIp();
+    }
+  }
+  return 0;
 }
 
 bool ReplaySession::in_syscall(int tid) const {
