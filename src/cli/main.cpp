@@ -69,13 +69,16 @@ int main(int argc, char** argv) {
       ->trigger_on_parse();
   record
       ->add_flag_callback("-n,--no-syscallbuf", [&rec_syscallbuf] { rec_syscallbuf = false; },
-                          std::string("Record every syscall through ptrace stops (no preload library, no site "
+                          std::string("Record every syscall through ptrace stops (no preload library, no syscall site "
                                       "patching") +
                               (RRX_SYSCALLBUF_DEFAULT ? ")" : "; the default in this build)"))
       ->trigger_on_parse();
   record->add_flag("--no-cpuid-faulting", rec.no_cpuid_faulting,
                    "Do not trap cpuid even where CPUID faulting is available (as on machines without it: "
                    "rdrand/rdseed are searched for and reported instead; also RRX_NO_CPUID_FAULTING=1)");
+  record->add_flag_callback("--no-cpuid-patching", [&rec] { rec.patch_cpuid = false; },
+                            "With CPUID faulting, answer every cpuid through a trap instead of patching the cpuid "
+                            "instructions to look rrx's answers up in the process");
   record->add_option("--env-keep", rec.environment.keep,
                      "Run the program with only the environment variables whose NAME matches this glob (repeatable)")
       ->allow_extra_args(false);

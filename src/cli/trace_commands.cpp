@@ -12,6 +12,7 @@
 #include <map>
 #include <set>
 
+#include "core/cpuid_table.h"
 #include "core/error.h"
 #include "core/forced_signal.h"
 #include "core/seccomp_filter.h"
@@ -48,6 +49,7 @@ std::string kind_name(schema::Event::Reader ev) {
     case schema::Event::CPUID: return "cpuid";
     case schema::Event::RANDOM_INSNS: return "random-insns";
     case schema::Event::SITE_PATCH: return "site-patch";
+    case schema::Event::CPUID_PATCHES: return "cpuid-patches";
     case schema::Event::TRACER_STOP: return "tracer-stop";
     case schema::Event::TRACER_RESUME: return "tracer-resume";
   }
@@ -182,6 +184,21 @@ std::string event_text(schema::Event::Reader ev) {
       if (r.getHasSigmask()) text += fmt::format(", signal mask 0x{:x}", r.getSigmask());
       return text + " ---";
     }
+    case schema::Event::CPUID_PATCHES: {
+      auto c = ev.getCpuidPatches();
+      std::string text = "--- cpuid";
+      if (c.getMapLen() != 0) {
+        text += fmt::format(" table of {} entries at 0x{:x} (mapping 0x{:x}, {} bytes);", c.getTable().size() / 32,
+                            c.getTableAddr(), c.getMapAddr(), c.getMapLen());
+      }
+      text += fmt::format(" {} site{} patched", c.getPatches().size(), c.getPatches().size() == 1 ? "" : "s");
+      for (auto p : c.getPatches()) {
+        text += fmt::format(" 0x{:x}", p.getSite());
+        if (p.getArenaLen() != 0) text += fmt::format(" (stub arena 0x{:x}, {} bytes)", p.getArenaAddr(), p.getArenaLen());
+        if (p.getNewIp() != 0) text += fmt::format(" (ip -> 0x{:x})", p.getNewIp());
+      }
+      return text + " ---";
+    }
     case schema::Event::SITE_PATCH: {
       auto p = ev.getSitePatch();
       std::string text = fmt::format("--- syscall site 0x{:x} patched", p.getSite());
@@ -311,6 +328,7 @@ json header_json(const trace::TraceReader& reader, const TraceStatus& status) {
 json cpuid_json(const trace::TraceReader& header_reader) {
   json j;
   uint64_t cpuid_events = 0;
+  uint64_t cpuid_sites = 0;  // cpuid sites patched to answer in the process
   uint64_t buffered = 0;  // syscalls recorded by the syscall buffer
   json sites = json::array();
   std::set<std::string> seen;  // object + address: a library mapped by many processes is listed once
@@ -319,6 +337,7 @@ json cpuid_json(const trace::TraceReader& header_reader) {
     while (auto rec = reader.next()) {
       auto ev = rec->get();
       if (ev.which() == schema::Event::CPUID) ++cpuid_events;
+      if (ev.which() == schema::Event::CPUID_PATCHES) cpuid_sites += ev.getCpuidPatches().getPatches().size();
       if (ev.which() == schema::Event::SYSCALL && (ev.getSyscall().getFlags() & trace::kSyscallBuffered)) ++buffered;
       if (ev.which() != schema::Event::RANDOM_INSNS) continue;
       for (auto r : ev.getRandomInsns()) {
@@ -332,6 +351,7 @@ json cpuid_json(const trace::TraceReader& header_reader) {
   } catch (const Error&) {
   }
   j["cpuid_events"] = cpuid_events;
+  j["cpuid_patched_sites"] = cpuid_sites;
   j["buffered_syscalls"] = buffered;
   j["random_insns"] = sites;
   return j;
@@ -386,6 +406,23 @@ int dump_trace(const DumpOptions& options) {
         j["ecx"] = c.getEcx();
         j["edx"] = c.getEdx();
         j["ip"] = c.getIp();
+      } else if (ev.which() == schema::Event::CPUID_PATCHES) {
+        auto c = ev.getCpuidPatches();
+        json sites = json::array();
+        for (auto p : c.getPatches()) sites.push_back(p.getSite());
+        j["sites"] = sites;
+        json table = json::array();
+        auto t = c.getTable();
+        for (const CpuidTableEntry& e : parse_cpuid_table(t.begin(), t.size())) {
+          json row = {{"leaf", e.leaf}, {"eax", e.regs.eax}, {"ebx", e.regs.ebx}, {"ecx", e.regs.ecx}, {"edx", e.regs.edx}};
+          if (e.flags & kCpuidAnySubleaf) {
+            row["any_subleaf"] = true;
+          } else {
+            row["subleaf"] = e.subleaf;
+          }
+          table.push_back(row);
+        }
+        if (!table.empty()) j["table"] = table;
       }
       if (ev.getInexact()) j["inexact"] = true;
       j["text"] = event_text(ev);
@@ -492,8 +529,9 @@ int info_trace(const std::string& trace, bool json_output) {
   }
   if (j["cpuid_faulting"].get<bool>()) {
     std::cout << fmt::format("cpuid:          trapped (CPUID faulting): {} cpuid instructions answered by rrx, "
-                             "rdrand, rdseed, rtm and hle hidden\n",
-                             j["cpuid_events"].get<uint64_t>());
+                             "rdrand, rdseed, rtm and hle hidden; {} cpuid sites patched to look the same answers "
+                             "up in the process\n",
+                             j["cpuid_events"].get<uint64_t>(), j["cpuid_patched_sites"].get<uint64_t>());
   } else {
     std::cout << "cpuid:          not trapped (recorded without CPUID faulting): rdrand/rdseed values are not recorded\n";
     if (j["random_insns"].empty()) {

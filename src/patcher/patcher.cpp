@@ -71,6 +71,13 @@ bool falls_through(const ZydisDecodedInstruction& insn) {
 
 bool is_syscall_insn(const ZydisDecodedInstruction& insn) { return insn.mnemonic == ZYDIS_MNEMONIC_SYSCALL; }
 
+// The instruction a site replaces with its hook.
+enum class SiteInsn { Syscall, Cpuid };
+
+bool is_site_insn(const ZydisDecodedInstruction& insn, SiteInsn kind) {
+  return kind == SiteInsn::Syscall ? is_syscall_insn(insn) : insn.mnemonic == ZYDIS_MNEMONIC_CPUID;
+}
+
 // What the analysis of a window knows: where instructions start (from a
 // known start), which addresses branches target, what forbids the window.
 struct WindowView {
@@ -80,11 +87,30 @@ struct WindowView {
   std::string indirect_jump;       // non-empty: an indirect jmp that may land anywhere in the function
 };
 
+// The linear sweep of a function-bounded window, kept for the next window
+// with the same bytes at the same address: the recorder plans the sites of
+// one function one after the other (ld.so's cpu feature detection has ten
+// cpuid sites in one function), and the sweep is most of a plan's cost.
+struct SweepMemo {
+  uint64_t addr = 0;
+  std::vector<uint8_t> bytes;
+  std::vector<uint64_t> entries;
+  bool ok = false;
+  WindowView view;  // synced not set
+};
+
 WindowView analyse(const CodeWindow& w, uint64_t site, const Decoder& dec) {
   WindowView v;
   const uint64_t end = w.addr + w.bytes.size();
   ZydisDecodedInstruction insn;
-  if (w.from_symbol) {
+  static thread_local SweepMemo memo;
+  if (w.from_symbol && memo.addr == w.addr && memo.bytes == w.bytes && memo.entries == w.entries) {
+    if (memo.ok && std::binary_search(memo.view.starts.begin(), memo.view.starts.end(), site)) {
+      v = memo.view;
+      v.synced = true;
+      return v;
+    }
+  } else if (w.from_symbol) {
     bool ok = true;
     for (uint64_t a = w.addr; a < end;) {
       if (!dec.at(w, a, &insn)) {
@@ -102,6 +128,13 @@ WindowView analyse(const CodeWindow& w, uint64_t site, const Decoder& dec) {
       a += insn.length;
     }
     v.synced = ok && std::binary_search(v.starts.begin(), v.starts.end(), site);
+    memo.addr = w.addr;
+    memo.bytes = w.bytes;
+    memo.entries = w.entries;
+    memo.ok = ok;
+    memo.view = v;
+    memo.view.targets.insert(memo.view.targets.end(), w.entries.begin(), w.entries.end());
+    std::sort(memo.view.targets.begin(), memo.view.targets.end());
   }
   if (!v.synced) {
     // No known start but the site: every byte offset is a possible start.
@@ -219,7 +252,7 @@ std::variant<std::vector<uint8_t>, std::string> relocate(const CodeWindow& w, ui
 // (consecutive, the syscall among them).
 std::variant<SitePatch, Refusal> build(const CodeWindow& w, const WindowView& v, const std::vector<uint64_t>& insns,
                                        uint64_t hi, uint64_t syscall_addr, uint64_t syscall_end, uint64_t stub_addr,
-                                       const HookSequence& hook, const Decoder& dec) {
+                                       const HookSequence& hook, const Decoder& dec, SiteInsn kind) {
   const uint64_t lo = insns.front();
   auto t = std::upper_bound(v.targets.begin(), v.targets.end(), lo);
   if (t != v.targets.end() && *t < hi) return Refusal{fmt::format("branch target {:#x} inside the displaced range", *t)};
@@ -237,9 +270,11 @@ std::variant<SitePatch, Refusal> build(const CodeWindow& w, const WindowView& v,
     if (a == syscall_addr) {
       p.hook_addr = here();
       emit(hook(p.hook_addr));
-      auto lea = lea_rcx(here(), syscall_end);  // rcx as the kernel leaves it: the address after the syscall
-      if (!lea) return Refusal{"the stub is out of rel32 reach of the site"};
-      emit(*lea);
+      if (kind == SiteInsn::Syscall) {
+        auto lea = lea_rcx(here(), syscall_end);  // rcx as the kernel leaves it: the address after the syscall
+        if (!lea) return Refusal{"the stub is out of rel32 reach of the site"};
+        emit(*lea);
+      }
       last_falls_through = true;
       continue;
     }
@@ -288,12 +323,14 @@ WindowBounds choose_window(const std::vector<ElfFunction>& functions, uint64_t l
   return b;
 }
 
-std::variant<SitePatch, Refusal> plan_site(const CodeWindow& w, uint64_t syscall_addr, uint64_t stub_addr,
-                                           const HookSequence& hook) {
+namespace {
+
+std::variant<SitePatch, Refusal> plan(const CodeWindow& w, uint64_t syscall_addr, uint64_t stub_addr,
+                                      const HookSequence& hook, SiteInsn kind) {
   Decoder dec;
   ZydisDecodedInstruction insn;
-  if (!dec.at(w, syscall_addr, &insn) || !is_syscall_insn(insn)) {
-    return Refusal{fmt::format("no syscall instruction at {:#x}", syscall_addr)};
+  if (!dec.at(w, syscall_addr, &insn) || !is_site_insn(insn, kind)) {
+    return Refusal{fmt::format("no {} instruction at {:#x}", kind == SiteInsn::Syscall ? "syscall" : "cpuid", syscall_addr)};
   }
   const WindowView v = analyse(w, syscall_addr, dec);
   const uint64_t end = w.addr + w.bytes.size();
@@ -317,7 +354,7 @@ std::variant<SitePatch, Refusal> plan_site(const CodeWindow& w, uint64_t syscall
       }
     }
     if (after_why.empty()) {
-      auto r = build(w, v, insns, hi, syscall_addr, site_end, stub_addr, hook, dec);
+      auto r = build(w, v, insns, hi, syscall_addr, site_end, stub_addr, hook, dec, kind);
       if (std::holds_alternative<SitePatch>(r)) return r;
       after_why = std::get<Refusal>(r).reason;
     }
@@ -337,12 +374,24 @@ std::variant<SitePatch, Refusal> plan_site(const CodeWindow& w, uint64_t syscall
       }
     }
     if (before_why.empty()) {
-      auto r = build(w, v, insns, site_end, syscall_addr, site_end, stub_addr, hook, dec);
+      auto r = build(w, v, insns, site_end, syscall_addr, site_end, stub_addr, hook, dec, kind);
       if (std::holds_alternative<SitePatch>(r)) return r;
       before_why = std::get<Refusal>(r).reason;
     }
   }
   return Refusal{"after: " + after_why + "; before: " + before_why};
+}
+
+}  // namespace
+
+std::variant<SitePatch, Refusal> plan_site(const CodeWindow& w, uint64_t syscall_addr, uint64_t stub_addr,
+                                           const HookSequence& hook) {
+  return plan(w, syscall_addr, stub_addr, hook, SiteInsn::Syscall);
+}
+
+std::variant<SitePatch, Refusal> plan_cpuid_site(const CodeWindow& w, uint64_t cpuid_addr, uint64_t stub_addr,
+                                                 const HookSequence& hook) {
+  return plan(w, cpuid_addr, stub_addr, hook, SiteInsn::Cpuid);
 }
 
 std::variant<RelocatedInsn, Refusal> relocate_instruction(const CodeWindow& w, uint64_t addr, uint64_t to) {
@@ -356,7 +405,17 @@ std::variant<RelocatedInsn, Refusal> relocate_instruction(const CodeWindow& w, u
 
 size_t max_stub_size(size_t hook_len) { return kMaxRelocated + hook_len + kLeaRcxLen + kJmpLen; }
 
-std::vector<uint64_t> find_syscalls(const CodeWindow& w) {
+namespace {
+
+std::vector<uint64_t> find_sites(const CodeWindow& w, SiteInsn kind) {
+  // (Kept for the next call on the same bytes, as analyse() does.)
+  static thread_local struct {
+    uint64_t addr = 0;
+    std::vector<uint8_t> bytes;
+    SiteInsn kind = SiteInsn::Syscall;
+    std::vector<uint64_t> sites;
+  } memo;
+  if (memo.addr == w.addr && memo.kind == kind && memo.bytes == w.bytes) return memo.sites;
   Decoder dec;
   std::vector<uint64_t> sites;
   ZydisDecodedInstruction insn;
@@ -366,10 +425,20 @@ std::vector<uint64_t> find_syscalls(const CodeWindow& w) {
       ++a;
       continue;
     }
-    if (is_syscall_insn(insn)) sites.push_back(a);
+    if (is_site_insn(insn, kind)) sites.push_back(a);
     a += insn.length;
   }
+  memo.addr = w.addr;
+  memo.bytes = w.bytes;
+  memo.kind = kind;
+  memo.sites = sites;
   return sites;
 }
+
+}  // namespace
+
+std::vector<uint64_t> find_syscalls(const CodeWindow& w) { return find_sites(w, SiteInsn::Syscall); }
+
+std::vector<uint64_t> find_cpuids(const CodeWindow& w) { return find_sites(w, SiteInsn::Cpuid); }
 
 }  // namespace rrx::patcher

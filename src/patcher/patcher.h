@@ -137,6 +137,16 @@ struct Refusal {
 std::variant<SitePatch, Refusal> plan_site(const CodeWindow& window, uint64_t syscall_addr, uint64_t stub_addr,
                                            const HookSequence& hook);
 
+// The same for a `cpuid` instruction (record/cpuid_sites.h): by the same
+// rules, with `hook` in the cpuid's place and no rcx fix-up after it (cpuid
+// writes rcx itself). The hook's contract: on entry every register is as at
+// the cpuid; it leaves rax, rbx, rcx and rdx as cpuid would, everything else
+// (rflags included) unchanged, and falls through to its end (cpuid_table.h's
+// lookup sequence). SitePatch::needs_exit_stop means nothing here: a cpuid
+// site may be patched whenever no thread stands inside the displaced range.
+std::variant<SitePatch, Refusal> plan_cpuid_site(const CodeWindow& window, uint64_t cpuid_addr, uint64_t stub_addr,
+                                                 const HookSequence& hook);
+
 // An upper bound on stub_bytes.size() for a hook of `hook_len` bytes (what to
 // reserve in a stub page before planning).
 size_t max_stub_size(size_t hook_len);
@@ -156,5 +166,7 @@ std::variant<RelocatedInsn, Refusal> relocate_instruction(const CodeWindow& wind
 // Every `syscall` instruction of a function-bounded window, by a linear
 // sweep from its start (what a scan of a library uses to find its sites).
 std::vector<uint64_t> find_syscalls(const CodeWindow& window);
+// Every `cpuid` instruction of a function-bounded window, likewise.
+std::vector<uint64_t> find_cpuids(const CodeWindow& window);
 
 }  // namespace rrx::patcher

@@ -46,6 +46,7 @@
 #include "core/unique_fd.h"
 #include "core/vdso.h"
 #include "record/cpuid_record.h"
+#include "record/cpuid_sites.h"
 #include "record/namespaces.h"
 #include "record/own_tracer.h"
 #include "record/preload_env.h"
@@ -293,6 +294,12 @@ class Recorder : private PtraceHost {
   // call's site is patched to enter the library from now on (site_patch.h).
   void patch_site(TaskState& ts, uint64_t ip_after);
   void move_out_of_patch(TaskState& ts, KernelSyscallInfo& info);
+  // Where the other threads of ts's process will resume; false when one is
+  // running (where is unknown).
+  bool other_threads_ips(TaskState& ts, std::vector<uint64_t>* ips);
+  // cpuid sites answered in the process (cpuid_sites.h): at the exec's exit
+  // stop (`trapped_site` 0), or the site of a cpuid just answered.
+  void patch_cpuid_sites(TaskState& ts, uint64_t trapped_site);
   void on_seccomp_refusal(TaskState& ts, const seccomp::Verdict& verdict);
   void apply_seccomp_install(TaskState& ts, int64_t ret);
   void on_exec(TaskState& ts, pid_t former_tid);
@@ -368,6 +375,7 @@ class Recorder : private PtraceHost {
   bool cpuid_faulting_ = false;             // every thread faults on cpuid (cpuid_record.h)
   std::unique_ptr<RandomInsnFinder> random_insns_;  // without it: the rdrand/rdseed search
   SitePatches site_patches_;                // fast path: the syscall sites patched in each process
+  CpuidSites cpuid_sites_;                  // cpuid sites answered in the process (with CPUID faulting)
   std::unique_ptr<RecordStats> stats_;      // RRX_RECORD_STATS=1: stops and time per kind (else null)
   std::unique_ptr<ChaosScheduler> chaos_;   // --chaos: who runs next, and for how long
   std::chrono::steady_clock::duration slice_{};  // with chaos_: the current task's slice
@@ -1124,7 +1132,10 @@ void Recorder::on_new_task(TaskState& parent, int event) {
   ts.tgid = thread ? parent.tgid : child;
   ts.parent_tgid = thread || (flags & CLONE_PARENT) ? parent.parent_tgid : parent.tgid;
   ts.seccomp = parent.seccomp;  // threads and processes inherit the filters
-  if (event == PTRACE_EVENT_FORK) site_patches_.copy(parent.tgid, child);
+  if (event == PTRACE_EVENT_FORK) {
+    site_patches_.copy(parent.tgid, child);
+    cpuid_sites_.copy(parent.tgid, child);
+  }
   ts.vfork_child = event == PTRACE_EVENT_VFORK || (event != PTRACE_EVENT_CLONE && (flags & CLONE_VM));
   // A new process has a copy of its parent thread's desched event at the same
   // number (which the library in it goes on using): its first stop replaces it.
@@ -1841,6 +1852,43 @@ void Recorder::patch_site(TaskState& ts, uint64_t ip_after) {
   writer_->append(m);
 }
 
+bool Recorder::other_threads_ips(TaskState& ts, std::vector<uint64_t>* ips) {
+  for (auto& [tid, other] : tasks_) {
+    if (&other == &ts || other.tgid != ts.tgid || !other.task) continue;
+    if (other.in_syscall) {
+      ips->push_back(other.pending.ip);
+    } else if (other.at_syscall_boundary) {
+      ips->push_back(other.boundary_ip);
+    } else {
+      try {
+        ips->push_back(other.task->regs().rip);
+      } catch (const Error&) {
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+void Recorder::patch_cpuid_sites(TaskState& ts, uint64_t trapped_site) {
+  if (ts.vfork_child || ts.cpuid_untrapped) return;  // (a vfork child's memory is its parent's)
+  std::vector<siginfo_t> arrived;
+  std::optional<AppliedCpuidPatches> done;
+  if (trapped_site == 0) {
+    done = cpuid_sites_.at_exec(*ts.task, ts.tgid, &arrived);
+  } else {
+    std::vector<uint64_t> busy;
+    if (!other_threads_ips(ts, &busy)) return;
+    done = cpuid_sites_.after_trap(*ts.task, ts.tgid, trapped_site, busy, &arrived);
+  }
+  ts.held_signals.insert(ts.held_signals.end(), arrived.begin(), arrived.end());
+  if (!done) return;
+  capnp::MallocMessageBuilder m;
+  auto ev = begin_event(m, ts);
+  fill_cpuid_patches(ev.initCpuidPatches(), *done);
+  writer_->append(m);
+}
+
 // The program's own seccomp filters refuse the call at this entry stop (the
 // kernel runs them next): it runs none of its code, so rrx neither refuses
 // it (no warning: the kernel refuses it as it would without rrx), nor lets
@@ -1990,7 +2038,10 @@ int Recorder::output_of(TaskState& ts, int64_t fd) {
 void Recorder::on_syscall_exit(TaskState& ts, KernelSyscallInfo info) {
   PendingSyscall& p = ts.pending;
   if (stats_) stats_->name_stop(call_name(p) + " exit");
-  if (!p.desc || p.desc->replay_policy(p.args) != sys::Replay::Emulate) site_patches_.maps_changed();
+  if (!p.desc || p.desc->replay_policy(p.args) != sys::Replay::Emulate) {
+    site_patches_.maps_changed();
+    cpuid_sites_.maps_changed();
+  }
   const bool kicked = ts.wait_kicked;
   ts.in_real_wait = ts.wait_kicked = false;
   move_out_of_patch(ts, info);
@@ -2022,6 +2073,7 @@ void Recorder::on_syscall_exit(TaskState& ts, KernelSyscallInfo info) {
       std::vector<siginfo_t> arrived;
       enable_cpuid_faulting(*ts.task, info.instruction_pointer, &arrived);
       ts.held_signals.insert(ts.held_signals.end(), arrived.begin(), arrived.end());
+      if (options_.patch_cpuid) patch_cpuid_sites(ts, 0);
     }
     if (emu_.stop_at_exec(ts.task->tid(), ts.task->tid())) {
       hold_for_tracer(ts);
@@ -2230,6 +2282,7 @@ void Recorder::on_exec(TaskState& ts, pid_t former_tid) {
   ts.desched_step = ts.desched_give_back = false;
   ts.vfork_child = false;
   site_patches_.forget(ts.tgid);
+  cpuid_sites_.forget(ts.tgid);
   task.reopen_mem();
   user_regs_struct regs = task.regs();
   std::string exe = read_link("/proc/" + std::to_string(task.tid()) + "/exe");
@@ -2396,8 +2449,10 @@ bool Recorder::on_cpuid_fault(TaskState& ts) {
   ts.signals.left_kernel();
   if (stats_) stats_->name_stop("cpuid");
   // The same SIGSEGV side effects as an rdtsc trap: put them back.
-  ForcedSignalUndo undo = undo_trap_sigsegv(ts, ts.task->regs().rip);
+  const uint64_t site = ts.task->regs().rip;
+  ForcedSignalUndo undo = undo_trap_sigsegv(ts, site);
   answer_cpuid(*writer_, *ts.task, ts.tgid, len, undo);
+  if (options_.patch_cpuid) patch_cpuid_sites(ts, site);
   resume(ts, 0);
   return true;
 }
@@ -2949,6 +3004,7 @@ int Recorder::run() {
   std::string no_faulting_why;
   cpuid_faulting_ = use_cpuid_faulting(options_.no_cpuid_faulting, &no_faulting_why);
   if (!cpuid_faulting_) random_insns_ = std::make_unique<RandomInsnFinder>(no_faulting_why);
+  if (cpuid_faulting_ && options_.patch_cpuid) cpuid_sites_.prepare();
   if (RecordStats::wanted()) stats_ = std::make_unique<RecordStats>();
   write_header(exe, env);
   spawn(exe, env);

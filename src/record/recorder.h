@@ -30,6 +30,9 @@ struct RecordOptions {
   // Do not trap cpuid even where CPUID faulting is available (as on a machine
   // without it: rdrand/rdseed are searched for and warned about instead).
   bool no_cpuid_faulting = false;
+  // With CPUID faulting: patch cpuid sites to look rrx's answers up in the
+  // process (cpuid_sites.h) instead of trapping each (--no-cpuid-patching: off).
+  bool patch_cpuid = true;
   // A mapped file holding more data than this (bytes; holes do not count) is
   // stored only for the mapped range (--max-file-data; trace::FileStore).
   uint64_t max_file_data = uint64_t{1} << 30;

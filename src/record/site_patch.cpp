@@ -30,10 +30,10 @@ constexpr uint64_t kReach = (uint64_t{1} << 31) - (uint64_t{1} << 24);
 
 uint64_t distance(uint64_t a, uint64_t b) { return a > b ? a - b : b - a; }
 
+}  // namespace
+
 bool in_reach(uint64_t site, uint64_t lo, uint64_t hi) { return distance(site, lo) < kReach && distance(site, hi) < kReach; }
 
-// A free range of `len` bytes within reach of `site`, a page clear of its
-// neighbours, the closest to the site.
 std::optional<uint64_t> free_range_near(const std::vector<ProcMapping>& maps, uint64_t site, uint64_t len) {
   std::optional<uint64_t> best;
   auto consider = [&](uint64_t a) {
@@ -51,8 +51,6 @@ std::optional<uint64_t> free_range_near(const std::vector<ProcMapping>& maps, ui
   }
   return best;
 }
-
-}  // namespace
 
 const SitePatches::Image& SitePatches::image(const std::string& path) {
   auto it = images_.find(path);

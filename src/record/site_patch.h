@@ -91,6 +91,13 @@ class SitePatches {
   std::map<std::string, Image> images_;
 };
 
+// Whether [lo, hi) is within a stub's reach of `site` (rel32, with a margin
+// for the data its relocated instructions address near the site).
+bool in_reach(uint64_t site, uint64_t lo, uint64_t hi);
+// A free range of `len` bytes within reach of `site`, a page clear of its
+// neighbours, the closest to the site (for a stub arena; record/cpuid_sites.h too).
+std::optional<uint64_t> free_range_near(const std::vector<ProcMapping>& maps, uint64_t site, uint64_t len);
+
 // The event's body.
 void fill_site_patch(schema::SitePatch::Builder b, const AppliedPatch& p);
 

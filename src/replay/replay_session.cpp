@@ -101,6 +101,7 @@ std::string describe_event(schema::Event::Reader ev) {
     }
     case schema::Event::RANDOM_INSNS: return "rdrand/rdseed sites";
     case schema::Event::SITE_PATCH: return "patch of the syscall site 0x" + fmt_hex(ev.getSitePatch().getSite());
+    case schema::Event::CPUID_PATCHES: return "the cpuid table and cpuid site patches";
     case schema::Event::TRACER_STOP: {
       auto s = ev.getTracerStop();
       switch (s.getKind()) {
@@ -965,6 +966,13 @@ std::optional<ReplaySession::Stop> ReplaySession::advance(bool step, int step_ti
       if (t.running || t.pending) diverge(describe_event(ev), "thread " + std::to_string(t.tid) + " running");
       current_tid_ = t.tid;
       apply_site_patch(t, ev.getSitePatch());
+      consume();
+      return std::nullopt;
+    case schema::Event::CPUID_PATCHES:
+      // At an exec's exit stop, or right after the thread's cpuid event.
+      if (t.running || t.pending) diverge(describe_event(ev), "thread " + std::to_string(t.tid) + " running");
+      current_tid_ = t.tid;
+      apply_cpuid_patches(t, ev.getCpuidPatches());
       consume();
       return std::nullopt;
     case schema::Event::TRACER_STOP:
@@ -1984,8 +1992,14 @@ uint64_t ReplaySession::patch_moves_to(int tid) {
   const trace::EventRecord* rec = event_ahead(0);
   if (rec == nullptr) return 0;
   auto ev = rec->get();
-  if (ev.which() != schema::Event::SITE_PATCH || ev.getTid() != tid) return 0;
-  return ev.getSitePatch().getNewIp();
+  if (ev.getTid() != tid) return 0;
+  if (ev.which() == schema::Event::SITE_PATCH) return ev.getSitePatch().getNewIp();
+  if (ev.which() == schema::Event::CPUID_PATCHES) {  // a cpuid site patched after its trap (cpuid_sites_replay.cpp)
+    for (auto p : ev.getCpuidPatches().getPatches()) {
+      if (p.getNewIp() != 0) return p.getNewIp();
+    }
+  }
+  return 0;
 }
 
 bool ReplaySession::in_syscall(int tid) const {

@@ -162,6 +162,10 @@ class ReplaySession {
   // after an exec (`exec` true: a new address space, and the kernel has
   // cleared the task's debug registers). Before the task runs on.
   std::function<void(int tid, bool exec)> address_space_hook;
+  // Puts back, in bytes [addr, addr+len) read from process recorded_pid,
+  // what the debugger's breakpoints replaced (a site patch keeps the
+  // program's bytes it overwrites, not a breakpoint's int3).
+  std::function<void(int recorded_pid, uint64_t addr, void* buf, size_t len)> hide_debugger_bytes;
   // Called with each frozen copy a checkpoint makes, to take out of its
   // memory what the debugger put there (breakpoint bytes).
   std::function<void(int recorded_pid, Task& frozen)> checkpoint_fixup;
@@ -223,6 +227,10 @@ class ReplaySession {
   void hide_patches(int pid, uint64_t addr, void* buf, size_t len) const;
   // Whether addr is in the stub of a site patch in effect in process pid.
   bool in_patch_stub(int pid, uint64_t addr) const;
+  // In the stub of a patched cpuid site of process pid (cpuid_sites_replay.cpp):
+  // the program's pc where `addr` is the start of the stub's lookup (the
+  // cpuid, not run yet) or its end (the cpuid done); nullopt elsewhere.
+  std::optional<uint64_t> cpuid_site_pc(int pid, uint64_t addr) const;
 
   int recorded_pid() const { return first_pid_; }  // the first process
   int recorded_tid() const { return current_tid_; }
@@ -421,6 +429,9 @@ class ReplaySession {
   // A site patch of the fast path (site_patch_replay.cpp): the same arena,
   // bytes and ip as recorded, applied to the stopped task.
   void apply_site_patch(RTask& t, schema::SitePatch::Reader patch);
+  // The cpuid table and cpuid site patches (cpuid_sites_replay.cpp): the
+  // same mapping, table and patches as recorded, applied to the stopped task.
+  void apply_cpuid_patches(RTask& t, schema::CpuidPatches::Reader patches);
   // The jumps site patches wrote, by process: [from, to) written at event
   // `event`. In effect while the replay is past that event (after a restore
   // to a checkpoint before it, not yet) and in the image it was written in.
@@ -428,6 +439,7 @@ class ReplaySession {
     uint64_t from = 0, to = 0, event = 0;
     std::vector<uint8_t> original;   // the bytes [from, to) held before
     uint64_t stub = 0, stub_end = 0;  // the stub written for it
+    uint64_t cpuid_site = 0, lookup = 0;  // a cpuid site: the cpuid, and its lookup in the stub
   };
   // The patches of process pid in effect now, as inside_patched_jump() says.
   template <typename F>

@@ -74,6 +74,7 @@ void ReplayTarget::start_session() {
   };
   session_->new_task_hook = [this](int tid) { bps_->on_new_task(tid); };
   session_->address_space_hook = [this](int tid, bool exec) { bps_->on_address_space_change(tid, exec); };
+  session_->hide_debugger_bytes = [this](int pid, uint64_t addr, void* buf, size_t len) { bps_->hide_in(pid, addr, buf, len); };
   session_->checkpoint_fixup = [this](int pid, Task& frozen) { bps_->hide_in_copy(pid, frozen); };
   session_->syscall_hook = [this](int tid, int64_t nr, bool entry) { return bps_->catches_syscall(tid, nr, entry); };
   session_->stop_free_hook = [this](int tid) { return bps_->allows_stop_free(tid); };
@@ -252,11 +253,15 @@ std::string ReplayTarget::thread_name(int tid) {
 bool ReplayTarget::read_registers(int tid, gdb::ThreadRegisters& out) {
   if (exited_ || !session_->alive()) return false;
   if (!session_->has_task(tid > 0 ? tid : focus_tid())) return false;
-  Task& t = tid > 0 && session_->has_task(tid) ? session_->task(tid) : session_->task(focus_tid());
+  const int rtid = tid > 0 && session_->has_task(tid) ? tid : focus_tid();
+  Task& t = session_->task(rtid);
   out.gpr = t.regs();
   // Inside the fast path's code for a call of a patched site: the program's
   // registers at that site's syscall instruction (replay/site_view.h).
   if (auto site = site_registers(t, out.gpr)) out.gpr = *site;
+  // In a patched cpuid site's stub, at its lookup's start or end: the
+  // program's pc at the cpuid or after it.
+  if (auto pc = session_->cpuid_site_pc(session_->pid_of(rtid), out.gpr.rip)) out.gpr.rip = *pc;
   out.fpr = t.fpregs();
   out.has_avx = t.ymm_high(out.ymmh);
   return true;
@@ -496,6 +501,7 @@ gdb::StopReason ReplayTarget::resume(gdb::ResumeKind kind, int tid, bool others_
 
 bool ReplayTarget::in_stub_code(const Mark& at) {
   if (!session_->has_task(at.tid) || !session_->in_patch_stub(session_->pid_of(at.tid), at.regs.rip)) return false;
+  if (session_->cpuid_site_pc(session_->pid_of(at.tid), at.regs.rip)) return false;
   return inside_site_call(session_->task(at.tid), at.regs, true);
 }
 
@@ -506,10 +512,13 @@ bool ReplayTarget::in_stub_code(const Mark& at) {
 // or at any other stop on the way.
 ReplaySession::Stop ReplayTarget::step_program_insn(int tid) {
   if (!session_->has_task(tid)) return session_->step(tid);
+  const int pid = session_->pid_of(tid);
   auto inside = [&](Task& t, const user_regs_struct& r) {
-    return inside_site_call(t, r, session_->in_patch_stub(session_->pid_of(tid), r.rip));
+    if (session_->cpuid_site_pc(pid, r.rip)) return false;
+    return inside_site_call(t, r, session_->in_patch_stub(pid, r.rip));
   };
-  auto view_pc = [](Task& t, const user_regs_struct& r) {
+  auto view_pc = [&](Task& t, const user_regs_struct& r) -> uint64_t {
+    if (auto pc = session_->cpuid_site_pc(pid, r.rip)) return *pc;
     auto site = site_registers(t, r);
     return site ? site->rip : r.rip;
   };
@@ -527,7 +536,9 @@ ReplaySession::Stop ReplayTarget::step_program_insn(int tid) {
     // At the site's syscall instruction again (the rrx page's, reached through
     // the stub from the site's jump): not done until the syscall is.
     const bool same_syscall = site_syscall_insn(r.rip) && view_pc(t, r) == from;
-    if (!same_syscall && !inside(t, r)) break;
+    // A patched cpuid's jump lands at its stub's lookup: still at the cpuid.
+    const bool same_cpuid = session_->cpuid_site_pc(pid, r.rip) == from;
+    if (!same_syscall && !same_cpuid && !inside(t, r)) break;
     stop = session_->step(tid);
   }
   return stop;
@@ -565,7 +576,7 @@ gdb::StopReason ReplayTarget::reverse(gdb::ResumeKind kind, int tid, bool others
       r = timeline_->reverse_step(from, history_start(), others_held);
       // A patched site's stub runs the instructions it displaced after the
       // program's syscall: back over them to the syscall (site_view.h).
-      for (int n = 0; n < 64 && r.moved && !r.at_begin && !r.interrupted && !r.hit.user() && in_stub_code(r.at);
+      for (int n = 0; n < kMaxStepsBackInsideStub && r.moved && !r.at_begin && !r.interrupted && !r.hit.user() && in_stub_code(r.at);
            ++n) {
         r = timeline_->reverse_step(r.at, history_start(), others_held);
       }

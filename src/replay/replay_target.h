@@ -93,6 +93,8 @@ class ReplayTarget : public gdb::Target {
   ReplaySession::Stop step_program_insn(int tid);
   bool in_stub_code(const Mark& at);
   static constexpr int kMaxStepsInsideSiteCall = 1 << 20;
+  // Back over a stub's instructions (displaced ones, a cpuid lookup's loop).
+  static constexpr int kMaxStepsBackInsideStub = 4096;
   gdb::StopReason stop_at(const Mark& at, gdb::StopReason::Kind kind);
   std::string moved_to(const Mark& at);
   void replay_to_focus();

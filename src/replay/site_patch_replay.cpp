@@ -6,6 +6,7 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 
+#include "core/cpuid_table.h"
 #include "core/remote_syscall.h"
 #include "replay/event_text.h"
 #include "replay/replay_session.h"
@@ -31,6 +32,7 @@ void ReplaySession::apply_site_patch(RTask& t, schema::SitePatch::Reader patch) 
     auto jump = patch.getWrites()[patch.getWrites().size() - 1];
     original.resize(jump.getData().size());
     original.resize(task.read_mem(jump.getAddr(), original.data(), original.size()));
+    if (hide_debugger_bytes) hide_debugger_bytes(t.pid, jump.getAddr(), original.data(), original.size());
   }
   for (auto w : patch.getWrites()) {
     auto d = w.getData();
@@ -96,6 +98,16 @@ bool ReplaySession::in_patch_stub(int pid, uint64_t addr) const {
   bool in = false;
   for_each_patch_in_effect(pid, [&](const PatchedJump& j) { in = in || (addr >= j.stub && addr < j.stub_end); });
   return in;
+}
+
+std::optional<uint64_t> ReplaySession::cpuid_site_pc(int pid, uint64_t addr) const {
+  std::optional<uint64_t> pc;
+  for_each_patch_in_effect(pid, [&](const PatchedJump& j) {
+    if (j.lookup == 0) return;
+    if (addr == j.lookup) pc = j.cpuid_site;
+    if (addr == j.lookup + kCpuidLookupBytes) pc = j.cpuid_site + 2;
+  });
+  return pc;
 }
 
 void ReplaySession::copy_patched_jumps(int parent_pid, int child_pid) {

@@ -304,6 +304,20 @@ struct SitePatch {
   newIp @4 :UInt64;          # the thread goes on here (its place in the stub); 0: where it is
 }
 
+# The cpuid sites rrx patched so that they answer in the process, without a
+# trap (record/cpuid_sites.h): at an exec's exit stop, the table of rrx's
+# answers and the patches of the cpuid instructions of the interpreter and
+# the program; after a trapped cpuid, that one site. Replay applies exactly
+# the same at the same point: maps, writes the table, applies each patch as
+# a SitePatch (site = the cpuid instruction).
+struct CpuidPatches {
+  mapAddr @0 :UInt64;        # a mapping made now (r-x, private, anonymous) for the table and stubs; 0: none
+  mapLen @1 :UInt64;
+  tableAddr @2 :UInt64;      # where `table` is written (core/cpuid_table.h has its layout)
+  table @3 :Data;
+  patches @4 :List(SitePatch);
+}
+
 # Emulated ptrace (record/ptrace_emulation.h): a tracee stopped for its
 # tracer inside the recorded tree at a point the replay cannot tell from the
 # tracee's own events: the entry of its next syscall (before rrx handled it),
@@ -360,6 +374,7 @@ struct Event {
     sitePatch @16 :SitePatch;            # the fast path patched a syscall site (record/site_patch.h)
     tracerStop @17 :TracerStop;          # a tracee stopped for its emulated tracer (record/ptrace_emulation.h)
     tracerResume @18 :TracerResume;      # ... and what its tracer changed before letting it go
+    cpuidPatches @19 :CpuidPatches;      # cpuid sites answered in the process (record/cpuid_sites.h)
   }
 }
 

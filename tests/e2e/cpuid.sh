@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # cpuid, rdrand and rdseed. With CPUID faulting (the default where the
 # machine has it) every cpuid is trapped, answered with rdrand/rdseed/rtm/hle
-# hidden and recorded, so programs fall back to recorded sources of
-# randomness and replay identically, also after further execs and in other
-# threads. Without it (forced here with --no-cpuid-faulting or
+# hidden and recorded (here with --no-cpuid-patching, so that every cpuid
+# traps; cpuid_sites.sh tests the patched sites that answer in the process),
+# so programs fall back to recorded sources of randomness and replay
+# identically, also after further execs and in other threads. Without it (forced here with --no-cpuid-faulting or
 # RRX_NO_CPUID_FAULTING=1) rrx record names the program's rdrand site, rrx
 # info lists the sites, and a replay that diverges names them as a cause. A
 # replay that cannot trap cpuid warns and runs it natively.
@@ -18,11 +19,12 @@ cpu_has() { grep -qw "$1" /proc/cpuinfo; }
 if cpu_has cpuid_fault; then
   rr_check random_device -- "$RD"
   rr_check rdrand_guarded --stdout-has "main: getrandom (cpuid says no rdrand)" -- "$RG"
+  rr_check rdrand_trapped --record-arg --no-cpuid-patching --stdout-has "main: getrandom (cpuid says no rdrand)" -- "$RG"
   # The flag does not survive exec: each program of the chain gets it again.
   rr_check exec_chain --stdout-has "thread: getrandom (cpuid says no rdrand)" -- \
     /bin/sh -c "$RG; $RD; exec $RG"
 
-  T=$(rr_trace rdrand_guarded)
+  T=$(rr_trace rdrand_trapped)
   CHECKS=$((CHECKS + 1))
   rrx_run "$WORK/dump" dump "$T"
   n=$(grep -c ' cpuid leaf ' "$WORK/dump.out" || true)
@@ -73,6 +75,16 @@ print(bad)' "$WORK/dumpj.out")
       fail "a replay without cpuid trapping: no warning, or not the recorded run"
       show_file "replay stderr" "$WORK/untrapped.rep.rawerr"
     fi
+  fi
+  # With the sites patched, the program's own cpuid looks the recorded
+  # answers up in the process: that replay goes as recorded.
+  CHECKS=$((CHECKS + 1))
+  run_capture "$WORK/untrapped3" -- env RRX_NO_CPUID_FAULTING=1 "$RRX" replay --autopilot "$(rr_trace rdrand_guarded)"
+  if ((RUN_RC == 0)) && _rr_compare rdrand_guarded "replay without cpuid trapping" "$WORK/rdrand_guarded.rec" "$WORK/untrapped3"; then
+    pass "rdrand_guarded (cpuid sites patched) replays as recorded without cpuid trapping"
+  else
+    fail "rdrand_guarded (cpuid sites patched) replayed without cpuid trapping: exit $RUN_RC or not the recorded run"
+    show_file "replay stderr" "$WORK/untrapped3.rawerr"
   fi
   if cpu_has rdrand; then
     CHECKS=$((CHECKS + 1))

@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # gdb on a replay recorded with CPUID faulting: stepi over a cpuid
 # instruction gives the recorded answer and lands after it; reverse-stepi
-# goes back before it, and stepping it again gives the same answer.
+# goes back before it, and stepping it again gives the same answer. The
+# program's cpuid is a patched site (record/cpuid_sites.h): gdb sees its
+# bytes, breaks at it and steps over it as over the instruction itself
+# (the stub's lookup, and the breakpoint set before the patch was applied,
+# do not show).
 source "$(dirname "$0")/lib/gdb_common.sh"
 
 if ! grep -qw cpuid_fault /proc/cpuinfo; then

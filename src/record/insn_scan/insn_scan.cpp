@@ -135,4 +135,22 @@ std::vector<Site> scan_file(const std::string& path) {
   return sites;
 }
 
+std::vector<uint64_t> cpuid_candidates(const std::string& path) {
+  File f(path);
+  std::vector<uint64_t> out;
+  std::vector<uint8_t> buf;
+  for (const CodeRange& r : code_ranges_of(f)) {
+    if (r.file_offset > f.size() || r.size > f.size() - r.file_offset) continue;  // a damaged header
+    buf.resize(r.size);
+    if (!f.read(r.file_offset, buf.data(), buf.size())) continue;
+    for (size_t p = 0; p + 2 <= buf.size(); ++p) {
+      const void* hit = std::memchr(buf.data() + p, 0x0f, buf.size() - p - 1);
+      if (!hit) break;
+      p = static_cast<size_t>(static_cast<const uint8_t*>(hit) - buf.data());
+      if (buf[p + 1] == 0xa2) out.push_back(r.file_offset + p);
+    }
+  }
+  return out;
+}
+
 }  // namespace rrx::insn_scan

@@ -39,4 +39,10 @@ struct Site {
 // Every rdrand and rdseed in the file's code, by file offset.
 std::vector<Site> scan_file(const std::string& path);
 
+// The file offsets of every `0f a2` (cpuid) byte pair in the file's code:
+// candidates only, since the pair may lie inside another instruction; the
+// cpuid patcher (record/cpuid_sites.h) keeps those a decoding of their
+// function confirms. Throws rrx::Error when the file cannot be read.
+std::vector<uint64_t> cpuid_candidates(const std::string& path);
+
 }  // namespace rrx::insn_scan
