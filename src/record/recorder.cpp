@@ -90,10 +90,20 @@ int64_t now_unix_ns() {
   return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
 }
 
+// The target of symbolic link `path` ("" when it is none): one readlink,
+// no lstat first (std::filesystem::read_symlink's), called at every mmap of
+// a file.
 std::string read_link(const std::string& path) {
-  std::error_code ec;
-  fs::path p = fs::read_symlink(path, ec);
-  return ec ? std::string() : p.string();
+  std::string out(256, '\0');
+  for (;;) {
+    ssize_t n = ::readlink(path.c_str(), out.data(), out.size());
+    if (n < 0) return std::string();
+    if (static_cast<size_t>(n) < out.size()) {
+      out.resize(static_cast<size_t>(n));
+      return out;
+    }
+    out.resize(out.size() * 2);
+  }
 }
 
 kj::ArrayPtr<const kj::byte> bytes(const void* data, size_t size) {
@@ -1990,7 +2000,7 @@ int Recorder::output_of(TaskState& ts, int64_t fd) {
 void Recorder::on_syscall_exit(TaskState& ts, KernelSyscallInfo info) {
   PendingSyscall& p = ts.pending;
   if (stats_) stats_->name_stop(call_name(p) + " exit");
-  if (!p.desc || p.desc->replay_policy(p.args) != sys::Replay::Emulate) site_patches_.maps_changed();
+  if (SitePatches::may_change_mappings(p.desc, p.args)) site_patches_.maps_changed();
   const bool kicked = ts.wait_kicked;
   ts.in_real_wait = ts.wait_kicked = false;
   move_out_of_patch(ts, info);
@@ -2184,7 +2194,7 @@ void Recorder::note_mapping(TaskState& ts, const PendingSyscall& p, int64_t ret,
   struct stat st {};
   bool file = !(p.args[3] & MAP_ANONYMOUS) && fd >= 0 && ::stat(fd_path.c_str(), &st) == 0;
   if (file && S_ISREG(st.st_mode)) {
-    if (auto m = shared_->on_file_map(ts.task->tid(), fd, shared, recorded_pids())) {
+    if (auto m = shared_->on_file_map(ts.task->tid(), fd, st, shared, recorded_pids())) {
       maps.mapped = m->content;
       maps.name = m->name;
       maps.offset = p.args[5];
@@ -2197,9 +2207,11 @@ void Recorder::note_mapping(TaskState& ts, const PendingSyscall& p, int64_t ret,
       }
       return;
     }
-    // A private map: its contents as they are now.
+    // A private map: its contents as they are now (a file stored already,
+    // by the stat just taken, is not opened again).
     maps.name = read_link(fd_path);
-    maps.mapped = files_->store_mapped(fd_path, maps.name, p.args[5], p.args[1]);
+    maps.mapped = files_->stored_whole(st);
+    if (!maps.mapped) maps.mapped = files_->store_mapped(fd_path, maps.name, p.args[5], p.args[1]);
     maps.offset = p.args[5];
     return;
   }

@@ -93,12 +93,9 @@ std::optional<AppliedPatch> SitePatches::patch(Task& task, pid_t tgid, uint64_t 
     if (debug) fmt::print(stderr, "rrx: syscall site {:#x} ({}) of process {} not patched: {}\n", site, m ? m->path : "?", tgid, why);
     return std::nullopt;
   };
-  // The process's mappings: the site's, and the free ranges for an arena.
-  if (!proc.maps) proc.maps = read_proc_maps(task.tid());
-  const std::vector<ProcMapping>& maps = *proc.maps;
-  for (const ProcMapping& pm : maps) {
-    if (pm.contains(site)) m = pm;
-  }
+  // The site's mapping (asked for alone: the whole maps are read only to
+  // place an arena, below).
+  m = query_proc_mapping(task.tid(), site);
   if (!m || !m->executable() || m->path.empty() || m->path[0] != '/') return refuse("not in a file's code");
   if (in_preload_code(site, &*m)) return refuse("rrx's own code");
   const Image& img = image(m->path);
@@ -131,7 +128,11 @@ std::optional<AppliedPatch> SitePatches::patch(Task& task, pid_t tgid, uint64_t 
   }
   Arena fresh{};
   if (!arena) {
-    auto at = free_range_near(maps, site, kArenaBytes);
+    if (!proc.maps || proc.maps_generation != maps_generation_) {
+      proc.maps = read_proc_maps(task.tid());
+      proc.maps_generation = maps_generation_;
+    }
+    auto at = free_range_near(*proc.maps, site, kArenaBytes);
     if (!at) return refuse("no free range within reach for a stub arena");
     fresh = {*at, kArenaBytes, 0};
   }
@@ -160,7 +161,7 @@ std::optional<AppliedPatch> SitePatches::patch(Task& task, pid_t tgid, uint64_t 
       return refuse("the stub arena's mmap failed");
     }
     proc.arenas.push_back(fresh);
-    proc.maps.reset();  // (`maps` is not used past here)
+    proc.maps.reset();
     arena = &proc.arenas.back();
     out.arena_addr = fresh.addr;
     out.arena_len = fresh.len;
@@ -195,8 +196,12 @@ uint64_t SitePatches::resume_ip(pid_t tgid, uint64_t ip) const {
 
 void SitePatches::forget(pid_t tgid) { procs_.erase(tgid); }
 
-void SitePatches::maps_changed() {
-  for (auto& [tgid, proc] : procs_) proc.maps.reset();
+void SitePatches::maps_changed() { ++maps_generation_; }
+
+bool SitePatches::may_change_mappings(const sys::SyscallDesc* desc, const uint64_t args[6]) {
+  if (!desc || (desc->flags & sys::kMapsMemory)) return true;
+  if (desc->replay_policy(args) == sys::Replay::Emulate) return false;
+  return !(desc->flags & (sys::kSetsSigaction | sys::kSetsSigmask));
 }
 
 void SitePatches::copy(pid_t parent, pid_t child) {

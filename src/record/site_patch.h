@@ -20,6 +20,7 @@
 #include "core/elf_file.h"
 #include "core/proc_maps.h"
 #include "core/ptrace_task.h"
+#include "core/syscall_table.h"
 #include "trace_format/trace.capnp.h"
 
 namespace rrx::record {
@@ -62,6 +63,12 @@ class SitePatches {
   // processes can share memory): the mappings read at the last patch are
   // read again at the next one.
   void maps_changed();
+  // Whether a call (its row, null for one rrx has none for, and arguments)
+  // that returned may have changed some process's mappings: a kMapsMemory
+  // row, or one run for real on replay other than those that only change
+  // signal state (rt_sigaction, rt_sigprocmask, rt_sigreturn: bash's dozens
+  // per exec). Emulated calls cannot: replay does not run them.
+  static bool may_change_mappings(const sys::SyscallDesc* desc, const uint64_t args[6]);
   // A fork copied the parent's memory: the same arenas, sites and refusals.
   void copy(pid_t parent, pid_t child);
 
@@ -76,10 +83,10 @@ class SitePatches {
     std::vector<Arena> arenas;
     std::set<uint64_t> done;  // patched or refused for good
     std::map<uint64_t, uint64_t> resume;  // patched site + 2 -> its place in the stub (resume_ip)
-    // Its /proc/PID/maps as read at a patch, until maps_changed(): a process
-    // patches its sites one after the other at start-up with no mapping
-    // made in between, and reading maps cost more than the rest of a patch.
+    // Its /proc/PID/maps as read to place an arena, until maps_changed()
+    // (each site's own mapping is asked for alone: query_proc_mapping).
     std::optional<std::vector<ProcMapping>> maps;
+    uint64_t maps_generation = 0;  // maps_generation_ when `maps` was read
   };
   struct Image {
     std::vector<ElfFunction> functions;
@@ -88,6 +95,9 @@ class SitePatches {
   const Image& image(const std::string& path);
 
   std::map<pid_t, Process> procs_;
+  // Raised by maps_changed() (after every call that can change mappings):
+  // a process's `maps` read at an older one are read again.
+  uint64_t maps_generation_ = 0;
   std::map<std::string, Image> images_;
 };
 
