@@ -137,9 +137,9 @@ std::optional<AppliedPatch> SitePatches::patch(Task& task, pid_t tgid, uint64_t 
     fresh = {*at, kArenaBytes, 0};
   }
   const uint64_t stub_addr = arena ? arena->addr + arena->used : fresh.addr;
-  auto plan = patcher::plan_site(w, site, stub_addr, [site](uint64_t at) { return hook_sequence(at, site); });
-  if (const auto* no = std::get_if<patcher::Refusal>(&plan)) return refuse(no->reason);
-  const patcher::SitePatch& p = std::get<patcher::SitePatch>(plan);
+  const auto& planned = plan({site, stub_addr, w.addr, w.from_symbol, std::move(w.entries), std::move(w.bytes)});
+  if (const auto* no = std::get_if<patcher::Refusal>(&planned)) return refuse(no->reason);
+  const patcher::SitePatch& p = std::get<patcher::SitePatch>(planned);
   for (uint64_t ip : busy_ips) {
     if (ip > p.displaced_lo && ip < p.displaced_hi) return std::nullopt;  // later, when it has left
   }
@@ -192,6 +192,20 @@ uint64_t SitePatches::resume_ip(pid_t tgid, uint64_t ip) const {
   if (it == procs_.end()) return 0;
   auto r = it->second.resume.find(ip);
   return r == it->second.resume.end() ? 0 : r->second;
+}
+
+const std::variant<patcher::SitePatch, patcher::Refusal>& SitePatches::plan(PlanInput in) {
+  if (auto it = plans_.find(in); it != plans_.end()) return it->second;
+  // (Bounded: each plan keeps its window's bytes.)
+  if (plans_.size() >= kMaxPlans) plans_.clear();
+  patcher::CodeWindow w;
+  w.addr = in.window;
+  w.from_symbol = in.from_symbol;
+  w.entries = in.entries;
+  w.bytes = in.bytes;
+  const uint64_t site = in.site;
+  auto planned = patcher::plan_site(w, site, in.stub_addr, [site](uint64_t at) { return hook_sequence(at, site); });
+  return plans_.emplace(std::move(in), std::move(planned)).first->second;
 }
 
 void SitePatches::forget(pid_t tgid) { procs_.erase(tgid); }

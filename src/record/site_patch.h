@@ -13,6 +13,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include <signal.h>
@@ -21,6 +22,7 @@
 #include "core/proc_maps.h"
 #include "core/ptrace_task.h"
 #include "core/syscall_table.h"
+#include "patcher/patcher.h"
 #include "trace_format/trace.capnp.h"
 
 namespace rrx::record {
@@ -74,6 +76,7 @@ class SitePatches {
 
   // Arena size and the reach every stub keeps from its site.
   static constexpr uint64_t kArenaBytes = 64 * 1024;
+  static constexpr size_t kMaxPlans = 4096;
 
  private:
   struct Arena {
@@ -93,6 +96,19 @@ class SitePatches {
       std::vector<std::pair<uint64_t, uint64_t>> loads;  // (p_offset, p_vaddr) of each PT_LOAD
   };
   const Image& image(const std::string& path);
+
+  // Plans made, by all that patcher::plan_site reads (it is a function of
+  // them): the processes of one program patch the same sites, at the same
+  // addresses, into the same arena offsets, in the same order.
+  struct PlanInput {
+    uint64_t site = 0, stub_addr = 0, window = 0;
+    bool from_symbol = false;
+    std::vector<uint64_t> entries;
+    std::vector<uint8_t> bytes;
+    auto operator<=>(const PlanInput&) const = default;
+  };
+  const std::variant<patcher::SitePatch, patcher::Refusal>& plan(PlanInput in);
+  std::map<PlanInput, std::variant<patcher::SitePatch, patcher::Refusal>> plans_;
 
   std::map<pid_t, Process> procs_;
   // Raised by maps_changed() (after every call that can change mappings):
