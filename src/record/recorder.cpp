@@ -1547,7 +1547,10 @@ void Recorder::raise_fd_epochs(TaskState& ts, bool all_processes, std::vector<sy
     for (auto r : {raise_fd_epoch(*other.task),
                    all_processes ? publish_file_facts(*other.task, file_facts()) : std::nullopt}) {
       if (!r) continue;
-      if (other.tgid != ts.tgid) r->pid = other.tgid;
+      if (other.tgid != ts.tgid) {
+        r->pid = other.tgid;
+        r->recorder_pid = true;
+      }
       outputs.push_back(*r);
     }
   }
@@ -1569,7 +1572,10 @@ void Recorder::sync_trace_all(TaskState& ts, std::vector<sys::Range>& outputs) {
   for (auto& [cursor, w] : want) {
     if (cursor->trace_all == w.second) continue;
     if (auto r = set_trace_all(*w.first->task, *cursor, w.second)) {
-      if (w.first->tgid != ts.tgid) r->pid = w.first->tgid;
+      if (w.first->tgid != ts.tgid) {
+        r->pid = w.first->tgid;
+        r->recorder_pid = true;
+      }
       outputs.push_back(*r);
     }
   }
@@ -1935,7 +1941,9 @@ void Recorder::append_syscall_event(TaskState& ts, int64_t ret, bool is_error, u
     // threads. A process outside the recorded tree is not replayed: skipped.
     std::vector<std::pair<const sys::Range*, TaskState*>> in;
     for (const sys::Range& r : outputs) {
-      TaskState* owner = r.pid == 0 ? &ts : task_of_process(task_seen_by(ts.task->tid(), r.pid, recorded_tids()));
+      TaskState* owner = r.pid == 0       ? &ts
+                         : r.recorder_pid ? task_of_process(r.pid)
+                                          : task_of_process(task_seen_by(ts.task->tid(), r.pid, recorded_tids()));
       if (owner && owner->tgid == ts.tgid) owner = &ts;
       if (owner) in.emplace_back(&r, owner);
     }
