@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/unique_fd.h"
 
 namespace rrx {
 
@@ -125,43 +126,46 @@ std::string find_program(const std::string& prog) {
 
 namespace {
 
-// Bounds-checked reading of a whole file image.
+// Bounds-checked reading of the bytes [base, base + size) of a file, at the
+// file's offsets: function_ranges reads only the sections it parses (a
+// libc's symbols and unwind tables are a tenth of it, cc1's a smaller part).
 class Image {
  public:
-  explicit Image(std::vector<uint8_t> bytes) : b_(std::move(bytes)) {}
-  size_t size() const { return b_.size(); }
-  bool has(uint64_t off, uint64_t len) const { return off <= b_.size() && len <= b_.size() - off; }
+  Image() = default;
+  // The file's bytes [off, off + len), or none when the file does not hold them all.
+  Image(int fd, uint64_t file_size, uint64_t off, uint64_t len) {
+    if (off > file_size || len > file_size - off || len > (uint64_t{1} << 32)) return;
+    b_.resize(len);
+    size_t done = 0;
+    while (done < b_.size()) {
+      ssize_t n = ::pread(fd, b_.data() + done, b_.size() - done, static_cast<off_t>(off + done));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      done += static_cast<size_t>(n);
+    }
+    b_.resize(done);
+    base_ = off;
+  }
+  bool has(uint64_t off, uint64_t len) const {
+    return off >= base_ && off - base_ <= b_.size() && len <= b_.size() - (off - base_);
+  }
   template <typename T>
   bool get(uint64_t off, T* out) const {
     if (!has(off, sizeof(T))) return false;
-    std::memcpy(out, b_.data() + off, sizeof(T));
+    std::memcpy(out, b_.data() + (off - base_), sizeof(T));
     return true;
+  }
+  // The NUL-terminated string at `off`, cut at the end of the bytes read.
+  std::string cstring(uint64_t off) const {
+    if (b_.empty() || !has(off, 0)) return {};
+    const char* p = reinterpret_cast<const char*>(b_.data()) + (off - base_);
+    return std::string(p, strnlen(p, b_.size() - (off - base_)));
   }
 
  private:
+  uint64_t base_ = 0;
   std::vector<uint8_t> b_;
 };
-
-std::vector<uint8_t> read_whole(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw_errno(path);
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) {
-    ::close(fd);
-    throw_errno(path);
-  }
-  std::vector<uint8_t> b(static_cast<size_t>(st.st_size));
-  size_t done = 0;
-  while (done < b.size()) {
-    ssize_t n = ::pread(fd, b.data() + done, b.size() - done, static_cast<off_t>(done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    done += static_cast<size_t>(n);
-  }
-  ::close(fd);
-  b.resize(done);
-  return b;
-}
 
 // A cursor over .eh_frame with the DWARF pointer encodings (DW_EH_PE_*)
 // that FDEs use; `vaddr` is the ELF address of the section's first byte.
@@ -298,35 +302,37 @@ void eh_frame_functions(const Image& img, uint64_t sec_off, uint64_t sec_size, u
 }  // namespace
 
 std::vector<ElfFunction> function_ranges(const std::string& path) {
-  Image img(read_whole(path));
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) throw_errno(path);
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) throw_errno(path);
+  const uint64_t file_size = static_cast<uint64_t>(st.st_size);
   std::vector<ElfFunction> fns;
   Elf64_Ehdr eh{};
-  if (!img.get(0, &eh) || std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
-      eh.e_shentsize != sizeof(Elf64_Shdr)) {
+  if (!Image(fd.get(), file_size, 0, sizeof eh).get(0, &eh) || std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
+      eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_shentsize != sizeof(Elf64_Shdr)) {
     return fns;
   }
   std::vector<Elf64_Shdr> sh(eh.e_shnum);
+  const Image headers(fd.get(), file_size, eh.e_shoff, uint64_t{eh.e_shnum} * sizeof(Elf64_Shdr));
   for (unsigned i = 0; i < eh.e_shnum; ++i) {
-    if (!img.get(eh.e_shoff + uint64_t{i} * sizeof(Elf64_Shdr), &sh[i])) return fns;
+    if (!headers.get(eh.e_shoff + uint64_t{i} * sizeof(Elf64_Shdr), &sh[i])) return fns;
   }
-  std::string shstr_name;
+  auto section = [&](const Elf64_Shdr& s) { return Image(fd.get(), file_size, s.sh_offset, s.sh_size); };
+  const Image section_names = eh.e_shstrndx < sh.size() ? section(sh[eh.e_shstrndx]) : Image();
   for (unsigned i = 0; i < sh.size(); ++i) {
     const Elf64_Shdr& s = sh[i];
-    if ((s.sh_type == SHT_SYMTAB || s.sh_type == SHT_DYNSYM) && s.sh_entsize == sizeof(Elf64_Sym) &&
-        img.has(s.sh_offset, s.sh_size)) {
+    if ((s.sh_type == SHT_SYMTAB || s.sh_type == SHT_DYNSYM) && s.sh_entsize == sizeof(Elf64_Sym)) {
+      const Image syms = section(s);
+      if (!syms.has(s.sh_offset, s.sh_size)) continue;
+      const Elf64_Shdr* strtab = s.sh_link < sh.size() ? &sh[s.sh_link] : nullptr;
+      const Image strings = strtab ? section(*strtab) : Image();
       for (uint64_t o = 0; o + sizeof(Elf64_Sym) <= s.sh_size; o += sizeof(Elf64_Sym)) {
         Elf64_Sym sym{};
-        img.get(s.sh_offset + o, &sym);
+        syms.get(s.sh_offset + o, &sym);
         if (ELF64_ST_TYPE(sym.st_info) == STT_FUNC && sym.st_shndx != SHN_UNDEF && sym.st_size > 0) {
           std::string name;
-          const Elf64_Shdr* strtab = s.sh_link < sh.size() ? &sh[s.sh_link] : nullptr;
-          if (strtab && sym.st_name < strtab->sh_size) {
-            for (uint64_t k = strtab->sh_offset + sym.st_name; k < strtab->sh_offset + strtab->sh_size; ++k) {
-              char c = 0;
-              if (!img.get(k, &c) || c == 0) break;
-              name += c;
-            }
-          }
+          if (strtab && sym.st_name < strtab->sh_size) name = strings.cstring(strtab->sh_offset + sym.st_name);
           fns.push_back({sym.st_value, sym.st_size, std::move(name)});
         }
       }
@@ -334,23 +340,36 @@ std::vector<ElfFunction> function_ranges(const std::string& path) {
     if (s.sh_type == SHT_PROGBITS && eh.e_shstrndx < sh.size()) {
       const Elf64_Shdr& names = sh[eh.e_shstrndx];
       char name[10] = {};
-      if (s.sh_name < names.sh_size && img.has(names.sh_offset + s.sh_name, sizeof name)) {
-        for (size_t k = 0; k < sizeof name - 1; ++k) img.get(names.sh_offset + s.sh_name + k, &name[k]);
+      if (s.sh_name < names.sh_size && section_names.has(names.sh_offset + s.sh_name, sizeof name)) {
+        for (size_t k = 0; k < sizeof name - 1; ++k) section_names.get(names.sh_offset + s.sh_name + k, &name[k]);
       }
-      if (std::strcmp(name, ".eh_frame") == 0) eh_frame_functions(img, s.sh_offset, s.sh_size, s.sh_addr, &fns);
+      if (std::strcmp(name, ".eh_frame") == 0) eh_frame_functions(section(s), s.sh_offset, s.sh_size, s.sh_addr, &fns);
     }
   }
-  auto key = [](const ElfFunction& f) { return std::tie(f.addr, f.size, f.name); };
-  std::sort(fns.begin(), fns.end(), [&](const ElfFunction& a, const ElfFunction& b) { return key(a) < key(b); });
+  // In (address, size, name) order; the order of positions is sorted, not
+  // the entries themselves (moving thousands of strings was most of the cost).
+  struct Pos {
+    uint64_t addr, size;
+    uint32_t at;  // in fns
+  };
+  std::vector<Pos> order(fns.size());
+  for (uint32_t i = 0; i < order.size(); ++i) order[i] = {fns[i].addr, fns[i].size, i};
+  std::sort(order.begin(), order.end(), [&](const Pos& a, const Pos& b) {
+    if (a.addr != b.addr) return a.addr < b.addr;
+    if (a.size != b.size) return a.size < b.size;
+    return fns[a.at].name < fns[b.at].name;
+  });
   // An FDE sorts first among entries of its extent (empty name): drop it when a symbol follows.
   std::vector<ElfFunction> kept;
-  for (size_t i = 0; i < fns.size(); ++i) {
-    bool same_extent_next = i + 1 < fns.size() && fns[i + 1].addr == fns[i].addr && fns[i + 1].size == fns[i].size;
-    if (same_extent_next && (fns[i].name.empty() || fns[i].name == fns[i + 1].name)) continue;
-    kept.push_back(std::move(fns[i]));
+  kept.reserve(order.size());
+  for (size_t i = 0; i < order.size(); ++i) {
+    const ElfFunction& f = fns[order[i].at];
+    const ElfFunction* next = i + 1 < order.size() ? &fns[order[i + 1].at] : nullptr;
+    bool same_extent_next = next && next->addr == f.addr && next->size == f.size;
+    if (same_extent_next && (f.name.empty() || f.name == next->name)) continue;
+    kept.push_back(std::move(fns[order[i].at]));
   }
   return kept;
-  return fns;
 }
 
 }  // namespace rrx

@@ -15,8 +15,8 @@
 namespace rrx {
 
 uint64_t mapping_end(int pid, uint64_t addr) {
-  auto m = proc_mapping_at(pid, addr);
-  return m ? m->end : 0;
+  auto m = proc_mapping_bounds(pid, addr);
+  return m ? m->second : 0;
 }
 
 InitialStack InitialStack::read(Task& task, uint64_t sp) {

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace rrx {
@@ -40,5 +41,22 @@ std::vector<ProcMapping> read_proc_maps(pid_t pid);
 std::string read_proc_maps_text(pid_t pid);
 // The mapping holding `addr`, if any.
 std::optional<ProcMapping> proc_mapping_at(pid_t pid, uint64_t addr);
+
+// The mapping holding `addr`, as proc_mapping_at gives it, asked with the
+// PROCMAP_QUERY ioctl (Linux 6.11) where the kernel has it: one mapping, no
+// line of the others formatted (the recorder asks at every site it patches).
+// Its path is the kernel's own (the text escapes a newline in a file name as
+// \012). proc_mapping_at (the text) on older kernels.
+std::optional<ProcMapping> query_proc_mapping(pid_t pid, uint64_t addr);
+// Its bounds [start, end) alone (at every exec: the stack's, the vDSO's).
+std::optional<std::pair<uint64_t, uint64_t>> proc_mapping_bounds(pid_t pid, uint64_t addr);
+
+// Whether process `pid` maps the file (dev_major:dev_minor, inode) writable
+// and shared (VM_WRITE and VM_MAYSHARE: "rw?s" in its maps), asked with the
+// PROCMAP_QUERY ioctl (Linux 6.11) for its writable shared file mappings
+// only, so no line of its maps is formatted or parsed; false when its maps
+// cannot be opened (the process is gone, or not ours to read). nullopt where
+// the kernel has no PROCMAP_QUERY: read_proc_maps_text then.
+std::optional<bool> maps_file_writable_shared(pid_t pid, unsigned dev_major, unsigned dev_minor, uint64_t inode);
 
 }  // namespace rrx

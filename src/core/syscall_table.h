@@ -198,6 +198,10 @@ struct Range {
   // The process whose memory it is, as the caller named it (process_vm_writev's
   // pid, the P of a /proc/P/mem written to); 0: the caller's own memory.
   int32_t pid = 0;
+  // `pid` is a process as the recorder names it (a write the recorder made
+  // into another process at this call: its fd epoch, its buffer's flags),
+  // not as the caller would: no translation from the caller's pid namespace.
+  bool recorder_pid = false;
 
   bool operator==(const Range&) const = default;
 };

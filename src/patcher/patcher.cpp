@@ -303,12 +303,34 @@ std::variant<SitePatch, Refusal> build(const CodeWindow& w, const WindowView& v,
 
 WindowBounds choose_window(const std::vector<ElfFunction>& functions, uint64_t load_bias, uint64_t site,
                            uint64_t map_lo, uint64_t map_hi, uint64_t radius) {
+  // (Called at every site patched, with the thousands of extents of a libc:
+  // binary searches where the biased addresses keep the extents' order, the
+  // same answer as the linear scans below otherwise.)
+  const bool ordered = functions.empty() || (functions.front().addr + load_bias < functions.front().addr) ==
+                                                (functions.back().addr + load_bias < functions.back().addr);
+  auto biased = [&](const ElfFunction& f) { return f.addr + load_bias; };
+  auto holds_site = [&](const ElfFunction& f) {
+    uint64_t lo = biased(f);
+    return !(site - lo >= f.size || lo < map_lo || f.size > map_hi - lo);
+  };
   const ElfFunction* best = nullptr;
-  for (const ElfFunction& f : functions) {
-    uint64_t lo = f.addr + load_bias;
-    if (lo > site) break;  // sorted by address
-    if (site - lo >= f.size || lo < map_lo || f.size > map_hi - lo) continue;
-    if (!best || f.addr > best->addr || (f.addr == best->addr && f.size < best->size)) best = &f;
+  if (ordered) {
+    // The innermost: the last start at or below the site that holds it, the
+    // smallest (then first) of those sharing that start.
+    auto end = std::partition_point(functions.begin(), functions.end(),
+                                    [&](const ElfFunction& f) { return biased(f) <= site; });
+    for (auto it = end; it != functions.begin();) {
+      const ElfFunction& f = *--it;
+      if (best && f.addr != best->addr) break;
+      if (holds_site(f) && (!best || f.size <= best->size)) best = &f;
+    }
+  } else {
+    for (const ElfFunction& f : functions) {
+      uint64_t lo = biased(f);
+      if (lo > site) break;  // sorted by address
+      if (!holds_site(f)) continue;
+      if (!best || f.addr > best->addr || (f.addr == best->addr && f.size < best->size)) best = &f;
+    }
   }
   WindowBounds b{};
   if (best) {
@@ -316,8 +338,11 @@ WindowBounds choose_window(const std::vector<ElfFunction>& functions, uint64_t l
   } else {
     b = {site - map_lo > radius ? site - radius : map_lo, map_hi - site > radius ? site + radius : map_hi, false, {}};
   }
-  for (const ElfFunction& f : functions) {
-    uint64_t start = f.addr + load_bias;
+  auto first = functions.begin();
+  if (ordered) first = std::partition_point(functions.begin(), functions.end(), [&](const ElfFunction& f) { return biased(f) <= b.lo; });
+  for (auto it = first; it != functions.end(); ++it) {
+    uint64_t start = biased(*it);
+    if (ordered && start >= b.hi) break;
     if (start > b.lo && start < b.hi && (b.entries.empty() || b.entries.back() != start)) b.entries.push_back(start);
   }
   return b;

@@ -91,10 +91,20 @@ int64_t now_unix_ns() {
   return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
 }
 
+// The target of symbolic link `path` ("" when it is none): one readlink,
+// no lstat first (std::filesystem::read_symlink's), called at every mmap of
+// a file.
 std::string read_link(const std::string& path) {
-  std::error_code ec;
-  fs::path p = fs::read_symlink(path, ec);
-  return ec ? std::string() : p.string();
+  std::string out(256, '\0');
+  for (;;) {
+    ssize_t n = ::readlink(path.c_str(), out.data(), out.size());
+    if (n < 0) return std::string();
+    if (static_cast<size_t>(n) < out.size()) {
+      out.resize(static_cast<size_t>(n));
+      return out;
+    }
+    out.resize(out.size() * 2);
+  }
 }
 
 kj::ArrayPtr<const kj::byte> bytes(const void* data, size_t size) {
@@ -1548,7 +1558,10 @@ void Recorder::raise_fd_epochs(TaskState& ts, bool all_processes, std::vector<sy
     for (auto r : {raise_fd_epoch(*other.task),
                    all_processes ? publish_file_facts(*other.task, file_facts()) : std::nullopt}) {
       if (!r) continue;
-      if (other.tgid != ts.tgid) r->pid = other.tgid;
+      if (other.tgid != ts.tgid) {
+        r->pid = other.tgid;
+        r->recorder_pid = true;
+      }
       outputs.push_back(*r);
     }
   }
@@ -1570,7 +1583,10 @@ void Recorder::sync_trace_all(TaskState& ts, std::vector<sys::Range>& outputs) {
   for (auto& [cursor, w] : want) {
     if (cursor->trace_all == w.second) continue;
     if (auto r = set_trace_all(*w.first->task, *cursor, w.second)) {
-      if (w.first->tgid != ts.tgid) r->pid = w.first->tgid;
+      if (w.first->tgid != ts.tgid) {
+        r->pid = w.first->tgid;
+        r->recorder_pid = true;
+      }
       outputs.push_back(*r);
     }
   }
@@ -1973,7 +1989,9 @@ void Recorder::append_syscall_event(TaskState& ts, int64_t ret, bool is_error, u
     // threads. A process outside the recorded tree is not replayed: skipped.
     std::vector<std::pair<const sys::Range*, TaskState*>> in;
     for (const sys::Range& r : outputs) {
-      TaskState* owner = r.pid == 0 ? &ts : task_of_process(task_seen_by(ts.task->tid(), r.pid, recorded_tids()));
+      TaskState* owner = r.pid == 0       ? &ts
+                         : r.recorder_pid ? task_of_process(r.pid)
+                                          : task_of_process(task_seen_by(ts.task->tid(), r.pid, recorded_tids()));
       if (owner && owner->tgid == ts.tgid) owner = &ts;
       if (owner) in.emplace_back(&r, owner);
     }
@@ -2038,7 +2056,7 @@ int Recorder::output_of(TaskState& ts, int64_t fd) {
 void Recorder::on_syscall_exit(TaskState& ts, KernelSyscallInfo info) {
   PendingSyscall& p = ts.pending;
   if (stats_) stats_->name_stop(call_name(p) + " exit");
-  if (!p.desc || p.desc->replay_policy(p.args) != sys::Replay::Emulate) {
+  if (SitePatches::may_change_mappings(p.desc, p.args)) {
     site_patches_.maps_changed();
     cpuid_sites_.maps_changed();
   }
@@ -2236,7 +2254,7 @@ void Recorder::note_mapping(TaskState& ts, const PendingSyscall& p, int64_t ret,
   struct stat st {};
   bool file = !(p.args[3] & MAP_ANONYMOUS) && fd >= 0 && ::stat(fd_path.c_str(), &st) == 0;
   if (file && S_ISREG(st.st_mode)) {
-    if (auto m = shared_->on_file_map(ts.task->tid(), fd, shared, recorded_pids())) {
+    if (auto m = shared_->on_file_map(ts.task->tid(), fd, st, shared, recorded_pids())) {
       maps.mapped = m->content;
       maps.name = m->name;
       maps.offset = p.args[5];
@@ -2249,9 +2267,11 @@ void Recorder::note_mapping(TaskState& ts, const PendingSyscall& p, int64_t ret,
       }
       return;
     }
-    // A private map: its contents as they are now.
+    // A private map: its contents as they are now (a file stored already,
+    // by the stat just taken, is not opened again).
     maps.name = read_link(fd_path);
-    maps.mapped = files_->store_mapped(fd_path, maps.name, p.args[5], p.args[1]);
+    maps.mapped = files_->stored_whole(st);
+    if (!maps.mapped) maps.mapped = files_->store_mapped(fd_path, maps.name, p.args[5], p.args[1]);
     maps.offset = p.args[5];
     return;
   }

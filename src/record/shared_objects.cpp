@@ -81,19 +81,23 @@ std::vector<std::string> outside_mappers(dev_t dev, ino_t ino, const std::vector
     char* endp = nullptr;
     long pid = std::strtol(e->d_name, &endp, 10);
     if (*endp != '\0' || pid <= 0 || inside.count(static_cast<pid_t>(pid))) continue;
-    // (Every process of the machine: only the lines naming the inode are parsed.)
-    const std::string text = read_proc_maps_text(static_cast<pid_t>(pid));
-    bool found = false;
-    for (size_t at = text.find(inode_field); at != std::string::npos && !found; at = text.find(inode_field, at + 1)) {
-      size_t begin = text.rfind('\n', at);
-      begin = begin == std::string::npos ? 0 : begin + 1;
-      size_t end = text.find('\n', at);
-      auto m = parse_proc_maps_line(std::string_view(text).substr(begin, end == std::string::npos ? end : end - begin));
-      // Only a writable shared map can change the bytes.
-      found = m && m->writable() && m->shared() && m->inode == ino && m->dev_major == major(dev) &&
-              m->dev_minor == minor(dev);
+    // Every process of the machine: only a writable shared map can change
+    // the bytes, and the kernel is asked for those alone (PROCMAP_QUERY),
+    // else only the lines of its maps naming the inode are parsed.
+    std::optional<bool> found = maps_file_writable_shared(static_cast<pid_t>(pid), major(dev), minor(dev), ino);
+    if (!found) {
+      const std::string text = read_proc_maps_text(static_cast<pid_t>(pid));
+      found = false;
+      for (size_t at = text.find(inode_field); at != std::string::npos && !*found; at = text.find(inode_field, at + 1)) {
+        size_t begin = text.rfind('\n', at);
+        begin = begin == std::string::npos ? 0 : begin + 1;
+        size_t end = text.find('\n', at);
+        auto m = parse_proc_maps_line(std::string_view(text).substr(begin, end == std::string::npos ? end : end - begin));
+        found = m && m->writable() && m->shared() && m->inode == ino && m->dev_major == major(dev) &&
+                m->dev_minor == minor(dev);
+      }
     }
-    if (found) {
+    if (*found) {
       std::ifstream comm(std::string("/proc/") + e->d_name + "/comm");
       std::string name;
       std::getline(comm, name);
@@ -113,24 +117,24 @@ SharedObjects::~SharedObjects() {
   }
 }
 
-std::optional<SharedObjects::Mapping> SharedObjects::on_file_map(pid_t tid, int fd, bool shared,
+std::optional<SharedObjects::Mapping> SharedObjects::on_file_map(pid_t tid, int fd, const struct stat& st, bool shared,
                                                                  const std::vector<pid_t>& tree) {
+  if (!S_ISREG(st.st_mode)) return std::nullopt;
+  auto key = std::make_pair(static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino));
+  auto it = files_by_inode_.find(key);
+  // An ordinary private map (nearly every mmap of a file): nothing more to read.
+  if (it == files_by_inode_.end() && !shared) return std::nullopt;
   std::string path = fd_path(tid, fd);
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
   Mapping m;
   m.size = static_cast<uint64_t>(st.st_size);
   uint64_t pos = 0;
   int flags = 0;
   if (fd_info(tid, fd, &pos, &flags)) m.writable = (flags & O_ACCMODE) == O_RDWR;
-  auto key = std::make_pair(static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino));
-  auto it = files_by_inode_.find(key);
   if (it != files_by_inode_.end()) {
     m.id = it->second.id;
     m.name = it->second.name;
     return m;
   }
-  if (!shared) return std::nullopt;
   Object o;
   o.id = next_id_++;
   o.name = read_link(path);

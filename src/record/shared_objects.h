@@ -6,6 +6,7 @@
 // that all its mappings share (replay/shared_memory.h).
 #pragma once
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -43,9 +44,11 @@ class SharedObjects {
   // makes the file a shared object (the first time: its contents are stored);
   // a MAP_PRIVATE map of a file that already is one names that object, so
   // replay maps it copy-on-write from the object's current bytes. Otherwise
-  // nullopt: an ordinary private file map. `tree` says which pids are
-  // recorded (for the outside-mapper check).
-  std::optional<Mapping> on_file_map(pid_t tid, int fd, bool shared, const std::vector<pid_t>& tree);
+  // nullopt: an ordinary private file map. `st` is the fd's stat (taken by
+  // the caller: /proc/TID/fd/FD); `tree` says which pids are recorded (for
+  // the outside-mapper check).
+  std::optional<Mapping> on_file_map(pid_t tid, int fd, const struct stat& st, bool shared,
+                                     const std::vector<pid_t>& tree);
   // shmat of SysV segment `shmid` succeeded at `addr` in `task`: the segment
   // is an object; at its first attach its bytes are read from the task.
   Mapping on_sysv_attach(Task& task, int shmid, uint64_t addr);

@@ -91,12 +91,9 @@ std::optional<AppliedPatch> SitePatches::patch(Task& task, pid_t tgid, uint64_t 
     if (debug) fmt::print(stderr, "rrx: syscall site {:#x} ({}) of process {} not patched: {}\n", site, m ? m->path : "?", tgid, why);
     return std::nullopt;
   };
-  // The process's mappings: the site's, and the free ranges for an arena.
-  if (!proc.maps) proc.maps = read_proc_maps(task.tid());
-  const std::vector<ProcMapping>& maps = *proc.maps;
-  for (const ProcMapping& pm : maps) {
-    if (pm.contains(site)) m = pm;
-  }
+  // The site's mapping (asked for alone: the whole maps are read only to
+  // place an arena, below).
+  m = query_proc_mapping(task.tid(), site);
   if (!m || !m->executable() || m->path.empty() || m->path[0] != '/') return refuse("not in a file's code");
   if (in_preload_code(site, &*m)) return refuse("rrx's own code");
   const Image& img = image(m->path);
@@ -129,14 +126,18 @@ std::optional<AppliedPatch> SitePatches::patch(Task& task, pid_t tgid, uint64_t 
   }
   Arena fresh{};
   if (!arena) {
-    auto at = free_range_near(maps, site, kArenaBytes);
+    if (!proc.maps || proc.maps_generation != maps_generation_) {
+      proc.maps = read_proc_maps(task.tid());
+      proc.maps_generation = maps_generation_;
+    }
+    auto at = free_range_near(*proc.maps, site, kArenaBytes);
     if (!at) return refuse("no free range within reach for a stub arena");
     fresh = {*at, kArenaBytes, 0};
   }
   const uint64_t stub_addr = arena ? arena->addr + arena->used : fresh.addr;
-  auto plan = patcher::plan_site(w, site, stub_addr, [site](uint64_t at) { return hook_sequence(at, site); });
-  if (const auto* no = std::get_if<patcher::Refusal>(&plan)) return refuse(no->reason);
-  const patcher::SitePatch& p = std::get<patcher::SitePatch>(plan);
+  const auto& planned = plan({site, stub_addr, w.addr, w.from_symbol, std::move(w.entries), std::move(w.bytes)});
+  if (const auto* no = std::get_if<patcher::Refusal>(&planned)) return refuse(no->reason);
+  const patcher::SitePatch& p = std::get<patcher::SitePatch>(planned);
   for (uint64_t ip : busy_ips) {
     if (ip > p.displaced_lo && ip < p.displaced_hi) return std::nullopt;  // later, when it has left
   }
@@ -158,7 +159,7 @@ std::optional<AppliedPatch> SitePatches::patch(Task& task, pid_t tgid, uint64_t 
       return refuse("the stub arena's mmap failed");
     }
     proc.arenas.push_back(fresh);
-    proc.maps.reset();  // (`maps` is not used past here)
+    proc.maps.reset();
     arena = &proc.arenas.back();
     out.arena_addr = fresh.addr;
     out.arena_len = fresh.len;
@@ -191,10 +192,28 @@ uint64_t SitePatches::resume_ip(pid_t tgid, uint64_t ip) const {
   return r == it->second.resume.end() ? 0 : r->second;
 }
 
+const std::variant<patcher::SitePatch, patcher::Refusal>& SitePatches::plan(PlanInput in) {
+  if (auto it = plans_.find(in); it != plans_.end()) return it->second;
+  // (Bounded: each plan keeps its window's bytes.)
+  if (plans_.size() >= kMaxPlans) plans_.clear();
+  patcher::CodeWindow w;
+  w.addr = in.window;
+  w.from_symbol = in.from_symbol;
+  w.entries = in.entries;
+  w.bytes = in.bytes;
+  const uint64_t site = in.site;
+  auto planned = patcher::plan_site(w, site, in.stub_addr, [site](uint64_t at) { return hook_sequence(at, site); });
+  return plans_.emplace(std::move(in), std::move(planned)).first->second;
+}
+
 void SitePatches::forget(pid_t tgid) { procs_.erase(tgid); }
 
-void SitePatches::maps_changed() {
-  for (auto& [tgid, proc] : procs_) proc.maps.reset();
+void SitePatches::maps_changed() { ++maps_generation_; }
+
+bool SitePatches::may_change_mappings(const sys::SyscallDesc* desc, const uint64_t args[6]) {
+  if (!desc || (desc->flags & sys::kMapsMemory)) return true;
+  if (desc->replay_policy(args) == sys::Replay::Emulate) return false;
+  return !(desc->flags & (sys::kSetsSigaction | sys::kSetsSigmask));
 }
 
 void SitePatches::copy(pid_t parent, pid_t child) {

@@ -13,6 +13,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include <signal.h>
@@ -20,6 +21,8 @@
 #include "core/elf_file.h"
 #include "core/proc_maps.h"
 #include "core/ptrace_task.h"
+#include "core/syscall_table.h"
+#include "patcher/patcher.h"
 #include "trace_format/trace.capnp.h"
 
 namespace rrx::record {
@@ -62,11 +65,18 @@ class SitePatches {
   // processes can share memory): the mappings read at the last patch are
   // read again at the next one.
   void maps_changed();
+  // Whether a call (its row, null for one rrx has none for, and arguments)
+  // that returned may have changed some process's mappings: a kMapsMemory
+  // row, or one run for real on replay other than those that only change
+  // signal state (rt_sigaction, rt_sigprocmask, rt_sigreturn: bash's dozens
+  // per exec). Emulated calls cannot: replay does not run them.
+  static bool may_change_mappings(const sys::SyscallDesc* desc, const uint64_t args[6]);
   // A fork copied the parent's memory: the same arenas, sites and refusals.
   void copy(pid_t parent, pid_t child);
 
   // Arena size and the reach every stub keeps from its site.
   static constexpr uint64_t kArenaBytes = 64 * 1024;
+  static constexpr size_t kMaxPlans = 4096;
 
  private:
   struct Arena {
@@ -76,10 +86,10 @@ class SitePatches {
     std::vector<Arena> arenas;
     std::set<uint64_t> done;  // patched or refused for good
     std::map<uint64_t, uint64_t> resume;  // patched site + 2 -> its place in the stub (resume_ip)
-    // Its /proc/PID/maps as read at a patch, until maps_changed(): a process
-    // patches its sites one after the other at start-up with no mapping
-    // made in between, and reading maps cost more than the rest of a patch.
+    // Its /proc/PID/maps as read to place an arena, until maps_changed()
+    // (each site's own mapping is asked for alone: query_proc_mapping).
     std::optional<std::vector<ProcMapping>> maps;
+    uint64_t maps_generation = 0;  // maps_generation_ when `maps` was read
   };
   struct Image {
     std::vector<ElfFunction> functions;
@@ -87,7 +97,23 @@ class SitePatches {
   };
   const Image& image(const std::string& path);
 
+  // Plans made, by all that patcher::plan_site reads (it is a function of
+  // them): the processes of one program patch the same sites, at the same
+  // addresses, into the same arena offsets, in the same order.
+  struct PlanInput {
+    uint64_t site = 0, stub_addr = 0, window = 0;
+    bool from_symbol = false;
+    std::vector<uint64_t> entries;
+    std::vector<uint8_t> bytes;
+    auto operator<=>(const PlanInput&) const = default;
+  };
+  const std::variant<patcher::SitePatch, patcher::Refusal>& plan(PlanInput in);
+  std::map<PlanInput, std::variant<patcher::SitePatch, patcher::Refusal>> plans_;
+
   std::map<pid_t, Process> procs_;
+  // Raised by maps_changed() (after every call that can change mappings):
+  // a process's `maps` read at an older one are read again.
+  uint64_t maps_generation_ = 0;
   std::map<std::string, Image> images_;
 };
 

@@ -122,7 +122,7 @@ std::optional<sys::Range> publish_file_facts(Task& task, const rrx_file_facts& f
 
 bool in_preload_code(pid_t tgid, uint64_t ip) {
   if (ip >= RRX_PAGE_ADDR && ip < RRX_PAGE_ADDR + RRX_PAGE_SIZE) return true;
-  auto m = proc_mapping_at(tgid, ip);
+  auto m = query_proc_mapping(tgid, ip);
   return in_preload_code(ip, m ? &*m : nullptr);
 }
 

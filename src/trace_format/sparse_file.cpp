@@ -77,13 +77,15 @@ uint64_t data_bytes(int fd, uint64_t begin, uint64_t end, const std::string& nam
 
 uint64_t for_each_data_block(int fd, uint64_t begin, uint64_t end, const std::string& name,
                              const std::function<void(uint64_t, const unsigned char*, size_t)>& take) {
-  // Not value-initialised: zeroing a MiB per call cost more than the reads of a small file.
-  std::unique_ptr<unsigned char[]> buf(new unsigned char[kBlock]);
+  // Not value-initialised, and no bigger than the range: most files stored
+  // are small, and a fresh zeroed megabyte per call cost more than their copy.
+  const size_t n = static_cast<size_t>(std::clamp<uint64_t>(end > begin ? end - begin : 0, 1, kBlock));
+  std::unique_ptr<unsigned char[]> buf(new unsigned char[n]);
   uint64_t last = begin;
   for (const Extent& e : data_extents(fd, begin, end, name)) {
     uint64_t pos = e.offset, stop = e.offset + e.length;
     while (pos < stop) {
-      size_t want = static_cast<size_t>(std::min<uint64_t>(kBlock, stop - pos));
+      size_t want = static_cast<size_t>(std::min<uint64_t>(n, stop - pos));
       ssize_t r = ::pread(fd, buf.get(), want, static_cast<off_t>(pos));
       if (r < 0) {
         if (errno == EINTR) continue;
@@ -165,7 +167,7 @@ std::string content_hash_of_range(int fd, uint64_t begin, uint64_t end, FileHash
   }
   // Stream: every byte up to `end` or the end of the file, holes read as zeros.
   ContentHasher h;
-  std::vector<unsigned char> buf(kBlock);
+  std::vector<unsigned char> buf(static_cast<size_t>(std::clamp<uint64_t>(end > begin ? end - begin : 0, 1, kBlock)));
   uint64_t pos = begin;
   while (pos < end) {
     size_t want = static_cast<size_t>(std::min<uint64_t>(buf.size(), end - pos));

@@ -312,17 +312,26 @@ void FileStore::check_free_space(uint64_t need, uint64_t apparent, const std::st
                      " free, of which rrx leaves " + describe_size(kFreeSpaceMargin, false) + " unused");
 }
 
+FileStore::Key FileStore::key_of(const struct stat& st, uint64_t begin, uint64_t end) {
+  const int64_t mtime = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  return Key{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino), static_cast<uint64_t>(st.st_size),
+             mtime, begin, end};
+}
+
+std::optional<FileStore::Stored> FileStore::stored_whole(const struct stat& st) const {
+  if (!S_ISREG(st.st_mode)) return std::nullopt;
+  auto it = cache_.find(key_of(st, 0, kWholeEnd));
+  if (it == cache_.end()) return std::nullopt;
+  return it->second;
+}
+
 FileStore::Stored FileStore::store_range(int fd, const struct stat& st, const std::string& name, uint64_t begin,
                                          uint64_t end) {
   const uint64_t file_size = static_cast<uint64_t>(st.st_size);
   const bool whole = end == kWholeEnd;
-  const int64_t mtime = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
-  auto key_of = [&](uint64_t b, uint64_t e) {
-    return Key{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino), file_size, mtime, b, e};
-  };
   // A whole copy of the file serves every range too.
-  if (auto it = cache_.find(key_of(0, kWholeEnd)); it != cache_.end()) return it->second;
-  const Key key = key_of(begin, end);
+  if (auto it = cache_.find(key_of(st, 0, kWholeEnd)); it != cache_.end()) return it->second;
+  const Key key = key_of(st, begin, end);
   if (auto it = cache_.find(key); it != cache_.end()) return it->second;
   if (whole) end = file_size;
 

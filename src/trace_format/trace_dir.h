@@ -71,12 +71,18 @@ class FileStore {
   // range (page-aligned, cut at the end of the file).
   Stored store_mapped(const std::filesystem::path& source, const std::string& name, uint64_t offset,
                       uint64_t length);
+  // What store and store_mapped return, without opening the file, when its
+  // whole content is stored already under the same (device, inode, size,
+  // mtime) as `st` (a stat of the file taken now); nullopt otherwise.
+  std::optional<Stored> stored_whole(const struct ::stat& st) const;
   // Path of the copy for a hash recorded in the trace (throws if missing).
   std::filesystem::path lookup(const std::filesystem::path& trace_dir, const std::string& hash) const;
   const std::filesystem::path& dir() const { return dir_; }
 
  private:
   using Key = std::tuple<uint64_t, uint64_t, uint64_t, int64_t, uint64_t, uint64_t>;
+  // (dev, inode, size, mtime, begin, end): end is kWholeEnd for a whole copy.
+  static Key key_of(const struct ::stat& st, uint64_t begin, uint64_t end);
   Stored store_range(int fd, const struct ::stat& st, const std::string& name, uint64_t begin, uint64_t end);
   void check_free_space(uint64_t need, uint64_t apparent, const std::string& name) const;
   std::filesystem::path dir_;

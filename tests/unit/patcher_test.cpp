@@ -440,6 +440,76 @@ TEST_CASE("patcher chooses the innermost function that holds the site") {
   CHECK(b.hi == 0x700200c);
 }
 
+namespace {
+
+// choose_window as the linear scans it replaced: the reference its binary
+// searches must agree with.
+pt::WindowBounds linear_window(const std::vector<rrx::ElfFunction>& functions, uint64_t load_bias, uint64_t site,
+                               uint64_t map_lo, uint64_t map_hi, uint64_t radius = pt::kDefaultRadius) {
+  const rrx::ElfFunction* best = nullptr;
+  for (const rrx::ElfFunction& f : functions) {
+    uint64_t lo = f.addr + load_bias;
+    if (lo > site) break;
+    if (site - lo >= f.size || lo < map_lo || f.size > map_hi - lo) continue;
+    if (!best || f.addr > best->addr || (f.addr == best->addr && f.size < best->size)) best = &f;
+  }
+  pt::WindowBounds b{};
+  if (best) {
+    b = {best->addr + load_bias, best->addr + load_bias + best->size, true, {}};
+  } else {
+    b = {site - map_lo > radius ? site - radius : map_lo, map_hi - site > radius ? site + radius : map_hi, false, {}};
+  }
+  for (const rrx::ElfFunction& f : functions) {
+    uint64_t start = f.addr + load_bias;
+    if (start > b.lo && start < b.hi && (b.entries.empty() || b.entries.back() != start)) b.entries.push_back(start);
+  }
+  return b;
+}
+
+void check_same_window(const std::vector<rrx::ElfFunction>& fns, uint64_t bias, uint64_t site, uint64_t lo,
+                       uint64_t hi) {
+  pt::WindowBounds got = pt::choose_window(fns, bias, site, lo, hi);
+  pt::WindowBounds want = linear_window(fns, bias, site, lo, hi);
+  INFO("bias " << bias << " site " << site);
+  CHECK(got.lo == want.lo);
+  CHECK(got.hi == want.hi);
+  CHECK(got.from_symbol == want.from_symbol);
+  CHECK(got.entries == want.entries);
+}
+
+}  // namespace
+
+TEST_CASE("choose_window's searches give what a scan of every function gives") {
+  // libc's extents (symbols and FDEs: nested, shared starts, duplicates).
+  auto libc = rrx::function_ranges("/lib/x86_64-linux-gnu/libc.so.6");
+  REQUIRE(libc.size() > 1000);
+  const uint64_t bias = 0x7ffff7d80000;
+  const uint64_t end = libc.back().addr + libc.back().size;
+  for (size_t i = 0; i < libc.size(); i += 37) {
+    for (uint64_t d : {uint64_t{0}, uint64_t{1}, libc[i].size / 2, libc[i].size, libc[i].size + 3}) {
+      check_same_window(libc, bias, libc[i].addr + d + bias, bias, bias + end);
+      check_same_window(libc, bias, libc[i].addr + d + bias, libc[i].addr + bias, libc[i].addr + bias + 0x800);
+    }
+  }
+  // Small made-up sets: equal starts, equal extents, gaps; biases that wrap
+  // (a "negative" bias, and one that wraps only some of the addresses).
+  uint64_t seed = 12345;
+  auto next = [&]() { return seed = seed * 6364136223846793005ull + 1442695040888963407ull, seed >> 33; };
+  for (int round = 0; round < 400; ++round) {
+    std::vector<rrx::ElfFunction> fns;
+    const size_t n = next() % 12;
+    for (size_t k = 0; k < n; ++k) fns.push_back({0x1000 + (next() % 64) * 0x10, 1 + next() % 0x200, k % 3 ? "f" : ""});
+    std::sort(fns.begin(), fns.end(), [](auto& a, auto& b) { return std::tie(a.addr, a.size, a.name) < std::tie(b.addr, b.size, b.name); });
+    for (uint64_t b : {uint64_t{0}, uint64_t{0x400000}, ~uint64_t{0} - 0x7ff, ~uint64_t{0} - 0x17ff}) {
+      for (int s = 0; s < 6; ++s) {
+        uint64_t site = b + 0x1000 + next() % 0x700;
+        check_same_window(fns, b, site, b + 0x1000, b + 0x1800);
+        check_same_window(fns, b, site, site - 0x40, site + 0x40);
+      }
+    }
+  }
+}
+
 TEST_CASE("function_ranges reads symbols and unwind tables") {
   auto fns = rrx::function_ranges("/lib/x86_64-linux-gnu/libc.so.6");
   size_t named = 0, unnamed = 0;

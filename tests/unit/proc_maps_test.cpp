@@ -1,7 +1,11 @@
 // core/proc_maps: the one parser of /proc/PID/maps, on lines of every shape
 // the kernel writes and on this process's own maps.
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
+
+#include <cstdlib>
 
 #include <catch2/catch.hpp>
 
@@ -69,4 +73,94 @@ TEST_CASE("proc_maps: this process's own mappings", "[proc_maps]") {
   CHECK(rrx::read_proc_maps(-1).empty());
   CHECK(!rrx::proc_mapping_at(getpid(), 0));
   munmap(p, static_cast<size_t>(page) * 3);
+}
+
+TEST_CASE("proc_maps: bounds and writable shared file maps agree with the text", "[proc_maps]") {
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  char path[] = "/tmp/rrx-proc-maps-XXXXXX";
+  int fd = mkstemp(path);
+  REQUIRE(fd >= 0);
+  ::unlink(path);
+  REQUIRE(ftruncate(fd, static_cast<off_t>(4 * page)) == 0);
+  struct stat st {};
+  REQUIRE(fstat(fd, &st) == 0);
+  const pid_t self = getpid();
+  auto shared_rw = [&]() {
+    return rrx::maps_file_writable_shared(self, major(st.st_dev), minor(st.st_dev), st.st_ino);
+  };
+  // What the text says: a line naming the inode with 'w' and 's'.
+  auto text_says = [&]() {
+    for (const auto& m : rrx::read_proc_maps(self)) {
+      if (m.inode == st.st_ino && m.dev_major == major(st.st_dev) && m.dev_minor == minor(st.st_dev) && m.writable() &&
+          m.shared())
+        return true;
+    }
+    return false;
+  };
+  // (nullopt: a kernel before 6.11, where callers read the text.)
+  auto agrees = [&](bool want) {
+    CHECK(text_says() == want);
+    auto got = shared_rw();
+    if (got) CHECK(*got == want);
+  };
+  agrees(false);
+  void* ro = mmap(nullptr, page, PROT_READ, MAP_SHARED, fd, 0);  // shared, not writable
+  void* priv = mmap(nullptr, page, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);  // writable, not shared
+  REQUIRE(ro != MAP_FAILED);
+  REQUIRE(priv != MAP_FAILED);
+  agrees(false);
+  void* rw = mmap(nullptr, 2 * page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, page);
+  REQUIRE(rw != MAP_FAILED);
+  agrees(true);
+  // Another file's writable shared map does not count.
+  CHECK(rrx::maps_file_writable_shared(self, major(st.st_dev), minor(st.st_dev), st.st_ino + 1).value_or(false) == false);
+  // A process that is gone: no mapping.
+  CHECK(rrx::maps_file_writable_shared(-1, major(st.st_dev), minor(st.st_dev), st.st_ino).value_or(false) == false);
+
+  const auto at = reinterpret_cast<uint64_t>(rw) + page;
+  auto b = rrx::proc_mapping_bounds(self, at);
+  auto m = rrx::proc_mapping_at(self, at);
+  REQUIRE(b);
+  REQUIRE(m);
+  CHECK(b->first == m->start);
+  CHECK(b->second == m->end);
+  CHECK(!rrx::proc_mapping_bounds(self, 0));
+  CHECK(!rrx::proc_mapping_bounds(-1, at));
+  munmap(rw, 2 * page);
+  munmap(priv, page);
+  munmap(ro, page);
+  close(fd);
+}
+
+TEST_CASE("proc_maps: a mapping asked for alone is the one the text shows", "[proc_maps]") {
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  char path[] = "/tmp/rrx proc maps XXXXXX";  // (a space in the name)
+  int fd = mkstemp(path);
+  REQUIRE(fd >= 0);
+  REQUIRE(ftruncate(fd, static_cast<off_t>(2 * page)) == 0);
+  void* shared = mmap(nullptr, page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, static_cast<off_t>(page));
+  REQUIRE(shared != MAP_FAILED);
+  ::unlink(path);  // " (deleted)" in both
+  const pid_t self = getpid();
+  auto maps = rrx::read_proc_maps(self);
+  REQUIRE(maps.size() > 5);
+  for (const auto& want : maps) {
+    for (uint64_t at : {want.start, want.end - 1}) {
+      auto got = rrx::query_proc_mapping(self, at);
+      INFO(want.path << " at " << at);
+      REQUIRE(got);
+      CHECK(got->start == want.start);
+      CHECK(got->end == want.end);
+      CHECK(std::string(got->perms) == std::string(want.perms));
+      CHECK(got->offset == want.offset);
+      CHECK(got->dev_major == want.dev_major);
+      CHECK(got->dev_minor == want.dev_minor);
+      CHECK(got->inode == want.inode);
+      CHECK(got->path == want.path);
+    }
+  }
+  CHECK(!rrx::query_proc_mapping(self, 0));
+  CHECK(!rrx::query_proc_mapping(-1, maps[0].start));
+  munmap(shared, page);
+  close(fd);
 }
