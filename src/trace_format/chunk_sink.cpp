@@ -217,7 +217,11 @@ void ChunkSink::run() {
       continue;
     }
     busy_ = true;
-    const int rung = rung_for(queue_.size());
+    // Faster at once when chunks queue up; slower again one rung per chunk,
+    // so that a queue that just emptied does not start a slow chunk while
+    // the producer is still fast.
+    const int rung = std::max(rung_for(queue_.size()), last_rung_ - 1);
+    last_rung_ = rung;
     lk.unlock();
     const bool ok = write_chunk(job, rung);
     lk.lock();

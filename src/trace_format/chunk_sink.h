@@ -106,6 +106,7 @@ class ChunkSink {
   const int first_rung_;
   void* zstd_ctx_ = nullptr;
   std::vector<unsigned char> out_;  // chunk header + frame, the thread's
+  int last_rung_ = 0;               // the thread's
   // Owned by the thread while it runs; read by the producer after drain().
   uint64_t file_offset_;
   std::vector<IndexEntry> index_;
