@@ -1533,8 +1533,14 @@ int64_t syscall_number(std::string_view name) {
 
 std::vector<Range> output_ranges(const SyscallDesc& desc, const CallView& call, MemReader& mem) {
   std::vector<Range> out;
+  output_ranges(desc, call, mem, out);
+  return out;
+}
+
+void output_ranges(const SyscallDesc& desc, const CallView& call, MemReader& mem, std::vector<Range>& out) {
+  out.clear();
   const bool failed_call = is_error_return(call.ret);
-  if (failed_call && !(desc.flags & kOutOnError)) return out;
+  if (failed_call && !(desc.flags & kOutOnError)) return;
   const uint64_t ret = failed_call || call.ret < 0 ? 0 : static_cast<uint64_t>(call.ret);
 
   for (const OutMem& o : desc.out) {
@@ -1588,7 +1594,6 @@ std::vector<Range> output_ranges(const SyscallDesc& desc, const CallView& call, 
   if (desc.outputs) desc.outputs(call, mem, out);
   std::erase_if(out, [](const Range& r) { return r.len == 0 || r.addr == 0; });
   for (Range& r : out) r.len = std::min(r.len, kMaxOutputBytes);
-  return out;
 }
 
 }  // namespace rrx::sys

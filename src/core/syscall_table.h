@@ -290,6 +290,8 @@ std::string i386_syscall_name(int64_t nr);
 // its bytes as that process's memory effect.
 inline constexpr uint64_t kMaxOutputBytes = 64u << 20;
 std::vector<Range> output_ranges(const SyscallDesc& desc, const CallView& call, MemReader& mem);
+// The same into `out` (cleared first; its capacity is reused).
+void output_ranges(const SyscallDesc& desc, const CallView& call, MemReader& mem, std::vector<Range>& out);
 
 // True when the call failed (rax in [-4095, -1]).
 inline bool is_error_return(int64_t ret) { return ret < 0 && ret >= -4095; }

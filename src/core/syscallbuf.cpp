@@ -9,49 +9,64 @@
 
 namespace rrx::syscallbuf {
 
-std::vector<Call> parse_records(std::span<const uint8_t> bytes) {
-  std::vector<Call> calls;
-  size_t at = 0;
+bool RecordParser::next(RecordView& c) {
+  if (at_ >= bytes_.size()) return false;
+  const size_t at = at_;
   auto bad = [&](const std::string& what) {
     return Error("syscall buffer: malformed record at offset " + std::to_string(at) + ": " + what);
   };
-  while (at < bytes.size()) {
-    rrx_buffer_record r;
-    if (bytes.size() - at < sizeof r) throw bad("truncated header");
-    std::memcpy(&r, bytes.data() + at, sizeof r);
-    if (r.size < RRX_ALIGN8(sizeof r) || r.size % 8 != 0 || r.size > bytes.size() - at) {
-      throw bad("size " + std::to_string(r.size));
+  rrx_buffer_record r;
+  if (bytes_.size() - at < sizeof r) throw bad("truncated header");
+  std::memcpy(&r, bytes_.data() + at, sizeof r);
+  if (r.size < RRX_ALIGN8(sizeof r) || r.size % 8 != 0 || r.size > bytes_.size() - at) {
+    throw bad("size " + std::to_string(r.size));
+  }
+  c.nr = r.nr;
+  std::memcpy(c.args, r.args, sizeof c.args);
+  c.ret = r.ret;
+  c.flags = r.flags;
+  c.strings.clear();
+  c.outputs.clear();
+  size_t o = at + RRX_ALIGN8(sizeof r);
+  const size_t end = at + r.size;
+  for (unsigned i = 0; i < r.string_count; ++i) {
+    rrx_buffer_string str;
+    if (end - o < sizeof str) throw bad("truncated string " + std::to_string(i));
+    std::memcpy(&str, bytes_.data() + o, sizeof str);
+    o += sizeof str;
+    if (str.arg > 5 || str.len >= RRX_MAX_PATH_BYTES || RRX_ALIGN8(str.len) > end - o) {
+      throw bad("string length " + std::to_string(str.len));
     }
+    c.strings.emplace_back(static_cast<int>(str.arg), std::string_view(reinterpret_cast<const char*>(bytes_.data() + o), str.len));
+    o += RRX_ALIGN8(str.len);
+  }
+  for (unsigned i = 0; i < r.output_count; ++i) {
+    rrx_buffer_output out;
+    if (end - o < sizeof out) throw bad("truncated output " + std::to_string(i));
+    std::memcpy(&out, bytes_.data() + o, sizeof out);
+    o += sizeof out;
+    if (out.len > RRX_MAX_RECORD_BYTES || RRX_ALIGN8(out.len) > end - o) throw bad("output length " + std::to_string(out.len));
+    c.outputs.push_back(OutputView{out.addr, bytes_.subspan(o, out.len)});
+    o += RRX_ALIGN8(out.len);
+  }
+  if (o != end) throw bad("size does not match its outputs");
+  at_ = end;
+  return true;
+}
+
+std::vector<Call> parse_records(std::span<const uint8_t> bytes) {
+  std::vector<Call> calls;
+  RecordParser parser(bytes);
+  RecordView r;
+  while (parser.next(r)) {
     Call c;
     c.nr = r.nr;
     std::memcpy(c.args, r.args, sizeof c.args);
     c.ret = r.ret;
     c.flags = r.flags;
-    size_t o = at + RRX_ALIGN8(sizeof r);
-    const size_t end = at + r.size;
-    for (unsigned i = 0; i < r.string_count; ++i) {
-      rrx_buffer_string str;
-      if (end - o < sizeof str) throw bad("truncated string " + std::to_string(i));
-      std::memcpy(&str, bytes.data() + o, sizeof str);
-      o += sizeof str;
-      if (str.arg > 5 || str.len >= RRX_MAX_PATH_BYTES || RRX_ALIGN8(str.len) > end - o) {
-        throw bad("string length " + std::to_string(str.len));
-      }
-      c.strings.emplace_back(static_cast<int>(str.arg), std::string(reinterpret_cast<const char*>(bytes.data() + o), str.len));
-      o += RRX_ALIGN8(str.len);
-    }
-    for (unsigned i = 0; i < r.output_count; ++i) {
-      rrx_buffer_output out;
-      if (end - o < sizeof out) throw bad("truncated output " + std::to_string(i));
-      std::memcpy(&out, bytes.data() + o, sizeof out);
-      o += sizeof out;
-      if (out.len > RRX_MAX_RECORD_BYTES || RRX_ALIGN8(out.len) > end - o) throw bad("output length " + std::to_string(out.len));
-      c.outputs.push_back(Output{out.addr, std::vector<uint8_t>(bytes.data() + o, bytes.data() + o + out.len)});
-      o += RRX_ALIGN8(out.len);
-    }
-    if (o != end) throw bad("size does not match its outputs");
+    for (const auto& [arg, str] : r.strings) c.strings.emplace_back(arg, std::string(str));
+    for (const OutputView& o : r.outputs) c.outputs.push_back(Output{o.addr, std::vector<uint8_t>(o.bytes.begin(), o.bytes.end())});
     calls.push_back(std::move(c));
-    at = end;
   }
   return calls;
 }
@@ -64,44 +79,67 @@ class NoMemory : public sys::MemReader {
 }  // namespace
 
 std::string check_call(const Call& call, bool desched) {
+  RecordView r;
+  r.nr = call.nr;
+  std::memcpy(r.args, call.args, sizeof r.args);
+  r.ret = call.ret;
+  r.flags = call.flags;
+  for (const auto& [arg, str] : call.strings) r.strings.emplace_back(arg, str);
+  for (const Output& o : call.outputs) r.outputs.push_back(OutputView{o.addr, o.bytes});
+  std::string why;
+  std::vector<sys::Range> ranges;
+  return check_record(r, desched, why, ranges) ? std::string() : why;
+}
+
+bool check_record(const RecordView& call, bool desched, std::string& why, std::vector<sys::Range>& want) {
   const sys::SyscallDesc* d = sys::lookup(call.nr);
-  if (!d || !(d->flags & sys::kBuffered)) return sys::syscall_name(call.nr) + " is not a buffered call";
+  if (!d || !(d->flags & sys::kBuffered)) {
+    why = sys::syscall_name(call.nr) + " is not a buffered call";
+    return false;
+  }
   const sys::BufferRule& rule = d->buffered;
   // The library's decision (core/syscallbuf_abi.h, RRX_BUFFERED_CALLS): the
   // argument test holds, or the recording gave threads a desched event and the
   // desched column allows the call where the test says it could block.
   if (!rule.arg_test_holds(call.args) && !(desched && rrx_desched_allows(rule.desched, call.args))) {
-    return sys::syscall_name(call.nr) + " is not buffered with argument " + std::to_string(rule.arg) + " " +
-           std::to_string(call.args[rule.arg]);
+    why = sys::syscall_name(call.nr) + " is not buffered with argument " + std::to_string(rule.arg) + " " +
+          std::to_string(call.args[rule.arg]);
+    return false;
   }
   if (call.flags != 0) {
     const bool one_stream = call.flags == RRX_RECORD_TO_STDOUT || call.flags == RRX_RECORD_TO_STDERR;
     if (!one_stream || d->sends.shape == sys::Sends::None) {
-      return sys::syscall_name(call.nr) + ": record flags " + std::to_string(call.flags) +
-             " (only a write may go to rrx's stdout or stderr)";
+      why = sys::syscall_name(call.nr) + ": record flags " + std::to_string(call.flags) +
+            " (only a write may go to rrx's stdout or stderr)";
+      return false;
     }
   }
   for (size_t i = 0; i < call.strings.size(); ++i) {
     const int arg = call.strings[i].first;
     if (arg < 0 || arg > 5 || d->args[arg] != sys::Arg::Path || (i > 0 && call.strings[i - 1].first >= arg)) {
-      return sys::syscall_name(call.nr) + ": a string for argument " + std::to_string(arg) + ", which is not a path";
+      why = sys::syscall_name(call.nr) + ": a string for argument " + std::to_string(arg) + ", which is not a path";
+      return false;
     }
   }
-  sys::CallView view{call.nr, {}, call.ret};
-  std::memcpy(view.args, call.args, sizeof view.args);
-  NoMemory none;
-  std::vector<sys::Range> want = sys::is_error_return(call.ret) ? std::vector<sys::Range>{}
-                                                                 : sys::output_ranges(*d, view, none);
+  want.clear();
+  if (!sys::is_error_return(call.ret)) {
+    sys::CallView view{call.nr, {}, call.ret};
+    std::memcpy(view.args, call.args, sizeof view.args);
+    NoMemory none;
+    sys::output_ranges(*d, view, none, want);
+  }
   if (want.size() != call.outputs.size()) {
-    return sys::syscall_name(call.nr) + ": " + std::to_string(call.outputs.size()) + " outputs recorded, the table has " +
-           std::to_string(want.size());
+    why = sys::syscall_name(call.nr) + ": " + std::to_string(call.outputs.size()) + " outputs recorded, the table has " +
+          std::to_string(want.size());
+    return false;
   }
   for (size_t i = 0; i < want.size(); ++i) {
     if (want[i].addr != call.outputs[i].addr || want[i].len != call.outputs[i].bytes.size()) {
-      return sys::syscall_name(call.nr) + ": output " + std::to_string(i) + " differs from the table's";
+      why = sys::syscall_name(call.nr) + ": output " + std::to_string(i) + " differs from the table's";
+      return false;
     }
   }
-  return "";
+  return true;
 }
 
 std::vector<uint8_t> encode_record(const Call& call) {

@@ -7,8 +7,11 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
+
+#include "core/syscall_table.h"
 
 namespace rrx::syscallbuf {
 
@@ -26,8 +29,36 @@ struct Call {
   std::vector<Output> outputs;
 };
 
-// The records in `bytes` (which start at a record boundary and end at one).
-// Throws rrx::Error naming the offset of a malformed record.
+// One record as it lies in the buffer's bytes: strings and outputs point
+// into them (valid while those bytes are). The recorder's flush reads a
+// buffer with one RecordView and no allocation per call.
+struct OutputView {
+  uint64_t addr = 0;
+  std::span<const uint8_t> bytes;
+};
+struct RecordView {
+  int64_t nr = 0;
+  uint64_t args[6] = {};
+  int64_t ret = 0;
+  uint8_t flags = 0;
+  std::vector<std::pair<int, std::string_view>> strings;  // (capacity kept from record to record)
+  std::vector<OutputView> outputs;
+};
+
+// Walks the records in `bytes` (which start at a record boundary and end at one).
+class RecordParser {
+ public:
+  explicit RecordParser(std::span<const uint8_t> bytes) : bytes_(bytes) {}
+  // The next record into `out`; false after the last. Throws rrx::Error
+  // naming the offset of a malformed record.
+  bool next(RecordView& out);
+
+ private:
+  std::span<const uint8_t> bytes_;
+  size_t at_ = 0;
+};
+
+// The records in `bytes`, copied out (for tests and tools).
 std::vector<Call> parse_records(std::span<const uint8_t> bytes);
 
 // Empty when the call is one the table marks kBuffered and its outputs are
@@ -35,6 +66,9 @@ std::vector<Call> parse_records(std::span<const uint8_t> bytes);
 // `desched`: the recording gave threads a desched event, so a call the
 // row's rule says could block is allowed where its desched column says so.
 std::string check_call(const Call& call, bool desched = false);
+// The same for a record in place: true when it is right, else false with
+// the reason in `why`. `ranges` is scratch space (kept from call to call).
+bool check_record(const RecordView& call, bool desched, std::string& why, std::vector<sys::Range>& ranges);
 
 // Where a record of `call` would put its bytes: the layout the library
 // writes (for tests and tools that build buffers).

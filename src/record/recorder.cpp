@@ -1330,24 +1330,36 @@ void Recorder::on_seccomp_stop(TaskState& ts) {
 
 void Recorder::flush_buffer(TaskState& ts) {
   auto since = RecordStats::Clock::now();
-  std::vector<syscallbuf::Call> calls;
+  // One record, the table's ranges and a reason at a time, kept from flush
+  // to flush: no allocation per buffered call.
+  static syscallbuf::RecordView c;
+  static std::vector<sys::Range> ranges;
+  static std::string bad;
+  uint64_t count = 0;
+  std::span<const uint8_t> published;
   try {
-    calls = take_published(*ts.task, *ts.buffer);
+    published = take_published(*ts.task, *ts.buffer);
   } catch (const TaskGone&) {
     throw;
   } catch (const Error& e) {
     abort_recording(e.what());
   }
-  for (const syscallbuf::Call& c : calls) {
-    if (std::string bad = syscallbuf::check_call(c, use_desched()); !bad.empty()) {
+  syscallbuf::RecordParser records(published);
+  for (;;) {
+    try {
+      if (!records.next(c)) break;
+    } catch (const Error& e) {
+      abort_recording(e.what());
+    }
+    if (!syscallbuf::check_record(c, use_desched(), bad, ranges)) {
       abort_recording("syscall buffer of thread " + std::to_string(ts.task->tid()) + ": " + bad);
     }
-    // A first segment the size of this event (the default, 1024 words,
-    // would be zeroed for every buffered call).
+    // A first segment the size of this event, reused (the default, 1024
+    // words, would be allocated and zeroed for every buffered call).
     size_t words = 64 + c.strings.size() * 4 + c.outputs.size() * 4;
     for (const auto& [arg, str] : c.strings) words += str.size() / 8 + 1;
     for (const auto& o : c.outputs) words += o.bytes.size() / 8 + 1;
-    capnp::MallocMessageBuilder m(static_cast<unsigned>(words));
+    capnp::MallocMessageBuilder m(event_scratch(words));
     auto ev = begin_event(m, ts);
     auto sc = ev.initSyscall();
     sc.setNr(c.nr);
@@ -1364,7 +1376,7 @@ void Recorder::flush_buffer(TaskState& ts) {
       auto strs = sc.initStrings(static_cast<unsigned>(c.strings.size()));
       for (unsigned i = 0; i < c.strings.size(); ++i) {
         strs[i].setArg(static_cast<uint8_t>(c.strings[i].first));
-        strs[i].setValue(bytes(c.strings[i].second));
+        strs[i].setValue(bytes(c.strings[i].second.data(), c.strings[i].second.size()));
       }
     }
     if (!c.outputs.empty()) {
@@ -1375,8 +1387,9 @@ void Recorder::flush_buffer(TaskState& ts) {
       }
     }
     writer_->append(m);
+    ++count;
   }
-  if (stats_) stats_->flush(calls.size(), RecordStats::Clock::now() - since);
+  if (stats_) stats_->flush(count, RecordStats::Clock::now() - since);
 }
 
 // Runs `f` (remote calls in the thread); true when a SIGKILL ended the
@@ -3031,6 +3044,7 @@ int Recorder::run() {
   try {
     loop();
     if (stats_) stats_->print(std::cerr);
+    if (stats_ && writer_) std::cerr << trace::describe(writer_->stats());
   } catch (...) {
     if (!tasks_.empty()) kill_all();
     terminal_.take_back();

@@ -8,6 +8,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstddef>
 #include <cstdlib>
@@ -71,7 +72,8 @@ int install_fast_path_filter() {
   return errno;
 }
 
-std::vector<syscallbuf::Call> take_published(Task& task, BufferCursor& cursor) {
+std::span<const uint8_t> take_published(Task& task, BufferCursor& cursor) {
+  static std::vector<uint8_t> bytes;  // the recorder's one thread flushes
   rrx_buffer_header h;
   // Unreadable: the kernel is taking the address space down (the thread is
   // being killed); nothing it did after its last stop can be recorded.
@@ -89,13 +91,19 @@ std::vector<syscallbuf::Call> take_published(Task& task, BufferCursor& cursor) {
     throw Error("syscall buffer of thread " + std::to_string(task.tid()) + " shrank without a new generation");
   }
   if (h.bytes_used == cursor.taken) return {};
-  std::vector<uint8_t> bytes(h.bytes_used - cursor.taken);
-  if (!task.read_exact(cursor.addr + sizeof h + cursor.taken, bytes.data(), bytes.size())) {
+  const size_t n = h.bytes_used - cursor.taken;
+  if (bytes.size() < n) bytes.resize(std::max<size_t>(n, RRX_BUFFER_BYTES));
+  if (!task.read_exact(cursor.addr + sizeof h + cursor.taken, bytes.data(), n)) {
     throw Error("syscall buffer of thread " + std::to_string(task.tid()) + " is unreadable");
   }
-  auto calls = syscallbuf::parse_records(bytes);
   cursor.taken = h.bytes_used;
-  return calls;
+  return std::span<const uint8_t>(bytes.data(), n);
+}
+
+kj::ArrayPtr<capnp::word> event_scratch(size_t words) {
+  static std::vector<capnp::word> scratch;
+  if (scratch.size() < words) scratch = std::vector<capnp::word>(std::max<size_t>(words, 2 * scratch.size()));
+  return kj::arrayPtr(scratch.data(), scratch.size());
 }
 
 std::optional<sys::Range> raise_fd_epoch(Task& task) {

@@ -6,8 +6,11 @@
 
 #include <sys/types.h>
 
+#include <capnp/common.h>
+
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -41,10 +44,18 @@ struct BufferCursor {
   bool trace_all = false;   // the header's trace_all as the recorder last wrote it
 };
 
-// The records published since the cursor, which moves past them (none when
-// the memory is gone: a thread being killed). Throws rrx::Error when the
-// header or a record is not what the library writes.
-std::vector<syscallbuf::Call> take_published(Task& task, BufferCursor& cursor);
+// The bytes of the records published since the cursor, which moves past
+// them (none when the memory is gone: a thread being killed), for a
+// syscallbuf::RecordParser. They stay valid until the next call (a buffer
+// kept from flush to flush). Throws rrx::Error when the header is not what
+// the library writes.
+std::span<const uint8_t> take_published(Task& task, BufferCursor& cursor);
+
+// Zeroed space for the first segment of a buffered call's event message of
+// `words` words (capnp::MallocMessageBuilder zeroes what it used when it is
+// destroyed, so the space is reused from call to call without malloc). One
+// message at a time.
+kj::ArrayPtr<capnp::word> event_scratch(size_t words);
 
 // Raises the fd epoch in the process state page of `task`'s process (core/
 // syscallbuf_abi.h: the library then forgets what it knew of each fd) and

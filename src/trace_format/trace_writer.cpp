@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zstd.h>
 
 #include <capnp/message.h>
 
@@ -19,8 +18,6 @@
 namespace rrx::trace {
 
 namespace {
-
-ZSTD_CCtx* cctx(void* p) { return static_cast<ZSTD_CCtx*>(p); }
 
 size_t default_pending_words(const WriterOptions& o) { return o.chunk_bytes / sizeof(capnp::word) + 1024; }
 
@@ -52,33 +49,29 @@ TraceWriter::TraceWriter(const std::filesystem::path& dir, capnp::MessageBuilder
     throw_errno("cannot chmod " + path, err);
   }
   try {
-    zstd_ctx_ = ZSTD_createCCtx();
-    if (zstd_ctx_ == nullptr) throw Error("cannot create a zstd compression context");
-    ZSTD_CCtx_setParameter(cctx(zstd_ctx_), ZSTD_c_compressionLevel, options_.zstd_level);
-    ZSTD_CCtx_setParameter(cctx(zstd_ctx_), ZSTD_c_contentSizeFlag, 1);
-    ZSTD_CCtx_setParameter(cctx(zstd_ctx_), ZSTD_c_checksumFlag, 0);  // the chunk has a CRC
-
-    pending_ = std::vector<capnp::word>(default_pending_words(options_));
-
     unsigned char file_header[kFileHeaderSize] = {};
     std::memcpy(file_header, kFileMagic, 8);
     uint32_t version = kFormatVersion;
     std::memcpy(file_header + 8, &version, 4);
     if (!detail::write_all(fd_, file_header, sizeof file_header)) throw_errno("writing " + path);
-    file_offset_ = kFileHeaderSize;
+    sink_ = std::make_unique<detail::ChunkSink>(fd_, path, kFileHeaderSize, options_.zstd_level,
+                                                options_.max_queued_chunks, default_pending_words(options_),
+                                                options_.first_rung);
+    pending_ = sink_->spare();
 
     auto root = header.getRoot<schema::Header>();
     if (root.getFormatVersion() == 0) root.setFormatVersion(kFormatVersion);
     add_message(header.getSegmentsForOutput());
-    write_chunk(static_cast<uint8_t>(ChunkKind::Header), pending_.data(),
-                pending_words_ * sizeof(capnp::word), 0, 1);
-    pending_words_ = 0;
+    // In this thread: the header is in the file when the constructor returns
+    // (and the writer's thread starts only with the first events, after the
+    // recorder forked the program).
+    detail::ChunkJob job = take_pending(static_cast<uint8_t>(ChunkKind::Header), 0, 1);
+    sink_->write_now(job);
     last_flush_ = std::chrono::steady_clock::now();
   } catch (...) {
+    sink_.reset();
     ::close(fd_);
     fd_ = -1;
-    if (zstd_ctx_ != nullptr) ZSTD_freeCCtx(cctx(zstd_ctx_));
-    zstd_ctx_ = nullptr;
     throw;
   }
 }
@@ -92,14 +85,26 @@ TraceWriter::~TraceWriter() {
       // its last whole chunk.
     }
   }
+  sink_.reset();  // ends the thread
   if (fd_ >= 0) ::close(fd_);
-  if (zstd_ctx_ != nullptr) ZSTD_freeCCtx(cctx(zstd_ctx_));
 }
 
 void TraceWriter::check_usable() const {
   if (closed_) throw Error("trace writer: the trace is already closed");
   if (broken_) throw Error("trace writer: an earlier write to " + (dir_ / kTraceFileName).string() + " failed");
 }
+
+template <typename F>
+void TraceWriter::guarded(F&& f) {
+  try {
+    f();
+  } catch (...) {
+    broken_ = true;
+    throw;
+  }
+}
+
+WriterStats TraceWriter::stats() const { return sink_ ? sink_->stats() : WriterStats{}; }
 
 void TraceWriter::reserve_pending(size_t words) {
   if (pending_words_ + words <= pending_.size()) return;
@@ -117,7 +122,7 @@ void TraceWriter::add_message(kj::ArrayPtr<const kj::ArrayPtr<const capnp::word>
   if (total * sizeof(capnp::word) > kMaxChunkBytes)
     throw Error("trace writer: a single event of " + std::to_string(total * sizeof(capnp::word)) +
                 " bytes exceeds the chunk size limit of " + std::to_string(kMaxChunkBytes) + " bytes");
-  if (pending_words_ > 0 && (pending_words_ + total) * sizeof(capnp::word) > kMaxChunkBytes) flush();
+  if (pending_words_ > 0 && (pending_words_ + total) * sizeof(capnp::word) > kMaxChunkBytes) hand_over();
   reserve_pending(total);
   auto* base = reinterpret_cast<unsigned char*>(pending_.data() + pending_words_);
   // Segment table: u32 (segment count - 1), u32 size of each segment, padded to a word.
@@ -139,39 +144,54 @@ void TraceWriter::add_message(kj::ArrayPtr<const kj::ArrayPtr<const capnp::word>
 
 uint64_t TraceWriter::append(capnp::MessageBuilder& event) {
   check_usable();
-  // pending_first_ is event_count_ whenever nothing is pending (flush() resets
-  // it), including when add_message() flushes to make room.
+  // A failed write is reported at the first append after it.
+  guarded([&] { sink_->check(); });
+  // pending_first_ is event_count_ whenever nothing is pending (hand_over()
+  // resets it), including when add_message() hands over to make room.
   add_message(event.getSegmentsForOutput());
   ++pending_count_;
   uint64_t number = event_count_++;
   if (pending_words_ * sizeof(capnp::word) >= options_.chunk_bytes) {
-    flush();
+    hand_over();
   } else if ((number & 63) == 63 &&
              std::chrono::steady_clock::now() - last_flush_ >= options_.max_unflushed) {
-    flush();
+    hand_over();
   }
   return number;
 }
 
-void TraceWriter::flush() {
-  check_usable();
+detail::ChunkJob TraceWriter::take_pending(uint8_t kind, uint64_t first, uint32_t count) {
+  detail::ChunkJob job;
+  job.kind = kind;
+  job.words = pending_words_;
+  job.first_event = first;
+  job.count = count;
+  job.payload.swap(pending_);
+  pending_words_ = 0;
+  pending_ = sink_->spare();
+  return job;
+}
+
+void TraceWriter::hand_over() {
   if (pending_count_ > 0) {
-    write_chunk(static_cast<uint8_t>(ChunkKind::Events), pending_.data(),
-                pending_words_ * sizeof(capnp::word), pending_first_, pending_count_);
-    pending_words_ = 0;
+    detail::ChunkJob job = take_pending(static_cast<uint8_t>(ChunkKind::Events), pending_first_, pending_count_);
     pending_count_ = 0;
-    // Give back the memory of an unusually large event.
-    if (pending_.size() > 4 * default_pending_words(options_))
-      pending_ = std::vector<capnp::word>(default_pending_words(options_));
+    guarded([&] { sink_->submit(std::move(job)); });
   }
   pending_first_ = event_count_;
   last_flush_ = std::chrono::steady_clock::now();
 }
 
+void TraceWriter::flush() {
+  check_usable();
+  hand_over();
+  guarded([&] { sink_->drain(); });
+}
+
 void TraceWriter::close(int exit_status, const std::string& reason, const std::vector<SharedObjectEnd>& shared) {
   if (closed_) return;
   check_usable();
-  flush();
+  hand_over();
   {
     capnp::MallocMessageBuilder end;
     auto root = end.initRoot<schema::End>();
@@ -189,10 +209,11 @@ void TraceWriter::close(int exit_status, const std::string& reason, const std::v
       }
     }
     add_message(end.getSegmentsForOutput());
-    write_chunk(static_cast<uint8_t>(ChunkKind::End), pending_.data(),
-                pending_words_ * sizeof(capnp::word), event_count_, 1);
-    pending_words_ = 0;
+    detail::ChunkJob job = take_pending(static_cast<uint8_t>(ChunkKind::End), event_count_, 1);
+    guarded([&] { sink_->submit(std::move(job)); });
   }
+  // Every chunk is in the file once the thread has ended.
+  guarded([&] { sink_->finish(); });
   // No fsync: the trace is complete for every reader once it is written (the
   // page cache holds it; a killed rrx or program loses nothing). Only a crash
   // of the machine itself within the kernel's writeback delay could cut it,
@@ -201,53 +222,11 @@ void TraceWriter::close(int exit_status, const std::string& reason, const std::v
   // short program's whole run (bench/RESULTS-syscallbuf.md).
   // The index is derived data (readers rebuild it), so failing to write it
   // does not fail the recording.
-  auto bytes = detail::encode_index(index_, file_offset_);
+  auto bytes = detail::encode_index(sink_->index(), sink_->file_offset());
   detail::write_file_atomically((dir_ / kIndexFileName).string(), bytes.data(), bytes.size(), false);
   closed_ = true;
   ::close(fd_);
   fd_ = -1;
-}
-
-void TraceWriter::write_chunk(uint8_t kind, const std::vector<capnp::word>& payload, uint64_t first,
-                              uint32_t count) {
-  write_chunk(kind, payload.data(), payload.size() * sizeof(capnp::word), first, count);
-}
-
-void TraceWriter::write_chunk(uint8_t kind, const void* data, size_t bytes, uint64_t first,
-                              uint32_t count) {
-  size_t bound = ZSTD_compressBound(bytes);
-  if (compress_buf_.size() < kChunkHeaderSize + bound) compress_buf_.resize(kChunkHeaderSize + bound);
-  auto* out = reinterpret_cast<unsigned char*>(compress_buf_.data());
-  size_t csize = ZSTD_compress2(cctx(zstd_ctx_), out + kChunkHeaderSize, bound, data, bytes);
-  if (ZSTD_isError(csize)) throw Error(std::string("trace writer: zstd: ") + ZSTD_getErrorName(csize));
-
-  detail::ChunkHeader h;
-  h.kind = kind;
-  h.compressed_size = static_cast<uint32_t>(csize);
-  h.uncompressed_size = static_cast<uint32_t>(bytes);
-  h.first_event = first;
-  h.count = count;
-  detail::encode_chunk_header(h, out);
-  uint32_t crc = crc32c(out, kChunkHeaderSize - 4);
-  crc = crc32c(out + kChunkHeaderSize, csize, crc);
-  std::memcpy(out + kChunkHeaderSize - 4, &crc, 4);
-
-  if (!detail::write_all(fd_, out, kChunkHeaderSize + csize)) {
-    int err = errno;
-    // Cut off the partial chunk so that the file stays a readable prefix.
-    broken_ = true;
-    if (::ftruncate(fd_, static_cast<off_t>(file_offset_)) == 0)
-      ::lseek(fd_, static_cast<off_t>(file_offset_), SEEK_SET);
-    throw_errno("writing " + (dir_ / kTraceFileName).string(), err);
-  }
-  index_.push_back(detail::IndexEntry{.offset = file_offset_,
-                                      .first_event = first,
-                                      .compressed_size = static_cast<uint32_t>(csize),
-                                      .uncompressed_size = static_cast<uint32_t>(bytes),
-                                      .count = count,
-                                      .crc = crc,
-                                      .kind = kind});
-  file_offset_ += kChunkHeaderSize + csize;
 }
 
 void write_abort_reason(const std::filesystem::path& trace_dir, const std::string& reason) {

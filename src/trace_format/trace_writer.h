@@ -1,4 +1,7 @@
 // Writes a trace: the header, events in global order, and the End record.
+// Full chunks are compressed and written by a thread of the writer's own
+// (chunk_sink.h): append() returns without waiting for zstd; flush() and
+// close() wait until the file holds everything appended.
 #pragma once
 
 #include <capnp/message.h>
@@ -11,6 +14,7 @@
 #include <vector>
 
 #include "trace_format/chunk_format.h"
+#include "trace_format/chunk_sink.h"
 #include "trace_format/trace.capnp.h"
 
 namespace rrx::trace {
@@ -25,9 +29,16 @@ struct SharedObjectEnd {
 
 struct WriterOptions {
   size_t chunk_bytes = 256 * 1024;     // uncompressed bytes per chunk before it is flushed
-  int zstd_level = 3;
+  int zstd_level = 3;  // while the writer's thread keeps up; faster levels while it falls behind
   std::chrono::milliseconds max_unflushed{1000};  // flush a partial chunk after this long
+  size_t max_queued_chunks = 8;  // full chunks waiting for the writer's thread before append() waits
+  int first_rung = 0;  // tests: the level ladder starts at this rung (SinkStats::kRungs - 1: all stored)
 };
+
+// How the chunks were written (per rung of the level ladder: rung_level()).
+using WriterStats = detail::SinkStats;
+// One line for RRX_RECORD_STATS.
+inline std::string describe(const WriterStats& stats) { return detail::describe(stats); }
 
 class TraceWriter {
  public:
@@ -38,21 +49,29 @@ class TraceWriter {
   TraceWriter(const TraceWriter&) = delete;
   TraceWriter& operator=(const TraceWriter&) = delete;
 
-  // Appends one Event message; returns its event number (0-based).
+  // Appends one Event message; returns its event number (0-based). A full
+  // chunk (or one older than max_unflushed) goes to the writer's thread.
+  // Throws rrx::Error when writing an earlier chunk failed (ENOSPC, EIO...).
   uint64_t append(capnp::MessageBuilder& event);
   uint64_t event_count() const { return event_count_; }
 
-  // Writes the buffered events as a chunk now (also done when full, on a
-  // timer checked in append(), and in close()).
+  // Writes the buffered events as a chunk now and returns once the file
+  // holds every event appended (a killed rrx then loses none of them).
   void flush();
-  // Writes the End record and the index: the trace is complete (not fsynced).
+  // Writes the End record and the index, and ends the writer's thread: the
+  // trace is complete (not fsynced).
   void close(int exit_status, const std::string& reason, const std::vector<SharedObjectEnd>& shared = {});
   bool closed() const { return closed_; }
+  WriterStats stats() const;
 
  private:
-  void write_chunk(uint8_t kind, const std::vector<capnp::word>& payload, uint64_t first,
-                   uint32_t count);
-  void write_chunk(uint8_t kind, const void* data, size_t bytes, uint64_t first, uint32_t count);
+  // Hands the pending events to the writer's thread (none pending: nothing).
+  void hand_over();
+  // Moves pending_ into a chunk job of `kind` and takes a fresh buffer.
+  detail::ChunkJob take_pending(uint8_t kind, uint64_t first, uint32_t count);
+  // Runs `f` (a call into the sink); when it throws, the writer is broken.
+  template <typename F>
+  void guarded(F&& f);
   // Appends one message, flat-array encoded, to pending_.
   void add_message(kj::ArrayPtr<const kj::ArrayPtr<const capnp::word>> segments);
   void reserve_pending(size_t words);
@@ -60,20 +79,17 @@ class TraceWriter {
   std::filesystem::path dir_;
   WriterOptions options_;
   int fd_ = -1;
-  uint64_t file_offset_ = 0;
   // Pending chunk payload. capnp::word is not movable under clang, so the
   // vector is never resized: it is replaced by a larger one when needed and
   // pending_words_ counts the words in use.
   std::vector<capnp::word> pending_;
   size_t pending_words_ = 0;
-  bool broken_ = false;  // a write failed: the file ends at file_offset_
+  bool broken_ = false;  // a write failed: the file ends with the last chunk written
   uint64_t pending_first_ = 0;
   uint32_t pending_count_ = 0;
   uint64_t event_count_ = 0;
   std::chrono::steady_clock::time_point last_flush_;
-  std::vector<detail::IndexEntry> index_;
-  void* zstd_ctx_ = nullptr;
-  std::vector<char> compress_buf_;
+  std::unique_ptr<detail::ChunkSink> sink_;
   bool closed_ = false;
 };
 

@@ -477,9 +477,16 @@ TEST_CASE("trace_format: a partial chunk is flushed after max_unflushed") {
     w.append(mb);
   }
   {
-    TraceReader r(tmp.path());  // while the writer is still open
-    CHECK(!r.complete());
-    CHECK(r.event_count() == 64);
+    // While the writer is still open; the writer's thread writes the chunk
+    // soon after the 64th append handed it over.
+    uint64_t seen = 0;
+    for (int tries = 0; tries < 500 && seen < 64; ++tries) {
+      TraceReader r(tmp.path());
+      CHECK(!r.complete());
+      seen = r.event_count();
+      if (seen < 64) ::usleep(10000);
+    }
+    CHECK(seen == 64);
   }
   capnp::MallocMessageBuilder mb;
   fill_event(mb.initRoot<schema::Event>(), 64);
@@ -837,6 +844,7 @@ TEST_CASE("trace_format: SIGKILL while writing with small chunks") {
           fill_event(mb.initRoot<schema::Event>(), i);
           w.append(mb);
           if (i == 1000) {
+            w.flush();  // events 0..1000 are in the file (later ones wait for the writer's thread)
             char c = 1;
             if (::write(pipefd[1], &c, 1) != 1) ::_exit(3);
           }
