@@ -23,7 +23,11 @@
 namespace rrx::trace {
 
 inline constexpr char kFileMagic[8] = {'R', 'R', 'X', 'T', 'R', 'A', 'C', 'E'};
-inline constexpr uint32_t kFormatVersion = 1;
+// 2: events an older rrx cannot replay right without knowing them (it would
+// skip a field or stop at an unknown event): CpuidPatches (cpuid answered in
+// the process) and Syscall.resumeIp (a thread moved out of a site patched
+// during its call). Version 1 traces read as before.
+inline constexpr uint32_t kFormatVersion = 2;
 inline constexpr uint32_t kFileHeaderSize = 16;
 
 inline constexpr uint32_t kChunkMagic = 0x43585252;  // "RRXC" little-endian

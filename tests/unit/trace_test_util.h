@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "trace_format/trace.capnp.h"
+#include "trace_format/format.h"
 
 namespace rrx::trace::test {
 
@@ -76,7 +77,7 @@ inline std::vector<unsigned char> text_bytes(Rng& r, size_t n) {
 }
 
 inline void fill_header(schema::Header::Builder h) {
-  h.setFormatVersion(1);
+  h.setFormatVersion(rrx::trace::kFormatVersion);
   h.setRrxVersion("0.1.0-test");
   h.setKernelRelease("6.1.0-test");
   auto cpu = h.initCpu();
