@@ -2,7 +2,6 @@
 // mapping at exec, finding and planning the sites, applying the plans.
 #include "record/cpuid_sites.h"
 
-#include <elf.h>
 #include <sched.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -12,7 +11,6 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <fstream>
 #include <variant>
 
 #include "core/cpuid_table.h"
@@ -100,16 +98,7 @@ const CpuidSites::Image& CpuidSites::image(const std::string& path) {
   } catch (const Error&) {
     // Unreadable now: candidates found so far are still checked by decoding.
   }
-  std::ifstream in(path, std::ios::binary);
-  Elf64_Ehdr eh{};
-  if (in.read(reinterpret_cast<char*>(&eh), sizeof eh) && eh.e_phentsize == sizeof(Elf64_Phdr)) {
-    for (unsigned i = 0; i < eh.e_phnum; ++i) {
-      Elf64_Phdr ph{};
-      in.seekg(static_cast<std::streamoff>(eh.e_phoff + i * sizeof ph));
-      if (!in.read(reinterpret_cast<char*>(&ph), sizeof ph)) break;
-      if (ph.p_type == PT_LOAD) img.loads.emplace_back(ph.p_offset, ph.p_vaddr);
-    }
-  }
+  img.loads = load_segments(path);
   return images_.emplace(key, std::move(img)).first->second;
 }
 
@@ -123,15 +112,7 @@ bool CpuidSites::patch_site(Task& task, pid_t tgid, Process& proc, const ProcMap
   };
   if (in_preload_code(site, &m)) return refuse("rrx's own code");
   const Image& img = image(source);
-  // Load bias: the mapping's start minus the ELF address of its file offset.
-  std::optional<uint64_t> bias;
-  uint64_t best_off = 0;
-  for (const auto& [off, vaddr] : img.loads) {
-    if (m.offset >= off && (!bias || off >= best_off)) {
-      best_off = off;
-      bias = m.start - (vaddr + (m.offset - off));
-    }
-  }
+  std::optional<uint64_t> bias = load_bias(img.loads, m);
   if (!bias) return refuse("no load segment holds it");
   patcher::WindowBounds wb = patcher::choose_window(img.functions, *bias, site, m.start, m.end);
   patcher::CodeWindow w;

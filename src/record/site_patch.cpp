@@ -52,6 +52,33 @@ std::optional<uint64_t> free_range_near(const std::vector<ProcMapping>& maps, ui
   return best;
 }
 
+std::vector<std::pair<uint64_t, uint64_t>> load_segments(const std::string& path) {
+  std::vector<std::pair<uint64_t, uint64_t>> loads;
+  std::ifstream in(path, std::ios::binary);
+  Elf64_Ehdr eh{};
+  if (in.read(reinterpret_cast<char*>(&eh), sizeof eh) && eh.e_phentsize == sizeof(Elf64_Phdr)) {
+    for (unsigned i = 0; i < eh.e_phnum; ++i) {
+      Elf64_Phdr ph{};
+      in.seekg(static_cast<std::streamoff>(eh.e_phoff + i * sizeof ph));
+      if (!in.read(reinterpret_cast<char*>(&ph), sizeof ph)) break;
+      if (ph.p_type == PT_LOAD) loads.emplace_back(ph.p_offset, ph.p_vaddr);
+    }
+  }
+  return loads;
+}
+
+std::optional<uint64_t> load_bias(const std::vector<std::pair<uint64_t, uint64_t>>& loads, const ProcMapping& m) {
+  std::optional<uint64_t> bias;
+  uint64_t best_off = 0;
+  for (const auto& [off, vaddr] : loads) {
+    if (m.offset >= off && (!bias || off >= best_off)) {
+      best_off = off;
+      bias = m.start - (vaddr + (m.offset - off));
+    }
+  }
+  return bias;
+}
+
 const SitePatches::Image& SitePatches::image(const std::string& path) {
   auto it = images_.find(path);
   if (it != images_.end()) return it->second;
@@ -61,16 +88,7 @@ const SitePatches::Image& SitePatches::image(const std::string& path) {
   } catch (const Error&) {
     // Unreadable: the window is unsynchronized.
   }
-  std::ifstream in(path, std::ios::binary);
-  Elf64_Ehdr eh{};
-  if (in.read(reinterpret_cast<char*>(&eh), sizeof eh) && eh.e_phentsize == sizeof(Elf64_Phdr)) {
-    for (unsigned i = 0; i < eh.e_phnum; ++i) {
-      Elf64_Phdr ph{};
-      in.seekg(static_cast<std::streamoff>(eh.e_phoff + i * sizeof ph));
-      if (!in.read(reinterpret_cast<char*>(&ph), sizeof ph)) break;
-      if (ph.p_type == PT_LOAD) img.loads.emplace_back(ph.p_offset, ph.p_vaddr);
-    }
-  }
+  img.loads = load_segments(path);
   return images_.emplace(path, std::move(img)).first->second;
 }
 
@@ -97,16 +115,7 @@ std::optional<AppliedPatch> SitePatches::patch(Task& task, pid_t tgid, uint64_t 
   if (!m || !m->executable() || m->path.empty() || m->path[0] != '/') return refuse("not in a file's code");
   if (in_preload_code(site, &*m)) return refuse("rrx's own code");
   const Image& img = image(m->path);
-  // Load bias: the mapping's start minus the ELF address of its file offset.
-  // (The PT_LOAD with the largest file offset at or below the mapping's.)
-  std::optional<uint64_t> bias;
-  uint64_t best_off = 0;
-  for (const auto& [off, vaddr] : img.loads) {
-    if (m->offset >= off && (!bias || off >= best_off)) {
-      best_off = off;
-      bias = m->start - (vaddr + (m->offset - off));
-    }
-  }
+  std::optional<uint64_t> bias = load_bias(img.loads, *m);
   if (!bias) return refuse("no load segment holds it");
   patcher::WindowBounds wb = patcher::choose_window(img.functions, *bias, site, m->start, m->end);
   patcher::CodeWindow w;

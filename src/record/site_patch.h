@@ -124,6 +124,14 @@ bool in_reach(uint64_t site, uint64_t lo, uint64_t hi);
 // neighbours, the closest to the site (for a stub arena; record/cpuid_sites.h too).
 std::optional<uint64_t> free_range_near(const std::vector<ProcMapping>& maps, uint64_t site, uint64_t len);
 
+// The (p_offset, p_vaddr) of each PT_LOAD of the ELF file at `path` (none
+// when it cannot be read).
+std::vector<std::pair<uint64_t, uint64_t>> load_segments(const std::string& path);
+// The load bias of mapping `m` of a file with those segments: its start
+// minus the ELF address of its file offset (the PT_LOAD with the largest
+// file offset at or below the mapping's); none when no segment holds it.
+std::optional<uint64_t> load_bias(const std::vector<std::pair<uint64_t, uint64_t>>& loads, const ProcMapping& m);
+
 // The event's body.
 void fill_site_patch(schema::SitePatch::Builder b, const AppliedPatch& p);
 
