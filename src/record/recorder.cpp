@@ -377,6 +377,10 @@ class Recorder : private PtraceHost {
   int exec_error_fd_ = -1;
   InheritedSignals inherited_signals_;
   bool started_ = false;  // after the first exec, tracee syscalls are the program's
+  // RRX_TEST_PREEMPT_AT_EXEC (tests): every exec after the first is
+  // preempted at the new program's first instruction, as a slow exec on a
+  // loaded machine can be.
+  const bool test_preempt_at_exec_ = std::getenv("RRX_TEST_PREEMPT_AT_EXEC") != nullptr;
   bool done_ = false;
   int exit_status_ = 0;
   TreeExit tree_exit_;                      // what happens to processes that outlive the main one
@@ -2109,6 +2113,11 @@ void Recorder::on_syscall_exit(TaskState& ts, KernelSyscallInfo info) {
     if (emu_.stop_at_exec(ts.task->tid(), ts.task->tid())) {
       hold_for_tracer(ts);
       return;
+    }
+    if (test_preempt_at_exec_ && started_ && !ts.preempt_requested) {
+      // Interrupted while at its exit stop: it traps before its first instruction.
+      ts.preempt_requested = true;
+      unless_killed(ts, [&] { ts.task->interrupt(); });
     }
     resume(ts);
     return;

@@ -983,7 +983,11 @@ std::optional<ReplaySession::Stop> ReplaySession::advance(bool step, int step_ti
       apply_tracer_resume(t, ev);
       return std::nullopt;
     case schema::Event::PREEMPTION:
-      if (!t.running && !t.pending) {
+      // A thread still inside a call (an exec whose exit stop is to come:
+      // the kernel sets its result register on the way out) is first taken
+      // to that exit below; a preemption at the new program's first
+      // instruction is then found where it stands.
+      if (!t.running && !t.pending && t.next_resume == NextResume::Normal) {
         if (at_preemption_point(t, ev)) return std::nullopt;
         // A single-step goes one instruction towards it, like any other.
         // So does a run to a position target of this interval (every

@@ -41,6 +41,15 @@ check_preemptions cpu4 3
 rr_check_native entered --stdout-has "done" -- "$(prog mt_entered_loop)" 2 200
 check_preemptions entered 2
 
+# A preemption at a new program's first instruction, right after its exec
+# (a slow exec on a loaded machine: the slice ran out during it). The replay
+# holds the thread inside the execve until its exit (which sets the result
+# register) before it looks for the point. RRX_TEST_PREEMPT_AT_EXEC makes the
+# recorder preempt every exec there.
+RRX_TEST_PREEMPT_AT_EXEC=1 rr_check_native at_exec --stdout-has "two" -- \
+  /bin/sh -c '/bin/echo one; /bin/echo two | /bin/cat'
+check_preemptions at_exec 3
+
 GO=$(command -v go || true)
 if [[ -n $GO ]]; then
   export GOCACHE=$WORK/go-cache GOPATH=$WORK/gopath GOTOOLCHAIN=local GOPROXY=off GOFLAGS= GO111MODULE=on
