@@ -81,12 +81,20 @@ std::string ReplaySession::random_insns_note() const {
     return "the recording trapped cpuid and this replay cannot (no CPUID faulting here): the program saw this "
            "CPU's cpuid answers, not the recorded ones, and may have used rdrand or rdseed";
   }
-  if (random_insns_.empty()) return "";
+  // Recorded without CPUID faulting: cpuid ran natively, its answers were
+  // not recorded, and some name the CPU the thread ran on (leaf 1's APIC id,
+  // leaf 0xb's x2APIC id): a replay on the other CPU sees other values.
+  const std::string untrapped =
+      reader_->header().getCpuidFaulting()
+          ? ""
+          : "cpuid was not trapped when recording (no CPUID faulting): its answers were not recorded, and some "
+            "name the CPU a thread ran on (APIC ids), which may differ in this replay";
+  if (random_insns_.empty()) return untrapped;
   std::string sites;
   for (size_t i = 0; i < random_insns_.size() && i < 3; ++i) sites += (i ? ", " : "") + random_insns_[i];
   if (random_insns_.size() > 3) sites += " and " + std::to_string(random_insns_.size() - 3) + " more (rrx info lists them)";
   return sites + ": the program may have run " + (random_insns_.size() > 1 ? "these instructions, whose values" : "this instruction, whose values") +
-         " were not recorded (no CPUID faulting when recording)";
+         " were not recorded (no CPUID faulting when recording); or " + untrapped;
 }
 
 }  // namespace rrx::replay
