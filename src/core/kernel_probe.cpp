@@ -1,22 +1,27 @@
 #include "core/kernel_probe.h"
 
 #include <cpuid.h>
+#include <fcntl.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
 #include <map>
 
+#include "core/line_cache.h"
 #include "core/ptrace_task.h"
+#include "core/unique_fd.h"
 
 namespace rrx {
 
@@ -71,16 +76,27 @@ constexpr long kProbeResult = 4242;
   _exit(r == kProbeResult ? 0 : 1);
 }
 
-bool run_probe(SkipStrategy s) {
+// What a probe found: Unknown when it could not get as far as the syscall
+// to skip (no fork, ptrace or seccomp refused, the child killed...): a
+// fact of the moment, not of the kernel.
+enum class Probe { Supported, Unsupported, Unknown };
+
+Probe run_probe(SkipStrategy s) {
   bool seccomp = s == SkipStrategy::SetInfoExit;
   pid_t pid = ::fork();
-  if (pid < 0) return false;
+  if (pid < 0) return Probe::Unknown;
   if (pid == 0) probe_child(seccomp);
   Task task(pid);
   bool ok = false;
+  bool reached = false;  // stopped at the getppid, where the strategy is tried
   try {
     WaitStatus w = task.wait();
-    if (w.kind != WaitStatus::Kind::SignalStop) return false;
+    if (w.kind != WaitStatus::Kind::SignalStop) {
+      ::kill(pid, SIGKILL);
+      while (::waitpid(pid, nullptr, __WALL) > 0) {
+      }
+      return Probe::Unknown;
+    }
     long opts = PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL | (seccomp ? PTRACE_O_TRACESECCOMP : 0);
     task.set_options(opts);
     // Run to the getppid syscall.
@@ -89,92 +105,169 @@ bool run_probe(SkipStrategy s) {
       else if (s == SkipStrategy::Sysemu) task.resume_sysemu();
       else task.resume_syscall();
       w = task.wait();
-      if (w.kind == WaitStatus::Kind::Exited || w.kind == WaitStatus::Kind::Killed) return false;
-      if (w.kind == WaitStatus::Kind::EventStop && w.event == PTRACE_EVENT_SECCOMP) break;
+      if (w.kind == WaitStatus::Kind::Exited || w.kind == WaitStatus::Kind::Killed) break;
+      if (w.kind == WaitStatus::Kind::EventStop && w.event == PTRACE_EVENT_SECCOMP) {
+        reached = true;
+        break;
+      }
       if (w.kind == WaitStatus::Kind::SyscallStop) {
-        if (task.syscall_info().entry.nr == SYS_getppid) break;
+        if (task.syscall_info().entry.nr == SYS_getppid) {
+          reached = true;
+          break;
+        }
         continue;
       }
     }
-    switch (s) {
-      case SkipStrategy::SetInfoExit: {
-        KernelSyscallInfo info = task.syscall_info();
-        if (info.op != KernelSyscallInfo::kSeccomp) break;
-        KernelSyscallInfo set{};
-        set.op = KernelSyscallInfo::kExit;
-        set.arch = info.arch;
-        set.instruction_pointer = info.instruction_pointer;
-        set.stack_pointer = info.stack_pointer;
-        set.exit.rval = kProbeResult;
-        if (!task.set_syscall_info(set)) break;
-        task.resume_cont();
-        ok = true;
-        break;
-      }
-      case SkipStrategy::SetInfo: {
-        KernelSyscallInfo info = task.syscall_info();
-        KernelSyscallInfo set = info;
-        set.entry.nr = static_cast<uint64_t>(-1);
-        if (!task.set_syscall_info(set)) break;
-        task.resume_syscall();
-        w = task.wait();
-        if (w.kind != WaitStatus::Kind::SyscallStop) break;
-        info = task.syscall_info();
-        if (info.op != KernelSyscallInfo::kExit) break;
-        set = info;
-        set.exit.rval = kProbeResult;
-        set.exit.is_error = 0;
-        if (!task.set_syscall_info(set)) break;
-        task.resume_cont();
-        ok = true;
-        break;
-      }
-      case SkipStrategy::Sysemu: {
-        user_regs_struct r = task.regs();
-        r.rax = kProbeResult;
-        task.set_regs(r);
-        task.resume_cont();
-        ok = true;
-        break;
-      }
-      case SkipStrategy::Regs: {
-        user_regs_struct r = task.regs();
-        r.orig_rax = static_cast<uint64_t>(-1);
-        task.set_regs(r);
-        task.resume_syscall();
-        w = task.wait();
-        if (w.kind != WaitStatus::Kind::SyscallStop) break;
-        r = task.regs();
-        r.rax = kProbeResult;
-        task.set_regs(r);
-        task.resume_cont();
-        ok = true;
-        break;
+    if (reached) {
+      switch (s) {
+        case SkipStrategy::SetInfoExit: {
+          KernelSyscallInfo info = task.syscall_info();
+          if (info.op != KernelSyscallInfo::kSeccomp) break;
+          KernelSyscallInfo set{};
+          set.op = KernelSyscallInfo::kExit;
+          set.arch = info.arch;
+          set.instruction_pointer = info.instruction_pointer;
+          set.stack_pointer = info.stack_pointer;
+          set.exit.rval = kProbeResult;
+          if (!task.set_syscall_info(set)) {
+            if (errno == ESRCH) reached = false;  // the child was killed, not refused
+            break;
+          }
+          task.resume_cont();
+          ok = true;
+          break;
+        }
+        case SkipStrategy::SetInfo: {
+          KernelSyscallInfo info = task.syscall_info();
+          KernelSyscallInfo set = info;
+          set.entry.nr = static_cast<uint64_t>(-1);
+          if (!task.set_syscall_info(set)) {
+            if (errno == ESRCH) reached = false;  // the child was killed, not refused
+            break;
+          }
+          task.resume_syscall();
+          w = task.wait();
+          if (w.kind != WaitStatus::Kind::SyscallStop || (info = task.syscall_info()).op != KernelSyscallInfo::kExit) {
+            reached = false;  // not the exit stop that follows: nothing said about the kernel
+            break;
+          }
+          set = info;
+          set.exit.rval = kProbeResult;
+          set.exit.is_error = 0;
+          if (!task.set_syscall_info(set)) {
+            if (errno == ESRCH) reached = false;  // the child was killed, not refused
+            break;
+          }
+          task.resume_cont();
+          ok = true;
+          break;
+        }
+        case SkipStrategy::Sysemu: {
+          user_regs_struct r = task.regs();
+          r.rax = kProbeResult;
+          task.set_regs(r);
+          task.resume_cont();
+          ok = true;
+          break;
+        }
+        case SkipStrategy::Regs: {
+          user_regs_struct r = task.regs();
+          r.orig_rax = static_cast<uint64_t>(-1);
+          task.set_regs(r);
+          task.resume_syscall();
+          w = task.wait();
+          if (w.kind != WaitStatus::Kind::SyscallStop) {
+            reached = false;
+            break;
+          }
+          r = task.regs();
+          r.rax = kProbeResult;
+          task.set_regs(r);
+          task.resume_cont();
+          ok = true;
+          break;
+        }
       }
     }
     if (ok) {
       w = task.wait();
+      // Exit status 1: the child's getppid ran after all.
+      if (w.kind != WaitStatus::Kind::Exited || w.exit_code > 1) reached = false;
       ok = w.kind == WaitStatus::Kind::Exited && w.exit_code == 0;
     }
   } catch (const std::exception&) {
     ok = false;
+    reached = false;
   }
   ::kill(pid, SIGKILL);
   int status;
   while (::waitpid(pid, &status, __WALL) > 0) {
   }
-  return ok;
+  if (ok) return Probe::Supported;
+  return reached ? Probe::Unsupported : Probe::Unknown;
+}
+
+std::string read_line(const char* path) {
+  UniqueFd fd(::open(path, O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) return {};
+  char buf[128];
+  ssize_t n = ::read(fd.get(), buf, sizeof buf - 1);
+  if (n <= 0) return {};
+  std::string line(buf, static_cast<size_t>(n));
+  return line.substr(0, line.find('\n'));
+}
+
+bool one_field(const std::string& s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') return false;
+  }
+  return true;
 }
 
 }  // namespace
 
+KernelFactCache::KernelFactCache(std::filesystem::path path, std::string boot)
+    : boot_(std::move(boot)), lines_(boot_.empty() ? std::filesystem::path() : std::move(path), "rrx-probe-1", 4,
+                                     64 << 10) {}
+
+std::string KernelFactCache::key(const std::string& fact) const {
+  return (boot_.empty() ? std::string("- - -") : boot_) + " " + fact;
+}
+
+std::optional<bool> KernelFactCache::lookup(const std::string& fact) {
+  std::optional<std::string> v = lines_.lookup(key(fact));
+  if (!v || (*v != "0" && *v != "1")) return std::nullopt;
+  return *v == "1";
+}
+
+void KernelFactCache::add(const std::string& fact, bool value) { lines_.add(key(fact), value ? "1" : "0"); }
+
+std::string this_boot_key() {
+  std::string boot = read_line("/proc/sys/kernel/random/boot_id");
+  std::string release = kernel_release();
+  struct stat st {};
+  if (::stat("/proc/self/exe", &st) != 0) return {};
+  std::string build = file_identity_key(st);
+  std::replace(build.begin(), build.end(), ' ', ':');
+  if (!one_field(boot) || !one_field(release) || release == "unknown") return {};
+  return boot + " " + release + " " + build;
+}
+
 bool skip_strategy_supported(SkipStrategy s) {
-  static std::map<SkipStrategy, bool> cache;
-  auto it = cache.find(s);
-  if (it != cache.end()) return it->second;
-  bool ok = run_probe(s);
-  cache[s] = ok;
-  return ok;
+  static std::map<SkipStrategy, bool> known;
+  static KernelFactCache facts(user_cache_file("kernel-probes"), this_boot_key());
+  auto it = known.find(s);
+  if (it != known.end()) return it->second;
+  const std::string fact = std::string("skip-") + skip_strategy_name(s);
+  std::optional<bool> ok = facts.lookup(fact);
+  if (!ok) {
+    Probe p = run_probe(s);
+    ok = p == Probe::Supported;
+    if (p != Probe::Unknown) facts.add(fact, *ok);
+  }
+  known[s] = *ok;
+  return *ok;
 }
 
 SkipStrategy best_skip_strategy() {
@@ -219,17 +312,15 @@ void apply_signal_state(const InheritedSignals& st) {
 
 bool cpuid_faulting_supported() {
   static const bool supported = [] {
-    pid_t pid = ::fork();
-    if (pid < 0) return false;
-    if (pid == 0) {
-      // ARCH_SET_CPUID (0x1012) with 0: cpuid faults from now on (this child only).
-      long r = ::syscall(SYS_arch_prctl, 0x1012, 0);
-      _exit(r == 0 ? 0 : 1);
-    }
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    // ARCH_GET_CPUID (0x1011): 0 when this thread faults on cpuid already
+    // (rrx itself recorded by a recorder that traps cpuid): the CPU can.
+    long enabled = ::syscall(SYS_arch_prctl, 0x1011, 0);
+    if (enabled == 0) return true;
+    if (enabled < 0) return false;  // a kernel without it (before 4.12)
+    // ARCH_SET_CPUID (0x1012) with 1, "cpuid does not fault": what this
+    // thread has already, so nothing changes; the kernel checks the CPU's
+    // support first and says ENODEV without it, for either setting.
+    return ::syscall(SYS_arch_prctl, 0x1012, 1) == 0;
   }();
   return supported;
 }

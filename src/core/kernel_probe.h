@@ -3,9 +3,12 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "core/line_cache.h"
 
 namespace rrx {
 
@@ -22,13 +25,39 @@ const char* skip_strategy_name(SkipStrategy s);
 std::optional<SkipStrategy> parse_skip_strategy(const std::string& name);
 std::vector<SkipStrategy> all_skip_strategies();
 
-// Probes each strategy on a short-lived traced child (cached per process).
+// Probes each strategy on a short-lived traced child. What a probe finds is
+// remembered for the process, and for this boot of the kernel in the user's
+// cache (KernelFactCache, "kernel-probes"): recording and replaying a short
+// program would otherwise pay a forked, traced child per strategy each time.
 bool skip_strategy_supported(SkipStrategy s);
 SkipStrategy best_skip_strategy();
 
+// Facts about the running kernel remembered across rrx runs (core/line_cache.h):
+// keyed by `boot` (this_boot_key()) and the fact's name, so that a reboot,
+// another kernel or another build of rrx (whose probes may differ) probes
+// again. Only what a probe decided is remembered, never a probe that could
+// not run (no fork, ptrace refused): that is a fact of the moment.
+class KernelFactCache {
+ public:
+  // `boot` empty: nothing is remembered beyond this object.
+  KernelFactCache(std::filesystem::path path, std::string boot);
+  std::optional<bool> lookup(const std::string& fact);
+  void add(const std::string& fact, bool value);
+
+ private:
+  std::string key(const std::string& fact) const;
+  std::string boot_;
+  LineCache lines_;  // "rrx-probe-1 BOOT_ID RELEASE BUILD FACT 0|1"
+};
+// "BOOT_ID RELEASE BUILD": /proc/sys/kernel/random/boot_id, the kernel
+// release, and the identity of the running rrx executable (a rebuild
+// changes it). Empty when one of them cannot be read.
+std::string this_boot_key();
+
 // CPUID faulting (arch_prctl ARCH_SET_CPUID, Intel since Ivy Bridge on
 // bare metal, some hypervisors): a thread that has it off gets SIGSEGV at
-// every cpuid instruction. Probed once on a short-lived child.
+// every cpuid instruction. Asked of the kernel once per process, without
+// changing what rrx's own cpuid does.
 bool cpuid_faulting_supported();
 
 std::string kernel_release();

@@ -12,6 +12,7 @@
 
 #include "core/cpuid_trap.h"
 #include "core/error.h"
+#include "core/line_cache.h"
 #include "core/proc_maps.h"
 
 namespace rrx::record {
@@ -89,9 +90,14 @@ const std::vector<insn_scan::Site>& RandomInsnFinder::sites_of(const std::string
                              static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec);
   auto it = cache_.find(key);
   if (it != cache_.end()) return it->second;
+  if (!known_) known_.emplace(user_cache_file("insn-sites"));
+  if (auto sites = known_->lookup(st)) return cache_.emplace(key, std::move(*sites)).first->second;
   std::vector<insn_scan::Site> sites;
   try {
     sites = insn_scan::scan_file(path);
+    // Remembered only when the file is still the one stat'ed before the scan.
+    struct stat after {};
+    if (::stat(path.c_str(), &after) == 0 && file_identity_key(after) == file_identity_key(st)) known_->add(st, sites);
   } catch (const Error&) {
     // Unreadable now: nothing known about it (the mapping itself succeeded).
   }

@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include <map>
+#include <optional>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -15,6 +16,7 @@
 #include "core/forced_signal.h"
 #include "core/ptrace_task.h"
 #include "record/insn_scan/insn_scan.h"
+#include "record/insn_site_cache.h"
 #include "trace_format/trace_writer.h"
 
 namespace rrx::record {
@@ -53,8 +55,10 @@ class RandomInsnFinder {
   const std::vector<insn_scan::Site>& sites_of(const std::string& path);
 
   std::string why_;
-  // Per distinct file (device, inode, size, mtime): scanned once per recording.
+  // Per distinct file (device, inode, size, mtime): scanned once per recording,
+  // and once for all recordings where the user has a cache (insn_site_cache.h).
   std::map<std::tuple<uint64_t, uint64_t, uint64_t, int64_t>, std::vector<insn_scan::Site>> cache_;
+  std::optional<InsnSiteCache> known_;  // made at the first file
   bool warned_ = false;
 };
 

@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iterator>
+#include <memory>
 #include <fstream>
 #include <sstream>
 
@@ -73,7 +74,11 @@ int install_fast_path_filter() {
 }
 
 std::span<const uint8_t> take_published(Task& task, BufferCursor& cursor) {
-  static std::vector<uint8_t> bytes;  // the recorder's one thread flushes
+  // The recorder's one thread flushes. Not cleared when allocated: only the
+  // n bytes read into it are used (clearing the whole buffer at the first
+  // flush of each recording showed in short ones).
+  static std::unique_ptr<uint8_t[]> bytes;
+  static size_t capacity = 0;
   rrx_buffer_header h;
   // Unreadable: the kernel is taking the address space down (the thread is
   // being killed); nothing it did after its last stop can be recorded.
@@ -92,12 +97,15 @@ std::span<const uint8_t> take_published(Task& task, BufferCursor& cursor) {
   }
   if (h.bytes_used == cursor.taken) return {};
   const size_t n = h.bytes_used - cursor.taken;
-  if (bytes.size() < n) bytes.resize(std::max<size_t>(n, RRX_BUFFER_BYTES));
-  if (!task.read_exact(cursor.addr + sizeof h + cursor.taken, bytes.data(), n)) {
+  if (capacity < n) {
+    capacity = std::max<size_t>(n, RRX_BUFFER_BYTES);
+    bytes.reset(new uint8_t[capacity]);
+  }
+  if (!task.read_exact(cursor.addr + sizeof h + cursor.taken, bytes.get(), n)) {
     throw Error("syscall buffer of thread " + std::to_string(task.tid()) + " is unreadable");
   }
   cursor.taken = h.bytes_used;
-  return std::span<const uint8_t>(bytes.data(), n);
+  return std::span<const uint8_t>(bytes.get(), n);
 }
 
 kj::ArrayPtr<capnp::word> event_scratch(size_t words) {

@@ -150,16 +150,45 @@ void ChunkSink::submit(ChunkJob&& job) {
   work_.notify_one();
 }
 
-std::vector<capnp::word> ChunkSink::spare() {
+void ChunkSink::write_or_submit(ChunkJob&& job) {
+  std::unique_lock<std::mutex> lk(mu_);
+  if (failed_) throw_failure();
+  if (!queue_.empty() || busy_ || stopping_) {
+    lk.unlock();
+    submit(std::move(job));
+    return;
+  }
+  // busy_ keeps the thread (if it runs) away from out_, the zstd context and
+  // the index while this one is written; it takes only queued jobs anyway,
+  // and the single producer queues none meanwhile.
+  busy_ = true;
+  const int rung = std::max(rung_for(0), last_rung_ - 1);
+  last_rung_ = rung;
+  lk.unlock();
+  const bool ok = write_chunk(job, rung);
+  lk.lock();
+  busy_ = false;
+  if (ok) {
+    ++stats_.chunks[rung];
+    stats_.in_bytes += job.words * sizeof(capnp::word);
+    stats_.out_bytes += index_.back().compressed_size;
+  } else {
+    failed_ = true;
+  }
+  progress_.notify_all();
+  if (!ok) throw_failure();
+}
+
+WordBuffer ChunkSink::spare() {
   {
     std::lock_guard<std::mutex> lk(mu_);
     if (!spares_.empty()) {
-      std::vector<capnp::word> v = std::move(spares_.back());
+      WordBuffer v = std::move(spares_.back());
       spares_.pop_back();
       return v;
     }
   }
-  return std::vector<capnp::word>(spare_words_);
+  return WordBuffer(spare_words_);
 }
 
 void ChunkSink::check() {
@@ -242,8 +271,11 @@ void ChunkSink::run() {
 bool ChunkSink::write_chunk(const ChunkJob& job, int rung) {
   const size_t bytes = job.words * sizeof(capnp::word);
   const size_t bound = std::max(ZSTD_compressBound(bytes), stored_frame_bound(bytes));
-  if (out_.size() < kChunkHeaderSize + bound) out_.resize(kChunkHeaderSize + bound);
-  unsigned char* out = out_.data();
+  if (out_size_ < kChunkHeaderSize + bound) {
+    out_size_ = kChunkHeaderSize + bound;
+    out_.reset(new unsigned char[out_size_]);  // nothing to keep: a chunk at a time
+  }
+  unsigned char* out = out_.get();
   size_t csize;
   if (rung == kStoredRung) {
     csize = write_stored_frame(out + kChunkHeaderSize, job.payload.data(), bytes);

@@ -12,6 +12,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -21,9 +22,35 @@
 
 namespace rrx::trace::detail {
 
+// Words for a chunk's payload, not cleared when allocated: only the words
+// written into them are ever read, and clearing a chunk's 256 KiB (and
+// faulting its pages in) at each new buffer showed in short recordings.
+class WordBuffer {
+ public:
+  WordBuffer() = default;
+  explicit WordBuffer(size_t words) : words_(new capnp::word[words]), size_(words) {}
+  capnp::word* data() { return words_.get(); }
+  const capnp::word* data() const { return words_.get(); }
+  size_t size() const { return size_; }
+  void swap(WordBuffer& other) noexcept {
+    words_.swap(other.words_);
+    std::swap(size_, other.size_);
+  }
+  WordBuffer(WordBuffer&& other) noexcept { swap(other); }
+  WordBuffer& operator=(WordBuffer&& other) noexcept {
+    WordBuffer gone(std::move(other));
+    swap(gone);
+    return *this;
+  }
+
+ private:
+  std::unique_ptr<capnp::word[]> words_;
+  size_t size_ = 0;
+};
+
 struct ChunkJob {
-  uint8_t kind = 0;                  // ChunkKind
-  std::vector<capnp::word> payload;  // the first `words` words are the chunk's messages
+  uint8_t kind = 0;    // ChunkKind
+  WordBuffer payload;  // the first `words` words are the chunk's messages
   size_t words = 0;
   uint64_t first_event = 0;
   uint32_t count = 0;
@@ -74,9 +101,14 @@ class ChunkSink {
   // starts the thread on first use. Throws rrx::Error with the failure of an
   // earlier chunk's write (that chunk and every later one are not written).
   void submit(ChunkJob&& job);
+  // For a producer that waits for `job` to be written anyway (the last
+  // chunks, at close): writes it in the calling thread when nothing is
+  // queued before it (the thread then need not start, or wake up), else
+  // queues it as submit() does.
+  void write_or_submit(ChunkJob&& job);
   // A payload buffer of spare_words words for the next chunk: one the
   // thread is done with, or a new one.
-  std::vector<capnp::word> spare();
+  WordBuffer spare();
   // Throws rrx::Error when a write has failed.
   void check();
   // Returns once every submitted chunk is in the file; throws as check().
@@ -105,8 +137,9 @@ class ChunkSink {
   const size_t spare_words_;
   const int first_rung_;
   void* zstd_ctx_ = nullptr;
-  std::vector<unsigned char> out_;  // chunk header + frame, the thread's
-  int last_rung_ = 0;               // the thread's
+  std::unique_ptr<unsigned char[]> out_;  // chunk header + frame, the thread's (not cleared)
+  size_t out_size_ = 0;
+  int last_rung_ = 0;               // the last chunk's rung (under mu_)
   // Owned by the thread while it runs; read by the producer after drain().
   uint64_t file_offset_;
   std::vector<IndexEntry> index_;
@@ -120,7 +153,7 @@ class ChunkSink {
   std::atomic<bool> failed_{false};
   int err_ = 0;               // errno of the failed write (0: err_what_ says it all)
   std::string err_what_;
-  std::vector<std::vector<capnp::word>> spares_;
+  std::vector<WordBuffer> spares_;
   SinkStats stats_;
   std::thread thread_;
 };

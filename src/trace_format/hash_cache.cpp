@@ -1,97 +1,28 @@
 // Content hashes remembered across recordings: see hash_cache.h.
 #include "trace_format/hash_cache.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cinttypes>
-#include <cstdio>
-#include <cstring>
-
-#include "core/unique_fd.h"
-
 namespace rrx::trace {
 
 namespace {
 
-// One line per file: "rrx-hash-1 DEV INO SIZE MTIME_NS HASH".
-constexpr const char* kTag = "rrx-hash-1";
-
-int64_t ns(const struct timespec& t) { return static_cast<int64_t>(t.tv_sec) * 1000000000 + t.tv_nsec; }
-
-bool is_hash(const char* h) {
-  if (std::strlen(h) != 16) return false;
-  for (const char* c = h; *c; ++c) {
-    if (!((*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'f'))) return false;
+bool is_hash(const std::string& h) {
+  if (h.size() != 16) return false;
+  for (char c : h) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
   }
   return true;
 }
 
 }  // namespace
 
-HashCache::Key HashCache::key_of(const struct ::stat& st) {
-  return Key{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino), static_cast<uint64_t>(st.st_size),
-             ns(st.st_mtim)};
-}
-
-void HashCache::load() {
-  loaded_ = true;
-  UniqueFd fd(::open(path_.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0) return;
-  struct ::stat st {};
-  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return;
-  if (static_cast<uint64_t>(st.st_size) > kMaxBytes) {
-    ::unlink(path_.c_str());
-    return;
-  }
-  std::string text(static_cast<size_t>(st.st_size), '\0');
-  size_t got = 0;
-  while (got < text.size()) {
-    ssize_t n = ::read(fd.get(), text.data() + got, text.size() - got);
-    if (n <= 0) break;
-    got += static_cast<size_t>(n);
-  }
-  text.resize(got);
-  size_t at = 0;
-  while (at < text.size()) {
-    size_t nl = text.find('\n', at);
-    if (nl == std::string::npos) break;  // a line still being written, or cut short
-    std::string line = text.substr(at, nl - at);
-    at = nl + 1;
-    char tag[16] = {}, hash[32] = {};
-    uint64_t dev = 0, ino = 0, size = 0;
-    int64_t mtime = 0;
-    if (std::sscanf(line.c_str(), "%15s %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNd64 " %31s", tag, &dev, &ino, &size,
-                    &mtime, hash) != 6 ||
-        std::strcmp(tag, kTag) != 0 || !is_hash(hash)) {
-      continue;
-    }
-    hashes_[Key{dev, ino, size, mtime}] = hash;
-  }
-}
-
 std::optional<std::string> HashCache::lookup(const struct ::stat& st) {
-  if (!loaded_) load();
-  auto it = hashes_.find(key_of(st));
-  if (it == hashes_.end()) return std::nullopt;
-  return it->second;
+  std::optional<std::string> hash = lines_.lookup(file_identity_key(st));
+  if (hash && !is_hash(*hash)) return std::nullopt;
+  return hash;
 }
 
 void HashCache::add(const struct ::stat& st, const std::string& hash) {
-  if (!loaded_) load();
-  if (!is_hash(hash.c_str())) return;
-  Key k = key_of(st);
-  if (hashes_.count(k)) return;
-  hashes_[k] = hash;
-  char line[160];
-  int n = std::snprintf(line, sizeof line, "%s %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRId64 " %s\n", kTag,
-                        std::get<0>(k), std::get<1>(k), std::get<2>(k), std::get<3>(k), hash.c_str());
-  if (n <= 0 || static_cast<size_t>(n) >= sizeof line) return;
-  // One write of a whole line in append mode: recordings running at the same
-  // time interleave whole lines.
-  UniqueFd fd(::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600));
-  if (fd.get() < 0) return;
-  (void)!::write(fd.get(), line, static_cast<size_t>(n));
+  if (is_hash(hash)) lines_.add(file_identity_key(st), hash);
 }
 
 }  // namespace rrx::trace

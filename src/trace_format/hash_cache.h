@@ -5,19 +5,20 @@
 // file's identity (device, inode, size, mtime: what FileStore keys a file by
 // within one recording; package managers replace files, which changes the
 // inode or mtime) to its hash, in one text file shared by the recordings of
-// a user (hash_cache_path(): ~/.cache/rrx/file-hashes). Not ctime: the hard link each recording makes
-// to a system file changes it. A wrong entry cannot go unseen: replay checks
-// every stored file against the hash it is named by.
+// a user (hash_cache_path(): ~/.cache/rrx/file-hashes; core/line_cache.h).
+// Not ctime: the hard link each recording makes to a system file changes
+// it. A wrong entry cannot go unseen: replay checks every stored file
+// against the hash it is named by.
 #pragma once
 
 #include <sys/stat.h>
 
 #include <cstdint>
 #include <filesystem>
-#include <map>
 #include <optional>
 #include <string>
-#include <tuple>
+
+#include "core/line_cache.h"
 
 namespace rrx::trace {
 
@@ -26,7 +27,7 @@ class HashCache {
   // The cache file `path`; nothing is read before the first lookup. A file
   // that cannot be read or written (or an empty path) only makes the cache
   // empty: it then lasts as long as this object.
-  explicit HashCache(std::filesystem::path path) : path_(std::move(path)) {}
+  explicit HashCache(std::filesystem::path path) : lines_(std::move(path), "rrx-hash-1", 4, kMaxBytes) {}
   // The hash recorded for the file whose stat is `st`, if any.
   std::optional<std::string> lookup(const struct ::stat& st);
   // Remembers `hash` (16 hex digits) for the file whose stat is `st`.
@@ -36,12 +37,7 @@ class HashCache {
   static constexpr uint64_t kMaxBytes = 4 << 20;
 
  private:
-  using Key = std::tuple<uint64_t, uint64_t, uint64_t, int64_t>;
-  static Key key_of(const struct ::stat& st);
-  void load();
-  std::filesystem::path path_;
-  bool loaded_ = false;
-  std::map<Key, std::string> hashes_;
+  LineCache lines_;  // "rrx-hash-1 DEV INO SIZE MTIME_NS HASH"
 };
 
 }  // namespace rrx::trace

@@ -19,6 +19,7 @@
 
 #include "core/error.h"
 #include "core/hash.h"
+#include "core/line_cache.h"
 #include "core/unique_fd.h"
 #include "trace_format/chunk_format.h"
 #include "trace_format/format.h"
@@ -104,19 +105,7 @@ fs::path traces_root() {
 fs::path hash_cache_path() {
   // Not in the trace root: with --keep=failure that must hold nothing but
   // the traces kept (CI jobs upload it).
-  fs::path dir;
-  const char* xdg = std::getenv("XDG_CACHE_HOME");
-  const char* home = std::getenv("HOME");
-  if (xdg != nullptr && *xdg == '/') {
-    dir = fs::path(xdg) / "rrx";
-  } else if (home != nullptr && *home == '/') {
-    dir = fs::path(home) / ".cache" / "rrx";
-  } else {
-    return {};  // nowhere: a cache of this recording only
-  }
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  return dir / "file-hashes";
+  return user_cache_file("file-hashes");
 }
 
 namespace {

@@ -57,7 +57,6 @@ TraceWriter::TraceWriter(const std::filesystem::path& dir, capnp::MessageBuilder
     sink_ = std::make_unique<detail::ChunkSink>(fd_, path, kFileHeaderSize, options_.zstd_level,
                                                 options_.max_queued_chunks, default_pending_words(options_),
                                                 options_.first_rung);
-    pending_ = sink_->spare();
 
     auto root = header.getRoot<schema::Header>();
     if (root.getFormatVersion() == 0) root.setFormatVersion(kFormatVersion);
@@ -107,9 +106,10 @@ void TraceWriter::guarded(F&& f) {
 WriterStats TraceWriter::stats() const { return sink_ ? sink_->stats() : WriterStats{}; }
 
 void TraceWriter::reserve_pending(size_t words) {
+  if (pending_.size() == 0) pending_ = sink_->spare();
   if (pending_words_ + words <= pending_.size()) return;
   size_t want = std::max(pending_.size() * 2, pending_words_ + words);
-  std::vector<capnp::word> bigger(want);
+  detail::WordBuffer bigger(want);
   if (pending_words_ > 0) std::memcpy(bigger.data(), pending_.data(), pending_words_ * sizeof(capnp::word));
   pending_.swap(bigger);
 }
@@ -166,9 +166,8 @@ detail::ChunkJob TraceWriter::take_pending(uint8_t kind, uint64_t first, uint32_
   job.words = pending_words_;
   job.first_event = first;
   job.count = count;
-  job.payload.swap(pending_);
+  job.payload.swap(pending_);  // pending_ is left empty
   pending_words_ = 0;
-  pending_ = sink_->spare();
   return job;
 }
 
@@ -191,7 +190,14 @@ void TraceWriter::flush() {
 void TraceWriter::close(int exit_status, const std::string& reason, const std::vector<SharedObjectEnd>& shared) {
   if (closed_) return;
   check_usable();
-  hand_over();
+  // The last chunks are waited for here: written in this thread when the
+  // writer's has nothing left (a short recording never starts it).
+  if (pending_count_ > 0) {
+    detail::ChunkJob job = take_pending(static_cast<uint8_t>(ChunkKind::Events), pending_first_, pending_count_);
+    pending_count_ = 0;
+    guarded([&] { sink_->write_or_submit(std::move(job)); });
+  }
+  pending_first_ = event_count_;
   {
     capnp::MallocMessageBuilder end;
     auto root = end.initRoot<schema::End>();
@@ -210,7 +216,7 @@ void TraceWriter::close(int exit_status, const std::string& reason, const std::v
     }
     add_message(end.getSegmentsForOutput());
     detail::ChunkJob job = take_pending(static_cast<uint8_t>(ChunkKind::End), event_count_, 1);
-    guarded([&] { sink_->submit(std::move(job)); });
+    guarded([&] { sink_->write_or_submit(std::move(job)); });
   }
   // Every chunk is in the file once the thread has ended.
   guarded([&] { sink_->finish(); });

@@ -67,7 +67,7 @@ class TraceWriter {
  private:
   // Hands the pending events to the writer's thread (none pending: nothing).
   void hand_over();
-  // Moves pending_ into a chunk job of `kind` and takes a fresh buffer.
+  // Moves pending_ into a chunk job of `kind`.
   detail::ChunkJob take_pending(uint8_t kind, uint64_t first, uint32_t count);
   // Runs `f` (a call into the sink); when it throws, the writer is broken.
   template <typename F>
@@ -79,10 +79,10 @@ class TraceWriter {
   std::filesystem::path dir_;
   WriterOptions options_;
   int fd_ = -1;
-  // Pending chunk payload. capnp::word is not movable under clang, so the
-  // vector is never resized: it is replaced by a larger one when needed and
-  // pending_words_ counts the words in use.
-  std::vector<capnp::word> pending_;
+  // Pending chunk payload: none until the first message after a hand-over
+  // (a spare from the sink, or a new one), replaced by a larger one when
+  // needed; pending_words_ counts the words in use.
+  detail::WordBuffer pending_;
   size_t pending_words_ = 0;
   bool broken_ = false;  // a write failed: the file ends with the last chunk written
   uint64_t pending_first_ = 0;

@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <memory>
 
 #include "core/error.h"
 
@@ -120,36 +121,51 @@ std::vector<CodeRange> code_ranges(const std::string& path) {
   return code_ranges_of(f);
 }
 
+namespace {
+
+// Each code range of the file in turn, read into storage that is not
+// zero-filled first (the ranges are read whole: a libc's text is ~1.5 MiB,
+// and clearing it before reading it over was a good part of the scan).
+template <typename F>
+void for_each_code_range(const File& f, F&& visit) {
+  std::unique_ptr<uint8_t[]> buf;
+  size_t capacity = 0;
+  for (const CodeRange& r : code_ranges_of(f)) {
+    if (r.file_offset > f.size() || r.size > f.size() - r.file_offset) continue;  // a damaged header
+    const size_t len = static_cast<size_t>(r.size);
+    if (len > capacity) {
+      buf.reset(new uint8_t[len]);  // default-initialised: not cleared
+      capacity = len;
+    }
+    if (!f.read(r.file_offset, buf.get(), len)) continue;
+    visit(r, buf.get(), len);
+  }
+}
+
+}  // namespace
+
 std::vector<Site> scan_file(const std::string& path) {
   File f(path);
   std::vector<Site> sites;
-  std::vector<uint8_t> buf;
-  for (const CodeRange& r : code_ranges_of(f)) {
-    if (r.file_offset > f.size() || r.size > f.size() - r.file_offset) continue;  // a damaged header
-    buf.resize(r.size);
-    if (!f.read(r.file_offset, buf.data(), buf.size())) continue;
-    for (const Found& x : find_random_insns(buf.data(), buf.size())) {
+  for_each_code_range(f, [&](const CodeRange& r, const uint8_t* code, size_t len) {
+    for (const Found& x : find_random_insns(code, len)) {
       sites.push_back({x.mnemonic, r.file_offset + x.offset, r.addr + x.offset});
     }
-  }
+  });
   return sites;
 }
 
 std::vector<uint64_t> cpuid_candidates(const std::string& path) {
   File f(path);
   std::vector<uint64_t> out;
-  std::vector<uint8_t> buf;
-  for (const CodeRange& r : code_ranges_of(f)) {
-    if (r.file_offset > f.size() || r.size > f.size() - r.file_offset) continue;  // a damaged header
-    buf.resize(r.size);
-    if (!f.read(r.file_offset, buf.data(), buf.size())) continue;
-    for (size_t p = 0; p + 2 <= buf.size(); ++p) {
-      const void* hit = std::memchr(buf.data() + p, 0x0f, buf.size() - p - 1);
+  for_each_code_range(f, [&](const CodeRange& r, const uint8_t* code, size_t len) {
+    for (size_t p = 0; p + 2 <= len; ++p) {
+      const void* hit = std::memchr(code + p, 0x0f, len - p - 1);
       if (!hit) break;
-      p = static_cast<size_t>(static_cast<const uint8_t*>(hit) - buf.data());
-      if (buf[p + 1] == 0xa2) out.push_back(r.file_offset + p);
+      p = static_cast<size_t>(static_cast<const uint8_t*>(hit) - code);
+      if (code[p + 1] == 0xa2) out.push_back(r.file_offset + p);
     }
-  }
+  });
   return out;
 }
 

@@ -38,6 +38,10 @@ struct Site {
 };
 // Every rdrand and rdseed in the file's code, by file offset.
 std::vector<Site> scan_file(const std::string& path);
+// Changes whenever scan_file may find other sites in the same file: what
+// it found is remembered across recordings under this version
+// (record/insn_site_cache.h).
+constexpr unsigned kScanVersion = 1;
 
 // The file offsets of every `0f a2` (cpuid) byte pair in the file's code:
 // candidates only, since the pair may lie inside another instruction; the
