@@ -43,6 +43,7 @@
 #include "trace_format/recorded_call.h"
 #include "trace_format/regs_codec.h"
 #include "trace_format/trace_dir.h"
+#include "trace_format/verified_hashes.h"
 
 namespace rrx::replay {
 
@@ -395,7 +396,7 @@ void ReplaySession::spawn() {
     std::string interp = exec.getInterpPath().cStr();
     std::string hash;
     try {
-      hash = trace::content_hash_of_file(interp, file_hash_kind_);
+      hash = trace::VerifiedHashes::shared().hash_of(interp, file_hash_kind_);
     } catch (const Error&) {
       // Missing or unreadable: not the recorded one either.
     }

@@ -14,8 +14,8 @@ namespace rrx::trace {
 
 namespace {
 
-// One line per file: "rrx-hash-1 DEV INO SIZE MTIME_NS HASH".
-constexpr const char* kTag = "rrx-hash-1";
+// One line per file: "TAG DEV INO SIZE MTIME_NS HASH" ("rrx-hash-1 ..."),
+// or "TAG DEV INO SIZE MTIME_NS CTIME_NS HASH" with Key::WithCtime.
 
 int64_t ns(const struct timespec& t) { return static_cast<int64_t>(t.tv_sec) * 1000000000 + t.tv_nsec; }
 
@@ -29,9 +29,9 @@ bool is_hash(const char* h) {
 
 }  // namespace
 
-HashCache::Key HashCache::key_of(const struct ::stat& st) {
-  return Key{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino), static_cast<uint64_t>(st.st_size),
-             ns(st.st_mtim)};
+HashCache::Id HashCache::key_of(const struct ::stat& st) const {
+  return Id{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino), static_cast<uint64_t>(st.st_size),
+            ns(st.st_mtim), with_ctime_ ? ns(st.st_ctim) : 0};
 }
 
 void HashCache::load() {
@@ -40,7 +40,7 @@ void HashCache::load() {
   if (fd.get() < 0) return;
   struct ::stat st {};
   if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return;
-  if (static_cast<uint64_t>(st.st_size) > kMaxBytes) {
+  if (static_cast<uint64_t>(st.st_size) > max_bytes_) {
     ::unlink(path_.c_str());
     return;
   }
@@ -58,15 +58,16 @@ void HashCache::load() {
     if (nl == std::string::npos) break;  // a line still being written, or cut short
     std::string line = text.substr(at, nl - at);
     at = nl + 1;
-    char tag[16] = {}, hash[32] = {};
+    char tag[32] = {}, hash[32] = {};
     uint64_t dev = 0, ino = 0, size = 0;
-    int64_t mtime = 0;
-    if (std::sscanf(line.c_str(), "%15s %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNd64 " %31s", tag, &dev, &ino, &size,
-                    &mtime, hash) != 6 ||
-        std::strcmp(tag, kTag) != 0 || !is_hash(hash)) {
-      continue;
-    }
-    hashes_[Key{dev, ino, size, mtime}] = hash;
+    int64_t mtime = 0, ctime = 0;
+    bool ok = with_ctime_ ? std::sscanf(line.c_str(),
+                                        "%31s %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNd64 " %" SCNd64 " %31s", tag,
+                                        &dev, &ino, &size, &mtime, &ctime, hash) == 7
+                          : std::sscanf(line.c_str(), "%31s %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNd64 " %31s",
+                                        tag, &dev, &ino, &size, &mtime, hash) == 6;
+    if (!ok || tag_ != tag || !is_hash(hash)) continue;
+    hashes_[Id{dev, ino, size, mtime, ctime}] = hash;
   }
 }
 
@@ -80,12 +81,17 @@ std::optional<std::string> HashCache::lookup(const struct ::stat& st) {
 void HashCache::add(const struct ::stat& st, const std::string& hash) {
   if (!loaded_) load();
   if (!is_hash(hash.c_str())) return;
-  Key k = key_of(st);
+  Id k = key_of(st);
   if (hashes_.count(k)) return;
   hashes_[k] = hash;
-  char line[160];
-  int n = std::snprintf(line, sizeof line, "%s %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRId64 " %s\n", kTag,
-                        std::get<0>(k), std::get<1>(k), std::get<2>(k), std::get<3>(k), hash.c_str());
+  char line[192];
+  int n = with_ctime_ ? std::snprintf(line, sizeof line,
+                                      "%s %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRId64 " %" PRId64 " %s\n",
+                                      tag_.c_str(), std::get<0>(k), std::get<1>(k), std::get<2>(k), std::get<3>(k),
+                                      std::get<4>(k), hash.c_str())
+                      : std::snprintf(line, sizeof line, "%s %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRId64 " %s\n",
+                                      tag_.c_str(), std::get<0>(k), std::get<1>(k), std::get<2>(k), std::get<3>(k),
+                                      hash.c_str());
   if (n <= 0 || static_cast<size_t>(n) >= sizeof line) return;
   // One write of a whole line in append mode: recordings running at the same
   // time interleave whole lines.

@@ -8,6 +8,10 @@
 // a user (hash_cache_path(): ~/.cache/rrx/file-hashes). Not ctime: the hard link each recording makes
 // to a system file changes it. A wrong entry cannot go unseen: replay checks
 // every stored file against the hash it is named by.
+//
+// That check keeps hashes of its own in the same way, in another file, with
+// the ctime in the key too (WithCtime; trace_format/verified_hashes.h): no
+// one can write a file or set its mtime back without changing its ctime.
 #pragma once
 
 #include <sys/stat.h>
@@ -27,6 +31,12 @@ class HashCache {
   // that cannot be read or written (or an empty path) only makes the cache
   // empty: it then lasts as long as this object.
   explicit HashCache(std::filesystem::path path) : path_(std::move(path)) {}
+  // What an entry is keyed by, and the tag its lines start with: caches
+  // with different tags can share a file, each reading only its own lines.
+  enum class Key { Mtime, WithCtime };
+  // Past max_bytes, the file is started again.
+  HashCache(std::filesystem::path path, Key key, std::string tag, uint64_t max_bytes)
+      : path_(std::move(path)), with_ctime_(key == Key::WithCtime), tag_(std::move(tag)), max_bytes_(max_bytes) {}
   // The hash recorded for the file whose stat is `st`, if any.
   std::optional<std::string> lookup(const struct ::stat& st);
   // Remembers `hash` (16 hex digits) for the file whose stat is `st`.
@@ -36,12 +46,16 @@ class HashCache {
   static constexpr uint64_t kMaxBytes = 4 << 20;
 
  private:
-  using Key = std::tuple<uint64_t, uint64_t, uint64_t, int64_t>;
-  static Key key_of(const struct ::stat& st);
+  // (dev, inode, size, mtime_ns, ctime_ns); ctime_ns is 0 unless WithCtime.
+  using Id = std::tuple<uint64_t, uint64_t, uint64_t, int64_t, int64_t>;
+  Id key_of(const struct ::stat& st) const;
   void load();
   std::filesystem::path path_;
+  bool with_ctime_ = false;
+  std::string tag_ = "rrx-hash-1";
+  uint64_t max_bytes_ = kMaxBytes;
   bool loaded_ = false;
-  std::map<Key, std::string> hashes_;
+  std::map<Id, std::string> hashes_;
 };
 
 }  // namespace rrx::trace
