@@ -86,15 +86,16 @@ void HashCache::add(const struct ::stat& st, const std::string& hash) {
   hashes_[k] = hash;
   char line[192];
   int n = with_ctime_ ? std::snprintf(line, sizeof line,
-                                      "%s %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRId64 " %" PRId64 " %s\n",
+                                      "\n%s %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRId64 " %" PRId64 " %s\n",
                                       tag_.c_str(), std::get<0>(k), std::get<1>(k), std::get<2>(k), std::get<3>(k),
                                       std::get<4>(k), hash.c_str())
-                      : std::snprintf(line, sizeof line, "%s %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRId64 " %s\n",
+                      : std::snprintf(line, sizeof line, "\n%s %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRId64 " %s\n",
                                       tag_.c_str(), std::get<0>(k), std::get<1>(k), std::get<2>(k), std::get<3>(k),
                                       hash.c_str());
   if (n <= 0 || static_cast<size_t>(n) >= sizeof line) return;
   // One write of a whole line in append mode: recordings running at the same
-  // time interleave whole lines.
+  // time interleave whole lines. The newline before it ends a line that a
+  // writer killed mid-write left cut short (the empty lines are skipped).
   UniqueFd fd(::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600));
   if (fd.get() < 0) return;
   (void)!::write(fd.get(), line, static_cast<size_t>(n));
