@@ -18,12 +18,15 @@ cp "$(prog mmap_file)" "$WORK/bin/mmap_file"
 
 damage() {  # damage NAME FILE_IN_TRACE HOW
   local name=$1 file=$2 how=$3
-  # An intact replay first: it remembers the copy as checked.
+  chmod u+w "$file"
+  # An intact replay first: it remembers the copy as checked (as it is now:
+  # the chmod changed its ctime, the change below must be all that does).
   rrx_run "$WORK/$name.intact" replay --autopilot "$(rr_trace "$name")"
   check "$name: the intact trace replays" test "$RUN_RC" = "$(cat "$WORK/$name.rec.rc")"
-  check "$name: the check of $(basename "$file") is remembered" grep -q . "$XDG_CACHE_HOME/rrx/verified-hashes"
+  check "$name: the check of $(basename "$file") is remembered" \
+    grep -q " $(stat -c %i "$file") .* $(stat -c %.9Z "$file" | tr -d .) $(basename "$(dirname "$file")")\$" \
+    "$XDG_CACHE_HOME/rrx/verified-hashes"
   touch -r "$file" "$WORK/$name.mtime"
-  chmod u+w "$file"
   case $how in
     truncate) truncate -s $(($(stat -c %s "$file") / 2)) "$file" ;;
     flip)
