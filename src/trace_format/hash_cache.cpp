@@ -4,9 +4,11 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
+#include <string_view>
 
 #include "core/unique_fd.h"
 
@@ -25,6 +27,13 @@ bool is_hash(const char* h) {
     if (!((*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'f'))) return false;
   }
   return true;
+}
+
+// The whole of `word` as a decimal number.
+template <typename T>
+bool number(std::string_view word, T& out) {
+  auto [end, ec] = std::from_chars(word.data(), word.data() + word.size(), out);
+  return ec == std::errc() && end == word.data() + word.size();
 }
 
 }  // namespace
@@ -52,22 +61,36 @@ void HashCache::load() {
     got += static_cast<size_t>(n);
   }
   text.resize(got);
-  size_t at = 0;
-  while (at < text.size()) {
-    size_t nl = text.find('\n', at);
-    if (nl == std::string::npos) break;  // a line still being written, or cut short
-    std::string line = text.substr(at, nl - at);
-    at = nl + 1;
-    char tag[32] = {}, hash[32] = {};
+  // By hand rather than sscanf: a replay reads the whole file before its
+  // first lookup.
+  const size_t fields = with_ctime_ ? 7 : 6;
+  std::string_view rest(text);
+  while (!rest.empty()) {
+    size_t nl = rest.find('\n');
+    if (nl == std::string_view::npos) break;  // a line still being written, or cut short
+    std::string_view line = rest.substr(0, nl);
+    rest.remove_prefix(nl + 1);
+    std::string_view f[7];
+    size_t n = 0;
+    while (!line.empty() && n <= fields) {
+      size_t sp = line.find(' ');
+      std::string_view word = line.substr(0, sp);
+      if (word.empty() || n == fields) {
+        n = fields + 1;  // two spaces, a leading space, or too many fields
+        break;
+      }
+      f[n++] = word;
+      line = sp == std::string_view::npos ? std::string_view() : line.substr(sp + 1);
+    }
+    if (n != fields || f[0] != tag_ || f[fields - 1].size() != 16) continue;
     uint64_t dev = 0, ino = 0, size = 0;
     int64_t mtime = 0, ctime = 0;
-    bool ok = with_ctime_ ? std::sscanf(line.c_str(),
-                                        "%31s %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNd64 " %" SCNd64 " %31s", tag,
-                                        &dev, &ino, &size, &mtime, &ctime, hash) == 7
-                          : std::sscanf(line.c_str(), "%31s %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNd64 " %31s",
-                                        tag, &dev, &ino, &size, &mtime, hash) == 6;
-    if (!ok || tag_ != tag || !is_hash(hash)) continue;
-    hashes_[Id{dev, ino, size, mtime, ctime}] = hash;
+    if (!number(f[1], dev) || !number(f[2], ino) || !number(f[3], size) || !number(f[4], mtime) ||
+        (with_ctime_ && !number(f[5], ctime)))
+      continue;
+    std::string hash(f[fields - 1]);
+    if (!is_hash(hash.c_str())) continue;
+    hashes_[Id{dev, ino, size, mtime, ctime}] = std::move(hash);
   }
 }
 
