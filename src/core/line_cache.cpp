@@ -114,9 +114,10 @@ void LineCache::add(const std::string& key, const std::string& value) {
   if (it != values_.end() && it->second == value) return;
   values_[key] = value;
   if (path_.empty()) return;
-  std::string line = tag_ + " " + key + " " + value + "\n";
+  std::string line = "\n" + tag_ + " " + key + " " + value + "\n";
   // One write of a whole line in append mode: processes running at the same
-  // time interleave whole lines.
+  // time interleave whole lines. The newline before it ends a line that a
+  // writer killed mid-write left cut short (empty lines are skipped).
   UniqueFd fd(::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600));
   if (fd.get() < 0) return;
   (void)!::write(fd.get(), line.data(), line.size());

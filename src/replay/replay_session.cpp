@@ -43,6 +43,7 @@
 #include "trace_format/recorded_call.h"
 #include "trace_format/regs_codec.h"
 #include "trace_format/trace_dir.h"
+#include "trace_format/verified_hashes.h"
 
 namespace rrx::replay {
 
@@ -395,7 +396,7 @@ void ReplaySession::spawn() {
     std::string interp = exec.getInterpPath().cStr();
     std::string hash;
     try {
-      hash = trace::content_hash_of_file(interp, file_hash_kind_);
+      hash = trace::VerifiedHashes::shared().hash_of(interp, file_hash_kind_);
     } catch (const Error&) {
       // Missing or unreadable: not the recorded one either.
     }
@@ -1187,11 +1188,12 @@ std::string ReplaySession::describe_live_call(RTask& t, int64_t nr, const uint64
 // A syscall entry against its recorded event (Syscall or SyscallEntry): the
 // number, every argument the table does not mark Ignored, and the strings
 // behind path and name arguments. `check_args_too` is false for a call rrx
-// refused while recording (its arguments never mattered).
-template <typename Recorded>
-void ReplaySession::check_call(RTask& t, Recorded rec, const std::string& recorded_text, bool check_args_too,
+// refused while recording (its arguments never mattered). `recorded_text()`
+// describes the recorded call, only for a divergence.
+template <typename Recorded, typename Text>
+void ReplaySession::check_call(RTask& t, Recorded rec, const Text& recorded_text, bool check_args_too,
                                int64_t nr, const uint64_t args[6]) {
-  if (rec.getNr() != nr) diverge(recorded_text, describe_live_call(t, nr, args));
+  if (rec.getNr() != nr) diverge(recorded_text(), describe_live_call(t, nr, args));
   const sys::SyscallDesc* desc = sys::lookup(nr);
   if (!desc || !check_args_too) return;
   auto rargs = rec.getArgs();
@@ -1199,12 +1201,12 @@ void ReplaySession::check_call(RTask& t, Recorded rec, const std::string& record
   for (int i = 0; i < n && i < static_cast<int>(rargs.size()); ++i) {
     sys::Arg kind = desc->args[i];
     if (kind == sys::Arg::Ignored) continue;
-    if (rargs[static_cast<unsigned>(i)] != args[i]) diverge(recorded_text, describe_live_call(t, nr, args));
+    if (rargs[static_cast<unsigned>(i)] != args[i]) diverge(recorded_text(), describe_live_call(t, nr, args));
     if ((kind == sys::Arg::Path || kind == sys::Arg::Str) && args[i] != 0) {
       std::string live = t.task->read_string(args[i]);
       for (auto str : rec.getStrings()) {
         if (str.getArg() == i && data_str(str.getValue()) != live) {
-          diverge(recorded_text, describe_live_call(t, nr, args));
+          diverge(recorded_text(), describe_live_call(t, nr, args));
         }
       }
     }
@@ -1212,19 +1214,23 @@ void ReplaySession::check_call(RTask& t, Recorded rec, const std::string& record
 }
 
 void ReplaySession::check_args(RTask& t, schema::Syscall::Reader rec, int64_t nr, const uint64_t args[6]) {
-  check_call(t, rec, sys::format_call(recorded_call(rec, false)), !(rec.getFlags() & trace::kSyscallRefused), nr,
-             args);
+  check_call(
+      t, rec, [&] { return sys::format_call(recorded_call(rec, false)); },
+      !(rec.getFlags() & trace::kSyscallRefused), nr, args);
 }
 
 void ReplaySession::check_entry_args(RTask& t, schema::SyscallEntry::Reader rec, int64_t nr,
                                      const uint64_t args[6]) {
-  sys::RecordedCall r;
-  r.nr = rec.getNr();
-  auto rargs = rec.getArgs();
-  for (unsigned i = 0; i < 6 && i < rargs.size(); ++i) r.args[i] = rargs[i];
-  for (auto str : rec.getStrings()) r.strings.emplace_back(str.getArg(), data_str(str.getValue()));
-  r.has_ret = false;
-  check_call(t, rec, sys::format_call(r), true, nr, args);
+  auto text = [&] {
+    sys::RecordedCall r;
+    r.nr = rec.getNr();
+    auto rargs = rec.getArgs();
+    for (unsigned i = 0; i < 6 && i < rargs.size(); ++i) r.args[i] = rargs[i];
+    for (auto str : rec.getStrings()) r.strings.emplace_back(str.getArg(), data_str(str.getValue()));
+    r.has_ret = false;
+    return sys::format_call(r);
+  };
+  check_call(t, rec, text, true, nr, args);
 }
 
 // The memory the call wrote, as it was at the recorded exit: the caller's,

@@ -502,8 +502,8 @@ class ReplaySession {
   WaitStatus take_buffer(RTask& t, WaitStatus w);
   void inject_async_signal_if_due(RTask& t);
   void check_args(RTask& t, schema::Syscall::Reader rec, int64_t nr, const uint64_t args[6]);
-  template <typename Recorded>
-  void check_call(RTask& t, Recorded rec, const std::string& recorded_text, bool check_args_too, int64_t nr,
+  template <typename Recorded, typename Text>
+  void check_call(RTask& t, Recorded rec, const Text& recorded_text, bool check_args_too, int64_t nr,
                   const uint64_t args[6]);
   std::string describe_live_call(RTask& t, int64_t nr, const uint64_t args[6]);
   void check_entry_args(RTask& t, schema::SyscallEntry::Reader rec, int64_t nr, const uint64_t args[6]);

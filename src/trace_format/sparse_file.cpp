@@ -18,7 +18,41 @@ namespace rrx::trace {
 
 namespace {
 
-constexpr size_t kBlock = 1 << 20;
+// Reads go through a buffer of at most this size, one per thread, kept for
+// the next call: a fresh page costs a fault when first written, and where
+// faults are slow (tens of microseconds on some VMs) a fresh megabyte per
+// call cost several milliseconds, far more than reading libc into it.
+constexpr size_t kBlock = 128 << 10;
+
+// The calling thread's buffer (kBlock bytes, not value-initialised), or, for a
+// call made from inside another's `take`, one of its own.
+class BlockBuffer {
+ public:
+  BlockBuffer() {
+    thread_local std::unique_ptr<unsigned char[]> kept;
+    thread_local bool busy = false;
+    if (busy) {
+      own_.reset(new unsigned char[kBlock]);
+      data_ = own_.get();
+      return;
+    }
+    if (!kept) kept.reset(new unsigned char[kBlock]);
+    busy = true;
+    busy_ = &busy;
+    data_ = kept.get();
+  }
+  ~BlockBuffer() {
+    if (busy_ != nullptr) *busy_ = false;
+  }
+  BlockBuffer(const BlockBuffer&) = delete;
+  BlockBuffer& operator=(const BlockBuffer&) = delete;
+  unsigned char* data() const { return data_; }
+
+ private:
+  std::unique_ptr<unsigned char[]> own_;
+  bool* busy_ = nullptr;
+  unsigned char* data_ = nullptr;
+};
 
 bool out_of_space(int err) { return err == ENOSPC || err == EDQUOT; }
 
@@ -77,22 +111,20 @@ uint64_t data_bytes(int fd, uint64_t begin, uint64_t end, const std::string& nam
 
 uint64_t for_each_data_block(int fd, uint64_t begin, uint64_t end, const std::string& name,
                              const std::function<void(uint64_t, const unsigned char*, size_t)>& take) {
-  // Not value-initialised, and no bigger than the range: most files stored
-  // are small, and a fresh zeroed megabyte per call cost more than their copy.
-  const size_t n = static_cast<size_t>(std::clamp<uint64_t>(end > begin ? end - begin : 0, 1, kBlock));
-  std::unique_ptr<unsigned char[]> buf(new unsigned char[n]);
+  const size_t n = kBlock;
+  BlockBuffer buf;
   uint64_t last = begin;
   for (const Extent& e : data_extents(fd, begin, end, name)) {
     uint64_t pos = e.offset, stop = e.offset + e.length;
     while (pos < stop) {
       size_t want = static_cast<size_t>(std::min<uint64_t>(n, stop - pos));
-      ssize_t r = ::pread(fd, buf.get(), want, static_cast<off_t>(pos));
+      ssize_t r = ::pread(fd, buf.data(), want, static_cast<off_t>(pos));
       if (r < 0) {
         if (errno == EINTR) continue;
         throw_errno("cannot read " + name);
       }
       if (r == 0) return last;  // the file ends early
-      take(pos, buf.get(), static_cast<size_t>(r));
+      take(pos, buf.data(), static_cast<size_t>(r));
       pos += static_cast<uint64_t>(r);
       last = pos;
     }
@@ -167,10 +199,10 @@ std::string content_hash_of_range(int fd, uint64_t begin, uint64_t end, FileHash
   }
   // Stream: every byte up to `end` or the end of the file, holes read as zeros.
   ContentHasher h;
-  std::vector<unsigned char> buf(static_cast<size_t>(std::clamp<uint64_t>(end > begin ? end - begin : 0, 1, kBlock)));
+  BlockBuffer buf;
   uint64_t pos = begin;
   while (pos < end) {
-    size_t want = static_cast<size_t>(std::min<uint64_t>(buf.size(), end - pos));
+    size_t want = static_cast<size_t>(std::min<uint64_t>(kBlock, end - pos));
     ssize_t r = ::pread(fd, buf.data(), want, static_cast<off_t>(pos));
     if (r < 0) {
       if (errno == EINTR) continue;

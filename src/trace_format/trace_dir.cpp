@@ -24,6 +24,7 @@
 #include "trace_format/chunk_format.h"
 #include "trace_format/format.h"
 #include "trace_format/trace_archive.h"
+#include "trace_format/verified_hashes.h"
 
 namespace fs = std::filesystem;
 
@@ -337,7 +338,8 @@ FileStore::Stored FileStore::store_range(int fd, const struct stat& st, const st
   };
 
   // Moves `tmp` (a complete copy or link of content `hash`) into files/HASH/BASENAME,
-  // or drops it when that content is stored already.
+  // or drops it when that content is stored already (placed stays false).
+  bool placed = false;
   auto place = [&](const fs::path& tmp, const std::string& hash, uint64_t size) -> Stored {
     fs::path hdir = files / hash;
     if (!make_private_dir(hdir)) {
@@ -353,6 +355,7 @@ FileStore::Stored FileStore::store_range(int fd, const struct stat& st, const st
       ::rmdir(hdir.c_str());
       throw_store_errno("cannot store " + dest.string(), err);
     }
+    placed = true;
     return remember(Stored{hash, dest, size, file_size});
   };
 
@@ -363,14 +366,22 @@ FileStore::Stored FileStore::store_range(int fd, const struct stat& st, const st
     // the hash, unchanged after it; replay checks every stored file's hash.)
     if (!hashes_) hashes_.emplace(hash_cache_path());
     std::string hash;
+    // Whether `hash` is known to be this inode's content as of `st` (as a
+    // replay would check it): then the replay's check of the link is
+    // vouched for (VerifiedHashes::vouch), the link having changed its ctime.
+    bool content_known = false;
     if (auto known = hashes_->lookup(st)) {
       hash = *known;
+      content_known = VerifiedHashes::shared().lookup(st, FileHashKind::Pages) == hash;
     } else {
       hash = content_hash_of_range(fd, 0, file_size, FileHashKind::Pages, name);
       struct stat hashed {};
       if (::fstat(fd, &hashed) == 0 && hashed.st_size == st.st_size && hashed.st_mtim.tv_sec == st.st_mtim.tv_sec &&
-          hashed.st_mtim.tv_nsec == st.st_mtim.tv_nsec)
+          hashed.st_mtim.tv_nsec == st.st_mtim.tv_nsec) {
         hashes_->add(st, hash);
+        content_known = hashed.st_ctim.tv_sec == st.st_ctim.tv_sec && hashed.st_ctim.tv_nsec == st.st_ctim.tv_nsec &&
+                        multigrain_ctime(fd);
+      }
     }
     std::error_code ec;
     if (fs::is_directory(files / hash, ec)) return remember(Stored{hash, stored_file_path(dir_, hash), file_size, file_size});
@@ -379,8 +390,12 @@ FileStore::Stored FileStore::store_range(int fd, const struct stat& st, const st
     std::string proc = "/proc/self/fd/" + std::to_string(fd);
     if (::fstat(fd, &after) == 0 && after.st_size == st.st_size && after.st_mtim.tv_sec == st.st_mtim.tv_sec &&
         after.st_mtim.tv_nsec == st.st_mtim.tv_nsec &&
-        ::linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, tmp.c_str(), AT_SYMLINK_FOLLOW) == 0)
-      return place(tmp, hash, file_size);
+        ::linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, tmp.c_str(), AT_SYMLINK_FOLLOW) == 0) {
+      Stored s = place(tmp, hash, file_size);
+      if (content_known && after.st_ctim.tv_sec == st.st_ctim.tv_sec && after.st_ctim.tv_nsec == st.st_ctim.tv_nsec)
+        VerifiedHashes::shared().vouch(fd, FileHashKind::Pages, hash, &st);
+      return s;
+    }
     // Another file system, protected_hardlinks, ...: copy instead.
   }
 
@@ -412,7 +427,12 @@ FileStore::Stored FileStore::store_range(int fd, const struct stat& st, const st
     ::unlink(tmp.c_str());
     throw;
   }
-  return place(tmp, hash, size);
+  Stored s = place(tmp, hash, size);
+  // The copy holds what was hashed: the replay's check of it is vouched for
+  // (a copy that another already stored made unneeded is gone).
+  if (placed)
+    VerifiedHashes::shared().vouch(out.get(), FileHashKind::Pages, hash);
+  return s;
 }
 
 fs::path FileStore::lookup(const fs::path& trace_dir, const std::string& hash) const {
@@ -448,7 +468,7 @@ std::string content_hash_of_file(const fs::path& path, FileHashKind kind) {
 
 fs::path verified_stored_file(const fs::path& trace_dir, const std::string& hash, FileHashKind kind) {
   fs::path path = stored_file_path(trace_dir, hash);
-  std::string actual = content_hash_of_file(path, kind);
+  std::string actual = VerifiedHashes::shared().hash_of(path, kind);
   if (actual != hash) {
     throw Error("the trace's copy " + path.string() + " is damaged: its content hash is " + actual +
                 ", the recording stored " + hash);

@@ -98,7 +98,9 @@ std::filesystem::path stored_file_path(const std::filesystem::path& trace_dir, c
 // file cannot be read. Pages reads only the file's data extents.
 std::string content_hash_of_file(const std::filesystem::path& path, FileHashKind kind = FileHashKind::Pages);
 // stored_file_path, after checking that the copy's content still has that hash
-// (throws rrx::Error naming the file when it was changed or truncated).
+// (throws rrx::Error naming the file when it was changed or truncated). The
+// hash of a copy unchanged since an earlier check comes from
+// VerifiedHashes::shared() (verified_hashes.h).
 std::filesystem::path verified_stored_file(const std::filesystem::path& trace_dir, const std::string& hash,
                                            FileHashKind kind = FileHashKind::Pages);
 
