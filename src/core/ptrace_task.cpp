@@ -290,10 +290,37 @@ void Task::reopen_mem() {
   open_mem();
 }
 
+namespace {
+
+// Large transfers go through process_vm_readv/writev first: one copy, where
+// /proc/PID/mem copies through a bounce page. They honour the tracee's page
+// protections (no FOLL_FORCE), so what they leave (a read-only page, say)
+// goes on through /proc/PID/mem, which writes those as a debugger must.
+constexpr size_t kVmCallMin = 4096;
+
+size_t vm_transfer(pid_t tid, uint64_t addr, void* buf, size_t len, bool write) {
+  size_t done = 0;
+  while (done < len) {
+    struct iovec local{static_cast<char*>(buf) + done, len - done};
+    struct iovec remote{reinterpret_cast<void*>(addr + done), len - done};
+    ssize_t n = write ? ::process_vm_writev(tid, &local, 1, &remote, 1, 0)
+                      : ::process_vm_readv(tid, &local, 1, &remote, 1, 0);
+    if (n <= 0) {
+      if (n < 0 && errno == EINTR) continue;
+      break;
+    }
+    done += static_cast<size_t>(n);
+  }
+  return done;
+}
+
+}  // namespace
+
 size_t Task::read_mem(uint64_t addr, void* buf, size_t len) {
   open_mem();
   size_t done = 0;
   auto* p = static_cast<char*>(buf);
+  if (len >= kVmCallMin) done = vm_transfer(tid_, addr, buf, len, false);
   while (done < len) {
     ssize_t n = ::pread64(mem_fd_, p + done, len - done, static_cast<off64_t>(addr + done));
     if (n <= 0) {
@@ -309,6 +336,7 @@ bool Task::write_mem(uint64_t addr, const void* buf, size_t len) {
   open_mem();
   size_t done = 0;
   const auto* p = static_cast<const char*>(buf);
+  if (len >= kVmCallMin) done = vm_transfer(tid_, addr, const_cast<char*>(p), len, true);
   while (done < len) {
     ssize_t n = ::pwrite64(mem_fd_, p + done, len - done, static_cast<off64_t>(addr + done));
     if (n <= 0) {

@@ -134,9 +134,13 @@ struct rrx_thread_locals {
  * (same registers out), and publishes it with the code that publishes a call
  * it made (the buffer ends up as recorded); any other call clears replay_end
  * and is made (the replayer sees it stop and reports the divergence). At the
- * thread's next stop the replayer counts the records taken (record_count),
- * puts back the bytes under those not taken and clears replay_end: while the
- * thread is stopped, its memory is as with one stop per call. Always 0 while
+ * thread's next stop the replayer counts the records taken (record_count)
+ * and clears replay_end: while the thread is stopped, its memory is as with
+ * one stop per call. Records not taken (the thread stopped before them: a
+ * divergence) stay past bytes_used, where the library only ever writes; the
+ * replayer reads what the records go over only when one has padding, whose
+ * bytes the library's own copy leaves as the buffer held them, and then puts
+ * those bytes back under the records not taken too. Always 0 while
  * recording.
  *
  * Output on replay: a fed record of a write to rrx's stdout or stderr

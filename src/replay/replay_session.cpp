@@ -1031,6 +1031,7 @@ std::optional<ReplaySession::Stop> ReplaySession::advance(bool step, int step_ti
       }
     }
     if (!t.pending) resume(t, stepping);
+    if (fed && !t.pending) buffer_feed_->read_ahead([this](uint64_t k) { return event_ahead(k); });
   }
   WaitStatus w = take_stop(t);
   if (fed) w = take_buffer(t, w);

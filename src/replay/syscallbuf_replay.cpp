@@ -5,6 +5,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstring>
 
@@ -42,39 +43,87 @@ static_assert(offsetof(rrx_buffer_header, trace_all) == kReplayEndOffset + 4 &&
 // at least this many bytes (core/syscallbuf_abi.h, "Output on replay").
 constexpr uint32_t kOutputBeforeMin = 64 * 1024;
 
-// The bytes of the library's record of buffered call `sc` (core/syscallbuf_abi.h):
-// its header, the path strings, the outputs, each padded to 8.
-uint32_t record_size(schema::Syscall::Reader sc) {
-  size_t size = RRX_ALIGN8(sizeof(rrx_buffer_record));
-  for (auto str : sc.getStrings()) size += sizeof(rrx_buffer_string) + RRX_ALIGN8(str.getValue().size());
-  for (auto w : sc.getMemWrites()) size += sizeof(rrx_buffer_output) + RRX_ALIGN8(w.getData().size());
-  return static_cast<uint32_t>(size);
+// The bytes of the library's record of a buffered call with these path
+// strings and outputs (core/syscallbuf_abi.h): its header, the strings, the
+// outputs, each padded to 8.
+uint64_t record_size(capnp::List<schema::ArgString>::Reader strings, capnp::List<schema::MemWrite>::Reader writes) {
+  uint64_t size = RRX_ALIGN8(sizeof(rrx_buffer_record));
+  for (auto str : strings) size += sizeof(rrx_buffer_string) + RRX_ALIGN8(str.getValue().size());
+  for (auto w : writes) size += sizeof(rrx_buffer_output) + RRX_ALIGN8(w.getData().size());
+  return size;
 }
 
-using Padding = std::vector<std::pair<uint32_t, uint32_t>>;  // [from, to) in the fed bytes
+// A recorded call the library can take, as the feed reads it: each part of
+// the trace's message looked up once.
+struct TakeableCall {
+  schema::Syscall::Reader sc;
+  capnp::List<schema::ArgString>::Reader strings;
+  capnp::List<schema::MemWrite>::Reader writes;
+  int stream = 0;          // a write to rrx's stdout (1) or stderr (2), else 0
+  bool watched = false;    // an output over a range the debugger watches
+  uint64_t size = 0;       // record_size
+};
 
-// Appends the record of `sc` (record_size bytes, as syscallbuf::encode_record
-// makes it, with `flags`) to `out`, straight from the trace's message, and
-// the padding after its strings and outputs (not the record's own bytes: the
-// buffer keeps what it held there) to `padding`.
-void append_record(schema::Syscall::Reader sc, uint8_t flags, uint32_t size, std::vector<uint8_t>& out,
-                   Padding& padding) {
-  const size_t base = out.size();
-  out.resize(base + size);
-  uint8_t* p = out.data() + base;
+// Whether the library can take recorded event `ev` without the replayer: a
+// buffered syscall of `tid` whose whole effect is its result and the memory
+// it wrote in its own process, or a buffered write to rrx's stdout or stderr
+// (stream 1 or 2), whose bytes the library copies for the replayer to
+// show. Not one that changes a shared object (file writes), nor one with a
+// recorded digest of the sent bytes (the replayer compares those).
+bool takeable(schema::Event::Reader ev, int tid, const BufferFeed::WriteFilter& writable, TakeableCall& c) {
+  if (ev.which() != schema::Event::SYSCALL || ev.getTid() != tid) return false;
+  c.sc = ev.getSyscall();
+  const uint32_t flags = c.sc.getFlags();
+  c.stream = 0;
+  if (flags == (trace::kSyscallBuffered | trace::kSyscallToOutput | trace::kSyscallToStdout)) {
+    c.stream = 1;
+  } else if (flags == (trace::kSyscallBuffered | trace::kSyscallToOutput | trace::kSyscallToStderr)) {
+    c.stream = 2;
+  } else if (flags != trace::kSyscallBuffered) {
+    return false;
+  }
+  if (c.sc.hasFileWrites() && c.sc.getFileWrites().size() != 0) return false;
+  if (c.sc.getHasDataCrc()) return false;
+  const int64_t nr = c.sc.getNr();
+  if (c.stream != 0 && ((nr != SYS_write && nr != SYS_pwrite64 && nr != SYS_writev) || c.sc.getRet() < 0)) {
+    return false;
+  }
+  const sys::SyscallDesc* d = sys::lookup(nr);
+  if (!d || !(d->flags & sys::kBuffered) || (d->flags & sys::kMapsMemory)) return false;
+  if (c.sc.getArgs().size() != 6) return false;
+  c.strings = c.sc.getStrings();
+  c.writes = c.sc.getMemWrites();
+  c.size = RRX_ALIGN8(sizeof(rrx_buffer_record));
+  for (auto str : c.strings) c.size += sizeof(rrx_buffer_string) + RRX_ALIGN8(str.getValue().size());
+  c.watched = false;
+  for (auto w : c.writes) {
+    if (w.getTid() != 0 && w.getTid() != tid) return false;
+    const uint64_t len = w.getData().size();
+    c.size += sizeof(rrx_buffer_output) + RRX_ALIGN8(len);
+    if (writable && !writable(w.getAddr(), len)) c.watched = true;
+  }
+  return true;
+}
+
+// Writes the record of `c` (c.size bytes, as syscallbuf::encode_record
+// makes it, with `flags`) at `p` (offset `base` of the fed bytes), straight
+// from the trace's message, and notes in `padding` the padding after its
+// strings and outputs (not the record's own bytes: the buffer keeps what it
+// held there).
+void put_record(const TakeableCall& c, uint8_t flags, uint8_t* p, uint32_t base,
+                std::vector<std::pair<uint32_t, uint32_t>>& padding) {
   rrx_buffer_record r{};
-  r.size = size;
+  r.size = static_cast<uint32_t>(c.size);
   r.flags = flags;
-  r.nr = sc.getNr();
-  auto args = sc.getArgs();
+  r.nr = c.sc.getNr();
+  auto args = c.sc.getArgs();
   for (unsigned i = 0; i < 6; ++i) r.args[i] = args[i];
-  r.ret = sc.getRet();
-  auto strings = sc.getStrings();
-  auto writes = sc.getMemWrites();
-  r.string_count = static_cast<uint8_t>(strings.size());
-  r.output_count = static_cast<uint16_t>(writes.size());
+  r.ret = c.sc.getRet();
+  r.string_count = static_cast<uint8_t>(c.strings.size());
+  r.output_count = static_cast<uint16_t>(c.writes.size());
   std::memcpy(p, &r, sizeof r);
-  size_t at = RRX_ALIGN8(sizeof r);
+  static_assert(RRX_ALIGN8(sizeof r) == sizeof r, "no padding after the record's header");
+  uint32_t at = RRX_ALIGN8(sizeof r);
   auto piece = [&](const void* head, size_t head_len, const uint8_t* data, size_t len) {
     std::memcpy(p + at, head, head_len);
     at += head_len;
@@ -82,48 +131,16 @@ void append_record(schema::Syscall::Reader sc, uint8_t flags, uint32_t size, std
     if (len % 8) padding.emplace_back(base + at + len, base + at + RRX_ALIGN8(len));
     at += RRX_ALIGN8(len);
   };
-  for (auto str : strings) {
+  for (auto str : c.strings) {
     auto v = str.getValue();
     rrx_buffer_string h{str.getArg(), static_cast<uint32_t>(v.size())};
     piece(&h, sizeof h, v.begin(), v.size());
   }
-  for (auto w : writes) {
+  for (auto w : c.writes) {
     auto d = w.getData();
     rrx_buffer_output h{w.getAddr(), d.size()};
     piece(&h, sizeof h, d.begin(), d.size());
   }
-}
-
-// Whether the library can take recorded event `ev` without the replayer: a
-// buffered syscall of `tid` whose whole effect is its result and the memory
-// it wrote in its own process, or a buffered write to rrx's stdout or stderr
-// (*stream: 1 or 2), whose bytes the library copies for the replayer to
-// show. Not one that changes a shared object (file writes), nor one with a
-// recorded digest of the sent bytes (the replayer compares those).
-bool takeable(schema::Event::Reader ev, int tid, int* stream) {
-  if (ev.which() != schema::Event::SYSCALL || ev.getTid() != tid) return false;
-  auto sc = ev.getSyscall();
-  const uint32_t flags = sc.getFlags();
-  *stream = 0;
-  if (flags == (trace::kSyscallBuffered | trace::kSyscallToOutput | trace::kSyscallToStdout)) {
-    *stream = 1;
-  } else if (flags == (trace::kSyscallBuffered | trace::kSyscallToOutput | trace::kSyscallToStderr)) {
-    *stream = 2;
-  } else if (flags != trace::kSyscallBuffered) {
-    return false;
-  }
-  if (sc.getFileWrites().size() != 0 || sc.getHasDataCrc()) return false;
-  if (*stream != 0) {
-    const int64_t nr = sc.getNr();
-    if ((nr != SYS_write && nr != SYS_pwrite64 && nr != SYS_writev) || sc.getRet() < 0) return false;
-  }
-  const sys::SyscallDesc* d = sys::lookup(sc.getNr());
-  if (!d || !(d->flags & sys::kBuffered) || (d->flags & sys::kMapsMemory)) return false;
-  if (sc.getArgs().size() != 6) return false;
-  for (auto w : sc.getMemWrites()) {
-    if (w.getTid() != 0 && w.getTid() != tid) return false;
-  }
-  return true;
 }
 
 bool syscall_of(schema::Event::Reader ev, int tid) {
@@ -136,14 +153,16 @@ int64_t BufferFeed::after_call(schema::Syscall::Reader rec) {
   // The record as the library writes it: path strings included (a
   // buffered open or stat replayed with its own stop, e.g. the first after
   // the buffer wrapped, is followed by records fed at its exit).
-  if (rec.getFlags() & trace::kSyscallBuffered) return record_size(rec);
+  if (rec.getFlags() & trace::kSyscallBuffered) {
+    return static_cast<int64_t>(record_size(rec.getStrings(), rec.getMemWrites()));
+  }
   const sys::SyscallDesc* d = sys::lookup(rec.getNr());
   return d && (d->flags & sys::kBuffered) ? -1 : 0;
 }
 
 size_t BufferFeed::feed(Task& task, int tid, uint64_t buffer, uint32_t open_record, const EventsAhead& ahead,
                         uint64_t limit, const WriteFilter& writable) {
-  fed_.reset();
+  pending_ = false;
   if (limit == 0) return 0;  // (the event after the limit is read only as what follows)
   rrx_buffer_header h;
   if (!task.read_exact(buffer, &h, sizeof h)) return 0;
@@ -163,48 +182,48 @@ size_t BufferFeed::feed(Task& task, int tid, uint64_t buffer, uint32_t open_reco
     h.bytes_used += open_record;
     h.record_count++;
   }
-  bytes_.clear();
-  Padding padding;
-  Fed f;
+  if (!bytes_) bytes_ = std::make_unique_for_overwrite<uint8_t[]>(RRX_BUFFER_BYTES);
+  uint64_t used = 0;  // bytes of records in bytes_
+  padding_.clear();
+  Fed& f = fed_;
+  f.sizes.clear();
+  f.outputs.clear();
+  f.after.reset();
   uint64_t out_total = 0;  // bytes of the output area
   bool last_may_go = false;  // the event after the stretch stops the thread at a syscall
   const trace::EventRecord* after = nullptr;  // that event, when it is not a buffered call
-  const uint64_t room = h.capacity - h.bytes_used;
+  const uint64_t room = h.capacity - h.bytes_used;  // < RRX_BUFFER_BYTES
+  TakeableCall c;
   for (uint64_t k = 0; k <= limit; ++k) {
     const trace::EventRecord* rec = ahead(k);
     if (!rec) break;
     auto ev = rec->get();
-    int stream = 0;
-    if (k == limit || !takeable(ev, tid, &stream)) {
+    if (k == limit || !takeable(ev, tid, writable, c)) {
       last_may_go = syscall_of(ev, tid);
       if (last_may_go) after = rec;
       break;
     }
-    auto sc = ev.getSyscall();
-    bool watched = false;
-    for (auto w : sc.getMemWrites()) watched = watched || !writable(w.getAddr(), w.getData().size());
-    const uint32_t size = record_size(sc);
-    const uint64_t sent = stream != 0 ? static_cast<uint64_t>(sc.getRet()) : 0;
-    const bool fits = out_before ? size <= room - bytes_.size() && sent <= published - out_total
-                                 : size + sent <= room - (bytes_.size() + out_total);
-    if (watched || !fits) {
+    const uint64_t sent = c.stream != 0 ? static_cast<uint64_t>(c.sc.getRet()) : 0;
+    const bool fits = out_before ? c.size <= room - used && sent <= published - out_total
+                                 : c.size <= room - used - out_total && sent <= room - used - out_total - c.size;
+    if (c.watched || !fits) {
       // Left for its own stop (a buffered syscall of tid: the library makes
       // it when it finds no record). A record that does not fit the buffer
       // on its own never happens: the recording's buffer held it.
       last_may_go = true;
       break;
     }
-    append_record(sc, stream == 1 ? RRX_RECORD_TO_STDOUT : stream == 2 ? RRX_RECORD_TO_STDERR : 0, size, bytes_,
-                  padding);
-    f.sizes.push_back(size);
+    put_record(c, c.stream == 1 ? RRX_RECORD_TO_STDOUT : c.stream == 2 ? RRX_RECORD_TO_STDERR : 0, bytes_.get() + used,
+               static_cast<uint32_t>(used), padding_);
+    used += c.size;
+    f.sizes.push_back(static_cast<uint32_t>(c.size));
     if (sent > 0) {
-      f.outputs.push_back({static_cast<uint32_t>(f.sizes.size() - 1), stream, static_cast<uint32_t>(sent)});
+      f.outputs.push_back({static_cast<uint32_t>(f.sizes.size() - 1), c.stream, static_cast<uint32_t>(sent)});
       out_total += sent;
     }
   }
   if (!last_may_go && !f.sizes.empty()) {
-    const uint32_t last = f.sizes.back();
-    bytes_.resize(bytes_.size() - last);
+    used -= f.sizes.back();
     if (!f.outputs.empty() && f.outputs.back().record == f.sizes.size() - 1) {
       out_total -= f.outputs.back().len;
       f.outputs.pop_back();
@@ -216,9 +235,14 @@ size_t BufferFeed::feed(Task& task, int tid, uint64_t buffer, uint32_t open_reco
   f.buffer = buffer;
   f.start_count = h.record_count;
   f.start_bytes = h.bytes_used;
-  const uint32_t replay_end = h.bytes_used + static_cast<uint32_t>(bytes_.size());
+  const uint32_t replay_end = h.bytes_used + static_cast<uint32_t>(used);
   f.out_start = out_before ? 0 : replay_end;
-  f.saved.resize(bytes_.size());
+  // What the records go over: read only when a record has padding, which
+  // keeps what the buffer held there (as the library's own copy does).
+  // Else not at all (a MiB per feed): the bytes under records the thread
+  // did not take matter to no one (see take).
+  while (!padding_.empty() && padding_.back().second > used) padding_.pop_back();  // (the record dropped)
+  f.saved.resize(padding_.empty() ? 0 : used);
   f.saved_out.resize(out_total);
   const uint64_t records = buffer + sizeof h;
   const uint64_t at = records + h.bytes_used;
@@ -226,24 +250,30 @@ size_t BufferFeed::feed(Task& task, int tid, uint64_t buffer, uint32_t open_reco
       !task.read_exact(records + f.out_start, f.saved_out.data(), f.saved_out.size())) {
     return 0;
   }
-  // Padding keeps what the buffer held there, as the library's own copy does.
-  for (auto [from, to] : padding) {
-    if (to <= bytes_.size()) std::memcpy(bytes_.data() + from, f.saved.data() + from, to - from);
-  }
+  for (auto [from, to] : padding_) std::memcpy(bytes_.get() + from, f.saved.data() + from, to - from);
   const uint32_t fields[4] = {replay_end, h.trace_all, f.out_start, f.out_start + static_cast<uint32_t>(out_total)};
-  if (!task.write_mem(at, bytes_.data(), bytes_.size()) ||
-      !task.write_mem(buffer + kReplayEndOffset, fields, sizeof fields)) {
+  if (!task.write_mem(at, bytes_.get(), used) || !task.write_mem(buffer + kReplayEndOffset, fields, sizeof fields)) {
     throw Error("cannot write the syscall buffer of thread " + std::to_string(tid));
   }
-  size_t n = f.sizes.size();
-  fed_ = std::move(f);
-  return n;
+  pending_ = true;
+  return f.sizes.size();
+}
+
+void BufferFeed::read_ahead(const EventsAhead& ahead) const {
+  if (!pending_) return;
+  constexpr uint64_t kMaxAhead = 8192;  // events: a few MiB of the trace
+  const uint64_t fed = fed_.sizes.size();
+  try {
+    (void)ahead(fed + std::min(fed, kMaxAhead));
+  } catch (const std::exception&) {
+    // (A damaged chunk: the reader throws again when the replay gets there.)
+  }
 }
 
 size_t BufferFeed::take(Task& task, const OutputSink& output) {
-  if (!fed_) return 0;
-  Fed f = std::move(*fed_);
-  fed_.reset();
+  if (!pending_) return 0;
+  pending_ = false;
+  const Fed& f = fed_;
   rrx_buffer_header h;
   if (!task.read_exact(f.buffer, &h, sizeof h)) return 0;  // gone
   uint32_t taken = h.record_count - f.start_count;
@@ -335,9 +365,10 @@ bool ReplaySession::feed_buffer(RTask& t, bool stepping) {
     if (t.buffer_after_call < 0) return false;
     if (rip == RRX_UNTRACED_IP) open_record = static_cast<uint32_t>(t.buffer_after_call);
   }
-  auto writable = [&](uint64_t addr, uint64_t len) {
-    return !(memory_write_hook && memory_write_hook(t.tid, addr, len));
-  };
+  BufferFeed::WriteFilter writable;  // none without a debugger's watches: every output may be written
+  if (memory_write_hook) {
+    writable = [&](uint64_t addr, uint64_t len) { return !memory_write_hook(t.tid, addr, len); };
+  }
   auto ahead = [this](uint64_t k) { return event_ahead(k); };
   const uint64_t t0 = stats_ ? stats_clock_ns() : 0;
   const bool fed = buffer_feed_->feed(*t.task, t.tid, t.syscallbuf, open_record, ahead, limit, writable) > 0;

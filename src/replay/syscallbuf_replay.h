@@ -3,7 +3,7 @@
 // recorded records of the buffered calls it makes next into its buffer, and
 // the preload library takes their results from there (preload/replay.c)
 // instead of stopping at each; at the thread's next stop the replayer counts
-// what it took, as events, and puts the rest back.
+// what it took, as events.
 #pragma once
 
 #include <sys/types.h>
@@ -29,7 +29,7 @@ class BufferFeed {
   ~BufferFeed();
 
   // Which recorded outputs may be written without a stop (none that a
-  // debugger watches): false ends the stretch before that call.
+  // debugger watches): false ends the stretch before that call. Empty: all.
   using WriteFilter = std::function<bool(uint64_t addr, uint64_t len)>;
   // The events from the replay's next one on: event `next + k`, or null past
   // the end of the trace. The session's own lookahead (each event is read
@@ -61,19 +61,28 @@ class BufferFeed {
   static int64_t after_call(schema::Syscall::Reader rec);
   // At the thread's next stop: how many of the fed records the library took
   // (in order); the bytes the taken writes to rrx's output sent go to
-  // `output`, in order; the bytes under the rest are put back and
-  // replay_end is cleared. Throws rrx::Error when the buffer says something
-  // impossible.
+  // `output`, in order; replay_end is cleared (the rest stay past
+  // bytes_used, as core/syscallbuf_abi.h says). Throws rrx::Error when the
+  // buffer says something impossible.
   size_t take(Task& task, const OutputSink& output);
+  // While the thread runs the calls fed (between its resumption and its
+  // stop): reads the events after them from the trace (decompressed,
+  // checked, into the session's lookahead), as many again as were fed, so
+  // that the next feed finds them read. On another core that work overlaps
+  // the thread's run instead of following it. An event that cannot be read
+  // is left for the replay to meet where it comes.
+  void read_ahead(const EventsAhead& ahead) const;
   // Whether records are in a thread's buffer now (between feed and take).
-  bool pending() const { return fed_.has_value(); }
+  bool pending() const { return pending_; }
   // While pending: the event right after the fed records when it is a
   // syscall of the same thread (where the thread stops next), else null.
-  const trace::EventRecord* after_fed() const { return fed_ && fed_->after ? &*fed_->after : nullptr; }
+  const trace::EventRecord* after_fed() const { return pending_ && fed_.after ? &*fed_.after : nullptr; }
   // Forget a feed whose thread is gone.
-  void drop() { fed_.reset(); }
+  void drop() { pending_ = false; }
 
  private:
+  // What one feed put in a buffer. Its vectors keep their room from one
+  // feed to the next: no allocation per feed.
   struct Fed {
     uint64_t buffer = 0;
     uint32_t start_count = 0;  // record_count when fed
@@ -87,12 +96,16 @@ class BufferFeed {
       uint32_t len;     // the bytes it sent (its recorded result)
     };
     std::vector<Output> outputs;  // the fed writes to rrx's output, in order
-    std::vector<uint8_t> saved;      // the bytes the records were written over
+    std::vector<uint8_t> saved;      // the bytes the records were written over (read only for padding)
     std::vector<uint8_t> saved_out;  // what the output area held
     std::optional<trace::EventRecord> after;  // see after_fed()
   };
-  std::optional<Fed> fed_;
-  std::vector<uint8_t> bytes_;  // feed's scratch (kept: no allocation per feed)
+  Fed fed_;
+  bool pending_ = false;  // fed_ describes records in a buffer now
+  // feed's scratch: the records as they go into the buffer, written in
+  // place (never zeroed first), RRX_BUFFER_BYTES of room.
+  std::unique_ptr<uint8_t[]> bytes_;
+  std::vector<std::pair<uint32_t, uint32_t>> padding_;  // [from, to) in bytes_: see append_record
   std::vector<uint8_t> out_;    // take's scratch
 };
 

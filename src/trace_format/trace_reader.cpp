@@ -16,6 +16,7 @@
 #include "core/hash.h"
 #include "trace_format/chunk_format.h"
 #include "trace_format/format.h"
+#include "trace_format/message_check.h"
 
 namespace rrx::trace {
 
@@ -43,12 +44,13 @@ const char* kind_name(uint8_t kind) {
 
 // Walks the flat messages of a decompressed chunk payload; returns the word
 // offset of each message and then the end. Empty string on success, else why.
-std::string message_offsets(const std::vector<capnp::word>& words, uint32_t count,
+// `words`: the chunk's payload, `total` words (its buffer may be longer: a
+// buffer of load_chunk's pool).
+std::string message_offsets(const std::vector<capnp::word>& words, size_t total, uint32_t count,
                             std::vector<uint32_t>& offsets) {
   offsets.clear();
   offsets.reserve(static_cast<size_t>(count) + 1);
   const auto* base = reinterpret_cast<const unsigned char*>(words.data());
-  const size_t total = words.size();
   size_t pos = 0;
   for (uint32_t m = 0; m < count; ++m) {
     offsets.push_back(static_cast<uint32_t>(pos));
@@ -196,7 +198,7 @@ void TraceReader::finish_open() {
     const ChunkInfo& c = chunks_.front();
     auto words = load_chunk(c);
     std::vector<uint32_t> offsets;
-    std::string why = message_offsets(*words, c.count, offsets);
+    std::string why = message_offsets(*words, c.uncompressed_size / 8, c.count, offsets);
     if (!why.empty()) throw TraceError(trace_path_, c.offset, "header chunk: " + why);
     try {
       header_ = std::make_shared<Message>(
@@ -222,7 +224,7 @@ void TraceReader::finish_open() {
   if (last.kind == static_cast<uint8_t>(ChunkKind::End)) {
     auto words = load_chunk(last);
     std::vector<uint32_t> offsets;
-    std::string why = message_offsets(*words, last.count, offsets);
+    std::string why = message_offsets(*words, last.uncompressed_size / 8, last.count, offsets);
     if (!why.empty()) throw TraceError(trace_path_, last.offset, "end chunk: " + why);
     EndInfo info;
     try {
@@ -475,7 +477,7 @@ void TraceReader::read_checked_chunk(const ChunkInfo& c, std::vector<unsigned ch
 
 std::shared_ptr<const std::vector<capnp::word>> TraceReader::load_chunk(const ChunkInfo& c) const {
   auto fail = [&](const std::string& why) -> void { throw TraceError(trace_path_, c.offset, why); };
-  std::vector<unsigned char> raw;
+  std::vector<unsigned char>& raw = raw_;
   read_checked_chunk(c, raw);
 
   const unsigned char* payload = raw.data() + kChunkHeaderSize;
@@ -488,7 +490,29 @@ std::shared_ptr<const std::vector<capnp::word>> TraceReader::load_chunk(const Ch
   size_t frame = ZSTD_findFrameCompressedSize(payload, c.compressed_size);
   if (ZSTD_isError(frame) || frame != c.compressed_size) fail("bad zstd frame in the chunk (trailing data)");
 
-  auto words = std::make_shared<std::vector<capnp::word>>(c.uncompressed_size / sizeof(capnp::word));
+  // A buffer of the pool that no Message holds any more, else a new one.
+  // (A chunk larger than the writer makes, for one large event, gets a
+  // buffer of its own, not kept.)
+  constexpr uint32_t kPooledMax = 8u << 20;
+  std::shared_ptr<std::vector<capnp::word>> words;
+  for (auto& b : chunk_pool_) {
+    if (c.uncompressed_size <= kPooledMax && b.use_count() == 1) {
+      words = b;
+      break;
+    }
+  }
+  if (!words) {
+    words = std::make_shared<std::vector<capnp::word>>();
+    // The header's, the chunk being read, and those the replay's lookahead
+    // holds (a feed of a syscall buffer reads a few MiB of events ahead).
+    constexpr size_t kPoolSize = 16;
+    if (c.uncompressed_size <= kPooledMax && chunk_pool_.size() < kPoolSize) chunk_pool_.push_back(words);
+  }
+  // A buffer only grows (and zeroes only what it grows by), a pooled one
+  // with room to spare (chunks differ by a message or so in size): the
+  // chunk is its first uncompressed_size bytes.
+  const size_t need = c.uncompressed_size / sizeof(capnp::word);
+  if (words->size() < need) words->resize(c.uncompressed_size <= kPooledMax ? need + need / 4 : need);
   size_t n = ZSTD_decompressDCtx(dctx(zstd_dctx_), words->data(), c.uncompressed_size, payload, c.compressed_size);
   if (ZSTD_isError(n)) fail(std::string("zstd: ") + ZSTD_getErrorName(n));
   if (n != c.uncompressed_size)
@@ -500,8 +524,9 @@ void TraceReader::open_chunk(size_t i) {
   if (loaded_chunk_ != i) {
     const ChunkInfo& c = chunks_[i];
     loaded_chunk_ = SIZE_MAX;
+    cur_words_.reset();  // its buffer may be reused, unless a Message still holds it
     cur_words_ = load_chunk(c);
-    std::string why = message_offsets(*cur_words_, c.count, cur_offsets_);
+    std::string why = message_offsets(*cur_words_, c.uncompressed_size / 8, c.count, cur_offsets_);
     if (!why.empty()) {
       cur_words_.reset();
       throw TraceError(trace_path_, c.offset, "bad chunk: " + why);
@@ -531,8 +556,10 @@ std::optional<EventRecord> TraceReader::next() {
   try {
     msg = std::make_shared<Message>(cur_words_,
                                     kj::ArrayPtr<const capnp::word>(cur_words_->data() + begin, end - begin));
-    check_pointer(msg->as<capnp::AnyPointer>());  // a malformed message throws here
-    (void)msg->as<schema::Event>().which();
+    // A malformed message throws here (the quick walk answers for most).
+    if (!message_certainly_fine(cur_words_->data() + begin, end - begin)) check_pointer(msg->as<capnp::AnyPointer>());
+    msg->set_event();
+    (void)msg->event().which();
   } catch (const kj::Exception& e) {
     throw TraceError(trace_path_, c.offset,
                      "malformed event " + std::to_string(cur_number_) + " in the chunk: " + e.getDescription().cStr());

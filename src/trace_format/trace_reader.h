@@ -25,16 +25,22 @@ class Message {
   Message(std::shared_ptr<const std::vector<capnp::word>> chunk, kj::ArrayPtr<const capnp::word> words);
   template <typename T>
   typename T::Reader as() { return reader_.getRoot<T>(); }
+  // The root as an Event, found once (set_event) and kept: the replay looks
+  // at an event many times, and getRoot checks the root pointer each time.
+  // A reader points into this Message, which never moves (held by pointer).
+  void set_event() { event_ = reader_.getRoot<schema::Event>(); }
+  schema::Event::Reader event() const { return event_; }
 
  private:
   std::shared_ptr<const std::vector<capnp::word>> chunk_;
   capnp::FlatArrayMessageReader reader_;
+  schema::Event::Reader event_;
 };
 
 struct EventRecord {
   uint64_t number;  // 0-based position in the global order
   std::shared_ptr<Message> message;
-  schema::Event::Reader get() const { return message->as<schema::Event>(); }
+  schema::Event::Reader get() const { return message->event(); }
 };
 
 struct EndInfo {
@@ -122,6 +128,10 @@ class TraceReader {
   size_t loaded_chunk_ = SIZE_MAX;     // chunk that cur_words_/cur_offsets_ hold
   uint64_t valid_end_ = 0;             // end of the last whole chunk
   mutable void* zstd_dctx_ = nullptr;
+  // Buffers of chunks loaded before, reused when no Message holds them any
+  // more (no allocation and no zeroing per chunk).
+  mutable std::vector<std::shared_ptr<std::vector<capnp::word>>> chunk_pool_;
+  mutable std::vector<unsigned char> raw_;  // load_chunk's compressed bytes
 };
 
 // Convenience: an Event builder's MessageBuilder type used by writers.
