@@ -9,8 +9,13 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "core/error.h"
+#include "core/syscallbuf_abi.h"
+#include "trace_format/trace_dir.h"
 
 namespace rrx::record {
 
@@ -38,19 +43,110 @@ std::vector<uint8_t> tsc_patch_bytes(size_t len) {
   return b;
 }
 
+namespace {
+
+// The scans of earlier recordings, one small text file per scanned file in
+// ${XDG_CACHE_HOME:-~/.cache}/rrx/tsc-sites/, named by the file's identity
+// (device, inode, size, mtime: not ctime, which the hard link each recording
+// makes to a system file changes; as trace/hash_cache.h). A file that cannot
+// be read, is damaged or incomplete is no entry; one that cannot be written
+// only means scanning again next time. The patcher still compares each
+// site's bytes in memory with the instruction's before writing its patch.
+constexpr const char* kCacheMagic = "rrx-tsc-scan 1";
+
+std::filesystem::path scan_cache_file(const struct stat& st) {
+  std::filesystem::path base = trace::hash_cache_path();
+  if (base.empty()) return {};
+  return base.parent_path() / "tsc-sites" /
+         fmt::format("{:x}-{:x}-{:x}-{:x}", static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino),
+                     static_cast<uint64_t>(st.st_size),
+                     static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec);
+}
+
+bool valid_tsc_bytes(const std::vector<uint8_t>& b, bool rdtscp) {
+  const size_t n = b.size();
+  if (n > 15) return false;
+  if (rdtscp) return n >= 3 && b[n - 3] == 0x0f && b[n - 2] == 0x01 && b[n - 1] == 0xf9;
+  return n >= 2 && b[n - 2] == 0x0f && b[n - 1] == 0x31;
+}
+
+std::optional<insn_scan::TscScan> read_scan_cache(const std::filesystem::path& file) {
+  if (file.empty()) return std::nullopt;
+  std::ifstream in(file);
+  std::string line;
+  if (!in || !std::getline(in, line) || line != kCacheMagic) return std::nullopt;
+  insn_scan::TscScan scan;
+  while (std::getline(in, line)) {
+    std::istringstream ls(line);
+    std::string kind;
+    ls >> kind;
+    if (kind == "end") {
+      size_t n = 0;
+      if (!(ls >> n) || n != scan.found.size() + scan.unconfirmed.size()) return std::nullopt;
+      return scan;
+    }
+    insn_scan::TscInsn x;
+    int rdtscp = 0;
+    std::string hex;
+    if (!(ls >> std::hex >> x.file_offset >> x.elf_addr >> rdtscp)) return std::nullopt;
+    x.rdtscp = rdtscp != 0;
+    if (kind == "U") {
+      scan.unconfirmed.push_back(std::move(x));
+      continue;
+    }
+    if (kind != "F" || !(ls >> hex) || hex.size() % 2 != 0) return std::nullopt;
+    for (size_t i = 0; i < hex.size(); i += 2) x.bytes.push_back(static_cast<uint8_t>(std::stoul(hex.substr(i, 2), nullptr, 16)));
+    if (!valid_tsc_bytes(x.bytes, x.rdtscp)) return std::nullopt;
+    scan.found.push_back(std::move(x));
+  }
+  return std::nullopt;  // no end line: cut short
+}
+
+void write_scan_cache(const std::filesystem::path& file, const insn_scan::TscScan& scan) {
+  if (file.empty()) return;
+  std::error_code ec;
+  std::filesystem::create_directories(file.parent_path(), ec);
+  if (ec) return;
+  const std::filesystem::path tmp = file.string() + fmt::format(".{}.tmp", ::getpid());
+  {
+    std::ofstream out(tmp);
+    if (!out) return;
+    out << kCacheMagic << "\n";
+    for (const insn_scan::TscInsn& x : scan.found) {
+      out << fmt::format("F {:x} {:x} {:d} ", x.file_offset, x.elf_addr, x.rdtscp ? 1 : 0);
+      for (uint8_t b : x.bytes) out << fmt::format("{:02x}", b);
+      out << "\n";
+    }
+    for (const insn_scan::TscInsn& x : scan.unconfirmed) {
+      out << fmt::format("U {:x} {:x} {:d}\n", x.file_offset, x.elf_addr, x.rdtscp ? 1 : 0);
+    }
+    out << "end " << scan.found.size() + scan.unconfirmed.size() << "\n";
+    if (!out.flush()) {
+      std::filesystem::remove(tmp, ec);
+      return;
+    }
+  }
+  std::filesystem::rename(tmp, file, ec);
+  if (ec) std::filesystem::remove(tmp, ec);
+}
+
+}  // namespace
+
 const insn_scan::TscScan& TscSites::scan(const std::string& path) {
   static const insn_scan::TscScan none;
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return none;
   const FileKey key{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino),
                     static_cast<uint64_t>(st.st_size),
-                    static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec,
-                    static_cast<int64_t>(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec};
+                    static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec};
   auto it = scans_.find(key);
   if (it != scans_.end()) return it->second;
+  const std::filesystem::path cache = scan_cache_file(st);
+  if (auto cached = read_scan_cache(cache)) return scans_.emplace(key, std::move(*cached)).first->second;
   insn_scan::TscScan found;
   try {
     found = insn_scan::scan_tsc_file(path);
+    write_scan_cache(cache, found);
   } catch (const Error&) {
     // Unreadable now (the mapping itself succeeded): nothing known about it.
   }
@@ -122,6 +218,7 @@ AppliedTscPatches TscSites::after_map(Task& task, pid_t tgid, uint64_t lo, uint6
   for (const ProcMapping& m : read_proc_maps(task.tid())) {
     if (m.end <= lo || m.start >= hi || !m.executable()) continue;
     if (m.path.empty() || m.path[0] != '/') {
+      if (m.start >= RRX_PAGE_ADDR && m.end <= RRX_PAGE_ADDR + RRX_PAGE_SIZE) continue;  // the preload library's own page
       if (m.path.empty() || m.path.rfind("[anon", 0) == 0 || m.path == "[heap]" || m.path == "[stack]") out.anonymous_exec = true;
       continue;
     }

