@@ -1,12 +1,14 @@
 // `rrx info --here`: what a recording on this machine would use, without a
 // trace: the fast path's way of keeping buffered calls that may block from
-// blocking the tree (the desched event's start-up probe, record/desched.h).
+// blocking the tree (the desched event's start-up probe, record/desched.h),
+// and how rdtsc would be recorded (core/tsc_trap.h).
 // `rrx info TRACE` says what a recording did use.
 #include <iostream>
 
 #include <nlohmann/json.hpp>
 
 #include "cli/trace_commands.h"
+#include "core/tsc_trap.h"
 #include "record/desched.h"
 
 namespace rrx::cli {
@@ -21,8 +23,12 @@ int info_here(bool json_output) {
       "desched is opt-in (RRX_DESCHED=1): it measured more ptrace stops than the checked mode on "
       "blocking-heavy programs (pipe ping-pong 32k vs 20.7k, futex ring 30.8k vs 26.4k) and the same on "
       "make and python";
+  const bool tsc_probe = probe_tsc_trap();
+  const bool tsc_trap = tsc_trap_works();
   if (json_output) {
     nlohmann::json j;
+    j["tsc_recording"] = tsc_trap ? "trap" : "patched-sites";
+    j["tsc_trap_works"] = tsc_probe;
     j["blocking_calls"] = desched ? "desched" : "checked";
     j["desched_asked"] = wanted;
     j["desched_probe"] = record::describe(p);
@@ -41,6 +47,13 @@ int info_here(bool json_output) {
               << "  (" << why_not << ")\n";
   }
   std::cout << "  (the probe: " << record::describe(p) << ")\n";
+  if (tsc_trap) {
+    std::cout << "rdtsc:          trapped (prctl PR_SET_TSC, PR_TSC_SIGSEGV faults here)\n";
+  } else {
+    std::cout << "rdtsc:          patched sites: " << (tsc_probe ? "RRX_TSC_PATCH is set" : "the rdtsc trap does not work here (prctl PR_SET_TSC is accepted, rdtsc does not fault)")
+              << ": every rdtsc/rdtscp found in the code the processes map is overwritten by hlt, which faults; "
+                 "rdtsc in code made at run time (JIT) is not recorded\n";
+  }
   return 0;
 }
 

@@ -50,6 +50,7 @@ std::string kind_name(schema::Event::Reader ev) {
     case schema::Event::RANDOM_INSNS: return "random-insns";
     case schema::Event::SITE_PATCH: return "site-patch";
     case schema::Event::CPUID_PATCHES: return "cpuid-patches";
+    case schema::Event::TSC_PATCHES: return "tsc-patches";
     case schema::Event::TRACER_STOP: return "tracer-stop";
     case schema::Event::TRACER_RESUME: return "tracer-resume";
   }
@@ -199,6 +200,16 @@ std::string event_text(schema::Event::Reader ev) {
       }
       return text + " ---";
     }
+    case schema::Event::TSC_PATCHES: {
+      auto c = ev.getTscPatches();
+      std::string text = fmt::format("--- {} rdtsc site{} patched (hlt):", c.getSites().size(), c.getSites().size() == 1 ? "" : "s");
+      for (auto p : c.getSites()) text += fmt::format(" {}0x{:x}", p.getIsRdtscp() ? "rdtscp " : "", p.getAddr());
+      if (c.getUnconfirmed().size() != 0) {
+        text += fmt::format("; {} possible rdtsc left unpatched (not recorded if run):", c.getUnconfirmed().size());
+        for (uint64_t a : c.getUnconfirmed()) text += fmt::format(" 0x{:x}", a);
+      }
+      return text + " ---";
+    }
     case schema::Event::SITE_PATCH: {
       auto p = ev.getSitePatch();
       std::string text = fmt::format("--- syscall site 0x{:x} patched", p.getSite());
@@ -315,6 +326,7 @@ json header_json(const trace::TraceReader& reader, const TraceStatus& status) {
   j["trace_bytes"] = reader.trace_bytes();
   j["size_bytes"] = dir_size(reader.dir());
   j["cpuid_faulting"] = h.getCpuidFaulting();
+  j["tsc_recording"] = h.getTscRecording() == schema::Header::TscRecording::PATCHED_SITES ? "patched-sites" : "trap";
   std::string packed = trace::packed_note(reader.dir());
   j["packed"] = !packed.empty();
   if (!packed.empty()) j["packed_note"] = packed;
@@ -330,6 +342,8 @@ json cpuid_json(const trace::TraceReader& header_reader) {
   uint64_t cpuid_events = 0;
   uint64_t cpuid_sites = 0;  // cpuid sites patched to answer in the process
   uint64_t buffered = 0;  // syscalls recorded by the syscall buffer
+  uint64_t tsc_sites = 0, tsc_unconfirmed = 0;  // rdtsc sites patched, candidates left alone
+  uint64_t rdtsc_events = 0;
   json sites = json::array();
   std::set<std::string> seen;  // object + address: a library mapped by many processes is listed once
   try {
@@ -338,6 +352,11 @@ json cpuid_json(const trace::TraceReader& header_reader) {
       auto ev = rec->get();
       if (ev.which() == schema::Event::CPUID) ++cpuid_events;
       if (ev.which() == schema::Event::CPUID_PATCHES) cpuid_sites += ev.getCpuidPatches().getPatches().size();
+      if (ev.which() == schema::Event::RDTSC) ++rdtsc_events;
+      if (ev.which() == schema::Event::TSC_PATCHES) {
+        tsc_sites += ev.getTscPatches().getSites().size();
+        tsc_unconfirmed += ev.getTscPatches().getUnconfirmed().size();
+      }
       if (ev.which() == schema::Event::SYSCALL && (ev.getSyscall().getFlags() & trace::kSyscallBuffered)) ++buffered;
       if (ev.which() != schema::Event::RANDOM_INSNS) continue;
       for (auto r : ev.getRandomInsns()) {
@@ -353,6 +372,9 @@ json cpuid_json(const trace::TraceReader& header_reader) {
   j["cpuid_events"] = cpuid_events;
   j["cpuid_patched_sites"] = cpuid_sites;
   j["buffered_syscalls"] = buffered;
+  j["rdtsc_events"] = rdtsc_events;
+  j["tsc_patched_sites"] = tsc_sites;
+  j["tsc_unconfirmed_sites"] = tsc_unconfirmed;
   j["random_insns"] = sites;
   return j;
 }
@@ -546,6 +568,18 @@ int info_trace(const std::string& trace, bool json_output) {
                                site["in_program"].get<bool>() ? " in the program" : "");
       first = false;
     }
+  }
+  if (j["tsc_recording"] == "patched-sites") {
+    std::cout << fmt::format("rdtsc:          patched sites (the rdtsc trap does not work on the recording machine): "
+                             "{} rdtsc/rdtscp sites of the mapped files overwritten by hlt, {} values recorded; "
+                             "rdtsc in code made at run time (JIT) is not recorded\n",
+                             j["tsc_patched_sites"].get<uint64_t>(), j["rdtsc_events"].get<uint64_t>());
+    if (j["tsc_unconfirmed_sites"].get<uint64_t>() != 0) {
+      std::cout << fmt::format("                {} possible rdtsc left unpatched (no decoding reaches them; rrx dump lists them)\n",
+                               j["tsc_unconfirmed_sites"].get<uint64_t>());
+    }
+  } else {
+    std::cout << fmt::format("rdtsc:          trapped (prctl PR_SET_TSC): {} values recorded\n", j["rdtsc_events"].get<uint64_t>());
   }
   bool syscallbuf = j["options"].contains("syscallbuf") && j["options"]["syscallbuf"] == "on";
   if (syscallbuf) {

@@ -44,6 +44,7 @@
 #include "core/syscall_format.h"
 #include "core/syscall_table.h"
 #include "core/unique_fd.h"
+#include "core/tsc_trap.h"
 #include "core/vdso.h"
 #include "record/cpuid_record.h"
 #include "record/cpuid_sites.h"
@@ -61,6 +62,7 @@
 #include "record/shared_objects.h"
 #include "record/signal_state.h"
 #include "record/terminal.h"
+#include "record/tsc_sites.h"
 #include "record/task_run_state.h"
 #include "core/remote_syscall.h"
 #include "record/desched.h"
@@ -310,6 +312,9 @@ class Recorder : private PtraceHost {
   // cpuid sites answered in the process (cpuid_sites.h): at the exec's exit
   // stop (`trapped_site` 0), or the site of a cpuid just answered.
   void patch_cpuid_sites(TaskState& ts, uint64_t trapped_site);
+  // tsc_patch_: the rdtsc sites of the mappings an exec (exec) or a call
+  // (mmap, mprotect, munmap, mremap) that returned made; the TscPatches event.
+  void patch_tsc_sites(TaskState& ts, bool exec, const PendingSyscall* p, int64_t ret);
   void on_seccomp_refusal(TaskState& ts, const seccomp::Verdict& verdict);
   void apply_seccomp_install(TaskState& ts, int64_t ret);
   void on_exec(TaskState& ts, pid_t former_tid);
@@ -387,6 +392,9 @@ class Recorder : private PtraceHost {
   bool ending_tree_ = false;                // the rest of the tree was sent SIGKILL; its deaths are recorded
   TerminalForeground terminal_;             // the terminal's foreground, handed to the program's group
   bool cpuid_faulting_ = false;             // every thread faults on cpuid (cpuid_record.h)
+  bool tsc_patch_ = false;                  // rdtsc does not trap here: its sites are patched (tsc_sites.h)
+  TscSites tsc_sites_;
+  bool warned_jit_ = false;                 // (tsc_patch_) the warning about code made at run time, given
   std::unique_ptr<RandomInsnFinder> random_insns_;  // without it: the rdrand/rdseed search
   SitePatches site_patches_;                // fast path: the syscall sites patched in each process
   CpuidSites cpuid_sites_;                  // cpuid sites answered in the process (with CPUID faulting)
@@ -432,6 +440,7 @@ void Recorder::write_header(const std::string& exe, const std::vector<std::strin
   h.setIgnoredSignals(inherited_signals_.ignored);
   h.setBlockedSignals(inherited_signals_.blocked);
   h.setCpuidFaulting(cpuid_faulting_);
+  h.setTscRecording(tsc_patch_ ? schema::Header::TscRecording::PATCHED_SITES : schema::Header::TscRecording::TRAP);
   CpuIdentity cpu = cpu_identity();
   auto c = h.initCpu();
   c.setVendor(cpu.vendor);
@@ -1150,6 +1159,7 @@ void Recorder::on_new_task(TaskState& parent, int event) {
     site_patches_.copy(parent.tgid, child);
     cpuid_sites_.copy(parent.tgid, child);
   }
+  if (!thread) tsc_sites_.copy(parent.tgid, child);  // (a vfork child runs in its parent's memory)
   ts.vfork_child = event == PTRACE_EVENT_VFORK || (event != PTRACE_EVENT_CLONE && (flags & CLONE_VM));
   // A new process has a copy of its parent thread's desched event at the same
   // number (which the library in it goes on using): its first stop replaces it.
@@ -1903,6 +1913,26 @@ bool Recorder::other_threads_ips(TaskState& ts, std::vector<uint64_t>* ips) {
   return true;
 }
 
+void Recorder::patch_tsc_sites(TaskState& ts, bool exec, const PendingSyscall* p, int64_t ret) {
+  AppliedTscPatches done;
+  if (exec) {
+    done = tsc_sites_.at_exec(*ts.task, ts.tgid);
+  } else {
+    done = tsc_sites_.after_call(*ts.task, ts.tgid, p->nr, p->args, ret);
+    if (done.anonymous_exec && !warned_jit_) {
+      warned_jit_ = true;
+      warn(ts, "process " + std::to_string(ts.tgid) + " made anonymous memory executable (code made at run time, a JIT?): " +
+                   "rdtsc does not trap on this machine, and an rdtsc in such code is not recorded; a replay may diverge after it");
+    }
+  }
+  if (done.empty()) return;
+  capnp::MallocMessageBuilder m;
+  auto ev = begin_event(m, ts);
+  fill_tsc_patches(ev.initTscPatches(), done);
+  writer_->append(m);
+  for (const std::string& w : tsc_unconfirmed_warnings(done)) warn(ts, w);
+}
+
 void Recorder::patch_cpuid_sites(TaskState& ts, uint64_t trapped_site) {
   if (ts.vfork_child || ts.cpuid_untrapped) return;  // (a vfork child's memory is its parent's)
   std::vector<siginfo_t> arrived;
@@ -2110,6 +2140,7 @@ void Recorder::on_syscall_exit(TaskState& ts, KernelSyscallInfo info) {
       ts.held_signals.insert(ts.held_signals.end(), arrived.begin(), arrived.end());
       if (options_.patch_cpuid) patch_cpuid_sites(ts, 0);
     }
+    if (tsc_patch_) patch_tsc_sites(ts, true, nullptr, 0);
     if (emu_.stop_at_exec(ts.task->tid(), ts.task->tid())) {
       hold_for_tracer(ts);
       return;
@@ -2223,6 +2254,7 @@ void Recorder::on_syscall_exit(TaskState& ts, KernelSyscallInfo info) {
   }
   append_syscall_event(ts, ret, is_error, info.instruction_pointer, info.stack_pointer, outputs,
                        flags, maps);
+  if (tsc_patch_ && !is_error && p.desc && !p.refused && !p.seccomp_verdict && !p.i386) patch_tsc_sites(ts, false, &p, ret);
   if (random_insns_ && maps.mapped && p.desc && p.desc->special == sys::Special::Mmap && (p.args[2] & PROT_EXEC)) {
     random_insns_->scan_mapping(*writer_, *ts.task, ts.tgid,
                                 "/proc/" + std::to_string(ts.task->tid()) + "/fd/" + std::to_string(static_cast<int>(p.args[4])),
@@ -2325,6 +2357,7 @@ void Recorder::on_exec(TaskState& ts, pid_t former_tid) {
   ts.vfork_child = false;
   site_patches_.forget(ts.tgid);
   cpuid_sites_.forget(ts.tgid);
+  tsc_sites_.forget(ts.tgid);
   task.reopen_mem();
   user_regs_struct regs = task.regs();
   std::string exe = read_link("/proc/" + std::to_string(task.tid()) + "/exe");
@@ -2648,6 +2681,12 @@ void Recorder::on_signal(TaskState& ts, int sig) {
   if (sig == SIGSEGV && si.si_code == SI_KERNEL) {
     size_t len = 0;
     SpecialInsn insn = special_instruction_at(*ts.task, ts.task->regs().rip, &len);
+    if (auto site = tsc_sites_.at(ts.tgid, ts.task->regs().rip); site && tsc_site_stands(*ts.task, ts.task->regs().rip, *site)) {
+      // A patched site's hlt (tsc_sites.h): its rdtsc, which runs without a
+      // fault on this machine whatever mode the program asked for.
+      on_rdtsc(ts, site->rdtscp ? SpecialInsn::Rdtscp : SpecialInsn::Rdtsc, site->len);
+      return;
+    }
     // Trapped for rrx, unless the program itself asked for the fault
     // (prctl PR_SET_TSC, PR_TSC_SIGSEGV): then it is a fault like any other.
     if ((insn == SpecialInsn::Rdtsc || insn == SpecialInsn::Rdtscp) && ts.signals.tsc_mode() != PR_TSC_SIGSEGV) {
@@ -3045,6 +3084,7 @@ int Recorder::run() {
   }
   std::string no_faulting_why;
   cpuid_faulting_ = use_cpuid_faulting(options_.no_cpuid_faulting, &no_faulting_why);
+  tsc_patch_ = !tsc_trap_works();
   if (!cpuid_faulting_) random_insns_ = std::make_unique<RandomInsnFinder>(no_faulting_why);
   if (cpuid_faulting_ && options_.patch_cpuid) cpuid_sites_.prepare();
   if (RecordStats::wanted()) stats_ = std::make_unique<RecordStats>();

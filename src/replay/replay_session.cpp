@@ -103,6 +103,7 @@ std::string describe_event(schema::Event::Reader ev) {
     case schema::Event::RANDOM_INSNS: return "rdrand/rdseed sites";
     case schema::Event::SITE_PATCH: return "patch of the syscall site 0x" + fmt_hex(ev.getSitePatch().getSite());
     case schema::Event::CPUID_PATCHES: return "the cpuid table and cpuid site patches";
+    case schema::Event::TSC_PATCHES: return "rdtsc site patches";
     case schema::Event::TRACER_STOP: {
       auto s = ev.getTracerStop();
       switch (s.getKind()) {
@@ -974,6 +975,13 @@ std::optional<ReplaySession::Stop> ReplaySession::advance(bool step, int step_ti
       if (t.running || t.pending) diverge(describe_event(ev), "thread " + std::to_string(t.tid) + " running");
       current_tid_ = t.tid;
       apply_cpuid_patches(t, ev.getCpuidPatches());
+      consume();
+      return std::nullopt;
+    case schema::Event::TSC_PATCHES:
+      // At an exec's exit stop, or right after the mmap/mprotect of the same task.
+      if (t.running || t.pending) diverge(describe_event(ev), "thread " + std::to_string(t.tid) + " running");
+      current_tid_ = t.tid;
+      apply_tsc_patches(t, ev.getTscPatches());
       consume();
       return std::nullopt;
     case schema::Event::TRACER_STOP:
@@ -1899,6 +1907,7 @@ std::optional<ReplaySession::Stop> ReplaySession::on_signal(RTask& t, int sig, b
   if (sig == SIGSEGV && si.si_code == SI_KERNEL) {
     size_t len = 0;
     SpecialInsn insn = special_instruction_at(*t.task, regs.rip, &len);
+    if (auto site = tsc_site_at(t.pid, regs.rip)) std::tie(insn, len) = *site;  // a patched site's hlt
     if (on_cpuid_fault(t, regs)) return stepped_if(t, step);
     auto ev = peek();
     // A recorded fault instead: the program asked for it (prctl

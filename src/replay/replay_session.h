@@ -432,6 +432,11 @@ class ReplaySession {
   // The cpuid table and cpuid site patches (cpuid_sites_replay.cpp): the
   // same mapping, table and patches as recorded, applied to the stopped task.
   void apply_cpuid_patches(RTask& t, schema::CpuidPatches::Reader patches);
+  // The rdtsc site patches (tsc_sites_replay.cpp): the same hlt bytes at
+  // the same sites as recorded, kept as patched jumps (gdb sees the rdtsc).
+  void apply_tsc_patches(RTask& t, schema::TscPatches::Reader patches);
+  // The patched rdtsc site (its instruction and length) at `ip` of process pid, in effect now.
+  std::optional<std::pair<SpecialInsn, size_t>> tsc_site_at(int pid, uint64_t ip) const;
   // The jumps site patches wrote, by process: [from, to) written at event
   // `event`. In effect while the replay is past that event (after a restore
   // to a checkpoint before it, not yet) and in the image it was written in.
@@ -440,6 +445,7 @@ class ReplaySession {
     std::vector<uint8_t> original;   // the bytes [from, to) held before
     uint64_t stub = 0, stub_end = 0;  // the stub written for it
     uint64_t cpuid_site = 0, lookup = 0;  // a cpuid site: the cpuid, and its lookup in the stub
+    int tsc = 0;  // a patched rdtsc site (hlt): 1 rdtsc, 2 rdtscp
   };
   // The patches of process pid in effect now, as inside_patched_jump() says.
   template <typename F>

@@ -110,6 +110,15 @@ std::optional<uint64_t> ReplaySession::cpuid_site_pc(int pid, uint64_t addr) con
   return pc;
 }
 
+// (Here, with the template it uses: tsc_sites_replay.cpp applies the patches.)
+std::optional<std::pair<SpecialInsn, size_t>> ReplaySession::tsc_site_at(int pid, uint64_t ip) const {
+  std::optional<std::pair<SpecialInsn, size_t>> found;
+  for_each_patch_in_effect(pid, [&](const PatchedJump& j) {
+    if (j.tsc != 0 && j.from == ip) found = {j.tsc == 2 ? SpecialInsn::Rdtscp : SpecialInsn::Rdtsc, j.to - j.from};
+  });
+  return found;
+}
+
 void ReplaySession::copy_patched_jumps(int parent_pid, int child_pid) {
   auto it = patched_jumps_.find(parent_pid);
   if (it == patched_jumps_.end() || parent_pid == child_pid) return;

@@ -27,7 +27,9 @@ inline constexpr char kFileMagic[8] = {'R', 'R', 'X', 'T', 'R', 'A', 'C', 'E'};
 // skip a field or stop at an unknown event): CpuidPatches (cpuid answered in
 // the process) and Syscall.resumeIp (a thread moved out of a site patched
 // during its call). Version 1 traces read as before.
-inline constexpr uint32_t kFormatVersion = 2;
+// 3: TscPatches (rdtsc sites overwritten by hlt where the rdtsc trap does
+// not work), which an older rrx would not apply.
+inline constexpr uint32_t kFormatVersion = 3;
 inline constexpr uint32_t kFileHeaderSize = 16;
 
 inline constexpr uint32_t kChunkMagic = 0x43585252;  // "RRXC" little-endian

@@ -58,6 +58,16 @@ struct Header {
     stream @0;
     pages @1;
   }
+  # How rdtsc/rdtscp were recorded (core/tsc_trap.h): trap (older traces),
+  # each one faulted (prctl PR_SET_TSC, PR_TSC_SIGSEGV); patchedSites, the
+  # trap does not work on the recording machine (some hypervisors), and the
+  # instructions found in the code each process mapped were overwritten by
+  # hlt (tscPatches events), which faults the same way.
+  tscRecording @17 :TscRecording;
+  enum TscRecording {
+    trap @0;
+    patchedSites @1;
+  }
 }
 
 # struct user_regs_struct, field for field, in its order.
@@ -310,6 +320,25 @@ struct SitePatch {
 # the program; after a trapped cpuid, that one site. Replay applies exactly
 # the same at the same point: maps, writes the table, applies each patch as
 # a SitePatch (site = the cpuid instruction).
+# rdtsc/rdtscp instructions overwritten, in place, by `hlt` padded with
+# nops (Header.tscRecording patchedSites): at an exec's exit stop, the
+# program's and its interpreter's; after an mmap or mprotect that made file
+# code executable, that mapping's. Each hlt faults like a trapped rdtsc, and
+# gives an Rdtsc event. Replay writes the same bytes at the same event.
+struct TscPatches {
+  sites @0 :List(TscSite);
+  # Byte pairs 0f 31 / 0f 01 f9 in the code mapped now that no decoding of a
+  # known function confirmed as an instruction: left as they are (if one is
+  # an rdtsc after all, its value is not recorded). `rrx info` lists them.
+  unconfirmed @1 :List(UInt64);
+}
+
+struct TscSite {
+  addr @0 :UInt64;           # the instruction's first byte (prefixes included)
+  original @1 :Data;         # its bytes; the patch is f4 then 90s, as many
+  isRdtscp @2 :Bool;
+}
+
 struct CpuidPatches {
   mapAddr @0 :UInt64;        # a mapping made now (r-x, private, anonymous) for the table and stubs; 0: none
   mapLen @1 :UInt64;
@@ -375,6 +404,7 @@ struct Event {
     tracerStop @17 :TracerStop;          # a tracee stopped for its emulated tracer (record/ptrace_emulation.h)
     tracerResume @18 :TracerResume;      # ... and what its tracer changed before letting it go
     cpuidPatches @19 :CpuidPatches;      # cpuid sites answered in the process (record/cpuid_sites.h)
+    tscPatches @20 :TscPatches;          # rdtsc sites made to fault (record/tsc_sites.h)
   }
 }
 

@@ -1,6 +1,8 @@
 // prctl(PR_GET_TSC/PR_SET_TSC) as the program sees it under rrx, which keeps
 // rdtsc trapped for itself: the default answer (PR_TSC_ENABLE), the
-// program's own PR_TSC_SIGSEGV with a handler that catches its rdtsc fault,
+// program's own PR_TSC_SIGSEGV with a handler that catches its rdtsc fault
+// (on machines where the trap works: elsewhere the prctl is accepted and
+// rdtsc runs without a fault, under rrx as natively),
 // the mode inherited by threads and forks and kept across exec, an invalid
 // mode, and the fault with SIGSEGV blocked (the kernel kills the process).
 #define _GNU_SOURCE
@@ -66,8 +68,8 @@ int main(int argc, char** argv) {
   printf("PR_SET_TSC SIGSEGV: %d\n", prctl(PR_SET_TSC, PR_TSC_SIGSEGV, 0, 0, 0));
   printf("PR_GET_TSC = %d\n", get_tsc());
   uint64_t v = rdtsc();
-  printf("rdtsc gave %llu after %d fault(s), si_code %d (SI_KERNEL %d)\n", (unsigned long long)v, faults,
-         fault_code, SI_KERNEL);
+  printf("rdtsc gave %s after %d fault(s), si_code %d (SI_KERNEL %d)\n", v == 7 ? "7 (the handler's)" : "the TSC",
+         faults, fault_code, SI_KERNEL);
 
   pthread_t th;
   pthread_create(&th, NULL, thread_mode, NULL);

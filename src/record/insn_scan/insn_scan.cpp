@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -166,6 +167,112 @@ std::vector<uint64_t> cpuid_candidates(const std::string& path) {
       if (code[p + 1] == 0xa2) out.push_back(r.file_offset + p);
     }
   });
+  return out;
+}
+
+TscScan find_tsc_insns(const uint8_t* code, size_t len, uint64_t addr, const std::vector<ElfFunction>& functions) {
+  TscScan out;
+  ZydisDecoder decoder;
+  ZydisDecoderInit(&decoder, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
+  ZydisDecodedInstruction insn;
+  // Extents that start more than the largest extent's size before a
+  // candidate cannot hold it: the walk back stops there.
+  uint64_t max_size = 0;
+  for (const ElfFunction& f : functions) max_size = std::max(max_size, f.size);
+  // The decoding of the last function decoded: the offset (in `code`) of
+  // each instruction start, in order, and where the decoding stopped
+  // (its end, or an undecodable byte). Candidates are met in address order
+  // and most share their function with the previous one (a byte pair 0f 31
+  // is common: `... 0f` then `xor`), so each function is decoded once.
+  const ElfFunction* decoded = nullptr;
+  std::vector<uint32_t> starts;
+  size_t decoded_end = 0;
+  uint64_t last_start = UINT64_MAX;  // the instruction found last (a candidate inside it is the same)
+  for (size_t p = 0; p + 2 <= len; ++p) {
+    const void* hit = std::memchr(code + p, 0x0f, len - p - 1);
+    if (!hit) break;
+    p = static_cast<size_t>(static_cast<const uint8_t*>(hit) - code);
+    const bool tsc = code[p + 1] == 0x31;
+    const bool tscp = p + 3 <= len && code[p + 1] == 0x01 && code[p + 2] == 0xf9;
+    if (!tsc && !tscp) continue;
+    const uint64_t at = addr + p;
+    // The innermost extent holding it: the latest start at or below it
+    // whose extent reaches it (extents nest or are disjoint, aliases repeat).
+    const ElfFunction* fn = nullptr;
+    auto it = std::upper_bound(functions.begin(), functions.end(), at,
+                               [](uint64_t a, const ElfFunction& f) { return a < f.addr; });
+    while (it != functions.begin()) {
+      --it;
+      if (at - it->addr >= max_size) break;
+      if (at - it->addr < it->size && (!fn || it->addr > fn->addr || (it->addr == fn->addr && it->size < fn->size))) {
+        fn = &*it;
+      }
+    }
+    if (!fn || fn->addr < addr || fn->addr + fn->size > addr + len) {
+      out.unconfirmed.push_back({0, at, {}, tscp});
+      continue;
+    }
+    if (fn != decoded) {
+      decoded = fn;
+      starts.clear();
+      size_t off = static_cast<size_t>(fn->addr - addr);
+      const size_t end = static_cast<size_t>(fn->addr + fn->size - addr);
+      while (off < end && ZYAN_SUCCESS(ZydisDecoderDecodeInstruction(&decoder, nullptr, code + off, end - off, &insn))) {
+        starts.push_back(static_cast<uint32_t>(off));
+        off += insn.length;
+      }
+      decoded_end = off;
+    }
+    if (p >= decoded_end) {  // the decoding stopped before it (data in the code?)
+      out.unconfirmed.push_back({0, at, {}, tscp});
+      continue;
+    }
+    // The instruction that covers the candidate.
+    auto cover = std::upper_bound(starts.begin(), starts.end(), static_cast<uint32_t>(p));
+    const size_t off = *(cover - 1);
+    if (!ZYAN_SUCCESS(ZydisDecoderDecodeInstruction(&decoder, nullptr, code + off, len - off, &insn))) continue;
+    if ((insn.mnemonic == ZYDIS_MNEMONIC_RDTSC || insn.mnemonic == ZYDIS_MNEMONIC_RDTSCP) &&
+        off + insn.length == p + (tsc ? 2 : 3) && addr + off != last_start) {
+      last_start = addr + off;
+      out.found.push_back({0, addr + off, std::vector<uint8_t>(code + off, code + off + insn.length),
+                           insn.mnemonic == ZYDIS_MNEMONIC_RDTSCP});
+    }
+  }
+  return out;
+}
+
+TscScan scan_tsc_file(const std::string& path) {
+  File f(path);
+  TscScan out;
+  std::vector<uint8_t> buf;
+  std::vector<ElfFunction> functions;
+  bool have_functions = false;
+  for (const CodeRange& r : code_ranges_of(f)) {
+    if (r.file_offset > f.size() || r.size > f.size() - r.file_offset) continue;  // a damaged header
+    buf.resize(r.size);
+    if (!f.read(r.file_offset, buf.data(), buf.size())) continue;
+    bool any = false;
+    for (size_t p = 0; p + 2 <= buf.size() && !any; ++p) {
+      const void* hit = std::memchr(buf.data() + p, 0x0f, buf.size() - p - 1);
+      if (!hit) break;
+      p = static_cast<size_t>(static_cast<const uint8_t*>(hit) - buf.data());
+      any = buf[p + 1] == 0x31 || (p + 3 <= buf.size() && buf[p + 1] == 0x01 && buf[p + 2] == 0xf9);
+    }
+    if (!any) continue;
+    if (!have_functions) {
+      functions = function_ranges(path);
+      have_functions = true;
+    }
+    TscScan part = find_tsc_insns(buf.data(), buf.size(), r.addr, functions);
+    for (TscInsn& x : part.found) {
+      x.file_offset = r.file_offset + (x.elf_addr - r.addr);
+      out.found.push_back(std::move(x));
+    }
+    for (TscInsn& x : part.unconfirmed) {
+      x.file_offset = r.file_offset + (x.elf_addr - r.addr);
+      out.unconfirmed.push_back(std::move(x));
+    }
+  }
   return out;
 }
 

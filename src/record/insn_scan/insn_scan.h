@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "core/elf_file.h"
+
 namespace rrx::insn_scan {
 
 struct Found {
@@ -48,5 +50,31 @@ constexpr unsigned kScanVersion = 1;
 // cpuid patcher (record/cpuid_sites.h) keeps those a decoding of their
 // function confirms. Throws rrx::Error when the file cannot be read.
 std::vector<uint64_t> cpuid_candidates(const std::string& path);
+
+// rdtsc (0f 31) and rdtscp (0f 01 f9) instructions, for the recorder's
+// patched sites where the rdtsc trap does not work (record/tsc_sites.h).
+struct TscInsn {
+  uint64_t file_offset;  // its first byte (prefixes included)
+  uint64_t elf_addr;
+  std::vector<uint8_t> bytes;  // the instruction as the file has it
+  bool rdtscp;
+};
+struct TscScan {
+  std::vector<TscInsn> found;
+  // Byte pairs that no known function's decoding reaches (no function
+  // extent holds them, or its decoding stops before them): perhaps an
+  // rdtsc, perhaps data; left alone and reported. file_offset as for found.
+  std::vector<TscInsn> unconfirmed;
+};
+// In `code` (whose first byte has ELF address `addr`), with the file's
+// function extents `functions` (rrx::function_ranges: sorted by address):
+// every candidate byte sequence is decoded from the start of the innermost
+// extent holding it; an instruction that starts there (or at its prefixes)
+// and is rdtsc/rdtscp is found, a candidate inside another instruction (an
+// immediate, a displacement) is not. file_offset is left 0.
+TscScan find_tsc_insns(const uint8_t* code, size_t len, uint64_t addr, const std::vector<ElfFunction>& functions);
+// The same over an ELF file's code (code_ranges()). Throws rrx::Error when
+// the file cannot be read.
+TscScan scan_tsc_file(const std::string& path);
 
 }  // namespace rrx::insn_scan
