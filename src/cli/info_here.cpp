@@ -1,12 +1,14 @@
 // `rrx info --here`: what a recording on this machine would use, without a
 // trace: the fast path's way of keeping buffered calls that may block from
 // blocking the tree (the desched event's start-up probe, record/desched.h).
-// `rrx info TRACE` says what a recording did use.
+// `rrx info TRACE` says what a recording did use. Also whether the debug
+// registers fire here (gdb's watchpoints during a replay: core/debug_regs_probe.h).
 #include <iostream>
 
 #include <nlohmann/json.hpp>
 
 #include "cli/trace_commands.h"
+#include "core/debug_regs_probe.h"
 #include "record/desched.h"
 
 namespace rrx::cli {
@@ -26,6 +28,8 @@ int info_here(bool json_output) {
     j["blocking_calls"] = desched ? "desched" : "checked";
     j["desched_asked"] = wanted;
     j["desched_probe"] = record::describe(p);
+    j["debug_registers"] = debug_registers_fire();
+    j["debug_registers_probe"] = describe(probe_debug_registers());
     std::cout << j.dump() << "\n";
     return 0;
   }
@@ -41,6 +45,12 @@ int info_here(bool json_output) {
               << "  (" << why_not << ")\n";
   }
   std::cout << "  (the probe: " << record::describe(p) << ")\n";
+  std::cout << "rrx replay's gdb watchpoints here: "
+            << (debug_registers_fire()
+                    ? "the debug registers (write, read and access watchpoints, hardware breakpoints)"
+                    : "single-steps comparing the watched bytes (write watchpoints; read and access watchpoints "
+                      "refused; hardware breakpoints as int3)")
+            << "\n  (debug registers: " << describe(probe_debug_registers()) << ")\n";
   return 0;
 }
 

@@ -236,7 +236,7 @@ ReplaySession::Stop Timeline::forward() {
     }
   }
   step_over_tid_ = 0;
-  ReplaySession::Stop s = checked(session_.cont());
+  ReplaySession::Stop s = checked(bps_.cont());
   if (s.kind == ReplaySession::StopKind::Trap) step_over_tid_ = s.tid;
   return s;
 }
@@ -341,6 +341,8 @@ void Timeline::run_watching(int tid, uint64_t addr, uint64_t last_event, const S
                                        s.watch_len);
     } else if (s.kind == ReplaySession::StopKind::SyscallEntry || s.kind == ReplaySession::StopKind::SyscallExit) {
       hit = bps_.classify_syscall(s);
+    } else if (s.kind == ReplaySession::StopKind::Stepped) {
+      hit = bps_.classify_step(s.tid);  // a software watchpoint (Breakpoints::cont)
     }
     if (visit(s, hit) || terminal(s.kind)) break;
   }
@@ -386,6 +388,9 @@ bool Timeline::aim(const Mark& m, uint64_t trap_at_pass, bool count) {
       session_.next_event() != m.interval) {
     return false;
   }
+  // A thread single-stepped for a software watchpoint does not run into the
+  // stub (ReplaySession::single_step_hook): rrx's int3 finds m.
+  if (bps_.single_steps(m.tid)) return false;
   const int pid = session_.pid_of(m.tid);
   for (uint64_t a = m.regs.rip; a < m.regs.rip + kPatchBytes; ++a) {
     if (bps_.has_int3_at(pid, a)) return false;
