@@ -116,6 +116,10 @@ void Timeline::anchor_at(uint64_t event) {
 
 void Timeline::on_interval_start() {
   if (!start_) return;
+  // Not while a software watchpoint single-steps the thread: its interval
+  // starts fall inside the preload library's buffered calls (each replayed
+  // with a stop), where a copy replayed on stop-free would not match them.
+  if (bps_.single_steps(session_.current_tid())) return;
   uint64_t e = session_.next_event();
   bool at_checkpoint = automatic_.count(e) || recent_.count(e) || start_->event() == e;
   for (const auto& [id, u] : user_) at_checkpoint = at_checkpoint || u.checkpoint->event() == e;
