@@ -2,12 +2,14 @@
 // trace: the fast path's way of keeping buffered calls that may block from
 // blocking the tree (the desched event's start-up probe, record/desched.h),
 // and how rdtsc would be recorded (core/tsc_trap.h).
-// `rrx info TRACE` says what a recording did use.
+// `rrx info TRACE` says what a recording did use. Also whether the debug
+// registers fire here (gdb's watchpoints during a replay: core/debug_regs_probe.h).
 #include <iostream>
 
 #include <nlohmann/json.hpp>
 
 #include "cli/trace_commands.h"
+#include "core/debug_regs_probe.h"
 #include "core/tsc_trap.h"
 #include "record/desched.h"
 
@@ -32,6 +34,8 @@ int info_here(bool json_output) {
     j["blocking_calls"] = desched ? "desched" : "checked";
     j["desched_asked"] = wanted;
     j["desched_probe"] = record::describe(p);
+    j["debug_registers"] = debug_registers_fire();
+    j["debug_registers_probe"] = describe(probe_debug_registers());
     std::cout << j.dump() << "\n";
     return 0;
   }
@@ -54,6 +58,12 @@ int info_here(bool json_output) {
               << ": every rdtsc/rdtscp found in the code the processes map is overwritten by hlt, which faults; "
                  "rdtsc in code made at run time (JIT) is not recorded\n";
   }
+  std::cout << "rrx replay's gdb watchpoints here: "
+            << (debug_registers_fire()
+                    ? "the debug registers (write, read and access watchpoints, hardware breakpoints)"
+                    : "single-steps comparing the watched bytes (write watchpoints; read and access watchpoints "
+                      "refused; hardware breakpoints as int3)")
+            << "\n  (debug registers: " << describe(probe_debug_registers()) << ")\n";
   return 0;
 }
 

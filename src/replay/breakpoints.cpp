@@ -1,4 +1,5 @@
 #include "replay/breakpoints.h"
+#include "core/debug_regs_probe.h"
 #include "replay/site_view.h"
 #include "replay/syscallbuf_replay.h"
 
@@ -16,7 +17,7 @@ size_t debugreg_offset(int i) { return offsetof(struct user, u_debugreg) + stati
 
 }  // namespace
 
-Breakpoints::Breakpoints(ReplaySession& session) : session_(session) {}
+Breakpoints::Breakpoints(ReplaySession& session) : session_(session), soft_(!debug_registers_fire()) {}
 
 Task* Breakpoints::task_of(int pid) {
   if (!session_.alive() || pid == 0) return nullptr;
@@ -65,6 +66,15 @@ bool Breakpoints::insert(int pid, gdb::BreakpointKind kind, uint64_t addr, uint6
     sync();
     return true;
   }
+  if (soft_ && kind == gdb::BreakpointKind::Hardware) {
+    // An int3 stops there as well (reported as the hardware breakpoint).
+    if (p.hw.count(addr)) return true;
+    p.hw.insert(addr);
+    sync();
+    return true;
+  }
+  // A comparison of the bytes cannot see a read.
+  if (soft_ && kind != gdb::BreakpointKind::WriteWatch) return false;
   if (kind != gdb::BreakpointKind::Hardware) {
     if (len != 1 && len != 2 && len != 4 && len != 8) return false;
     if (addr % len != 0) return false;  // the debug registers need aligned ranges
@@ -91,6 +101,8 @@ bool Breakpoints::remove(int pid, gdb::BreakpointKind kind, uint64_t addr, uint6
   Proc& p = it->second;
   if (kind == gdb::BreakpointKind::Software) {
     p.sw.erase(addr);
+  } else if (soft_ && kind == gdb::BreakpointKind::Hardware) {
+    p.hw.erase(addr);
   } else {
     for (auto& s : p.slots) {
       if (s.used && s.kind == kind && s.addr == addr && (kind == gdb::BreakpointKind::Hardware || s.len == len)) {
@@ -107,6 +119,7 @@ bool Breakpoints::remove(int pid, gdb::BreakpointKind kind, uint64_t addr, uint6
 void Breakpoints::clear() {
   for (auto& [pid, p] : procs_) {
     p.sw.clear();
+    p.hw.clear();
     for (auto& s : p.slots) s.used = false;
     p.debug_regs_dirty = true;
   }
@@ -118,6 +131,7 @@ void Breakpoints::clear_process(int pid) {
   auto it = procs_.find(pid);
   if (it == procs_.end()) return;
   it->second.sw.clear();
+  it->second.hw.clear();
   for (auto& s : it->second.slots) s.used = false;
   it->second.debug_regs_dirty = true;
   if (session_.alive()) sync();
@@ -185,7 +199,9 @@ void Breakpoints::sync_memory(int pid) {
   std::set<uint64_t> want;
   if (!internal_.empty() && memory_of(internal_pid_) == pid) want = internal_;
   for (auto& [q, p] : procs_) {
-    if (memory_of(q) == pid && active(q, p)) want.insert(p.sw.begin(), p.sw.end());
+    if (memory_of(q) != pid || !active(q, p)) continue;
+    want.insert(p.sw.begin(), p.sw.end());
+    want.insert(p.hw.begin(), p.hw.end());
   }
   Int3s& in = inserted_[pid];
   for (auto it = in.begin(); it != in.end();) {
@@ -297,6 +313,7 @@ void Breakpoints::on_address_space_change(int tid, bool exec) {
 }
 
 void Breakpoints::write_debug_registers(Task& t, const Proc* p) {
+  if (soft_) return;  // (they would not fire)
   uint64_t dr7 = 0;
   for (int i = 0; i < 4 && p && user_enabled_; ++i) {
     const Slot& s = p->slots[i];
@@ -367,6 +384,9 @@ bool Breakpoints::allows_stop_free(int tid) const {
   for (uint64_t addr : it->second.sw) {
     if (in_buffer_code(live, addr)) return false;
   }
+  for (uint64_t addr : it->second.hw) {
+    if (in_buffer_code(live, addr)) return false;
+  }
   for (const Slot& s : it->second.slots) {
     if (s.used && s.kind == gdb::BreakpointKind::Hardware && in_buffer_code(live, s.addr)) return false;
   }
@@ -383,6 +403,7 @@ std::string Breakpoints::describe_user_set() const {
   for (const auto& [pid, p] : procs_) {
     out += "p" + std::to_string(pid) + ":" + std::to_string(p.image) + ";";
     for (uint64_t a : p.sw) out += "s" + std::to_string(a) + ";";
+    for (uint64_t a : p.hw) out += "i" + std::to_string(a) + ";";
     for (const auto& s : p.slots) {
       if (s.used) out += "h" + std::to_string(static_cast<int>(s.kind)) + ":" + std::to_string(s.addr) + ":" +
                          std::to_string(s.len) + ";";
@@ -421,6 +442,8 @@ Breakpoints::Hit Breakpoints::classify_trap(int tid) {
       auto owner = procs_.find(memory_of(pid));
       if (!wanted && on && owner != procs_.end()) wanted = owner->second.sw.count(at) != 0;
       hit.software = wanted;
+      // gdb's hardware breakpoint as an int3 (no working debug registers).
+      hit.hardware = !wanted && on && proc->second.hw.count(at) != 0;
       hit.internal = internal_.count(at) != 0 && memory_of(internal_pid_) == memory_of(pid);
     }
   }
@@ -444,7 +467,80 @@ Breakpoints::Hit Breakpoints::classify_step(int tid) {
     break;
   }
   if (dr6 & 0xf) t.poke_user(debugreg_offset(6), 0);
+  if (soft_ && !hit.watch) {
+    if (soft_hit_ && soft_hit_->first == tid) {
+      hit = soft_hit_->second;
+    } else if (on) {
+      hit = soft_compare(tid);
+    }
+  }
+  soft_hit_.reset();
   return hit;
+}
+
+bool Breakpoints::soft_watches(int pid, const Proc& p) const {
+  if (!soft_ || !user_enabled_) return false;
+  bool any = false;
+  for (const Slot& s : p.slots) any = any || (s.used && s.kind == gdb::BreakpointKind::WriteWatch);
+  if (!any) return false;
+  if (p.image == 0) return true;
+  auto tids = session_.tids_of(pid);
+  return !tids.empty() && session_.image_of(tids.front()) == p.image;
+}
+
+bool Breakpoints::single_steps(int tid) const {
+  if (!soft_ || !user_enabled_ || procs_.empty() || !session_.has_task(tid)) return false;
+  auto it = procs_.find(session_.pid_of(tid));
+  return it != procs_.end() && soft_watches(it->first, it->second);
+}
+
+void Breakpoints::soft_snapshot() {
+  soft_before_.clear();
+  soft_hit_.reset();
+  if (!soft_ || !user_enabled_ || !session_.alive()) return;
+  for (const auto& [pid, p] : procs_) {
+    if (soft_watches(pid, p)) soft_before_[pid] = watched_bytes(pid);
+  }
+}
+
+Breakpoints::Hit Breakpoints::soft_compare(int tid) {
+  Hit hit;
+  if (!session_.has_task(tid)) return hit;
+  const int pid = session_.pid_of(tid);
+  auto proc = procs_.find(pid);
+  if (proc == procs_.end() || !soft_watches(pid, proc->second)) return hit;
+  WatchedBytes now = watched_bytes(pid);
+  auto before = soft_before_.find(pid);
+  if (before != soft_before_.end()) {
+    for (int i = 0; i < 4; ++i) {
+      if (now[i].empty() || before->second[i].empty() || now[i] == before->second[i]) continue;
+      hit.watch = true;
+      hit.watch_kind = proc->second.slots[i].kind;
+      hit.watch_addr = proc->second.slots[i].addr;
+      break;
+    }
+  }
+  soft_before_[pid] = std::move(now);
+  return hit;
+}
+
+ReplaySession::Stop Breakpoints::cont() {
+  bool any = false;
+  for (const auto& [pid, p] : procs_) any = any || soft_watches(pid, p);
+  if (!any) return session_.cont();
+  soft_snapshot();
+  for (;;) {
+    ReplaySession::Stop s = session_.cont();
+    if (s.kind != ReplaySession::StopKind::Stepped) {
+      soft_before_.clear();
+      return s;
+    }
+    Hit hit = soft_compare(s.tid);
+    if (hit.watch) {
+      soft_hit_ = std::make_pair(s.tid, hit);
+      return s;
+    }
+  }
 }
 
 ReplaySession::Stop Breakpoints::step_over(int tid) {

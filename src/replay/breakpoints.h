@@ -9,12 +9,29 @@
 // breakpoints and watchpoints use the debug registers of every thread of
 // that process. A set can belong to one program image (an exec starts a new
 // one): it is in the process only while the process runs that image.
+//
+// Where the debug registers do not fire (core/debug_regs_probe.h: some
+// virtual machines accept them and never trap), nothing goes into them:
+// * write and access watchpoints are watched by single-steps: while one is
+//   set on a process, cont() runs that process's threads one instruction at
+//   a time (ReplaySession::single_step_hook) and compares the watched bytes
+//   after each step; a change is a watchpoint stop at the instruction after
+//   the write, as the registers report it (gdb then checks the value, as it
+//   does for theirs). Writes the replay makes in the kernel's place stay
+//   MemoryWatch stops (classify_kernel_write). A write that leaves the bytes
+//   as they were is not seen (gdb's `watch` ignores it too; an access
+//   watchpoint's reads are not seen at all);
+// * read watchpoints are refused (a comparison cannot see a read), and so
+//   gdb says it cannot set them;
+// * hardware breakpoints (Z1) are int3 bytes, as software ones, reported as
+//   hardware breakpoint stops.
 #pragma once
 
 #include <array>
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -100,6 +117,19 @@ class Breakpoints {
   // library's code. (Write and access watchpoints on what a call writes are
   // the session's memory_write_hook: that call alone keeps its stop.)
   bool allows_stop_free(int tid) const;
+  // Whether the debug registers are used (they fire here); false: the
+  // software ways above.
+  bool debug_registers() const { return !soft_; }
+  // Whether cont() single-steps thread `tid` (ReplaySession::single_step_hook):
+  // no working debug registers, and gdb watches writes in its process.
+  bool single_steps(int tid) const;
+  // session.cont(), watching by single-steps where single_steps(): returns
+  // at the first stop that is not a step, or at the step after which a
+  // watched range holds other bytes (then classify_step() reports it).
+  ReplaySession::Stop cont();
+  // The bytes of every software-watched range now: a step or cont() from
+  // here compares against them.
+  void soft_snapshot();
   // A fingerprint of gdb's breakpoint sets (to tell whether they changed).
   std::string describe_user_set() const;
 
@@ -123,6 +153,8 @@ class Breakpoints {
   // What a single-step of thread `tid` triggered besides the step: a
   // watchpoint whose range the stepped instruction wrote (or read), as the
   // kernel reports it in DR6 together with the single-step bit. Clears DR6.
+  // Without working debug registers: a watched range whose bytes differ
+  // from soft_snapshot()'s (or the change cont() stopped for).
   Hit classify_step(int tid);
   // One instruction of `tid`, with the int3 at its pc (if any) lifted for it.
   ReplaySession::Stop step_over(int tid);
@@ -146,6 +178,7 @@ class Breakpoints {
   // gdb's breakpoints in one process.
   struct Proc {
     std::set<uint64_t> sw;
+    std::set<uint64_t> hw;  // hardware breakpoints as int3 bytes (no working debug registers)
     Slot slots[4];
     uint64_t image = 0;  // the image they belong to (0: any)
     bool debug_regs_dirty = true;
@@ -160,7 +193,15 @@ class Breakpoints {
   void write_debug_registers(Task& t, const Proc* p);
   const Slot* slots(int pid) const;
 
+  // Software watchpoints: the watched bytes of each process at the last
+  // comparison, and the change cont() stopped for (reported by classify_step).
+  Hit soft_compare(int tid);
+  bool soft_watches(int pid, const Proc& p) const;
+
   ReplaySession& session_;
+  const bool soft_;                 // the debug registers do not fire here
+  std::map<int, WatchedBytes> soft_before_;
+  std::optional<std::pair<int, Hit>> soft_hit_;
   std::map<int, Proc> procs_;       // gdb's, by recorded pid
   std::map<int, Int3s> inserted_;   // by the recorded pid whose memory holds them
   std::map<int, int> vfork_parent_;  // vfork child -> the parent whose memory it shares

@@ -4,7 +4,9 @@
 // hot loop passes the address many times: a PreemptStub makes each pass
 // cost nanoseconds (branches into its patch that come again are routed);
 // where the site cannot take one, a debug-register
-// breakpoint stops at every pass (the old way, ~20 µs a pass).
+// breakpoint stops at every pass (the old way, ~20 µs a pass), or an int3
+// where the debug registers do not fire (core/debug_regs_probe.h).
+#include <signal.h>
 #include <sys/syscall.h>
 #include <sys/user.h>
 
@@ -15,6 +17,7 @@
 #include <utility>
 #include <variant>
 
+#include "core/debug_regs_probe.h"
 #include "replay/event_text.h"
 #include "replay/replay_session.h"
 #include "replay/skip_strategy.h"
@@ -160,6 +163,7 @@ std::optional<WaitStatus> ReplaySession::run_to_preemption(RTask& t, schema::Eve
 // task before the instruction at ip each time it gets there; the kernel sets
 // RF so that a resume executes it instead of trapping again.
 std::optional<WaitStatus> ReplaySession::run_to_preemption_slowly(RTask& t, schema::Event::Reader ev, int sig) {
+  if (!debug_registers_fire()) return run_to_preemption_by_int3(t, ev, sig);
   const user_regs_struct want = trace::regs_from_schema(ev.getRegs());
   const uint64_t ip = ev.getPreemption().getIp();
   auto dr = [](int i) { return offsetof(struct user, u_debugreg) + static_cast<size_t>(i) * 8; };
@@ -195,6 +199,82 @@ std::optional<WaitStatus> ReplaySession::run_to_preemption_slowly(RTask& t, sche
     }
     restore();
     return w;
+  }
+}
+
+// One stop per pass without debug registers: an int3 at ip traps each time
+// the thread gets there. The registers are compared with the pc put back on
+// ip; at another pass the original instruction is single-stepped and the
+// int3 goes in again. An int3 that is already there (gdb's breakpoint)
+// stays: a pass that is not the point is then gdb's stop, as it is after
+// the debug-register breakpoint's. The int3 is out again whenever the
+// thread stops for anything else (nothing else sees it: only this thread
+// runs meanwhile).
+std::optional<WaitStatus> ReplaySession::run_to_preemption_by_int3(RTask& t, schema::Event::Reader ev, int sig) {
+  const user_regs_struct want = trace::regs_from_schema(ev.getRegs());
+  const uint64_t ip = ev.getPreemption().getIp();
+  constexpr uint8_t kInt3 = 0xcc;
+  uint8_t orig = 0;
+  if (!t.task->read_exact(ip, &orig, 1)) diverge(describe_event(ev), "the preemption point is not mapped");
+  const bool ours = orig != kInt3;
+  bool in = false;
+  auto put = [&](bool on) {
+    if (!ours || in == on) return;
+    if (!t.task->write_mem(ip, on ? &kInt3 : &orig, 1)) {
+      diverge(describe_event(ev), "cannot write an int3 at the preemption point");
+    }
+    in = on;
+  };
+  size_t insn_len = 0;
+  // A syscall instruction at the point is not stepped over (a step would run
+  // it untraced): the thread runs on to its stop.
+  const bool syscall_at = special_instruction_at(*t.task, ip, &insn_len) == SpecialInsn::Syscall;
+  auto take = [&](WaitStatus w) {
+    try {
+      put(false);
+    } catch (const Error&) {
+      // The process is dying: its memory goes with it.
+    }
+    return w;
+  };
+  for (bool armed = true;;) {
+    if (armed) put(true);
+    skipper_->resume(*t.task, false, sig);
+    sig = 0;
+    t.running = true;
+    WaitStatus w = take_stop(t);
+    if (w.kind == WaitStatus::Kind::Exited || w.kind == WaitStatus::Kind::Killed) return w;
+    if (!(w.kind == WaitStatus::Kind::SignalStop && w.sig == SIGTRAP && armed)) return take(w);
+    user_regs_struct r = t.task->regs();
+    if (r.rip != ip + 1) return take(w);
+    siginfo_t si{};
+    try {
+      si = t.task->siginfo();
+    } catch (const Error&) {
+      return take(w);
+    }
+    if (si.si_code != SI_KERNEL) return take(w);  // a trap of another kind
+    r.rip = ip;
+    if (same_position_regs(r, want)) {
+      put(false);
+      t.task->set_regs(r);
+      consume();
+      t.next_resume = NextResume::Normal;
+      return std::nullopt;
+    }
+    if (!ours) return w;  // gdb's breakpoint, not the point: its stop (pc after the int3, as it trapped)
+    put(false);
+    t.task->set_regs(r);
+    if (syscall_at) {
+      armed = false;  // on to the syscall's stop
+      continue;
+    }
+    skipper_->resume(*t.task, true, 0);
+    t.running = true;
+    WaitStatus s = take_stop(t);
+    if (s.kind == WaitStatus::Kind::Exited || s.kind == WaitStatus::Kind::Killed) return s;
+    if (s.kind != WaitStatus::Kind::SignalStop || s.sig != SIGTRAP) return s;
+    // (The step's own SIGTRAP: nothing to deliver.)
   }
 }
 

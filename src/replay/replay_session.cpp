@@ -642,8 +642,33 @@ bool ReplaySession::next_runs_for_real(RTask& t) {
   }
 }
 
+namespace {
+
+// Whether the instruction at ip is pushf (0x9c after operand-size and REX prefixes).
+bool pushf_at(Task& task, uint64_t ip) {
+  uint8_t b[4];
+  if (!task.read_exact(ip, b, sizeof b)) return false;
+  for (uint8_t c : b) {
+    if (c == 0x66 || (c >= 0x40 && c <= 0x4f)) continue;
+    return c == 0x9c;
+  }
+  return false;
+}
+
+// The trap flag (bit 8) out of the flags a single-stepped pushf left at rsp.
+void clear_pushed_trap_flag(Task& task) {
+  const uint64_t at = task.regs().rsp + 1;  // bit 8: the second byte
+  uint8_t b;
+  if (!task.read_exact(at, &b, 1) || !(b & 1)) return;
+  b &= ~uint8_t{1};
+  task.write_mem(at, &b, 1);
+}
+
+}  // namespace
+
 void ReplaySession::resume(RTask& t, bool step) {
   at_interval_start_ = false;
+  t.stepped_pushf = false;
   int sig = t.deliver_on_resume;
   t.deliver_on_resume = 0;
   t.group_stop_sig = 0;
@@ -702,6 +727,7 @@ void ReplaySession::resume(RTask& t, bool step) {
           t.entered_traced = true;
           t.task->resume_syscall(sig);
         } else {
+          if (single) t.stepped_pushf = pushf_at(*t.task, t.task->regs().rip);
           skipper_->resume(*t.task, single, sig);
         }
         break;
@@ -830,7 +856,12 @@ ReplaySession::Stop ReplaySession::run(bool step, int step_tid) {
     if (first_exit_) s = *first_exit_;
     return s;
   }
-  step_over_syscall_tid_ = 0;
+  // (A thread cont() single-steps for single_step_hook keeps its step over
+  // a syscall instruction across the Stepped stops of the others.)
+  if (step || !single_step_hook || step_over_syscall_tid_ == 0 || !has_task(step_over_syscall_tid_) ||
+      !single_step_hook(step_over_syscall_tid_)) {
+    step_over_syscall_tid_ = 0;
+  }
   // Why the stub could not serve a preemption point may be gone by now (gdb
   // took out its breakpoint there, or the replay went back): each run tries
   // again.
@@ -868,7 +899,7 @@ ReplaySession::Stop ReplaySession::run(bool step, int step_tid) {
 std::optional<ReplaySession::Stop> ReplaySession::advance(bool step, int step_tid) {
   auto ev = peek();
   RTask& t = task_for_event(ev);
-  bool stepping = step && t.tid == step_tid;
+  bool stepping = step ? t.tid == step_tid : single_step_hook && single_step_hook(t.tid);
 
   switch (ev.which()) {
     case schema::Event::SYSCALL_ENTRY:
@@ -901,7 +932,7 @@ std::optional<ReplaySession::Stop> ReplaySession::advance(bool step, int step_ti
         t.cur = RTask::Current{};
         t.next_resume = NextResume::Normal;
         // step() over this syscall instruction ends with its result.
-        if (step && step_over_syscall_tid_ == t.tid) return stepped_over_syscall(t);
+        if (stepping && step_over_syscall_tid_ == t.tid) return stepped_over_syscall(t);
         return syscall_exit_to_report(t);
       }
       if (t.cur.exit_held && !t.running && !t.pending) {
@@ -1969,6 +2000,7 @@ std::optional<ReplaySession::Stop> ReplaySession::on_signal(RTask& t, int sig, b
     Stop s;
     s.kind = StopKind::Trap;
     if (step && (si.si_code == TRAP_TRACE || si.si_code == TRAP_BRKPT)) s.kind = StopKind::Stepped;
+    if (std::exchange(t.stepped_pushf, false) && s.kind == StopKind::Stepped) clear_pushed_trap_flag(*t.task);
     s.tid = t.tid;
     s.sig = SIGTRAP;
     s.siginfo = si;

@@ -185,6 +185,11 @@ class ReplaySession {
   // Called at each interval start (see at_interval_start()) during
   // cont()/step(): where automatic checkpoints are taken.
   std::function<void()> interval_start_hook;
+  // Called before cont() runs a task on: returning true makes that run one
+  // instruction, as step() does (with its handling of syscalls, buffered
+  // calls and events), and cont() returns Stepped after it. Software
+  // watchpoints where the debug registers do not fire (replay/breakpoints.h).
+  std::function<bool(int tid)> single_step_hook;
 
   // Spawns the program and replays its exec: stopped at its first instruction.
   void start();
@@ -348,6 +353,10 @@ class ReplaySession {
     bool sigkilled = false;       // rrx sent the recorded SIGKILL
     bool kill_reported = false;   // cont()/step() stopped with Killing before sending it
     bool exiting = false;         // at or past its exit event stop (PTRACE_EVENT_EXIT)
+    // Single-stepped over a pushf: the flags it pushed hold the step's trap
+    // flag, which a later popf (the preload library's stubs) would make the
+    // program's own: taken out of the pushed word at the step's stop.
+    bool stepped_pushf = false;
     uint64_t image_event = 0;     // the exec event of its image (see image_of())
     int vfork_child = 0;          // in a vfork whose child runs (vfork_done_hook when it returns)
     bool cpuid_untrapped = false; // its exec event says cpuid stays untrapped (seccomp filters)
@@ -485,6 +494,8 @@ class ReplaySession {
   bool at_preemption_point(RTask& t, schema::Event::Reader ev);
   std::optional<WaitStatus> run_to_preemption(RTask& t, schema::Event::Reader ev);
   std::optional<WaitStatus> run_to_preemption_slowly(RTask& t, schema::Event::Reader ev, int sig);
+  // The same with an int3 at the point, where the debug registers do not fire.
+  std::optional<WaitStatus> run_to_preemption_by_int3(RTask& t, schema::Event::Reader ev, int sig);
   // Forgets the stub of a preemption point; `unmap`: the task can take an
   // injected munmap now (else its process is gone or replaced).
   void drop_preempt_stub(bool unmap);

@@ -78,6 +78,8 @@ void ReplayTarget::start_session() {
   session_->checkpoint_fixup = [this](int pid, Task& frozen) { bps_->hide_in_copy(pid, frozen); };
   session_->syscall_hook = [this](int tid, int64_t nr, bool entry) { return bps_->catches_syscall(tid, nr, entry); };
   session_->stop_free_hook = [this](int tid) { return bps_->allows_stop_free(tid); };
+  // Watchpoints by single-steps where the debug registers do not fire.
+  if (!bps_->debug_registers()) session_->single_step_hook = [this](int tid) { return bps_->single_steps(tid); };
   bps_->catch_syscalls(catch_on_, caught_);
   bps_->set_debugged([this](int pid) { return attached(pid); });
   session_->start();
@@ -436,8 +438,9 @@ gdb::StopReason ReplayTarget::resume(gdb::ResumeKind kind, int tid, bool others_
     if (auto e = attached_process_ended(ended)) stop = *e;
     for (; ended == 0;) {
       if (kind == gdb::ResumeKind::Continue) {
-        stop = session_->cont();
+        stop = bps_->cont();
       } else {
+        bps_->soft_snapshot();
         stop = step_program_insn(tid > 0 && session_->has_task(tid) ? tid : focus_tid());
       }
       if (stop.kind == ReplaySession::StopKind::Exited || stop.kind == ReplaySession::StopKind::TraceEnd) {

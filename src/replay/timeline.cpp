@@ -116,6 +116,10 @@ void Timeline::anchor_at(uint64_t event) {
 
 void Timeline::on_interval_start() {
   if (!start_) return;
+  // Not while a software watchpoint single-steps the thread: its interval
+  // starts fall inside the preload library's buffered calls (each replayed
+  // with a stop), where a copy replayed on stop-free would not match them.
+  if (bps_.single_steps(session_.current_tid())) return;
   uint64_t e = session_.next_event();
   bool at_checkpoint = automatic_.count(e) || recent_.count(e) || start_->event() == e;
   for (const auto& [id, u] : user_) at_checkpoint = at_checkpoint || u.checkpoint->event() == e;
@@ -236,7 +240,7 @@ ReplaySession::Stop Timeline::forward() {
     }
   }
   step_over_tid_ = 0;
-  ReplaySession::Stop s = checked(session_.cont());
+  ReplaySession::Stop s = checked(bps_.cont());
   if (s.kind == ReplaySession::StopKind::Trap) step_over_tid_ = s.tid;
   return s;
 }
@@ -341,6 +345,8 @@ void Timeline::run_watching(int tid, uint64_t addr, uint64_t last_event, const S
                                        s.watch_len);
     } else if (s.kind == ReplaySession::StopKind::SyscallEntry || s.kind == ReplaySession::StopKind::SyscallExit) {
       hit = bps_.classify_syscall(s);
+    } else if (s.kind == ReplaySession::StopKind::Stepped) {
+      hit = bps_.classify_step(s.tid);  // a software watchpoint (Breakpoints::cont)
     }
     if (visit(s, hit) || terminal(s.kind)) break;
   }
@@ -386,6 +392,9 @@ bool Timeline::aim(const Mark& m, uint64_t trap_at_pass, bool count) {
       session_.next_event() != m.interval) {
     return false;
   }
+  // A thread single-stepped for a software watchpoint does not run into the
+  // stub (ReplaySession::single_step_hook): rrx's int3 finds m.
+  if (bps_.single_steps(m.tid)) return false;
   const int pid = session_.pid_of(m.tid);
   for (uint64_t a = m.regs.rip; a < m.regs.rip + kPatchBytes; ++a) {
     if (bps_.has_int3_at(pid, a)) return false;

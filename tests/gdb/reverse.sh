@@ -15,6 +15,21 @@ gdb_record rev -- "$RRX_TEST_PROGRAMS/reverse_demo"
 # Small checkpoint intervals so that reverse execution crosses several.
 export RRX_CHECKPOINT_INTERVAL=7
 
+# A read watchpoint needs debug registers that fire (rrx refuses it where
+# they do not: gdb's error would end its script here).
+RWATCH='rwatch counter
+continue
+echo ==rwatch-forward==\n
+bt 1
+echo ==end==\n
+reverse-continue
+echo ==rwatch-reverse==\n
+bt 1
+echo ==end==\n
+delete'
+DEBUG_REGS=0
+"$RRX" info --here --json | grep -q '"debug_registers":true' && DEBUG_REGS=1
+[[ $DEBUG_REGS == 1 ]] || RWATCH='delete'
 gdb_run rev '
 break report
 continue
@@ -103,16 +118,7 @@ echo ==conditional==\n
 bt 1
 echo ==end==\n
 delete
-rwatch counter
-continue
-echo ==rwatch-forward==\n
-bt 1
-echo ==end==\n
-reverse-continue
-echo ==rwatch-reverse==\n
-bt 1
-echo ==end==\n
-delete
+'"$RWATCH"'
 monitor checkpoint
 print counter
 continue
@@ -179,8 +185,12 @@ same_sections stepi-round-trip-a stepi-round-trip-b
 # A conditional breakpoint in reverse: the last call with x == 1.
 expect_in conditional '^#0  square \(x=1\) at .*reverse_demo.c:19'
 # A read watchpoint, forwards then backwards.
-expect_in rwatch-forward 'main \(\) at .*reverse_demo.c:53'
-expect_in rwatch-reverse 'main \(\) at .*reverse_demo.c:5[0-9]'
+if [[ $DEBUG_REGS == 1 ]]; then
+  expect_in rwatch-forward 'main \(\) at .*reverse_demo.c:53'
+  expect_in rwatch-reverse 'main \(\) at .*reverse_demo.c:5[0-9]'
+else
+  echo "ok:   rwatch: the debug registers do not fire here (rrx refuses read watchpoints: gdb/soft_watch.sh)"
+fi
 # monitor commands and run.
 expect rev 'Checkpoint 1 at event [0-9]+'
 expect_in restarted 'Current event: [0-9]+'
