@@ -210,6 +210,12 @@ void TraceReader::finish_open() {
                          "the trace format version " + std::to_string(h.getFormatVersion()) +
                              " is newer than this rrx supports (" + std::to_string(kFormatVersion) +
                              "); upgrade rrx to read it");
+      // The file header's version is outside every checksum: the header
+      // message's (inside one) must say the same.
+      if (h.getFormatVersion() != version)
+        throw TraceError(trace_path_, 8,
+                         "damaged trace: the file header says format version " + std::to_string(version) +
+                             ", its header chunk says " + std::to_string(h.getFormatVersion()));
     } catch (const kj::Exception& e) {
       throw TraceError(trace_path_, c.offset, "malformed header message: " + std::string(e.getDescription().cStr()));
     } catch (const TraceError&) {
