@@ -1,6 +1,8 @@
 // Facts remembered across rrx runs: see line_cache.h.
 #include "core/line_cache.h"
 
+#include <cstdio>
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -37,6 +39,23 @@ std::string file_identity_key(const struct ::stat& st) {
 
 LineCache::LineCache(fs::path path, std::string tag, unsigned key_fields, uint64_t max_bytes)
     : path_(std::move(path)), tag_(std::move(tag)), key_fields_(key_fields), max_bytes_(max_bytes) {}
+
+namespace {
+
+// The check word that ends each line: " #" and 8 hex digits of an FNV-1a
+// hash of everything before it. A line cut short (a writer killed
+// mid-write), or run into by the next one, does not end with its own.
+constexpr size_t kCheckLen = 10;
+
+std::string check_word(const char* text, size_t len) {
+  uint32_t h = 2166136261u;
+  for (size_t i = 0; i < len; ++i) h = (h ^ static_cast<unsigned char>(text[i])) * 16777619u;
+  char buf[16];
+  std::snprintf(buf, sizeof buf, " #%08x", h);
+  return buf;
+}
+
+}  // namespace
 
 bool LineCache::well_formed(const std::string& key, const std::string& value) const {
   if (value.empty() || value.size() > kMaxValue || value.find('\n') != std::string::npos) return false;
@@ -82,6 +101,10 @@ void LineCache::load() {
     if (nl == std::string::npos) break;  // a line still being written, or cut short
     size_t line = at;
     at = nl + 1;
+    // The line's own check word, then the line without it.
+    if (nl - line <= kCheckLen || text.compare(nl - kCheckLen, kCheckLen, check_word(&text[line], nl - line - kCheckLen)) != 0)
+      continue;
+    nl -= kCheckLen;
     if (nl - line <= tag_.size() || text.compare(line, tag_.size(), tag_) != 0 || text[line + tag_.size()] != ' ')
       continue;
     // The key: key_fields_ fields after the tag; the value: the rest.
@@ -114,7 +137,8 @@ void LineCache::add(const std::string& key, const std::string& value) {
   if (it != values_.end() && it->second == value) return;
   values_[key] = value;
   if (path_.empty()) return;
-  std::string line = "\n" + tag_ + " " + key + " " + value + "\n";
+  std::string body = tag_ + " " + key + " " + value;
+  std::string line = "\n" + body + check_word(body.data(), body.size()) + "\n";
   // One write of a whole line in append mode: processes running at the same
   // time interleave whole lines. The newline before it ends a line that a
   // writer killed mid-write left cut short (empty lines are skipped).

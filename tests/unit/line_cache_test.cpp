@@ -55,7 +55,12 @@ TEST_CASE("line_cache: shared through the file, by tag and whole key", "[line_ca
     CHECK(!c.lookup("a"));
     CHECK(!c.lookup("x y"));
   }
-  CHECK(read_all(file) == "rrx-test-1 a b value with spaces\n");
+  // Each line is written after a newline (one a killed writer cut short
+  // ends there) and ends with its own check word.
+  const std::string text = read_all(file);
+  CHECK(text.rfind("\nrrx-test-1 a b value with spaces #", 0) == 0);
+  CHECK(text.size() == std::string("\nrrx-test-1 a b value with spaces #01234567\n").size());
+  CHECK(text.back() == '\n');
   {
     LineCache other(file, "rrx-test-1", 2);  // another run
     CHECK(other.lookup("a b") == std::optional<std::string>("value with spaces"));
@@ -214,4 +219,23 @@ TEST_CASE("kernel_probe: cpuid_faulting_supported leaves rrx's own cpuid alone",
   (void)rrx::cpuid_faulting_supported();
   // ARCH_GET_CPUID: 1 when cpuid does not fault in this thread.
   CHECK(::syscall(SYS_arch_prctl, 0x1011, 0) == 1);
+}
+
+TEST_CASE("line_cache: a line a killed writer cut short does not swallow the next one", "[line_cache]") {
+  TempDir dir("line-cache-cut");
+  fs::path file = dir.path / "facts";
+  LineCache(file, "rrx-test-1", 2).add("a b", "whole");
+  std::ofstream(file, std::ios::app) << "\nrrx-test-1 c d cut sho";  // the writer died there
+  // A line without its check word, or whose check word is of other bytes.
+  std::ofstream(file, std::ios::app) << "\nrrx-test-1 g h unchecked\nrrx-test-1 i j forged #00000000\n";
+  {
+    LineCache c(file, "rrx-test-1", 2);
+    c.add("e f", "after");
+  }
+  LineCache other(file, "rrx-test-1", 2);
+  CHECK(other.lookup("a b") == std::optional<std::string>("whole"));
+  CHECK(!other.lookup("c d"));
+  CHECK(other.lookup("e f") == std::optional<std::string>("after"));
+  CHECK(!other.lookup("g h"));
+  CHECK(!other.lookup("i j"));
 }
