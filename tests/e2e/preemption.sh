@@ -38,7 +38,7 @@ check_preemptions cpu4 3
 # A loop entered in its middle at every outer pass (gdb's name comparator):
 # a preemption at its first instruction has a branch into the stub's patch
 # at every outer pass, which the stub routes instead of trapping at each.
-rr_check_native entered --stdout-has "done" -- "$(prog mt_entered_loop)" 2 200
+rr_check_native entered --stdout-has "done" -- "$(prog mt_entered_loop)" 2 600
 check_preemptions entered 2
 
 # A preemption at a new program's first instruction, right after its exec
@@ -51,6 +51,14 @@ RRX_TEST_PREEMPT_AT_EXEC=1 rr_check_native at_exec --stdout-has "two" -- \
 check_preemptions at_exec 3
 
 GO=$(command -v go || true)
+# Where the debug registers do not fire (rrx info --here), a point the
+# preemption stub cannot take is found by an int3 stop at every pass of its
+# loop: correct, but go_cpu's loops take minutes that way (a known limit).
+DR_FIRE=$("$RRX" info --here --json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin).get("debug_registers", True))' || echo True)
+if [[ $DR_FIRE == False ]]; then
+  note "  note: the debug registers do not fire here: the goroutine case is skipped (slow preemption fallback)"
+  GO=""
+fi
 if [[ -n $GO ]]; then
   export GOCACHE=$WORK/go-cache GOPATH=$WORK/gopath GOTOOLCHAIN=local GOPROXY=off GOFLAGS= GO111MODULE=on
   export GOTELEMETRY=off CGO_ENABLED=0
@@ -65,7 +73,7 @@ if [[ -n $GO ]]; then
     fail "go build of tests/e2e/data/go_cpu failed natively"
     show_file "go build output" "$WORK/go-build.log"
   fi
-else
+elif [[ $DR_FIRE != False ]]; then
   note "  note: go is not installed: the goroutine case is skipped"
 fi
 
