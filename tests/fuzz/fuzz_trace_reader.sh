@@ -31,7 +31,7 @@ COMMON=(-std=c++20 -g -O1 -fno-omit-frame-pointer -I"$SRC/src" -I"$SRC" -I"$GEN"
   -I"$SRC/tests/unit" -I/usr/include/libunwind -DRRX_VERSION=\"fuzz\")
 SAN=(-fsanitize=address,undefined -fno-sanitize-recover=all)
 LIBS=(-lcapnp -lkj -lzstd)
-READER_SOURCES=("$SRC/src/trace_format/trace_reader.cpp" "$SRC/src/trace_format/chunk_format.cpp"
+READER_SOURCES=("$SRC/src/trace_format/trace_reader.cpp" "$SRC/src/trace_format/chunk_format.cpp" "$SRC/src/trace_format/message_check.cpp"
   "$SRC/src/core/hash.cpp" "$GEN/trace_format/trace.capnp.c++")
 
 echo "fuzz_trace_reader: building with $CXX" >&2
