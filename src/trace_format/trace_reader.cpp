@@ -514,11 +514,13 @@ std::shared_ptr<const std::vector<capnp::word>> TraceReader::load_chunk(const Ch
     constexpr size_t kPoolSize = 16;
     if (c.uncompressed_size <= kPooledMax && chunk_pool_.size() < kPoolSize) chunk_pool_.push_back(words);
   }
-  // A buffer only grows (and zeroes only what it grows by), a pooled one
+  // A buffer only grows (zeroed when it does), a pooled one
   // with room to spare (chunks differ by a message or so in size): the
   // chunk is its first uncompressed_size bytes.
   const size_t need = c.uncompressed_size / sizeof(capnp::word);
-  if (words->size() < need) words->resize(c.uncompressed_size <= kPooledMax ? need + need / 4 : need);
+  // (A new vector rather than resize: the old contents need no copy, and
+  // capnp::word may not be copyable, as in the fuzz build.)
+  if (words->size() < need) *words = std::vector<capnp::word>(c.uncompressed_size <= kPooledMax ? need + need / 4 : need);
   size_t n = ZSTD_decompressDCtx(dctx(zstd_dctx_), words->data(), c.uncompressed_size, payload, c.compressed_size);
   if (ZSTD_isError(n)) fail(std::string("zstd: ") + ZSTD_getErrorName(n));
   if (n != c.uncompressed_size)
