@@ -161,20 +161,7 @@ void ChunkSink::write_or_submit(ChunkJob&& job) {
   // busy_ keeps the thread (if it runs) away from out_, the zstd context and
   // the index while this one is written; it takes only queued jobs anyway,
   // and the single producer queues none meanwhile.
-  busy_ = true;
-  const int rung = std::max(rung_for(0), last_rung_ - 1);
-  last_rung_ = rung;
-  lk.unlock();
-  const bool ok = write_chunk(job, rung);
-  lk.lock();
-  busy_ = false;
-  if (ok) {
-    ++stats_.chunks[rung];
-    stats_.in_bytes += job.words * sizeof(capnp::word);
-    stats_.out_bytes += index_.back().compressed_size;
-  } else {
-    failed_ = true;
-  }
+  const bool ok = write_counted(lk, job, rung_for(0));
   progress_.notify_all();
   if (!ok) throw_failure();
 }
@@ -232,6 +219,27 @@ void ChunkSink::throw_failure() const {
   throw Error(err_what_);
 }
 
+bool ChunkSink::write_counted(std::unique_lock<std::mutex>& lk, const ChunkJob& job, int wanted_rung) {
+  busy_ = true;
+  // Faster at once when chunks queue up; slower again one rung per chunk,
+  // so that a queue that just emptied does not start a slow chunk while
+  // the producer is still fast.
+  const int rung = std::max(wanted_rung, last_rung_ - 1);
+  last_rung_ = rung;
+  lk.unlock();
+  const bool ok = write_chunk(job, rung);
+  lk.lock();
+  busy_ = false;
+  if (ok) {
+    ++stats_.chunks[rung];
+    stats_.in_bytes += job.words * sizeof(capnp::word);
+    stats_.out_bytes += index_.back().compressed_size;
+  } else {
+    failed_ = true;
+  }
+  return ok;
+}
+
 void ChunkSink::run() {
   std::unique_lock<std::mutex> lk(mu_);
   for (;;) {
@@ -245,24 +253,7 @@ void ChunkSink::run() {
       progress_.notify_all();
       continue;
     }
-    busy_ = true;
-    // Faster at once when chunks queue up; slower again one rung per chunk,
-    // so that a queue that just emptied does not start a slow chunk while
-    // the producer is still fast.
-    const int rung = std::max(rung_for(queue_.size()), last_rung_ - 1);
-    last_rung_ = rung;
-    lk.unlock();
-    const bool ok = write_chunk(job, rung);
-    lk.lock();
-    busy_ = false;
-    if (ok) {
-      ++stats_.chunks[rung];
-      stats_.in_bytes += job.words * sizeof(capnp::word);
-      stats_.out_bytes += index_.back().compressed_size;
-    } else {
-      failed_ = true;
-      queue_.clear();
-    }
+    if (!write_counted(lk, job, rung_for(queue_.size()))) queue_.clear();
     if (job.payload.size() == spare_words_ && spares_.size() < max_queued_) spares_.push_back(std::move(job.payload));
     progress_.notify_all();
   }

@@ -127,6 +127,10 @@ class ChunkSink {
   void stop_thread();
   // Compresses and writes one chunk at `rung`; on failure returns false with err_/err_what_ set.
   bool write_chunk(const ChunkJob& job, int rung);
+  // With mu_ held in `lk` (released during the write): busy_ set, the rung
+  // chosen from `wanted_rung` and the last one, write_chunk, then its
+  // statistics or failed_. True when written.
+  bool write_counted(std::unique_lock<std::mutex>& lk, const ChunkJob& job, int wanted_rung);
   [[noreturn]] void throw_failure() const;
   int rung_for(size_t backlog) const;
 
