@@ -118,6 +118,13 @@ Probe run_probe(SkipStrategy s) {
         continue;
       }
     }
+    // PTRACE_SET_SYSCALL_INFO; a failure because the child was killed
+    // (ESRCH) says nothing of the kernel.
+    auto set_info = [&](const KernelSyscallInfo& set) {
+      if (task.set_syscall_info(set)) return true;
+      if (errno == ESRCH) reached = false;
+      return false;
+    };
     if (reached) {
       switch (s) {
         case SkipStrategy::SetInfoExit: {
@@ -129,10 +136,7 @@ Probe run_probe(SkipStrategy s) {
           set.instruction_pointer = info.instruction_pointer;
           set.stack_pointer = info.stack_pointer;
           set.exit.rval = kProbeResult;
-          if (!task.set_syscall_info(set)) {
-            if (errno == ESRCH) reached = false;  // the child was killed, not refused
-            break;
-          }
+          if (!set_info(set)) break;
           task.resume_cont();
           ok = true;
           break;
@@ -141,10 +145,7 @@ Probe run_probe(SkipStrategy s) {
           KernelSyscallInfo info = task.syscall_info();
           KernelSyscallInfo set = info;
           set.entry.nr = static_cast<uint64_t>(-1);
-          if (!task.set_syscall_info(set)) {
-            if (errno == ESRCH) reached = false;  // the child was killed, not refused
-            break;
-          }
+          if (!set_info(set)) break;
           task.resume_syscall();
           w = task.wait();
           if (w.kind != WaitStatus::Kind::SyscallStop || (info = task.syscall_info()).op != KernelSyscallInfo::kExit) {
@@ -154,10 +155,7 @@ Probe run_probe(SkipStrategy s) {
           set = info;
           set.exit.rval = kProbeResult;
           set.exit.is_error = 0;
-          if (!task.set_syscall_info(set)) {
-            if (errno == ESRCH) reached = false;  // the child was killed, not refused
-            break;
-          }
+          if (!set_info(set)) break;
           task.resume_cont();
           ok = true;
           break;
