@@ -54,8 +54,7 @@ GO=$(command -v go || true)
 # Where the debug registers do not fire (rrx info --here), a point the
 # preemption stub cannot take is found by an int3 stop at every pass of its
 # loop: correct, but go_cpu's loops take minutes that way (a known limit).
-DR_FIRE=$("$RRX" info --here --json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin).get("debug_registers", True))' || echo True)
-if [[ $DR_FIRE == False ]]; then
+if ! debug_registers_fire; then
   note "  note: the debug registers do not fire here: the goroutine case is skipped (slow preemption fallback)"
   GO=""
 fi
@@ -73,7 +72,7 @@ if [[ -n $GO ]]; then
     fail "go build of tests/e2e/data/go_cpu failed natively"
     show_file "go build output" "$WORK/go-build.log"
   fi
-elif [[ $DR_FIRE != False ]]; then
+elif debug_registers_fire; then
   note "  note: go is not installed: the goroutine case is skipped"
 fi
 

@@ -36,8 +36,7 @@ cd "$WORK/go/go_module"
 # guests such as PVM, which also lack CPUID faulting), the replay of `go
 # build` diverges (an early sched_yield/nanosleep or clock_gettime of the
 # runtime's threads); not yet explained. Skipped there, with this note.
-DR_FIRE=$("$RRX" info --here --json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin).get("debug_registers", True))' || echo True)
-if [[ $DR_FIRE == False ]]; then
+if ! debug_registers_fire; then
   note "  note: skip go_build: this machine's debug registers do not fire (a PVM-like guest), where its replay is known to diverge"
   (cd "$WORK/go/go_module" && "$GO" build -o "$WORK/go/wc" .) >"$WORK/go-build-wc.log" 2>&1 || true
 else

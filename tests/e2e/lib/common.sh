@@ -341,4 +341,13 @@ check() {
 }
 
 # rc_is_clean_error RC: rrx failed (non-zero) without crashing (< 128, not a time-out).
+# Whether this machine's debug registers fire (rrx info --here; true when
+# it cannot tell). PVM-like guests accept them and never trap.
+debug_registers_fire() {
+  local v
+  v=$("$RRX" info --here --json 2>/dev/null |
+    python3 -c 'import json,sys; print(json.load(sys.stdin).get("debug_registers", True))' 2>/dev/null) || v=True
+  [[ $v != False ]]
+}
+
 rc_is_clean_error() { (($1 != 0 && $1 < 124)) || (($1 > 124 && $1 < 128)); }
