@@ -18,14 +18,8 @@ namespace rrx::replay {
 
 void ReplaySession::apply_cpuid_patches(RTask& t, schema::CpuidPatches::Reader patches) {
   Task& task = *t.task;
-  if (t.cur.action == Action::Exec) {
-    // The recorder patched at the execve's exit stop (after turning CPUID
-    // faulting on again); the task is at the exec's event stop: go there.
-    task.resume_syscall(0);
-    WaitStatus w = task.wait();
-    if (w.kind != WaitStatus::Kind::SyscallStop) diverge("the cpuid site patches after an exec", "after the exec: " + w.describe());
-    on_exit(t, task.syscall_info());
-  }
+  // The recorder patched at the execve's exit stop.
+  to_exec_exit(t, "the cpuid site patches after an exec");
   if (patches.getMapLen() != 0) {
     const uint64_t ip = task.regs().rip;
     int64_t got = remote_syscall(task, ip, SYS_mmap,

@@ -440,6 +440,10 @@ class ReplaySession {
   void apply_site_patch(RTask& t, schema::SitePatch::Reader patch);
   // The cpuid table and cpuid site patches (cpuid_sites_replay.cpp): the
   // same mapping, table and patches as recorded, applied to the stopped task.
+  // A task at an exec's event stop (its execve's exit stop still to come:
+  // the patches recorded there) is taken to that exit; `what` names the
+  // event for a divergence. Elsewhere: nothing.
+  void to_exec_exit(RTask& t, const char* what);
   void apply_cpuid_patches(RTask& t, schema::CpuidPatches::Reader patches);
   // The rdtsc site patches (tsc_sites_replay.cpp): the same hlt bytes at
   // the same sites as recorded, kept as patched jumps (gdb sees the rdtsc).

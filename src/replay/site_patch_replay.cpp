@@ -110,6 +110,14 @@ std::optional<uint64_t> ReplaySession::cpuid_site_pc(int pid, uint64_t addr) con
   return pc;
 }
 
+void ReplaySession::to_exec_exit(RTask& t, const char* what) {
+  if (t.cur.action != Action::Exec) return;
+  t.task->resume_syscall(0);
+  WaitStatus w = t.task->wait();
+  if (w.kind != WaitStatus::Kind::SyscallStop) diverge(what, "after the exec: " + w.describe());
+  on_exit(t, t.task->syscall_info());
+}
+
 // (Here, with the template it uses: tsc_sites_replay.cpp applies the patches.)
 std::optional<std::pair<SpecialInsn, size_t>> ReplaySession::tsc_site_at(int pid, uint64_t ip) const {
   std::optional<std::pair<SpecialInsn, size_t>> found;

@@ -13,14 +13,8 @@ namespace rrx::replay {
 
 void ReplaySession::apply_tsc_patches(RTask& t, schema::TscPatches::Reader patches) {
   Task& task = *t.task;
-  if (t.cur.action == Action::Exec) {
-    // The recorder patched at the execve's exit stop; the task is at the
-    // exec's event stop: go there.
-    task.resume_syscall(0);
-    WaitStatus w = task.wait();
-    if (w.kind != WaitStatus::Kind::SyscallStop) diverge("the rdtsc site patches after an exec", "after the exec: " + w.describe());
-    on_exit(t, task.syscall_info());
-  }
+  // The recorder patched at the execve's exit stop.
+  to_exec_exit(t, "the rdtsc site patches after an exec");
   auto& jumps = patched_jumps_[t.pid];
   for (auto s : patches.getSites()) {
     const uint64_t addr = s.getAddr();
