@@ -301,6 +301,86 @@ void eh_frame_functions(const Image& img, uint64_t sec_off, uint64_t sec_size, u
 
 }  // namespace
 
+// Go's function table (.gopclntab, or .data.rel.ro.gopclntab in a PIE):
+// Go binaries are usually stripped (Debian's go tool and its compile, link
+// and asm are) and have no .eh_frame, but the runtime needs the extent of
+// every function, Go and assembly (runtime.cputicks' rdtsc among them), and
+// this table keeps it: sorted entry addresses, the last one the end of the
+// last function. Each extent runs to the next entry, padding included. The
+// header formats by magic: Go 1.18+ (0xfffffff0, 0xfffffff1: 32-bit entry
+// offsets from textStart), 1.16-1.17 (0xfffffffa: pointer-size entries after
+// a header of offsets), 1.2-1.15 (0xfffffffb: pointer-size entries right
+// after the header). In a PIE textStart is 0 in the file and set by an
+// R_X86_64_RELATIVE relocation, whose addend is read from `relocs`.
+void go_pclntab_functions(int fd, uint64_t file_size, const Elf64_Shdr& s, const std::vector<Elf64_Shdr>& sh,
+                          std::vector<ElfFunction>* out) {
+  const Image head(fd, file_size, s.sh_offset, std::min<uint64_t>(s.sh_size, 72));
+  uint32_t magic = 0;
+  uint8_t pad1 = 1, pad2 = 1, quantum = 0, ptr_size = 0;
+  if (!head.get(s.sh_offset, &magic) || !head.get(s.sh_offset + 4, &pad1) || !head.get(s.sh_offset + 5, &pad2) ||
+      !head.get(s.sh_offset + 6, &quantum) || !head.get(s.sh_offset + 7, &ptr_size)) {
+    return;
+  }
+  if (pad1 != 0 || pad2 != 0 || quantum != 1 || ptr_size != 8) return;  // (x86-64 only)
+  uint64_t nfunc = 0;
+  if (!head.get(s.sh_offset + 8, &nfunc) || nfunc == 0 || nfunc > s.sh_size / 8) return;
+  uint64_t table = 0, text_start = 0;  // the entries' offset in the section; what entry values add to
+  unsigned entry_size = 0, stride = 0;  // bytes of an entry value; from one entry to the next
+  if (magic == 0xfffffff0 || magic == 0xfffffff1) {
+    if (!head.get(s.sh_offset + 24, &text_start) || !head.get(s.sh_offset + 64, &table)) return;
+    entry_size = 4, stride = 8;
+    if (text_start == 0) {  // a PIE: the relocation that sets the field
+      const uint64_t field = s.sh_addr + 24;
+      for (const Elf64_Shdr& r : sh) {
+        if (r.sh_type != SHT_RELA || r.sh_entsize != sizeof(Elf64_Rela) || text_start != 0) continue;
+        const Image relas(fd, file_size, r.sh_offset, r.sh_size);
+        for (uint64_t o = 0; o + sizeof(Elf64_Rela) <= r.sh_size; o += sizeof(Elf64_Rela)) {
+          Elf64_Rela rel{};
+          if (!relas.get(r.sh_offset + o, &rel)) break;
+          if (rel.r_offset == field && ELF64_R_TYPE(rel.r_info) == R_X86_64_RELATIVE) {
+            text_start = static_cast<uint64_t>(rel.r_addend);
+            break;
+          }
+        }
+      }
+      if (text_start == 0) return;
+    }
+  } else if (magic == 0xfffffffa) {
+    if (!head.get(s.sh_offset + 56, &table)) return;
+    entry_size = 8, stride = 16;
+  } else if (magic == 0xfffffffb) {
+    table = 16, entry_size = 8, stride = 16;
+  } else {
+    return;
+  }
+  if (table >= s.sh_size || (nfunc + 1) > (s.sh_size - table) / stride + 1) return;
+  const uint64_t bytes = nfunc * stride + entry_size;  // the last entry: the end address only
+  if (bytes > s.sh_size - table) return;
+  const Image tab(fd, file_size, s.sh_offset + table, bytes);
+  auto entry = [&](uint64_t i, uint64_t* v) {
+    const uint64_t at = s.sh_offset + table + i * stride;
+    if (entry_size == 4) {
+      uint32_t off = 0;
+      if (!tab.get(at, &off)) return false;
+      *v = text_start + off;
+      return true;
+    }
+    return tab.get(at, v);
+  };
+  uint64_t start = 0;
+  if (!entry(0, &start)) return;
+  const size_t before = out->size();
+  for (uint64_t i = 1; i <= nfunc; ++i) {
+    uint64_t next = 0;
+    if (!entry(i, &next) || next < start) {  // damaged: none of it is trusted
+      out->resize(before);
+      return;
+    }
+    if (next > start) out->push_back({start, next - start, {}});
+    start = next;
+  }
+}
+
 std::vector<ElfFunction> function_ranges(const std::string& path) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) throw_errno(path);
@@ -320,6 +400,8 @@ std::vector<ElfFunction> function_ranges(const std::string& path) {
   }
   auto section = [&](const Elf64_Shdr& s) { return Image(fd.get(), file_size, s.sh_offset, s.sh_size); };
   const Image section_names = eh.e_shstrndx < sh.size() ? section(sh[eh.e_shstrndx]) : Image();
+  bool symtab = false;  // (a Go binary with its symbols needs no .gopclntab)
+  for (const Elf64_Shdr& s : sh) symtab |= s.sh_type == SHT_SYMTAB && s.sh_size > 0;
   for (unsigned i = 0; i < sh.size(); ++i) {
     const Elf64_Shdr& s = sh[i];
     if ((s.sh_type == SHT_SYMTAB || s.sh_type == SHT_DYNSYM) && s.sh_entsize == sizeof(Elf64_Sym)) {
@@ -339,11 +421,12 @@ std::vector<ElfFunction> function_ranges(const std::string& path) {
     }
     if (s.sh_type == SHT_PROGBITS && eh.e_shstrndx < sh.size()) {
       const Elf64_Shdr& names = sh[eh.e_shstrndx];
-      char name[10] = {};
-      if (s.sh_name < names.sh_size && section_names.has(names.sh_offset + s.sh_name, sizeof name)) {
-        for (size_t k = 0; k < sizeof name - 1; ++k) section_names.get(names.sh_offset + s.sh_name + k, &name[k]);
+      const std::string name =
+          s.sh_name < names.sh_size ? section_names.cstring(names.sh_offset + s.sh_name).substr(0, 32) : std::string();
+      if (name == ".eh_frame") eh_frame_functions(section(s), s.sh_offset, s.sh_size, s.sh_addr, &fns);
+      if (!symtab && (name == ".gopclntab" || name == ".data.rel.ro.gopclntab")) {
+        go_pclntab_functions(fd.get(), file_size, s, sh, &fns);
       }
-      if (std::strcmp(name, ".eh_frame") == 0) eh_frame_functions(section(s), s.sh_offset, s.sh_size, s.sh_addr, &fns);
     }
   }
   // In (address, size, name) order; the order of positions is sorted, not

@@ -52,7 +52,7 @@ namespace {
 // be read, is damaged or incomplete is no entry; one that cannot be written
 // only means scanning again next time. The patcher still compares each
 // site's bytes in memory with the instruction's before writing its patch.
-constexpr const char* kCacheMagic = "rrx-tsc-scan 1";
+constexpr const char* kCacheMagic = "rrx-tsc-scan 2";  // 2: Go function tables (.gopclntab) give extents
 
 std::filesystem::path scan_cache_file(const struct stat& st) {
   std::filesystem::path base = trace::hash_cache_path();
