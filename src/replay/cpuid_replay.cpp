@@ -77,6 +77,20 @@ void ReplaySession::note_random_insns(schema::Event::Reader ev) {
 
 // For a divergence message: the rdrand/rdseed sites mapped so far.
 std::string ReplaySession::random_insns_note() const {
+  std::string tsc;  // rdtsc the recorder could not find (where the trap does not work)
+  if (unpatched_tsc_count_ > 0) {
+    tsc = "an rdtsc may have run at a byte pair the recorder could not confirm as one by decoding, and left unpatched (";
+    for (size_t i = 0; i < unpatched_tsc_.size(); ++i) tsc += (i ? ", " : "") + hex(unpatched_tsc_[i]);
+    if (unpatched_tsc_count_ > unpatched_tsc_.size()) {
+      tsc += " and " + std::to_string(unpatched_tsc_count_ - unpatched_tsc_.size()) + " more";
+    }
+    tsc += "): its value was not recorded";
+  }
+  const std::string rest = random_insns_note_cpuid();
+  return tsc.empty() ? rest : rest.empty() ? tsc : tsc + "; or " + rest;
+}
+
+std::string ReplaySession::random_insns_note_cpuid() const {
   if (cpuid_untrapped_) {
     return "the recording trapped cpuid and this replay cannot (no CPUID faulting here): the program saw this "
            "CPU's cpuid answers, not the recorded ones, and may have used rdrand or rdseed";

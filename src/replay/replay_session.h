@@ -483,6 +483,7 @@ class ReplaySession {
   bool on_cpuid_fault(RTask& t, user_regs_struct& regs);
   void note_random_insns(schema::Event::Reader ev);
   std::string random_insns_note() const;
+  std::string random_insns_note_cpuid() const;
   std::optional<Stop> on_death(RTask& t, const WaitStatus& w);
   // gdb's catch syscall (syscall_stops.cpp): a SyscallEntry stop before the
   // entry stop `w` is handled (it is handled on the next resume), and the
@@ -588,6 +589,10 @@ class ReplaySession {
   double busy_seconds_ = 0;  // replay_seconds() of the cont()/step() calls that returned
   std::optional<std::chrono::steady_clock::time_point> run_started_;  // inside run() since then
   std::vector<std::string> random_insns_;  // rdrand/rdseed sites of the trace so far ("rdrand at prog+0x1189")
+  // Byte pairs that may be rdtsc the recorder left unpatched (TscPatches'
+  // unconfirmed): the first few by address, and how many in all.
+  std::vector<uint64_t> unpatched_tsc_;
+  size_t unpatched_tsc_count_ = 0;
   // The stub of the next event's preemption point: mapped from the first
   // run towards it until the event is consumed, patched in only while the
   // task runs (a stop on the way leaves it unpatched; see preemption.cpp).

@@ -35,6 +35,10 @@ void ReplaySession::apply_tsc_patches(RTask& t, schema::TscPatches::Reader patch
     for (const PatchedJump& k : jumps) known = known || (k.from == j.from && k.event == j.event);
     if (!known) jumps.push_back(std::move(j));
   }
+  for (uint64_t addr : patches.getUnconfirmed()) {  // (named by a divergence as a possible cause)
+    if (unpatched_tsc_.size() < 3) unpatched_tsc_.push_back(addr);
+    ++unpatched_tsc_count_;
+  }
   // The debugger's breakpoints in the rewritten bytes (replay/breakpoints.h).
   patching_event_ = next_number_;
   if (address_space_hook) address_space_hook(t.tid, false);
