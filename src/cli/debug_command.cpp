@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "cli/gdb_script.h"
+#include "core/cpu_binding.h"
 #include "core/error.h"
 #include "gdbserver/connection.h"
 #include "gdbserver/gdb_server.h"
@@ -170,6 +171,7 @@ int debug_replay(const DebugOptions& options) {
   if (gdb_pid < 0) throw_errno("fork");
   if (gdb_pid == 0) {
     sigaction(SIGINT, &old_int, nullptr);
+    run_on_any_cpu();  // (the replay binds rrx to one CPU; gdb is not part of it)
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);

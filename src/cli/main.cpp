@@ -79,6 +79,9 @@ int main(int argc, char** argv) {
   record->add_flag_callback("--no-cpuid-patching", [&rec] { rec.patch_cpuid = false; },
                             "With CPUID faulting, answer every cpuid through a trap instead of patching the cpuid "
                             "instructions to look rrx's answers up in the process");
+  record->add_flag("--cpu-unbound", rec.cpu_unbound,
+                   "Let rrx and the recorded tree run on any CPU instead of binding them to one (threads run one at "
+                   "a time either way; bound, a ptrace stop wakes no other CPU; also RRX_CPU_UNBOUND=1)");
   record->add_option("--env-keep", rec.environment.keep,
                      "Run the program with only the environment variables whose NAME matches this glob (repeatable)")
       ->allow_extra_args(false);
@@ -108,6 +111,10 @@ int main(int argc, char** argv) {
   replay->add_flag("-q,--quiet", quiet, "Do not re-emit the program's output");
   replay->add_option("--skip", replay_skip, "Syscall-skip strategy: set-info-exit, set-info, sysemu, regs (default: best supported)");
   replay->add_flag("--list-skip-strategies", list_skip, "Print the skip strategies this kernel supports, best first");
+  bool replay_unbound = false;
+  replay->add_flag("--cpu-unbound", replay_unbound,
+                   "Replay on any CPU instead of binding to one (the recorded one where allowed; also "
+                   "RRX_CPU_UNBOUND=1)");
   rrx::cli::DebugOptions dbg;
   replay->add_option("--debugger", dbg.debugger, "The gdb to run (default: gdb)");
   replay->add_option("-x", dbg.scripts, "gdb command file to run (repeatable)")->allow_extra_args(false);
@@ -234,6 +241,7 @@ int main(int argc, char** argv) {
       ro.trace_dir = rrx::trace::resolve_trace(replay_trace);
       ro.skip = parse_skip(replay_skip);
       ro.echo_output = !quiet;
+      ro.cpu_unbound = replay_unbound;
       if (!autopilot) {
         dbg.replay = ro;
         return rrx::cli::debug_replay(dbg);

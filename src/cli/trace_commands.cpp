@@ -327,6 +327,7 @@ json header_json(const trace::TraceReader& reader, const TraceStatus& status) {
   j["size_bytes"] = dir_size(reader.dir());
   j["cpuid_faulting"] = h.getCpuidFaulting();
   j["tsc_recording"] = h.getTscRecording() == schema::Header::TscRecording::PATCHED_SITES ? "patched-sites" : "trap";
+  j["bound_cpu"] = h.getBoundCpu();
   std::string packed = trace::packed_note(reader.dir());
   j["packed"] = !packed.empty();
   if (!packed.empty()) j["packed_note"] = packed;
@@ -548,6 +549,12 @@ int info_trace(const std::string& trace, bool json_output) {
   if (j["options"].contains("chaos-seed")) {
     std::cout << fmt::format("chaos:          recorded with --chaos --chaos-seed {}\n",
                              j["options"]["chaos-seed"].get<std::string>());
+  }
+  if (j["bound_cpu"].get<int>() >= 0) {
+    std::cout << fmt::format("cpu binding:    recorded on CPU {} alone (replay binds to it where it may)\n",
+                             j["bound_cpu"].get<int>());
+  } else {
+    std::cout << "cpu binding:    none (recorded with --cpu-unbound, or by an older rrx)\n";
   }
   if (j["cpuid_faulting"].get<bool>()) {
     std::cout << fmt::format("cpuid:          trapped (CPUID faulting): {} cpuid instructions answered by rrx, "

@@ -1250,8 +1250,8 @@ constexpr SyscallDesc kRows[] = {
   R(200, "tkill", {Int, Signal}, E),
   R(201, "time", {OutPtr}, E).fixed(0, 8).buf(RRX_BW_ALWAYS),
   R(202, "futex", {Ptr, FutexOp, UInt, Ptr, Ptr, UInt}, E).fn(futex_outputs).fl(kBlock | kOutOnError).buf(RRX_BW_ARG_EQ, 1, 0x7fu, 1 /* FUTEX_WAKE */).desched(RRX_DS_FUTEX_WAIT),
-  R(203, "sched_setaffinity", {Int, Size, Ptr}, E),
-  R(204, "sched_getaffinity", {Int, Size, OutPtr}, E).ret(2, 1),
+  R(203, "sched_setaffinity", {Int, Size, Ptr}, E).sp(Special::Affinity),
+  R(204, "sched_getaffinity", {Int, Size, OutPtr}, E).ret(2, 1).sp(Special::Affinity),
   R(205, "set_thread_area", {Ptr}, X).fixed(0, kUserDesc),  // writes back entry_number
   R(206, "io_setup", {UInt, Ptr}, U),  // the AIO ring is written by the kernel asynchronously
   R(207, "io_destroy", {Hex}, U),

@@ -149,6 +149,8 @@ enum class Special : uint8_t {
   Prctl,       // PR_GET_TSC / PR_SET_TSC answer the recorder's per-thread emulated TSC mode (rdtsc stays trapped)
   Ptrace,      // answered by the recorder's ptrace emulation (record/ptrace_emulation.h), never by the kernel
   Wait,        // wait4/waitid: a tracer inside the tree waits for its tracees' emulated stops
+  Affinity,    // sched_setaffinity/sched_getaffinity of a thread of the tree: its own mask, while rrx binds the
+               // tree to one CPU (record/cpu_affinity.h)
 };
 
 // Row flags.

@@ -63,6 +63,8 @@
 #include "record/signal_state.h"
 #include "record/terminal.h"
 #include "record/tsc_sites.h"
+#include "record/cpu_affinity.h"
+#include "core/cpu_binding.h"
 #include "record/task_run_state.h"
 #include "core/remote_syscall.h"
 #include "record/desched.h"
@@ -398,6 +400,11 @@ class Recorder : private PtraceHost {
   std::unique_ptr<RandomInsnFinder> random_insns_;  // without it: the rdrand/rdseed search
   SitePatches site_patches_;                // fast path: the syscall sites patched in each process
   CpuidSites cpuid_sites_;                  // cpuid sites answered in the process (with CPUID faulting)
+  AffinityView affinity_;                   // each thread's CPU affinity as it sees it (rrx binds to one CPU)
+  AffinityView::InTree in_tree() const {
+    return [this](pid_t pid) { return tasks_.count(pid) > 0; };
+  }
+  std::optional<int> bound_cpu_;            // the CPU rrx and the tree run on (core/cpu_binding.h)
   std::unique_ptr<RecordStats> stats_;      // RRX_RECORD_STATS=1: stops and time per kind (else null)
   std::unique_ptr<ChaosScheduler> chaos_;   // --chaos: who runs next, and for how long
   std::chrono::steady_clock::duration slice_{};  // with chaos_: the current task's slice
@@ -441,6 +448,7 @@ void Recorder::write_header(const std::string& exe, const std::vector<std::strin
   h.setBlockedSignals(inherited_signals_.blocked);
   h.setCpuidFaulting(cpuid_faulting_);
   h.setTscRecording(tsc_patch_ ? schema::Header::TscRecording::PATCHED_SITES : schema::Header::TscRecording::TRAP);
+  h.setBoundCpu(bound_cpu_ ? *bound_cpu_ : -1);
   CpuIdentity cpu = cpu_identity();
   auto c = h.initCpu();
   c.setVendor(cpu.vendor);
@@ -1152,6 +1160,7 @@ void Recorder::on_new_task(TaskState& parent, int event) {
   TaskState& ts = tasks_[child];
   ts.task = std::make_unique<Task>(child);
   ts.signals = ThreadSignals::child_of(parent.signals, flags, thread);
+  affinity_.inherit(parent.task->tid(), child);
   ts.tgid = thread ? parent.tgid : child;
   ts.parent_tgid = thread || (flags & CLONE_PARENT) ? parent.parent_tgid : parent.tgid;
   ts.seccomp = parent.seccomp;  // threads and processes inherit the filters
@@ -1745,6 +1754,9 @@ void Recorder::on_syscall_entry(TaskState& ts, const KernelSyscallInfo& info) {
   if (!p.refused && p.desc && p.desc->special == sys::Special::Prctl) {
     p.emulated_ret = ThreadSignals::skipped_prctl_result(p.args);
   }
+  if (!p.refused && p.desc && p.desc->special == sys::Special::Affinity) {
+    p.emulated_ret = affinity_.at_entry(*ts.task, ts.task->tid(), p.nr, p.args, in_tree());
+  }
   if (!p.refused && p.desc && (p.desc->special == sys::Special::Ptrace || p.desc->special == sys::Special::Wait)) {
     bool held = false;
     emulate_at_entry(ts, &held);
@@ -2222,6 +2234,9 @@ void Recorder::on_syscall_exit(TaskState& ts, KernelSyscallInfo info) {
       }
     }
     if (p.desc->special == sys::Special::Prctl) ts.signals.after_prctl(*ts.task, p.args, ret);
+    if (p.desc->special == sys::Special::Affinity && !p.emulated_ret) {
+      affinity_.at_exit(*ts.task, ts.task->tid(), p.nr, p.args, ret, in_tree());
+    }
     ts.signals.after_syscall(*ts.task, *p.desc, p.args, ret);
     sys::CallView call{p.nr, {}, ret};
     std::memcpy(call.args, p.args, sizeof call.args);
@@ -3088,6 +3103,11 @@ int Recorder::run() {
   if (!cpuid_faulting_) random_insns_ = std::make_unique<RandomInsnFinder>(no_faulting_why);
   if (cpuid_faulting_ && options_.patch_cpuid) cpuid_sites_.prepare();
   if (RecordStats::wanted()) stats_ = std::make_unique<RecordStats>();
+  if (!options_.cpu_unbound && !cpu_unbound_by_environment()) {
+    std::string why;
+    bound_cpu_ = bind_to_one_cpu(std::nullopt, &why);
+    if (!bound_cpu_) std::cerr << "rrx: warning: cannot bind to one CPU (" << why << "); recording unbound, slower\n";
+  }
   write_header(exe, env);
   spawn(exe, env);
   try {

@@ -33,6 +33,10 @@ struct RecordOptions {
   // With CPUID faulting: patch cpuid sites to look rrx's answers up in the
   // process (cpuid_sites.h) instead of trapping each (--no-cpuid-patching: off).
   bool patch_cpuid = true;
+  // Run rrx and the tree on any CPU instead of one (--cpu-unbound,
+  // RRX_CPU_UNBOUND=1; core/cpu_binding.h): slower, as every ptrace stop
+  // then wakes another CPU.
+  bool cpu_unbound = false;
   // A mapped file holding more data than this (bytes; holes do not count) is
   // stored only for the mapped range (--max-file-data; trace::FileStore).
   uint64_t max_file_data = uint64_t{1} << 30;

@@ -26,6 +26,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/cpu_binding.h"
 #include "core/forced_signal.h"
 #include "core/hash.h"
 #include "core/initial_stack.h"
@@ -193,6 +194,12 @@ ReplaySession::ReplaySession(ReplayOptions options) : options_(std::move(options
               << "; programs that check CPU features may diverge\n";
   }
   check_cpuid_faulting();
+  if (!options_.cpu_unbound && !cpu_unbound_by_environment()) {
+    // One CPU, as the recording ran (cpuid answers the program read
+    // natively name the recorded one): see core/cpu_binding.h.
+    const int32_t recorded = h.getBoundCpu();
+    bind_to_one_cpu(recorded >= 0 ? std::optional<int>(recorded) : std::nullopt, nullptr);
+  }
 }
 
 ReplaySession::~ReplaySession() {

@@ -74,6 +74,9 @@ struct ReplayOptions {
   std::filesystem::path trace_dir;
   std::optional<SkipStrategy> skip;  // default: the best the kernel supports
   bool echo_output = true;           // re-emit what the recording wrote to rrx's stdout and stderr
+  // Replay on any CPU instead of binding to one, the recorded one where
+  // allowed (--cpu-unbound, RRX_CPU_UNBOUND=1; core/cpu_binding.h).
+  bool cpu_unbound = false;
 };
 
 // The replayed program did something other than what was recorded.

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <system_error>
 
+#include "core/cpu_binding.h"
 #include "core/error.h"
 #include "core/hash.h"
 #include "trace_format/format.h"
@@ -126,7 +127,10 @@ void ChunkSink::start() {
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
   try {
-    thread_ = std::thread([this] { run(); });
+    thread_ = std::thread([this] {
+      run_on_any_cpu();  // (rrx and the tree are bound to one CPU: compression runs beside them)
+      run();
+    });
   } catch (const std::system_error& e) {
     pthread_sigmask(SIG_SETMASK, &old, nullptr);
     throw Error(std::string("cannot start the trace writer's thread: ") + e.what());

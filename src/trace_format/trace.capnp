@@ -68,6 +68,10 @@ struct Header {
     trap @0;
     patchedSites @1;
   }
+  # The CPU the recorder bound itself and the tree to (core/cpu_binding.h),
+  # which the replay binds to as well where it may (cpuid answers the
+  # program read natively name it); -1: unbound (--cpu-unbound, older traces).
+  boundCpu @18 :Int32 = -1;
 }
 
 # struct user_regs_struct, field for field, in its order.
