@@ -922,6 +922,8 @@ Replay setrlimit_replay(const uint64_t a[6]) { return limit_shapes_replay(a[0]) 
 // rt_sigaction(sig, act, oldact, size): a query (act NULL) changes nothing:
 // its recorded answer is the state the replay has too (buffered calls are emulated).
 Replay sigaction_replay(const uint64_t a[6]) { return a[1] == 0 ? Replay::Emulate : Replay::Execute; }
+// rt_sigprocmask(how, set, old, size): likewise, a query (set NULL) changes nothing.
+Replay sigprocmask_replay(const uint64_t a[6]) { return a[1] == 0 ? Replay::Emulate : Replay::Execute; }
 // prlimit64(pid, resource, new, old): only the caller's own limits (pid 0),
 // only when it sets one.
 Replay prlimit_replay(const uint64_t a[6]) {
@@ -1025,6 +1027,14 @@ struct R {
     for (uint32_t v : vs) r.d.buffered.values[r.d.buffered.value_count++] = v;
     return r;
   }
+  // The record holds the `len` bytes argument `arg` points to (an input the
+  // recorder's model of the thread's signal state applies).
+  constexpr R buf_input(int8_t arg, uint16_t len) const {
+    R r = *this;
+    r.d.buffered.in_arg = arg;
+    r.d.buffered.in_len = len;
+    return r;
+  }
   // Buffered also where `when` says it could block, when the thread has a
   // desched event (RRX_DS_*: core/syscallbuf_abi.h, "Desched").
   constexpr R desched(uint8_t how) const {
@@ -1060,8 +1070,8 @@ constexpr SyscallDesc kRows[] = {
   R(10, "mprotect", {Ptr, Size, ProtFlags}, X).fl(kMaps),
   R(11, "munmap", {Ptr, Size}, X).fl(kMaps),
   R(12, "brk", {Ptr}, X).fl(kMaps),
-  R(13, "rt_sigaction", {Signal, Ptr, OutPtr, Size}, X).fixed(2, kKernelSigaction).fl(kSetsSigaction).by_args(sigaction_replay).buf(RRX_BW_ZERO, 1),  // a query (act NULL): buffered
-  R(14, "rt_sigprocmask", {SigHow, Ptr, OutPtr, Size}, X).argsz(2, 3).fl(kSetsSigmask),
+  R(13, "rt_sigaction", {Signal, Ptr, OutPtr, Size}, X).fixed(2, kKernelSigaction).fl(kSetsSigaction).by_args(sigaction_replay).buf_in(3, {8}).buf_input(1, kKernelSigaction),
+  R(14, "rt_sigprocmask", {SigHow, Ptr, OutPtr, Size}, X).argsz(2, 3).fl(kSetsSigmask).by_args(sigprocmask_replay).buf(RRX_BW_SIGMASK, 3, 0, 8).buf_input(1, 8),
   R(15, "rt_sigreturn", {}, X).fl(kSetsSigmask),
   R(16, "ioctl", {Fd, IoctlReq, Hex}, E).fn(ioctl_outputs).fl(kBlock).buf_in(1, {FIONREAD, TCGETS, TIOCGWINSZ, FIONBIO, FIONCLEX, FIOCLEX}),
   R(17, "pread64", {Fd, OutPtr, Size, Int}, E).ret(1, 2).fl(kBlock).buf(RRX_BW_FD_READ),
@@ -1174,7 +1184,7 @@ constexpr SyscallDesc kRows[] = {
   R(124, "getsid", {Int}, E),
   R(125, "capget", {Ptr, OutPtr}, E).fn(capget_outputs).fl(kOutOnError),
   R(126, "capset", {Ptr, Ptr}, E),
-  R(127, "rt_sigpending", {OutPtr, Size}, E).argsz(0, 1),
+  R(127, "rt_sigpending", {OutPtr, Size}, E).argsz(0, 1).buf(RRX_BW_ALWAYS),
   R(128, "rt_sigtimedwait", {Ptr, OutPtr, Ptr, Size}, E).fixed(1, kSiginfo).fl(kBlock),
   R(129, "rt_sigqueueinfo", {Int, Signal, Ptr}, E),
   R(130, "rt_sigsuspend", {Ptr, Size}, E).fl(kBlock).tmpmask(0),
@@ -1491,6 +1501,7 @@ bool BufferRule::arg_test_holds(const uint64_t args[6]) const {
   switch (when) {
     case RRX_BW_ZERO: return args[arg] == 0;
     case RRX_BW_ARG_EQ: return (args[arg] & mask) == value;
+    case RRX_BW_SIGMASK: return args[arg] == value;  // (and no pending signal it unblocks: the library's check)
     case RRX_BW_ARG_IN:
       return std::find(values.begin(), values.begin() + value_count, static_cast<uint32_t>(args[arg])) !=
              values.begin() + value_count;

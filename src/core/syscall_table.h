@@ -184,6 +184,10 @@ struct BufferRule {
   std::array<uint32_t, kMaxValues> values{};
   uint8_t value_count = 0;
   uint8_t desched = 0;  // RRX_DS_*: also buffered where `when` says it could block, with the desched event armed
+  // An input the record holds (core/syscallbuf_abi.h, "Signal state"): `in_len`
+  // bytes at argument `in_arg` (rt_sigaction's act); in_len 0: none.
+  int8_t in_arg = -1;
+  uint16_t in_len = 0;
   // Whether `args` pass the rule's argument test (rules without one: yes).
   bool arg_test_holds(const uint64_t args[6]) const;
 };

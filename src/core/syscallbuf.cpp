@@ -116,8 +116,27 @@ bool check_record(const RecordView& call, bool desched, std::string& why, std::v
   }
   for (size_t i = 0; i < call.strings.size(); ++i) {
     const int arg = call.strings[i].first;
-    if (arg < 0 || arg > 5 || d->args[arg] != sys::Arg::Path || (i > 0 && call.strings[i - 1].first >= arg)) {
+    if (arg < 0 || arg > 5 || (i > 0 && call.strings[i - 1].first >= arg)) {
+      why = sys::syscall_name(call.nr) + ": a string for argument " + std::to_string(arg) + " out of order";
+      return false;
+    }
+    if (rule.in_len != 0 && arg == rule.in_arg) {
+      // The input the row names (core/syscallbuf_abi.h, "Signal state"): all of it, after a success.
+      if (call.strings[i].second.size() != rule.in_len || call.args[arg] == 0 || sys::is_error_return(call.ret)) {
+        why = sys::syscall_name(call.nr) + ": an input of " + std::to_string(call.strings[i].second.size()) +
+              " bytes for argument " + std::to_string(arg) + ", the table has " + std::to_string(rule.in_len);
+        return false;
+      }
+    } else if (d->args[arg] != sys::Arg::Path) {
       why = sys::syscall_name(call.nr) + ": a string for argument " + std::to_string(arg) + ", which is not a path";
+      return false;
+    }
+  }
+  if (rule.in_len != 0 && call.args[rule.in_arg] != 0 && !sys::is_error_return(call.ret)) {
+    bool has = false;
+    for (const auto& [arg, str] : call.strings) has = has || arg == rule.in_arg;
+    if (!has) {
+      why = sys::syscall_name(call.nr) + ": its input (argument " + std::to_string(rule.in_arg) + ") is missing";
       return false;
     }
   }

@@ -8,8 +8,10 @@
 #include <stdint.h>
 
 /* 8: main's 7 (replay_out, the hook frame and slots) with the desched header
- * fields (desched_armed, desched_nr) and the recording-only instruction. */
-#define RRX_SYSCALLBUF_VERSION 8u
+ * fields (desched_armed, desched_nr) and the recording-only instruction.
+ * 9: records of calls with an input (rt_sigaction's act, rt_sigprocmask's
+ * set: the rule's in_arg) hold it as a string entry. */
+#define RRX_SYSCALLBUF_VERSION 9u
 
 /* The rrx page: one page at a fixed address, mapped by the library in every
  * process (a traced mmap, so replay maps it at the same moment). It holds the
@@ -182,9 +184,12 @@ struct rrx_buffer_header {
 
 /* One buffered call. `size` covers the whole record, strings and outputs
  * included, and is a multiple of 8. First `string_count` x (struct
- * rrx_buffer_string, then `len` bytes padded to 8): the path argument as it
- * was before the call (without its NUL; replay compares it, `rrx dump` shows
- * it). Then `output_count` x (struct rrx_buffer_output, then `len` bytes
+ * rrx_buffer_string, then `len` bytes padded to 8), in the order of their
+ * arguments: the path argument as it was before the call (without its NUL;
+ * replay compares it, `rrx dump` shows it), or the input a rule names
+ * (in_arg, in_len bytes: rt_sigaction's act), copied after the call when it
+ * succeeded (what the kernel read: the recorder applies it to its model of
+ * the thread's signal state). Then `output_count` x (struct rrx_buffer_output, then `len` bytes
  * padded to 8): the memory the kernel wrote, copied right after the call
  * (absent when the call failed). */
 struct rrx_buffer_record {
@@ -277,6 +282,9 @@ enum rrx_buffer_when {
   RRX_BW_ZERO = 4,        /* only when arg `cond_arg` is 0 (poll's and epoll_wait's timeout) */
   RRX_BW_ARG_EQ = 5,      /* only when (arg `cond_arg` & 0x7f... see cond_mask) == cond_value */
   RRX_BW_ARG_IN = 6,      /* only when arg `cond_arg` (as 32 bits) is one of `values` (fcntl's and ioctl's commands) */
+  RRX_BW_SIGMASK = 7,     /* rt_sigprocmask: only when arg `cond_arg` (sigsetsize) is `cond_value` (8), and one
+                             that may unblock (SIG_UNBLOCK, SIG_SETMASK with a set) only when no blocked signal is
+                             pending (a buffered rt_sigpending first): see "Signal state" below */
 };
 #define RRX_MAX_RULE_VALUES 8
 /* How an output's size is found (a subset of sys::SizeFrom, same meaning). */
@@ -324,7 +332,32 @@ struct rrx_buffered_call {
   int8_t path_arg; /* the argument that is a path, recorded as a string; -1: none */
   uint8_t desched; /* enum rrx_buffer_desched */
   uint32_t values[RRX_MAX_RULE_VALUES]; /* RRX_BW_ARG_IN: the argument's values (the first `cond_value` of them) */
+  int8_t in_arg;   /* with in_len: the argument that points to an input the record holds ("Signal state") */
+  uint16_t in_len; /* the input's bytes; 0: the call has none */
 };
+/* ---- Signal state: rt_sigaction and rt_sigprocmask, buffered ----
+ * The recorder keeps a model of each thread's blocked mask and its process's
+ * actions (record/signal_state.h), which it reads only at stops of the
+ * thread (or, threads being serialized, while the thread is stopped): the
+ * rdtsc trap's forced SIGSEGV (its side effects undone), handler delivery,
+ * PR_GET_TSC, a tracer's SIGCHLD. Every stop flushes the thread's buffer
+ * first, and the flush applies each record of these calls to the model in
+ * order: the act or new mask (the record's input, in_arg), or what a query
+ * wrote (the action or mask in effect); so the model is exact wherever it is
+ * read, and no signal number has to stay traced for it (SIGSEGV, SIGTRAP,
+ * SIGSYS and the desched signal included: the kernel's handling of them is
+ * the same whoever made the call). A call that failed with EFAULT may have
+ * changed the state before its output's copy faulted: the library follows
+ * it with a buffered query (the same call, no input, its output to the
+ * library's stack). What must stay traced: an rt_sigprocmask that unblocks
+ * a pending signal, which the kernel delivers as the call returns; made
+ * untraced, its signal-delivery stop would come inside the library, where
+ * the recorder holds asynchronous signals to the next syscall boundary
+ * (late); traced, the recorder delivers it at the call's exit stop, as
+ * natively (RRX_BW_SIGMASK). Replay runs both calls for real (their replay
+ * policy is Execute: handlers are really delivered there): a stretch of
+ * stop-free calls ends before one, which stops at the untraced instruction
+ * and is made and checked by the replayer (replay/syscallbuf_replay.cpp). */
 /* A call may have several rules, one after the other in RRX_BUFFERED_CALLS
  * (fcntl: commands that write nothing, commands that write a struct flock):
  * the first whose argument test (RRX_BW_ZERO, _ARG_EQ, _ARG_IN) holds applies
@@ -348,7 +381,8 @@ struct rrx_buffered_call {
   {6, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_FIXED(1, RRX_STAT_BYTES), 0}, /* lstat */                    \
   {7, RRX_BW_ZERO, 2, 0, 0, 1, {{0, RRX_OUT_ARG_TIMES, 1, 8}, {-1, RRX_OUT_NONE, 0, 0}}, -1, RRX_DS_YES}, /* poll, timeout 0 */ \
   {8, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, -1},                     /* lseek */                    \
-  {13, RRX_BW_ZERO, 1, 0, 0, 0, RRX_FIXED(2, 32), -1},             /* rt_sigaction(sig, NULL, old): a query */ \
+  {13, RRX_BW_ARG_IN, 3, 0, 1, 0, RRX_FIXED(2, 32), -1, RRX_DS_NO, {8}, 1, 32}, /* rt_sigaction(sig, act, old, 8): act recorded */ \
+  {14, RRX_BW_SIGMASK, 3, 0, 8, 0, {{2, RRX_OUT_ARG_TIMES, 3, 1}, {-1, RRX_OUT_NONE, 0, 0}}, -1, RRX_DS_NO, {0}, 1, 8}, /* rt_sigprocmask(how, set, old, 8) */ \
   {16, RRX_BW_ARG_IN, 1, 0, 1, 0, RRX_FIXED(2, 4), -1, RRX_DS_NO, {0x541b /* FIONREAD */}},                  /* ioctl */ \
   {16, RRX_BW_ARG_IN, 1, 0, 1, 0, RRX_FIXED(2, 36), -1, RRX_DS_NO, {0x5401 /* TCGETS: the kernel's struct termios */}}, \
   {16, RRX_BW_ARG_IN, 1, 0, 1, 0, RRX_FIXED(2, 8), -1, RRX_DS_NO, {0x5413 /* TIOCGWINSZ */}},                         \
@@ -381,6 +415,7 @@ struct rrx_buffered_call {
   {107, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, -1},                   /* geteuid */                  \
   {108, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, -1},                   /* getegid */                  \
   {110, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, -1},                   /* getppid */                  \
+  {127, RRX_BW_ALWAYS, 0, 0, 0, 0, {{0, RRX_OUT_ARG_TIMES, 1, 1}, {-1, RRX_OUT_NONE, 0, 0}}, -1}, /* rt_sigpending(set, size) */ \
   {137, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_FIXED(1, 120), 0},          /* statfs */                   \
   {138, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_FIXED(1, 120), -1},         /* fstatfs */                  \
   {186, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, -1},                   /* gettid */                   \

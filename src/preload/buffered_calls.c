@@ -7,11 +7,11 @@
 
 enum {
   NR_read = 0, NR_write = 1, NR_close = 3, NR_fstat = 5, NR_ioctl = 16, NR_fcntl = 72, NR_fstatfs = 138,
-  NR_newfstatat = 262,
+  NR_newfstatat = 262, NR_rt_sigpending = 127,
 };
 enum {
   kO_NONBLOCK = 04000, kO_TRUNC = 01000, kO_DIRECTORY = 0200000, kO_PATH = 010000000, kO_NOFOLLOW = 0400000,
-  kO_CREAT = 0100, kF_GETFL = 3, kEFAULT = 14, kFIONREAD = 0x541b, kAT_SYMLINK_NOFOLLOW = 0x100, kENOENT = 2,
+  kO_CREAT = 0100, kF_GETFL = 3, kEFAULT = 14, kSIG_BLOCK = 0, kFIONREAD = 0x541b, kAT_SYMLINK_NOFOLLOW = 0x100, kENOENT = 2,
 };
 /* struct stat (x86-64): st_dev at 0, st_ino at 8, st_mode at 24, st_rdev at 40; struct statfs: 120 bytes. */
 enum { kStatDev = 0, kStatIno = 8, kStatMode = 24, kStatRdev = 40, kStatfsBytes = 120, kS_IFMT = 0170000, kS_IFREG = 0100000, kS_IFDIR = 0040000,
@@ -28,6 +28,7 @@ static int arg_test_holds(const struct rrx_buffered_call* c, const uint64_t args
   switch (c->when) {
     case RRX_BW_ZERO: return args[c->cond_arg] == 0;
     case RRX_BW_ARG_EQ: return (args[c->cond_arg] & c->cond_mask) == c->cond_value;
+    case RRX_BW_SIGMASK: return args[c->cond_arg] == c->cond_value;
     case RRX_BW_ARG_IN:
       for (uint32_t i = 0; i < c->cond_value && i < RRX_MAX_RULE_VALUES; ++i) {
         if ((uint32_t)args[c->cond_arg] == c->values[i]) return 1;
@@ -91,8 +92,11 @@ static uint32_t record_bound(const struct rrx_buffered_call* c, const uint64_t a
     size += sizeof(struct rrx_buffer_output) + RRX_ALIGN8(len);
   }
   if (c->path_arg >= 0) size += sizeof(struct rrx_buffer_string) + RRX_MAX_PATH_BYTES;
+  if (c->in_len) size += sizeof(struct rrx_buffer_string) + RRX_ALIGN8(c->in_len);
   return (uint32_t)size;
 }
+
+static void requery(struct rrx_buffer_header* h, const struct rrx_buffered_call* c, const uint64_t args[6]);
 
 long rrx_record_call(struct rrx_buffer_header* h, const struct rrx_buffered_call* c, const uint64_t args[6],
                      uint8_t flags, uint32_t desched) {
@@ -150,6 +154,16 @@ long rrx_record_call(struct rrx_buffer_header* h, const struct rrx_buffered_call
       r->string_count = 1;
     }
   }
+  /* The input (core/syscallbuf_abi.h, "Signal state"), read after the call:
+   * a success read all of it without a fault. */
+  if (c->in_len && args[c->in_arg] != 0 && !is_error(ret)) {
+    struct rrx_buffer_string* str = (struct rrx_buffer_string*)at;
+    str->arg = (uint32_t)c->in_arg;
+    str->len = c->in_len;
+    copy(str + 1, (const void*)args[c->in_arg], c->in_len);
+    at += sizeof *str + RRX_ALIGN8(c->in_len);
+    r->string_count++;
+  }
   struct rrx_out_range out[2];
   unsigned n = rrx_buffered_outputs(c, args, ret, out);
   for (unsigned i = 0; i < n; ++i) {
@@ -164,6 +178,7 @@ long rrx_record_call(struct rrx_buffer_header* h, const struct rrx_buffered_call
   h->record_count++;
   __asm__ volatile("" ::: "memory");
   h->bytes_used += r->size; /* published */
+  if (ret == -kEFAULT && c->in_len && args[c->in_arg] != 0) requery(h, c, args);
   return ret;
 }
 
@@ -171,6 +186,23 @@ long rrx_record_call(struct rrx_buffer_header* h, const struct rrx_buffered_call
 static long check_call(struct rrx_buffer_header* h, long nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3) {
   uint64_t args[6] = {a0, a1, a2, a3, 0, 0};
   return rrx_record_call(h, rrx_buffered_rule(nr, args, 0), args, 0, 0);
+}
+
+/* After a call with an input that failed with EFAULT, which may have
+ * changed the state before the copy of its output faulted (rt_sigaction's
+ * oldact): the same call with no input, its output to here, a buffered
+ * query whose record tells the recorder what is in effect. */
+static void requery(struct rrx_buffer_header* h, const struct rrx_buffered_call* c, const uint64_t args[6]) {
+  uint64_t out[4] = {0, 0, 0, 0}; /* room for the largest such output: struct kernel_sigaction */
+  const struct rrx_buffered_out* o = &c->out[0];
+  const uint64_t len = o->size == RRX_OUT_FIXED ? o->n : o->size == RRX_OUT_ARG_TIMES ? args[o->n] * o->elem : ~0ull;
+  if (o->arg < 0 || o->arg == c->in_arg || len > sizeof out) return;
+  /* (rt_sigprocmask checks `how` only with a set) */
+  uint64_t q[6] = {args[0], args[1], args[2], args[3], args[4], args[5]};
+  q[c->in_arg] = 0;
+  q[o->arg] = (uint64_t)out;
+  const struct rrx_buffered_call* rule = rrx_buffered_rule(c->nr, q, 0);
+  if (rule) rrx_record_call(h, rule, q, 0, 0);
 }
 
 static struct rrx_process_state* state(void) {
@@ -317,6 +349,18 @@ static int open_cannot_block(struct rrx_buffer_header* h, const struct rrx_buffe
   }
 }
 
+/* rt_sigprocmask(how, set, old, 8) that delivers nothing as it returns
+ * (core/syscallbuf_abi.h, "Signal state"): a query, a SIG_BLOCK, or no
+ * blocked signal pending now (a buffered rt_sigpending: the kernel's
+ * pending signals that the mask blocks, which are all it could unblock). */
+static int sigmask_unblocks_nothing_pending(struct rrx_buffer_header* h, const struct rrx_buffered_call* c,
+                                            const uint64_t args[6]) {
+  if (args[c->cond_arg] != c->cond_value) return 0;
+  if (args[1] == 0 || args[0] == kSIG_BLOCK) return 1;
+  uint64_t pending = 0;
+  return check_call(h, NR_rt_sigpending, (uint64_t)&pending, 8, 0, 0) == 0 && pending == 0;
+}
+
 int rrx_may_buffer(struct rrx_buffer_header* h, const struct rrx_buffered_call* c, const uint64_t args[6],
                    uint32_t desched, uint8_t* flags) {
   *flags = 0;
@@ -326,6 +370,7 @@ int rrx_may_buffer(struct rrx_buffer_header* h, const struct rrx_buffered_call* 
     case RRX_BW_FD_READ: return fd_cannot_block(h, (long)args[0], 0, stream_desched, flags);
     case RRX_BW_FD_WRITE: return fd_cannot_block(h, (long)args[0], 1, stream_desched, flags);
     case RRX_BW_OPEN: return open_cannot_block(h, c, args) ? RRX_BUFFER_PLAIN : 0;
+    case RRX_BW_SIGMASK: return sigmask_unblocks_nothing_pending(h, c, args) ? RRX_BUFFER_PLAIN : 0;
     case RRX_BW_ZERO:
     case RRX_BW_ARG_EQ:
     case RRX_BW_ARG_IN: return rule_match(c, args, desched);

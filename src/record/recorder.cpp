@@ -1410,6 +1410,7 @@ void Recorder::flush_buffer(TaskState& ts) {
       }
     }
     writer_->append(m);
+    apply_to_signals(c, ts.signals);
     ++count;
   }
   if (stats_) stats_->flush(count, RecordStats::Clock::now() - since);

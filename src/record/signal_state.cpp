@@ -6,6 +6,7 @@
 #include <sys/prctl.h>
 
 #include <cstdio>
+#include <cstring>
 #include <string>
 
 #include "core/ptrace_task.h"
@@ -84,15 +85,55 @@ void ThreadSignals::after_syscall(Task& t, const sys::SyscallDesc& desc, const u
   if (entry_temp_mask_ && (ret == -EINTR || ret == kErestartnohand)) temp_mask_ = entry_temp_mask_;
   entry_temp_mask_.reset();
   const uint8_t row_flags = desc.flags;
-  if ((row_flags & sys::kSetsSigaction) && ret == 0 && args[1] != 0 && args[3] == 8) {
-    int sig = static_cast<int>(args[0]);
+  // EFAULT with an act that rrx can read: the kernel read it too, installed
+  // it, then failed to write oldact.
+  constexpr int64_t kEfault = -EFAULT;
+  if ((row_flags & sys::kSetsSigaction) && (ret == 0 || (ret == kEfault && args[1] != 0)) && args[3] == 8) {
+    // The act installed, or a query's answer: the action in effect (the
+    // syscall buffer's query after an EFAULT may come here traced).
+    const int sig = static_cast<int>(args[0]);
+    const uint64_t from = args[1] != 0 ? args[1] : args[2];
     KernelSigaction a;
-    if (sig >= 1 && sig <= 64 && t.read_exact(args[1], &a, sizeof a)) {
+    if (sig >= 1 && sig <= 64 && from != 0 && t.read_exact(from, &a, sizeof a)) {
       a.mask &= ~kUnblockable;
       actions_->action[sig - 1] = a;
     }
   }
   if (row_flags & sys::kSetsSigmask) blocked_ = t.blocked_signals();
+}
+
+void ThreadSignals::after_buffered(const sys::SyscallDesc& desc, const uint64_t args[6], int64_t ret,
+                                   std::span<const uint8_t> input, std::span<const uint8_t> output) {
+  // A failure changed nothing, but an EFAULT in the copy of the output,
+  // after the change: the library's query that follows it says what is in
+  // effect.
+  if (ret != 0 || args[3] != 8) return;
+  // What the call set (its input), or for a query (no input pointer) what it
+  // answered.
+  const std::span<const uint8_t> known = args[1] != 0 ? input : output;
+  if (desc.flags & sys::kSetsSigaction) {
+    const int sig = static_cast<int>(args[0]);
+    KernelSigaction a;
+    if (sig < 1 || sig > 64 || known.size() != sizeof a) return;
+    std::memcpy(&a, known.data(), sizeof a);
+    a.mask &= ~kUnblockable;
+    actions_->action[sig - 1] = a;
+  }
+  if (desc.flags & sys::kSetsSigmask) {
+    uint64_t set;
+    if (known.size() != sizeof set) return;
+    std::memcpy(&set, known.data(), sizeof set);
+    if (args[1] == 0) {
+      blocked_ = set;
+    } else if (args[0] == SIG_BLOCK) {
+      blocked_ |= set;
+    } else if (args[0] == SIG_UNBLOCK) {
+      blocked_ &= ~set;
+    } else if (args[0] == SIG_SETMASK) {
+      blocked_ = set;
+    }
+    blocked_ &= ~kUnblockable;
+  }
 }
 
 void ThreadSignals::before_delivery(int sig, bool forced) {

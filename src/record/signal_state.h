@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 
 #include "core/forced_signal.h"
 
@@ -41,6 +42,14 @@ class ThreadSignals {
   // action; a temporary mask that stays in effect because the call was
   // interrupted (for the handler delivered next).
   void after_syscall(Task& t, const sys::SyscallDesc& desc, const uint64_t args[6], int64_t ret);
+  // A call the syscall buffer made (rt_sigaction, rt_sigprocmask: a row
+  // with kSetsSigaction or kSetsSigmask), applied at the flush that takes
+  // its record, in order: `input` is the record's copy of what argument 1
+  // pointed to (the act, the new mask; empty without one), `output` what
+  // the call wrote at argument 2 (empty without). Core/syscallbuf_abi.h,
+  // "Signal state".
+  void after_buffered(const sys::SyscallDesc& desc, const uint64_t args[6], int64_t ret,
+                      std::span<const uint8_t> input, std::span<const uint8_t> output);
   // Any stop but a signal-delivery one: the task is back in user code, or
   // in a new call, and an interrupted call's temporary mask is over.
   void left_kernel() { temp_mask_.reset(); }

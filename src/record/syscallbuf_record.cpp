@@ -108,6 +108,20 @@ std::span<const uint8_t> take_published(Task& task, BufferCursor& cursor) {
   return std::span<const uint8_t>(bytes.get(), n);
 }
 
+void apply_to_signals(const syscallbuf::RecordView& call, ThreadSignals& signals) {
+  const sys::SyscallDesc* d = sys::lookup(call.nr);
+  if (!d || !(d->flags & (sys::kSetsSigaction | sys::kSetsSigmask))) return;
+  std::span<const uint8_t> input, output;
+  for (const auto& [arg, str] : call.strings) {
+    if (d->buffered.in_len != 0 && arg == d->buffered.in_arg) {
+      input = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(str.data()), str.size());
+    }
+  }
+  // (check_record: the outputs are the row's, the one at argument 2)
+  if (!call.outputs.empty()) output = call.outputs.front().bytes;
+  signals.after_buffered(*d, call.args, call.ret, input, output);
+}
+
 kj::ArrayPtr<capnp::word> event_scratch(size_t words) {
   static std::vector<capnp::word> scratch;
   if (scratch.size() < words) scratch = std::vector<capnp::word>(std::max<size_t>(words, 2 * scratch.size()));

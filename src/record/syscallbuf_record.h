@@ -20,6 +20,7 @@
 #include "core/syscall_table.h"
 #include "core/syscallbuf.h"
 #include "core/syscallbuf_abi.h"
+#include "record/signal_state.h"
 
 namespace rrx::record {
 
@@ -50,6 +51,12 @@ struct BufferCursor {
 // kept from flush to flush). Throws rrx::Error when the header is not what
 // the library writes.
 std::span<const uint8_t> take_published(Task& task, BufferCursor& cursor);
+
+// A record of the flush applied to the thread's signal state model, in
+// order (core/syscallbuf_abi.h, "Signal state"): rt_sigaction's and
+// rt_sigprocmask's (the rows with kSetsSigaction or kSetsSigmask); other
+// calls change nothing of it.
+void apply_to_signals(const syscallbuf::RecordView& call, ThreadSignals& signals);
 
 // Zeroed space for the first segment of a buffered call's event message of
 // `words` words (capnp::MallocMessageBuilder zeroes what it used when it is

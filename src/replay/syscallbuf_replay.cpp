@@ -91,6 +91,13 @@ bool takeable(schema::Event::Reader ev, int tid, const BufferFeed::WriteFilter& 
   const sys::SyscallDesc* d = sys::lookup(nr);
   if (!d || !(d->flags & sys::kBuffered) || (d->flags & sys::kMapsMemory)) return false;
   if (c.sc.getArgs().size() != 6) return false;
+  // A call that must take effect in the replayed process (rt_sigaction,
+  // rt_sigprocmask setting something: Execute) is made by the library from
+  // the untraced instruction, which stops there like any syscall under the
+  // replay's ptrace: its own stop, where the replayer makes and checks it.
+  uint64_t args[6];
+  for (unsigned i = 0; i < 6; ++i) args[i] = c.sc.getArgs()[i];
+  if (d->replay_policy(args) != sys::Replay::Emulate) return false;
   c.strings = c.sc.getStrings();
   c.writes = c.sc.getMemWrites();
   c.size = RRX_ALIGN8(sizeof(rrx_buffer_record));

@@ -38,7 +38,7 @@ void sample_args(const rrx_buffered_call& c, uint64_t args[6]) {
     if (d->args[i] == sys::Arg::Fd || d->args[i] == sys::Arg::DirFd) args[i] = 3;
   }
   if (c.when == RRX_BW_ZERO) args[c.cond_arg] = 0;
-  if (c.when == RRX_BW_ARG_EQ) args[c.cond_arg] = c.cond_value;
+  if (c.when == RRX_BW_ARG_EQ || c.when == RRX_BW_SIGMASK) args[c.cond_arg] = c.cond_value;
   if (c.when == RRX_BW_ARG_IN) args[c.cond_arg] = c.values[0];
 }
 
@@ -68,7 +68,13 @@ TEST_CASE("syscallbuf: the library buffers exactly the table's kBuffered calls, 
     {
       uint64_t args[6];
       sample_args(c, args);
-      CHECK(d->replay_policy(args) == sys::Replay::Emulate);  // (rt_sigaction: a query; setting one is executed)
+      // Replay skips a buffered call, but for the signal state ones, which take effect there
+      // (rt_sigaction, rt_sigprocmask: executed when they set something, emulated as queries).
+      if (d->flags & (sys::kSetsSigaction | sys::kSetsSigmask)) {
+        CHECK(d->replay_policy(args) == sys::Replay::Execute);
+        args[1] = 0;
+      }
+      CHECK(d->replay_policy(args) == sys::Replay::Emulate);
     }
     CHECK(d->buffered.when == c.when);
     CHECK(d->buffered.desched == c.desched);
@@ -97,6 +103,16 @@ TEST_CASE("syscallbuf: the library buffers exactly the table's kBuffered calls, 
       if (d->args[i] == sys::Arg::Path && path < 0) path = i;
     }
     CHECK(c.path_arg == path);
+    // The input column (core/syscallbuf_abi.h, "Signal state"): the table's, a pointer, never with a path.
+    CHECK(d->buffered.in_len == c.in_len);
+    if (c.in_len != 0) {
+      CHECK(d->buffered.in_arg == c.in_arg);
+      CHECK(d->args[c.in_arg] == sys::Arg::Ptr);
+      CHECK(c.path_arg < 0);
+      CHECK((d->flags & (sys::kSetsSigaction | sys::kSetsSigmask)));
+    }
+    // Signal state changes are buffered only with their input recorded (the recorder's model needs it).
+    if (d->flags & (sys::kSetsSigaction | sys::kSetsSigmask)) CHECK(c.in_len != 0);
     // A call that may block is buffered only under a rule that says when it cannot.
     if (d->flags & sys::kMayBlock) CHECK(c.when != RRX_BW_ALWAYS);
     // The ranges the library copies are the table's (kOutOnError included: poll), for a success and a failure,
@@ -165,7 +181,26 @@ TEST_CASE("syscallbuf: calls outside their rule are refused") {
   CHECK(syscallbuf::check_call(call(232, {3, 0x1000, 8, static_cast<uint64_t>(-1)}), true).empty());
   CHECK(syscallbuf::check_call(call(72, {3, 4 /* F_SETFL */}), true).empty());
   CHECK_FALSE(syscallbuf::check_call(call(72, {3, 7 /* F_SETLKW: no desched column */}), true).empty());
-  CHECK_FALSE(syscallbuf::check_call(call(13, {10, 0x1000, 0}), true).empty());  // rt_sigaction setting one
+  CHECK_FALSE(syscallbuf::check_call(call(13, {10, 0x1000, 0}), true).empty());  // rt_sigaction, sigsetsize 0
+  // rt_sigaction and rt_sigprocmask setting something: with their input, all of it.
+  syscallbuf::Call act = call(13, {10, 0x1000, 0, 8});
+  CHECK_FALSE(syscallbuf::check_call(act).empty());  // the act is missing
+  act.strings.emplace_back(1, std::string(31, 'a'));
+  CHECK_FALSE(syscallbuf::check_call(act).empty());  // not all of it
+  act.strings[0].second.push_back('a');
+  CHECK(syscallbuf::check_call(act).empty());
+  act.strings[0].first = 0;
+  CHECK_FALSE(syscallbuf::check_call(act).empty());  // for another argument
+  syscallbuf::Call failed = call(13, {10, 0x1000, 0, 8});
+  failed.ret = -22;
+  CHECK(syscallbuf::check_call(failed).empty());  // a failure holds no input
+  failed.strings.emplace_back(1, std::string(32, 'a'));
+  CHECK_FALSE(syscallbuf::check_call(failed).empty());
+  syscallbuf::Call mask = call(14, {2 /* SIG_SETMASK */, 0x1000, 0x2000, 8});
+  mask.strings.emplace_back(1, std::string(8, 'm'));
+  mask.outputs.push_back({0x2000, std::vector<uint8_t>(8)});
+  CHECK(syscallbuf::check_call(mask).empty());
+  CHECK_FALSE(syscallbuf::check_call(call(14, {2, 0x1000, 0, 16})).empty());  // sigsetsize 16: EINVAL, traced
   CHECK_FALSE(syscallbuf::check_call(call(16, {0, 0x5402 /* TCSETS */, 0}), true).empty());
 }
 
