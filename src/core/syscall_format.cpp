@@ -411,7 +411,11 @@ constexpr const char* kSignals[] = {
 // ---------------------------------------------------------------------------
 // Structures decoded from recorded writes.
 
-enum class Dec : uint8_t { Stat, Statx, Timespec, Timeval, IntPair, WaitStatus, Rlimit, Utsname, Itimerspec, CStr, Sockaddr };
+enum class Dec : uint8_t {
+  Stat, Statx, Timespec, Timeval, IntPair, WaitStatus, Rlimit, Utsname, Itimerspec, CStr, Sockaddr,
+  Sigaction,  // struct kernel_sigaction
+  Sigset,     // a 64-bit signal mask
+};
 
 struct DecoderRow {
   const char* name;
@@ -432,7 +436,32 @@ constexpr DecoderRow kDecoders[] = {
     {"timer_settime", 3, Dec::Itimerspec}, {"getcwd", 0, Dec::CStr},
     {"accept", 1, Dec::Sockaddr},     {"accept4", 1, Dec::Sockaddr},   {"getsockname", 1, Dec::Sockaddr},
     {"getpeername", 1, Dec::Sockaddr}, {"recvfrom", 4, Dec::Sockaddr},
+    // (arguments 1: the input the syscall buffer records, core/syscallbuf_abi.h "Signal state")
+    {"rt_sigaction", 1, Dec::Sigaction}, {"rt_sigaction", 2, Dec::Sigaction},
+    {"rt_sigprocmask", 1, Dec::Sigset}, {"rt_sigprocmask", 2, Dec::Sigset}, {"rt_sigpending", 0, Dec::Sigset},
 };
+
+// [SIGINT SIGTERM], or ~[...] for the signals a mask lacks when it has most.
+std::string sigset_str(uint64_t set) {
+  const bool inverted = __builtin_popcountll(set) > 32;
+  if (inverted) set = ~set;
+  std::string s = inverted ? "~[" : "[";
+  for (int sig = 1; sig <= 64; ++sig) {
+    if (!(set & (uint64_t{1} << (sig - 1)))) continue;
+    if (s.back() != '[') s += ' ';
+    s += signal_name(sig);
+  }
+  return s + "]";
+}
+
+std::string sigaction_str(const uint64_t a[4]) {
+  static constexpr FlagName kSaFlags[] = {
+      {0x1, "SA_NOCLDSTOP"}, {0x2, "SA_NOCLDWAIT"}, {0x4, "SA_SIGINFO"}, {0x04000000, "SA_RESTORER"},
+      {0x08000000, "SA_ONSTACK"}, {0x10000000, "SA_RESTART"}, {0x40000000, "SA_NODEFER"}, {0x80000000, "SA_RESETHAND"},
+  };
+  const std::string handler = a[0] == 0 ? "SIG_DFL" : a[0] == 1 ? "SIG_IGN" : fmt::format("{:#x}", a[0]);
+  return fmt::format("{{sa_handler={}, sa_mask={}, sa_flags={}}}", handler, sigset_str(a[3]), flags_str(a[1], kSaFlags));
+}
 
 template <typename T>
 bool load(std::string_view bytes, T& v) {
@@ -551,6 +580,16 @@ std::optional<std::string> decode(Dec dec, std::string_view b) {
     }
     case Dec::CStr:
       return quote_cstr(b, 4096);
+    case Dec::Sigaction: {
+      uint64_t a[4];
+      if (!load(b, a)) return std::nullopt;
+      return sigaction_str(a);
+    }
+    case Dec::Sigset: {
+      uint64_t set;
+      if (!load(b, set)) return std::nullopt;
+      return sigset_str(set);
+    }
     case Dec::Sockaddr:
       return sockaddr_str(b);
     case Dec::Utsname: {
@@ -744,6 +783,14 @@ std::string format_arg(const RecordedCall& call, int index) {
     case Arg::Size:
       return std::to_string(v);
     case Arg::Ptr:
+      // An input the record holds (a buffered rt_sigaction's act), decoded where a decoder says how.
+      if (const std::string* s = string_arg(call, index); s && v != 0) {
+        for (const DecoderRow& r : kDecoders) {
+          if (r.arg == index && name_is(d, r.name)) {
+            if (auto text = decode(r.dec, *s)) return *text;
+          }
+        }
+      }
       return ptr(v);
     case Arg::OutPtr:
       return out_ptr(call, *d, index);

@@ -12,14 +12,17 @@ source "$(dirname "$0")/lib/gdb_common.sh"
 export RRX_E2E_RECORD_ARGS="${RRX_E2E_RECORD_ARGS:-} --syscallbuf"
 export RRX_CHECKPOINT_INTERVAL=20
 gdb_record sig -- "$RRX_TEST_PROGRAMS/sigbuf"
-gdb_run sig '
-break sigbuf.c:92
+SRC=$RRX_SOURCE_DIR/tests/programs/sigbuf.c
+ROUNDS=$(grep -n '// gdb: rounds done' "$SRC" | cut -d: -f1)
+ALTSTACK=$(grep -n '// gdb: after the altstack handler' "$SRC" | cut -d: -f1)
+gdb_run sig "
+break sigbuf.c:$ROUNDS
 continue
 monitor checkpoint
 echo ==cp==\n
 print hits[10]
 echo ==end==\n
-break sigbuf.c:142
+break sigbuf.c:$ALTSTACK
 continue
 echo ==fwd==\n
 print hits[10]
@@ -50,14 +53,14 @@ maint flush register-cache
 echo ==restarted==\n
 print hits[10]
 echo ==end==\n
-break sigbuf.c:142
+break sigbuf.c:$ALTSTACK
 continue
 echo ==fwd2==\n
 print hits[10]
 print hits[12]
 print on_alt
 echo ==end==\n
-'
+"
 OUT=$WORK/sig.gdb.out
 expect_in cp '^\$1 = 0$'
 expect_in fwd '^\$2 = 4$'

@@ -91,7 +91,7 @@ int main(int argc, char** argv) {
   }
 
   // Handled and ignored.
-  raise(SIGUSR1);
+  raise(SIGUSR1);  // gdb: rounds done
   raise(SIGUSR2);
   printf("handled: %d, ignored: %d, %s\n", hits[SIGUSR1], hits[SIGUSR2], disposition(SIGUSR2));
 
@@ -141,7 +141,7 @@ int main(int argc, char** argv) {
   if (sigaltstack(&ss, NULL) != 0) return 1;
   set(SIGUSR2, count_on_alt, SA_ONSTACK);
   raise(SIGUSR2);
-  printf("altstack: %d, on it: %d\n", hits[SIGUSR2], on_alt);
+  printf("altstack: %d, on it: %d\n", hits[SIGUSR2], on_alt);  // gdb: after the altstack handler
 
   // Across fork and exec: handled -> default, ignored stays, the mask stays.
   set(SIGUSR1, count, 0);

@@ -463,6 +463,24 @@ TEST_CASE("syscall_table: format_call golden strings") {
     CHECK(format_call(c) == "write(1, 0x55550000, 6) = 6");
   }
   {
+    // A buffered rt_sigaction's act (its record's input) and the oldact it wrote, decoded.
+    const uint64_t act[4] = {1 /* SIG_IGN */, 0x14000000 /* SA_RESTORER|SA_RESTART */, 0x7f, (1u << 9) | (1u << 14)};
+    const uint64_t old[4] = {0x401000, 0x4, 0, 0};
+    auto c = rec(SYS_rt_sigaction, {10, 0x1000, 0x2000, 8}, 0);
+    c.strings = {{1, std::string(reinterpret_cast<const char*>(act), sizeof act)}};
+    c.writes = {{0x2000, std::string(reinterpret_cast<const char*>(old), sizeof old)}};
+    CHECK(format_call(c) ==
+          "rt_sigaction(SIGUSR1, {sa_handler=SIG_IGN, sa_mask=[SIGUSR1 SIGTERM], sa_flags=SA_RESTORER|SA_RESTART}, "
+          "{sa_handler=0x401000, sa_mask=[], sa_flags=SA_SIGINFO}, 8) = 0");
+    // Traced: no input recorded, the pointer.
+    c.strings.clear();
+    CHECK(format_call(c).starts_with("rt_sigaction(SIGUSR1, 0x1000, {sa_handler=0x401000"));
+    const uint64_t all_but = ~((uint64_t{1} << 8) | (uint64_t{1} << 18));  // not SIGKILL, SIGSTOP
+    auto m = rec(SYS_rt_sigprocmask, {SIG_SETMASK, 0x1000, 0, 8}, 0);
+    m.strings = {{1, std::string(reinterpret_cast<const char*>(&all_but), 8)}};
+    CHECK(format_call(m) == "rt_sigprocmask(SIG_SETMASK, ~[SIGKILL SIGSTOP], NULL, 8) = 0");
+  }
+  {
     struct stat st {};
     st.st_mode = S_IFREG | 0644;
     st.st_size = 12345;
