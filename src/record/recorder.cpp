@@ -1902,6 +1902,10 @@ void Recorder::patch_site(TaskState& ts, uint64_t ip_after) {
   if (stats_) stats_->site_patch(done.has_value(), RecordStats::Clock::now() - since);
   ts.held_signals.insert(ts.held_signals.end(), arrived.begin(), arrived.end());
   if (!done) return;
+  // The thread, at the call's exit, now returns into the stub: a signal the
+  // call left pending (an rt_sigprocmask that unblocked it) stops it there,
+  // still at this syscall boundary, and is delivered there, as unpatched.
+  if (done->new_ip != 0 && ts.at_syscall_boundary && ts.boundary_ip == ip_after) ts.boundary_ip = done->new_ip;
   capnp::MallocMessageBuilder m;
   auto ev = begin_event(m, ts);
   fill_site_patch(ev.initSitePatch(), *done);

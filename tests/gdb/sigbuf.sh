@@ -63,7 +63,7 @@ echo ==end==\n
 "
 OUT=$WORK/sig.gdb.out
 expect_in cp '^\$1 = 0$'
-expect_in fwd '^\$2 = 4$'
+expect_in fwd '^\$2 = 5$'
 expect_in fwd '^\$3 = 1$'
 expect_in fwd '^\$4 = 1$'
 expect_in rc '^#0 +set \(sig=12'
@@ -72,7 +72,7 @@ expect_in finish '^\$7 = 0$'
 expect_in next '^\$8 = 1$'
 expect_in next '^\$9 = 1$'
 expect_in restarted '^\$10 = 0$'
-expect_in fwd2 '^\$11 = 4$'
+expect_in fwd2 '^\$11 = 5$'
 expect_in fwd2 '^\$12 = 1$'
 expect_in fwd2 '^\$13 = 1$'
 gdb_finish

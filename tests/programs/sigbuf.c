@@ -102,6 +102,15 @@ int main(int argc, char** argv) {
   mask(SIG_UNBLOCK, SIGUSR1);
   int after = hits[SIGUSR1];
   printf("blocked: %d then unblocked: %d\n", before, after);
+  // The same where the unblock is the first call at its site (syscall()'s),
+  // traced, and the site patched at its exit: the signal stops the thread
+  // in the site's stub, still at the call's return.
+  mask(SIG_BLOCK, SIGUSR1);
+  raise(SIGUSR1);
+  before = hits[SIGUSR1];
+  const uint64_t usr1_bit = 1ull << (SIGUSR1 - 1);
+  syscall(SYS_rt_sigprocmask, SIG_UNBLOCK, &usr1_bit, NULL, 8);
+  printf("blocked: %d then unblocked at a new site: %d\n", before, hits[SIGUSR1]);
   // The same with SIG_SETMASK restoring an empty mask.
   sigset_t none, old;
   sigemptyset(&none);
@@ -176,8 +185,7 @@ int main(int argc, char** argv) {
          blocked(SIGSEGV), t2 >= t1);
   // EFAULT after the change (a bad oldact, oldset; through syscall(), as
   // glibc's wrappers copy them through their own): the state changed all
-  // the same. The first call from syscall()'s site is traced, the second
-  // buffered.
+  // the same (buffered; traced with rrx record -n).
   struct {
     void* handler;
     unsigned long flags;
