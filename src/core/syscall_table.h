@@ -166,7 +166,9 @@ enum : uint8_t {
                             // breakpoints at addresses that were unmapped may go in now (replay/breakpoints.h)
   kBuffered = 1u << 5,      // recorded in-process by the preload library's syscall buffer when the fast path is on,
                             // when the row's BufferRule holds (core/syscallbuf_abi.h lists the same calls with the
-                            // same rules and outputs); touches no state the recorder tracks
+                            // same rules and outputs); touches no state the recorder tracks but the signal state
+                            // of kSetsSigaction / kSetsSigmask rows, which it applies from the records (their input
+                            // column: core/syscallbuf_abi.h, "Signal state")
   kFdEpoch = 1u << 6,       // may give an fd number another file (close, dup2, vfork...): the recorder raises the
                             // library's fd epoch after it, so the library forgets what it knew of each fd
 };
