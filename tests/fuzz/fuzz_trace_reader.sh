@@ -47,7 +47,7 @@ if [ -e /usr/lib/llvm-14/lib/libunwind.so ]; then
 fi
 "$CXX" "${COMMON[@]}" -DRRX_FUZZ_SEED_GENERATOR \
   "$SRC/tests/fuzz/trace_reader_fuzzer.cpp" "${READER_SOURCES[@]}" \
-  "$SRC/src/trace_format/trace_writer.cpp" "$SRC/src/trace_format/chunk_sink.cpp" "$SRC/src/core/error.cpp" \
+  "$SRC/src/trace_format/trace_writer.cpp" "$SRC/src/trace_format/chunk_sink.cpp" "$SRC/src/core/cpu_binding.cpp" "$SRC/src/core/error.cpp" \
   "${LIBS[@]}" -pthread "${unwind[@]}" \
   -o "$OUT/trace_seed_generator"
 mkdir -p "$OUT/corpus" "$OUT/seeds" "$OUT/artifacts"

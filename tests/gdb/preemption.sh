@@ -19,7 +19,13 @@
 GDB_TIMEOUT=${GDB_TIMEOUT:-300}
 source "$(dirname "$0")/lib/gdb_common.sh"
 
-gdb_record cpu -- "$RRX_TEST_PROGRAMS/mt_cpu_bound" 2 150
+# 400 million LCG steps a thread: each thread's loop spans several of the
+# recorder's slices, so the second thread is inside its loop (preempted
+# there) when the first reaches array_passes, whatever the slices' timing
+# (with 150 million, on rrx's one CPU, the first thread sometimes finished
+# its loop before the second entered it, and the breakpoint then stopped at
+# the second's first pass, not after a preemption: 1 run in 4).
+gdb_record cpu -- "$RRX_TEST_PROGRAMS/mt_cpu_bound" 2 400
 loop_line=$(grep -n 'lcg body' "$RRX_SOURCE_DIR/tests/programs/mt_cpu_bound.c" | cut -d: -f1)
 
 RRX_DEBUG_TIMELINE=1 gdb_run cpu "
@@ -75,9 +81,9 @@ continue
 OUT=$WORK/cpu.gdb.out
 
 expect_in first-done '^#0  array_passes \('
-expect_in in-loop "^#0  lcg_run \\(x=[0-9]+, n=150000000\\) at .*mt_cpu_bound.c:$loop_line"
+expect_in in-loop "^#0  lcg_run \\(x=[0-9]+, n=400000000\\) at .*mt_cpu_bound.c:$loop_line"
 expect_in stepped '^#0  (0x[0-9a-f]+ in )?lcg_run \('
-expect_in rc-loop '^#0  lcg_run \(x=[12], n=150000000\) at .*mt_cpu_bound.c'
+expect_in rc-loop '^#0  lcg_run \(x=[12], n=400000000\) at .*mt_cpu_bound.c'
 # Two reverse-stepi after two stepi: the same pass of the loop (pc and registers).
 CHECKS=$((CHECKS + 1))
 at_pass=$(section at-pass | sed -n 's/^\$[0-9]* = //p' | tr '\n' ' ')
