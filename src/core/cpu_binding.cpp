@@ -60,11 +60,12 @@ bool claim(int cpu) {
 std::optional<int> bind_to_one_cpu(std::optional<int> preferred, std::string* why) {
   State& s = state();
   if (s.cpu) return s.cpu;
-  read_before();
   if (::sched_getaffinity(0, sizeof s.before, &s.before) != 0) {
     if (why) *why = std::string("sched_getaffinity: ") + std::strerror(errno);
+    s.read = false;  // (read_before() fills it in, with every CPU)
     return std::nullopt;
   }
+  s.read = true;
   const int n = CPU_COUNT(&s.before);
   if (n == 0) {
     if (why) *why = "no CPU in the affinity mask";

@@ -353,7 +353,7 @@ void go_pclntab_functions(int fd, uint64_t file_size, const Elf64_Shdr& s, const
   } else {
     return;
   }
-  if (table >= s.sh_size || (nfunc + 1) > (s.sh_size - table) / stride + 1) return;
+  if (table >= s.sh_size) return;
   const uint64_t bytes = nfunc * stride + entry_size;  // the last entry: the end address only
   if (bytes > s.sh_size - table) return;
   const Image tab(fd, file_size, s.sh_offset + table, bytes);

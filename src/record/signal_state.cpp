@@ -94,12 +94,14 @@ void ThreadSignals::after_syscall(Task& t, const sys::SyscallDesc& desc, const u
     const int sig = static_cast<int>(args[0]);
     const uint64_t from = args[1] != 0 ? args[1] : args[2];
     KernelSigaction a;
-    if (sig >= 1 && sig <= 64 && from != 0 && t.read_exact(from, &a, sizeof a)) {
-      a.mask &= ~kUnblockable;
-      actions_->action[sig - 1] = a;
-    }
+    if (sig >= 1 && sig <= 64 && from != 0 && t.read_exact(from, &a, sizeof a)) set_action(sig, a);
   }
   if (row_flags & sys::kSetsSigmask) blocked_ = t.blocked_signals();
+}
+
+void ThreadSignals::set_action(int sig, KernelSigaction a) {
+  a.mask &= ~kUnblockable;  // (as the kernel stores it)
+  actions_->action[sig - 1] = a;
 }
 
 void ThreadSignals::after_buffered(const sys::SyscallDesc& desc, const uint64_t args[6], int64_t ret,
@@ -116,8 +118,7 @@ void ThreadSignals::after_buffered(const sys::SyscallDesc& desc, const uint64_t 
     KernelSigaction a;
     if (sig < 1 || sig > 64 || known.size() != sizeof a) return;
     std::memcpy(&a, known.data(), sizeof a);
-    a.mask &= ~kUnblockable;
-    actions_->action[sig - 1] = a;
+    set_action(sig, a);
   }
   if (desc.flags & sys::kSetsSigmask) {
     uint64_t set;

@@ -79,6 +79,8 @@ class ThreadSignals {
   const KernelSigaction& action(int sig) const { return actions_->action[sig - 1]; }
 
  private:
+  // Signal `sig` (1-64) gets action `a`, from a call that installed it.
+  void set_action(int sig, KernelSigaction a);
   uint64_t blocked_ = 0;                // the mask its user code runs with
   std::optional<uint64_t> entry_temp_mask_;  // the current call's temporary mask (from its entry)
   std::optional<uint64_t> temp_mask_;   // an interrupted call's temporary mask, still the kernel's
