@@ -25,7 +25,7 @@ int info_here(bool json_output) {
       "desched is opt-in (RRX_DESCHED=1): it measured more ptrace stops than the checked mode on "
       "blocking-heavy programs (pipe ping-pong 32k vs 20.7k, futex ring 30.8k vs 26.4k) and the same on "
       "make and python";
-  const bool tsc_probe = probe_tsc_trap();
+  const bool tsc_probe = probe_tsc_trap_in_child();
   const bool tsc_trap = tsc_trap_works();
   if (json_output) {
     nlohmann::json j;

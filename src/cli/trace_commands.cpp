@@ -554,7 +554,7 @@ int info_trace(const std::string& trace, bool json_output) {
     std::cout << fmt::format("cpu binding:    recorded on CPU {} alone (replay binds to it where it may)\n",
                              j["bound_cpu"].get<int>());
   } else {
-    std::cout << "cpu binding:    none (recorded with --cpu-unbound, or by an older rrx)\n";
+    std::cout << "cpu binding:    none (recorded with --cpu-unbound or --chaos, or by an older rrx)\n";
   }
   if (j["cpuid_faulting"].get<bool>()) {
     std::cout << fmt::format("cpuid:          trapped (CPUID faulting): {} cpuid instructions answered by rrx, "

@@ -5,11 +5,17 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <x86intrin.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+
+#include "core/kernel_probe.h"
+#include "core/line_cache.h"
 
 namespace rrx {
 
@@ -88,11 +94,27 @@ bool probe_tsc_trap() {
   return trapped;
 }
 
+bool probe_tsc_trap_in_child() {
+  pid_t child = ::fork();
+  if (child == 0) _exit(probe_tsc_trap() ? 1 : 0);
+  if (child < 0) return probe_tsc_trap();
+  int status = 0;
+  while (::waitpid(child, &status, 0) < 0) {
+    if (errno != EINTR) return probe_tsc_trap();
+  }
+  if (!WIFEXITED(status)) return probe_tsc_trap();
+  return WEXITSTATUS(status) == 1;
+}
+
 bool tsc_trap_works() {
   static const bool works = [] {
     const char* force = std::getenv("RRX_TSC_PATCH");
     if (force && *force && std::strcmp(force, "0") != 0) return false;
-    return probe_tsc_trap();
+    static KernelFactCache facts(user_cache_file("kernel-probes"), this_boot_key());
+    if (std::optional<bool> known = facts.lookup("tsc-trap")) return *known;
+    bool traps = probe_tsc_trap_in_child();
+    facts.add("tsc-trap", traps);
+    return traps;
   }();
   return works;
 }

@@ -18,5 +18,11 @@ bool tsc_trap_works();
 
 // The probe itself, uncached and without the environment override.
 bool probe_tsc_trap();
+// The same in a forked child (its answer is its exit status), so that a
+// debugger or tracer of rrx never sees the probe's SIGSEGVs (gdb stops at
+// them); in this process only where the child cannot run. tsc_trap_works()
+// uses it and remembers the answer for this boot of the kernel (the
+// "kernel-probes" cache, fact "tsc-trap").
+bool probe_tsc_trap_in_child();
 
 }  // namespace rrx

@@ -65,10 +65,11 @@ void RecordStats::print(std::ostream& out) const {
   out << line;
   std::snprintf(line, sizeof line,
                 "rrx:   flushes %llu taking %llu buffered calls in %.1f ms (%.2f us a call); site patches %llu (+%llu "
-                "refused) in %.1f ms\n",
+                "refused; %llu more ahead of a first call) in %.1f ms\n",
                 static_cast<unsigned long long>(flushes_), static_cast<unsigned long long>(records_), ms(flush_time_),
                 records_ ? ms(flush_time_) * 1e3 / static_cast<double>(records_) : 0.0,
-                static_cast<unsigned long long>(patched_), static_cast<unsigned long long>(refused_), ms(patch_time_));
+                static_cast<unsigned long long>(patched_), static_cast<unsigned long long>(refused_),
+                static_cast<unsigned long long>(known_patched_), ms(patch_time_));
   out << line;
   if (desched_[0] + desched_[1] + desched_[2] + desched_[3] + desched_[4]) {
     std::snprintf(line, sizeof line,

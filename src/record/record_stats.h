@@ -28,6 +28,11 @@ class RecordStats {
   // A flush that took `records` buffered calls, and its time.
   void flush(uint64_t records, Clock::duration took);
   void site_patch(bool patched, Clock::duration took);
+  // Sites patched ahead of their first call (known from earlier processes).
+  void known_sites_patched(size_t n, Clock::duration took) {
+    known_patched_ += n;
+    patch_time_ += took;
+  }
   void exec() { ++execs_; }
   // Time in waitpid (the tracees running, or waiting for the CPU).
   void waited(Clock::duration d) { wait_ += d; }
@@ -51,6 +56,7 @@ class RecordStats {
   bool open_ = false;
   uint64_t stops_ = 0;
   uint64_t flushes_ = 0, records_ = 0, patched_ = 0, refused_ = 0, execs_ = 0;
+  uint64_t known_patched_ = 0;
   Clock::duration flush_time_{}, patch_time_{}, wait_{};
   Clock::time_point start_ = Clock::now();
   uint64_t desched_[5] = {};

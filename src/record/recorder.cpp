@@ -290,8 +290,10 @@ class Recorder : private PtraceHost {
   // (it expects the syscall stops, registers and seccomp events of each call
   // at its own site), or it is in seccomp strict mode, which rrx enforces at
   // the stops. The library must not buffer its calls then.
+  // (--chaos too: its switches at syscall boundaries, the windows of most
+  // races, need the recorder to see every call; a buffered one is none.)
   bool must_see_every_call(const TaskState& ts) const {
-    return emu_.traced(ts.task->tid()) || (ts.seccomp && ts.seccomp->is_strict());
+    return chaos_ || emu_.traced(ts.task->tid()) || (ts.seccomp && ts.seccomp->is_strict());
   }
   void sync_trace_all(TaskState& ts, std::vector<sys::Range>& outputs);
   std::string preload_library_;  // librrx_preload.so with --syscallbuf, else empty
@@ -307,6 +309,9 @@ class Recorder : private PtraceHost {
   // Fast path: after the event of a traced call that the buffer takes, the
   // call's site is patched to enter the library from now on (site_patch.h).
   void patch_site(TaskState& ts, uint64_t ip_after);
+  void patch_known_sites(TaskState& ts);
+  bool patch_holds(TaskState& ts, std::vector<uint64_t>* busy, std::vector<uint64_t>* in_call);
+  void append_site_patch(TaskState& ts, const AppliedPatch& done);
   void move_out_of_patch(TaskState& ts, KernelSyscallInfo& info);
   // Where the other threads of ts's process will resume; false when one is
   // running (where is unknown).
@@ -1872,30 +1877,44 @@ void Recorder::move_out_of_patch(TaskState& ts, KernelSyscallInfo& info) {
   ts.resume_ip = to;
 }
 
-void Recorder::patch_site(TaskState& ts, uint64_t ip_after) {
-  if (ts.vfork_child || ip_after < 2) return;
-  const uint64_t site = ip_after - 2;
-  if (site >= RRX_PAGE_ADDR && site < RRX_PAGE_ADDR + RRX_PAGE_SIZE) return;
-  // Where the other threads of the process will resume: a patch must not
-  // overwrite the bytes after an instruction one of them is at.
-  std::vector<uint64_t> busy, in_call;
+// Where the other threads of ts's process will resume (busy) and where
+// those inside a traced call return to (in_call): a patch must not
+// overwrite the bytes after an instruction one of them is at. False when
+// one is running (where is unknown: no patch now).
+bool Recorder::patch_holds(TaskState& ts, std::vector<uint64_t>* busy, std::vector<uint64_t>* in_call) {
   for (auto& [tid, other] : tasks_) {
     if (&other == &ts || other.tgid != ts.tgid || !other.task) continue;
     if (other.in_syscall) {
       // (A clone's child starts where the parent returns to, and rrx does
       // not move it: the patch waits for that call's end.)
       bool clones = other.pending.desc && other.pending.desc->special == sys::Special::Clone;
-      (clones ? busy : in_call).push_back(other.pending.ip);
+      (clones ? busy : in_call)->push_back(other.pending.ip);
     } else if (other.at_syscall_boundary) {
-      busy.push_back(other.boundary_ip);
+      busy->push_back(other.boundary_ip);
     } else {
       try {
-        busy.push_back(other.task->regs().rip);
+        busy->push_back(other.task->regs().rip);
       } catch (const Error&) {
-        return;  // running, where is unknown: not now
+        return false;
       }
     }
   }
+  return true;
+}
+
+void Recorder::append_site_patch(TaskState& ts, const AppliedPatch& done) {
+  capnp::MallocMessageBuilder m;
+  auto ev = begin_event(m, ts);
+  fill_site_patch(ev.initSitePatch(), done);
+  writer_->append(m);
+}
+
+void Recorder::patch_site(TaskState& ts, uint64_t ip_after) {
+  if (ts.vfork_child || ip_after < 2) return;
+  const uint64_t site = ip_after - 2;
+  if (site >= RRX_PAGE_ADDR && site < RRX_PAGE_ADDR + RRX_PAGE_SIZE) return;
+  std::vector<uint64_t> busy, in_call;
+  if (!patch_holds(ts, &busy, &in_call)) return;
   std::vector<siginfo_t> arrived;
   auto since = RecordStats::Clock::now();
   std::optional<AppliedPatch> done = site_patches_.patch(*ts.task, ts.tgid, site, busy, in_call, &arrived);
@@ -1906,10 +1925,22 @@ void Recorder::patch_site(TaskState& ts, uint64_t ip_after) {
   // call left pending (an rt_sigprocmask that unblocked it) stops it there,
   // still at this syscall boundary, and is delivered there, as unpatched.
   if (done->new_ip != 0 && ts.at_syscall_boundary && ts.boundary_ip == ip_after) ts.boundary_ip = done->new_ip;
-  capnp::MallocMessageBuilder m;
-  auto ev = begin_event(m, ts);
-  fill_site_patch(ev.initSitePatch(), *done);
-  writer_->append(m);
+  append_site_patch(ts, *done);
+}
+
+// The library is ready in ts's process (its buffer set up, ts at that
+// call's exit inside the library): the sites patched in the same files by
+// earlier processes are patched now (SitePatches::patch_known_sites).
+void Recorder::patch_known_sites(TaskState& ts) {
+  if (ts.vfork_child) return;
+  std::vector<uint64_t> busy, in_call;
+  if (!patch_holds(ts, &busy, &in_call)) return;
+  std::vector<siginfo_t> arrived;
+  auto since = RecordStats::Clock::now();
+  std::vector<AppliedPatch> done = site_patches_.patch_known_sites(*ts.task, ts.tgid, busy, in_call, &arrived);
+  if (stats_) stats_->known_sites_patched(done.size(), RecordStats::Clock::now() - since);
+  ts.held_signals.insert(ts.held_signals.end(), arrived.begin(), arrived.end());
+  for (const AppliedPatch& p : done) append_site_patch(ts, p);
 }
 
 bool Recorder::other_threads_ips(TaskState& ts, std::vector<uint64_t>* ips) {
@@ -2284,6 +2315,7 @@ void Recorder::on_syscall_exit(TaskState& ts, KernelSyscallInfo info) {
       !(flags & trace::kSyscallInterrupted)) {
     patch_site(ts, info.instruction_pointer);
   }
+  if (options_.syscallbuf && p.nr == RRX_CALL_INIT_BUFFER && ret == 0) patch_known_sites(ts);
   p = PendingSyscall{};
   ts.entry_recorded = false;
   // (A PTRACE_INTERRUPT of its tracer that cut the call short stops it
@@ -3108,7 +3140,12 @@ int Recorder::run() {
   if (!cpuid_faulting_) random_insns_ = std::make_unique<RandomInsnFinder>(no_faulting_why);
   if (cpuid_faulting_ && options_.patch_cpuid) cpuid_sites_.prepare();
   if (RecordStats::wanted()) stats_ = std::make_unique<RecordStats>();
-  if (!options_.cpu_unbound && !cpu_unbound_by_environment()) {
+  // (Not with --chaos: a preemption drawn by its timer must land anywhere in
+  // a thread's code; bound, rrx's timer waits for the scheduler's tick to
+  // take the CPU from the tracee, and a race without a syscall in its
+  // window (tests/programs/race_aba_stack.c) showed up 1 run in 40 instead
+  // of 6.)
+  if (!options_.cpu_unbound && !options_.chaos.enabled && !cpu_unbound_by_environment()) {
     std::string why;
     bound_cpu_ = bind_to_one_cpu(std::nullopt, &why);
     if (!bound_cpu_) std::cerr << "rrx: warning: cannot bind to one CPU (" << why << "); recording unbound, slower\n";

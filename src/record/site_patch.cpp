@@ -95,7 +95,7 @@ const SitePatches::Image& SitePatches::image(const std::string& path) {
 std::optional<AppliedPatch> SitePatches::patch(Task& task, pid_t tgid, uint64_t site,
                                                const std::vector<uint64_t>& busy_ips,
                                                const std::vector<uint64_t>& in_call_ips,
-                                               std::vector<siginfo_t>* signals) {
+                                               std::vector<siginfo_t>* signals, const ProcMapping* known) {
   Process& proc = procs_[tgid];
   if (proc.done.count(site)) return std::nullopt;
   // The library is in the process, its page ready: the entry slot holds its address.
@@ -110,14 +110,18 @@ std::optional<AppliedPatch> SitePatches::patch(Task& task, pid_t tgid, uint64_t 
     return std::nullopt;
   };
   // The site's mapping (asked for alone: the whole maps are read only to
-  // place an arena, below).
-  m = query_proc_mapping(task.tid(), site);
+  // place an arena, below), unless the caller has it.
+  m = known ? *known : query_proc_mapping(task.tid(), site);
   if (!m || !m->executable() || m->path.empty() || m->path[0] != '/') return refuse("not in a file's code");
   if (in_preload_code(site, &*m)) return refuse("rrx's own code");
   const Image& img = image(m->path);
   std::optional<uint64_t> bias = load_bias(img.loads, *m);
   if (!bias) return refuse("no load segment holds it");
   patcher::WindowBounds wb = patcher::choose_window(img.functions, *bias, site, m->start, m->end);
+  // A site known from another process is decoded from its function's start
+  // only: nothing executed it here yet to say it is an instruction.
+  // (Not refused for good: its first call here patches it the usual way.)
+  if (known && !wb.from_symbol) return std::nullopt;
   patcher::CodeWindow w;
   w.addr = wb.lo;
   w.bytes.resize(wb.hi - wb.lo);
@@ -191,6 +195,28 @@ std::optional<AppliedPatch> SitePatches::patch(Task& task, pid_t tgid, uint64_t 
   }
   proc.done.insert(site);
   proc.resume[site + 2] = p.hook_addr + kHookSequenceBytes;
+  known_sites_[key_of(*m)].insert(site - m->start + m->offset);
+  return out;
+}
+
+std::vector<AppliedPatch> SitePatches::patch_known_sites(Task& task, pid_t tgid, const std::vector<uint64_t>& busy_ips,
+                                                         const std::vector<uint64_t>& in_call_ips,
+                                                         std::vector<siginfo_t>* signals) {
+  std::vector<AppliedPatch> out;
+  if (known_sites_.empty()) return out;
+  std::vector<std::pair<uint64_t, const ProcMapping*>> sites;
+  const std::vector<ProcMapping> maps = read_proc_maps(task.tid());
+  for (const ProcMapping& m : maps) {
+    if (!m.executable() || m.path.empty() || m.path[0] != '/') continue;
+    auto it = known_sites_.find(key_of(m));
+    if (it == known_sites_.end()) continue;
+    for (auto off = it->second.lower_bound(m.offset); off != it->second.end() && *off < m.offset + (m.end - m.start); ++off) {
+      sites.emplace_back(m.start + (*off - m.offset), &m);
+    }
+  }
+  for (auto [site, m] : sites) {
+    if (auto done = patch(task, tgid, site, busy_ips, in_call_ips, signals, m)) out.push_back(std::move(*done));
+  }
   return out;
 }
 

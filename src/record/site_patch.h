@@ -47,8 +47,22 @@ class SitePatches {
   // stop rrx will see) return to; one right after the site's syscall does
   // not hold the patch back: its exit moves it (resume_ip below).
   // Signals that arrive during an injected mmap are appended to *signals.
+  // `known`: the site's mapping when the caller has read it (else it is asked for).
   std::optional<AppliedPatch> patch(Task& task, pid_t tgid, uint64_t site, const std::vector<uint64_t>& busy_ips,
-                                    const std::vector<uint64_t>& in_call_ips, std::vector<siginfo_t>* signals);
+                                    const std::vector<uint64_t>& in_call_ips, std::vector<siginfo_t>* signals,
+                                    const ProcMapping* known = nullptr);
+  // The library just became ready in process `tgid` (its first thread's
+  // buffer was set up; `task` stands at that call's exit, inside the
+  // library): patches now every site that an earlier process of this
+  // recording patched in the same file (same device, inode and path), at
+  // the same file offset, so that their first calls are not traced too
+  // (a program run many times, or bash, make or git's many children, pay
+  // two stops a site per process otherwise). Each goes through patch(), so
+  // the bytes there are decoded and checked again; a site it refuses stays
+  // as it was. Returns what it applied, in order.
+  std::vector<AppliedPatch> patch_known_sites(Task& task, pid_t tgid, const std::vector<uint64_t>& busy_ips,
+                                              const std::vector<uint64_t>& in_call_ips,
+                                              std::vector<siginfo_t>* signals);
   // The kernel's rule for a thread that comes back from a call: it goes on
   // right after its syscall instruction, or, when the call restarts, on the
   // instruction itself (ip - 2). A thread that entered a call at a site
@@ -115,6 +129,16 @@ class SitePatches {
   // a process's `maps` read at an older one are read again.
   uint64_t maps_generation_ = 0;
   std::map<std::string, Image> images_;
+  // A mapped file as the site's mapping names it: the sites patched in it,
+  // by file offset (patch_known_sites).
+  struct FileKey {
+    unsigned dev_major = 0, dev_minor = 0;
+    uint64_t inode = 0;
+    std::string path;
+    auto operator<=>(const FileKey&) const = default;
+  };
+  static FileKey key_of(const ProcMapping& m) { return {m.dev_major, m.dev_minor, m.inode, m.path}; }
+  std::map<FileKey, std::set<uint64_t>> known_sites_;
 };
 
 // Whether [lo, hi) is within a stub's reach of `site` (rel32, with a margin

@@ -57,5 +57,14 @@ rrx_run "$WORK/seeded" record --chaos-seed 12345 -o "$WORK/seeded.trace" -- "$(p
 check "--chaos-seed: printed when recording" grep -q '^rrx: chaos scheduling, seed 12345$' "$WORK/seeded.rawerr"
 rrx_run "$WORK/seeded.info" info --json "$WORK/seeded.trace"
 check "--chaos-seed: in the header" grep -q '"chaos-seed": "12345"' "$WORK/seeded.info.out"
+# Chaos switches at syscall boundaries, so the recorder sees every call (the
+# buffer takes none: each of the 200-odd getppid calls is a boundary), and
+# rrx is not bound to one CPU (its timer's preemptions land anywhere).
+rrx_run "$WORK/seeded.dump" dump "$WORK/seeded.trace"
+traced=$(grep -c 'getppid() = [0-9]*$' "$WORK/seeded.dump.out" || true)
+check "--chaos: no call buffered ($traced getppid traced)" \
+  bash -c "(( $traced >= 200 )) && ! grep -q '(buffered)' '$WORK/seeded.dump.out'"
+rrx_run "$WORK/seeded.text" info "$WORK/seeded.trace"
+check "--chaos: recorded unbound" grep -q '^cpu binding: *none (recorded with --cpu-unbound or --chaos' "$WORK/seeded.text.out"
 
 rr_finish

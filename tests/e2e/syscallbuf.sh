@@ -60,6 +60,24 @@ if [[ -f $T/trace ]]; then
   check "sites: syscall(SYS_getppid) from the patched site is buffered ($n)" test "$n" -gt 4000
   check "sites: getrlimit from the patched site is traced" grep -q 'getrlimit(.*) = 0$' "$WORK/sites.dump.out"
 fi
+# A program run twice in one recording: the second process has the sites
+# the first one patched patched when its library is ready, before their
+# first call (SitePatches::patch_known_sites): none of its getppid calls is
+# traced, where the first process's first ones were.
+rr_check sites_twice --stdout-has "child exited 7" --record-arg --syscallbuf -- \
+  sh -c "'$(prog site_patch)' >/dev/null; exec '$(prog site_patch)'"
+T=$(rr_trace sites_twice)
+if [[ -f $T/trace ]]; then
+  rrx_run "$WORK/twice.dump" dump "$T"
+  awk '/ exec [^ ]*site_patch / { n++ } { print > ("'"$WORK"'/twice.part" n) }' "$WORK/twice.dump.out"
+  first=$(grep -c 'getppid() = [0-9]*$' "$WORK/twice.part1" || true)
+  second=$(grep -c 'getppid() = [0-9]*$' "$WORK/twice.part2" || true)
+  check "sites_twice: the first process's first getppid calls are traced ($first)" test "$first" -ge 1
+  check "sites_twice: the second process's sites are patched at its library's start, none of its getppid calls traced ($second)" \
+    test "$second" -eq 0
+  check "sites_twice: the second process's patches follow its rrx_init_buffer" \
+    bash -c "grep -m1 -A1 'rrx_init_buffer(' '$WORK/twice.part2' | grep -q -- '--- syscall site 0x[0-9a-f]* patched'"
+fi
 rr_check sites_n --stdout-has "child exited 7" --record-arg -n -- "$(prog site_patch)"
 T=$(rr_trace sites_n)
 if [[ -f $T/trace ]]; then
