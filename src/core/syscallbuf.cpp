@@ -25,6 +25,7 @@ bool RecordParser::next(RecordView& c) {
   std::memcpy(c.args, r.args, sizeof c.args);
   c.ret = r.ret;
   c.flags = r.flags;
+  c.data_crc = r.data_crc;
   c.strings.clear();
   c.outputs.clear();
   size_t o = at + RRX_ALIGN8(sizeof r);
@@ -64,6 +65,7 @@ std::vector<Call> parse_records(std::span<const uint8_t> bytes) {
     std::memcpy(c.args, r.args, sizeof c.args);
     c.ret = r.ret;
     c.flags = r.flags;
+    c.data_crc = r.data_crc;
     for (const auto& [arg, str] : r.strings) c.strings.emplace_back(arg, std::string(str));
     for (const OutputView& o : r.outputs) c.outputs.push_back(Output{o.addr, std::vector<uint8_t>(o.bytes.begin(), o.bytes.end())});
     calls.push_back(std::move(c));
@@ -84,6 +86,7 @@ std::string check_call(const Call& call, bool desched) {
   std::memcpy(r.args, call.args, sizeof r.args);
   r.ret = call.ret;
   r.flags = call.flags;
+  r.data_crc = call.data_crc;
   for (const auto& [arg, str] : call.strings) r.strings.emplace_back(arg, str);
   for (const Output& o : call.outputs) r.outputs.push_back(OutputView{o.addr, o.bytes});
   std::string why;
@@ -106,13 +109,22 @@ bool check_record(const RecordView& call, bool desched, std::string& why, std::v
           std::to_string(call.args[rule.arg]);
     return false;
   }
-  if (call.flags != 0) {
-    const bool one_stream = call.flags == RRX_RECORD_TO_STDOUT || call.flags == RRX_RECORD_TO_STDERR;
+  const unsigned stream = call.flags & RRX_RECORD_STREAM_MASK;
+  if (stream != 0) {
+    const bool one_stream = stream == RRX_RECORD_TO_STDOUT || stream == RRX_RECORD_TO_STDERR;
     if (!one_stream || d->sends.shape == sys::Sends::None) {
       why = sys::syscall_name(call.nr) + ": record flags " + std::to_string(call.flags) +
             " (only a write may go to rrx's stdout or stderr)";
       return false;
     }
+  }
+  if ((call.flags & RRX_RECORD_DATA_CRC) && (d->sends.shape == sys::Sends::None || sys::is_error_return(call.ret))) {
+    why = sys::syscall_name(call.nr) + ": a data crc on a call that sent nothing";
+    return false;
+  }
+  if (call.flags & ~(RRX_RECORD_STREAM_MASK | RRX_RECORD_DATA_CRC)) {
+    why = sys::syscall_name(call.nr) + ": record flags " + std::to_string(call.flags);
+    return false;
   }
   for (size_t i = 0; i < call.strings.size(); ++i) {
     const int arg = call.strings[i].first;
@@ -167,6 +179,7 @@ std::vector<uint8_t> encode_record(const Call& call) {
   std::memcpy(r.args, call.args, sizeof r.args);
   r.ret = call.ret;
   r.flags = call.flags;
+  r.data_crc = call.data_crc;
   r.output_count = static_cast<uint16_t>(call.outputs.size());
   r.string_count = static_cast<uint8_t>(call.strings.size());
   std::vector<uint8_t> out(RRX_ALIGN8(sizeof r));

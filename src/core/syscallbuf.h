@@ -24,7 +24,8 @@ struct Call {
   int64_t nr = 0;
   uint64_t args[6] = {};
   int64_t ret = 0;
-  uint8_t flags = 0;  // RRX_RECORD_* (a write to rrx's stdout or stderr)
+  uint8_t flags = 0;  // RRX_RECORD_* (a write to rrx's stdout or stderr; a data crc)
+  uint32_t data_crc = 0;  // with RRX_RECORD_DATA_CRC: the CRC-32C of the bytes the call sent
   std::vector<std::pair<int, std::string>> strings;  // path arguments (argument index, bytes without the NUL)
   std::vector<Output> outputs;
 };
@@ -41,6 +42,7 @@ struct RecordView {
   uint64_t args[6] = {};
   int64_t ret = 0;
   uint8_t flags = 0;
+  uint32_t data_crc = 0;
   std::vector<std::pair<int, std::string_view>> strings;  // (capacity kept from record to record)
   std::vector<OutputView> outputs;
 };

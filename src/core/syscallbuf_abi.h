@@ -10,8 +10,11 @@
 /* 8: main's 7 (replay_out, the hook frame and slots) with the desched header
  * fields (desched_armed, desched_nr) and the recording-only instruction.
  * 9: records of calls with an input (rt_sigaction's act, rt_sigprocmask's
- * set: the rule's in_arg) hold it as a string entry. */
-#define RRX_SYSCALLBUF_VERSION 9u
+ * set: the rule's in_arg) hold it as a string entry.
+ * 10: rrx_process_state's trace_all (a process with a seccomp filter); the
+ * record's data_crc (RRX_RECORD_DATA_CRC) and the rule's `sends`; the file
+ * facts' crc32_insn. */
+#define RRX_SYSCALLBUF_VERSION 10u
 
 /* The rrx page: one page at a fixed address, mapped by the library in every
  * process (a traced mmap, so replay maps it at the same moment). It holds the
@@ -200,6 +203,8 @@ struct rrx_buffer_record {
   int64_t nr;
   uint64_t args[6];
   int64_t ret; /* rax after the call: the result or -errno */
+  uint32_t data_crc; /* with RRX_RECORD_DATA_CRC: the CRC-32C of the bytes the call sent */
+  uint32_t reserved; /* 0 */
 };
 /* A buffered write to the same file as rrx's own stdout / stderr (which the
  * library cannot block on: a regular file, /dev/null, a non-blocking pipe...):
@@ -207,6 +212,15 @@ struct rrx_buffer_record {
  * writes the bytes again to its own stdout / stderr. */
 #define RRX_RECORD_TO_STDOUT 1u
 #define RRX_RECORD_TO_STDERR 2u
+/* A call that sent bytes (the rule's `sends`: write, pwrite64, writev) and
+ * succeeded: data_crc is the CRC-32C of the `ret` bytes it sent, as the
+ * recorder's digest of a traced call's (core/output_digest.h; the event's
+ * dataCrc). On replay the library compares it with the CRC of the bytes the
+ * replayed program passes before it takes the record: other bytes (a program
+ * that computed other output) make it make the call instead, and the
+ * replayer reports the divergence at that stop, with the bytes. */
+#define RRX_RECORD_DATA_CRC 4u
+#define RRX_RECORD_STREAM_MASK (RRX_RECORD_TO_STDOUT | RRX_RECORD_TO_STDERR)
 struct rrx_buffer_output {
   uint64_t addr;
   uint64_t len;
@@ -334,6 +348,14 @@ struct rrx_buffered_call {
   uint32_t values[RRX_MAX_RULE_VALUES]; /* RRX_BW_ARG_IN: the argument's values (the first `cond_value` of them) */
   int8_t in_arg;   /* with in_len: the argument that points to an input the record holds ("Signal state") */
   uint16_t in_len; /* the input's bytes; 0: the call has none */
+  uint8_t sends;   /* enum rrx_sends: the bytes the call sends, which its record's data_crc covers */
+};
+/* What a buffered call sends (the syscall table's `sends` column, for the
+ * rows the library buffers): after a success, the first `ret` bytes of: */
+enum rrx_sends {
+  RRX_SENDS_NONE = 0,
+  RRX_SENDS_BUF = 1,   /* the buffer at argument 1 (write, pwrite64) */
+  RRX_SENDS_IOVEC = 2, /* the iovecs at argument 1, argument 2 of them (writev) */
 };
 /* ---- Signal state: rt_sigaction and rt_sigprocmask, buffered ----
  * The recorder keeps a model of each thread's blocked mask and its process's
@@ -373,7 +395,7 @@ struct rrx_buffered_call {
 #define RRX_STATX_BYTES 256
 #define RRX_BUFFERED_CALLS                                                                     \
   {0, RRX_BW_FD_READ, 0, 0, 0, 0, RRX_RET(1, 2), -1, RRX_DS_YES},               /* read */                     \
-  {1, RRX_BW_FD_WRITE, 0, 0, 0, 0, RRX_OUT0, -1, RRX_DS_YES},                   /* write */                    \
+  {1, RRX_BW_FD_WRITE, 0, 0, 0, 0, RRX_OUT0, -1, RRX_DS_YES, {0}, -1, 0, RRX_SENDS_BUF}, /* write */            \
   {2, RRX_BW_OPEN, 0, 1, 0, 0, RRX_OUT0, 0},                       /* open(path, flags) */        \
   {3, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, -1},                     /* close */                    \
   {4, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_FIXED(1, RRX_STAT_BYTES), 0}, /* stat */                     \
@@ -388,8 +410,8 @@ struct rrx_buffered_call {
   {16, RRX_BW_ARG_IN, 1, 0, 1, 0, RRX_FIXED(2, 8), -1, RRX_DS_NO, {0x5413 /* TIOCGWINSZ */}},                         \
   {16, RRX_BW_ARG_IN, 1, 0, 3, 0, RRX_OUT0, -1, RRX_DS_NO, {0x5421 /* FIONBIO */, 0x5450 /* FIONCLEX */, 0x5451 /* FIOCLEX */}}, \
   {17, RRX_BW_FD_READ, 0, 0, 0, 0, RRX_RET(1, 2), -1},              /* pread64 */                  \
-  {18, RRX_BW_FD_WRITE, 0, 0, 0, 0, RRX_OUT0, -1},                  /* pwrite64 */                 \
-  {20, RRX_BW_FD_WRITE, 0, 0, 0, 0, RRX_OUT0, -1, RRX_DS_YES},                  /* writev */                   \
+  {18, RRX_BW_FD_WRITE, 0, 0, 0, 0, RRX_OUT0, -1, RRX_DS_NO, {0}, -1, 0, RRX_SENDS_BUF}, /* pwrite64 */        \
+  {20, RRX_BW_FD_WRITE, 0, 0, 0, 0, RRX_OUT0, -1, RRX_DS_YES, {0}, -1, 0, RRX_SENDS_IOVEC}, /* writev */        \
   {21, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, 0},                    /* access */                   \
   {32, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, -1},                    /* dup */                      \
   {39, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, -1},                    /* getpid */                   \
@@ -525,12 +547,26 @@ struct rrx_file_facts {
   uint64_t output_ino[2];
   uint64_t shared_dev[RRX_MAX_SHARED_FILES];
   uint64_t shared_ino[RRX_MAX_SHARED_FILES];
+  uint32_t crc32_insn;     /* 1: the CPU has SSE4.2's crc32 instruction, which the library's
+                              CRC-32C of sent bytes (RRX_RECORD_DATA_CRC) then uses (the library
+                              makes no cpuid of its own: a recorded event where cpuid traps) */
+  uint32_t reserved;
 };
 struct rrx_process_state {
   uint32_t fd_epoch;    /* raised by the recorder */
   uint32_t cache_epoch; /* the fd_epoch that fd_class was filled at (the library's) */
   uint8_t fd_class[RRX_FD_CACHE_SIZE];
   struct rrx_file_facts facts; /* written by the recorder */
+  uint32_t trace_all; /* written by the recorder alone: non-zero once the process has a seccomp mode of
+                         its own (strict, or a filter: record/recorder.h, must_see_every_call). The
+                         program's filter meets every call the library makes, its private calls
+                         too (a filter that kills what it does not know kills RRX_CALL_INIT_BUFFER),
+                         and the recorder takes the filter's verdict on each call at the call's
+                         stop. So the library then makes no call of its own: it sets up no
+                         buffer, buffers nothing; each call goes back to its site's stub, traced.
+                         (After an exec the filters stay: the recorder gives such an image no
+                         library.) A memory write of the event that installed the mode. */
+  uint32_t pad;
 };
 #define RRX_PROC_SUPER_MAGIC 0x9fa0
 #define RRX_FD_UNKNOWN 0u

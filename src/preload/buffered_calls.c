@@ -5,6 +5,8 @@
  * with the memory it wrote. Called by preload.c's hook with the buffer locked. */
 #include "preload/buffered_calls.h"
 
+#include "preload/sent_crc.h"
+
 enum {
   NR_read = 0, NR_write = 1, NR_close = 3, NR_fstat = 5, NR_ioctl = 16, NR_fcntl = 72, NR_fstatfs = 138,
   NR_newfstatat = 262, NR_rt_sigpending = 127,
@@ -65,6 +67,15 @@ const struct rrx_buffered_call* rrx_buffered_rule(long nr, const uint64_t args[6
 }
 
 static int is_error(long ret) { return ret < 0 && ret >= -4095; }
+
+uint8_t rrx_sends_of(long nr) {
+  const uint64_t none[6] = {0, 0, 0, 0, 0, 0};
+  (void)rrx_buffered_rule(nr, none, 0); /* (builds the index) */
+  if (nr < 0 || nr >= 512 || call_index[nr] == 0) return RRX_SENDS_NONE;
+  return kCalls[call_index[nr] - 1].sends; /* (every rule of a number has the same) */
+}
+
+int rrx_crc32_insn(void) { return ((const volatile struct rrx_process_state*)RRX_STATE_ADDR)->facts.crc32_insn != 0; }
 
 static void copy(void* dst, const void* src, uint64_t n) {
   __asm__ volatile("rep movsb" : "+D"(dst), "+S"(src), "+c"(n) : : "memory");
@@ -138,6 +149,17 @@ long rrx_record_call(struct rrx_buffer_header* h, const struct rrx_buffered_call
   r->flags = flags;
   r->output_count = 0;
   r->string_count = 0;
+  r->data_crc = 0;
+  r->reserved = 0;
+  if (c->sends != RRX_SENDS_NONE && ret >= 0) {
+    /* What it sent (its result's worth: the kernel read them without a fault). */
+    int ok;
+    uint32_t crc = rrx_sent_crc(c->sends, args, (uint64_t)ret, rrx_crc32_insn(), &ok);
+    if (ok) {
+      r->data_crc = crc;
+      r->flags |= RRX_RECORD_DATA_CRC;
+    }
+  }
   char* at = (char*)r + RRX_ALIGN8(sizeof *r);
   /* The path, read after the call: the kernel read it without a fault unless
    * it failed with EFAULT (a bad pointer must not fault in the library). */

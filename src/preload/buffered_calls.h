@@ -41,6 +41,10 @@ RRX_HIDDEN int rrx_may_buffer(struct rrx_buffer_header* h, const struct rrx_buff
  * (core/syscallbuf_abi.h, "Desched"). Returns rax. */
 RRX_HIDDEN long rrx_record_call(struct rrx_buffer_header* h, const struct rrx_buffered_call* c, const uint64_t args[6],
                                 uint8_t flags, uint32_t desched);
+/* The `sends` column of the rules for `nr` (enum rrx_sends). */
+RRX_HIDDEN uint8_t rrx_sends_of(long nr);
+/* Whether the CRC of sent bytes may use the crc32 instruction (the file facts' crc32_insn). */
+RRX_HIDDEN int rrx_crc32_insn(void);
 /* After the call, buffered or not: what the library's own state learns (close). */
 RRX_HIDDEN void rrx_after_call(const struct rrx_buffered_call* c, const uint64_t args[6]);
 

@@ -191,6 +191,7 @@ void rrx_desched_ioctl(uint32_t fd, unsigned long request, unsigned long arg) {
  * (the first call of a thread sets it up). */
 static const struct rrx_buffered_call* buffer_for(long nr, const uint64_t args[6]) {
   if (!page_ready) return NULL;
+  if (((const volatile struct rrx_process_state*)RRX_STATE_ADDR)->trace_all) return NULL;
   if (tl.state == RRX_TL_UNINIT) init_thread();
   if (tl.state != RRX_TL_BUFFERED || tl.locked) return NULL;
   if (((const volatile struct rrx_buffer_header*)tl.buffer)->trace_all) return NULL;

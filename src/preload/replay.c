@@ -7,6 +7,9 @@
  * registers whether a call was made, replayed with a stop, or taken here. */
 #include "preload/replay.h"
 
+#include "preload/buffered_calls.h"
+#include "preload/sent_crc.h"
+
 #include <stddef.h>
 
 enum { NR_write = 1, NR_pwrite64 = 18, NR_writev = 20 };
@@ -68,7 +71,18 @@ __attribute__((visibility("hidden"))) int rrx_replay_take(struct rrx_buffer_head
     h->replay_end = 0;
     return 0;
   }
-  if ((r->flags & (RRX_RECORD_TO_STDOUT | RRX_RECORD_TO_STDERR)) && r->ret > 0 &&
+  if (r->flags & RRX_RECORD_DATA_CRC) {
+    /* The bytes the replayed program sends now against the recorded ones:
+     * other bytes, and the call is made (the replayer shows them). */
+    int ok;
+    uint64_t a[6];
+    for (int i = 0; i < 6; ++i) a[i] = (uint64_t)args[i];
+    if (r->ret < 0 || rrx_sent_crc(rrx_sends_of(nr), a, (uint64_t)r->ret, rrx_crc32_insn(), &ok) != r->data_crc || !ok) {
+      h->replay_end = 0;
+      return 0;
+    }
+  }
+  if ((r->flags & RRX_RECORD_STREAM_MASK) && r->ret > 0 &&
       !copy_sent(h, nr, args, (uint64_t)r->ret)) {
     h->replay_end = 0;
     return 0;

@@ -288,12 +288,17 @@ class Recorder : private PtraceHost {
   void raise_fd_epochs(TaskState& ts, bool all_processes, std::vector<sys::Range>& outputs);
   // Every call of this thread must stop: a tracer in the recording follows it
   // (it expects the syscall stops, registers and seccomp events of each call
-  // at its own site), or it is in seccomp strict mode, which rrx enforces at
-  // the stops. The library must not buffer its calls then.
+  // at its own site), or it has a seccomp mode of its own: strict mode,
+  // which rrx enforces at the stops, or filters, whose verdict on each call
+  // the recorder takes at the call's stop (a call the library made would
+  // meet the program's filter inside the library: a SIGSYS or an errno
+  // there, which the recorder never saw). The library must not buffer its
+  // calls then. (Sites patched before the filter came, e.g. ahead of their
+  // first call, must not let later calls past it.)
   // (--chaos too: its switches at syscall boundaries, the windows of most
   // races, need the recorder to see every call; a buffered one is none.)
   bool must_see_every_call(const TaskState& ts) const {
-    return chaos_ || emu_.traced(ts.task->tid()) || (ts.seccomp && ts.seccomp->is_strict());
+    return chaos_ || emu_.traced(ts.task->tid()) || ts.seccomp != nullptr;
   }
   void sync_trace_all(TaskState& ts, std::vector<sys::Range>& outputs);
   std::string preload_library_;  // librrx_preload.so with --syscallbuf, else empty
@@ -1397,9 +1402,14 @@ void Recorder::flush_buffer(TaskState& ts) {
     sc.setIsError(sys::is_error_return(c.ret));
     sc.setIp(RRX_UNTRACED_IP);
     uint32_t flags = trace::kSyscallBuffered;
-    if (c.flags == RRX_RECORD_TO_STDOUT) flags |= trace::kSyscallToOutput | trace::kSyscallToStdout;
-    if (c.flags == RRX_RECORD_TO_STDERR) flags |= trace::kSyscallToOutput | trace::kSyscallToStderr;
+    const unsigned stream = c.flags & RRX_RECORD_STREAM_MASK;
+    if (stream == RRX_RECORD_TO_STDOUT) flags |= trace::kSyscallToOutput | trace::kSyscallToStdout;
+    if (stream == RRX_RECORD_TO_STDERR) flags |= trace::kSyscallToOutput | trace::kSyscallToStderr;
     sc.setFlags(flags);
+    if (c.flags & RRX_RECORD_DATA_CRC) {
+      sc.setDataCrc(c.data_crc);
+      sc.setHasDataCrc(true);
+    }
     if (!c.strings.empty()) {
       auto strs = sc.initStrings(static_cast<unsigned>(c.strings.size()));
       for (unsigned i = 0; i < c.strings.size(); ++i) {
@@ -1647,6 +1657,7 @@ void Recorder::inject_held_signal(TaskState& ts) {
 rrx_file_facts Recorder::file_facts() const {
   rrx_file_facts f{};
   f.known = 1;
+  f.crc32_insn = __builtin_cpu_supports("sse4.2") ? 1 : 0;
   for (int i = 0; i < 2; ++i) {
     f.output_dev[i] = output_stat_[i].st_dev;
     f.output_ino[i] = output_stat_[i].st_ino;
@@ -2292,6 +2303,9 @@ void Recorder::on_syscall_exit(TaskState& ts, KernelSyscallInfo info) {
     if (options_.syscallbuf &&
         (p.desc->special == sys::Special::Ptrace || p.seccomp_install || p.nr == RRX_CALL_INIT_BUFFER)) {
       sync_trace_all(ts, outputs);
+      if (p.seccomp_install && ts.seccomp) {
+        if (auto r = set_process_trace_all(*ts.task)) outputs.push_back(*r);
+      }
     }
     if (p.nr == RRX_CALL_INIT_BUFFER && ret == 0) {
       if (auto r = publish_file_facts(*ts.task, file_facts())) outputs.push_back(*r);
@@ -2312,7 +2326,7 @@ void Recorder::on_syscall_exit(TaskState& ts, KernelSyscallInfo info) {
                                 maps.name, static_cast<uint64_t>(ret), p.args[1], maps.offset);
   }
   if (options_.syscallbuf && p.desc && (p.desc->flags & sys::kBuffered) && !p.refused && !p.seccomp_verdict &&
-      !(flags & trace::kSyscallInterrupted)) {
+      !(flags & trace::kSyscallInterrupted) && !ts.seccomp) {
     patch_site(ts, info.instruction_pointer);
   }
   if (options_.syscallbuf && p.nr == RRX_CALL_INIT_BUFFER && ret == 0) patch_known_sites(ts);
@@ -2418,7 +2432,10 @@ void Recorder::on_exec(TaskState& ts, pid_t former_tid) {
     abort_recording(exe + " is not an x86-64 program; rrx records x86-64 Linux programs only");
   }
   // Before the stack is recorded: the replay writes it back as it is here.
-  if (!preload_library_.empty() && !elf.interpreter.empty()) {
+  // (Not where the process has a seccomp mode of its own: the filters stay
+  // across exec and would meet the library's own calls; see
+  // rrx_process_state's trace_all.)
+  if (!preload_library_.empty() && !elf.interpreter.empty() && !ts.seccomp) {
     try {
       add_preload_entry(task, regs, preload_library_, elf.needed);
     } catch (const Error& e) {

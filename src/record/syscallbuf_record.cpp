@@ -150,6 +150,13 @@ std::optional<sys::Range> publish_file_facts(Task& task, const rrx_file_facts& f
   return sys::Range{at, sizeof facts};
 }
 
+std::optional<sys::Range> set_process_trace_all(Task& task) {
+  const uint64_t at = RRX_STATE_ADDR + offsetof(rrx_process_state, trace_all);
+  const uint32_t on = 1;
+  if (!task.write_mem(at, &on, sizeof on)) return std::nullopt;
+  return sys::Range{at, sizeof on};
+}
+
 bool in_preload_code(pid_t tgid, uint64_t ip) {
   if (ip >= RRX_PAGE_ADDR && ip < RRX_PAGE_ADDR + RRX_PAGE_SIZE) return true;
   auto m = query_proc_mapping(tgid, ip);

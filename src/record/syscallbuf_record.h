@@ -81,6 +81,12 @@ std::optional<sys::Range> set_trace_all(Task& task, BufferCursor& cursor, bool o
 // record as a memory write of the current event, or nullopt (no page).
 std::optional<sys::Range> publish_file_facts(Task& task, const rrx_file_facts& facts);
 
+// Sets the process's trace_all (rrx_process_state: it has a seccomp mode of
+// its own, the library makes no call of its own from now on); the range
+// written, a memory write of the event, or nullopt where the process has no
+// state page (no library).
+std::optional<sys::Range> set_process_trace_all(Task& task);
+
 // True when `ip` is in the library's code or the rrx page of process `tgid`:
 // rrx does not take the CPU from a thread there (a transaction must not be
 // split by a preemption event).

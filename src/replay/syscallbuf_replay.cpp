@@ -68,8 +68,8 @@ struct TakeableCall {
 // buffered syscall of `tid` whose whole effect is its result and the memory
 // it wrote in its own process, or a buffered write to rrx's stdout or stderr
 // (stream 1 or 2), whose bytes the library copies for the replayer to
-// show. Not one that changes a shared object (file writes), nor one with a
-// recorded digest of the sent bytes (the replayer compares those).
+// show. Not one that changes a shared object (file writes). (A recorded
+// digest of the sent bytes goes in the record: the library compares it.)
 bool takeable(schema::Event::Reader ev, int tid, const BufferFeed::WriteFilter& writable, TakeableCall& c) {
   if (ev.which() != schema::Event::SYSCALL || ev.getTid() != tid) return false;
   c.sc = ev.getSyscall();
@@ -83,7 +83,6 @@ bool takeable(schema::Event::Reader ev, int tid, const BufferFeed::WriteFilter& 
     return false;
   }
   if (c.sc.hasFileWrites() && c.sc.getFileWrites().size() != 0) return false;
-  if (c.sc.getHasDataCrc()) return false;
   const int64_t nr = c.sc.getNr();
   if (c.stream != 0 && ((nr != SYS_write && nr != SYS_pwrite64 && nr != SYS_writev) || c.sc.getRet() < 0)) {
     return false;
@@ -122,6 +121,11 @@ void put_record(const TakeableCall& c, uint8_t flags, uint8_t* p, uint32_t base,
   rrx_buffer_record r{};
   r.size = static_cast<uint32_t>(c.size);
   r.flags = flags;
+  if (c.sc.getHasDataCrc()) {
+    // The library compares it with the bytes the replayed program sends.
+    r.flags |= RRX_RECORD_DATA_CRC;
+    r.data_crc = c.sc.getDataCrc();
+  }
   r.nr = c.sc.getNr();
   auto args = c.sc.getArgs();
   for (unsigned i = 0; i < 6; ++i) r.args[i] = args[i];

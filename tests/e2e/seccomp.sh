@@ -9,6 +9,7 @@
 # thread blocked in read), KILL_THREAD of one
 # thread among two and of the last one, strict mode (a write, then SIGKILL;
 # or exit; also under --syscallbuf, where rrx enforces it), a default-KILL allowlist with a thread whose rseq rrx refuses,
+# both with sites patched before the filter came (a second process of the same program),
 # and a user-notification listener, which rrx refuses with a warning.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
@@ -36,6 +37,19 @@ rr_check_native sc_strict_sb --status 137 --stdout-has "in strict mode: write wo
   -- "$S" strict
 rr_check_native sc_strict_exit_sb --status 3 --stdout-has "in strict mode: write works" --record-arg --syscallbuf \
   -- "$S" strict-exit
+
+# A filter installed after the sites it meets were patched: the second
+# process patches, at its library's start, every site the first one patched
+# (record/site_patch.h), those of its calls after the filter among them. A
+# thread with a filter of its own is seen at every call (the library then
+# buffers none, and its process makes none of the library's own calls: the
+# allowlist would kill a new thread's buffer set-up), so the verdicts are the
+# kernel's as in the native run: TRAP's SIGSYS with its siginfo, the
+# allowlist's thread.
+rr_check_native sc_trap_ahead --status 159 --stdout-has "getppid (RET_TRAP)           = 1007" \
+  --record-arg --syscallbuf -- sh -c "'$S' trap >/dev/null; exec '$S' trap"
+rr_check_native sc_allowlist_ahead --status 0 --stdout-has "joined" --record-arg --syscallbuf \
+  -- sh -c "'$S' allowlist >/dev/null; exec '$S' allowlist"
 
 # A listener's supervisor decides calls in another process (and may let them
 # run): rrx refuses the filter (ENOSYS) and says so.

@@ -3,6 +3,10 @@
 // sendmsg (to a socketpair, then copied to stdout). tests/e2e/output_digest.sh
 // edits the recorded getuid result so that the replayed program computes
 // other bytes of the same length: only the data checksum can tell.
+// write-second and writev-second write a first line through the same call
+// (the same syscall site in libc), so that under the fast path the digit
+// goes out through a patched site: a buffered call, whose record holds the
+// checksum (core/syscallbuf_abi.h, RRX_RECORD_DATA_CRC).
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +18,14 @@
 
 int main(int argc, char** argv) {
   const char* how = argc > 1 ? argv[1] : "write";
+  if (strcmp(how, "write-second") == 0) {
+    if (write(1, "first\n", 6) != 6) return 1;
+    how = "write";
+  } else if (strcmp(how, "writev-second") == 0) {
+    struct iovec first[1] = {{(void*)"first\n", 6}};
+    if (writev(1, first, 1) != 6) return 1;
+    how = "writev";
+  }
   long uid = syscall(SYS_getuid);
   char digit[8];
   snprintf(digit, sizeof digit, "%ld\n", uid % 10);
@@ -46,7 +58,7 @@ int main(int argc, char** argv) {
     if (got < 0) got = read(fds[1], buf, sizeof buf);
     if (got != n || write(1, buf, (size_t)got) != got) return 1;
   } else {
-    fprintf(stderr, "usage: uid_digit [write|writev|pwritev|sendmsg]\n");
+    fprintf(stderr, "usage: uid_digit [write|writev|pwritev|sendmsg|write-second|writev-second]\n");
     return 2;
   }
   if (write(1, "done\n", 5) != 5) return 1;

@@ -5,16 +5,20 @@
 #include <catch2/catch.hpp>
 #include <linux/audit.h>
 #include <linux/seccomp.h>
+#include <sys/syscall.h>
 
 #include <cstring>
 #include <set>
 
 #include "core/error.h"
+#include "core/hash.h"
+#include "core/output_digest.h"
 #include "core/syscall_table.h"
 #include "core/syscallbuf.h"
 #include "core/syscallbuf_abi.h"
 #include "record/syscallbuf_hook.h"
 #include "record/syscallbuf_record.h"
+#include "preload/sent_crc.h"
 
 using namespace rrx;
 
@@ -110,6 +114,17 @@ TEST_CASE("syscallbuf: the library buffers exactly the table's kBuffered calls, 
       CHECK(d->args[c.in_arg] == sys::Arg::Ptr);
       CHECK(c.path_arg < 0);
       CHECK((d->flags & (sys::kSetsSigaction | sys::kSetsSigmask)));
+    }
+    // The bytes it sends (its record's data crc): the table's `sends`, at argument 1 with the count in 2.
+    switch (c.sends) {
+      case RRX_SENDS_NONE: CHECK(d->sends.shape == sys::Sends::None); break;
+      case RRX_SENDS_BUF: CHECK(d->sends.shape == sys::Sends::Buf); break;
+      case RRX_SENDS_IOVEC: CHECK(d->sends.shape == sys::Sends::Iovec); break;
+      default: FAIL("sends " << int(c.sends));
+    }
+    if (c.sends != RRX_SENDS_NONE) {
+      CHECK(d->sends.arg == 1);
+      CHECK(d->sends.n == 2);
     }
     // Signal state changes are buffered only with their input recorded (the recorder's model needs it).
     if (d->flags & (sys::kSetsSigaction | sys::kSetsSigmask)) CHECK(c.in_len != 0);
@@ -321,4 +336,47 @@ TEST_CASE("syscallbuf: the hook sequence jumps through the entry slot, with a sy
   // syscall: where the hook sends a call back to be made traced (rcx - 2).
   CHECK(b[14] == 0x0f);
   CHECK(b[15] == 0x05);
+}
+
+TEST_CASE("syscallbuf: the library's CRC of sent bytes is the recorder's digest, with and without the crc32 instruction") {
+  std::string data;
+  for (int i = 0; i < 5000; ++i) data.push_back(static_cast<char>((i * 131 + i / 7) & 0xff));
+  struct Iov {
+    const void* base;
+    uint64_t len;
+  } iov[3] = {{data.data(), 7}, {data.data() + 7, 0}, {data.data() + 7, data.size() - 7}};
+  const bool insn_here = __builtin_cpu_supports("sse4.2");
+  for (uint64_t len : {uint64_t{0}, uint64_t{1}, uint64_t{9}, uint64_t{4096}, uint64_t{5000}}) {
+    INFO("len " << len);
+    const uint32_t want = crc32c(data.data(), len);
+    for (int insn : {0, 1}) {
+      if (insn && !insn_here) continue;
+      int ok = 0;
+      uint64_t buf_args[6] = {1, reinterpret_cast<uint64_t>(data.data()), len, 0, 0, 0};
+      CHECK(rrx_sent_crc(RRX_SENDS_BUF, buf_args, len, insn, &ok) == want);
+      CHECK(ok);
+      uint64_t iov_args[6] = {1, reinterpret_cast<uint64_t>(iov), 3, 0, 0, 0};
+      CHECK(rrx_sent_crc(RRX_SENDS_IOVEC, iov_args, len, insn, &ok) == want);
+      CHECK(ok);
+      // The same as core/output_digest.h's digest of the same call.
+      const sys::SyscallDesc* writev = sys::lookup(SYS_writev);
+      sys::CallView call{SYS_writev, {}, static_cast<int64_t>(len)};
+      std::memcpy(call.args, iov_args, sizeof call.args);
+      class SelfMemory : public sys::MemReader {
+       public:
+        bool read(uint64_t addr, void* out, size_t n) override {
+          std::memcpy(out, reinterpret_cast<const void*>(addr), n);
+          return true;
+        }
+      } self;
+      auto digest = sent_digest(*writev, call, self);
+      REQUIRE(digest);
+      CHECK(digest->crc == want);
+    }
+  }
+  // Iovecs that hold fewer bytes than the result: no crc.
+  int ok = 1;
+  uint64_t short_args[6] = {1, reinterpret_cast<uint64_t>(iov), 1, 0, 0, 0};
+  rrx_sent_crc(RRX_SENDS_IOVEC, short_args, 100, 0, &ok);
+  CHECK(!ok);
 }
