@@ -57,6 +57,7 @@ uint64_t record_size(capnp::List<schema::ArgString>::Reader strings, capnp::List
 // the trace's message looked up once.
 struct TakeableCall {
   schema::Syscall::Reader sc;
+  uint64_t args[6] = {};
   capnp::List<schema::ArgString>::Reader strings;
   capnp::List<schema::MemWrite>::Reader writes;
   int stream = 0;          // a write to rrx's stdout (1) or stderr (2), else 0
@@ -89,14 +90,16 @@ bool takeable(schema::Event::Reader ev, int tid, const BufferFeed::WriteFilter& 
   }
   const sys::SyscallDesc* d = sys::lookup(nr);
   if (!d || !(d->flags & sys::kBuffered) || (d->flags & sys::kMapsMemory)) return false;
-  if (c.sc.getArgs().size() != 6) return false;
+  {
+    auto a = c.sc.getArgs();  // (once: each getter call checks the pointer again)
+    if (a.size() != 6) return false;
+    for (unsigned i = 0; i < 6; ++i) c.args[i] = a[i];
+  }
   // A call that must take effect in the replayed process (rt_sigaction,
   // rt_sigprocmask setting something: Execute) is made by the library from
   // the untraced instruction, which stops there like any syscall under the
   // replay's ptrace: its own stop, where the replayer makes and checks it.
-  uint64_t args[6];
-  for (unsigned i = 0; i < 6; ++i) args[i] = c.sc.getArgs()[i];
-  if (d->replay_policy(args) != sys::Replay::Emulate) return false;
+  if (d->replay_policy(c.args) != sys::Replay::Emulate) return false;
   c.strings = c.sc.getStrings();
   c.writes = c.sc.getMemWrites();
   c.size = RRX_ALIGN8(sizeof(rrx_buffer_record));
@@ -127,8 +130,7 @@ void put_record(const TakeableCall& c, uint8_t flags, uint8_t* p, uint32_t base,
     r.data_crc = c.sc.getDataCrc();
   }
   r.nr = c.sc.getNr();
-  auto args = c.sc.getArgs();
-  for (unsigned i = 0; i < 6; ++i) r.args[i] = args[i];
+  for (unsigned i = 0; i < 6; ++i) r.args[i] = c.args[i];
   r.ret = c.sc.getRet();
   r.string_count = static_cast<uint8_t>(c.strings.size());
   r.output_count = static_cast<uint16_t>(c.writes.size());
