@@ -95,11 +95,15 @@ bool takeable(schema::Event::Reader ev, int tid, const BufferFeed::WriteFilter& 
     if (a.size() != 6) return false;
     for (unsigned i = 0; i < 6; ++i) c.args[i] = a[i];
   }
-  // A call that must take effect in the replayed process (rt_sigaction,
-  // rt_sigprocmask setting something: Execute) is made by the library from
-  // the untraced instruction, which stops there like any syscall under the
-  // replay's ptrace: its own stop, where the replayer makes and checks it.
-  if (d->replay_policy(c.args) != sys::Replay::Emulate) return false;
+  // A call that must take effect in the replayed process (rt_sigaction
+  // setting something: Execute) is made by the library from the untraced
+  // instruction, which stops there like any syscall under the replay's
+  // ptrace: its own stop, where the replayer makes and checks it. But for an
+  // rt_sigprocmask that succeeded: the replayer gives the thread the mask
+  // its taken calls left at the thread's next stop (take_buffer), where the
+  // mask is next looked at (signals are delivered at stops only).
+  const bool sets_mask = (d->flags & sys::kSetsSigmask) && c.sc.getRet() == 0;
+  if (d->replay_policy(c.args) != sys::Replay::Emulate && !sets_mask) return false;
   c.strings = c.sc.getStrings();
   c.writes = c.sc.getMemWrites();
   c.size = RRX_ALIGN8(sizeof(rrx_buffer_record));
@@ -389,6 +393,31 @@ bool ReplaySession::feed_buffer(RTask& t, bool stepping) {
   return fed;
 }
 
+namespace {
+// The blocked mask after buffered event `sc`, from `mask` before it: an
+// rt_sigprocmask that succeeded with a set (its input, a string of the
+// record); false for any other call.
+bool apply_sigmask(schema::Syscall::Reader sc, uint64_t& mask) {
+  if (sc.getNr() != SYS_rt_sigprocmask || sc.getRet() != 0) return false;
+  const auto args = sc.getArgs();
+  if (args.size() != 6 || args[1] == 0) return false;
+  for (auto str : sc.getStrings()) {
+    if (str.getArg() != 1 || str.getValue().size() != sizeof(uint64_t)) continue;
+    uint64_t set;
+    std::memcpy(&set, str.getValue().begin(), sizeof set);
+    switch (args[0]) {
+      case SIG_BLOCK: mask |= set; break;
+      case SIG_UNBLOCK: mask &= ~set; break;
+      case SIG_SETMASK: mask = set; break;
+      default: return false;
+    }
+    mask &= ~((uint64_t{1} << (SIGKILL - 1)) | (uint64_t{1} << (SIGSTOP - 1)));
+    return true;
+  }
+  return false;
+}
+}  // namespace
+
 WaitStatus ReplaySession::take_buffer(RTask& t, WaitStatus w) {
   if (w.kind == WaitStatus::Kind::Exited || w.kind == WaitStatus::Kind::Killed) {
     buffer_feed_->drop();
@@ -417,14 +446,22 @@ WaitStatus ReplaySession::take_buffer(RTask& t, WaitStatus w) {
     if (options_.echo_output) echo(stream, bytes, len);
   });
   if (stats_) stats_->taken(taken);
+  // The blocked mask the taken rt_sigprocmask calls left (the library took
+  // their results; the kernel's mask is the thread's from before them).
+  std::optional<uint64_t> mask, mask_before;
   for (size_t i = 0; i < taken; ++i) {
     auto ev = peek();
     if (ev.which() != schema::Event::SYSCALL || ev.getTid() != t.tid ||
         !(ev.getSyscall().getFlags() & trace::kSyscallBuffered)) {
       diverge(describe_event(ev), "a buffered call of thread " + std::to_string(t.tid) + " taken from its buffer");
     }
+    if (ev.getSyscall().getNr() == SYS_rt_sigprocmask) {
+      if (!mask) mask = mask_before = t.task->blocked_signals();
+      apply_sigmask(ev.getSyscall(), *mask);
+    }
     consume();
   }
+  if (mask && *mask != *mask_before) t.task->set_blocked_signals(*mask);
   stop_free_calls_ += taken;
   if (stats_) stats_->feeding(stats_clock_ns() - t0);
   if (taken > 0) at_interval_start_ = false;  // the thread ran on after the last of them
