@@ -2427,6 +2427,7 @@ void Recorder::on_exec(TaskState& ts, pid_t former_tid) {
   task.reopen_mem();
   user_regs_struct regs = task.regs();
   std::string exe = read_link("/proc/" + std::to_string(task.tid()) + "/exe");
+  site_patches_.set_program(ts.tgid, exe);
   ElfSummary elf = inspect_program("/proc/" + std::to_string(task.tid()) + "/exe");
   if (elf.kind != ElfSummary::Kind::Elf64X86_64) {
     abort_recording(exe + " is not an x86-64 program; rrx records x86-64 Linux programs only");

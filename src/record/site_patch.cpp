@@ -195,7 +195,7 @@ std::optional<AppliedPatch> SitePatches::patch(Task& task, pid_t tgid, uint64_t 
   }
   proc.done.insert(site);
   proc.resume[site + 2] = p.hook_addr + kHookSequenceBytes;
-  known_sites_[key_of(*m)].insert(site - m->start + m->offset);
+  known_sites_[key_of(proc.program, *m)].insert(site - m->start + m->offset);
   return out;
 }
 
@@ -206,9 +206,10 @@ std::vector<AppliedPatch> SitePatches::patch_known_sites(Task& task, pid_t tgid,
   if (known_sites_.empty()) return out;
   std::vector<std::pair<uint64_t, const ProcMapping*>> sites;
   const std::vector<ProcMapping> maps = read_proc_maps(task.tid());
+  const std::string program = procs_[tgid].program;
   for (const ProcMapping& m : maps) {
     if (!m.executable() || m.path.empty() || m.path[0] != '/') continue;
-    auto it = known_sites_.find(key_of(m));
+    auto it = known_sites_.find(key_of(program, m));
     if (it == known_sites_.end()) continue;
     for (auto off = it->second.lower_bound(m.offset); off != it->second.end() && *off < m.offset + (m.end - m.start); ++off) {
       sites.emplace_back(m.start + (*off - m.offset), &m);

@@ -78,6 +78,19 @@ if [[ -f $T/trace ]]; then
   check "sites_twice: the second process's patches follow its rrx_init_buffer" \
     bash -c "grep -m1 -A1 'rrx_init_buffer(' '$WORK/twice.part2' | grep -q -- '--- syscall site 0x[0-9a-f]* patched'"
 fi
+# Sites are patched ahead by program: another program after it (cat, which
+# uses the same libc) patches none of site_patch's sites at its library's
+# start (each of its own sites waits for its first call).
+rr_check sites_other --stdout-has "child exited 7" --record-arg --syscallbuf -- \
+  sh -c "'$(prog site_patch)'; exec /bin/cat /dev/null"
+T=$(rr_trace sites_other)
+if [[ -f $T/trace ]]; then
+  rrx_run "$WORK/other.dump" dump "$T"
+  awk '/^ *[0-9]+ \[[0-9]+\] exec [^ ]*\/cat / { n++ } { print > ("'"$WORK"'/other.part" n + 0) }' "$WORK/other.dump.out"
+  check "sites_other: the first program's sites were patched" grep -q -- '--- syscall site 0x[0-9a-f]* patched' "$WORK/other.part0"
+  check "sites_other: cat's library start is followed by no patch of another program's sites" \
+    bash -c "grep -q 'rrx_init_buffer(' '$WORK/other.part1' && ! grep -m1 -A1 'rrx_init_buffer(' '$WORK/other.part1' | grep -q -- '--- syscall site 0x[0-9a-f]* patched'"
+fi
 rr_check sites_n --stdout-has "child exited 7" --record-arg -n -- "$(prog site_patch)"
 T=$(rr_trace sites_n)
 if [[ -f $T/trace ]]; then
