@@ -1924,6 +1924,10 @@ void Recorder::patch_site(TaskState& ts, uint64_t ip_after) {
   if (ts.vfork_child || ip_after < 2) return;
   const uint64_t site = ip_after - 2;
   if (site >= RRX_PAGE_ADDR && site < RRX_PAGE_ADDR + RRX_PAGE_SIZE) return;
+  // (Before patch_holds, which reads the registers of the other threads: a
+  // call the buffer does not take, made at a stub's own syscall, comes here
+  // at every call.)
+  if (site_patches_.settled(*ts.task, ts.tgid, site)) return;
   std::vector<uint64_t> busy, in_call;
   if (!patch_holds(ts, &busy, &in_call)) return;
   std::vector<siginfo_t> arrived;

@@ -96,11 +96,8 @@ std::optional<AppliedPatch> SitePatches::patch(Task& task, pid_t tgid, uint64_t 
                                                const std::vector<uint64_t>& busy_ips,
                                                const std::vector<uint64_t>& in_call_ips,
                                                std::vector<siginfo_t>* signals, const ProcMapping* known) {
+  if (settled(task, tgid, site)) return std::nullopt;
   Process& proc = procs_[tgid];
-  if (proc.done.count(site)) return std::nullopt;
-  // The library is in the process, its page ready: the entry slot holds its address.
-  uint64_t entry = 0;
-  if (!task.read_exact(RRX_HOOK_ENTRY_SLOT, &entry, sizeof entry) || entry == 0) return std::nullopt;
   // RRX_DEBUG_PATCH=1: say on stderr why a site is left traced.
   static const bool debug = std::getenv("RRX_DEBUG_PATCH") != nullptr;
   std::optional<ProcMapping> m;
@@ -243,6 +240,18 @@ const std::variant<patcher::SitePatch, patcher::Refusal>& SitePatches::plan(Plan
 }
 
 void SitePatches::forget(pid_t tgid) { procs_.erase(tgid); }
+
+bool SitePatches::settled(Task& task, pid_t tgid, uint64_t site) {
+  Process& proc = procs_[tgid];
+  if (proc.done.count(site)) return true;
+  // The library is in the process, its page ready: the entry slot holds its address.
+  if (proc.hook_entry == 0) {
+    uint64_t entry = 0;
+    if (!task.read_exact(RRX_HOOK_ENTRY_SLOT, &entry, sizeof entry) || entry == 0) return true;
+    proc.hook_entry = entry;
+  }
+  return false;
+}
 
 void SitePatches::maps_changed() { ++maps_generation_; }
 

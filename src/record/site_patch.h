@@ -78,6 +78,11 @@ class SitePatches {
   uint64_t resume_ip(pid_t tgid, uint64_t ip) const;
   // The process's image is gone (exec, exit): its arenas and sites with it.
   void forget(pid_t tgid);
+  // Whether patch() would do nothing at `site` of process `tgid` now: the
+  // site is patched or refused for good, or the library is not ready in the
+  // process (its hook entry slot is empty: the dynamic loader's calls
+  // before the library's constructor, some 30 per exec).
+  bool settled(Task& task, pid_t tgid, uint64_t site);
   // The program process `tgid` runs from now on (its exec: the
   // executable's path), which keys the sites it patches (patch_known_sites).
   void set_program(pid_t tgid, std::string program) { procs_[tgid].program = std::move(program); }
@@ -112,6 +117,7 @@ class SitePatches {
     std::optional<std::vector<ProcMapping>> maps;
     uint64_t maps_generation = 0;  // maps_generation_ when `maps` was read
     std::string program;           // set_program (a fork's child: the parent's)
+    uint64_t hook_entry = 0;       // the library's entry slot, once read non-zero
   };
   struct Image {
     std::vector<ElfFunction> functions;
