@@ -27,6 +27,21 @@ static_assert(sizeof(KernelSigaction) == 32);
 inline constexpr uint64_t kSigDfl = 0;
 inline constexpr uint64_t kSigIgn = 1;
 inline constexpr uint64_t sig_bit(int sig) { return uint64_t{1} << (sig - 1); }
+// The signals no mask blocks (the kernel drops them from every mask it sets).
+inline constexpr uint64_t kUnblockable = sig_bit(SIGKILL) | sig_bit(SIGSTOP);
+
+// The kernel's rule for rt_sigprocmask(how, set) that succeeded: the blocked
+// mask after it, from `blocked` before it (the recorder's model of a thread,
+// the replay's mask of one that took buffered calls without a stop).
+inline uint64_t blocked_after_sigprocmask(uint64_t blocked, uint64_t how, uint64_t set) {
+  switch (how) {
+    case SIG_BLOCK: blocked |= set; break;
+    case SIG_UNBLOCK: blocked &= ~set; break;
+    case SIG_SETMASK: blocked = set; break;
+    default: break;  // (EINVAL: nothing changed)
+  }
+  return blocked & ~kUnblockable;
+}
 
 struct ForcedSignalUndo {
   std::optional<uint64_t> mask;              // the blocked mask to set again

@@ -16,7 +16,6 @@ namespace rrx::record {
 
 namespace {
 
-constexpr uint64_t kUnblockable = sig_bit(SIGKILL) | sig_bit(SIGSTOP);
 constexpr uint64_t kCloneClearSighand = 0x100000000ull;  // CLONE_CLEAR_SIGHAND (clone3)
 constexpr uint64_t kCloneSighand = 0x800;                // CLONE_SIGHAND
 
@@ -124,16 +123,7 @@ void ThreadSignals::after_buffered(const sys::SyscallDesc& desc, const uint64_t 
     uint64_t set;
     if (known.size() != sizeof set) return;
     std::memcpy(&set, known.data(), sizeof set);
-    if (args[1] == 0) {
-      blocked_ = set;
-    } else if (args[0] == SIG_BLOCK) {
-      blocked_ |= set;
-    } else if (args[0] == SIG_UNBLOCK) {
-      blocked_ &= ~set;
-    } else if (args[0] == SIG_SETMASK) {
-      blocked_ = set;
-    }
-    blocked_ &= ~kUnblockable;
+    blocked_ = args[1] == 0 ? set & ~kUnblockable : blocked_after_sigprocmask(blocked_, args[0], set);
   }
 }
 

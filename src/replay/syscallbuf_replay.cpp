@@ -8,8 +8,11 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
+#include <optional>
+#include <utility>
 
 #include "core/error.h"
+#include "core/forced_signal.h"
 #include "core/proc_maps.h"
 #include "core/syscall_table.h"
 #include "core/syscallbuf.h"
@@ -394,27 +397,20 @@ bool ReplaySession::feed_buffer(RTask& t, bool stepping) {
 }
 
 namespace {
-// The blocked mask after buffered event `sc`, from `mask` before it: an
-// rt_sigprocmask that succeeded with a set (its input, a string of the
-// record); false for any other call.
-bool apply_sigmask(schema::Syscall::Reader sc, uint64_t& mask) {
-  if (sc.getNr() != SYS_rt_sigprocmask || sc.getRet() != 0) return false;
+// What buffered event `sc` did to its thread's blocked mask: (how, set) of
+// an rt_sigprocmask that succeeded with a set (its input, a string of the
+// record); nullopt for any other call (a query among them).
+std::optional<std::pair<uint64_t, uint64_t>> sigmask_change(schema::Syscall::Reader sc) {
+  if (sc.getNr() != SYS_rt_sigprocmask || sc.getRet() != 0) return std::nullopt;
   const auto args = sc.getArgs();
-  if (args.size() != 6 || args[1] == 0) return false;
+  if (args.size() != 6 || args[1] == 0) return std::nullopt;
   for (auto str : sc.getStrings()) {
     if (str.getArg() != 1 || str.getValue().size() != sizeof(uint64_t)) continue;
     uint64_t set;
     std::memcpy(&set, str.getValue().begin(), sizeof set);
-    switch (args[0]) {
-      case SIG_BLOCK: mask |= set; break;
-      case SIG_UNBLOCK: mask &= ~set; break;
-      case SIG_SETMASK: mask = set; break;
-      default: return false;
-    }
-    mask &= ~((uint64_t{1} << (SIGKILL - 1)) | (uint64_t{1} << (SIGSTOP - 1)));
-    return true;
+    return std::make_pair(uint64_t{args[0]}, set);
   }
-  return false;
+  return std::nullopt;
 }
 }  // namespace
 
@@ -455,9 +451,9 @@ WaitStatus ReplaySession::take_buffer(RTask& t, WaitStatus w) {
         !(ev.getSyscall().getFlags() & trace::kSyscallBuffered)) {
       diverge(describe_event(ev), "a buffered call of thread " + std::to_string(t.tid) + " taken from its buffer");
     }
-    if (ev.getSyscall().getNr() == SYS_rt_sigprocmask) {
+    if (auto change = sigmask_change(ev.getSyscall())) {
       if (!mask) mask = mask_before = t.task->blocked_signals();
-      apply_sigmask(ev.getSyscall(), *mask);
+      mask = blocked_after_sigprocmask(*mask, change->first, change->second);
     }
     consume();
   }
