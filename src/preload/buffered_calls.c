@@ -75,7 +75,10 @@ uint8_t rrx_sends_of(long nr) {
   return kCalls[call_index[nr] - 1].sends; /* (every rule of a number has the same) */
 }
 
-int rrx_crc32_insn(void) { return ((const volatile struct rrx_process_state*)RRX_STATE_ADDR)->facts.crc32_insn != 0; }
+uint32_t rrx_sent_crc_here(uint8_t sends, const uint64_t args[6], uint64_t len, int* ok) {
+  const int insn = ((const volatile struct rrx_process_state*)RRX_STATE_ADDR)->facts.crc32_insn != 0;
+  return rrx_sent_crc(sends, args, len, insn, ok);
+}
 
 static void copy(void* dst, const void* src, uint64_t n) {
   __asm__ volatile("rep movsb" : "+D"(dst), "+S"(src), "+c"(n) : : "memory");
@@ -154,7 +157,7 @@ long rrx_record_call(struct rrx_buffer_header* h, const struct rrx_buffered_call
   if (c->sends != RRX_SENDS_NONE && ret >= 0) {
     /* What it sent (its result's worth: the kernel read them without a fault). */
     int ok;
-    uint32_t crc = rrx_sent_crc(c->sends, args, (uint64_t)ret, rrx_crc32_insn(), &ok);
+    uint32_t crc = rrx_sent_crc_here(c->sends, args, (uint64_t)ret, &ok);
     if (ok) {
       r->data_crc = crc;
       r->flags |= RRX_RECORD_DATA_CRC;

@@ -43,8 +43,9 @@ RRX_HIDDEN long rrx_record_call(struct rrx_buffer_header* h, const struct rrx_bu
                                 uint8_t flags, uint32_t desched);
 /* The `sends` column of the rules for `nr` (enum rrx_sends). */
 RRX_HIDDEN uint8_t rrx_sends_of(long nr);
-/* Whether the CRC of sent bytes may use the crc32 instruction (the file facts' crc32_insn). */
-RRX_HIDDEN int rrx_crc32_insn(void);
+/* rrx_sent_crc (sent_crc.h) in this process: with the crc32 instruction where the file facts say
+ * the CPU has it (crc32_insn). */
+RRX_HIDDEN uint32_t rrx_sent_crc_here(uint8_t sends, const uint64_t args[6], uint64_t len, int* ok);
 /* After the call, buffered or not: what the library's own state learns (close). */
 RRX_HIDDEN void rrx_after_call(const struct rrx_buffered_call* c, const uint64_t args[6]);
 

@@ -8,7 +8,6 @@
 #include "preload/replay.h"
 
 #include "preload/buffered_calls.h"
-#include "preload/sent_crc.h"
 
 #include <stddef.h>
 
@@ -77,7 +76,7 @@ __attribute__((visibility("hidden"))) int rrx_replay_take(struct rrx_buffer_head
     int ok;
     uint64_t a[6];
     for (int i = 0; i < 6; ++i) a[i] = (uint64_t)args[i];
-    if (r->ret < 0 || rrx_sent_crc(rrx_sends_of(nr), a, (uint64_t)r->ret, rrx_crc32_insn(), &ok) != r->data_crc || !ok) {
+    if (r->ret < 0 || rrx_sent_crc_here(rrx_sends_of(nr), a, (uint64_t)r->ret, &ok) != r->data_crc || !ok) {
       h->replay_end = 0;
       return 0;
     }
