@@ -60,36 +60,41 @@ if [[ -f $T/trace ]]; then
   check "sites: syscall(SYS_getppid) from the patched site is buffered ($n)" test "$n" -gt 4000
   check "sites: getrlimit from the patched site is traced" grep -q 'getrlimit(.*) = 0$' "$WORK/sites.dump.out"
 fi
+# split_at_execs NAME PROGRAM: the dump of recording NAME into
+# $WORK/NAME.part0, .part1...: a new part at each exec event of a program
+# whose path ends in /PROGRAM. False when there is no trace.
+split_at_execs() {
+  local T
+  T=$(rr_trace "$1")
+  [[ -f $T/trace ]] || return 1
+  rrx_run "$WORK/$1.dump" dump "$T"
+  awk -v prog="$2" '$3 == "exec" && $4 ~ ("/" prog "$") { n++ } { print > ("'"$WORK/$1"'.part" n + 0) }' "$WORK/$1.dump.out"
+}
+
 # A program run twice in one recording: the second process has the sites
 # the first one patched patched when its library is ready, before their
 # first call (SitePatches::patch_known_sites): none of its getppid calls is
 # traced, where the first process's first ones were.
 rr_check sites_twice --stdout-has "child exited 7" --record-arg --syscallbuf -- \
   sh -c "'$(prog site_patch)' >/dev/null; exec '$(prog site_patch)'"
-T=$(rr_trace sites_twice)
-if [[ -f $T/trace ]]; then
-  rrx_run "$WORK/twice.dump" dump "$T"
-  awk '/ exec [^ ]*site_patch / { n++ } { print > ("'"$WORK"'/twice.part" n) }' "$WORK/twice.dump.out"
-  first=$(grep -c 'getppid() = [0-9]*$' "$WORK/twice.part1" || true)
-  second=$(grep -c 'getppid() = [0-9]*$' "$WORK/twice.part2" || true)
+if split_at_execs sites_twice site_patch; then
+  first=$(grep -c 'getppid() = [0-9]*$' "$WORK/sites_twice.part1" || true)
+  second=$(grep -c 'getppid() = [0-9]*$' "$WORK/sites_twice.part2" || true)
   check "sites_twice: the first process's first getppid calls are traced ($first)" test "$first" -ge 1
   check "sites_twice: the second process's sites are patched at its library's start, none of its getppid calls traced ($second)" \
     test "$second" -eq 0
   check "sites_twice: the second process's patches follow its rrx_init_buffer" \
-    bash -c "grep -m1 -A1 'rrx_init_buffer(' '$WORK/twice.part2' | grep -q -- '--- syscall site 0x[0-9a-f]* patched'"
+    bash -c "grep -m1 -A1 'rrx_init_buffer(' '$WORK/sites_twice.part2' | grep -q -- '--- syscall site 0x[0-9a-f]* patched'"
 fi
 # Sites are patched ahead by program: another program after it (cat, which
 # uses the same libc) patches none of site_patch's sites at its library's
 # start (each of its own sites waits for its first call).
 rr_check sites_other --stdout-has "child exited 7" --record-arg --syscallbuf -- \
   sh -c "'$(prog site_patch)'; exec /bin/cat /dev/null"
-T=$(rr_trace sites_other)
-if [[ -f $T/trace ]]; then
-  rrx_run "$WORK/other.dump" dump "$T"
-  awk '/^ *[0-9]+ \[[0-9]+\] exec [^ ]*\/cat / { n++ } { print > ("'"$WORK"'/other.part" n + 0) }' "$WORK/other.dump.out"
-  check "sites_other: the first program's sites were patched" grep -q -- '--- syscall site 0x[0-9a-f]* patched' "$WORK/other.part0"
+if split_at_execs sites_other cat; then
+  check "sites_other: the first program's sites were patched" grep -q -- '--- syscall site 0x[0-9a-f]* patched' "$WORK/sites_other.part0"
   check "sites_other: cat's library start is followed by no patch of another program's sites" \
-    bash -c "grep -q 'rrx_init_buffer(' '$WORK/other.part1' && ! grep -m1 -A1 'rrx_init_buffer(' '$WORK/other.part1' | grep -q -- '--- syscall site 0x[0-9a-f]* patched'"
+    bash -c "grep -q 'rrx_init_buffer(' '$WORK/sites_other.part1' && ! grep -m1 -A1 'rrx_init_buffer(' '$WORK/sites_other.part1' | grep -q -- '--- syscall site 0x[0-9a-f]* patched'"
 fi
 rr_check sites_n --stdout-has "child exited 7" --record-arg -n -- "$(prog site_patch)"
 T=$(rr_trace sites_n)
