@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #include "core/hash.h"
@@ -32,6 +33,16 @@ capnp::ReaderOptions reader_options() {
 }
 
 ZSTD_DCtx* dctx(void* p) { return static_cast<ZSTD_DCtx*>(p); }
+
+// RRX_TRACE_PREFETCH=0: every chunk is loaded when it is reached (to
+// measure the prefetch against, or to rule it out).
+// Chunks read ahead at most: 2 MiB of events at the writer's chunk size.
+constexpr size_t kPrefetchDepth = 8;
+
+bool prefetch_wanted() {
+  const char* v = std::getenv("RRX_TRACE_PREFETCH");
+  return v == nullptr || std::string(v) != "0";
+}
 
 const char* kind_name(uint8_t kind) {
   switch (static_cast<ChunkKind>(kind)) {
@@ -149,6 +160,7 @@ TraceReader::TraceReader(const std::filesystem::path& dir) : dir_(dir) {
 }
 
 TraceReader::~TraceReader() {
+  prefetch_.reset();  // (its thread reads fd_ and the pool)
   if (fd_ >= 0) ::close(fd_);
   if (zstd_dctx_ != nullptr) ZSTD_freeDCtx(dctx(zstd_dctx_));
 }
@@ -481,9 +493,10 @@ void TraceReader::read_checked_chunk(const ChunkInfo& c, std::vector<unsigned ch
   }
 }
 
-std::shared_ptr<const std::vector<capnp::word>> TraceReader::load_chunk(const ChunkInfo& c) const {
+std::shared_ptr<const std::vector<capnp::word>> TraceReader::load_chunk(const ChunkInfo& c,
+                                                                        std::vector<unsigned char>& raw,
+                                                                        void*& zstd) const {
   auto fail = [&](const std::string& why) -> void { throw TraceError(trace_path_, c.offset, why); };
-  std::vector<unsigned char>& raw = raw_;
   read_checked_chunk(c, raw);
 
   const unsigned char* payload = raw.data() + kChunkHeaderSize;
@@ -501,6 +514,8 @@ std::shared_ptr<const std::vector<capnp::word>> TraceReader::load_chunk(const Ch
   // buffer of its own, not kept.)
   constexpr uint32_t kPooledMax = 8u << 20;
   std::shared_ptr<std::vector<capnp::word>> words;
+  std::unique_lock<std::mutex> pool_lock(pool_mu_);
+  // (A pooled buffer that no one else holds gets a new holder only here.)
   for (auto& b : chunk_pool_) {
     if (c.uncompressed_size <= kPooledMax && b.use_count() == 1) {
       words = b;
@@ -509,11 +524,13 @@ std::shared_ptr<const std::vector<capnp::word>> TraceReader::load_chunk(const Ch
   }
   if (!words) {
     words = std::make_shared<std::vector<capnp::word>>();
-    // The header's, the chunk being read, and those the replay's lookahead
-    // holds (a feed of a syscall buffer reads a few MiB of events ahead).
-    constexpr size_t kPoolSize = 16;
+    // The header's, the chunk being read, those read ahead (kPrefetchDepth)
+    // and those the replay's lookahead holds (a feed of a syscall buffer
+    // reads a few MiB of events ahead).
+    constexpr size_t kPoolSize = 32;
     if (c.uncompressed_size <= kPooledMax && chunk_pool_.size() < kPoolSize) chunk_pool_.push_back(words);
   }
+  pool_lock.unlock();
   // A buffer only grows (zeroed when it does), a pooled one
   // with room to spare (chunks differ by a message or so in size): the
   // chunk is its first uncompressed_size bytes.
@@ -521,25 +538,53 @@ std::shared_ptr<const std::vector<capnp::word>> TraceReader::load_chunk(const Ch
   // (A new vector rather than resize: the old contents need no copy, and
   // capnp::word may not be copyable, as in the fuzz build.)
   if (words->size() < need) *words = std::vector<capnp::word>(c.uncompressed_size <= kPooledMax ? need + need / 4 : need);
-  size_t n = ZSTD_decompressDCtx(dctx(zstd_dctx_), words->data(), c.uncompressed_size, payload, c.compressed_size);
+  if (zstd == nullptr) zstd = ZSTD_createDCtx();
+  if (zstd == nullptr) fail("cannot create a zstd decompression context");
+  size_t n = ZSTD_decompressDCtx(dctx(zstd), words->data(), c.uncompressed_size, payload, c.compressed_size);
   if (ZSTD_isError(n)) fail(std::string("zstd: ") + ZSTD_getErrorName(n));
   if (n != c.uncompressed_size)
     fail("the chunk decompresses to " + std::to_string(n) + " bytes, not " + std::to_string(c.uncompressed_size));
   return words;
 }
 
+LoadedChunk TraceReader::load_events_chunk(size_t i, std::vector<unsigned char>& raw, void*& zstd) const {
+  const ChunkInfo& c = chunks_[i];
+  LoadedChunk got;
+  got.words = load_chunk(c, raw, zstd);
+  std::string why = message_offsets(*got.words, c.uncompressed_size / 8, c.count, got.offsets);
+  if (!why.empty()) throw TraceError(trace_path_, c.offset, "bad chunk: " + why);
+  // The quick check of each message, up to the first that needs the full
+  // one (next() gives it that, with the error it may throw).
+  const capnp::word* base = got.words->data();
+  while (got.checked < c.count &&
+         message_certainly_fine(base + got.offsets[got.checked], got.offsets[got.checked + 1] - got.offsets[got.checked])) {
+    ++got.checked;
+  }
+  return got;
+}
+
 void TraceReader::open_chunk(size_t i) {
   if (loaded_chunk_ != i) {
-    const ChunkInfo& c = chunks_[i];
     loaded_chunk_ = SIZE_MAX;
     cur_words_.reset();  // its buffer may be reused, unless a Message still holds it
-    cur_words_ = load_chunk(c);
-    std::string why = message_offsets(*cur_words_, c.uncompressed_size / 8, c.count, cur_offsets_);
-    if (!why.empty()) {
-      cur_words_.reset();
-      throw TraceError(trace_path_, c.offset, "bad chunk: " + why);
-    }
+    std::optional<LoadedChunk> ahead = prefetch_ ? prefetch_->take(i) : std::nullopt;
+    LoadedChunk got = ahead ? std::move(*ahead) : load_events_chunk(i, raw_, zstd_dctx_);
+    if (got.error) std::rethrow_exception(got.error);
+    cur_words_ = std::move(got.words);
+    cur_offsets_ = std::move(got.offsets);
+    cur_checked_ = got.checked;
     loaded_chunk_ = i;
+    // Reading past the first chunk: the next ones are read ahead.
+    if (!prefetch_ && ++chunks_opened_ >= 2 && prefetch_wanted()) {
+      prefetch_ = std::make_unique<ChunkPrefetch>(
+          [this](size_t n, ChunkPrefetch::Scratch& s) { return load_events_chunk(n, s.raw, s.zstd); },
+          kPrefetchDepth);
+    }
+    if (prefetch_) {
+      // (Events chunks are chunks_[1 .. k], then perhaps the End chunk.)
+      size_t end = chunks_.size() - (chunks_.back().kind == static_cast<uint8_t>(ChunkKind::End) ? 1 : 0);
+      prefetch_->reading(i, end);
+    }
   }
   cur_chunk_ = i;
   cur_left_ = chunks_[i].count;
@@ -565,7 +610,9 @@ std::optional<EventRecord> TraceReader::next() {
     msg = std::make_shared<Message>(cur_words_,
                                     kj::ArrayPtr<const capnp::word>(cur_words_->data() + begin, end - begin));
     // A malformed message throws here (the quick walk answers for most).
-    if (!message_certainly_fine(cur_words_->data() + begin, end - begin)) check_pointer(msg->as<capnp::AnyPointer>());
+    if (m >= cur_checked_ && !message_certainly_fine(cur_words_->data() + begin, end - begin)) {
+      check_pointer(msg->as<capnp::AnyPointer>());
+    }
     msg->set_event();
     (void)msg->event().which();
   } catch (const kj::Exception& e) {

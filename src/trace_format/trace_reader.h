@@ -8,11 +8,13 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "trace_format/chunk_format.h"
+#include "trace_format/chunk_prefetch.h"
 #include "trace_format/trace.capnp.h"
 #include "trace_format/trace_writer.h"
 #include "trace_format/trace_error.h"
@@ -103,7 +105,16 @@ class TraceReader {
   // Reads chunk `c` (header and payload) into `raw`; throws TraceError unless
   // its header matches `c` and its CRC-32C matches the bytes.
   void read_checked_chunk(const ChunkInfo& c, std::vector<unsigned char>& raw) const;
-  std::shared_ptr<const std::vector<capnp::word>> load_chunk(const ChunkInfo& c) const;
+  std::shared_ptr<const std::vector<capnp::word>> load_chunk(const ChunkInfo& c) const {
+    return load_chunk(c, raw_, zstd_dctx_);
+  }
+  // The same with the read buffer and zstd context given (the prefetch
+  // thread has its own; `zstd` is created when null).
+  std::shared_ptr<const std::vector<capnp::word>> load_chunk(const ChunkInfo& c, std::vector<unsigned char>& raw,
+                                                             void*& zstd) const;
+  // Events chunk `i` loaded, its messages found and quick-checked; throws
+  // TraceError for a bad chunk.
+  LoadedChunk load_events_chunk(size_t i, std::vector<unsigned char>& raw, void*& zstd) const;
   void open_chunk(size_t i);
 
   std::filesystem::path dir_;
@@ -125,13 +136,21 @@ class TraceReader {
   uint64_t cur_number_ = 0; // number of the next event
   uint32_t cur_left_ = 0;   // messages left in the current chunk
   std::vector<uint32_t> cur_offsets_;  // word offsets of the chunk's messages, then its end
+  uint32_t cur_checked_ = 0;           // its first messages that passed the quick check already
   size_t loaded_chunk_ = SIZE_MAX;     // chunk that cur_words_/cur_offsets_ hold
+  size_t chunks_opened_ = 0;           // the prefetch starts with the second
   uint64_t valid_end_ = 0;             // end of the last whole chunk
   mutable void* zstd_dctx_ = nullptr;
   // Buffers of chunks loaded before, reused when no Message holds them any
   // more (no allocation and no zeroing per chunk).
+  // (Shared with the prefetch thread: pool_mu_ guards it.)
   mutable std::vector<std::shared_ptr<std::vector<capnp::word>>> chunk_pool_;
+  mutable std::mutex pool_mu_;
   mutable std::vector<unsigned char> raw_;  // load_chunk's compressed bytes
+  // Loads the next events chunk ahead (chunk_prefetch.h); null until the
+  // second chunk is opened, or with RRX_TRACE_PREFETCH=0. Last: it goes
+  // first, while what its thread uses is still there.
+  std::unique_ptr<ChunkPrefetch> prefetch_;
 };
 
 // Convenience: an Event builder's MessageBuilder type used by writers.

@@ -369,6 +369,73 @@ TEST_CASE("trace_format: records outlive the reader position") {
   for (uint64_t i = 0; i < kept.size(); ++i) REQUIRE(event_matches(kept[i].get(), i));
 }
 
+// The reader loads the chunks after the one being read on a thread of its
+// own (chunk_prefetch.h): a damaged chunk that thread loaded must fail where
+// the reader reaches it, with the error it gives without the prefetch, and
+// not before (a reader that stops short sees nothing).
+TEST_CASE("trace_format: a damaged chunk read ahead fails where it is reached") {
+  TempDir tmp;
+  constexpr uint64_t kEvents = 20000;
+  write_trace(tmp.path(), kEvents, small_chunks(4096));
+  auto f = read_file(tmp / "trace");
+  auto chunks = parse_chunks(f);
+  REQUIRE(chunks.size() > 40);
+  const ChunkPos& bad = chunks[chunks.size() / 2];
+  REQUIRE(bad.kind == static_cast<uint8_t>(ChunkKind::Events));
+  f[bad.end - 3] ^= 0x40;  // in its zstd payload: the CRC-32C catches it
+  write_file(tmp / "trace", f);
+
+  auto read_until_error = [&](uint64_t stop_at, std::string* what) {
+    TraceReader r(tmp.path());
+    uint64_t n = 0;
+    try {
+      while (n < stop_at) {
+        auto ev = r.next();
+        if (!ev) break;
+        REQUIRE(ev->number == n);
+        REQUIRE(event_matches(ev->get(), n));
+        ++n;
+      }
+    } catch (const TraceError& e) {
+      *what = e.what();
+    }
+    return n;
+  };
+  std::string with, without;
+  ::setenv("RRX_TRACE_PREFETCH", "0", 1);
+  const uint64_t read_without = read_until_error(kEvents, &without);
+  ::unsetenv("RRX_TRACE_PREFETCH");
+  const uint64_t read_with = read_until_error(kEvents, &with);
+  CHECK(read_without == bad.first);
+  CHECK(read_with == bad.first);
+  CHECK(!with.empty());
+  CHECK(with == without);
+  // Stopping one event short of it: the chunk was loaded ahead, no error.
+  std::string none;
+  CHECK(read_until_error(bad.first, &none) == bad.first);
+  CHECK(none.empty());
+  // Seeks back and forth around it, and past it.
+  TraceReader r(tmp.path());
+  for (uint64_t n : {uint64_t{0}, bad.first - 1, uint64_t{5}, bad.first + bad.count, kEvents - 1}) {
+    r.seek(n);
+    auto ev = r.next();
+    REQUIRE(ev);
+    CHECK(ev->number == n);
+    CHECK(event_matches(ev->get(), n));
+  }
+  CHECK_THROWS_AS(r.seek(bad.first), TraceError);  // (a seek loads the chunk it lands in)
+}
+
+// A reader dropped while its thread loads ahead (a replay that ends early).
+TEST_CASE("trace_format: a reader ends while it reads ahead") {
+  TempDir tmp;
+  write_trace(tmp.path(), 20000, small_chunks(4096));
+  for (int i = 0; i < 50; ++i) {
+    TraceReader r(tmp.path());
+    for (int k = 0; k < 200 * i; ++k) REQUIRE(r.next());
+  }
+}
+
 TEST_CASE("trace_format: large events exceed the chunk size") {
   TempDir tmp;
   write_trace(tmp.path(), 300, small_chunks(512), true, 70000);
