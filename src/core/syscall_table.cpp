@@ -1067,9 +1067,9 @@ constexpr SyscallDesc kRows[] = {
   R(7, "poll", {Ptr, UInt, Int}, E).argtimes(0, 1, kPollfd).fl(kBlock | kOutOnError).buf(RRX_BW_ZERO, 2).desched(RRX_DS_YES),
   R(8, "lseek", {Fd, Int, Whence}, E).buf(RRX_BW_ALWAYS),
   R(9, "mmap", {Ptr, Size, ProtFlags, MapFlags, Fd, Hex}, X).sp(Special::Mmap).fl(kMaps),
-  R(10, "mprotect", {Ptr, Size, ProtFlags}, X).fl(kMaps),
-  R(11, "munmap", {Ptr, Size}, X).fl(kMaps),
-  R(12, "brk", {Ptr}, X).fl(kMaps),
+  R(10, "mprotect", {Ptr, Size, ProtFlags}, X).fl(kMaps).buf(RRX_BW_ARG_EQ, 2, PROT_EXEC, 0),
+  R(11, "munmap", {Ptr, Size}, X).fl(kMaps).buf(RRX_BW_ALWAYS),
+  R(12, "brk", {Ptr}, X).fl(kMaps).buf(RRX_BW_ALWAYS),
   R(13, "rt_sigaction", {Signal, Ptr, OutPtr, Size}, X).fixed(2, kKernelSigaction).fl(kSetsSigaction).by_args(sigaction_replay).buf_in(3, {8}).buf_input(1, kKernelSigaction),
   R(14, "rt_sigprocmask", {SigHow, Ptr, OutPtr, Size}, X).argsz(2, 3).fl(kSetsSigmask).by_args(sigprocmask_replay).buf(RRX_BW_SIGMASK, 3, 0, 8).buf_input(1, 8),
   R(15, "rt_sigreturn", {}, X).fl(kSetsSigmask),
@@ -1377,7 +1377,7 @@ constexpr SyscallDesc kRows[] = {
   // Emulated: a tracee filter is not installed on replay (results are injected); executed calls it
   // denied while recording would diverge, which the lead was told about.
   R(317, "seccomp", {Int, Hex, Ptr}, E).fn(seccomp_outputs).by_args(seccomp_replay),
-  R(318, "getrandom", {OutPtr, Size, Hex}, E).ret(0, 1),
+  R(318, "getrandom", {OutPtr, Size, Hex}, E).ret(0, 1).buf(RRX_BW_ALWAYS),
   R(319, "memfd_create", {Str, Hex}, E),
   R(320, "kexec_file_load", {Fd, Fd, Size, Str, Hex}, U),
   R(321, "bpf", {Int, Ptr, UInt}, U),

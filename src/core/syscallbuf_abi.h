@@ -14,7 +14,7 @@
  * 10: rrx_process_state's trace_all (a process with a seccomp filter); the
  * record's data_crc (RRX_RECORD_DATA_CRC) and the rule's `sends`; the file
  * facts' crc32_insn. */
-#define RRX_SYSCALLBUF_VERSION 10u
+#define RRX_SYSCALLBUF_VERSION 11u
 
 /* The rrx page: one page at a fixed address, mapped by the library in every
  * process (a traced mmap, so replay maps it at the same moment). It holds the
@@ -403,6 +403,9 @@ enum rrx_sends {
   {6, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_FIXED(1, RRX_STAT_BYTES), 0}, /* lstat */                    \
   {7, RRX_BW_ZERO, 2, 0, 0, 1, {{0, RRX_OUT_ARG_TIMES, 1, 8}, {-1, RRX_OUT_NONE, 0, 0}}, -1, RRX_DS_YES}, /* poll, timeout 0 */ \
   {8, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, -1},                     /* lseek */                    \
+  {10, RRX_BW_ARG_EQ, 2, 4u, 0, 0, RRX_OUT0, -1},                   /* mprotect without PROT_EXEC (with it, rdtsc sites may need patching first) */ \
+  {11, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, -1},                    /* munmap */                   \
+  {12, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, -1},                    /* brk */                      \
   {13, RRX_BW_ARG_IN, 3, 0, 1, 0, RRX_FIXED(2, 32), -1, RRX_DS_NO, {8}, 1, 32}, /* rt_sigaction(sig, act, old, 8): act recorded */ \
   {14, RRX_BW_SIGMASK, 3, 0, 8, 0, {{2, RRX_OUT_ARG_TIMES, 3, 1}, {-1, RRX_OUT_NONE, 0, 0}}, -1, RRX_DS_NO, {0}, 1, 8}, /* rt_sigprocmask(how, set, old, 8) */ \
   {16, RRX_BW_ARG_IN, 1, 0, 1, 0, RRX_FIXED(2, 4), -1, RRX_DS_NO, {0x541b /* FIONREAD */}},                  /* ioctl */ \
@@ -454,6 +457,7 @@ enum rrx_sends {
   {267, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_RET(2, 3), 1},              /* readlinkat */               \
   {269, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, 1},                   /* faccessat */                \
   {302, RRX_BW_ZERO, 2, 0, 0, 0, RRX_FIXED(3, 16), -1},            /* prlimit64(pid, res, NULL, old): a query */ \
+  {318, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_RET(0, 1), -1},              /* getrandom (waits only before the boot's crng is ready) */ \
   {332, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_FIXED(4, RRX_STATX_BYTES), 1}, /* statx */                 \
   {439, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, 1},                   /* faccessat2 */
 

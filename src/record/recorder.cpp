@@ -1369,6 +1369,7 @@ void Recorder::flush_buffer(TaskState& ts) {
   static std::vector<sys::Range> ranges;
   static std::string bad;
   uint64_t count = 0;
+  bool maps_changed = false;
   std::span<const uint8_t> published;
   try {
     published = take_published(*ts.task, *ts.buffer);
@@ -1426,7 +1427,20 @@ void Recorder::flush_buffer(TaskState& ts) {
     }
     writer_->append(m);
     apply_to_signals(c, ts.signals);
+    if (const sys::SyscallDesc* d = sys::lookup(c.nr); d && (d->flags & sys::kMapsMemory)) {
+      maps_changed = true;
+      // (The rdtsc sites' bookkeeping of a munmap; a buffered call makes no code.)
+      if (tsc_patch_ && !sys::is_error_return(c.ret)) tsc_sites_.after_call(*ts.task, ts.tgid, c.nr, c.args, c.ret);
+    }
     ++count;
+  }
+  if (maps_changed) {
+    // A buffered munmap, brk or mprotect (never one that makes code
+    // executable): what the patchers read of the maps is old. (Threads are
+    // serialized, so no other thread's traced call came between the
+    // buffered call and this flush.)
+    site_patches_.maps_changed();
+    cpuid_sites_.maps_changed();
   }
   if (stats_) stats_->flush(count, RecordStats::Clock::now() - since);
 }
