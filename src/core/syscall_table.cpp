@@ -1066,7 +1066,7 @@ constexpr SyscallDesc kRows[] = {
   R(6, "lstat", {Path, OutPtr}, E).fixed(1, kStat).buf(RRX_BW_ALWAYS),
   R(7, "poll", {Ptr, UInt, Int}, E).argtimes(0, 1, kPollfd).fl(kBlock | kOutOnError).buf(RRX_BW_ZERO, 2).desched(RRX_DS_YES),
   R(8, "lseek", {Fd, Int, Whence}, E).buf(RRX_BW_ALWAYS),
-  R(9, "mmap", {Ptr, Size, ProtFlags, MapFlags, Fd, Hex}, X).sp(Special::Mmap).fl(kMaps),
+  R(9, "mmap", {Ptr, Size, ProtFlags, MapFlags, Fd, Hex}, X).sp(Special::Mmap).fl(kMaps).buf(RRX_BW_MMAP_ANON, 3, MAP_ANONYMOUS | MAP_TYPE, MAP_ANONYMOUS | MAP_PRIVATE),
   R(10, "mprotect", {Ptr, Size, ProtFlags}, X).fl(kMaps).buf(RRX_BW_ARG_EQ, 2, PROT_EXEC, 0),
   R(11, "munmap", {Ptr, Size}, X).fl(kMaps).buf(RRX_BW_ALWAYS),
   R(12, "brk", {Ptr}, X).fl(kMaps).buf(RRX_BW_ALWAYS),
@@ -1085,7 +1085,9 @@ constexpr SyscallDesc kRows[] = {
   R(25, "mremap", {Ptr, Size, Size, Hex, Ptr}, X).fl(kMaps),
   R(26, "msync", {Ptr, Size, Hex}, X),
   R(27, "mincore", {Ptr, Size, OutPtr}, E).fn(mincore_outputs),
-  R(28, "madvise", {Ptr, Size, Madvise}, X).fn(madvise_outputs).by_args(madvise_replay).refuse(madvise_refuse).fl(kOutOnError | kMaps),
+  R(28, "madvise", {Ptr, Size, Madvise}, X).fn(madvise_outputs).by_args(madvise_replay).refuse(madvise_refuse).fl(kOutOnError | kMaps)
+      .buf_in(2, {MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL, MADV_WILLNEED, MADV_DONTFORK, MADV_DOFORK, MADV_HUGEPAGE,
+                  MADV_NOHUGEPAGE, MADV_DONTDUMP, MADV_DODUMP, MADV_WIPEONFORK, MADV_KEEPONFORK}),  // (no byte changes)
   R(29, "shmget", {Int, Size, Hex}, E),
   R(30, "shmat", {Int, Ptr, Hex}, E).sp(Special::ShmAttach).fl(kMaps),
   R(31, "shmctl", {Int, Int, Ptr}, E).fn(shmctl_outputs),
@@ -1502,6 +1504,7 @@ bool BufferRule::arg_test_holds(const uint64_t args[6]) const {
     case RRX_BW_ZERO: return args[arg] == 0;
     case RRX_BW_ARG_EQ: return (args[arg] & mask) == value;
     case RRX_BW_SIGMASK: return args[arg] == value;  // (and no pending signal it unblocks: the library's check)
+    case RRX_BW_MMAP_ANON: return (args[arg] & mask) == value && !(args[2] & PROT_EXEC);
     case RRX_BW_ARG_IN:
       return std::find(values.begin(), values.begin() + value_count, static_cast<uint32_t>(args[arg])) !=
              values.begin() + value_count;

@@ -299,6 +299,8 @@ enum rrx_buffer_when {
   RRX_BW_SIGMASK = 7,     /* rt_sigprocmask: only when arg `cond_arg` (sigsetsize) is `cond_value` (8), and one
                              that may unblock (SIG_UNBLOCK, SIG_SETMASK with a set) only when no blocked signal is
                              pending (a buffered rt_sigpending first): see "Signal state" below */
+  RRX_BW_MMAP_ANON = 8,   /* mmap: only when (arg `cond_arg` (flags) & cond_mask) == cond_value (private anonymous
+                             memory) and arg 2 (prot) has no PROT_EXEC: memory that is not code */
 };
 #define RRX_MAX_RULE_VALUES 8
 /* How an output's size is found (a subset of sys::SizeFrom, same meaning). */
@@ -403,6 +405,7 @@ enum rrx_sends {
   {6, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_FIXED(1, RRX_STAT_BYTES), 0}, /* lstat */                    \
   {7, RRX_BW_ZERO, 2, 0, 0, 1, {{0, RRX_OUT_ARG_TIMES, 1, 8}, {-1, RRX_OUT_NONE, 0, 0}}, -1, RRX_DS_YES}, /* poll, timeout 0 */ \
   {8, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, -1},                     /* lseek */                    \
+  {9, RRX_BW_MMAP_ANON, 3, 0x2fu, 0x22u, 0, RRX_OUT0, -1},         /* mmap(MAP_PRIVATE | MAP_ANONYMOUS), not PROT_EXEC */ \
   {10, RRX_BW_ARG_EQ, 2, 4u, 0, 0, RRX_OUT0, -1},                   /* mprotect without PROT_EXEC (with it, rdtsc sites may need patching first) */ \
   {11, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, -1},                    /* munmap */                   \
   {12, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, -1},                    /* brk */                      \
@@ -416,6 +419,10 @@ enum rrx_sends {
   {18, RRX_BW_FD_WRITE, 0, 0, 0, 0, RRX_OUT0, -1, RRX_DS_NO, {0}, -1, 0, RRX_SENDS_BUF}, /* pwrite64 */        \
   {20, RRX_BW_FD_WRITE, 0, 0, 0, 0, RRX_OUT0, -1, RRX_DS_YES, {0}, -1, 0, RRX_SENDS_IOVEC}, /* writev */        \
   {21, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, 0},                    /* access */                   \
+  {28, RRX_BW_ARG_IN, 2, 0, 8, 0, RRX_OUT0, -1, RRX_DS_NO, {0 /* MADV_NORMAL */, 1 /* MADV_RANDOM */, 2 /* MADV_SEQUENTIAL */, \
+   3 /* MADV_WILLNEED */, 10 /* MADV_DONTFORK */, 11 /* MADV_DOFORK */, 14 /* MADV_HUGEPAGE */, 15 /* MADV_NOHUGEPAGE */}}, \
+  {28, RRX_BW_ARG_IN, 2, 0, 4, 0, RRX_OUT0, -1, RRX_DS_NO, {16 /* MADV_DONTDUMP */, 17 /* MADV_DODUMP */, 18 /* MADV_WIPEONFORK */, \
+   19 /* MADV_KEEPONFORK */}}, /* madvise: advice that changes no byte of the memory (not DONTNEED, FREE, REMOVE...) */ \
   {32, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, -1},                    /* dup */                      \
   {39, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, -1},                    /* getpid */                   \
   {63, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_FIXED(0, 390), -1},           /* uname */                    \

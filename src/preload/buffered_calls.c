@@ -31,6 +31,7 @@ static int arg_test_holds(const struct rrx_buffered_call* c, const uint64_t args
     case RRX_BW_ZERO: return args[c->cond_arg] == 0;
     case RRX_BW_ARG_EQ: return (args[c->cond_arg] & c->cond_mask) == c->cond_value;
     case RRX_BW_SIGMASK: return args[c->cond_arg] == c->cond_value;
+    case RRX_BW_MMAP_ANON: return (args[c->cond_arg] & c->cond_mask) == c->cond_value && !(args[2] & 4 /* PROT_EXEC */);
     case RRX_BW_ARG_IN:
       for (uint32_t i = 0; i < c->cond_value && i < RRX_MAX_RULE_VALUES; ++i) {
         if ((uint32_t)args[c->cond_arg] == c->values[i]) return 1;
@@ -399,6 +400,7 @@ int rrx_may_buffer(struct rrx_buffer_header* h, const struct rrx_buffered_call* 
     case RRX_BW_ZERO:
     case RRX_BW_ARG_EQ:
     case RRX_BW_ARG_IN: return rule_match(c, args, desched);
+    case RRX_BW_MMAP_ANON: return arg_test_holds(c, args) ? RRX_BUFFER_PLAIN : 0;
     default: return 0;
   }
 }

@@ -116,20 +116,23 @@ if [[ -f $T/trace ]]; then
   check "patched_meanwhile: a restart was among them" grep -q 'ERESTARTSYS .*(site patched meanwhile' "$WORK/meanwhile.dump.out"
 fi
 
-# Address-space calls buffered when recording (munmap, brk, mprotect without
-# PROT_EXEC) and getrandom: replay runs the first ones for real at their stop,
+# Address-space calls buffered when recording (mmap of private anonymous
+# memory, munmap, brk, mprotect without PROT_EXEC, madvise that changes no
+# byte) and getrandom: replay runs the first ones for real at their stop,
 # so a freed address is free again, the break moves, a read-only page faults.
 rr_check maps --stdout-has "same place 200, read-only faults 200 (handler 200), break back 200" \
   --record-arg --syscallbuf -- "$(prog buffered_maps)"
 T=$(rr_trace maps)
 if [[ -f $T/trace ]]; then
   rrx_run "$WORK/maps.dump" dump "$T"
-  for call in munmap brk mprotect getrandom; do
+  for call in mmap munmap brk mprotect madvise getrandom; do
     n=$(grep -c " $call(.*(buffered)\$" "$WORK/maps.dump.out" || true)
     check "maps: $call from its patched libc site is buffered (got $n)" test "$n" -ge 150
   done
   check "maps: mprotect with PROT_EXEC is never buffered" \
     bash -c "! grep -q 'mprotect(.*PROT_EXEC.*(buffered)' '$WORK/maps.dump.out'"
+  check "maps: madvise(MADV_DONTNEED) is never buffered" \
+    bash -c "! grep -q 'madvise(.*MADV_DONTNEED.*(buffered)' '$WORK/maps.dump.out'"
 fi
 
 # A shell pipeline: exec, fork, vfork (posix_spawn) children under the fast path.

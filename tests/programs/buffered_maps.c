@@ -1,5 +1,6 @@
 // Address-space calls the syscall buffer records in-process when recording
-// (munmap, brk, mprotect without PROT_EXEC) and getrandom, many times from
+// (mmap of private anonymous memory and munmap, brk, mprotect without
+// PROT_EXEC, madvise that changes no byte) and getrandom, many times from
 // their libc sites (patched at the first call). Replay runs the address-space
 // ones for real at their stop: what the program sees afterwards must be what
 // it saw when recorded (an address freed by munmap is free again, the break
@@ -49,6 +50,12 @@ int main(void) {
     }
     mprotect(b, page, PROT_READ | PROT_WRITE);
     b[1] = 2;
+    // Advice that changes no byte (buffered), and one that does (traced: the
+    // zeros it leaves are recorded where it drops file pages).
+    madvise(b, 4 * page, MADV_DONTFORK);
+    madvise(b, 4 * page, MADV_DOFORK);
+    madvise(b, page, MADV_DONTNEED);
+    same_place += b[1] == 0 ? 0 : 1000;
     munmap(b, 4 * page);
     // The break grows and shrinks back.
     void* before = sbrk(0);
