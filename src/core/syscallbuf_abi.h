@@ -14,7 +14,7 @@
  * 10: rrx_process_state's trace_all (a process with a seccomp filter); the
  * record's data_crc (RRX_RECORD_DATA_CRC) and the rule's `sends`; the file
  * facts' crc32_insn. */
-#define RRX_SYSCALLBUF_VERSION 11u
+#define RRX_SYSCALLBUF_VERSION 12u
 
 /* The rrx page: one page at a fixed address, mapped by the library in every
  * process (a traced mmap, so replay maps it at the same moment). It holds the
@@ -36,6 +36,12 @@
 #define RRX_UNTRACED_INSN_OFFSET 0u
 #define RRX_TRACED_INSN_OFFSET 16u
 #define RRX_RECORDING_ONLY_INSN_OFFSET 32u
+/* page + RRX_REPLAY_EXEC_INSN_OFFSET: `syscall; ret`, the library's on replay
+ * for a fed record marked RRX_RECORD_EXECUTE (see "Stop-free replay"): the
+ * replay's seccomp filter lets the calls in RRX_REPLAY_EXEC_CALLS run from
+ * there without a stop (it compares both 32-bit halves with
+ * RRX_REPLAY_EXEC_IP); any other call from there stops like any call. */
+#define RRX_REPLAY_EXEC_INSN_OFFSET 48u
 /* page + RRX_HOOK_ENTRY_SLOT_OFFSET: 8 bytes, the address of the library's
  * rrx_hook_entry, which patched sites jump to through this slot (see "Hook
  * entry" below): the slot's address fits a sign-extended disp32, so the
@@ -60,6 +66,13 @@
 #define RRX_UNTRACED_IP (RRX_PAGE_ADDR + RRX_UNTRACED_INSN_OFFSET + 2u)
 #define RRX_TRACED_IP (RRX_PAGE_ADDR + RRX_TRACED_INSN_OFFSET + 2u)
 #define RRX_RECORDING_ONLY_IP (RRX_PAGE_ADDR + RRX_RECORDING_ONLY_INSN_OFFSET + 2u)
+#define RRX_REPLAY_EXEC_IP (RRX_PAGE_ADDR + RRX_REPLAY_EXEC_INSN_OFFSET + 2u)
+/* The calls a fed record may have the library make for real on replay: they
+ * change the replayed process's address space or signal actions, whose
+ * effect replay needs, and leave nothing for the replayer to do after them
+ * (anonymous memory only: the feed takes no mapping of a file). mmap,
+ * mprotect, munmap, brk, madvise, rt_sigaction. */
+#define RRX_REPLAY_EXEC_CALLS 9, 10, 11, 12, 28, 13
 
 /* rrx's LD_PRELOAD entry (record/preload_env.h): the recorder adds it as the
  * last entry of envp on the stack of each dynamically linked image at exec,
@@ -220,6 +233,14 @@ struct rrx_buffer_record {
  * that computed other output) make it make the call instead, and the
  * replayer reports the divergence at that stop, with the bytes. */
 #define RRX_RECORD_DATA_CRC 4u
+/* In a record the replayer feeds (never one the library writes): the
+ * library makes the call for real from RRX_REPLAY_EXEC_IP (an mmap without
+ * MAP_FIXED at the recorded address, with MAP_FIXED_NOREPLACE) and takes the
+ * record when the kernel's result is the recorded one; else it withdraws
+ * the feed and makes the call the ordinary way, where the replayer sees the
+ * divergence (each of RRX_REPLAY_EXEC_CALLS gives the same result when made
+ * twice). */
+#define RRX_RECORD_EXECUTE 8u
 #define RRX_RECORD_STREAM_MASK (RRX_RECORD_TO_STDOUT | RRX_RECORD_TO_STDERR)
 struct rrx_buffer_output {
   uint64_t addr;

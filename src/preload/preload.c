@@ -117,6 +117,7 @@ __attribute__((constructor)) static void map_rrx_page(void) {
   static const unsigned char kZeroRet[3] = {0x31, 0xc0, 0xc3}; /* xor eax, eax; ret */
   memcpy((void*)(RRX_PAGE_ADDR + RRX_UNTRACED_INSN_OFFSET), kSyscallRet, 3);
   memcpy((void*)(RRX_PAGE_ADDR + RRX_TRACED_INSN_OFFSET), kSyscallRet, 3);
+  memcpy((void*)(RRX_PAGE_ADDR + RRX_REPLAY_EXEC_INSN_OFFSET), kSyscallRet, 3);
   /* The recorder puts `syscall; ret` here when it gives a thread a desched event. */
   memcpy((void*)(RRX_PAGE_ADDR + RRX_RECORDING_ONLY_INSN_OFFSET), kZeroRet, 3);
   uint64_t entry = (uint64_t)rrx_hook_entry;

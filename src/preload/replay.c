@@ -47,6 +47,37 @@ static int copy_sent(struct rrx_buffer_header* h, long nr, const long args[6], u
   return 1;
 }
 
+/* The call made for real from the rrx page's RRX_REPLAY_EXEC_IP, which the
+ * replay's seccomp filter lets run without a stop for RRX_REPLAY_EXEC_CALLS. */
+static long exec_syscall(long nr, const long a[6]) {
+  register long r10 __asm__("r10") = a[3];
+  register long r8 __asm__("r8") = a[4];
+  register long r9 __asm__("r9") = a[5];
+  unsigned long insn = RRX_PAGE_ADDR + RRX_REPLAY_EXEC_INSN_OFFSET;
+  long ret;
+  __asm__ volatile("call *%%rcx"
+                   : "=a"(ret), "+c"(insn)
+                   : "a"(nr), "D"(a[0]), "S"(a[1]), "d"(a[2]), "r"(r10), "r"(r8), "r"(r9)
+                   : "r11", "memory");
+  return ret;
+}
+
+/* A fed record marked RRX_RECORD_EXECUTE: the call made for real, as the
+ * replayer would have made it at a stop (an mmap that let the kernel choose
+ * goes where it went when recorded, and nowhere else). 1 when the kernel
+ * gave the recorded result. */
+static int execute_recorded(const struct rrx_buffer_record* r, long nr, const long args[6]) {
+  enum { NR_mmap = 9, kMAP_FIXED = 0x10, kMAP_FIXED_NOREPLACE = 0x100000 };
+  long a[6];
+  for (int i = 0; i < 6; ++i) a[i] = args[i];
+  if (nr == NR_mmap && !(a[3] & kMAP_FIXED)) {
+    if (r->ret < 0 && r->ret >= -4095) return 0; /* (the feed takes no failed mmap) */
+    a[0] = r->ret;
+    a[3] |= kMAP_FIXED_NOREPLACE;
+  }
+  return exec_syscall(nr, a) == r->ret;
+}
+
 _Static_assert(offsetof(struct rrx_thread_locals, buffer) == 16, "rrx_untraced_call");
 _Static_assert(offsetof(struct rrx_buffer_header, bytes_used) == 20, "rrx_untraced_call");
 _Static_assert(offsetof(struct rrx_buffer_header, replay_end) == 24, "rrx_untraced_call");
@@ -80,6 +111,12 @@ __attribute__((visibility("hidden"))) int rrx_replay_take(struct rrx_buffer_head
       h->replay_end = 0;
       return 0;
     }
+  }
+  if ((r->flags & RRX_RECORD_EXECUTE) && !execute_recorded(r, nr, args)) {
+    /* Not the recorded result: the call is made again the ordinary way (it
+     * gives the same result twice), and the replayer reports the divergence. */
+    h->replay_end = 0;
+    return 0;
   }
   if ((r->flags & RRX_RECORD_STREAM_MASK) && r->ret > 0 &&
       !copy_sent(h, nr, args, (uint64_t)r->ret)) {

@@ -624,8 +624,11 @@ bool ReplaySession::one_stop_at(const RTask& t) const { return skipper_->one_sto
 // for real: two. Any other call made there (a divergence) is skipped at
 // that entry and completed at its exit stop, as the two-stop strategies do.
 bool ReplaySession::next_runs_for_real(RTask& t) {
-  // Records fed to its buffer come first: then the event after them.
+  // Records fed to its buffer come first: then the event after them. (A
+  // fed call the library makes for real must pass the seccomp filter: it
+  // goes on with PTRACE_CONT, as for a call that runs for real.)
   const trace::EventRecord* next = nullptr;
+  if (buffer_feed_ && buffer_feed_->executes()) return true;
   if (buffer_feed_ && buffer_feed_->pending()) {
     next = buffer_feed_->after_fed();
   } else if (load_next()) {

@@ -6,15 +6,19 @@
 // and result as recorded) then completes there: the kernel runs it when
 // the task goes on to its next event. Sysemu stops come before seccomp
 // checks, so emulated calls keep their single sysemu stop.
+#include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <stddef.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 
 #include <cstdlib>
 #include <string>
+#include <array>
 
 #include "core/syscall_table.h"
+#include "core/syscallbuf_abi.h"
 #include "replay/replay_session.h"
 #include "replay/skip_strategy.h"
 
@@ -29,9 +33,30 @@ bool ReplaySession::want_seccomp_entries() const {
   return !(v && std::string(v) == "0");
 }
 
+// Every call stops at its seccomp stop, but those of RRX_REPLAY_EXEC_CALLS
+// from the library's RRX_REPLAY_EXEC_IP (core/syscallbuf_abi.h): fed records
+// marked RRX_RECORD_EXECUTE, which the library makes for real without a stop.
 bool install_trace_all_filter() {
-  static struct sock_filter filter[] = {BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE)};
-  struct sock_fprog prog = {1, filter};
+  constexpr uint32_t kIpLow = offsetof(struct seccomp_data, instruction_pointer);
+  constexpr uint32_t kExecCalls[] = {RRX_REPLAY_EXEC_CALLS};
+  constexpr uint32_t kCount = sizeof kExecCalls / sizeof kExecCalls[0];
+  // (Run in the forked child before exec: no allocation.)
+  std::array<struct sock_filter, 9 + kCount> f{};
+  size_t n = 0;
+  f[n++] = sock_filter BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
+  f[n++] = sock_filter BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0, 5 + kCount);
+  f[n++] = sock_filter BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kIpLow);
+  f[n++] = sock_filter BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, static_cast<uint32_t>(RRX_REPLAY_EXEC_IP), 0, 3 + kCount);
+  f[n++] = sock_filter BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kIpLow + 4);
+  f[n++] = sock_filter BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, static_cast<uint32_t>(RRX_REPLAY_EXEC_IP >> 32), 0, 1 + kCount);
+  f[n++] = sock_filter BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
+  for (uint32_t i = 0; i < kCount; ++i) {
+    // To the ALLOW after the TRACE on a match.
+    f[n++] = sock_filter BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kExecCalls[i], static_cast<uint8_t>(kCount - i), 0);
+  }
+  f[n++] = sock_filter BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE);
+  f[n++] = sock_filter BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+  struct sock_fprog prog = {static_cast<unsigned short>(n), f.data()};
   return ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 && ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) == 0;
 }
 
@@ -46,6 +71,10 @@ bool ReplaySession::pass_seccomp_stop(RTask& t) {
 
 bool ReplaySession::complete_at_seccomp_stop(RTask& t, Action action, schema::Syscall::Reader rec) {
   if (!seccomp_entries_ || !t.entered_traced || action != Action::Execute) return false;
+  // A buffered one that comes to a stop here was fed and made for real by
+  // the library, which found another result than the recorded one (or it
+  // is the last of a stretch): its exit compares them.
+  if (rec.getFlags() & trace::kSyscallBuffered) return false;
   // Nor a restart, file writes, or a move into a site's stub at the exit.
   if (is_restart_code(rec.getRet()) || rec.getFileWrites().size() != 0 || rec.getResumeIp() != 0) return false;
   const sys::SyscallDesc* desc = sys::lookup(t.cur.nr);

@@ -64,6 +64,7 @@ struct TakeableCall {
   capnp::List<schema::ArgString>::Reader strings;
   capnp::List<schema::MemWrite>::Reader writes;
   int stream = 0;          // a write to rrx's stdout (1) or stderr (2), else 0
+  bool execute = false;    // made for real by the library (RRX_RECORD_EXECUTE)
   bool watched = false;    // an output over a range the debugger watches
   uint64_t size = 0;       // record_size
 };
@@ -74,7 +75,17 @@ struct TakeableCall {
 // (stream 1 or 2), whose bytes the library copies for the replayer to
 // show. Not one that changes a shared object (file writes). (A recorded
 // digest of the sent bytes goes in the record: the library compares it.)
-bool takeable(schema::Event::Reader ev, int tid, const BufferFeed::WriteFilter& writable, TakeableCall& c) {
+// True for a call the library may make for real on replay, without a stop
+// (RRX_REPLAY_EXEC_CALLS; the replay's filter lets those run): one whose
+// replay runs it (it changes the address space or a signal action) and
+// leaves nothing to do after it.
+bool executable_in_process(int64_t nr) {
+  static constexpr int64_t kCalls[] = {RRX_REPLAY_EXEC_CALLS};
+  return std::find(std::begin(kCalls), std::end(kCalls), nr) != std::end(kCalls);
+}
+
+bool takeable(schema::Event::Reader ev, int tid, const BufferFeed::WriteFilter& writable, bool may_execute,
+              TakeableCall& c) {
   if (ev.which() != schema::Event::SYSCALL || ev.getTid() != tid) return false;
   c.sc = ev.getSyscall();
   const uint32_t flags = c.sc.getFlags();
@@ -92,21 +103,33 @@ bool takeable(schema::Event::Reader ev, int tid, const BufferFeed::WriteFilter& 
     return false;
   }
   const sys::SyscallDesc* d = sys::lookup(nr);
-  if (!d || !(d->flags & sys::kBuffered) || (d->flags & sys::kMapsMemory)) return false;
+  if (!d || !(d->flags & sys::kBuffered)) return false;
   {
     auto a = c.sc.getArgs();  // (once: each getter call checks the pointer again)
     if (a.size() != 6) return false;
     for (unsigned i = 0; i < 6; ++i) c.args[i] = a[i];
   }
-  // A call that must take effect in the replayed process (rt_sigaction
-  // setting something: Execute) is made by the library from the untraced
-  // instruction, which stops there like any syscall under the replay's
-  // ptrace: its own stop, where the replayer makes and checks it. But for an
-  // rt_sigprocmask that succeeded: the replayer gives the thread the mask
-  // its taken calls left at the thread's next stop (take_buffer), where the
-  // mask is next looked at (signals are delivered at stops only).
-  const bool sets_mask = (d->flags & sys::kSetsSigmask) && c.sc.getRet() == 0;
-  if (d->replay_policy(c.args) != sys::Replay::Emulate && !sets_mask) return false;
+  c.execute = false;
+  if ((d->flags & sys::kMapsMemory) || d->replay_policy(c.args) == sys::Replay::Execute) {
+    // The address-space calls, and rt_sigaction setting an action, must
+    // take effect in the replayed process: the library makes them for real
+    // where the replay's filter lets it (the session says so), with a stop
+    // of their own elsewhere. Not an mmap that failed, nor a call the
+    // recorder wrote memory for that is not its plain output (madvise
+    // dropping file pages is never buffered).
+    const bool sets_mask = (d->flags & sys::kSetsSigmask) && c.sc.getRet() == 0;
+    if (!sets_mask) {
+      if (!may_execute || !executable_in_process(nr) || c.stream != 0) return false;
+      if (nr == SYS_mmap && sys::is_error_return(c.sc.getRet())) return false;
+      c.execute = true;
+    }
+  }
+  // (Without may_execute such a call is made by the library from the
+  // untraced instruction, which stops there like any syscall under the
+  // replay's ptrace: its own stop, where the replayer makes and checks it.
+  // An rt_sigprocmask that succeeded is taken: the replayer gives the thread
+  // the mask its taken calls left at the thread's next stop (take_buffer),
+  // where the mask is next looked at: signals are delivered at stops only.)
   c.strings = c.sc.getStrings();
   c.writes = c.sc.getMemWrites();
   c.size = RRX_ALIGN8(sizeof(rrx_buffer_record));
@@ -181,7 +204,7 @@ int64_t BufferFeed::after_call(schema::Syscall::Reader rec) {
 }
 
 size_t BufferFeed::feed(Task& task, int tid, uint64_t buffer, uint32_t open_record, const EventsAhead& ahead,
-                        uint64_t limit, const WriteFilter& writable) {
+                        uint64_t limit, const WriteFilter& writable, bool may_execute) {
   pending_ = false;
   if (limit == 0) return 0;  // (the event after the limit is read only as what follows)
   rrx_buffer_header h;
@@ -207,6 +230,7 @@ size_t BufferFeed::feed(Task& task, int tid, uint64_t buffer, uint32_t open_reco
   padding_.clear();
   Fed& f = fed_;
   f.sizes.clear();
+  f.executes.clear();
   f.outputs.clear();
   f.after.reset();
   uint64_t out_total = 0;  // bytes of the output area
@@ -218,7 +242,7 @@ size_t BufferFeed::feed(Task& task, int tid, uint64_t buffer, uint32_t open_reco
     const trace::EventRecord* rec = ahead(k);
     if (!rec) break;
     auto ev = rec->get();
-    if (k == limit || !takeable(ev, tid, writable, c)) {
+    if (k == limit || !takeable(ev, tid, writable, may_execute, c)) {
       last_may_go = syscall_of(ev, tid);
       if (last_may_go) after = rec;
       break;
@@ -233,10 +257,14 @@ size_t BufferFeed::feed(Task& task, int tid, uint64_t buffer, uint32_t open_reco
       last_may_go = true;
       break;
     }
-    put_record(c, c.stream == 1 ? RRX_RECORD_TO_STDOUT : c.stream == 2 ? RRX_RECORD_TO_STDERR : 0, bytes_.get() + used,
-               static_cast<uint32_t>(used), padding_);
+    const uint8_t flags = c.execute ? RRX_RECORD_EXECUTE
+                          : c.stream == 1 ? RRX_RECORD_TO_STDOUT
+                          : c.stream == 2 ? RRX_RECORD_TO_STDERR
+                                          : 0;
+    put_record(c, flags, bytes_.get() + used, static_cast<uint32_t>(used), padding_);
     used += c.size;
     f.sizes.push_back(static_cast<uint32_t>(c.size));
+    f.executes.push_back(c.execute);
     if (sent > 0) {
       f.outputs.push_back({static_cast<uint32_t>(f.sizes.size() - 1), c.stream, static_cast<uint32_t>(sent)});
       out_total += sent;
@@ -249,6 +277,7 @@ size_t BufferFeed::feed(Task& task, int tid, uint64_t buffer, uint32_t open_reco
       f.outputs.pop_back();
     }
     f.sizes.pop_back();
+    f.executes.pop_back();
   }
   if (f.sizes.empty()) return 0;
   if (last_may_go && after) f.after = *after;
@@ -391,7 +420,11 @@ bool ReplaySession::feed_buffer(RTask& t, bool stepping) {
   }
   auto ahead = [this](uint64_t k) { return event_ahead(k); };
   const uint64_t t0 = stats_ ? stats_clock_ns() : 0;
-  const bool fed = buffer_feed_->feed(*t.task, t.tid, t.syscallbuf, open_record, ahead, limit, writable) > 0;
+  // The calls that must take effect are made by the library for real where
+  // the replay's filter lets them run and the thread goes on with
+  // PTRACE_CONT (seccomp_entries_: resume() sees executes()).
+  const bool fed =
+      buffer_feed_->feed(*t.task, t.tid, t.syscallbuf, open_record, ahead, limit, writable, seccomp_entries_) > 0;
   if (stats_) stats_->feeding(stats_clock_ns() - t0);
   return fed;
 }

@@ -8,6 +8,7 @@
 
 #include <sys/types.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -51,8 +52,13 @@ class BufferFeed {
   // their bytes (core/syscallbuf_abi.h, "Output on replay"): over the
   // records the buffer published already when they are many, else after
   // the ones fed.
+  // `may_execute`: records of calls that must take effect in the process
+  // (RRX_REPLAY_EXEC_CALLS) are fed too, marked RRX_RECORD_EXECUTE: the
+  // library makes them for real without a stop, which the caller must allow
+  // (the replay's seccomp filter, and PTRACE_CONT, not PTRACE_SYSEMU, while
+  // executes()).
   size_t feed(Task& task, int tid, uint64_t buffer, uint32_t open_record, const EventsAhead& ahead, uint64_t limit,
-              const WriteFilter& writable);
+              const WriteFilter& writable, bool may_execute);
   // What the library still does to its buffer after the recorded syscall
   // `rec` returns, while the thread stands at its exit: the bytes of the
   // record it publishes (a buffered call made from the untraced
@@ -77,6 +83,12 @@ class BufferFeed {
   // While pending: the event right after the fed records when it is a
   // syscall of the same thread (where the thread stops next), else null.
   const trace::EventRecord* after_fed() const { return pending_ && fed_.after ? &*fed_.after : nullptr; }
+  // While pending: whether a record fed is one the library makes for real
+  // (the thread must go on with PTRACE_CONT: a sysemu stop comes before the
+  // seccomp filter that lets the call run).
+  bool executes() const {
+    return pending_ && std::find(fed_.executes.begin(), fed_.executes.end(), true) != fed_.executes.end();
+  }
   // Forget a feed whose thread is gone.
   void drop() { pending_ = false; }
 
@@ -90,6 +102,7 @@ class BufferFeed {
     uint32_t out_start = 0;    // replay_out when fed: the output area, over the records published
                                // already or after the ones fed
     std::vector<uint32_t> sizes;  // of each record fed
+    std::vector<bool> executes;   // of each record fed: marked RRX_RECORD_EXECUTE
     struct Output {
       uint32_t record;  // index in sizes
       int stream;       // 1 or 2
