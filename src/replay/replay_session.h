@@ -356,6 +356,10 @@ class ReplaySession {
     bool sigkilled = false;       // rrx sent the recorded SIGKILL
     bool kill_reported = false;   // cont()/step() stopped with Killing before sending it
     bool exiting = false;         // at or past its exit event stop (PTRACE_EVENT_EXIT)
+    // The event of a record fed to its buffer that the library did not take
+    // (an executed call with another result than the recorded one: its exit
+    // compares them), or UINT64_MAX.
+    uint64_t untaken_fed = UINT64_MAX;
     // Single-stepped over a pushf: the flags it pushed hold the step's trap
     // flag, which a later popf (the preload library's stubs) would make the
     // program's own: taken out of the pushed word at the step's stop.

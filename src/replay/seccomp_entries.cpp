@@ -71,10 +71,10 @@ bool ReplaySession::pass_seccomp_stop(RTask& t) {
 
 bool ReplaySession::complete_at_seccomp_stop(RTask& t, Action action, schema::Syscall::Reader rec) {
   if (!seccomp_entries_ || !t.entered_traced || action != Action::Execute) return false;
-  // A buffered one that comes to a stop here was fed and made for real by
-  // the library, which found another result than the recorded one (or it
-  // is the last of a stretch): its exit compares them.
-  if (rec.getFlags() & trace::kSyscallBuffered) return false;
+  // A record fed that the library did not take: made for real, the call
+  // gave another result than the recorded one (the library makes it again
+  // the ordinary way): its exit compares them.
+  if ((rec.getFlags() & trace::kSyscallBuffered) && t.untaken_fed == next_number_) return false;
   // Nor a restart, file writes, or a move into a site's stub at the exit.
   if (is_restart_code(rec.getRet()) || rec.getFileWrites().size() != 0 || rec.getResumeIp() != 0) return false;
   const sys::SyscallDesc* desc = sys::lookup(t.cur.nr);

@@ -186,8 +186,11 @@ void put_record(const TakeableCall& c, uint8_t flags, uint8_t* p, uint32_t base,
   }
 }
 
+// An event of `tid` that the thread reaches at a syscall's stop: a syscall,
+// or a clone (the thread stops at the entry of the clone call first).
 bool syscall_of(schema::Event::Reader ev, int tid) {
-  return ev.getTid() == tid && (ev.which() == schema::Event::SYSCALL || ev.which() == schema::Event::SYSCALL_ENTRY);
+  return ev.getTid() == tid && (ev.which() == schema::Event::SYSCALL || ev.which() == schema::Event::SYSCALL_ENTRY ||
+                                ev.which() == schema::Event::CLONE);
 }
 
 }  // namespace
@@ -238,6 +241,7 @@ size_t BufferFeed::feed(Task& task, int tid, uint64_t buffer, uint32_t open_reco
   const trace::EventRecord* after = nullptr;  // that event, when it is not a buffered call
   const uint64_t room = h.capacity - h.bytes_used;  // < RRX_BUFFER_BYTES
   TakeableCall c;
+  const trace::EventRecord* last_fed = nullptr;
   for (uint64_t k = 0; k <= limit; ++k) {
     const trace::EventRecord* rec = ahead(k);
     if (!rec) break;
@@ -265,6 +269,7 @@ size_t BufferFeed::feed(Task& task, int tid, uint64_t buffer, uint32_t open_reco
     used += c.size;
     f.sizes.push_back(static_cast<uint32_t>(c.size));
     f.executes.push_back(c.execute);
+    last_fed = rec;
     if (sent > 0) {
       f.outputs.push_back({static_cast<uint32_t>(f.sizes.size() - 1), c.stream, static_cast<uint32_t>(sent)});
       out_total += sent;
@@ -278,6 +283,8 @@ size_t BufferFeed::feed(Task& task, int tid, uint64_t buffer, uint32_t open_reco
     }
     f.sizes.pop_back();
     f.executes.pop_back();
+    after = last_fed;  // the thread stops at that call, made the ordinary way
+    last_may_go = true;
   }
   if (f.sizes.empty()) return 0;
   if (last_may_go && after) f.after = *after;
@@ -471,6 +478,7 @@ WaitStatus ReplaySession::take_buffer(RTask& t, WaitStatus w) {
     w = take_stop(t);
   }
   const uint64_t t0 = stats_ ? stats_clock_ns() : 0;
+  const size_t fed = buffer_feed_->fed_count();
   size_t taken = buffer_feed_->take(*t.task, [this](int stream, const uint8_t* bytes, size_t len) {
     if (options_.echo_output) echo(stream, bytes, len);
   });
@@ -491,6 +499,7 @@ WaitStatus ReplaySession::take_buffer(RTask& t, WaitStatus w) {
     consume();
   }
   if (mask && *mask != *mask_before) t.task->set_blocked_signals(*mask);
+  t.untaken_fed = taken < fed ? next_number_ : UINT64_MAX;
   stop_free_calls_ += taken;
   if (stats_) stats_->feeding(stats_clock_ns() - t0);
   if (taken > 0) at_interval_start_ = false;  // the thread ran on after the last of them

@@ -89,6 +89,8 @@ class BufferFeed {
   bool executes() const {
     return pending_ && std::find(fed_.executes.begin(), fed_.executes.end(), true) != fed_.executes.end();
   }
+  // How many records the last feed put in the buffer.
+  size_t fed_count() const { return fed_.sizes.size(); }
   // Forget a feed whose thread is gone.
   void drop() { pending_ = false; }
 
