@@ -615,6 +615,14 @@ int info_trace(const std::string& trace, bool json_output) {
   if (status.name == "complete") {
     std::cout << fmt::format("status:         complete (every chunk's checksum verified): {}; rrx record exited {}\n",
                              reader.end()->reason, reader.end()->exit_status);
+    const auto& objects = reader.end()->shared_objects;
+    if (!objects.empty()) {
+      size_t unchanged = 0;
+      for (const auto& o : objects) unchanged += o.unchanged;
+      std::cout << fmt::format("shared objects: {} (files mapped shared); {} never changed while recorded (replay maps "
+                               "the trace's copy)\n",
+                               objects.size(), unchanged);
+    }
   } else if (status.name == "corrupted") {
     std::cout << fmt::format("status:         CORRUPTED: {}\n", status.detail);
     std::cout << "                the replay stops with an error at that chunk; the events before it replay\n";

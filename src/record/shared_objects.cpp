@@ -133,6 +133,7 @@ std::optional<SharedObjects::Mapping> SharedObjects::on_file_map(pid_t tid, int 
   if (it != files_by_inode_.end()) {
     m.id = it->second.id;
     m.name = it->second.name;
+    if (shared && m.writable) it->second.changed = true;
     return m;
   }
   Object o;
@@ -140,9 +141,12 @@ std::optional<SharedObjects::Mapping> SharedObjects::on_file_map(pid_t tid, int 
   o.name = read_link(path);
   o.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (o.fd < 0) throw_errno("open " + path + " (" + o.name + ", mapped shared)");
+  o.changed = m.writable;
   m.id = o.id;
   m.name = o.name;
   m.content = files_.store(path, o.name);
+  // (After the store: its hard link into the trace changes the file's ctime.)
+  if (::fstat(o.fd, &o.first) != 0) o.changed = true;
   m.outside_mappers = outside_mappers(st.st_dev, st.st_ino, tree);
   files_by_inode_.emplace(key, std::move(o));
   return m;
@@ -204,6 +208,10 @@ std::vector<std::pair<uint64_t, uint64_t>> SharedObjects::file_inodes() const {
   return out;
 }
 
+SharedObjects::Object* SharedObjects::mutable_object_of_fd(pid_t tid, int fd) {
+  return const_cast<Object*>(object_of_fd(tid, fd));
+}
+
 const SharedObjects::Object* SharedObjects::object_of_fd(pid_t tid, int fd) const {
   if (fd < 0) return nullptr;
   struct stat st {};
@@ -217,7 +225,7 @@ std::optional<SharedObjects::Change> SharedObjects::on_file_change(const sys::Sy
   if (files_by_inode_.empty() || call.ret < 0) return std::nullopt;
   const sys::FileChangeFrom& fc = desc.changes_file;
   pid_t tid = task.tid();
-  const Object* o = nullptr;
+  Object* o = nullptr;
   int fd = -1;
   if (fc.kind == sys::FileChange::ResizePath) {
     std::string p = task.read_string(call.args[fc.fd]);
@@ -231,10 +239,10 @@ std::optional<SharedObjects::Change> SharedObjects::on_file_change(const sys::Sy
     o = &it->second;
   } else if (fc.kind == sys::FileChange::Opened) {
     fd = static_cast<int>(call.ret);
-    o = object_of_fd(tid, fd);
+    o = mutable_object_of_fd(tid, fd);
   } else {
     fd = static_cast<int>(call.args[fc.fd]);
-    o = object_of_fd(tid, fd);
+    o = mutable_object_of_fd(tid, fd);
   }
   if (o == nullptr) return std::nullopt;
   Change c;
@@ -312,6 +320,8 @@ std::optional<SharedObjects::Change> SharedObjects::on_file_change(const sys::Sy
   if (::fstat(o->fd, &st) != 0) throw_errno("fstat of shared object " + o->name);
   c.size = static_cast<uint64_t>(st.st_size);
   if (c.length > c.size - std::min(c.size, c.offset)) c.length = c.size - std::min(c.size, c.offset);
+  // (An open that truncated nothing changed nothing.)
+  if (fc.kind != sys::FileChange::Opened || st.st_size != o->first.st_size) o->changed = true;
   return c;
 }
 
@@ -325,6 +335,18 @@ std::vector<trace::SharedObjectEnd> SharedObjects::final_states() const {
     struct stat st {};
     if (::fstat(o.fd, &st) != 0) continue;
     e.size = static_cast<uint64_t>(st.st_size);
+    // Untouched from its first mapping to now (times to the nanosecond): its
+    // stored copy is its content throughout, and there is nothing to hash
+    // (a JDK's 128 MB lib/modules, mapped shared read-only by every JVM).
+    auto same_time = [](const struct timespec& a, const struct timespec& b) {
+      return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
+    };
+    e.unchanged = !o.changed && st.st_size == o.first.st_size && same_time(st.st_mtim, o.first.st_mtim) &&
+                  same_time(st.st_ctim, o.first.st_ctim);
+    if (e.unchanged) {
+      out.push_back(std::move(e));
+      continue;
+    }
     try {
       // Holes cost nothing to hash: the limit is on the data.
       if (trace::data_bytes(o.fd, 0, e.size, o.name) <= kHashLimit)

@@ -78,7 +78,12 @@ class SharedObjects {
     uint32_t id;
     int fd = -1;  // the recorder's own read-only descriptor (files and memfds)
     std::string name;
+    // A process of the tree wrote to it, or mapped it shared with write
+    // access (it could write through memory): its bytes may change.
+    bool changed = false;
+    struct stat first {};  // at its first mapping: an outside writer changes size or times
   };
+  Object* mutable_object_of_fd(pid_t tid, int fd);
   const Object* object_of_fd(pid_t tid, int fd) const;
   trace::FileStore& files_;
   uint32_t next_id_ = 1;

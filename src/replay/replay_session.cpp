@@ -167,6 +167,11 @@ ReplaySession::ReplaySession(ReplayOptions options) : options_(std::move(options
   reader_ = std::make_unique<trace::TraceReader>(options_.trace_dir);
   shared_ = std::make_unique<SharedMemory>([this](const std::string& hash) { return stored_copy(hash); });
   copies_ = std::make_unique<MappedCopies>(options_.trace_dir);
+  if (reader_->end()) {
+    for (const trace::SharedObjectEnd& o : reader_->end()->shared_objects) {
+      if (o.unchanged) unchanged_objects_.emplace(o.object, std::string());
+    }
+  }
   if (const char* mode = std::getenv("RRX_SYSCALLBUF_REPLAY"); !mode || std::string(mode) != "stops") {
     buffer_feed_ = std::make_unique<BufferFeed>();
   }
@@ -1485,17 +1490,34 @@ void ReplaySession::begin_syscall(RTask& t, Action action, int64_t nr, const uin
       }
       int copy_fd = -1;
       t.cur.mapped_copy = false;
-      if (!(flags & (MAP_ANONYMOUS | MAP_HUGETLB)) && rec.hasMapping() && rec.getMapping().getSharedObject() == 0 &&
-          !rec.getMapping().getRangeOnly()) {
+      const uint32_t object = rec.hasMapping() ? rec.getMapping().getSharedObject() : 0;
+      if (!(flags & (MAP_ANONYMOUS | MAP_HUGETLB)) && rec.hasMapping() &&
+          (object == 0 || unchanged_objects_.count(object) != 0) && !rec.getMapping().getRangeOnly()) {
         std::string hash = rec.getMapping().getContentHash().cStr();
-        copy_fd = copies_->fd_of(hash);
+        if (object != 0) {
+          // An object's bytes are stored at its first mapping; later ones
+          // (other processes) name the object only.
+          auto known = unchanged_objects_.find(object);
+          if (!hash.empty()) {
+            known->second = hash;
+          } else {
+            hash = known->second;
+          }
+        }
+        copy_fd = hash.empty() ? -1 : copies_->fd_of(hash);
         if (copy_fd >= 0) stored_copy(hash);  // checked against its hash once
       }
       if (copy_fd >= 0) {
         // A private map of the trace's copy at the program's offset: the
         // recorded bytes, from the page cache, and a fault past the file's
         // end as in the recording. Never shared: the copy is not the program's.
-        flags = (flags & ~uint64_t{0x0f}) | MAP_PRIVATE;
+        // But for a shared map of a shared object that never changed: shared
+        // (and read-only: the copy's fd is), so that mprotect asking for
+        // write access fails as it did (the recorded fd was read-only too,
+        // or the object would have changed).
+        const uint64_t type = flags & 0x0f;
+        const bool keep_shared = object != 0 && (type == MAP_SHARED || type == MAP_SHARED_VALIDATE);
+        flags = (flags & ~uint64_t{0x0f}) | (keep_shared ? MAP_SHARED : MAP_PRIVATE);
         flags &= ~static_cast<uint64_t>(MAP_SYNC);
         a[4] = static_cast<uint64_t>(copy_fd);
         t.cur.mapped_copy = true;
@@ -1740,7 +1762,7 @@ void ReplaySession::finish_syscall(RTask& t, schema::Syscall::Reader rec, int64_
       }
       set_syscall_args_in_regs(r, t.cur.args);  // the program sees its own arguments
       t.task->set_regs(r);
-      if (rec.hasMapping() && rec.getMapping().getSharedObject() != 0) {
+      if (rec.hasMapping() && rec.getMapping().getSharedObject() != 0 && !t.cur.mapped_copy) {
         SharedMemory::MapRequest req;
         req.addr = static_cast<uint64_t>(live);
         req.len = t.cur.args[1];
@@ -1777,7 +1799,11 @@ uint64_t ReplaySession::syscall_insn_of(RTask& t) { return t.task->regs().rip - 
 // the segment is the replay's memfd), and changes to their bytes through
 // file descriptors by calls that replay skips.
 void ReplaySession::finish_shared_memory(RTask& t, schema::Syscall::Reader rec) {
-  for (auto w : rec.getFileWrites()) shared_->apply(w);
+  for (auto w : rec.getFileWrites()) {
+    // (An object that never changed is told only of opens that truncated
+    // nothing: its size, as it was.)
+    if (unchanged_objects_.count(w.getObject()) == 0) shared_->apply(w);
+  }
   const sys::SyscallDesc* desc = sys::lookup(t.cur.nr);
   if (desc == nullptr || rec.getIsError() || t.cur.action != Action::Emulate) return;
   if (desc->special == sys::Special::ShmAttach && rec.hasMapping()) {

@@ -578,6 +578,12 @@ class ReplaySession {
   std::map<std::string, int> file_fds_;
   bool seccomp_entries_ = false;  // the replayed processes trace every call by seccomp (seccomp_entries.cpp)
   std::unique_ptr<MappedCopies> copies_;  // the trace's copies of mapped files, as the replayed processes' fds
+  // Shared objects no byte of which changed while recorded (the End's
+  // `unchanged`): mapped from the trace's copy like a private file mapping,
+  // with no replay copy of their own (a JVM's lib/modules: 128 MB copied
+  // and hashed at every replay before).
+  // (The content hash their first mapping named, once replayed.)
+  std::map<uint32_t, std::string> unchanged_objects_;
   std::unique_ptr<SharedMemory> shared_;  // the replay's copies of shared objects
   uint64_t stop_free_calls_ = 0;
   std::unique_ptr<ReplayStats> stats_;  // RRX_REPLAY_STATS=1

@@ -428,4 +428,10 @@ struct SharedObjectState {
   size @1 :UInt64;
   contentHash @2 :Text;      # 16 hex digits, as FileStore names files; empty: not checked
   path @3 :Text;
+  # No byte changed while recorded: no process of the tree wrote to it or
+  # mapped it shared where it could write, and its size and times at the
+  # end were those of its first mapping (no writer outside the tree). Its
+  # bytes are then its stored copy's from start to end: replay maps that
+  # copy (not checked at the end: contentHash empty). False in older traces.
+  unchanged @4 :Bool;
 }

@@ -257,7 +257,7 @@ void TraceReader::finish_open() {
       info.reason = end.getReason();
       for (auto o : end.getSharedObjects()) {
         info.shared_objects.push_back(
-            SharedObjectEnd{o.getObject(), o.getSize(), o.getContentHash().cStr(), o.getPath().cStr()});
+            SharedObjectEnd{o.getObject(), o.getSize(), o.getContentHash().cStr(), o.getPath().cStr(), o.getUnchanged()});
       }
     } catch (const kj::Exception& e) {
       throw TraceError(trace_path_, last.offset, "malformed end message: " + std::string(e.getDescription().cStr()));

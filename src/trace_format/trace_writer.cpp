@@ -212,6 +212,7 @@ void TraceWriter::close(int exit_status, const std::string& reason, const std::v
         list[i].setSize(shared[i].size);
         list[i].setContentHash(shared[i].content_hash);
         list[i].setPath(shared[i].path);
+        list[i].setUnchanged(shared[i].unchanged);
       }
     }
     add_message(end.getSegmentsForOutput());

@@ -25,6 +25,7 @@ struct SharedObjectEnd {
   uint64_t size = 0;
   std::string content_hash;  // empty: not checked
   std::string path;
+  bool unchanged = false;  // SharedObjectState.unchanged
 };
 
 struct WriterOptions {

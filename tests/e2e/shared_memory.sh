@@ -20,6 +20,21 @@ done
 rr_check_native mremap --stdout-has "second page: from the child" -- "$P" mremap
 rr_check_native sigbus --stdout-has "past the end: signal 7" -- "$P" sigbus
 rr_check_native readonly --stdout-has "mprotect writable: -1" -- "$P" readonly
+# A file mapped shared that no one changes while recorded: the End says so,
+# and replay maps the trace's copy (no replay copy of its own, no hash of
+# it at either end); one that is written (pwrite) is not that.
+T=$(rr_trace readonly)
+if [[ -f $T/trace ]]; then
+  rrx_run "$WORK/readonly.info" info "$T"
+  check "readonly: the read-only shared map never changed" \
+    grep -q '^shared objects: 1 (files mapped shared); 1 never changed' "$WORK/readonly.info.out"
+fi
+T=$(rr_trace pwrite)
+if [[ -f $T/trace ]]; then
+  rrx_run "$WORK/pwrite.info" info "$T"
+  check "pwrite: the shared map written by pwrite changed" \
+    grep -q '^shared objects: 1 (files mapped shared); 0 never changed' "$WORK/pwrite.info.out"
+fi
 
 PY=/usr/bin/python3
 if [[ -x $PY ]]; then
