@@ -32,11 +32,12 @@ COMMON=(-std=c++20 -g -O1 -fno-omit-frame-pointer -I"$SRC/src" -I"$SRC" -I"$GEN"
 SAN=(-fsanitize=address,undefined -fno-sanitize-recover=all)
 LIBS=(-lcapnp -lkj -lzstd)
 READER_SOURCES=("$SRC/src/trace_format/trace_reader.cpp" "$SRC/src/trace_format/chunk_format.cpp" "$SRC/src/trace_format/message_check.cpp"
+  "$SRC/src/trace_format/chunk_prefetch.cpp" "$SRC/src/core/cpu_binding.cpp"
   "$SRC/src/core/hash.cpp" "$GEN/trace_format/trace.capnp.c++")
 
 echo "fuzz_trace_reader: building with $CXX" >&2
 "$CXX" "${COMMON[@]}" "${SAN[@]}" -fsanitize=fuzzer \
-  "$SRC/tests/fuzz/trace_reader_fuzzer.cpp" "${READER_SOURCES[@]}" "${LIBS[@]}" \
+  "$SRC/tests/fuzz/trace_reader_fuzzer.cpp" "${READER_SOURCES[@]}" "${LIBS[@]}" -pthread \
   -o "$OUT/trace_reader_fuzzer"
 
 # Seeds: valid traces (closed, cut off, with and without index) from a
@@ -47,7 +48,7 @@ if [ -e /usr/lib/llvm-14/lib/libunwind.so ]; then
 fi
 "$CXX" "${COMMON[@]}" -DRRX_FUZZ_SEED_GENERATOR \
   "$SRC/tests/fuzz/trace_reader_fuzzer.cpp" "${READER_SOURCES[@]}" \
-  "$SRC/src/trace_format/trace_writer.cpp" "$SRC/src/trace_format/chunk_sink.cpp" "$SRC/src/core/cpu_binding.cpp" "$SRC/src/core/error.cpp" \
+  "$SRC/src/trace_format/trace_writer.cpp" "$SRC/src/trace_format/chunk_sink.cpp" "$SRC/src/core/error.cpp" \
   "${LIBS[@]}" -pthread "${unwind[@]}" \
   -o "$OUT/trace_seed_generator"
 mkdir -p "$OUT/corpus" "$OUT/seeds" "$OUT/artifacts"
