@@ -13,7 +13,12 @@
  * set: the rule's in_arg) hold it as a string entry.
  * 10: rrx_process_state's trace_all (a process with a seccomp filter); the
  * record's data_crc (RRX_RECORD_DATA_CRC) and the rule's `sends`; the file
- * facts' crc32_insn. */
+ * facts' crc32_insn.
+ * 11: munmap, brk, mprotect without PROT_EXEC, getrandom, then mmap of
+ * private anonymous memory (RRX_BW_MMAP_ANON) and madvise that changes no
+ * byte are buffered.
+ * 12: RRX_REPLAY_EXEC_INSN_OFFSET and RRX_RECORD_EXECUTE: the library makes
+ * those calls for real on replay. */
 #define RRX_SYSCALLBUF_VERSION 12u
 
 /* The rrx page: one page at a fixed address, mapped by the library in every

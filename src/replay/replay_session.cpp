@@ -1491,17 +1491,17 @@ void ReplaySession::begin_syscall(RTask& t, Action action, int64_t nr, const uin
       int copy_fd = -1;
       t.cur.mapped_copy = false;
       const uint32_t object = rec.hasMapping() ? rec.getMapping().getSharedObject() : 0;
+      const auto unchanged = object != 0 ? unchanged_objects_.find(object) : unchanged_objects_.end();
       if (!(flags & (MAP_ANONYMOUS | MAP_HUGETLB)) && rec.hasMapping() &&
-          (object == 0 || unchanged_objects_.count(object) != 0) && !rec.getMapping().getRangeOnly()) {
+          (object == 0 || unchanged != unchanged_objects_.end()) && !rec.getMapping().getRangeOnly()) {
         std::string hash = rec.getMapping().getContentHash().cStr();
         if (object != 0) {
           // An object's bytes are stored at its first mapping; later ones
           // (other processes) name the object only.
-          auto known = unchanged_objects_.find(object);
           if (!hash.empty()) {
-            known->second = hash;
+            unchanged->second = hash;
           } else {
-            hash = known->second;
+            hash = unchanged->second;
           }
         }
         copy_fd = hash.empty() ? -1 : copies_->fd_of(hash);

@@ -13,9 +13,9 @@
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 
+#include <array>
 #include <cstdlib>
 #include <string>
-#include <array>
 
 #include "core/syscall_table.h"
 #include "core/syscallbuf_abi.h"

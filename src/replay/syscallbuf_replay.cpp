@@ -69,12 +69,6 @@ struct TakeableCall {
   uint64_t size = 0;       // record_size
 };
 
-// Whether the library can take recorded event `ev` without the replayer: a
-// buffered syscall of `tid` whose whole effect is its result and the memory
-// it wrote in its own process, or a buffered write to rrx's stdout or stderr
-// (stream 1 or 2), whose bytes the library copies for the replayer to
-// show. Not one that changes a shared object (file writes). (A recorded
-// digest of the sent bytes goes in the record: the library compares it.)
 // True for a call the library may make for real on replay, without a stop
 // (RRX_REPLAY_EXEC_CALLS; the replay's filter lets those run): one whose
 // replay runs it (it changes the address space or a signal action) and
@@ -84,6 +78,13 @@ bool executable_in_process(int64_t nr) {
   return std::find(std::begin(kCalls), std::end(kCalls), nr) != std::end(kCalls);
 }
 
+// Whether the library can take recorded event `ev` without the replayer: a
+// buffered syscall of `tid` whose whole effect is its result and the memory
+// it wrote in its own process, or a buffered write to rrx's stdout or stderr
+// (stream 1 or 2), whose bytes the library copies for the replayer to
+// show, or (`may_execute`) one of the calls it makes for real (c.execute).
+// Not one that changes a shared object (file writes). (A recorded digest of
+// the sent bytes goes in the record: the library compares it.)
 bool takeable(schema::Event::Reader ev, int tid, const BufferFeed::WriteFilter& writable, bool may_execute,
               TakeableCall& c) {
   if (ev.which() != schema::Event::SYSCALL || ev.getTid() != tid) return false;
@@ -114,9 +115,7 @@ bool takeable(schema::Event::Reader ev, int tid, const BufferFeed::WriteFilter& 
     // The address-space calls, and rt_sigaction setting an action, must
     // take effect in the replayed process: the library makes them for real
     // where the replay's filter lets it (the session says so), with a stop
-    // of their own elsewhere. Not an mmap that failed, nor a call the
-    // recorder wrote memory for that is not its plain output (madvise
-    // dropping file pages is never buffered).
+    // of their own elsewhere. Not an mmap that failed (replay emulates it).
     const bool sets_mask = (d->flags & sys::kSetsSigmask) && c.sc.getRet() == 0;
     if (!sets_mask) {
       if (!may_execute || !executable_in_process(nr) || c.stream != 0) return false;
@@ -238,7 +237,7 @@ size_t BufferFeed::feed(Task& task, int tid, uint64_t buffer, uint32_t open_reco
   f.after.reset();
   uint64_t out_total = 0;  // bytes of the output area
   bool last_may_go = false;  // the event after the stretch stops the thread at a syscall
-  const trace::EventRecord* after = nullptr;  // that event, when it is not a buffered call
+  const trace::EventRecord* after = nullptr;  // that event: where the thread stops after the records fed
   const uint64_t room = h.capacity - h.bytes_used;  // < RRX_BUFFER_BYTES
   TakeableCall c;
   const trace::EventRecord* last_fed = nullptr;

@@ -1,10 +1,10 @@
 // Reading a trace ahead: while the replay works through one chunk of events,
-// a thread of the reader's own reads, checks and decompresses the next one
-// (its CRC-32C, the zstd frame, the message offsets and the quick check of
+// a thread of the reader's own reads, checks and decompresses the next ones
+// (their CRC-32C, the zstd frame, the message offsets and the quick check of
 // each message: a dd bs=512 replay spent a third of rrx's CPU there, on the
 // one CPU that the replay and the tree are bound to). The thread runs on any
-// CPU (cpu_binding.h), one chunk at a time; nothing is read ahead that the
-// reader was not asked to read (a seek elsewhere drops it).
+// CPU (cpu_binding.h), up to `depth` chunks past where the reader is; a
+// seek elsewhere drops what it held.
 #pragma once
 
 #include <capnp/common.h>
@@ -18,8 +18,8 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <utility>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace rrx::trace {
