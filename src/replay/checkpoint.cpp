@@ -116,6 +116,7 @@ ReplaySession::RTask ReplaySession::copy_state(const RTask& t) {
   c.syscallbuf = t.syscallbuf;
   c.buffer_after_call = t.buffer_after_call;
   c.entered_traced = t.entered_traced;
+  c.call_at_seccomp_stop = t.call_at_seccomp_stop;
   c.group_stop_sig = t.group_stop_sig;
   c.exiting = t.exiting;
   c.image_event = t.image_event;
@@ -125,6 +126,7 @@ ReplaySession::RTask ReplaySession::copy_state(const RTask& t) {
   c.exe_path = t.exe_path;
   c.exe_copy = t.exe_copy;
   c.auxv = t.auxv;
+  c.mmap_return = t.mmap_return;
   return c;
 }
 
@@ -309,7 +311,9 @@ std::shared_ptr<Checkpoint> ReplaySession::checkpoint(std::string* why_not) {
   } position_aside(*this);
   std::map<int, std::vector<int>> threads_of;  // recorded pid -> tids, the one to fork from first
   for (auto& [tid, t] : tasks_) {
-    bool clean = t.cur.action == Action::None && t.next_resume == NextResume::Normal;
+    // (Not at the seccomp stop of a call completed there: a copy would
+    // start past the call, which the kernel has not made yet.)
+    bool clean = t.cur.action == Action::None && t.next_resume == NextResume::Normal && !t.call_at_seccomp_stop;
     bool waiting = one_stop_at(t) && t.cur.action == Action::Emulate && t.cur.awaiting_exit_event &&
                    !t.cur.sigsuspend_for_real && !t.cur.rerun_pending && t.next_resume == NextResume::Normal;
     if (t.running || t.pending || !t.started || t.deliver_on_resume != 0 || t.injecting_signal != 0 ||

@@ -36,6 +36,7 @@
 #include "core/syscallbuf_abi.h"
 #include "core/vdso.h"
 #include "replay/event_text.h"
+#include "replay/mmap_return.h"
 #include "replay/shared_memory.h"
 #include "replay/syscallbuf_replay.h"
 #include <sys/shm.h>
@@ -554,6 +555,9 @@ void ReplaySession::on_exec(RTask& t) {
       diverge("the vDSO at 0x" + fmt_hex(vdso), "the vDSO at 0x" + fmt_hex(live_vdso));
     }
     patch_vdso(*t.task, vdso);
+    t.mmap_return = seccomp_entries_ ? mmap_return_area(*t.task, vdso) : 0;
+  } else {
+    t.mmap_return = 0;
   }
   t.exe_path = exec.getExePath().cStr();
   t.exe_copy = trace::stored_file_path(options_.trace_dir, exec.getExeHash().cStr());
@@ -689,6 +693,7 @@ void ReplaySession::resume(RTask& t, bool step) {
   t.group_stop_sig = 0;
   int64_t restart_nr = std::exchange(t.restart_nr, -1);
   const bool entered_traced = std::exchange(t.entered_traced, false);
+  t.call_at_seccomp_stop = false;
   try {
     switch (t.next_resume) {
       case NextResume::ToExit:
@@ -1536,6 +1541,7 @@ void ReplaySession::begin_syscall(RTask& t, Action action, int64_t nr, const uin
         a[5] = 0;
       }
       a[3] = flags;
+      if (complete_mmap_at_seccomp_stop(t, rec, a)) return;
       user_regs_struct r = t.task->regs();
       set_syscall_args_in_regs(r, a);
       t.task->set_regs(r);
@@ -1866,6 +1872,7 @@ int ReplaySession::on_clone(RTask& t, int event) {
   child.exe_path = t.exe_path;
   child.exe_copy = t.exe_copy;
   child.auxv = t.auxv;
+  child.mmap_return = t.mmap_return;
   child.image_event = t.image_event;
   if (!thread) copy_patched_jumps(t.pid, rec_child);
   child.own_tid = c.getChildOwnTid();
@@ -2043,6 +2050,13 @@ std::optional<ReplaySession::Stop> ReplaySession::on_signal(RTask& t, int sig, b
     return s;
   }
   bool synchronous = si.si_code > 0 && (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE);
+  if (sig == SIGILL && t.mmap_return != 0 && regs.rip == t.mmap_return + kMmapReturnTrapOffset) {
+    // The return stub of an mmap completed at its seccomp stop found another result.
+    sys::RecordedCall live = t.mmap_returning;
+    live.ret = static_cast<int64_t>(regs.rax);
+    throw Divergence(t.mmap_returning_event, t.tid, sys::format_call(t.mmap_returning),
+                     sys::format_call(live) + " (mapped at another address)", random_insns_note());
+  }
   if (synchronous) diverge(describe_expected(), "signal " + sys::signal_name(sig) + " at 0x" + fmt_hex(regs.rip));
   // A signal the live kernel generated (SIGCHLD, timers) that the recording
   // delivered elsewhere or not at all: recorded signals come from the trace.

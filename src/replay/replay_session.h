@@ -23,6 +23,7 @@
 #include "core/error.h"
 #include "core/kernel_probe.h"
 #include "core/ptrace_task.h"
+#include "core/syscall_format.h"
 #include "replay/mapped_copies.h"
 #include "replay/namespaces_replay.h"
 #include "replay/preempt_stub.h"
@@ -384,6 +385,15 @@ class ReplaySession {
     // Sysemu: resumed with PTRACE_SYSCALL (next_runs_for_real), so its
     // syscall entry stop is an ordinary one, the call not skipped.
     bool entered_traced = false;
+    // Sits at the seccomp stop of a call completed there (its event
+    // consumed, seccomp_entries.cpp): the kernel makes it when the task goes on.
+    bool call_at_seccomp_stop = false;
+    // Where its process's vDSO takes the return stub of an mmap completed
+    // at its seccomp stop (mmap_return.h), 0: nowhere (exit stops instead).
+    uint64_t mmap_return = 0;
+    // The mmap whose return stub it last ran through (its ud2 is a divergence).
+    sys::RecordedCall mmap_returning;
+    uint64_t mmap_returning_event = 0;
   };
 
   Stop run(bool step, int step_tid);
@@ -399,6 +409,14 @@ class ReplaySession {
   bool want_seccomp_entries() const;
   bool pass_seccomp_stop(RTask& t);
   bool complete_at_seccomp_stop(RTask& t, Action action, schema::Syscall::Reader rec);
+  // An mmap of the trace's copy (or of anonymous memory) made for real with
+  // the arguments `live`: completed at its seccomp stop, the program's
+  // registers put back by a return stub (mmap_return.h).
+  bool complete_mmap_at_seccomp_stop(RTask& t, schema::Syscall::Reader rec, const uint64_t live[6]);
+  // Whether t's next event lets a call completed at its seccomp stop run
+  // when t goes on (complete_at_seccomp_stop's rule); `signal`: a signal
+  // event may be next.
+  bool next_event_takes_task_on(const RTask& t, bool signal);
   void enter_skipped(Task& task, const user_regs_struct& entry_regs, int64_t nr);
   int64_t inject(RTask& t, uint64_t scratch, long nr, std::initializer_list<uint64_t> args, pid_t* child = nullptr);
   static RTask copy_state(const RTask& t);

@@ -10,15 +10,18 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <stddef.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdlib>
 #include <string>
 
 #include "core/syscall_table.h"
 #include "core/syscallbuf_abi.h"
+#include "replay/mmap_return.h"
 #include "replay/replay_session.h"
 #include "replay/skip_strategy.h"
 
@@ -86,22 +89,66 @@ bool ReplaySession::complete_at_seccomp_stop(RTask& t, Action action, schema::Sy
   // And that event must take the task from where it is, not from the
   // call's exit (a site patch moves it to the stub's exit of the call; a
   // death never resumes it).
+  if (!next_event_takes_task_on(t, true)) return false;
+  finish_syscall(t, rec, rec.getRet());  // its memory now; the kernel writes the same when it runs
+  consume();
+  t.cur = RTask::Current{};
+  t.next_resume = NextResume::Normal;
+  t.call_at_seccomp_stop = true;
+  return true;
+}
+
+bool ReplaySession::next_event_takes_task_on(const RTask& t, bool signal) {
   const trace::EventRecord* after = event_ahead(1);
   if (after == nullptr || after->get().getTid() != t.tid) return false;
   switch (after->get().which()) {
     case schema::Event::SYSCALL:
     case schema::Event::SYSCALL_ENTRY:
-    case schema::Event::SIGNAL:
     case schema::Event::RDTSC:
     case schema::Event::CPUID:
-      break;
+      return true;
+    case schema::Event::SIGNAL:
+      return signal;
     default:
       return false;
   }
-  finish_syscall(t, rec, rec.getRet());  // its memory now; the kernel writes the same when it runs
+}
+
+bool ReplaySession::complete_mmap_at_seccomp_stop(RTask& t, schema::Syscall::Reader rec, const uint64_t live[6]) {
+  if (!seccomp_entries_ || !t.entered_traced || t.mmap_return == 0) return false;
+  // Nothing for the exit to do but the result and the registers: the trace's
+  // copy mapped whole, or anonymous memory (no copy to fill in, no shared
+  // object of the replay's to map over it, no memory to write after it).
+  const bool anonymous = (t.cur.args[3] & MAP_ANONYMOUS) && !rec.hasMapping();
+  if (!t.cur.mapped_copy && !anonymous) return false;
+  if (is_restart_code(rec.getRet()) || rec.getFileWrites().size() != 0 || rec.getResumeIp() != 0 ||
+      rec.getMemWrites().size() != 0) {
+    return false;
+  }
+  // A signal after it would be delivered in the stub (rip there, not the
+  // program's), so not that either.
+  if (!next_event_takes_task_on(t, false)) return false;
+  user_regs_struct r = t.task->regs();
+  const std::string stub = mmap_return_stub(t.cur.args, rec.getRet(), r.rip);
+  if (!t.task->write_mem(t.mmap_return, stub.data(), stub.size())) {
+    t.mmap_return = 0;  // the exit stop then
+    return false;
+  }
+  sys::RecordedCall& c = t.mmap_returning;
+  c.nr = t.cur.nr;
+  std::copy(t.cur.args, t.cur.args + 6, c.args);
+  c.ret = rec.getRet();
+  t.mmap_returning_event = next_number_;
+  set_syscall_args_in_regs(r, live);
+  r.rip = t.mmap_return;
+  // finish_syscall puts the program's arguments back into the registers;
+  // they go back to `live` after it.
+  finish_syscall(t, rec, rec.getRet());
+  t.task->set_regs(r);
   consume();
   t.cur = RTask::Current{};
   t.next_resume = NextResume::Normal;
+  t.call_at_seccomp_stop = true;
   return true;
 }
 
