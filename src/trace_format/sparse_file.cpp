@@ -256,4 +256,10 @@ void for_each_nonzero_run(uint64_t pos, const unsigned char* data, size_t n,
 
 bool clone_file(int in, int out) { return ::ioctl(out, FICLONE, in) == 0; }
 
+void empty_for_copy(int out, const std::string& name) {
+  struct stat st {};
+  if (::fstat(out, &st) == 0 && st.st_size == 0) return;
+  if (::ftruncate(out, 0) != 0) throw_errno("cannot truncate " + name);
+}
+
 }  // namespace rrx::trace

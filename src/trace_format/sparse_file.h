@@ -92,4 +92,12 @@ void for_each_nonzero_run(uint64_t pos, const unsigned char* data, size_t n,
 // support): copy instead.
 bool clone_file(int in, int out);
 
+// Empties `out` (a copy that clone_file may have begun) before a copy into
+// it, without a truncation when it is empty already, as a failed clone
+// leaves it: on ext4 a truncation to size 0 marks the file for block
+// allocation and writeback at its close (auto_da_alloc, for programs that
+// replace a file's contents by truncating it), ~55 us per stored copy here.
+// `name` for the error.
+void empty_for_copy(int out, const std::string& name);
+
 }  // namespace rrx::trace

@@ -394,6 +394,8 @@ FileStore::Stored FileStore::store_range(int fd, const struct stat& st, const st
       Stored s = place(tmp, hash, file_size);
       if (content_known && after.st_ctim.tv_sec == st.st_ctim.tv_sec && after.st_ctim.tv_nsec == st.st_ctim.tv_nsec)
         VerifiedHashes::shared().vouch(fd, FileHashKind::Pages, hash, &st);
+      else if (placed && file_size >= LaterVouches::kMinBytes)
+        later_.add(fd, hash);
       return s;
     }
     // Another file system, protected_hardlinks, ...: copy instead.
@@ -413,7 +415,7 @@ FileStore::Stored FileStore::store_range(int fd, const struct stat& st, const st
       size = static_cast<uint64_t>(cloned.st_size);
       hash = content_hash_of_range(out.get(), 0, size, FileHashKind::Pages, tmp.string());
     } else {
-      if (::ftruncate(out.get(), 0) != 0) throw_errno("cannot truncate " + tmp.string());
+      empty_for_copy(out.get(), tmp.string());
       check_free_space(data_bytes(fd, begin, end, name), end - begin, name);
       hash = sparse_copy(fd, begin, end, out.get(), name, "the copy of " + name + " (" + tmp.string() + ")");
     }

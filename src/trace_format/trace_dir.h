@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "trace_format/hash_cache.h"
+#include "trace_format/later_vouches.h"
 #include "trace_format/sparse_file.h"
 
 namespace rrx::trace {
@@ -90,6 +91,9 @@ class FileStore {
   std::map<Key, Stored> cache_;
   // Hashes of package-managed files from earlier recordings (hash_cache_path()).
   std::optional<HashCache> hashes_;
+  // Links made with such a hash that no check vouched for: hashed beside
+  // the recording, vouched for at the end (later_vouches.h).
+  LaterVouches later_;
 };
 
 std::filesystem::path stored_file_path(const std::filesystem::path& trace_dir, const std::string& hash);

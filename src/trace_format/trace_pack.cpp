@@ -80,7 +80,7 @@ uint64_t replace_link(const Copy& c, FileHashKind kind) {
   try {
     std::string hash;
     if (!clone_file(in.get(), out.get())) {
-      if (::ftruncate(out.get(), 0) != 0) throw_errno("cannot truncate " + tmp.string());
+      empty_for_copy(out.get(), tmp.string());
       hash = sparse_copy(in.get(), 0, size, out.get(), c.path.string(), tmp.string());
     }
     if (hash.empty() || kind != FileHashKind::Pages) hash = content_hash_of_range(out.get(), 0, kind == FileHashKind::Pages ? size : UINT64_MAX, kind, tmp.string());

@@ -16,6 +16,7 @@
 
 #include "core/unique_fd.h"
 #include "trace_format/hash_cache.h"
+#include "trace_format/later_vouches.h"
 #include "trace_format/trace_dir.h"
 #include "trace_format/verified_hashes.h"
 
@@ -249,4 +250,44 @@ TEST_CASE("verified_hashes: coarse timestamps settle only after their granularit
   CHECK(!rrx::trace::ctime_settled(fd.get(), st, t));
   st.st_ctim.tv_sec = t.tv_sec - 4;
   CHECK(rrx::trace::ctime_settled(fd.get(), st, t));
+}
+
+TEST_CASE("verified_hashes: a link's hash taken from the record-side cache is checked beside the recording",
+          "[verified_hashes]") {
+  // LaterVouches (FileStore's, for hard links whose hash came from the
+  // record-side cache): vouched for at the end only where the content has
+  // the hash said and the file is as it was when hashed.
+  TempDir dir("later");
+  const std::string big(rrx::trace::LaterVouches::kMinBytes + 4096, 'x');
+  fs::path good = dir.path / "good", wrong = dir.path / "wrong";
+  write_file(good, big);
+  write_file(wrong, big + "y");
+  const std::string hash = content_hash_of_file(good, FileHashKind::Pages);
+  rrx::UniqueFd g(::open(good.c_str(), O_RDONLY | O_CLOEXEC)), w(::open(wrong.c_str(), O_RDWR | O_CLOEXEC));
+  REQUIRE((g.get() >= 0 && w.get() >= 0));
+  wait_settled(good);
+  wait_settled(wrong);
+  VerifiedHashes v(dir.path / "verified-hashes");
+  {
+    rrx::trace::LaterVouches later(&v);
+    later.add(g.get(), hash);
+    later.add(w.get(), hash);  // not its content's hash
+    CHECK(later.finish(true) == 1);
+  }
+  struct stat st {};
+  REQUIRE(::fstat(g.get(), &st) == 0);
+  CHECK(v.lookup(st, FileHashKind::Pages) == hash);
+  REQUIRE(::fstat(w.get(), &st) == 0);
+  CHECK(!v.lookup(st, FileHashKind::Pages));
+
+  // Without drain, what is not hashed by then is given up; nothing is
+  // vouched for that does not hold (wrong's content is still not `hash`).
+  {
+    rrx::trace::LaterVouches later(&v);
+    later.add(w.get(), hash);
+    later.add(g.get(), hash);
+    CHECK(later.finish() <= 1);
+  }
+  REQUIRE(::fstat(w.get(), &st) == 0);
+  CHECK(!v.lookup(st, FileHashKind::Pages));
 }
