@@ -2343,8 +2343,11 @@ void Recorder::on_syscall_exit(TaskState& ts, KernelSyscallInfo info) {
                                 "/proc/" + std::to_string(ts.task->tid()) + "/fd/" + std::to_string(static_cast<int>(p.args[4])),
                                 maps.name, static_cast<uint64_t>(ret), p.args[1], maps.offset);
   }
-  if (options_.syscallbuf && p.desc && (p.desc->flags & sys::kBuffered) && !p.refused && !p.seccomp_verdict &&
-      !(flags & trace::kSyscallInterrupted) && !ts.seccomp) {
+  // (Not before the thread has its buffer: the loader's calls, before the
+  // library exists, found no hook entry to patch to, at a failed read of
+  // the process's memory each.)
+  if (options_.syscallbuf && ts.buffer && p.desc && (p.desc->flags & sys::kBuffered) && !p.refused &&
+      !p.seccomp_verdict && !(flags & trace::kSyscallInterrupted) && !ts.seccomp) {
     patch_site(ts, info.instruction_pointer);
   }
   if (options_.syscallbuf && p.nr == RRX_CALL_INIT_BUFFER && ret == 0) patch_known_sites(ts);
