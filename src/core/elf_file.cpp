@@ -292,7 +292,7 @@ void eh_frame_functions(const Image& img, uint64_t sec_off, uint64_t sec_size, u
         EhCursor c{img, off + 8, next, sec_off, vaddr};
         uint64_t begin = c.pointer(enc);
         uint64_t range = c.pointer(enc, false);
-        if (c.ok && range > 0) out->push_back({begin, range, ""});
+        if (c.ok && range > 0) out->push_back({begin, range, false});
       }
     }
     off = next;
@@ -376,9 +376,64 @@ void go_pclntab_functions(int fd, uint64_t file_size, const Elf64_Shdr& s, const
       out->resize(before);
       return;
     }
-    if (next > start) out->push_back({start, next - start, {}});
+    if (next > start) out->push_back({start, next - start, false});
     start = next;
   }
+}
+
+namespace {
+
+// Calls `each(sym, name)` for every STT_FUNC symbol with a size of the
+// file's .symtab and .dynsym (`name` only when `names`, else empty).
+template <typename F>
+void for_each_function_symbol(int fd, uint64_t file_size, const std::vector<Elf64_Shdr>& sh, bool names, F each) {
+  auto section = [&](const Elf64_Shdr& s) { return Image(fd, file_size, s.sh_offset, s.sh_size); };
+  for (const Elf64_Shdr& s : sh) {
+    if ((s.sh_type != SHT_SYMTAB && s.sh_type != SHT_DYNSYM) || s.sh_entsize != sizeof(Elf64_Sym)) continue;
+    const Image syms = section(s);
+    if (!syms.has(s.sh_offset, s.sh_size)) continue;
+    const Elf64_Shdr* strtab = names && s.sh_link < sh.size() ? &sh[s.sh_link] : nullptr;
+    const Image strings = strtab ? section(*strtab) : Image();
+    for (uint64_t o = 0; o + sizeof(Elf64_Sym) <= s.sh_size; o += sizeof(Elf64_Sym)) {
+      Elf64_Sym sym{};
+      syms.get(s.sh_offset + o, &sym);
+      if (ELF64_ST_TYPE(sym.st_info) != STT_FUNC || sym.st_shndx == SHN_UNDEF || sym.st_size == 0) continue;
+      std::string name;
+      if (strtab && sym.st_name < strtab->sh_size) name = strings.cstring(strtab->sh_offset + sym.st_name);
+      each(sym, name);
+    }
+  }
+}
+
+// The section headers of the 64-bit ELF file open as fd; empty when it is none.
+std::vector<Elf64_Shdr> section_headers(int fd, uint64_t file_size, Elf64_Ehdr* eh) {
+  if (!Image(fd, file_size, 0, sizeof *eh).get(0, eh) || std::memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 ||
+      eh->e_ident[EI_CLASS] != ELFCLASS64 || eh->e_shentsize != sizeof(Elf64_Shdr)) {
+    return {};
+  }
+  std::vector<Elf64_Shdr> sh(eh->e_shnum);
+  const Image headers(fd, file_size, eh->e_shoff, uint64_t{eh->e_shnum} * sizeof(Elf64_Shdr));
+  for (unsigned i = 0; i < eh->e_shnum; ++i) {
+    if (!headers.get(eh->e_shoff + uint64_t{i} * sizeof(Elf64_Shdr), &sh[i])) return {};
+  }
+  return sh;
+}
+
+}  // namespace
+
+std::vector<NamedElfFunction> function_symbols(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) throw_errno(path);
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) throw_errno(path);
+  Elf64_Ehdr eh{};
+  std::vector<NamedElfFunction> out;
+  const std::vector<Elf64_Shdr> sh = section_headers(fd.get(), static_cast<uint64_t>(st.st_size), &eh);
+  for_each_function_symbol(fd.get(), static_cast<uint64_t>(st.st_size), sh, true,
+                           [&](const Elf64_Sym& sym, std::string& name) {
+                             out.push_back({sym.st_value, sym.st_size, std::move(name)});
+                           });
+  return out;
 }
 
 std::vector<ElfFunction> function_ranges(const std::string& path) {
@@ -389,36 +444,16 @@ std::vector<ElfFunction> function_ranges(const std::string& path) {
   const uint64_t file_size = static_cast<uint64_t>(st.st_size);
   std::vector<ElfFunction> fns;
   Elf64_Ehdr eh{};
-  if (!Image(fd.get(), file_size, 0, sizeof eh).get(0, &eh) || std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
-      eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_shentsize != sizeof(Elf64_Shdr)) {
-    return fns;
-  }
-  std::vector<Elf64_Shdr> sh(eh.e_shnum);
-  const Image headers(fd.get(), file_size, eh.e_shoff, uint64_t{eh.e_shnum} * sizeof(Elf64_Shdr));
-  for (unsigned i = 0; i < eh.e_shnum; ++i) {
-    if (!headers.get(eh.e_shoff + uint64_t{i} * sizeof(Elf64_Shdr), &sh[i])) return fns;
-  }
+  const std::vector<Elf64_Shdr> sh = section_headers(fd.get(), file_size, &eh);
+  if (sh.empty()) return fns;
   auto section = [&](const Elf64_Shdr& s) { return Image(fd.get(), file_size, s.sh_offset, s.sh_size); };
   const Image section_names = eh.e_shstrndx < sh.size() ? section(sh[eh.e_shstrndx]) : Image();
   bool symtab = false;  // (a Go binary with its symbols needs no .gopclntab)
   for (const Elf64_Shdr& s : sh) symtab |= s.sh_type == SHT_SYMTAB && s.sh_size > 0;
+  for_each_function_symbol(fd.get(), file_size, sh, false,
+                           [&](const Elf64_Sym& sym, const std::string&) { fns.push_back({sym.st_value, sym.st_size, true}); });
   for (unsigned i = 0; i < sh.size(); ++i) {
     const Elf64_Shdr& s = sh[i];
-    if ((s.sh_type == SHT_SYMTAB || s.sh_type == SHT_DYNSYM) && s.sh_entsize == sizeof(Elf64_Sym)) {
-      const Image syms = section(s);
-      if (!syms.has(s.sh_offset, s.sh_size)) continue;
-      const Elf64_Shdr* strtab = s.sh_link < sh.size() ? &sh[s.sh_link] : nullptr;
-      const Image strings = strtab ? section(*strtab) : Image();
-      for (uint64_t o = 0; o + sizeof(Elf64_Sym) <= s.sh_size; o += sizeof(Elf64_Sym)) {
-        Elf64_Sym sym{};
-        syms.get(s.sh_offset + o, &sym);
-        if (ELF64_ST_TYPE(sym.st_info) == STT_FUNC && sym.st_shndx != SHN_UNDEF && sym.st_size > 0) {
-          std::string name;
-          if (strtab && sym.st_name < strtab->sh_size) name = strings.cstring(strtab->sh_offset + sym.st_name);
-          fns.push_back({sym.st_value, sym.st_size, std::move(name)});
-        }
-      }
-    }
     if (s.sh_type == SHT_PROGBITS && eh.e_shstrndx < sh.size()) {
       const Elf64_Shdr& names = sh[eh.e_shstrndx];
       const std::string name =
@@ -429,28 +464,18 @@ std::vector<ElfFunction> function_ranges(const std::string& path) {
       }
     }
   }
-  // In (address, size, name) order; the order of positions is sorted, not
-  // the entries themselves (moving thousands of strings was most of the cost).
-  struct Pos {
-    uint64_t addr, size;
-    uint32_t at;  // in fns
-  };
-  std::vector<Pos> order(fns.size());
-  for (uint32_t i = 0; i < order.size(); ++i) order[i] = {fns[i].addr, fns[i].size, i};
-  std::sort(order.begin(), order.end(), [&](const Pos& a, const Pos& b) {
+  // In (address, size) order, an FDE before a symbol of the same extent;
+  // one entry per extent: the last of its run.
+  std::sort(fns.begin(), fns.end(), [](const ElfFunction& a, const ElfFunction& b) {
     if (a.addr != b.addr) return a.addr < b.addr;
     if (a.size != b.size) return a.size < b.size;
-    return fns[a.at].name < fns[b.at].name;
+    return a.symbol < b.symbol;
   });
-  // An FDE sorts first among entries of its extent (empty name): drop it when a symbol follows.
   std::vector<ElfFunction> kept;
-  kept.reserve(order.size());
-  for (size_t i = 0; i < order.size(); ++i) {
-    const ElfFunction& f = fns[order[i].at];
-    const ElfFunction* next = i + 1 < order.size() ? &fns[order[i + 1].at] : nullptr;
-    bool same_extent_next = next && next->addr == f.addr && next->size == f.size;
-    if (same_extent_next && (f.name.empty() || f.name == next->name)) continue;
-    kept.push_back(std::move(fns[order[i].at]));
+  kept.reserve(fns.size());
+  for (size_t i = 0; i < fns.size(); ++i) {
+    if (i + 1 < fns.size() && fns[i + 1].addr == fns[i].addr && fns[i + 1].size == fns[i].size) continue;
+    kept.push_back(fns[i]);
   }
   return kept;
 }

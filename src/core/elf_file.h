@@ -30,16 +30,27 @@ std::string find_program(const std::string& prog);
 struct ElfFunction {
   uint64_t addr;
   uint64_t size;
-  std::string name;  // empty for an FDE
+  bool symbol;  // from a symbol table (else an FDE, or Go's function table)
 };
 // Every function extent the file states: STT_FUNC symbols with a size
 // (.symtab and .dynsym) and the .eh_frame FDEs (present in stripped
 // libraries too: Debian's libc has no .symtab, but an FDE for nearly every
 // function, including static ones and the ".cold" parts). Sorted by address
-// then size; an FDE that repeats a symbol's extent and exact duplicates are
-// removed, aliases and other overlapping extents kept. Empty for a file that is not a 64-bit ELF file; damaged
+// then size; one entry per extent (a symbol's where one states it: aliases
+// and an FDE that repeats a symbol's extent are one), overlapping extents
+// kept. (No names: reading ~10,000 of them was most of the cost, and the
+// patchers need the extents only.) Empty for a file that is not a 64-bit ELF file; damaged
 // tables are ignored, never trusted past the file's end. Throws rrx::Error
 // when the file cannot be read.
 std::vector<ElfFunction> function_ranges(const std::string& path);
+
+// The STT_FUNC symbols with a size of .symtab and .dynsym, with their names,
+// in table order (duplicates kept): for tests and messages.
+struct NamedElfFunction {
+  uint64_t addr;
+  uint64_t size;
+  std::string name;
+};
+std::vector<NamedElfFunction> function_symbols(const std::string& path);
 
 }  // namespace rrx

@@ -144,6 +144,7 @@ LibraryScan scan_library(const std::string& path) {
   const std::vector<uint8_t> file = read_file(path);
   const auto functions = rrx::function_ranges(path);
   REQUIRE(!functions.empty());
+  const auto symbols = rrx::function_symbols(path);
   // Every direct branch target of the whole file: what a window cannot see
   // (a ".cold" part jumping back into its function).
   std::vector<uint64_t> all_targets;
@@ -175,7 +176,7 @@ LibraryScan scan_library(const std::string& path) {
       s.in_function += b.from_symbol;
       pt::CodeWindow w{b.lo, std::vector<uint8_t>(code + (b.lo - r.addr), code + (b.hi - r.addr)), b.from_symbol, b.entries};
       std::string names;
-      for (const auto& f : functions) {
+      for (const auto& f : symbols) {
         if (!f.name.empty() && f.addr <= site && site < f.addr + f.size) {
           s.named_sites[f.name].push_back(site);
           names += " " + f.name;
@@ -498,8 +499,8 @@ TEST_CASE("choose_window's searches give what a scan of every function gives") {
   for (int round = 0; round < 400; ++round) {
     std::vector<rrx::ElfFunction> fns;
     const size_t n = next() % 12;
-    for (size_t k = 0; k < n; ++k) fns.push_back({0x1000 + (next() % 64) * 0x10, 1 + next() % 0x200, k % 3 ? "f" : ""});
-    std::sort(fns.begin(), fns.end(), [](auto& a, auto& b) { return std::tie(a.addr, a.size, a.name) < std::tie(b.addr, b.size, b.name); });
+    for (size_t k = 0; k < n; ++k) fns.push_back({0x1000 + (next() % 64) * 0x10, 1 + next() % 0x200, k % 3 != 0});
+    std::sort(fns.begin(), fns.end(), [](auto& a, auto& b) { return std::tie(a.addr, a.size, a.symbol) < std::tie(b.addr, b.size, b.symbol); });
     for (uint64_t b : {uint64_t{0}, uint64_t{0x400000}, ~uint64_t{0} - 0x7ff, ~uint64_t{0} - 0x17ff}) {
       for (int s = 0; s < 6; ++s) {
         uint64_t site = b + 0x1000 + next() % 0x700;
@@ -513,9 +514,14 @@ TEST_CASE("choose_window's searches give what a scan of every function gives") {
 TEST_CASE("function_ranges reads symbols and unwind tables") {
   auto fns = rrx::function_ranges("/lib/x86_64-linux-gnu/libc.so.6");
   size_t named = 0, unnamed = 0;
-  for (const auto& f : fns) (f.name.empty() ? unnamed : named)++;
+  for (const auto& f : fns) (f.symbol ? named : unnamed)++;
   CHECK(named > 1000);    // .dynsym
   CHECK(unnamed > 1000);  // FDEs of static functions
+  // One entry per extent.
+  for (size_t i = 1; i < fns.size(); ++i) CHECK((fns[i].addr != fns[i - 1].addr || fns[i].size != fns[i - 1].size));
+  const auto symbols = rrx::function_symbols("/lib/x86_64-linux-gnu/libc.so.6");
+  CHECK(symbols.size() >= named);
+  CHECK(std::any_of(symbols.begin(), symbols.end(), [](const auto& f) { return f.name == "malloc"; }));
   CHECK(std::is_sorted(fns.begin(), fns.end(), [](auto& a, auto& b) { return a.addr < b.addr; }));
   CHECK(rrx::function_ranges("/etc/hostname").empty());
 }
