@@ -47,12 +47,28 @@ namespace {
 // mid-write), or run into by the next one, does not end with its own.
 constexpr size_t kCheckLen = 10;
 
-std::string check_word(const char* text, size_t len) {
+uint32_t check_hash(const char* text, size_t len) {
   uint32_t h = 2166136261u;
   for (size_t i = 0; i < len; ++i) h = (h ^ static_cast<unsigned char>(text[i])) * 16777619u;
+  return h;
+}
+
+std::string check_word(const char* text, size_t len) {
   char buf[16];
-  std::snprintf(buf, sizeof buf, " #%08x", h);
+  std::snprintf(buf, sizeof buf, " #%08x", check_hash(text, len));
   return buf;
+}
+
+// Whether the kCheckLen bytes at `word` are the check word of [text, text + len)
+// (what check_word gives, compared without formatting it: the load's hot path).
+bool has_check_word(const char* word, const char* text, size_t len) {
+  if (word[0] != ' ' || word[1] != '#') return false;
+  uint32_t h = check_hash(text, len);
+  static const char kHex[] = "0123456789abcdef";
+  for (int i = 0; i < 8; ++i) {
+    if (word[2 + i] != kHex[(h >> (28 - 4 * i)) & 0xf]) return false;
+  }
+  return true;
 }
 
 }  // namespace
@@ -95,18 +111,20 @@ void LineCache::load() {
     got += static_cast<size_t>(n);
   }
   text.resize(got);
+  values_.reserve(got / 48);  // (lines of ~30-100 bytes)
   size_t at = 0;
   while (at < text.size()) {
     size_t nl = text.find('\n', at);
     if (nl == std::string::npos) break;  // a line still being written, or cut short
     size_t line = at;
     at = nl + 1;
+    // Another tag's line (a file shared by several caches) is skipped first.
+    if (nl - line <= kCheckLen + tag_.size() || text.compare(line, tag_.size(), tag_) != 0 ||
+        text[line + tag_.size()] != ' ')
+      continue;
     // The line's own check word, then the line without it.
-    if (nl - line <= kCheckLen || text.compare(nl - kCheckLen, kCheckLen, check_word(&text[line], nl - line - kCheckLen)) != 0)
-      continue;
+    if (!has_check_word(&text[nl - kCheckLen], &text[line], nl - line - kCheckLen)) continue;
     nl -= kCheckLen;
-    if (nl - line <= tag_.size() || text.compare(line, tag_.size(), tag_) != 0 || text[line + tag_.size()] != ' ')
-      continue;
     // The key: key_fields_ fields after the tag; the value: the rest.
     size_t key_start = line + tag_.size() + 1, p = key_start;
     bool ok = true;

@@ -18,7 +18,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
-#include <map>
+#include <unordered_map>
 #include <optional>
 #include <string>
 
@@ -58,7 +58,7 @@ class LineCache {
   unsigned key_fields_;
   uint64_t max_bytes_;
   bool loaded_ = false;
-  std::map<std::string, std::string> values_;
+  std::unordered_map<std::string, std::string> values_;
 };
 
 }  // namespace rrx
