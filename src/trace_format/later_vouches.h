@@ -47,8 +47,12 @@ class LaterVouches {
   LaterVouches(const LaterVouches&) = delete;
   LaterVouches& operator=(const LaterVouches&) = delete;
 
-  // Files smaller than this a replay hashes in about a millisecond: not queued.
-  static constexpr uint64_t kMinBytes = uint64_t{1} << 20;
+  // Smaller files are not queued: a replay hashes one in a few
+  // milliseconds, and the hash beside a recording is not quite free (it
+  // shares the memory bandwidth: python3.11's 6.8 MB binary hashed beside
+  // each of its recordings cost them 1-2 ms, 3-5%), while most recordings
+  // are never replayed. (node's 99 MB binary: 40 ms of its first replay.)
+  static constexpr uint64_t kMinBytes = uint64_t{8} << 20;
 
   // Queues the file open as `fd` (a stored copy: a hard link just made),
   // said to have content hash `hash` (FileHashKind::Pages). The descriptor
