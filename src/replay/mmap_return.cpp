@@ -83,4 +83,13 @@ std::string mmap_return_stub(const uint64_t args[6], int64_t expect, uint64_t re
   return s;
 }
 
+std::string inject_return_stub(int64_t value, uint64_t ret_ip) {
+  std::string s;
+  put_movabs(s, "\x48\xb8", static_cast<uint64_t>(value));  // movabs rax, value
+  put_movabs(s, "\x48\xb9", ret_ip);                        // movabs rcx, ret_ip
+  s.append("\xff\x25\x00\x00\x00\x00", 6);                   // jmp [rip + 0]
+  s.append(reinterpret_cast<const char*>(&ret_ip), 8);
+  return s;
+}
+
 }  // namespace rrx::replay

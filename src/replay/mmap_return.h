@@ -24,6 +24,10 @@
 // the thread passes the stub before its next event, so no other thread of the
 // process meets it half-written.
 //
+// A call that runs for real but whose recorded result the program must
+// see instead of the live one (set_tid_address) completes the same way: its
+// stub sets rax to the recorded result.
+//
 // Under gdb nothing of this is used (the replay keeps its exit stops), so
 // the debugger never sees the stub; the program's own reads of its vDSO past
 // the image (none known) would see it.
@@ -53,5 +57,11 @@ uint64_t mmap_return_area(Task& t, uint64_t base);
 // The stub's code: rdi, r10, r8 and r9 take args[0], args[3], args[4] and
 // args[5]; ud2 unless rax == expect; then rcx = ret_ip and a jump there.
 std::string mmap_return_stub(const uint64_t args[6], int64_t expect, uint64_t ret_ip);
+
+// The same place serves a call whose recorded result replaces the live one
+// (sys::Replay::ExecuteInject: set_tid_address returns a thread id, which
+// differs on replay): rax = value, rcx = ret_ip, a jump there. Shorter
+// than kMmapReturnStubBytes.
+std::string inject_return_stub(int64_t value, uint64_t ret_ip);
 
 }  // namespace rrx::replay

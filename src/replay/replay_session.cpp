@@ -1565,6 +1565,9 @@ void ReplaySession::begin_syscall(RTask& t, Action action, int64_t nr, const uin
     case Action::Execute:
       if (has_rec && complete_at_seccomp_stop(t, action, rec)) return;
       break;
+    case Action::ExecuteInject:
+      if (has_rec && complete_inject_at_seccomp_stop(t, rec)) return;
+      break;
     default:
       break;
   }

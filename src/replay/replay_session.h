@@ -413,6 +413,9 @@ class ReplaySession {
   // the arguments `live`: completed at its seccomp stop, the program's
   // registers put back by a return stub (mmap_return.h).
   bool complete_mmap_at_seccomp_stop(RTask& t, schema::Syscall::Reader rec, const uint64_t live[6]);
+  // An ExecuteInject call (set_tid_address): completed at its seccomp stop,
+  // its recorded result set by a return stub (mmap_return.h).
+  bool complete_inject_at_seccomp_stop(RTask& t, schema::Syscall::Reader rec);
   // Whether t's next event lets a call completed at its seccomp stop run
   // when t goes on (complete_at_seccomp_stop's rule); `signal`: a signal
   // event may be next.

@@ -152,4 +152,27 @@ bool ReplaySession::complete_mmap_at_seccomp_stop(RTask& t, schema::Syscall::Rea
   return true;
 }
 
+bool ReplaySession::complete_inject_at_seccomp_stop(RTask& t, schema::Syscall::Reader rec) {
+  if (!seccomp_entries_ || !t.entered_traced || t.mmap_return == 0) return false;
+  if (is_restart_code(rec.getRet()) || rec.getFileWrites().size() != 0 || rec.getResumeIp() != 0 ||
+      rec.getMemWrites().size() != 0 || !next_event_takes_task_on(t, false)) {
+    return false;
+  }
+  const uint64_t ret_ip = t.task->regs().rip;
+  const std::string stub = inject_return_stub(rec.getRet(), ret_ip);
+  if (!t.task->write_mem(t.mmap_return, stub.data(), stub.size())) {
+    t.mmap_return = 0;
+    return false;
+  }
+  finish_syscall(t, rec, rec.getRet());  // (its result in rax now: the call overwrites it, the stub sets it)
+  user_regs_struct r = t.task->regs();
+  r.rip = t.mmap_return;
+  t.task->set_regs(r);
+  consume();
+  t.cur = RTask::Current{};
+  t.next_resume = NextResume::Normal;
+  t.call_at_seccomp_stop = true;
+  return true;
+}
+
 }  // namespace rrx::replay
