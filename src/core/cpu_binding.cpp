@@ -104,6 +104,15 @@ void run_on_any_cpu() {
   ::sched_setaffinity(0, sizeof s.before, &s.before);
 }
 
+bool run_beside_bound_cpu() {
+  State& s = state();
+  if (!s.cpu) return true;
+  cpu_set_t others = s.before;
+  CPU_CLR(*s.cpu, &others);
+  if (CPU_COUNT(&others) == 0) return false;
+  return ::sched_setaffinity(0, sizeof others, &others) == 0;
+}
+
 const cpu_set_t& unbound_affinity() {
   read_before();
   return state().before;

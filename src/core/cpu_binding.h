@@ -33,6 +33,13 @@ std::optional<int> bound_cpu();
 // own threads and children that do not run the tree (no effect unbound).
 void run_on_any_cpu();
 
+// The calling thread's affinity as it was before the binding, less the CPU
+// rrx and the tree are bound to: for background work that must not take
+// that CPU from them (a thread allowed there runs whenever it idles for a
+// moment, at every ptrace stop, and is preempted at the next wake-up).
+// False, and nothing changed, when no other CPU is left (unbound: any CPU).
+bool run_beside_bound_cpu();
+
 // The affinity rrx had before binding (or has, unbound): what the recorded
 // programs are shown as theirs.
 const cpu_set_t& unbound_affinity();
