@@ -416,6 +416,8 @@ class ReplaySession {
   // An ExecuteInject call (set_tid_address): completed at its seccomp stop,
   // its recorded result set by a return stub (mmap_return.h).
   bool complete_inject_at_seccomp_stop(RTask& t, schema::Syscall::Reader rec);
+  // The call t stopped at was completed at its seccomp stop: its event consumed.
+  void completed_at_seccomp_stop(RTask& t);
   // Whether t's next event lets a call completed at its seccomp stop run
   // when t goes on (complete_at_seccomp_stop's rule); `signal`: a signal
   // event may be next.

@@ -4,8 +4,11 @@
 // stop, before it runs, with no stop at the exit of the call sysemu skipped
 // before it. A call whose exit needs no work (Action::Execute, its memory
 // and result as recorded) then completes there: the kernel runs it when
-// the task goes on to its next event. Sysemu stops come before seccomp
-// checks, so emulated calls keep their single sysemu stop.
+// the task goes on to its next event. So do an mmap made with the
+// replay's own arguments and set_tid_address, whose exits only put the
+// program's registers back or set the recorded result: a return stub in
+// the vDSO's spare bytes does that (mmap_return.h). Sysemu stops come
+// before seccomp checks, so emulated calls keep their single sysemu stop.
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -91,11 +94,15 @@ bool ReplaySession::complete_at_seccomp_stop(RTask& t, Action action, schema::Sy
   // death never resumes it).
   if (!next_event_takes_task_on(t, true)) return false;
   finish_syscall(t, rec, rec.getRet());  // its memory now; the kernel writes the same when it runs
+  completed_at_seccomp_stop(t);
+  return true;
+}
+
+void ReplaySession::completed_at_seccomp_stop(RTask& t) {
   consume();
   t.cur = RTask::Current{};
   t.next_resume = NextResume::Normal;
   t.call_at_seccomp_stop = true;
-  return true;
 }
 
 bool ReplaySession::next_event_takes_task_on(const RTask& t, bool signal) {
@@ -145,10 +152,7 @@ bool ReplaySession::complete_mmap_at_seccomp_stop(RTask& t, schema::Syscall::Rea
   // they go back to `live` after it.
   finish_syscall(t, rec, rec.getRet());
   t.task->set_regs(r);
-  consume();
-  t.cur = RTask::Current{};
-  t.next_resume = NextResume::Normal;
-  t.call_at_seccomp_stop = true;
+  completed_at_seccomp_stop(t);
   return true;
 }
 
@@ -168,10 +172,7 @@ bool ReplaySession::complete_inject_at_seccomp_stop(RTask& t, schema::Syscall::R
   user_regs_struct r = t.task->regs();
   r.rip = t.mmap_return;
   t.task->set_regs(r);
-  consume();
-  t.cur = RTask::Current{};
-  t.next_resume = NextResume::Normal;
-  t.call_at_seccomp_stop = true;
+  completed_at_seccomp_stop(t);
   return true;
 }
 
