@@ -66,6 +66,14 @@ uint64_t mmap_return_area(Task& t, uint64_t base) {
   return base + at;
 }
 
+bool mmap_return_area_intact(Task& t, uint64_t base, uint64_t area) {
+  unsigned char magic[4], first[2];
+  if (!t.read_exact(base, magic, sizeof magic) || std::memcmp(magic, ELFMAG, SELFMAG) != 0) return false;
+  if (!t.read_exact(area, first, sizeof first)) return false;
+  // Zeros (never used), movabs rdi (an mmap's stub), movabs rax (an injected result's).
+  return (first[0] == 0 && first[1] == 0) || (first[0] == 0x48 && (first[1] == 0xbf || first[1] == 0xb8));
+}
+
 std::string mmap_return_stub(const uint64_t args[6], int64_t expect, uint64_t ret_ip) {
   std::string s;
   s.reserve(kMmapReturnStubBytes);

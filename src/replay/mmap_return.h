@@ -54,6 +54,12 @@ constexpr size_t kMmapReturnTrapOffset = 56;
 // its pages, or it cannot be read).
 uint64_t mmap_return_area(Task& t, uint64_t base);
 
+// Whether the stub's place at `area` is still the vDSO's spare bytes: the
+// ELF magic at the vDSO's `base` and, at `area`, zeros or a stub's first
+// opcode. (A process may unmap its vDSO and map something else there: the
+// replay then goes back to exit stops rather than write into it.)
+bool mmap_return_area_intact(Task& t, uint64_t base, uint64_t area);
+
 // The stub's code: rdi, r10, r8 and r9 take args[0], args[3], args[4] and
 // args[5]; ud2 unless rax == expect; then rcx = ret_ip and a jump there.
 std::string mmap_return_stub(const uint64_t args[6], int64_t expect, uint64_t ret_ip);

@@ -556,6 +556,7 @@ void ReplaySession::on_exec(RTask& t) {
     }
     patch_vdso(*t.task, vdso);
     t.mmap_return = seccomp_entries_ ? mmap_return_area(*t.task, vdso) : 0;
+    t.mmap_return_vdso = vdso;
   } else {
     t.mmap_return = 0;
   }
@@ -1876,6 +1877,7 @@ int ReplaySession::on_clone(RTask& t, int event) {
   child.exe_copy = t.exe_copy;
   child.auxv = t.auxv;
   child.mmap_return = t.mmap_return;
+  child.mmap_return_vdso = t.mmap_return_vdso;
   child.image_event = t.image_event;
   if (!thread) copy_patched_jumps(t.pid, rec_child);
   child.own_tid = c.getChildOwnTid();

@@ -391,6 +391,7 @@ class ReplaySession {
     // Where its process's vDSO takes the return stub of an mmap completed
     // at its seccomp stop (mmap_return.h), 0: nowhere (exit stops instead).
     uint64_t mmap_return = 0;
+    uint64_t mmap_return_vdso = 0;  // the vDSO it lies in
     // The mmap whose return stub it last ran through (its ud2 is a divergence).
     sys::RecordedCall mmap_returning;
     uint64_t mmap_returning_event = 0;
@@ -416,6 +417,9 @@ class ReplaySession {
   // An ExecuteInject call (set_tid_address): completed at its seccomp stop,
   // its recorded result set by a return stub (mmap_return.h).
   bool complete_inject_at_seccomp_stop(RTask& t, schema::Syscall::Reader rec);
+  // Writes `stub` at t.mmap_return when that is still the vDSO's spare
+  // bytes; else (or when the write fails) no return stub for t's process.
+  bool write_return_stub(RTask& t, const std::string& stub);
   // The call t stopped at was completed at its seccomp stop: its event consumed.
   void completed_at_seccomp_stop(RTask& t);
   // Whether t's next event lets a call completed at its seccomp stop run

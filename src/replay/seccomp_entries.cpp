@@ -121,6 +121,19 @@ bool ReplaySession::next_event_takes_task_on(const RTask& t, bool signal) {
   }
 }
 
+bool ReplaySession::write_return_stub(RTask& t, const std::string& stub) {
+  if (mmap_return_area_intact(*t.task, t.mmap_return_vdso, t.mmap_return) &&
+      t.task->write_mem(t.mmap_return, stub.data(), stub.size())) {
+    return true;
+  }
+  // Gone (an unmapped vDSO): the exit stops, for this task and its process's
+  // tasks as they come here.
+  for (auto& [tid, other] : tasks_) {
+    if (other.pid == t.pid) other.mmap_return = 0;
+  }
+  return false;
+}
+
 bool ReplaySession::complete_mmap_at_seccomp_stop(RTask& t, schema::Syscall::Reader rec, const uint64_t live[6]) {
   if (!seccomp_entries_ || !t.entered_traced || t.mmap_return == 0) return false;
   // Nothing for the exit to do but the result and the registers: the trace's
@@ -136,11 +149,7 @@ bool ReplaySession::complete_mmap_at_seccomp_stop(RTask& t, schema::Syscall::Rea
   // program's), so not that either.
   if (!next_event_takes_task_on(t, false)) return false;
   user_regs_struct r = t.task->regs();
-  const std::string stub = mmap_return_stub(t.cur.args, rec.getRet(), r.rip);
-  if (!t.task->write_mem(t.mmap_return, stub.data(), stub.size())) {
-    t.mmap_return = 0;  // the exit stop then
-    return false;
-  }
+  if (!write_return_stub(t, mmap_return_stub(t.cur.args, rec.getRet(), r.rip))) return false;
   sys::RecordedCall& c = t.mmap_returning;
   c.nr = t.cur.nr;
   std::copy(t.cur.args, t.cur.args + 6, c.args);
@@ -163,11 +172,7 @@ bool ReplaySession::complete_inject_at_seccomp_stop(RTask& t, schema::Syscall::R
     return false;
   }
   const uint64_t ret_ip = t.task->regs().rip;
-  const std::string stub = inject_return_stub(rec.getRet(), ret_ip);
-  if (!t.task->write_mem(t.mmap_return, stub.data(), stub.size())) {
-    t.mmap_return = 0;
-    return false;
-  }
+  if (!write_return_stub(t, inject_return_stub(rec.getRet(), ret_ip))) return false;
   finish_syscall(t, rec, rec.getRet());  // (its result in rax now: the call overwrites it, the stub sets it)
   user_regs_struct r = t.task->regs();
   r.rip = t.mmap_return;
