@@ -2056,11 +2056,12 @@ std::optional<ReplaySession::Stop> ReplaySession::on_signal(RTask& t, int sig, b
   }
   bool synchronous = si.si_code > 0 && (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE);
   if (sig == SIGILL && t.mmap_return != 0 && regs.rip == t.mmap_return + kMmapReturnTrapOffset) {
-    // The return stub of an mmap completed at its seccomp stop found another result.
+    // The return stub of a call completed at its seccomp stop found another result.
     sys::RecordedCall live = t.mmap_returning;
     live.ret = static_cast<int64_t>(regs.rax);
     throw Divergence(t.mmap_returning_event, t.tid, sys::format_call(t.mmap_returning),
-                     sys::format_call(live) + " (mapped at another address)", random_insns_note());
+                     sys::format_call(live) + (live.nr == SYS_mmap ? " (mapped at another address)" : ""),
+                     random_insns_note());
   }
   if (synchronous) diverge(describe_expected(), "signal " + sys::signal_name(sig) + " at 0x" + fmt_hex(regs.rip));
   // A signal the live kernel generated (SIGCHLD, timers) that the recording

@@ -392,7 +392,7 @@ class ReplaySession {
     // at its seccomp stop (mmap_return.h), 0: nowhere (exit stops instead).
     uint64_t mmap_return = 0;
     uint64_t mmap_return_vdso = 0;  // the vDSO it lies in
-    // The mmap whose return stub it last ran through (its ud2 is a divergence).
+    // The call whose return stub it last ran through (its ud2 is a divergence).
     sys::RecordedCall mmap_returning;
     uint64_t mmap_returning_event = 0;
   };
@@ -420,6 +420,10 @@ class ReplaySession {
   // Writes `stub` at t.mmap_return when that is still the vDSO's spare
   // bytes; else (or when the write fails) no return stub for t's process.
   bool write_return_stub(RTask& t, const std::string& stub);
+  // Whether [addr, addr + len) reaches the vDSO holding t's return stub.
+  bool touches_return_stub(const RTask& t, uint64_t addr, uint64_t len) const;
+  // The call t's return stub checks (its ud2 reports it: on_signal).
+  void note_returning(RTask& t, schema::Syscall::Reader rec);
   // The call t stopped at was completed at its seccomp stop: its event consumed.
   void completed_at_seccomp_stop(RTask& t);
   // Whether t's next event lets a call completed at its seccomp stop run

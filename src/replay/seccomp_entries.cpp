@@ -16,6 +16,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
+#include <sys/syscall.h>
 
 #include <algorithm>
 #include <array>
@@ -93,9 +94,42 @@ bool ReplaySession::complete_at_seccomp_stop(RTask& t, Action action, schema::Sy
   // call's exit (a site patch moves it to the stub's exit of the call; a
   // death never resumes it).
   if (!next_event_takes_task_on(t, true)) return false;
+  // Its result checked as the exit stop did: a return stub that leaves the
+  // registers as they are and runs ud2 on another result (not when a signal
+  // comes next: it would be delivered in the stub; nor for a call that
+  // could change the stub's own mapping).
+  const bool check = t.mmap_return != 0 && t.cur.nr != SYS_mremap && next_event_takes_task_on(t, false) &&
+                     !((desc->flags & sys::kMapsMemory) && touches_return_stub(t, t.cur.args[0], t.cur.args[1]));
+  if (check) {
+    user_regs_struct r = t.task->regs();
+    uint64_t now[6];
+    syscall_args_from_regs(r, now);
+    if (write_return_stub(t, mmap_return_stub(now, rec.getRet(), r.rip))) {
+      note_returning(t, rec);
+      r.rip = t.mmap_return;
+      finish_syscall(t, rec, rec.getRet());  // its memory now; the kernel writes the same when it runs
+      t.task->set_regs(r);
+      completed_at_seccomp_stop(t);
+      return true;
+    }
+  }
   finish_syscall(t, rec, rec.getRet());  // its memory now; the kernel writes the same when it runs
   completed_at_seccomp_stop(t);
   return true;
+}
+
+bool ReplaySession::touches_return_stub(const RTask& t, uint64_t addr, uint64_t len) const {
+  const uint64_t lo = t.mmap_return_vdso, hi = t.mmap_return + kMmapReturnStubBytes;
+  const uint64_t end = addr + len < addr ? UINT64_MAX : addr + len;
+  return addr < hi && end > lo;
+}
+
+void ReplaySession::note_returning(RTask& t, schema::Syscall::Reader rec) {
+  sys::RecordedCall& c = t.mmap_returning;
+  c.nr = t.cur.nr;
+  std::copy(t.cur.args, t.cur.args + 6, c.args);
+  c.ret = rec.getRet();
+  t.mmap_returning_event = next_number_;
 }
 
 void ReplaySession::completed_at_seccomp_stop(RTask& t) {
@@ -148,13 +182,11 @@ bool ReplaySession::complete_mmap_at_seccomp_stop(RTask& t, schema::Syscall::Rea
   // A signal after it would be delivered in the stub (rip there, not the
   // program's), so not that either.
   if (!next_event_takes_task_on(t, false)) return false;
+  // (Not a mapping over the stub's own place.)
+  if (touches_return_stub(t, live[0], live[1])) return false;
   user_regs_struct r = t.task->regs();
   if (!write_return_stub(t, mmap_return_stub(t.cur.args, rec.getRet(), r.rip))) return false;
-  sys::RecordedCall& c = t.mmap_returning;
-  c.nr = t.cur.nr;
-  std::copy(t.cur.args, t.cur.args + 6, c.args);
-  c.ret = rec.getRet();
-  t.mmap_returning_event = next_number_;
+  note_returning(t, rec);
   set_syscall_args_in_regs(r, live);
   r.rip = t.mmap_return;
   // finish_syscall puts the program's arguments back into the registers;

@@ -139,6 +139,21 @@ if [[ " ${RR_STRATEGIES[*]} " == *" sysemu "* ]]; then
     fail "rrx_trace_edit could not edit the third mmap"
     [[ -f $WORK/edit-mmap.out ]] && show_file output "$WORK/edit-mmap.out"
   fi
+  # Another result of an mprotect than the kernel gives: a call completed at
+  # its seccomp stop has its result checked by a return stub too, so the
+  # divergence is reported at that mprotect's event.
+  CHECKS=$((CHECKS + 1))
+  if [[ -x $RRX_TRACE_EDIT && -f $T/trace ]] &&
+      "$RRX_TRACE_EDIT" "$T" "$WORK/sh-mprot.trace" --syscall mprotect --nth 3 --ret 5 >"$WORK/edit-mprot.out" 2>&1; then
+    ev=$(sed -n 's/^edited event \([0-9]*\):.*/\1/p' "$WORK/edit-mprot.out")
+    pass "rrx_trace_edit: $(cat "$WORK/edit-mprot.out")"
+    run_capture "$WORK/sh-mprot-div" -- "$RRX" replay --autopilot --skip=sysemu "$WORK/sh-mprot.trace"
+    check "sh (edited mprotect result): exit 125 with a divergence at event $ev" \
+      eval "[[ \$RUN_RC == 125 ]] && grep -qi 'divergence at event $ev\\b' '$WORK/sh-mprot-div.rawerr'"
+  else
+    fail "rrx_trace_edit could not edit the third mprotect"
+    [[ -f $WORK/edit-mprot.out ]] && show_file output "$WORK/edit-mprot.out"
+  fi
 fi
 
 # Buffered address-space calls (mmap of anonymous memory, munmap, brk,
