@@ -4,6 +4,7 @@
 #include <elf.h>
 #include <sys/syscall.h>
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -129,6 +130,49 @@ std::vector<std::string> patch_vdso(Task& t, uint64_t base) {
     }
   }
   return patched;
+}
+
+namespace {
+
+// The end of the ELF image at the start of `image`: past its headers, its
+// sections' bytes and its segments' file bytes; 0 when it is no 64-bit ELF
+// image or a table of it lies outside `image`.
+uint64_t elf_image_end(const std::string& image) {
+  Elf64_Ehdr eh;
+  if (!get(image, 0, &eh) || std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+      eh.e_shentsize != sizeof(Elf64_Shdr) || eh.e_phentsize != sizeof(Elf64_Phdr)) {
+    return 0;
+  }
+  uint64_t end = sizeof eh;
+  end = std::max(end, eh.e_phoff + uint64_t{eh.e_phnum} * sizeof(Elf64_Phdr));
+  end = std::max(end, eh.e_shoff + uint64_t{eh.e_shnum} * sizeof(Elf64_Shdr));
+  if (end > image.size()) return 0;
+  for (unsigned i = 0; i < eh.e_phnum; ++i) {
+    Elf64_Phdr ph;
+    if (!get(image, eh.e_phoff + uint64_t{i} * sizeof ph, &ph)) return 0;
+    end = std::max(end, ph.p_offset + ph.p_filesz);
+  }
+  for (unsigned i = 0; i < eh.e_shnum; ++i) {
+    Elf64_Shdr sh;
+    if (!get(image, eh.e_shoff + uint64_t{i} * sizeof sh, &sh)) return 0;
+    if (sh.sh_type != SHT_NOBITS) end = std::max(end, sh.sh_offset + sh.sh_size);
+  }
+  return end <= image.size() ? end : 0;
+}
+
+}  // namespace
+
+uint64_t vdso_spare_bytes(Task& t, uint64_t base, size_t need) {
+  uint64_t map_end = mapping_end(t.tid(), base);
+  if (map_end <= base || map_end - base > (1u << 20)) return 0;
+  std::string image(map_end - base, '\0');
+  if (!t.read_exact(base, image.data(), image.size())) return 0;
+  uint64_t end = elf_image_end(image);
+  if (end == 0) return 0;
+  uint64_t at = (end + 15) / 16 * 16;
+  if (at > image.size() || image.size() - at < need) return 0;
+  if (std::any_of(image.begin() + static_cast<std::ptrdiff_t>(at), image.end(), [](char c) { return c != 0; })) return 0;
+  return base + at;
 }
 
 }  // namespace rrx

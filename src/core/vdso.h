@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -29,5 +30,12 @@ uint64_t kernel_vdso(pid_t pid);
 // the names of the functions patched. Throws rrx::Error when the image
 // cannot be read or parsed.
 std::vector<std::string> patch_vdso(Task& t, uint64_t base);
+
+// Where `need` bytes may go in the vDSO of the process of stopped thread `t`
+// whose image starts at `base`: the first 16-byte-aligned address past the
+// ELF image (its headers, sections' bytes and segments' file bytes) from
+// which the [vdso] mapping holds only zeros, at least `need` of them; 0 when
+// there is none (the image fills its pages, or it cannot be read or parsed).
+uint64_t vdso_spare_bytes(Task& t, uint64_t base, size_t need);
 
 }  // namespace rrx

@@ -126,8 +126,7 @@ ReplaySession::RTask ReplaySession::copy_state(const RTask& t) {
   c.exe_path = t.exe_path;
   c.exe_copy = t.exe_copy;
   c.auxv = t.auxv;
-  c.mmap_return = t.mmap_return;
-  c.mmap_return_vdso = t.mmap_return_vdso;
+  c.return_stub = t.return_stub;
   return c;
 }
 

@@ -47,12 +47,7 @@ namespace rrx::replay {
 constexpr size_t kMmapReturnStubBytes = 82;
 constexpr size_t kMmapReturnTrapOffset = 56;
 
-// Where the stub may go in the vDSO whose image starts at `base` in the
-// process of stopped thread `t`: the first 16-byte-aligned address past the
-// ELF image (headers, sections, segments) from which kMmapReturnStubBytes of
-// zeros lie inside the [vdso] mapping; 0 when there is none (the image fills
-// its pages, or it cannot be read).
-uint64_t mmap_return_area(Task& t, uint64_t base);
+// (Its place: vdso_spare_bytes(t, base, kMmapReturnStubBytes), core/vdso.h.)
 
 // Whether the stub's place at `area` is still the vDSO's spare bytes: the
 // ELF magic at the vDSO's `base` and, at `area`, zeros or a stub's first

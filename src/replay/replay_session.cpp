@@ -555,10 +555,9 @@ void ReplaySession::on_exec(RTask& t) {
       diverge("the vDSO at 0x" + fmt_hex(vdso), "the vDSO at 0x" + fmt_hex(live_vdso));
     }
     patch_vdso(*t.task, vdso);
-    t.mmap_return = seccomp_entries_ ? mmap_return_area(*t.task, vdso) : 0;
-    t.mmap_return_vdso = vdso;
+    t.return_stub = seccomp_entries_ ? vdso_spare_bytes(*t.task, vdso, kMmapReturnStubBytes) : 0;
   } else {
-    t.mmap_return = 0;
+    t.return_stub = 0;
   }
   t.exe_path = exec.getExePath().cStr();
   t.exe_copy = trace::stored_file_path(options_.trace_dir, exec.getExeHash().cStr());
@@ -1876,8 +1875,7 @@ int ReplaySession::on_clone(RTask& t, int event) {
   child.exe_path = t.exe_path;
   child.exe_copy = t.exe_copy;
   child.auxv = t.auxv;
-  child.mmap_return = t.mmap_return;
-  child.mmap_return_vdso = t.mmap_return_vdso;
+  child.return_stub = t.return_stub;
   child.image_event = t.image_event;
   if (!thread) copy_patched_jumps(t.pid, rec_child);
   child.own_tid = c.getChildOwnTid();
@@ -2055,11 +2053,11 @@ std::optional<ReplaySession::Stop> ReplaySession::on_signal(RTask& t, int sig, b
     return s;
   }
   bool synchronous = si.si_code > 0 && (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE);
-  if (sig == SIGILL && t.mmap_return != 0 && regs.rip == t.mmap_return + kMmapReturnTrapOffset) {
+  if (sig == SIGILL && t.return_stub != 0 && regs.rip == t.return_stub + kMmapReturnTrapOffset) {
     // The return stub of a call completed at its seccomp stop found another result.
-    sys::RecordedCall live = t.mmap_returning;
+    sys::RecordedCall live = t.stub_call;
     live.ret = static_cast<int64_t>(regs.rax);
-    throw Divergence(t.mmap_returning_event, t.tid, sys::format_call(t.mmap_returning),
+    throw Divergence(t.stub_call_event, t.tid, sys::format_call(t.stub_call),
                      sys::format_call(live) + (live.nr == SYS_mmap ? " (mapped at another address)" : ""),
                      random_insns_note());
   }

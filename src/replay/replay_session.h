@@ -388,13 +388,16 @@ class ReplaySession {
     // Sits at the seccomp stop of a call completed there (its event
     // consumed, seccomp_entries.cpp): the kernel makes it when the task goes on.
     bool call_at_seccomp_stop = false;
-    // Where its process's vDSO takes the return stub of an mmap completed
-    // at its seccomp stop (mmap_return.h), 0: nowhere (exit stops instead).
-    uint64_t mmap_return = 0;
-    uint64_t mmap_return_vdso = 0;  // the vDSO it lies in
-    // The call whose return stub it last ran through (its ud2 is a divergence).
-    sys::RecordedCall mmap_returning;
-    uint64_t mmap_returning_event = 0;
+    // Where its process's vDSO (auxv's) takes the return stub of a call
+    // completed at its seccomp stop (mmap_return.h), 0: nowhere (exit stops).
+    uint64_t return_stub = 0;
+    // The call whose return stub it last ran through, and its event (the
+    // stub's ud2 is a divergence there).
+    sys::RecordedCall stub_call;
+    uint64_t stub_call_event = 0;
+    // Where that stub returns to: the program's rip after the call (what
+    // the replayer reads as the thread's place until it goes on).
+    uint64_t stub_return_ip = 0;
   };
 
   Stop run(bool step, int step_tid);
@@ -417,13 +420,21 @@ class ReplaySession {
   // An ExecuteInject call (set_tid_address): completed at its seccomp stop,
   // its recorded result set by a return stub (mmap_return.h).
   bool complete_inject_at_seccomp_stop(RTask& t, schema::Syscall::Reader rec);
-  // Writes `stub` at t.mmap_return when that is still the vDSO's spare
-  // bytes; else (or when the write fails) no return stub for t's process.
-  bool write_return_stub(RTask& t, const std::string& stub);
+  // Whether the call t stands at (at its seccomp stop) may complete there
+  // through a return stub: nothing for its exit to do but registers and
+  // result (no restart, file or memory writes, move into a site's stub), and
+  // t's own next event takes it on (not a signal: delivered in the stub).
+  bool stub_may_complete(const RTask& t, schema::Syscall::Reader rec);
+  // Completes it through `stub`, written at t.return_stub when that is still
+  // the vDSO's spare bytes (else no return stub for t's process, and false):
+  // the call runs with the registers `r`, returning into the stub.
+  bool complete_through_stub(RTask& t, schema::Syscall::Reader rec, user_regs_struct r, const std::string& stub);
   // Whether [addr, addr + len) reaches the vDSO holding t's return stub.
   bool touches_return_stub(const RTask& t, uint64_t addr, uint64_t len) const;
-  // The call t's return stub checks (its ud2 reports it: on_signal).
-  void note_returning(RTask& t, schema::Syscall::Reader rec);
+  // t's rip as the program will have it when t goes on: at the seccomp stop
+  // of a call completed through a return stub, the address the stub
+  // returns to, not the stub's (the library's state is read from it).
+  uint64_t program_rip(RTask& t);
   // The call t stopped at was completed at its seccomp stop: its event consumed.
   void completed_at_seccomp_stop(RTask& t);
   // Whether t's next event lets a call completed at its seccomp stop run

@@ -25,6 +25,7 @@
 
 #include "core/syscall_table.h"
 #include "core/syscallbuf_abi.h"
+#include "core/vdso.h"
 #include "replay/mmap_return.h"
 #include "replay/replay_session.h"
 #include "replay/skip_strategy.h"
@@ -98,20 +99,12 @@ bool ReplaySession::complete_at_seccomp_stop(RTask& t, Action action, schema::Sy
   // registers as they are and runs ud2 on another result (not when a signal
   // comes next: it would be delivered in the stub; nor for a call that
   // could change the stub's own mapping).
-  const bool check = t.mmap_return != 0 && t.cur.nr != SYS_mremap && next_event_takes_task_on(t, false) &&
-                     !((desc->flags & sys::kMapsMemory) && touches_return_stub(t, t.cur.args[0], t.cur.args[1]));
-  if (check) {
+  if (t.return_stub != 0 && t.cur.nr != SYS_mremap && next_event_takes_task_on(t, false) &&
+      !((desc->flags & sys::kMapsMemory) && touches_return_stub(t, t.cur.args[0], t.cur.args[1]))) {
     user_regs_struct r = t.task->regs();
     uint64_t now[6];
     syscall_args_from_regs(r, now);
-    if (write_return_stub(t, mmap_return_stub(now, rec.getRet(), r.rip))) {
-      note_returning(t, rec);
-      r.rip = t.mmap_return;
-      finish_syscall(t, rec, rec.getRet());  // its memory now; the kernel writes the same when it runs
-      t.task->set_regs(r);
-      completed_at_seccomp_stop(t);
-      return true;
-    }
+    if (complete_through_stub(t, rec, r, mmap_return_stub(now, rec.getRet(), r.rip))) return true;
   }
   finish_syscall(t, rec, rec.getRet());  // its memory now; the kernel writes the same when it runs
   completed_at_seccomp_stop(t);
@@ -119,17 +112,9 @@ bool ReplaySession::complete_at_seccomp_stop(RTask& t, Action action, schema::Sy
 }
 
 bool ReplaySession::touches_return_stub(const RTask& t, uint64_t addr, uint64_t len) const {
-  const uint64_t lo = t.mmap_return_vdso, hi = t.mmap_return + kMmapReturnStubBytes;
+  const uint64_t lo = auxv_vdso(t.auxv), hi = t.return_stub + kMmapReturnStubBytes;
   const uint64_t end = addr + len < addr ? UINT64_MAX : addr + len;
   return addr < hi && end > lo;
-}
-
-void ReplaySession::note_returning(RTask& t, schema::Syscall::Reader rec) {
-  sys::RecordedCall& c = t.mmap_returning;
-  c.nr = t.cur.nr;
-  std::copy(t.cur.args, t.cur.args + 6, c.args);
-  c.ret = rec.getRet();
-  t.mmap_returning_event = next_number_;
 }
 
 void ReplaySession::completed_at_seccomp_stop(RTask& t) {
@@ -155,62 +140,63 @@ bool ReplaySession::next_event_takes_task_on(const RTask& t, bool signal) {
   }
 }
 
-bool ReplaySession::write_return_stub(RTask& t, const std::string& stub) {
-  if (mmap_return_area_intact(*t.task, t.mmap_return_vdso, t.mmap_return) &&
-      t.task->write_mem(t.mmap_return, stub.data(), stub.size())) {
-    return true;
-  }
-  // Gone (an unmapped vDSO): the exit stops, for this task and its process's
-  // tasks as they come here.
-  for (auto& [tid, other] : tasks_) {
-    if (other.pid == t.pid) other.mmap_return = 0;
-  }
-  return false;
+uint64_t ReplaySession::program_rip(RTask& t) {
+  const uint64_t rip = t.task->regs().rip;
+  return t.call_at_seccomp_stop && t.return_stub != 0 && rip == t.return_stub ? t.stub_return_ip : rip;
 }
 
-bool ReplaySession::complete_mmap_at_seccomp_stop(RTask& t, schema::Syscall::Reader rec, const uint64_t live[6]) {
-  if (!seccomp_entries_ || !t.entered_traced || t.mmap_return == 0) return false;
-  // Nothing for the exit to do but the result and the registers: the trace's
-  // copy mapped whole, or anonymous memory (no copy to fill in, no shared
-  // object of the replay's to map over it, no memory to write after it).
-  const bool anonymous = (t.cur.args[3] & MAP_ANONYMOUS) && !rec.hasMapping();
-  if (!t.cur.mapped_copy && !anonymous) return false;
-  if (is_restart_code(rec.getRet()) || rec.getFileWrites().size() != 0 || rec.getResumeIp() != 0 ||
-      rec.getMemWrites().size() != 0) {
+bool ReplaySession::stub_may_complete(const RTask& t, schema::Syscall::Reader rec) {
+  return seccomp_entries_ && t.entered_traced && t.return_stub != 0 && !is_restart_code(rec.getRet()) &&
+         rec.getFileWrites().size() == 0 && rec.getResumeIp() == 0 && rec.getMemWrites().size() == 0 &&
+         next_event_takes_task_on(t, false);
+}
+
+bool ReplaySession::complete_through_stub(RTask& t, schema::Syscall::Reader rec, user_regs_struct r,
+                                          const std::string& stub) {
+  if (!mmap_return_area_intact(*t.task, auxv_vdso(t.auxv), t.return_stub) ||
+      !t.task->write_mem(t.return_stub, stub.data(), stub.size())) {
+    // Gone (an unmapped vDSO): the exit stops, for this task and its
+    // process's tasks as they come here.
+    for (auto& [tid, other] : tasks_) {
+      if (other.pid == t.pid) other.return_stub = 0;
+    }
     return false;
   }
-  // A signal after it would be delivered in the stub (rip there, not the
-  // program's), so not that either.
-  if (!next_event_takes_task_on(t, false)) return false;
-  // (Not a mapping over the stub's own place.)
-  if (touches_return_stub(t, live[0], live[1])) return false;
-  user_regs_struct r = t.task->regs();
-  if (!write_return_stub(t, mmap_return_stub(t.cur.args, rec.getRet(), r.rip))) return false;
-  note_returning(t, rec);
-  set_syscall_args_in_regs(r, live);
-  r.rip = t.mmap_return;
-  // finish_syscall puts the program's arguments back into the registers;
-  // they go back to `live` after it.
+  sys::RecordedCall& c = t.stub_call;
+  c.nr = t.cur.nr;
+  std::copy(t.cur.args, t.cur.args + 6, c.args);
+  c.ret = rec.getRet();
+  t.stub_call_event = next_number_;
+  t.stub_return_ip = r.rip;
+  r.rip = t.return_stub;
+  // finish_syscall's work on the registers (the program's arguments, the
+  // recorded result) is an exit stop's: the call runs with `r`, the stub
+  // does that work after it. Its memory now: the kernel writes the same.
   finish_syscall(t, rec, rec.getRet());
   t.task->set_regs(r);
   completed_at_seccomp_stop(t);
   return true;
 }
 
-bool ReplaySession::complete_inject_at_seccomp_stop(RTask& t, schema::Syscall::Reader rec) {
-  if (!seccomp_entries_ || !t.entered_traced || t.mmap_return == 0) return false;
-  if (is_restart_code(rec.getRet()) || rec.getFileWrites().size() != 0 || rec.getResumeIp() != 0 ||
-      rec.getMemWrites().size() != 0 || !next_event_takes_task_on(t, false)) {
+bool ReplaySession::complete_mmap_at_seccomp_stop(RTask& t, schema::Syscall::Reader rec, const uint64_t live[6]) {
+  // Nothing for the exit to do but the result and the registers: the trace's
+  // copy mapped whole, or anonymous memory (no copy to fill in, no shared
+  // object of the replay's to map over it, no memory to write after it);
+  // not a mapping over the stub's own place.
+  const bool anonymous = (t.cur.args[3] & MAP_ANONYMOUS) && !rec.hasMapping();
+  if (!(t.cur.mapped_copy || anonymous) || !stub_may_complete(t, rec) || touches_return_stub(t, live[0], live[1])) {
     return false;
   }
-  const uint64_t ret_ip = t.task->regs().rip;
-  if (!write_return_stub(t, inject_return_stub(rec.getRet(), ret_ip))) return false;
-  finish_syscall(t, rec, rec.getRet());  // (its result in rax now: the call overwrites it, the stub sets it)
   user_regs_struct r = t.task->regs();
-  r.rip = t.mmap_return;
-  t.task->set_regs(r);
-  completed_at_seccomp_stop(t);
-  return true;
+  const std::string stub = mmap_return_stub(t.cur.args, rec.getRet(), r.rip);
+  set_syscall_args_in_regs(r, live);
+  return complete_through_stub(t, rec, r, stub);
+}
+
+bool ReplaySession::complete_inject_at_seccomp_stop(RTask& t, schema::Syscall::Reader rec) {
+  if (!stub_may_complete(t, rec)) return false;
+  user_regs_struct r = t.task->regs();
+  return complete_through_stub(t, rec, r, inject_return_stub(rec.getRet(), r.rip));
 }
 
 }  // namespace rrx::replay

@@ -415,7 +415,7 @@ bool ReplaySession::feed_buffer(RTask& t, bool stepping) {
   // publish: the fed ones go after it. After a call that may empty the
   // buffer, nothing is fed until the next stop.
   uint32_t open_record = 0;
-  uint64_t rip = t.task->regs().rip;
+  uint64_t rip = program_rip(t);
   if (rip >= RRX_PAGE_ADDR && rip < RRX_PAGE_ADDR + RRX_PAGE_SIZE) {
     if (t.buffer_after_call < 0) return false;
     if (rip == RRX_UNTRACED_IP) open_record = static_cast<uint32_t>(t.buffer_after_call);

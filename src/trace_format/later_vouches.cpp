@@ -17,12 +17,6 @@ namespace {
 
 struct Cancelled {};
 
-bool same_stat(const struct ::stat& a, const struct ::stat& b) {
-  return a.st_dev == b.st_dev && a.st_ino == b.st_ino && a.st_size == b.st_size &&
-         a.st_mtim.tv_sec == b.st_mtim.tv_sec && a.st_mtim.tv_nsec == b.st_mtim.tv_nsec &&
-         a.st_ctim.tv_sec == b.st_ctim.tv_sec && a.st_ctim.tv_nsec == b.st_ctim.tv_nsec;
-}
-
 }  // namespace
 
 LaterVouches::~LaterVouches() {
@@ -78,7 +72,7 @@ void LaterVouches::run() {
         if (cancel_.load(std::memory_order_relaxed)) throw Cancelled{};
         h.add(off, data, n);
       });
-      job->matched = h.hex() == job->hash && ::fstat(job->fd.get(), &after) == 0 && same_stat(before, after) &&
+      job->matched = h.hex() == job->hash && ::fstat(job->fd.get(), &after) == 0 && same_file_state(before, after) &&
                      ctime_settled(job->fd.get(), before, now);
       job->st = before;
     } catch (const Cancelled&) {
@@ -101,7 +95,7 @@ size_t LaterVouches::finish(bool drain) {
   size_t vouched = 0;
   for (const auto& job : jobs_) {
     struct ::stat now {};
-    if (!job->matched || ::fstat(job->fd.get(), &now) != 0 || !same_stat(now, job->st)) continue;
+    if (!job->matched || ::fstat(job->fd.get(), &now) != 0 || !same_file_state(now, job->st)) continue;
     (hashes_ != nullptr ? *hashes_ : VerifiedHashes::shared()).vouch(job->fd.get(), FileHashKind::Pages, job->hash, &job->st);
     ++vouched;
   }

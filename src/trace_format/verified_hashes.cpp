@@ -37,13 +37,12 @@ bool kernel_has_multigrain() {
 
 constexpr long kExt4Magic = 0xEF53, kXfsMagic = 0x58465342, kBtrfsMagic = 0x9123683E, kTmpfsMagic = 0x01021994;
 
-// The same file, unchanged (HashCache::Key::WithCtime's key).
-bool same_stat(const struct ::stat& a, const struct ::stat& b) {
+}  // namespace
+
+bool same_file_state(const struct ::stat& a, const struct ::stat& b) {
   return a.st_dev == b.st_dev && a.st_ino == b.st_ino && a.st_size == b.st_size && ns(a.st_mtim) == ns(b.st_mtim) &&
          ns(a.st_ctim) == ns(b.st_ctim);
 }
-
-}  // namespace
 
 fs::path verified_hash_cache_path() {
   fs::path records = hash_cache_path();
@@ -105,7 +104,7 @@ std::string VerifiedHashes::hash_of(const fs::path& path, FileHashKind kind) {
   uint64_t end = kind == FileHashKind::Pages ? static_cast<uint64_t>(before.st_size) : UINT64_MAX;
   std::string hash = content_hash_of_range(fd.get(), 0, end, kind, path.string());
   struct ::stat after {};
-  if (S_ISREG(before.st_mode) && have_now && ::fstat(fd.get(), &after) == 0 && same_stat(before, after) &&
+  if (S_ISREG(before.st_mode) && have_now && ::fstat(fd.get(), &after) == 0 && same_file_state(before, after) &&
       ctime_settled(fd.get(), before, now))
     cache(kind).add(before, hash);
   return hash;

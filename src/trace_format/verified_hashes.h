@@ -38,6 +38,10 @@ namespace rrx::trace {
 // hash_cache_path()'s directory / verified-hashes; empty when there is none.
 std::filesystem::path verified_hash_cache_path();
 
+// The same file, unchanged: equal device, inode, size, mtime and ctime
+// (HashCache::Key::WithCtime's key).
+bool same_file_state(const struct ::stat& a, const struct ::stat& b);
+
 // Whether the file open as `fd` is on a file system whose ctime changes with
 // every change made after a stat of it, however soon (multigrain timestamps).
 bool multigrain_ctime(int fd);
