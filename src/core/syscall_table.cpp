@@ -1081,7 +1081,7 @@ constexpr SyscallDesc kRows[] = {
   R(21, "access", {Path, AccessMode}, E).buf(RRX_BW_ALWAYS),
   R(22, "pipe", {OutPtr}, E).fixed(0, 8),
   R(23, "select", {Int, Ptr, Ptr, Ptr, Ptr}, E).fn(select_outputs).fl(kBlock | kOutOnError),
-  R(24, "sched_yield", {}, X),
+  R(24, "sched_yield", {}, X).fl(kGivesWay),
   R(25, "mremap", {Ptr, Size, Size, Hex, Ptr}, X).fl(kMaps),
   R(26, "msync", {Ptr, Size, Hex}, X),
   R(27, "mincore", {Ptr, Size, OutPtr}, E).fn(mincore_outputs),

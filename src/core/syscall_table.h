@@ -171,6 +171,8 @@ enum : uint8_t {
                             // column: core/syscallbuf_abi.h, "Signal state")
   kFdEpoch = 1u << 6,       // may give an fd number another file (close, dup2, vfork...): the recorder raises the
                             // library's fd epoch after it, so the library forgets what it knew of each fd
+  kGivesWay = 1u << 7,      // asks the kernel to run other threads now (sched_yield): the recorder, which runs one
+                            // thread at a time, switches to another waiting one at its exit
 };
 
 // When a kBuffered call is buffered (the values of core/syscallbuf_abi.h's

@@ -52,6 +52,7 @@
 #include "record/own_tracer.h"
 #include "record/preload_env.h"
 #include "record/ptrace_emulation.h"
+#include "record/return_slot.h"
 #include "record/proc_status.h"
 #include "record/tracer_events.h"
 #include "record/seccomp_record.h"
@@ -252,6 +253,12 @@ struct TaskState {
   bool wait_kicked = false;            // ... interrupted by rrx: it restarts, and the emulation answers it
   std::deque<siginfo_t> tracer_sigchld;  // the SIGCHLDs rrx sends it for its tracees' stops, in order
   int attach_stops = 0;                // SIGSTOPs rrx sent it for PTRACE_ATTACHes of tracers in the recording
+  // `pending` ran with no exit stop, its result going to the return slot
+  // (return_slot.h): taken at the thread's next stop, with the mapping's
+  // file stored at the entry.
+  std::optional<ReturnSlots::Place> result_in_slot;
+  MapEffects slot_maps;
+  uint64_t exec_vdso = 0;              // the vDSO of its last exec (its return slot's stub goes there)
 };
 
 class Recorder : private PtraceHost {
@@ -309,7 +316,8 @@ class Recorder : private PtraceHost {
     return options_.syscallbuf && !ts.seccomp && !emu_.wants_syscall_stops(ts.task->tid());
   }
   void inject_held_signal(TaskState& ts);
-  void on_syscall_entry(TaskState& ts, const KernelSyscallInfo& info);
+  // at_seccomp_stop: the fast path's seccomp stop (the call may complete there).
+  void on_syscall_entry(TaskState& ts, const KernelSyscallInfo& info, bool at_seccomp_stop = false);
   void on_syscall_exit(TaskState& ts, KernelSyscallInfo info);
   // Fast path: after the event of a traced call that the buffer takes, the
   // call's site is patched to enter the library from now on (site_patch.h).
@@ -409,6 +417,12 @@ class Recorder : private PtraceHost {
   bool warned_jit_ = false;                 // (tsc_patch_) the warning about code made at run time, given
   std::unique_ptr<RandomInsnFinder> random_insns_;  // without it: the rdrand/rdseed search
   SitePatches site_patches_;                // fast path: the syscall sites patched in each process
+  // Fast path: traced calls that complete at their seccomp stop (return_slot.h);
+  // off with --chaos (which wants every boundary) or RRX_NO_RETURN_SLOT=1.
+  ReturnSlots return_slots_;
+  bool use_return_slots_ = false;
+  bool complete_at_seccomp_stop(TaskState& ts);
+  bool take_result_from_slot(TaskState& ts, const WaitStatus& w);
   CpuidSites cpuid_sites_;                  // cpuid sites answered in the process (with CPUID faulting)
   AffinityView affinity_;                   // each thread's CPU affinity as it sees it (rrx binds to one CPU)
   AffinityView::InTree in_tree() const {
@@ -802,6 +816,9 @@ void Recorder::schedule_next() {
 // for a hot loop whose registers change every pass, so compute bursts shorter
 // than this are left alone.
 constexpr std::chrono::milliseconds kPreemptAfter{100};
+// (Without --chaos) a task that ran this long gives way at its next syscall
+// boundary when others wait.
+constexpr std::chrono::milliseconds kTurnAtBoundary{2};
 
 // Called when the recorder wakes up with other tasks waiting: a current
 // task that has run too long gives way. One in a syscall is declared to be
@@ -1084,6 +1101,8 @@ void Recorder::handle_stop_or_death(TaskState& ts, const WaitStatus& w) {
 }
 
 void Recorder::handle_stop(TaskState& ts, const WaitStatus& w) {
+  // The call it made last, completed at its seccomp stop, comes first.
+  if (ts.result_in_slot && take_result_from_slot(ts, w)) return;
   // Every event of the thread comes after the calls it buffered before it.
   if (ts.buffer && w.kind != WaitStatus::Kind::Exited && w.kind != WaitStatus::Kind::Killed) flush_buffer(ts);
   switch (w.kind) {
@@ -1179,6 +1198,8 @@ void Recorder::on_new_task(TaskState& parent, int event) {
     cpuid_sites_.copy(parent.tgid, child);
   }
   if (!thread) tsc_sites_.copy(parent.tgid, child);  // (a vfork child runs in its parent's memory)
+  if (!thread) return_slots_.on_fork(parent.tgid, child);
+  ts.exec_vdso = parent.exec_vdso;
   ts.vfork_child = event == PTRACE_EVENT_VFORK || (event != PTRACE_EVENT_CLONE && (flags & CLONE_VM));
   // A new process has a copy of its parent thread's desched event at the same
   // number (which the library in it goes on using): its first stop replaces it.
@@ -1358,7 +1379,7 @@ void Recorder::on_seccomp_stop(TaskState& ts) {
     hold_for_tracer(ts);
     return;
   }
-  on_syscall_entry(ts, info);
+  on_syscall_entry(ts, info, true);
 }
 
 void Recorder::flush_buffer(TaskState& ts) {
@@ -1429,6 +1450,7 @@ void Recorder::flush_buffer(TaskState& ts) {
     apply_to_signals(c, ts.signals);
     if (const sys::SyscallDesc* d = sys::lookup(c.nr); d && (d->flags & sys::kMapsMemory)) {
       maps_changed = true;
+      return_slots_.on_mapping_call(ts.tgid, c.nr, c.args);
       // (The rdtsc sites' bookkeeping of a munmap; a buffered call makes no code.)
       if (tsc_patch_ && !sys::is_error_return(c.ret)) tsc_sites_.after_call(*ts.task, ts.tgid, c.nr, c.args, c.ret);
     }
@@ -1685,7 +1707,7 @@ rrx_file_facts Recorder::file_facts() const {
   return f;
 }
 
-void Recorder::on_syscall_entry(TaskState& ts, const KernelSyscallInfo& info) {
+void Recorder::on_syscall_entry(TaskState& ts, const KernelSyscallInfo& info, bool at_seccomp_stop) {
   PendingSyscall& p = ts.pending;
   p = PendingSyscall{};
   if (emu_.interrupting(ts.task->tid())) {
@@ -1782,6 +1804,7 @@ void Recorder::on_syscall_entry(TaskState& ts, const KernelSyscallInfo& info) {
     }
   }
   if (p.desc) ts.signals.at_entry(*ts.task, *p.desc, p.args);
+  if (p.desc && (p.desc->flags & sys::kMapsMemory) && !p.refused) return_slots_.on_mapping_call(ts.tgid, p.nr, p.args);
   if (!p.refused && p.desc && p.desc->special == sys::Special::Prctl) {
     p.emulated_ret = ThreadSignals::skipped_prctl_result(p.args);
   }
@@ -1885,6 +1908,7 @@ void Recorder::on_syscall_entry(TaskState& ts, const KernelSyscallInfo& info) {
     enter_kernel(ts);
     return;
   }
+  if (at_seccomp_stop && use_return_slots_ && complete_at_seccomp_stop(ts)) return;
   resume(ts);
 }
 
@@ -2218,6 +2242,17 @@ void Recorder::on_syscall_exit(TaskState& ts, KernelSyscallInfo info) {
       if (options_.patch_cpuid) patch_cpuid_sites(ts, 0);
     }
     if (tsc_patch_) patch_tsc_sites(ts, true, nullptr, 0);
+    if (use_return_slots_ && !ts.seccomp && !emu_.traced(ts.task->tid())) {
+      // The return slot's page, mapped from the new program's first
+      // instruction, before any of its code runs.
+      std::vector<siginfo_t> arrived;
+      if (killed_during(ts, [&] {
+            return_slots_.on_exec(*ts.task, ts.tgid, ts.exec_vdso, info.instruction_pointer, &arrived);
+          })) {
+        return;
+      }
+      ts.held_signals.insert(ts.held_signals.end(), arrived.begin(), arrived.end());
+    }
     if (emu_.stop_at_exec(ts.task->tid(), ts.task->tid())) {
       hold_for_tracer(ts);
       return;
@@ -2351,6 +2386,7 @@ void Recorder::on_syscall_exit(TaskState& ts, KernelSyscallInfo info) {
     patch_site(ts, info.instruction_pointer);
   }
   if (options_.syscallbuf && p.nr == RRX_CALL_INIT_BUFFER && ret == 0) patch_known_sites(ts);
+  const bool p_gives_way = p.desc && (p.desc->flags & sys::kGivesWay) && !is_error;
   p = PendingSyscall{};
   ts.entry_recorded = false;
   // (A PTRACE_INTERRUPT of its tracer that cut the call short stops it
@@ -2369,12 +2405,134 @@ void Recorder::on_syscall_exit(TaskState& ts, KernelSyscallInfo info) {
   // delivered right away, and its event must follow this one.)
   // With --chaos: when its slice is over, or at random.
   auto ran = std::chrono::steady_clock::now() - run_start_;
-  bool turn_over = chaos_ ? ran > slice_ || chaos_->switch_at_boundary() : ran > std::chrono::milliseconds(2);
+  bool turn_over = chaos_ ? ran > slice_ || chaos_->switch_at_boundary() : ran > kTurnAtBoundary;
+  // (sched_yield: the others now, as the kernel would run them.)
+  if (p_gives_way) turn_over = true;
   if (!runnable_.empty() && ts.injecting_signal == 0 && !(flags & trace::kSyscallInterrupted) && turn_over) {
     yield_cpu(ts, 0);
     return;
   }
   resume(ts);
+}
+
+// A traced call whose exit needs only its result runs with no exit stop,
+// returning through the process's return stub (return_slot.h); true when
+// it was resumed so. Its event is written at the thread's next stop
+// (take_result_from_slot). Not for a thread whose exit stop does more: one
+// with signals held for that boundary, a tracer of its own in the tree, a
+// seccomp filter of its own, one in a vfork's shared memory, one going back
+// into a patched site.
+bool Recorder::complete_at_seccomp_stop(TaskState& ts) {
+  PendingSyscall& p = ts.pending;
+  if (!p.desc || p.refused || p.emulated_ret || p.seccomp_install || p.seccomp_verdict || p.output != 0 || p.i386 ||
+      p.recorded_at_entry) {
+    return false;
+  }
+  if (!seccomp_stops_only(ts) || ts.seccomp || ts.vfork_child || ts.in_vfork || !ts.held_signals.empty() ||
+      ts.injecting_signal != 0 || ts.step_on_resume || ts.resume_ip != 0 || ts.entry_recorded || ts.preempt_requested ||
+      ts.desched_step || ts.desched_give_back || emu_.traced(ts.task->tid())) {
+    return false;
+  }
+  if (!completes_at_seccomp_stop(*p.desc, p.args)) return false;
+  if (ts.buffer) {
+    // The library's fd knowledge is raised at the exit; a call the buffer
+    // takes, seen traced, is its site's first: patched at the exit.
+    if (p.desc->flags & sys::kFdEpoch) return false;
+    const uint64_t site = p.ip - 2;
+    const bool library_site = site >= RRX_PAGE_ADDR && site < RRX_PAGE_ADDR + RRX_PAGE_SIZE;
+    if ((p.desc->flags & sys::kBuffered) && !library_site && !site_patches_.settled(*ts.task, ts.tgid, site)) return false;
+  }
+  // Its exit stop would be where it gives way to the others waiting: kept.
+  if (!runnable_.empty() &&
+      ((p.desc->flags & sys::kGivesWay) || std::chrono::steady_clock::now() - run_start_ > kTurnAtBoundary)) {
+    return false;
+  }
+  std::optional<ReturnSlots::Place> place = return_slots_.usable(*ts.task, ts.tgid);
+  if (!place) return false;
+  MapEffects maps;
+  if (p.desc->special == sys::Special::Mmap) {
+    // The file's bytes as the exit would store them (nothing writes the file
+    // in between but another program).
+    try {
+      note_mapping(ts, p, 0, maps);
+    } catch (const Error&) {
+      return false;  // (the exit says why, if the call succeeds)
+    }
+    if (maps.shared_object != 0) return false;
+  }
+  user_regs_struct r = ts.task->regs();
+  r.rip = place->stub;
+  ts.task->set_regs(r);
+  ts.result_in_slot = place;
+  ts.slot_maps = std::move(maps);
+  ts.in_syscall = false;  // (resumed with no exit stop)
+  if (stats_) stats_->completed_at_seccomp_stop();
+  resume(ts);
+  return true;
+}
+
+// The thread's first stop after a call completed at its seccomp stop: the
+// call's result, from rax when the thread stopped in the stub (a signal
+// pending at the call's return: the recorder does the stub's work, so the
+// thread is at the call's return address, a syscall boundary), else from
+// the slot; then the call's event, as its exit stop would have written it.
+// Where the process is ending (its exit stop, its death) the call is
+// dropped, as a call a kill cuts short. True when the stop itself is
+// handled: a fault of the stub's store (the page is gone), not the
+// program's.
+bool Recorder::take_result_from_slot(TaskState& ts, const WaitStatus& w) {
+  const ReturnSlots::Place place = *ts.result_in_slot;
+  ts.result_in_slot.reset();
+  MapEffects maps = std::move(ts.slot_maps);
+  ts.slot_maps = MapEffects{};
+  PendingSyscall& p = ts.pending;
+  const bool ending = w.kind == WaitStatus::Kind::Exited || w.kind == WaitStatus::Kind::Killed ||
+                      (w.kind == WaitStatus::Kind::EventStop && w.event == PTRACE_EVENT_EXIT);
+  if (ending) {
+    p = PendingSyscall{};
+    return false;
+  }
+  user_regs_struct r = ts.task->regs();
+  int64_t ret = 0;
+  bool store_faulted = false;
+  if (r.rip >= place.stub && r.rip < place.stub + kReturnSlotStubBytes) {
+    store_faulted = w.kind == WaitStatus::Kind::SignalStop && w.sig == SIGSEGV && r.rip == place.stub;
+    if (stats_) stats_->stopped_in_return_stub();
+    ret = static_cast<int64_t>(r.rax);
+    r.rip = p.ip;  // the stub's jump (rcx holds the same)
+    ts.task->set_regs(r);
+    ts.at_syscall_boundary = true;
+    ts.boundary_ip = p.ip;
+  } else if (r.rip == place.stub - 2) {
+    // The kernel restarts the call (the syscall instruction before rip): it
+    // does so at the program's own instruction, and its next seccomp stop
+    // is the call again.
+    r.rip = p.ip - 2;
+    ts.task->set_regs(r);
+    p = PendingSyscall{};
+    return false;
+  } else if (!ts.task->read_exact(place.slot, &ret, sizeof ret)) {
+    abort_recording("cannot read the result of " + sys::syscall_name(p.nr) + " of thread " +
+                    std::to_string(ts.task->tid()) + " from its return slot");
+  }
+  if (SitePatches::may_change_mappings(p.desc, p.args)) {
+    site_patches_.maps_changed();
+    cpuid_sites_.maps_changed();
+  }
+  const bool is_error = sys::is_error_return(ret);
+  if (is_error) maps = MapEffects{};
+  uint32_t flags = 0;
+  if (is_error && (ret == -512 || ret == -513 || ret == -514 || ret == -516 || ret == -EINTR)) {
+    flags |= trace::kSyscallInterrupted;
+  }
+  append_syscall_event(ts, ret, is_error, p.ip, p.sp, {}, flags, maps);
+  if (tsc_patch_ && !is_error) patch_tsc_sites(ts, false, &p, ret);
+  p = PendingSyscall{};
+  ts.entry_recorded = false;
+  if (!store_faulted) return false;
+  return_slots_.lose(ts.tgid);
+  resume(ts);
+  return true;
 }
 
 void Recorder::note_mapping(TaskState& ts, const PendingSyscall& p, int64_t ret, MapEffects& maps) {
@@ -2467,7 +2625,9 @@ void Recorder::on_exec(TaskState& ts, pid_t former_tid) {
   InitialStack stack = InitialStack::read(task, regs.rsp);
   // The vDSO stays (programs look its symbols up); its time, getcpu and
   // getrandom functions become real syscalls, recorded like any other.
-  if (uint64_t vdso = auxv_vdso(stack.auxv())) patch_vdso(task, vdso);
+  ts.exec_vdso = auxv_vdso(stack.auxv());
+  if (ts.exec_vdso != 0) patch_vdso(task, ts.exec_vdso);
+  return_slots_.forget(ts.tgid);
   ts.signals.start(task);
   trace::FileStore::Stored exe_copy;
   std::optional<trace::FileStore::Stored> interp_copy;
@@ -3176,6 +3336,8 @@ int Recorder::run() {
   std::string no_faulting_why;
   cpuid_faulting_ = use_cpuid_faulting(options_.no_cpuid_faulting, &no_faulting_why);
   tsc_patch_ = !tsc_trap_works();
+  const char* no_slots = std::getenv("RRX_NO_RETURN_SLOT");
+  use_return_slots_ = options_.syscallbuf && !chaos_ && !(no_slots && *no_slots && std::string(no_slots) != "0");
   if (!cpuid_faulting_) random_insns_ = std::make_unique<RandomInsnFinder>(no_faulting_why);
   if (cpuid_faulting_ && options_.patch_cpuid) cpuid_sites_.prepare();
   if (RecordStats::wanted()) stats_ = std::make_unique<RecordStats>();

@@ -220,7 +220,7 @@ TEST_CASE("preempt stub: stops at the wanted pass of a hot loop and leaves no tr
   // The start of `cmp` (3 bytes in) lies in the displacement: an int3 there.
   CHECK(bytes_at(c.task, site + 3, 1)[0] == 0xcc);
 
-  rrx::WaitStatus w = c.run_to_trap();
+  c.run_to_trap();
   user_regs_struct r = c.task.regs();
   REQUIRE(stub->classify(r) == PreemptStub::Hit::Matched);
   user_regs_struct p = stub->program_regs(r);
@@ -255,7 +255,7 @@ TEST_CASE("preempt stub: a branch into the patched bytes traps", "[preempt_stub]
   if (auto* why = std::get_if<std::string>(&made)) FAIL("refused: " << *why);
   auto& stub = std::get<std::unique_ptr<PreemptStub>>(made);
   stub->arm();
-  rrx::WaitStatus w = c.run_to_trap();
+  c.run_to_trap();
   user_regs_struct r = c.task.regs();
   REQUIRE(stub->classify(r) == PreemptStub::Hit::JumpedIn);
   user_regs_struct p = stub->program_regs(r);
@@ -296,7 +296,7 @@ TEST_CASE("preempt stub: counts the passes, and traps at a given pass", "[preemp
     if (auto* why = std::get_if<std::string>(&made)) FAIL("refused: " << *why);
     auto& stub = std::get<std::unique_ptr<PreemptStub>>(made);
     stub->arm();
-    rrx::WaitStatus w = c.run_to_trap();
+    c.run_to_trap();
     user_regs_struct r = c.task.regs();
     REQUIRE(stub->classify(r) == PreemptStub::Hit::Matched);
     user_regs_struct p = stub->program_regs(r);
@@ -348,7 +348,7 @@ TEST_CASE("preempt stub: a routed branch into the patched bytes runs at native s
   CHECK(stub->patched_end() >= inside + 5);
 
   // The first stop is the match: no branch to the entry trapped.
-  rrx::WaitStatus w = c.run_to_trap();
+  c.run_to_trap();
   user_regs_struct r = c.task.regs();
   REQUIRE(stub->classify(r) == PreemptStub::Hit::Matched);
   user_regs_struct p = stub->program_regs(r);
@@ -394,7 +394,7 @@ TEST_CASE("preempt stub: a displaced call returns to the program", "[preempt_stu
   if (auto* why = std::get_if<std::string>(&made)) FAIL("refused: " << *why);
   auto& stub = std::get<std::unique_ptr<PreemptStub>>(made);
   stub->arm();
-  rrx::WaitStatus w = c.run_to_trap();  // not the callee's SIGILL
+  c.run_to_trap();  // not the callee's SIGILL
   user_regs_struct r = c.task.regs();
   REQUIRE(stub->classify(r) == PreemptStub::Hit::Matched);
   user_regs_struct p = stub->program_regs(r);

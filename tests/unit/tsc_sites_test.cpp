@@ -78,7 +78,7 @@ TEST_CASE("tsc scan finds rdtsc and rdtscp by decoding their function") {
       0x0f, 0x31,                    // 19: outside every function: not decoded, left alone
   };
   const uint64_t base = 0x401000;
-  const std::vector<ElfFunction> functions = {{base, 19, "f"}};
+  const std::vector<ElfFunction> functions = {{base, 19, true}};
   auto s = find_tsc_insns(code.data(), code.size(), base, functions);
   REQUIRE(s.found.size() == 2);
   CHECK(s.found[0].elf_addr == base + 1);
@@ -99,14 +99,14 @@ TEST_CASE("tsc scan refuses a 0f 31 pair that is no instruction start, whatever 
       0x48, 0xb8, 0x0f, 0x31, 0x0f, 0x01, 0xf9, 0x0f, 0x31, 0x90,  // 0: movabs rax, imm64 holding both patterns
       0xc3,                                                        // 10: ret
   };
-  const std::vector<ElfFunction> functions = {{0x1000, code.size(), "g"}};
+  const std::vector<ElfFunction> functions = {{0x1000, code.size(), true}};
   auto s = find_tsc_insns(code.data(), code.size(), 0x1000, functions);
   CHECK(s.found.empty());
   CHECK(s.unconfirmed.empty());
   // The innermost extent decides: an outer one starting mid-instruction
   // is not used when an inner one holds the candidate.
   const std::vector<uint8_t> two = {0x90, 0x0f, 0x31, 0xc3};
-  const std::vector<ElfFunction> nested = {{0x2000, 4, "outer"}, {0x2001, 3, "inner"}};
+  const std::vector<ElfFunction> nested = {{0x2000, 4, true}, {0x2001, 3, true}};
   auto n = find_tsc_insns(two.data(), two.size(), 0x2000, nested);
   REQUIRE(n.found.size() == 1);
   CHECK(n.found[0].elf_addr == 0x2001);

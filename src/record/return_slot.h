@@ -1,0 +1,119 @@
+// Traced calls that complete at their seccomp stop while recording: one
+// ptrace stop instead of two (used by recorder.cpp).
+//
+// A traced call costs an entry (seccomp) stop and an exit stop. For most of
+// the calls the recorder cannot buffer in-process, above all the dynamic
+// loader's (mmap, mprotect, close, munmap... ~40 per exec, before the
+// preload library exists), the exit stop reads the result and nothing
+// else: no memory the kernel wrote, no bytes sent, no signal state. For
+// those, at the seccomp stop, the recorder points the thread's rip at a
+// return stub and lets the call run with no exit stop: the kernel returns
+// into the stub (by iret, leaving rcx the program's return address and r11
+// its flags, as a sysret would), which stores rax into the process's
+// *return slot* and jumps to the program's return address:
+//
+//     movabs %rax, SLOT      (48 a3 imm64: no register or flag changed)
+//     jmp    *%rcx
+//
+// The recorder takes the result from the slot at the thread's next stop,
+// whatever that is (its next call's seccomp stop, a signal, a preemption),
+// before anything else of that stop, and writes the call's event then: the
+// recorder runs one thread at a time, so no event of another thread can come
+// between (see Recorder::complete_at_next_stop). A stop inside the stub (a
+// signal that was pending when the call returned) finds the result still in
+// rax; the recorder then does the stub's work itself (rip = rcx), so the
+// signal is delivered at the syscall's return address, as after an exit stop.
+//
+// The slot lives in one private anonymous page the recorder maps into each
+// process at its exec's exit stop (an injected mmap; a fork's copy has it at
+// the same address); the stub in the spare bytes past the vDSO's ELF image,
+// where replay puts its own return stubs (core/vdso.h). Neither is in the
+// trace: replay maps recorded calls at their recorded addresses and never
+// needs the page. A call that could unmap, remap or protect the page or the
+// vDSO loses them for the process (it goes back to exit stops), a buffered
+// one too (seen at the flush that comes before any later use); a fork's
+// copy is checked (the page's cookie, the stub) before its first use.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <signal.h>
+
+namespace rrx {
+class Task;
+namespace sys {
+struct SyscallDesc;
+}
+}  // namespace rrx
+
+namespace rrx::record {
+
+// Whether a call may complete at its seccomp stop by its row: the recorder
+// needs nothing at its exit but the result. Not a call that writes memory,
+// sends bytes, may block (others would run user code while its thread is
+// still in the kernel), changes signal state or a file, nor a special one
+// but mmap; an mmap only when private (a shared map makes a shared object)
+// and not executable, nor any call that makes memory executable (code the
+// thread could run before its next stop: rdtsc and cpuid sites are found
+// at the exit), nor mremap. (The recorder adds what depends on the thread:
+// with a buffer, not a call that raises the library's fd epoch, nor one
+// whose site is to be patched at its exit.)
+bool completes_at_seccomp_stop(const sys::SyscallDesc& desc, const uint64_t args[6]);
+
+// The stub's code for a slot at `slot`.
+std::string return_slot_stub(uint64_t slot);
+inline constexpr size_t kReturnSlotStubBytes = 12;
+
+class ReturnSlots {
+ public:
+  struct Place {
+    uint64_t stub = 0;  // the return stub's address (in the vDSO)
+    uint64_t slot = 0;  // where it stores rax
+  };
+
+  // At an exec's exit stop of thread `t` of process `tgid`: maps the page
+  // (a remote mmap from `scratch`, an executable address), writes the stub
+  // past the vDSO at `vdso_base`. Nothing (the process goes with exit
+  // stops) when either cannot be done. Signals that arrive meanwhile are
+  // appended to `arrived`.
+  void on_exec(Task& t, pid_t tgid, uint64_t vdso_base, uint64_t scratch, std::vector<siginfo_t>* arrived);
+  // A new process `child` whose memory is a copy of `parent`'s (fork), or
+  // the same memory (vfork, CLONE_VM): the page is at the same address.
+  void on_fork(pid_t parent, pid_t child);
+  void forget(pid_t tgid);
+
+  // A mapping call (kMapsMemory) of process `tgid`, traced and about to
+  // run, or buffered and seen at a flush (before any later use): when it
+  // could unmap, remap or protect the page or the stub, they are lost.
+  void on_mapping_call(pid_t tgid, int64_t nr, const uint64_t args[6]);
+  // The page or the stub turned out to be gone (a fault in the stub).
+  void lose(pid_t tgid);
+
+  // The place for a call of thread `t` of process `tgid`, checked when
+  // needed; nullopt when the process has none.
+  std::optional<Place> usable(Task& t, pid_t tgid);
+  // Whether `ip` lies in the stub of process `tgid`'s place.
+  bool in_stub(pid_t tgid, uint64_t ip) const;
+  std::optional<Place> place_of(pid_t tgid) const;
+
+ private:
+  struct Proc {
+    Place place;
+    uint64_t page = 0;
+    uint64_t vdso = 0;
+    uint64_t cookie = 0;
+    bool checked = true;
+  };
+  bool check(Task& t, const Proc& p) const;
+  std::map<pid_t, Proc> procs_;
+  std::mt19937_64 random_{std::random_device{}()};
+};
+
+}  // namespace rrx::record
