@@ -2434,10 +2434,16 @@ bool Recorder::complete_at_seccomp_stop(TaskState& ts) {
     return false;
   }
   if (!completes_at_seccomp_stop(*p.desc, p.args)) return false;
+  if (p.desc->flags & sys::kFdEpoch) {
+    // The library's fd knowledge (of any thread of the process) is raised at
+    // the exit, before the thread runs on.
+    for (const auto& [tid, other] : tasks_) {
+      if (other.tgid == ts.tgid && other.buffer) return false;
+    }
+  }
   if (ts.buffer) {
-    // The library's fd knowledge is raised at the exit; a call the buffer
-    // takes, seen traced, is its site's first: patched at the exit.
-    if (p.desc->flags & sys::kFdEpoch) return false;
+    // A call the buffer takes, seen traced, is its site's first: patched
+    // at the exit.
     const uint64_t site = p.ip - 2;
     const bool library_site = site >= RRX_PAGE_ADDR && site < RRX_PAGE_ADDR + RRX_PAGE_SIZE;
     if ((p.desc->flags & sys::kBuffered) && !library_site && !site_patches_.settled(*ts.task, ts.tgid, site)) return false;
