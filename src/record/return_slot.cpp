@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "core/ptrace_task.h"
 #include "core/remote_syscall.h"
+#include "core/syscallbuf_abi.h"
 #include "core/syscall_table.h"
 #include "core/vdso.h"
 
@@ -18,6 +19,8 @@ namespace rrx::record {
 namespace {
 
 constexpr uint64_t kPage = 4096;
+// Two pages above the library's rrx page (which maps two).
+constexpr uint64_t kSlotPageHint = RRX_PAGE_ADDR + 2 * RRX_PAGE_SIZE;
 
 bool overlaps(uint64_t addr, uint64_t len, uint64_t lo, uint64_t hi) {
   const uint64_t end = addr + len < addr ? UINT64_MAX : addr + len;
@@ -56,10 +59,17 @@ void ReturnSlots::on_exec(Task& t, pid_t tgid, uint64_t vdso_base, uint64_t scra
   if (vdso_base == 0) return;
   const uint64_t stub = vdso_spare_bytes(t, vdso_base, kReturnSlotStubBytes);
   if (stub == 0) return;
-  const int64_t page = remote_syscall(t, scratch, SYS_mmap,
-                                      {0, kPage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                                       static_cast<uint64_t>(-1), 0},
-                                      nullptr, arrived);
+  // Beside the library's page (core/syscallbuf_abi.h), where the program's
+  // own maps do not go, so that they lie where they would without it; where
+  // that is taken, where the kernel puts it.
+  auto map_at = [&](uint64_t hint, uint64_t fixed) {
+    return remote_syscall(t, scratch, SYS_mmap,
+                          {hint, kPage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | fixed,
+                           static_cast<uint64_t>(-1), 0},
+                          nullptr, arrived);
+  };
+  int64_t page = map_at(kSlotPageHint, MAP_FIXED_NOREPLACE);
+  if (sys::is_error_return(page)) page = map_at(0, 0);
   if (sys::is_error_return(page)) return;
   Proc p;
   p.page = static_cast<uint64_t>(page);

@@ -25,11 +25,14 @@
 // signal is delivered at the syscall's return address, as after an exit stop.
 //
 // The slot lives in one private anonymous page the recorder maps into each
-// process at its exec's exit stop (an injected mmap; a fork's copy has it at
-// the same address); the stub in the spare bytes past the vDSO's ELF image,
-// where replay puts its own return stubs (core/vdso.h). Neither is in the
-// trace: replay maps recorded calls at their recorded addresses and never
-// needs the page. A call that could unmap, remap or protect the page or the
+// process at its exec's exit stop (an injected mmap, beside the library's
+// rrx page at 0x70000000, so that the program's maps lie where they would
+// without it; a fork's copy has it at the same address); the stub in the
+// spare bytes past the vDSO's ELF image, where replay puts its own return
+// stubs (core/vdso.h). Neither is in the trace: replay maps recorded calls
+// at their recorded addresses and never needs the page. (A call whose range
+// spans the page and fails on a hole, mprotect or madvise, would succeed
+// when recorded and fail on replay: the page is where programs do not map.) A call that could unmap, remap or protect the page or the
 // vDSO loses them for the process (it goes back to exit stops), a buffered
 // one too (seen at the flush that comes before any later use); a fork's
 // copy is checked (the page's cookie, the stub) before its first use.
