@@ -89,16 +89,34 @@ ReturnSlots::Place set_up(Child& c, ReturnSlots& slots) {
   return *place;
 }
 
+// At getppid's entry stop, the thread's rip pointed at the stub, as the
+// recorder does at a seccomp stop; returns the program's return address.
+uint64_t enter_through_stub(Child& c, const ReturnSlots::Place& place) {
+  c.to_getppid_entry();
+  user_regs_struct r = c.task.regs();
+  const uint64_t ret_ip = r.rip;
+  r.rip = place.stub;
+  c.task.set_regs(r);
+  return ret_ip;
+}
+
+// Lets the child finish: it exits 0 when the program saw rax, rcx and r11
+// as after any syscall.
+void finish_child(Child& c) {
+  c.task.resume_cont(0);
+  int status = 0;
+  REQUIRE(waitpid(c.pid, &status, 0) == c.pid);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+}
+
 }  // namespace
 
 TEST_CASE("return slot: the call returns through the stub, which stores rax and jumps back") {
   Child c;
   ReturnSlots slots;
   ReturnSlots::Place place = set_up(c, slots);
-  c.to_getppid_entry();
-  user_regs_struct r = c.task.regs();
-  r.rip = place.stub;
-  c.task.set_regs(r);
+  enter_through_stub(c, place);
   c.task.resume_cont(0);  // no exit stop: the next stop is the program's SIGSTOP
   rrx::WaitStatus w = c.task.wait();
   REQUIRE(w.kind == rrx::WaitStatus::Kind::SignalStop);
@@ -107,28 +125,20 @@ TEST_CASE("return slot: the call returns through the stub, which stores rax and 
   int64_t slot = 0;
   REQUIRE(c.task.read_exact(place.slot, &slot, sizeof slot));
   CHECK(slot == getpid());
-  c.task.resume_cont(0);
-  int status = 0;
-  REQUIRE(waitpid(c.pid, &status, 0) == c.pid);
-  REQUIRE(WIFEXITED(status));
-  CHECK(WEXITSTATUS(status) == 0);  // the program saw rax, rcx and r11 as after any syscall
+  finish_child(c);
 }
 
 TEST_CASE("return slot: a signal pending at the call's return stops the thread in the stub, result in rax") {
   Child c;
   ReturnSlots slots;
   ReturnSlots::Place place = set_up(c, slots);
-  c.to_getppid_entry();
-  user_regs_struct r = c.task.regs();
-  const uint64_t ret_ip = r.rip;
-  r.rip = place.stub;
-  c.task.set_regs(r);
+  const uint64_t ret_ip = enter_through_stub(c, place);
   REQUIRE(kill(c.pid, SIGUSR1) == 0);  // pending while the call runs
   c.task.resume_cont(0);
   rrx::WaitStatus w = c.task.wait();
   REQUIRE(w.kind == rrx::WaitStatus::Kind::SignalStop);
   REQUIRE(w.sig == SIGUSR1);
-  r = c.task.regs();
+  user_regs_struct r = c.task.regs();
   CHECK(r.rip == place.stub);
   CHECK(slots.in_stub(c.pid, r.rip));
   CHECK(static_cast<pid_t>(r.rax) == getpid());
@@ -140,11 +150,7 @@ TEST_CASE("return slot: a signal pending at the call's return stops the thread i
   w = c.task.wait();
   REQUIRE(w.kind == rrx::WaitStatus::Kind::SignalStop);
   REQUIRE(w.sig == SIGSTOP);
-  c.task.resume_cont(0);
-  int status = 0;
-  REQUIRE(waitpid(c.pid, &status, 0) == c.pid);
-  REQUIRE(WIFEXITED(status));
-  CHECK(WEXITSTATUS(status) == 0);
+  finish_child(c);
 }
 
 TEST_CASE("return slot: a call that reaches the page or the stub loses them; others do not") {
