@@ -1198,9 +1198,9 @@ void Recorder::on_new_task(TaskState& parent, int event) {
     cpuid_sites_.copy(parent.tgid, child);
   }
   if (!thread) tsc_sites_.copy(parent.tgid, child);  // (a vfork child runs in its parent's memory)
-  if (!thread) return_slots_.on_fork(parent.tgid, child);
   ts.exec_vdso = parent.exec_vdso;
   ts.vfork_child = event == PTRACE_EVENT_VFORK || (event != PTRACE_EVENT_CLONE && (flags & CLONE_VM));
+  if (!thread) return_slots_.on_fork(parent.tgid, child, ts.vfork_child || (flags & CLONE_VM));
   // A new process has a copy of its parent thread's desched event at the same
   // number (which the library in it goes on using): its first stop replaces it.
   if (!thread && !(flags & CLONE_FILES) && parent.desched.open()) ts.desched_inherited = parent.desched.fd;

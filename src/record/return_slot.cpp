@@ -6,6 +6,7 @@
 #include <sys/syscall.h>
 
 #include <cstring>
+#include <iterator>
 
 #include "core/error.h"
 #include "core/ptrace_task.h"
@@ -55,7 +56,7 @@ std::string return_slot_stub(uint64_t slot) {
 }
 
 void ReturnSlots::on_exec(Task& t, pid_t tgid, uint64_t vdso_base, uint64_t scratch, std::vector<siginfo_t>* arrived) {
-  procs_.erase(tgid);
+  forget(tgid);
   if (vdso_base == 0) return;
   const uint64_t stub = vdso_spare_bytes(t, vdso_base, kReturnSlotStubBytes);
   if (stub == 0) return;
@@ -81,18 +82,32 @@ void ReturnSlots::on_exec(Task& t, pid_t tgid, uint64_t vdso_base, uint64_t scra
   procs_[tgid] = p;
 }
 
-void ReturnSlots::on_fork(pid_t parent, pid_t child) {
-  auto it = procs_.find(parent);
+void ReturnSlots::on_fork(pid_t parent, pid_t child, bool same_memory) {
+  // (Whatever an earlier process of the same number left.)
+  shared_with_.erase(child);
+  procs_.erase(child);
+  if (same_memory) {
+    shared_with_[child] = owner(parent);
+    return;
+  }
+  auto it = procs_.find(owner(parent));
   if (it == procs_.end()) return;
   Proc p = it->second;
   p.checked = false;  // (a page the parent gave MADV_DONTFORK or MADV_WIPEONFORK: lost at that madvise)
   procs_[child] = p;
 }
 
-void ReturnSlots::forget(pid_t tgid) { procs_.erase(tgid); }
+void ReturnSlots::forget(pid_t tgid) {
+  if (shared_with_.erase(tgid) != 0) return;  // (a vfork child: its own memory now)
+  procs_.erase(tgid);
+  // Processes that ran in its memory keep the old one, without a slot.
+  for (auto it = shared_with_.begin(); it != shared_with_.end();) {
+    it = it->second == tgid ? shared_with_.erase(it) : std::next(it);
+  }
+}
 
 void ReturnSlots::on_mapping_call(pid_t tgid, int64_t nr, const uint64_t args[6]) {
-  auto it = procs_.find(tgid);
+  auto it = procs_.find(owner(tgid));
   if (it == procs_.end()) return;
   const Proc& p = it->second;
   auto touches = [&](uint64_t addr, uint64_t len) {
@@ -119,7 +134,7 @@ void ReturnSlots::on_mapping_call(pid_t tgid, int64_t nr, const uint64_t args[6]
   if (lost) procs_.erase(it);
 }
 
-void ReturnSlots::lose(pid_t tgid) { procs_.erase(tgid); }
+void ReturnSlots::lose(pid_t tgid) { procs_.erase(owner(tgid)); }
 
 bool ReturnSlots::check(Task& t, const Proc& p) const {
   uint64_t cookie = 0;
@@ -131,7 +146,7 @@ bool ReturnSlots::check(Task& t, const Proc& p) const {
 }
 
 std::optional<ReturnSlots::Place> ReturnSlots::usable(Task& t, pid_t tgid) {
-  auto it = procs_.find(tgid);
+  auto it = procs_.find(owner(tgid));
   if (it == procs_.end()) return std::nullopt;
   if (!it->second.checked) {
     if (!check(t, it->second)) {
@@ -144,12 +159,12 @@ std::optional<ReturnSlots::Place> ReturnSlots::usable(Task& t, pid_t tgid) {
 }
 
 bool ReturnSlots::in_stub(pid_t tgid, uint64_t ip) const {
-  auto it = procs_.find(tgid);
+  auto it = procs_.find(owner(tgid));
   return it != procs_.end() && ip >= it->second.place.stub && ip < it->second.place.stub + kReturnSlotStubBytes;
 }
 
 std::optional<ReturnSlots::Place> ReturnSlots::place_of(pid_t tgid) const {
-  auto it = procs_.find(tgid);
+  auto it = procs_.find(owner(tgid));
   if (it == procs_.end()) return std::nullopt;
   return it->second.place;
 }

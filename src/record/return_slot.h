@@ -32,10 +32,12 @@
 // stubs (core/vdso.h). Neither is in the trace: replay maps recorded calls
 // at their recorded addresses and never needs the page. (A call whose range
 // spans the page and fails on a hole, mprotect or madvise, would succeed
-// when recorded and fail on replay: the page is where programs do not map.) A call that could unmap, remap or protect the page or the
-// vDSO loses them for the process (it goes back to exit stops), a buffered
-// one too (seen at the flush that comes before any later use); a fork's
-// copy is checked (the page's cookie, the stub) before its first use.
+// when recorded and fail on replay: the page is where programs do not map.)
+// A call that could unmap, remap or protect the page or the vDSO loses them
+// for the process (it goes back to exit stops), a buffered one too (seen at
+// the flush that comes before any later use), one of a vfork child (which
+// runs in its parent's memory until it execs) too; a fork's copy is checked
+// (the page's cookie, the stub) before its first use.
 #pragma once
 
 #include <sys/types.h>
@@ -87,9 +89,12 @@ class ReturnSlots {
   // stops) when either cannot be done. Signals that arrive meanwhile are
   // appended to `arrived`.
   void on_exec(Task& t, pid_t tgid, uint64_t vdso_base, uint64_t scratch, std::vector<siginfo_t>* arrived);
-  // A new process `child` whose memory is a copy of `parent`'s (fork), or
-  // the same memory (vfork, CLONE_VM): the page is at the same address.
-  void on_fork(pid_t parent, pid_t child);
+  // A new process `child` whose memory is a copy of `parent`'s (fork): its
+  // page is at the same address; or the same memory (vfork, CLONE_VM):
+  // `child` stands for `parent` here (its mapping calls reach the parent's
+  // page) until it execs.
+  void on_fork(pid_t parent, pid_t child, bool same_memory);
+  // An exec of `tgid` (a new address space), or its end.
   void forget(pid_t tgid);
 
   // A mapping call (kMapsMemory) of process `tgid`, traced and about to
@@ -115,7 +120,13 @@ class ReturnSlots {
     bool checked = true;
   };
   bool check(Task& t, const Proc& p) const;
+  // The process whose memory `tgid` runs in.
+  pid_t owner(pid_t tgid) const {
+    auto it = shared_with_.find(tgid);
+    return it == shared_with_.end() ? tgid : it->second;
+  }
   std::map<pid_t, Proc> procs_;
+  std::map<pid_t, pid_t> shared_with_;  // a vfork child -> the process whose memory it runs in
   std::mt19937_64 random_{std::random_device{}()};
 };
 

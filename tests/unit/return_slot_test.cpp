@@ -186,8 +186,20 @@ TEST_CASE("return slot: a call that reaches the page or the stub loses them; oth
     slots.on_mapping_call(c.pid, SYS_mremap, args);
     CHECK_FALSE(slots.usable(c.task, c.pid).has_value());
   }
+  SECTION("a vfork child's calls reach its parent's page; after its exec, its own") {
+    slots.on_fork(c.pid, 424243, true);
+    CHECK(slots.usable(c.task, 424243).has_value());
+    uint64_t args[6] = {page, 4096, 0, 0, 0, 0};
+    slots.forget(424243);  // its exec
+    slots.on_mapping_call(424243, SYS_munmap, args);
+    CHECK(slots.usable(c.task, c.pid).has_value());
+    slots.on_fork(c.pid, 424243, true);
+    slots.on_mapping_call(424243, SYS_munmap, args);
+    CHECK_FALSE(slots.usable(c.task, c.pid).has_value());
+    CHECK_FALSE(slots.usable(c.task, 424243).has_value());
+  }
   SECTION("a fork's copy is checked before its first use") {
-    slots.on_fork(c.pid, 424242);
+    slots.on_fork(c.pid, 424242, false);
     REQUIRE(c.task.write_mem(page, "\0\0\0\0\0\0\0\0", 8));  // (as if its page were another's)
     // (Checked against the child's memory: a task of the copy's process.)
     CHECK_FALSE(slots.usable(c.task, 424242).has_value());
