@@ -32,11 +32,13 @@ bool overlaps(uint64_t addr, uint64_t len, uint64_t lo, uint64_t hi) {
 
 bool completes_at_seccomp_stop(const sys::SyscallDesc& d, const uint64_t args[6]) {
   if (d.special != sys::Special::None && d.special != sys::Special::Mmap) return false;
-  if (d.out[0].arg >= 0 || d.out[0].size != sys::SizeFrom::None || d.outputs != nullptr) return false;
+  for (const sys::OutMem& o : d.out) {
+    if (o.arg >= 0 || o.size != sys::SizeFrom::None) return false;
+  }
+  if (d.outputs != nullptr) return false;
   if (d.sends.shape != sys::Sends::None || d.changes_file.kind != sys::FileChange::None) return false;
   if (d.temp_sigmask.arg >= 0 || d.refuse_by_args != nullptr) return false;
   if (d.flags & (sys::kMayBlock | sys::kSetsSigmask | sys::kSetsSigaction)) return false;
-  if (d.nr == SYS_mremap) return false;  // (moves memory the recorder finds sites in)
   for (int i = 0; i < 6; ++i) {
     if (d.args[i] == sys::Arg::ProtFlags && (args[i] & PROT_EXEC)) return false;
   }

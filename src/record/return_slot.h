@@ -67,7 +67,7 @@ namespace rrx::record {
 // but mmap; an mmap only when private (a shared map makes a shared object)
 // and not executable, nor any call that makes memory executable (code the
 // thread could run before its next stop: rdtsc and cpuid sites are found
-// at the exit), nor mremap. (The recorder adds what depends on the thread:
+// at the exit). (The recorder adds what depends on the thread:
 // with a buffer, not a call that raises the library's fd epoch, nor one
 // whose site is to be patched at its exit.)
 bool completes_at_seccomp_stop(const sys::SyscallDesc& desc, const uint64_t args[6]);
