@@ -258,6 +258,7 @@ struct TaskState {
   // file stored at the entry.
   std::optional<ReturnSlots::Place> result_in_slot;
   MapEffects slot_maps;
+  std::shared_ptr<UniqueFd> slot_scan_file;  // an executable map's file, for the rdrand search at the next stop
   uint64_t exec_vdso = 0;              // the vDSO of its last exec (its return slot's stub goes there)
 };
 
@@ -2433,7 +2434,10 @@ bool Recorder::complete_at_seccomp_stop(TaskState& ts) {
       ts.desched_step || ts.desched_give_back || emu_.traced(ts.task->tid())) {
     return false;
   }
-  if (!completes_at_seccomp_stop(*p.desc, p.args)) return false;
+  // (Code may run before the next stop: only where none of its rdtsc sites
+  // must be patched first. The rdrand search of a mapped file comes at the
+  // next stop, on the file opened now: the fd may be closed by then.)
+  if (!completes_at_seccomp_stop(*p.desc, p.args, !tsc_patch_)) return false;
   if (p.desc->flags & sys::kFdEpoch) {
     // The library's fd knowledge (of any thread of the process) is raised at
     // the exit, before the thread runs on.
@@ -2465,6 +2469,12 @@ bool Recorder::complete_at_seccomp_stop(TaskState& ts) {
       return false;  // (the exit says why, if the call succeeds)
     }
     if (maps.shared_object != 0) return false;
+    if (random_insns_ && maps.mapped && (p.args[2] & PROT_EXEC)) {
+      std::string fd_path = "/proc/" + std::to_string(ts.task->tid()) + "/fd/" + std::to_string(static_cast<int>(p.args[4]));
+      auto file = std::make_shared<UniqueFd>(::open(fd_path.c_str(), O_RDONLY | O_CLOEXEC));
+      if (file->get() < 0) return false;
+      ts.slot_scan_file = std::move(file);
+    }
   }
   user_regs_struct r = ts.task->regs();
   r.rip = place->stub;
@@ -2491,6 +2501,7 @@ bool Recorder::take_result_from_slot(TaskState& ts, const WaitStatus& w) {
   ts.result_in_slot.reset();
   MapEffects maps = std::move(ts.slot_maps);
   ts.slot_maps = MapEffects{};
+  std::shared_ptr<UniqueFd> scan_file = std::move(ts.slot_scan_file);
   PendingSyscall& p = ts.pending;
   const bool ending = w.kind == WaitStatus::Kind::Exited || w.kind == WaitStatus::Kind::Killed ||
                       (w.kind == WaitStatus::Kind::EventStop && w.event == PTRACE_EVENT_EXIT);
@@ -2533,6 +2544,10 @@ bool Recorder::take_result_from_slot(TaskState& ts, const WaitStatus& w) {
   }
   append_syscall_event(ts, ret, is_error, p.ip, p.sp, {}, flags, maps);
   if (tsc_patch_ && !is_error) patch_tsc_sites(ts, false, &p, ret);
+  if (scan_file && !is_error) {
+    random_insns_->scan_mapping(*writer_, *ts.task, ts.tgid, "/proc/self/fd/" + std::to_string(scan_file->get()),
+                                maps.name, static_cast<uint64_t>(ret), p.args[1], maps.offset);
+  }
   p = PendingSyscall{};
   ts.entry_recorded = false;
   if (!store_faulted) return false;

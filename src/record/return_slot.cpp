@@ -30,7 +30,7 @@ bool overlaps(uint64_t addr, uint64_t len, uint64_t lo, uint64_t hi) {
 
 }  // namespace
 
-bool completes_at_seccomp_stop(const sys::SyscallDesc& d, const uint64_t args[6]) {
+bool completes_at_seccomp_stop(const sys::SyscallDesc& d, const uint64_t args[6], bool code_ok) {
   if (d.special != sys::Special::None && d.special != sys::Special::Mmap) return false;
   for (const sys::OutMem& o : d.out) {
     if (o.arg >= 0 || o.size != sys::SizeFrom::None) return false;
@@ -40,7 +40,7 @@ bool completes_at_seccomp_stop(const sys::SyscallDesc& d, const uint64_t args[6]
   if (d.temp_sigmask.arg >= 0 || d.refuse_by_args != nullptr) return false;
   if (d.flags & (sys::kMayBlock | sys::kSetsSigmask | sys::kSetsSigaction)) return false;
   for (int i = 0; i < 6; ++i) {
-    if (d.args[i] == sys::Arg::ProtFlags && (args[i] & PROT_EXEC)) return false;
+    if (d.args[i] == sys::Arg::ProtFlags && (args[i] & PROT_EXEC) && !code_ok) return false;
   }
   if (d.special == sys::Special::Mmap) {
     const uint64_t type = args[3] & 0x0f;

@@ -64,13 +64,14 @@ namespace rrx::record {
 // needs nothing at its exit but the result. Not a call that writes memory,
 // sends bytes, may block (others would run user code while its thread is
 // still in the kernel), changes signal state or a file, nor a special one
-// but mmap; an mmap only when private (a shared map makes a shared object)
-// and not executable, nor any call that makes memory executable (code the
-// thread could run before its next stop: rdtsc and cpuid sites are found
-// at the exit). (The recorder adds what depends on the thread:
+// but mmap; an mmap only when private (a shared map makes a shared object).
+// A call that makes memory executable only when `code_ok`: no rdtsc site of
+// the new code has to be patched before it runs (rdtsc traps; the rdrand
+// search of a mapped file is made at the next stop). (The recorder adds what
+// depends on the thread:
 // with a buffer, not a call that raises the library's fd epoch, nor one
 // whose site is to be patched at its exit.)
-bool completes_at_seccomp_stop(const sys::SyscallDesc& desc, const uint64_t args[6]);
+bool completes_at_seccomp_stop(const sys::SyscallDesc& desc, const uint64_t args[6], bool code_ok);
 
 // The stub's code for a slot at `slot`.
 std::string return_slot_stub(uint64_t slot);

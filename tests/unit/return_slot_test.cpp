@@ -213,7 +213,7 @@ TEST_CASE("return slot: which rows complete at their seccomp stop") {
     uint64_t args[6] = {};
     size_t i = 0;
     for (uint64_t a : list) args[i++] = a;
-    return rrx::record::completes_at_seccomp_stop(*d, args);
+    return rrx::record::completes_at_seccomp_stop(*d, args, false);
   };
   // Only a result to take.
   CHECK(may("mmap", {0, 4096, PROT_READ, MAP_PRIVATE, 3, 0}));
@@ -227,6 +227,11 @@ TEST_CASE("return slot: which rows complete at their seccomp stop") {
   CHECK_FALSE(may("mmap", {0, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE, 3, 0}));
   CHECK_FALSE(may("mprotect", {0x1000, 4096, PROT_READ | PROT_EXEC}));
   CHECK(may("mremap", {0x1000, 4096, 8192, MREMAP_MAYMOVE, 0}));  // (its moves: on_mapping_call)
+  // Code where no rdtsc site has to be patched before it runs.
+  const rrx::sys::SyscallDesc* mmap = rrx::sys::lookup(SYS_mmap);
+  uint64_t code[6] = {0x7f0000000000, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_FIXED, 3, 0};
+  CHECK(rrx::record::completes_at_seccomp_stop(*mmap, code, true));
+  CHECK_FALSE(rrx::record::completes_at_seccomp_stop(*mmap, code, false));
   // Memory the kernel writes, bytes sent, a wait, signal state, a new task or image.
   CHECK_FALSE(may("read", {3, 0x1000, 10}));
   CHECK_FALSE(may("newfstatat", {3, 0x1000, 0x2000, 0}));
