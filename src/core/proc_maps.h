@@ -31,6 +31,13 @@ struct ProcMapping {
   bool contains(uint64_t addr) const { return addr >= start && addr < end; }
 };
 
+// Whether [addr, addr + len) reaches [lo, hi) (a range that wraps past the
+// top of the address space reaches up to it).
+inline bool range_overlaps(uint64_t addr, uint64_t len, uint64_t lo, uint64_t hi) {
+  const uint64_t end = addr + len < addr ? UINT64_MAX : addr + len;
+  return addr < hi && end > lo;
+}
+
 // One line of a maps file; nullopt for a line that is not one.
 std::optional<ProcMapping> parse_proc_maps_line(std::string_view line);
 // The mappings of process (or thread) `pid`, in address order; empty when

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <array>
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -305,5 +306,11 @@ void output_ranges(const SyscallDesc& desc, const CallView& call, MemReader& mem
 
 // True when the call failed (rax in [-4095, -1]).
 inline bool is_error_return(int64_t ret) { return ret < 0 && ret >= -4095; }
+
+// -ERESTARTSYS, -ERESTARTNOINTR, -ERESTARTNOHAND, -ERESTART_RESTARTBLOCK:
+// results the kernel turns into a restart or EINTR before the program sees them.
+inline bool is_restart_return(int64_t ret) { return ret == -512 || ret == -513 || ret == -514 || ret == -516; }
+// A call a signal cut short: a restart code, or -EINTR.
+inline bool is_interrupted_return(int64_t ret) { return is_restart_return(ret) || ret == -EINTR; }
 
 }  // namespace rrx::sys

@@ -162,6 +162,11 @@ uint64_t elf_image_end(const std::string& image) {
 
 }  // namespace
 
+bool vdso_still_at(Task& t, uint64_t base) {
+  unsigned char magic[SELFMAG];
+  return t.read_exact(base, magic, sizeof magic) && std::memcmp(magic, ELFMAG, SELFMAG) == 0;
+}
+
 uint64_t vdso_spare_bytes(Task& t, uint64_t base, size_t need) {
   uint64_t map_end = mapping_end(t.tid(), base);
   if (map_end <= base || map_end - base > (1u << 20)) return 0;

@@ -31,6 +31,11 @@ uint64_t kernel_vdso(pid_t pid);
 // cannot be read or parsed.
 std::vector<std::string> patch_vdso(Task& t, uint64_t base);
 
+// Whether the ELF magic still stands at `base` in the process of stopped
+// thread `t`: its vDSO was not unmapped there (and something else mapped),
+// for code rrx writes past the vDSO's image (its spare bytes, below).
+bool vdso_still_at(Task& t, uint64_t base);
+
 // Where `need` bytes may go in the vDSO of the process of stopped thread `t`
 // whose image starts at `base`: the first 16-byte-aligned address past the
 // ELF image (its headers, sections' bytes and segments' file bytes) from

@@ -21,6 +21,7 @@
 #include "core/error.h"
 #include "core/remote_syscall.h"
 #include "core/syscallbuf_abi.h"
+#include "core/syscall_table.h"
 
 namespace rrx::record {
 
@@ -184,9 +185,7 @@ bool is_desched_signal(const siginfo_t& si, const DeschedEvent& ev) {
 
 bool interrupted_at_untraced(const user_regs_struct& r) {
   if (r.rip != RRX_UNTRACED_IP) return false;
-  const int64_t rax = static_cast<int64_t>(r.rax);
-  // -ERESTARTSYS, -ERESTARTNOINTR, -ERESTARTNOHAND, -ERESTART_RESTARTBLOCK, -EINTR
-  return rax == -512 || rax == -513 || rax == -514 || rax == -516 || rax == -EINTR;
+  return sys::is_interrupted_return(static_cast<int64_t>(r.rax));
 }
 
 int64_t fd_closed_by(int64_t nr, const uint64_t args[6]) {

@@ -259,7 +259,7 @@ struct TaskState {
   std::optional<ReturnSlots::Place> result_in_slot;
   MapEffects slot_maps;
   std::shared_ptr<UniqueFd> slot_scan_file;  // an executable map's file, for the rdrand search at the next stop
-  uint64_t exec_vdso = 0;              // the vDSO of its last exec (its return slot's stub goes there)
+  uint64_t exec_vdso = 0;              // the vDSO of its exec (on_exec to the exec's exit: the return stub's place)
 };
 
 class Recorder : private PtraceHost {
@@ -1199,7 +1199,6 @@ void Recorder::on_new_task(TaskState& parent, int event) {
     cpuid_sites_.copy(parent.tgid, child);
   }
   if (!thread) tsc_sites_.copy(parent.tgid, child);  // (a vfork child runs in its parent's memory)
-  ts.exec_vdso = parent.exec_vdso;
   ts.vfork_child = event == PTRACE_EVENT_VFORK || (event != PTRACE_EVENT_CLONE && (flags & CLONE_VM));
   if (!thread) return_slots_.on_fork(parent.tgid, child, ts.vfork_child || (flags & CLONE_VM));
   // A new process has a copy of its parent thread's desched event at the same
@@ -2365,7 +2364,7 @@ void Recorder::on_syscall_exit(TaskState& ts, KernelSyscallInfo info) {
       if (auto r = publish_file_facts(*ts.task, file_facts())) outputs.push_back(*r);
     }
   }
-  if (is_error && !p.seccomp_verdict && (ret == -512 || ret == -513 || ret == -514 || ret == -516 || ret == -EINTR)) {
+  if (is_error && !p.seccomp_verdict && sys::is_interrupted_return(ret)) {
     flags |= trace::kSyscallInterrupted;
   }
   if (p.output != 0 && !is_error) {
@@ -2512,7 +2511,7 @@ bool Recorder::take_result_from_slot(TaskState& ts, const WaitStatus& w) {
   user_regs_struct r = ts.task->regs();
   int64_t ret = 0;
   bool store_faulted = false;
-  if (r.rip >= place.stub && r.rip < place.stub + kReturnSlotStubBytes) {
+  if (place.in_stub(r.rip)) {
     store_faulted = w.kind == WaitStatus::Kind::SignalStop && w.sig == SIGSEGV && r.rip == place.stub;
     if (stats_) stats_->stopped_in_return_stub();
     ret = static_cast<int64_t>(r.rax);
@@ -2539,7 +2538,7 @@ bool Recorder::take_result_from_slot(TaskState& ts, const WaitStatus& w) {
   const bool is_error = sys::is_error_return(ret);
   if (is_error) maps = MapEffects{};
   uint32_t flags = 0;
-  if (is_error && (ret == -512 || ret == -513 || ret == -514 || ret == -516 || ret == -EINTR)) {
+  if (is_error && sys::is_interrupted_return(ret)) {
     flags |= trace::kSyscallInterrupted;
   }
   append_syscall_event(ts, ret, is_error, p.ip, p.sp, {}, flags, maps);

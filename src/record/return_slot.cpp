@@ -1,14 +1,13 @@
 // The return slot: see return_slot.h.
 #include "record/return_slot.h"
 
-#include <elf.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 
-#include <cstring>
 #include <iterator>
 
 #include "core/error.h"
+#include "core/proc_maps.h"
 #include "core/ptrace_task.h"
 #include "core/remote_syscall.h"
 #include "core/syscallbuf_abi.h"
@@ -22,11 +21,6 @@ namespace {
 constexpr uint64_t kPage = 4096;
 // Two pages above the library's rrx page (which maps two).
 constexpr uint64_t kSlotPageHint = RRX_PAGE_ADDR + 2 * RRX_PAGE_SIZE;
-
-bool overlaps(uint64_t addr, uint64_t len, uint64_t lo, uint64_t hi) {
-  const uint64_t end = addr + len < addr ? UINT64_MAX : addr + len;
-  return addr < hi && end > lo;
-}
 
 }  // namespace
 
@@ -113,8 +107,8 @@ void ReturnSlots::on_mapping_call(pid_t tgid, int64_t nr, const uint64_t args[6]
   if (it == procs_.end()) return;
   const Proc& p = it->second;
   auto touches = [&](uint64_t addr, uint64_t len) {
-    return overlaps(addr, len, p.page, p.page + kPage) ||
-           overlaps(addr, len, p.vdso, p.place.stub + kReturnSlotStubBytes);
+    return range_overlaps(addr, len, p.page, p.page + kPage) ||
+           range_overlaps(addr, len, p.vdso, p.place.stub + kReturnSlotStubBytes);
   };
   bool lost = false;
   switch (nr) {
@@ -140,10 +134,8 @@ void ReturnSlots::lose(pid_t tgid) { procs_.erase(owner(tgid)); }
 
 bool ReturnSlots::check(Task& t, const Proc& p) const {
   uint64_t cookie = 0;
-  unsigned char magic[SELFMAG];
   std::string code(kReturnSlotStubBytes, '\0');
-  return t.read_exact(p.page, &cookie, sizeof cookie) && cookie == p.cookie &&
-         t.read_exact(p.vdso, magic, sizeof magic) && std::memcmp(magic, ELFMAG, SELFMAG) == 0 &&
+  return t.read_exact(p.page, &cookie, sizeof cookie) && cookie == p.cookie && vdso_still_at(t, p.vdso) &&
          t.read_exact(p.place.stub, code.data(), code.size()) && code == return_slot_stub(p.place.slot);
 }
 
@@ -157,17 +149,6 @@ std::optional<ReturnSlots::Place> ReturnSlots::usable(Task& t, pid_t tgid) {
     }
     it->second.checked = true;
   }
-  return it->second.place;
-}
-
-bool ReturnSlots::in_stub(pid_t tgid, uint64_t ip) const {
-  auto it = procs_.find(owner(tgid));
-  return it != procs_.end() && ip >= it->second.place.stub && ip < it->second.place.stub + kReturnSlotStubBytes;
-}
-
-std::optional<ReturnSlots::Place> ReturnSlots::place_of(pid_t tgid) const {
-  auto it = procs_.find(owner(tgid));
-  if (it == procs_.end()) return std::nullopt;
   return it->second.place;
 }
 

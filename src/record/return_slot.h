@@ -82,6 +82,8 @@ class ReturnSlots {
   struct Place {
     uint64_t stub = 0;  // the return stub's address (in the vDSO)
     uint64_t slot = 0;  // where it stores rax
+    // Whether `ip` lies in the stub (the thread has not passed it yet).
+    bool in_stub(uint64_t ip) const { return ip >= stub && ip < stub + kReturnSlotStubBytes; }
   };
 
   // At an exec's exit stop of thread `t` of process `tgid`: maps the page
@@ -108,9 +110,6 @@ class ReturnSlots {
   // The place for a call of thread `t` of process `tgid`, checked when
   // needed; nullopt when the process has none.
   std::optional<Place> usable(Task& t, pid_t tgid);
-  // Whether `ip` lies in the stub of process `tgid`'s place.
-  bool in_stub(pid_t tgid, uint64_t ip) const;
-  std::optional<Place> place_of(pid_t tgid) const;
 
  private:
   struct Proc {

@@ -1,11 +1,10 @@
 // The return stubs: see mmap_return.h.
 #include "replay/mmap_return.h"
 
-#include <elf.h>
 
-#include <cstring>
 
 #include "core/ptrace_task.h"
+#include "core/vdso.h"
 
 namespace rrx::replay {
 
@@ -19,9 +18,8 @@ void put_movabs(std::string& s, const char* opcode, uint64_t imm) {
 }  // namespace
 
 bool mmap_return_area_intact(Task& t, uint64_t base, uint64_t area) {
-  unsigned char magic[4], first[2];
-  if (!t.read_exact(base, magic, sizeof magic) || std::memcmp(magic, ELFMAG, SELFMAG) != 0) return false;
-  if (!t.read_exact(area, first, sizeof first)) return false;
+  unsigned char first[2];
+  if (!vdso_still_at(t, base) || !t.read_exact(area, first, sizeof first)) return false;
   // Zeros (never used), movabs rdi (an mmap's stub), movabs rax (an injected result's).
   return (first[0] == 0 && first[1] == 0) || (first[0] == 0x48 && (first[1] == 0xbf || first[1] == 0xb8));
 }

@@ -611,7 +611,7 @@ void ReplaySession::restart_if_no_signal(RTask& t, int64_t nr, int sig) {
   if (nr < 0 || sig != 0 || t.injecting_signal != 0) return;
   user_regs_struct r = t.task->regs();
   int64_t ret = static_cast<int64_t>(r.rax);
-  if (!is_restart_code(ret)) return;
+  if (!sys::is_restart_return(ret)) return;
   r.rax = ret == -516 ? static_cast<uint64_t>(SYS_restart_syscall) : static_cast<uint64_t>(nr);
   r.rip -= 2;  // syscall is 0f 05
   r.orig_rax = static_cast<uint64_t>(-1);
@@ -1736,7 +1736,7 @@ void ReplaySession::finish_syscall(RTask& t, schema::Syscall::Reader rec, int64_
         t.task->set_regs(r);
       }
       skipper_->set_result(*t.task, t.cur.nr, rec.getRet());
-      if (!t.cur.sigsuspend_for_real && is_restart_code(rec.getRet())) t.restart_nr = t.cur.nr;
+      if (!t.cur.sigsuspend_for_real && sys::is_restart_return(rec.getRet())) t.restart_nr = t.cur.nr;
       write_recorded_memory(t, rec);  // memory as at the recorded exit (sendmmsg's msg_len)
       check_sent_data(t, rec);
       break;

@@ -23,6 +23,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "core/proc_maps.h"
 #include "core/syscall_table.h"
 #include "core/syscallbuf_abi.h"
 #include "core/vdso.h"
@@ -84,7 +85,7 @@ bool ReplaySession::complete_at_seccomp_stop(RTask& t, Action action, schema::Sy
   // the ordinary way): its exit compares them.
   if ((rec.getFlags() & trace::kSyscallBuffered) && t.untaken_fed == next_number_) return false;
   // Nor a restart, file writes, or a move into a site's stub at the exit.
-  if (is_restart_code(rec.getRet()) || rec.getFileWrites().size() != 0 || rec.getResumeIp() != 0) return false;
+  if (sys::is_restart_return(rec.getRet()) || rec.getFileWrites().size() != 0 || rec.getResumeIp() != 0) return false;
   const sys::SyscallDesc* desc = sys::lookup(t.cur.nr);
   // What the recording read after the call where replay's memory is shaped
   // differently (madvise on a file mapping) must come after the call.
@@ -112,9 +113,7 @@ bool ReplaySession::complete_at_seccomp_stop(RTask& t, Action action, schema::Sy
 }
 
 bool ReplaySession::touches_return_stub(const RTask& t, uint64_t addr, uint64_t len) const {
-  const uint64_t lo = auxv_vdso(t.auxv), hi = t.return_stub + kMmapReturnStubBytes;
-  const uint64_t end = addr + len < addr ? UINT64_MAX : addr + len;
-  return addr < hi && end > lo;
+  return range_overlaps(addr, len, auxv_vdso(t.auxv), t.return_stub + kMmapReturnStubBytes);
 }
 
 void ReplaySession::completed_at_seccomp_stop(RTask& t) {
@@ -146,7 +145,7 @@ uint64_t ReplaySession::program_rip(RTask& t) {
 }
 
 bool ReplaySession::stub_may_complete(const RTask& t, schema::Syscall::Reader rec) {
-  return seccomp_entries_ && t.entered_traced && t.return_stub != 0 && !is_restart_code(rec.getRet()) &&
+  return seccomp_entries_ && t.entered_traced && t.return_stub != 0 && !sys::is_restart_return(rec.getRet()) &&
          rec.getFileWrites().size() == 0 && rec.getResumeIp() == 0 && rec.getMemWrites().size() == 0 &&
          next_event_takes_task_on(t, false);
 }

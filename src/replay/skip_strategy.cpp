@@ -6,6 +6,7 @@
 #include <cstddef>
 
 #include "core/error.h"
+#include "core/syscall_table.h"
 
 namespace rrx::replay {
 
@@ -15,7 +16,7 @@ namespace {
 void set_result_regs(Task& task, int64_t nr, int64_t ret) {
   user_regs_struct r = task.regs();
   r.rax = static_cast<uint64_t>(ret);
-  if (is_restart_code(ret)) r.orig_rax = static_cast<uint64_t>(nr);
+  if (sys::is_restart_return(ret)) r.orig_rax = static_cast<uint64_t>(nr);
   task.set_regs(r);
 }
 
@@ -57,7 +58,7 @@ class SetInfoSkipper : public TwoStopSkipper {
     info.exit.rval = ret;
     info.exit.is_error = ret < 0 && ret >= -4095;
     if (!task.set_syscall_info(info)) throw_errno("PTRACE_SET_SYSCALL_INFO (result)");
-    if (is_restart_code(ret)) task.poke_user(offsetof(user_regs_struct, orig_rax), static_cast<uint64_t>(nr));
+    if (sys::is_restart_return(ret)) task.poke_user(offsetof(user_regs_struct, orig_rax), static_cast<uint64_t>(nr));
   }
 };
 

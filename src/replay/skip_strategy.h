@@ -34,8 +34,4 @@ class Skipper {
 
 std::unique_ptr<Skipper> make_skipper(SkipStrategy strategy);
 
-// -ERESTARTSYS, -ERESTARTNOINTR, -ERESTARTNOHAND, -ERESTART_RESTARTBLOCK:
-// results the kernel turns into a restart or EINTR before the program sees them.
-inline bool is_restart_code(int64_t ret) { return ret == -512 || ret == -513 || ret == -514 || ret == -516; }
-
 }  // namespace rrx::replay

@@ -121,7 +121,7 @@ TEST_CASE("return slot: the call returns through the stub, which stores rax and 
   rrx::WaitStatus w = c.task.wait();
   REQUIRE(w.kind == rrx::WaitStatus::Kind::SignalStop);
   REQUIRE(w.sig == SIGSTOP);
-  CHECK_FALSE(slots.in_stub(c.pid, c.task.regs().rip));
+  CHECK_FALSE(place.in_stub(c.task.regs().rip));
   int64_t slot = 0;
   REQUIRE(c.task.read_exact(place.slot, &slot, sizeof slot));
   CHECK(slot == getpid());
@@ -140,7 +140,7 @@ TEST_CASE("return slot: a signal pending at the call's return stops the thread i
   REQUIRE(w.sig == SIGUSR1);
   user_regs_struct r = c.task.regs();
   CHECK(r.rip == place.stub);
-  CHECK(slots.in_stub(c.pid, r.rip));
+  CHECK(place.in_stub(r.rip));
   CHECK(static_cast<pid_t>(r.rax) == getpid());
   CHECK(r.rcx == ret_ip);
   // The recorder does the stub's work there; the signal is not delivered.
