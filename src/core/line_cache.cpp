@@ -2,6 +2,7 @@
 #include "core/line_cache.h"
 
 #include <cstdio>
+#include <cstring>
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -103,56 +104,58 @@ void LineCache::load() {
     ::unlink(path_.c_str());
     return;
   }
-  std::string text(static_cast<size_t>(st.st_size), '\0');
+  text_.assign(static_cast<size_t>(st.st_size), '\0');
   size_t got = 0;
-  while (got < text.size()) {
-    ssize_t n = ::read(fd.get(), text.data() + got, text.size() - got);
+  while (got < text_.size()) {
+    ssize_t n = ::read(fd.get(), text_.data() + got, text_.size() - got);
     if (n <= 0) break;
     got += static_cast<size_t>(n);
   }
-  text.resize(got);
-  values_.reserve(got / 48);  // (lines of ~30-100 bytes)
-  size_t at = 0;
-  while (at < text.size()) {
-    size_t nl = text.find('\n', at);
-    if (nl == std::string::npos) break;  // a line still being written, or cut short
-    size_t line = at;
-    at = nl + 1;
-    // Another tag's line (a file shared by several caches) is skipped first.
-    if (nl - line <= kCheckLen + tag_.size() || text.compare(line, tag_.size(), tag_) != 0 ||
-        text[line + tag_.size()] != ' ')
-      continue;
-    // The line's own check word, then the line without it.
-    if (!has_check_word(&text[nl - kCheckLen], &text[line], nl - line - kCheckLen)) continue;
-    nl -= kCheckLen;
-    // The key: key_fields_ fields after the tag; the value: the rest.
-    size_t key_start = line + tag_.size() + 1, p = key_start;
-    bool ok = true;
-    for (unsigned f = 0; f < key_fields_ && ok; ++f) {
-      size_t sp = text.find(' ', p);
-      if (sp == std::string::npos || sp >= nl || sp == p) ok = false;
-      else p = sp + 1;
-    }
-    if (!ok || p >= nl) continue;
-    std::string key = text.substr(key_start, p - 1 - key_start);
-    std::string value = text.substr(p, nl - p);
+  text_.resize(got);
+}
+
+// The file's lines are not parsed when it is read: a cache of a few
+// thousand lines (the sites of every binary a test suite ran) took
+// milliseconds to parse into a map at each rrx start, for the few keys a
+// run asks for. A lookup searches the text for its own key's lines instead.
+std::optional<std::string> LineCache::find_in_text(const std::string& key) const {
+  if (text_.empty() || !well_formed(key, "v")) return std::nullopt;
+  const std::string needle = tag_ + " " + key + " ";
+  std::optional<std::string> found;
+  const char* const begin = text_.data();
+  const char* const end = begin + text_.size();
+  const char* p = begin;
+  while (p < end) {
+    const void* hit = ::memmem(p, static_cast<size_t>(end - p), needle.data(), needle.size());
+    if (hit == nullptr) break;
+    const char* line = static_cast<const char*>(hit);
+    p = line + 1;
+    if (line != begin && line[-1] != '\n') continue;  // not at a line's start
+    const char* nl = static_cast<const char*>(std::memchr(line, '\n', static_cast<size_t>(end - line)));
+    if (nl == nullptr) break;  // a line still being written, or cut short
+    p = nl + 1;
+    size_t len = static_cast<size_t>(nl - line);
+    if (len <= kCheckLen + needle.size() || !has_check_word(nl - kCheckLen, line, len - kCheckLen)) continue;
+    std::string value(line + needle.size(), nl - kCheckLen);
+    // The needle ends at the key's last field: a line whose key has more
+    // fields (or a value that fails the rules) is another entry's or damaged.
     if (!well_formed(key, value)) continue;
-    values_[std::move(key)] = std::move(value);
+    found = std::move(value);  // the last line wins
   }
+  return found;
 }
 
 std::optional<std::string> LineCache::lookup(const std::string& key) {
   if (!loaded_) load();
   auto it = values_.find(key);
-  if (it == values_.end()) return std::nullopt;
+  if (it == values_.end()) it = values_.emplace(key, find_in_text(key)).first;
   return it->second;
 }
 
 void LineCache::add(const std::string& key, const std::string& value) {
   if (!loaded_) load();
   if (!well_formed(key, value)) return;
-  auto it = values_.find(key);
-  if (it != values_.end() && it->second == value) return;
+  if (lookup(key) == value) return;
   values_[key] = value;
   if (path_.empty()) return;
   std::string body = tag_ + " " + key + " " + value;

@@ -53,12 +53,15 @@ class LineCache {
  private:
   bool well_formed(const std::string& key, const std::string& value) const;
   void load();
+  std::optional<std::string> find_in_text(const std::string& key) const;
   std::filesystem::path path_;
   std::string tag_;
   unsigned key_fields_;
   uint64_t max_bytes_;
   bool loaded_ = false;
-  std::unordered_map<std::string, std::string> values_;
+  std::string text_;  // the file as read at the first lookup or add
+  // Keys looked up or added: their value (nullopt: none in the file).
+  std::unordered_map<std::string, std::optional<std::string>> values_;
 };
 
 }  // namespace rrx
