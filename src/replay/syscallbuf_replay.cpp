@@ -187,9 +187,11 @@ void put_record(const TakeableCall& c, uint8_t flags, uint8_t* p, uint32_t base,
 
 // An event of `tid` that the thread reaches at a syscall's stop: a syscall,
 // or a clone (the thread stops at the entry of the clone call first).
+// An exec event too: the thread stops at its execve's entry (how vfork and
+// posix_spawn children end their buffered calls).
 bool syscall_of(schema::Event::Reader ev, int tid) {
   return ev.getTid() == tid && (ev.which() == schema::Event::SYSCALL || ev.which() == schema::Event::SYSCALL_ENTRY ||
-                                ev.which() == schema::Event::CLONE);
+                                ev.which() == schema::Event::CLONE || ev.which() == schema::Event::EXEC);
 }
 
 }  // namespace

@@ -192,4 +192,21 @@ if [[ -f $T/trace ]]; then
   fi
 fi
 
+# Children that run in their parent's memory until they exec (vfork, and
+# posix_spawn's CLONE_VM | CLONE_VFORK) make buffered calls right before
+# their execve (rt_sigprocmask): the execve stops the child where the
+# replay handles it, so those records are fed like any others, the last
+# one included (each of them cost two stops before).
+rr_check spawn --stdout-has "children ok 8" --record-arg --syscallbuf -- "$(prog spawn_children)" 4
+T=$(rr_trace spawn)
+if [[ -f $T/trace ]]; then
+  rrx_run "$WORK/spawn.dump" dump "$T"
+  before_exec=$(grep -B1 'exec /usr/bin/true' "$WORK/spawn.dump.out" | grep -c '(buffered)$' || true)
+  check "spawn: each child's call right before its exec is a buffered one ($before_exec of 8)" test "$before_exec" -eq 8
+  RRX_REPLAY_STATS=1 rrx_run "$WORK/spawn-stats" replay --autopilot "$T"
+  check "spawn: the replay prints what the recording did" cmp -s "$WORK/spawn-stats.out" "$WORK/spawn.rec.out"
+  spawn_stops=$(awk '$3 == "(buffered)" { s += $6 } END { print s + 0 }' "$WORK/spawn-stats.rawerr")
+  check "spawn: no buffered call replays with a stop ($spawn_stops stops)" test "$spawn_stops" -eq 0
+fi
+
 rr_finish
