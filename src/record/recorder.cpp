@@ -146,10 +146,17 @@ bool is_synchronous(const siginfo_t& si) {
 }
 
 // Whether the task's fd `fd` is a perf_event counter (perf_event_open).
-bool is_perf_event_fd(pid_t tid, int fd) {
+// Whether fd is a perf_event fd; *st gets its stat when it has one (a
+// regular file, the usual case of an mmap, needs no readlink).
+bool is_perf_event_fd(pid_t tid, int fd, std::optional<struct stat>* st) {
   if (fd < 0) return false;
-  char link[64];
   std::string path = "/proc/" + std::to_string(tid) + "/fd/" + std::to_string(fd);
+  struct stat s {};
+  if (::stat(path.c_str(), &s) == 0) {
+    *st = s;
+    if (S_ISREG(s.st_mode)) return false;
+  }
+  char link[64];
   ssize_t n = ::readlink(path.c_str(), link, sizeof link);
   return n > 0 && std::string_view(link, static_cast<size_t>(n)) == "anon_inode:[perf_event]";
 }
@@ -182,6 +189,7 @@ struct PendingSyscall {
   std::vector<std::pair<int, std::string>> strings;
   std::optional<seccomp::Verdict> seccomp_verdict;  // the program's filters refuse it: the kernel runs none of it
   std::optional<SeccompInstall> seccomp_install;    // it sets a seccomp mode: applied at a successful exit
+  std::optional<struct stat> map_fd_stat;  // an mmap of an fd: the fd's file, as the entry saw it
 };
 
 // What a syscall's event says about memory maps and shared objects.
@@ -1757,7 +1765,7 @@ void Recorder::on_syscall_entry(TaskState& ts, const KernelSyscallInfo& info, bo
     }
     if (p.desc->sends.shape != sys::Sends::None) p.output = output_of(ts, static_cast<int64_t>(p.args[0]));
     if (p.desc->special == sys::Special::Mmap && !(p.args[3] & MAP_ANONYMOUS) &&
-        is_perf_event_fd(ts.task->tid(), static_cast<int>(p.args[4]))) {
+        is_perf_event_fd(ts.task->tid(), static_cast<int>(p.args[4]), &p.map_fd_stat)) {
       // The kernel writes samples into a perf ring buffer at any time,
       // bytes no syscall returns. Counting (read of the fd) is recorded.
       p.refused = true;
@@ -2570,8 +2578,12 @@ void Recorder::note_mapping(TaskState& ts, const PendingSyscall& p, int64_t ret,
   bool shared = type == MAP_SHARED || type == MAP_SHARED_VALIDATE;
   int fd = static_cast<int>(p.args[4]);
   std::string fd_path = "/proc/" + std::to_string(ts.task->tid()) + "/fd/" + std::to_string(fd);
+  // (The entry's stat of the fd: the file the kernel maps is the one the fd
+  // names at the call.)
   struct stat st {};
-  bool file = !(p.args[3] & MAP_ANONYMOUS) && fd >= 0 && ::stat(fd_path.c_str(), &st) == 0;
+  bool file = !(p.args[3] & MAP_ANONYMOUS) && fd >= 0;
+  if (file && p.map_fd_stat) st = *p.map_fd_stat;
+  else if (file) file = ::stat(fd_path.c_str(), &st) == 0;
   if (file && S_ISREG(st.st_mode)) {
     if (auto m = shared_->on_file_map(ts.task->tid(), fd, st, shared, recorded_pids())) {
       maps.mapped = m->content;

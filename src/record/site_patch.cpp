@@ -95,7 +95,8 @@ const SitePatches::Image& SitePatches::image(const std::string& path) {
 std::optional<AppliedPatch> SitePatches::patch(Task& task, pid_t tgid, uint64_t site,
                                                const std::vector<uint64_t>& busy_ips,
                                                const std::vector<uint64_t>& in_call_ips,
-                                               std::vector<siginfo_t>* signals, const ProcMapping* known) {
+                                               std::vector<siginfo_t>* signals, const ProcMapping* known,
+                                               user_regs_struct* regs) {
   if (settled(task, tgid, site)) return std::nullopt;
   Process& proc = procs_[tgid];
   // RRX_DEBUG_PATCH=1: say on stderr why a site is left traced.
@@ -184,7 +185,8 @@ std::optional<AppliedPatch> SitePatches::patch(Task& task, pid_t tgid, uint64_t 
   // At this exit stop the ip is right after the syscall: inside the
   // displaced bytes when they go on past it; the same place in the stub is
   // right after the hook sequence.
-  user_regs_struct r = task.regs();
+  user_regs_struct read;
+  user_regs_struct& r = regs ? *regs : (read = task.regs());
   if (r.rip > p.displaced_lo && r.rip < p.displaced_hi) {
     out.new_ip = p.hook_addr + kHookSequenceBytes;
     r.rip = out.new_ip;
@@ -212,8 +214,10 @@ std::vector<AppliedPatch> SitePatches::patch_known_sites(Task& task, pid_t tgid,
       sites.emplace_back(m.start + (*off - m.offset), &m);
     }
   }
+  if (sites.empty()) return out;
+  user_regs_struct regs = task.regs();  // (one read for all: only a patch's move changes them)
   for (auto [site, m] : sites) {
-    if (auto done = patch(task, tgid, site, busy_ips, in_call_ips, signals, m)) out.push_back(std::move(*done));
+    if (auto done = patch(task, tgid, site, busy_ips, in_call_ips, signals, m, &regs)) out.push_back(std::move(*done));
   }
   return out;
 }

@@ -48,9 +48,11 @@ class SitePatches {
   // not hold the patch back: its exit moves it (resume_ip below).
   // Signals that arrive during an injected mmap are appended to *signals.
   // `known`: the site's mapping when the caller has read it (else it is asked for).
+  // `regs`: the task's registers when the caller has read them (kept up to
+  // date when the patch moves the task; else they are read).
   std::optional<AppliedPatch> patch(Task& task, pid_t tgid, uint64_t site, const std::vector<uint64_t>& busy_ips,
                                     const std::vector<uint64_t>& in_call_ips, std::vector<siginfo_t>* signals,
-                                    const ProcMapping* known = nullptr);
+                                    const ProcMapping* known = nullptr, user_regs_struct* regs = nullptr);
   // The library just became ready in process `tgid` (its first thread's
   // buffer was set up; `task` stands at that call's exit, inside the
   // library): patches now every site that an earlier process of this
