@@ -71,11 +71,12 @@ void RecordStats::print(std::ostream& out) const {
                 static_cast<unsigned long long>(patched_), static_cast<unsigned long long>(refused_),
                 static_cast<unsigned long long>(known_patched_), ms(patch_time_));
   out << line;
-  if (at_seccomp_stop_) {
+  if (at_seccomp_stop_ || answered_) {
     std::snprintf(line, sizeof line,
                   "rrx:   traced calls completed at their seccomp stop (no exit stop): %llu, %llu of them with the "
-                  "next stop in the return stub\n",
-                  static_cast<unsigned long long>(at_seccomp_stop_), static_cast<unsigned long long>(in_return_stub_));
+                  "next stop in the return stub; %llu calls skipped and answered there\n",
+                  static_cast<unsigned long long>(at_seccomp_stop_), static_cast<unsigned long long>(in_return_stub_),
+                  static_cast<unsigned long long>(answered_));
     out << line;
   }
   if (desched_[0] + desched_[1] + desched_[2] + desched_[3] + desched_[4]) {

@@ -38,6 +38,9 @@ class RecordStats {
   // thread stopped next inside the return stub (a signal at its return).
   void completed_at_seccomp_stop() { ++at_seccomp_stop_; }
   void stopped_in_return_stub() { ++in_return_stub_; }
+  // A call rrx skips and answers itself (refused, or one of rrx's own
+  // calls), completed at its seccomp stop: the kernel returns the rax set there.
+  void answered_at_seccomp_stop() { ++answered_; }
   // Time in waitpid (the tracees running, or waiting for the CPU).
   void waited(Clock::duration d) { wait_ += d; }
   // Desched signals: the call had blocked (given back), had completed (a
@@ -61,7 +64,7 @@ class RecordStats {
   uint64_t stops_ = 0;
   uint64_t flushes_ = 0, records_ = 0, patched_ = 0, refused_ = 0, execs_ = 0;
   uint64_t known_patched_ = 0;
-  uint64_t at_seccomp_stop_ = 0, in_return_stub_ = 0;
+  uint64_t at_seccomp_stop_ = 0, in_return_stub_ = 0, answered_ = 0;
   Clock::duration flush_time_{}, patch_time_{}, wait_{};
   Clock::time_point start_ = Clock::now();
   uint64_t desched_[5] = {};

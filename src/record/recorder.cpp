@@ -431,6 +431,7 @@ class Recorder : private PtraceHost {
   ReturnSlots return_slots_;
   bool use_return_slots_ = false;
   bool complete_at_seccomp_stop(TaskState& ts);
+  bool answer_at_seccomp_stop(TaskState& ts, const KernelSyscallInfo& info);
   bool take_result_from_slot(TaskState& ts, const WaitStatus& w);
   CpuidSites cpuid_sites_;                  // cpuid sites answered in the process (with CPUID faulting)
   AffinityView affinity_;                   // each thread's CPU affinity as it sees it (rrx binds to one CPU)
@@ -1916,7 +1917,7 @@ void Recorder::on_syscall_entry(TaskState& ts, const KernelSyscallInfo& info, bo
     enter_kernel(ts);
     return;
   }
-  if (at_seccomp_stop && use_return_slots_ && complete_at_seccomp_stop(ts)) return;
+  if (at_seccomp_stop && use_return_slots_ && (answer_at_seccomp_stop(ts, info) || complete_at_seccomp_stop(ts))) return;
   resume(ts);
 }
 
@@ -2490,6 +2491,52 @@ bool Recorder::complete_at_seccomp_stop(TaskState& ts) {
   ts.slot_maps = std::move(maps);
   ts.in_syscall = false;  // (resumed with no exit stop)
   if (stats_) stats_->completed_at_seccomp_stop();
+  resume(ts);
+  return true;
+}
+
+// A call rrx skips and answers itself needs no exit stop either: at a
+// seccomp stop, a call whose number the tracer sets to -1 is not made and
+// returns the rax the tracer set (seccomp(2)), so its event is written here
+// and the thread goes on with PTRACE_CONT. Refused calls (rseq, which the
+// loader makes in every process, and the quiet refusals), and rrx's own
+// calls answered without work at their exit (RRX_CALL_FD_INFO,
+// RRX_CALL_RECORDING, RRX_CALL_DESCHED_FD where no event is opened). Not
+// for a thread whose exit stop does more (complete_at_seccomp_stop's
+// conditions), nor under the program's own seccomp filters (skip_number).
+bool Recorder::answer_at_seccomp_stop(TaskState& ts, const KernelSyscallInfo& info) {
+  PendingSyscall& p = ts.pending;
+  if (!p.desc || p.i386 || p.seccomp_verdict || p.seccomp_install || p.recorded_at_entry || p.output != 0) return false;
+  std::optional<int64_t> ret;
+  if (p.refused) {
+    ret = -p.refusal_errno;
+  } else if (p.emulated_ret && (p.nr == RRX_CALL_FD_INFO || p.nr == RRX_CALL_RECORDING ||
+                                (p.nr == RRX_CALL_DESCHED_FD && !(use_desched() && ts.buffer && !ts.desched.open() &&
+                                                                  info.instruction_pointer == RRX_TRACED_IP)))) {
+    ret = *p.emulated_ret;
+  }
+  if (!ret) return false;
+  if (!seccomp_stops_only(ts) || ts.seccomp || !ts.held_signals.empty() || ts.injecting_signal != 0 ||
+      ts.step_on_resume || ts.resume_ip != 0 || ts.entry_recorded || ts.preempt_requested || ts.desched_step ||
+      ts.desched_give_back || emu_.traced(ts.task->tid())) {
+    return false;
+  }
+  // Its exit stop would be where it gives way to the others waiting: kept.
+  if (!runnable_.empty() && std::chrono::steady_clock::now() - run_start_ > kTurnAtBoundary) return false;
+  user_regs_struct r = ts.task->regs();
+  r.orig_rax = static_cast<uint64_t>(-1);
+  r.rax = static_cast<uint64_t>(*ret);
+  ts.task->set_regs(r);
+  const bool is_error = sys::is_error_return(*ret);
+  if (!p.refused) ts.signals.after_syscall(*ts.task, *p.desc, p.args, *ret);
+  append_syscall_event(ts, *ret, is_error, info.instruction_pointer, info.stack_pointer, {},
+                       p.refused ? trace::kSyscallRefused : 0, MapEffects{});
+  p = PendingSyscall{};
+  ts.entry_recorded = false;
+  ts.in_syscall = false;  // (resumed with no exit stop)
+  ts.at_syscall_boundary = true;
+  ts.boundary_ip = info.instruction_pointer;
+  if (stats_) stats_->answered_at_seccomp_stop();
   resume(ts);
   return true;
 }

@@ -6,7 +6,8 @@
 # return stub, and in a fork) and python3's start-up replay as recorded, and
 # record the same events with RRX_NO_RETURN_SLOT=1 (exit stops). A spin on
 # sched_yield gives the CPU to the process it waits for at each call's exit
-# (kGivesWay), not after 2 ms of calls: few sched_yield events.
+# (kGivesWay), not after 2 ms of calls: few sched_yield events. Calls rrx
+# skips and answers itself (rseq) complete at their seccomp stop too.
 # rrx-e2e: one record mode (the slot is the fast path's)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
@@ -20,6 +21,12 @@ if [[ -f $WORK/slot_calls.rec.rawerr ]]; then
   # signal held for their exit keep their exit stop: some of them.
   check "slot_calls: the file maps and the failing ones complete at their seccomp stop (${done_at:-none})" \
     test "${done_at:-0}" -ge 500
+  # The loader's rseq (refused by rrx) in each of its two processes, and
+  # the library's rrx_desched_fd where no desched event is opened: skipped
+  # and answered at their seccomp stops, no exit stop.
+  answered=$(sed -n 's/.*; \([0-9]*\) calls skipped and answered there.*/\1/p' "$WORK/slot_calls.rec.rawerr")
+  check "slot_calls: the loader's refused rseq is answered at its seccomp stop (${answered:-none})" \
+    test "${answered:-0}" -ge 1
   check "slot_calls: the recording prints what it saw" \
     grep -q "parent: 1500 rounds, sum [0-9]*, 6000 failures as expected" "$WORK/slot_calls.rec.out"
 fi
