@@ -10,10 +10,10 @@
 #include <cerrno>
 #include <cstddef>
 #include <algorithm>
-#include <cstdio>
 #include <cstring>
 
 #include "core/error.h"
+#include "core/proc_status_file.h"
 #include "core/syscall_format.h"
 
 #ifndef PTRACE_SYSEMU
@@ -118,26 +118,12 @@ SignalAction signal_action(pid_t tid, int sig) {
   if (sig < 1 || sig > 64) return SignalAction::Unknown;
   if (sig == SIGKILL) return SignalAction::Terminate;  // neither caught nor ignored
   if (sig == SIGSTOP) return SignalAction::Stop;
-  std::FILE* f = std::fopen(("/proc/" + std::to_string(tid) + "/status").c_str(), "re");
-  if (!f) return SignalAction::Unknown;
-  uint64_t ignored = 0, caught = 0;
-  bool have_ignored = false, have_caught = false;
-  char line[256];
-  while (std::fgets(line, sizeof line, f)) {
-    unsigned long long v = 0;
-    if (std::sscanf(line, "SigIgn: %llx", &v) == 1) {
-      ignored = v;
-      have_ignored = true;
-    } else if (std::sscanf(line, "SigCgt: %llx", &v) == 1) {
-      caught = v;
-      have_caught = true;
-    }
-  }
-  std::fclose(f);
-  if (!have_ignored || !have_caught) return SignalAction::Unknown;
+  ProcStatusFile status = ProcStatusFile::of(tid);
+  std::optional<uint64_t> ignored = status.hex_field("SigIgn"), caught = status.hex_field("SigCgt");
+  if (!ignored || !caught) return SignalAction::Unknown;
   uint64_t bit = uint64_t{1} << (sig - 1);
-  if (caught & bit) return SignalAction::Handler;
-  if (ignored & bit) return SignalAction::Ignore;
+  if (*caught & bit) return SignalAction::Handler;
+  if (*ignored & bit) return SignalAction::Ignore;
   switch (sig) {
     case SIGCHLD: case SIGCONT: case SIGURG: case SIGWINCH: return SignalAction::Ignore;
     case SIGTSTP: case SIGTTIN: case SIGTTOU: return SignalAction::Stop;

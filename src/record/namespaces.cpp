@@ -12,9 +12,8 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <fstream>
-#include <sstream>
 
+#include "core/proc_status_file.h"
 #include "core/unique_fd.h"
 
 namespace rrx::record {
@@ -42,19 +41,23 @@ ino_t pid_ns_above(pid_t tid, size_t levels_up) {
 }  // namespace
 
 std::vector<pid_t> ns_pids(pid_t tid) {
-  std::ifstream status(proc_of(tid) + "/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (!line.starts_with("NSpid:")) continue;
-    std::istringstream in(line.substr(6));
-    std::vector<pid_t> out;
-    for (long v; in >> v;) out.push_back(static_cast<pid_t>(v));
-    return out;
-  }
-  return {};
+  std::vector<pid_t> out;
+  for (int64_t v : ProcStatusFile(proc_of(tid) + "/status").int_list("NSpid")) out.push_back(static_cast<pid_t>(v));
+  return out;
 }
 
 pid_t own_view_tid(pid_t tid) {
+  // In rrx's own pid namespace (nearly always: a stat instead of the status
+  // file, at every new task) a task sees its tid as rrx does.
+  static const std::optional<std::pair<dev_t, ino_t>> own = [] {
+    struct stat st {};
+    return ::stat("/proc/self/ns/pid", &st) == 0 ? std::optional(std::pair(st.st_dev, st.st_ino)) : std::nullopt;
+  }();
+  struct stat st {};
+  if (own && ::stat((proc_of(tid) + "/ns/pid").c_str(), &st) == 0 && st.st_dev == own->first &&
+      st.st_ino == own->second) {
+    return tid;
+  }
   std::vector<pid_t> chain = ns_pids(tid);
   return chain.empty() ? tid : chain.back();
 }

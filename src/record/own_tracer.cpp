@@ -12,6 +12,7 @@
 #include <fstream>
 
 #include "core/error.h"
+#include "core/proc_status_file.h"
 #include "core/syscallbuf_abi.h"
 
 namespace rrx::record {
@@ -19,12 +20,7 @@ namespace rrx::record {
 namespace {
 
 pid_t tracer_pid_of(const std::string& proc_status) {
-  std::ifstream status(proc_status);
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("TracerPid:", 0) == 0) return static_cast<pid_t>(std::strtol(line.c_str() + 10, nullptr, 10));
-  }
-  return 0;
+  return static_cast<pid_t>(ProcStatusFile(proc_status).int_field("TracerPid").value_or(0));
 }
 
 // "PID N (NAME)" of process `pid`.

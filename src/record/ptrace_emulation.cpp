@@ -15,8 +15,8 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 
+#include "core/proc_status_file.h"
 #include "core/ptrace_task.h"
 
 namespace rrx::record {
@@ -51,12 +51,7 @@ siginfo_t trap_info(int code) {
 
 // The parent process of `tid` (its thread group's), from /proc.
 pid_t parent_process(pid_t tid) {
-  std::ifstream in("/proc/" + std::to_string(tid) + "/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("PPid:", 0) == 0) return static_cast<pid_t>(std::stol(line.substr(5)));
-  }
-  return 0;
+  return static_cast<pid_t>(ProcStatusFile::of(tid).int_field("PPid").value_or(0));
 }
 
 }  // namespace

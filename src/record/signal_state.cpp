@@ -5,10 +5,10 @@
 #include <cerrno>
 #include <sys/prctl.h>
 
-#include <cstdio>
 #include <cstring>
 #include <string>
 
+#include "core/proc_status_file.h"
 #include "core/ptrace_task.h"
 #include "core/syscall_table.h"
 
@@ -34,16 +34,7 @@ void ThreadSignals::start(Task& t) {
   // After an exec the kernel's state is plain: the mask as it was, every
   // action SIG_DFL or SIG_IGN.
   actions_ = std::make_shared<SignalActions>();
-  uint64_t ignored = 0;
-  std::FILE* f = std::fopen(("/proc/" + std::to_string(t.tid()) + "/status").c_str(), "re");
-  if (f) {
-    char line[256];
-    while (std::fgets(line, sizeof line, f)) {
-      unsigned long long v = 0;
-      if (std::sscanf(line, "SigIgn: %llx", &v) == 1) ignored = v;
-    }
-    std::fclose(f);
-  }
+  uint64_t ignored = ProcStatusFile::of(t.tid()).hex_field("SigIgn").value_or(0);
   for (int sig = 1; sig <= 64; ++sig) {
     if (ignored & sig_bit(sig)) actions_->action[sig - 1].handler = kSigIgn;
   }
