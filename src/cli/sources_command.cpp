@@ -1,5 +1,6 @@
 #include "cli/sources_command.h"
 
+#include <dlfcn.h>
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <elfutils/libdwelf.h>
@@ -10,6 +11,7 @@
 #include <iostream>
 #include <map>
 #include <set>
+#include <type_traits>
 
 #include "core/error.h"
 #include "trace_format/recorded_files.h"
@@ -21,30 +23,84 @@ namespace rrx::cli {
 
 namespace {
 
+// libdw (and the libelf it links) is loaded by rrx sources alone, when it
+// first reads a file: linked into rrx it cost every rrx process ~1 ms of
+// start-up (libdw, libelf and their compression libraries mapped and
+// relocated), a good part of a short program's recording or replay.
+struct Libdw {
+#define RRX_LIBDW_FN(name) decltype(&::name) name = nullptr;
+  RRX_LIBDW_FN(elf_version)
+  RRX_LIBDW_FN(elf_begin)
+  RRX_LIBDW_FN(elf_end)
+  RRX_LIBDW_FN(elf_kind)
+  RRX_LIBDW_FN(dwarf_begin_elf)
+  RRX_LIBDW_FN(dwarf_end)
+  RRX_LIBDW_FN(dwelf_elf_gnu_build_id)
+  RRX_LIBDW_FN(dwarf_formstring)
+  RRX_LIBDW_FN(dwarf_attr_integrate)
+  RRX_LIBDW_FN(dwarf_get_units)
+  RRX_LIBDW_FN(dwarf_getsrcfiles)
+  RRX_LIBDW_FN(dwarf_filesrc)
+#undef RRX_LIBDW_FN
+};
+
+const Libdw& libdw() {
+  static const Libdw fns = [] {
+    void* h = ::dlopen("libdw.so.1", RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+      const char* why = ::dlerror();
+      throw Error(std::string("rrx sources reads DWARF with libdw, which cannot be loaded: ") +
+                  (why ? why : "libdw.so.1 not found") + " (Debian: apt install libdw1)");
+    }
+    Libdw f;
+    auto bind = [&](auto& slot, const char* name) {
+      void* sym = ::dlsym(h, name);
+      if (!sym) throw Error(std::string("libdw.so.1 has no ") + name + ": rrx sources cannot read DWARF");
+      slot = reinterpret_cast<std::remove_reference_t<decltype(slot)>>(sym);
+    };
+#define RRX_LIBDW_BIND(name) bind(f.name, #name);
+    RRX_LIBDW_BIND(elf_version)
+    RRX_LIBDW_BIND(elf_begin)
+    RRX_LIBDW_BIND(elf_end)
+    RRX_LIBDW_BIND(elf_kind)
+    RRX_LIBDW_BIND(dwarf_begin_elf)
+    RRX_LIBDW_BIND(dwarf_end)
+    RRX_LIBDW_BIND(dwelf_elf_gnu_build_id)
+    RRX_LIBDW_BIND(dwarf_formstring)
+    RRX_LIBDW_BIND(dwarf_attr_integrate)
+    RRX_LIBDW_BIND(dwarf_get_units)
+    RRX_LIBDW_BIND(dwarf_getsrcfiles)
+    RRX_LIBDW_BIND(dwarf_filesrc)
+#undef RRX_LIBDW_BIND
+    return f;
+  }();
+  return fns;
+}
+
 // An open ELF file with its DWARF (if any); closes everything it opened.
 class DwarfFile {
  public:
   explicit DwarfFile(const fs::path& path) {
     fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd_ < 0) return;
-    elf_ = elf_begin(fd_, ELF_C_READ_MMAP, nullptr);
-    if (!elf_ || elf_kind(elf_) != ELF_K_ELF) return;
-    dwarf_ = dwarf_begin_elf(elf_, DWARF_C_READ, nullptr);
+    elf_ = libdw().elf_begin(fd_, ELF_C_READ_MMAP, nullptr);
+    if (!elf_ || libdw().elf_kind(elf_) != ELF_K_ELF) return;
+    dwarf_ = libdw().dwarf_begin_elf(elf_, DWARF_C_READ, nullptr);
   }
   ~DwarfFile() {
-    if (dwarf_) dwarf_end(dwarf_);
-    if (elf_) elf_end(elf_);
+    if (dwarf_) libdw().dwarf_end(dwarf_);
+    if (elf_) libdw().elf_end(elf_);
     if (fd_ >= 0) ::close(fd_);
   }
   DwarfFile(const DwarfFile&) = delete;
   DwarfFile& operator=(const DwarfFile&) = delete;
 
-  bool elf() const { return elf_ && elf_kind(elf_) == ELF_K_ELF; }
+  bool elf() const { return elf_ && libdw().elf_kind(elf_) == ELF_K_ELF; }
   Dwarf* dwarf() const { return dwarf_; }
   // The host's separate debug info for this file's build id, if installed.
   fs::path build_id_debug_file() const {
     const void* id = nullptr;
-    ssize_t n = elf_ ? dwelf_elf_gnu_build_id(elf_, &id) : -1;
+    ssize_t n = elf_ ? libdw().dwelf_elf_gnu_build_id(elf_, &id) : -1;
     if (n < 2 || !id) return {};
     static const char digits[] = "0123456789abcdef";
     const auto* b = static_cast<const unsigned char*>(id);
@@ -64,7 +120,7 @@ class DwarfFile {
 
 std::string attr_string(Dwarf_Die* die, unsigned attr) {
   Dwarf_Attribute a;
-  const char* s = dwarf_formstring(dwarf_attr_integrate(die, attr, &a));
+  const char* s = libdw().dwarf_formstring(libdw().dwarf_attr_integrate(die, attr, &a));
   return s ? s : "";
 }
 
@@ -91,7 +147,7 @@ bool collect(Dwarf* dw, std::set<std::string>& out) {
   Dwarf_CU* cu = nullptr;
   Dwarf_Die cudie;
   uint8_t unit_type = 0;
-  while (dwarf_get_units(dw, cu, &cu, nullptr, &unit_type, &cudie, nullptr) == 0) {
+  while (libdw().dwarf_get_units(dw, cu, &cu, nullptr, &unit_type, &cudie, nullptr) == 0) {
     if (unit_type != DW_UT_compile && unit_type != DW_UT_partial && unit_type != DW_UT_skeleton) continue;
     any = true;
     const std::string comp_dir = attr_string(&cudie, DW_AT_comp_dir);
@@ -99,9 +155,9 @@ bool collect(Dwarf* dw, std::set<std::string>& out) {
     if (!name.empty() && !compiler_made(name)) out.insert(source_path(name, comp_dir));
     Dwarf_Files* files = nullptr;
     size_t n = 0;
-    if (dwarf_getsrcfiles(&cudie, &files, &n) != 0) continue;
+    if (libdw().dwarf_getsrcfiles(&cudie, &files, &n) != 0) continue;
     for (size_t i = 0; i < n; ++i) {
-      const char* f = dwarf_filesrc(files, i, nullptr, nullptr);
+      const char* f = libdw().dwarf_filesrc(files, i, nullptr, nullptr);
       // libdw names a DWARF 4 table's unused entry 0 "???".
       if (!f || !*f || std::string_view(f) == "???" || compiler_made(f)) continue;
       out.insert(source_path(f, comp_dir));
@@ -113,7 +169,7 @@ bool collect(Dwarf* dw, std::set<std::string>& out) {
 }  // namespace
 
 DebugSources debug_sources(const fs::path& elf_file) {
-  static const bool version_ok = elf_version(EV_CURRENT) != EV_NONE;
+  static const bool version_ok = libdw().elf_version(EV_CURRENT) != EV_NONE;
   DebugSources result;
   if (!version_ok) throw Error("libelf is unusable (elf_version failed)");
   DwarfFile file(elf_file);
