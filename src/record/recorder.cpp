@@ -2484,9 +2484,8 @@ bool Recorder::complete_at_seccomp_stop(TaskState& ts) {
       ts.slot_scan_file = std::move(file);
     }
   }
-  user_regs_struct r = ts.task->regs();
-  r.rip = place->stub;
-  ts.task->set_regs(r);
+  // (rip alone: one POKEUSER rather than a GETREGS and a SETREGS.)
+  ts.task->poke_user(offsetof(struct user, regs) + offsetof(user_regs_struct, rip), place->stub);
   ts.result_in_slot = place;
   ts.slot_maps = std::move(maps);
   ts.in_syscall = false;  // (resumed with no exit stop)
@@ -2530,7 +2529,7 @@ bool Recorder::answer_at_seccomp_stop(TaskState& ts, const KernelSyscallInfo& in
   const bool is_error = sys::is_error_return(*ret);
   if (!p.refused) ts.signals.after_syscall(*ts.task, *p.desc, p.args, *ret);
   append_syscall_event(ts, *ret, is_error, info.instruction_pointer, info.stack_pointer, {},
-                       p.refused ? trace::kSyscallRefused : 0, MapEffects{});
+                       p.refused ? static_cast<uint32_t>(trace::kSyscallRefused) : 0u, MapEffects{});
   p = PendingSyscall{};
   ts.entry_recorded = false;
   ts.in_syscall = false;  // (resumed with no exit stop)
@@ -2563,10 +2562,16 @@ bool Recorder::take_result_from_slot(TaskState& ts, const WaitStatus& w) {
     p = PendingSyscall{};
     return false;
   }
-  user_regs_struct r = ts.task->regs();
   int64_t ret = 0;
   bool store_faulted = false;
-  if (place.in_stub(r.rip)) {
+  // A seccomp stop is the thread's next call: it went through the whole
+  // stub to get there (a restart, rip at stub - 2, comes with a stop of its
+  // own before the thread runs: the signal or interrupt that caused it), so
+  // the result is in the slot and the registers need not be read.
+  const bool next_call = w.kind == WaitStatus::Kind::EventStop && w.event == PTRACE_EVENT_SECCOMP;
+  user_regs_struct r{};
+  if (!next_call) r = ts.task->regs();
+  if (!next_call && place.in_stub(r.rip)) {
     store_faulted = w.kind == WaitStatus::Kind::SignalStop && w.sig == SIGSEGV && r.rip == place.stub;
     if (stats_) stats_->stopped_in_return_stub();
     ret = static_cast<int64_t>(r.rax);
@@ -2574,7 +2579,7 @@ bool Recorder::take_result_from_slot(TaskState& ts, const WaitStatus& w) {
     ts.task->set_regs(r);
     ts.at_syscall_boundary = true;
     ts.boundary_ip = p.ip;
-  } else if (r.rip == place.stub - 2) {
+  } else if (!next_call && r.rip == place.stub - 2) {
     // The kernel restarts the call (the syscall instruction before rip): it
     // does so at the program's own instruction, and its next seccomp stop
     // is the call again.
