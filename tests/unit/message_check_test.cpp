@@ -98,7 +98,7 @@ std::vector<capnp::word> syscall_event(size_t data_len, bool with_string) {
 
 std::vector<capnp::word> words_of(std::initializer_list<uint64_t> v) {
   std::vector<capnp::word> w(v.size());
-  std::memcpy(w.data(), std::data(v), v.size() * 8);
+  std::memcpy(static_cast<void*>(w.data()), std::data(v), v.size() * 8);
   return w;
 }
 
@@ -167,7 +167,7 @@ TEST_CASE("message_check: not sure of what the full check rejects, and of more t
     v.push_back(42);
     v.push_back(0);
     std::vector<capnp::word> w(v.size());
-    std::memcpy(w.data(), v.data(), v.size() * 8);
+    std::memcpy(static_cast<void*>(w.data()), v.data(), v.size() * 8);
     CHECK(!message_certainly_fine(w.data(), w.size()));
     CHECK(full_check(w));
   }
