@@ -25,13 +25,19 @@ struct node {
 static struct node nodes[NODES];
 static struct node* volatile head;
 
-static struct node* pop(long i) {
+// `step`: distinct for every call (worker passes 2i+1 and 2i+2), so that no
+// two passes of the window have the same registers. rrx finds a recorded
+// preemption point again by its address and registers (README, "Not yet"):
+// once the race has made the stack a cycle, both pops of an iteration would
+// otherwise run the window with the same registers (only their return
+// addresses, on the stack, differ), and the replay would stop in the first.
+static struct node* pop(long step) {
   for (;;) {
     struct node* h = head;
     if (h == NULL) return NULL;
     struct node* n = h->next;
     long acc = 0;
-    RACE_WINDOW(acc, i + 1, (long)n);
+    RACE_WINDOW(acc, step, (long)n);
     if (__atomic_compare_exchange_n(&head, &h, n, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) return h;
   }
 }
@@ -47,8 +53,8 @@ static void* worker(void* arg) {
   (void)arg;
   pthread_barrier_wait(&start);
   for (long i = 0; i < N; i++) {
-    struct node* a = pop(i);
-    struct node* b = pop(i);
+    struct node* a = pop(2 * i + 1);
+    struct node* b = pop(2 * i + 2);
     if (a != NULL) push(a);
     long acc = 0;
     RACE_WINDOW(acc, i + 2, (long)b);
