@@ -32,7 +32,7 @@ constexpr uint8_t kSyscallInsn[2] = {0x0f, 0x05};
 // afterwards) and the registers are put back as they were. Returns the
 // syscall's result; *child gets the new process of a fork-like call.
 int64_t remote_syscall(Task& t, uint64_t scratch, long nr, std::initializer_list<uint64_t> arg_list,
-                       pid_t* child, std::vector<siginfo_t>* signals) {
+                       pid_t* child, std::vector<siginfo_t>* signals, bool seccomp_traced) {
   uint64_t args[6] = {};
   size_t i = 0;
   for (uint64_t a : arg_list) args[i++] = a;
@@ -51,7 +51,11 @@ int64_t remote_syscall(Task& t, uint64_t scratch, long nr, std::initializer_list
   int64_t result = -ENOSYS;
   for (int round = 0;; ++round) {
     if (round > 64) throw Error("an injected " + sys::syscall_name(nr) + " never completed");
-    t.resume_syscall(0);
+    if (seccomp_traced && !entered && child == nullptr) {
+      t.resume_cont(0);
+    } else {
+      t.resume_syscall(0);
+    }
     WaitStatus w = t.wait();
     if (w.kind == WaitStatus::Kind::Exited || w.kind == WaitStatus::Kind::Killed) {
       throw Error("the traced program died during an injected " + sys::syscall_name(nr));

@@ -23,8 +23,13 @@ namespace rrx {
 // run). Returns the syscall's result (-errno on failure); *child gets the new
 // process of a fork-like call. Live signals that arrive meanwhile are
 // appended to *signals (the recorder delivers them later), or dropped.
+// `seccomp_traced`: a seccomp filter of rrx's traces the call from
+// `scratch` (RET_TRACE): the tracee is resumed with PTRACE_CONT to its
+// seccomp stop and from there to the exit stop, two stops instead of three
+// (entry, seccomp and exit under PTRACE_SYSCALL). Not for a fork-like call.
 int64_t remote_syscall(Task& t, uint64_t scratch, long nr, std::initializer_list<uint64_t> args,
-                       pid_t* child = nullptr, std::vector<siginfo_t>* signals = nullptr);
+                       pid_t* child = nullptr, std::vector<siginfo_t>* signals = nullptr,
+                       bool seccomp_traced = false);
 
 // Bytes placed on the tracee's stack below the red zone for the length of a
 // remote call (a path for openat, a struct for rt_sigaction); the bytes that

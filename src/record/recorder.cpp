@@ -2256,7 +2256,8 @@ void Recorder::on_syscall_exit(TaskState& ts, KernelSyscallInfo info) {
       // instruction, before any of its code runs.
       std::vector<siginfo_t> arrived;
       if (killed_during(ts, [&] {
-            return_slots_.on_exec(*ts.task, ts.tgid, ts.exec_vdso, info.instruction_pointer, &arrived);
+            return_slots_.on_exec(*ts.task, ts.tgid, ts.exec_vdso, info.instruction_pointer, &arrived,
+                                  seccomp_stops_only(ts));
           })) {
         return;
       }

@@ -51,7 +51,8 @@ std::string return_slot_stub(uint64_t slot) {
   return s;
 }
 
-void ReturnSlots::on_exec(Task& t, pid_t tgid, uint64_t vdso_base, uint64_t scratch, std::vector<siginfo_t>* arrived) {
+void ReturnSlots::on_exec(Task& t, pid_t tgid, uint64_t vdso_base, uint64_t scratch, std::vector<siginfo_t>* arrived,
+                          bool seccomp_traced) {
   forget(tgid);
   if (vdso_base == 0) return;
   const uint64_t stub = vdso_spare_bytes(t, vdso_base, kReturnSlotStubBytes);
@@ -63,7 +64,7 @@ void ReturnSlots::on_exec(Task& t, pid_t tgid, uint64_t vdso_base, uint64_t scra
     return remote_syscall(t, scratch, SYS_mmap,
                           {hint, kPage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | fixed,
                            static_cast<uint64_t>(-1), 0},
-                          nullptr, arrived);
+                          nullptr, arrived, seccomp_traced);
   };
   int64_t page = map_at(kSlotPageHint, MAP_FIXED_NOREPLACE);
   if (sys::is_error_return(page)) page = map_at(0, 0);

@@ -91,7 +91,9 @@ class ReturnSlots {
   // past the vDSO at `vdso_base`. Nothing (the process goes with exit
   // stops) when either cannot be done. Signals that arrive meanwhile are
   // appended to `arrived`.
-  void on_exec(Task& t, pid_t tgid, uint64_t vdso_base, uint64_t scratch, std::vector<siginfo_t>* arrived);
+  // `seccomp_traced`: rrx's filter traces the injected mmap (remote_syscall).
+  void on_exec(Task& t, pid_t tgid, uint64_t vdso_base, uint64_t scratch, std::vector<siginfo_t>* arrived,
+               bool seccomp_traced = false);
   // A new process `child` whose memory is a copy of `parent`'s (fork): its
   // page is at the same address; or the same memory (vfork, CLONE_VM):
   // `child` stands for `parent` here (its mapping calls reach the parent's
