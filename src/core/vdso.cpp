@@ -83,15 +83,47 @@ uint64_t kernel_vdso(pid_t pid) {
   return auxv_vdso(auxv);
 }
 
+namespace {
+
+// The kernel's vDSO is the same image in every process: the first patch of
+// it (and its spare bytes) is remembered, and a later process whose image
+// reads the same gets the patched image in one write, with neither its
+// mapping looked up nor its symbols parsed again (each exec, recording and
+// replaying).
+struct VdsoMemo {
+  std::string image;    // as the kernel maps it
+  std::string patched;  // with the stubs
+  std::vector<std::string> names;
+};
+VdsoMemo& vdso_memo() {
+  static VdsoMemo m;
+  return m;
+}
+
+// The vDSO image at `base` when it is the remembered one (one read).
+bool is_memo_image(Task& t, uint64_t base, const std::string& want) {
+  if (want.empty()) return false;
+  std::string now(want.size(), '\0');
+  return t.read_exact(base, now.data(), now.size()) && now == want;
+}
+
+}  // namespace
+
 std::vector<std::string> patch_vdso(Task& t, uint64_t base) {
   auto bad = [&](const std::string& why) {
     return Error(fmt::format("cannot patch the vDSO of thread {} at 0x{:x}: {}", t.tid(), base, why));
   };
+  VdsoMemo& memo = vdso_memo();
+  if (is_memo_image(t, base, memo.image)) {
+    if (!t.write_mem(base, memo.patched.data(), memo.patched.size())) throw bad("cannot write the stubs");
+    return memo.names;
+  }
   // Only the [vdso] mapping itself: the [vvar] pages next to it are data.
   uint64_t end = mapping_end(t.tid(), base);
   if (end <= base || end - base > (1u << 20)) throw bad("no mapping there");
   std::string image(end - base, '\0');
   if (!t.read_exact(base, image.data(), image.size())) throw bad("unreadable");
+  std::string patched_image = image;
   Elf64_Ehdr eh;
   if (!get(image, 0, &eh) || std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
       eh.e_shentsize != sizeof(Elf64_Shdr)) {
@@ -126,9 +158,13 @@ std::vector<std::string> patch_vdso(Task& t, uint64_t base) {
         throw bad(n + " is too small for its stub");
       }
       if (!t.write_mem(base + sym.st_value, s.code.data(), s.code.size())) throw bad("cannot write " + n);
+      patched_image.replace(sym.st_value, s.code.size(), s.code);
       patched.push_back(n);
     }
   }
+  memo.image = std::move(image);
+  memo.patched = std::move(patched_image);
+  memo.names = patched;
   return patched;
 }
 
@@ -168,10 +204,17 @@ bool vdso_still_at(Task& t, uint64_t base) {
 }
 
 uint64_t vdso_spare_bytes(Task& t, uint64_t base, size_t need) {
-  uint64_t map_end = mapping_end(t.tid(), base);
-  if (map_end <= base || map_end - base > (1u << 20)) return 0;
-  std::string image(map_end - base, '\0');
-  if (!t.read_exact(base, image.data(), image.size())) return 0;
+  // (A vDSO patched as remembered has the remembered size: no lookup of its mapping.)
+  const VdsoMemo& memo = vdso_memo();
+  std::string image;
+  if (is_memo_image(t, base, memo.patched)) {
+    image = memo.patched;
+  } else {
+    uint64_t map_end = mapping_end(t.tid(), base);
+    if (map_end <= base || map_end - base > (1u << 20)) return 0;
+    image.assign(map_end - base, '\0');
+    if (!t.read_exact(base, image.data(), image.size())) return 0;
+  }
   uint64_t end = elf_image_end(image);
   if (end == 0) return 0;
   uint64_t at = (end + 15) / 16 * 16;
