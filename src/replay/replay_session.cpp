@@ -556,6 +556,7 @@ void ReplaySession::on_exec(RTask& t) {
     }
     patch_vdso(*t.task, vdso);
     t.return_stub = seccomp_entries_ ? vdso_spare_bytes(*t.task, vdso, kMmapReturnStubBytes) : 0;
+    t.return_stub_checked = false;
   } else {
     t.return_stub = 0;
   }
@@ -1799,6 +1800,7 @@ void ReplaySession::finish_syscall(RTask& t, schema::Syscall::Reader rec, int64_
   }
   const sys::SyscallDesc* desc = sys::lookup(t.cur.nr);
   if (address_space_hook && desc != nullptr && (desc->flags & sys::kMapsMemory)) address_space_hook(t.tid, false);
+  note_vdso_mapping_call(t, rec);
   note_syscall_exit(t);
 }
 
@@ -1876,6 +1878,7 @@ int ReplaySession::on_clone(RTask& t, int event) {
   child.exe_copy = t.exe_copy;
   child.auxv = t.auxv;
   child.return_stub = t.return_stub;
+  child.return_stub_checked = t.return_stub_checked;  // (a fork's copy of the same vDSO)
   child.image_event = t.image_event;
   if (!thread) copy_patched_jumps(t.pid, rec_child);
   child.own_tid = c.getChildOwnTid();

@@ -391,6 +391,10 @@ class ReplaySession {
     // Where its process's vDSO (auxv's) takes the return stub of a call
     // completed at its seccomp stop (mmap_return.h), 0: nowhere (exit stops).
     uint64_t return_stub = 0;
+    // The stub's place was checked intact (mmap_return_area_intact) since the
+    // last call of its process that could change the vDSO's mapping
+    // (note_vdso_mapping_call): not checked again at each use.
+    bool return_stub_checked = false;
     // The call whose return stub it last ran through, and its event (the
     // stub's ud2 is a divergence there).
     sys::RecordedCall stub_call;
@@ -431,6 +435,10 @@ class ReplaySession {
   bool complete_through_stub(RTask& t, schema::Syscall::Reader rec, user_regs_struct r, const std::string& stub);
   // Whether [addr, addr + len) reaches the vDSO holding t's return stub.
   bool touches_return_stub(const RTask& t, uint64_t addr, uint64_t len) const;
+  // A replayed call of `t`'s process (traced, or buffered and taken) that
+  // may have changed the mapping of its vDSO: the stub's place is checked
+  // again at its next use, in every thread of the process.
+  void note_vdso_mapping_call(const RTask& t, schema::Syscall::Reader rec);
   // t's rip as the program will have it when t goes on: at the seccomp stop
   // of a call completed through a return stub, the address the stub
   // returns to, not the stub's (the library's state is read from it).

@@ -150,10 +150,33 @@ bool ReplaySession::stub_may_complete(const RTask& t, schema::Syscall::Reader re
          next_event_takes_task_on(t, false);
 }
 
+void ReplaySession::note_vdso_mapping_call(const RTask& t, schema::Syscall::Reader rec) {
+  const sys::SyscallDesc* desc = sys::lookup(rec.getNr());
+  if (desc == nullptr || !(desc->flags & sys::kMapsMemory) || t.return_stub == 0) return;
+  auto args = rec.getArgs();
+  if (args.size() < 6) return;
+  const uint64_t addr = args[0], len = args[1];
+  bool may_touch = true;
+  if (desc->special == sys::Special::Mmap) {
+    // Without MAP_FIXED a map never replaces one (MAP_FIXED_NOREPLACE fails instead).
+    may_touch = (args[3] & MAP_FIXED) && touches_return_stub(t, addr, len);
+  } else if (rec.getNr() == SYS_munmap || rec.getNr() == SYS_mprotect || rec.getNr() == SYS_madvise ||
+             rec.getNr() == SYS_pkey_mprotect) {
+    may_touch = touches_return_stub(t, addr, len);
+  } else if (rec.getNr() == SYS_brk) {
+    may_touch = false;  // (the heap never reaches another mapping)
+  }
+  if (!may_touch) return;
+  for (auto& [tid, other] : tasks_) {
+    if (other.pid == t.pid) other.return_stub_checked = false;
+  }
+}
+
 bool ReplaySession::complete_through_stub(RTask& t, schema::Syscall::Reader rec, user_regs_struct r,
                                           const std::string& stub) {
-  if (!mmap_return_area_intact(*t.task, auxv_vdso(t.auxv), t.return_stub) ||
-      !t.task->write_mem(t.return_stub, stub.data(), stub.size())) {
+  const bool intact = t.return_stub_checked || mmap_return_area_intact(*t.task, auxv_vdso(t.auxv), t.return_stub);
+  if (intact) t.return_stub_checked = true;
+  if (!intact || !t.task->write_mem(t.return_stub, stub.data(), stub.size())) {
     // Gone (an unmapped vDSO): the exit stops, for this task and its
     // process's tasks as they come here.
     for (auto& [tid, other] : tasks_) {

@@ -493,6 +493,7 @@ WaitStatus ReplaySession::take_buffer(RTask& t, WaitStatus w) {
         !(ev.getSyscall().getFlags() & trace::kSyscallBuffered)) {
       diverge(describe_event(ev), "a buffered call of thread " + std::to_string(t.tid) + " taken from its buffer");
     }
+    note_vdso_mapping_call(t, ev.getSyscall());
     if (auto change = sigmask_change(ev.getSyscall())) {
       if (!mask) mask = mask_before = t.task->blocked_signals();
       mask = blocked_after_sigprocmask(*mask, change->first, change->second);
