@@ -12,21 +12,25 @@
 
 namespace rrx {
 
-ProcStatusFile::ProcStatusFile(const std::string& path) {
+std::optional<std::string> read_proc_file(const std::string& path) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0) return;
-  // (~1.5 KB today; procfs fills the whole file at the first read of a
-  // buffer this large, later reads only for a longer one.)
-  text_.resize(4096);
+  if (fd.get() < 0) return std::nullopt;
+  std::string text(4096, '\0');
   size_t got = 0;
   for (;;) {
-    ssize_t n = ::read(fd.get(), text_.data() + got, text_.size() - got);
+    ssize_t n = ::read(fd.get(), text.data() + got, text.size() - got);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     got += static_cast<size_t>(n);
-    if (got == text_.size()) text_.resize(text_.size() * 2);
+    if (got == text.size()) text.resize(text.size() * 2);
   }
-  text_.resize(got);
+  text.resize(got);
+  return text;
+}
+
+ProcStatusFile::ProcStatusFile(const std::string& path) {
+  // (~1.5 KB today: one read.)
+  if (auto text = read_proc_file(path)) text_ = std::move(*text);
 }
 
 ProcStatusFile ProcStatusFile::of(pid_t tid) { return ProcStatusFile("/proc/" + std::to_string(tid) + "/status"); }

@@ -2,19 +2,16 @@
 #include "core/vdso.h"
 
 #include <elf.h>
-#include <fcntl.h>
 #include <sys/syscall.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cstring>
 #include <fmt/format.h>
 
 #include "core/error.h"
 #include "core/initial_stack.h"
+#include "core/proc_status_file.h"
 #include "core/ptrace_task.h"
-#include "core/unique_fd.h"
 
 namespace rrx {
 
@@ -81,19 +78,8 @@ uint64_t auxv_vdso(const std::string& auxv) {
 
 uint64_t kernel_vdso(pid_t pid) {
   // (One read: auxv is a few hundred bytes; at each exec of a replay.)
-  UniqueFd fd(::open(("/proc/" + std::to_string(pid) + "/auxv").c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0) return 0;
-  std::string auxv(4096, '\0');
-  size_t got = 0;
-  for (;;) {
-    ssize_t n = ::read(fd.get(), auxv.data() + got, auxv.size() - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    got += static_cast<size_t>(n);
-    if (got == auxv.size()) auxv.resize(auxv.size() * 2);
-  }
-  auxv.resize(got);
-  return auxv_vdso(auxv);
+  std::optional<std::string> auxv = read_proc_file("/proc/" + std::to_string(pid) + "/auxv");
+  return auxv ? auxv_vdso(*auxv) : 0;
 }
 
 namespace {
