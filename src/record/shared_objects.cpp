@@ -147,7 +147,10 @@ std::optional<SharedObjects::Mapping> SharedObjects::on_file_map(pid_t tid, int 
   m.content = files_.store(path, o.name);
   // (After the store: its hard link into the trace changes the file's ctime.)
   if (::fstat(o.fd, &o.first) != 0) o.changed = true;
-  m.outside_mappers = outside_mappers(st.st_dev, st.st_ino, tree);
+  // (Every process of the machine is looked at: not for a package-managed
+  // file, which nothing writes in place. glibc maps its gconv-modules.cache
+  // shared in every program that converts characters: python at start-up.)
+  if (!trace::package_managed(o.name)) m.outside_mappers = outside_mappers(st.st_dev, st.st_ino, tree);
   files_by_inode_.emplace(key, std::move(o));
   return m;
 }

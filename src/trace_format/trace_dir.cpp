@@ -77,12 +77,11 @@ bool is_hex16(const std::string& s) {
   return true;
 }
 
-// Package-managed files: replaced by rename(2) on upgrade, never rewritten in place.
+}  // namespace
+
 bool package_managed(const std::string& name) {
   return name.rfind("/usr/", 0) == 0 || name.rfind("/lib", 0) == 0;
 }
-
-}  // namespace
 
 fs::path traces_root() {
   fs::path root;

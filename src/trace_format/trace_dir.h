@@ -42,6 +42,10 @@ std::filesystem::path create_trace_dir_at(const std::filesystem::path& dir);
 // a clear message.
 std::filesystem::path resolve_trace(const std::string& arg);
 
+// Package-managed files (under /usr and /lib): replaced by rename(2) on
+// upgrade, never rewritten in place.
+bool package_managed(const std::string& name);
+
 // Copies of mapped or executed files, one per distinct content:
 // files/HASH/BASENAME. Files under /usr and /lib that cannot change in place
 // (package-managed) are hard-linked where possible; all others are cloned
