@@ -11,10 +11,13 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <string>
 #include <tuple>
 #include <vector>
 
 #include "core/error.h"
+#include "core/line_cache.h"
 #include "core/unique_fd.h"
 
 namespace rrx {
@@ -478,6 +481,81 @@ std::vector<ElfFunction> function_ranges(const std::string& path) {
     kept.push_back(fns[i]);
   }
   return kept;
+}
+
+namespace {
+
+constexpr char kFunctionsMagic[8] = {'r', 'r', 'x', 'f', 'n', '1', '\n', '\0'};
+
+uint64_t fnv64(const void* data, size_t len, uint64_t h = 1469598103934665603ull) {
+  const auto* p = static_cast<const unsigned char*>(data);
+  for (size_t i = 0; i < len; ++i) h = (h ^ p[i]) * 1099511628211ull;
+  return h;
+}
+
+struct PackedFunction {
+  uint64_t addr;
+  uint64_t size;
+  uint64_t symbol;
+};
+
+}  // namespace
+
+std::vector<ElfFunction> function_ranges_cached(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return function_ranges(path);
+  std::filesystem::path dir = user_cache_file("functions");
+  if (dir.empty()) return function_ranges(path);
+  std::string key = file_identity_key(st);
+  for (char& c : key) if (c == ' ') c = '-';
+  const std::filesystem::path file = dir / key;
+  // Header: magic, count, FNV-1a of the entries; then the entries.
+  if (UniqueFd in(::open(file.c_str(), O_RDONLY | O_CLOEXEC)); in.get() >= 0) {
+    struct stat cs {};
+    if (::fstat(in.get(), &cs) == 0 && cs.st_size >= 24 && (cs.st_size - 24) % sizeof(PackedFunction) == 0) {
+      std::string bytes(static_cast<size_t>(cs.st_size), '\0');
+      size_t got = 0;
+      while (got < bytes.size()) {
+        ssize_t n = ::read(in.get(), bytes.data() + got, bytes.size() - got);
+        if (n <= 0) break;
+        got += static_cast<size_t>(n);
+      }
+      uint64_t count = 0, sum = 0;
+      std::memcpy(&count, bytes.data() + 8, 8);
+      std::memcpy(&sum, bytes.data() + 16, 8);
+      if (got == bytes.size() && std::memcmp(bytes.data(), kFunctionsMagic, 8) == 0 &&
+          count == (bytes.size() - 24) / sizeof(PackedFunction) && fnv64(bytes.data() + 24, bytes.size() - 24) == sum) {
+        std::vector<ElfFunction> fns(count);
+        for (uint64_t i = 0; i < count; ++i) {
+          PackedFunction f;
+          std::memcpy(&f, bytes.data() + 24 + i * sizeof f, sizeof f);
+          fns[i] = ElfFunction{f.addr, f.size, f.symbol != 0};
+        }
+        return fns;
+      }
+    }
+  }
+  std::vector<ElfFunction> fns = function_ranges(path);
+  // Written whole under a temporary name, then renamed: a reader sees a
+  // complete entry or none (rrx runs at the same time share the directory).
+  std::string bytes(24 + fns.size() * sizeof(PackedFunction), '\0');
+  for (size_t i = 0; i < fns.size(); ++i) {
+    PackedFunction f{fns[i].addr, fns[i].size, fns[i].symbol ? 1u : 0u};
+    std::memcpy(bytes.data() + 24 + i * sizeof f, &f, sizeof f);
+  }
+  const uint64_t count = fns.size(), sum = fnv64(bytes.data() + 24, bytes.size() - 24);
+  std::memcpy(bytes.data(), kFunctionsMagic, 8);
+  std::memcpy(bytes.data() + 8, &count, 8);
+  std::memcpy(bytes.data() + 16, &sum, 8);
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  const std::string tmp = file.string() + ".tmp." + std::to_string(::getpid());
+  if (UniqueFd out(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)); out.get() >= 0) {
+    bool ok = ::write(out.get(), bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size());
+    if (ok && ::rename(tmp.c_str(), file.c_str()) == 0) return fns;
+  }
+  ::unlink(tmp.c_str());
+  return fns;
 }
 
 }  // namespace rrx

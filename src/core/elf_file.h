@@ -43,6 +43,14 @@ struct ElfFunction {
 // tables are ignored, never trusted past the file's end. Throws rrx::Error
 // when the file cannot be read.
 std::vector<ElfFunction> function_ranges(const std::string& path);
+// function_ranges, remembered across rrx runs: one small binary file per
+// ELF file in the user's cache (~/.cache/rrx/functions/), named by the
+// file's identity (device, inode, size, mtime: core/line_cache.h's
+// file_identity_key). Parsing libc's symbols and FDEs, or a large
+// program's, took ~1 ms of every recording that patched a site in it. A
+// damaged or cut entry is parsed again (and rewritten); no cache (no HOME)
+// only means parsing each time.
+std::vector<ElfFunction> function_ranges_cached(const std::string& path);
 
 // The STT_FUNC symbols with a size of .symtab and .dynsym, with their names,
 // in table order (duplicates kept): for tests and messages.

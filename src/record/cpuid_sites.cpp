@@ -94,7 +94,7 @@ const CpuidSites::Image& CpuidSites::image(const std::string& path) {
   Image img;
   try {
     img.cpuid_offsets = insn_scan::cpuid_candidates(path);
-    img.functions = function_ranges(path);
+    img.functions = function_ranges_cached(path);
   } catch (const Error&) {
     // Unreadable now: candidates found so far are still checked by decoding.
   }

@@ -84,7 +84,7 @@ const SitePatches::Image& SitePatches::image(const std::string& path) {
   if (it != images_.end()) return it->second;
   Image img;
   try {
-    img.functions = function_ranges(path);
+    img.functions = function_ranges_cached(path);
   } catch (const Error&) {
     // Unreadable: the window is unsynchronized.
   }

@@ -10,7 +10,9 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -216,4 +218,39 @@ TEST_CASE("the stripped go tool's rdtscp (runtime.cputicks) is found by decoding
   bool rdtscp = false;
   for (const auto& x : scan.found) rdtscp |= x.rdtscp;
   CHECK(rdtscp);  // (before Go's table was read: none found, its byte pairs left "unconfirmed")
+}
+
+TEST_CASE("function_ranges_cached: the same extents, read back from the cache file, a damaged one parsed again") {
+  char dir[] = "/tmp/rrx-fncache-XXXXXX";
+  REQUIRE(mkdtemp(dir) != nullptr);
+  const char* old = std::getenv("XDG_CACHE_HOME");
+  std::string saved = old ? old : "";
+  setenv("XDG_CACHE_HOME", dir, 1);
+  const std::string libc = "/lib/x86_64-linux-gnu/libc.so.6";
+  std::vector<rrx::ElfFunction> parsed = rrx::function_ranges(libc);
+  REQUIRE(parsed.size() > 1000);
+  auto same = [&](const std::vector<rrx::ElfFunction>& v) {
+    if (v.size() != parsed.size()) return false;
+    for (size_t i = 0; i < v.size(); ++i) {
+      if (v[i].addr != parsed[i].addr || v[i].size != parsed[i].size || v[i].symbol != parsed[i].symbol) return false;
+    }
+    return true;
+  };
+  CHECK(same(rrx::function_ranges_cached(libc)));  // parsed, then written
+  const std::string cache_dir = std::string(dir) + "/rrx/functions";
+  std::vector<std::string> files;
+  for (const auto& e : std::filesystem::directory_iterator(cache_dir)) files.push_back(e.path().string());
+  REQUIRE(files.size() == 1);
+  CHECK(same(rrx::function_ranges_cached(libc)));  // read back
+  {
+    // A byte of an entry changed: the checksum refuses it, the file is parsed and rewritten.
+    std::fstream f(files[0], std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(40);
+    f.put('\x5a');
+  }
+  CHECK(same(rrx::function_ranges_cached(libc)));
+  CHECK(same(rrx::function_ranges_cached(libc)));
+  std::filesystem::remove_all(dir);
+  if (old) setenv("XDG_CACHE_HOME", saved.c_str(), 1);
+  else unsetenv("XDG_CACHE_HOME");
 }

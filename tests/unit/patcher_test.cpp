@@ -425,7 +425,7 @@ TEST_CASE("patcher decodes an unsynchronized window from the site, and backwards
 
 TEST_CASE("patcher chooses the innermost function that holds the site") {
   std::vector<rrx::ElfFunction> fns = {
-      {0x1000, 0x400, "outer"}, {0x1100, 0x40, "inner"}, {0x1850, 0x10, "near"}, {0x2000, 0x10, "other"}};
+      {0x1000, 0x400, true}, {0x1100, 0x40, true}, {0x1850, 0x10, true}, {0x2000, 0x10, true}};  // outer, inner, near, other
   pt::WindowBounds b = pt::choose_window(fns, 0x7000000, 0x7001120, 0x7000000, 0x7010000);
   CHECK(b.from_symbol);
   CHECK(b.lo == 0x7001100);
