@@ -75,7 +75,7 @@ Run call_sequence(const uint8_t* fn, uint32_t leaf, uint32_t subleaf) {
 
 }  // namespace
 
-TEST_CASE("cpuid table: a leaf that ignores ecx has one entry for any subleaf; indexed leaves end where the CPU says") {
+TEST_CASE("cpuid table: a leaf that ignores ecx has one entry for any subleaf, indexed leaves end where the CPU says") {
   auto entries = build_cpuid_table(fake_cpu);
   std::map<uint32_t, std::vector<CpuidTableEntry>> by_leaf;
   for (const auto& e : entries) by_leaf[e.leaf].push_back(e);

@@ -47,7 +47,7 @@ record::DeschedProbe probe_as(uid_t uid) {
 
 }  // namespace
 
-TEST_CASE("desched: the probe's answer follows the privilege; the mode is opt-in (RRX_DESCHED=1)") {
+TEST_CASE("desched: the probe's answer follows the privilege, the mode is opt-in (RRX_DESCHED=1)") {
   ::unsetenv("RRX_DESCHED");
   auto p = record::probe_desched_event();
   if (::geteuid() == 0) {
@@ -75,7 +75,7 @@ TEST_CASE("desched: the probe's answer follows the privilege; the mode is opt-in
   ::unsetenv("RRX_DESCHED");
 }
 
-TEST_CASE("desched: a call interrupted at the untraced instruction blocked; one that returned or is still to be made did not") {
+TEST_CASE("desched: a call interrupted at the untraced instruction blocked, one that returned or is still to be made did not") {
   user_regs_struct r{};
   r.orig_rax = 219;  // (restart_syscall: the kernel had restarted it once already)
   for (int64_t code : {-512, -513, -514, -516, -EINTR}) {

@@ -39,7 +39,7 @@ TEST_CASE("environment: --env-drop removes matching names") {
         std::vector<std::string>{"HOME=/root", "PATH=/usr/bin", "GITHUB_TOKEN=t", "EMPTY=", "WEIRD", "LANG=C"});
 }
 
-TEST_CASE("environment: --env-keep keeps only matching names; --env-drop applies after it") {
+TEST_CASE("environment: --env-keep keeps only matching names, --env-drop applies after it") {
   EnvironmentFilter f;
   f.keep = {"HOME", "PATH", "AWS_*"};
   CHECK(filter_environment(kEnv, f) ==

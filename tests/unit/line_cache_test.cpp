@@ -188,7 +188,7 @@ TEST_CASE("insn_site_cache: sites by file identity and mtime, damaged values ign
   }
 }
 
-TEST_CASE("kernel_fact_cache: per boot, release and build; only 0 or 1", "[line_cache]") {
+TEST_CASE("kernel_fact_cache: per boot, release and build, only 0 or 1", "[line_cache]") {
   TempDir dir("kernel-facts");
   fs::path file = dir.path / "kernel-probes";
   {

@@ -123,7 +123,7 @@ TEST_CASE("writev: the digest runs over the iovecs in order, up to ret") {
   CHECK_FALSE(sent_digest(d, call(SYS_writev, {1, ptr(iov), 4}, static_cast<int64_t>(all.size())), mem));
 }
 
-TEST_CASE("sendmsg and sendmmsg: the iovecs behind the msghdr; per message up to msg_len") {
+TEST_CASE("sendmsg and sendmmsg: the iovecs behind the msghdr, per message up to msg_len") {
   SelfMem mem;
   std::string a = "alpha ", b = "beta\n", c = "gamma\n";
   struct iovec iov1[2] = {{a.data(), a.size()}, {b.data(), b.size()}};

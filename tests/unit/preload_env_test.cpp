@@ -33,7 +33,7 @@ TEST_CASE("preload_env: after the program's first DT_NEEDED when it is ASan's ru
   CHECK(preload_list("/l/rrx.so", "", {"libclang_rt.asan-x86_64.so"}) == "libclang_rt.asan-x86_64.so:/l/rrx.so");
 }
 
-TEST_CASE("preload_env: the user's LD_PRELOAD follows, its own order kept; its ASan runtime stays first") {
+TEST_CASE("preload_env: the user's LD_PRELOAD follows, its own order kept, its ASan runtime stays first") {
   CHECK(preload_list("/l/rrx.so", "a.so b.so:c.so", {"libc.so.6"}) == "/l/rrx.so:a.so:b.so:c.so");
   CHECK(preload_list("/l/rrx.so", "libasan.so.8 b.so", {"libc.so.6"}) == "libasan.so.8:/l/rrx.so:b.so");
   // The user's first entry is what a native run loads first: not the program's libasan.

@@ -153,7 +153,7 @@ TEST_CASE("return slot: a signal pending at the call's return stops the thread i
   finish_child(c);
 }
 
-TEST_CASE("return slot: a call that reaches the page or the stub loses them; others do not") {
+TEST_CASE("return slot: a call that reaches the page or the stub loses them, others do not") {
   Child c;
   ReturnSlots slots;
   ReturnSlots::Place place = set_up(c, slots);

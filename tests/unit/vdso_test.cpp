@@ -47,7 +47,7 @@ std::string read_image(rrx::Task& t, uint64_t base, size_t n) {
 
 }  // namespace
 
-TEST_CASE("vdso: patched stubs still answer; the same image is patched the same in the next process") {
+TEST_CASE("vdso: patched stubs still answer, the same image is patched the same in the next process") {
   const uint64_t base = getauxval(AT_SYSINFO_EHDR);
   if (base == 0) {
     WARN("no vDSO");
