@@ -5,6 +5,7 @@
 #include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
+#include <tuple>
 
 namespace rrx::record {
 
@@ -21,8 +22,31 @@ bool parse_hex(const std::string& s, uint64_t* out) {
 
 }  // namespace
 
-InsnSiteCache::InsnSiteCache(std::filesystem::path path)
-    : lines_(std::move(path), "rrx-insn-" + std::to_string(insn_scan::kScanVersion), 4) {}
+InsnSiteCache::InsnSiteCache(std::filesystem::path path) {
+  if (path.empty()) return;
+  dir_ = path.string() + ".d";
+  std::error_code ec;
+  std::filesystem::create_directories(dir_, ec);
+  if (ec) dir_.clear();
+  // The single file of rrx before its shards: no longer read.
+  if (!dir_.empty()) std::filesystem::remove(path, ec);
+}
+
+LineCache& InsnSiteCache::shard(const std::string& key) {
+  uint32_t h = 2166136261u;
+  for (char c : key) h = (h ^ static_cast<unsigned char>(c)) * 16777619u;
+  const unsigned n = h % 64;
+  auto it = shards_.find(n);
+  if (it == shards_.end()) {
+    char name[8];
+    std::snprintf(name, sizeof name, "%02x", n);
+    it = shards_.emplace(std::piecewise_construct, std::forward_as_tuple(n),
+                         std::forward_as_tuple(dir_.empty() ? std::filesystem::path() : dir_ / name,
+                                               "rrx-insn-" + std::to_string(insn_scan::kScanVersion), 4))
+             .first;
+  }
+  return it->second;
+}
 
 std::string InsnSiteCache::encode(const std::vector<insn_scan::Site>& sites) {
   std::string v = std::to_string(sites.size());
@@ -64,13 +88,15 @@ std::optional<std::vector<insn_scan::Site>> InsnSiteCache::decode(const std::str
 }
 
 std::optional<std::vector<insn_scan::Site>> InsnSiteCache::lookup(const struct ::stat& st) {
-  std::optional<std::string> v = lines_.lookup(file_identity_key(st));
+  const std::string key = file_identity_key(st);
+  std::optional<std::string> v = shard(key).lookup(key);
   if (!v) return std::nullopt;
   return decode(*v);
 }
 
 void InsnSiteCache::add(const struct ::stat& st, const std::vector<insn_scan::Site>& sites) {
-  lines_.add(file_identity_key(st), encode(sites));
+  const std::string key = file_identity_key(st);
+  shard(key).add(key, encode(sites));
 }
 
 }  // namespace rrx::record
