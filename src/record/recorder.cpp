@@ -145,9 +145,9 @@ bool is_synchronous(const siginfo_t& si) {
   }
 }
 
-// Whether the task's fd `fd` is a perf_event counter (perf_event_open).
-// Whether fd is a perf_event fd; *st gets its stat when it has one (a
-// regular file, the usual case of an mmap, needs no readlink).
+// Whether the task's fd `fd` is a perf_event counter (perf_event_open);
+// *st gets the fd's stat when it has one (a regular file, the usual case of
+// an mmap, needs no readlink).
 bool is_perf_event_fd(pid_t tid, int fd, std::optional<struct stat>* st) {
   if (fd < 0) return false;
   std::string path = "/proc/" + std::to_string(tid) + "/fd/" + std::to_string(fd);

@@ -437,7 +437,7 @@ class ReplaySession {
   bool touches_return_stub(const RTask& t, uint64_t addr, uint64_t len) const;
   // A replayed call of `t`'s process (traced, or buffered and taken) that
   // may have changed the mapping of its vDSO: the stub's place is checked
-  // again at its next use, in every thread of the process.
+  // again at its next use, in every task.
   void note_vdso_mapping_call(const RTask& t, schema::Syscall::Reader rec);
   // t's rip as the program will have it when t goes on: at the seccomp stop
   // of a call completed through a return stub, the address the stub

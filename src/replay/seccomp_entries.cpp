@@ -167,9 +167,8 @@ void ReplaySession::note_vdso_mapping_call(const RTask& t, schema::Syscall::Read
     may_touch = false;  // (the heap never reaches another mapping)
   }
   if (!may_touch) return;
-  for (auto& [tid, other] : tasks_) {
-    if (other.pid == t.pid) other.return_stub_checked = false;
-  }
+  // (Every task: a vfork or CLONE_VM child changes its parent's mappings.)
+  for (auto& [tid, other] : tasks_) other.return_stub_checked = false;
 }
 
 bool ReplaySession::complete_through_stub(RTask& t, schema::Syscall::Reader rec, user_regs_struct r,
