@@ -430,6 +430,7 @@ class Recorder : private PtraceHost {
   // off with --chaos (which wants every boundary) or RRX_NO_RETURN_SLOT=1.
   ReturnSlots return_slots_;
   bool use_return_slots_ = false;
+  bool exit_stop_does_more(const TaskState& ts) const;
   bool complete_at_seccomp_stop(TaskState& ts);
   bool answer_at_seccomp_stop(TaskState& ts, const KernelSyscallInfo& info);
   bool take_result_from_slot(TaskState& ts, const WaitStatus& w);
@@ -2425,6 +2426,23 @@ void Recorder::on_syscall_exit(TaskState& ts, KernelSyscallInfo info) {
   resume(ts);
 }
 
+// Whether the exit stop of the thread's current call does more than read
+// its result, so that the call cannot complete at its seccomp stop: signals
+// held for that boundary, a tracer of its own in the tree, a seccomp filter
+// of its own, a single step or a move into a patched site to make there, a
+// preemption or desched on the way, an entry event written; or the exit is
+// where it gives way to the others waiting (it ran its share, or the call
+// gives way: kGivesWay).
+bool Recorder::exit_stop_does_more(const TaskState& ts) const {
+  if (!seccomp_stops_only(ts) || ts.seccomp || !ts.held_signals.empty() || ts.injecting_signal != 0 ||
+      ts.step_on_resume || ts.resume_ip != 0 || ts.entry_recorded || ts.preempt_requested || ts.desched_step ||
+      ts.desched_give_back || emu_.traced(ts.task->tid())) {
+    return true;
+  }
+  const bool gives_way = ts.pending.desc && (ts.pending.desc->flags & sys::kGivesWay);
+  return !runnable_.empty() && (gives_way || std::chrono::steady_clock::now() - run_start_ > kTurnAtBoundary);
+}
+
 // A traced call whose exit needs only its result runs with no exit stop,
 // returning through the process's return stub (return_slot.h); true when
 // it was resumed so. Its event is written at the thread's next stop
@@ -2438,11 +2456,8 @@ bool Recorder::complete_at_seccomp_stop(TaskState& ts) {
       p.recorded_at_entry) {
     return false;
   }
-  if (!seccomp_stops_only(ts) || ts.seccomp || ts.vfork_child || ts.in_vfork || !ts.held_signals.empty() ||
-      ts.injecting_signal != 0 || ts.step_on_resume || ts.resume_ip != 0 || ts.entry_recorded || ts.preempt_requested ||
-      ts.desched_step || ts.desched_give_back || emu_.traced(ts.task->tid())) {
-    return false;
-  }
+  // (A vfork's shared memory: the parent's slot and mappings.)
+  if (exit_stop_does_more(ts) || ts.vfork_child || ts.in_vfork) return false;
   // (Code may run before the next stop: only where none of its rdtsc sites
   // must be patched first. The rdrand search of a mapped file comes at the
   // next stop, on the file opened now: the fd may be closed by then.)
@@ -2460,11 +2475,6 @@ bool Recorder::complete_at_seccomp_stop(TaskState& ts) {
     const uint64_t site = p.ip - 2;
     const bool library_site = site >= RRX_PAGE_ADDR && site < RRX_PAGE_ADDR + RRX_PAGE_SIZE;
     if ((p.desc->flags & sys::kBuffered) && !library_site && !site_patches_.settled(*ts.task, ts.tgid, site)) return false;
-  }
-  // Its exit stop would be where it gives way to the others waiting: kept.
-  if (!runnable_.empty() &&
-      ((p.desc->flags & sys::kGivesWay) || std::chrono::steady_clock::now() - run_start_ > kTurnAtBoundary)) {
-    return false;
   }
   std::optional<ReturnSlots::Place> place = return_slots_.usable(*ts.task, ts.tgid);
   if (!place) return false;
@@ -2515,18 +2525,10 @@ bool Recorder::answer_at_seccomp_stop(TaskState& ts, const KernelSyscallInfo& in
                                                                   info.instruction_pointer == RRX_TRACED_IP)))) {
     ret = *p.emulated_ret;
   }
-  if (!ret) return false;
-  if (!seccomp_stops_only(ts) || ts.seccomp || !ts.held_signals.empty() || ts.injecting_signal != 0 ||
-      ts.step_on_resume || ts.resume_ip != 0 || ts.entry_recorded || ts.preempt_requested || ts.desched_step ||
-      ts.desched_give_back || emu_.traced(ts.task->tid())) {
-    return false;
-  }
-  // Its exit stop would be where it gives way to the others waiting: kept.
-  if (!runnable_.empty() && std::chrono::steady_clock::now() - run_start_ > kTurnAtBoundary) return false;
-  user_regs_struct r = ts.task->regs();
-  r.orig_rax = static_cast<uint64_t>(-1);
-  r.rax = static_cast<uint64_t>(*ret);
-  ts.task->set_regs(r);
+  if (!ret || exit_stop_does_more(ts)) return false;
+  // The entry made the call nr -1 already (no filter of the program's:
+  // exit_stop_does_more); the result alone goes in.
+  ts.task->poke_user(offsetof(struct user, regs) + offsetof(user_regs_struct, rax), static_cast<uint64_t>(*ret));
   const bool is_error = sys::is_error_return(*ret);
   if (!p.refused) ts.signals.after_syscall(*ts.task, *p.desc, p.args, *ret);
   append_syscall_event(ts, *ret, is_error, info.instruction_pointer, info.stack_pointer, {},
