@@ -27,21 +27,13 @@ namespace {
 // first reads a file: linked into rrx it cost every rrx process ~1 ms of
 // start-up (libdw, libelf and their compression libraries mapped and
 // relocated), a good part of a short program's recording or replay.
+#define RRX_LIBDW_FUNCTIONS(X)                                                                          \
+  X(elf_version) X(elf_begin) X(elf_end) X(elf_kind) X(dwarf_begin_elf) X(dwarf_end) X(dwelf_elf_gnu_build_id) \
+  X(dwarf_formstring) X(dwarf_attr_integrate) X(dwarf_get_units) X(dwarf_getsrcfiles) X(dwarf_filesrc)
 struct Libdw {
-#define RRX_LIBDW_FN(name) decltype(&::name) name = nullptr;
-  RRX_LIBDW_FN(elf_version)
-  RRX_LIBDW_FN(elf_begin)
-  RRX_LIBDW_FN(elf_end)
-  RRX_LIBDW_FN(elf_kind)
-  RRX_LIBDW_FN(dwarf_begin_elf)
-  RRX_LIBDW_FN(dwarf_end)
-  RRX_LIBDW_FN(dwelf_elf_gnu_build_id)
-  RRX_LIBDW_FN(dwarf_formstring)
-  RRX_LIBDW_FN(dwarf_attr_integrate)
-  RRX_LIBDW_FN(dwarf_get_units)
-  RRX_LIBDW_FN(dwarf_getsrcfiles)
-  RRX_LIBDW_FN(dwarf_filesrc)
-#undef RRX_LIBDW_FN
+#define RRX_LIBDW_SLOT(name) decltype(&::name) name = nullptr;
+  RRX_LIBDW_FUNCTIONS(RRX_LIBDW_SLOT)
+#undef RRX_LIBDW_SLOT
 };
 
 const Libdw& libdw() {
@@ -59,18 +51,7 @@ const Libdw& libdw() {
       slot = reinterpret_cast<std::remove_reference_t<decltype(slot)>>(sym);
     };
 #define RRX_LIBDW_BIND(name) bind(f.name, #name);
-    RRX_LIBDW_BIND(elf_version)
-    RRX_LIBDW_BIND(elf_begin)
-    RRX_LIBDW_BIND(elf_end)
-    RRX_LIBDW_BIND(elf_kind)
-    RRX_LIBDW_BIND(dwarf_begin_elf)
-    RRX_LIBDW_BIND(dwarf_end)
-    RRX_LIBDW_BIND(dwelf_elf_gnu_build_id)
-    RRX_LIBDW_BIND(dwarf_formstring)
-    RRX_LIBDW_BIND(dwarf_attr_integrate)
-    RRX_LIBDW_BIND(dwarf_get_units)
-    RRX_LIBDW_BIND(dwarf_getsrcfiles)
-    RRX_LIBDW_BIND(dwarf_filesrc)
+    RRX_LIBDW_FUNCTIONS(RRX_LIBDW_BIND)
 #undef RRX_LIBDW_BIND
     return f;
   }();
