@@ -19,6 +19,7 @@
 #include "core/error.h"
 #include "core/line_cache.h"
 #include "core/unique_fd.h"
+#include "core/whole_file.h"
 
 namespace rrx {
 
@@ -510,29 +511,20 @@ std::vector<ElfFunction> function_ranges_cached(const std::string& path) {
   for (char& c : key) if (c == ' ') c = '-';
   const std::filesystem::path file = dir / key;
   // Header: magic, count, FNV-1a of the entries; then the entries.
-  if (UniqueFd in(::open(file.c_str(), O_RDONLY | O_CLOEXEC)); in.get() >= 0) {
-    struct stat cs {};
-    if (::fstat(in.get(), &cs) == 0 && cs.st_size >= 24 && (cs.st_size - 24) % sizeof(PackedFunction) == 0) {
-      std::string bytes(static_cast<size_t>(cs.st_size), '\0');
-      size_t got = 0;
-      while (got < bytes.size()) {
-        ssize_t n = ::read(in.get(), bytes.data() + got, bytes.size() - got);
-        if (n <= 0) break;
-        got += static_cast<size_t>(n);
+  if (std::optional<std::string> bytes = read_whole_file(file.string());
+      bytes && bytes->size() >= 24 && (bytes->size() - 24) % sizeof(PackedFunction) == 0) {
+    uint64_t count = 0, sum = 0;
+    std::memcpy(&count, bytes->data() + 8, 8);
+    std::memcpy(&sum, bytes->data() + 16, 8);
+    if (std::memcmp(bytes->data(), kFunctionsMagic, 8) == 0 && count == (bytes->size() - 24) / sizeof(PackedFunction) &&
+        fnv64(bytes->data() + 24, bytes->size() - 24) == sum) {
+      std::vector<ElfFunction> fns(count);
+      for (uint64_t i = 0; i < count; ++i) {
+        PackedFunction f;
+        std::memcpy(&f, bytes->data() + 24 + i * sizeof f, sizeof f);
+        fns[i] = ElfFunction{f.addr, f.size, f.symbol != 0};
       }
-      uint64_t count = 0, sum = 0;
-      std::memcpy(&count, bytes.data() + 8, 8);
-      std::memcpy(&sum, bytes.data() + 16, 8);
-      if (got == bytes.size() && std::memcmp(bytes.data(), kFunctionsMagic, 8) == 0 &&
-          count == (bytes.size() - 24) / sizeof(PackedFunction) && fnv64(bytes.data() + 24, bytes.size() - 24) == sum) {
-        std::vector<ElfFunction> fns(count);
-        for (uint64_t i = 0; i < count; ++i) {
-          PackedFunction f;
-          std::memcpy(&f, bytes.data() + 24 + i * sizeof f, sizeof f);
-          fns[i] = ElfFunction{f.addr, f.size, f.symbol != 0};
-        }
-        return fns;
-      }
+      return fns;
     }
   }
   std::vector<ElfFunction> fns = function_ranges(path);

@@ -1,36 +1,18 @@
 // ProcStatusFile: see proc_status_file.h.
 #include "core/proc_status_file.h"
 
-#include <fcntl.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 
-#include "core/unique_fd.h"
+#include "core/whole_file.h"
 
 namespace rrx {
 
-std::optional<std::string> read_proc_file(const std::string& path) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0) return std::nullopt;
-  std::string text(4096, '\0');
-  size_t got = 0;
-  for (;;) {
-    ssize_t n = ::read(fd.get(), text.data() + got, text.size() - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    got += static_cast<size_t>(n);
-    if (got == text.size()) text.resize(text.size() * 2);
-  }
-  text.resize(got);
-  return text;
-}
-
 ProcStatusFile::ProcStatusFile(const std::string& path) {
   // (~1.5 KB today: one read.)
-  if (auto text = read_proc_file(path)) text_ = std::move(*text);
+  if (auto text = read_whole_file(path)) text_ = std::move(*text);
 }
 
 ProcStatusFile ProcStatusFile::of(pid_t tid) { return ProcStatusFile("/proc/" + std::to_string(tid) + "/status"); }

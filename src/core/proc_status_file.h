@@ -14,11 +14,6 @@
 
 namespace rrx {
 
-// The whole of a /proc file (status, auxv, maps...) in as few reads as its
-// size allows (procfs fills a read of one page or more at once); nullopt
-// when it cannot be opened.
-std::optional<std::string> read_proc_file(const std::string& path);
-
 class ProcStatusFile {
  public:
   // Reads `path`; empty (every field absent) when it cannot be read.

@@ -10,8 +10,8 @@
 
 #include "core/error.h"
 #include "core/initial_stack.h"
-#include "core/proc_status_file.h"
 #include "core/ptrace_task.h"
+#include "core/whole_file.h"
 
 namespace rrx {
 
@@ -78,7 +78,7 @@ uint64_t auxv_vdso(const std::string& auxv) {
 
 uint64_t kernel_vdso(pid_t pid) {
   // (One read: auxv is a few hundred bytes; at each exec of a replay.)
-  std::optional<std::string> auxv = read_proc_file("/proc/" + std::to_string(pid) + "/auxv");
+  std::optional<std::string> auxv = read_whole_file("/proc/" + std::to_string(pid) + "/auxv");
   return auxv ? auxv_vdso(*auxv) : 0;
 }
 
