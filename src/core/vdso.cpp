@@ -156,11 +156,12 @@ std::vector<std::string> patch_vdso(Task& t, uint64_t base) {
       if (sym.st_value + s.code.size() > image.size() || sym.st_size < s.code.size()) {
         throw bad(n + " is too small for its stub");
       }
-      if (!t.write_mem(base + sym.st_value, s.code.data(), s.code.size())) throw bad("cannot write " + n);
       patched_image.replace(sym.st_value, s.code.size(), s.code);
       patched.push_back(n);
     }
   }
+  // (Whole, as a remembered image is written.)
+  if (!t.write_mem(base, patched_image.data(), patched_image.size())) throw bad("cannot write the stubs");
   memo.image = std::move(image);
   memo.patched = std::move(patched_image);
   memo.names = patched;
