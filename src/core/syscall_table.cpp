@@ -1060,7 +1060,7 @@ constexpr SyscallDesc kRows[] = {
   R(0, "read", {Fd, OutPtr, Size}, E).ret(1, 2).fl(kBlock).buf(RRX_BW_FD_READ).desched(RRX_DS_YES),
   R(1, "write", {Fd, Ptr, Size}, E).sends(Sends::Buf, 1, 2).changes(FileChange::AtPosition, 0).fn(positioned_write_outputs).fl(kBlock).buf(RRX_BW_FD_WRITE).desched(RRX_DS_YES),
   R(2, "open", {Path, OpenFlags, Mode}, E).changes(FileChange::Opened, -1).fl(kBlock).buf(RRX_BW_OPEN, 0, 1),  // blocks on a FIFO
-  R(3, "close", {Fd}, E).buf(RRX_BW_ALWAYS).fl(kFdEpoch),
+  R(3, "close", {Fd}, E).buf(RRX_BW_FD_BELOW, 0, 0, RRX_DESCHED_MIN_FD).fl(kFdEpoch),
   R(4, "stat", {Path, OutPtr}, E).fixed(1, kStat).buf(RRX_BW_ALWAYS),
   R(5, "fstat", {Fd, OutPtr}, E).fixed(1, kStat).buf(RRX_BW_ALWAYS),
   R(6, "lstat", {Path, OutPtr}, E).fixed(1, kStat).buf(RRX_BW_ALWAYS),
@@ -1092,7 +1092,7 @@ constexpr SyscallDesc kRows[] = {
   R(30, "shmat", {Int, Ptr, Hex}, E).sp(Special::ShmAttach).fl(kMaps),
   R(31, "shmctl", {Int, Int, Ptr}, E).fn(shmctl_outputs),
   R(32, "dup", {Fd}, E).buf(RRX_BW_ALWAYS),  // the lowest free number: one the library knows nothing of
-  R(33, "dup2", {Fd, Fd}, E).fl(kFdEpoch),
+  R(33, "dup2", {Fd, Fd}, E).fl(kFdEpoch).buf(RRX_BW_FD_BELOW, 1, 0, RRX_DESCHED_MIN_FD),  // the library forgets what it knew of the new number
   R(34, "pause", {}, E).fl(kBlock),
   R(35, "nanosleep", {Ptr, OutPtr}, E).fixed(1, kTimespec).fl(kBlock | kOutOnError),
   R(36, "getitimer", {Int, OutPtr}, E).fixed(1, kItimerval),
@@ -1139,21 +1139,21 @@ constexpr SyscallDesc kRows[] = {
   R(77, "ftruncate", {Fd, Int}, E).changes(FileChange::Resize, 0, 1),
   R(78, "getdents", {Fd, OutPtr, Size}, E).ret(1, 2),
   R(79, "getcwd", {OutPtr, Size}, E).ret(0, 1).buf(RRX_BW_ALWAYS),
-  R(80, "chdir", {Path}, E),
-  R(81, "fchdir", {Fd}, E),
+  R(80, "chdir", {Path}, E).buf(RRX_BW_ALWAYS),
+  R(81, "fchdir", {Fd}, E).buf(RRX_BW_ALWAYS),
   R(82, "rename", {Path, Path}, E).buf(RRX_BW_ALWAYS),
   R(83, "mkdir", {Path, Mode}, E).buf(RRX_BW_ALWAYS),
   R(84, "rmdir", {Path}, E).buf(RRX_BW_ALWAYS),
   R(85, "creat", {Path, Mode}, E).changes(FileChange::Opened, -1).fl(kBlock),
-  R(86, "link", {Path, Path}, E),
+  R(86, "link", {Path, Path}, E).buf(RRX_BW_ALWAYS),
   R(87, "unlink", {Path}, E).buf(RRX_BW_ALWAYS),
-  R(88, "symlink", {Path, Path}, E),
+  R(88, "symlink", {Path, Path}, E).buf(RRX_BW_ALWAYS),
   R(89, "readlink", {Path, OutPtr, Size}, E).ret(1, 2).buf(RRX_BW_ALWAYS),
   R(90, "chmod", {Path, Mode}, E).buf(RRX_BW_ALWAYS),
   R(91, "fchmod", {Fd, Mode}, E).buf(RRX_BW_ALWAYS),
-  R(92, "chown", {Path, Int, Int}, E),
+  R(92, "chown", {Path, Int, Int}, E).buf(RRX_BW_ALWAYS),
   R(93, "fchown", {Fd, Int, Int}, E).buf(RRX_BW_ALWAYS),
-  R(94, "lchown", {Path, Int, Int}, E),
+  R(94, "lchown", {Path, Int, Int}, E).buf(RRX_BW_ALWAYS),
   R(95, "umask", {Mode}, E).buf(RRX_BW_ALWAYS),
   R(96, "gettimeofday", {OutPtr, OutPtr}, E).fixed(0, kTimeval).fixed(1, kTimezone).buf(RRX_BW_ALWAYS),
   R(97, "getrlimit", {Int, OutPtr}, E).fixed(1, kRlimit),
@@ -1319,15 +1319,15 @@ constexpr SyscallDesc kRows[] = {
   R(257, "openat", {DirFd, Path, OpenFlags, Mode}, E).changes(FileChange::Opened, -1).fl(kBlock).buf(RRX_BW_OPEN, 1, 2),
   R(258, "mkdirat", {DirFd, Path, Mode}, E).buf(RRX_BW_ALWAYS),
   R(259, "mknodat", {DirFd, Path, Mode, Hex}, E),
-  R(260, "fchownat", {DirFd, Path, Int, Int, AtFlags}, E),
+  R(260, "fchownat", {DirFd, Path, Int, Int, AtFlags}, E).buf(RRX_BW_ALWAYS),
   R(261, "futimesat", {DirFd, Path, Ptr}, E),
   R(262, "newfstatat", {DirFd, Path, OutPtr, AtFlags}, E).fixed(2, kStat).buf(RRX_BW_ALWAYS),
   R(263, "unlinkat", {DirFd, Path, AtFlags}, E).buf(RRX_BW_ALWAYS),
-  R(264, "renameat", {DirFd, Path, DirFd, Path}, E),
-  R(265, "linkat", {DirFd, Path, DirFd, Path, AtFlags}, E),
-  R(266, "symlinkat", {Path, DirFd, Path}, E),
+  R(264, "renameat", {DirFd, Path, DirFd, Path}, E).buf(RRX_BW_ALWAYS),
+  R(265, "linkat", {DirFd, Path, DirFd, Path, AtFlags}, E).buf(RRX_BW_ALWAYS),
+  R(266, "symlinkat", {Path, DirFd, Path}, E).buf(RRX_BW_ALWAYS),
   R(267, "readlinkat", {DirFd, Path, OutPtr, Size}, E).ret(2, 3).buf(RRX_BW_ALWAYS),
-  R(268, "fchmodat", {DirFd, Path, Mode}, E),
+  R(268, "fchmodat", {DirFd, Path, Mode}, E).buf(RRX_BW_ALWAYS),
   R(269, "faccessat", {DirFd, Path, AccessMode}, E).buf(RRX_BW_ALWAYS),
   R(270, "pselect6", {Int, Ptr, Ptr, Ptr, Ptr, Ptr}, E).fn(select_outputs).fl(kBlock | kOutOnError).tmpmask(5, true),
   R(271, "ppoll", {Ptr, UInt, Ptr, Ptr, Size}, E).argtimes(0, 1, kPollfd).fixed(2, kTimespec).fl(kBlock | kOutOnError).tmpmask(3),
@@ -1339,7 +1339,7 @@ constexpr SyscallDesc kRows[] = {
   R(277, "sync_file_range", {Fd, Int, Int, Hex}, E),
   R(278, "vmsplice", {Fd, Ptr, UInt, Hex}, E).iov(1, 2).fl(kBlock),  // from a pipe's read end it fills the iovecs
   R(279, "move_pages", {Int, UInt, Ptr, Ptr, OutPtr, Hex}, E).argtimes(4, 1, 4),
-  R(280, "utimensat", {DirFd, Path, Ptr, AtFlags}, E),
+  R(280, "utimensat", {DirFd, Path, Ptr, AtFlags}, E).buf(RRX_BW_ALWAYS),
   R(281, "epoll_pwait", {Fd, OutPtr, Int, Int, Ptr, Size}, E).rettimes(1, kEpollEvent, 2).fl(kBlock).tmpmask(4),
   R(282, "signalfd", {Fd, Ptr, Size}, E),
   R(283, "timerfd_create", {ClockId, Hex}, E),
@@ -1351,7 +1351,7 @@ constexpr SyscallDesc kRows[] = {
   R(289, "signalfd4", {Fd, Ptr, Size, Hex}, E),
   R(290, "eventfd2", {UInt, Hex}, E),
   R(291, "epoll_create1", {Hex}, E),
-  R(292, "dup3", {Fd, Fd, OpenFlags}, E).fl(kFdEpoch),
+  R(292, "dup3", {Fd, Fd, OpenFlags}, E).fl(kFdEpoch).buf(RRX_BW_FD_BELOW, 1, 0, RRX_DESCHED_MIN_FD),
   R(293, "pipe2", {OutPtr, OpenFlags}, E).fixed(0, 8),
   R(294, "inotify_init1", {OpenFlags}, E),
   R(295, "preadv", {Fd, Ptr, Int, Int, Int}, E).iov(1, 2).fl(kBlock),
@@ -1375,7 +1375,7 @@ constexpr SyscallDesc kRows[] = {
   R(313, "finit_module", {Fd, Str, Hex}, U),
   R(314, "sched_setattr", {Int, Ptr, Hex}, E).fn(sched_setattr_outputs).fl(kOutOnError),
   R(315, "sched_getattr", {Int, OutPtr, UInt, Hex}, E).argsz(1, 2),
-  R(316, "renameat2", {DirFd, Path, DirFd, Path, Hex}, E),
+  R(316, "renameat2", {DirFd, Path, DirFd, Path, Hex}, E).buf(RRX_BW_ALWAYS),
   // Emulated: a tracee filter is not installed on replay (results are injected); executed calls it
   // denied while recording would diverge, which the lead was told about.
   R(317, "seccomp", {Int, Hex, Ptr}, E).fn(seccomp_outputs).by_args(seccomp_replay),
@@ -1424,7 +1424,7 @@ constexpr SyscallDesc kRows[] = {
   R(449, "futex_waitv", {Ptr, UInt, Hex, Ptr, ClockId}, E).fl(kBlock),
   R(450, "set_mempolicy_home_node", {Ptr, Size, UInt, Hex}, E),
   R(451, "cachestat", {Fd, Ptr, OutPtr, Hex}, E).fixed(2, kCachestat),
-  R(452, "fchmodat2", {DirFd, Path, Mode, AtFlags}, E),
+  R(452, "fchmodat2", {DirFd, Path, Mode, AtFlags}, E).buf(RRX_BW_ALWAYS),
   R(453, "map_shadow_stack", {Ptr, Size, Hex}, X),
   R(454, "futex_wake", {Ptr, Hex, Int, Hex}, E),
   R(455, "futex_wait", {Ptr, Hex, Hex, Hex, Ptr, ClockId}, E).fl(kBlock),
@@ -1505,6 +1505,7 @@ bool BufferRule::arg_test_holds(const uint64_t args[6]) const {
     case RRX_BW_ARG_EQ: return (args[arg] & mask) == value;
     case RRX_BW_SIGMASK: return args[arg] == value;  // (and no pending signal it unblocks: the library's check)
     case RRX_BW_MMAP_ANON: return (args[arg] & mask) == value && !(args[2] & PROT_EXEC);
+    case RRX_BW_FD_BELOW: return args[arg] < value;
     case RRX_BW_ARG_IN:
       return std::find(values.begin(), values.begin() + value_count, static_cast<uint32_t>(args[arg])) !=
              values.begin() + value_count;

@@ -19,7 +19,7 @@
  * byte are buffered.
  * 12: RRX_REPLAY_EXEC_INSN_OFFSET and RRX_RECORD_EXECUTE: the library makes
  * those calls for real on replay. */
-#define RRX_SYSCALLBUF_VERSION 12u
+#define RRX_SYSCALLBUF_VERSION 13u
 
 /* The rrx page: one page at a fixed address, mapped by the library in every
  * process (a traced mmap, so replay maps it at the same moment). It holds the
@@ -88,8 +88,13 @@
 /* rrx's private syscall numbers (far above the kernel's, as rr's rrcalls): made
  * from the traced instruction, answered by the recorder, ENOSYS without it.
  *   RRX_CALL_INIT_BUFFER(buffer, capacity, version): this thread's buffer is at
- *     `buffer`; returns 0 when the recorder buffers this thread's calls, -errno
- *     otherwise (then the library makes every call traced). */
+ *     `buffer`; returns 0 or more when the recorder buffers this thread's
+ *     calls: 1 + the fd of the thread's desched event ("Desched" below), which
+ *     the recorder opened in the thread's fd table at this call's exit, or 0
+ *     where it records without desched (`blocking calls: checked`); -errno
+ *     otherwise (then the library makes every call traced). The replay
+ *     answers the same (no event exists there: the arm and disarm calls do
+ *     nothing). */
 #define RRX_CALL_INIT_BUFFER 1000
 /*   RRX_CALL_FD_INFO(fd): what the recorder knows of fd: RRX_FD_INFO_TRACE_WRITES
  *     when writes to it must stay traced (a file a recorded process maps
@@ -106,12 +111,10 @@
 #define RRX_FD_INFO_TRACE_WRITES 1
 #define RRX_FD_INFO_STDOUT 2
 #define RRX_FD_INFO_STDERR 4
-/*   RRX_CALL_DESCHED_FD(): made once per thread after a successful
- *     RRX_CALL_INIT_BUFFER. The recorder opens this thread's desched event
- *     ("Desched" below) in the thread's fd table and returns its number, or
- *     -ENOSYS when it records without desched (`blocking calls: checked`).
- *     The replay answers the same number (no event exists there: the arm and
- *     disarm calls do nothing). */
+/*   RRX_CALL_DESCHED_FD(): what libraries before version 13 made once per
+ *     thread after a successful RRX_CALL_INIT_BUFFER (a stop of its own): the
+ *     desched event's number, which RRX_CALL_INIT_BUFFER answers now. Kept
+ *     for their traces: replay answers what was recorded. */
 #define RRX_CALL_DESCHED_FD 1003
 
 /* Per-thread state of the library: an initial-exec TLS variable, beside the
@@ -313,6 +316,8 @@ struct rrx_buffer_string {
  * outputs) is the same set with the same rules and outputs:
  * tests/unit/syscallbuf_test.cpp checks that they agree, call by call, by
  * running rrx_buffered_outputs() below against sys::output_ranges(). */
+/* A desched event's fd is the lowest free one from here ("Desched" below). */
+#define RRX_DESCHED_MIN_FD 900u
 enum rrx_buffer_when {
   RRX_BW_ALWAYS = 0,      /* never blocks */
   RRX_BW_FD_READ = 1,     /* reads fd arg 0: buffered only where it cannot block (the fd-class rules below) */
@@ -327,6 +332,9 @@ enum rrx_buffer_when {
                              pending (a buffered rt_sigpending first): see "Signal state" below */
   RRX_BW_MMAP_ANON = 8,   /* mmap: only when (arg `cond_arg` (flags) & cond_mask) == cond_value (private anonymous
                              memory) and arg 2 (prot) has no PROT_EXEC: memory that is not code */
+  RRX_BW_FD_BELOW = 9,    /* only when arg `cond_arg` (an fd the call closes) is below cond_value
+                             (RRX_DESCHED_MIN_FD: where rrx's desched events live, which the recorder refuses
+                             to close, record/desched.h fd_closed_by) */
 };
 #define RRX_MAX_RULE_VALUES 8
 /* How an output's size is found (a subset of sys::SizeFrom, same meaning). */
@@ -425,7 +433,7 @@ enum rrx_sends {
   {0, RRX_BW_FD_READ, 0, 0, 0, 0, RRX_RET(1, 2), -1, RRX_DS_YES},               /* read */                     \
   {1, RRX_BW_FD_WRITE, 0, 0, 0, 0, RRX_OUT0, -1, RRX_DS_YES, {0}, -1, 0, RRX_SENDS_BUF}, /* write */            \
   {2, RRX_BW_OPEN, 0, 1, 0, 0, RRX_OUT0, 0},                       /* open(path, flags) */        \
-  {3, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, -1},                     /* close */                    \
+  {3, RRX_BW_FD_BELOW, 0, 0, RRX_DESCHED_MIN_FD, 0, RRX_OUT0, -1},  /* close */                    \
   {4, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_FIXED(1, RRX_STAT_BYTES), 0}, /* stat */                     \
   {5, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_FIXED(1, RRX_STAT_BYTES), -1}, /* fstat */                    \
   {6, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_FIXED(1, RRX_STAT_BYTES), 0}, /* lstat */                    \
@@ -450,20 +458,27 @@ enum rrx_sends {
   {28, RRX_BW_ARG_IN, 2, 0, 4, 0, RRX_OUT0, -1, RRX_DS_NO, {16 /* MADV_DONTDUMP */, 17 /* MADV_DODUMP */, 18 /* MADV_WIPEONFORK */, \
    19 /* MADV_KEEPONFORK */}}, /* madvise: advice that changes no byte of the memory (not DONTNEED, FREE, REMOVE...) */ \
   {32, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, -1},                    /* dup */                      \
+  {33, RRX_BW_FD_BELOW, 1, 0, RRX_DESCHED_MIN_FD, 0, RRX_OUT0, -1}, /* dup2 (the library forgets the new number's kind) */ \
   {39, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, -1},                    /* getpid */                   \
   {63, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_FIXED(0, 390), -1},           /* uname */                    \
   {72, RRX_BW_ARG_IN, 1, 0, 8, 0, RRX_OUT0, -1, RRX_DS_NO, {0 /* F_DUPFD */, 1 /* F_GETFD */, 2 /* F_SETFD */, 3 /* F_GETFL */, \
    4 /* F_SETFL */, 6 /* F_SETLK */, 37 /* F_OFD_SETLK */, 1030 /* F_DUPFD_CLOEXEC */}}, /* fcntl */           \
   {72, RRX_BW_ARG_IN, 1, 0, 2, 0, RRX_FIXED(2, 32), -1, RRX_DS_NO, {5 /* F_GETLK */, 36 /* F_OFD_GETLK */}}, /* struct flock */ \
   {79, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_RET(0, 1), -1},               /* getcwd */                   \
+  {80, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, 0},                    /* chdir */                    \
+  {81, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, -1},                   /* fchdir */                   \
   {82, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, 0},                    /* rename (the first path) */  \
   {83, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, 0},                    /* mkdir */                    \
   {84, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, 0},                    /* rmdir */                    \
+  {86, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, 0},                    /* link (the first path) */    \
   {87, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, 0},                    /* unlink */                   \
+  {88, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, 0},                    /* symlink (the target) */     \
   {89, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_RET(1, 2), 0},               /* readlink */                 \
   {90, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, 0},                    /* chmod */                    \
   {91, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, -1},                   /* fchmod */                   \
+  {92, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, 0},                    /* chown */                    \
   {93, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, -1},                   /* fchown */                   \
+  {94, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, 0},                    /* lchown */                   \
   {95, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, -1},                   /* umask */                    \
   {96, RRX_BW_ALWAYS, 0, 0, 0, 0, {{0, RRX_OUT_FIXED, 16, 0}, {1, RRX_OUT_FIXED, 8, 0}}, -1}, /* gettimeofday */ \
   {98, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_FIXED(1, 144), -1},          /* getrusage */                \
@@ -485,14 +500,23 @@ enum rrx_sends {
   {232, RRX_BW_ZERO, 3, 0, 0, 0, {{1, RRX_OUT_RET_TIMES, 2, 12}, {-1, RRX_OUT_NONE, 0, 0}}, -1, RRX_DS_YES}, /* epoll_wait, timeout 0 */ \
   {257, RRX_BW_OPEN, 1, 2, 0, 0, RRX_OUT0, 1},                     /* openat(dirfd, path, flags) */ \
   {258, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, 1},                   /* mkdirat */                  \
+  {260, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, 1},                   /* fchownat */                 \
   {262, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_FIXED(2, RRX_STAT_BYTES), 1}, /* newfstatat */             \
   {263, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, 1},                   /* unlinkat */                 \
+  {264, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, 1},                   /* renameat (the first path) */ \
+  {265, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, 1},                   /* linkat (the first path) */  \
+  {266, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, 0},                   /* symlinkat (the target) */    \
   {267, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_RET(2, 3), 1},              /* readlinkat */               \
+  {268, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, 1},                   /* fchmodat */                 \
   {269, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, 1},                   /* faccessat */                \
+  {280, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, 1},                   /* utimensat (path may be NULL: the fd) */ \
+  {292, RRX_BW_FD_BELOW, 1, 0, RRX_DESCHED_MIN_FD, 0, RRX_OUT0, -1}, /* dup3 */                    \
   {302, RRX_BW_ZERO, 2, 0, 0, 0, RRX_FIXED(3, 16), -1},            /* prlimit64(pid, res, NULL, old): a query */ \
+  {316, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, 1},                   /* renameat2 (the first path) */ \
   {318, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_RET(0, 1), -1},              /* getrandom (waits only before the boot's crng is ready) */ \
   {332, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_FIXED(4, RRX_STATX_BYTES), 1}, /* statx */                 \
-  {439, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, 1},                   /* faccessat2 */
+  {439, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, 1},                   /* faccessat2 */ \
+  {452, RRX_BW_ALWAYS, 0, 0, 0, 0, RRX_OUT0, 1}                    /* fchmodat2 */
 
 /* A memory range a buffered call wrote. */
 struct rrx_out_range {
@@ -587,7 +611,9 @@ struct rrx_file_facts {
   uint32_t crc32_insn;     /* 1: the CPU has SSE4.2's crc32 instruction, which the library's
                               CRC-32C of sent bytes (RRX_RECORD_DATA_CRC) then uses (the library
                               makes no cpuid of its own: a recorded event where cpuid traps) */
-  uint32_t reserved;
+  uint32_t desched_floor;  /* 0: no desched event in the recording yet; else none has a lower fd
+                              (RRX_BW_FD_BELOW: the library leaves a close of an fd from here to
+                              the recorder, which refuses to close an event's) */
 };
 struct rrx_process_state {
   uint32_t fd_epoch;    /* raised by the recorder */
@@ -649,7 +675,6 @@ struct rrx_process_state {
 #define RRX_DESCHED_SIGNAL 16 /* SIGSTKFLT: unused by Linux and by programs */
 /* What a call the recorder took back returns: no syscall returns it (errors are -4095..-1). */
 #define RRX_DESCHED_GIVEN_BACK (-4096l)
-#define RRX_DESCHED_MIN_FD 900u /* the event's fd is the lowest free one from here */
 #define RRX_PERF_EVENT_IOC_DISABLE 0x2401u
 #define RRX_PERF_EVENT_IOC_REFRESH 0x2402u /* with 1: enabled until its first overflow, which disables it */
 

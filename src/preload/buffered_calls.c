@@ -9,7 +9,7 @@
 
 enum {
   NR_read = 0, NR_write = 1, NR_close = 3, NR_fstat = 5, NR_ioctl = 16, NR_fcntl = 72, NR_fstatfs = 138,
-  NR_newfstatat = 262, NR_rt_sigpending = 127,
+  NR_newfstatat = 262, NR_rt_sigpending = 127, NR_dup2 = 33, NR_dup3 = 292,
 };
 enum {
   kO_NONBLOCK = 04000, kO_TRUNC = 01000, kO_DIRECTORY = 0200000, kO_PATH = 010000000, kO_NOFOLLOW = 0400000,
@@ -32,6 +32,12 @@ static int arg_test_holds(const struct rrx_buffered_call* c, const uint64_t args
     case RRX_BW_ARG_EQ: return (args[c->cond_arg] & c->cond_mask) == c->cond_value;
     case RRX_BW_SIGMASK: return args[c->cond_arg] == c->cond_value;
     case RRX_BW_MMAP_ANON: return (args[c->cond_arg] & c->cond_mask) == c->cond_value && !(args[2] & 4 /* PROT_EXEC */);
+    case RRX_BW_FD_BELOW: {
+      const struct rrx_file_facts* f = &((const struct rrx_process_state*)RRX_STATE_ADDR)->facts;
+      const uint64_t floor = f->known && f->desched_floor != 0 && f->desched_floor < c->cond_value ? f->desched_floor
+                                                                                               : c->cond_value;
+      return args[c->cond_arg] < floor;
+    }
     case RRX_BW_ARG_IN:
       for (uint32_t i = 0; i < c->cond_value && i < RRX_MAX_RULE_VALUES; ++i) {
         if ((uint32_t)args[c->cond_arg] == c->values[i]) return 1;
@@ -364,12 +370,16 @@ static int open_cannot_block(struct rrx_buffer_header* h, const struct rrx_buffe
                       (flags & kO_NOFOLLOW) ? kAT_SYMLINK_NOFOLLOW : 0);
   if (is_error(r)) return r == -kENOENT || !(flags & kO_CREAT);  /* the open fails, or creates a file */
   uint32_t mode;
+  uint64_t rdev;
   copy(&mode, (char*)st + kStatMode, 4);
+  copy(&rdev, (char*)st + kStatRdev, 8);
   switch (mode & kS_IFMT) {
     case kS_IFREG:
     case kS_IFDIR:
     case kS_IFLNK: /* O_NOFOLLOW: fails with ELOOP */
       return 1;
+    case kS_IFCHR: /* the memory devices (/dev/null, zero, full, random, urandom): their open waits for nothing */
+      return kind_of_mode(mode, rdev) == RRX_FD_NEVER_BLOCKS;
     default:
       return 0;
   }
@@ -399,6 +409,7 @@ int rrx_may_buffer(struct rrx_buffer_header* h, const struct rrx_buffered_call* 
     case RRX_BW_SIGMASK: return sigmask_unblocks_nothing_pending(h, c, args) ? RRX_BUFFER_PLAIN : 0;
     case RRX_BW_ZERO:
     case RRX_BW_ARG_EQ:
+    case RRX_BW_FD_BELOW:
     case RRX_BW_ARG_IN: return rule_match(c, args, desched);
     case RRX_BW_MMAP_ANON: return arg_test_holds(c, args) ? RRX_BUFFER_PLAIN : 0;
     default: return 0;
@@ -408,5 +419,8 @@ int rrx_may_buffer(struct rrx_buffer_header* h, const struct rrx_buffered_call* 
 void rrx_after_call(const struct rrx_buffered_call* c, const uint64_t args[6]) {
   if (c->nr == NR_close && args[0] < RRX_FD_CACHE_SIZE) {
     state()->fd_class[args[0]] = RRX_FD_UNKNOWN; /* the number may name another file next */
+  }
+  if ((c->nr == NR_dup2 || c->nr == NR_dup3) && args[1] < RRX_FD_CACHE_SIZE) {
+    state()->fd_class[args[1]] = RRX_FD_UNKNOWN; /* the new number names the old one's file now */
   }
 }

@@ -161,15 +161,16 @@ static void init_thread(void) {
   h->desched_armed = 0;
   h->reserved = 0;
   h->desched_nr = 0;
-  if (traced_syscall(RRX_CALL_INIT_BUFFER, p, RRX_BUFFER_BYTES, RRX_SYSCALLBUF_VERSION, 0, 0, 0) != 0) {
+  /* 1 + the fd of this thread's desched event where the recorder uses them
+   * (core/syscallbuf_abi.h, "Desched"), 0 where it does not. */
+  long desched = traced_syscall(RRX_CALL_INIT_BUFFER, p, RRX_BUFFER_BYTES, RRX_SYSCALLBUF_VERSION, 0, 0, 0);
+  if (desched < 0) {
     traced_syscall(NR_munmap, p, size, 0, 0, 0, 0);
     return;
   }
   tl.buffer = (uint64_t)p;
   tl.state = RRX_TL_BUFFERED;
-  /* This thread's desched event, where the recorder uses them (core/syscallbuf_abi.h, "Desched"). */
-  long fd = traced_syscall(RRX_CALL_DESCHED_FD, 0, 0, 0, 0, 0, 0);
-  if (fd >= 0 && fd < 0x7fffffff) tl.desched = (uint32_t)fd + 1;
+  if (desched > 0 && desched <= 0x7fffffff) tl.desched = (uint32_t)desched;
 }
 
 /* The desched event's arm or disarm: an ioctl from the rrx page's

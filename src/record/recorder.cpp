@@ -299,6 +299,8 @@ class Recorder : private PtraceHost {
   // Per process: the fds of its dead threads' events, still open in its fd
   // table; a new thread's event takes one of these numbers (dup3 over it).
   std::map<pid_t, std::vector<int>> spare_desched_fds_;
+  // The lowest fd a desched event was given (0: none yet): the library closes no fd from there itself.
+  uint32_t desched_floor_ = 0;
   bool use_desched() const { return options_.syscallbuf && desched_ == DeschedProbe::Counts; }
   int64_t buffered_fd_info(TaskState& ts, uint64_t fd);
   void raise_fd_epochs(TaskState& ts, bool all_processes, std::vector<sys::Range>& outputs);
@@ -1704,6 +1706,7 @@ rrx_file_facts Recorder::file_facts() const {
   rrx_file_facts f{};
   f.known = 1;
   f.crc32_insn = __builtin_cpu_supports("sse4.2") ? 1 : 0;
+  f.desched_floor = desched_floor_;
   for (int i = 0; i < 2; ++i) {
     f.output_dev[i] = output_stat_[i].st_dev;
     f.output_ino[i] = output_stat_[i].st_ino;
@@ -2313,7 +2316,10 @@ void Recorder::on_syscall_exit(TaskState& ts, KernelSyscallInfo info) {
     ret = *p.emulated_ret;
     is_error = sys::is_error_return(ret);
   } else if (p.desc) {
-    if (p.nr == RRX_CALL_DESCHED_FD && use_desched() && ts.buffer && !ts.desched.open() &&
+    // The thread's desched event: RRX_CALL_INIT_BUFFER answers 1 + its fd
+    // (0: none); RRX_CALL_DESCHED_FD, of libraries before version 13, its fd.
+    const bool buffer_given = p.nr == RRX_CALL_INIT_BUFFER && p.emulated_ret == 0;
+    if ((buffer_given || p.nr == RRX_CALL_DESCHED_FD) && use_desched() && ts.buffer && !ts.desched.open() &&
         info.instruction_pointer == RRX_TRACED_IP) {
       std::vector<siginfo_t> arrived;
       int at = -1;
@@ -2321,10 +2327,13 @@ void Recorder::on_syscall_exit(TaskState& ts, KernelSyscallInfo info) {
         at = spare->second.back();
         spare->second.pop_back();
       }
-      if (killed_during(ts, [&] { p.emulated_ret = open_desched_event(*ts.task, ts.tgid, at, ts.desched, &arrived); })) {
+      int fd = -1;
+      if (killed_during(ts, [&] { fd = open_desched_event(*ts.task, ts.tgid, at, ts.desched, &arrived); })) {
         return;
       }
       ts.held_signals.insert(ts.held_signals.end(), arrived.begin(), arrived.end());
+      if (fd >= 0) desched_floor_ = desched_floor_ == 0 ? static_cast<uint32_t>(fd) : std::min<uint32_t>(desched_floor_, fd);
+      p.emulated_ret = buffer_given ? (fd >= 0 ? fd + 1 : 0) : fd;
     }
     if (p.emulated_ret) {
       ret = *p.emulated_ret;
@@ -2371,7 +2380,7 @@ void Recorder::on_syscall_exit(TaskState& ts, KernelSyscallInfo info) {
         if (auto r = set_process_trace_all(*ts.task)) outputs.push_back(*r);
       }
     }
-    if (p.nr == RRX_CALL_INIT_BUFFER && ret == 0) {
+    if (p.nr == RRX_CALL_INIT_BUFFER && ret >= 0) {
       if (auto r = publish_file_facts(*ts.task, file_facts())) outputs.push_back(*r);
     }
   }
@@ -2396,7 +2405,7 @@ void Recorder::on_syscall_exit(TaskState& ts, KernelSyscallInfo info) {
       !p.seccomp_verdict && !(flags & trace::kSyscallInterrupted) && !ts.seccomp) {
     patch_site(ts, info.instruction_pointer);
   }
-  if (options_.syscallbuf && p.nr == RRX_CALL_INIT_BUFFER && ret == 0) patch_known_sites(ts);
+  if (options_.syscallbuf && p.nr == RRX_CALL_INIT_BUFFER && ret >= 0) patch_known_sites(ts);
   const bool p_gives_way = p.desc && (p.desc->flags & sys::kGivesWay) && !is_error;
   p = PendingSyscall{};
   ts.entry_recorded = false;

@@ -1727,7 +1727,7 @@ void ReplaySession::finish_syscall(RTask& t, schema::Syscall::Reader rec, int64_
   if (rec.getNr() != t.cur.nr) {
     diverge(sys::format_call(recorded_call(rec, true)), sys::syscall_name(t.cur.nr) + " in progress");
   }
-  if (t.cur.nr == RRX_CALL_INIT_BUFFER && rec.getRet() == 0) t.syscallbuf = t.cur.args[0];
+  if (t.cur.nr == RRX_CALL_INIT_BUFFER && rec.getRet() >= 0) t.syscallbuf = t.cur.args[0];  // (1 + a desched fd, since version 13)
   if (t.syscallbuf != 0) t.buffer_after_call = BufferFeed::after_call(rec);
   switch (t.cur.action) {
     case Action::Emulate:

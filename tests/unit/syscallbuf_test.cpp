@@ -44,6 +44,7 @@ void sample_args(const rrx_buffered_call& c, uint64_t args[6]) {
   if (c.when == RRX_BW_ZERO) args[c.cond_arg] = 0;
   if (c.when == RRX_BW_ARG_EQ || c.when == RRX_BW_SIGMASK || c.when == RRX_BW_MMAP_ANON) args[c.cond_arg] = c.cond_value;
   if (c.when == RRX_BW_ARG_IN) args[c.cond_arg] = c.values[0];
+  if (c.when == RRX_BW_FD_BELOW) args[c.cond_arg] = c.cond_value - 1;
 }
 
 // The argument values a library rule of RRX_BW_ARG_IN takes (one entry, -1, for other rules).
