@@ -54,12 +54,24 @@ std::vector<std::string> needed_libraries(int fd, const std::vector<Elf64_Phdr>&
     }
   }
   if (file_off == UINT64_MAX) return {};
-  std::string table(strsz, '\0');
-  if (::pread(fd, table.data(), strsz, static_cast<off_t>(file_off)) != static_cast<ssize_t>(strsz)) return {};
+  // Only the part of the table that holds the names: a program that exports
+  // its symbols has a large one (gcc's cc1: 1.3 MB, read at every exec of it).
+  uint64_t lo = UINT64_MAX, hi = 0;
+  for (uint64_t off : names) {
+    if (off >= strsz) return {};
+    lo = std::min(lo, off);
+    hi = std::max(hi, off);
+  }
+  constexpr uint64_t kNameMax = 4096;  // (longer names are cut there)
+  const uint64_t end = std::min(strsz, hi + kNameMax);
+  std::string part(end - lo, '\0');
+  if (::pread(fd, part.data(), part.size(), static_cast<off_t>(file_off + lo)) != static_cast<ssize_t>(part.size())) {
+    return {};
+  }
   std::vector<std::string> out;
   for (uint64_t off : names) {
-    if (off >= table.size()) return {};
-    out.emplace_back(table.c_str() + off, strnlen(table.c_str() + off, table.size() - off));
+    const char* name = part.c_str() + (off - lo);
+    out.emplace_back(name, strnlen(name, part.size() - (off - lo)));
   }
   return out;
 }

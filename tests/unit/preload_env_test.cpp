@@ -2,6 +2,10 @@
 // rrx's library first, or second after a runtime that must be the first) and
 // of the DT_NEEDED list it is computed from (core/elf_file.h).
 #include <catch2/catch.hpp>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
 
 #include <string>
 #include <vector>
@@ -47,4 +51,25 @@ TEST_CASE("elf_file: a dynamically linked program's DT_NEEDED list") {
   rrx::ElfSummary s = rrx::inspect_program(RRX_TEST_PROGRAMS_DIR "/exit_code");
   REQUIRE(!s.interpreter.empty());
   CHECK(s.needed == std::vector<std::string>{"libc.so.6"});
+}
+
+TEST_CASE("elf_file: the DT_NEEDED list of a program with a large dynamic string table (gcc's cc1)") {
+  // cc1 exports its symbols: a 1.3 MB table, of which inspect_program reads
+  // only the part that holds the names.
+  std::string cc1;
+  if (FILE* p = ::popen("gcc -print-prog-name=cc1 2>/dev/null", "r")) {
+    char buf[4096] = {};
+    if (std::fgets(buf, sizeof buf, p)) cc1 = buf;
+    ::pclose(p);
+  }
+  while (!cc1.empty() && (cc1.back() == '\n' || cc1.back() == ' ')) cc1.pop_back();
+  if (cc1.empty() || cc1[0] != '/' || ::access(cc1.c_str(), R_OK) != 0) {
+    WARN("no cc1 here");
+    return;
+  }
+  rrx::ElfSummary s = rrx::inspect_program(cc1);
+  REQUIRE(!s.interpreter.empty());
+  REQUIRE(s.needed.size() >= 2);
+  CHECK(std::find(s.needed.begin(), s.needed.end(), "libc.so.6") != s.needed.end());
+  for (const std::string& n : s.needed) CHECK(n.find(".so") != std::string::npos);
 }
