@@ -131,6 +131,18 @@ SignalAction signal_action(pid_t tid, int sig) {
   }
 }
 
+bool default_action_terminates(int sig) {
+  switch (sig) {
+    case SIGCHLD: case SIGCONT: case SIGURG: case SIGWINCH:
+    case SIGSTOP: case SIGTSTP: case SIGTTIN: case SIGTTOU: return false;
+    default: return sig >= 1 && sig <= 64;
+  }
+}
+
+bool signal_terminates(pid_t tid, int sig) {
+  return default_action_terminates(sig) && signal_action(tid, sig) == SignalAction::Terminate;
+}
+
 bool seize(pid_t tid, long options) {
   return ::ptrace(PTRACE_SEIZE, tid, nullptr, reinterpret_cast<void*>(options)) == 0;
 }

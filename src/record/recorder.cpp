@@ -2992,7 +2992,7 @@ void Recorder::on_trap_stop(TaskState& ts, int sig) {
 // the task is still where it was: a signal stop that follows at once (the
 // next pending signal) is at the same point, and is recorded there too.
 void Recorder::deliver_recorded(TaskState& ts, int sig, bool synchronous) {
-  bool stays = ts.at_syscall_boundary && !synchronous && signal_action(ts.task->tid(), sig) == SignalAction::Ignore;
+  bool stays = ts.at_syscall_boundary && !synchronous && ts.signals.ignores(sig);
   ts.signals.before_delivery(sig, synchronous);
   resume(ts, sig);
   ts.at_syscall_boundary = stays;

@@ -158,4 +158,12 @@ ForcedSignalUndo ThreadSignals::undo_trap_sigsegv() const {
   return undo_for_forced(SIGSEGV, blocked_, action(SIGSEGV));
 }
 
+bool ThreadSignals::ignores(int sig) const {
+  if (sig < 1 || sig > 64 || sig == SIGKILL || sig == SIGSTOP) return false;
+  const uint64_t handler = action(sig).handler;
+  if (handler == kSigIgn) return true;
+  if (handler != kSigDfl) return false;
+  return sig == SIGCHLD || sig == SIGCONT || sig == SIGURG || sig == SIGWINCH;
+}
+
 }  // namespace rrx::record

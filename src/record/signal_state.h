@@ -77,6 +77,11 @@ class ThreadSignals {
   // Set from outside the task's own calls (its tracer's PTRACE_SETSIGMASK).
   void set_blocked(uint64_t mask) { blocked_ = mask; }
   const KernelSigaction& action(int sig) const { return actions_->action[sig - 1]; }
+  // Whether delivering `sig` runs no code and leaves the process as it was:
+  // SIG_IGN, or SIG_DFL where the default ignores it (SIGCHLD, SIGCONT,
+  // SIGURG, SIGWINCH). From the model, as signal_action (core/ptrace_task.h)
+  // says from /proc, without the read.
+  bool ignores(int sig) const;
 
  private:
   // Signal `sig` (1-64) gets action `a`, from a call that installed it.

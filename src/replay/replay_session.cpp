@@ -2026,7 +2026,7 @@ std::optional<ReplaySession::Stop> ReplaySession::on_signal(RTask& t, int sig, b
       // ignored: abort()'s SIGABRT, a SIGTERM from another process) stops
       // here first, like a fault does: the debugger sees the program as
       // it was when the signal came.
-      if (signal_action(t.task->tid(), sig) != SignalAction::Terminate) return std::nullopt;
+      if (!signal_terminates(t.task->tid(), sig)) return std::nullopt;
       Stop s;
       s.kind = StopKind::Signal;
       s.tid = t.tid;

@@ -26,7 +26,7 @@ std::optional<ReplaySession::Stop> ReplaySession::await_death(RTask& t, schema::
   for (auto& [tid, u] : tasks_) {
     if (u.pid != t.pid || u.running || u.pending) continue;
     bool exit_call = u.cur.action == Action::Exit && !u.cur.exit_held;
-    bool fatal = signal_action(u.task->tid(), u.deliver_on_resume) == SignalAction::Terminate;
+    bool fatal = signal_terminates(u.task->tid(), u.deliver_on_resume);
     if (exit_call || fatal) resume(u, false);
   }
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);

@@ -4,10 +4,13 @@
 #include <catch2/catch.hpp>
 #include <signal.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <vector>
 
+#include "core/ptrace_task.h"
 #include "core/syscall_table.h"
 #include "record/signal_state.h"
 
@@ -74,4 +77,36 @@ TEST_CASE("signal state: buffered rt_sigprocmask records change the blocked mask
   sigprocmask_record(s, SIG_BLOCK, 0, 0x2000, 0, {}, set(sig_bit(SIGINT)));
   CHECK(s.blocked() == sig_bit(SIGINT));
   CHECK_FALSE(s.undo_trap_sigsegv().mask.has_value());
+}
+
+TEST_CASE("signal state: ignores() says what signal_action reads from /proc, from the model") {
+  // A live child with a handler, an ignored signal and defaults: the model
+  // (its actions installed as the recorder sees them) against the kernel's view.
+  pid_t child = ::fork();
+  if (child == 0) {
+    struct sigaction sa {};
+    sa.sa_handler = [](int) {};
+    ::sigaction(SIGCHLD, &sa, nullptr);  // caught: runs code
+    ::signal(SIGUSR1, SIG_IGN);          // ignored
+    ::signal(SIGWINCH, SIG_DFL);         // ignored by default
+    ::raise(SIGSTOP);
+    ::_exit(0);
+  }
+  REQUIRE(child > 0);
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, WUNTRACED) == child);
+  REQUIRE(WIFSTOPPED(status));
+  ThreadSignals s;
+  KernelSigaction handler{0x401000, 0, 0, 0}, ign{kSigIgn, 0, 0, 0};
+  sigaction_record(s, SIGCHLD, 0x1000, 0, 0, bytes_of(&handler, sizeof handler), {});
+  sigaction_record(s, SIGUSR1, 0x1000, 0, 0, bytes_of(&ign, sizeof ign), {});
+  for (int sig : {SIGCHLD, SIGUSR1, SIGWINCH, SIGURG, SIGCONT, SIGTERM, SIGTSTP, SIGSEGV, SIGRTMIN + 1}) {
+    INFO("signal " << sig);
+    CHECK(s.ignores(sig) == (signal_action(child, sig) == SignalAction::Ignore));
+    // A signal whose default does not terminate never terminates.
+    if (!default_action_terminates(sig)) CHECK(signal_action(child, sig) != SignalAction::Terminate);
+    CHECK(signal_terminates(child, sig) == (signal_action(child, sig) == SignalAction::Terminate));
+  }
+  ::kill(child, SIGKILL);
+  ::waitpid(child, &status, 0);
 }
