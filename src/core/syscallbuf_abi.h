@@ -18,8 +18,16 @@
  * private anonymous memory (RRX_BW_MMAP_ANON) and madvise that changes no
  * byte are buffered.
  * 12: RRX_REPLAY_EXEC_INSN_OFFSET and RRX_RECORD_EXECUTE: the library makes
- * those calls for real on replay. */
+ * those calls for real on replay.
+ * 13: RRX_CALL_INIT_BUFFER answers the desched fd (no RRX_CALL_DESCHED_FD);
+ * RRX_BW_FD_BELOW and the file facts' desched_floor; more calls buffered. */
 #define RRX_SYSCALLBUF_VERSION 13u
+/* The oldest library version whose buffer the replayer feeds (the header, the
+ * records and the replay side of the library as in version 12; what 13
+ * changed is the recording's side: more rules, INIT_BUFFER's answer): a
+ * trace recorded by such a library still replays without a stop per call. */
+#define RRX_SYSCALLBUF_FEED_VERSION_MIN 12u
+static inline int rrx_feedable_version(uint32_t v) { return v >= RRX_SYSCALLBUF_FEED_VERSION_MIN && v <= RRX_SYSCALLBUF_VERSION; }
 
 /* The rrx page: one page at a fixed address, mapped by the library in every
  * process (a traced mmap, so replay maps it at the same moment). It holds the

@@ -213,7 +213,7 @@ size_t BufferFeed::feed(Task& task, int tid, uint64_t buffer, uint32_t open_reco
   if (limit == 0) return 0;  // (the event after the limit is read only as what follows)
   rrx_buffer_header h;
   if (!task.read_exact(buffer, &h, sizeof h)) return 0;
-  if (h.magic != RRX_BUFFER_MAGIC || h.version != RRX_SYSCALLBUF_VERSION || h.header_size != sizeof h ||
+  if (h.magic != RRX_BUFFER_MAGIC || !rrx_feedable_version(h.version) || h.header_size != sizeof h ||
       h.capacity > RRX_BUFFER_BYTES - sizeof h || h.bytes_used > h.capacity || h.replay_end != 0 ||
       h.replay_out != 0 || h.replay_out_end != 0) {
     return 0;  // a library of another version (an older trace's), or not ours to write

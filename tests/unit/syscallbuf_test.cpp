@@ -387,3 +387,12 @@ TEST_CASE("syscallbuf: the library's CRC of sent bytes is the recorder's digest,
   rrx_sent_crc(RRX_SENDS_IOVEC, short_args, 100, 0, &ok);
   CHECK(!ok);
 }
+
+TEST_CASE("syscallbuf: the replayer feeds the buffers of libraries whose replay side is this one's") {
+  // Version 13 changed only the recording's side (INIT_BUFFER's answer, the
+  // rules): traces recorded with version 12 still replay without a stop per call.
+  CHECK(!rrx_feedable_version(11));
+  CHECK(rrx_feedable_version(12));
+  CHECK(rrx_feedable_version(RRX_SYSCALLBUF_VERSION));
+  CHECK(!rrx_feedable_version(RRX_SYSCALLBUF_VERSION + 1));
+}
