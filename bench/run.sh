@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Measures rrx's overhead side by side in one run: every workload
-# (bench/workloads/workloads.sh) natively, under `rrx record` with the fast
+# (bench/workloads/workloads.sh) natively (and natively on one CPU, as rrx
+# runs a recorded tree: the floor of a parallel workload's ratios), under `rrx record` with the fast
 # path (the in-process syscall buffer), under `rrx record -n` (ptrace stops
 # only), and `rrx replay --autopilot -q` of each of the two traces (and,
 # when asked, under `strace -f`). The modes are interleaved within each
@@ -16,8 +17,9 @@
 #     -r, --reps N      repetitions (default 5; 1 with --quick)
 #     -q, --quick       small inputs and 1 repetition: checks that everything
 #                       runs (seconds), measures nothing worth keeping
-#     -m, --modes LIST  of native record record-n replay replay-n strace
-#                       (default: all but strace); replay needs record,
+#     -m, --modes LIST  of native native1 record record-n replay replay-n strace
+#                       (default: all but strace; native1: natively on one
+#                       CPU, taskset); replay needs record,
 #                       replay-n needs record-n
 #     --no-micro        without the getppid micro-benchmark
 #     --rrx PATH        the rrx binary (default $RRX or BUILD/bin/rrx)
@@ -38,7 +40,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=bench/lib/paths.sh
 source "$ROOT/bench/lib/paths.sh"
 QUICK=0 MICRO=1 REPS=${BENCH_REPS:-} LIST=0
-MODES_ARG=${BENCH_MODES:-native record record-n replay replay-n}
+MODES_ARG=${BENCH_MODES:-native native1 record record-n replay replay-n}
 FILTERS=()
 usage() { sed -n '/^#   bash bench\/run.sh/,/^#   WORKLOAD/p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 while (($#)); do
@@ -97,8 +99,8 @@ else
 fi
 read -r -a ASKED <<<"${MODES_ARG//,/ }"
 for m in "${ASKED[@]}"; do
-  case $m in native | record | record-n | replay | replay-n | strace) ;;
-    *) echo "bench: unknown mode '$m' (native record record-n replay replay-n strace)" >&2; exit 2 ;;
+  case $m in native | native1 | record | record-n | replay | replay-n | strace) ;;
+    *) echo "bench: unknown mode '$m' (native native1 record record-n replay replay-n strace)" >&2; exit 2 ;;
   esac
 done
 
@@ -129,6 +131,12 @@ if has record || has record-n || has replay || has replay-n; then
     has record-n && NOTES+=("this rrx cannot record with ptrace stops only: no record -n/replay -n columns")
     drop record-n; drop replay-n
   fi
+fi
+# native1: the first CPU this script may use (rrx binds the tree to one CPU too).
+ONE_CPU=$(awk '/^Cpus_allowed_list/ {split($2, a, /[,-]/); print a[1]}' /proc/self/status 2>/dev/null)
+if has native1 && { ! command -v taskset >/dev/null || [[ -z $ONE_CPU ]]; }; then
+  echo "bench: taskset is not installed; skipping native1" >&2
+  drop native1
 fi
 if has strace && ! command -v strace >/dev/null; then
   echo "bench: strace is not installed; skipping it" >&2
@@ -196,6 +204,7 @@ run_mode() {
   workload_reset "$w"
   case $mode in
     native) timed st secs "${CMD[@]}" ;;
+    native1) timed st secs taskset -c "$ONE_CPU" "${CMD[@]}" ;;
     record) rm -rf "$trace"; timed st secs "$RRX" record -q "${FAST_ARGS[@]}" -o "$trace" -- "${CMD[@]}" ;;
     record-n) rm -rf "$trace-n"; timed st secs "$RRX" record -q "${PTRACE_ARGS[@]}" -o "$trace-n" -- "${CMD[@]}" ;;
     replay | replay-n)
@@ -232,6 +241,7 @@ done
 # stay together), rotated by one at each repetition.
 UNITS=()
 has native && UNITS+=(native)
+has native1 && UNITS+=(native1)
 { has record || has replay; } && UNITS+=(fast)
 { has record-n || has replay-n; } && UNITS+=(ptrace)
 has strace && UNITS+=(strace)
@@ -241,7 +251,7 @@ for ((rep = 1; rep <= REPS; rep++)); do
     for ((u = 0; u < ${#UNITS[@]}; u++)); do
       unit=${UNITS[$(((u + rep - 1) % ${#UNITS[@]}))]}
       case $unit in
-        native | strace) run_mode "$w" "$unit" "$rep" ;;
+        native | native1 | strace) run_mode "$w" "$unit" "$rep" ;;
         fast) has record && run_mode "$w" record "$rep"; has replay && run_mode "$w" replay "$rep" ;;
         ptrace) has record-n && run_mode "$w" record-n "$rep"; has replay-n && run_mode "$w" replay-n "$rep" ;;
       esac
@@ -316,9 +326,9 @@ def med_sz(w, mode, i):
     v = sz.get((w, mode))
     return statistics.median(x[i] for x in v) if v else None
 
-labels = {"record": "record x", "record-n": "record -n x", "replay": "replay x",
+labels = {"native1": "1 CPU x", "record": "record x", "record-n": "record -n x", "replay": "replay x",
           "replay-n": "replay -n x", "strace": "strace x"}
-ratio_modes = [m for m in ("record", "record-n", "replay", "replay-n", "strace") if m in modes_seen]
+ratio_modes = [m for m in ("native1", "record", "record-n", "replay", "replay-n", "strace") if m in modes_seen]
 header = ["workload", "native s"] + [labels[m] for m in ratio_modes]
 have_sizes = bool(sz)
 if have_sizes:
@@ -387,7 +397,8 @@ print("- %s" % info["modes_line"])
 print("- kernel `%s`; %s (%s CPUs); replay skip strategy `%s`; load average %s" % (
     info["kernel"], info["cpu"], info["ncpu"], info["strategy"], info["load"]))
 print("- x: time as a multiple of the native time (✓/✗: issue 13's record target, issue 15's replay target "
-      "≤ 1.5×); events and trace MB: the fast-path trace; buffered: the calls it recorded in-process; "
+      "≤ 1.5×); 1 CPU x: the native run bound to one CPU (taskset), as rrx runs a recorded or replayed tree: "
+      "what serializing a parallel workload costs by itself; events and trace MB: the fast-path trace; buffered: the calls it recorded in-process; "
       "B/event: `trace` file bytes per event (-n: per recorded syscall); B/buffered call: the fast trace's "
       "bytes less its traced events at the -n rate, per buffered call (where at least 5% of the calls were buffered)")
 for note in notes:

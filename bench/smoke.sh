@@ -21,7 +21,7 @@ row=$(grep -m1 '^| dd-512-write |' "$WORK/out") || fail "no dd-512-write row"
 # mode the build offers, the trace sizes.
 cols() { awk -F'|' '{print NF}' <<<"$1"; }
 [[ $(cols "$header") == $(cols "$row") ]] || fail "the row has other columns than the header"
-for mode in "record x" "record -n x" "replay x" "replay -n x"; do
+for mode in "1 CPU x" "record x" "record -n x" "replay x" "replay -n x"; do
   if [[ $header != *"| $mode |"* ]]; then
     grep -q "^- note: this rrx" "$WORK/out" || fail "no '$mode' column and no note why"
   fi
