@@ -301,6 +301,16 @@ class Recorder : private PtraceHost {
   std::map<pid_t, std::vector<int>> spare_desched_fds_;
   // The lowest fd a desched event was given (0: none yet): the library closes no fd from there itself.
   uint32_t desched_floor_ = 0;
+  // The name of the file the last private file mmap mapped (ld.so maps a
+  // library's fd four or five times in a row): note_mapping.
+  struct MappedName {
+    pid_t tid = 0;
+    int fd = -1;
+    dev_t dev = 0;
+    ino_t ino = 0;
+    std::string name;
+  };
+  MappedName last_mapped_name_;
   bool use_desched() const { return options_.syscallbuf && desched_ == DeschedProbe::Counts; }
   int64_t buffered_fd_info(TaskState& ts, uint64_t fd);
   void raise_fd_epochs(TaskState& ts, bool all_processes, std::vector<sys::Range>& outputs);
@@ -2663,8 +2673,13 @@ void Recorder::note_mapping(TaskState& ts, const PendingSyscall& p, int64_t ret,
       return;
     }
     // A private map: its contents as they are now (a file stored already,
-    // by the stat just taken, is not opened again).
-    maps.name = read_link(fd_path);
+    // by the stat just taken, is not opened again). Its name as the fd's
+    // link says, asked once for the loader's run of maps of one fd.
+    MappedName& last = last_mapped_name_;
+    if (last.tid != ts.task->tid() || last.fd != fd || last.dev != st.st_dev || last.ino != st.st_ino) {
+      last = MappedName{ts.task->tid(), fd, st.st_dev, st.st_ino, read_link(fd_path)};
+    }
+    maps.name = last.name;
     maps.mapped = files_->stored_whole(st);
     if (!maps.mapped) maps.mapped = files_->store_mapped(fd_path, maps.name, p.args[5], p.args[1]);
     maps.offset = p.args[5];

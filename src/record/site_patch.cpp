@@ -8,7 +8,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <variant>
 
@@ -170,13 +172,25 @@ std::optional<AppliedPatch> SitePatches::patch(Task& task, pid_t tgid, uint64_t 
       return refuse("the stub arena's mmap failed");
     }
     proc.arenas.push_back(fresh);
-    proc.maps.reset();
+    if (proc.maps) {
+      // The arena in the maps kept for the next placement (in order), not a read of them again.
+      ProcMapping a;
+      a.start = fresh.addr;
+      a.end = fresh.addr + fresh.len;
+      std::memcpy(a.perms, "r-xp", sizeof a.perms);
+      auto at = std::upper_bound(proc.maps->begin(), proc.maps->end(), a.start,
+                                 [](uint64_t v, const ProcMapping& m) { return v < m.start; });
+      proc.maps->insert(at, std::move(a));
+    }
     arena = &proc.arenas.back();
     out.arena_addr = fresh.addr;
     out.arena_len = fresh.len;
   }
-  if (!task.write_mem(p.stub_addr, p.stub_bytes.data(), p.stub_bytes.size()) ||
-      !task.write_mem(p.patch_addr, p.patch_bytes.data(), p.patch_bytes.size())) {
+  if (deferring_) {
+    deferring_->stubs.emplace_back(p.stub_addr, p.stub_bytes);
+    deferring_->jumps.emplace_back(p.patch_addr, p.patch_bytes);
+  } else if (!task.write_mem(p.stub_addr, p.stub_bytes.data(), p.stub_bytes.size()) ||
+             !task.write_mem(p.patch_addr, p.patch_bytes.data(), p.patch_bytes.size())) {
     throw Error(fmt::format("cannot write the patch of the syscall site {:#x} into thread {}", site, task.tid()));
   }
   arena->used += (p.stub_bytes.size() + 15) & ~size_t{15};
@@ -205,7 +219,11 @@ std::vector<AppliedPatch> SitePatches::patch_known_sites(Task& task, pid_t tgid,
   if (known_sites_.empty()) return out;
   std::vector<std::pair<uint64_t, const ProcMapping*>> sites;
   const std::vector<ProcMapping> maps = read_proc_maps(task.tid());
-  const std::string program = procs_[tgid].program;
+  // (Also where a stub arena goes, below: one read of the maps for all.)
+  Process& proc = procs_[tgid];
+  proc.maps = maps;
+  proc.maps_generation = maps_generation_;
+  const std::string program = proc.program;
   for (const ProcMapping& m : maps) {
     if (!m.executable() || m.path.empty() || m.path[0] != '/') continue;
     auto it = known_sites_.find(key_of(program, m));
@@ -216,10 +234,44 @@ std::vector<AppliedPatch> SitePatches::patch_known_sites(Task& task, pid_t tgid,
   }
   if (sites.empty()) return out;
   user_regs_struct regs = task.regs();  // (one read for all: only a patch's move changes them)
+  Deferred deferred;
+  struct Deferring {
+    Deferred*& at;
+    ~Deferring() { at = nullptr; }
+  } deferring{deferring_ = &deferred};
   for (auto [site, m] : sites) {
     if (auto done = patch(task, tgid, site, busy_ips, in_call_ips, signals, m, &regs)) out.push_back(std::move(*done));
   }
+  deferring_ = nullptr;
+  write_deferred(task, deferred);
   return out;
+}
+
+void SitePatches::write_deferred(Task& task, Deferred& d) {
+  // The stubs first: a jump must never lead to a stub not yet there. A run
+  // of stubs placed one after the other in an arena goes in one write, the
+  // gaps between them (their 16-byte alignment: bytes of the arena never
+  // written, zero) written as zeros.
+  std::sort(d.stubs.begin(), d.stubs.end());
+  for (size_t i = 0; i < d.stubs.size();) {
+    const uint64_t start = d.stubs[i].first;
+    std::vector<uint8_t> run = std::move(d.stubs[i].second);
+    size_t j = i + 1;
+    for (; j < d.stubs.size() && d.stubs[j].first >= start + run.size() && d.stubs[j].first - (start + run.size()) < 16;
+         ++j) {
+      run.resize(d.stubs[j].first - start, 0);
+      run.insert(run.end(), d.stubs[j].second.begin(), d.stubs[j].second.end());
+    }
+    if (!task.write_mem(start, run.data(), run.size())) {
+      throw Error(fmt::format("cannot write the syscall stubs at {:#x} into thread {}", start, task.tid()));
+    }
+    i = j;
+  }
+  for (const auto& [addr, bytes] : d.jumps) {
+    if (!task.write_mem(addr, bytes.data(), bytes.size())) {
+      throw Error(fmt::format("cannot write the patch of the syscall site at {:#x} into thread {}", addr, task.tid()));
+    }
+  }
 }
 
 uint64_t SitePatches::resume_ip(pid_t tgid, uint64_t ip) const {

@@ -141,6 +141,14 @@ class SitePatches {
   std::map<PlanInput, std::variant<patcher::SitePatch, patcher::Refusal>> plans_;
 
   std::map<pid_t, Process> procs_;
+  // While patch_known_sites patches a process's known sites: their stubs'
+  // and jumps' bytes, written together at the end (the stubs first, runs of
+  // them in one write; no code of the process runs meanwhile).
+  struct Deferred {
+    std::vector<std::pair<uint64_t, std::vector<uint8_t>>> stubs, jumps;
+  };
+  Deferred* deferring_ = nullptr;
+  void write_deferred(Task& task, Deferred& d);
   // Raised by maps_changed() (after every call that can change mappings):
   // a process's `maps` read at an older one are read again.
   uint64_t maps_generation_ = 0;
