@@ -3,7 +3,9 @@
 # (F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD/SETFD, F_GETFL/SETFL, F_SETLK/F_GETLK),
 # ioctl FIONBIO/FIOCLEX/TCGETS/TIOCGWINSZ, a query of a signal action or a
 # resource limit, dup, unlink, mkdir, rename, rmdir, chmod, fchmod, fchown,
-# umask, statfs, fstatfs, sysinfo, getrusage are buffered; writes to rrx's
+# umask, statfs, fstatfs, sysinfo, getrusage, link, symlink, renameat(2),
+# linkat, symlinkat, chown & co, fchmodat, utimensat, chdir, fchdir, dup2,
+# dup3, opens of /dev/null and /dev/urandom are buffered; writes to rrx's
 # stdout and stderr when those are files are buffered without asking the
 # recorder, and replay shows them again byte for byte; once a file is mapped
 # shared, writes to it stay traced (the library knows it from the recorder's
@@ -23,7 +25,10 @@ if [[ -f $T/trace ]]; then
   for call in 'fcntl\(.*F_DUPFD_CLOEXEC' 'fcntl\(.*F_DUPFD,' 'fcntl\(.*F_SETFD' 'fcntl\(.*F_SETFL' 'fcntl\(.*F_SETLK' \
     'fcntl\(.*F_GETLK' 'ioctl\(.*FIONBIO' 'ioctl\(.*FIOCLEX' 'ioctl\(.*TCGETS' 'ioctl\(.*TIOCGWINSZ' \
     'rt_sigaction\(SIGTERM, NULL' 'prlimit64\(0, [0-9A-Z_]+, NULL' 'dup\(' 'unlink\(' 'mkdir\(' 'rename\(' 'rmdir\(' \
-    'chmod\(' 'fchmod\(' 'fchown\(' 'umask\(' 'statfs\(' 'fstatfs\(' 'sysinfo\(' 'getrusage\('; do
+    'chmod\(' 'fchmod\(' 'fchown\(' 'umask\(' 'statfs\(' 'fstatfs\(' 'sysinfo\(' 'getrusage\(' \
+    'link\(' 'symlink\(' 'renameat\(' 'renameat2\(' 'symlinkat\(' 'linkat\(' 'chown\(' 'lchown\(' 'fchownat\(' \
+    'fchmodat\(' 'utimensat\(' 'chdir\(' 'fchdir\(' 'dup2\(' 'dup3\(' 'openat\(AT_FDCWD, "/dev/null"' \
+    'openat\(AT_FDCWD, "/dev/urandom"'; do
     check "cover: ${call//\\/}... is buffered" grep -qE "^ *[0-9]+ \[[0-9]+\] $call.*\(buffered\)$" "$D"
   done
   n=$(grep -cE '^ *[0-9]+ .* write\(1, .*\(buffered\)$' "$D" || true)

@@ -3,7 +3,8 @@
 // that do not wait), ioctl (FIONBIO, FIOCLEX, TCGETS and TIOCGWINSZ on a file
 // that is no terminal), a query of a signal action and of a resource limit,
 // dup, unlink, mkdir, rename, rmdir, chmod, fchmod, fchown, umask, statfs,
-// fstatfs, sysinfo, getrusage; writes to stdout and stderr (buffered when they
+// fstatfs, sysinfo, getrusage, the path calls that make links and change
+// attributes, chdir, dup2/dup3 over a number in use, memory-device opens; writes to stdout and stderr (buffered when they
 // are files, and replayed as output); then a file mapped shared, and
 // /proc/self/mem, whose writes must stay traced. Every call is made in a loop: the first at a site is
 // traced (it patches the site), the others are buffered. Prints what it got.
@@ -20,6 +21,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/sysinfo.h>
+#include <time.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -92,6 +94,42 @@ int main(int argc, char** argv) {
     int s4 = getrusage(RUSAGE_SELF, &ru);
     say(1, "chmod %ld mode %lo", c1 + c2 + c3, st.st_mode & 0777);
     say(1, " statfs same %ld, sysinfo+rusage %ld\n", s1 + s2 == 0 && sfs.f_type == sfs2.f_type, s3 + s4);
+    // Path calls that change names and attributes, the working directory,
+    // dup2/dup3 over a number in use, opens of the memory devices (buffered
+    // since buffer ABI 13).
+    char hard[4200], soft[4200], moved[4200];
+    snprintf(hard, sizeof hard, "%s/hard", sub);
+    snprintf(soft, sizeof soft, "%s/soft", sub);
+    snprintf(moved, sizeof moved, "%s/moved", sub);
+    int l1 = link(path2, hard), l2 = symlink(path2, soft);
+    int l3 = renameat(AT_FDCWD, hard, AT_FDCWD, moved), l4 = renameat2(AT_FDCWD, moved, AT_FDCWD, hard, RENAME_NOREPLACE);
+    int l5 = unlink(soft) + symlinkat(path2, AT_FDCWD, soft), l6 = unlink(hard) + linkat(AT_FDCWD, path2, AT_FDCWD, hard, 0);
+    int a1 = chown(path2, getuid(), getgid()), a2 = lchown(soft, getuid(), getgid());
+    int a3 = fchownat(AT_FDCWD, path2, getuid(), getgid(), 0), a4 = fchmodat(AT_FDCWD, path2, 0600, 0);
+    struct timespec times[2] = {{1000000000, 0}, {1000000000 + round, 0}};
+    int a5 = utimensat(AT_FDCWD, path2, times, 0);
+    struct stat ts;
+    stat(path2, &ts);
+    char here[4096];
+    int cwd = open(".", O_RDONLY | O_DIRECTORY);
+    int w1 = chdir(sub);
+    int w2 = getcwd(here, sizeof here) != NULL && strcmp(here, sub) == 0 ? 0 : -1;
+    int w3 = fchdir(cwd);
+    close(cwd);
+    int nul = open("/dev/null", O_RDWR), rnd = open("/dev/urandom", O_RDONLY);
+    int high = dup2(nul, 77), high2 = dup3(rnd, 78, O_CLOEXEC);
+    int over = dup2(rnd, 77);  // over a number in use: 77 names urandom now
+    unsigned char r[8];
+    int got8 = read(77, r, sizeof r) == 8;
+    say(1, "links %ld attrs %ld", l1 + l2 + l3 + l4 + l5 + l6, a1 + a2 + a3 + a4 + a5);
+    say(1, " mtime %ld cwd %ld", ts.st_mtim.tv_sec == 1000000000 + round, w1 + w2 + w3);
+    say(1, " dups %ld read %ld\n", (high == 77) + (high2 == 78) + (over == 77) + (nul >= 0) + (rnd >= 0), got8);
+    close(nul);
+    close(rnd);
+    close(77);
+    close(78);
+    unlink(soft);
+    unlink(hard);
     close(fd);
     if (unlink(path2) != 0 || rmdir(sub) != 0) return perror("unlink"), 1;
     say(2, "round %ld on stderr (%ld)\n", round, 2);
