@@ -345,6 +345,9 @@ class Recorder : private PtraceHost {
   void patch_site(TaskState& ts, uint64_t ip_after);
   void patch_known_sites(TaskState& ts);
   bool patch_holds(TaskState& ts, std::vector<uint64_t>* busy, std::vector<uint64_t>* in_call);
+  // Whether ts's process has the library set up: ts or another of its
+  // threads has a buffer.
+  bool library_ready(const TaskState& ts) const;
   void append_site_patch(TaskState& ts, const AppliedPatch& done);
   void move_out_of_patch(TaskState& ts, KernelSyscallInfo& info);
   // Where the other threads of ts's process will resume; false when one is
@@ -2004,6 +2007,14 @@ void Recorder::patch_site(TaskState& ts, uint64_t ip_after) {
   append_site_patch(ts, *done);
 }
 
+bool Recorder::library_ready(const TaskState& ts) const {
+  if (ts.buffer) return true;
+  for (const auto& [tid, other] : tasks_) {
+    if (other.tgid == ts.tgid && other.buffer) return true;
+  }
+  return false;
+}
+
 // The library is ready in ts's process (its buffer set up, ts at that
 // call's exit inside the library): the sites patched in the same files by
 // earlier processes are patched now (SitePatches::patch_known_sites).
@@ -2408,10 +2419,13 @@ void Recorder::on_syscall_exit(TaskState& ts, KernelSyscallInfo info) {
                                 "/proc/" + std::to_string(ts.task->tid()) + "/fd/" + std::to_string(static_cast<int>(p.args[4])),
                                 maps.name, static_cast<uint64_t>(ret), p.args[1], maps.offset);
   }
-  // (Not before the thread has its buffer: the loader's calls, before the
-  // library exists, found no hook entry to patch to, at a failed read of
-  // the process's memory each.)
-  if (options_.syscallbuf && ts.buffer && p.desc && (p.desc->flags & sys::kBuffered) && !p.refused &&
+  // (Not before the process has the library: the loader's calls, before it
+  // exists, found no hook entry to patch to, at a failed read of the
+  // process's memory each. A thread that has no buffer yet patches all the
+  // same: a thread gets its buffer at its first call through a patched
+  // site, so a site only threads without one call was never patched, and
+  // they made every call traced.)
+  if (options_.syscallbuf && library_ready(ts) && p.desc && (p.desc->flags & sys::kBuffered) && !p.refused &&
       !p.seccomp_verdict && !(flags & trace::kSyscallInterrupted) && !ts.seccomp) {
     patch_site(ts, info.instruction_pointer);
   }
@@ -2488,7 +2502,7 @@ bool Recorder::complete_at_seccomp_stop(TaskState& ts) {
       if (other.tgid == ts.tgid && other.buffer) return false;
     }
   }
-  if (ts.buffer) {
+  if (library_ready(ts)) {
     // A call the buffer takes, seen traced, is its site's first: patched
     // at the exit.
     const uint64_t site = p.ip - 2;

@@ -3,7 +3,7 @@
 // syscalls, and main calls done(). A reverse-continue from done() with a
 // watchpoint on `target` goes back N events, all of them with four threads.
 //
-// rrx-e2e: later (bench/reverse.sh only)
+// rrx-e2e: later (bench/reverse.sh, tests/e2e/thread_sites.sh run it)
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
