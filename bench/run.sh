@@ -135,7 +135,7 @@ fi
 # native1: the first CPU this script may use (rrx binds the tree to one CPU too).
 ONE_CPU=$(awk '/^Cpus_allowed_list/ {split($2, a, /[,-]/); print a[1]}' /proc/self/status 2>/dev/null)
 if has native1 && { ! command -v taskset >/dev/null || [[ -z $ONE_CPU ]]; }; then
-  echo "bench: taskset is not installed; skipping native1" >&2
+  echo "bench: no taskset, or no CPU list in /proc/self/status; skipping native1" >&2
   drop native1
 fi
 if has strace && ! command -v strace >/dev/null; then

@@ -124,23 +124,19 @@ SignalAction signal_action(pid_t tid, int sig) {
   uint64_t bit = uint64_t{1} << (sig - 1);
   if (*caught & bit) return SignalAction::Handler;
   if (*ignored & bit) return SignalAction::Ignore;
-  switch (sig) {
-    case SIGCHLD: case SIGCONT: case SIGURG: case SIGWINCH: return SignalAction::Ignore;
-    case SIGTSTP: case SIGTTIN: case SIGTTOU: return SignalAction::Stop;
-    default: return SignalAction::Terminate;
-  }
+  return default_signal_action(sig);
 }
 
-bool default_action_terminates(int sig) {
+SignalAction default_signal_action(int sig) {
   switch (sig) {
-    case SIGCHLD: case SIGCONT: case SIGURG: case SIGWINCH:
-    case SIGSTOP: case SIGTSTP: case SIGTTIN: case SIGTTOU: return false;
-    default: return sig >= 1 && sig <= 64;
+    case SIGCHLD: case SIGCONT: case SIGURG: case SIGWINCH: return SignalAction::Ignore;
+    case SIGSTOP: case SIGTSTP: case SIGTTIN: case SIGTTOU: return SignalAction::Stop;
+    default: return sig >= 1 && sig <= 64 ? SignalAction::Terminate : SignalAction::Unknown;
   }
 }
 
 bool signal_terminates(pid_t tid, int sig) {
-  return default_action_terminates(sig) && signal_action(tid, sig) == SignalAction::Terminate;
+  return default_signal_action(sig) == SignalAction::Terminate && signal_action(tid, sig) == SignalAction::Terminate;
 }
 
 bool seize(pid_t tid, long options) {

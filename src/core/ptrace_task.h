@@ -188,10 +188,11 @@ std::string signal_name(int sig);
 // Unknown when the status cannot be read.
 enum class SignalAction { Unknown, Handler, Ignore, Stop, Terminate };
 SignalAction signal_action(pid_t tid, int sig);
-// Whether `sig`'s default action ends the process (SIGKILL and the signals
-// whose default is not to ignore, continue or stop): a signal whose default
-// does not can never kill, whatever the program set.
-bool default_action_terminates(int sig);
+// What SIG_DFL does with `sig` (Ignore: SIGCHLD, SIGCONT, SIGURG, SIGWINCH;
+// Stop: the stop signals; Terminate: the others; Unknown: not a signal). A
+// signal whose default does not terminate can never kill, whatever the
+// program set.
+SignalAction default_signal_action(int sig);
 // signal_action(tid, sig) == Terminate, without reading /proc for a signal
 // whose default action does not terminate (SIGCHLD after every child).
 bool signal_terminates(pid_t tid, int sig);

@@ -1874,7 +1874,8 @@ void Recorder::on_syscall_entry(TaskState& ts, const KernelSyscallInfo& info, bo
   }
   if (p.nr == RRX_CALL_FD_INFO) p.emulated_ret = ts.buffer ? buffered_fd_info(ts, p.args[0]) : -ENOSYS;
   if (p.nr == RRX_CALL_RECORDING) p.emulated_ret = ::getpid();
-  // Answered at the exit stop, where rrx opens the event (remote calls).
+  // (Libraries before ABI 13 asked for their desched fd so; this rrx's own,
+  // the only one it records with, gets it from RRX_CALL_INIT_BUFFER.)
   if (p.nr == RRX_CALL_DESCHED_FD) p.emulated_ret = -ENOSYS;
   if (p.emulated_ret) {
     // Skipped: the kernel runs no syscall for nr -1 (or another one the
@@ -2337,10 +2338,8 @@ void Recorder::on_syscall_exit(TaskState& ts, KernelSyscallInfo info) {
     ret = *p.emulated_ret;
     is_error = sys::is_error_return(ret);
   } else if (p.desc) {
-    // The thread's desched event: RRX_CALL_INIT_BUFFER answers 1 + its fd
-    // (0: none); RRX_CALL_DESCHED_FD, of libraries before version 13, its fd.
-    const bool buffer_given = p.nr == RRX_CALL_INIT_BUFFER && p.emulated_ret == 0;
-    if ((buffer_given || p.nr == RRX_CALL_DESCHED_FD) && use_desched() && ts.buffer && !ts.desched.open() &&
+    // The thread's desched event: RRX_CALL_INIT_BUFFER answers 1 + its fd (0: none).
+    if (p.nr == RRX_CALL_INIT_BUFFER && p.emulated_ret == 0 && use_desched() && ts.buffer && !ts.desched.open() &&
         info.instruction_pointer == RRX_TRACED_IP) {
       std::vector<siginfo_t> arrived;
       int at = -1;
@@ -2354,7 +2353,7 @@ void Recorder::on_syscall_exit(TaskState& ts, KernelSyscallInfo info) {
       }
       ts.held_signals.insert(ts.held_signals.end(), arrived.begin(), arrived.end());
       if (fd >= 0) desched_floor_ = desched_floor_ == 0 ? static_cast<uint32_t>(fd) : std::min<uint32_t>(desched_floor_, fd);
-      p.emulated_ret = buffer_given ? (fd >= 0 ? fd + 1 : 0) : fd;
+      p.emulated_ret = fd >= 0 ? fd + 1 : 0;
     }
     if (p.emulated_ret) {
       ret = *p.emulated_ret;
@@ -2495,13 +2494,9 @@ bool Recorder::complete_at_seccomp_stop(TaskState& ts) {
   // must be patched first. The rdrand search of a mapped file comes at the
   // next stop, on the file opened now: the fd may be closed by then.)
   if (!completes_at_seccomp_stop(*p.desc, p.args, !tsc_patch_)) return false;
-  if (p.desc->flags & sys::kFdEpoch) {
-    // The library's fd knowledge (of any thread of the process) is raised at
-    // the exit, before the thread runs on.
-    for (const auto& [tid, other] : tasks_) {
-      if (other.tgid == ts.tgid && other.buffer) return false;
-    }
-  }
+  // The library's fd knowledge (of any thread of the process) is raised at
+  // the exit, before the thread runs on.
+  if ((p.desc->flags & sys::kFdEpoch) && library_ready(ts)) return false;
   if (library_ready(ts)) {
     // A call the buffer takes, seen traced, is its site's first: patched
     // at the exit.
@@ -2544,7 +2539,7 @@ bool Recorder::complete_at_seccomp_stop(TaskState& ts) {
 // and the thread goes on with PTRACE_CONT. Refused calls (rseq, which the
 // loader makes in every process, and the quiet refusals), and rrx's own
 // calls answered without work at their exit (RRX_CALL_FD_INFO,
-// RRX_CALL_RECORDING, RRX_CALL_DESCHED_FD where no event is opened). Not
+// RRX_CALL_RECORDING, RRX_CALL_DESCHED_FD). Not
 // for a thread whose exit stop does more (complete_at_seccomp_stop's
 // conditions), nor under the program's own seccomp filters (skip_number).
 bool Recorder::answer_at_seccomp_stop(TaskState& ts, const KernelSyscallInfo& info) {
@@ -2553,9 +2548,8 @@ bool Recorder::answer_at_seccomp_stop(TaskState& ts, const KernelSyscallInfo& in
   std::optional<int64_t> ret;
   if (p.refused) {
     ret = -p.refusal_errno;
-  } else if (p.emulated_ret && (p.nr == RRX_CALL_FD_INFO || p.nr == RRX_CALL_RECORDING ||
-                                (p.nr == RRX_CALL_DESCHED_FD && !(use_desched() && ts.buffer && !ts.desched.open() &&
-                                                                  info.instruction_pointer == RRX_TRACED_IP)))) {
+  } else if (p.emulated_ret &&
+             (p.nr == RRX_CALL_FD_INFO || p.nr == RRX_CALL_RECORDING || p.nr == RRX_CALL_DESCHED_FD)) {
     ret = *p.emulated_ret;
   }
   if (!ret || exit_stop_does_more(ts)) return false;

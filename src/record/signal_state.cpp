@@ -162,8 +162,7 @@ bool ThreadSignals::ignores(int sig) const {
   if (sig < 1 || sig > 64 || sig == SIGKILL || sig == SIGSTOP) return false;
   const uint64_t handler = action(sig).handler;
   if (handler == kSigIgn) return true;
-  if (handler != kSigDfl) return false;
-  return sig == SIGCHLD || sig == SIGCONT || sig == SIGURG || sig == SIGWINCH;
+  return handler == kSigDfl && default_signal_action(sig) == SignalAction::Ignore;
 }
 
 }  // namespace rrx::record

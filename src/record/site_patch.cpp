@@ -235,14 +235,15 @@ std::vector<AppliedPatch> SitePatches::patch_known_sites(Task& task, pid_t tgid,
   if (sites.empty()) return out;
   user_regs_struct regs = task.regs();  // (one read for all: only a patch's move changes them)
   Deferred deferred;
-  struct Deferring {
-    Deferred*& at;
-    ~Deferring() { at = nullptr; }
-  } deferring{deferring_ = &deferred};
-  for (auto [site, m] : sites) {
-    if (auto done = patch(task, tgid, site, busy_ips, in_call_ips, signals, m, &regs)) out.push_back(std::move(*done));
+  {
+    struct Deferring {  // (patch() writes again once the loop is left, however)
+      Deferred*& at;
+      ~Deferring() { at = nullptr; }
+    } deferring{deferring_ = &deferred};
+    for (auto [site, m] : sites) {
+      if (auto done = patch(task, tgid, site, busy_ips, in_call_ips, signals, m, &regs)) out.push_back(std::move(*done));
+    }
   }
-  deferring_ = nullptr;
   write_deferred(task, deferred);
   return out;
 }

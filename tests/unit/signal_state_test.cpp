@@ -104,7 +104,7 @@ TEST_CASE("signal state: ignores() says what signal_action reads from /proc, fro
     INFO("signal " << sig);
     CHECK(s.ignores(sig) == (signal_action(child, sig) == SignalAction::Ignore));
     // A signal whose default does not terminate never terminates.
-    if (!default_action_terminates(sig)) CHECK(signal_action(child, sig) != SignalAction::Terminate);
+    if (default_signal_action(sig) != SignalAction::Terminate) CHECK(signal_action(child, sig) != SignalAction::Terminate);
     CHECK(signal_terminates(child, sig) == (signal_action(child, sig) == SignalAction::Terminate));
   }
   ::kill(child, SIGKILL);
