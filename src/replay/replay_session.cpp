@@ -15,6 +15,8 @@
 #include <linux/seccomp.h>
 #include <linux/futex.h>
 #include <sched.h>
+#include <signal.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -794,6 +796,41 @@ void ReplaySession::stash(pid_t live, const WaitStatus& w) {
   u.running = false;
 }
 
+namespace {
+
+// SIGCHLD held in this thread (rrx's other threads hold every signal) while
+// it polls for a tracee's stop, so that await() sleeps until one comes.
+class ChildSignalHeld {
+ public:
+  explicit ChildSignalHeld(bool hold) : held_(hold) {
+    if (!held_) return;
+    sigemptyset(&chld_);
+    sigaddset(&chld_, SIGCHLD);
+    held_ = ::pthread_sigmask(SIG_BLOCK, &chld_, &old_) == 0;
+  }
+  ~ChildSignalHeld() {
+    if (held_) ::pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+  ChildSignalHeld(const ChildSignalHeld&) = delete;
+  ChildSignalHeld& operator=(const ChildSignalHeld&) = delete;
+  // Sleeps until a SIGCHLD is pending (taking it) or `most` has passed.
+  void await(std::chrono::nanoseconds most) {
+    struct timespec ts {static_cast<time_t>(most.count() / 1000000000), static_cast<long>(most.count() % 1000000000)};
+    if (held_) {
+      ::sigtimedwait(&chld_, nullptr, &ts);
+    } else {
+      ::nanosleep(&ts, nullptr);
+    }
+  }
+
+ private:
+  bool held_;
+  sigset_t chld_{};
+  sigset_t old_{};
+};
+
+}  // namespace
+
 WaitStatus ReplaySession::wait_for(RTask& t) { return *wait_until(t, std::nullopt); }
 
 // The next stop of `t`, stashing the stops of other tasks that come first;
@@ -801,7 +838,11 @@ WaitStatus ReplaySession::wait_for(RTask& t) { return *wait_until(t, std::nullop
 std::optional<WaitStatus> ReplaySession::wait_until(RTask& t,
                                                     std::optional<std::chrono::steady_clock::time_point> deadline) {
   if (!deadline) running_live_tid_ = t.task->tid();
-  long pause_ns = 20000;
+  // With a deadline: the kernel's SIGCHLD for a tracee's stop or death wakes
+  // the wait (held while polling, so one sent between the poll and the
+  // sleep stays pending); a poll every 2 ms all the same. (A sleep that
+  // doubled from 20 us overslept a process's exit by up to its own length.)
+  ChildSignalHeld held(deadline.has_value());
   for (;;) {
     int status = 0;
     pid_t r = ::waitpid(-1, &status, __WALL | (deadline ? WNOHANG : 0));
@@ -811,10 +852,9 @@ std::optional<WaitStatus> ReplaySession::wait_until(RTask& t,
       throw_errno("waitpid");
     }
     if (r == 0) {
-      if (std::chrono::steady_clock::now() >= *deadline) return std::nullopt;
-      struct timespec ts {0, pause_ns};
-      ::nanosleep(&ts, nullptr);
-      pause_ns = std::min(pause_ns * 2, 2000000L);
+      auto now = std::chrono::steady_clock::now();
+      if (now >= *deadline) return std::nullopt;
+      held.await(std::min<std::chrono::nanoseconds>(*deadline - now, std::chrono::milliseconds(2)));
       continue;
     }
     WaitStatus w = WaitStatus::decode(status);
