@@ -1,6 +1,8 @@
 // Parsing and checking syscall buffer records: see syscallbuf.h.
 #include "core/syscallbuf.h"
 
+#include <sys/syscall.h>
+
 #include <cstring>
 
 #include "core/error.h"
@@ -26,6 +28,7 @@ bool RecordParser::next(RecordView& c) {
   c.ret = r.ret;
   c.flags = r.flags;
   c.data_crc = r.data_crc;
+  c.reserved = r.reserved;
   c.strings.clear();
   c.outputs.clear();
   size_t o = at + RRX_ALIGN8(sizeof r);
@@ -66,6 +69,7 @@ std::vector<Call> parse_records(std::span<const uint8_t> bytes) {
     c.ret = r.ret;
     c.flags = r.flags;
     c.data_crc = r.data_crc;
+    c.reserved = r.reserved;
     for (const auto& [arg, str] : r.strings) c.strings.emplace_back(arg, std::string(str));
     for (const OutputView& o : r.outputs) c.outputs.push_back(Output{o.addr, std::vector<uint8_t>(o.bytes.begin(), o.bytes.end())});
     calls.push_back(std::move(c));
@@ -87,6 +91,7 @@ std::string check_call(const Call& call, bool desched) {
   r.ret = call.ret;
   r.flags = call.flags;
   r.data_crc = call.data_crc;
+  r.reserved = call.reserved;
   for (const auto& [arg, str] : call.strings) r.strings.emplace_back(arg, str);
   for (const Output& o : call.outputs) r.outputs.push_back(OutputView{o.addr, o.bytes});
   std::string why;
@@ -122,9 +127,20 @@ bool check_record(const RecordView& call, bool desched, std::string& why, std::v
     why = sys::syscall_name(call.nr) + ": a data crc on a call that sent nothing";
     return false;
   }
-  if (call.flags & ~(RRX_RECORD_STREAM_MASK | RRX_RECORD_DATA_CRC)) {
+  if (call.flags & ~(RRX_RECORD_STREAM_MASK | RRX_RECORD_DATA_CRC | RRX_RECORD_OBJECT_WRITE)) {
     why = sys::syscall_name(call.nr) + ": record flags " + std::to_string(call.flags);
     return false;
+  }
+  const bool object_write = (call.flags & RRX_RECORD_OBJECT_WRITE) != 0;
+  if (object_write) {
+    // A pwrite64 to a shared object (which of the file facts' shared files: reserved).
+    const bool wrote = !sys::is_error_return(call.ret);
+    if (call.nr != SYS_pwrite64 || stream != 0 || call.reserved == 0 || call.reserved > RRX_MAX_SHARED_FILES ||
+        (wrote && static_cast<uint64_t>(call.ret) > call.args[2]) || !call.strings.empty()) {
+      why = sys::syscall_name(call.nr) + ": a shared object's write (file " + std::to_string(call.reserved) +
+            " of the facts, " + std::to_string(call.strings.size()) + " strings)";
+      return false;
+    }
   }
   for (size_t i = 0; i < call.strings.size(); ++i) {
     const int arg = call.strings[i].first;
@@ -180,6 +196,7 @@ std::vector<uint8_t> encode_record(const Call& call) {
   r.ret = call.ret;
   r.flags = call.flags;
   r.data_crc = call.data_crc;
+  r.reserved = call.reserved;
   r.output_count = static_cast<uint16_t>(call.outputs.size());
   r.string_count = static_cast<uint8_t>(call.strings.size());
   std::vector<uint8_t> out(RRX_ALIGN8(sizeof r));

@@ -26,6 +26,7 @@ struct Call {
   int64_t ret = 0;
   uint8_t flags = 0;  // RRX_RECORD_* (a write to rrx's stdout or stderr; a data crc)
   uint32_t data_crc = 0;  // with RRX_RECORD_DATA_CRC: the CRC-32C of the bytes the call sent
+  uint32_t reserved = 0;  // with RRX_RECORD_OBJECT_WRITE: 1 + the object's index in the file facts
   std::vector<std::pair<int, std::string>> strings;  // path arguments (argument index, bytes without the NUL)
   std::vector<Output> outputs;
 };
@@ -43,6 +44,7 @@ struct RecordView {
   int64_t ret = 0;
   uint8_t flags = 0;
   uint32_t data_crc = 0;
+  uint32_t reserved = 0;
   std::vector<std::pair<int, std::string_view>> strings;  // (capacity kept from record to record)
   std::vector<OutputView> outputs;
 };

@@ -20,12 +20,18 @@
  * 12: RRX_REPLAY_EXEC_INSN_OFFSET and RRX_RECORD_EXECUTE: the library makes
  * those calls for real on replay.
  * 13: RRX_CALL_INIT_BUFFER answers the desched fd (no RRX_CALL_DESCHED_FD);
- * RRX_BW_FD_BELOW and the file facts' desched_floor; more calls buffered. */
-#define RRX_SYSCALLBUF_VERSION 13u
+ * RRX_BW_FD_BELOW and the file facts' desched_floor; more calls buffered.
+ * 14: pwrite64 to a shared object buffered (RRX_RECORD_OBJECT_WRITE, with the
+ * bytes it wrote; RRX_FD_INFO_OBJECT, RRX_FD_WRITE_OBJECT); fed records
+ * RRX_RECORD_ON_FD, and pwrite64 among RRX_REPLAY_EXEC_CALLS. */
+#define RRX_SYSCALLBUF_VERSION 14u
 /* The oldest library version whose buffer the replayer feeds (the header, the
  * records and the replay side of the library as in version 12; what 13
- * changed is the recording's side: more rules, INIT_BUFFER's answer): a
- * trace recorded by such a library still replays without a stop per call. */
+ * changed is the recording's side: more rules, INIT_BUFFER's answer; 14's
+ * replay side adds RRX_RECORD_ON_FD, which the replayer feeds only to a
+ * library of 14 or later): a trace recorded by such a library still replays
+ * without a stop per call. */
+#define RRX_SYSCALLBUF_ON_FD_VERSION_MIN 14u
 #define RRX_SYSCALLBUF_FEED_VERSION_MIN 12u
 static inline int rrx_feedable_version(uint32_t v) { return v >= RRX_SYSCALLBUF_FEED_VERSION_MIN && v <= RRX_SYSCALLBUF_VERSION; }
 
@@ -84,8 +90,10 @@ static inline int rrx_feedable_version(uint32_t v) { return v >= RRX_SYSCALLBUF_
  * change the replayed process's address space or signal actions, whose
  * effect replay needs, and leave nothing for the replayer to do after them
  * (anonymous memory only: the feed takes no mapping of a file). mmap,
- * mprotect, munmap, brk, madvise, rt_sigaction. */
-#define RRX_REPLAY_EXEC_CALLS 9, 10, 11, 12, 28, 13
+ * mprotect, munmap, brk, madvise, rt_sigaction; and pwrite64, only as a fed
+ * record marked RRX_RECORD_ON_FD makes it: to the replay's own copy of a
+ * shared object, an fd the replayer opened in the process. */
+#define RRX_REPLAY_EXEC_CALLS 9, 10, 11, 12, 28, 13, 18
 
 /* rrx's LD_PRELOAD entry (record/preload_env.h): the recorder adds it as the
  * last entry of envp on the stack of each dynamically linked image at exec,
@@ -106,7 +114,7 @@ static inline int rrx_feedable_version(uint32_t v) { return v >= RRX_SYSCALLBUF_
 #define RRX_CALL_INIT_BUFFER 1000
 /*   RRX_CALL_FD_INFO(fd): what the recorder knows of fd: RRX_FD_INFO_TRACE_WRITES
  *     when writes to it must stay traced (a file a recorded process maps
- *     shared; /proc/PID/mem); RRX_FD_INFO_STDOUT / _STDERR when it is the same
+ *     shared, with RRX_FD_INFO_OBJECT; /proc/PID/mem); RRX_FD_INFO_STDOUT / _STDERR when it is the same
  *     file as rrx's own stdout / stderr (buffered writes to it carry
  *     RRX_RECORD_TO_STDOUT / _STDERR: replay re-emits them); 0 otherwise,
  *     -EBADF. A traced call, so the replay answers the same. */
@@ -118,6 +126,10 @@ static inline int rrx_feedable_version(uint32_t v) { return v >= RRX_SYSCALLBUF_
 #define RRX_CALL_RECORDING 1002
 #define RRX_FD_INFO_TRACE_WRITES 1
 #define RRX_FD_INFO_STDOUT 2
+/* With RRX_FD_INFO_TRACE_WRITES: the fd is a regular file (or memfd) that is
+ * a shared object of the recording, so a pwrite64 to it may be buffered as
+ * an object write (RRX_RECORD_OBJECT_WRITE); other writes stay traced. */
+#define RRX_FD_INFO_OBJECT 8
 #define RRX_FD_INFO_STDERR 4
 /*   RRX_CALL_DESCHED_FD(): what libraries before version 13 made once per
  *     thread after a successful RRX_CALL_INIT_BUFFER (a stop of its own): the
@@ -233,7 +245,7 @@ struct rrx_buffer_record {
   uint64_t args[6];
   int64_t ret; /* rax after the call: the result or -errno */
   uint32_t data_crc; /* with RRX_RECORD_DATA_CRC: the CRC-32C of the bytes the call sent */
-  uint32_t reserved; /* 0 */
+  uint32_t reserved; /* 0; in a fed record marked RRX_RECORD_ON_FD: the fd to make the call with */
 };
 /* A buffered write to the same file as rrx's own stdout / stderr (which the
  * library cannot block on: a regular file, /dev/null, a non-blocking pipe...):
@@ -257,6 +269,17 @@ struct rrx_buffer_record {
  * divergence (each of RRX_REPLAY_EXEC_CALLS gives the same result when made
  * twice). */
 #define RRX_RECORD_EXECUTE 8u
+/* A pwrite64 to a shared object (a file some recorded process maps shared,
+ * RRX_FD_WRITE_OBJECT), on an fd without O_APPEND: its `ret` bytes went to
+ * the object at its offset (the recorder makes the object's change of it, a
+ * trace FileWrite marked `sent`: the bytes are the call's own, which its
+ * data crc checks on replay, and are not stored). */
+#define RRX_RECORD_OBJECT_WRITE 16u /* its `reserved`: 1 + the file's index in the file facts' shared list */
+/* In a record the replayer feeds, with RRX_RECORD_EXECUTE: the call is made
+ * with `reserved` as its fd (argument 0): a pwrite64 to the replay's copy of
+ * the shared object the recorded call wrote (replay/shared_memory.h), an fd
+ * the replayer opened in the process; the program's fd names nothing there. */
+#define RRX_RECORD_ON_FD 32u
 #define RRX_RECORD_STREAM_MASK (RRX_RECORD_TO_STDOUT | RRX_RECORD_TO_STDERR)
 struct rrx_buffer_output {
   uint64_t addr;
@@ -587,14 +610,18 @@ static inline unsigned rrx_buffered_outputs(const struct rrx_buffered_call* c, c
  *    there); any other fd (terminals, other devices, eventfd & co.) stays traced;
  *  - a write also asks the recorder once per fd (RRX_CALL_FD_INFO, traced):
  *    writes to a file some recorded process maps shared, or to /proc/PID/mem
- *    stay traced; those to rrx's own stdout/stderr are buffered with the
- *    record's RRX_RECORD_TO_* flag (replay re-emits them).
+ *    stay traced, but a pwrite64 to the shared file on an fd without
+ *    O_APPEND (a buffered fcntl(F_GETFL) when the class is made), which is
+ *    buffered with the bytes it wrote (RRX_RECORD_OBJECT_WRITE); those to
+ *    rrx's own stdout/stderr are buffered with the record's RRX_RECORD_TO_*
+ *    flag (replay re-emits them).
  * The cache is per process, in the state page below; it is valid while
  * fd_epoch is what it was filled at. The recorder raises fd_epoch (a memory
  * write recorded with the event, so the replay raises it at the same point)
  * after every traced call the row marks kFdEpoch (close, dup2, clone...:
  * anything that may give an fd number another file), and when a file
- * becomes a shared object; the library clears a closed fd's entry itself. */
+ * becomes a shared object; the library clears the entry of an fd it
+ * closes, and of one whose flags it sets (fcntl F_SETFL: O_APPEND). */
 #define RRX_STATE_ADDR (RRX_PAGE_ADDR + RRX_PAGE_SIZE)
 #define RRX_FD_CACHE_SIZE 1024u
 /* What the recorder tells the library of the files writes may go to, so that
@@ -638,7 +665,16 @@ struct rrx_process_state {
                          (After an exec the filters stay: the recorder gives such an image no
                          library.) A memory write of the event that installed the mode. */
   uint32_t pad;
+  /* The library's, beside fd_class: for an fd whose class has RRX_FD_WRITE_OBJECT, 1 + the index of its
+     file in facts.shared_dev / shared_ino when the class was made (a record of RRX_RECORD_OBJECT_WRITE
+     holds it in `reserved`: which object the recorder's change is of, the fd may be closed by then). */
+  uint8_t fd_object[RRX_FD_CACHE_SIZE];
 };
+#ifdef __cplusplus
+static_assert(sizeof(struct rrx_process_state) <= RRX_PAGE_SIZE, "the state page");
+#else
+_Static_assert(sizeof(struct rrx_process_state) <= RRX_PAGE_SIZE, "the state page");
+#endif
 #define RRX_PROC_SUPER_MAGIC 0x9fa0
 #define RRX_FD_UNKNOWN 0u
 #define RRX_FD_NEVER_BLOCKS 1u
@@ -649,6 +685,8 @@ struct rrx_process_state {
 #define RRX_FD_WRITE_TRACED 8u /* and said its writes stay traced */
 #define RRX_FD_WRITE_STDOUT 16u /* and said it is rrx's stdout (RRX_FD_INFO_STDOUT) */
 #define RRX_FD_WRITE_STDERR 32u /* and said it is rrx's stderr */
+#define RRX_FD_WRITE_OBJECT 64u /* with RRX_FD_WRITE_TRACED: a shared object (RRX_FD_INFO_OBJECT) opened
+                                   without O_APPEND: its pwrite64 is buffered (RRX_RECORD_OBJECT_WRITE) */
 
 /* ---- Desched: calls that may block, buffered with a context-switch event ----
  * Where the recorder's start-up probe finds that a per-thread software

@@ -8,12 +8,12 @@
 #include "preload/sent_crc.h"
 
 enum {
-  NR_read = 0, NR_write = 1, NR_close = 3, NR_fstat = 5, NR_ioctl = 16, NR_fcntl = 72, NR_fstatfs = 138,
+  NR_read = 0, NR_write = 1, NR_close = 3, NR_fstat = 5, NR_ioctl = 16, NR_pwrite64 = 18, NR_fcntl = 72, NR_fstatfs = 138,
   NR_newfstatat = 262, NR_rt_sigpending = 127, NR_dup2 = 33, NR_dup3 = 292,
 };
 enum {
   kO_NONBLOCK = 04000, kO_TRUNC = 01000, kO_DIRECTORY = 0200000, kO_PATH = 010000000, kO_NOFOLLOW = 0400000,
-  kO_CREAT = 0100, kF_GETFL = 3, kEFAULT = 14, kSIG_BLOCK = 0, kFIONREAD = 0x541b, kAT_SYMLINK_NOFOLLOW = 0x100, kENOENT = 2,
+  kO_CREAT = 0100, kO_APPEND = 02000, kF_GETFL = 3, kF_SETFL = 4, kEFAULT = 14, kSIG_BLOCK = 0, kFIONREAD = 0x541b, kAT_SYMLINK_NOFOLLOW = 0x100, kENOENT = 2,
 };
 /* struct stat (x86-64): st_dev at 0, st_ino at 8, st_mode at 24, st_rdev at 40; struct statfs: 120 bytes. */
 enum { kStatDev = 0, kStatIno = 8, kStatMode = 24, kStatRdev = 40, kStatfsBytes = 120, kS_IFMT = 0170000, kS_IFREG = 0100000, kS_IFDIR = 0040000,
@@ -118,6 +118,7 @@ static uint32_t record_bound(const struct rrx_buffered_call* c, const uint64_t a
 }
 
 static void requery(struct rrx_buffer_header* h, const struct rrx_buffered_call* c, const uint64_t args[6]);
+static struct rrx_process_state* state(void);
 
 long rrx_record_call(struct rrx_buffer_header* h, const struct rrx_buffered_call* c, const uint64_t args[6],
                      uint8_t flags, uint32_t desched) {
@@ -160,7 +161,7 @@ long rrx_record_call(struct rrx_buffer_header* h, const struct rrx_buffered_call
   r->output_count = 0;
   r->string_count = 0;
   r->data_crc = 0;
-  r->reserved = 0;
+  r->reserved = (flags & RRX_RECORD_OBJECT_WRITE) ? state()->fd_object[args[0]] : 0; /* (fd < RRX_FD_CACHE_SIZE) */
   if (c->sends != RRX_SENDS_NONE && ret >= 0) {
     /* What it sent (its result's worth: the kernel read them without a fault). */
     int ok;
@@ -268,7 +269,8 @@ static uint8_t kind_of_mode(uint32_t mode, uint64_t rdev) {
 /* What RRX_CALL_FD_INFO would answer for writes to fd (RRX_FD_INFO_*), found
  * from the recorder's file facts and buffered calls where they allow
  * (core/syscallbuf_abi.h, struct rrx_file_facts), else asked. */
-static long write_info(struct rrx_buffer_header* h, long fd) {
+static long write_info(struct rrx_buffer_header* h, long fd, uint8_t* object) {
+  *object = 0;
   const struct rrx_file_facts* f = &state()->facts;
   if (f->known && f->shared_files <= RRX_MAX_SHARED_FILES) {
     uint64_t st[RRX_STAT_BYTES / 8];
@@ -281,7 +283,10 @@ static long write_info(struct rrx_buffer_header* h, long fd) {
       int proc = 0;
       if ((mode & kS_IFMT) == kS_IFREG) {
         for (uint32_t i = 0; i < f->shared_files; ++i) {
-          if (dev == f->shared_dev[i] && ino == f->shared_ino[i]) return RRX_FD_INFO_TRACE_WRITES;
+          if (dev == f->shared_dev[i] && ino == f->shared_ino[i]) {
+            *object = (uint8_t)(i + 1);
+            return RRX_FD_INFO_TRACE_WRITES | RRX_FD_INFO_OBJECT;
+          }
         }
         uint64_t sfs[kStatfsBytes / 8];
         proc = is_error(check_call(h, NR_fstatfs, (uint64_t)fd, (uint64_t)sfs, 0, 0)) || sfs[0] == RRX_PROC_SUPER_MAGIC;
@@ -320,12 +325,25 @@ static uint8_t fd_class(struct rrx_buffer_header* h, long fd, int writing) {
       }
     }
   }
+  uint8_t object = 0;
   if (writing && !(k & RRX_FD_WRITE_ASKED)) {
-    long info = write_info(h, fd);
+    long info = write_info(h, fd, &object);
     /* At a stop (the question) other threads may have run and given fd another file. */
     if (is_error(info) || ps->cache_epoch != ps->fd_epoch) return RRX_FD_TRACED;
     k |= RRX_FD_WRITE_ASKED | ((info & RRX_FD_INFO_TRACE_WRITES) ? RRX_FD_WRITE_TRACED : 0) |
          ((info & RRX_FD_INFO_STDOUT) ? RRX_FD_WRITE_STDOUT : 0) | ((info & RRX_FD_INFO_STDERR) ? RRX_FD_WRITE_STDERR : 0);
+    if ((info & RRX_FD_INFO_TRACE_WRITES) && (info & RRX_FD_INFO_OBJECT) && object != 0 &&
+        (uint64_t)fd < RRX_FD_CACHE_SIZE) {
+      /* A shared object named by the file facts: its pwrite64 is buffered
+       * with the bytes it wrote, where they go at its offset (not O_APPEND,
+       * which writes at the end). */
+      long fl = check_call(h, NR_fcntl, (uint64_t)fd, kF_GETFL, 0, 0);
+      if (ps->cache_epoch != ps->fd_epoch) return RRX_FD_TRACED; /* (a stop: the buffer was full) */
+      if (!is_error(fl) && !(fl & kO_APPEND)) {
+        k |= RRX_FD_WRITE_OBJECT;
+        ps->fd_object[fd] = object;
+      }
+    }
   }
   if ((uint64_t)fd < RRX_FD_CACHE_SIZE) ps->fd_class[fd] = k;
   return k;
@@ -336,9 +354,14 @@ static uint8_t fd_class(struct rrx_buffer_header* h, long fd, int writing) {
  * desched event and the rule's column allows it: no check needed, if the call
  * blocks the recorder gives it back); 0: traced. *flags: the record's
  * RRX_RECORD_* (a write to rrx's output). */
-static int fd_cannot_block(struct rrx_buffer_header* h, long fd, int writing, int desched, uint8_t* flags) {
+static int fd_cannot_block(struct rrx_buffer_header* h, long fd, int writing, int desched, uint8_t* flags,
+                           int object_write) {
   uint8_t k = fd_class(h, fd, writing);
-  if (writing && (k & RRX_FD_WRITE_TRACED)) return 0;
+  if (writing && (k & RRX_FD_WRITE_TRACED)) {
+    if (!object_write || !(k & RRX_FD_WRITE_OBJECT)) return 0;
+    *flags = RRX_RECORD_OBJECT_WRITE; /* a regular file: never blocks */
+    return RRX_BUFFER_PLAIN;
+  }
   if (writing) {
     *flags = (k & RRX_FD_WRITE_STDERR) ? RRX_RECORD_TO_STDERR : (k & RRX_FD_WRITE_STDOUT) ? RRX_RECORD_TO_STDOUT : 0;
   }
@@ -403,8 +426,9 @@ int rrx_may_buffer(struct rrx_buffer_header* h, const struct rrx_buffered_call* 
   const int stream_desched = desched && rrx_desched_allows(c->desched, args);
   switch (c->when) {
     case RRX_BW_ALWAYS: return RRX_BUFFER_PLAIN;
-    case RRX_BW_FD_READ: return fd_cannot_block(h, (long)args[0], 0, stream_desched, flags);
-    case RRX_BW_FD_WRITE: return fd_cannot_block(h, (long)args[0], 1, stream_desched, flags);
+    case RRX_BW_FD_READ: return fd_cannot_block(h, (long)args[0], 0, stream_desched, flags, 0);
+    case RRX_BW_FD_WRITE:
+      return fd_cannot_block(h, (long)args[0], 1, stream_desched, flags, c->nr == NR_pwrite64);
     case RRX_BW_OPEN: return open_cannot_block(h, c, args) ? RRX_BUFFER_PLAIN : 0;
     case RRX_BW_SIGMASK: return sigmask_unblocks_nothing_pending(h, c, args) ? RRX_BUFFER_PLAIN : 0;
     case RRX_BW_ZERO:
@@ -422,5 +446,8 @@ void rrx_after_call(const struct rrx_buffered_call* c, const uint64_t args[6]) {
   }
   if ((c->nr == NR_dup2 || c->nr == NR_dup3) && args[1] < RRX_FD_CACHE_SIZE) {
     state()->fd_class[args[1]] = RRX_FD_UNKNOWN; /* the new number names the old one's file now */
+  }
+  if (c->nr == NR_fcntl && (uint32_t)args[1] == kF_SETFL && args[0] < RRX_FD_CACHE_SIZE) {
+    state()->fd_class[args[0]] = RRX_FD_UNKNOWN; /* O_APPEND may have changed (RRX_FD_WRITE_OBJECT) */
   }
 }

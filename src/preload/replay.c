@@ -64,12 +64,14 @@ static long exec_syscall(long nr, const long a[6]) {
 
 /* A fed record marked RRX_RECORD_EXECUTE: the call made for real, as the
  * replayer would have made it at a stop (an mmap that let the kernel choose
- * goes where it went when recorded, and nowhere else). 1 when the kernel
+ * goes where it went when recorded, and nowhere else; a pwrite64 to a shared
+ * object, RRX_RECORD_ON_FD, to the replay's copy of it). 1 when the kernel
  * gave the recorded result. */
 static int execute_recorded(const struct rrx_buffer_record* r, long nr, const long args[6]) {
   enum { NR_mmap = 9, kMAP_FIXED = 0x10, kMAP_FIXED_NOREPLACE = 0x100000 };
   long a[6];
   for (int i = 0; i < 6; ++i) a[i] = args[i];
+  if (r->flags & RRX_RECORD_ON_FD) a[0] = (long)r->reserved; /* the replay's copy of a shared object */
   if (nr == NR_mmap && !(a[3] & kMAP_FIXED)) {
     if (r->ret < 0 && r->ret >= -4095) return 0; /* (the feed takes no failed mmap) */
     a[0] = r->ret;

@@ -1457,6 +1457,20 @@ void Recorder::flush_buffer(TaskState& ts) {
       sc.setDataCrc(c.data_crc);
       sc.setHasDataCrc(true);
     }
+    if ((c.flags & RRX_RECORD_OBJECT_WRITE) && !sys::is_error_return(c.ret)) {
+      // A pwrite64 to a shared object: its change (the bytes are the call's own).
+      auto change = shared_->on_buffered_write(c.reserved - 1, c.args[3], static_cast<uint64_t>(c.ret));
+      if (!change) {
+        abort_recording("syscall buffer of thread " + std::to_string(ts.task->tid()) +
+                        ": a write to shared file " + std::to_string(c.reserved) + " of the file facts, which has none");
+      }
+      auto fw = sc.initFileWrites(1)[0];
+      fw.setObject(change->id);
+      fw.setOffset(change->offset);
+      fw.setLength(change->length);
+      fw.setSize(change->size);
+      fw.setSent(true);
+    }
     if (!c.strings.empty()) {
       auto strs = sc.initStrings(static_cast<unsigned>(c.strings.size()));
       for (unsigned i = 0; i < c.strings.size(); ++i) {
@@ -1646,12 +1660,9 @@ int64_t Recorder::buffered_fd_info(TaskState& ts, uint64_t fd_arg) {
   const int fd = static_cast<int>(fd_arg);
   struct stat st {};
   if (::stat(("/proc/" + std::to_string(ts.task->tid()) + "/fd/" + std::to_string(fd)).c_str(), &st) != 0) return -EBADF;
-  bool traced = shared_->is_object_fd(ts.task->tid(), fd);
-  if (!traced) {
-    TaskMemReader mem(*ts.task);
-    traced = mem.mem_file(fd).has_value();
-  }
-  if (traced) return RRX_FD_INFO_TRACE_WRITES;
+  if (shared_->is_object_fd(ts.task->tid(), fd)) return RRX_FD_INFO_TRACE_WRITES | RRX_FD_INFO_OBJECT;
+  TaskMemReader mem(*ts.task);
+  if (mem.mem_file(fd).has_value()) return RRX_FD_INFO_TRACE_WRITES;
   switch (output_of(ts, fd)) {
     case 1: return RRX_FD_INFO_STDOUT;
     case 2: return RRX_FD_INFO_STDERR;

@@ -1,6 +1,8 @@
 // SharedObjects: see shared_objects.h.
 #include "record/shared_objects.h"
 
+#include <algorithm>
+#include <iterator>
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
@@ -134,6 +136,7 @@ std::optional<SharedObjects::Mapping> SharedObjects::on_file_map(pid_t tid, int 
     m.id = it->second.id;
     m.name = it->second.name;
     if (shared && m.writable) it->second.changed = true;
+    it->second.size = m.size;  // (as replay sizes its copy at this mapping)
     return m;
   }
   Object o;
@@ -147,6 +150,7 @@ std::optional<SharedObjects::Mapping> SharedObjects::on_file_map(pid_t tid, int 
   m.content = files_.store(path, o.name);
   // (After the store: its hard link into the trace changes the file's ctime.)
   if (::fstat(o.fd, &o.first) != 0) o.changed = true;
+  o.size = static_cast<uint64_t>(o.first.st_size);
   // (Every process of the machine is looked at: not for a package-managed
   // file, which nothing writes in place. glibc maps its gconv-modules.cache
   // shared in every program that converts characters: python at start-up.)
@@ -325,6 +329,22 @@ std::optional<SharedObjects::Change> SharedObjects::on_file_change(const sys::Sy
   if (c.length > c.size - std::min(c.size, c.offset)) c.length = c.size - std::min(c.size, c.offset);
   // (An open that truncated nothing changed nothing.)
   if (fc.kind != sys::FileChange::Opened || st.st_size != o->first.st_size) o->changed = true;
+  o->size = c.size;
+  return c;
+}
+
+std::optional<SharedObjects::Change> SharedObjects::on_buffered_write(size_t index, uint64_t offset,
+                                                                      uint64_t length) {
+  if (index >= files_by_inode_.size()) return std::nullopt;
+  Object* o = &std::next(files_by_inode_.begin(), static_cast<std::ptrdiff_t>(index))->second;
+  Change c;
+  c.id = o->id;
+  c.offset = offset;
+  c.length = length;
+  // A pwrite grows the file to its end, never shrinks it.
+  c.size = std::max(o->size, offset + length);
+  o->size = c.size;
+  o->changed = true;
   return c;
 }
 

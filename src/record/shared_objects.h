@@ -64,6 +64,14 @@ class SharedObjects {
     uint64_t size = 0;
   };
   std::optional<Change> on_file_change(const sys::SyscallDesc& desc, const sys::CallView& call, Task& task);
+  // A buffered pwrite64 to the shared file at `index` of file_inodes() (the
+  // library's RRX_RECORD_OBJECT_WRITE: an fd without O_APPEND; the list as
+  // the file facts the process had published it) wrote `length` bytes at
+  // `offset`: its change, without data (the bytes are the call's, which its
+  // data crc checks), with the size the object has after it (every other
+  // change of its size is a traced call's, seen in order). nullopt: no such
+  // object.
+  std::optional<Change> on_buffered_write(size_t index, uint64_t offset, uint64_t length);
 
   bool empty() const { return next_id_ == 1; }
   // The (device, inode) of every regular file (or memfd) that is a shared object.
@@ -82,6 +90,7 @@ class SharedObjects {
     // access (it could write through memory): its bytes may change.
     bool changed = false;
     struct stat first {};  // at its first mapping: an outside writer changes size or times
+    uint64_t size = 0;     // after the last change recorded (its first mapping's size before any)
   };
   Object* mutable_object_of_fd(pid_t tid, int fd);
   const Object* object_of_fd(pid_t tid, int fd) const;

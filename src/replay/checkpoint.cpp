@@ -114,6 +114,7 @@ ReplaySession::RTask ReplaySession::copy_state(const RTask& t) {
   c.sigkilled = t.sigkilled;
   c.kill_reported = t.kill_reported;
   c.syscallbuf = t.syscallbuf;
+  c.object_fds = t.object_fds;  // (the checkpoint's copy of the process has them)
   c.buffer_after_call = t.buffer_after_call;
   c.entered_traced = t.entered_traced;
   c.call_at_seccomp_stop = t.call_at_seccomp_stop;

@@ -525,6 +525,7 @@ void ReplaySession::on_exec(RTask& t) {
   if (ev.which() != schema::Event::EXEC || ev.getTid() != t.tid) diverge(describe_event(ev), "an exec");
   auto exec = ev.getExec();
   t.cpuid_untrapped = exec.getCpuidUntrapped();
+  t.object_fds.clear();  // (opened close-on-exec)
   if (exec.getFormerTid() != 0 && exec.getFormerTid() != t.tid && has_task(exec.getFormerTid())) {
     // Another thread exec'd and the kernel gave it the process id: its
     // state continues under this tid; the old main thread is gone.
@@ -1853,7 +1854,24 @@ void ReplaySession::finish_shared_memory(RTask& t, schema::Syscall::Reader rec) 
   for (auto w : rec.getFileWrites()) {
     // (An object that never changed is told only of opens that truncated
     // nothing: its size, as it was.)
-    if (unchanged_objects_.count(w.getObject()) == 0) shared_->apply(w);
+    if (unchanged_objects_.count(w.getObject()) != 0) continue;
+    std::string sent;
+    if (w.getSent()) {
+      // The bytes the replayed call passes (check_sent_data compared them
+      // with the recorded call's data crc).
+      auto args = rec.getArgs();
+      sent.resize(w.getLength());
+      if (args.size() != 6 || !t.task->read_exact(args[1], sent.data(), sent.size())) sent.clear();
+    }
+    shared_->apply(w, sent);
+  }
+  if (auto object = BufferFeed::object_written(rec);
+      object && buffer_feed_ && seccomp_entries_ && t.object_fds.count(*object) == 0) {
+    // The thread's first buffered write to this object, replayed with its
+    // stop: the object's copy opened in its process, so that the library
+    // makes the next ones itself (fed with RRX_RECORD_ON_FD).
+    int64_t fd = shared_->open_in(*t.task, syscall_insn_of(t), *object);
+    if (fd >= 0) t.object_fds[*object] = static_cast<int>(fd);
   }
   const sys::SyscallDesc* desc = sys::lookup(t.cur.nr);
   if (desc == nullptr || rec.getIsError() || t.cur.action != Action::Emulate) return;

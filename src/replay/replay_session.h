@@ -378,6 +378,10 @@ class ReplaySession {
     std::filesystem::path exe_copy;
     std::string auxv;
     uint64_t syscallbuf = 0;      // its syscall buffer (RRX_CALL_INIT_BUFFER's), 0: none
+    // Shared object -> an fd of the replay's copy that rrx opened in its
+    // process (close-on-exec), for the buffered pwrite64 calls the library
+    // makes to it (BufferFeed::ObjectCopies).
+    std::map<uint32_t, int> object_fds;
     // After the syscall it last completed, what the library still does to
     // the buffer when the task stands at that call's exit in the rrx page
     // (BufferFeed::after_call): bytes of the record it publishes, or -1.

@@ -145,6 +145,20 @@ void SharedMemory::map(Task& t, uint64_t scratch, schema::FileMapping::Reader m,
   }
 }
 
+int64_t SharedMemory::open_in(Task& t, uint64_t scratch, uint32_t id) {
+  auto it = objects_.find(id);
+  if (it == objects_.end() || it->second.fd < 0 || !it->second.initialized || !it->second.writable) return -ENOENT;
+  std::string path = "/proc/" + std::to_string(::getpid()) + "/fd/" + std::to_string(it->second.fd);
+  StackScratch name(t, path);
+  return remote_syscall(t, scratch, SYS_openat,
+                        {static_cast<uint64_t>(AT_FDCWD), name.addr(), static_cast<uint64_t>(O_RDWR | O_CLOEXEC), 0});
+}
+
+uint64_t SharedMemory::copy_size(uint32_t id) const {
+  auto it = objects_.find(id);
+  return it == objects_.end() || it->second.fd < 0 ? 0 : size_of(it->second.fd);
+}
+
 bool SharedMemory::unmap_segment(Task& t, uint64_t scratch, uint64_t addr) {
   uint64_t end = 0;
   std::string name;
@@ -166,14 +180,19 @@ bool SharedMemory::unmap_segment(Task& t, uint64_t scratch, uint64_t addr) {
   return true;
 }
 
-void SharedMemory::apply(schema::FileWrite::Reader w) {
+void SharedMemory::apply(schema::FileWrite::Reader w, std::string_view sent) {
   auto it = objects_.find(w.getObject());
   if (it == objects_.end() || !it->second.initialized) {
     throw Error("the trace changes shared object " + std::to_string(w.getObject()) +
                 ", which no replayed process has mapped");
   }
   Object& o = it->second;
-  auto data = w.getData();
+  if (w.getSent() && sent.size() != w.getLength()) {
+    throw Error("the " + std::to_string(w.getLength()) + " bytes a call wrote to shared object " +
+                std::to_string(w.getObject()) + " (" + o.name + ") cannot be read from the replayed call");
+  }
+  auto data = w.getSent() ? capnp::Data::Reader(reinterpret_cast<const uint8_t*>(sent.data()), sent.size())
+                          : w.getData();
   if (data.size() > 0 &&
       ::pwrite(o.fd, data.begin(), data.size(), static_cast<off_t>(w.getOffset())) != static_cast<ssize_t>(data.size())) {
     throw_errno("write the replay's copy of " + o.name);

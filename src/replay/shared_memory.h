@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/ptrace_task.h"
@@ -47,8 +48,15 @@ class SharedMemory {
   // shmdt at `addr`: unmaps the segment's mapping there. False when no
   // mapping of one of rrx's objects starts there.
   bool unmap_segment(Task& t, uint64_t scratch, uint64_t addr);
-  // A skipped syscall's change to an object's bytes or size.
-  void apply(schema::FileWrite::Reader w);
+  // A skipped syscall's change to an object's bytes or size; for a write of
+  // the bytes the call sent (w.getSent()), `sent` holds them.
+  void apply(schema::FileWrite::Reader w, std::string_view sent = {});
+  // Opens the copy of object `id` (mapped before) in the stopped task `t`
+  // (as map() does), close-on-exec, read-write: the fd in the task, or
+  // -errno (-ENOENT: no such object yet).
+  int64_t open_in(Task& t, uint64_t scratch, uint32_t id);
+  // The size of object `id`'s copy now (0 when it has none).
+  uint64_t copy_size(uint32_t id) const;
 
   // Copies of every object's bytes, for a checkpoint, and of the shared
   // anonymous memory of the replayed processes `tasks` (recorded tid ->

@@ -20,6 +20,7 @@
 #include "replay/event_text.h"
 #include "replay/replay_session.h"
 #include "replay/replay_stats.h"
+#include "replay/shared_memory.h"
 #include "replay/skip_strategy.h"
 #include "trace_format/format.h"
 
@@ -56,6 +57,7 @@ uint64_t record_size(capnp::List<schema::ArgString>::Reader strings, capnp::List
   return size;
 }
 
+
 // A recorded call the library can take, as the feed reads it: each part of
 // the trace's message looked up once.
 struct TakeableCall {
@@ -67,7 +69,46 @@ struct TakeableCall {
   bool execute = false;    // made for real by the library (RRX_RECORD_EXECUTE)
   bool watched = false;    // an output over a range the debugger watches
   uint64_t size = 0;       // record_size
+  int on_fd = -1;          // a shared object's write, made to the replay's copy at this fd (RRX_RECORD_ON_FD)
 };
+
+// Feed's view of the shared objects (BufferFeed::ObjectCopies) for one
+// stretch: the size each copy will have once the writes fed before reach it.
+struct ObjectStretch {
+  const BufferFeed::ObjectCopies* copies = nullptr;
+  std::vector<std::pair<uint32_t, uint64_t>> sizes;  // (object, size after the writes fed so far)
+  uint64_t& size_of(uint32_t id) {
+    for (auto& [o, size] : sizes) {
+      if (o == id) return size;
+    }
+    sizes.emplace_back(id, copies->size(id));
+    return sizes.back().second;
+  }
+};
+
+// Whether buffered pwrite64 `c.sc` to a shared object can be made by the
+// library to the replay's copy (c.on_fd): the copy is open in the process,
+// and the write's change is its bytes at its offset, growing the copy to the
+// recorded size (no outside writer changed it in between). The bytes are the
+// call's own (the file write's `sent`), which the record's data crc checks.
+bool object_write_takeable(TakeableCall& c, ObjectStretch* objects) {
+  if (!objects) return false;
+  auto writes = c.sc.getFileWrites();
+  auto w = writes[0];
+  const int64_t ret = c.sc.getRet();
+  if (ret <= 0 || w.getOffset() != c.args[3] || w.getLength() != static_cast<uint64_t>(ret) ||
+      !c.sc.getHasDataCrc()) {
+    return false;
+  }
+  const int fd = objects->copies->fd(w.getObject());
+  if (fd < 0) return false;
+  uint64_t& size = objects->size_of(w.getObject());
+  const uint64_t after = std::max(size, w.getOffset() + w.getLength());
+  if (after != w.getSize()) return false;
+  size = after;
+  c.on_fd = fd;
+  return true;
+}
 
 // True for a call the library may make for real on replay, without a stop
 // (RRX_REPLAY_EXEC_CALLS; the replay's filter lets those run): one whose
@@ -83,10 +124,12 @@ bool executable_in_process(int64_t nr) {
 // it wrote in its own process, or a buffered write to rrx's stdout or stderr
 // (stream 1 or 2), whose bytes the library copies for the replayer to
 // show, or (`may_execute`) one of the calls it makes for real (c.execute).
-// Not one that changes a shared object (file writes). (A recorded digest of
-// the sent bytes goes in the record: the library compares it.)
+// Not one that changes a shared object (file writes), but a pwrite64 to one
+// that `objects` lets the library make to the replay's copy
+// (object_write_takeable). (A recorded digest of the sent bytes goes in the
+// record: the library compares it.)
 bool takeable(schema::Event::Reader ev, int tid, const BufferFeed::WriteFilter& writable, bool may_execute,
-              TakeableCall& c) {
+              ObjectStretch* objects, TakeableCall& c) {
   if (ev.which() != schema::Event::SYSCALL || ev.getTid() != tid) return false;
   c.sc = ev.getSyscall();
   const uint32_t flags = c.sc.getFlags();
@@ -98,7 +141,9 @@ bool takeable(schema::Event::Reader ev, int tid, const BufferFeed::WriteFilter& 
   } else if (flags != trace::kSyscallBuffered) {
     return false;
   }
-  if (c.sc.hasFileWrites() && c.sc.getFileWrites().size() != 0) return false;
+  c.on_fd = -1;
+  const bool object_write = BufferFeed::object_written(c.sc).has_value();
+  if (!object_write && c.sc.hasFileWrites() && c.sc.getFileWrites().size() != 0) return false;
   const int64_t nr = c.sc.getNr();
   if (c.stream != 0 && ((nr != SYS_write && nr != SYS_pwrite64 && nr != SYS_writev) || c.sc.getRet() < 0)) {
     return false;
@@ -111,7 +156,10 @@ bool takeable(schema::Event::Reader ev, int tid, const BufferFeed::WriteFilter& 
     for (unsigned i = 0; i < 6; ++i) c.args[i] = a[i];
   }
   c.execute = false;
-  if ((d->flags & sys::kMapsMemory) || d->replay_policy(c.args) == sys::Replay::Execute) {
+  if (object_write) {
+    if (!may_execute || c.stream != 0 || !object_write_takeable(c, objects)) return false;
+    c.execute = true;
+  } else if ((d->flags & sys::kMapsMemory) || d->replay_policy(c.args) == sys::Replay::Execute) {
     // The address-space calls, and rt_sigaction setting an action, must
     // take effect in the replayed process: the library makes them for real
     // where the replay's filter lets it (the session says so), with a stop
@@ -163,6 +211,10 @@ void put_record(const TakeableCall& c, uint8_t flags, uint8_t* p, uint32_t base,
   r.ret = c.sc.getRet();
   r.string_count = static_cast<uint8_t>(c.strings.size());
   r.output_count = static_cast<uint16_t>(c.writes.size());
+  if (c.on_fd >= 0) {
+    r.flags |= RRX_RECORD_ON_FD;
+    r.reserved = static_cast<uint32_t>(c.on_fd);
+  }
   std::memcpy(p, &r, sizeof r);
   static_assert(RRX_ALIGN8(sizeof r) == sizeof r, "no padding after the record's header");
   uint32_t at = RRX_ALIGN8(sizeof r);
@@ -207,8 +259,17 @@ int64_t BufferFeed::after_call(schema::Syscall::Reader rec) {
   return d && (d->flags & sys::kBuffered) ? -1 : 0;
 }
 
+std::optional<uint32_t> BufferFeed::object_written(schema::Syscall::Reader rec) {
+  if (!(rec.getFlags() & trace::kSyscallBuffered) || rec.getNr() != SYS_pwrite64 || !rec.hasFileWrites()) {
+    return std::nullopt;
+  }
+  auto writes = rec.getFileWrites();
+  if (writes.size() != 1 || !writes[0].getSent()) return std::nullopt;
+  return writes[0].getObject();
+}
+
 size_t BufferFeed::feed(Task& task, int tid, uint64_t buffer, uint32_t open_record, const EventsAhead& ahead,
-                        uint64_t limit, const WriteFilter& writable, bool may_execute) {
+                        uint64_t limit, const WriteFilter& writable, bool may_execute, const ObjectCopies* objects) {
   pending_ = false;
   if (limit == 0) return 0;  // (the event after the limit is read only as what follows)
   rrx_buffer_header h;
@@ -219,6 +280,10 @@ size_t BufferFeed::feed(Task& task, int tid, uint64_t buffer, uint32_t open_reco
     return 0;  // a library of another version (an older trace's), or not ours to write
   }
   if (open_record > h.capacity - h.bytes_used) return 0;
+  ObjectStretch stretch;
+  stretch.copies = objects;
+  ObjectStretch* object_writes =
+      objects && may_execute && !writable && h.version >= RRX_SYSCALLBUF_ON_FD_VERSION_MIN ? &stretch : nullptr;
   // The records this generation published already: the library does not
   // touch them again, so the output area goes there when they are many
   // (else after the fed records). Either way it is put back at take.
@@ -247,7 +312,7 @@ size_t BufferFeed::feed(Task& task, int tid, uint64_t buffer, uint32_t open_reco
     const trace::EventRecord* rec = ahead(k);
     if (!rec) break;
     auto ev = rec->get();
-    if (k == limit || !takeable(ev, tid, writable, may_execute, c)) {
+    if (k == limit || !takeable(ev, tid, writable, may_execute, object_writes, c)) {
       last_may_go = syscall_of(ev, tid);
       if (last_may_go) after = rec;
       break;
@@ -431,8 +496,16 @@ bool ReplaySession::feed_buffer(RTask& t, bool stepping) {
   // The calls that must take effect are made by the library for real where
   // the replay's filter lets them run and the thread goes on with
   // PTRACE_CONT (seccomp_entries_: resume() sees executes()).
-  const bool fed =
-      buffer_feed_->feed(*t.task, t.tid, t.syscallbuf, open_record, ahead, limit, writable, seccomp_entries_) > 0;
+  // Writes to shared objects whose copy the process has open (opened at
+  // the first such write of the thread, replayed with its stop).
+  BufferFeed::ObjectCopies objects;
+  objects.fd = [&t](uint32_t id) {
+    auto it = t.object_fds.find(id);
+    return it == t.object_fds.end() ? -1 : it->second;
+  };
+  objects.size = [this](uint32_t id) { return shared_->copy_size(id); };
+  const bool fed = buffer_feed_->feed(*t.task, t.tid, t.syscallbuf, open_record, ahead, limit, writable,
+                                      seccomp_entries_, t.object_fds.empty() ? nullptr : &objects) > 0;
   if (stats_) stats_->feeding(stats_clock_ns() - t0);
   return fed;
 }

@@ -38,6 +38,16 @@ class BufferFeed {
   using EventsAhead = std::function<const trace::EventRecord*(uint64_t k)>;
   // Where the bytes of the taken writes to rrx's output go: stream 1 or 2.
   using OutputSink = std::function<void(int stream, const uint8_t* bytes, size_t len)>;
+  // The replay's copies of shared objects as the thread's process reaches
+  // them: `fd` gives the descriptor of object `id`'s copy that the replayer
+  // opened in the process (-1: none), `size` the copy's size now. With them
+  // a buffered pwrite64 to an object (its event's one file write at the
+  // call's offset, of its bytes) is fed as RRX_RECORD_EXECUTE |
+  // RRX_RECORD_ON_FD: the library writes the copy itself, without a stop.
+  struct ObjectCopies {
+    std::function<int(uint32_t id)> fd;
+    std::function<uint64_t(uint32_t id)> size;
+  };
 
   // Writes the records of the recorded buffered calls of thread `tid` that
   // come next (`ahead`, at most `limit` of them) into its buffer at
@@ -56,15 +66,21 @@ class BufferFeed {
   // (RRX_REPLAY_EXEC_CALLS) are fed too, marked RRX_RECORD_EXECUTE: the
   // library makes them for real without a stop, which the caller must allow
   // (the replay's seccomp filter, and PTRACE_CONT, not PTRACE_SYSEMU, while
-  // executes()).
+  // executes()). `objects` (with may_execute and no write filter): writes
+  // to shared objects are fed too (ObjectCopies), to a library of
+  // RRX_SYSCALLBUF_ON_FD_VERSION_MIN or later.
   size_t feed(Task& task, int tid, uint64_t buffer, uint32_t open_record, const EventsAhead& ahead, uint64_t limit,
-              const WriteFilter& writable, bool may_execute);
+              const WriteFilter& writable, bool may_execute, const ObjectCopies* objects = nullptr);
   // What the library still does to its buffer after the recorded syscall
   // `rec` returns, while the thread stands at its exit: the bytes of the
   // record it publishes (a buffered call made from the untraced
   // instruction), -1 when it may empty the buffer (a call of a buffered kind
   // made traced: the one that found the buffer full), 0 nothing.
   static int64_t after_call(schema::Syscall::Reader rec);
+  // The shared object a buffered event wrote with a pwrite64
+  // (RRX_RECORD_OBJECT_WRITE: its one file write, of the bytes the call
+  // sent), or nullopt.
+  static std::optional<uint32_t> object_written(schema::Syscall::Reader rec);
   // At the thread's next stop: how many of the fed records the library took
   // (in order); the bytes the taken writes to rrx's output sent go to
   // `output`, in order; replay_end is cleared (the rest stay past

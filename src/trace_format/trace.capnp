@@ -157,6 +157,10 @@ struct FileWrite {
   length @2 :UInt64;
   data @3 :Data;
   size @4 :UInt64;
+  # The bytes are the `length` the call sent (a buffered pwrite64's buffer,
+  # argument 1), not in data: the event's data crc checks them on replay,
+  # which takes them from the replayed call.
+  sent @5 :Bool;
 }
 
 struct Syscall {

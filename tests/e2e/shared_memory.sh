@@ -14,6 +14,22 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/mt.sh"
 
 P=$(prog shared_map)
 rr_check_native pwrite --stdout-has "map at 100: written by pwrite" -- "$P" pwrite
+# pwrite64 to a file mapped shared, buffered (buffer ABI 14): seen at once
+# through the other process's map, growing the file, O_APPEND (at open and
+# by F_SETFL) going to the end, the bytes of a write whose fd is closed.
+rr_check_native pwrite_turns --stdout-has "turns: 300 rounds, 0 wrong, child status 0" --record-arg --syscallbuf \
+  -- "$P" pwrite-turns
+T=$(rr_trace pwrite_turns)
+if [[ -f $T/trace ]]; then
+  rrx_run "$WORK/pwrite_turns.dump" dump "$T"
+  n=$(grep -cE 'pwrite64\(.* \(buffered\) \[shared object 1: 8 bytes at' "$WORK/pwrite_turns.dump.out" || true)
+  check "pwrite_turns: the turns' pwrite64 calls are buffered with their change (got $n of 1200)" test "$n" -ge 1190
+  check "pwrite_turns: a pwrite64 with O_APPEND stays traced (its bytes at the end)" \
+    grep -qE 'pwrite64\(.*, 4, 0\) = 4 \[shared object 1: 4 bytes at 12288, size 12292\]' "$WORK/pwrite_turns.dump.out"
+  run_capture "$WORK/pwrite_turns.stats" -- env RRX_REPLAY_STATS=1 "$RRX" replay --autopilot "$T"
+  n=$(sed -n 's/.*events, \([0-9]*\) buffered calls taken without a stop.*/\1/p' "$WORK/pwrite_turns.stats.rawerr")
+  check "pwrite_turns: the replay writes the object without a stop per pwrite64 (${n:-0} taken)" test "${n:-0}" -ge 1100
+fi
 for mode in file shm_open memfd sysv anon devzero; do
   rr_check_native "$mode" --stdout-has "counter 200 (expected 200)" -- "$P" "$mode"
 done

@@ -4,8 +4,8 @@
 // /dev/zero shared by a parent and its child, each with a counter the two
 // update in turn (no syscall between a store and the other's load of it);
 // mremap growing a shared map; a short file mapped past its end (SIGBUS).
-// Usage: shared_map MODE (pwrite | file | shm_open | memfd | sysv | anon |
-// devzero | mremap | sigbus | readonly), or with a FILE: hold FILE (maps it
+// Usage: shared_map MODE (pwrite | pwrite-turns | file | shm_open | memfd |
+// sysv | anon | devzero | mremap | sigbus | readonly), or with a FILE: hold FILE (maps it
 // shared, says so in FILE.held, sleeps), map-file FILE (maps it shared and
 // reads it), map-wait FILE (maps it shared, says so in FILE.mapped, sleeps
 // half a second and exits without reading it).
@@ -253,6 +253,75 @@ static int mode_bench(void) {
   return 0;
 }
 
+// pwrite64 to a shared object, the kernel's rules that replay must keep:
+// bytes a pwrite writes are seen at once through every shared mapping of the
+// file, in every process (parent and child take turns, each pwriting its
+// answer for the other to read through its map, no syscall between); a
+// pwrite past the end grows the file (zeros between); with O_APPEND (set at
+// open, or later with fcntl F_SETFL) a pwrite goes to the end whatever its
+// offset; a pwrite's bytes stay after its fd is closed.
+static int mode_pwrite_turns(void) {
+  int fd = memfd_create("rrx-turns", 0);
+  if (fd < 0 || ftruncate(fd, 8192) != 0) die("memfd");
+  volatile uint64_t* map = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (map == MAP_FAILED) die("mmap");
+  const int rounds = 300;
+  pid_t pid = fork();
+  if (pid < 0) die("fork");
+  const int me = pid == 0 ? 1 : 0;
+  uint64_t bad = 0;
+  for (int i = 0; i < rounds; ++i) {
+    const uint64_t turn = 2 * (uint64_t)i + (uint64_t)me;
+    while (map[0] != turn) sched_yield();  // the other's pwrite, seen through the map
+    // The other's answer of its last turn (slots of its own, 250 each).
+    const int other_round = me == 1 ? i : i - 1;
+    if (other_round >= 0 && map[1 + (1 - me) * 250 + other_round % 250] != turn - 1) ++bad;
+    uint64_t v[2] = {turn + 1, turn};
+    // Its answer at a slot of its own, then the turn word.
+    if (pwrite(fd, &v[1], 8, (off_t)(8 * (1 + me * 250 + i % 250))) != 8) die("pwrite");
+    if (pwrite(fd, &v[0], 8, 0) != 8) die("pwrite");
+  }
+  if (pid == 0) _exit(bad != 0);
+  int status;
+  waitpid(pid, &status, 0);
+  printf("turns: %d rounds, %llu wrong, child status %d\n", rounds, (unsigned long long)bad, status);
+  // Past the end: the file grows, zeros between.
+  if (pwrite(fd, "grown", 5, 3 * 4096 - 5) != 5) die("pwrite past the end");
+  struct stat st;
+  fstat(fd, &st);
+  char* big = mmap(NULL, 3 * 4096, PROT_READ, MAP_SHARED, fd, 0);
+  if (big == MAP_FAILED) die("mmap grown");
+  printf("grown to %lld: '%.5s', zeros between %d\n", (long long)st.st_size, big + 3 * 4096 - 5,
+         big[8192] == 0 && big[3 * 4096 - 6] == 0);
+  // O_APPEND, at open: the pwrite goes to the end.
+  char path[64];
+  snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+  int app = open(path, O_RDWR | O_APPEND);
+  if (app < 0) die("open O_APPEND");
+  if (pwrite(app, "tail", 4, 0) != 4) die("pwrite O_APPEND");
+  fstat(fd, &st);
+  char* all = mmap(NULL, 4 * 4096, PROT_READ, MAP_SHARED, fd, 0);
+  if (all == MAP_FAILED) die("mmap all");
+  printf("O_APPEND: size %lld, '%.4s' at the end, first word %llu\n", (long long)st.st_size, all + st.st_size - 4,
+         (unsigned long long)map[0]);
+  // O_APPEND set later on an fd that wrote before: to the end too.
+  if (pwrite(fd, "mid", 3, 100) != 3) die("pwrite");
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_APPEND);
+  char at200[4];
+  memcpy(at200, (const char*)map + 200, 4);
+  if (pwrite(fd, "last", 4, 200) != 4) die("pwrite F_SETFL");
+  fstat(fd, &st);
+  printf("F_SETFL O_APPEND: size %lld, '%.4s' at the end, '%.3s' at 100, 200 unchanged %d\n", (long long)st.st_size,
+         all + st.st_size - 4, (const char*)map + 100, memcmp(at200, (const char*)map + 200, 4) == 0);
+  // The bytes of a pwrite whose fd is closed right after it.
+  int w = open(path, O_WRONLY);
+  if (w < 0) die("open");
+  pwrite(w, "closed", 6, 300);
+  close(w);
+  printf("after close: '%.6s'\n", (const char*)map + 300);
+  return 0;
+}
+
 static int mode_readonly(void) {
   int fd = temp_file("ro");
   write(fd, "read only", 9);
@@ -296,6 +365,7 @@ int main(int argc, char** argv) {
   if (!strcmp(mode, "readonly")) return mode_readonly();
   if (!strcmp(mode, "anon-steps")) return mode_anon_steps();
   if (!strcmp(mode, "bench")) return mode_bench();
+  if (!strcmp(mode, "pwrite-turns")) return mode_pwrite_turns();
   if (argc > 2 && !strcmp(mode, "hold")) {
     map_path(argv[2], 4096);
     touch(argv[2], ".held");

@@ -135,8 +135,8 @@ int main(int argc, char** argv) {
     say(2, "round %ld on stderr (%ld)\n", round, 2);
   }
 
-  // A file mapped shared: writes to it stay traced from now on (the
-  // recorder records what they change for every process that maps it).
+  // A file mapped shared: the recorder records what writes to it change
+  // for every process that maps it (a pwrite64 buffered with its bytes).
   int fd = open(path, O_CREAT | O_RDWR | O_TRUNC, 0600);
   if (fd < 0 || ftruncate(fd, 4096) != 0) return perror("shared"), 1;
   char* m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);

@@ -226,6 +226,47 @@ TEST_CASE("syscallbuf: calls outside their rule are refused") {
   CHECK_FALSE(syscallbuf::check_call(call(16, {0, 0x5402 /* TCSETS */, 0}), true).empty());
 }
 
+TEST_CASE("syscallbuf: a shared object's pwrite64 says which object (RRX_RECORD_OBJECT_WRITE)") {
+  syscallbuf::Call w;
+  w.nr = 18;  // pwrite64(5, 0x1000, 6000, 8192) = 6000
+  w.args[0] = 5;
+  w.args[1] = 0x1000;
+  w.args[2] = 6000;
+  w.args[3] = 8192;
+  w.ret = 6000;
+  w.flags = RRX_RECORD_OBJECT_WRITE | RRX_RECORD_DATA_CRC;
+  w.data_crc = 0x1234;
+  w.reserved = 2;  // the second shared file of the facts
+  auto bytes = syscallbuf::encode_record(w);
+  auto got = syscallbuf::parse_records(bytes);
+  REQUIRE(got.size() == 1);
+  CHECK(got[0].reserved == 2);
+  CHECK(got[0].strings.empty());
+  CHECK(syscallbuf::check_call(got[0]).empty());
+  syscallbuf::Call c = w;
+  c.reserved = 0;  // which object: missing
+  CHECK_FALSE(syscallbuf::check_call(c).empty());
+  c.reserved = RRX_MAX_SHARED_FILES + 1;  // past the facts' list
+  CHECK_FALSE(syscallbuf::check_call(c).empty());
+  c = w;
+  c.ret = 6001;  // more than it was given
+  CHECK_FALSE(syscallbuf::check_call(c).empty());
+  c = w;
+  c.strings.emplace_back(1, "bytes");  // the bytes are the call's, not the record's
+  CHECK_FALSE(syscallbuf::check_call(c).empty());
+  c = w;
+  c.ret = -28;  // ENOSPC: no crc of what it did not send
+  c.flags = RRX_RECORD_OBJECT_WRITE;
+  CHECK(syscallbuf::check_call(c).empty());
+  c = w;
+  c.nr = 1;  // write: its bytes go at the file position, which the record does not hold
+  c.args[3] = 0;
+  CHECK_FALSE(syscallbuf::check_call(c).empty());
+  c = w;
+  c.flags |= RRX_RECORD_TO_STDOUT;
+  CHECK_FALSE(syscallbuf::check_call(c).empty());
+}
+
 TEST_CASE("syscallbuf: records round-trip and are checked against the table") {
   syscallbuf::Call a;
   a.nr = 228;  // clock_gettime(CLOCK_MONOTONIC, 0x1000)
