@@ -641,7 +641,7 @@ struct rrx_file_facts {
                               RRX_MAX_SHARED_FILES are listed below (more: ask about every fd) */
   uint64_t output_dev[2];  /* rrx's stdout, stderr: st_dev, st_ino (ino 0: closed) */
   uint64_t output_ino[2];
-  uint64_t shared_dev[RRX_MAX_SHARED_FILES];
+  uint64_t shared_dev[RRX_MAX_SHARED_FILES]; /* in the order files became shared objects: a file keeps its index */
   uint64_t shared_ino[RRX_MAX_SHARED_FILES];
   uint32_t crc32_insn;     /* 1: the CPU has SSE4.2's crc32 instruction, which the library's
                               CRC-32C of sent bytes (RRX_RECORD_DATA_CRC) then uses (the library

@@ -334,9 +334,10 @@ static uint8_t fd_class(struct rrx_buffer_header* h, long fd, int writing) {
          ((info & RRX_FD_INFO_STDOUT) ? RRX_FD_WRITE_STDOUT : 0) | ((info & RRX_FD_INFO_STDERR) ? RRX_FD_WRITE_STDERR : 0);
     if ((info & RRX_FD_INFO_TRACE_WRITES) && (info & RRX_FD_INFO_OBJECT) && object != 0 &&
         (uint64_t)fd < RRX_FD_CACHE_SIZE) {
-      /* A shared object named by the file facts: its pwrite64 is buffered
-       * with the bytes it wrote, where they go at its offset (not O_APPEND,
-       * which writes at the end). */
+      /* A shared object named by the file facts (whose list only grows: an
+       * index names the same file for the whole recording): its pwrite64 is
+       * buffered, the record naming the file by its index; its bytes go at
+       * its offset (not with O_APPEND, which writes at the end). */
       long fl = check_call(h, NR_fcntl, (uint64_t)fd, kF_GETFL, 0, 0);
       if (ps->cache_epoch != ps->fd_epoch) return RRX_FD_TRACED; /* (a stop: the buffer was full) */
       if (!is_error(fl) && !(fl & kO_APPEND)) {

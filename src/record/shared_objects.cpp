@@ -2,7 +2,6 @@
 #include "record/shared_objects.h"
 
 #include <algorithm>
-#include <iterator>
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
@@ -156,6 +155,7 @@ std::optional<SharedObjects::Mapping> SharedObjects::on_file_map(pid_t tid, int 
   // shared in every program that converts characters: python at start-up.)
   if (!trace::package_managed(o.name)) m.outside_mappers = outside_mappers(st.st_dev, st.st_ino, tree);
   files_by_inode_.emplace(key, std::move(o));
+  file_order_.push_back(key);
   return m;
 }
 
@@ -209,11 +209,7 @@ SharedObjects::Mapping SharedObjects::on_sysv_attach(Task& task, int shmid, uint
   return m;
 }
 
-std::vector<std::pair<uint64_t, uint64_t>> SharedObjects::file_inodes() const {
-  std::vector<std::pair<uint64_t, uint64_t>> out;
-  for (const auto& [inode, object] : files_by_inode_) out.push_back(inode);
-  return out;
-}
+std::vector<std::pair<uint64_t, uint64_t>> SharedObjects::file_inodes() const { return file_order_; }
 
 SharedObjects::Object* SharedObjects::mutable_object_of_fd(pid_t tid, int fd) {
   return const_cast<Object*>(object_of_fd(tid, fd));
@@ -335,8 +331,8 @@ std::optional<SharedObjects::Change> SharedObjects::on_file_change(const sys::Sy
 
 std::optional<SharedObjects::Change> SharedObjects::on_buffered_write(size_t index, uint64_t offset,
                                                                       uint64_t length) {
-  if (index >= files_by_inode_.size()) return std::nullopt;
-  Object* o = &std::next(files_by_inode_.begin(), static_cast<std::ptrdiff_t>(index))->second;
+  if (index >= file_order_.size()) return std::nullopt;
+  Object* o = &files_by_inode_.at(file_order_[index]);
   Change c;
   c.id = o->id;
   c.offset = offset;

@@ -74,7 +74,10 @@ class SharedObjects {
   std::optional<Change> on_buffered_write(size_t index, uint64_t offset, uint64_t length);
 
   bool empty() const { return next_id_ == 1; }
-  // The (device, inode) of every regular file (or memfd) that is a shared object.
+  // The (device, inode) of every regular file (or memfd) that is a shared
+  // object, in the order they became one: a file keeps its index for the
+  // whole recording (the file facts list them so; a buffered write's
+  // record names its file by index, RRX_RECORD_OBJECT_WRITE).
   std::vector<std::pair<uint64_t, uint64_t>> file_inodes() const;
   // True when fd `fd` of `tid` is a file that is a shared object.
   bool is_object_fd(pid_t tid, int fd) const { return object_of_fd(tid, fd) != nullptr; }
@@ -97,6 +100,7 @@ class SharedObjects {
   trace::FileStore& files_;
   uint32_t next_id_ = 1;
   std::map<std::pair<uint64_t, uint64_t>, Object> files_by_inode_;  // (dev, ino)
+  std::vector<std::pair<uint64_t, uint64_t>> file_order_;            // its keys, in the order they came
   // (IPC namespace inode, shmid) -> id: a shmid names a segment in one IPC namespace.
   std::map<std::pair<uint64_t, int>, uint32_t> sysv_;
 };
