@@ -118,14 +118,7 @@ void SharedMemory::map(Task& t, uint64_t scratch, schema::FileMapping::Reader m,
     // outside the recorded tree): the mapping gets the size it had.
     if (::ftruncate(o.fd, static_cast<off_t>(m.getFileSize())) != 0) throw_errno("resize the copy of " + o.name);
   }
-  std::string path = "/proc/" + std::to_string(::getpid()) + "/fd/" + std::to_string(o.fd);
-  int mode = req.shared && o.writable ? O_RDWR : O_RDONLY;
-  int64_t fd;
-  {
-    StackScratch name(t, path);
-    fd = remote_syscall(t, scratch, SYS_openat, {static_cast<uint64_t>(AT_FDCWD), name.addr(),
-                                                 static_cast<uint64_t>(mode | O_CLOEXEC), 0});
-  }
+  int64_t fd = open_copy(t, scratch, o, req.shared && o.writable ? O_RDWR : O_RDONLY);
   if (fd < 0) {
     throw Error("cannot open the replay's copy of shared object " + std::to_string(id) + " (" + o.name +
                 ") in the replayed process: " + std::strerror(static_cast<int>(-fd)));
@@ -145,13 +138,17 @@ void SharedMemory::map(Task& t, uint64_t scratch, schema::FileMapping::Reader m,
   }
 }
 
+int64_t SharedMemory::open_copy(Task& t, uint64_t scratch, const Object& o, int mode) {
+  std::string path = "/proc/" + std::to_string(::getpid()) + "/fd/" + std::to_string(o.fd);
+  StackScratch name(t, path);
+  return remote_syscall(t, scratch, SYS_openat,
+                        {static_cast<uint64_t>(AT_FDCWD), name.addr(), static_cast<uint64_t>(mode | O_CLOEXEC), 0});
+}
+
 int64_t SharedMemory::open_in(Task& t, uint64_t scratch, uint32_t id) {
   auto it = objects_.find(id);
   if (it == objects_.end() || it->second.fd < 0 || !it->second.initialized || !it->second.writable) return -ENOENT;
-  std::string path = "/proc/" + std::to_string(::getpid()) + "/fd/" + std::to_string(it->second.fd);
-  StackScratch name(t, path);
-  return remote_syscall(t, scratch, SYS_openat,
-                        {static_cast<uint64_t>(AT_FDCWD), name.addr(), static_cast<uint64_t>(O_RDWR | O_CLOEXEC), 0});
+  return open_copy(t, scratch, it->second, O_RDWR);
 }
 
 uint64_t SharedMemory::copy_size(uint32_t id) const {

@@ -82,6 +82,9 @@ class SharedMemory {
     bool initialized = false;  // sized and filled by its first mapping (since the last restore)
   };
   Object& object(uint32_t id, schema::FileMapping::Reader m);
+  // An fd of o's memfd in the stopped task `t` (openat of its /proc path,
+  // `mode` | O_CLOEXEC), or -errno.
+  static int64_t open_copy(Task& t, uint64_t scratch, const Object& o, int mode);
   std::function<std::filesystem::path(const std::string&)> stored_copy_;
   std::map<uint32_t, Object> objects_;
 };
