@@ -8,6 +8,7 @@
 #include "cli/debug_command.h"
 #include "cli/sources_command.h"
 #include "cli/trace_commands.h"
+#include "core/heap_pages.h"
 #include "core/error.h"
 #include "core/kernel_probe.h"
 #include "record/recorder.h"
@@ -32,6 +33,7 @@ std::optional<rrx::SkipStrategy> parse_skip(const std::string& name) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  rrx::heap_on_huge_pages();
   rrx::install_crash_handlers();
   CLI::App app{kDescription, "rrx"};
   app.require_subcommand(0, 1);
