@@ -24,16 +24,18 @@ bool kernel_offers_huge_pages() {
 }  // namespace
 
 void heap_on_huge_pages(size_t reserve) {
+  // Blocks up to 16 MiB come from the heap, and freed memory stays in it:
+  // the pages once faulted in are used again (a flush of a full syscall
+  // buffer, then thousands of event messages; a chunk's buffer), rather
+  // than given back to the kernel and faulted in anew.
+  ::mallopt(M_MMAP_THRESHOLD, 16 << 20);
+  ::mallopt(M_TRIM_THRESHOLD, 256 << 20);
   if (const char* v = std::getenv("RRX_HUGE_HEAP"); v && std::strcmp(v, "0") == 0) return;
   if (!kernel_offers_huge_pages()) return;
-  // Blocks up to 16 MiB come from the heap, and freed memory stays in it:
-  // the pages once faulted in are used again (a flush's or a chunk's
-  // buffer), rather than unmapped and faulted in anew.
-  ::mallopt(M_MMAP_THRESHOLD, 32 << 20);  // (the most it takes; `reserve` is below it)
-  ::mallopt(M_TRIM_THRESHOLD, 256 << 20);
   // Threads allocate from the same heap (the trace writer's and reader's
   // chunk buffers): a thread's own arena would be ordinary pages.
   ::mallopt(M_ARENA_MAX, 1);
+  ::mallopt(M_MMAP_THRESHOLD, 32 << 20);  // (for the reserve: the most glibc takes from the heap)
   // The heap grows over `reserve` bytes now; the kernel marks that range
   // for huge pages, and free() leaves it to later allocations as the heap's
   // top. (Growing the heap later makes a new range without the mark.)
@@ -44,6 +46,7 @@ void heap_on_huge_pages(size_t reserve) {
   const uintptr_t to = (reinterpret_cast<uintptr_t>(block) + reserve) & ~(kHuge - 1);
   if (to > from) ::madvise(reinterpret_cast<void*>(from), to - from, MADV_HUGEPAGE);
   std::free(block);
+  ::mallopt(M_MMAP_THRESHOLD, 16 << 20);
 }
 
 }  // namespace rrx

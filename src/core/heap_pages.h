@@ -10,11 +10,13 @@
 
 namespace rrx {
 
-// Call first thing in main, before any thread starts: grows the heap by
-// `reserve` bytes (under 32 MiB, the largest block glibc takes from the heap) (address space only: nothing is touched), asks for huge
-// pages over it, and keeps it in the heap (large blocks from the heap, not
-// their own mappings; no trimming; one arena for every thread). Does
-// nothing where the kernel has no THP for it (RRX_HUGE_HEAP=0 turns it off).
+// Call first thing in main, before any thread starts. Blocks up to 16 MiB
+// come from the heap and freed memory stays there (no trimming). Where the
+// kernel has THP for madvised memory (RRX_HUGE_HEAP=0: not used), it also
+// grows the heap by `reserve` bytes (under 32 MiB, the largest block glibc
+// takes from the heap; address space only, nothing is touched), asks for
+// huge pages over it and leaves it as the heap's top, with one arena for
+// every thread.
 void heap_on_huge_pages(size_t reserve = size_t{30} << 20);
 
 }  // namespace rrx

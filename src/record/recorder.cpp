@@ -3,7 +3,6 @@
 
 #include <capnp/message.h>
 #include <fcntl.h>
-#include <malloc.h>
 #include <asm/prctl.h>
 #include <linux/audit.h>
 #include <linux/seccomp.h>
@@ -3499,12 +3498,7 @@ int Recorder::run() {
 }  // namespace
 
 int record(const RecordOptions& options) {
-  // The recorder allocates and frees the same sizes over and over (a flush
-  // of a full syscall buffer: its 1 MiB of records, then thousands of event
-  // messages): keep freed memory in the heap rather than give it back to the
-  // kernel and fault it in again at the next flush.
-  ::mallopt(M_MMAP_THRESHOLD, 16 << 20);  // (at most 32 MiB)
-  ::mallopt(M_TRIM_THRESHOLD, 256 << 20);
+  // (The heap keeps freed memory for the next flush: core/heap_pages.h, from main.)
   Recorder recorder(options);
   int status = recorder.run();
   return keep_trace(options.keep, recorder.trace_dir(), status, options.quiet);
