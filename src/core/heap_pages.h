@@ -3,7 +3,7 @@
 // A replay decodes every event into a fresh heap object and each trace
 // chunk into a fresh buffer, a page fault per 4 KiB touched; in a VM a
 // fault costs ~10 us (a 2 MiB page: one fault). `rrx replay` of
-// `find /usr -maxdepth 3`: 2,626 -> ~1,200 faults, 53 -> 40 ms.
+// `find /usr -maxdepth 3`: 2,629 -> ~750 faults, 57 -> 40 ms.
 #pragma once
 
 #include <cstddef>

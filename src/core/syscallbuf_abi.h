@@ -21,9 +21,10 @@
  * those calls for real on replay.
  * 13: RRX_CALL_INIT_BUFFER answers the desched fd (no RRX_CALL_DESCHED_FD);
  * RRX_BW_FD_BELOW and the file facts' desched_floor; more calls buffered.
- * 14: pwrite64 to a shared object buffered (RRX_RECORD_OBJECT_WRITE, with the
- * bytes it wrote; RRX_FD_INFO_OBJECT, RRX_FD_WRITE_OBJECT); fed records
- * RRX_RECORD_ON_FD, and pwrite64 among RRX_REPLAY_EXEC_CALLS. */
+ * 14: pwrite64 to a shared object buffered (RRX_RECORD_OBJECT_WRITE, naming
+ * the file by its index in the file facts; RRX_FD_WRITE_OBJECT and the state
+ * page's fd_object); fed records RRX_RECORD_ON_FD, and pwrite64 among
+ * RRX_REPLAY_EXEC_CALLS. */
 #define RRX_SYSCALLBUF_VERSION 14u
 /* The oldest library version whose buffer the replayer feeds (the header, the
  * records and the replay side of the library as in version 12; what 13
@@ -114,7 +115,7 @@ static inline int rrx_feedable_version(uint32_t v) { return v >= RRX_SYSCALLBUF_
 #define RRX_CALL_INIT_BUFFER 1000
 /*   RRX_CALL_FD_INFO(fd): what the recorder knows of fd: RRX_FD_INFO_TRACE_WRITES
  *     when writes to it must stay traced (a file a recorded process maps
- *     shared, with RRX_FD_INFO_OBJECT; /proc/PID/mem); RRX_FD_INFO_STDOUT / _STDERR when it is the same
+ *     shared; /proc/PID/mem); RRX_FD_INFO_STDOUT / _STDERR when it is the same
  *     file as rrx's own stdout / stderr (buffered writes to it carry
  *     RRX_RECORD_TO_STDOUT / _STDERR: replay re-emits them); 0 otherwise,
  *     -EBADF. A traced call, so the replay answers the same. */
@@ -126,10 +127,6 @@ static inline int rrx_feedable_version(uint32_t v) { return v >= RRX_SYSCALLBUF_
 #define RRX_CALL_RECORDING 1002
 #define RRX_FD_INFO_TRACE_WRITES 1
 #define RRX_FD_INFO_STDOUT 2
-/* With RRX_FD_INFO_TRACE_WRITES: the fd is a regular file (or memfd) that is
- * a shared object of the recording, so a pwrite64 to it may be buffered as
- * an object write (RRX_RECORD_OBJECT_WRITE); other writes stay traced. */
-#define RRX_FD_INFO_OBJECT 8
 #define RRX_FD_INFO_STDERR 4
 /*   RRX_CALL_DESCHED_FD(): what libraries before version 13 made once per
  *     thread after a successful RRX_CALL_INIT_BUFFER (a stop of its own): the
@@ -610,9 +607,9 @@ static inline unsigned rrx_buffered_outputs(const struct rrx_buffered_call* c, c
  *    there); any other fd (terminals, other devices, eventfd & co.) stays traced;
  *  - a write also asks the recorder once per fd (RRX_CALL_FD_INFO, traced):
  *    writes to a file some recorded process maps shared, or to /proc/PID/mem
- *    stay traced, but a pwrite64 to the shared file on an fd without
- *    O_APPEND (a buffered fcntl(F_GETFL) when the class is made), which is
- *    buffered with the bytes it wrote (RRX_RECORD_OBJECT_WRITE); those to
+ *    stay traced, but a pwrite64 to a shared file the file facts list, on
+ *    an fd without O_APPEND (a buffered fcntl(F_GETFL) when the class is
+ *    made), which is buffered (RRX_RECORD_OBJECT_WRITE); those to
  *    rrx's own stdout/stderr are buffered with the record's RRX_RECORD_TO_*
  *    flag (replay re-emits them).
  * The cache is per process, in the state page below; it is valid while
@@ -685,8 +682,8 @@ _Static_assert(sizeof(struct rrx_process_state) <= RRX_PAGE_SIZE, "the state pag
 #define RRX_FD_WRITE_TRACED 8u /* and said its writes stay traced */
 #define RRX_FD_WRITE_STDOUT 16u /* and said it is rrx's stdout (RRX_FD_INFO_STDOUT) */
 #define RRX_FD_WRITE_STDERR 32u /* and said it is rrx's stderr */
-#define RRX_FD_WRITE_OBJECT 64u /* with RRX_FD_WRITE_TRACED: a shared object (RRX_FD_INFO_OBJECT) opened
-                                   without O_APPEND: its pwrite64 is buffered (RRX_RECORD_OBJECT_WRITE) */
+#define RRX_FD_WRITE_OBJECT 64u /* with RRX_FD_WRITE_TRACED: a shared file the file facts list (fd_object),
+                                   opened without O_APPEND: its pwrite64 is buffered (RRX_RECORD_OBJECT_WRITE) */
 
 /* ---- Desched: calls that may block, buffered with a context-switch event ----
  * Where the recorder's start-up probe finds that a per-thread software

@@ -268,7 +268,8 @@ static uint8_t kind_of_mode(uint32_t mode, uint64_t rdev) {
 
 /* What RRX_CALL_FD_INFO would answer for writes to fd (RRX_FD_INFO_*), found
  * from the recorder's file facts and buffered calls where they allow
- * (core/syscallbuf_abi.h, struct rrx_file_facts), else asked. */
+ * (core/syscallbuf_abi.h, struct rrx_file_facts), else asked. *object: 1 +
+ * the fd's file's index in the facts' shared files when they name it, else 0. */
 static long write_info(struct rrx_buffer_header* h, long fd, uint8_t* object) {
   *object = 0;
   const struct rrx_file_facts* f = &state()->facts;
@@ -285,7 +286,7 @@ static long write_info(struct rrx_buffer_header* h, long fd, uint8_t* object) {
         for (uint32_t i = 0; i < f->shared_files; ++i) {
           if (dev == f->shared_dev[i] && ino == f->shared_ino[i]) {
             *object = (uint8_t)(i + 1);
-            return RRX_FD_INFO_TRACE_WRITES | RRX_FD_INFO_OBJECT;
+            return RRX_FD_INFO_TRACE_WRITES;
           }
         }
         uint64_t sfs[kStatfsBytes / 8];
@@ -332,8 +333,7 @@ static uint8_t fd_class(struct rrx_buffer_header* h, long fd, int writing) {
     if (is_error(info) || ps->cache_epoch != ps->fd_epoch) return RRX_FD_TRACED;
     k |= RRX_FD_WRITE_ASKED | ((info & RRX_FD_INFO_TRACE_WRITES) ? RRX_FD_WRITE_TRACED : 0) |
          ((info & RRX_FD_INFO_STDOUT) ? RRX_FD_WRITE_STDOUT : 0) | ((info & RRX_FD_INFO_STDERR) ? RRX_FD_WRITE_STDERR : 0);
-    if ((info & RRX_FD_INFO_TRACE_WRITES) && (info & RRX_FD_INFO_OBJECT) && object != 0 &&
-        (uint64_t)fd < RRX_FD_CACHE_SIZE) {
+    if (object != 0 && (uint64_t)fd < RRX_FD_CACHE_SIZE) {
       /* A shared object named by the file facts (whose list only grows: an
        * index names the same file for the whole recording): its pwrite64 is
        * buffered, the record naming the file by its index; its bytes go at

@@ -1659,9 +1659,12 @@ int64_t Recorder::buffered_fd_info(TaskState& ts, uint64_t fd_arg) {
   const int fd = static_cast<int>(fd_arg);
   struct stat st {};
   if (::stat(("/proc/" + std::to_string(ts.task->tid()) + "/fd/" + std::to_string(fd)).c_str(), &st) != 0) return -EBADF;
-  if (shared_->is_object_fd(ts.task->tid(), fd)) return RRX_FD_INFO_TRACE_WRITES | RRX_FD_INFO_OBJECT;
-  TaskMemReader mem(*ts.task);
-  if (mem.mem_file(fd).has_value()) return RRX_FD_INFO_TRACE_WRITES;
+  bool traced = shared_->is_object_fd(ts.task->tid(), fd);
+  if (!traced) {
+    TaskMemReader mem(*ts.task);
+    traced = mem.mem_file(fd).has_value();
+  }
+  if (traced) return RRX_FD_INFO_TRACE_WRITES;
   switch (output_of(ts, fd)) {
     case 1: return RRX_FD_INFO_STDOUT;
     case 2: return RRX_FD_INFO_STDERR;

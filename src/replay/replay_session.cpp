@@ -1855,15 +1855,16 @@ void ReplaySession::finish_shared_memory(RTask& t, schema::Syscall::Reader rec) 
     // (An object that never changed is told only of opens that truncated
     // nothing: its size, as it was.)
     if (unchanged_objects_.count(w.getObject()) != 0) continue;
-    std::string sent;
-    if (w.getSent()) {
-      // The bytes the replayed call passes (check_sent_data compared them
+    std::optional<std::string> sent;
+    if (const sys::SyscallDesc* d = sys::lookup(t.cur.nr); w.getSent() && d) {
+      // The bytes the replayed call sends (check_sent_data compared them
       // with the recorded call's data crc).
-      auto args = rec.getArgs();
-      sent.resize(w.getLength());
-      if (args.size() != 6 || !t.task->read_exact(args[1], sent.data(), sent.size())) sent.clear();
+      sys::CallView call{t.cur.nr, {}, rec.getRet()};
+      std::memcpy(call.args, t.cur.args, sizeof call.args);
+      TaskMemReader mem(*t.task);
+      sent = sent_bytes(*d, call, mem);
     }
-    shared_->apply(w, sent);
+    shared_->apply(w, sent.value_or(std::string()));
   }
   if (auto object = BufferFeed::object_written(rec);
       object && buffer_feed_ && seccomp_entries_ && t.object_fds.count(*object) == 0) {

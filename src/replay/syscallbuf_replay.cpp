@@ -57,7 +57,6 @@ uint64_t record_size(capnp::List<schema::ArgString>::Reader strings, capnp::List
   return size;
 }
 
-
 // A recorded call the library can take, as the feed reads it: each part of
 // the trace's message looked up once.
 struct TakeableCall {
@@ -157,7 +156,7 @@ bool takeable(schema::Event::Reader ev, int tid, const BufferFeed::WriteFilter& 
   }
   c.execute = false;
   if (object_write) {
-    if (!may_execute || c.stream != 0 || !object_write_takeable(c, objects)) return false;
+    if (c.stream != 0 || !object_write_takeable(c, objects)) return false;  // (objects: only with may_execute)
     c.execute = true;
   } else if ((d->flags & sys::kMapsMemory) || d->replay_policy(c.args) == sys::Replay::Execute) {
     // The address-space calls, and rt_sigaction setting an action, must

@@ -57,32 +57,29 @@ echo ==end==\n
 # preload library on replay: going back to a turn in the middle restores
 # the object's copy, and forward again the library's writes rebuild it.
 gdb_run turns '
+define turn_words
+  up
+  print map[0]
+  print map[50]
+  echo ==end==\n
+end
 break mode_pwrite_turns
 continue
 delete
 break fstat
 continue
 echo ==turns-end==\n
-up
-print map[0]
-print map[50]
-echo ==end==\n
+turn_words
 delete
 break sched_yield
 reverse-continue
 echo ==turns-middle==\n
-up
-print map[0]
-print map[50]
-echo ==end==\n
+turn_words
 delete
 break fstat
 continue
 echo ==turns-again==\n
-up
-print map[0]
-print map[50]
-echo ==end==\n
+turn_words
 '
 OUT=$WORK/shm.gdb.out
 # Before pwritev the file was cut to 100 bytes and grown again: zeros at 100.
