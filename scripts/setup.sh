@@ -17,7 +17,7 @@ BUILD_TYPE=${CMAKE_BUILD_TYPE:-RelWithDebInfo}
 
 PACKAGES=(
   build-essential cmake ninja-build pkg-config
-  capnproto libcapnp-dev libzstd-dev libunwind-14-dev
+  capnproto libcapnp-dev libzstd-dev
   catch2 libcli11-dev libfmt-dev nlohmann-json3-dev
   gdb gdbserver lldb clang libclang-rt-14-dev strace sqlite3 python3
   gzip coreutils findutils make libzydis-dev libdw-dev

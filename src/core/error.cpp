@@ -4,11 +4,12 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <cstdint>
 #include <cstring>
 #include <unistd.h>
 
-#define UNW_LOCAL_ONLY
-#include <libunwind.h>
+#include <dlfcn.h>
+#include <unwind.h>
 
 namespace rrx {
 
@@ -42,41 +43,58 @@ static void format_hex(char* out, unsigned long v) {
   out[2 + n] = '\0';
 }
 
-void print_backtrace() {
-  unw_context_t context;
-  unw_cursor_t cursor;
-  if (unw_getcontext(&context) != 0 || unw_init_local(&cursor, &context) != 0) {
-    write_str("  (no backtrace available)\n");
-    return;
-  }
-  write_str("rrx backtrace:\n");
-  int frame = 0;
-  while (unw_step(&cursor) > 0 && frame < 64) {
-    unw_word_t ip = 0, offset = 0;
-    unw_get_reg(&cursor, UNW_REG_IP, &ip);
-    char name[256];
-    char hex[24];
-    write_str("  #");
-    char num[8];
-    int f = frame, k = 0;
-    char rev[8];
-    do { rev[k++] = static_cast<char>('0' + f % 10); f /= 10; } while (f && k < 7);
-    for (int i = 0; i < k; ++i) num[i] = rev[k - 1 - i];
-    num[k] = '\0';
-    write_str(num);
-    write_str(" ");
-    format_hex(hex, ip);
+static void write_frame(int frame, uintptr_t ip) {
+  char num[8], rev[8], hex[24];
+  int f = frame, k = 0;
+  do { rev[k++] = static_cast<char>('0' + f % 10); f /= 10; } while (f && k < 7);
+  for (int i = 0; i < k; ++i) num[i] = rev[k - 1 - i];
+  num[k] = '\0';
+  write_str("  #");
+  write_str(num);
+  write_str(" ");
+  format_hex(hex, ip);
+  write_str(hex);
+  // Names of exported symbols only (rrx's own functions are not in its
+  // dynamic symbol table): addr2line gives the rest.
+  Dl_info info{};
+  if (::dladdr(reinterpret_cast<void*>(ip), &info) != 0 && info.dli_sname != nullptr) {
+    write_str(" in ");
+    write_str(info.dli_sname);
+    write_str("+");
+    format_hex(hex, ip - reinterpret_cast<uintptr_t>(info.dli_saddr));
     write_str(hex);
-    if (unw_get_proc_name(&cursor, name, sizeof name, &offset) == 0) {
-      write_str(" in ");
-      write_str(name);
-      write_str("+");
-      format_hex(hex, offset);
-      write_str(hex);
-    }
-    write_str("\n");
-    ++frame;
   }
+  write_str("\n");
+}
+
+namespace {
+struct BacktraceState {
+  int frame = 0;
+  bool skipped_self = false;
+};
+}  // namespace
+
+static _Unwind_Reason_Code backtrace_step(struct _Unwind_Context* context, void* arg) {
+  auto* state = static_cast<BacktraceState*>(arg);
+  if (!state->skipped_self) {  // print_backtrace's own frame
+    state->skipped_self = true;
+    return _URC_NO_REASON;
+  }
+  if (state->frame >= 64) return _URC_END_OF_STACK;
+  int before_insn = 0;
+  uintptr_t ip = _Unwind_GetIPInfo(context, &before_insn);
+  if (ip == 0) return _URC_END_OF_STACK;
+  write_frame(state->frame++, ip);
+  return _URC_NO_REASON;
+}
+
+// The unwinder of the C++ runtime (libgcc's, linked in): signal frames are
+// walked through the kernel's sigreturn trampoline by libc's unwind tables.
+void print_backtrace() {
+  write_str("rrx backtrace:\n");
+  BacktraceState state;
+  _Unwind_Backtrace(backtrace_step, &state);
+  if (state.frame == 0) write_str("  (no backtrace available)\n");
   write_str("(symbolize with: addr2line -Cfe $(which rrx) ADDRESS; names are mangled C++)\n");
 }
 

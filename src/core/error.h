@@ -3,7 +3,7 @@
 // rrx::Error is for failures a user can cause (bad arguments, a missing
 // program, a broken trace): the command line prints its message and exits
 // non-zero. rrx::fatal() is for broken invariants inside rrx: it prints the
-// message and a backtrace of rrx (LLVM libunwind) and aborts.
+// message and a backtrace of rrx (the C++ runtime's unwinder) and aborts.
 #pragma once
 
 #include <stdexcept>

@@ -18,26 +18,7 @@ FUZZ_NAME=fuzz_gdb_packet
 source "$(dirname "$0")/lib/libfuzzer.sh"
 fuzz_find_compiler
 
-# src/core/error.cpp needs LLVM's libunwind; use it when present, else a stub.
-unwind=()
-if [ -e /usr/lib/llvm-14/lib/libunwind.a ] && [ -e /usr/include/libunwind/libunwind.h ]; then
-  unwind=(-I/usr/include/libunwind "$SRC/src/core/error.cpp" /usr/lib/llvm-14/lib/libunwind.a)
-else
-  cat >"$probe_dir/error_stub.cpp" <<'EOF'
-#include "core/error.h"
-#include <cstdio>
-#include <cstdlib>
-#include <cstring>
-namespace rrx {
-void throw_errno(std::string_view what, int err) { throw Error(std::string(what) + ": " + std::strerror(err)); }
-void throw_errno(std::string_view what) { throw_errno(what, errno); }
-void fatal(std::string_view msg) { std::fprintf(stderr, "rrx: internal error: %.*s\n", (int)msg.size(), msg.data()); std::abort(); }
-void print_backtrace() {}
-void install_crash_handlers() {}
-}
-EOF
-  unwind=("$probe_dir/error_stub.cpp")
-fi
+error_sources=("$SRC/src/core/error.cpp")
 
 COMMON=(-std=c++20 -g -O1 -fno-omit-frame-pointer -I"$SRC/src" -I"$SRC" -I"$SRC/tests/unit"
   -DRRX_VERSION=\"fuzz\")
@@ -45,7 +26,7 @@ SAN=(-fsanitize=address,undefined -fno-sanitize-recover=all)
 
 echo "fuzz_gdb_packet: building with $CXX" >&2
 "$CXX" "${COMMON[@]}" "${SAN[@]}" -fsanitize=fuzzer \
-  "$SRC/tests/fuzz/gdb_packet_fuzzer.cpp" "$SRC"/gdbserver/*.cpp "${unwind[@]}" -lfmt -lpthread \
+  "$SRC/tests/fuzz/gdb_packet_fuzzer.cpp" "$SRC"/gdbserver/*.cpp "${error_sources[@]}" -lfmt -lpthread \
   -o "$OUT/gdb_packet_fuzzer"
 
 # Seeds: the first byte selects the mode (bit 0: raw payload to the

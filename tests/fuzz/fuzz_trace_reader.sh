@@ -28,7 +28,7 @@ capnp compile -oc++:"$GEN/trace_format" --src-prefix="$SRC/src/trace_format" \
   "$SRC/src/trace_format/trace.capnp"
 
 COMMON=(-std=c++20 -g -O1 -fno-omit-frame-pointer -I"$SRC/src" -I"$SRC" -I"$GEN"
-  -I"$SRC/tests/unit" -I/usr/include/libunwind -DRRX_VERSION=\"fuzz\")
+  -I"$SRC/tests/unit" -DRRX_VERSION=\"fuzz\")
 SAN=(-fsanitize=address,undefined -fno-sanitize-recover=all)
 LIBS=(-lcapnp -lkj -lzstd)
 READER_SOURCES=("$SRC/src/trace_format/trace_reader.cpp" "$SRC/src/trace_format/chunk_format.cpp" "$SRC/src/trace_format/message_check.cpp"
@@ -42,14 +42,10 @@ echo "fuzz_trace_reader: building with $CXX" >&2
 
 # Seeds: valid traces (closed, cut off, with and without index) from a
 # generator built from the same file without libFuzzer.
-unwind=()
-if [ -e /usr/lib/llvm-14/lib/libunwind.so ]; then
-  unwind=(-L/usr/lib/llvm-14/lib -lunwind -Wl,-rpath,/usr/lib/llvm-14/lib)
-fi
 "$CXX" "${COMMON[@]}" -DRRX_FUZZ_SEED_GENERATOR \
   "$SRC/tests/fuzz/trace_reader_fuzzer.cpp" "${READER_SOURCES[@]}" \
   "$SRC/src/trace_format/trace_writer.cpp" "$SRC/src/trace_format/chunk_sink.cpp" "$SRC/src/core/error.cpp" \
-  "${LIBS[@]}" -pthread "${unwind[@]}" \
+  "${LIBS[@]}" -pthread \
   -o "$OUT/trace_seed_generator"
 mkdir -p "$OUT/corpus" "$OUT/seeds" "$OUT/artifacts"
 "$OUT/trace_seed_generator" "$OUT/seeds"
