@@ -38,6 +38,7 @@
 #include "core/initial_stack.h"
 #include "core/kernel_probe.h"
 #include "core/output_digest.h"
+#include "core/pre_exec_child.h"
 #include "core/ptrace_task.h"
 #include "core/seccomp_filter.h"
 #include "core/syscall_format.h"
@@ -84,6 +85,12 @@ volatile sig_atomic_t g_stop_signal = 0;
 
 // abort_recording(): the tree is already killed; nothing may catch this on the way out.
 class RecordingAborted : public Error {
+ public:
+  using Error::Error;
+};
+// The program's exec failed (or its child died before it): nothing was
+// recorded. Not a task that was killed out of a stop (unless_killed).
+class ProgramDidNotStart : public Error {
  public:
   using Error::Error;
 };
@@ -424,6 +431,12 @@ class Recorder : private PtraceHost {
   struct stat output_stat_[2] = {};          // rrx's stdout and stderr (st_ino 0: closed)
   int exec_error_fd_ = -1;
   InheritedSignals inherited_signals_;
+  // What the program's child reads until its exec (spawn), and the child
+  // itself (core/pre_exec_child.h).
+  std::string spawn_exe_;
+  std::vector<std::string> spawn_env_;
+  std::vector<char*> spawn_argv_, spawn_envp_;
+  std::unique_ptr<PreExecChild> spawn_child_;
   bool started_ = false;  // after the first exec, tracee syscalls are the program's
   // RRX_TEST_PREEMPT_AT_EXEC (tests): every exec after the first is
   // preempted at the new program's first instruction, as a slow exec on a
@@ -549,16 +562,21 @@ void Recorder::write_header(const std::string& exe, const std::vector<std::strin
 // interrupted with PTRACE_INTERRUPT. The child waits on a pipe until it is
 // seized, so it never stops before its exec: its first stop is the exec.
 void Recorder::spawn(const std::string& exe, const std::vector<std::string>& env) {
-  std::vector<char*> envp;
-  for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
-  envp.push_back(nullptr);
+  // Everything the child reads, built here: it shares rrx's memory until
+  // its exec and may not allocate (core/pre_exec_child.h).
+  spawn_exe_ = exe;
+  spawn_env_ = env;
+  for (auto& e : spawn_env_) spawn_envp_.push_back(e.data());
+  spawn_envp_.push_back(nullptr);
+  for (const auto& a : options_.argv) spawn_argv_.push_back(const_cast<char*>(a.c_str()));
+  spawn_argv_.push_back(nullptr);
   int pipefd[2];  // the exec's errno, when it fails
   int gate[2];    // closed by rrx once the child is seized
   if (::pipe2(pipefd, O_CLOEXEC) != 0) throw_errno("pipe2");
   if (::pipe2(gate, O_CLOEXEC) != 0) throw_errno("pipe2");
-  pid_t pid = ::fork();
-  if (pid < 0) throw_errno("fork");
-  if (pid == 0) {
+  spawn_child_ = std::make_unique<PreExecChild>();
+  const bool filter = options_.syscallbuf;
+  pid_t pid = spawn_child_->start([this, pipefd, gate, filter] {
     ::close(pipefd[0]);
     ::close(gate[1]);
     // A process group of its own: the program's kill(0, ...) and killpg()
@@ -569,9 +587,9 @@ void Recorder::spawn(const std::string& exe, const std::vector<std::string>& env
     // The program gets the signal state rrx inherited, not rrx's own.
     apply_signal_state(inherited_signals_);
     char c;
-    while (::read(gate[0], &c, 1) < 0 && errno == EINTR) {
+    while (raw_syscall(SYS_read, gate[0], reinterpret_cast<long>(&c), 1) == -EINTR) {
     }
-    if (options_.syscallbuf) {
+    if (filter) {
       // Seized now: SECCOMP_RET_TRACE stops here instead of failing with ENOSYS.
       if (int err = install_fast_path_filter()) {
         static const char msg[] = "rrx: cannot install the syscall buffer's seccomp filter; record with -n\n";
@@ -580,14 +598,12 @@ void Recorder::spawn(const std::string& exe, const std::vector<std::string>& env
         _exit(127);
       }
     }
-    std::vector<char*> argv;
-    for (const auto& a : options_.argv) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    ::execve(exe.c_str(), argv.data(), envp.data());
-    int err = errno;
+    int err = static_cast<int>(-raw_syscall(SYS_execve, reinterpret_cast<long>(spawn_exe_.c_str()),
+                                            reinterpret_cast<long>(spawn_argv_.data()),
+                                            reinterpret_cast<long>(spawn_envp_.data())));
     (void)!::write(pipefd[1], &err, sizeof err);
     _exit(127);
-  }
+  });
   ::close(pipefd[1]);
   ::close(gate[0]);
   ::setpgid(pid, pid);  // (also here: whichever of the two runs first)
@@ -1103,6 +1119,8 @@ void Recorder::unless_killed(TaskState& ts, F&& step) {
     step();
   } catch (const RecordingAborted&) {
     throw;
+  } catch (const ProgramDidNotStart&) {
+    throw;  // (ts is gone)
   } catch (const TaskGone& gone) {
     // It, or another thread of its process that its handling touched, was
     // killed out of a stop (checking with another ptrace request would race
@@ -3118,9 +3136,9 @@ void Recorder::on_death(TaskState& ts, const WaitStatus& w) {
     int err = 0;
     if (exec_error_fd_ >= 0 && ::read(exec_error_fd_, &err, sizeof err) == sizeof err) {
       tasks_.erase(ts.task->tid());
-      throw Error("cannot run " + options_.argv[0] + ": " + std::strerror(err));
+      throw ProgramDidNotStart("cannot run " + options_.argv[0] + ": " + std::strerror(err));
     }
-    throw Error("the program died before it started (" + w.describe() + ")");
+    throw ProgramDidNotStart("the program died before it started (" + w.describe() + ")");
   }
   capnp::MallocMessageBuilder m;
   auto ev = begin_event(m, ts);
@@ -3489,6 +3507,14 @@ int Recorder::run() {
     loop();
     if (stats_) stats_->print(std::cerr);
     if (stats_ && writer_) std::cerr << trace::describe(writer_->stats());
+  } catch (const ProgramDidNotStart&) {
+    // Nothing was recorded: no trace is left behind.
+    if (!tasks_.empty()) kill_all();
+    terminal_.take_back();
+    writer_.reset();
+    std::error_code ec;
+    fs::remove_all(trace_dir_, ec);
+    throw;
   } catch (...) {
     if (!tasks_.empty()) kill_all();
     terminal_.take_back();

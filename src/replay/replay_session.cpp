@@ -394,6 +394,16 @@ ReplaySession::RTask& ReplaySession::task_for_event(schema::Event::Reader ev) {
   return it->second;
 }
 
+struct ReplaySession::SpawnArgs {
+  std::vector<std::string> argv_s, env_s;
+  std::vector<char*> argv, envp;
+  std::string exe, cwd;
+  unsigned long persona = 0;
+  InheritedSignals inherited{};
+  bool filter = false;  // install the trace-all filter (seccomp_entries.cpp) before the exec
+  const MappedCopies* copies = nullptr;
+};
+
 void ReplaySession::spawn() {
   auto h = reader_->header();
   if (!load_next()) {
@@ -421,49 +431,48 @@ void ReplaySession::spawn() {
                 << " is not the one that was recorded; the replay may diverge\n";
     }
   }
-  std::vector<std::string> argv_s;
-  for (auto a : h.getArgv()) argv_s.emplace_back(a.cStr());
-  std::vector<std::string> env_s;
-  for (auto e : h.getEnvp()) env_s.emplace_back(e.cStr());
-  std::string cwd = h.getCwd().cStr();
-  unsigned long persona = h.getPersonality();
-  InheritedSignals inherited{h.getIgnoredSignals(), h.getBlockedSignals()};
+  // Everything the child reads, built here: it shares rrx's memory and
+  // may not allocate (core/pre_exec_child.h).
+  auto args = std::make_unique<SpawnArgs>();
+  for (auto a : h.getArgv()) args->argv_s.emplace_back(a.cStr());
+  for (auto e : h.getEnvp()) args->env_s.emplace_back(e.cStr());
+  for (auto& a : args->argv_s) args->argv.push_back(a.data());
+  args->argv.push_back(nullptr);
+  for (auto& e : args->env_s) args->envp.push_back(e.data());
+  args->envp.push_back(nullptr);
+  args->cwd = h.getCwd().cStr();
+  args->persona = h.getPersonality();
+  args->inherited = InheritedSignals{h.getIgnoredSignals(), h.getBlockedSignals()};
   seccomp_entries_ = want_seccomp_entries();
-  bool seccomp = skipper_->strategy() == SkipStrategy::SetInfoExit;
-  bool trace_all = seccomp_entries_;
-  std::string exe = exe_copy_.string();
-  const MappedCopies& copies = *copies_;
+  args->filter = skipper_->strategy() == SkipStrategy::SetInfoExit || seccomp_entries_;
+  args->exe = exe_copy_.string();
+  args->copies = copies_.get();
 
-  pid_t pid = ::fork();
-  if (pid < 0) throw_errno("fork");
-  if (pid == 0) {
-    std::vector<char*> argv, envp;
-    for (auto& a : argv_s) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    for (auto& e : env_s) envp.push_back(e.data());
-    envp.push_back(nullptr);
+  auto child = std::make_unique<PreExecChild>();
+  const SpawnArgs* a = args.get();
+  pid_t pid = child->start([a] {
     ::ptrace(PTRACE_TRACEME, 0, nullptr, nullptr);
-    ::personality(persona);
+    ::personality(a->persona);
     ::prctl(PR_SET_TSC, PR_TSC_SIGSEGV, 0, 0, 0);
     struct rlimit no_core = {0, 0};
     ::setrlimit(RLIMIT_CORE, &no_core);  // a recorded crash must not write a core file again
-    if (::chdir(cwd.c_str()) != 0) {
+    if (::chdir(a->cwd.c_str()) != 0) {
       // The recorded cwd may not exist here; its syscalls are emulated anyway.
     }
-    apply_signal_state(inherited);  // as the recorded program started
+    apply_signal_state(a->inherited);  // as the recorded program started
     // Its own process group: ^C in the terminal is for rrx and gdb, never
     // for the replayed program (its signals come from the trace).
     ::setpgid(0, 0);
-    if (!copies.install_in_child()) _exit(127);
-    if (seccomp || trace_all) {
-      ::raise(SIGSTOP);
-      if (!install_trace_all_filter()) _exit(126);
-    } else {
-      ::raise(SIGSTOP);
-    }
-    ::execve(exe.c_str(), argv.data(), envp.data());
+    if (!a->copies->install_in_child()) _exit(127);
+    // Stopped until rrx has set its options (PTRACE_O_TRACESECCOMP before
+    // the filter's first SECCOMP_RET_TRACE). Not raise(): see pre_exec_child.h.
+    ::syscall(SYS_kill, ::syscall(SYS_getpid), SIGSTOP);
+    if (a->filter && !install_trace_all_filter()) _exit(126);
+    ::execve(a->exe.c_str(), a->argv.data(), a->envp.data());
     _exit(127);
-  }
+  });
+  spawn_args_ = std::move(args);
+  spawn_child_ = std::move(child);
   RTask& t = tasks_[first.getTid()];
   t.task = std::make_unique<Task>(pid);
   t.tid = first.getTid();
@@ -480,7 +489,7 @@ void ReplaySession::spawn() {
   }
   t.task->set_options(PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEEXEC | PTRACE_O_TRACECLONE |
                       PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACEEXIT |
-                      PTRACE_O_EXITKILL | (seccomp || trace_all ? PTRACE_O_TRACESECCOMP : 0));
+                      PTRACE_O_EXITKILL | (spawn_args_->filter ? PTRACE_O_TRACESECCOMP : 0));
 }
 
 void ReplaySession::start() {

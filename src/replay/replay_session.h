@@ -22,6 +22,7 @@
 
 #include "core/error.h"
 #include "core/kernel_probe.h"
+#include "core/pre_exec_child.h"
 #include "core/ptrace_task.h"
 #include "core/syscall_format.h"
 #include "replay/mapped_copies.h"
@@ -632,6 +633,11 @@ class ReplaySession {
   std::map<std::string, int> file_fds_;
   bool seccomp_entries_ = false;  // the replayed processes trace every call by seccomp (seccomp_entries.cpp)
   std::unique_ptr<MappedCopies> copies_;  // the trace's copies of mapped files, as the replayed processes' fds
+  // What the first process's child reads until its exec (spawn), and the
+  // child itself (core/pre_exec_child.h): kept until the next spawn.
+  struct SpawnArgs;
+  std::unique_ptr<SpawnArgs> spawn_args_;
+  std::unique_ptr<PreExecChild> spawn_child_;
   // Shared objects no byte of which changed while recorded (the End's
   // `unchanged`): mapped from the trace's copy like a private file mapping,
   // with no replay copy of their own (a JVM's lib/modules: 128 MB copied

@@ -55,6 +55,23 @@ printf '#!/bin/sh\necho hi\n' >"$NOEXEC"
 chmod 644 "$NOEXEC"
 rrx_run "$WORK/noexec" record -o "$WORK/noexec.trace" -- "$NOEXEC"
 expect_clean_error "record of a file without execute permission" "$WORK/noexec"
+# The kernel refuses the exec itself (a script whose interpreter does not
+# exist: execve fails with ENOENT after rrx has started the child): the
+# error names the program, and no trace is left (nothing was recorded).
+BADINTERP=$WORK/bad-interpreter
+printf '#!/no/such/interpreter-rrx\necho hi\n' >"$BADINTERP"
+chmod 755 "$BADINTERP"
+for mode in "" -n; do
+  rrx_run "$WORK/badinterp$mode" record $mode -o "$WORK/badinterp$mode.trace" -- "$BADINTERP"
+  expect_clean_error "record ${mode:+$mode }of a script whose interpreter is missing" "$WORK/badinterp$mode"
+  CHECKS=$((CHECKS + 1))
+  if grep -q "cannot run .*bad-interpreter" "$WORK/badinterp$mode.rawerr" && [[ ! -e $WORK/badinterp$mode.trace ]]; then
+    pass "record ${mode:+$mode }of a failed exec: says so, leaves no trace"
+  else
+    fail "record ${mode:+$mode }of a failed exec: message or trace directory wrong"
+    show_file stderr "$WORK/badinterp$mode.rawerr"
+  fi
+done
 
 # ---- traces that do not exist
 rrx_run "$WORK/no-trace" replay --autopilot "$WORK/no-such-trace"
