@@ -293,8 +293,10 @@ InheritedSignals current_signal_state() {
 
 void apply_signal_state(const InheritedSignals& st) {
   for (int sig = 1; sig <= 64; ++sig) {
-    if (sig == SIGKILL || sig == SIGSTOP) continue;
-    // (glibc reserves 32 and 33; sigaction refuses them, which is fine.)
+    // (glibc reserves 32 and 33: its sigaction refuses them. Skipped, so
+    // that no call here fails: a child started by PreExecChild shares
+    // rrx's errno.)
+    if (sig == SIGKILL || sig == SIGSTOP || sig == 32 || sig == 33) continue;
     struct sigaction sa {};
     sa.sa_handler = (st.ignored & (1ull << (sig - 1))) ? SIG_IGN : SIG_DFL;
     sigemptyset(&sa.sa_mask);

@@ -17,8 +17,15 @@ constexpr size_t kStackBytes = 256 << 10;
 }  // namespace
 
 long raw_syscall(long nr, long a0, long a1, long a2) {
+  // The other three arguments 0 (prctl checks that its unused ones are).
+  register long r10 __asm__("r10") = 0;
+  register long r8 __asm__("r8") = 0;
+  register long r9 __asm__("r9") = 0;
   long ret;
-  __asm__ volatile("syscall" : "=a"(ret) : "a"(nr), "D"(a0), "S"(a1), "d"(a2) : "rcx", "r11", "memory");
+  __asm__ volatile("syscall"
+                   : "=a"(ret)
+                   : "a"(nr), "D"(a0), "S"(a1), "d"(a2), "r"(r10), "r"(r8), "r"(r9)
+                   : "rcx", "r11", "memory");
   return ret;
 }
 

@@ -23,8 +23,9 @@
 
 namespace rrx {
 
-// A syscall that leaves errno alone: -errno on failure (for the child,
-// whose errno is the parent thread's).
+// A syscall with up to three arguments (the other three 0) that leaves
+// errno alone: -errno on failure (for the child, whose errno is the
+// parent thread's).
 long raw_syscall(long nr, long a0 = 0, long a1 = 0, long a2 = 0);
 
 class PreExecChild {

@@ -580,8 +580,9 @@ void Recorder::spawn(const std::string& exe, const std::vector<std::string>& env
     ::close(pipefd[0]);
     ::close(gate[1]);
     // A process group of its own: the program's kill(0, ...) and killpg()
-    // reach its own tree, never rrx.
-    ::setpgid(0, 0);
+    // reach its own tree, never rrx. (Raw syscalls where one may fail: the
+    // child's errno is rrx's, core/pre_exec_child.h.)
+    raw_syscall(SYS_setpgid, 0, 0);
     ::personality(ADDR_NO_RANDOMIZE);
     ::prctl(PR_SET_TSC, PR_TSC_SIGSEGV, 0, 0, 0);
     // The program gets the signal state rrx inherited, not rrx's own.

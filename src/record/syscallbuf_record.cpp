@@ -19,6 +19,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/pre_exec_child.h"
 #include "core/proc_maps.h"
 #include "core/syscallbuf_abi.h"
 
@@ -64,13 +65,16 @@ const sock_filter kFilter[] = {
 seccomp::Program fast_path_filter() { return seccomp::Program(std::begin(kFilter), std::end(kFilter)); }
 
 int install_fast_path_filter() {
+  // Raw syscalls: run in a child whose errno is rrx's (core/pre_exec_child.h).
   sock_fprog fprog{static_cast<unsigned short>(std::size(kFilter)), const_cast<sock_filter*>(kFilter)};
-  if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_SPEC_ALLOW, &fprog) == 0) return 0;
-  if (errno != EACCES) return errno;
+  const long filter = reinterpret_cast<long>(&fprog);
+  long r = raw_syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_SPEC_ALLOW, filter);
+  if (r == 0) return 0;
+  if (r != -EACCES) return static_cast<int>(-r);
   // Without CAP_SYS_ADMIN the kernel wants no_new_privs first (as rr sets it).
-  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return errno;
-  if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_SPEC_ALLOW, &fprog) == 0) return 0;
-  return errno;
+  r = raw_syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0);
+  if (r != 0) return static_cast<int>(-r);
+  return static_cast<int>(-raw_syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_SPEC_ALLOW, filter));
 }
 
 std::span<const uint8_t> take_published(Task& task, BufferCursor& cursor) {

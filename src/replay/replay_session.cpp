@@ -456,17 +456,17 @@ void ReplaySession::spawn() {
     ::prctl(PR_SET_TSC, PR_TSC_SIGSEGV, 0, 0, 0);
     struct rlimit no_core = {0, 0};
     ::setrlimit(RLIMIT_CORE, &no_core);  // a recorded crash must not write a core file again
-    if (::chdir(a->cwd.c_str()) != 0) {
-      // The recorded cwd may not exist here; its syscalls are emulated anyway.
-    }
+    // (The recorded cwd may not exist here; its syscalls are emulated anyway.
+    // Raw syscalls where one may fail: errno is rrx's, core/pre_exec_child.h.)
+    raw_syscall(SYS_chdir, reinterpret_cast<long>(a->cwd.c_str()));
     apply_signal_state(a->inherited);  // as the recorded program started
     // Its own process group: ^C in the terminal is for rrx and gdb, never
     // for the replayed program (its signals come from the trace).
-    ::setpgid(0, 0);
+    raw_syscall(SYS_setpgid, 0, 0);
     if (!a->copies->install_in_child()) _exit(127);
     // Stopped until rrx has set its options (PTRACE_O_TRACESECCOMP before
     // the filter's first SECCOMP_RET_TRACE). Not raise(): see pre_exec_child.h.
-    ::syscall(SYS_kill, ::syscall(SYS_getpid), SIGSTOP);
+    raw_syscall(SYS_kill, raw_syscall(SYS_getpid), SIGSTOP);
     if (a->filter && !install_trace_all_filter()) _exit(126);
     ::execve(a->exe.c_str(), a->argv.data(), a->envp.data());
     _exit(127);

@@ -66,7 +66,9 @@ bool install_trace_all_filter() {
   f[n++] = sock_filter BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE);
   f[n++] = sock_filter BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
   struct sock_fprog prog = {static_cast<unsigned short>(n), f.data()};
-  return ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 && ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) == 0;
+  // Raw syscalls: run in a child whose errno is rrx's (core/pre_exec_child.h).
+  return raw_syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0) == 0 &&
+         raw_syscall(SYS_prctl, PR_SET_SECCOMP, SECCOMP_MODE_FILTER, reinterpret_cast<long>(&prog)) == 0;
 }
 
 bool ReplaySession::pass_seccomp_stop(RTask& t) {
