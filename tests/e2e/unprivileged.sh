@@ -21,39 +21,44 @@ if ! as_user "$RRX" --version >/dev/null 2>&1; then
 fi
 
 SCRIPT='echo start; seq 1 500 | sort -rn | head -3; python3 -c "import os; print(os.getuid(), sum(range(100)))"; exit 3'
+
+# as_user_run PREFIX RRX-ARGS...: runs rrx as uid 65534, PREFIX.out/.err/.rc.
+as_user_run() {
+  local prefix=$1 rc=0
+  shift
+  as_user "$RRX" "$@" >"$prefix.out" 2>"$prefix.err" || rc=$?
+  echo "$rc" >"$prefix.rc"
+}
+# exited_3 NAME PREFIX CMD...: a check that the run PREFIX exited 3 (as the
+# script does natively) and CMD holds; its stderr shown when not. Returns it.
+exited_3() {
+  local name=$1 prefix=$2
+  shift 2
+  CHECKS=$((CHECKS + 1))
+  if [[ $(cat "$prefix.rc") == 3 ]] && "$@"; then
+    pass "$name"
+    return 0
+  fi
+  fail "$name (exit $(cat "$prefix.rc"))"
+  show_file stderr "$prefix.err"
+  return 1
+}
+
 for mode in fast -n; do
   args=()
   [[ $mode == -n ]] && args=(-n)
   T=$U/$mode.trace
-  set +e
-  as_user "$RRX" record "${args[@]}" -o "$T" -- bash -c "$SCRIPT" >"$WORK/$mode.rec.out" 2>"$WORK/$mode.rec.err"
-  rc=$?
-  set -e
-  CHECKS=$((CHECKS + 1))
-  if [[ $rc == 3 ]] && grep -q '^65534 4950$' "$WORK/$mode.rec.out"; then
-    pass "$mode: recorded as uid 65534 (exit 3, as natively)"
-  else
-    fail "$mode: recording as uid 65534 exited $rc"
-    show_file stderr "$WORK/$mode.rec.err"
-    continue
-  fi
+  as_user_run "$WORK/$mode.rec" record "${args[@]}" -o "$T" -- bash -c "$SCRIPT"
+  exited_3 "$mode: recorded as uid 65534" "$WORK/$mode.rec" grep -q '^65534 4950$' "$WORK/$mode.rec.out" || continue
   if [[ $mode == fast ]]; then
-    as_user "$RRX" info "$T" >"$WORK/$mode.info" 2>&1 || true
-    check "$mode: the trace says the fast path recorded" grep -q '^syscall buffer: *on: [1-9]' "$WORK/$mode.info"
+    as_user_run "$WORK/$mode.info" info "$T"
+    check "$mode: the trace says the fast path recorded" grep -q '^syscall buffer: *on: [1-9]' "$WORK/$mode.info.out"
   fi
   for i in 1 2; do
-    set +e
-    as_user "$RRX" replay --autopilot "$T" >"$WORK/$mode.rep$i.out" 2>"$WORK/$mode.rep$i.err"
-    rc=$?
-    set -e
-    CHECKS=$((CHECKS + 1))
-    if [[ $rc == 3 ]] && cmp -s "$WORK/$mode.rec.out" "$WORK/$mode.rep$i.out"; then
-      pass "$mode: replay $i as uid 65534: the same stdout and exit status"
-    else
-      fail "$mode: replay $i as uid 65534 exited $rc or printed something else"
-      show_diff "recorded" "$WORK/$mode.rec.out" "replayed" "$WORK/$mode.rep$i.out"
-      show_file stderr "$WORK/$mode.rep$i.err"
-    fi
+    R=$WORK/$mode.rep$i
+    as_user_run "$R" replay --autopilot "$T"
+    exited_3 "$mode: replay $i as uid 65534: the same stdout and exit status" "$R" cmp -s "$WORK/$mode.rec.out" "$R.out" ||
+      show_diff "recorded" "$WORK/$mode.rec.out" "replayed" "$R.out"
   done
 done
 rr_finish
