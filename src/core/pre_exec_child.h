@@ -11,7 +11,8 @@
 // allocation (rrx's other threads may hold malloc's locks, and the heap is
 // theirs), and nothing of glibc's that is kept per thread, since its
 // thread pointer is the parent's: no raise() (kill with getpid instead),
-// no errno read back by rrx. Whatever it reads (argv, envp, paths) must stay
+// and no glibc wrapper of a call that may fail, which would set the
+// parent thread's errno (raw_syscall below instead). Whatever it reads (argv, envp, paths) must stay
 // alive and unchanged until it has exec'd or died: the owner keeps it, and
 // this object, that long.
 #pragma once
