@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/statvfs.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,6 +14,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "core/pre_exec_child.h"
 #include "trace_format/trace_dir.h"
 
 namespace fs = std::filesystem;
@@ -87,16 +89,17 @@ MappedCopies::~MappedCopies() {
 }
 
 bool MappedCopies::install_in_child() const {
+  // Raw syscalls: run in a child whose errno is rrx's (core/pre_exec_child.h).
   if (own_.empty()) return true;
   rlimit lim{};
-  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) return false;
+  if (raw_syscall(SYS_getrlimit, RLIMIT_NOFILE, reinterpret_cast<long>(&lim)) != 0) return false;
   if (lim.rlim_cur < static_cast<rlim_t>(limit_)) {
     lim.rlim_cur = static_cast<rlim_t>(limit_);
-    if (::setrlimit(RLIMIT_NOFILE, &lim) != 0) return false;
+    if (raw_syscall(SYS_setrlimit, RLIMIT_NOFILE, reinterpret_cast<long>(&lim)) != 0) return false;
   }
   size_t i = 0;
   for (const auto& [hash, target] : target_) {
-    if (::dup2(own_[i++], target) != target) return false;  // dup2: without close-on-exec
+    if (raw_syscall(SYS_dup2, own_[i++], target) != target) return false;  // dup2: without close-on-exec
   }
   return true;
 }

@@ -468,7 +468,8 @@ void ReplaySession::spawn() {
     // the filter's first SECCOMP_RET_TRACE). Not raise(): see pre_exec_child.h.
     raw_syscall(SYS_kill, raw_syscall(SYS_getpid), SIGSTOP);
     if (a->filter && !install_trace_all_filter()) _exit(126);
-    ::execve(a->exe.c_str(), a->argv.data(), a->envp.data());
+    raw_syscall(SYS_execve, reinterpret_cast<long>(a->exe.c_str()), reinterpret_cast<long>(a->argv.data()),
+                reinterpret_cast<long>(a->envp.data()));
     _exit(127);
   });
   spawn_args_ = std::move(args);
