@@ -51,6 +51,7 @@ std::string kind_name(schema::Event::Reader ev) {
     case schema::Event::SITE_PATCH: return "site-patch";
     case schema::Event::CPUID_PATCHES: return "cpuid-patches";
     case schema::Event::TSC_PATCHES: return "tsc-patches";
+    case schema::Event::PRELOAD_EARLY: return "preload-early";
     case schema::Event::TRACER_STOP: return "tracer-stop";
     case schema::Event::TRACER_RESUME: return "tracer-resume";
   }
@@ -208,6 +209,15 @@ std::string event_text(schema::Event::Reader ev) {
         text += fmt::format("; {} possible rdtsc left unpatched (not recorded if run):", c.getUnconfirmed().size());
         for (uint64_t a : c.getUnconfirmed()) text += fmt::format(" 0x{:x}", a);
       }
+      return text + " ---";
+    }
+    case schema::Event::PRELOAD_EARLY: {
+      auto p = ev.getPreloadEarly();
+      std::string text = p.getMapLen() != 0 ? fmt::format("--- syscall buffer set up before the library's constructor: "
+                                                          "0x{:x}-0x{:x} mapped, buffer 0x{:x}",
+                                                          p.getMapAddr(), p.getMapAddr() + p.getMapLen(), p.getBuffer())
+                                            : std::string("--- the early syscall buffer set-up ended");
+      for (auto w : p.getWrites()) text += fmt::format(", {} bytes at 0x{:x}", w.getData().size(), w.getAddr());
       return text + " ---";
     }
     case schema::Event::SITE_PATCH: {

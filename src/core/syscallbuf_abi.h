@@ -25,7 +25,10 @@
  * the file by its index in the file facts; RRX_FD_WRITE_OBJECT and the state
  * page's fd_object); fed records RRX_RECORD_ON_FD, and pwrite64 among
  * RRX_REPLAY_EXEC_CALLS. */
-#define RRX_SYSCALLBUF_VERSION 14u
+/* 15: the loader phase ("Early set-up" below): rrx_hook_table, the state
+ * page's RRX_EARLY_TL_SLOT and RRX_STATE_ALT_STACK_SLOT; the rrx page's
+ * RRX_ALT_STACK_SLOT is left 0. */
+#define RRX_SYSCALLBUF_VERSION 15u
 /* The oldest library version whose buffer the replayer feeds (the header, the
  * records and the replay side of the library as in version 12; what 13
  * changed is the recording's side: more rules, INIT_BUFFER's answer; 14's
@@ -668,10 +671,60 @@ struct rrx_process_state {
   uint8_t fd_object[RRX_FD_CACHE_SIZE];
 };
 #ifdef __cplusplus
-static_assert(sizeof(struct rrx_process_state) <= RRX_PAGE_SIZE, "the state page");
+static_assert(sizeof(struct rrx_process_state) <= RRX_PAGE_SIZE - 16, "the state page");
 #else
-_Static_assert(sizeof(struct rrx_process_state) <= RRX_PAGE_SIZE, "the state page");
+_Static_assert(sizeof(struct rrx_process_state) <= RRX_PAGE_SIZE - 16, "the state page");
 #endif
+
+/* ---- Early set-up: the dynamic loader's calls buffered too ----
+ * The loader's calls before the library's constructor (the libraries'
+ * openat, read, fstat, pread64, close, the RELRO mprotects: some 30 per
+ * exec) would each be a stop. So when the loader has mapped the library
+ * (the exit of the mmap of its last, writable segment: its code and
+ * constants are in place, nothing of it relocated, no TLS yet), the
+ * recorder maps [RRX_PAGE_ADDR, + RRX_EARLY_MAP_BYTES) itself: the rrx page
+ * (r-x, with its instructions and the hook slots, from rrx_hook_table), the
+ * state page, this thread's thread-locals at RRX_EARLY_TL_ADDR with its
+ * alternate stack below RRX_EARLY_ALT_STACK_TOP, and its buffer at
+ * RRX_EARLY_BUFFER_ADDR; it writes RRX_EARLY_TL_ADDR into
+ * RRX_EARLY_TL_SLOT and 1 into the table's `early`, and patches the sites
+ * earlier processes of the program patched (the loader's). All of it is one
+ * trace event (schema PreloadEarly), which the replay applies at the same
+ * point. While RRX_EARLY_TL_SLOT is not 0 the library's hook entry and
+ * replay entry use the thread-locals there, by absolute address (no %fs, no
+ * relocated GOT entry: the loader has not set up TLS or relocated the
+ * library yet). The library's constructor finds the rrx page taken (the
+ * table's `early` says by whom), moves the thread-locals into its TLS,
+ * clears the slot and makes RRX_CALL_INIT_BUFFER with the same buffer (the
+ * recorder keeps its cursor, gives the thread its desched event and
+ * patches the known sites of the libraries mapped since). A thread started
+ * before that constructor (another library's constructor) would share the
+ * early thread-locals: at such a clone's exit the recorder clears the slot
+ * itself (a PreloadEarly event of that one write), and both threads set up
+ * their TLS buffers at their next calls. */
+#define RRX_EARLY_TL_SLOT (RRX_STATE_ADDR + RRX_PAGE_SIZE - 8)
+/* Where each thread's alternate stack starts relative to its thread pointer
+ * (written by the library's constructor; RRX_ALT_STACK_SLOT of libraries
+ * before version 15). */
+#define RRX_STATE_ALT_STACK_SLOT (RRX_STATE_ADDR + RRX_PAGE_SIZE - 16)
+/* The early pages, below the rrx page (the recorder's return-slot page is
+ * above the state page, record/return_slot.h): the buffer, then the
+ * thread-locals' page, then the alternate stack up to the rrx page. */
+#define RRX_EARLY_ALT_STACK_TOP RRX_PAGE_ADDR
+#define RRX_EARLY_TL_ADDR (RRX_PAGE_ADDR - RRX_ALT_STACK_BYTES - RRX_PAGE_SIZE)
+#define RRX_EARLY_BUFFER_ADDR (RRX_EARLY_TL_ADDR - RRX_BUFFER_BYTES)
+#define RRX_EARLY_MAP_ADDR RRX_EARLY_BUFFER_ADDR
+#define RRX_EARLY_MAP_BYTES (RRX_PAGE_ADDR + 2u * RRX_PAGE_SIZE - RRX_EARLY_MAP_ADDR)
+/* rrx_hook_table, an exported function symbol of the library (its bytes are
+ * data): RRX_HOOK_TABLE_MAGIC, then the offsets from the table of
+ * rrx_hook_entry, rrx_hook_entry_return and rrx_hook_entry_end, then
+ * `early` (0 in the file). */
+#define RRX_HOOK_TABLE_MAGIC (0x4c42545848525200ull | RRX_SYSCALLBUF_VERSION) /* "\0RRHXTBL" + version */
+struct rrx_hook_table {
+  uint64_t magic;
+  uint64_t entry, entry_return, entry_end;
+  uint64_t early;
+};
 #define RRX_PROC_SUPER_MAGIC 0x9fa0
 #define RRX_FD_UNKNOWN 0u
 #define RRX_FD_NEVER_BLOCKS 1u

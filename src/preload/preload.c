@@ -40,6 +40,10 @@ _Static_assert(__builtin_offsetof(struct rrx_thread_locals, alt_stack_top) == 8,
 _Static_assert(__builtin_offsetof(struct rrx_thread_locals, return_addr) == 32, "hook entry");
 _Static_assert(__builtin_offsetof(struct rrx_thread_locals, raw) == 40, "hook entry");
 _Static_assert(RRX_ALT_STACK_BYTES == 16384, "hook entry");
+/* For the hook entries' asm, which runs before any relocation: the absolute addresses. */
+#define RRX_EARLY_TL_SLOT_ASM "0x70001ff8"
+#define RRX_EARLY_ALT_STACK_TOP_ASM "0x70000000"
+_Static_assert(RRX_EARLY_TL_SLOT == 0x70001ff8ull && RRX_EARLY_ALT_STACK_TOP == 0x70000000ull, "hook entry");
 static int page_ready; /* the rrx page holds its two instructions (process-wide) */
 
 /* A syscall from right here: traced like any call of the program. */
@@ -87,7 +91,6 @@ static int is_error(long ret) { return ret < 0 && ret >= -4095; }
 extern char rrx_hook_entry[];
 extern char rrx_hook_entry_return[];
 extern char rrx_hook_entry_end[];
-static void init_thread(void);
 
 /* The recorder added rrx's LD_PRELOAD as the last entry of envp, its string
  * right after RRX_ENV_MARKER (record/preload_env.h); ld.so has read it. Take
@@ -107,8 +110,55 @@ __attribute__((constructor)) static void hide_preload_entry(int argc, char** arg
   e[-1] = 0;
 }
 
+/* The thread-locals of the calling thread: the early ones while the
+ * recorder's early set-up is in effect (core/syscallbuf_abi.h, "Early
+ * set-up": no TLS before the loader sets it up), else the TLS ones. Only
+ * where the rrx page and the state page are there (page_ready, or a patched
+ * site's hook entry). */
+static inline struct rrx_thread_locals* cur_tl(void) {
+  uint64_t early = *(const volatile uint64_t*)RRX_EARLY_TL_SLOT;
+  return early ? (struct rrx_thread_locals*)early : &tl;
+}
+
+static void init_thread(struct rrx_thread_locals* T);
+/* rrx_hook_table (below), by a hidden name: no GOT entry. */
+extern const struct rrx_hook_table rrx_hook_table_here;
+
+/* Where each thread's alternate stack is, for the replayer's view of a thread in a hook entry. */
+static void publish_alt_stack(void) {
+  uint64_t tp;
+  __asm__("movq %%fs:0, %0" : "=r"(tp));
+  *(volatile uint64_t*)RRX_STATE_ALT_STACK_SLOT = (uint64_t)alt_stack - tp; /* the same in every thread (static TLS) */
+}
+
+/* The recorder set the pages up when the loader had mapped the library
+ * (rrx_hook_table.early): this thread's early thread-locals move into its
+ * TLS, and RRX_CALL_INIT_BUFFER with the same buffer gets its desched event
+ * (and the recorder patches the sites it knows in the libraries mapped since). */
+static void adopt_early_setup(void) {
+  publish_alt_stack();
+  page_ready = 1;
+  struct rrx_thread_locals* e = (struct rrx_thread_locals*)*(volatile uint64_t*)RRX_EARLY_TL_SLOT;
+  if (!e) return; /* the recorder ended it (a thread started): each thread sets up at its first call */
+  tl.buffer = e->buffer;
+  tl.state = e->state;
+  tl.desched = e->desched;
+  *(volatile uint64_t*)RRX_EARLY_TL_SLOT = 0;
+  if (tl.state != RRX_TL_BUFFERED) return;
+  long desched = traced_syscall(RRX_CALL_INIT_BUFFER, (long)tl.buffer, RRX_BUFFER_BYTES, RRX_SYSCALLBUF_VERSION, 0, 0, 0);
+  if (desched < 0) {
+    tl.state = RRX_TL_DISABLED;
+    return;
+  }
+  if (desched > 0 && desched <= 0x7fffffff) tl.desched = (uint32_t)desched;
+}
+
 __attribute__((constructor)) static void map_rrx_page(void) {
   const long MAP_PRIVATE_ANON = 0x02 | 0x20, MAP_FIXED_NOREPLACE = 0x100000, PROT_RW = 3, PROT_RX = 5;
+  if (*(const volatile uint64_t*)&rrx_hook_table_here.early) {
+    adopt_early_setup();
+    return;
+  }
   /* The rrx page, and after it the process state page (RRX_STATE_ADDR). */
   long p = inline_syscall(NR_mmap, (long)RRX_PAGE_ADDR, 2 * RRX_PAGE_SIZE, PROT_RW,
                           MAP_PRIVATE_ANON | MAP_FIXED_NOREPLACE, -1, 0);
@@ -126,23 +176,20 @@ __attribute__((constructor)) static void map_rrx_page(void) {
   memcpy((void*)RRX_HOOK_RETURN_SLOT, &back, sizeof back);
   uint64_t end = (uint64_t)rrx_hook_entry_end;
   memcpy((void*)RRX_HOOK_END_SLOT, &end, sizeof end);
-  uint64_t tp;
-  __asm__("movq %%fs:0, %0" : "=r"(tp));
-  uint64_t alt = (uint64_t)alt_stack - tp; /* the same in every thread (static TLS) */
-  memcpy((void*)RRX_ALT_STACK_SLOT, &alt, sizeof alt);
+  publish_alt_stack();
   if (inline_syscall(NR_mprotect, (long)RRX_PAGE_ADDR, RRX_PAGE_SIZE, PROT_RX, 0, 0, 0) != 0) return;
   page_ready = 1;
   /* The main thread's buffer now, before the program runs: its set-up calls
    * (mmap, RRX_CALL_INIT_BUFFER) are not seen in the middle of the
    * program's first buffered call. Other threads set theirs up at their
    * first call. */
-  init_thread();
+  init_thread(&tl);
 }
 
 /* First call of a thread: its buffer and alternate stack, and the recorder's yes or no. */
-static void init_thread(void) {
+static void init_thread(struct rrx_thread_locals* T) {
   const long MAP_PRIVATE_ANON = 0x02 | 0x20, PROT_RW = 3;
-  tl.state = RRX_TL_DISABLED;
+  T->state = RRX_TL_DISABLED;
   long size = RRX_BUFFER_BYTES;
   long p = traced_syscall(NR_mmap, 0, size, PROT_RW, MAP_PRIVATE_ANON, -1, 0);
   if (is_error(p)) return;
@@ -168,9 +215,9 @@ static void init_thread(void) {
     traced_syscall(NR_munmap, p, size, 0, 0, 0, 0);
     return;
   }
-  tl.buffer = (uint64_t)p;
-  tl.state = RRX_TL_BUFFERED;
-  if (desched > 0 && desched <= 0x7fffffff) tl.desched = (uint32_t)desched;
+  T->buffer = (uint64_t)p;
+  T->state = RRX_TL_BUFFERED;
+  if (desched > 0 && desched <= 0x7fffffff) T->desched = (uint32_t)desched;
 }
 
 /* The desched event's arm or disarm: an ioctl from the rrx page's
@@ -189,15 +236,14 @@ void rrx_desched_ioctl(uint32_t fd, unsigned long request, unsigned long arg) {
                    : "rcx", "r11", "memory", "cc");
 }
 
-/* The rule for `nr` with `args` in this thread now, or NULL: not buffered
- * (the first call of a thread sets it up). */
-static const struct rrx_buffered_call* buffer_for(long nr, const uint64_t args[6]) {
-  if (!page_ready) return NULL;
+/* The rule for `nr` with `args` in thread-locals T's thread now, or NULL:
+ * not buffered (the first call of a thread sets it up). */
+static const struct rrx_buffered_call* buffer_for(struct rrx_thread_locals* T, long nr, const uint64_t args[6]) {
   if (((const volatile struct rrx_process_state*)RRX_STATE_ADDR)->trace_all) return NULL;
-  if (tl.state == RRX_TL_UNINIT) init_thread();
-  if (tl.state != RRX_TL_BUFFERED || tl.locked) return NULL;
-  if (((const volatile struct rrx_buffer_header*)tl.buffer)->trace_all) return NULL;
-  return rrx_buffered_rule(nr, args, tl.desched);
+  if (T->state == RRX_TL_UNINIT) init_thread(T);
+  if (T->state != RRX_TL_BUFFERED || T->locked) return NULL;
+  if (((const volatile struct rrx_buffer_header*)T->buffer)->trace_all) return NULL;
+  return rrx_buffered_rule(nr, args, T->desched);
 }
 
 /* The hook for C callers: the call `nr` with its six arguments; returns rax.
@@ -206,50 +252,52 @@ static const struct rrx_buffered_call* buffer_for(long nr, const uint64_t args[6
  * make it traced from the rrx page, unlock. */
 __attribute__((visibility("hidden"))) long hook_impl(long nr, long a0, long a1, long a2, long a3, long a4, long a5) {
   if (!page_ready) return inline_syscall(nr, a0, a1, a2, a3, a4, a5);
+  struct rrx_thread_locals* T = cur_tl();
   const uint64_t args[6] = {(uint64_t)a0, (uint64_t)a1, (uint64_t)a2, (uint64_t)a3, (uint64_t)a4, (uint64_t)a5};
-  const struct rrx_buffered_call* c = buffer_for(nr, args);
+  const struct rrx_buffered_call* c = buffer_for(T, nr, args);
   if (!c) return traced_syscall(nr, a0, a1, a2, a3, a4, a5);
-  tl.locked = 1;
-  struct rrx_buffer_header* h = (struct rrx_buffer_header*)tl.buffer;
+  T->locked = 1;
+  struct rrx_buffer_header* h = (struct rrx_buffer_header*)T->buffer;
   uint8_t flags;
-  int how = rrx_may_buffer(h, c, args, tl.desched, &flags);
-  long ret = how ? rrx_record_call(h, c, args, flags, how == RRX_BUFFER_DESCHED ? tl.desched : 0)
+  int how = rrx_may_buffer(h, c, args, T->desched, &flags);
+  long ret = how ? rrx_record_call(h, c, args, flags, how == RRX_BUFFER_DESCHED ? T->desched : 0)
                  : RRX_DESCHED_GIVEN_BACK;
   if (ret == RRX_DESCHED_GIVEN_BACK) ret = traced_syscall(nr, a0, a1, a2, a3, a4, a5); /* (or it blocked) */
   rrx_after_call(c, args);
-  tl.locked = 0;
+  T->locked = 0;
   return ret;
 }
 
 /* The hook for patched sites (rrx_hook_entry): a call the buffer does not take
  * now (no rule, or it could block) goes back to the stub's own syscall
- * instruction (tl.raw; rax stays `nr`), traced on the program's stack. */
+ * instruction (raw; rax stays `nr`), traced on the program's stack. */
 __attribute__((visibility("hidden"))) long hook_entry_impl(long nr, long a0, long a1, long a2, long a3, long a4,
                                                            long a5) {
+  struct rrx_thread_locals* T = cur_tl();
   const uint64_t args[6] = {(uint64_t)a0, (uint64_t)a1, (uint64_t)a2, (uint64_t)a3, (uint64_t)a4, (uint64_t)a5};
-  const struct rrx_buffered_call* c = buffer_for(nr, args);
+  const struct rrx_buffered_call* c = buffer_for(T, nr, args);
   if (!c) {
-    tl.raw = 1;
+    T->raw = 1;
     return nr;
   }
-  tl.locked = 1;
-  struct rrx_buffer_header* h = (struct rrx_buffer_header*)tl.buffer;
+  T->locked = 1;
+  struct rrx_buffer_header* h = (struct rrx_buffer_header*)T->buffer;
   uint8_t flags;
-  int how = rrx_may_buffer(h, c, args, tl.desched, &flags);
+  int how = rrx_may_buffer(h, c, args, T->desched, &flags);
   if (!how) {
-    tl.locked = 0;
-    tl.raw = 1;
+    T->locked = 0;
+    T->raw = 1;
     return nr;
   }
-  long ret = rrx_record_call(h, c, args, flags, how == RRX_BUFFER_DESCHED ? tl.desched : 0);
+  long ret = rrx_record_call(h, c, args, flags, how == RRX_BUFFER_DESCHED ? T->desched : 0);
   if (ret == RRX_DESCHED_GIVEN_BACK) {
     /* It blocked: made at the site's own syscall instruction, traced. */
-    tl.locked = 0;
-    tl.raw = 1;
+    T->locked = 0;
+    T->raw = 1;
     return nr;
   }
   rrx_after_call(c, args);
-  tl.locked = 0;
+  T->locked = 0;
   return ret;
 }
 
@@ -270,23 +318,39 @@ __asm__(
     "  .cfi_startproc\n"
     "  .cfi_def_cfa 7, 0\n"                   /* the program's rsp; its ip in rcx (the stub) */
     "  .cfi_register 16, 2\n"
-    "  movq tl@gottpoff(%rip), %r11\n"
-    "  movq %rsp, %fs:0(%r11)\n"               /* tl.saved_rsp */
-    "  movq %rcx, %fs:32(%r11)\n"              /* tl.return_addr */
-    "  movq %fs:8(%r11), %rcx\n"               /* tl.alt_stack_top: 0 = none in use */
+    /* The thread-locals' address into r11, the alternate stack's top into
+     * rcx, with moves and jumps only (jrcxz: no flag is changed before
+     * pushfq): the early ones at fixed addresses while RRX_EARLY_TL_SLOT
+     * names them, else the TLS ones. */
+    "  movq " RRX_EARLY_TL_SLOT_ASM ", %r11\n" /* absolute: the early thread-locals, or 0 */
+    "  xchgq %r11, %rcx\n"                     /* rcx = that, r11 = where to jump back to */
     "  jrcxz 1f\n"
+    "  movq %rsp, 0(%rcx)\n"                   /* tl.saved_rsp */
+    "  movq %r11, 32(%rcx)\n"                  /* tl.return_addr */
+    "  movq %rcx, %r11\n"
+    "  movq 8(%r11), %rcx\n"                   /* tl.alt_stack_top: 0 = none in use */
+    "  jrcxz 4f\n"
     "  jmp 2f\n"
-    "1:movq alt_stack@gottpoff(%rip), %rcx\n"
+    "4:movl $" RRX_EARLY_ALT_STACK_TOP_ASM ", %ecx\n"
+    "  jmp 2f\n"
+    "1:movq tl@gottpoff(%rip), %rcx\n"
+    "  movq %rsp, %fs:0(%rcx)\n"               /* tl.saved_rsp */
+    "  movq %r11, %fs:32(%rcx)\n"              /* tl.return_addr */
     "  movq %fs:0, %rsp\n"                     /* the thread pointer (TCB self-pointer) */
+    "  leaq (%rsp,%rcx), %r11\n"               /* &tl */
+    "  movq 8(%r11), %rcx\n"                   /* tl.alt_stack_top: 0 = none in use */
+    "  jrcxz 5f\n"
+    "  jmp 2f\n"
+    "5:movq alt_stack@gottpoff(%rip), %rcx\n"
     "  leaq 16384(%rsp,%rcx), %rcx\n"          /* the top of this thread's alt_stack */
     "2:movq %rcx, %rsp\n"
-    "  pushq %fs:0(%r11)\n"                    /* the program's rsp */
+    "  pushq 0(%r11)\n"                        /* the program's rsp */
     "  pushfq\n"
-    "  pushq %fs:32(%r11)\n"                   /* where to jump back to */
-    "  pushq %fs:8(%r11)\n"                    /* tl.alt_stack_top at entry */
+    "  pushq 32(%r11)\n"                       /* where to jump back to */
+    "  pushq 8(%r11)\n"                        /* tl.alt_stack_top at entry */
     "  leaq -256(%rsp), %rcx\n"
     "  andq $-16, %rcx\n"
-    "  movq %rcx, %fs:8(%r11)\n"               /* a nested entry goes below this frame */
+    "  movq %rcx, 8(%r11)\n"                   /* a nested entry goes below this frame */
     "  pushq %rax\n"                           /* the rest of the program's registers: the */
     "  pushq %rbx\n"                           /* replayer shows gdb the site from them */
     "  pushq %rbp\n"                           /* (RRX_HOOK_FRAME_*) */
@@ -331,13 +395,17 @@ __asm__(
     "  popq %rsi\n"
     "  popq %rdi\n"
     "  addq $56, %rsp\n"                       /* r15 ... rax: the program's, unchanged */
+    "  movq " RRX_EARLY_TL_SLOT_ASM ", %r11\n" /* &tl again (the flags are saved) */
+    "  testq %r11, %r11\n"
+    "  jnz 6f\n"
     "  movq tl@gottpoff(%rip), %r11\n"
-    "  popq %rcx\n"
-    "  movq %rcx, %fs:8(%r11)\n"               /* tl.alt_stack_top back */
+    "  addq %fs:0, %r11\n"
+    "6:popq %rcx\n"
+    "  movq %rcx, 8(%r11)\n"                   /* tl.alt_stack_top back */
     "  popq %rcx\n"                            /* where to jump back to */
-    "  cmpl $0, %fs:40(%r11)\n"                /* tl.raw: not buffered */
+    "  cmpl $0, 40(%r11)\n"                    /* tl.raw: not buffered */
     "  je 3f\n"
-    "  movl $0, %fs:40(%r11)\n"
+    "  movl $0, 40(%r11)\n"
     "  subq $2, %rcx\n"                        /* the stub's own syscall, rax = nr */
     "3:movq (%rsp), %r11\n"                    /* r11 = the flags, as the kernel leaves it */
     "  popfq\n"
@@ -349,6 +417,27 @@ __asm__(
     "  .cfi_endproc\n"
     ".size rrx_hook_entry, .-rrx_hook_entry\n");
 extern char rrx_hook_entry[];
+
+/* What the recorder's early set-up needs of the library (core/syscallbuf_abi.h,
+ * "Early set-up"): where the hook entry is, found by an exported symbol
+ * without relocating anything; the constructor reads `early`. */
+_Static_assert(RRX_HOOK_TABLE_MAGIC == 0x4c4254584852520full, "rrx_hook_table");
+_Static_assert(sizeof(struct rrx_hook_table) == 40, "rrx_hook_table");
+__asm__(
+    ".text\n"
+    ".balign 8\n"
+    ".globl rrx_hook_table\n"
+    ".type rrx_hook_table,@function\n"
+    ".globl rrx_hook_table_here\n"
+    ".hidden rrx_hook_table_here\n"
+    "rrx_hook_table:\n"
+    "rrx_hook_table_here:\n"
+    "  .quad 0x4c4254584852520f\n"
+    "  .quad rrx_hook_entry - rrx_hook_table\n"
+    "  .quad rrx_hook_entry_return - rrx_hook_table\n"
+    "  .quad rrx_hook_entry_end - rrx_hook_table\n"
+    "  .quad 0\n"
+    ".size rrx_hook_table, 40\n");
 
 
 /* ---- The time functions, interposed by symbol. ----

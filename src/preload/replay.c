@@ -85,6 +85,7 @@ _Static_assert(offsetof(struct rrx_buffer_header, bytes_used) == 20, "rrx_untrac
 _Static_assert(offsetof(struct rrx_buffer_header, replay_end) == 24, "rrx_untraced_call");
 _Static_assert(RRX_PAGE_ADDR + RRX_UNTRACED_INSN_OFFSET == 0x70000000ull, "rrx_untraced_call");
 _Static_assert(RRX_UNTRACED_IP == 0x70000002ull, "rrx_untraced_call");
+_Static_assert(RRX_EARLY_TL_SLOT == 0x70001ff8ull, "rrx_untraced_call");
 
 /* 1: the record at bytes_used is this call's (same number and arguments): its
  * outputs are copied to where they were written and *ret is its result; the
@@ -152,8 +153,12 @@ __asm__(
     ".type rrx_untraced_call,@function\n"
     "rrx_untraced_call:\n"
     "  pushfq\n"                          /* the flags at entry, before any test below */
+    "  movq 0x70001ff8, %r11\n"           /* RRX_EARLY_TL_SLOT: the early thread-locals, or 0 */
+    "  testq %r11, %r11\n"
+    "  jnz 0f\n"
     "  movq tl@gottpoff(%rip), %r11\n"
-    "  movq %fs:16(%r11), %r11\n"         /* tl.buffer */
+    "  addq %fs:0, %r11\n"                /* &tl */
+    "0:movq 16(%r11), %r11\n"             /* tl.buffer */
     "  testq %r11, %r11\n"
     "  jz 1f\n"
     "  movl 24(%r11), %ecx\n"             /* replay_end */

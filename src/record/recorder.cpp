@@ -51,6 +51,7 @@
 #include "record/namespaces.h"
 #include "record/own_tracer.h"
 #include "record/preload_env.h"
+#include "record/preload_early.h"
 #include "record/ptrace_emulation.h"
 #include "record/return_slot.h"
 #include "record/proc_status.h"
@@ -336,6 +337,17 @@ class Recorder : private PtraceHost {
   }
   void sync_trace_all(TaskState& ts, std::vector<sys::Range>& outputs);
   std::string preload_library_;  // librrx_preload.so with --syscallbuf, else empty
+  // The early set-up (record/preload_early.h): the library's path as the
+  // kernel names its mappings, its load segments and rrx_hook_table's address
+  // (none: no early set-up); the processes where it may be in effect.
+  std::string preload_library_name_;
+  std::vector<std::pair<uint64_t, uint64_t>> preload_loads_;
+  std::optional<uint64_t> hook_table_;
+  std::set<pid_t> early_procs_;
+  // The exit of the loader's mmap of the library's last (writable) segment
+  // in a process without the library yet: where the early set-up is done.
+  bool early_setup_due(const TaskState& ts, const PendingSyscall& p, const MapEffects& maps) const;
+  void set_up_early_library(TaskState& ts, const PendingSyscall& p, int64_t ret);
   // The fast path stops this task only at its seccomp stops: no program
   // filter of its own (those see every call first: it is traced fully).
   // A tracee whose tracer wants its syscall stops is traced fully too.
@@ -1241,6 +1253,22 @@ void Recorder::on_new_task(TaskState& parent, int event) {
     site_patches_.copy(parent.tgid, child);
     cpuid_sites_.copy(parent.tgid, child);
   }
+  if (early_procs_.count(parent.tgid)) {
+    if (!thread && !(flags & CLONE_VM)) {
+      early_procs_.insert(child);  // (its copy of the early thread-locals is its own)
+    } else if (event != PTRACE_EVENT_VFORK && !(flags & CLONE_VFORK)) {
+      // A thread before the library's constructor (another library's):
+      // it would share the early thread-locals. Both threads set up their
+      // TLS buffers at their next calls instead (preload_early.h).
+      if (std::optional<EarlySetup> end = end_early(*parent.task)) {
+        capnp::MallocMessageBuilder em;
+        auto eev = begin_event(em, parent);
+        fill_preload_early(eev.initPreloadEarly(), *end);
+        writer_->append(em);
+      }
+      early_procs_.erase(parent.tgid);
+    }
+  }
   if (!thread) tsc_sites_.copy(parent.tgid, child);  // (a vfork child runs in its parent's memory)
   ts.vfork_child = event == PTRACE_EVENT_VFORK || (event != PTRACE_EVENT_CLONE && (flags & CLONE_VM));
   if (!thread) return_slots_.on_fork(parent.tgid, child, ts.vfork_child || (flags & CLONE_VM));
@@ -1889,7 +1917,11 @@ void Recorder::on_syscall_entry(TaskState& ts, const KernelSyscallInfo& info, bo
     // from a library of another version) it records nothing in-process.
     bool yes = options_.syscallbuf && p.args[2] == RRX_SYSCALLBUF_VERSION && p.args[1] == RRX_BUFFER_BYTES &&
                info.instruction_pointer == RRX_TRACED_IP;
-    if (yes) ts.buffer = std::make_shared<BufferCursor>(BufferCursor{p.args[0], 0, 0});
+    // (The library's constructor after the early set-up registers the same
+    // buffer again: the records taken from it stay taken.)
+    if (yes && !(ts.buffer && ts.buffer->addr == p.args[0])) {
+      ts.buffer = std::make_shared<BufferCursor>(BufferCursor{p.args[0], 0, 0});
+    }
     p.emulated_ret = yes ? 0 : -ENOSYS;
   }
   if (options_.syscallbuf && !p.refused && !p.emulated_ret && p.desc) {
@@ -2061,6 +2093,38 @@ void Recorder::patch_known_sites(TaskState& ts) {
   if (stats_) stats_->known_sites_patched(done.size(), RecordStats::Clock::now() - since);
   ts.held_signals.insert(ts.held_signals.end(), arrived.begin(), arrived.end());
   for (const AppliedPatch& p : done) append_site_patch(ts, p);
+}
+
+bool Recorder::early_setup_due(const TaskState& ts, const PendingSyscall& p, const MapEffects& maps) const {
+  return hook_table_ && p.desc && p.desc->special == sys::Special::Mmap && (p.args[2] & PROT_WRITE) &&
+         !(p.args[3] & MAP_ANONYMOUS) && !ts.vfork_child && !ts.in_vfork && !must_see_every_call(ts) &&
+         maps.name == preload_library_name_ && !library_ready(ts);
+}
+
+// The loader has mapped the library (ts at the exit of that mmap, which
+// returned `ret`): the pages, the thread-locals and the buffer set up as the
+// library's constructor would, one event, then the sites known from earlier
+// processes of the program (the loader's) patched.
+void Recorder::set_up_early_library(TaskState& ts, const PendingSyscall& p, int64_t ret) {
+  ProcMapping m;
+  m.start = static_cast<uint64_t>(ret);
+  m.offset = p.args[5];
+  std::optional<uint64_t> bias = load_bias(preload_loads_, m);
+  if (!bias) return;
+  std::vector<siginfo_t> arrived;
+  std::optional<EarlySetup> done;
+  if (killed_during(ts, [&] { done = set_up_early(*ts.task, *bias, *hook_table_, &arrived); })) return;
+  ts.held_signals.insert(ts.held_signals.end(), arrived.begin(), arrived.end());
+  if (!done) return;
+  ts.buffer = std::make_shared<BufferCursor>(BufferCursor{done->buffer, 0, 0});
+  early_procs_.insert(ts.tgid);
+  site_patches_.maps_changed();
+  cpuid_sites_.maps_changed();
+  capnp::MallocMessageBuilder em;
+  auto ev = begin_event(em, ts);
+  fill_preload_early(ev.initPreloadEarly(), *done);
+  writer_->append(em);
+  patch_known_sites(ts);
 }
 
 bool Recorder::other_threads_ips(TaskState& ts, std::vector<uint64_t>* ips) {
@@ -2461,6 +2525,7 @@ void Recorder::on_syscall_exit(TaskState& ts, KernelSyscallInfo info) {
     patch_site(ts, info.instruction_pointer);
   }
   if (options_.syscallbuf && p.nr == RRX_CALL_INIT_BUFFER && ret >= 0) patch_known_sites(ts);
+  if (!is_error && p.desc && early_setup_due(ts, p, maps)) set_up_early_library(ts, p, ret);
   const bool p_gives_way = p.desc && (p.desc->flags & sys::kGivesWay) && !is_error;
   p = PendingSyscall{};
   ts.entry_recorded = false;
@@ -2548,6 +2613,7 @@ bool Recorder::complete_at_seccomp_stop(TaskState& ts) {
       return false;  // (the exit says why, if the call succeeds)
     }
     if (maps.shared_object != 0) return false;
+    if (early_setup_due(ts, p, maps)) return false;  // (done at the exit stop)
     if (random_insns_ && maps.mapped && (p.args[2] & PROT_EXEC)) {
       std::string fd_path = "/proc/" + std::to_string(ts.task->tid()) + "/fd/" + std::to_string(static_cast<int>(p.args[4]));
       auto file = std::make_shared<UniqueFd>(::open(fd_path.c_str(), O_RDONLY | O_CLOEXEC));
@@ -2754,6 +2820,7 @@ void Recorder::on_exec(TaskState& ts, pid_t former_tid) {
   site_patches_.forget(ts.tgid);
   cpuid_sites_.forget(ts.tgid);
   tsc_sites_.forget(ts.tgid);
+  early_procs_.erase(ts.tgid);
   task.reopen_mem();
   user_regs_struct regs = task.regs();
   std::string exe = read_link("/proc/" + std::to_string(task.tid()) + "/exe");
@@ -3483,6 +3550,13 @@ int Recorder::run() {
   if (options_.syscallbuf) {
     preload_library_ = preload_library_path();
     desched_ = probe_desched();
+    const char* early = std::getenv("RRX_EARLY_SETUP");  // (=0: the library sets itself up, for comparison)
+    if (!(early && std::string(early) == "0")) {
+      std::error_code ec;
+      preload_library_name_ = fs::canonical(preload_library_, ec).string();
+      preload_loads_ = load_segments(preload_library_name_);
+      if (!ec && !preload_loads_.empty()) hook_table_ = hook_table_address(preload_library_name_);
+    }
   }
   std::string no_faulting_why;
   cpuid_faulting_ = use_cpuid_faulting(options_.no_cpuid_faulting, &no_faulting_why);

@@ -161,11 +161,12 @@ std::optional<AppliedPatch> SitePatches::patch(Task& task, pid_t tgid, uint64_t 
   out.site = site;
   if (!arena) {
     // The stub arena: private anonymous code, mapped from the site itself
-    // (remote_syscall puts its own syscall there and restores the bytes).
+    // (remote_syscall puts its own syscall there and restores the bytes;
+    // the fast path's filter traces it: its seccomp stop, then its exit).
     int64_t got = remote_syscall(task, site, SYS_mmap,
                                  {fresh.addr, fresh.len, PROT_READ | PROT_EXEC,
                                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, static_cast<uint64_t>(-1), 0},
-                                 nullptr, signals);
+                                 nullptr, signals, /*seccomp_traced=*/true);
     if (got != static_cast<int64_t>(fresh.addr)) {
       proc.maps.reset();
       if (got > 0) remote_syscall(task, site, SYS_munmap, {static_cast<uint64_t>(got), fresh.len}, nullptr, signals);

@@ -108,6 +108,7 @@ std::string describe_event(schema::Event::Reader ev) {
     case schema::Event::SITE_PATCH: return "patch of the syscall site 0x" + fmt_hex(ev.getSitePatch().getSite());
     case schema::Event::CPUID_PATCHES: return "the cpuid table and cpuid site patches";
     case schema::Event::TSC_PATCHES: return "rdtsc site patches";
+    case schema::Event::PRELOAD_EARLY: return "the syscall buffer's early set-up";
     case schema::Event::TRACER_STOP: {
       auto s = ev.getTracerStop();
       switch (s.getKind()) {
@@ -1078,6 +1079,13 @@ std::optional<ReplaySession::Stop> ReplaySession::advance(bool step, int step_ti
       if (t.running || t.pending) diverge(describe_event(ev), "thread " + std::to_string(t.tid) + " running");
       current_tid_ = t.tid;
       apply_cpuid_patches(t, ev.getCpuidPatches());
+      consume();
+      return std::nullopt;
+    case schema::Event::PRELOAD_EARLY:
+      // Right after the mmap of the library's last segment (or a clone) of the same task.
+      if (t.running || t.pending) diverge(describe_event(ev), "thread " + std::to_string(t.tid) + " running");
+      current_tid_ = t.tid;
+      apply_preload_early(t, ev.getPreloadEarly());
       consume();
       return std::nullopt;
     case schema::Event::TSC_PATCHES:

@@ -500,6 +500,8 @@ class ReplaySession {
   // A site patch of the fast path (site_patch_replay.cpp): the same arena,
   // bytes and ip as recorded, applied to the stopped task.
   void apply_site_patch(RTask& t, schema::SitePatch::Reader patch);
+  // The recorder's early set-up of the syscall buffer (record/preload_early.h): preload_early_replay.cpp.
+  void apply_preload_early(RTask& t, schema::PreloadEarly::Reader early);
   // The cpuid table and cpuid site patches (cpuid_sites_replay.cpp): the
   // same mapping, table and patches as recorded, applied to the stopped task.
   // A task at an exec's event stop (its execve's exit stop still to come:

@@ -20,7 +20,8 @@ void ReplaySession::apply_site_patch(RTask& t, schema::SitePatch::Reader patch) 
     // Injected from the site itself, which still holds its syscall instruction.
     int64_t got = remote_syscall(task, site, SYS_mmap,
                                  {patch.getArenaAddr(), patch.getArenaLen(), PROT_READ | PROT_EXEC,
-                                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, static_cast<uint64_t>(-1), 0});
+                                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, static_cast<uint64_t>(-1), 0},
+                                 nullptr, nullptr, seccomp_entries_);
     if (got != static_cast<int64_t>(patch.getArenaAddr())) {
       diverge("patch of the syscall site 0x" + fmt_hex(site) + " with a stub arena at 0x" +
                   fmt_hex(patch.getArenaAddr()),

@@ -157,7 +157,15 @@ bool inside_site_call(Task& t, const user_regs_struct& real, bool stub) {
     return !f || !same_call(*f, real, real.rax);
   }
   // On the thread's alternate stack: in the library's code for a hook entry.
-  const uint64_t alt = read_u64(t, RRX_ALT_STACK_SLOT, &ok);
+  // (The early one, before the library's constructor: core/syscallbuf_abi.h, "Early set-up".)
+  if (real.rsp >= RRX_EARLY_ALT_STACK_TOP - RRX_ALT_STACK_BYTES && real.rsp < RRX_EARLY_ALT_STACK_TOP) {
+    uint64_t early = read_u64(t, RRX_EARLY_TL_SLOT, &ok);
+    if (ok && early != 0) return true;
+    ok = true;
+  }
+  // (The state page's slot from library version 15, the rrx page's before.)
+  uint64_t alt = read_u64(t, RRX_ALT_STACK_SLOT, &ok);
+  if (ok && alt == 0) alt = read_u64(t, RRX_STATE_ALT_STACK_SLOT, &ok);
   if (!ok || alt == 0 || real.fs_base == 0) return false;
   const uint64_t lo = real.fs_base + alt;
   return real.rsp >= lo && real.rsp < lo + RRX_ALT_STACK_BYTES;

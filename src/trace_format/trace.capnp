@@ -322,6 +322,25 @@ struct SitePatch {
   newIp @4 :UInt64;          # the thread goes on here (its place in the stub); 0: where it is
 }
 
+# The recorder's early set-up of the syscall buffer in a process whose
+# loader has just mapped the preload library (core/syscallbuf_abi.h, "Early
+# set-up"; record/preload_early.h), at the exit of that mmap: anonymous
+# private memory mapped read-write at mapAddr (mapLen 0: none), its
+# [codeAddr, + codeLen) then made r-x, the writes, and the thread's buffer (0:
+# none). Also, with writes alone, the end of the early set-up where a thread
+# starts before the library's constructor. Replay applies exactly the same
+# at the same point (remote calls from injectAt, a code address of the
+# library).
+struct PreloadEarly {
+  injectAt @0 :UInt64;
+  mapAddr @1 :UInt64;
+  mapLen @2 :UInt64;
+  codeLen @3 :UInt64;
+  writes @4 :List(MemWrite);
+  buffer @5 :UInt64;
+  codeAddr @6 :UInt64;
+}
+
 # The cpuid sites rrx patched so that they answer in the process, without a
 # trap (record/cpuid_sites.h): at an exec's exit stop, the table of rrx's
 # answers and the patches of the cpuid instructions of the interpreter and
@@ -413,6 +432,7 @@ struct Event {
     tracerResume @18 :TracerResume;      # ... and what its tracer changed before letting it go
     cpuidPatches @19 :CpuidPatches;      # cpuid sites answered in the process (record/cpuid_sites.h)
     tscPatches @20 :TscPatches;          # rdtsc sites made to fault (record/tsc_sites.h)
+    preloadEarly @21 :PreloadEarly;      # the fast path's pages set up at the loader's mapping of its library
   }
 }
 

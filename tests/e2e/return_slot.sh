@@ -48,11 +48,13 @@ if [[ -f $WORK/slot_calls.trace/trace && -f $WORK/slot_calls_exits.trace/trace ]
     grep -q "mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, 999, 0) = -1 EBADF" "$WORK/with.dump.out"
 fi
 
-# The dynamic loader's calls (python3's many libraries and modules).
+# The dynamic loader's traced calls (python3's many libraries and modules:
+# its maps of their files; most of its other calls are buffered, from the
+# syscall buffer's early set-up on, tests/e2e/preload_early.sh).
 if [[ -x /usr/bin/python3 ]]; then
   RRX_RECORD_STATS=1 rr_check python --record-arg --syscallbuf -- /usr/bin/python3 -c 'import json, os; print(json.dumps(sorted(os.listdir("/"))[:3]))'
   n=$(sed -n 's/.*completed at their seccomp stop (no exit stop): \([0-9]*\),.*/\1/p' "$WORK/python.rec.rawerr" 2>/dev/null)
-  check "python: the loader's calls complete at their seccomp stop (${n:-none})" test "${n:-0}" -ge 20
+  check "python: the loader's calls complete at their seccomp stop (${n:-none})" test "${n:-0}" -ge 10
 fi
 
 # A spin on sched_yield waits for the other process's turn, not 2 ms of calls.
