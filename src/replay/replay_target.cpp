@@ -583,6 +583,14 @@ gdb::StopReason ReplayTarget::reverse(gdb::ResumeKind kind, int tid, bool others
            ++n) {
         r = timeline_->reverse_step(r.at, history_start(), others_held);
       }
+      // Back from after a buffered call (its hook entry's return path: the
+      // library's own instructions): to where the call entered the hook,
+      // which gdb sees as the program's syscall instruction (site_view.h).
+      if (r.moved && !r.at_begin && !r.interrupted && !r.hit.user() && session_->has_task(r.at.tid)) {
+        if (auto entry = hook_return_path(session_->task(r.at.tid), r.at.regs)) {
+          timeline_->back_to_hook_entry(r.at, *entry, history_start());
+        }
+      }
     }
     if (r.interrupted) {
       // Like a forward continue that gdb interrupts: SIGINT, where the replay had got to.

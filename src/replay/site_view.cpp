@@ -114,6 +114,16 @@ std::optional<user_regs_struct> site_registers(Task& t, const user_regs_struct& 
     }
     return r;
   }
+  // The hook entry's first instruction, entered from a stub (rcx: its return point).
+  bool ok = true;
+  const uint64_t entry = read_u64(t, RRX_HOOK_ENTRY_SLOT, &ok);
+  if (ok && entry != 0 && pc == entry) {
+    if (auto after = site_after(t, real.rcx)) {
+      user_regs_struct r = real;
+      r.rip = *after - 2;
+      return r;
+    }
+  }
   // A stub's own syscall, or its return point.
   if (auto after = site_after(t, pc)) {
     user_regs_struct r = real;
@@ -127,6 +137,15 @@ std::optional<user_regs_struct> site_registers(Task& t, const user_regs_struct& 
     return r;
   }
   return std::nullopt;
+}
+
+std::optional<uint64_t> hook_return_path(Task& t, const user_regs_struct& real) {
+  bool ok = true;
+  const uint64_t entry = read_u64(t, RRX_HOOK_ENTRY_SLOT, &ok);
+  const uint64_t back = read_u64(t, RRX_HOOK_RETURN_SLOT, &ok);
+  const uint64_t end = read_u64(t, RRX_HOOK_END_SLOT, &ok);
+  if (!ok || entry == 0 || back == 0 || real.rip < back || real.rip >= end) return std::nullopt;
+  return entry;
 }
 
 bool program_made_syscall(Task& t, const user_regs_struct& real, int64_t nr) {

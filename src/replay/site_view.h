@@ -25,8 +25,16 @@ namespace rrx::replay {
 //   the syscall, inside a hook entry (core/syscallbuf_abi.h, "The hook
 //   frame"): the program's registers from the hook frame, pc the site's as
 //   above, rax what the syscall has in it (the number before it, -ENOSYS at
-//   the entry, the result after), r11 the program's flags.
+//   the entry, the result after), r11 the program's flags;
+// * at the hook entry's first instruction (rcx the stub's return point, as
+//   the stub's jump leaves it): every register but rcx is the program's at
+//   the site, pc the site's syscall instruction.
 std::optional<user_regs_struct> site_registers(Task& t, const user_regs_struct& real);
+
+// When `real` stands in the return path of a hook entry (after the library's
+// C code returned: core/syscallbuf_abi.h, "Hook entry"), the hook entry's
+// address (where that call entered), else nullopt.
+std::optional<uint64_t> hook_return_path(Task& t, const user_regs_struct& real);
 
 // At a stop of `t` for syscall `nr`: whether the call is the program's own (gdb's
 // catch syscall reports it) rather than one the preload library makes for

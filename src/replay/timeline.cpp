@@ -609,6 +609,33 @@ Timeline::Result Timeline::reverse_step(const Mark& from, HistoryStart history, 
   return interruptible_search(&Timeline::reverse_step_search, from);
 }
 
+bool Timeline::back_to_hook_entry(Mark& at, uint64_t entry, HistoryStart history) {
+  const Mark from = at;
+  if (!session_.has_task(from.tid)) return false;
+  // The call's event came before `from`, and the library's own buffered
+  // calls for it (the stat before an open) before that: a few intervals
+  // back, the first that holds a pass.
+  std::optional<Mark> last;
+  for (uint64_t k = 1; k <= 8 && !last && from.interval >= k && from.interval - k >= history.event; ++k) {
+    if (!goto_interval(from.interval - k)) break;
+    // (The hook entry is in the library: while rrx's breakpoint is there,
+    // the threads make their buffered calls with a stop each.)
+    run_watching(from.tid, entry, from.interval, [&](const ReplaySession::Stop& s, const Breakpoints::Hit&) {
+      if (s.kind == ReplaySession::StopKind::Trap && s.tid == from.tid && session_.has_task(from.tid) &&
+          session_.task(from.tid).regs().rip == entry) {
+        last = mark_here(s);
+      }
+      return false;
+    });
+  }
+  if (last && seek(*last)) {
+    at = *last;
+    return true;
+  }
+  seek(from);
+  return false;
+}
+
 Timeline::Result Timeline::reverse_step_search(const Mark& from) {
   Result r;
   // Hits held back by an earlier step alone come first when the others run.

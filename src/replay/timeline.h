@@ -121,6 +121,12 @@ class Timeline {
   };
   Result reverse_continue(const Mark& from, HistoryStart history);
   Result reverse_step(const Mark& from, HistoryStart history, bool others_held = false);
+  // From `at`, in the return path of a buffered call's hook entry (the
+  // call's event consumed): back to that call's entry, the last pass of
+  // at.tid at `entry` (the hook entry's first instruction) in the intervals
+  // just before at's: true, `at` is there and the replay stands there. False:
+  // none found, the replay back at `at`.
+  bool back_to_hook_entry(Mark& at, uint64_t entry, HistoryStart history);
   // The program went forwards: hits held back by a step alone are void.
   void forget_held_hits() { held_.clear(); }
   // The start of event n's interval (user breakpoints out of the way).

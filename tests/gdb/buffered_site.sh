@@ -5,7 +5,9 @@
 # instruction, as with -n: the libc wrapper as frame 0 with its arguments,
 # its caller and main above it; finish returns to the caller with the
 # result; stepi from the entry completes the call; reverse-stepi lands on
-# the syscall instruction (the program's code, not the patch's jump);
+# the syscall instruction (the program's code, not the patch's jump), from
+# before the call and from after it (not on the library's last
+# instruction);
 # catch syscall reports the program's calls only (not the library's own
 # fstat of the fd before it buffers a read). The same session is run on a
 # trace recorded with -n, and the outputs must say the same.
@@ -49,6 +51,13 @@ stepi
 print $rax
 bt 2
 echo ==end==\n
+echo ==stepback==\n
+reverse-stepi
+x/i $pc
+bt 2
+stepi
+print $rax
+echo ==end==\n
 delete
 watch -l data[14]
 echo ==watch==\n
@@ -89,6 +98,11 @@ for mode in fast ptrace; do
   expect_in back '=> 0x[0-9a-f]+ <[^>]*>:[[:space:]]+syscall'
   expect_in stepi '^\$4 = 8$'
   expect_in stepi '^#1 +0x[0-9a-f]+ in load \('
+  # Back over the completed call: its syscall instruction again (not the
+  # library's last instruction, which ran last), and forwards over it again.
+  expect_in stepback '=> 0x[0-9a-f]+ <[^>]*>:[[:space:]]+syscall'
+  expect_in stepback '^#1 +0x[0-9a-f]+ in load \('
+  expect_in stepback '^\$5 = 8$'
   expect_in watch 'Old value = 111 .o.'
   expect_in watch 'New value = 0 '
   expect_in watch '^#0 .* (__GI___libc_read|read) \(fd=[0-9]+, buf=0x[0-9a-f]+ <data\+12>, nbytes=8\)'
