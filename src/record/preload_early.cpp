@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "core/remote_syscall.h"
 #include "core/syscallbuf_abi.h"
+#include "record/site_patch.h"
 
 namespace rrx::record {
 
@@ -113,11 +114,7 @@ void fill_preload_early(schema::PreloadEarly::Builder b, const EarlySetup& e) {
   b.setCodeAddr(e.code_addr);
   b.setCodeLen(e.code_len);
   b.setBuffer(e.buffer);
-  auto ws = b.initWrites(static_cast<unsigned>(e.writes.size()));
-  for (unsigned i = 0; i < e.writes.size(); ++i) {
-    ws[i].setAddr(e.writes[i].first);
-    ws[i].setData(kj::arrayPtr(e.writes[i].second.data(), e.writes[i].second.size()));
-  }
+  fill_mem_writes(b.initWrites(static_cast<unsigned>(e.writes.size())), e.writes);
 }
 
 }  // namespace rrx::record

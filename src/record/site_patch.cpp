@@ -331,10 +331,14 @@ void fill_site_patch(schema::SitePatch::Builder b, const AppliedPatch& p) {
   b.setArenaAddr(p.arena_addr);
   b.setArenaLen(p.arena_len);
   b.setNewIp(p.new_ip);
-  auto ws = b.initWrites(static_cast<unsigned>(p.writes.size()));
-  for (unsigned i = 0; i < p.writes.size(); ++i) {
-    ws[i].setAddr(p.writes[i].first);
-    ws[i].setData(kj::arrayPtr(p.writes[i].second.data(), p.writes[i].second.size()));
+  fill_mem_writes(b.initWrites(static_cast<unsigned>(p.writes.size())), p.writes);
+}
+
+void fill_mem_writes(capnp::List<schema::MemWrite>::Builder out,
+                     const std::vector<std::pair<uint64_t, std::vector<uint8_t>>>& writes) {
+  for (unsigned i = 0; i < writes.size(); ++i) {
+    out[i].setAddr(writes[i].first);
+    out[i].setData(kj::arrayPtr(writes[i].second.data(), writes[i].second.size()));
   }
 }
 

@@ -185,5 +185,8 @@ std::optional<uint64_t> load_bias(const std::vector<std::pair<uint64_t, uint64_t
 
 // The event's body.
 void fill_site_patch(schema::SitePatch::Builder b, const AppliedPatch& p);
+// Memory writes (address, bytes) into an event's list of them.
+void fill_mem_writes(capnp::List<schema::MemWrite>::Builder out,
+                     const std::vector<std::pair<uint64_t, std::vector<uint8_t>>>& writes);
 
 }  // namespace rrx::record
