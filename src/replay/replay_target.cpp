@@ -531,6 +531,7 @@ ReplaySession::Stop ReplayTarget::step_program_insn(int tid) {
   if (inside(t0, r0) && !site_registers(t0, r0)) return session_->step(tid);
   const uint64_t from = view_pc(t0, r0);
   ReplaySession::Stop stop = session_->step(tid);
+  bool through_hook = false;
   for (int n = 0; n < kMaxStepsInsideSiteCall && stop.kind == ReplaySession::StopKind::Stepped && stop.tid == tid &&
                   session_->has_task(tid);
        ++n) {
@@ -543,6 +544,19 @@ ReplaySession::Stop ReplayTarget::step_program_insn(int tid) {
     const bool same_cpuid = session_->cpuid_site_pc(pid, r.rip) == from;
     if (!same_syscall && !same_cpuid && !inside(t, r)) break;
     stop = session_->step(tid);
+    through_hook = true;
+  }
+  // The hook entry saved the flags with pushfq and its popfq put them back:
+  // single-stepped there, they hold the trap flag of the step, which would
+  // stay set in the program after it (a SIGTRAP at its next instruction).
+  // The program's own flags have it clear: it never stepped itself there.
+  if (through_hook && stop.kind == ReplaySession::StopKind::Stepped && stop.tid == tid && session_->has_task(tid)) {
+    Task& t = session_->task(tid);
+    user_regs_struct r = t.regs();
+    if (r.eflags & 0x100) {
+      r.eflags &= ~uint64_t{0x100};
+      t.set_regs(r);
+    }
   }
   return stop;
 }

@@ -610,6 +610,20 @@ Timeline::Result Timeline::reverse_step(const Mark& from, HistoryStart history, 
 }
 
 bool Timeline::back_to_hook_entry(Mark& at, uint64_t entry, HistoryStart history) {
+  // (As a search: the program's output not shown again, gdb's breakpoints back in at the end.)
+  begin();
+  bool found = false;
+  try {
+    found = hook_entry_search(at, entry, history);
+  } catch (...) {
+    finish();
+    throw;
+  }
+  finish();
+  return found;
+}
+
+bool Timeline::hook_entry_search(Mark& at, uint64_t entry, HistoryStart history) {
   const Mark from = at;
   if (!session_.has_task(from.tid)) return false;
   // The call's event came before `from`, and the library's own buffered

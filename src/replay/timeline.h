@@ -161,6 +161,7 @@ class Timeline {
   ReplaySession::Stop checked(const ReplaySession::Stop& s);
   Result interruptible_search(Result (Timeline::*search)(const Mark&), const Mark& from);
   Result reverse_continue_search(const Mark& from);
+  bool hook_entry_search(Mark& at, uint64_t entry, HistoryStart history);
   Result reverse_step_search(const Mark& from);
   bool at_patch_move_of(const Mark& m);
   // Seeks to the hit reverse-continue stops at (for a watchpoint: the

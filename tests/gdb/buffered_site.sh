@@ -57,6 +57,7 @@ x/i $pc
 bt 2
 stepi
 print $rax
+print ($eflags & 0x100) == 0
 echo ==end==\n
 delete
 watch -l data[14]
@@ -103,6 +104,8 @@ for mode in fast ptrace; do
   expect_in stepback '=> 0x[0-9a-f]+ <[^>]*>:[[:space:]]+syscall'
   expect_in stepback '^#1 +0x[0-9a-f]+ in load \('
   expect_in stepback '^\$5 = 8$'
+  # (No trap flag of the steps left in the program's flags: the hook's pushfq saved it.)
+  expect_in stepback '^\$6 = 1$'
   expect_in watch 'Old value = 111 .o.'
   expect_in watch 'New value = 0 '
   expect_in watch '^#0 .* (__GI___libc_read|read) \(fd=[0-9]+, buf=0x[0-9a-f]+ <data\+12>, nbytes=8\)'
