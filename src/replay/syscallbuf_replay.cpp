@@ -240,13 +240,9 @@ void put_record(const TakeableCall& c, uint8_t flags, uint8_t* p, uint32_t base,
 // or a clone (the thread stops at the entry of the clone call first).
 // An exec event too: the thread stops at its execve's entry (how vfork and
 // posix_spawn children end their buffered calls).
-// Whether event `ev` stops thread `tid` wherever it stands after the records
-// fed: a syscall of its own, or an rdtsc of its own (a trap, or a patched
-// site's hlt: the dynamic loader times its work between its calls).
 bool syscall_of(schema::Event::Reader ev, int tid) {
   return ev.getTid() == tid && (ev.which() == schema::Event::SYSCALL || ev.which() == schema::Event::SYSCALL_ENTRY ||
-                                ev.which() == schema::Event::CLONE || ev.which() == schema::Event::EXEC ||
-                                ev.which() == schema::Event::RDTSC);
+                                ev.which() == schema::Event::CLONE || ev.which() == schema::Event::EXEC);
 }
 
 }  // namespace

@@ -52,9 +52,9 @@ class BufferFeed {
   // Writes the records of the recorded buffered calls of thread `tid` that
   // come next (`ahead`, at most `limit` of them) into its buffer at
   // `buffer`, as many as fit; returns how many. A stretch's last call is put
-  // there only when the event after it is a syscall or an rdtsc of the same
-  // thread (which stops the thread where the replay handles it whatever
-  // came before); else it stays for its own stop. None when the buffer is not one
+  // there only when the event after it is a syscall of the same thread
+  // (which stops the thread where the replay handles it whatever came
+  // before); else it stays for its own stop. None when the buffer is not one
   // this version of the library reads (an older trace's library).
   // `open_record`: bytes of a record the library has still to publish (the
   // thread stands at the exit of a buffered call replayed with its stop):

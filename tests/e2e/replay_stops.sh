@@ -208,8 +208,11 @@ if [[ -f $T/trace ]]; then
   check "spawn: each child's call right before its exec is a buffered one ($before_exec of 8)" test "$before_exec" -eq 8
   RRX_REPLAY_STATS=1 rrx_run "$WORK/spawn-stats" replay --autopilot "$T"
   check "spawn: the replay prints what the recording did" cmp -s "$WORK/spawn-stats.out" "$WORK/spawn.rec.out"
-  spawn_stops=$(awk '$3 == "(buffered)" { s += $6 } END { print s + 0 }' "$WORK/spawn-stats.rawerr")
-  check "spawn: no buffered call replays with a stop ($spawn_stops stops)" test "$spawn_stops" -eq 0
+  # (The children's rt_sigprocmask calls. The dynamic loader's buffered
+  # calls right before one of its rdtsc traps keep their stop: a fed stretch
+  # ends at a syscall of its thread only.)
+  spawn_stops=$(awk '$2 == "rt_sigprocmask" && $3 == "(buffered)" { s += $6 } END { print s + 0 }' "$WORK/spawn-stats.rawerr")
+  check "spawn: no buffered rt_sigprocmask replays with a stop ($spawn_stops stops)" test "$spawn_stops" -eq 0
 fi
 
 rr_finish
