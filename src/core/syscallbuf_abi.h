@@ -98,6 +98,24 @@ static inline int rrx_feedable_version(uint32_t v) { return v >= RRX_SYSCALLBUF_
  * record marked RRX_RECORD_ON_FD makes it: to the replay's own copy of a
  * shared object, an fd the replayer opened in the process. */
 #define RRX_REPLAY_EXEC_CALLS 9, 10, 11, 12, 28, 13, 18
+/* The bytes of the rrx page's `syscall; ret` instructions. */
+#define RRX_SYSCALL_RET_BYTES {0x0f, 0x05, 0xc3}
+/* The rrx page's instructions, as the library's constructor and the
+ * recorder's early set-up ("Early set-up" below) write them into `page`
+ * (the page itself, or an image of it): `syscall; ret` at the untraced,
+ * traced and replay-exec offsets, and at the recording-only one `xor eax,
+ * eax; ret` (a call that does nothing and returns 0), which the recorder
+ * overwrites with `syscall; ret` when it gives the thread a desched event. */
+static inline void rrx_write_page_insns(uint8_t* page) {
+  static const uint8_t syscall_ret[3] = RRX_SYSCALL_RET_BYTES;
+  static const uint8_t zero_ret[3] = {0x31, 0xc0, 0xc3};
+  for (int i = 0; i < 3; ++i) {
+    page[RRX_UNTRACED_INSN_OFFSET + i] = syscall_ret[i];
+    page[RRX_TRACED_INSN_OFFSET + i] = syscall_ret[i];
+    page[RRX_REPLAY_EXEC_INSN_OFFSET + i] = syscall_ret[i];
+    page[RRX_RECORDING_ONLY_INSN_OFFSET + i] = zero_ret[i];
+  }
+}
 
 /* rrx's LD_PRELOAD entry (record/preload_env.h): the recorder adds it as the
  * last entry of envp on the stack of each dynamically linked image at exec,
@@ -225,6 +243,24 @@ struct rrx_buffer_header {
   uint16_t desched_nr;   /* the library: the number of the call in flight while desched_armed */
 };
 #define RRX_BUFFER_MAGIC 0x42585252u /* "RRXB" */
+/* An empty buffer's header, as the library writes it at a thread's first
+ * call and the recorder's early set-up at the loader's ("Early set-up"). */
+static inline void rrx_init_buffer_header(struct rrx_buffer_header* h, uint32_t buffer_bytes) {
+  h->magic = RRX_BUFFER_MAGIC;
+  h->version = RRX_SYSCALLBUF_VERSION;
+  h->header_size = sizeof *h;
+  h->capacity = buffer_bytes - sizeof *h;
+  h->generation = 0;
+  h->record_count = 0;
+  h->bytes_used = 0;
+  h->replay_end = 0;
+  h->trace_all = 0;
+  h->replay_out = 0;
+  h->replay_out_end = 0;
+  h->desched_armed = 0;
+  h->reserved = 0;
+  h->desched_nr = 0;
+}
 
 /* One buffered call. `size` covers the whole record, strings and outputs
  * included, and is a multiple of 8. First `string_count` x (struct

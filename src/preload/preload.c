@@ -121,6 +121,23 @@ static inline struct rrx_thread_locals* cur_tl(void) {
 }
 
 static void init_thread(struct rrx_thread_locals* T);
+
+/* RRX_CALL_INIT_BUFFER for the buffer at p of thread-locals T's thread: from
+ * now on the thread buffers its calls there, with its desched event where
+ * the recorder gives one (core/syscallbuf_abi.h, "Desched"); or the
+ * recorder said no (-errno): every call traced. */
+static long register_buffer(struct rrx_thread_locals* T, long p) {
+  long desched = traced_syscall(RRX_CALL_INIT_BUFFER, p, RRX_BUFFER_BYTES, RRX_SYSCALLBUF_VERSION, 0, 0, 0);
+  if (desched < 0) {
+    T->state = RRX_TL_DISABLED;
+    return desched;
+  }
+  T->buffer = (uint64_t)p;
+  T->state = RRX_TL_BUFFERED;
+  /* 1 + the fd of the thread's desched event, 0 where the recorder uses none. */
+  if (desched > 0 && desched <= 0x7fffffff) T->desched = (uint32_t)desched;
+  return 0;
+}
 /* rrx_hook_table (below), by a hidden name: no GOT entry. */
 extern const struct rrx_hook_table rrx_hook_table_here;
 
@@ -144,13 +161,7 @@ static void adopt_early_setup(void) {
   tl.state = e->state;
   tl.desched = e->desched;
   *(volatile uint64_t*)RRX_EARLY_TL_SLOT = 0;
-  if (tl.state != RRX_TL_BUFFERED) return;
-  long desched = traced_syscall(RRX_CALL_INIT_BUFFER, (long)tl.buffer, RRX_BUFFER_BYTES, RRX_SYSCALLBUF_VERSION, 0, 0, 0);
-  if (desched < 0) {
-    tl.state = RRX_TL_DISABLED;
-    return;
-  }
-  if (desched > 0 && desched <= 0x7fffffff) tl.desched = (uint32_t)desched;
+  if (tl.state == RRX_TL_BUFFERED) register_buffer(&tl, (long)tl.buffer);
 }
 
 __attribute__((constructor)) static void map_rrx_page(void) {
@@ -163,13 +174,7 @@ __attribute__((constructor)) static void map_rrx_page(void) {
   long p = inline_syscall(NR_mmap, (long)RRX_PAGE_ADDR, 2 * RRX_PAGE_SIZE, PROT_RW,
                           MAP_PRIVATE_ANON | MAP_FIXED_NOREPLACE, -1, 0);
   if (p != (long)RRX_PAGE_ADDR) return; /* taken (or refused): every call stays traced */
-  static const unsigned char kSyscallRet[3] = {0x0f, 0x05, 0xc3};
-  static const unsigned char kZeroRet[3] = {0x31, 0xc0, 0xc3}; /* xor eax, eax; ret */
-  memcpy((void*)(RRX_PAGE_ADDR + RRX_UNTRACED_INSN_OFFSET), kSyscallRet, 3);
-  memcpy((void*)(RRX_PAGE_ADDR + RRX_TRACED_INSN_OFFSET), kSyscallRet, 3);
-  memcpy((void*)(RRX_PAGE_ADDR + RRX_REPLAY_EXEC_INSN_OFFSET), kSyscallRet, 3);
-  /* The recorder puts `syscall; ret` here when it gives a thread a desched event. */
-  memcpy((void*)(RRX_PAGE_ADDR + RRX_RECORDING_ONLY_INSN_OFFSET), kZeroRet, 3);
+  rrx_write_page_insns((uint8_t*)RRX_PAGE_ADDR);
   uint64_t entry = (uint64_t)rrx_hook_entry;
   memcpy((void*)RRX_HOOK_ENTRY_SLOT, &entry, sizeof entry);
   uint64_t back = (uint64_t)rrx_hook_entry_return;
@@ -193,31 +198,8 @@ static void init_thread(struct rrx_thread_locals* T) {
   long size = RRX_BUFFER_BYTES;
   long p = traced_syscall(NR_mmap, 0, size, PROT_RW, MAP_PRIVATE_ANON, -1, 0);
   if (is_error(p)) return;
-  struct rrx_buffer_header* h = (struct rrx_buffer_header*)p;
-  h->magic = RRX_BUFFER_MAGIC;
-  h->version = RRX_SYSCALLBUF_VERSION;
-  h->header_size = sizeof *h;
-  h->capacity = RRX_BUFFER_BYTES - sizeof *h;
-  h->generation = 0;
-  h->record_count = 0;
-  h->bytes_used = 0;
-  h->replay_end = 0;
-  h->trace_all = 0;
-  h->replay_out = 0;
-  h->replay_out_end = 0;
-  h->desched_armed = 0;
-  h->reserved = 0;
-  h->desched_nr = 0;
-  /* 1 + the fd of this thread's desched event where the recorder uses them
-   * (core/syscallbuf_abi.h, "Desched"), 0 where it does not. */
-  long desched = traced_syscall(RRX_CALL_INIT_BUFFER, p, RRX_BUFFER_BYTES, RRX_SYSCALLBUF_VERSION, 0, 0, 0);
-  if (desched < 0) {
-    traced_syscall(NR_munmap, p, size, 0, 0, 0, 0);
-    return;
-  }
-  T->buffer = (uint64_t)p;
-  T->state = RRX_TL_BUFFERED;
-  if (desched > 0 && desched <= 0x7fffffff) T->desched = (uint32_t)desched;
+  rrx_init_buffer_header((struct rrx_buffer_header*)p, RRX_BUFFER_BYTES);
+  if (register_buffer(T, p) < 0) traced_syscall(NR_munmap, p, size, 0, 0, 0, 0);
 }
 
 /* The desched event's arm or disarm: an ioctl from the rrx page's

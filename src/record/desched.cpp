@@ -157,7 +157,7 @@ int open_desched_event(Task& t, pid_t tgid, int at_fd, DeschedEvent& ev, std::ve
     ctl = -1;
   }
   if (ctl >= 0) {
-    static const uint8_t kSyscallRet[3] = {0x0f, 0x05, 0xc3};
+    static const uint8_t kSyscallRet[3] = RRX_SYSCALL_RET_BYTES;
     if (!t.write_mem(RRX_PAGE_ADDR + RRX_RECORDING_ONLY_INSN_OFFSET, kSyscallRet, sizeof kSyscallRet)) {
       err = EFAULT;
       ::close(ctl);

@@ -60,13 +60,9 @@ std::optional<EarlySetup> set_up_early(Task& task, uint64_t bias, uint64_t table
     return std::nullopt;
   }
   // The rrx page as the library's constructor writes it.
+  // (The recording-only instruction as the replay has it: the desched event comes at the constructor.)
   std::vector<uint8_t> page(RRX_ALT_STACK_SLOT_OFFSET + 8, 0);
-  static const uint8_t kSyscallRet[3] = {0x0f, 0x05, 0xc3};
-  static const uint8_t kZeroRet[3] = {0x31, 0xc0, 0xc3};  // the recording-only instruction until a desched event
-  std::memcpy(&page[RRX_UNTRACED_INSN_OFFSET], kSyscallRet, 3);
-  std::memcpy(&page[RRX_TRACED_INSN_OFFSET], kSyscallRet, 3);
-  std::memcpy(&page[RRX_REPLAY_EXEC_INSN_OFFSET], kSyscallRet, 3);
-  std::memcpy(&page[RRX_RECORDING_ONLY_INSN_OFFSET], kZeroRet, 3);
+  rrx_write_page_insns(page.data());
   const uint64_t slots[3] = {table_addr + t.entry, table_addr + t.entry_return, table_addr + t.entry_end};
   std::memcpy(&page[RRX_HOOK_ENTRY_SLOT_OFFSET], &slots[0], 8);
   std::memcpy(&page[RRX_HOOK_RETURN_SLOT_OFFSET], &slots[1], 8);
@@ -77,11 +73,8 @@ std::optional<EarlySetup> set_up_early(Task& task, uint64_t bias, uint64_t table
   tl.buffer = RRX_EARLY_BUFFER_ADDR;
   tl.state = RRX_TL_BUFFERED;
   e.writes.emplace_back(RRX_EARLY_TL_ADDR, bytes_of(tl));
-  rrx_buffer_header h{};
-  h.magic = RRX_BUFFER_MAGIC;
-  h.version = RRX_SYSCALLBUF_VERSION;
-  h.header_size = sizeof h;
-  h.capacity = RRX_BUFFER_BYTES - sizeof h;
+  rrx_buffer_header h;
+  rrx_init_buffer_header(&h, RRX_BUFFER_BYTES);
   e.writes.emplace_back(RRX_EARLY_BUFFER_ADDR, bytes_of(h));
   e.buffer = RRX_EARLY_BUFFER_ADDR;
   const uint64_t early_tl = RRX_EARLY_TL_ADDR;

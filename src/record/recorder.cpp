@@ -348,6 +348,7 @@ class Recorder : private PtraceHost {
   // in a process without the library yet: where the early set-up is done.
   bool early_setup_due(const TaskState& ts, const PendingSyscall& p, const MapEffects& maps) const;
   void set_up_early_library(TaskState& ts, const PendingSyscall& p, int64_t ret);
+  void append_preload_early(TaskState& ts, const EarlySetup& e);
   // The fast path stops this task only at its seccomp stops: no program
   // filter of its own (those see every call first: it is traced fully).
   // A tracee whose tracer wants its syscall stops is traced fully too.
@@ -1260,12 +1261,7 @@ void Recorder::on_new_task(TaskState& parent, int event) {
       // A thread before the library's constructor (another library's):
       // it would share the early thread-locals. Both threads set up their
       // TLS buffers at their next calls instead (preload_early.h).
-      if (std::optional<EarlySetup> end = end_early(*parent.task)) {
-        capnp::MallocMessageBuilder em;
-        auto eev = begin_event(em, parent);
-        fill_preload_early(eev.initPreloadEarly(), *end);
-        writer_->append(em);
-      }
+      if (std::optional<EarlySetup> end = end_early(*parent.task)) append_preload_early(parent, *end);
       early_procs_.erase(parent.tgid);
     }
   }
@@ -2120,11 +2116,15 @@ void Recorder::set_up_early_library(TaskState& ts, const PendingSyscall& p, int6
   early_procs_.insert(ts.tgid);
   site_patches_.maps_changed();
   cpuid_sites_.maps_changed();
-  capnp::MallocMessageBuilder em;
-  auto ev = begin_event(em, ts);
-  fill_preload_early(ev.initPreloadEarly(), *done);
-  writer_->append(em);
+  append_preload_early(ts, *done);
   patch_known_sites(ts);
+}
+
+void Recorder::append_preload_early(TaskState& ts, const EarlySetup& e) {
+  capnp::MallocMessageBuilder m;
+  auto ev = begin_event(m, ts);
+  fill_preload_early(ev.initPreloadEarly(), e);
+  writer_->append(m);
 }
 
 bool Recorder::other_threads_ips(TaskState& ts, std::vector<uint64_t>* ips) {
